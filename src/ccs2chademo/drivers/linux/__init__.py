@@ -1,0 +1,1 @@
+"""Linux drivers: kernel sockets, SocketCAN through python-can, GPIO through gpiod."""

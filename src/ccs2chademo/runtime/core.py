@@ -1,0 +1,198 @@
+"""What both runtimes share: binding machines to ports, carrying out actions, logging.
+
+A :class:`Port` is one end of a link as a machine sees it (a TCP connection, a station on a
+shared Ethernet medium, a node on a CAN bus).  The virtual world and the wall-clock world offer
+ports with the same interface, so a machine is wired the same way in a simulation and on Linux.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import (
+    Action,
+    Address,
+    CanFrame,
+    CanReceived,
+    CloseLink,
+    DataReceived,
+    Event,
+    FrameReceived,
+    Log,
+    OpenLink,
+    SendCan,
+    SendData,
+    SendFrame,
+    SetOutput,
+)
+from .machine import Machine
+from .sessionlog import SessionLog
+
+logger = logging.getLogger(__name__)
+
+Deliver = Callable[[Event], None]
+OutputSink = Callable[[str, Any, float], None]
+
+
+class LinkError(RuntimeError):
+    """A link cannot do what was asked (unknown link, open on a datagram medium, …)."""
+
+
+class Port(ABC):
+    """One machine's end of a link.  Subclasses deliver events through ``self._deliver``."""
+
+    def __init__(self) -> None:
+        self.link = ""
+        self._deliver: Deliver | None = None
+
+    def bind(self, link: str, deliver: Deliver) -> None:
+        self.link = link
+        self._deliver = deliver
+
+    def emit(self, event: Event) -> None:
+        if self._deliver is not None:
+            self._deliver(event)
+
+    @abstractmethod
+    def transmit(self, action: SendData | SendFrame | SendCan) -> None: ...
+
+    def open(self, target: Address) -> None:
+        raise LinkError(f"link {self.link!r} cannot be opened")
+
+    def close(self, abort: bool) -> None:
+        raise LinkError(f"link {self.link!r} cannot be closed")
+
+
+@dataclass(eq=False)
+class Slot:
+    """A machine as the runtime holds it: its ports, its output sink and its timer bookkeeping."""
+
+    machine: Machine
+    ports: dict[str, Port]
+    on_output: OutputSink | None
+    deadline: float | None = None
+    generation: int = 0
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def frame_fields(action: SendData | SendFrame | SendCan) -> dict[str, Any]:
+    if isinstance(action, SendCan):
+        return can_fields(action.link, action.frame)
+    data = action.data if isinstance(action, SendData) else action.frame
+    return {"link": action.link, "data": data}
+
+
+def can_fields(link: str, frame: CanFrame) -> dict[str, Any]:
+    return {"link": link, "id": f"0x{frame.arbitration_id:03x}", "data": frame.data}
+
+
+class Runtime(ABC):
+    """Drives machines: delivers events, carries out actions, keeps each machine's timer armed."""
+
+    def __init__(self, log: SessionLog | None = None) -> None:
+        self.log = log or SessionLog()
+        self.slots: dict[str, Slot] = {}
+
+    # -- wiring -----------------------------------------------------------------------------
+    def add(
+        self,
+        machine: Machine,
+        ports: Mapping[str, Port] | None = None,
+        on_output: OutputSink | None = None,
+    ) -> Slot:
+        if machine.name in self.slots:
+            raise ValueError(f"a machine named {machine.name!r} is already running")
+        slot = Slot(machine, dict(ports or {}), on_output)
+        self.slots[machine.name] = slot
+        for link, port in slot.ports.items():
+            port.bind(link, self._deliverer(slot))
+        self._start(slot)
+        return slot
+
+    def _deliverer(self, slot: Slot) -> Deliver:
+        def deliver(event: Event) -> None:
+            self.deliver(slot, event)
+
+        return deliver
+
+    # -- to be provided by a concrete runtime -----------------------------------------------
+    @abstractmethod
+    def now(self) -> float: ...
+
+    @abstractmethod
+    def _arm(self, slot: Slot) -> None:
+        """(Re)arm the timer of ``slot`` at ``slot.deadline`` (``None``: disarm)."""
+
+    @abstractmethod
+    def inject(self, name: str, event: Event) -> None:
+        """Queue an event for a machine from outside (never re-entrant)."""
+
+    def _start(self, slot: Slot) -> None:
+        self._service(slot)
+
+    # -- the engine -------------------------------------------------------------------------
+    def deliver(self, slot: Slot, event: Event) -> None:
+        now = self.now()
+        if self.log.logger.isEnabledFor(logging.DEBUG):
+            self._log_rx(slot, event, now)
+        slot.machine.receive(event, now)
+        self._service(slot)
+
+    def fire(self, slot: Slot) -> None:
+        slot.machine.handle_timer(self.now())
+        self._service(slot)
+
+    def _service(self, slot: Slot) -> None:
+        machine = slot.machine
+        for action in machine.actions():
+            self._dispatch(slot, action)
+        deadline = machine.get_timer()
+        if deadline != slot.deadline:
+            slot.deadline = deadline
+            slot.generation += 1
+            self._arm(slot)
+
+    def _dispatch(self, slot: Slot, action: Action) -> None:
+        name = slot.machine.name
+        if isinstance(action, Log):
+            self.log.record(self.now(), name, action.kind, action.fields)
+        elif isinstance(action, SetOutput):
+            if slot.outputs.get(action.name, _UNSET) != action.value:
+                slot.outputs[action.name] = action.value
+                self.log.record(self.now(), name, "output", {"name": action.name, "value": action.value})
+            if slot.on_output is not None:
+                slot.on_output(action.name, action.value, self.now())
+        elif isinstance(action, SendData | SendFrame | SendCan):
+            port = self._port(slot, action.link)
+            if self.log.logger.isEnabledFor(logging.DEBUG):
+                self.log.record(self.now(), name, "tx", frame_fields(action))
+            port.transmit(action)
+        elif isinstance(action, OpenLink):
+            self.log.record(self.now(), name, "open", {"link": action.link, "target": action.target})
+            self._port(slot, action.link).open(action.target)
+        elif isinstance(action, CloseLink):
+            self.log.record(self.now(), name, "close", {"link": action.link, "abort": action.abort})
+            self._port(slot, action.link).close(action.abort)
+        else:  # pragma: no cover - exhaustive over Action
+            raise TypeError(f"unknown action {action!r}")
+
+    def _port(self, slot: Slot, link: str) -> Port:
+        try:
+            return slot.ports[link]
+        except KeyError:
+            raise LinkError(f"machine {slot.machine.name!r} has no link {link!r}") from None
+
+    def _log_rx(self, slot: Slot, event: Event, now: float) -> None:
+        if isinstance(event, DataReceived):
+            self.log.record(now, slot.machine.name, "rx", {"link": event.link, "data": event.data})
+        elif isinstance(event, FrameReceived):
+            self.log.record(now, slot.machine.name, "rx", {"link": event.link, "data": event.frame})
+        elif isinstance(event, CanReceived):
+            self.log.record(now, slot.machine.name, "rx", can_fields(event.link, event.frame))
+
+
+_UNSET = object()

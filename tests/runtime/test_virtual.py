@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+
+import pytest
+
+from ccs2chademo.runtime import (
+    ByteLink,
+    CanBus,
+    CanFrame,
+    CanReceived,
+    Event,
+    FrameMedium,
+    FrameReceived,
+    Impairment,
+    MachineBase,
+    SendCan,
+    SendFrame,
+    VirtualRuntime,
+)
+from ccs2chademo.runtime.sessionlog import capture
+
+from .toys import EchoServer, PingClient, Ticker
+
+
+def test_periodic_machines_exact_tick_counts_over_one_virtual_hour() -> None:
+    sim = VirtualRuntime(seed=1)
+    a, b = Ticker("a", 0.100), Ticker("b", 0.030)
+    sim.add(a)
+    sim.add(b)
+    sim.run(until=3600.0)
+    # deadlines at 0, p, 2p, … ≤ 3600 s inclusive
+    assert a.ticks == 36_001
+    assert b.ticks == 120_001
+    assert sim.now() == 3600.0
+
+
+def test_timers_fire_in_deadline_order_and_equal_deadlines_in_scheduling_order() -> None:
+    sim = VirtualRuntime()
+    order: list[str] = []
+    for name, t in [("late", 2.0), ("first-at-1", 1.0), ("early", 0.5), ("second-at-1", 1.0)]:
+        sim.call_at(t, order.append, name)
+    sim.run()
+    assert order == ["early", "first-at-1", "second-at-1", "late"]
+
+
+def test_machine_timer_rearm_supersedes_old_deadline() -> None:
+    class Moving(MachineBase):
+        def __init__(self) -> None:
+            super().__init__("moving")
+            self.deadline: float | None = 5.0
+            self.fired: list[float] = []
+
+        def receive(self, event: Event, now: float) -> None:
+            self.deadline = 1.0  # an event moves the deadline earlier
+
+        def handle_timer(self, now: float) -> None:
+            self.fired.append(now)
+            self.deadline = None
+
+        def get_timer(self) -> float | None:
+            return self.deadline
+
+    sim = VirtualRuntime()
+    m = Moving()
+    sim.add(m)
+    sim.call_at(0.5, lambda _: sim.inject("moving", FrameReceived("x", b"")))
+    sim.run(until=10)
+    assert m.fired == [1.0]
+
+
+def _ping_scenario(seed: int) -> str:
+    sim = VirtualRuntime(seed=seed)
+    link = ByteLink(sim, "tcp", Impairment(latency=0.002, jitter=0.003), max_chunk=3)
+    server, client = EchoServer(), PingClient(target=("sim", 1), count=20)
+    sim.add(server, {"tcp": link.server})
+    sim.add(client, {"tcp": link.client})
+    sim.add(Ticker("tick", 0.25, log_ticks=True))
+    out = io.StringIO()
+    with capture(out, level=logging.DEBUG):
+        sim.run(until=30.0)
+    assert client.state == "done"
+    assert client.answers == [b"pong %d" % i for i in range(1, 21)]
+    return out.getvalue()
+
+
+def test_same_scenario_twice_gives_byte_identical_logs() -> None:
+    first, second = _ping_scenario(7), _ping_scenario(7)
+    assert first == second
+    assert '"kind":"rx"' in first and '"kind":"state"' in first
+    assert _ping_scenario(8) != first  # the seed matters (jitter differs)
+
+
+def test_byte_link_never_reorders_and_reports_fin_and_refusal() -> None:
+    sim = VirtualRuntime(seed=3)
+    link = ByteLink(sim, "tcp", Impairment(latency=0.01, jitter=0.05), max_chunk=1)
+    server, client = EchoServer(), PingClient(target=None, count=50)
+    sim.add(server, {"tcp": link.server})
+    sim.add(client, {"tcp": link.client})
+    sim.run(until=60)
+    assert client.answers == [b"pong %d" % i for i in range(1, 51)]
+    assert server.state == "listening"  # got the FIN
+
+    sim2 = VirtualRuntime()
+    refused = ByteLink(sim2, "tcp")
+    refused.listening = False
+    c2 = PingClient(target=None)
+    sim2.add(c2, {"tcp": refused.client})
+    sim2.run(until=5)
+    assert c2.state == "failed"
+
+
+class _Sink(MachineBase):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.got: list[tuple[float, bytes]] = []
+
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, FrameReceived):
+            self.got.append((now, event.frame))
+        elif isinstance(event, CanReceived):
+            self.got.append((now, event.frame.data))
+
+    def handle_timer(self, now: float) -> None:
+        pass
+
+    def get_timer(self) -> None:
+        return None
+
+
+class _Source(MachineBase):
+    def __init__(self, name: str, count: int, period: float, can: bool = False) -> None:
+        super().__init__(name)
+        self.count, self.period, self.n, self.can = count, period, 0, can
+
+    def receive(self, event: Event, now: float) -> None:
+        pass
+
+    def handle_timer(self, now: float) -> None:
+        payload = self.n.to_bytes(4, "big")
+        if self.can:
+            self._emit(SendCan("bus", CanFrame(0x102, payload + bytes(4))))
+        else:
+            self._emit(SendFrame("net", payload))
+        self.n += 1
+
+    def get_timer(self) -> float | None:
+        return self.n * self.period if self.n < self.count else None
+
+
+def test_loss_and_latency_applied_as_configured() -> None:
+    sim = VirtualRuntime(seed=42)
+    medium = FrameMedium(sim, "plc", Impairment(latency=0.005, jitter=0.002, loss=0.2))
+    src, sink = _Source("src", 10_000, 0.001), _Sink("sink")
+    sim.add(src, {"net": medium.port()})
+    sim.add(sink, {"net": medium.port()})
+    sim.run()
+    n = len(sink.got)
+    # binomial(10000, 0.8): sigma = 40; allow 4 sigma
+    assert abs(n - 8000) < 160
+    delays = [t - int.from_bytes(f, "big") * 0.001 for t, f in sink.got]
+    assert min(delays) >= 0.005 - 1e-9 and max(delays) <= 0.007 + 1e-9
+    assert abs(sum(delays) / n - 0.006) < 0.0001
+    assert medium.lost == 10_000 - n
+
+
+def test_reordering_happens_only_when_configured() -> None:
+    def received(impairment: Impairment) -> list[int]:
+        sim = VirtualRuntime(seed=5)
+        bus = CanBus(sim, "can", impairment)
+        sink = _Sink("sink")
+        sim.add(_Source("car", 2000, 0.001, can=True), {"bus": bus.port()})
+        sim.add(sink, {"bus": bus.port()})
+        sim.run()
+        return [int.from_bytes(d[:4], "big") for _, d in sink.got]
+
+    in_order = received(Impairment(latency=0.0001))
+    assert in_order == sorted(in_order) and len(in_order) == 2000
+    shuffled = received(Impairment(latency=0.0001, reorder=0.1, reorder_delay=0.005))
+    assert sorted(shuffled) == list(range(2000))
+    inversions = sum(1 for x, y in itertools.pairwise(shuffled) if x > y)
+    assert 100 < inversions < 300  # ≈ 10 % of frames held back
+
+
+def test_frame_medium_unicast_and_deaf_stations() -> None:
+    sim = VirtualRuntime()
+    medium = FrameMedium(sim, "udp")
+    a, b, c = _Sink("a"), _Sink("b"), _Sink("c")
+    pa, pb, pc = medium.port("A"), medium.port("B"), medium.port("C")
+    sim.add(a, {"net": pa})
+    sim.add(b, {"net": pb})
+    sim.add(c, {"net": pc})
+    pc.enabled = False
+    pa.transmit(SendFrame("net", b"all"))
+    pa.transmit(SendFrame("net", b"to-b", dest="B"))
+    sim.run()
+    assert [f for _, f in b.got] == [b"all", b"to-b"]
+    assert c.got == [] and a.got == []
+
+
+def test_impairment_validates() -> None:
+    with pytest.raises(ValueError):
+        Impairment(loss=1.5)
+    with pytest.raises(ValueError):
+        ByteLink(VirtualRuntime(), "x", Impairment(loss=0.1))
