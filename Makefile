@@ -25,7 +25,7 @@ test: $(STAMP) debian-net
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check $(wildcard src tests bench tools)
 	$(BIN)/mypy
 
 bench: $(STAMP)
