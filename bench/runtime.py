@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ccs2chademo.runtime import ByteLink, Impairment, VirtualRuntime  # noqa: E402
-from tests.runtime.toys import EchoServer, PingClient, Ticker  # noqa: E402
+from ccs2chademo.runtime import ByteLink, Impairment, VirtualRuntime
+from tests.runtime.toys import EchoServer, PingClient, Ticker
 
 VIRTUAL_SECONDS = 600.0
 
