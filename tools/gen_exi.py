@@ -1144,6 +1144,8 @@ class Emitter:
     def emit_roots(self, roots: list[tuple[str, int, str]], w: int) -> None:
         union = " | ".join(r[2] for r in roots)
         self.out += ["", "", f"Document = {union}"]
+        if any(r[0] == "V2G_Message" for r in roots):
+            self.emit_make_message()
         self.out += ["", "", "def decode_document(data: bytes) -> Document:",
                      '    """Decode one EXI document (header byte included) whose root is a message element."""',
                      "    v = int.from_bytes(data, \"big\")", "    e = len(data) << 3", "    p = 8",
@@ -1160,6 +1162,19 @@ class Emitter:
             self.out += [f"    if type(o) is {cls}:",
                          f"        return finish(_e_{cls}(o, ((1 << 8) | 0x80) << {w} | {code}))"]
         self.out += ['    raise ExiEncodeError(f"{type(o).__name__} is not a message root of this schema")']
+
+    def emit_make_message(self) -> None:
+        body = next(g for g in self.m.grammars.values() if g.ct.pyname == "Body")
+        members = body.fields[0].members
+        union = " | ".join(m.type.pyname for m in members)  # type: ignore[union-attr]
+        self.out += ["", "", "# every element the Body may hold (the BodyElement substitution group)",
+                     f"BodyContent = {union}", "", "",
+                     "def make_message(session_id: bytes, body_element: BodyContent | None,",
+                     "                 notification: Notification | None = None) -> V2G_Message:",
+                     '    """A V2G_Message with this SessionID and body element, e.g.',
+                     "    ``make_message(sid, CurrentDemandReq(...))``.\"\"\"",
+                     "    return V2G_Message(header=MessageHeader(session_id=session_id, notification=notification),",
+                     "                       body=Body(body_element=body_element))"]
 
     def emit_fragment(self, frag_n: int) -> None:
         """Fragment grammar (§8.5.2): every element declaration, sorted; elements of complex type."""
@@ -1196,6 +1211,10 @@ class Emitter:
 
     def emit_meta(self) -> None:
         """Field metadata for JSON conversion and property tests: (name, xml, card, tag, type)."""
+        self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)",
+                     "ENUM_VALUES: dict[type, tuple[str, ...]] = {"]
+        self.out += [f"    {st.pyname}: ({', '.join(repr(x) for x in st.enums)},)," for st in self.m.enums]
+        self.out.append("}")
         self.out += ["", "", "# (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})",
                      "META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {"]
         for g in self.m.grammars.values():

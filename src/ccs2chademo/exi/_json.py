@@ -2,21 +2,21 @@
 
 Keys are XSD names: element names as they appear in the stream (for a substitution group the
 chosen member, e.g. ``"CurrentDemandReq"``), ``"@Name"`` for attributes and ``"#text"`` for the
-value of a simple-content element. bytes are lowercase hex strings, enumerations their member
-names, integers and booleans JSON numbers and booleans; absent optional elements and empty lists
+value of a simple-content element. bytes are lowercase hex strings, enumerations their
+literals as the XSD spells them (``"None"``, ``"W/s"``; codes outside the schema, which the
+codec keeps for OpenV2G compatibility, as ``"UNDEFINED_<n>"``), integers and booleans JSON numbers and booleans; absent optional elements and empty lists
 are left out.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from enum import IntEnum
 from types import ModuleType
 from typing import Any
 
-from ._bits import ExiEncodeError
+from ._bits import ExiEncodeError, OpenEnum
 
-Meta = dict[type, tuple[tuple[str, str, int, str, Any], ...]]
+Meta = ModuleType  # a generated schema module: META and ENUM_VALUES
 
 
 def _key(xml: str, tag: str) -> str:
@@ -27,7 +27,8 @@ def _value_to_json(val: Any, meta: Meta) -> Any:
     if isinstance(val, bool):
         return val
     if isinstance(val, IntEnum):
-        return val.name
+        values: tuple[str, ...] = meta.ENUM_VALUES[type(val)]
+        return values[val] if val < len(values) else val.name
     if isinstance(val, int | str):
         return val
     if isinstance(val, bytes):
@@ -38,7 +39,7 @@ def _value_to_json(val: Any, meta: Meta) -> Any:
 def obj_to_json(obj: Any, meta: Meta) -> dict[str, Any]:
     """One dataclass instance as a JSON object."""
     out: dict[str, Any] = {}
-    for py, xml, card, tag, typ in meta[type(obj)]:
+    for py, xml, card, tag, typ in meta.META[type(obj)]:
         val = getattr(obj, py)
         if val is None or (card == 2 and not val):
             continue
@@ -73,11 +74,14 @@ def _value_from_json(val: Any, typ: Any, meta: Meta, path: str) -> Any:
             return bytes.fromhex(val)
         except (TypeError, ValueError):
             raise ExiEncodeError(f"{path}: expected a hex string, got {val!r}") from None
-    if isinstance(typ, type) and issubclass(typ, IntEnum):
+    if isinstance(typ, type) and issubclass(typ, OpenEnum):
+        values = meta.ENUM_VALUES[typ]
+        if isinstance(val, str) and val in values:
+            return typ(values.index(val))
         try:
-            return typ.from_name(val) if hasattr(typ, "from_name") else typ[val]
+            return typ.from_name(val)
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise ExiEncodeError(f"{path}: {val!r} is not one of {[m.name for m in typ]}") from None
+            raise ExiEncodeError(f"{path}: {val!r} is not one of {list(values)}") from None
     return obj_from_json(val, typ, meta, path)
 
 
@@ -87,7 +91,7 @@ def obj_from_json(data: Any, cls: type, meta: Meta, path: str) -> Any:
         raise ExiEncodeError(f"{path}: expected an object, got {type(data).__name__}")
     known: set[str] = set()
     kwargs: dict[str, Any] = {}
-    for py, xml, card, tag, typ in meta[cls]:
+    for py, xml, card, tag, typ in meta.META[cls]:
         if isinstance(typ, dict):
             if card == 2:
                 known.add(xml)
@@ -131,7 +135,7 @@ def obj_from_json(data: Any, cls: type, meta: Meta, path: str) -> Any:
 
 def document_to_json(msg: Any, module: ModuleType) -> dict[str, Any]:
     """The ``body`` part of the JSON form: ``{root element name: object}``."""
-    return {module.ROOT_ELEMENT[type(msg)]: obj_to_json(msg, module.META)}
+    return {module.ROOT_ELEMENT[type(msg)]: obj_to_json(msg, module)}
 
 
 def document_from_json(body: Any, module: ModuleType) -> Any:
@@ -141,8 +145,5 @@ def document_from_json(body: Any, module: ModuleType) -> Any:
     roots = {v: k for k, v in module.ROOT_ELEMENT.items()}
     if name not in roots:
         raise ExiEncodeError(f"body: {name!r} is not a root element of schema {module.SCHEMA!r}")
-    return obj_from_json(data, roots[name], module.META, name)
+    return obj_from_json(data, roots[name], module, name)
 
-
-def is_message(obj: Any) -> bool:
-    return dataclasses.is_dataclass(obj) and not isinstance(obj, type)

@@ -379,6 +379,12 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 4) | 10)
 
 
+# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+ENUM_VALUES: dict[type, tuple[str, ...]] = {
+    ResponseCode: ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation',),
+}
+
+
 # (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})
 META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SupportedAppProtocolReq: (('app_protocol', 'AppProtocol', 2, 'e', AppProtocol),),

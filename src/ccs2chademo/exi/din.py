@@ -8222,6 +8222,18 @@ ROOT_ELEMENT: dict[type, str] = {V2G_Message: 'V2G_Message'}
 Document = V2G_Message
 
 
+# every element the Body may hold (the BodyElement substitution group)
+BodyContent = BodyBase | CableCheckReq | CableCheckRes | CertificateInstallationReq | CertificateInstallationRes | CertificateUpdateReq | CertificateUpdateRes | ChargeParameterDiscoveryReq | ChargeParameterDiscoveryRes | ChargingStatusReq | ChargingStatusRes | ContractAuthenticationReq | ContractAuthenticationRes | CurrentDemandReq | CurrentDemandRes | MeteringReceiptReq | MeteringReceiptRes | PaymentDetailsReq | PaymentDetailsRes | PowerDeliveryReq | PowerDeliveryRes | PreChargeReq | PreChargeRes | ServiceDetailReq | ServiceDetailRes | ServiceDiscoveryReq | ServiceDiscoveryRes | ServicePaymentSelectionReq | ServicePaymentSelectionRes | SessionSetupReq | SessionSetupRes | SessionStop | SessionStopRes | WeldingDetectionReq | WeldingDetectionRes
+
+
+def make_message(session_id: bytes, body_element: BodyContent | None,
+                 notification: Notification | None = None) -> V2G_Message:
+    """A V2G_Message with this SessionID and body element, e.g.
+    ``make_message(sid, CurrentDemandReq(...))``."""
+    return V2G_Message(header=MessageHeader(session_id=session_id, notification=notification),
+                       body=Body(body_element=body_element))
+
+
 def decode_document(data: bytes) -> Document:
     """Decode one EXI document (header byte included) whose root is a message element."""
     v = int.from_bytes(data, "big")
@@ -8279,6 +8291,25 @@ def encode_fragment(items: list[Any]) -> bytes:
             raise ExiEncodeError(f"{type(o).__name__} cannot be a fragment element")
         a = ent[1](o, (a << 8) | ent[0])
     return finish((a << 8) | 246)
+
+
+# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+ENUM_VALUES: dict[type, tuple[str, ...]] = {
+    FaultCode: ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError',),
+    DC_EVErrorCode: ('NO_ERROR', 'FAILED_RESSTemperatureInhibit', 'FAILED_EVShiftPosition', 'FAILED_ChargerConnectorLockFault', 'FAILED_EVRESSMalfunction', 'FAILED_ChargingCurrentdifferential', 'FAILED_ChargingVoltageOutOfRange', 'Reserved_A', 'Reserved_B', 'Reserved_C', 'FAILED_ChargingSystemIncompatibility', 'NoData',),
+    ResponseCode: ('OK', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_CertificateExpiresSoon', 'FAILED', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_UnknownSession', 'FAILED_ServiceSelectionInvalid', 'FAILED_PaymentSelectionInvalid', 'FAILED_CertificateExpired', 'FAILED_SignatureError', 'FAILED_NoCertificateAvailable', 'FAILED_CertChainError', 'FAILED_ChallengeInvalid', 'FAILED_ContractCanceled', 'FAILED_WrongChargeParameter', 'FAILED_PowerDeliveryNotApplied', 'FAILED_TariffSelectionInvalid', 'FAILED_ChargingProfileInvalid', 'FAILED_EVSEPresentVoltageToLow', 'FAILED_MeteringSignatureNotValid', 'FAILED_WrongEnergyTransferType',),
+    IsolationLevel: ('Invalid', 'Valid', 'Warning', 'Fault',),
+    DC_EVSEStatusCode: ('EVSE_NotReady', 'EVSE_Ready', 'EVSE_Shutdown', 'EVSE_UtilityInterruptEvent', 'EVSE_IsolationMonitoringActive', 'EVSE_EmergencyShutdown', 'EVSE_Malfunction', 'Reserved_8', 'Reserved_9', 'Reserved_A', 'Reserved_B', 'Reserved_C',),
+    EVSENotification: ('None', 'StopCharging', 'ReNegotiation',),
+    EVSEProcessing: ('Finished', 'Ongoing',),
+    EVRequestedEnergyTransfer: ('AC_single_phase_core', 'AC_three_phase_core', 'DC_core', 'DC_extended', 'DC_combo_core', 'DC_unique',),
+    UnitSymbol: ('h', 'm', 's', 'A', 'Ah', 'V', 'VA', 'W', 'W/s', 'Wh',),
+    CostKind: ('relativePricePercentage', 'RenewableGenerationPercentage', 'CarbonDioxideEmission',),
+    Value: ('bool', 'byte', 'short', 'int', 'physicalValue', 'string',),
+    ServiceCategory: ('EVCharging', 'Internet', 'ContractCertificate', 'OtherCustom',),
+    PaymentOption: ('Contract', 'ExternalPayment',),
+    EVSESupportedEnergyTransfer: ('AC_single_phase_core', 'AC_three_phase_core', 'DC_core', 'DC_extended', 'DC_combo_core', 'DC_dual', 'AC_core1p_DC_extended', 'AC_single_DC_core', 'AC_single_phase_three_phase_core_DC_extended', 'AC_core3p_DC_extended',),
+}
 
 
 # (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})

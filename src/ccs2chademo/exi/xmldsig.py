@@ -1855,6 +1855,11 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 6) | 46)
 
 
+# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+ENUM_VALUES: dict[type, tuple[str, ...]] = {
+}
+
+
 # (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})
 META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     Signature: (('id', 'Id', 1, 'a', str), ('signed_info', 'SignedInfo', 0, 'e', SignedInfo), ('signature_value', 'SignatureValue', 0, 'e', SignatureValue), ('key_info', 'KeyInfo', 1, 'e', KeyInfo), ('object', 'Object', 2, 'e', Object)),
