@@ -12,14 +12,19 @@ gets first ``{"version", "startup_s"}`` (JVM launch, not counted in any message)
 ``repeat`` calls of the codec proper (JSON in/out) and of the EXI class (pydantic models), the
 latter ``null`` with ``model_error`` when the package rejects the decoded message.
 Run under another interpreter (``make bench`` runs every bench/*.py), it says so and exits 0.
+
+:func:`run_peer` is the driver bench/exi.py imports: it starts this file with the peer venv's
+python and returns the parsed answers, or the reason the peer could not run.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 try:
@@ -29,6 +34,7 @@ try:
 except ImportError:
     EXI = None
 
+PEER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-peer" / "bin" / "python"
 NAMESPACES = {"apphand": "SAP", "din": "DIN_MSG_DEF", "iso2": "ISO_V2_MSG_DEF"}
 
 
@@ -74,6 +80,23 @@ def _time_message(exi: Any, codec: Any, item: dict[str, Any]) -> dict[str, Any]:
     result["model_decode_us"] = _median_us(mdec) if mdec and "model_error" not in result else None
     result["model_encode_us"] = _median_us(menc) if menc and "model_error" not in result else None
     return result
+
+
+def run_peer(items: list[dict[str, Any]], timeout: float = 900.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Time ``items`` with the iso15118 codec: ``(header, results)``; raises RuntimeError saying why not."""
+    if not PEER_PYTHON.exists():
+        raise RuntimeError(f"{PEER_PYTHON} missing: `make .venv-peer` creates it (make bench does)")
+    stdin = "".join(json.dumps(item) + "\n" for item in items)
+    try:
+        proc = subprocess.run([str(PEER_PYTHON), __file__], input=stdin, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(f"peer did not run: {exc}") from exc
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines or "startup_s" not in lines[0]:
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise RuntimeError(f"peer failed (exit {proc.returncode}): {tail}")
+    return lines[0], lines[1:]
 
 
 def main() -> int:
