@@ -1,0 +1,32 @@
+"""Extract V2G messages, SDP datagrams and HomePlug frames from pcap/pcapng captures.
+
+``extract(path)`` / ``iter_records(path)`` run the whole pipeline; the pieces (reader, frame
+classification, TCP reassembly, schema follower) are importable on their own.
+"""
+
+from .extract import Extraction, Record, extract, iter_records
+from .follower import NAMESPACES, Negotiator, SessionFollower, schema_from_first_bytes
+from .reader import Frame, PcapError, PcapFormatError, PcapLinkTypeError, PcapTruncatedError, read_frames
+from .records import EV_TO_EVSE, EVSE_TO_EV, RawRecord, V2gRecord, raw_record_json
+
+__all__ = [
+    "EVSE_TO_EV",
+    "EV_TO_EVSE",
+    "NAMESPACES",
+    "Extraction",
+    "Frame",
+    "Negotiator",
+    "PcapError",
+    "PcapFormatError",
+    "PcapLinkTypeError",
+    "PcapTruncatedError",
+    "RawRecord",
+    "Record",
+    "SessionFollower",
+    "V2gRecord",
+    "extract",
+    "iter_records",
+    "raw_record_json",
+    "read_frames",
+    "schema_from_first_bytes",
+]
