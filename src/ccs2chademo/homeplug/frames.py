@@ -583,10 +583,10 @@ def describe(frame: bytes | Frame) -> dict[str, Any]:
     Never raises for bad bytes: a frame that does not decode is described with ``error``.
     """
     if isinstance(frame, bytes | bytearray):
+        raw_bytes = bytes(frame)
         try:
-            frame = decode(bytes(frame))
+            frame = decode(raw_bytes)
         except MmeError as exc:
-            raw_bytes = bytes(frame)
             out: dict[str, Any] = {"type": "invalid", "error": str(exc), "length": len(raw_bytes)}
             if len(raw_bytes) >= 17 and is_homeplug(raw_bytes):
                 out["mmtype"] = f"0x{mmtype_of(raw_bytes):04x}"
