@@ -148,7 +148,10 @@ class Mme:
             values[f.name] = int.from_bytes(chunk, "little") if f.integer else bytes(chunk)
         variable, end = cls._decode_variable(frame, end)
         values.update(variable)
-        record = cls(dest=bytes(frame[0:6]), source=bytes(frame[6:12]), tail=bytes(frame[end:]), **values)
+        tail = bytes(frame[end:])
+        if len(frame) <= MIN_FRAME and not any(tail):
+            tail = b""  # plain padding: encode() adds it back
+        record = cls(dest=bytes(frame[0:6]), source=bytes(frame[6:12]), tail=tail, **values)
         record.check()
         return record
 
