@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO, cast
 
 import can
 
@@ -135,7 +136,8 @@ class CanLog:
         feed = LineFeed(numbered_lines(self.path))
         while True:
             try:
-                yield from can.CanutilsLogReader(file=feed)
+                # the reader only iterates its file; LineFeed provides exactly that
+                yield from can.CanutilsLogReader(file=cast(TextIO, feed))
                 return
             except (ValueError, IndexError) as exc:  # python-can's own errors on a malformed line
                 self._bad(feed.lineno, f"not a candump line: {exc}")
