@@ -49,3 +49,6 @@ class LineFeed:
     def __next__(self) -> str:
         self.lineno, text = next(self._lines)
         return text + "\n"
+
+    def close(self) -> None:
+        """python-can closes its file at the end; the underlying file closes with its generator."""
