@@ -196,13 +196,15 @@ def test_queue_is_bounded_and_drops_the_oldest_waiting_frame() -> None:
 
 def test_udp_multicast_keeps_order() -> None:
     pytest.importorskip("msgpack", reason="python-can's udp_multicast interface needs msgpack (not installed)")
-    group = "239.74.163.2"
+    # a group and port of this process only, so that parallel test runs do not hear each other
+    pid = os.getpid()
+    config = CanBusConfig(interface="udp_multicast", channel=f"239.74.{pid >> 8 & 0xFF}.{pid & 0xFF}",
+                          options={"port": 40000 + pid % 20000})
     try:
-        probe = can.Bus(interface="udp_multicast", channel=group)
+        config.open().shutdown()
     except (OSError, can.CanError) as exc:
         pytest.skip(f"udp_multicast unavailable in this sandbox: {exc}")
-    probe.shutdown()
-    _, car, _ = _session(lambda: CanBusConfig(interface="udp_multicast", channel=group).open(), cycles=5)
+    _, car, _ = _session(config.open, cycles=5)
     assert car.cycle_frames == _expected(5)
 
 
