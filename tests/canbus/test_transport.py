@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import shutil
 import subprocess
@@ -176,7 +177,8 @@ def test_transmit_errors_are_logged_and_reported_as_send_failed(caplog: pytest.L
     assert [reason.split(":")[0] for reason in charger.failed] == [f"0x{i:03x}" for i in CYCLE] * 3
     assert all("Network is down" in reason for reason in charger.failed)
     assert queued == 0
-    assert sum("not sent" in r.message for r in caplog.records) == 1  # the first failure, not a flood
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "not sent" in r.message]
+    assert len(warnings) == 1  # the first failure, not a flood
 
 
 def test_queue_is_bounded_and_drops_the_oldest_waiting_frame() -> None:
@@ -192,6 +194,17 @@ def test_queue_is_bounded_and_drops_the_oldest_waiting_frame() -> None:
     # all five are queued in one dispatch (the sender task has not run yet): 0x118 pushes out
     # 0x108, 0x208 pushes out 0x109, 0x209 pushes out 0x118; 0x208 and 0x209 fail on the bus
     assert reasons == [("0x108", True), ("0x109", True), ("0x118", True), ("0x208", False), ("0x209", False)]
+
+
+def test_port_from_config() -> None:
+    async def scenario() -> CanPort:
+        config = CanBusConfig(channel=f"cfg-{next(_channels)}", send_timeout=0.02, max_queue=5)
+        port = CanPort.from_config(config, asyncio.get_running_loop())
+        port.shutdown()
+        return port
+
+    port = asyncio.run(scenario())
+    assert isinstance(port.bus, VirtualBus) and (port.send_timeout, port.max_queue) == (0.02, 5)
 
 
 def test_udp_multicast_keeps_order() -> None:
