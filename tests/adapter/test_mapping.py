@@ -119,21 +119,19 @@ def test_dynamic_available_current() -> None:
     assert not car_has_dynamic_control(False, False, False)
 
 
-def test_present_current_and_fake_idle() -> None:
-    assert present_current(50.4, in_current_demand=False, in_charging_loop=True, discharging=False,
-                           fake_idle_amps=1) == 1
-    assert present_current(0, in_current_demand=True, in_charging_loop=True, discharging=False,
-                           fake_idle_amps=1) == 1
-    assert present_current(0, in_current_demand=True, in_charging_loop=True, discharging=False,
-                           fake_idle_amps=3) == 3
-    assert present_current(0, in_current_demand=True, in_charging_loop=True, discharging=True,
-                           fake_idle_amps=1) == 0
-    assert present_current(0, in_current_demand=True, in_charging_loop=False, discharging=False,
-                           fake_idle_amps=1) == 0
-    assert present_current(312, in_current_demand=True, in_charging_loop=True, discharging=False,
-                           fake_idle_amps=1) == 255
-    assert present_current(-20, in_current_demand=True, in_charging_loop=False, discharging=False,
-                           fake_idle_amps=1) == 0
+@pytest.mark.parametrize(("evse_a", "in_cd", "in_loop", "discharging", "fake", "expected"), [
+    (50.4, False, True, False, 1, 1),  # outside CurrentDemand: 0, then the fake in the loop
+    (0, True, True, False, 1, 1),
+    (0, True, True, False, 3, 3),  # fake-idle-amps is honoured (§16)
+    (0, True, True, True, 1, 0),  # not while discharging
+    (0, True, False, False, 1, 0),  # only in the charging loop
+    (312, True, True, False, 1, 255),
+    (-20, True, False, False, 1, 0),
+])
+def test_present_current_and_fake_idle(evse_a: float, in_cd: bool, in_loop: bool, discharging: bool, fake: int,
+                                       expected: int) -> None:
+    assert present_current(evse_a, in_current_demand=in_cd, in_charging_loop=in_loop, discharging=discharging,
+                           fake_idle_amps=fake) == expected
 
 
 def test_mirror_detector() -> None:
