@@ -1,0 +1,220 @@
+"""The adapter's configuration: every parameter of adapter.md §12.1, presets (§12.2), TOML loading.
+
+Why a validated model: the original firmware takes these values as compile-time or EEPROM
+parameters with no checking; a typo in a key or a 16-bit value in an 8-bit field silently changed
+behaviour.  Here the file is parsed by :mod:`tomllib`, validated by pydantic (unknown keys and
+out-of-range values are errors naming the file and the key) and frozen.
+
+File layout (``examples/adapter.toml``)::
+
+    preset = "sx"          # optional: sx, av1, v2x, v2x-ao, jdemo, jdemo125a
+    max-amps = 150         # any key of the parameter table, with its TOML spelling
+    "chademo-0.9" = true   # a key with a dot must be quoted in TOML
+
+Precedence, lowest first: built-in defaults → the preset (``--preset`` on the command line if
+given, else the file's ``preset`` key) → the values written in the file.  So a file value always
+wins over its preset, and ``--preset`` replaces (does not stack on) the file's preset.
+
+Room for sections: a TOML table such as ``[hardware]`` maps to a nested pydantic model.  The
+real-hardware issue adds it as one more field, e.g. ``hardware: HardwareConfig =
+Field(default_factory=HardwareConfig)``; files without the table keep loading unchanged.  Until
+then a table is an "unknown section" error, like any unknown key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+
+U8 = 255
+U16 = 65535
+
+
+class ConfigError(ValueError):
+    """A configuration file or preset cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterInfo:
+    """Documentation of one parameter as the tables show it (adapter.md §12.1)."""
+
+    key: str
+    attribute: str
+    type: str
+    unit: str
+    default: Any
+    meaning: str
+    minimum: int | None
+    maximum: int | None
+
+
+def _param(default: Any, key: str, type_: str, unit: str, meaning: str, lo: int | None = None,
+           hi: int | None = None) -> Any:
+    """A field with its TOML key as alias and the table columns stored in the schema extras."""
+    extra: dict[str, Any] = {"type": type_, "unit": unit}
+    return Field(default, alias=key, description=meaning, ge=lo, le=hi, json_schema_extra=extra)
+
+
+class AdapterConfig(BaseModel):
+    """Every tunable of the adapter (adapter.md §12.1); attribute = TOML key in snake_case."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+    max_amps: int = _param(200, "max-amps", "u8", "A",
+                           "cap for 0x108.3, CCS EVMaximumCurrentLimit and the discovery fake", 1, U8)
+    stop_charging_soc: int = _param(100, "stop-charging-soc", "u8", "%",
+                                    "CCS stops (\"battery full\") when SoC ≥ value; 100 lets the car decide",
+                                    1, 100)
+    max_volts: int = _param(500, "max-volts", "u16", "V",
+                            "cap for 0x108.1–2 and the discovery fake (a Taycan would need 750)", 100, 1000)
+    max_discharge_amps_fallback: int = _param(40, "max-discharge-amps-fallback", "u8", "A",
+                                              "request faked to CCS while discharging if the car sent no 0x200",
+                                              0, U8)
+    dynamic_current_fallback: bool = _param(True, "dynamic-current-fallback", "bool", "—",
+                                            "treat cars without a dynamic-control flag as dynamic "
+                                            "(false = JDEMO behaviour, static 0x108.3)")
+    sx: bool = _param(False, "sx", "bool", "—", "single-session mode (§3)")
+    v2x: bool = _param(False, "v2x", "bool", "—", "discharge mode permanently on (§7)")
+    always_on: bool = _param(False, "always-on", "bool", "—", "soft reset instead of power-off (§8)")
+    alt_estimated_voltage: int = _param(0, "alt-estimated-voltage", "u8", "—",
+                                        "1 = AV1 override of the battery estimate for target 410 V (§5)", 0, 1)
+    assume_car_contactors_closed_after_ms: int = _param(
+        2000, "assume-car-contactors-closed-after-ms", "u16", "ms",
+        "CHAdeMO < 1.0: assume the car's contactors closed this long after d2 "
+        "(at most the 4 s state timeout)", 0, 4000)
+    fake_idle_amps: int = _param(1, "fake-idle-amps", "u8", "A",
+                                 "current reported in the charging loop while the charger delivers 0 A (§6.4)",
+                                 0, U8)
+    voltage_modulation: int = _param(0, "voltage-modulation", "u8", "V",
+                                     "± cyclic modulation of an estimated present voltage (§5); "
+                                     "below the 20 V precharge tolerance", 0, 19)
+    precharge_start_delay_ms: int = _param(2000, "precharge-start-delay-ms", "u16", "ms",
+                                           "DX: delay after CableCheck before the first PreChargeReq", 0, U16)
+    max_undersupply_amps: int = _param(10, "max-undersupply-amps", "u8", "A",
+                                       "dynamic control: 0x108.3 = delivered + this (§6.3)", 0, U8)
+    chademo_wd: bool = _param(True, "chademo-wd", "bool", "—", "0x108.0 welding-detection support")
+    chademo_0_9: bool = _param(False, "chademo-0.9", "bool", "—", "claim CHAdeMO 0.9 (protocol number 1)")
+    open_adapter_contactor_before_wd: bool = _param(
+        False, "open-adapter-contactor-before-wd", "bool", "—",
+        "open the adapter contactor as soon as k goes off during a stop")
+    forced_off_hold_s: int = _param(30, "forced-off-hold-s", "u8", "s",
+                                    "(ours) holding the stop button this long forces power-off "
+                                    "(emergency; the original firmware fixes 10 s)", 2, U8)
+    inactivity_off_s: int = _param(180, "inactivity-off-s", "u16", "s",
+                                   "(ours) power-off pending after this long without charging activity "
+                                   "(0 = never)", 0, U16)
+
+    # -- introspection ---------------------------------------------------------------------
+    @classmethod
+    def parameters(cls) -> list[ParameterInfo]:
+        """The parameter table in declaration order (what ``config show`` and the docs print).
+
+        Only scalar parameters made by ``_param``; nested section models are not parameters.
+        """
+        return [_info(name, field) for name, field in cls.model_fields.items()
+                if isinstance(field.json_schema_extra, dict) and "type" in field.json_schema_extra]
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """Effective values keyed by their TOML spelling."""
+        return self.model_dump(by_alias=True)
+
+    def non_defaults(self) -> dict[str, Any]:
+        """TOML key → value for every parameter that differs from its default (logged at boot, §11)."""
+        return {p.key: getattr(self, p.attribute) for p in self.parameters()
+                if getattr(self, p.attribute) != p.default}
+
+
+def _info(name: str, field: FieldInfo) -> ParameterInfo:
+    extra = field.json_schema_extra
+    assert isinstance(extra, dict) and field.alias is not None  # guaranteed by parameters()
+    lo = hi = None
+    for meta in field.metadata:
+        lo = getattr(meta, "ge", lo)
+        hi = getattr(meta, "le", hi)
+    return ParameterInfo(key=field.alias, attribute=name, type=str(extra["type"]), unit=str(extra["unit"]),
+                         default=field.default, meaning=field.description or "", minimum=lo, maximum=hi)
+
+
+#: Presets of adapter.md §12.2 by name (lower case); values use the TOML keys.
+PRESETS: dict[str, dict[str, Any]] = {
+    "sx": {"sx": True},
+    "av1": {"alt-estimated-voltage": 1},
+    "v2x": {"v2x": True},
+    "v2x-ao": {"v2x": True, "always-on": True},
+    "jdemo": {"dynamic-current-fallback": False},
+    "jdemo125a": {"dynamic-current-fallback": False, "max-amps": 125},
+}
+
+#: What each preset is for (``config show`` and the docs).
+PRESET_PURPOSE: dict[str, str] = {
+    "sx": "Xpeng G3, Lexus UX300e",
+    "av1": "Leaf / e-NV200 20–30 kWh",
+    "v2x": "dischargers / home V2X",
+    "v2x-ao": "permanently installed V2X",
+    "jdemo": "Jdemo conversion kits (RAV4 EV, Roadster)",
+    "jdemo125a": "Jdemo kits that need a 125 A cap (optional)",
+}
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    """The settings of a preset; names are case-insensitive (``SX`` = ``sx``)."""
+    try:
+        return dict(PRESETS[name.lower()])
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})") from None
+
+
+def build_config(values: Mapping[str, Any], preset: str | None = None, source: str = "<values>") -> AdapterConfig:
+    """Validate ``values`` (TOML keys) on top of ``preset``; errors name ``source`` and the key."""
+    merged = preset_values(preset) if preset else {}
+    merged.update(values)
+    try:
+        return AdapterConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, merged)) from None
+
+
+def load_config(path: str | Path | None = None, preset: str | None = None) -> AdapterConfig:
+    """Read a TOML file (or none: defaults) and apply the precedence described in the module doc."""
+    if path is None:
+        return build_config({}, preset)
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    file_preset = data.pop("preset", None)
+    if file_preset is not None and not isinstance(file_preset, str):
+        raise ConfigError(f"{path}: preset: expected a preset name string, got {file_preset!r}")
+    return build_config(data, preset or file_preset, source=str(path))
+
+
+def _unknown(key: str, value: Any) -> str:
+    if not isinstance(value, dict):
+        return f"unknown key {key!r}"
+    keys = {p.key for p in AdapterConfig.parameters()}
+    dotted = [f"{key}.{sub}" for sub in value if f"{key}.{sub}" in keys]
+    if dotted:  # TOML reads a bare `chademo-0.9 = …` as a table `chademo-0` with key `9`
+        return f"unknown section [{key}]: write the key in quotes, \"{dotted[0]}\" = …"
+    return f"unknown section [{key}]"
+
+
+def _describe(exc: ValidationError, source: str, values: Mapping[str, Any]) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(file)"
+        if err["type"] == "extra_forbidden":
+            hint = "see `ccs2chademo config show` for the valid keys"
+            lines.append(f"{source}: {_unknown(key, values.get(key))} ({hint})")
+        else:
+            lines.append(f"{source}: {key}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)

@@ -1,0 +1,429 @@
+"""The power manager (adapter.md §8, §10, §16): button, inactivity, power-off, always-on, special modes.
+
+The adapter runs from internal batteries and switches itself off by dropping a power-hold line,
+so "when may we turn off" is a safety question: never with the adapter contactor closed (the
+car's contactors would then break the charger's voltage), never while a side still holds its
+(logical) lock.  This machine owns that decision and the user interface around it (the one
+stop button and the LED); the bridge wires it to both protocol sides.
+
+It is a sans-I/O machine on the 100 ms CHAdeMO/UI cycle: ticks at ``start + n × 0.1 s``; while
+a one-shot LED timeline plays (battery-level blink, special-mode confirmation) it also wakes at
+the timeline's exact edges (see :mod:`.leds`).
+
+Inputs (:class:`~ccs2chademo.runtime.InputChanged` names and values):
+
+==================== ================ ==========================================================
+``button``           bool             stop button pressed (edges are timed exactly; a press
+                                      shorter than a tick still counts)
+``vcc4``             float (V)        internal battery (ADC ×2)
+``vcc12``            float (V)        12 V rail (ADC ×11)
+``ccs_unlocked``     bool             CCS side logically unlocked (default True)
+``chademo_unlocked`` bool             CHAdeMO side logically unlocked (default True)
+``contactor_closed`` bool             the adapter contactor is (commanded) closed
+``activity``         str              pulse: ``"PreChargeRes"``, ``"CurrentDemandRes"`` or
+                                      ``"chademo-loop"`` (one per charging-loop cycle)
+``ccs_stop``         str | int        a CCS stop reason (session end, CurrentDemand stop, battery
+                                      full); truthy → power-off pending
+``chademo_stop``     str | int        CHAdeMO is stopping or ended (its stop-reason mask);
+                                      truthy → power-off pending
+``led_pattern``      str              a session pattern name of :data:`.leds.PATTERNS`
+==================== ================ ==========================================================
+
+Outputs (:class:`~ccs2chademo.runtime.SetOutput` names and values), emitted on change:
+
+===================== ===================== =====================================================
+``power_hold``        bool                  keep the adapter powered (False = power cut)
+``led``               bool                  both LEDs on
+``contactor``         bool | None           override of the adapter contactor: None = the bridge
+                                            decides; False = forced open (power-off, forced off);
+                                            True/False toggling = unwelding mode (§10 mode 3)
+``power_off_pending`` bool                  both sides must stop normally
+``sides_enabled``     bool                  the protocol sides may run (False during special-mode
+                                            selection, self-charging, unwelding, after power-off)
+``modes``             frozenset[str]        special modes, emitted when startup continues (the
+                                            bridge starts its sides then): ``"v2x"``,
+                                            ``"unwelding"``, ``"exi-logging"``
+``soft_reset``        :class:`SoftReset`    always-on: re-initialise the sides (count increments)
+``forced_off``        bool                  True: emergency power-off by a long button hold
+===================== ===================== =====================================================
+
+Choices where the spec is silent (documented in ``docs/adapter.md``): a button press is acted on
+at its press edge; the special-mode selection counts a held press as the last press of its
+command and measures the 2 s confirmation gap from the last release; the battery-level blink
+precedes a real power-off only (an always-on soft reset does not blink); a forced off opens the
+contactor, waits 100 ms and cuts power without the blink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
+from ..runtime import Event, InputChanged, MachineBase, SetOutput
+from .config import AdapterConfig
+from .leds import (
+    PATTERNS,
+    POWER_OFF_PENDING,
+    USB_CHARGING,
+    LedSequencer,
+    TimelinePlayer,
+    battery_blink,
+    selection_feedback,
+)
+
+CYCLE_S = 0.1
+CONTACTOR_OPEN_WAIT_S = 0.1  # §2.2: open first, wait 100 ms, then cut power
+CHAIN_HOLD_S = 0.6  # §10 / §16
+CONFIRM_GAP_S = 2.0
+CANCEL_S = 10.0
+MAX_COMMANDS = 3
+AO_MIN_VCC4 = 3.3  # §12.3
+EPS = 1e-9
+
+#: §10: number of presses → mode name (2 is unassigned; unknown numbers are ignored).
+MODE_BY_PRESSES = {1: "v2x", 3: "unwelding", 4: "exi-logging"}
+
+CAUSE_BUTTON = "button"
+CAUSE_INACTIVITY = "inactivity"
+CAUSE_UNWELDING_DONE = "unwelding-done"
+
+
+@dataclass(frozen=True, slots=True)
+class SoftReset:
+    """Always-on soft reset number ``count``; ``keep_discovery``: keep CHAdeMO discovery results (not SX)."""
+
+    count: int
+    keep_discovery: bool
+
+
+def battery_level(vcc4: float | None) -> int:
+    """§8: vcc4 ≥ 3.9 V → 3, ≥ 3.6 V → 2, else 1 (unknown → 1)."""
+    if vcc4 is None:
+        return 1
+    if vcc4 >= 3.9:
+        return 3
+    return 2 if vcc4 >= 3.6 else 1
+
+
+def is_self_charging(vcc4: float | None, vcc12: float | None) -> bool:
+    """§8/§16: vcc4 < 1.0 V and 4.0 ≤ vcc12 < 5.0 V → the adapter is being charged over USB."""
+    return vcc4 is not None and vcc12 is not None and vcc4 < 1.0 and 4.0 <= vcc12 < 5.0
+
+
+class PowerManager(MachineBase):
+    """The §8 power management and §10 special modes; see the module doc for inputs and outputs."""
+
+    def __init__(self, config: AdapterConfig, name: str = "power", start: float = 0.0) -> None:
+        super().__init__(name, "boot")
+        self.config = config
+        self._start = start
+        self._n = 1  # first cycle 100 ms after power-on: the inputs' initial values arrive first
+        self._outputs: dict[str, Any] = {}
+        # inputs
+        self.button = False
+        self.vcc4: float | None = None
+        self.vcc12: float | None = None
+        self.ccs_unlocked = True
+        self.chademo_unlocked = True
+        self.contactor_closed = False
+        self._edges: list[tuple[float, bool]] = []
+        self._press_t = 0.0
+        self._stop_causes: list[str] = []
+        self._pattern_requests: list[str] = []
+        # state
+        self.pending_cause: str | None = None
+        self.modes: frozenset[str] = frozenset()
+        self.soft_resets = 0
+        self._last_activity = start
+        self._leds = LedSequencer()
+        self._timeline: TimelinePlayer | None = None
+        self._open_since: float | None = None
+        self._after_open = "blink"
+        self._count = 0
+        self._commands: list[int] = []
+        self._held_stored = False
+        self._last_release = start
+        self._selection_start = start
+        self._toggle = False
+        self._last_now = start
+        for name_, value in (("power_hold", True), ("led", True), ("contactor", None),
+                             ("power_off_pending", False), ("sides_enabled", False), ("forced_off", False)):
+            self._set(name_, value)
+
+    # -- machine protocol --------------------------------------------------------------------
+    def receive(self, event: Event, now: float) -> None:
+        if not isinstance(event, InputChanged) or self.state == "off":
+            return
+        name, value = event.name, event.value
+        if name == "button":
+            pressed = bool(value)
+            if pressed != self.button:
+                self.button = pressed
+                self._edges.append((now, pressed))
+                if pressed:
+                    self._press_t = now
+        elif name in ("vcc4", "vcc12"):
+            setattr(self, name, float(value))
+        elif name in ("ccs_unlocked", "chademo_unlocked", "contactor_closed"):
+            setattr(self, name, bool(value))
+        elif name == "activity":
+            self._last_activity = now
+        elif name in ("ccs_stop", "chademo_stop"):
+            if value:
+                self._stop_causes.append(f"{name.removesuffix('_stop')}: {value}")
+        elif name == "led_pattern":
+            if value not in PATTERNS:
+                self._log("led-pattern-unknown", pattern=value)
+            else:
+                self._pattern_requests.append(value)
+        else:
+            self._log("input-unknown", name=name)
+
+    def get_timer(self) -> float | None:
+        if self.state == "off":
+            return None
+        tick = self._start + self._n * CYCLE_S
+        if self._timeline is not None:
+            edge = self._timeline.next_edge(self._last_now)
+            if edge is not None and edge < tick:
+                return edge
+        return tick
+
+    def handle_timer(self, now: float) -> None:
+        self._last_now = now
+        if self.state == "off":
+            return
+        if now >= self._start + self._n * CYCLE_S - EPS:
+            self._n += 1
+            self._tick(now)
+        if self._timeline is not None and self.state != "off":
+            self._set("led", self._timeline.level(now))
+            if self._timeline.done(now):
+                self._timeline = None
+                self._timeline_done(now)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _set(self, name: str, value: Any) -> None:
+        if name not in self._outputs or self._outputs[name] != value:
+            self._outputs[name] = value
+            self._emit(SetOutput(name, value))
+
+    def output(self, name: str) -> Any:
+        """The last value of an output (for tests and the live view)."""
+        return self._outputs[name]
+
+    def _take_edges(self) -> list[tuple[float, bool]]:
+        edges, self._edges = self._edges, []
+        return edges
+
+    def _play(self, timeline: Any, now: float) -> None:
+        self._timeline = TimelinePlayer(timeline, now)
+        self._set("led", self._timeline.level(now))
+
+    # -- the 100 ms cycle --------------------------------------------------------------------
+    def _tick(self, now: float) -> None:
+        if (self.button and not self._outputs["forced_off"]
+                and now - self._press_t >= self.config.forced_off_hold_s - EPS):
+            self._forced_off(now)
+            return
+        handler = getattr(self, "_tick_" + self.state.replace("-", "_"))
+        handler(now)
+
+    def _tick_boot(self, now: float) -> None:
+        self._take_edges()
+        level = battery_level(self.vcc4)
+        self._log("boot", version=__version__, config=self.config.non_defaults(), vcc4=self.vcc4, vcc12=self.vcc12,
+                  battery_level=level)
+        if is_self_charging(self.vcc4, self.vcc12):
+            self._enter("self-charging", vcc4=self.vcc4, vcc12=self.vcc12)
+            self._leds = LedSequencer(USB_CHARGING)
+            self._set("led", self._leds.tick())
+        elif self.button:
+            self._enter("select-enter")
+        else:
+            self._start_running(now, frozenset())
+
+    def _tick_self_charging(self, now: float) -> None:
+        if any(pressed for _, pressed in self._take_edges()):
+            self._log("button-press", during="self-charging")
+            self._power_off(now, CAUSE_BUTTON)
+            return
+        self._set("led", self._leds.tick())
+
+    # -- special-mode selection (§10) --------------------------------------------------------
+    def _tick_select_enter(self, now: float) -> None:
+        edges = self._take_edges()
+        for i, (t, pressed) in enumerate(edges):
+            if not pressed:
+                self._enter("selecting")
+                self._selection_start = self._last_release = t
+                self._edges = edges[i + 1:] + self._edges
+                self._tick_selecting(now)
+                return
+
+    def _tick_selecting(self, now: float) -> None:
+        for t, pressed in self._take_edges():
+            if pressed:
+                self._count += 1
+                self._held_stored = False
+            else:
+                self._last_release = t
+        self._set("led", not self.button)
+        if self.button:
+            if self._count and not self._held_stored and now - self._press_t >= CHAIN_HOLD_S - EPS:
+                self._commands.append(self._count)
+                self._log("mode-command", presses=self._count, commands=list(self._commands))
+                self._count, self._held_stored = 0, True
+                if len(self._commands) == MAX_COMMANDS:
+                    self._confirm(now)
+            return
+        if (self._count or self._commands) and now - self._last_release >= CONFIRM_GAP_S - EPS:
+            if self._count:
+                self._commands.append(self._count)
+            self._confirm(now)
+        elif not self._count and not self._commands and now - self._selection_start >= CANCEL_S - EPS:
+            self._log("mode-selection-cancelled")
+            self._start_running(now, frozenset())
+
+    def _confirm(self, now: float) -> None:
+        unknown = [n for n in self._commands if n not in MODE_BY_PRESSES]
+        if unknown:
+            self._log("mode-unknown", presses=unknown)
+        self.modes = frozenset(MODE_BY_PRESSES[n] for n in self._commands if n in MODE_BY_PRESSES)
+        self._log("mode-selection", commands=list(self._commands), modes=sorted(self.modes))
+        self._enter("confirming")
+        self._play(selection_feedback(self._commands), now)
+
+    def _tick_confirming(self, now: float) -> None:
+        self._take_edges()
+
+    def _timeline_done(self, now: float) -> None:
+        if self.state == "confirming":
+            if "unwelding" in self.modes:
+                self._enter("unwelding")
+                self._set("modes", self.modes)
+            else:
+                self._start_running(now, self.modes)
+        elif self.state == "blink":
+            self._cut_power(now)
+
+    # -- mode 3: contactor unwelding ---------------------------------------------------------
+    def _tick_unwelding(self, now: float) -> None:
+        if any(pressed for _, pressed in self._take_edges()):
+            self._log("button-press", during="unwelding")
+            self._request_off(now, CAUSE_UNWELDING_DONE)
+            self._enter("running")
+            self._tick_running(now)
+            return
+        self._toggle = not self._toggle
+        self._set("contactor", self._toggle)
+
+    # -- normal operation --------------------------------------------------------------------
+    def _start_running(self, now: float, modes: frozenset[str]) -> None:
+        self.modes = modes
+        self._last_activity = now
+        self._enter("running")
+        self._set("modes", modes)
+        self._set("sides_enabled", True)
+        self._set("led", self._leds.tick())
+
+    def _request_off(self, now: float, cause: str) -> None:
+        if self.pending_cause is not None:
+            return
+        self.pending_cause = cause
+        self._log("power-off-pending", cause=cause)
+        self._set("power_off_pending", True)
+        self._leds.request(POWER_OFF_PENDING)
+
+    def _tick_running(self, now: float) -> None:
+        for t, pressed in self._take_edges():
+            if pressed:
+                self._log("button-press", at=t, pending=self.pending_cause)
+                self._request_off(now, CAUSE_BUTTON)
+            else:
+                self._log("button-release", at=t, held_s=round(t - self._press_t, 3))
+        for cause in self._stop_causes:
+            self._request_off(now, cause)
+        self._stop_causes.clear()
+        limit = self.config.inactivity_off_s
+        if limit and now - self._last_activity >= limit - EPS:
+            self._request_off(now, CAUSE_INACTIVITY)
+        for name in self._pattern_requests:
+            self._leds.request(PATTERNS[name])
+        self._pattern_requests.clear()
+        self._set("led", self._leds.tick())
+        if self.pending_cause is not None and self.ccs_unlocked and self.chademo_unlocked:
+            self._begin_off(now, "blink")
+
+    def _begin_off(self, now: float, after: str) -> None:
+        """Open the contactor first; the rest follows ≥ 100 ms later if it was closed (§2.2)."""
+        self._after_open = after
+        self._set("sides_enabled", False)
+        was_closed = self.contactor_closed or self._outputs.get("contactor") is True
+        self._set("contactor", False)
+        if was_closed:
+            self._open_since = now
+            self._enter("opening-contactor", then=after)
+        else:
+            self._after_contactor_open(now)
+
+    def _tick_opening_contactor(self, now: float) -> None:
+        self._take_edges()
+        if self._after_open == "blink":
+            self._set("led", self._leds.tick())
+        else:
+            self._set("led", False)
+        if self._open_since is not None and now - self._open_since >= CONTACTOR_OPEN_WAIT_S - EPS:
+            self._after_contactor_open(now)
+
+    def _after_contactor_open(self, now: float) -> None:
+        if self._after_open == "cut":
+            self._cut_power(now)
+            return
+        cause = self.pending_cause or ""
+        vcc4_ok = self.vcc4 is not None and self.vcc4 > AO_MIN_VCC4
+        if self.config.always_on and cause not in (CAUSE_BUTTON, CAUSE_UNWELDING_DONE) and vcc4_ok:
+            self._soft_reset(now)
+            return
+        self._enter("blink", cause=cause)
+        self._play(battery_blink(battery_level(self.vcc4)), now)
+
+    def _tick_blink(self, now: float) -> None:
+        self._take_edges()
+
+    def _soft_reset(self, now: float) -> None:
+        self.soft_resets += 1
+        keep = not self.config.sx
+        self._log("soft-reset", cause=self.pending_cause, count=self.soft_resets, keep_discovery=keep)
+        self.pending_cause = None
+        self._stop_causes.clear()
+        self._pattern_requests.clear()
+        self._leds = LedSequencer()
+        self._set("power_off_pending", False)
+        self._set("contactor", None)
+        self._set("soft_reset", SoftReset(self.soft_resets, keep))
+        self._start_running(now, self.modes & {"exi-logging"})
+
+    # -- power-off ---------------------------------------------------------------------------
+    def _forced_off(self, now: float) -> None:
+        self._log("forced-off", held_s=round(now - self._press_t, 3), hold_limit_s=self.config.forced_off_hold_s)
+        self._timeline = None
+        self.pending_cause = self.pending_cause or CAUSE_BUTTON
+        self._set("forced_off", True)
+        self._set("power_off_pending", True)
+        self._set("led", False)
+        self._begin_off(now, "cut")
+
+    def _power_off(self, now: float, cause: str) -> None:
+        self.pending_cause = cause
+        self._begin_off(now, "cut")
+
+    def _cut_power(self, now: float) -> None:
+        self._log("power-off", cause=self.pending_cause, version=__version__, config=self.config.non_defaults(),
+                  vcc4=self.vcc4)
+        self._timeline = None
+        self._set("sides_enabled", False)
+        self._set("led", False)
+        self._set("power_hold", False)
+        self._enter("off")

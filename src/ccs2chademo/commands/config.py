@@ -1,0 +1,84 @@
+"""``ccs2chademo config``: show or check the adapter configuration (adapter.md §12)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, ConfigError, load_config
+
+
+def _fmt(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _range(minimum: int | None, maximum: int | None) -> str:
+    return "" if minimum is None else f"{minimum}–{maximum}"
+
+
+def markdown_table(config: AdapterConfig | None = None) -> str:
+    """The parameter table as Markdown (docs/adapter.md embeds it; a test keeps them in sync)."""
+    rows = ["| Key | Type | Range | Default | Unit | Meaning |", "|---|---|---|---|---|---|"]
+    for p in AdapterConfig.parameters():
+        rows.append(f"| `{p.key}` | {p.type} | {_range(p.minimum, p.maximum)} | {_fmt(p.default)} | {p.unit} "
+                    f"| {p.meaning} |")
+    rows += ["", "| Preset | Settings | For |", "|---|---|---|"]
+    for name, values in PRESETS.items():
+        settings = ", ".join(f"`{k} = {_fmt(v)}`" for k, v in values.items())
+        rows.append(f"| `{name}` | {settings} | {PRESET_PURPOSE[name]} |")
+    return "\n".join(rows) + "\n"
+
+
+def _load(path: Path | None, preset: str | None) -> AdapterConfig:
+    try:
+        return load_config(path, preset)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group("config")
+def command() -> None:
+    """Show or check the adapter configuration (TOML file, presets)."""
+
+
+@command.command("show")
+@click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path), help="TOML configuration file.")
+@click.option("--preset", help=f"Preset applied under the file's values: {', '.join(PRESETS)}.")
+@click.option("--json", "as_json", is_flag=True, help="Print the effective values as one JSON object.")
+@click.option("--markdown", is_flag=True, help="Print the parameter and preset tables as Markdown.")
+def show(path: Path | None, preset: str | None, as_json: bool, markdown: bool) -> None:
+    """Print the effective configuration: defaults, then the preset, then the file's values."""
+    config = _load(path, preset)
+    if markdown:
+        click.echo(markdown_table(config), nl=False)
+        return
+    if as_json:
+        click.echo(json.dumps(config.to_toml_dict(), indent=2))
+        return
+    table = Table(title="adapter configuration (* = differs from default)")
+    table.add_column("key", no_wrap=True)
+    for column in ("value", "default", "unit", "meaning"):
+        table.add_column(column, overflow="fold")
+    changed = config.non_defaults()
+    for p in AdapterConfig.parameters():
+        value = getattr(config, p.attribute)
+        mark = p.key in changed
+        table.add_row(("* " if mark else "  ") + p.key, _fmt(value), _fmt(p.default), p.unit, p.meaning,
+                      style="bold" if mark else None)
+    Console().print(table)
+
+
+@command.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--preset", help="Preset applied under the file's values.")
+def check(path: Path, preset: str | None) -> None:
+    """Validate a configuration file; exit status 1 with the reasons when it is not usable."""
+    config = _load(path, preset)
+    changed = config.non_defaults()
+    summary = ", ".join(f"{k} = {_fmt(v)}" for k, v in changed.items()) or "all defaults"
+    click.echo(f"{path}: ok ({summary})")
