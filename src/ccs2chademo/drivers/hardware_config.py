@@ -47,7 +47,7 @@ SAFE_OUTPUTS: dict[str, bool] = {
 REQUIRED_ROLES: tuple[str, ...] = ("contactor", "d1", "d2", "cp_state_c", "k")
 
 _IFNAME = re.compile(r"^[^\s/:]{1,15}$")  # Linux IFNAMSIZ-1, no slash, colon or whitespace
-_IIO_DEVICE = re.compile(r"^iio:device\d+$")
+IIO_DEVICE_NAME = re.compile(r"^iio:device\d+$")
 
 Bias = Literal["as-is", "disabled", "pull-up", "pull-down"]
 
