@@ -43,6 +43,9 @@ class Gpio(ABC):
         self.outputs: dict[str, bool] = {}
         self._reported: dict[str, bool] = {}
         self._on_input: InputSink | None = None
+        #: Set by :meth:`close`; later writes are dropped, so nothing re-closes a contactor after
+        #: the safe shutdown (a machine still emitting during teardown).
+        self.closed = False
 
     # -- outputs ----------------------------------------------------------------------------
     @staticmethod
@@ -57,6 +60,9 @@ class Gpio(ABC):
             raise GpioError(f"output {role}: expected True/False, got {value!r}")
         if role not in self.wired_outputs:
             logger.debug("output %s=%s dropped: not wired on this board", role, value)
+            return
+        if self.closed:
+            logger.warning("output %s=%s dropped: GPIO already closed (after the safe shutdown)", role, value)
             return
         self._write(role, value)
         self.outputs[role] = value
@@ -98,3 +104,4 @@ class Gpio(ABC):
     def close(self) -> None:
         """Stop watching inputs and release the lines (outputs keep their last level)."""
         self._on_input = None
+        self.closed = True
