@@ -1,0 +1,50 @@
+"""Rotated JSON-lines session log for long runs on hardware.
+
+Why rotation here and not in :mod:`ccs2chademo.runtime.sessionlog`: a simulation writes one
+bounded file per run, while an adapter in the field runs for days on an SD card, so the file
+must stay bounded too.  :class:`logging.handlers.RotatingFileHandler` rolls over between
+records, so every file holds whole JSON lines and each can be read on its own; ``rotate_count``
+old files are kept (``session.jsonl.1`` is the newest of them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
+from .hardware_config import LoggingConfig
+
+
+@contextmanager
+def rotating_session_log(path: Path, max_bytes: int, backup_count: int,
+                         level: int = logging.INFO) -> Iterator[RotatingFileHandler]:
+    """Write the session log to ``path`` (appending, rotated) while the context is open."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler.setFormatter(JsonLinesFormatter())
+    handler.setLevel(level)
+    session = logging.getLogger(LOGGER_NAME)
+    saved_level = session.level
+    if session.getEffectiveLevel() > level:
+        session.setLevel(level)
+    session.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        session.removeHandler(handler)
+        handler.close()
+        session.setLevel(saved_level)
+
+
+@contextmanager
+def session_log_from_config(config: LoggingConfig, level: int = logging.INFO) -> Iterator[RotatingFileHandler | None]:
+    """The ``[hardware.logging]`` session log, or nothing when no path is configured."""
+    if config.session_log is None:
+        yield None
+        return
+    with rotating_session_log(config.session_log, config.rotate_bytes, config.rotate_count, level) as handler:
+        yield handler

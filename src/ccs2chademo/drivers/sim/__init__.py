@@ -1,0 +1,1 @@
+"""Simulated stand-ins for hardware drivers (``sim`` in the ``[hardware]`` section)."""
