@@ -11,6 +11,7 @@ from typing import BinaryIO
 from ..v2g import v2gtp
 from .follower import Negotiator, SessionFollower
 from .frames import HomePlugFrame, SdpDatagram, TcpSegment, classify
+from .negotiate import negotiated_schema
 from .reader import read_frames
 from .records import EV_TO_EVSE, EVSE_TO_EV, RawRecord, V2gRecord
 from .tcp import Reassembler
@@ -27,8 +28,11 @@ class _ConnectionState:
     to_ev: v2gtp.V2gtpStream = field(default_factory=v2gtp.V2gtpStream)
 
 
-def iter_records(source: str | Path | bytes | BinaryIO, negotiate: Negotiator | None = None) -> Iterator[Record]:
+def iter_records(source: str | Path | bytes | BinaryIO,
+                 negotiate: Negotiator | None = negotiated_schema) -> Iterator[Record]:
     """Yield V2G messages and raw SDP/HomePlug frames in capture order.
+
+    ``negotiate`` learns each connection's schema from its handshake (None: first bytes only).
 
     A broken V2GTP header ends that direction of that connection (logged; the rest of the
     capture goes on).  A damaged file raises :class:`~ccs2chademo.pcap.reader.PcapError` after
@@ -75,7 +79,7 @@ class Extraction:
     raw: list[RawRecord]
 
 
-def extract(source: str | Path | bytes | BinaryIO, negotiate: Negotiator | None = None) -> Extraction:
+def extract(source: str | Path | bytes | BinaryIO, negotiate: Negotiator | None = negotiated_schema) -> Extraction:
     """All records of a capture, V2G messages and raw frames apart."""
     messages: list[V2gRecord] = []
     raw: list[RawRecord] = []

@@ -1,8 +1,4 @@
-"""What extraction yields: V2G messages with their schema, and raw SDP / HomePlug frames.
-
-:func:`raw_record_json` is the one place that turns a raw frame into an output line; decoders
-for SLAC and SDP plug in there (they belong to the homeplug side), the rest stays as it is.
-"""
+"""What extraction yields: V2G messages with their schema, and raw SDP / HomePlug frames."""
 
 from __future__ import annotations
 
@@ -49,8 +45,3 @@ class RawRecord:
     @property
     def hex(self) -> str:
         return self.data.hex()
-
-
-def raw_record_json(record: RawRecord) -> dict[str, object]:
-    """The output line for a raw frame: ``{"time", "kind", "hex"}``; extend here with decoded fields."""
-    return {"time": record.time, "kind": record.kind, "hex": record.hex}
