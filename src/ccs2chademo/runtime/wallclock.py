@@ -61,9 +61,8 @@ class AsyncRuntime(Runtime):
     def stop(self) -> None:
         self._done.set()
 
-    async def run(
-        self, until: float | None = None, stop: Callable[[], bool] | None = None, poll: float = 0.01
-    ) -> float:
+    async def run(self, until: float | None = None, stop: Callable[[], bool] | None = None,
+                  poll: float = 0.01) -> float:
         """Run until ``until`` seconds of session time, until ``stop()`` is true, or ``stop()``
         is called; re-raises the first exception a machine raised."""
         self._done.clear()

@@ -105,9 +105,8 @@ class TcpClientPort(_TcpPort):
                 await self.loop.sock_connect(sock, target)
                 await self.loop.create_connection(lambda: _StreamProtocol(self), sock=sock)
             else:
-                await self.loop.create_connection(
-                    lambda: _StreamProtocol(self), target[0], target[1], family=self.family
-                )
+                await self.loop.create_connection(lambda: _StreamProtocol(self), target[0], target[1],
+                                                  family=self.family)
         except OSError as exc:
             reason = "refused" if isinstance(exc, ConnectionRefusedError) else f"error: {exc}"
             self.emit(LinkDown(self.link, reason))
@@ -151,9 +150,8 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 class UdpPort(Port):
     """A UDP socket bound to ``local``; ``SendFrame.dest`` is the ``(host, port)`` to send to."""
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, local: tuple[Any, ...] | None = None, sock: socket.socket | None = None
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, local: tuple[Any, ...] | None = None,
+                 sock: socket.socket | None = None) -> None:
         super().__init__()
         self.loop = loop
         self.local = local
@@ -162,13 +160,11 @@ class UdpPort(Port):
 
     async def start(self) -> None:
         if self.sock is not None:
-            self.transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: _DatagramProtocol(self), sock=self.sock
-            )
+            self.transport, _ = await self.loop.create_datagram_endpoint(lambda: _DatagramProtocol(self),
+                                                                         sock=self.sock)
         else:
-            self.transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: _DatagramProtocol(self), local_addr=self.local
-            )
+            self.transport, _ = await self.loop.create_datagram_endpoint(lambda: _DatagramProtocol(self),
+                                                                         local_addr=self.local)
         self.local = self.transport.get_extra_info("sockname")
 
     def transmit(self, action: SendData | SendFrame | SendCan) -> None:
