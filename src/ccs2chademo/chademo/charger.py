@@ -1,0 +1,666 @@
+"""The CHAdeMO charger machine: what the adapter is toward the car (sans-I/O, 100 ms cycle).
+
+It follows the original adapter's state machine (adapter.md §2.1) with the compliance times and
+timeouts of chademo.md §4.1/§10.  Everything is decided once per 100 ms cycle, in the order the
+original does it: received car frames (stored on arrival) → state step → frames 0x108, 0x109,
+0x118 (+0x208, 0x209 in V2X) back-to-back, only once a 0x102 of this session has arrived.
+
+Inputs (``receive``):
+
+* ``CanReceived`` on ``config.link`` — car frames; only DLC 8 and known vehicle IDs are used,
+  everything else is logged once per ID and ignored;
+* ``InputChanged("start", SessionKind)`` — begin a session (d1 on); ``True`` means CHARGE;
+* ``InputChanged("stop", True)`` — power-off pending / stop button: orderly stop;
+* ``InputChanged("k", bool)`` — the charge permission input j (the car's switch k);
+* ``InputChanged("upstream", Upstream)`` — the power source's capabilities and measurements.
+
+Outputs: ``SetOutput("d1"/"d2", bool)``, ``SetOutput("demand", PowerDemand)`` on change, CAN
+frames, and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the read-only
+:class:`VehicleView` of what has been learned about the car.
+"""
+
+from __future__ import annotations
+
+from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
+from .frames import (
+    FRAME_TYPES,
+    ChademoFrame,
+    ChargerCapability,
+    ChargerDischargeLimits,
+    ChargerDischargeSequence,
+    ChargerExtended,
+    ChargerStatus,
+    VehicleChargeTime,
+    VehicleDischargeLimits,
+    VehicleExtended,
+    VehicleLimits,
+    VehicleMeasured,
+    VehicleStatus,
+)
+from .interfaces import (
+    ChargerConfig,
+    ChargerState,
+    PowerDemand,
+    SessionKind,
+    StopReason,
+    Upstream,
+    VehicleView,
+)
+
+S = ChargerState
+
+CYCLE = 0.1  # s, chademo.md §2
+READY_TIMEOUT = 8.0  # d1 → k + 0x102.5.0 (§4.1)
+PRECHARGE_TIMEOUT = 20.0  # k + 5.0 → d2
+CONTACTORS_TIMEOUT = 4.0  # d2 → 0x102.5.3 cleared
+REQUEST_TIMEOUT = 4.0  # contactors closed → request > 0
+CAN_TIMEOUT = 1.0  # no 0x102: fatal (§7)
+CAN_WARNING = 0.3  # ≈3 missing 0x102: log
+STOP_STEP_TIMEOUT = 10.0  # each stop wait, then continue anyway
+WELDING_WAIT_09 = 4.0  # 0.9: fixed wait for the car's welding detection
+D2_TO_D1 = 0.5  # d2 off → d1 off
+STOP_CURRENT = 5.0  # A: "current ≤ 5 A" (§10)
+BLEED = 0.83  # reported voltage × 0.83 per 100 ms from k-off (adapter.md §4.1)
+INCOMPATIBLE_PERSIST = 2.0  # s a too-high target must persist before the car is ready
+V2X_ZERO_CURRENT = 3.0  # s at 0 A in the loop → "discharging" (adapter.md §7)
+V2X_KEEPALIVE = 60.0  # s between 1 A keep-alive reports while discharging
+V2X_MIN_REMAINING = 5.0  # s, remaining time never below this in V2X
+V2X_LOWER_THRESHOLD = 250  # V, 0x208.6-7
+V2X_DISCHARGE_REPORT = 10  # A, 0x208.0 while discharging (min with the car's maximum)
+
+VEHICLE_IDS = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
+CHARGER_IDS = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
+_ACTIVE = frozenset((S.WAIT_CAR_READY, S.WAIT_PRECHARGE, S.WAIT_CAR_CONTACTORS, S.WAIT_CAR_REQUEST, S.CHARGING))
+_AFTER_READY = frozenset((S.WAIT_PRECHARGE, S.WAIT_CAR_CONTACTORS, S.WAIT_CAR_REQUEST, S.CHARGING))
+_STOPPING = frozenset((S.STOP_WAIT_CURRENT, S.STOP_WAIT_CONTACTORS_OPEN, S.STOP_WAIT_D1, S.STOP_UNLOCK))
+
+
+def encode_remaining(seconds: float) -> tuple[int, int]:
+    """(0x109.6, 0x109.7) as the original adapter encodes it (chademo.md §3.5)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return s // 10, 0
+    return 0xFF, min(s // 60, 0xFF)
+
+
+def _clamp(value: float, high: int) -> int:
+    return max(0, min(int(value), high))
+
+
+class ChademoCharger(MachineBase):
+    """The adapter's CHAdeMO charger side.  See the module docstring for its interface."""
+
+    def __init__(self, name: str = "chademo", config: ChargerConfig | None = None) -> None:
+        super().__init__(name, S.IDLE)
+        self.config = config or ChargerConfig()
+        self.upstream = Upstream()
+        self.k = False
+        self._stop_requested = False
+        self._t0 = 0.0
+        self._cycles = 0
+        self._next_cycle: float | None = None
+        self._demand: PowerDemand | None = None
+        self._tx_cache: dict[int, tuple[ChademoFrame, CanFrame]] = {}
+        self._reset_session()
+
+    # ---------------------------------------------------------------------------- session data
+    def _reset_session(self) -> None:
+        self.session: SessionKind | None = None
+        self._since = 0.0
+        self._limits: VehicleLimits | None = None
+        self._charge_time: VehicleChargeTime | None = None
+        self._status: VehicleStatus | None = None
+        self._measured: int | None = None
+        self._extended: VehicleExtended | None = None
+        self._discharge: VehicleDischargeLimits | None = None
+        self._seen = False
+        self._last_102 = 0.0
+        self._can_warned = False
+        self._ignored: set[tuple[int, str]] = set()
+        self._tx = False
+        self._d1 = False
+        self._d2 = False
+        self._d2_ever = False
+        self._locked = False
+        self._charging = False
+        self._stop_control = True
+        self._incompatible = False
+        self._incompatible_since: float | None = None
+        self._reasons = StopReason.NONE
+        self._frozen_target: int | None = None
+        self._request_at_d2 = 0
+        self._contactors_closed = False
+        self._threshold: int | None = None
+        self._remaining = 0.0
+        self._reported_voltage = 0
+        self._discharging = False
+        self._zero_since: float | None = None
+        self._keepalive_at = 0.0
+        self._keepalive = False
+
+    # ---------------------------------------------------------------------------- machine API
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, CanReceived):
+            if event.link == self.config.link:
+                self._on_frame(event.frame, now)
+        elif isinstance(event, InputChanged):
+            self._on_input(event.name, event.value, now)
+
+    def handle_timer(self, now: float) -> None:
+        if self._next_cycle is None or now < self._next_cycle - 1e-9:
+            return
+        self._cycle(now)
+        if self._next_cycle is not None:
+            self._cycles += 1
+            self._next_cycle = self._t0 + self._cycles * CYCLE
+
+    def get_timer(self) -> float | None:
+        return self._next_cycle
+
+    # ---------------------------------------------------------------------------- inputs
+    def _on_input(self, name: str, value: object, now: float) -> None:
+        if name == "k":
+            self.k = bool(value)
+        elif name == "upstream":
+            if isinstance(value, Upstream):
+                self.upstream = value
+            else:
+                self._log("input_rejected", name=name, reason=f"not an Upstream: {type(value).__name__}")
+        elif name == "start":
+            kind = SessionKind.CHARGE if value is True else value
+            if isinstance(kind, SessionKind):
+                self._start(kind, now)
+            else:
+                self._log("input_rejected", name=name, reason=f"not a SessionKind: {value!r}")
+        elif name == "stop" and value and not self._stop_requested:
+            self._stop_requested = True
+            self._log("stop_requested")
+
+    def _start(self, kind: SessionKind, now: float) -> None:
+        if self.state not in (S.IDLE, S.DISCOVERED):
+            self._log("start_ignored", state=self.state, reason="a real session starts only once")
+            return
+        self._reset_session()
+        self.session = kind
+        self._tx = True
+        self._set_d1(True)
+        self._go(S.WAIT_CAR_READY, now, session=kind.value)
+        self._t0 = now
+        self._cycles = 1
+        self._next_cycle = now + CYCLE
+
+    def _on_frame(self, frame: CanFrame, now: float) -> None:
+        if self.session is None or self.state in (S.ENDED, S.DISCOVERED, S.IDLE):
+            return
+        fid = frame.arbitration_id
+        if frame.is_extended_id or fid not in VEHICLE_IDS:
+            self._ignore(fid, "charger ID (another charger?)" if fid in CHARGER_IDS else "unknown ID")
+            return
+        if len(frame.data) != 8:
+            self._ignore(fid, f"DLC {len(frame.data)}")
+            return
+        decoded = FRAME_TYPES[fid].from_can(frame)
+        if isinstance(decoded, VehicleStatus):
+            if not self._seen:
+                self._seen = True
+                self._log("car_first_frame", id="0x102", after_d1=round(now - self._t0, 3))
+            elif self._can_warned:
+                self._log("car_can_back", gap=round(now - self._last_102, 3))
+            self._can_warned = False
+            if decoded.stop_before_charging:
+                self._ignore(fid, "0x102.5.4 stop-before-charging set: ignored (spurious on some e-NV200)")
+            self._status = decoded
+            self._last_102 = now
+        elif isinstance(decoded, VehicleLimits):
+            self._limits = decoded
+        elif isinstance(decoded, VehicleChargeTime):
+            self._charge_time = decoded
+        elif isinstance(decoded, VehicleMeasured):
+            self._measured = decoded.measured_battery_voltage
+        elif isinstance(decoded, VehicleExtended):
+            self._extended = decoded
+        elif isinstance(decoded, VehicleDischargeLimits):
+            self._discharge = decoded
+
+    def _ignore(self, fid: int, reason: str) -> None:
+        key = (fid, reason)
+        if key not in self._ignored:
+            self._ignored.add(key)
+            self._log("rx_ignored", id=f"0x{fid:03x}", reason=reason)
+
+    # ---------------------------------------------------------------------------- helpers
+    def _go(self, state: ChargerState, now: float, **fields: object) -> None:
+        self._since = now
+        self._enter(state, **fields)
+
+    def _set_d1(self, on: bool) -> None:
+        if on != self._d1:
+            self._d1 = on
+            self._emit(SetOutput("d1", on))
+
+    def _set_d2(self, on: bool) -> None:
+        if on != self._d2:
+            self._d2 = on
+            self._d2_ever = self._d2_ever or on
+            self._emit(SetOutput("d2", on))
+
+    @property
+    def effective_protocol(self) -> int:
+        """min(car, charger) decides the sequence rules (chademo.md §8.1)."""
+        car = self._status.protocol_number if self._status is not None else self.config.protocol_number
+        return min(car, self.config.protocol_number)
+
+    @property
+    def car_dynamic(self) -> bool:
+        """0x110.0.0, or 0x102.5.6, or (configurable) every car (chademo.md §3.6)."""
+        if self._extended is not None and self._extended.dynamic_control:
+            return True
+        if self._status is not None and self._status.legacy_dynamic_control:
+            return True
+        return self.config.dynamic_current_fallback
+
+    def _request(self) -> int:
+        return self._status.current_request if self._status is not None else 0
+
+    def _target(self) -> int:
+        return self._status.target_voltage if self._status is not None else 0
+
+    def _available_voltage(self) -> int:
+        if self.session is SessionKind.DISCOVERY:
+            return self.config.max_volts
+        return _clamp(self.upstream.available_voltage, self.config.max_volts)
+
+    def _max_available(self) -> int:
+        if self.session is SessionKind.DISCOVERY:
+            return self.config.max_amps
+        return _clamp(self.upstream.available_current, self.config.max_amps)
+
+    def _dyn_available(self) -> int:
+        up = self.upstream
+        dyn = up.available_current if up.dynamic_current is None else up.dynamic_current
+        return _clamp(dyn, self.config.max_amps)
+
+    def _delivered(self) -> int:
+        return _clamp(round(self.upstream.present_current), 255)
+
+    # ---------------------------------------------------------------------------- the cycle
+    def _cycle(self, now: float) -> None:
+        if self.state in _ACTIVE:
+            reasons = self._check(now)
+            if reasons:
+                self._begin_stop(now, reasons)
+        self._step(now)
+        self._publish_demand()
+        if self._tx and self._seen:
+            self._send_frames(now)
+        if self.state is S.ENDED:
+            self._next_cycle = None
+
+    def _check(self, now: float) -> StopReason:
+        """The stop conditions of every state before the stop sequence (adapter.md §2.1)."""
+        r = StopReason.NONE
+        if self._stop_requested:
+            r |= StopReason.USER
+        status = self._status
+        if self.session is SessionKind.DISCOVERY:
+            if status is not None and status.system_fault:
+                r |= StopReason.CAR_ERROR
+            return r
+        up = self.upstream
+        if up.fault:
+            r |= StopReason.UPSTREAM_FAULT
+        if up.stopped:
+            r |= StopReason.UPSTREAM_STOPPED
+        if self._seen:
+            silent = now - self._last_102
+            if silent > CAN_TIMEOUT:
+                r |= StopReason.CAN_TIMEOUT
+            elif silent > CAN_WARNING and not self._can_warned:
+                self._can_warned = True
+                self._log("car_can_gap", silent=round(silent, 3))
+        if self._incompatible:
+            r |= StopReason.BATTERY_INCOMPATIBLE
+        if status is None:
+            return r
+        if status.system_fault:
+            r |= StopReason.CAR_ERROR
+        if self.state in _AFTER_READY:
+            if not self.k:
+                r |= StopReason.K_OFF
+            if not status.charging_enabled:
+                r |= StopReason.CAR_DISABLED
+            if status.shift_not_park:
+                r |= StopReason.NOT_IN_PARK
+            if status.any_fault:
+                r |= StopReason.BATTERY_FAULT
+        if self.state is S.CHARGING:
+            if status.target_voltage == 0:
+                r |= StopReason.TARGET_ZERO
+            if self._remaining <= 0:
+                r |= StopReason.CHARGING_TIME
+            if self._threshold is not None and self._contactors_closed and up.present_voltage > self._threshold:
+                r |= StopReason.THRESHOLD_VOLTAGE
+        return r
+
+    def _step(self, now: float) -> None:
+        state = self.state
+        elapsed = now - self._since
+        if state is S.WAIT_CAR_READY:
+            self._wait_car_ready(now, elapsed)
+        elif state is S.WAIT_PRECHARGE:
+            self._refresh_before_loop()
+            if self.upstream.precharge_done:
+                self._frozen_target = self._target()
+                self._request_at_d2 = self._request()
+                self._set_d2(True)
+                self._go(S.WAIT_CAR_CONTACTORS, now, frozen_target=self._frozen_target)
+            elif elapsed >= PRECHARGE_TIMEOUT:
+                self._begin_stop(now, StopReason.PRECHARGE_TIMEOUT)
+        elif state is S.WAIT_CAR_CONTACTORS:
+            self._refresh_before_loop()
+            self._wait_car_contactors(now, elapsed)
+        elif state is S.WAIT_CAR_REQUEST:
+            self._refresh_before_loop()
+            if self._request() > 0:
+                self._start_charging(now)
+            elif elapsed >= REQUEST_TIMEOUT:
+                self._begin_stop(now, StopReason.REQUEST_TIMEOUT)
+        elif state is S.CHARGING:
+            self._charging_loop(now)
+        elif state is S.STOP_WAIT_CURRENT:
+            timed_out = elapsed >= STOP_STEP_TIMEOUT
+            if self.upstream.present_current <= STOP_CURRENT or timed_out:
+                if timed_out:
+                    self._log("stop_step_timeout", step="current", current=self.upstream.present_current)
+                self._charging = False
+                self._remaining = 0.0
+                self._discharging = False
+                if self._d2_ever:
+                    self._go(S.STOP_WAIT_CONTACTORS_OPEN, now)
+                else:
+                    self._car_contactors_open(now, "d2 never set")
+        elif state is S.STOP_WAIT_CONTACTORS_OPEN:
+            self._wait_contactors_open(now, elapsed)
+        elif state is S.STOP_WAIT_D1:
+            if elapsed >= D2_TO_D1 - 1e-9:
+                self._set_d1(False)
+                self._locked = False
+                self._go(S.STOP_UNLOCK, now)
+        elif state is S.STOP_UNLOCK:
+            # the frame with 0x109.5.2 cleared went out last cycle: logical unlock, CAN off
+            self._tx = False
+            self._go(S.ENDED, now, reasons=self._reasons.describe())
+
+    def _refresh_before_loop(self) -> None:
+        """Threshold and remaining time follow the car until the charging loop (adapter.md §2.1)."""
+        available = self._available_voltage()
+        limits = self._limits
+        if limits is not None and limits.max_battery_voltage > 0:
+            self._threshold = min(available, limits.max_battery_voltage)
+        else:
+            self._threshold = available
+        if self._charge_time is not None:
+            self._remaining = float(self._charge_time.max_charge_time_s)
+
+    def _wait_car_ready(self, now: float, elapsed: float) -> None:
+        self._refresh_before_loop()
+        status = self._status
+        target = self._target()
+        too_high = target > self._available_voltage()
+        if too_high and self._incompatible_since is None:
+            self._incompatible_since = now
+        elif not too_high:
+            self._incompatible_since = None
+        ready = self.k and status is not None and status.charging_enabled
+        discovery = self.session is SessionKind.DISCOVERY
+        if ready and discovery:
+            view = self.vehicle
+            self._log("discovery_done", target=view.target_voltage, max=view.max_battery_voltage, soc=view.soc)
+            self._set_d1(False)
+            self._tx = False
+            self._next_cycle = None
+            self._go(S.DISCOVERED, now)
+            return
+        since = self._incompatible_since
+        if not discovery and since is not None and (ready or now - since >= INCOMPATIBLE_PERSIST):
+            if not self._incompatible:
+                self._incompatible = True
+                self._log("battery_incompatible", target=target, available=self._available_voltage())
+            return  # 0x109.5.3 goes out this cycle, the stop follows on the next one
+        if ready:
+            self._locked = True
+            self._go(S.WAIT_PRECHARGE, now, after_d1=round(now - self._t0, 3))
+        elif not discovery and elapsed >= READY_TIMEOUT:
+            self._begin_stop(now, StopReason.CAR_READY_TIMEOUT)
+
+    def _wait_car_contactors(self, now: float, elapsed: float) -> None:
+        status = self._status
+        if self.effective_protocol >= 2:
+            closed = status is not None and not status.contactors_open
+            how = "0x102.5.3 cleared"
+        else:
+            rising = self._request_at_d2 == 0 and self._request() > 0
+            assumed = elapsed >= self.config.assume_car_contactors_closed_after_ms / 1000 - 1e-9
+            closed = rising or assumed
+            how = "request rose from 0" if rising else "assumed after d2 (0.9)"
+        if closed:
+            self._contactors_closed = True
+            self._go(S.WAIT_CAR_REQUEST, now, how=how, after_d2=round(elapsed, 3))
+            if self._request() > 0:
+                self._start_charging(now)
+        elif elapsed >= CONTACTORS_TIMEOUT:
+            self._begin_stop(now, StopReason.CONTACTORS_TIMEOUT)
+
+    def _start_charging(self, now: float) -> None:
+        # 0x109.5.0 set and 5.5 cleared in the same frame (chademo.md §3.5)
+        self._refresh_before_loop()
+        self._charging = True
+        self._stop_control = False
+        self._zero_since = now
+        self._go(S.CHARGING, now, request=self._request(), remaining_s=self._remaining)
+
+    def _charging_loop(self, now: float) -> None:
+        flowing = self.upstream.present_current > 0
+        if flowing:
+            self._remaining -= CYCLE
+        if not self.config.v2x:
+            return
+        self._remaining = max(self._remaining, V2X_MIN_REMAINING)
+        if flowing:
+            self._zero_since = now
+            if self._discharging:
+                self._discharging = False
+                self._log("v2x_discharging", on=False)
+        elif self._zero_since is not None and now - self._zero_since >= V2X_ZERO_CURRENT and not self._discharging:
+            self._discharging = True
+            self._keepalive_at = now
+            self._log("v2x_discharging", on=True)
+        self._keepalive = self._discharging and now >= self._keepalive_at
+        if self._keepalive:
+            self._keepalive_at = now + V2X_KEEPALIVE
+
+    def _begin_stop(self, now: float, reasons: StopReason) -> None:
+        self._reasons |= reasons
+        self._reported_voltage = self._present_voltage_live()
+        self._stop_control = True
+        self._keepalive = False
+        self._log("stop", reasons=self._reasons.describe(), state=self.state)
+        self._go(S.STOP_WAIT_CURRENT, now)
+
+    def _wait_contactors_open(self, now: float, elapsed: float) -> None:
+        if not self.k:
+            self._reported_voltage = int(self._reported_voltage * BLEED)
+        status = self._status
+        if self.effective_protocol >= 2:
+            if status is not None and status.contactors_open:
+                self._car_contactors_open(now, "0x102.5.3 set")
+            elif elapsed >= STOP_STEP_TIMEOUT:
+                self._log("stop_step_timeout", step="car_contactors_open")
+                self._car_contactors_open(now, "timeout")
+        elif elapsed >= WELDING_WAIT_09 - 1e-9:
+            self._car_contactors_open(now, "fixed 4 s wait (0.9)")
+
+    def _car_contactors_open(self, now: float, how: str) -> None:
+        self._reported_voltage = 0
+        self._contactors_closed = False
+        self._set_d2(False)
+        self._go(S.STOP_WAIT_D1, now, how=how)
+
+    # ---------------------------------------------------------------------------- outputs
+    def _present_voltage_live(self) -> int:
+        if self.config.zero_voltage_until_car_contactors_closed and not self._contactors_closed:
+            return 0
+        return _clamp(round(self.upstream.present_voltage), 0xFFFF)
+
+    def _publish_demand(self) -> None:
+        state = self.state
+        charging = state is S.CHARGING
+        target = self._frozen_target if self._frozen_target is not None else self._target()
+        if self._threshold is not None:
+            target = min(target, self._threshold)
+        discharge = 0
+        if self._discharging:
+            car_max = self._discharge.max_discharge_current if self._discharge is not None else 0
+            discharge = car_max or self.config.max_discharge_amps_fallback
+        demand = PowerDemand(
+            precharge=state is S.WAIT_PRECHARGE,
+            d2=self._d2,
+            car_contactors_closed=self._contactors_closed,
+            charging=charging,
+            stopping=state in _STOPPING or state is S.ENDED,
+            voltage=target,
+            current=min(self._request(), self._dyn_available()) if charging else 0,
+            discharge_current=discharge,
+        )
+        if demand != self._demand:
+            self._demand = demand
+            self._emit(SetOutput("demand", demand))
+
+    def _available_current(self) -> int:
+        """0x108.3: dynamic (delivered + margin while the car asks for more) or static (§6.3)."""
+        if self.session is SessionKind.DISCOVERY:
+            return self.config.max_amps
+        if not self.car_dynamic:
+            return self._max_available()
+        dyn = self._dyn_available()
+        if self.state is S.CHARGING:
+            ceiling = self._delivered() + self.config.max_undersupply_amps
+            if self._request() > ceiling and dyn > ceiling:
+                return ceiling
+        return dyn
+
+    def _status_frame(self) -> ChargerStatus:
+        state = self.state
+        discovery = self.session is SessionKind.DISCOVERY
+        if discovery:
+            voltage = _clamp(round(self.upstream.estimated_battery_voltage), 0xFFFF)
+        elif state in _STOPPING:
+            voltage = self._reported_voltage
+        else:
+            voltage = self._present_voltage_live()
+        current = 0 if discovery else _clamp(round(self.upstream.present_current), 255)
+        if state is S.CHARGING and current == 0 and (not self._discharging or self._keepalive):
+            current = self.config.fake_idle_amps
+        byte6, byte7 = encode_remaining(self._remaining)
+        return ChargerStatus(
+            protocol_number=self.config.protocol_number,
+            present_voltage=voltage,
+            present_current=current,
+            discharge_compatible=self.config.v2x and not discovery,
+            charging=self._charging,
+            connector_locked=self._locked,
+            battery_incompatible=self._incompatible,
+            stop_control=self._stop_control,
+            remaining_time_10s=byte6,
+            remaining_time_min=byte7,
+        )
+
+    def _frames(self) -> list[ChademoFrame]:
+        available_voltage = self._available_voltage()
+        threshold = self._threshold if self._threshold is not None else available_voltage
+        out: list[ChademoFrame] = [
+            ChargerCapability(
+                welding_detection=int(self.config.welding_detection),
+                available_voltage=available_voltage,
+                available_current=self._available_current(),
+                threshold_voltage=threshold,
+            ),
+            self._status_frame(),
+            ChargerExtended(dynamic_control=True),
+        ]
+        if self.config.v2x and self.session is SessionKind.CHARGE:
+            car_max = self._discharge.max_discharge_current if self._discharge is not None else 0
+            out.append(
+                ChargerDischargeLimits(
+                    present_discharge_current=min(V2X_DISCHARGE_REPORT, car_max) if self._discharging else 0,
+                    available_input_voltage=available_voltage,
+                    available_input_current=self._max_available(),
+                    lower_threshold_voltage=V2X_LOWER_THRESHOLD,
+                )
+            )
+            out.append(ChargerDischargeSequence(2, 5 if self._discharging else 0))
+        return out
+
+    def _send_frames(self, now: float) -> None:
+        link = self.config.link
+        cache = self._tx_cache
+        for frame in self._frames():
+            cached = cache.get(frame.FRAME_ID)
+            if cached is None or cached[0] != frame:
+                cached = (frame, frame.to_can())
+                cache[frame.FRAME_ID] = cached
+            self._emit(SendCan(link, cached[1]))
+
+    # ---------------------------------------------------------------------------- the view
+    @property
+    def stop_reasons(self) -> StopReason:
+        return self._reasons
+
+    @property
+    def vehicle(self) -> VehicleView:
+        status = self._status
+        limits = self._limits
+        reference = limits.charged_rate_reference if limits is not None else 100
+        faults = 0
+        if status is not None:
+            bits = (
+                status.fault_over_voltage,
+                status.fault_under_voltage,
+                status.fault_current_deviation,
+                status.fault_high_temperature,
+                status.fault_voltage_deviation,
+            )
+            faults = sum(1 << i for i, bit in enumerate(bits) if bit)
+        return VehicleView(
+            state=ChargerState(self.state),
+            session=self.session,
+            seen=self._seen,
+            protocol_number=status.protocol_number if status is not None else 0,
+            effective_protocol=self.effective_protocol,
+            target_voltage=self._target(),
+            frozen_target_voltage=self._frozen_target,
+            max_battery_voltage=limits.max_battery_voltage if limits is not None else 0,
+            min_battery_voltage=limits.min_battery_voltage if limits is not None else 0,
+            min_charge_current=limits.min_charge_current if limits is not None else 0,
+            current_request=self._request(),
+            soc=status.soc(reference) if status is not None else None,
+            soc_trusted=self.k and status is not None and status.charging_enabled,
+            rated_capacity_kwh=self._charge_time.rated_capacity if self._charge_time is not None else 0.0,
+            max_charge_time_s=self._charge_time.max_charge_time_s if self._charge_time is not None else 0,
+            measured_voltage=self._measured,
+            dynamic_control=self.car_dynamic,
+            discharge_compatible=status.discharge_compatible if status is not None else False,
+            max_discharge_current=self._discharge.max_discharge_current if self._discharge is not None else 0,
+            k=self.k,
+            ready=self.k and status is not None and status.charging_enabled,
+            car_contactors_closed=self._contactors_closed,
+            car_reports_contactors_open=status.contactors_open if status is not None else False,
+            battery_faults=faults,
+            system_fault=status.system_fault if status is not None else False,
+            not_in_park=status.shift_not_park if status is not None else False,
+            stop_reasons=self._reasons,
+            d1=self._d1,
+            d2=self._d2,
+            locked=self._locked,
+            charging=self._charging,
+        )

@@ -1,0 +1,78 @@
+"""A traction battery for the simulated car: open-circuit voltage by SoC, internal resistance,
+capacity and SoC integration (no temperature).
+
+The OCV curves come from the per-car measurements of adapter.md §5.1 (SoC % → measured battery
+voltage); the profiles carry them as point lists and the battery interpolates linearly between
+them.  That is what the adapter's battery-voltage estimate is judged against, so the simulated
+car presents exactly the voltages real cars showed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class BatterySpec:
+    """Static battery data of a car profile."""
+
+    capacity_kwh: float
+    ocv: tuple[tuple[float, float], ...]  # (SoC %, open-circuit V), SoC strictly increasing
+    internal_resistance_ohm: float = 0.1
+    initial_soc: float = 50.0
+
+    def __post_init__(self) -> None:
+        if self.capacity_kwh <= 0:
+            raise ValueError("capacity_kwh must be positive")
+        if len(self.ocv) < 2:
+            raise ValueError("the OCV curve needs at least two points")
+        socs = [p[0] for p in self.ocv]
+        if any(b <= a for a, b in itertools.pairwise(socs)):
+            raise ValueError("OCV points must have strictly increasing SoC")
+        if not 0.0 <= self.initial_soc <= 100.0:
+            raise ValueError("initial_soc must be 0…100 %")
+        if self.internal_resistance_ohm < 0:
+            raise ValueError("internal_resistance_ohm must not be negative")
+
+
+class Battery:
+    """State of one battery: ``soc`` in %, ``current`` in A (positive = charging)."""
+
+    def __init__(self, spec: BatterySpec, soc: float | None = None) -> None:
+        self.spec = spec
+        self.soc = spec.initial_soc if soc is None else soc
+        self.current = 0.0
+        self.energy_in_kwh = 0.0
+        self._socs = [p[0] for p in spec.ocv]
+        self._volts = [p[1] for p in spec.ocv]
+
+    def ocv(self, soc: float | None = None) -> float:
+        """Open-circuit voltage at ``soc`` (default: present SoC), linear between the points."""
+        s = self.soc if soc is None else soc
+        socs, volts = self._socs, self._volts
+        if s <= socs[0]:
+            return volts[0]
+        if s >= socs[-1]:
+            return volts[-1]
+        i = bisect_right(socs, s)
+        s0, s1 = socs[i - 1], socs[i]
+        return volts[i - 1] + (s - s0) / (s1 - s0) * (volts[i] - volts[i - 1])
+
+    @property
+    def voltage(self) -> float:
+        """Terminal voltage with the present current: OCV + I·R."""
+        return self.ocv() + self.current * self.spec.internal_resistance_ohm
+
+    def terminal_voltage(self, current: float) -> float:
+        return self.ocv() + current * self.spec.internal_resistance_ohm
+
+    def step(self, current: float, dt: float) -> None:
+        """Carry ``current`` for ``dt`` seconds: SoC integrates the energy put in."""
+        self.current = current
+        if current == 0.0 or dt <= 0:
+            return
+        energy_kwh = self.terminal_voltage(current) * current * dt / 3.6e6
+        self.energy_in_kwh += energy_kwh
+        self.soc = min(100.0, max(0.0, self.soc + energy_kwh / self.spec.capacity_kwh * 100.0))
