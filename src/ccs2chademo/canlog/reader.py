@@ -27,9 +27,10 @@ from .lines import OVERLONG, LineFeed, numbered_lines
 
 logger = logging.getLogger(__name__)
 
+# Format names of our own readers; python-can's formats are named by their extension
+# (``".asc"``, ``".log.gz"`` …).
 SAVVYCAN = "savvycan"
 ARDUINO = "arduino"
-#: python-can's formats are named by their extension, e.g. ``".asc"`` or ``".log.gz"``.
 
 #: Individual warnings per file before only the count is reported.
 WARN_LINES = 5
