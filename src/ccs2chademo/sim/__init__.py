@@ -1,0 +1,1 @@
+"""Simulated hardware with realistic behaviour and timing (modems, power line, NICs)."""
