@@ -312,3 +312,10 @@ def test_power_cut_only_when_safe(script: list[tuple[float, tuple[str, Any]]], a
     if closed_then:
         assert t_off - opened >= 0.1 - 1e-6
     assert w.pm.get_timer() is None
+
+
+def test_always_on_button_during_a_pending_stop_powers_off() -> None:
+    w = World(build_config({"always-on": True}), ccs_unlocked=False).at(2.0, "ccs_stop", "x").press(3.0, 0.1)
+    w.at(4.0, "ccs_unlocked", True).run(6)
+    assert not w.series("soft_reset") and w.series("power_hold")[-1][1] is False
+    assert w.pm.pending_cause == "button"

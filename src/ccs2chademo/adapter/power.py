@@ -67,6 +67,7 @@ from .leds import (
     POWER_OFF_PENDING,
     USB_CHARGING,
     LedSequencer,
+    Timeline,
     TimelinePlayer,
     battery_blink,
     selection_feedback,
@@ -217,7 +218,7 @@ class PowerManager(MachineBase):
         edges, self._edges = self._edges, []
         return edges
 
-    def _play(self, timeline: Any, now: float) -> None:
+    def _play(self, timeline: Timeline, now: float) -> None:
         self._timeline = TimelinePlayer(timeline, now)
         self._set("led", self._timeline.level(now))
 
@@ -330,6 +331,10 @@ class PowerManager(MachineBase):
 
     def _request_off(self, now: float, cause: str) -> None:
         if self.pending_cause is not None:
+            if cause == CAUSE_BUTTON and self.pending_cause != CAUSE_BUTTON:
+                # the user wants it off: in always-on this turns a soft reset into a power-off
+                self._log("power-off-pending", cause=cause, previous=self.pending_cause)
+                self.pending_cause = cause
             return
         self.pending_cause = cause
         self._log("power-off-pending", cause=cause)
