@@ -165,7 +165,10 @@ class PowerManager(MachineBase):
                 if pressed:
                     self._press_t = now
         elif name in ("vcc4", "vcc12"):
-            setattr(self, name, float(value))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                setattr(self, name, float(value))
+            else:
+                self._log("input-invalid", name=name, value=repr(value))
         elif name in ("ccs_unlocked", "chademo_unlocked", "contactor_closed"):
             setattr(self, name, bool(value))
         elif name == "activity":
