@@ -186,3 +186,13 @@ def test_power_manager_with_the_hardware_in_virtual_time() -> None:
     # vcc4 3.85 → level 2 blink: 300 ms off, on, off, on, then off at power-off
     assert hw.power_off_at == pytest.approx(2.1 + 0.75)
     assert [on for _, on in hw.led_timeline] == [True, False, True, False, True, False]
+
+
+def test_inlet_voltage_only_through_the_closed_contactor() -> None:
+    hw = AdapterHardware(charger_voltage_v=500.0)  # cable check at 500 V
+    assert hw.inlet_voltage(370.0, car_contactors_closed=False) == 0.0
+    assert hw.inlet_voltage(370.0, car_contactors_closed=True) == 370.0
+    hw.apply("contactor", True, 0.0)
+    hw.step(0.05)
+    hw.charger_voltage_v = 371.0
+    assert hw.inlet_voltage(370.0, car_contactors_closed=True) == 371.0

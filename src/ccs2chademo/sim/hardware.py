@@ -296,6 +296,17 @@ class AdapterHardware:
             self.charger(InputChanged("cp", "B"))
         self.powered = False
 
+    def inlet_voltage(self, battery_v: float, car_contactors_closed: bool) -> float:
+        """Voltage at the car inlet: DC+ is wired through, DC− only via the adapter contactor (§13).
+
+        Contactor closed: the charger output (which the car's battery pins once its contactors are
+        closed — the world's charger model sees that as load).  Open: the battery if the car's
+        contactors are closed, else nothing.
+        """
+        if self.contactor.closed:
+            return self.charger_voltage_v
+        return battery_v if car_contactors_closed else 0.0
+
     def state(self, now: float) -> HardwareState:
         vcc4, vcc12 = self.battery.readings(self.powered)
         return HardwareState(t=now, powered=self.powered, contactor_closed=self.contactor.closed,
