@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccs2chademo import __version__
 from ccs2chademo.adapter.config import AdapterConfig, build_config
 from ccs2chademo.adapter.power import PowerManager, SoftReset, battery_level, is_self_charging
-from ccs2chademo.runtime import InputChanged, VirtualRuntime
+from ccs2chademo.runtime import InputChanged, Log, VirtualRuntime
 
 
 class World:
@@ -112,8 +113,10 @@ def test_contactor_opened_first_and_100ms_before_blink() -> None:
 
 
 def test_chademo_stop_and_unknown_inputs() -> None:
-    w = World().at(1.0, "chademo_stop", 0).at(1.5, "nonsense", 1).at(2.0, "chademo_stop", 0x10).run(2.05)
+    w = World().at(1.0, "chademo_stop", 0).at(1.5, "nonsense", 1).at(1.6, "vcc4", "3.7 V")
+    w.at(2.0, "chademo_stop", 0x10).run(2.05)
     assert w.pm.pending_cause == "chademo: 16"
+    assert w.pm.vcc4 == 3.8  # the invalid reading was ignored
 
 
 def test_forced_off_after_continuous_hold_default_30s() -> None:
@@ -312,3 +315,30 @@ def test_power_cut_only_when_safe(script: list[tuple[float, tuple[str, Any]]], a
     if closed_then:
         assert t_off - opened >= 0.1 - 1e-6
     assert w.pm.get_timer() is None
+
+
+def test_always_on_button_during_a_pending_stop_powers_off() -> None:
+    w = World(build_config({"always-on": True}), ccs_unlocked=False).at(2.0, "ccs_stop", "x").press(3.0, 0.1)
+    w.at(4.0, "ccs_unlocked", True).run(6)
+    assert not w.series("soft_reset") and w.series("power_hold")[-1][1] is False
+    assert w.pm.pending_cause == "button"
+
+
+def test_boot_and_power_off_log_version_and_non_default_config() -> None:
+    """§8/§11: boot and power-off log the version and every non-default value (driven directly)."""
+    pm = PowerManager(build_config({"max-amps": 125}))
+    pm.receive(InputChanged("vcc4", 3.95), 0.05)
+    logs: list[Log] = []
+    now = 0.0
+    while pm.get_timer() is not None and now < 3:
+        if abs(now - 1.0) < 1e-9:
+            pm.receive(InputChanged("button", True), now)
+        now = pm.get_timer() or now
+        pm.handle_timer(now)
+        logs += [a for a in pm.actions() if isinstance(a, Log)]
+    by_kind = {log.kind: log.fields for log in logs}
+    assert by_kind["boot"]["config"] == {"max-amps": 125} and by_kind["boot"]["battery_level"] == 3
+    assert by_kind["power-off"] == {"cause": "button", "version": __version__, "config": {"max-amps": 125},
+                                    "vcc4": 3.95}
+    assert [f["state"] for k, f in ((log.kind, log.fields) for log in logs) if k == "state"] == [
+        "running", "blink", "off"]

@@ -67,6 +67,7 @@ from .leds import (
     POWER_OFF_PENDING,
     USB_CHARGING,
     LedSequencer,
+    Timeline,
     TimelinePlayer,
     battery_blink,
     selection_feedback,
@@ -164,7 +165,10 @@ class PowerManager(MachineBase):
                 if pressed:
                     self._press_t = now
         elif name in ("vcc4", "vcc12"):
-            setattr(self, name, float(value))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                setattr(self, name, float(value))
+            else:
+                self._log("input-invalid", name=name, value=repr(value))
         elif name in ("ccs_unlocked", "chademo_unlocked", "contactor_closed"):
             setattr(self, name, bool(value))
         elif name == "activity":
@@ -217,7 +221,7 @@ class PowerManager(MachineBase):
         edges, self._edges = self._edges, []
         return edges
 
-    def _play(self, timeline: Any, now: float) -> None:
+    def _play(self, timeline: Timeline, now: float) -> None:
         self._timeline = TimelinePlayer(timeline, now)
         self._set("led", self._timeline.level(now))
 
@@ -330,6 +334,10 @@ class PowerManager(MachineBase):
 
     def _request_off(self, now: float, cause: str) -> None:
         if self.pending_cause is not None:
+            if cause == CAUSE_BUTTON and self.pending_cause != CAUSE_BUTTON:
+                # the user wants it off: in always-on this turns a soft reset into a power-off
+                self._log("power-off-pending", cause=cause, previous=self.pending_cause)
+                self.pending_cause = cause
             return
         self.pending_cause = cause
         self._log("power-off-pending", cause=cause)

@@ -1,0 +1,189 @@
+"""Safety invariants of a whole simulated session (issue 7 §4), checked at every step.
+
+These are the rules whose violation would damage hardware or strand a car in the field, stated
+over physical quantities the simulation knows and the real adapter cannot measure: current
+through the contactor, voltage across it, what the car's inlet sees.  The world builds one
+:class:`SafetySnapshot` per step and feeds :meth:`InvariantChecker.check`; at the end of a
+session it calls :meth:`InvariantChecker.end_session`.  Each violation is reported once per
+episode (when the condition starts), not once per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONTACTOR_OPENED_UNDER_LOAD = "contactor-opened-under-load"
+CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE = "contactor-closed-with-voltage-difference"
+D2_BEFORE_PRECHARGE_VOLTAGE = "d2-before-precharge-voltage"
+TARGET_ABOVE_CAR_REQUEST = "ccs-target-above-car-request"
+TARGET_ABOVE_CHARGER_LIMIT = "ccs-target-above-charger-limit"
+INLET_VOLTAGE_BEFORE_CAR_CONTACTORS = "inlet-voltage-before-car-contactors"
+SESSION_END_STATE = "session-end-state"
+
+INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE, D2_BEFORE_PRECHARGE_VOLTAGE,
+              TARGET_ABOVE_CAR_REQUEST, TARGET_ABOVE_CHARGER_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
+              SESSION_END_STATE)
+
+OPEN_CURRENT_LIMIT_A = 5.0
+CLOSE_VOLTAGE_LIMIT_V = 20.0
+PRECHARGE_REACHED_V = 20.0  # §12.3 precharge "reached" delta
+INLET_SAFE_V = 10.0  # CHAdeMO: ≤ 10 V counts as no voltage
+CURRENT_TOLERANCE_A = 0.5
+RAMP_DOWN_A_PER_S = 100.0  # −10 A per 100 ms
+
+
+@dataclass(frozen=True, slots=True)
+class SafetySnapshot:
+    """The physical and protocol state of one simulation step (volts, amperes, seconds).
+
+    ``inlet_voltage_v`` is the car side of the adapter contactor (what the car's inlet sees);
+    ``precharge_target_v`` the EVTargetVoltage of the PreChargeReqs (None before the first);
+    ``ccs_target_current_a`` the EVTargetCurrent of the last CurrentDemandReq (None outside
+    CurrentDemand); ``charger_limit_a`` the charger's latest EVSEMaximumCurrentLimit;
+    ``emergency`` marks a forced off or an emergency shutdown in progress.
+    """
+
+    t: float
+    contactor_closed: bool
+    dc_current_a: float
+    charger_voltage_v: float
+    battery_voltage_v: float
+    car_contactors_closed: bool
+    inlet_voltage_v: float
+    d1: bool
+    d2: bool
+    cp_state: str
+    precharge_target_v: float | None = None
+    ccs_target_current_a: float | None = None
+    car_request_a: float = 0.0
+    charger_limit_a: float | None = None
+    discharging: bool = False
+    emergency: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    t: float
+    invariant: str
+    detail: str
+
+
+class InvariantChecker:
+    """Checks :class:`SafetySnapshot` records one by one; ``violations`` accumulates.
+
+    ``sx``: single-session mode, where d2 comes on before the precharge by design (§3).
+    ``latency_s``: how long a CCS target may lag a new charger limit or a falling car request
+    (one CCS request/response round plus one 100 ms cycle); above the car's request the target
+    may also stay while it falls at the −10 A / 100 ms ramp rate.
+    """
+
+    def __init__(self, sx: bool = False, latency_s: float = 0.5) -> None:
+        self.sx = sx
+        self.latency_s = latency_s
+        self.violations: list[Violation] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._prev: SafetySnapshot | None = None
+        self._car_closed_once = False
+        self._active: set[str] = set()
+        self._over_limit_since: float | None = None
+        self._excess_start: tuple[float, float] | None = None
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _report(self, new: list[Violation], t: float, invariant: str, detail: str) -> None:
+        violation = Violation(t, invariant, detail)
+        new.append(violation)
+        self.violations.append(violation)
+
+    def _episode(self, new: list[Violation], active: bool, t: float, invariant: str, detail: str) -> None:
+        """Report ``invariant`` when ``active`` starts; nothing while it persists."""
+        if active and invariant not in self._active:
+            self._active.add(invariant)
+            self._report(new, t, invariant, detail)
+        elif not active:
+            self._active.discard(invariant)
+
+    # -- the checks --------------------------------------------------------------------------
+    def check(self, snap: SafetySnapshot) -> list[Violation]:
+        """Check one step; returns the violations that started at this step."""
+        new: list[Violation] = []
+        prev = self._prev
+        if prev is not None:
+            self._check_transitions(new, prev, snap)
+        self._check_inlet(new, snap)
+        self._check_target_current(new, snap)
+        self._prev = snap
+        return new
+
+    def _check_transitions(self, new: list[Violation], prev: SafetySnapshot, snap: SafetySnapshot) -> None:
+        if prev.contactor_closed and not snap.contactor_closed:
+            current = abs(prev.dc_current_a)
+            if current > OPEN_CURRENT_LIMIT_A and not (prev.emergency or snap.emergency):
+                self._report(new, snap.t, CONTACTOR_OPENED_UNDER_LOAD,
+                             f"adapter contactor opened at {current:.1f} A (limit {OPEN_CURRENT_LIMIT_A:g} A)")
+        if not prev.contactor_closed and snap.contactor_closed:
+            car_side = prev.battery_voltage_v if prev.car_contactors_closed else prev.inlet_voltage_v
+            delta = abs(prev.charger_voltage_v - car_side)
+            if delta > CLOSE_VOLTAGE_LIMIT_V:
+                self._report(new, snap.t, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
+                             f"adapter contactor closed with {delta:.1f} V across it (charger "
+                             f"{prev.charger_voltage_v:.1f} V, car side {car_side:.1f} V)")
+        if not prev.d2 and snap.d2 and not self.sx:
+            target = snap.precharge_target_v
+            if target is None or abs(snap.charger_voltage_v - target) >= PRECHARGE_REACHED_V:
+                shown = "no precharge yet" if target is None else f"charger {snap.charger_voltage_v:.1f} V, " \
+                                                                 f"target {target:.1f} V"
+                self._report(new, snap.t, D2_BEFORE_PRECHARGE_VOLTAGE, f"d2 on before the precharge voltage: {shown}")
+
+    def _check_inlet(self, new: list[Violation], snap: SafetySnapshot) -> None:
+        if snap.car_contactors_closed:
+            self._car_closed_once = True
+        early = not self._car_closed_once and snap.inlet_voltage_v > INLET_SAFE_V
+        self._episode(new, early, snap.t, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
+                      f"{snap.inlet_voltage_v:.1f} V at the car inlet before the car closed its contactors")
+
+    def _check_target_current(self, new: list[Violation], snap: SafetySnapshot) -> None:
+        target = snap.ccs_target_current_a
+        limit = snap.charger_limit_a
+        over_limit = target is not None and limit is not None and target > limit + CURRENT_TOLERANCE_A
+        if over_limit:
+            self._over_limit_since = snap.t if self._over_limit_since is None else self._over_limit_since
+        else:
+            self._over_limit_since = None
+        late = self._over_limit_since is not None and snap.t - self._over_limit_since > self.latency_s + 1e-9
+        self._episode(new, late, snap.t, TARGET_ABOVE_CHARGER_LIMIT,
+                      f"EVTargetCurrent {target} A above the charger limit {limit} A for more than "
+                      f"{self.latency_s:g} s")
+        above = target is not None and not snap.discharging and target > snap.car_request_a + CURRENT_TOLERANCE_A
+        excessive = False
+        if above and target is not None:
+            if self._excess_start is None:  # the envelope starts where the target was before
+                before = self._prev.ccs_target_current_a if self._prev is not None else None
+                self._excess_start = (snap.t, target if before is None else before)
+            t0, start_target = self._excess_start
+            allowed = start_target - RAMP_DOWN_A_PER_S * max(0.0, snap.t - t0 - self.latency_s)
+            excessive = target > allowed + CURRENT_TOLERANCE_A or target > start_target + CURRENT_TOLERANCE_A
+        else:
+            self._excess_start = None
+        self._episode(new, excessive, snap.t, TARGET_ABOVE_CAR_REQUEST,
+                      f"EVTargetCurrent {target} A above the car's request {snap.car_request_a} A and not "
+                      f"ramping down")
+
+    # -- end of a session --------------------------------------------------------------------
+    def end_session(self, snap: SafetySnapshot, stop_reason: str | int | None) -> list[Violation]:
+        """The final state: contactor open, d1/d2 off, CP in B, a stop reason logged."""
+        new = self.check(snap)
+        problems = []
+        if snap.contactor_closed:
+            problems.append("adapter contactor closed")
+        if snap.d1 or snap.d2:
+            problems.append(f"d1={'on' if snap.d1 else 'off'} d2={'on' if snap.d2 else 'off'}")
+        if snap.cp_state != "B":
+            problems.append(f"CP in state {snap.cp_state}")
+        if not stop_reason:
+            problems.append("no stop reason logged")
+        if problems:
+            self._report(new, snap.t, SESSION_END_STATE, "; ".join(problems))
+        self._reset()
+        return new
