@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ccs2chademo.drivers.gpio import GpioError
+from ccs2chademo.drivers.gpio import GpioError, open_gpio
 from ccs2chademo.drivers.hardware_config import GpioConfig
 from ccs2chademo.drivers.linux import gpio as linux_gpio
 from ccs2chademo.drivers.linux.gpio import GpiodGpio, line_settings
@@ -288,3 +288,12 @@ def test_sim_inputs_are_driven_by_the_test_and_reported_once_per_change() -> Non
     assert gpio.read_input("k") is False
     with pytest.raises(GpioError, match="not wired"):
         gpio.set_input("d1", True)
+
+
+def test_open_gpio_picks_the_backend(tmp_path: Path) -> None:
+    sim = open_gpio(GpioConfig(), trace=tmp_path / "t.jsonl")
+    assert isinstance(sim, SimGpio) and (tmp_path / "t.jsonl").read_text().count("\n") == 7
+    sim.close()
+    pytest.importorskip("gpiod", reason="the gpiod package (extra 'hw') is not installed")
+    with pytest.raises(GpioError, match="cannot request GPIO lines"):
+        open_gpio(_config(chip=str(tmp_path / "no-chip")))
