@@ -197,6 +197,13 @@ def test_settings_are_real_gpiod_line_settings() -> None:
     assert (k.direction, k.edge_detection, k.bias) == (gpiod.line.Direction.INPUT, gpiod.line.Edge.BOTH,
                                                        gpiod.line.Bias.PULL_UP)
     assert k.debounce_period.total_seconds() == pytest.approx(0.005)
+    # libgpiod's C layer takes every role's settings into its line config (the conversion a request does).
+    from gpiod import _ext
+    from gpiod import line_settings as real_settings
+
+    line_config = _ext.LineConfig()
+    for offset, (role, spec) in enumerate(cfg.lines.wired().items()):
+        line_config.add_line_settings([offset], real_settings._line_settings_to_ext(line_settings(gpiod, role, spec)))
 
 
 def test_real_gpiod_without_the_chip_is_a_typed_error(tmp_path: Path) -> None:

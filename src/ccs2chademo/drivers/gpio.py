@@ -77,6 +77,8 @@ class Gpio(ABC):
     def read_input(self, role: str) -> bool:
         if role not in self.wired_inputs:
             raise GpioError(f"input {role!r} is not wired (wired: {', '.join(sorted(self.wired_inputs)) or 'none'})")
+        if self.closed:
+            raise GpioError(f"input {role}: GPIO already closed")
         return self._read(role)
 
     def start(self, on_input: InputSink, loop: asyncio.AbstractEventLoop | None = None) -> None:
