@@ -304,3 +304,21 @@ def test_open_gpio_picks_the_backend(tmp_path: Path) -> None:
     pytest.importorskip("gpiod", reason="the gpiod package (extra 'hw') is not installed")
     with pytest.raises(GpioError, match="cannot request GPIO lines"):
         open_gpio(_config(chip=str(tmp_path / "no-chip")))
+
+
+def test_safe_shutdown_on_the_gpiod_backend_leaves_the_original_safe_levels(chip: FakeChip) -> None:
+    from ccs2chademo.drivers.safety import SafeOutputs
+
+    gpio = _gpio(chip)
+    safe = SafeOutputs(gpio, sleep=lambda s: None, handle_signals=False)
+    for role in ("cp_state_c", "d1", "d2", "contactor", "led_external", "led_internal"):
+        gpio.set_output(role, True)
+    request = chip.requests[0]
+    n = len(request.writes)
+    safe.shutdown("test")
+    order = [NAMES[off] if off not in (4, 5) else off for off, _ in request.writes[n:]]
+    assert order == [5, "GPIO13", "GPIO6", "GPIO12", "GPIO22", "GPIO27", "GPIO26"]  # contactor … power hold
+    outputs = {role: spec for role, spec in LONGGOD_LINES.items() if role not in ("k", "stop_button")}
+    assert {role: _level(chip, spec["line"]) for role, spec in outputs.items()} == {
+        "power_hold": 0, "cp_state_c": 1, "d1": 0, "d2": 1, "contactor": 0, "led_external": 1, "led_internal": 1}
+    assert request.released
