@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ccs2chademo.drivers.gpio import GpioError
+from ccs2chademo.drivers.gpio import GpioError, open_gpio
 from ccs2chademo.drivers.hardware_config import GpioConfig
 from ccs2chademo.drivers.linux import gpio as linux_gpio
 from ccs2chademo.drivers.linux.gpio import GpiodGpio, line_settings
@@ -197,6 +197,13 @@ def test_settings_are_real_gpiod_line_settings() -> None:
     assert (k.direction, k.edge_detection, k.bias) == (gpiod.line.Direction.INPUT, gpiod.line.Edge.BOTH,
                                                        gpiod.line.Bias.PULL_UP)
     assert k.debounce_period.total_seconds() == pytest.approx(0.005)
+    # libgpiod's C layer takes every role's settings into its line config (the conversion a request does).
+    from gpiod import _ext
+    from gpiod import line_settings as real_settings
+
+    line_config = _ext.LineConfig()
+    for offset, (role, spec) in enumerate(cfg.lines.wired().items()):
+        line_config.add_line_settings([offset], real_settings._line_settings_to_ext(line_settings(gpiod, role, spec)))
 
 
 def test_real_gpiod_without_the_chip_is_a_typed_error(tmp_path: Path) -> None:
@@ -288,3 +295,30 @@ def test_sim_inputs_are_driven_by_the_test_and_reported_once_per_change() -> Non
     assert gpio.read_input("k") is False
     with pytest.raises(GpioError, match="not wired"):
         gpio.set_input("d1", True)
+
+
+def test_open_gpio_picks_the_backend(tmp_path: Path) -> None:
+    sim = open_gpio(GpioConfig(), trace=tmp_path / "t.jsonl")
+    assert isinstance(sim, SimGpio) and (tmp_path / "t.jsonl").read_text().count("\n") == 7
+    sim.close()
+    pytest.importorskip("gpiod", reason="the gpiod package (extra 'hw') is not installed")
+    with pytest.raises(GpioError, match="cannot request GPIO lines"):
+        open_gpio(_config(chip=str(tmp_path / "no-chip")))
+
+
+def test_safe_shutdown_on_the_gpiod_backend_leaves_the_original_safe_levels(chip: FakeChip) -> None:
+    from ccs2chademo.drivers.safety import SafeOutputs
+
+    gpio = _gpio(chip)
+    safe = SafeOutputs(gpio, sleep=lambda s: None, handle_signals=False)
+    for role in ("cp_state_c", "d1", "d2", "contactor", "led_external", "led_internal"):
+        gpio.set_output(role, True)
+    request = chip.requests[0]
+    n = len(request.writes)
+    safe.shutdown("test")
+    order = [NAMES[off] if off not in (4, 5) else off for off, _ in request.writes[n:]]
+    assert order == [5, "GPIO13", "GPIO6", "GPIO12", "GPIO22", "GPIO27", "GPIO26"]  # contactor … power hold
+    outputs = {role: spec for role, spec in LONGGOD_LINES.items() if role not in ("k", "stop_button")}
+    assert {role: _level(chip, spec["line"]) for role, spec in outputs.items()} == {
+        "power_hold": 0, "cp_state_c": 1, "d1": 0, "d2": 1, "contactor": 0, "led_external": 1, "led_internal": 1}
+    assert request.released

@@ -72,6 +72,8 @@ BAD = [
     (_with("gpio", colour="blue"), "gpio.colour", "Extra inputs"),
     (_with("gpio", consumer=""), "gpio.consumer", "at least 1"),
     (_with("gpio", chip=7), "gpio.chip", "valid string"),
+    (_with("gpio", chip=""), "gpio.chip", "at least 1"),
+    (_line("d2", line=13, chip=""), "gpio.lines.d2.chip", "at least 1"),
     (_line("d2", line=13, activelow=True), "gpio.lines.d2.activelow", "Extra inputs"),
     (_line("d2", line=-1), "gpio.lines.d2.line", "out of range 0..511"),
     (_line("d2", line=True), "gpio.lines.d2.line", "a line name (string) or an offset (integer)"),

@@ -76,6 +76,7 @@ def test_a_failing_line_does_not_stop_the_rest(caplog: pytest.LogCaptureFixture)
 
 
 def test_run_guarded_in_process_normal_end_and_error() -> None:
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     gpio = SimGpio()
 
     async def fine() -> None:
@@ -88,6 +89,7 @@ def test_run_guarded_in_process_normal_end_and_error() -> None:
         raise ValueError("bug")
 
     assert run_guarded(SafeOutputs(SimGpio(), sleep=lambda s: None, handle_signals=False), broken) == 1
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers  # restored
 
 
 # ----------------------------------------------------------------------------- child process

@@ -16,10 +16,11 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from ..runtime.events import InputChanged
-from .hardware_config import INPUT_ROLES, OUTPUT_ROLES
+from .hardware_config import INPUT_ROLES, OUTPUT_ROLES, GpioConfig
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class Gpio(ABC):
     def read_input(self, role: str) -> bool:
         if role not in self.wired_inputs:
             raise GpioError(f"input {role!r} is not wired (wired: {', '.join(sorted(self.wired_inputs)) or 'none'})")
+        if self.closed:
+            raise GpioError(f"input {role}: GPIO already closed")
         return self._read(role)
 
     def start(self, on_input: InputSink, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -105,3 +108,14 @@ class Gpio(ABC):
         """Stop watching inputs and release the lines (outputs keep their last level)."""
         self._on_input = None
         self.closed = True
+
+
+def open_gpio(config: GpioConfig, trace: Path | None = None) -> Gpio:
+    """The backend the config names; ``trace`` (sim only) appends every output change to a file."""
+    if config.backend == "gpiod":
+        from .linux.gpio import GpiodGpio  # imports gpiod lazily, so sim setups never need it
+
+        return GpiodGpio(config)
+    from .sim.gpio import SimGpio
+
+    return SimGpio(config, trace=trace)

@@ -60,7 +60,7 @@ class LineSpec(_Strict):
     """One GPIO line: by name (``"GPIO17"``, a device-tree line name) or by offset on its chip."""
 
     line: str | int = Field(description="line name as the chip reports it, or the offset on the chip")
-    chip: str | None = Field(default=None, description="chip for this line (default: the section's chip)")
+    chip: str | None = Field(default=None, min_length=1, description="chip for this line (default: the section's chip)")
     active_low: bool = Field(default=False, description="logical on = electrical low")
     bias: Bias = Field(default="as-is", description="internal bias; inputs on the original use pull-up")
     debounce_ms: float = Field(default=0.0, ge=0.0, le=1000.0, description="input debounce period, ms")
@@ -99,7 +99,7 @@ class GpioLines(_Strict):
 
 class GpioConfig(_Strict):
     backend: Literal["gpiod", "sim"] = "sim"
-    chip: str = Field(default="gpiochip0", description="default chip: a name under /dev or a path")
+    chip: str = Field(default="gpiochip0", min_length=1, description="default chip: a name under /dev or a path")
     consumer: str = Field(default="ccs2chademo", min_length=1, max_length=31, description="label the kernel shows")
     lines: GpioLines = Field(default_factory=GpioLines)
 

@@ -135,7 +135,8 @@ def run_guarded(safe: SafeOutputs, main: Callable[[], Coroutine[Any, Any, None]]
             safe.shutdown("unhandled error")
             task.cancel()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        for sig in previous:
             loop.add_signal_handler(sig, on_signal, sig)
         loop.set_exception_handler(on_loop_error)
         try:
@@ -148,8 +149,9 @@ def run_guarded(safe: SafeOutputs, main: Callable[[], Coroutine[Any, Any, None]]
             failure.append(exc)
         finally:
             safe.shutdown(by_signal[0] if by_signal else "unhandled error" if failure else "end of run")
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig, handler in previous.items():
                 loop.remove_signal_handler(sig)
+                signal.signal(sig, handler)  # e.g. SafeOutputs' startup handlers, until its exit
         return 1 if failure else 0
 
     try:
