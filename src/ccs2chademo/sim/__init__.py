@@ -1,0 +1,1 @@
+"""Simulated hardware with realistic physics and timing (chargers, cars, adapter parts)."""
