@@ -1257,7 +1257,7 @@ def _d_V2G_Message(v: int, p: int, e: int) -> tuple[V2G_Message, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "V2G_Message")
         p += 1
         return V2G_Message(header=f_header, body=f_body), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "V2G_Message") from None
 
 
@@ -1329,7 +1329,7 @@ def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
         if t != -1:
             _unexpected(t, p, "MessageHeader", "end of element")
         return MessageHeader(session_id=f_session_id, notification=f_notification, signature=f_signature), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MessageHeader") from None
 
 
@@ -1384,7 +1384,7 @@ def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
         if t != -1:
             _unexpected(t, p, "Notification", "end of element")
         return Notification(fault_code=f_fault_code, fault_msg=f_fault_msg), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Notification") from None
 
 
@@ -1418,7 +1418,7 @@ def _e_Signature(o: Signature, a: int) -> int:
         for i_object in o.object:
             tr = _X_Signature_object.get(st)
             if tr is None:
-                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Object(i_object, a)
@@ -1471,7 +1471,7 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Signature") from None
 
 
@@ -1501,7 +1501,7 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_SignedInfo_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -1549,7 +1549,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         if t != -1:
             _unexpected(t, p, "SignedInfo", "end of element")
         return SignedInfo(id=f_id, canonicalization_method=f_canonicalization_method, signature_method=f_signature_method, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignedInfo") from None
 
 
@@ -1577,7 +1577,7 @@ def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationM
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CanonicalizationMethod") from None
 
 
@@ -1626,7 +1626,7 @@ def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
         if t != -1:
             _unexpected(t, p, "SignatureMethod", "end of element")
         return SignatureMethod(algorithm=f_algorithm, hmac_output_length=f_hmac_output_length), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureMethod") from None
 
 
@@ -1663,7 +1663,7 @@ def _e_Reference(o: Reference, a: int) -> int:
         if o.transforms is not None:
             tr = _X_Reference_transforms.get(st)
             if tr is None:
-                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transforms(o.transforms, a)
@@ -1671,7 +1671,7 @@ def _e_Reference(o: Reference, a: int) -> int:
             raise ExiEncodeError("Reference.digest_method: required field is None")
         tr = _X_Reference_digest_method.get(st)
         if tr is None:
-            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = _e_DigestMethod(o.digest_method, a)
@@ -1741,7 +1741,7 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
         return Reference(id=f_id, type=f_type, uri=f_uri, transforms=f_transforms, digest_method=f_digest_method, digest_value=f_digest_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Reference") from None
 
 
@@ -1751,7 +1751,7 @@ def _e_Transforms(o: Transforms, a: int) -> int:
         for i_transform in o.transform:
             tr = _X_Transforms_transform.get(st)
             if tr is None:
-                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transform(i_transform, a)
@@ -1781,7 +1781,7 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         if t != -1:
             _unexpected(t, p, "Transforms", "end of element")
         return Transforms(transform=f_transform), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transforms") from None
 
 
@@ -1796,7 +1796,7 @@ def _e_Transform(o: Transform, a: int) -> int:
         for i_x_path in o.x_path:
             tr = _X_Transform_x_path.get(st)
             if tr is None:
-                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1840,7 +1840,7 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transform") from None
 
 
@@ -1868,7 +1868,7 @@ def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DigestMethod") from None
 
 
@@ -1921,7 +1921,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 1
         return SignatureValue(id=f_id, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureValue") from None
 
 
@@ -1935,7 +1935,7 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_name in o.key_name:
             tr = _X_KeyInfo_key_name.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1944,42 +1944,42 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_value in o.key_value:
             tr = _X_KeyInfo_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_KeyValue(i_key_value, a)
         for i_retrieval_method in o.retrieval_method:
             tr = _X_KeyInfo_retrieval_method.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RetrievalMethod(i_retrieval_method, a)
         for i_x509_data in o.x509_data:
             tr = _X_KeyInfo_x509_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509Data(i_x509_data, a)
         for i_pgp_data in o.pgp_data:
             tr = _X_KeyInfo_pgp_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PGPData(i_pgp_data, a)
         for i_spki_data in o.spki_data:
             tr = _X_KeyInfo_spki_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SPKIData(i_spki_data, a)
         for i_mgmt_data in o.mgmt_data:
             tr = _X_KeyInfo_mgmt_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2085,7 +2085,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         if t != -1:
             _unexpected(t, p, "KeyInfo", "end of element")
         return KeyInfo(id=f_id, key_name=f_key_name, key_value=f_key_value, retrieval_method=f_retrieval_method, x509_data=f_x509_data, pgp_data=f_pgp_data, spki_data=f_spki_data, mgmt_data=f_mgmt_data), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyInfo") from None
 
 
@@ -2099,7 +2099,7 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
         if o.rsa_key_value is not None:
             tr = _X_KeyValue_rsa_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RSAKeyValue(o.rsa_key_value, a)
@@ -2133,7 +2133,7 @@ def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
         if t != -1:
             _unexpected(t, p, "KeyValue", "end of element")
         return KeyValue(dsa_key_value=f_dsa_key_value, rsa_key_value=f_rsa_key_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyValue") from None
 
 
@@ -2148,7 +2148,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.q is not None:
             tr = _X_DSAKeyValue_q.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2157,7 +2157,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.g is not None:
             tr = _X_DSAKeyValue_g.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2167,7 +2167,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
             raise ExiEncodeError("DSAKeyValue.y: required field is None")
         tr = _X_DSAKeyValue_y.get(st)
         if tr is None:
-            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a <<= 1
@@ -2193,7 +2193,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.pgen_counter is not None:
             tr = _X_DSAKeyValue_pgen_counter.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2337,7 +2337,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
         if t != -1:
             _unexpected(t, p, "DSAKeyValue", "end of element")
         return DSAKeyValue(p=f_p, q=f_q, g=f_g, y=f_y, j=f_j, seed=f_seed, pgen_counter=f_pgen_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DSAKeyValue") from None
 
 
@@ -2391,7 +2391,7 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
         return RSAKeyValue(modulus=f_modulus, exponent=f_exponent), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RSAKeyValue") from None
 
 
@@ -2463,7 +2463,7 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
         if t != -1:
             _unexpected(t, p, "RetrievalMethod", "end of element")
         return RetrievalMethod(type=f_type, uri=f_uri, transforms=f_transforms), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RetrievalMethod") from None
 
 
@@ -2473,14 +2473,14 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_issuer_serial in o.x509_issuer_serial:
             tr = _X_X509Data_x509_issuer_serial.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509IssuerSerial(i_x509_issuer_serial, a)
         for i_x509_ski in o.x509_ski:
             tr = _X_X509Data_x509_ski.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2489,7 +2489,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_subject_name in o.x509_subject_name:
             tr = _X_X509Data_x509_subject_name.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2498,7 +2498,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_certificate in o.x509_certificate:
             tr = _X_X509Data_x509_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2507,7 +2507,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_crl in o.x509_crl:
             tr = _X_X509Data_x509_crl.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2610,7 +2610,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         if t != -1:
             _unexpected(t, p, "X509Data", "end of element")
         return X509Data(x509_issuer_serial=f_x509_issuer_serial, x509_ski=f_x509_ski, x509_subject_name=f_x509_subject_name, x509_certificate=f_x509_certificate, x509_crl=f_x509_crl), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509Data") from None
 
 
@@ -2654,7 +2654,7 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
         return X509IssuerSerial(x509_issuer_name=f_x509_issuer_name, x509_serial_number=f_x509_serial_number), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509IssuerSerial") from None
 
 
@@ -2729,7 +2729,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
         if t != -1:
             _unexpected(t, p, "PGPData", "end of element")
         return PGPData(pgp_key_id=f_pgp_key_id, pgp_key_packet=f_pgp_key_packet), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PGPData") from None
 
 
@@ -2739,7 +2739,7 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
         for i_spki_sexp in o.spki_sexp:
             tr = _X_SPKIData_spki_sexp.get(st)
             if tr is None:
-                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2781,7 +2781,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         if t != -1:
             _unexpected(t, p, "SPKIData", "end of element")
         return SPKIData(spki_sexp=f_spki_sexp), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SPKIData") from None
 
 
@@ -2852,7 +2852,7 @@ def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
         if t != -1:
             _unexpected(t, p, "Object", "end of element")
         return Object(encoding=f_encoding, id=f_id, mime_type=f_mime_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Object") from None
 
 
@@ -2890,7 +2890,7 @@ def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
         if t != -1:
             _unexpected(t, p, "Body", "end of element")
         return Body(body_element=f_body_element), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Body") from None
 
 
@@ -2908,7 +2908,7 @@ def _d_BodyBase(v: int, p: int, e: int) -> tuple[BodyBase, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "BodyBase")
         p += 1
         return BodyBase(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "BodyBase") from None
 
 
@@ -2934,7 +2934,7 @@ def _d_CableCheckReq(v: int, p: int, e: int) -> tuple[CableCheckReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckReq")
         p += 1
         return CableCheckReq(dc_ev_status=f_dc_ev_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CableCheckReq") from None
 
 
@@ -3019,7 +3019,7 @@ def _d_DC_EVStatus(v: int, p: int, e: int) -> tuple[DC_EVStatus, int]:
         f_ev_error_code = _EN_DC_EVErrorCode[((r >> 12) & 15)]
         f_evresssoc = ((r >> 2) & 127)
         return DC_EVStatus(ev_ready=f_ev_ready, ev_cabin_conditioning=f_ev_cabin_conditioning, evress_conditioning=f_evress_conditioning, ev_error_code=f_ev_error_code, evresssoc=f_evresssoc), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVStatus") from None
 
 
@@ -3057,7 +3057,7 @@ def _d_CableCheckRes(v: int, p: int, e: int) -> tuple[CableCheckRes, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckRes")
         f_evse_processing = _EN_EVSEProcessing[((r >> 2) & 1)]
         return CableCheckRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_processing=f_evse_processing), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CableCheckRes") from None
 
 
@@ -3129,7 +3129,7 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
         f_evse_notification = _EN_EVSENotification[((r >> 2) & 3)]
         return DC_EVSEStatus(evse_isolation_status=f_evse_isolation_status, evse_status_code=f_evse_status_code, notification_max_delay=f_notification_max_delay, evse_notification=f_evse_notification), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVSEStatus") from None
 
 
@@ -3216,7 +3216,7 @@ def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateIn
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
         p += 1
         return CertificateInstallationReq(id=f_id, oem_provisioning_cert=f_oem_provisioning_cert, list_of_root_certificate_i_ds=f_list_of_root_certificate_i_ds, dh_params=f_dh_params), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateInstallationReq") from None
 
 
@@ -3226,7 +3226,7 @@ def _e_ListOfRootCertificateIDs(o: ListOfRootCertificateIDs, a: int) -> int:
         for i_root_certificate_id in o.root_certificate_id:
             tr = _X_ListOfRootCertificateIDs_root_certificate_id.get(st)
             if tr is None:
-                raise ExiEncodeError("ListOfRootCertificateIDs.root_certificate_id: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ListOfRootCertificateIDs.root_certificate_id: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -3268,7 +3268,7 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
         if t != -1:
             _unexpected(t, p, "ListOfRootCertificateIDs", "end of element")
         return ListOfRootCertificateIDs(root_certificate_id=f_root_certificate_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ListOfRootCertificateIDs") from None
 
 
@@ -3362,7 +3362,7 @@ def _d_CertificateInstallationRes(v: int, p: int, e: int) -> tuple[CertificateIn
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
         return CertificateInstallationRes(id=f_id, response_code=f_response_code, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_signature_encrypted_private_key=f_contract_signature_encrypted_private_key, dh_params=f_dh_params, contract_id=f_contract_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateInstallationRes") from None
 
 
@@ -3417,7 +3417,7 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
         if t != -1:
             _unexpected(t, p, "CertificateChain", "end of element")
         return CertificateChain(certificate=f_certificate, sub_certificates=f_sub_certificates), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateChain") from None
 
 
@@ -3427,7 +3427,7 @@ def _e_SubCertificates(o: SubCertificates, a: int) -> int:
         for i_certificate in o.certificate:
             tr = _X_SubCertificates_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("SubCertificates.certificate: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SubCertificates.certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -3469,7 +3469,7 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
         if t != -1:
             _unexpected(t, p, "SubCertificates", "end of element")
         return SubCertificates(certificate=f_certificate), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SubCertificates") from None
 
 
@@ -3564,7 +3564,7 @@ def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
         p += 1
         return CertificateUpdateReq(id=f_id, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_id=f_contract_id, list_of_root_certificate_i_ds=f_list_of_root_certificate_i_ds, dh_params=f_dh_params), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateUpdateReq") from None
 
 
@@ -3670,7 +3670,7 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 2
         return CertificateUpdateRes(id=f_id, response_code=f_response_code, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_signature_encrypted_private_key=f_contract_signature_encrypted_private_key, dh_params=f_dh_params, contract_id=f_contract_id, retry_counter=f_retry_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateUpdateRes") from None
 
 
@@ -3717,7 +3717,7 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
         if t != -1:
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "end of element")
         return ChargeParameterDiscoveryReq(ev_requested_energy_transfer_type=f_ev_requested_energy_transfer_type, ev_charge_parameter=f_ev_charge_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargeParameterDiscoveryReq") from None
 
 
@@ -3779,7 +3779,7 @@ def _d_AC_EVChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVChargeParamete
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 1
         return AC_EVChargeParameter(departure_time=f_departure_time, e_amount=f_e_amount, ev_max_voltage=f_ev_max_voltage, ev_max_current=f_ev_max_current, ev_min_current=f_ev_min_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVChargeParameter") from None
 
 
@@ -3846,7 +3846,7 @@ def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         p += 2
         return PhysicalValue(multiplier=f_multiplier, unit=f_unit, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PhysicalValue") from None
 
 
@@ -3910,7 +3910,7 @@ def _e_DC_EVChargeParameter(o: DC_EVChargeParameter, a: int) -> int:
         if o.bulk_soc is not None:
             tr = _X_DC_EVChargeParameter_bulk_soc.get(st)
             if tr is None:
-                raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not 0 <= o.bulk_soc <= 127:
@@ -3986,7 +3986,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         if t != -1:
             _unexpected(t, p, "DC_EVChargeParameter", "end of element")
         return DC_EVChargeParameter(dc_ev_status=f_dc_ev_status, ev_maximum_current_limit=f_ev_maximum_current_limit, ev_maximum_power_limit=f_ev_maximum_power_limit, ev_maximum_voltage_limit=f_ev_maximum_voltage_limit, ev_energy_capacity=f_ev_energy_capacity, ev_energy_request=f_ev_energy_request, full_soc=f_full_soc, bulk_soc=f_bulk_soc), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVChargeParameter") from None
 
 
@@ -4004,7 +4004,7 @@ def _d_EVChargeParameter(v: int, p: int, e: int) -> tuple[EVChargeParameter, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVChargeParameter")
         p += 1
         return EVChargeParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVChargeParameter") from None
 
 
@@ -4078,7 +4078,7 @@ def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParame
         if t != -1:
             _unexpected(t, p, "ChargeParameterDiscoveryRes", "end of element")
         return ChargeParameterDiscoveryRes(response_code=f_response_code, evse_processing=f_evse_processing, sa_schedules=f_sa_schedules, evse_charge_parameter=f_evse_charge_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargeParameterDiscoveryRes") from None
 
 
@@ -4088,7 +4088,7 @@ def _e_SAScheduleList(o: SAScheduleList, a: int) -> int:
         for i_sa_schedule_tuple in o.sa_schedule_tuple:
             tr = _X_SAScheduleList_sa_schedule_tuple.get(st)
             if tr is None:
-                raise ExiEncodeError("SAScheduleList.sa_schedule_tuple: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SAScheduleList.sa_schedule_tuple: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SAScheduleTuple(i_sa_schedule_tuple, a)
@@ -4118,7 +4118,7 @@ def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
         if t != -1:
             _unexpected(t, p, "SAScheduleList", "end of element")
         return SAScheduleList(sa_schedule_tuple=f_sa_schedule_tuple), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SAScheduleList") from None
 
 
@@ -4175,7 +4175,7 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         if t != -1:
             _unexpected(t, p, "SAScheduleTuple", "end of element")
         return SAScheduleTuple(sa_schedule_tuple_id=f_sa_schedule_tuple_id, p_max_schedule=f_p_max_schedule, sales_tariff=f_sales_tariff), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SAScheduleTuple") from None
 
 
@@ -4193,7 +4193,7 @@ def _e_PMaxSchedule(o: PMaxSchedule, a: int) -> int:
         for i_p_max_schedule_entry in o.p_max_schedule_entry:
             tr = _X_PMaxSchedule_p_max_schedule_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("PMaxSchedule.p_max_schedule_entry: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("PMaxSchedule.p_max_schedule_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PMaxScheduleEntry(i_p_max_schedule_entry, a)
@@ -4229,7 +4229,7 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         if t != -1:
             _unexpected(t, p, "PMaxSchedule", "end of element")
         return PMaxSchedule(p_max_schedule_id=f_p_max_schedule_id, p_max_schedule_entry=f_p_max_schedule_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PMaxSchedule") from None
 
 
@@ -4288,7 +4288,7 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxScheduleEntry")
         p += 2
         return PMaxScheduleEntry(time_interval=f_time_interval, p_max=f_p_max), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PMaxScheduleEntry") from None
 
 
@@ -4347,7 +4347,7 @@ def _d_RelativeTimeInterval(v: int, p: int, e: int) -> tuple[RelativeTimeInterva
         if t != -1:
             _unexpected(t, p, "RelativeTimeInterval", "end of element")
         return RelativeTimeInterval(start=f_start, duration=f_duration), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RelativeTimeInterval") from None
 
 
@@ -4365,7 +4365,7 @@ def _d_Interval(v: int, p: int, e: int) -> tuple[Interval, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Interval")
         p += 1
         return Interval(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Interval") from None
 
 
@@ -4406,7 +4406,7 @@ def _e_SalesTariff(o: SalesTariff, a: int) -> int:
         for i_sales_tariff_entry in o.sales_tariff_entry:
             tr = _X_SalesTariff_sales_tariff_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("SalesTariff.sales_tariff_entry: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SalesTariff.sales_tariff_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SalesTariffEntry(i_sales_tariff_entry, a)
@@ -4473,7 +4473,7 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         if t != -1:
             _unexpected(t, p, "SalesTariff", "end of element")
         return SalesTariff(id=f_id, sales_tariff_id=f_sales_tariff_id, sales_tariff_description=f_sales_tariff_description, num_e_price_levels=f_num_e_price_levels, sales_tariff_entry=f_sales_tariff_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SalesTariff") from None
 
 
@@ -4504,7 +4504,7 @@ def _e_SalesTariffEntry(o: SalesTariffEntry, a: int) -> int:
         for i_consumption_cost in o.consumption_cost:
             tr = _X_SalesTariffEntry_consumption_cost.get(st)
             if tr is None:
-                raise ExiEncodeError("SalesTariffEntry.consumption_cost: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SalesTariffEntry.consumption_cost: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ConsumptionCost(i_consumption_cost, a)
@@ -4547,7 +4547,7 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
         if t != -1:
             _unexpected(t, p, "SalesTariffEntry", "end of element")
         return SalesTariffEntry(time_interval=f_time_interval, e_price_level=f_e_price_level, consumption_cost=f_consumption_cost), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SalesTariffEntry") from None
 
 
@@ -4565,7 +4565,7 @@ def _e_ConsumptionCost(o: ConsumptionCost, a: int) -> int:
         for i_cost in o.cost:
             tr = _X_ConsumptionCost_cost.get(st)
             if tr is None:
-                raise ExiEncodeError("ConsumptionCost.cost: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ConsumptionCost.cost: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Cost(i_cost, a)
@@ -4601,7 +4601,7 @@ def _d_ConsumptionCost(v: int, p: int, e: int) -> tuple[ConsumptionCost, int]:
         if t != -1:
             _unexpected(t, p, "ConsumptionCost", "end of element")
         return ConsumptionCost(start_value=f_start_value, cost=f_cost), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ConsumptionCost") from None
 
 
@@ -4661,7 +4661,7 @@ def _d_Cost(v: int, p: int, e: int) -> tuple[Cost, int]:
         if t != -1:
             _unexpected(t, p, "Cost", "end of element")
         return Cost(cost_kind=f_cost_kind, amount=f_amount, amount_multiplier=f_amount_multiplier), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Cost") from None
 
 
@@ -4679,7 +4679,7 @@ def _d_SASchedules(v: int, p: int, e: int) -> tuple[SASchedules, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SASchedules")
         p += 1
         return SASchedules(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SASchedules") from None
 
 
@@ -4729,7 +4729,7 @@ def _d_AC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVSEChargePara
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
         return AC_EVSEChargeParameter(ac_evse_status=f_ac_evse_status, evse_max_voltage=f_evse_max_voltage, evse_max_current=f_evse_max_current, evse_min_current=f_evse_min_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVSEChargeParameter") from None
 
 
@@ -4772,7 +4772,7 @@ def _d_AC_EVSEStatus(v: int, p: int, e: int) -> tuple[AC_EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
         f_evse_notification = _EN_EVSENotification[((r >> 2) & 3)]
         return AC_EVSEStatus(power_switch_closed=f_power_switch_closed, rcd=f_rcd, notification_max_delay=f_notification_max_delay, evse_notification=f_evse_notification), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVSEStatus") from None
 
 
@@ -4901,7 +4901,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         if t != -1:
             _unexpected(t, p, "DC_EVSEChargeParameter", "end of element")
         return DC_EVSEChargeParameter(dc_evse_status=f_dc_evse_status, evse_maximum_current_limit=f_evse_maximum_current_limit, evse_maximum_power_limit=f_evse_maximum_power_limit, evse_maximum_voltage_limit=f_evse_maximum_voltage_limit, evse_minimum_current_limit=f_evse_minimum_current_limit, evse_minimum_voltage_limit=f_evse_minimum_voltage_limit, evse_current_regulation_tolerance=f_evse_current_regulation_tolerance, evse_peak_current_ripple=f_evse_peak_current_ripple, evse_energy_to_be_delivered=f_evse_energy_to_be_delivered), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVSEChargeParameter") from None
 
 
@@ -4919,7 +4919,7 @@ def _d_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[EVSEChargeParameter,
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEChargeParameter")
         p += 1
         return EVSEChargeParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVSEChargeParameter") from None
 
 
@@ -4937,7 +4937,7 @@ def _d_ChargingStatusReq(v: int, p: int, e: int) -> tuple[ChargingStatusReq, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusReq")
         p += 1
         return ChargingStatusReq(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingStatusReq") from None
 
 
@@ -5056,7 +5056,7 @@ def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
         p += 1
         return ChargingStatusRes(response_code=f_response_code, evseid=f_evseid, sa_schedule_tuple_id=f_sa_schedule_tuple_id, evse_max_current=f_evse_max_current, meter_info=f_meter_info, receipt_required=f_receipt_required, ac_evse_status=f_ac_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingStatusRes") from None
 
 
@@ -5105,7 +5105,7 @@ def _e_MeterInfo(o: MeterInfo, a: int) -> int:
         if o.t_meter is not None:
             tr = _X_MeterInfo_t_meter.get(st)
             if tr is None:
-                raise ExiEncodeError("MeterInfo.t_meter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("MeterInfo.t_meter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not (-9223372036854775808 <= o.t_meter and o.t_meter <= 9223372036854775807):
@@ -5194,7 +5194,7 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
         if t != -1:
             _unexpected(t, p, "MeterInfo", "end of element")
         return MeterInfo(meter_id=f_meter_id, meter_reading=f_meter_reading, sig_meter_reading=f_sig_meter_reading, meter_status=f_meter_status, t_meter=f_t_meter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeterInfo") from None
 
 
@@ -5258,7 +5258,7 @@ def _d_ContractAuthenticationReq(v: int, p: int, e: int) -> tuple[ContractAuthen
         if t != -1:
             _unexpected(t, p, "ContractAuthenticationReq", "end of element")
         return ContractAuthenticationReq(id=f_id, gen_challenge=f_gen_challenge), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ContractAuthenticationReq") from None
 
 
@@ -5287,7 +5287,7 @@ def _d_ContractAuthenticationRes(v: int, p: int, e: int) -> tuple[ContractAuthen
         f_response_code = _EN_ResponseCode[((r >> 6) & 31)]
         f_evse_processing = _EN_EVSEProcessing[((r >> 2) & 1)]
         return ContractAuthenticationRes(response_code=f_response_code, evse_processing=f_evse_processing), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ContractAuthenticationRes") from None
 
 
@@ -5334,7 +5334,7 @@ def _e_CurrentDemandReq(o: CurrentDemandReq, a: int) -> int:
         if o.bulk_charging_complete is not None:
             tr = _X_CurrentDemandReq_bulk_charging_complete.get(st)
             if tr is None:
-                raise ExiEncodeError("CurrentDemandReq.bulk_charging_complete: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("CurrentDemandReq.bulk_charging_complete: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = (a << 2 | (1 if o.bulk_charging_complete else 0)) << 1
@@ -5342,7 +5342,7 @@ def _e_CurrentDemandReq(o: CurrentDemandReq, a: int) -> int:
             raise ExiEncodeError("CurrentDemandReq.charging_complete: required field is None")
         tr = _X_CurrentDemandReq_charging_complete.get(st)
         if tr is None:
-            raise ExiEncodeError("CurrentDemandReq.charging_complete: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("CurrentDemandReq.charging_complete: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = (a << 2 | (1 if o.charging_complete else 0)) << 1
@@ -5453,7 +5453,7 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         p += 1
         return CurrentDemandReq(dc_ev_status=f_dc_ev_status, ev_target_current=f_ev_target_current, ev_maximum_voltage_limit=f_ev_maximum_voltage_limit, ev_maximum_current_limit=f_ev_maximum_current_limit, ev_maximum_power_limit=f_ev_maximum_power_limit, bulk_charging_complete=f_bulk_charging_complete, charging_complete=f_charging_complete, remaining_time_to_full_so_c=f_remaining_time_to_full_so_c, remaining_time_to_bulk_so_c=f_remaining_time_to_bulk_so_c, ev_target_voltage=f_ev_target_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CurrentDemandReq") from None
 
 
@@ -5574,7 +5574,7 @@ def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
         if t != -1:
             _unexpected(t, p, "CurrentDemandRes", "end of element")
         return CurrentDemandRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage, evse_present_current=f_evse_present_current, evse_current_limit_achieved=f_evse_current_limit_achieved, evse_voltage_limit_achieved=f_evse_voltage_limit_achieved, evse_power_limit_achieved=f_evse_power_limit_achieved, evse_maximum_voltage_limit=f_evse_maximum_voltage_limit, evse_maximum_current_limit=f_evse_maximum_current_limit, evse_maximum_power_limit=f_evse_maximum_power_limit), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CurrentDemandRes") from None
 
 
@@ -5671,7 +5671,7 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
         p += 1
         return MeteringReceiptReq(id=f_id, session_id=f_session_id, sa_schedule_tuple_id=f_sa_schedule_tuple_id, meter_info=f_meter_info), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeteringReceiptReq") from None
 
 
@@ -5703,7 +5703,7 @@ def _d_MeteringReceiptRes(v: int, p: int, e: int) -> tuple[MeteringReceiptRes, i
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptRes")
         p += 1
         return MeteringReceiptRes(response_code=f_response_code, ac_evse_status=f_ac_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeteringReceiptRes") from None
 
 
@@ -5747,7 +5747,7 @@ def _d_PaymentDetailsReq(v: int, p: int, e: int) -> tuple[PaymentDetailsReq, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsReq")
         p += 1
         return PaymentDetailsReq(contract_id=f_contract_id, contract_signature_cert_chain=f_contract_signature_cert_chain), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentDetailsReq") from None
 
 
@@ -5801,7 +5801,7 @@ def _d_PaymentDetailsRes(v: int, p: int, e: int) -> tuple[PaymentDetailsRes, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
         p += 2
         return PaymentDetailsRes(response_code=f_response_code, gen_challenge=f_gen_challenge, date_time_now=f_date_time_now), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentDetailsRes") from None
 
 
@@ -5863,7 +5863,7 @@ def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
         if t != -1:
             _unexpected(t, p, "PowerDeliveryReq", "end of element")
         return PowerDeliveryReq(ready_to_charge_state=f_ready_to_charge_state, charging_profile=f_charging_profile, ev_power_delivery_parameter=f_ev_power_delivery_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PowerDeliveryReq") from None
 
 
@@ -5881,7 +5881,7 @@ def _e_ChargingProfile(o: ChargingProfile, a: int) -> int:
         for i_profile_entry in o.profile_entry:
             tr = _X_ChargingProfile_profile_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("ChargingProfile.profile_entry: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ChargingProfile.profile_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ProfileEntry(i_profile_entry, a)
@@ -5917,7 +5917,7 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         if t != -1:
             _unexpected(t, p, "ChargingProfile", "end of element")
         return ChargingProfile(sa_schedule_tuple_id=f_sa_schedule_tuple_id, profile_entry=f_profile_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingProfile") from None
 
 
@@ -5959,7 +5959,7 @@ def _d_ProfileEntry(v: int, p: int, e: int) -> tuple[ProfileEntry, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 2
         return ProfileEntry(charging_profile_entry_start=f_charging_profile_entry_start, charging_profile_entry_max_power=f_charging_profile_entry_max_power), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ProfileEntry") from None
 
 
@@ -6016,7 +6016,7 @@ def _d_DC_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[DC_EVPowerDe
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVPowerDeliveryParameter")
         f_charging_complete = ((r >> 2) & 1) == 1
         return DC_EVPowerDeliveryParameter(dc_ev_status=f_dc_ev_status, bulk_charging_complete=f_bulk_charging_complete, charging_complete=f_charging_complete), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVPowerDeliveryParameter") from None
 
 
@@ -6034,7 +6034,7 @@ def _d_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[EVPowerDelivery
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVPowerDeliveryParameter")
         p += 1
         return EVPowerDeliveryParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVPowerDeliveryParameter") from None
 
 
@@ -6081,7 +6081,7 @@ def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
         if t != -1:
             _unexpected(t, p, "PowerDeliveryRes", "end of element")
         return PowerDeliveryRes(response_code=f_response_code, evse_status=f_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PowerDeliveryRes") from None
 
 
@@ -6099,7 +6099,7 @@ def _d_EVSEStatus(v: int, p: int, e: int) -> tuple[EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEStatus")
         p += 1
         return EVSEStatus(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVSEStatus") from None
 
 
@@ -6141,7 +6141,7 @@ def _d_PreChargeReq(v: int, p: int, e: int) -> tuple[PreChargeReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeReq")
         p += 1
         return PreChargeReq(dc_ev_status=f_dc_ev_status, ev_target_voltage=f_ev_target_voltage, ev_target_current=f_ev_target_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PreChargeReq") from None
 
 
@@ -6181,7 +6181,7 @@ def _d_PreChargeRes(v: int, p: int, e: int) -> tuple[PreChargeRes, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeRes")
         p += 1
         return PreChargeRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PreChargeRes") from None
 
 
@@ -6211,7 +6211,7 @@ def _d_ServiceDetailReq(v: int, p: int, e: int) -> tuple[ServiceDetailReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
         p += 2
         return ServiceDetailReq(service_id=f_service_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDetailReq") from None
 
 
@@ -6269,7 +6269,7 @@ def _d_ServiceDetailRes(v: int, p: int, e: int) -> tuple[ServiceDetailRes, int]:
         if t != -1:
             _unexpected(t, p, "ServiceDetailRes", "end of element")
         return ServiceDetailRes(response_code=f_response_code, service_id=f_service_id, service_parameter_list=f_service_parameter_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDetailRes") from None
 
 
@@ -6279,7 +6279,7 @@ def _e_ServiceParameterList(o: ServiceParameterList, a: int) -> int:
         for i_parameter_set in o.parameter_set:
             tr = _X_ServiceParameterList_parameter_set.get(st)
             if tr is None:
-                raise ExiEncodeError("ServiceParameterList.parameter_set: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ServiceParameterList.parameter_set: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ParameterSet(i_parameter_set, a)
@@ -6309,7 +6309,7 @@ def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterLis
         if t != -1:
             _unexpected(t, p, "ServiceParameterList", "end of element")
         return ServiceParameterList(parameter_set=f_parameter_set), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceParameterList") from None
 
 
@@ -6327,7 +6327,7 @@ def _e_ParameterSet(o: ParameterSet, a: int) -> int:
         for i_parameter in o.parameter:
             tr = _X_ParameterSet_parameter.get(st)
             if tr is None:
-                raise ExiEncodeError("ParameterSet.parameter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ParameterSet.parameter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Parameter(i_parameter, a)
@@ -6363,7 +6363,7 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         if t != -1:
             _unexpected(t, p, "ParameterSet", "end of element")
         return ParameterSet(parameter_set_id=f_parameter_set_id, parameter=f_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ParameterSet") from None
 
 
@@ -6387,7 +6387,7 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.byte_value is not None:
             tr = _X_Parameter_byte_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.byte_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.byte_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not -128 <= o.byte_value <= 127:
@@ -6396,7 +6396,7 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.short_value is not None:
             tr = _X_Parameter_short_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.short_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.short_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not (-32768 <= o.short_value and o.short_value <= 32767):
@@ -6407,7 +6407,7 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.int_value is not None:
             tr = _X_Parameter_int_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.int_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.int_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not (-2147483648 <= o.int_value and o.int_value <= 2147483647):
@@ -6418,14 +6418,14 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.physical_value is not None:
             tr = _X_Parameter_physical_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.physical_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.physical_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PhysicalValue(o.physical_value, a)
         if o.string_value is not None:
             tr = _X_Parameter_string_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.string_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.string_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -6524,7 +6524,7 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
         if t != -1:
             _unexpected(t, p, "Parameter", "end of element")
         return Parameter(name=f_name, value_type=f_value_type, bool_value=f_bool_value, byte_value=f_byte_value, short_value=f_short_value, int_value=f_int_value, physical_value=f_physical_value, string_value=f_string_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Parameter") from None
 
 
@@ -6590,7 +6590,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
         if t != -1:
             _unexpected(t, p, "ServiceDiscoveryReq", "end of element")
         return ServiceDiscoveryReq(service_scope=f_service_scope, service_category=f_service_category), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDiscoveryReq") from None
 
 
@@ -6650,7 +6650,7 @@ def _d_ServiceDiscoveryRes(v: int, p: int, e: int) -> tuple[ServiceDiscoveryRes,
         if t != -1:
             _unexpected(t, p, "ServiceDiscoveryRes", "end of element")
         return ServiceDiscoveryRes(response_code=f_response_code, payment_options=f_payment_options, charge_service=f_charge_service, service_list=f_service_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDiscoveryRes") from None
 
 
@@ -6660,7 +6660,7 @@ def _e_PaymentOptions(o: PaymentOptions, a: int) -> int:
         for i_payment_option in o.payment_option:
             tr = _X_PaymentOptions_payment_option.get(st)
             if tr is None:
-                raise ExiEncodeError("PaymentOptions.payment_option: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("PaymentOptions.payment_option: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not 0 <= i_payment_option < 2:
@@ -6696,7 +6696,7 @@ def _d_PaymentOptions(v: int, p: int, e: int) -> tuple[PaymentOptions, int]:
         if t != -1:
             _unexpected(t, p, "PaymentOptions", "end of element")
         return PaymentOptions(payment_option=f_payment_option), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentOptions") from None
 
 
@@ -6731,7 +6731,7 @@ def _d_ServiceCharge(v: int, p: int, e: int) -> tuple[ServiceCharge, int]:
         f_free_service = ((r >> 9) & 1) == 1
         f_energy_transfer_type = _EN_EVSESupportedEnergyTransfer[((r >> 2) & 15)]
         return ServiceCharge(service_tag=f_service_tag, free_service=f_free_service, energy_transfer_type=f_energy_transfer_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceCharge") from None
 
 
@@ -6837,7 +6837,7 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
         if t != -1:
             _unexpected(t, p, "ServiceTag", "end of element")
         return ServiceTag(service_id=f_service_id, service_name=f_service_name, service_category=f_service_category, service_scope=f_service_scope), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceTag") from None
 
 
@@ -6847,7 +6847,7 @@ def _e_ServiceTagList(o: ServiceTagList, a: int) -> int:
         for i_service in o.service:
             tr = _X_ServiceTagList_service.get(st)
             if tr is None:
-                raise ExiEncodeError("ServiceTagList.service: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ServiceTagList.service: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Service(i_service, a)
@@ -6877,7 +6877,7 @@ def _d_ServiceTagList(v: int, p: int, e: int) -> tuple[ServiceTagList, int]:
         if t != -1:
             _unexpected(t, p, "ServiceTagList", "end of element")
         return ServiceTagList(service=f_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceTagList") from None
 
 
@@ -6907,7 +6907,7 @@ def _d_Service(v: int, p: int, e: int) -> tuple[Service, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
         f_free_service = ((r >> 2) & 1) == 1
         return Service(service_tag=f_service_tag, free_service=f_free_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Service") from None
 
 
@@ -6939,7 +6939,7 @@ def _d_ServicePaymentSelectionReq(v: int, p: int, e: int) -> tuple[ServicePaymen
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionReq")
         p += 1
         return ServicePaymentSelectionReq(selected_payment_option=f_selected_payment_option, selected_service_list=f_selected_service_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServicePaymentSelectionReq") from None
 
 
@@ -6949,7 +6949,7 @@ def _e_SelectedServiceList(o: SelectedServiceList, a: int) -> int:
         for i_selected_service in o.selected_service:
             tr = _X_SelectedServiceList_selected_service.get(st)
             if tr is None:
-                raise ExiEncodeError("SelectedServiceList.selected_service: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SelectedServiceList.selected_service: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SelectedService(i_selected_service, a)
@@ -6979,7 +6979,7 @@ def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList,
         if t != -1:
             _unexpected(t, p, "SelectedServiceList", "end of element")
         return SelectedServiceList(selected_service=f_selected_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SelectedServiceList") from None
 
 
@@ -7038,7 +7038,7 @@ def _d_SelectedService(v: int, p: int, e: int) -> tuple[SelectedService, int]:
         if t != -1:
             _unexpected(t, p, "SelectedService", "end of element")
         return SelectedService(service_id=f_service_id, parameter_set_id=f_parameter_set_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SelectedService") from None
 
 
@@ -7062,7 +7062,7 @@ def _d_ServicePaymentSelectionRes(v: int, p: int, e: int) -> tuple[ServicePaymen
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionRes")
         f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         return ServicePaymentSelectionRes(response_code=f_response_code), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServicePaymentSelectionRes") from None
 
 
@@ -7098,7 +7098,7 @@ def _d_SessionSetupReq(v: int, p: int, e: int) -> tuple[SessionSetupReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupReq")
         p += 1
         return SessionSetupReq(evccid=f_evccid), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionSetupReq") from None
 
 
@@ -7168,7 +7168,7 @@ def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
         if t != -1:
             _unexpected(t, p, "SessionSetupRes", "end of element")
         return SessionSetupRes(response_code=f_response_code, evseid=f_evseid, date_time_now=f_date_time_now), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionSetupRes") from None
 
 
@@ -7186,7 +7186,7 @@ def _d_SessionStop(v: int, p: int, e: int) -> tuple[SessionStop, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionStop")
         p += 1
         return SessionStop(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionStop") from None
 
 
@@ -7210,7 +7210,7 @@ def _d_SessionStopRes(v: int, p: int, e: int) -> tuple[SessionStopRes, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionStopRes")
         f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         return SessionStopRes(response_code=f_response_code), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionStopRes") from None
 
 
@@ -7236,7 +7236,7 @@ def _d_WeldingDetectionReq(v: int, p: int, e: int) -> tuple[WeldingDetectionReq,
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionReq")
         p += 1
         return WeldingDetectionReq(dc_ev_status=f_dc_ev_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "WeldingDetectionReq") from None
 
 
@@ -7276,7 +7276,7 @@ def _d_WeldingDetectionRes(v: int, p: int, e: int) -> tuple[WeldingDetectionRes,
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionRes")
         p += 1
         return WeldingDetectionRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "WeldingDetectionRes") from None
 
 
@@ -7314,7 +7314,7 @@ def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
         if t != -1:
             _unexpected(t, p, "Entry", "end of element")
         return Entry(time_interval=f_time_interval), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Entry") from None
 
 
@@ -7332,7 +7332,7 @@ def _d_EVStatus(v: int, p: int, e: int) -> tuple[EVStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVStatus")
         p += 1
         return EVStatus(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVStatus") from None
 
 
@@ -7346,7 +7346,7 @@ def _e_Manifest(o: Manifest, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_Manifest_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -7383,7 +7383,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         if t != -1:
             _unexpected(t, p, "Manifest", "end of element")
         return Manifest(id=f_id, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Manifest") from None
 
 
@@ -7397,7 +7397,7 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
         for i_signature_property in o.signature_property:
             tr = _X_SignatureProperties_signature_property.get(st)
             if tr is None:
-                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SignatureProperty(i_signature_property, a)
@@ -7434,7 +7434,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         if t != -1:
             _unexpected(t, p, "SignatureProperties", "end of element")
         return SignatureProperties(id=f_id, signature_property=f_signature_property), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperties") from None
 
 
@@ -7486,7 +7486,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperty") from None
 
 
@@ -7542,7 +7542,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeP
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -7573,7 +7573,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 8) | 246)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
     FaultCode: ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError',),
     DC_EVErrorCode: ('NO_ERROR', 'FAILED_RESSTemperatureInhibit', 'FAILED_EVShiftPosition', 'FAILED_ChargerConnectorLockFault', 'FAILED_EVRESSMalfunction', 'FAILED_ChargingCurrentdifferential', 'FAILED_ChargingVoltageOutOfRange', 'Reserved_A', 'Reserved_B', 'Reserved_C', 'FAILED_ChargingSystemIncompatibility', 'NoData',),
