@@ -1,0 +1,43 @@
+"""``ccs2chademo exi decode|encode`` (the forms of issue 3 are a contract)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from ccs2chademo.cli import cli
+
+CDRES = "809a02004080c1014181c210e00040800001828610181818008400c0"
+SAPREQ = "8000dbab9371d3234b71d1b981899189d191818991d26b9b3a232b30020000040040"
+
+
+def test_decode_argument_and_encode_back() -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["exi", "decode", "--schema", "din", CDRES])
+    assert out.exit_code == 0, out.output
+    obj = json.loads(out.output)
+    assert set(obj) == {"schema", "message", "body"} and obj["message"] == "CurrentDemandRes"
+    back = runner.invoke(cli, ["exi", "encode", "--schema", "din"], input=out.output)
+    assert back.exit_code == 0 and back.output.strip() == CDRES
+
+
+def test_decode_stdin_lines_with_a_bad_one() -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["exi", "decode", "--schema", "apphand"], input=f"{SAPREQ}\nnothex\n8000\n80400040\n")
+    assert out.exit_code == 1
+    lines = [json.loads(ln) for ln in out.output.splitlines()]
+    assert len(lines) == 4
+    assert lines[0]["message"] == "supportedAppProtocolReq" and lines[3]["message"] == "supportedAppProtocolRes"
+    assert "error" in lines[1] and "error" in lines[2]
+
+
+def test_encode_rejects_bad_json() -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["exi", "encode", "--schema", "din"], input='{"schema": "din", "body": {}}\nnot json\n')
+    assert out.exit_code == 1
+
+
+def test_schema_choice_is_enforced() -> None:
+    out = CliRunner().invoke(cli, ["exi", "decode", "--schema", "iso20", CDRES])
+    assert out.exit_code == 2

@@ -1,0 +1,19 @@
+"""The committed generated modules are exactly what tools/gen_exi.py produces from the XSDs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared_data
+
+from .grammar_model import gen
+
+OUT = Path(__file__).resolve().parents[2] / "src" / "ccs2chademo" / "exi"
+
+
+@pytest.mark.parametrize("schema", ["apphand", "din", "iso2", "xmldsig"])
+def test_regenerating_gives_identical_files(schema: str) -> None:
+    text = gen().Emitter(gen().load_model(schema, shared_data("xsd"))).emit()
+    assert (OUT / f"{schema}.py").read_text() == text, f"run: python tools/gen_exi.py ({schema}.py is stale)"

@@ -1,0 +1,1364 @@
+#!/usr/bin/env python3
+"""Generate the schema-informed EXI codecs in ``src/ccs2chademo/exi/`` from the V2G XSDs.
+
+Run ``python tools/gen_exi.py`` (default XSD folder ``../shared/data/xsd``); ``--check`` only
+compares. Stages (docs/exi.md, shared/spec/exi.md §4–§7):
+
+1. a small XSD reader for the subset these schemas use (sequence, choice, element refs,
+   substitution groups, complex/simple content extension, attributes, wildcards, mixed);
+   the files of each schema are listed explicitly, so import ``schemaLocation`` values are never
+   followed (this sidesteps the DIN xmldsig path trap and the circular DIN imports);
+2. an EXI grammar per complex type: the content model is expanded (bounded ``maxOccurs``
+   unrolled, unbounded looped, substitution groups listed with their heads) into a position
+   automaton (Glushkov), whose states are the EXI non-terminals; productions are ordered as
+   EXI 1.0 §8.5.4.3 says and widths are ceil(log2(n + 1)) because strict = false;
+3. an emitter writing one dataclass, one encoder and one decoder per complex type, with the
+   fixed-width bit arithmetic inlined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import re
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+XS = "http://www.w3.org/2001/XMLSchema"
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "src" / "ccs2chademo" / "exi"
+DEFAULT_XSD = REPO.parent / "shared" / "data" / "xsd"
+
+SCHEMAS: dict[str, tuple[list[str], str]] = {
+    # name: (files, description)
+    "apphand": (["V2G_CI_AppProtocol.xsd"], "SupportedAppProtocol (urn:iso:15118:2:2010:AppProtocol)"),
+    "din": (
+        [
+            "din/V2G_CI_MsgDef.xsd",
+            "din/V2G_CI_MsgHeader.xsd",
+            "din/V2G_CI_MsgBody.xsd",
+            "din/V2G_CI_MsgDataTypes.xsd",
+            "xmldsig-core-schema.xsd",
+        ],
+        "DIN SPEC 70121:2012 (urn:din:70121:2012:MsgDef)",
+    ),
+    "iso2": (
+        [
+            "iso15118_2/V2G_CI_MsgDef.xsd",
+            "iso15118_2/V2G_CI_MsgHeader.xsd",
+            "iso15118_2/V2G_CI_MsgBody.xsd",
+            "iso15118_2/V2G_CI_MsgDataTypes.xsd",
+            "xmldsig-core-schema.xsd",
+        ],
+        "ISO 15118-2:2013 (urn:iso:15118:2:2013:MsgDef)",
+    ),
+}
+
+SCHEMAS["xmldsig"] = (["xmldsig-core-schema.xsd"], "W3C XML Signature (fragments only)")
+
+ROOTS = {"xmldsig": [], "apphand": ["supportedAppProtocolReq", "supportedAppProtocolRes"], "din": ["V2G_Message"],
+         "iso2": ["V2G_Message"]}
+
+QName = tuple[str, str]  # (namespace, local name)
+
+INT_RANGES: dict[str, tuple[int | None, int | None]] = {
+    "byte": (-(2**7), 2**7 - 1), "short": (-(2**15), 2**15 - 1), "int": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1), "unsignedByte": (0, 2**8 - 1), "unsignedShort": (0, 2**16 - 1),
+    "unsignedInt": (0, 2**32 - 1), "unsignedLong": (0, 2**64 - 1), "integer": (None, None),
+    "nonNegativeInteger": (0, None), "positiveInteger": (1, None), "nonPositiveInteger": (None, 0),
+    "negativeInteger": (None, -1),
+}
+STRINGS = {"string", "normalizedString", "token", "anyURI", "ID", "IDREF", "NCName", "Name", "language",
+           "NMTOKEN", "QName"}
+BINARIES = {"hexBinary", "base64Binary"}
+
+
+# --------------------------------------------------------------------------------------------
+# XSD model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Simple:
+    """A simple type reduced to what EXI needs: representation kind and facets."""
+
+    name: str | None
+    kind: str = ""  # bool | enum | nbit | uint | int | str | bin
+    enums: list[str] = field(default_factory=list)
+    vmin: int | None = None
+    vmax: int | None = None
+    maxlen: int | None = None
+    bits: int = 0
+    pyname: str = ""  # enum class name
+
+
+@dataclass
+class Attr:
+    name: str
+    ns: str
+    stype: Simple
+    required: bool
+
+
+@dataclass
+class Particle:
+    kind: str  # elem | seq | choice | any
+    vmin: int = 1
+    vmax: int | None = 1
+    children: list[Particle] = field(default_factory=list)
+    elem: Elem | None = None
+
+
+@dataclass(eq=False)
+class Elem:
+    name: str
+    ns: str
+    type: Complex | Simple | None = None
+    head: QName | None = None
+    is_global: bool = False
+    type_ref: object = None  # raw reference, resolved lazily
+
+
+@dataclass(eq=False)
+class Complex:
+    name: str | None
+    ns: str
+    attrs: list[Attr] = field(default_factory=list)
+    content: Particle | None = None
+    simple: Simple | None = None
+    mixed: bool = False
+    pyname: str = ""
+
+
+class Loader:
+    """Reads the listed XSD files into one global symbol table (all namespaces together)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.raw: dict[tuple[str, QName], tuple[ET.Element, dict[str, str], str, dict[str, str]]] = {}
+        self.elems: dict[QName, Elem] = {}
+        self.ctypes: dict[QName, Complex] = {}
+        self.stypes: dict[QName, Simple] = {}
+        self.order: list[QName] = []  # global elements in file order
+        for path in paths:
+            nsmap: dict[str, str] = {}
+            for _event, item in ET.iterparse(path, events=("start-ns",)):
+                prefix, uri = item  # type: ignore[misc]
+                nsmap.setdefault(prefix, uri)
+            root = ET.parse(path).getroot()
+            tns = root.get("targetNamespace", "")
+            forms = {"element": root.get("elementFormDefault", "unqualified"),
+                     "attribute": root.get("attributeFormDefault", "unqualified")}
+            for child in root:
+                tag = _local(child.tag)
+                if tag in ("element", "complexType", "simpleType"):
+                    key = (tag, (tns, child.get("name", "")))
+                    self.raw[key] = (child, nsmap, tns, forms)
+                    if tag == "element":
+                        self.order.append((tns, child.get("name", "")))
+
+    # -- name resolution --
+    @staticmethod
+    def qname(text: str, nsmap: dict[str, str]) -> QName:
+        if ":" in text:
+            prefix, local = text.split(":", 1)
+            return nsmap[prefix], local
+        return nsmap.get("", ""), text
+
+    def element(self, qn: QName) -> Elem:
+        if qn not in self.elems:
+            node, nsmap, tns, forms = self.raw[("element", qn)]
+            el = Elem(qn[1], qn[0], is_global=True)
+            self.elems[qn] = el
+            if node.get("substitutionGroup"):
+                el.head = self.qname(node.get("substitutionGroup", ""), nsmap)
+            el.type = self._elem_type(node, nsmap, tns, forms, qn[1])
+        return self.elems[qn]
+
+    def _elem_type(self, node: ET.Element, nsmap: dict[str, str], tns: str, forms: dict[str, str],
+                   name: str) -> Complex | Simple:
+        if node.get("type"):
+            return self.type_of(self.qname(node.get("type", ""), nsmap))
+        for child in node:
+            if _local(child.tag) == "complexType":
+                return self.complex_type(child, nsmap, tns, forms, None, name)
+            if _local(child.tag) == "simpleType":
+                return self.simple_type(child, nsmap, None, name)
+        raise SystemExit(f"element {name} without type (anyType is not used by the V2G schemas)")
+
+    def type_of(self, qn: QName) -> Complex | Simple:
+        if qn[0] == XS:
+            return self.builtin(qn[1])
+        if qn in self.ctypes:
+            return self.ctypes[qn]
+        if qn in self.stypes:
+            return self.stypes[qn]
+        if ("complexType", qn) in self.raw:
+            node, nsmap, tns, forms = self.raw[("complexType", qn)]
+            return self.complex_type(node, nsmap, tns, forms, qn, qn[1])
+        node, nsmap, tns, forms = self.raw[("simpleType", qn)]
+        return self.simple_type(node, nsmap, qn, qn[1])
+
+    @staticmethod
+    def builtin(name: str) -> Simple:
+        st = Simple(None)
+        if name == "boolean":
+            st.kind = "bool"
+        elif name in INT_RANGES:
+            st.kind = "int"
+            st.vmin, st.vmax = INT_RANGES[name]
+        elif name in STRINGS:
+            st.kind = "str"
+        elif name in BINARIES:
+            st.kind = "bin"
+        else:
+            raise SystemExit(f"unsupported builtin xs:{name}")
+        return st
+
+    def simple_type(self, node: ET.Element, nsmap: dict[str, str], qn: QName | None, name: str) -> Simple:
+        restr = next((c for c in node if _local(c.tag) == "restriction"), None)
+        if restr is None:
+            raise SystemExit(f"simple type {name}: only restriction is supported")
+        if restr.get("base"):
+            base = self.type_of(self.qname(restr.get("base", ""), nsmap))
+        else:
+            inner = next(c for c in restr if _local(c.tag) == "simpleType")
+            base = self.simple_type(inner, nsmap, None, name)
+        if not isinstance(base, Simple):
+            raise SystemExit(f"simple type {name} restricts a complex type")
+        st = Simple(name, base.kind, list(base.enums), base.vmin, base.vmax, base.maxlen, pyname=base.pyname)
+        enums = []
+        for facet in restr:
+            tag, val = _local(facet.tag), facet.get("value", "")
+            if tag == "enumeration":
+                enums.append(val)
+            elif tag in ("minInclusive", "minExclusive"):
+                st.vmin = int(val) + (tag == "minExclusive")
+            elif tag in ("maxInclusive", "maxExclusive"):
+                st.vmax = int(val) - (tag == "maxExclusive")
+            elif tag in ("maxLength", "length"):
+                st.maxlen = int(val)
+        if enums:
+            st.kind, st.enums = "enum", enums
+            st.pyname = name[:-4] if name.endswith("Type") else name
+            st.pyname = st.pyname[0].upper() + st.pyname[1:]
+        if qn is not None:
+            self.stypes[qn] = st
+        return st
+
+    def complex_type(self, node: ET.Element, nsmap: dict[str, str], tns: str, forms: dict[str, str],
+                     qn: QName | None, name: str) -> Complex:
+        ct = Complex(qn[1] if qn else None, tns)
+        if qn is not None:
+            self.ctypes[qn] = ct  # register first: types may be referenced recursively
+            base = name[:-4] if name.endswith("Type") else name
+        else:
+            base = name[0].upper() + name[1:]
+        ct.pyname = base
+        ct.mixed = node.get("mixed") == "true"
+        for child in node:
+            tag = _local(child.tag)
+            if tag in ("sequence", "choice"):
+                ct.content = self.particle(child, nsmap, tns, forms)
+            elif tag == "attribute":
+                ct.attrs.append(self.attribute(child, nsmap, tns, forms))
+            elif tag == "complexContent":
+                if child.get("mixed") == "true":
+                    ct.mixed = True
+                ext = child[0] if _local(child[0].tag) != "annotation" else child[1]
+                if _local(ext.tag) != "extension":
+                    raise SystemExit(f"{name}: complexContent restriction is not supported")
+                base_t = self.type_of(self.qname(ext.get("base", ""), nsmap))
+                assert isinstance(base_t, Complex)
+                ct.attrs.extend(base_t.attrs)
+                ct.mixed = ct.mixed or base_t.mixed
+                own: Particle | None = None
+                for sub in ext:
+                    stag = _local(sub.tag)
+                    if stag in ("sequence", "choice"):
+                        own = self.particle(sub, nsmap, tns, forms)
+                    elif stag == "attribute":
+                        ct.attrs.append(self.attribute(sub, nsmap, tns, forms))
+                parts = [x for x in (base_t.content, own) if x is not None]
+                ct.content = parts[0] if len(parts) == 1 else (Particle("seq", children=parts) if parts else None)
+            elif tag == "simpleContent":
+                ext = child[0]
+                if _local(ext.tag) != "extension":
+                    raise SystemExit(f"{name}: simpleContent restriction is not supported")
+                base_t = self.type_of(self.qname(ext.get("base", ""), nsmap))
+                if isinstance(base_t, Complex):
+                    ct.simple, ct.attrs = base_t.simple, list(base_t.attrs)
+                else:
+                    ct.simple = base_t
+                for sub in ext:
+                    if _local(sub.tag) == "attribute":
+                        ct.attrs.append(self.attribute(sub, nsmap, tns, forms))
+        return ct
+
+    def attribute(self, node: ET.Element, nsmap: dict[str, str], tns: str, forms: dict[str, str]) -> Attr:
+        name = node.get("name", "")
+        ns = tns if forms["attribute"] == "qualified" else ""
+        if node.get("type"):
+            st = self.type_of(self.qname(node.get("type", ""), nsmap))
+        else:
+            st = self.simple_type(next(c for c in node if _local(c.tag) == "simpleType"), nsmap, None, name)
+        assert isinstance(st, Simple)
+        return Attr(name, ns, st, node.get("use") == "required")
+
+    def particle(self, node: ET.Element, nsmap: dict[str, str], tns: str, forms: dict[str, str]) -> Particle:
+        tag = _local(node.tag)
+        vmin = int(node.get("minOccurs", "1"))
+        mx = node.get("maxOccurs", "1")
+        vmax = None if mx == "unbounded" else int(mx)
+        if tag in ("sequence", "choice"):
+            kids = [self.particle(c, nsmap, tns, forms) for c in node if _local(c.tag) != "annotation"]
+            return Particle("seq" if tag == "sequence" else "choice", vmin, vmax, kids)
+        if tag == "any":
+            return Particle("any", vmin, vmax)
+        if tag != "element":
+            raise SystemExit(f"unsupported particle {tag}")
+        if node.get("ref"):
+            el = self.element(self.qname(node.get("ref", ""), nsmap))
+        else:
+            name = node.get("name", "")
+            ns = tns if forms["element"] == "qualified" else ""
+            el = Elem(name, ns)
+            el.type = self._elem_type(node, nsmap, tns, forms, name)
+        return Particle("elem", vmin, vmax, elem=el)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# EXI grammar: position automaton per complex type
+# --------------------------------------------------------------------------------------------
+
+RANK = {"AT": 0, "SE": 1, "ANY": 3, "EE": 4, "CH": 5, "CHM": 5}
+
+
+@dataclass(eq=False)
+class Pos:
+    idx: int
+    kind: str  # AT | SE | CH | ANY
+    fkey: str = ""  # field key
+    elem: Elem | None = None
+    attr: Attr | None = None
+    member: int = 0  # index within a substitution group particle
+
+
+@dataclass
+class FieldInfo:
+    key: str
+    pyname: str
+    xml: str
+    tag: str  # a (attribute) | e (element) | t (text)
+    positions: list[Pos]
+    is_list: bool = False
+    optional: bool = False
+    members: list[Elem] = field(default_factory=list)  # substitution-group field: the elements
+    stype: Simple | None = None
+    ctype: Complex | None = None
+
+
+@dataclass
+class Grammar:
+    """EXI grammar of one complex type: states 0 (start) and one per position."""
+
+    ct: Complex
+    positions: list[Pos]
+    prods: list[list[tuple[str, int]]]  # per state: (kind, target position idx or -1 for EE)
+    fields: list[FieldInfo]
+    ordered: bool = True
+
+    def width(self, s: int) -> int:
+        return (len(self.prods[s])).bit_length()  # ceil(log2(n + 1)) for n >= 1
+
+    def code(self, s: int, target: int) -> int | None:
+        for i, (_, t) in enumerate(self.prods[s]):
+            if t == target:
+                return i
+        return None
+
+
+class Builder:
+    def __init__(self, ld: Loader) -> None:
+        self.ld = ld
+        self.members: dict[QName, list[Elem]] = {}
+        for qn in ld.order:
+            el = ld.element(qn)
+            if el.head is not None:
+                self.members.setdefault(el.head, []).append(el)
+
+    def subst(self, el: Elem) -> list[Elem]:
+        """The element and every element that may substitute it, sorted (local name, uri)."""
+        out = [el]
+        todo = [el]
+        while todo:
+            cur = todo.pop()
+            for m in self.members.get((cur.ns, cur.name), []):
+                out.append(m)
+                todo.append(m)
+        return sorted(out, key=lambda x: (x.name, x.ns))
+
+    def grammar(self, ct: Complex) -> Grammar:
+        positions: list[Pos] = []
+
+        def mk(kind: str, **kw: object) -> tuple:
+            p = Pos(len(positions) + 1, kind, **kw)  # type: ignore[arg-type]
+            positions.append(p)
+            return ("pos", p)
+
+        def one(pt: Particle) -> tuple:
+            if pt.kind == "elem":
+                assert pt.elem is not None
+                mem = self.subst(pt.elem)
+                return ("alt", [mk("SE", fkey=pt.elem.name, elem=m, member=i) for i, m in enumerate(mem)])
+            if pt.kind == "seq":
+                return ("seq", [rep(c) for c in pt.children])
+            if pt.kind == "choice":
+                return ("alt", [rep(c) for c in pt.children])
+            return mk("ANY")
+
+        def rep(pt: Particle) -> tuple:
+            parts = [one(pt) for _ in range(pt.vmin)]
+            if pt.vmax is None:
+                parts.append(("star", one(pt)))
+            else:
+                # (X (X (X)?)?)? — nested so the automaton stays deterministic; positions in order
+                copies = [one(pt) for _ in range(pt.vmax - pt.vmin)]
+                tail: tuple | None = None
+                for cp in reversed(copies):
+                    tail = ("opt", ("seq", [cp, tail]) if tail else cp)
+                if tail is not None:
+                    parts.append(tail)
+            return ("seq", parts)
+
+        items: list[tuple] = []
+        for at in sorted(ct.attrs, key=lambda a: (a.name, a.ns)):
+            node = mk("AT", fkey="@" + at.name, attr=at)
+            items.append(node if at.required else ("opt", node))
+        n_attr = len(positions)
+        if ct.simple is not None:
+            items.append(mk("CH", fkey="#text"))
+        elif ct.content is not None:
+            items.append(rep(ct.content))
+        regex = ("seq", items)
+
+        follow: dict[int, set[int]] = {p.idx: set() for p in positions}
+
+        def walk(node: tuple) -> tuple[bool, set[int], set[int]]:
+            kind = node[0]
+            if kind == "pos":
+                i = node[1].idx
+                return False, {i}, {i}
+            if kind == "seq":
+                nullable, first, last = True, set(), set()
+                for child in node[1]:
+                    n2, f2, l2 = walk(child)
+                    for x in last:
+                        follow[x] |= f2
+                    if nullable:
+                        first |= f2
+                    last = (last | l2) if n2 else l2
+                    nullable = nullable and n2
+                return nullable, first, last
+            if kind == "alt":
+                nullable, first, last = False, set(), set()
+                for child in node[1]:
+                    n2, f2, l2 = walk(child)
+                    nullable, first, last = nullable or n2, first | f2, last | l2
+                return nullable, first, last
+            n2, f2, l2 = walk(node[1])
+            if kind == "star":
+                for x in l2:
+                    follow[x] |= f2
+            return True, f2, l2
+
+        nullable, first, last = walk(regex)
+        content_idx = {p.idx for p in positions if p.kind != "AT"}
+
+        def order(i: int) -> tuple:
+            p = positions[i - 1]
+            if p.kind == "AT":
+                assert p.attr is not None
+                return (0, p.attr.name, p.attr.ns, 0)
+            return (RANK[p.kind], "", "", i)
+
+        prods: list[list[tuple[str, int]]] = []
+        for s in range(len(positions) + 1):
+            nxt = first if s == 0 else follow[s]
+            accept = nullable if s == 0 else s in last
+            plist = [(positions[i - 1].kind, i) for i in sorted(nxt, key=order)]
+            names = [(positions[i - 1].elem.name, positions[i - 1].elem.ns)  # type: ignore[union-attr]
+                     for _, i in plist if positions[i - 1].kind == "SE"]
+            if len(names) != len(set(names)):
+                raise SystemExit(f"{ct.pyname}: non-deterministic content model in state {s}")
+            if accept:
+                plist.append(("EE", -1))
+            if ct.mixed and (s in content_idx or any(t in content_idx for _, t in plist)
+                             or (s <= n_attr and accept)):
+                plist.append(("CHM", -4))
+            prods.append(plist)
+        g = Grammar(ct, positions, prods, [])
+        self._fields(g, nullable, first, last, follow)
+        return g
+
+    def _fields(self, g: Grammar, nullable: bool, first: set[int], last: set[int],
+                follow: dict[int, set[int]]) -> None:
+        byname: dict[str, FieldInfo] = {}
+        for p in g.positions:
+            if p.kind == "ANY":
+                continue
+            fi = byname.get(p.fkey)
+            if fi is None:
+                if p.kind == "AT":
+                    assert p.attr is not None
+                    fi = FieldInfo(p.fkey, pyname(p.attr.name), p.attr.name, "a", [], stype=p.attr.stype)
+                elif p.kind == "CH":
+                    fi = FieldInfo(p.fkey, "value", "#text", "t", [], stype=g.ct.simple)
+                else:
+                    assert p.elem is not None
+                    fi = FieldInfo(p.fkey, pyname(p.fkey), p.fkey, "e", [])
+                byname[p.fkey] = fi
+                g.fields.append(fi)
+            fi.positions.append(p)
+            if p.kind == "SE":
+                assert p.elem is not None
+                if all((m.name, m.ns) != (p.elem.name, p.elem.ns) for m in fi.members):
+                    fi.members.append(p.elem)
+        seen: set[str] = set()
+        for fi in g.fields:
+            if fi.pyname in seen:
+                raise SystemExit(f"{g.ct.pyname}: field name clash {fi.pyname}")
+            seen.add(fi.pyname)
+            if fi.tag == "e":
+                types = {id(m.type) for m in fi.members}
+                if len(fi.members) > 1 or len(types) > 1:
+                    classes = [m.type for m in fi.members]
+                    if not all(isinstance(c, Complex) for c in classes):
+                        raise SystemExit(f"{g.ct.pyname}.{fi.pyname}: substitution group with simple types")
+                    if len({c.pyname for c in classes}) != len(classes):  # type: ignore[union-attr]
+                        raise SystemExit(f"{g.ct.pyname}.{fi.pyname}: two members share a type")
+                elif isinstance(fi.members[0].type, Complex):
+                    fi.ctype = fi.members[0].type
+                else:
+                    fi.stype = fi.members[0].type
+            own = {p.idx for p in fi.positions}
+            # list: a position of the field reachable from another one
+            reach: set[int] = set()
+            todo = [t for i in own for t in follow[i]]
+            while todo:
+                x = todo.pop()
+                if x not in reach:
+                    reach.add(x)
+                    todo.extend(follow[x])
+            fi.is_list = bool(reach & own)
+            # optional: accepting without passing the field
+            ok = nullable
+            seen_s: set[int] = set()
+            todo = [t for t in first if t not in own]
+            while todo and not ok:
+                x = todo.pop()
+                if x in seen_s:
+                    continue
+                seen_s.add(x)
+                if x in last:
+                    ok = True
+                todo.extend(t for t in follow[x] if t not in own)
+            fi.optional = ok
+        rank = {p.idx: i for i, fi in enumerate(g.fields) for p in fi.positions}
+        for s, plist in enumerate(g.prods):
+            for _, t in plist:
+                if s in rank and t in rank and rank[t] < rank[s]:
+                    g.ordered = False
+
+
+_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def pyname(name: str) -> str:
+    """Field name rule (docs/exi.md): snake case, repeated underscores collapsed."""
+    s = re.sub("_+", "_", _SNAKE.sub("_", name).lower())
+    return s + "_" if keyword.iskeyword(s) else s
+
+
+def member_name(value: str) -> str:
+    """Enum member rule: the value if it is an identifier, else non-identifier characters → ``_``."""
+    s = re.sub(r"\W", "_", value)
+    if not s or s[0].isdigit():
+        s = "_" + s
+    return s + "_" if keyword.iskeyword(s) else s
+
+
+# --------------------------------------------------------------------------------------------
+# Schema model: everything the emitter needs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Model:
+    name: str
+    loader: Loader
+    builder: Builder
+    grammars: dict[int, Grammar]  # id(Complex) -> grammar, emission order = insertion order
+    enums: list[Simple]
+    globals_sorted: list[Elem]
+    fragment_sorted: list[tuple[str, str]]
+    roots: list[Elem]
+
+    def grammar(self, ct: Complex) -> Grammar:
+        return self.grammars[id(ct)]
+
+
+def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
+    files, _ = SCHEMAS[name]
+    ld = Loader([xsd_dir / f for f in files])
+    b = Builder(ld)
+    globals_ = [ld.element(q) for q in ld.order]
+    grammars: dict[int, Grammar] = {}
+    enums: dict[str, Simple] = {}
+    all_elems: dict[tuple[str, str], list[Elem]] = {}
+
+    def visit_simple(st: Simple) -> None:
+        if st.kind == "enum" and st.pyname not in enums:
+            enums[st.pyname] = st
+
+    def visit(ct: Complex) -> None:
+        if id(ct) in grammars:
+            return
+        g = b.grammar(ct)
+        grammars[id(ct)] = g
+        for at in ct.attrs:
+            visit_simple(at.stype)
+        if ct.simple:
+            visit_simple(ct.simple)
+        for p in g.positions:
+            if p.elem is not None:
+                all_elems.setdefault((p.elem.name, p.elem.ns), []).append(p.elem)
+                if isinstance(p.elem.type, Complex):
+                    visit(p.elem.type)
+                elif p.elem.type is not None:
+                    visit_simple(p.elem.type)
+
+    for el in globals_:
+        all_elems.setdefault((el.name, el.ns), []).append(el)
+        if isinstance(el.type, Complex):
+            visit(el.type)
+        elif el.type is not None:
+            visit_simple(el.type)
+    names: dict[str, str] = {}
+    for g in grammars.values():
+        if g.ct.pyname in names:
+            raise SystemExit(f"{name}: class name clash {g.ct.pyname}")
+        names[g.ct.pyname] = "class"
+    for en in enums:
+        if en in names:
+            raise SystemExit(f"{name}: enum/class name clash {en}")
+        names[en] = "enum"
+    roots = [next(e for e in globals_ if e.name == r) for r in ROOTS[name]]
+    return Model(name, ld, b, grammars, list(enums.values()),
+                 sorted(globals_, key=lambda e: (e.name, e.ns)), sorted(all_elems), roots)
+
+
+# --------------------------------------------------------------------------------------------
+# Emitter
+# --------------------------------------------------------------------------------------------
+
+HEADER = '''"""{desc}: generated EXI codec — do not edit.
+
+Generated by ``tools/gen_exi.py`` from the XSDs in shared/data/xsd; regenerate instead of
+editing. One dataclass, one ``_e_*`` encoder and one ``_d_*`` decoder per complex type.
+Decoders take the input as one int ``v`` of ``e`` bits and a bit position ``p`` and return
+``(object, new position)``; encoders take the accumulator ``a`` and return it.
+Target codes in the tables: position index, -1 EE, -2 second-level escape, -3 invalid code,
+-4 production this codec does not decode (wildcard or mixed character content).
+"""
+
+# ruff: noqa
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, NoReturn
+
+from ._bits import (
+    ExiDecodeError,
+    OpenEnum,
+    ExiEncodeError,
+    dec_bin,
+    dec_int,
+    dec_str,
+    dec_uint,
+    enc_bin,
+    enc_int,
+    enc_str,
+    enc_uint,
+    finish,
+    pick_multiplier,
+)
+
+SCHEMA = "{name}"
+'''
+
+
+def py_type(st: Simple) -> str:
+    return {"bool": "bool", "nbit": "int", "uint": "int", "int": "int", "str": "str", "bin": "bytes"}.get(
+        st.kind, st.pyname)
+
+
+def finalize_simple(st: Simple) -> Simple:
+    if st.kind == "int" and st.vmin is not None and st.vmax is not None and st.vmax - st.vmin < 4096:
+        st.kind = "nbit"
+        st.bits = (st.vmax - st.vmin).bit_length()
+    elif st.kind == "int" and st.vmin is not None and st.vmin >= 0:
+        st.kind = "uint"
+    elif st.kind == "enum":
+        st.bits = (len(st.enums) - 1).bit_length()
+    return st
+
+
+class Emitter:
+    def __init__(self, m: Model) -> None:
+        self.m = m
+        self.out: list[str] = []
+        self.consts: list[str] = []
+        self.declared: set[str] = set()
+        self.uses_st = False
+
+    # ---- value snippets (as ops, see assemble_enc / assemble_dec) ----
+    @staticmethod
+    def enc_value(st: Simple, x: str, label: str, ind: str) -> list[tuple]:
+        st = finalize_simple(st)
+        err = f'    raise ExiEncodeError("{label}: value out of range")'
+        if st.kind == "bool":
+            return [(ind, "W", 1, f"(1 if {x} else 0)")]
+        if st.kind == "enum":
+            return [(ind, "C", [f"if not 0 <= {x} < {1 << st.bits}:", err]), (ind, "W", st.bits, x)]
+        if st.kind == "nbit":
+            assert st.vmin is not None
+            rng = [f"if not {st.vmin} <= {x} <= {st.vmin + (1 << st.bits) - 1}:", err]
+            off = f"({x} - {st.vmin})" if st.vmin > 0 else (f"({x} + {-st.vmin})" if st.vmin < 0 else x)
+            return [(ind, "C", rng), (ind, "W", st.bits, off)]
+        if st.kind in ("uint", "int"):
+            conds = []
+            if st.vmin is not None:
+                conds.append(f"{st.vmin} <= {x}")
+            if st.vmax is not None:
+                conds.append(f"{x} <= {st.vmax}")
+            rng = [(ind, "C", [f"if not ({' and '.join(conds)}):", err])] if conds else []
+            return [*rng, (ind, "L", f"a = enc_{st.kind}(a, {x})")]
+        return [(ind, "L", f"a = enc_{st.kind}(a, {x})")]
+
+    @staticmethod
+    def dec_value(st: Simple, x: str, label: str, ind: str) -> list[tuple]:
+        st = finalize_simple(st)
+        if st.kind == "bool":
+            return [(ind, "F", 1, f"{x} = {{r}} == 1")]
+        if st.kind == "enum":
+            return [(ind, "F", st.bits, f"{x} = _EN_{st.pyname}[{{r}}]")]
+        if st.kind == "nbit":
+            assert st.vmin is not None
+            # no check against the XSD maximum: the unused codes of the n-bit field are kept
+            # (OpenV2G does so, and public vectors carry such values; docs/exi.md)
+            off = f" + {st.vmin}" if st.vmin > 0 else (f" - {-st.vmin}" if st.vmin < 0 else "")
+            return [(ind, "F", st.bits, f"{x} = {{r}}{off}")]
+        ops: list[tuple] = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
+        if st.kind in ("uint", "int"):
+            conds = []
+            if st.vmin is not None and not (st.kind == "uint" and st.vmin == 0):
+                conds.append(f"{x} < {st.vmin}")
+            if st.vmax is not None:
+                conds.append(f"{x} > {st.vmax}")
+            if conds:
+                ops += [(ind, "L", f"if {' or '.join(conds)}:"),
+                        (ind, "L", f'    raise ExiDecodeError("value out of range", p, "{label}")')]
+        return ops
+
+    # ---- assemblers: merge fixed-width operations into one shift-or / one read ----
+    @staticmethod
+    def assemble_enc(ops: list[tuple]) -> list[str]:
+        """W (write n bits of expr or zeros), C (checks, hoisted), S (statements after), L (line)."""
+        out: list[str] = []
+        run: list[tuple] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            ind = run[0][0]
+            for op in run:
+                if op[1] == "C":
+                    out.extend(ind + ln for ln in op[2])
+            expr, k, wrote = "a", 0, False
+            for op in run:
+                if op[1] == "W":
+                    wrote = True
+                    if op[3] is None:
+                        k += op[2]
+                    else:
+                        base = expr if expr == "a" else f"({expr})"
+                        expr = f"{base} << {k + op[2]} | {op[3]}"
+                        k = 0
+            if wrote:
+                if expr == "a":
+                    out.append(f"{ind}a <<= {k}")
+                else:
+                    out.append(f"{ind}a = ({expr}) << {k}" if k else f"{ind}a = {expr}")
+            out.extend(ind + op[2] for op in run if op[1] == "S")
+            run.clear()
+
+        for op in ops:
+            if op[1] == "L":
+                flush()
+                out.append(op[0] + op[2])
+            else:
+                if run and run[0][0] != op[0]:
+                    flush()
+                run.append(op)
+        flush()
+        return out
+
+    @staticmethod
+    def assemble_dec(ops: list[tuple], where: str) -> list[str]:
+        """Z (n bits that must be 0), F (n bits into a template with {r}), S (statement), L (line)."""
+        out: list[str] = []
+        run: list[tuple] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            ind = run[0][0]
+            bits = [op for op in run if op[1] in ("Z", "F")]
+            width = sum(op[2] for op in bits)
+            if bits and all(op[1] == "Z" for op in bits):
+                out.extend([f"{ind}if (v >> (e - p - {width})) & {(1 << width) - 1}:",
+                            f'{ind}    raise ExiDecodeError("unexpected event code (second-level or missing end)",'
+                            f' p, "{where}")', f"{ind}p += {width}"])
+                out.extend(ind + op[2] for op in run if op[1] == "S")
+                run.clear()
+                return
+            if width:
+                out.append(f"{ind}r = (v >> (e - p - {width})) & {(1 << width) - 1}")
+                out.append(f"{ind}p += {width}")
+            shifts: dict[int, int] = {}
+            zmask, pos = 0, width
+            for op in bits:
+                pos -= op[2]
+                shifts[id(op)] = pos
+                if op[1] == "Z":
+                    zmask |= ((1 << op[2]) - 1) << pos
+            if zmask:
+                out.extend([f"{ind}if r & {zmask}:",
+                        f'{ind}    raise ExiDecodeError("unexpected event code (second-level or missing end)", p,'
+                        f' "{where}")'])
+            for op in run:
+                if op[1] == "F":
+                    sh, n = shifts[id(op)], op[2]
+                    if sh == 0 and n == width:
+                        ex = "r"
+                    elif sh == 0:
+                        ex = f"(r & {(1 << n) - 1})"
+                    elif sh + n == width:
+                        ex = f"(r >> {sh})"
+                    else:
+                        ex = f"((r >> {sh}) & {(1 << n) - 1})"
+                    out.append(ind + op[3].format(r=ex))
+                elif op[1] == "S":
+                    out.append(ind + op[2])
+            run.clear()
+
+        for op in ops:
+            if op[1] == "L":
+                flush()
+                out.append(op[0] + op[2])
+            else:
+                if run and run[0][0] != op[0]:
+                    flush()
+                run.append(op)
+        flush()
+        return out
+
+    # ---- per type ----
+    def emit_enum(self, st: Simple) -> None:
+        names = [member_name(v) for v in st.enums]
+        if len(set(names)) != len(names):
+            raise SystemExit(f"enum {st.pyname}: member names clash after sanitizing")
+        self.out += ["", "", f"class {st.pyname}(OpenEnum):", f'    """XSD simpleType {st.name}."""', ""]
+        self.out += [f"    {n} = {i}" for i, n in enumerate(names)]
+        size = 1 << (len(st.enums) - 1).bit_length()
+        self.consts.append(f"_EN_{st.pyname}: tuple[{st.pyname}, ...] = tuple(map({st.pyname}, range({size})))")
+
+    def field_type(self, fi: FieldInfo) -> str:
+        if fi.stype is not None:
+            base = py_type(finalize_simple(fi.stype))
+        elif fi.ctype is not None:
+            base = fi.ctype.pyname
+        else:
+            base = " | ".join(m.type.pyname for m in fi.members)  # type: ignore[union-attr]
+        if fi.is_list:
+            return f"list[{base}]"
+        return f"{base} | None" if fi.optional else base
+
+    def emit_class(self, g: Grammar) -> None:
+        ct = g.ct
+        xsd = f"complexType {ct.name}" if ct.name else "anonymous complexType"
+        doc = f"XSD {xsd}."
+        if not g.ordered:
+            doc += " Element order is fixed to schema order (documents interleaving repeated elements are refused)."
+        if any(p.kind == "ANY" for p in g.positions) or ct.mixed:
+            doc += " Wildcard and mixed text content are not decoded."
+        self.out += ["", "", "@dataclass(slots=True, kw_only=True)", f"class {ct.pyname}:", f'    """{doc}"""', ""]
+        self.out.append(f'    SCHEMA: ClassVar[str] = "{self.m.name}"')
+        for fi in g.fields:
+            t = self.field_type(fi)
+            if fi.is_list:
+                self.out.append(f"    {fi.pyname}: {t} = field(default_factory=list)")
+            elif fi.optional:
+                self.out.append(f"    {fi.pyname}: {t} = None")
+            else:
+                self.out.append(f"    {fi.pyname}: {t}")
+        if ct.name == "PhysicalValueType":
+            self.emit_physical(g)
+
+    def emit_physical(self, g: Grammar) -> None:
+        mult = next(f for f in g.fields if f.pyname == "multiplier").stype
+        val = next(f for f in g.fields if f.pyname == "value").stype
+        unit = next(f for f in g.fields if f.pyname == "unit")
+        assert mult and val and unit.stype
+        ut = py_type(unit.stype) + (" | None" if unit.optional else "")
+        self.out += [
+            "",
+            "    @property",
+            "    def value_float(self) -> float:",
+            '        """Value × 10^Multiplier."""',
+            "        return float(self.value * 10.0**self.multiplier)",
+            "",
+            "    @classmethod",
+            f"    def of(cls, x: float, unit: {ut}) -> {g.ct.pyname}:",
+            '        """The PhysicalValue for ``x`` (see ``pick_multiplier`` for the choice of multiplier)."""',
+            f"        value, multiplier = pick_multiplier(x, {mult.vmin}, {mult.vmax}, {val.vmin}, {val.vmax})",
+            "        return cls(multiplier=multiplier, unit=unit, value=value)",
+        ]
+
+    def emit_codec(self, g: Grammar) -> None:
+        c = g.ct.pyname
+        tables = []
+        for s in range(len(g.prods)):
+            w = g.width(s)
+            tgt = [t if k not in ("ANY", "CHM") else -4 for k, t in g.prods[s]]
+            tgt.append(-2)
+            tgt += [-3] * ((1 << w) - len(tgt))
+            tables.append(f"({', '.join(map(str, tgt))},)")
+        self.consts.append(f"_W_{c} = ({', '.join(str(g.width(s)) for s in range(len(g.prods)))},)")
+        self.consts.append(f"_T_{c} = ({', '.join(tables)},)")
+        self.emit_encoder(g)
+        self.emit_decoder(g)
+
+    # ---- encoder ----
+    def transitions(self, g: Grammar, fi: FieldInfo, states: set[int]) -> dict[int, tuple[int, int, int]]:
+        """state -> (width, code, target) of the field's first member from each of ``states``."""
+        trans: dict[int, tuple[int, int, int]] = {}
+        for s in sorted(states):
+            for _, t in g.prods[s]:
+                if t > 0 and g.positions[t - 1] in fi.positions and g.positions[t - 1].member == 0:
+                    code = g.code(s, t)
+                    assert code is not None
+                    trans[s] = (g.width(s), code, t)
+        return trans
+
+    def enc_occurrence(self, g: Grammar, fi: FieldInfo, x: str, ind: str, states: set[int] | None) -> list[tuple]:
+        """One occurrence of ``fi`` with value ``x``; ``states``: the static state set (None: any, by table)."""
+        c = g.ct.pyname
+        label = f"{c}.{fi.pyname}"
+        sub = len(fi.members) > 1
+        ops: list[tuple] = []
+        if sub:
+            ops += [(ind, "L", f"m_ = _SE_{c}_{fi.pyname}.get(type({x}))"), (ind, "L", "if m_ is None:"),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not a member of the substitution group")')]
+        plus = " + m_[0]" if sub else ""
+        trans = self.transitions(g, fi, set(range(len(g.prods))) if states is None else states)
+        if not trans:
+            raise SystemExit(f"{label}: unreachable")
+        if states is not None and len(states) == 1 and len(trans) == 1:
+            w, code, t = next(iter(trans.values()))
+            ops.append((ind, "W", w, f"({code}{plus})" if sub else (str(code) if code else None)))
+            ops.append((ind, "S", f"st = {t}{plus}", "st"))
+        elif states is not None and len(trans) == len(states) and len(trans) <= 3:
+            first = True
+            for s_, (w, code, t) in trans.items():
+                cw = f"({code}{plus})" if sub else (str(code) if code else None)
+                ops.append((ind, "L", f"{'if' if first else 'elif'} st == {s_}:"))
+                ops += [(ind + "    ", "W", w, cw), (ind + "    ", "S", f"st = {t}{plus}", "st")]
+                first = False
+            ops += [(ind, "L", "else:"),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not allowed here (missing or misplaced field)")')]
+            self.uses_st = True
+        else:
+            name = f"_X_{c}_{fi.pyname}"
+            if name not in self.declared:
+                self.declared.add(name)
+                self.consts.append(f"{name}: dict[int, tuple[int, int, int]] = "
+                                   f"{{{', '.join(f'{s}: {v}' for s, v in trans.items())}}}")
+            self.uses_st = True
+            ops += [(ind, "L", f"tr = {name}.get(st)"), (ind, "L", "if tr is None:"),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not allowed here (missing, misplaced, too many)")'),
+                    (ind, "L", f"a = (a << tr[0]) | (tr[1]{plus})"), (ind, "L", f"st = tr[2]{plus}")]
+        if sub:
+            ops.append((ind, "L", f"a = m_[1]({x}, a)"))
+        elif fi.ctype is not None:
+            ops.append((ind, "L", f"a = _e_{fi.ctype.pyname}({x}, a)"))
+        else:
+            assert fi.stype is not None
+            if fi.tag == "e":
+                ops.append((ind, "W", 1, None))  # CH
+            ops += self.enc_value(fi.stype, x, label, ind)
+            if fi.tag == "e":
+                ops.append((ind, "W", 1, None))  # EE
+        return ops
+
+    def next_states(self, g: Grammar, fi: FieldInfo, states: set[int]) -> set[int]:
+        return {t for s in states for _, t in g.prods[s] if t > 0 and g.positions[t - 1] in fi.positions}
+
+    def emit_encoder(self, g: Grammar) -> None:
+        c = g.ct.pyname
+        self.uses_st = False
+        ind = "        "
+        ops: list[tuple] = []
+        states = {0}
+        for fi in g.fields:
+            x = f"o.{fi.pyname}"
+            if fi.is_list:
+                ops.append((ind, "L", f"for i_{fi.pyname} in {x}:"))
+                ops += self.enc_occurrence(g, fi, f"i_{fi.pyname}", ind + "    ", None)
+                closure, frontier = set(states), set(states)
+                while frontier:
+                    frontier = self.next_states(g, fi, frontier) - closure
+                    closure |= frontier
+                states = closure
+            elif fi.optional:
+                ops.append((ind, "L", f"if {x} is not None:"))
+                ops += self.enc_occurrence(g, fi, x, ind + "    ", states)
+                states = states | self.next_states(g, fi, states)
+            else:
+                ops.append((ind, "C", [f"if {x} is None:",
+                                       f'    raise ExiEncodeError("{c}.{fi.pyname}: required field is None")']))
+                ops += self.enc_occurrence(g, fi, x, ind, states)
+                states = self.next_states(g, fi, states)
+        ee = {s: (g.width(s), g.code(s, -1)) for s in sorted(states) if g.code(s, -1) is not None}
+        if len(states) == 1 and len(ee) == 1:
+            w, code = next(iter(ee.values()))
+            ops += [(ind, "W", w, str(code) if code else None), (ind, "L", "return a")]
+        else:
+            name = f"_EE_{c}"
+            table = ", ".join(f"{s}: {v}" for s, v in ee.items())
+            self.consts.append(f"{name}: dict[int, tuple[int, int]] = {{{table}}}")
+            self.uses_st = True
+            ops += [(ind, "L", f"te = {name}.get(st)"), (ind, "L", "if te is None:"),
+                    (ind, "L", f'    raise ExiEncodeError("{c}: a required field is missing")'),
+                    (ind, "L", "return (a << te[0]) | te[1]")]
+        if not self.uses_st:
+            ops = [op for op in ops if not (op[1] == "S" and len(op) > 3)]
+        elif len(g.prods) > 1:
+            ops.insert(0, (ind, "L", "st = 0"))
+        for fi in g.fields:
+            if len(fi.members) > 1:
+                self.consts.append(f"_SE_{c}_{fi.pyname}: dict[type, tuple[int, Callable[[Any, int], int]]] = "
+                                   f"{self.sub_encoders(fi)}")
+        self.out += ["", "", f"def _e_{c}(o: {c}, a: int) -> int:", "    try:", *self.assemble_enc(ops),
+                     "    except (TypeError, AttributeError, ValueError, OverflowError) as x_:",
+                     f'        raise ExiEncodeError(f"{c}: {{x_}}") from None']
+
+    def sub_encoders(self, fi: FieldInfo) -> str:
+        return "{" + ", ".join(f"{m.type.pyname}: ({i}, _e_{m.type.pyname})"  # type: ignore[union-attr]
+                               for i, m in enumerate(fi.members)) + "}"
+
+    def sub_decoders(self, fi: FieldInfo) -> str:
+        return "{" + ", ".join(f"{p.idx}: _d_{p.elem.type.pyname}"  # type: ignore[union-attr]
+                               for p in fi.positions) + "}"
+
+    # ---- decoder ----
+    def dec_read(self, g: Grammar, s: int | None, ind: str, ch_states: set[int]) -> tuple[list[tuple], int | None]:
+        """Read the event code of state ``s`` (None: the state in ``st``); returns ops and the static target."""
+        c = g.ct.pyname
+        if s is None:
+            return [(ind, "L", f"w = _W_{c}[st]"), (ind, "L", f"t = _T_{c}[st][(v >> (e - p - w)) & ((1 << w) - 1)]"),
+                    (ind, "L", "p += w")], None
+        prods = g.prods[s]
+        if len(prods) == 1:
+            k, t = prods[0]
+            t = -4 if k in ("ANY", "CHM") else t
+            if s in ch_states:
+                return [(ind, "F", 1, f"t = -2 if {{r}} else {t}")], None
+            return [(ind, "Z", 1)], t
+        return [(ind, "F", g.width(s), f"t = _T_{c}[{s}][{{r}}]")], None
+
+    def dec_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str, pos: int | None) -> list[tuple]:
+        c = g.ct.pyname
+        label = f"{c}.{fi.xml}"
+        if len(fi.members) > 1:
+            if pos is not None:
+                return [(ind, "L", f"{x}, p = _d_{g.positions[pos - 1].elem.type.pyname}(v, p, e)")]  # type: ignore
+            return [(ind, "L", f"{x}, p = _SD_{c}_{fi.pyname}[t](v, p, e)")]
+        if fi.ctype is not None:
+            return [(ind, "L", f"{x}, p = _d_{fi.ctype.pyname}(v, p, e)")]
+        assert fi.stype is not None
+        st = finalize_simple(fi.stype)
+        if fi.tag != "e":
+            return self.dec_value(st, x, label, ind)
+        if st.kind in ("str", "bin"):
+            # CH in state {CH}; a 1 there is EXIficient's second-level EE for an empty value (exi.md §8)
+            empty = '""' if st.kind == "str" else 'b""'
+            i2 = ind + "    "
+            return [(ind, "L", "if (v >> (e - p - 1)) & 1:"), (i2, "L", "if (v >> (e - p - 4)) & 7:"),
+                    (i2, "L", f'    raise ExiDecodeError("unsupported second-level event", p, "{label}")'),
+                    (i2, "L", "p += 4"), (i2, "L", f"{x} = {empty}"), (ind, "L", "else:"), (i2, "L", "p += 1"),
+                    *self.dec_value(st, x, label, i2), (i2, "Z", 1)]
+        return [(ind, "Z", 1), *self.dec_value(st, x, label, ind), (ind, "Z", 1)]
+
+    def emit_decoder(self, g: Grammar) -> None:
+        c = g.ct.pyname
+        ind = "        "
+        ch_states = {s for s in range(len(g.prods)) if any(k == "CH" for k, _ in g.prods[s])}
+        ops, cur = self.dec_read(g, 0, ind, ch_states)
+        for fi in g.fields:
+            x = f"f_{fi.pyname}"
+            own = [p.idx for p in fi.positions]
+            single = len(own) == 1
+            if not single:
+                self.consts.append(f"_P_{c}_{fi.pyname} = frozenset(({', '.join(map(str, own))},))")
+            if len(fi.members) > 1:
+                self.consts.append(f"_SD_{c}_{fi.pyname}: dict[int, Callable[[int, int, int], tuple[Any, int]]] = "
+                                   f"{self.sub_decoders(fi)}")
+            cond = f"t == {own[0]}" if single else f"t in _P_{c}_{fi.pyname}"
+            if cur is not None and not fi.is_list:
+                if cur in own:  # statically present
+                    ops += self.dec_item(g, fi, x, ind, cur)
+                    more, cur = self.dec_read(g, cur, ind, ch_states)
+                    ops += more
+                elif fi.optional:
+                    ops.append((ind, "S", f"{x} = None"))
+                else:
+                    ops.append((ind, "L", f'_unexpected({cur}, p, "{c}", "{fi.xml}")'))
+                continue
+            if cur is not None:
+                ops.append((ind, "S", f"t = {cur}"))
+                cur = None
+            i2 = ind + "    "
+            set_st = [] if single else [(i2, "S", "st = t")]
+            if fi.tag == "t" and ch_states and finalize_simple(fi.stype).kind in ("str", "bin"):  # type: ignore
+                empty = '""' if finalize_simple(fi.stype).kind == "str" else 'b""'  # type: ignore[arg-type]
+                more, nxt = self.dec_read(g, own[0], i2, ch_states)
+                ops += [(ind, "L", "if t == -2:"), (i2, "Z", 3), (i2, "S", f"{x} = {empty}"), (ind, "L", "else:"),
+                        (i2, "L", f"if not ({cond}):"),
+                        (i2, "L", f'    _unexpected(t, p, "{c}", "{fi.xml}")'),
+                        *self.dec_item(g, fi, x, i2, own[0]), *more]
+                if nxt is None:
+                    ops += [(i2, "L", "if t != -1:"), (i2, "L", f'    _unexpected(t, p, "{c}", "end of element")')]
+                elif nxt != -1:
+                    ops.append((i2, "L", f'_unexpected({nxt}, p, "{c}", "end of element")'))
+                cur = -1
+                continue
+            more, nxt = self.dec_read(g, own[0] if single else None, i2, ch_states)
+            if nxt is not None:
+                more.append((i2, "S", f"t = {nxt}"))
+            if fi.is_list:
+                ops += [(ind, "S", f"{x}: {self.field_type(fi)} = []"), (ind, "L", f"while {cond}:"), *set_st,
+                        *self.dec_item(g, fi, "y", i2, own[0] if single else None),
+                        (i2, "L", f"{x}.append(y)"), *more]
+            elif fi.optional:
+                ops += [(ind, "L", f"if {cond}:"), *set_st,
+                        *self.dec_item(g, fi, x, i2, own[0] if single else None), *more,
+                        (ind, "L", "else:"), (i2, "S", f"{x} = None")]
+            else:
+                ops += [(ind, "L", f"if not ({cond}):"), (ind, "L", f'    _unexpected(t, p, "{c}", "{fi.xml}")'),
+                        *[(ind, *op[1:]) for op in set_st],
+                        *self.dec_item(g, fi, x, ind, own[0] if single else None)]
+                more, cur = self.dec_read(g, own[0] if single else None, ind, ch_states)
+                ops += more
+        if cur is None:
+            ops += [(ind, "L", "if t != -1:"), (ind, "L", f'    _unexpected(t, p, "{c}", "end of element")')]
+        elif cur != -1:
+            ops.append((ind, "L", f'_unexpected({cur}, p, "{c}", "end of element")'))
+        args = ", ".join(f"{fi.pyname}=f_{fi.pyname}" for fi in g.fields)
+        ops.append((ind, "L", f"return {c}({args}), p"))
+        self.out += ["", "", f"def _d_{c}(v: int, p: int, e: int) -> tuple[{c}, int]:"]
+        if any(fi.is_list for fi in g.fields):
+            self.out += ["    y: Any"]
+        self.out += ["    try:", *self.assemble_dec(ops, c), "    except (ValueError, OverflowError) as x_:",
+                     f'        raise ExiDecodeError(f"truncated or invalid stream ({{x_}})", p, "{c}") from None']
+
+    # ---- module ----
+    def emit(self) -> str:
+        m = self.m
+        _, desc = SCHEMAS[m.name]
+        self.out = [HEADER.format(desc=desc, name=m.name).rstrip("\n")]
+        for st in m.enums:
+            self.emit_enum(st)
+        for g in m.grammars.values():
+            self.emit_class(g)
+        self.out += ["", "", "def _unexpected(t: int, p: int, where: str, expected: str) -> NoReturn:",
+                     '    what = {-1: "end of element", -2: "second-level event (not supported)", '
+                     '-3: "invalid event code", -4: "wildcard or mixed content (not supported)"}.get(t, "element")',
+                     '    raise ExiDecodeError(f"unexpected {what} where {expected} was expected", p, where)']
+        for g in m.grammars.values():
+            self.emit_codec(g)
+        self.emit_document()
+        self.emit_meta()
+        return "\n".join(self.out) + "\n\n" + "\n".join(self.consts) + "\n"
+
+    def emit_document(self) -> None:
+        m = self.m
+        n = len(m.globals_sorted)
+        w = n.bit_length()  # n globals + SE(*): ceil(log2(n + 1))
+        frag_n = len(m.fragment_sorted) + 2  # + SE(*) + ED
+        self.out += ["", "", f"DOCUMENT_CODE_BITS = {w}",
+                     f"DOCUMENT_GLOBALS = ({', '.join(repr(e.name) for e in m.globals_sorted)},)",
+                     f"FRAGMENT_CODE_BITS = {(frag_n - 1).bit_length()}",
+                     f"FRAGMENT_ELEMENTS = ({', '.join(repr(nm) for nm, _ in m.fragment_sorted)},)"]
+        roots = []
+        for el in m.roots:
+            assert isinstance(el.type, Complex)
+            code = m.globals_sorted.index(el)
+            roots.append((el.name, code, el.type.pyname))
+        self.out += ["", "", f"ROOT_ELEMENT: dict[type, str] = {{{', '.join(f'{r[2]}: {r[0]!r}' for r in roots)}}}"]
+        if roots:
+            self.emit_roots(roots, w)
+        self.emit_fragment(frag_n)
+
+    def emit_roots(self, roots: list[tuple[str, int, str]], w: int) -> None:
+        union = " | ".join(r[2] for r in roots)
+        self.out += ["", "", f"Document = {union}"]
+        if any(r[0] == "V2G_Message" for r in roots):
+            self.emit_make_message()
+        self.out += ["", "", "def decode_document(data: bytes) -> Document:",
+                     '    """Decode one EXI document (header byte included) whose root is a message element."""',
+                     "    v = int.from_bytes(data, \"big\")", "    e = len(data) << 3", "    p = 8",
+                     "    try:", f"        c = (v >> (e - p - {w})) & {(1 << w) - 1}", "    except ValueError:",
+                     '        raise ExiDecodeError("stream ends before the root element", p) from None',
+                     f"    p += {w}"]
+        for _name, code, cls in roots:
+            self.out += [f"    if c == {code}:", f"        return _d_{cls}(v, p, e)[0]"]
+        self.out += ['    raise ExiDecodeError(f"root element code {c} is not a message of this schema", 8, '
+                     '"document")']
+        self.out += ["", "", "def encode_document(o: Document) -> bytes:",
+                     '    """Encode a message root as an EXI document (header 0x80, no bits for ED, zero padding)."""']
+        for _name, code, cls in roots:
+            self.out += [f"    if type(o) is {cls}:",
+                         f"        return finish(_e_{cls}(o, ((1 << 8) | 0x80) << {w} | {code}))"]
+        self.out += ['    raise ExiEncodeError(f"{type(o).__name__} is not a message root of this schema")']
+
+    def emit_make_message(self) -> None:
+        body = next(g for g in self.m.grammars.values() if g.ct.pyname == "Body")
+        members = body.fields[0].members
+        union = " | ".join(m.type.pyname for m in members)  # type: ignore[union-attr]
+        self.out += ["", "", "# every element the Body may hold (the BodyElement substitution group)",
+                     f"BodyContent = {union}", "", "",
+                     "def make_message(session_id: bytes, body_element: BodyContent | None,",
+                     "                 notification: Notification | None = None) -> V2G_Message:",
+                     '    """A V2G_Message with this SessionID and body element, e.g.',
+                     "    ``make_message(sid, CurrentDemandReq(...))``.\"\"\"",
+                     "    return V2G_Message(header=MessageHeader(session_id=session_id, notification=notification),",
+                     "                       body=Body(body_element=body_element))"]
+
+    def emit_fragment(self, frag_n: int) -> None:
+        """Fragment grammar (§8.5.2): every element declaration, sorted; elements of complex type."""
+        m = self.m
+        frag = []
+        for i, (nm, ns) in enumerate(m.fragment_sorted):
+            decls = {id(e.type) for e in m.loader.elems.values() if (e.name, e.ns) == (nm, ns)}
+            types = [p.elem.type for g in m.grammars.values() for p in g.positions
+                     if p.elem is not None and (p.elem.name, p.elem.ns) == (nm, ns)]
+            types += [e.type for e in m.globals_sorted if (e.name, e.ns) == (nm, ns)]
+            ids = {id(t) for t in types} | decls
+            if len(ids) == 1 and isinstance(types[0], Complex):
+                frag.append((i, nm, types[0].pyname))
+        fb = (frag_n - 1).bit_length()
+        types_ = ", ".join(f"{i}: ({nm!r}, {cls})" for i, nm, cls in frag)
+        decs = ", ".join(f"{i}: _d_{cls}" for i, _, cls in frag)
+        encs = ", ".join(f"{cls}: ({i}, _e_{cls})" for i, _, cls in frag)
+        self.out += ["", "", f"FRAGMENT_TYPES: dict[int, tuple[str, type]] = {{{types_}}}",
+                     f"_FRAGMENT_DEC: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {{{decs}}}",
+                     f"_FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {{{encs}}}"]
+        self.out += ["", "", "def decode_fragment(data: bytes) -> list[tuple[str, Any]]:",
+                     '    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""',
+                     "    v = int.from_bytes(data, \"big\")", "    e = len(data) << 3", "    p = 8",
+                     "    out: list[tuple[str, Any]] = []",
+                     "    try:", "        while True:", f"            c = (v >> (e - p - {fb})) & {(1 << fb) - 1}",
+                     f"            p += {fb}", f"            if c == {frag_n - 1}:", "                return out",
+                     "            dec = _FRAGMENT_DEC.get(c)", "            if dec is None:",
+                     '                raise ExiDecodeError(f"fragment element code {c} not supported", p, "fragment")',
+                     "            obj, p = dec(v, p, e)", "            out.append((FRAGMENT_TYPES[c][0], obj))",
+                     "    except ValueError:",
+                     '        raise ExiDecodeError("truncated fragment", p, "fragment") from None']
+        self.out += ["", "", "def encode_fragment(items: list[Any]) -> bytes:",
+                     '    """Encode objects as an EXI fragment (each by its type\'s element), then ED."""',
+                     "    a = (1 << 8) | 0x80", "    for o in items:", "        ent = _FRAGMENT_ENC.get(type(o))",
+                     "        if ent is None:",
+                     '            raise ExiEncodeError(f"{type(o).__name__} cannot be a fragment element")',
+                     f"        a = ent[1](o, (a << {fb}) | ent[0])", f"    return finish((a << {fb}) | {frag_n - 1})"]
+
+    def emit_meta(self) -> None:
+        """Field metadata for JSON conversion and property tests: (name, xml, card, tag, type)."""
+        self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)",
+                     "ENUM_VALUES: dict[type, tuple[str, ...]] = {"]
+        self.out += [f"    {st.pyname}: ({', '.join(repr(x) for x in st.enums)},)," for st in self.m.enums]
+        self.out.append("}")
+        self.out += ["", "", "# (python name, XML name, 0 required / 1 optional / 2 list, a|e|t,"
+                     " type or {element: class})",
+                     "META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {"]
+        for g in self.m.grammars.values():
+            items = []
+            for fi in g.fields:
+                card = 2 if fi.is_list else (1 if fi.optional else 0)
+                if len(fi.members) > 1:
+                    typ = "{" + ", ".join(f"{m.name!r}: {m.type.pyname}" for m in fi.members) + "}"  # type: ignore[union-attr]
+                elif fi.ctype is not None:
+                    typ = fi.ctype.pyname
+                else:
+                    assert fi.stype is not None
+                    typ = py_type(finalize_simple(fi.stype))
+                items.append(f"({fi.pyname!r}, {fi.xml!r}, {card}, {fi.tag!r}, {typ})")
+            inner = ", ".join(items)
+            self.out.append(f"    {g.ct.pyname}: ({inner}{',' if len(items) == 1 else ''}),")
+        self.out.append("}")
+        # facts for tests and the random-message strategies
+        self.out += ["", "", "# per class: grammar state widths and, per field, (min, max) occurrences and facets",
+                     "FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {"]
+        for g in self.m.grammars.values():
+            items = []
+            for fi in g.fields:
+                if fi.stype is not None:
+                    st = finalize_simple(fi.stype)
+                    items.append(f"{fi.pyname!r}: ({st.vmin}, {st.vmax}, {st.maxlen})")
+            self.out.append(f"    {g.ct.pyname}: {{{', '.join(items)}}},")
+        self.out.append("}")
+
+
+def generate(xsd_dir: Path = DEFAULT_XSD) -> dict[str, str]:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    return {f"{name}.py": Emitter(load_model(name, xsd_dir)).emit() for name in SCHEMAS}
+
+
+def main() -> int:
+    sys.setrecursionlimit(20000)  # ISO-2 unrolls maxOccurs 1024 into nested optional copies
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--xsd", type=Path, default=DEFAULT_XSD)
+    ap.add_argument("--check", action="store_true", help="only compare with the committed files")
+    args = ap.parse_args()
+    stale = []
+    for fname, text in generate(args.xsd).items():
+        path = OUT / fname
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(fname)
+        else:
+            path.write_text(text)
+    if stale:
+        print("stale generated files:", ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
