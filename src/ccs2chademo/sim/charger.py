@@ -145,18 +145,19 @@ class PowerStageModel:
         self.advance(now)
         if self.emergency:
             return self._reported(self.voltage), self.current, "EVSE_EmergencyShutdown"
+        trip = self.p.emergency_overshoot
+        if trip is not None and self.mode == "charging" and self.current > self.command + trip:
+            # Compleo: its own loop overshot what it was regulating to → EmergencyShutdown (§14.1)
+            self.emergency = True
+            self.mode = "off"
+            self.command = 0.0
+            return self._reported(self.voltage), self.current, "EVSE_EmergencyShutdown"
         self.mode = "charging"
         self.no_load_target = target_voltage
         limit = min(self.max_current, self.max_power / max(self.voltage, 1.0))
         if self.p.delivered_limit is not None:
             limit = min(limit, self.p.delivered_limit)
         self.command = max(0.0, min(target_current, limit))
-        trip = self.p.emergency_overshoot
-        if trip is not None and self.current > target_current + trip:
-            self.emergency = True  # Compleo: poor regulation → EmergencyShutdown (§14.1)
-            self.mode = "off"
-            self.command = 0.0
-            return self._reported(self.voltage), self.current, "EVSE_EmergencyShutdown"
         return self._reported(self.voltage), round(self.current, 3), "EVSE_Ready"
 
     def welding(self, now: float) -> float:
