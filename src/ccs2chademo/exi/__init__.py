@@ -32,11 +32,11 @@ __all__ = [
     "din",
     "encode",
     "encode_fragment",
-    "xmldsig",
     "from_json",
     "iso2",
     "message_name",
     "to_json",
+    "xmldsig",
 ]
 
 SCHEMAS: dict[str, ModuleType] = {"apphand": apphand, "din": din, "iso2": iso2}
