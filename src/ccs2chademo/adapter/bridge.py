@@ -71,7 +71,7 @@ EPS = 1e-9
 MAX_CCS_RESTARTS = 3
 WELDING_END_V = 40.0  # §12.3 CCS welding-detection end voltage
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
-_CCS_LOCKED = frozenset(("Idle", "End"))
+_CCS_UNLOCKED = frozenset(("Idle", "End"))
 _CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
 _CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
                                ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
@@ -188,6 +188,7 @@ class Bridge(MachineBase):
         self.modes: frozenset[str] = frozenset()
         self.emergency = False
         self.soft_resets = 0
+        self._k = False
         self._n = 1
         self._init_sides(keep_discovery=False)
 
@@ -297,17 +298,19 @@ class Bridge(MachineBase):
         if tick:
             self._n += 1
             self._before_chademo(now)
+        # A part's deadline may lie a rounding error after ``now`` (the runtime keeps integer
+        # nanoseconds): parts are called with their own deadline so they never see "too early".
         chademo = self.chademo
         if chademo is not None and (t := chademo.get_timer()) is not None and t <= now + EPS:
-            chademo.handle_timer(now)
+            chademo.handle_timer(max(now, t))
             self._drain_chademo(now)
         if tick:
             self._after_chademo(now)
         if (t := self.power.get_timer()) is not None and t <= now + EPS:
-            self.power.handle_timer(now)
+            self.power.handle_timer(max(now, t))
             self._drain_power(now)
         if (t := self._ccs_timer()) is not None and t <= now + EPS:
-            self.connection.handle_timer(now)
+            self.connection.handle_timer(max(now, t))
             self._drain_ccs(now)
 
     def receive(self, event: Event, now: float) -> None:
@@ -329,8 +332,6 @@ class Bridge(MachineBase):
             if self.kicked and not self.ccs_over:
                 self.connection.receive(event, now)
                 self._drain_ccs(now)
-
-    _k = False
 
     # ------------------------------------------------------------------ the 100 ms cycle
     def _before_chademo(self, now: float) -> None:
@@ -511,7 +512,7 @@ class Bridge(MachineBase):
     def _feed_power(self, now: float) -> None:
         power = self.power
         chademo = self.chademo
-        unlocked = (self.evcc.state in _CCS_LOCKED or self.ccs_over,
+        unlocked = (self.evcc.state in _CCS_UNLOCKED or self.ccs_over,
                     chademo is None or chademo.state in _CHADEMO_UNLOCKED)
         events: list[InputChanged] = []
         if unlocked != self._unlocked:
@@ -522,13 +523,13 @@ class Bridge(MachineBase):
             events.append(InputChanged("contactor_closed", self.contactor))
         if chademo is not None and chademo.state is ChargerState.CHARGING:
             events.append(InputChanged("activity", "chademo-loop"))
+        if not self._ccs_stop_sent and (self.ccs_over or (self._ccs_final() and self.ccs_status.stop_reason)):
+            self._ccs_stop_sent = True
+            events.append(InputChanged("ccs_stop", self.ccs_status.stop_reason or "ccs-ended"))
         if (chademo is not None and not self._chademo_stop_sent and chademo.session is SessionKind.CHARGE
                 and chademo.state in _CHADEMO_STOPPING):
             self._chademo_stop_sent = True
             events.append(InputChanged("chademo_stop", chademo.stop_reasons.describe()))
-        if self.ccs_over and not self._ccs_stop_sent:
-            self._ccs_stop_sent = True
-            events.append(InputChanged("ccs_stop", self.ccs_status.stop_reason or "ccs-ended"))
         for event in events:
             power.receive(event, now)
         self._drain_power(now)
