@@ -328,10 +328,9 @@ class Bridge(MachineBase):
                 self._drain_power(now)
             else:
                 self._log("input-unknown", name=event.name)
-        elif getattr(event, "link", None) in ("plc", "sdp", "tcp"):
-            if self.kicked and not self.ccs_over:
-                self.connection.receive(event, now)
-                self._drain_ccs(now)
+        elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
+            self.connection.receive(event, now)
+            self._drain_ccs(now)
 
     # ------------------------------------------------------------------ the 100 ms cycle
     def _before_chademo(self, now: float) -> None:
@@ -649,7 +648,8 @@ class Bridge(MachineBase):
         if volts is None or volts < WELDING_END_V:
             self._log("welding-detection", result="voltage fell", volts=volts)
         elif self._last_cd_voltage is not None and abs(volts - self._last_cd_voltage) <= LYING_TOLERANCE_V:
-            self._log("welding-detection", result="probably lying", volts=volts, last_current_demand=self._last_cd_voltage)
+            self._log("welding-detection", result="probably lying", volts=volts,
+                      last_current_demand=self._last_cd_voltage)
         else:
             self._log("welding-detection", result="probably welded", volts=volts)
 

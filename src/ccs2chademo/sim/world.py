@@ -31,10 +31,10 @@ from ..adapter.bridge import Bridge
 from ..adapter.config import AdapterConfig
 from ..chademo.profiles import VehicleProfile, load_profile
 from ..chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
-from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..drivers.ipv6 import Endpoint
 from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
+from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from .battery import Battery
 from .charger import PERSONALITIES, PowerStageModel, build_charger
@@ -77,7 +77,7 @@ class _InletLoad(StageBattery):
         self.battery = battery
 
     @property
-    def ocv(self) -> float:  # type: ignore[override]
+    def ocv(self) -> float:
         return self.battery.ocv()
 
     def terminal(self, current: float) -> float:
