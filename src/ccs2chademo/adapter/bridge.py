@@ -395,16 +395,19 @@ class Bridge(MachineBase):
 
     def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
         view = chademo.vehicle
-        if view.seen and view.target_voltage > 0:
-            self.car_target = view.target_voltage
+        if view.seen and view.target_voltage > 0 and not self.target.frozen:
+            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (§6.1)
         if view.seen and view.soc is not None and view.soc_trusted:
             self.car_soc = view.soc
         if view.measured_voltage:
             if self.battery.value is None or not self.battery.value.measured:
                 self._log("battery-voltage", source="0x103", volts=view.measured_voltage)
             self.battery.measured(float(view.measured_voltage))
-        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (
-                self.config.sx and view.ready and self.battery.value is None):
+        # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
+        # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
+        # after d2, §14 #15).
+        sx_ready = self.config.sx and view.ready and self.ccs_status.cable_check_done
+        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and self.battery.value is None):
             self._fix_estimate(now)
         if not self.target.frozen:
             if self.car_target is not None:
