@@ -217,6 +217,7 @@ class Bridge(MachineBase):
         self.pending = False
         self.contactor = False
         self._contactor_opened = False
+        self._request_at_d2: int | None = None
         self._override: bool | None = None
         self._upstream: Upstream | None = None
         self._discovery_started = False
@@ -413,6 +414,7 @@ class Bridge(MachineBase):
             if self.car_target is not None:
                 self.target.update(self.car_target)
             if self.demand.d2:
+                self._request_at_d2 = view.current_request
                 self.target.freeze()
                 self._log("target-frozen", target=self.car_target)
         if view.state is ChargerState.DISCOVERED and not self.discovered:
@@ -472,7 +474,10 @@ class Bridge(MachineBase):
         once opened in a session it stays open.  The power manager's override wins."""
         demand = self.demand
         want = False
-        if (self.chademo is not None and demand.car_contactors_closed and not self._contactor_opened
+        # closing needs evidence; staying closed needs only the charger side's judgement (it opens
+        # once the car reports its contactors open, after the current is down, §2.1)
+        closed_ok = self.demand.car_contactors_closed if self.contactor else self._car_contactors_evident()
+        if (self.chademo is not None and closed_ok and not self._contactor_opened
                 and self.ccs_status.precharge_reached):
             want = True
             if demand.stopping and self.config.open_adapter_contactor_before_wd and not self._k:
@@ -486,6 +491,22 @@ class Bridge(MachineBase):
             self._log("contactor", closed=want, car_contactors_closed=demand.car_contactors_closed,
                       override=self._override)
             self._emit(SetOutput("contactor", want))
+
+    def _car_contactors_evident(self) -> bool:
+        """§2.2 / §14 #11: the car's contactors are *evidently* closed.
+
+        CHAdeMO ≥ 1.0 cars say so (0x102.5.3 cleared).  Under 0.9 rules the charger side only
+        assumes it 2 s after d2; a car whose d2 loop is too weak (i-MiEV on the original d2
+        driver) never closes, and closing the adapter contactor then puts the charger's voltage
+        on an open inlet.  So for 0.9 the adapter also waits for the request to rise above what
+        the car asked for at d2 (an i-MiEV's idle 1 A does not count).
+        """
+        chademo, demand = self.chademo, self.demand
+        if chademo is None or not demand.car_contactors_closed:
+            return False
+        if chademo.effective_protocol >= 2:
+            return True
+        return self._request_at_d2 is not None and chademo.vehicle.current_request > self._request_at_d2
 
     def _update_request(self, now: float) -> None:
         cfg, st, demand = self.config, self.ccs_status, self.demand
