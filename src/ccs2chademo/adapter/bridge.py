@@ -75,6 +75,8 @@ _CCS_UNLOCKED = frozenset(("Idle", "End"))
 _CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
 _CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
                                ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
+#: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
+_CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
 #: LED session patterns by CCS progress (§9), highest first.
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
@@ -480,7 +482,13 @@ class Bridge(MachineBase):
         if (self.chademo is not None and closed_ok and not self._contactor_opened
                 and self.ccs_status.precharge_reached):
             want = True
-            if demand.stopping and self.config.open_adapter_contactor_before_wd and not self._k:
+            # §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
+            # open as soon as k is off, before the car's welding check
+            # — but only once the CCS charger has stopped delivering: the CHAdeMO side sees 0 A as
+            # soon as CCS leaves CurrentDemand, while the charger is still ramping down.
+            waiting = self.chademo.state is ChargerState.STOP_WAIT_CONTACTORS_OPEN
+            ccs_off = self.evcc.state in _CCS_NOT_DELIVERING
+            if waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k:
                 want = False
         if self._override is not None:
             want = self._override
