@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from ccs2chademo.runtime import CanFrame
+from ccs2chademo.chademo.interfaces import ChargerConfig
+from ccs2chademo.chademo.profiles import VehicleProfile, load_profile
+from ccs2chademo.runtime import CanFrame, SessionLog, VirtualRuntime
+from ccs2chademo.sim.chademo_world import ChademoWorld
 
 
 def read_savvycan(path: Path) -> list[tuple[float, CanFrame]]:
@@ -21,3 +27,52 @@ def read_savvycan(path: Path) -> list[tuple[float, CanFrame]]:
             data = bytes(int(cell, 16) for cell in cells[6 : 6 + length])
             rows.append(((stamp - t0) / 1e6, CanFrame(int(cells[1], 16), data)))
     return rows
+
+
+class Recorder(SessionLog):
+    """A session log that keeps every record (``t, source, kind, fields``) for assertions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[float, str, str, dict[str, Any]]] = []
+
+    def record(self, t: float, source: str, kind: str, fields: Mapping[str, Any] | None = None) -> None:
+        self.records.append((t, source, kind, dict(fields or {})))
+
+    def kinds(self, source: str, kind: str) -> list[tuple[float, dict[str, Any]]]:
+        return [(t, f) for t, s, k, f in self.records if s == source and k == kind]
+
+    def states(self, source: str) -> list[tuple[float, str]]:
+        return [(t, str(f["state"])) for t, f in self.kinds(source, "state")]
+
+    def entered(self, source: str, state: str) -> float:
+        """Time ``source`` first entered ``state`` (fails the test if never)."""
+        for t, s in self.states(source):
+            if s == state:
+                return t
+        raise AssertionError(f"{source} never entered {state}: {self.states(source)}")
+
+
+def profile_with(name: str, **changes: Any) -> VehicleProfile:
+    """A packaged profile with some fields replaced (``battery__initial_soc=10`` for nested)."""
+    profile = load_profile(name)
+    nested: dict[str, dict[str, Any]] = {}
+    flat: dict[str, Any] = {}
+    for key, value in changes.items():
+        if "__" in key:
+            group, field = key.split("__", 1)
+            nested.setdefault(group, {})[field] = value
+        else:
+            flat[key] = value
+    for group, fields in nested.items():
+        flat[group] = dataclasses.replace(getattr(profile, group), **fields)
+    return dataclasses.replace(profile, **flat)
+
+
+def world(
+    name: str | VehicleProfile, config: ChargerConfig | None = None, seed: int = 0, **kwargs: Any
+) -> tuple[ChademoWorld, Recorder]:
+    log = Recorder()
+    sim = VirtualRuntime(seed=seed, log=log)
+    profile = load_profile(name) if isinstance(name, str) else name
+    return ChademoWorld(sim, profile, config, **kwargs), log
