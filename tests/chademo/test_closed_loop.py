@@ -42,7 +42,7 @@ def assert_start_in_spec_times(w: ChademoWorld, log: Recorder) -> None:
 
 
 def assert_stop_in_spec_times(w: ChademoWorld, log: Recorder, stop_at: float) -> None:
-    stop_t, stop = log.kinds("chademo", "stop")[0]
+    stop_t, _stop = log.kinds("chademo", "stop")[0]
     assert stop_t - stop_at <= 0.5
     opened = w.line_times("contactors", False)[0]
     d2_off = w.line_times("d2", False)[0]
@@ -102,7 +102,7 @@ def test_imiev_on_a_weak_d2_ends_in_the_defined_timeout_stop() -> None:
 
 
 def test_imiev_charges_with_a_2a_d2_supply() -> None:
-    w, log = world("imiev", d2_supply_a=2.0)
+    w, _log = world("imiev", d2_supply_a=2.0)
     charge_then_stop(w, 10.0)
     assert w.battery.energy_in_kwh > 0.05 and StopReason.CAR_ERROR not in w.charger.stop_reasons
 
@@ -150,7 +150,7 @@ def test_two_session_start_fails_for_single_session_cars(name: str) -> None:
 
 
 def test_discovery_then_real_session_with_a_leaf() -> None:
-    w, log = world("leaf-ze0-24", ChargerConfig(v2x=True))
+    w, _log = world("leaf-ze0-24", ChargerConfig(v2x=True))
     w.start(SessionKind.DISCOVERY)
     w.run(until=20.0)
     assert w.charger.state is ChargerState.DISCOVERED
@@ -165,7 +165,7 @@ def test_discovery_then_real_session_with_a_leaf() -> None:
 
 
 def test_leaf_ze0_follows_a_dynamic_limit_without_faulting() -> None:
-    w, log = world("leaf-ze0-24")
+    w, _log = world("leaf-ze0-24")
     w.start()
     w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
     w.sim.run(until=w.sim.now() + 30)
@@ -179,7 +179,7 @@ def test_leaf_ze0_follows_a_dynamic_limit_without_faulting() -> None:
 
 
 def test_leaf_ze0_status_bit_makes_it_dynamic_without_the_fallback() -> None:
-    w, log = world("leaf-ze0-24", ChargerConfig(dynamic_current_fallback=False))
+    w, _log = world("leaf-ze0-24", ChargerConfig(dynamic_current_fallback=False))
     w.start()
     w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
     w.sim.run(until=w.sim.now() + 30)
