@@ -7,10 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ccs2chademo.chademo.interfaces import ChargerConfig
+from ccs2chademo.chademo.charger import ChademoCharger
+from ccs2chademo.chademo.frames import ChargerStatus
+from ccs2chademo.chademo.interfaces import ChargerConfig, PowerDemand
 from ccs2chademo.chademo.profiles import VehicleProfile, load_profile
-from ccs2chademo.runtime import CanFrame, SessionLog, VirtualRuntime
+from ccs2chademo.runtime import CanFrame, Event, InputChanged, Log, SendCan, SessionLog, SetOutput, VirtualRuntime
+from ccs2chademo.sim.battery import Battery
 from ccs2chademo.sim.chademo_world import ChademoWorld
+from ccs2chademo.sim.dc_source import DcSource
 
 
 def read_savvycan(path: Path) -> list[tuple[float, CanFrame]]:
@@ -76,3 +80,63 @@ def world(
     sim = VirtualRuntime(seed=seed, log=log)
     profile = load_profile(name) if isinstance(name, str) else name
     return ChademoWorld(sim, profile, config, **kwargs), log
+
+
+class ChargerHarness:
+    """Drives one :class:`ChademoCharger` by hand (no runtime): events in time order, its timer
+    fired when due, and a DC source stepped every 100 ms when one is given."""
+
+    def __init__(self, config: ChargerConfig | None = None, source: DcSource | None = None) -> None:
+        self.charger = ChademoCharger("chademo", config)
+        self.source = source
+        self.load: Battery | None = None  # tie the source to this pack (car contactors closed)
+        self.demand = PowerDemand()
+        self.sent: list[tuple[float, CanFrame]] = []
+        self.outputs: list[tuple[float, str, Any]] = []
+        self.logs: list[tuple[float, Log]] = []
+        self.next_physics = 0.05
+        self.now = 0.0
+
+    def _collect(self, now: float) -> None:
+        for action in self.charger.actions():
+            if isinstance(action, SendCan):
+                self.sent.append((now, action.frame))
+            elif isinstance(action, SetOutput):
+                self.outputs.append((now, action.name, action.value))
+                if action.name == "demand":
+                    self.demand = action.value
+            elif isinstance(action, Log):
+                self.logs.append((now, action))
+
+    def feed(self, now: float, event: Event) -> None:
+        self.advance(now)
+        self.charger.receive(event, now)
+        self._collect(now)
+
+    def advance(self, until: float) -> None:
+        while True:
+            timer = self.charger.get_timer()
+            physics = self.next_physics if self.source is not None else None
+            due = min((t for t in (timer, physics) if t is not None), default=None)
+            if due is None or due > until:
+                self.now = max(self.now, until)
+                return
+            self.now = due
+            if physics is not None and physics <= due:
+                assert self.source is not None
+                self.next_physics += 0.1
+                self.source.step(due, 0.1, self.demand, self.load)
+                self.charger.receive(InputChanged("upstream", self.source.upstream()), due)
+                self._collect(due)
+            else:
+                self.charger.handle_timer(due)
+                self._collect(due)
+
+    def times(self, name: str, value: Any) -> list[float]:
+        return [t for t, n, v in self.outputs if n == name and v == value]
+
+    def statuses(self) -> list[tuple[float, ChargerStatus]]:
+        return [(t, ChargerStatus.from_can(f)) for t, f in self.sent if f.arbitration_id == 0x109]
+
+    def log_kinds(self, kind: str) -> list[tuple[float, dict[str, Any]]]:
+        return [(t, entry.fields) for t, entry in self.logs if entry.kind == kind]
