@@ -8,13 +8,14 @@ from hypothesis import strategies as st
 
 from ccs2chademo.chademo.frames import VehicleLimits, VehicleStatus
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, StopReason, Upstream
+from ccs2chademo.chademo.profiles import VehicleProfile
 from ccs2chademo.chademo.vehicle import FAULT_NAMES
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged
 from ccs2chademo.sim.chademo_world import ChademoWorld
 from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, world
 
 
-def charging(name: str = "leaf-ze1-40", **kwargs: object) -> tuple[ChademoWorld, Recorder]:
+def charging(name: str | VehicleProfile = "leaf-ze1-40", **kwargs: object) -> tuple[ChademoWorld, Recorder]:
     w, log = world(name, **kwargs)  # type: ignore[arg-type]
     w.start()
     w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
@@ -120,7 +121,7 @@ def test_target_above_available_is_battery_incompatible() -> None:
 
 
 def test_charging_time_runs_out() -> None:
-    w, log = charging(profile_with("leaf-ze1-40", max_charge_time_10s=3))  # 30 s
+    w, _ = charging(profile_with("leaf-ze1-40", max_charge_time_10s=3))  # 30 s
     w.run(until=w.sim.now() + 60)
     assert StopReason.CHARGING_TIME in w.charger.stop_reasons
     assert_safe_end(w)
