@@ -68,7 +68,11 @@ def test_encode_of_arbitrary_in_range_values_agrees(layout: MessageLayout, data:
         if signal.kind == 2:
             signals[signal.name] = data.draw(st.floats(signal.minimum, signal.maximum), label=signal.name)
         else:
-            signals[signal.name] = data.draw(st.integers(int(signal.minimum), int(signal.maximum)), label=signal.name)
+            lo, hi = int(signal.minimum), int(signal.maximum)
+            signals[signal.name] = data.draw(
+                st.integers(lo, hi) | st.floats(lo, hi) | st.booleans() if 1 <= hi < 2**53 else st.integers(lo, hi),
+                label=signal.name,
+            )
     assert layout.encode(signals) == CODEC.database.encode_message(layout.frame_id, signals)
 
 
