@@ -195,3 +195,19 @@ def test_outlander_stores_no_dtc_thanks_to_the_bleed() -> None:
     charge_then_stop(w, 10.0)
     assert w.car.dtcs == []
     assert [t for t, f in log.kinds("car", "state") if f["state"] == VehicleState.WELDING_CHECK]
+
+
+def test_v2x_mode_discharge_fields() -> None:
+    """V2X: 0x109.4 with 0x208/0x209 every cycle; 3 s at 0 A = discharging (adapter.md §7)."""
+    w, log = world("leaf-ze0-24", ChargerConfig(v2x=True))
+    w.start()
+    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
+    assert w.car._cs is not None and w.car._cs.discharge_compatible
+    w.sim.run(until=w.sim.now() + 10)
+    w.source.delivery_cap = 0.0  # nothing flows: a discharger would now take power
+    w.sim.run(until=w.sim.now() + 6)
+    assert [f for _, f in log.kinds("chademo", "v2x_discharging") if f["on"]]
+    assert w.demand.discharge_current == 15  # the car's 0x200 maximum, faked as request toward CCS
+    remaining = w.car._cs.remaining_time_s if w.car._cs is not None else 0
+    assert remaining >= 5
+    assert w.charger.state is ChargerState.CHARGING
