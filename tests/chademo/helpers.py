@@ -140,3 +140,12 @@ class ChargerHarness:
 
     def log_kinds(self, kind: str) -> list[tuple[float, dict[str, Any]]]:
         return [(t, entry.fields) for t, entry in self.logs if entry.kind == kind]
+
+
+def run_until_charging(w: ChademoWorld, then: float = 0.0) -> None:
+    """Start a session and run until the charger is in its charging loop, then ``then`` s more."""
+    w.start()
+    w.sim.run(until=w.sim.now() + 40.0, stop=lambda: w.charger.state == "charging")
+    assert w.charger.state == "charging", w.charger.state
+    if then:
+        w.sim.run(until=w.sim.now() + then)

@@ -12,15 +12,12 @@ from ccs2chademo.chademo.profiles import VehicleProfile
 from ccs2chademo.chademo.vehicle import FAULT_NAMES
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged
 from ccs2chademo.sim.chademo_world import ChademoWorld
-from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, world
+from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, run_until_charging, world
 
 
 def charging(name: str | VehicleProfile = "leaf-ze1-40", **kwargs: object) -> tuple[ChademoWorld, Recorder]:
     w, log = world(name, **kwargs)  # type: ignore[arg-type]
-    w.start()
-    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
-    w.sim.run(until=w.sim.now() + 10.0)
-    assert w.charger.state is ChargerState.CHARGING
+    run_until_charging(w, 10.0)
     return w, log
 
 

@@ -9,17 +9,14 @@ from ccs2chademo.chademo.profiles import PROFILE_NAMES
 from ccs2chademo.chademo.vehicle import VehicleState
 from ccs2chademo.sim.chademo_world import ORIGINAL_D2_SUPPLY_A, ChademoWorld
 from ccs2chademo.sim.dc_source import DcSourceSpec
-from tests.chademo.helpers import Recorder, world
+from tests.chademo.helpers import Recorder, run_until_charging, world
 
 CHARGE_FOR = 20.0
 
 
 def charge_then_stop(w: ChademoWorld, charge_for: float = CHARGE_FOR) -> float:
     """Start, charge ``charge_for`` s after the charging loop began, driver stop; returns stop time."""
-    w.start()
-    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
-    assert w.charger.state is ChargerState.CHARGING, w.charger.state
-    w.sim.run(until=w.sim.now() + charge_for)
+    run_until_charging(w, charge_for)
     stop_at = w.sim.now()
     w.to_car("stop", True)
     w.run(until=stop_at + 40.0)
@@ -129,9 +126,7 @@ def test_jdemo_stops_with_dynamic_current() -> None:
 
 def test_xpeng_target_is_frozen_at_d2() -> None:
     w, _ = world("xpeng-g3")
-    w.start()
-    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
-    w.sim.run(until=w.sim.now() + 2)
+    run_until_charging(w, 2)
     view = w.charger.vehicle
     assert view.target_voltage == 450 and view.frozen_target_voltage == 434
     assert w.demand.voltage == 434
@@ -166,9 +161,7 @@ def test_discovery_then_real_session_with_a_leaf() -> None:
 
 def test_leaf_ze0_follows_a_dynamic_limit_without_faulting() -> None:
     w, _log = world("leaf-ze0-24")
-    w.start()
-    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
-    w.sim.run(until=w.sim.now() + 30)
+    run_until_charging(w, 30)
     w.source.delivery_cap = 60.0  # the power stage under-delivers (adapter.md §14 #9)
     w.sim.run(until=w.sim.now() + 30)
     assert w.charger.state is ChargerState.CHARGING, "0x108.3 = delivered + 10 A keeps the car happy"
@@ -180,9 +173,7 @@ def test_leaf_ze0_follows_a_dynamic_limit_without_faulting() -> None:
 
 def test_leaf_ze0_status_bit_makes_it_dynamic_without_the_fallback() -> None:
     w, _log = world("leaf-ze0-24", ChargerConfig(dynamic_current_fallback=False))
-    w.start()
-    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
-    w.sim.run(until=w.sim.now() + 30)
+    run_until_charging(w, 30)
     w.source.delivery_cap = 60.0
     w.run(until=w.sim.now() + 40)
     # 0x102.5.6 counts as dynamic control (chademo.md §3.6): 0x108.3 still follows the delivery
@@ -200,8 +191,7 @@ def test_outlander_stores_no_dtc_thanks_to_the_bleed() -> None:
 def test_v2x_mode_discharge_fields() -> None:
     """V2X: 0x109.4 with 0x208/0x209 every cycle; 3 s at 0 A = discharging (adapter.md §7)."""
     w, log = world("leaf-ze0-24", ChargerConfig(v2x=True))
-    w.start()
-    w.sim.run(until=40.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
+    run_until_charging(w)
     assert w.car._cs is not None and w.car._cs.discharge_compatible
     w.sim.run(until=w.sim.now() + 10)
     w.source.delivery_cap = 0.0  # nothing flows: a discharger would now take power
