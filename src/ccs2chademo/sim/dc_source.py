@@ -31,7 +31,7 @@ class DcSourceSpec:
     voltage_slew_v_per_s: float = 600.0  # output rise (real units: 265 → 505 V in ≈0.5 s)
     discharge_v_per_s: float = 1000.0  # output discharge when disabled (383 → 7 V in ≈0.4 s)
     current_up_a_per_s: float = 60.0
-    current_down_a_per_s: float = 100.0
+    current_down_a_per_s: float = 250.0  # 31 → 0 A in ≈0.2 s, 100 → 0 A in 0.4 s (§10 step 2)
     lag_s: float = 0.2  # output lags the request by 1–5 frames (chademo.md §6.1)
 
 
@@ -88,6 +88,8 @@ class DcSource:
             if self.delivery_cap is not None:
                 setpoint = min(setpoint, self.delivery_cap)
         target = self._lagged(now, setpoint) if battery is not None else 0.0
+        if not demand.charging:
+            target = 0.0  # a stop command shuts the stage down at once, without the control lag
         if target > self.current:
             self.current = min(target, self.current + spec.current_up_a_per_s * dt)
         else:
