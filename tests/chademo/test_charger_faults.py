@@ -12,7 +12,7 @@ from ccs2chademo.chademo.profiles import VehicleProfile
 from ccs2chademo.chademo.vehicle import FAULT_NAMES
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged
 from ccs2chademo.sim.chademo_world import ChademoWorld
-from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, run_until_charging, world
+from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, run_until_charging, spy_on, world
 
 
 def charging(name: str | VehicleProfile = "leaf-ze1-40", **kwargs: object) -> tuple[ChademoWorld, Recorder]:
@@ -284,3 +284,14 @@ def test_random_car_sequences_keep_the_invariants(steps: list, fake: int) -> Non
     # what 0x109 reports is the source's current (= an earlier demand), or the fake idle amps
     for ts, s in statuses:
         assert s.present_current <= max(_latest(presents, ts), fake if s.charging else 0)
+
+
+def test_stop_at_zero_current_still_sends_0x25_first() -> None:
+    """5.5 is set one frame before 5.0 is cleared, even when no current flows (§3.5)."""
+    w, _ = charging()
+    spy = spy_on(w)
+    w.source.delivery_cap = 0.0
+    w.sim.run(until=w.sim.now() + 1.0)
+    w.to_charger("stop", True)
+    w.run(until=w.sim.now() + 30)
+    assert spy.status_bytes() == [0x05, 0x25, 0x24, 0x20]

@@ -9,7 +9,7 @@ from ccs2chademo.chademo.profiles import PROFILE_NAMES
 from ccs2chademo.chademo.vehicle import VehicleState
 from ccs2chademo.sim.chademo_world import ORIGINAL_D2_SUPPLY_A, ChademoWorld
 from ccs2chademo.sim.dc_source import DcSourceSpec
-from tests.chademo.helpers import Recorder, run_until_charging, world
+from tests.chademo.helpers import Recorder, run_until_charging, spy_on, world
 
 CHARGE_FOR = 20.0
 
@@ -57,7 +57,11 @@ def assert_stop_in_spec_times(w: ChademoWorld, log: Recorder, stop_at: float) ->
 @pytest.mark.parametrize("name", PROFILE_NAMES)
 def test_full_session_of_every_profile(name: str) -> None:
     w, log = world(name)
+    spy = spy_on(w)
     stop_at = charge_then_stop(w)
+    assert spy.status_bytes() == [0x20, 0x24, 0x05, 0x25, 0x24, 0x20]  # chademo.md §3.5
+    charger_ids = [f.arbitration_id for _, f in spy.frames if f.arbitration_id in (0x108, 0x109, 0x118)]
+    assert charger_ids == [0x108, 0x109, 0x118] * (len(charger_ids) // 3)
     assert_start_in_spec_times(w, log)
     assert_stop_in_spec_times(w, log, stop_at)
     assert w.battery.energy_in_kwh > 0.05, "current flowed"
