@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ccs2chademo.chademo import charger as charger_module
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, SessionKind, StopReason
 from ccs2chademo.chademo.profiles import PROFILE_NAMES
 from ccs2chademo.chademo.vehicle import VehicleState
@@ -136,6 +137,18 @@ def test_xpeng_target_is_frozen_at_d2() -> None:
     view = w.charger.vehicle
     assert view.target_voltage == 450 and view.frozen_target_voltage == 434
     assert w.demand.voltage == 434
+    assert view.soc == pytest.approx(49.0, abs=1.0)
+
+
+def test_xpeng_soc_appears_about_1s_after_d2() -> None:
+    w, _ = world("xpeng-g3")
+    w.start()
+    w.sim.run(until=30.0, stop=lambda: w.charger.vehicle.d2)
+    d2 = w.sim.now()
+    w.sim.run(until=d2 + 0.8)
+    assert w.charger.vehicle.soc == 0
+    w.sim.run(until=d2 + 1.3)
+    assert w.charger.vehicle.soc == pytest.approx(49.0, abs=1.0)
 
 
 @pytest.mark.parametrize("name", ["xpeng-g3", "lexus-ux300e"])
@@ -207,3 +220,28 @@ def test_v2x_mode_discharge_fields() -> None:
     remaining = w.car._cs.remaining_time_s if w.car._cs is not None else 0
     assert remaining >= 5
     assert w.charger.state is ChargerState.CHARGING
+
+
+def test_outlander_stores_dtcs_when_the_reported_voltage_does_not_fall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the bleed simulation the CAN voltage stays up and the Outlander logs P101B/P101C."""
+    monkeypatch.setattr(charger_module, "BLEED", 1.0)
+    w, _ = world("outlander-phev")
+    charge_then_stop(w, 10.0)
+    assert w.car.dtcs == ["P101B", "P101C"]
+    # a Leaf judges from its inlet voltage, which the DC source really pulls down: no DTC
+    w, _ = world("leaf-ze1-40")
+    charge_then_stop(w, 10.0)
+    assert w.car.dtcs == []
+
+
+def test_car_faults_when_the_charger_falls_silent() -> None:
+    w, log = world("leaf-ze1-40")
+    run_until_charging(w, 5.0)
+    silent = w.sim.now()
+    w.bus.stations[0].enabled = False  # the charger's CAN node dies (it neither sends nor hears)
+    w.run(until=silent + 30)
+    t, _ = log.kinds("car", "car_can_timeout")[0]
+    assert 1.0 < t - silent <= 1.2
+    assert w.line_times("k", False)[0] - silent <= 1.3
+    assert w.car._system_fault
+    assert StopReason.CAN_TIMEOUT in w.charger.stop_reasons and w.charger.state is ChargerState.ENDED
