@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccs2chademo.chademo.charger import encode_remaining
 from ccs2chademo.chademo.frames import VehicleLimits, VehicleStatus
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, StopReason, Upstream
 from ccs2chademo.chademo.profiles import VehicleProfile
@@ -295,3 +296,17 @@ def test_stop_at_zero_current_still_sends_0x25_first() -> None:
     w.to_charger("stop", True)
     w.run(until=w.sim.now() + 30)
     assert spy.status_bytes() == [0x05, 0x25, 0x24, 0x20]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "encoded"),
+    [(0, (0, 0)), (9.9, (0, 0)), (59, (5, 0)), (60, (0xFF, 1)), (4800, (0xFF, 80)), (10**6, (0xFF, 0xFF))],
+)
+def test_remaining_time_encoding(seconds: float, encoded: tuple[int, int]) -> None:
+    assert encode_remaining(seconds) == encoded  # chademo.md §3.5, the original adapter's rule
+
+
+def test_stop_reasons_are_logged_in_hex() -> None:
+    reasons = StopReason.K_OFF | StopReason.CAR_ERROR
+    assert reasons.describe() == "0x240 (K_OFF|CAR_ERROR)"
+    assert StopReason.NONE.describe() == "0x0 (NONE)"
