@@ -310,3 +310,11 @@ def test_stop_reasons_are_logged_in_hex() -> None:
     reasons = StopReason.K_OFF | StopReason.CAR_ERROR
     assert reasons.describe() == "0x240 (K_OFF|CAR_ERROR)"
     assert StopReason.NONE.describe() == "0x0 (NONE)"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"protocol_number": 3}, {"max_amps": 256}, {"fake_idle_amps": -1}, {"max_volts": 0}]
+)
+def test_charger_config_is_validated(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValueError):
+        ChargerConfig(**kwargs)  # type: ignore[arg-type]
