@@ -114,7 +114,7 @@ def test_target_above_available_is_battery_incompatible() -> None:
     assert w.charger.stop_reasons == StopReason.BATTERY_INCOMPATIBLE
     first_frame = log.kinds("chademo", "car_first_frame")[0][0]
     assert stop_time(log) - first_frame <= 2.3
-    assert w.car._cs is not None and w.car._cs.battery_incompatible  # 0x109.5.3 reached the car
+    assert w.car.charger_status is not None and w.car.charger_status.battery_incompatible  # 0x109.5.3 reached the car
     assert_safe_end(w)
 
 
@@ -146,7 +146,7 @@ def test_current_deviation_fault_without_dynamic_control() -> None:
     w.source.delivery_cap = 60.0
     w.run(until=w.sim.now() + 40)
     assert StopReason.BATTERY_FAULT in w.charger.stop_reasons
-    assert "fault_current_deviation" in w.car._faults
+    assert "fault_current_deviation" in w.car.faults
     assert_safe_end(w)
 
 
@@ -158,7 +158,7 @@ def test_voltage_echo_triggers_voltage_deviation() -> None:
         present_voltage=400.0, present_current=real.present_current, precharge_done=True
     )
     w.run(until=w.sim.now() + 30)
-    assert "fault_voltage_deviation" in w.car._faults
+    assert "fault_voltage_deviation" in w.car.faults
     assert StopReason.BATTERY_FAULT in w.charger.stop_reasons
 
 

@@ -172,7 +172,7 @@ def test_discovery_then_real_session_with_a_leaf() -> None:
     assert view is not None
     assert (view.target_voltage, view.max_battery_voltage, view.soc_trusted) == (410, 435, True)
     assert view.soc == pytest.approx(73.0, abs=0.6)
-    assert not w.car._saw_discharge_flag, "discharge must never be advertised in discovery"
+    assert not w.car.saw_discharge_flag, "discharge must never be advertised in discovery"
     w.start(SessionKind.CHARGE)
     w.sim.run(until=60.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
     assert w.charger.state is ChargerState.CHARGING
@@ -211,13 +211,13 @@ def test_v2x_mode_discharge_fields() -> None:
     """V2X: 0x109.4 with 0x208/0x209 every cycle; 3 s at 0 A = discharging (adapter.md §7)."""
     w, log = world("leaf-ze0-24", ChargerConfig(v2x=True))
     run_until_charging(w)
-    assert w.car._cs is not None and w.car._cs.discharge_compatible
+    assert w.car.charger_status is not None and w.car.charger_status.discharge_compatible
     w.sim.run(until=w.sim.now() + 10)
     w.source.delivery_cap = 0.0  # nothing flows: a discharger would now take power
     w.sim.run(until=w.sim.now() + 6)
     assert [f for _, f in log.kinds("chademo", "v2x_discharging") if f["on"]]
     assert w.demand.discharge_current == 15  # the car's 0x200 maximum, faked as request toward CCS
-    remaining = w.car._cs.remaining_time_s if w.car._cs is not None else 0
+    remaining = w.car.charger_status.remaining_time_s if w.car.charger_status is not None else 0
     assert remaining >= 5
     assert w.charger.state is ChargerState.CHARGING
 
@@ -243,5 +243,5 @@ def test_car_faults_when_the_charger_falls_silent() -> None:
     t, _ = log.kinds("car", "car_can_timeout")[0]
     assert 1.0 < t - silent <= 1.2
     assert w.line_times("k", False)[0] - silent <= 1.3
-    assert w.car._system_fault
+    assert "system" in w.car.faults
     assert StopReason.CAN_TIMEOUT in w.charger.stop_reasons and w.charger.state is ChargerState.ENDED
