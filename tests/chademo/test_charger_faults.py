@@ -318,3 +318,15 @@ def test_stop_reasons_are_logged_in_hex() -> None:
 def test_charger_config_is_validated(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         ChargerConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_leaf_refuses_to_close_with_voltage_on_the_inlet() -> None:
+    """Why the adapter keeps its contactor open (0 V at the inlet) until the car has closed."""
+    w, log = world("leaf-ze1-40")
+    w.source.hold_voltage = 380.0
+    w.start()
+    w.run(until=40)
+    assert w.line_times("contactors", True) == []
+    assert w.charger.stop_reasons == StopReason.CONTACTORS_TIMEOUT
+    assert stop_time(log) - w.line_times("d2", True)[0] == pytest.approx(4.0, abs=0.11)
+    assert_safe_end(w)

@@ -49,6 +49,9 @@ class DcSource:
         self.delivery_cap: float | None = None  # delivers at most this, whatever it advertises
         self.stopped = False
         self.fault = False
+        #: keep the open-circuit output at this voltage (a stage precharged to the battery and
+        #: tied straight to the inlet, which Leafs refuse: chademo.md §4 step 9)
+        self.hold_voltage: float | None = None
         self._phase_since = 0.0
         self._setpoints: deque[tuple[float, float]] = deque()
         self._lag_value = 0.0
@@ -101,7 +104,10 @@ class DcSource:
             # open circuit: a current-controlled stage asked for current climbs to its voltage
             # limit (the i-MiEV symptom, adapter.md §14 #11); otherwise it discharges its output
             wants = demand.charging and demand.current > 0 and not (self.stopped or self.fault)
-            self._slew(min(float(demand.voltage), spec.max_voltage) if wants else 0.0, dt)
+            if wants:
+                self._slew(min(float(demand.voltage), spec.max_voltage), dt)
+            else:
+                self._slew(self.hold_voltage if self.hold_voltage is not None and not demand.stopping else 0.0, dt)
 
     def _insulation(self, now: float, dt: float, demand: PowerDemand) -> None:
         spec = self.spec
