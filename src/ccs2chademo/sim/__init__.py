@@ -1,1 +1,1 @@
-"""Simulated hardware with realistic physics and timing (chargers, cars, adapter parts)."""
+"""Simulated hardware with realistic behaviour and timing (modems, power line, NICs)."""
