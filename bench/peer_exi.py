@@ -7,7 +7,7 @@ an ``ExificientEXICodec`` whose ``decode(bytes, namespace)`` returns JSON text a
 ``encode(json, namespace)`` returns bytes; ``EXI.from_exi``/``to_exi`` add pydantic models on top).
 
 Protocol: stdin has one JSON object per line, ``{"name", "schema", "hex", "repeat", "warmup"}``
-(warmup, default true: one untimed decode+encode first); stdout
+(warmup: untimed decode+encode calls first, default 1); stdout
 gets first ``{"version", "startup_s"}`` (JVM launch, not counted in any message), then per input
 ``{"name", "decode_us", "encode_us", "roundtrip", "model_decode_us", "model_encode_us"}``: medians over
 ``repeat`` calls of the codec proper (JSON in/out) and of the EXI class (pydantic models), the
@@ -52,7 +52,7 @@ def _time_message(exi: Any, codec: Any, item: dict[str, Any]) -> dict[str, Any]:
     namespace = getattr(Namespace, NAMESPACES[item["schema"]])
     data = bytes.fromhex(item["hex"])
     repeat = max(1, int(item.get("repeat", 1)))
-    if item.get("warmup", True):  # one untimed call: the JVM's first run of a grammar is slower still
+    for _ in range(int(item.get("warmup", 1))):  # untimed: the JVM's first runs of a grammar are slower still
         codec.encode(codec.decode(data, namespace), namespace)
     dec: list[float] = []
     enc: list[float] = []
