@@ -21,6 +21,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 debian-net:
 	@command -v ip >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends iproute2; }
 
+# --- iso15118 peer codec for the EXI benchmark ------------------------------------------------
+# bench/exi.py compares our codec with the iso15118 package's (EXIficient in a JVM). That package
+# pins pydantic 1 and its own cryptography, so it lives in its own venv, which the benchmark
+# drives as a subprocess (bench/peer_exi.py). Its EV side imports aiofile without declaring it.
+# Created only when missing (removed again if the install fails); a headless JRE comes from
+# Debian when there is no `java`.
+PEER_VENV := .venv-peer
+
+$(PEER_VENV):
+	@command -v java >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet 'iso15118==0.31.*' aiofile || { rm -rf $(PEER_VENV); exit 1; }
+# --- end of the iso15118 peer block ------------------------------------------------------------
+
 test: $(STAMP) debian-net
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -28,8 +42,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard src tests bench tools)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) $(PEER_VENV)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(PEER_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

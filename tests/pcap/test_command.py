@@ -1,0 +1,73 @@
+"""``ccs2chademo pcap FILE``: the JSON-lines contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dpkt
+from click.testing import CliRunner
+
+from ccs2chademo.cli import cli
+from ccs2chademo.v2g import v2gtp
+
+from .capture_table import capture
+from .conftest import extracted
+from .synth import pcap_bytes, tcp_frame
+
+POLESTAR = "2024-06-18_Griffigroen_pyPLC_polestar2_discharging_with_additional_prechargeCircuit.pcapng"
+
+
+def _run(path: Path) -> tuple[int, list[dict[str, object]], str]:
+    result = CliRunner().invoke(cli, ["pcap", str(path)])
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, lines, result.stderr
+
+
+def test_lines_for_every_record_in_capture_order() -> None:
+    code, lines, _ = _run(capture(POLESTAR))
+    assert code == 0
+    x = extracted(POLESTAR)
+    v2g = [line for line in lines if "direction" in line]
+    raw = [line for line in lines if "kind" in line]
+    assert len(v2g) == len(x.messages) == 186 and len(raw) == len(x.raw)
+    assert [line["time"] for line in lines] == sorted(line["time"] for line in lines)  # type: ignore[type-var]
+    first = v2g[0]
+    assert set(first) == {"time", "direction", "connection", "schema", "message", "hex", "body"}
+    assert (first["direction"], first["schema"], first["message"]) == ("ev->evse", "apphand", "supportedAppProtocolReq")
+    assert [line["hex"] for line in v2g] == [m.hex for m in x.messages]
+    names = [line["message"] for line in v2g]
+    assert names.count("CurrentDemandReq") == 66 and names[-1] == "SessionStopRes"
+    demand = next(line for line in v2g if line["message"] == "CurrentDemandReq")
+    assert demand["body"]["V2G_Message"]["Body"]["CurrentDemandReq"]["EVTargetVoltage"] == {  # type: ignore[index]
+        "Multiplier": 0, "Unit": "V", "Value": 450}
+    assert raw[0] == {"time": x.raw[0].time, "kind": x.raw[0].kind, "hex": x.raw[0].hex}
+
+
+def test_undecodable_message_gives_an_error_line_and_exit_1(tmp_path: Path) -> None:
+    sap = extracted(POLESTAR).messages[:2]
+    payloads = [(True, sap[0].payload), (False, sap[1].payload), (True, b"\x80\x9a\xff\xff")]
+    frames = [tcp_frame(True, 100, dpkt.tcp.TH_SYN), tcp_frame(False, 500, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK)]
+    seq = {True: 101, False: 501}
+    for from_ev, payload in payloads:
+        wire = v2gtp.encode(payload)
+        frames.append(tcp_frame(from_ev, seq[from_ev], dpkt.tcp.TH_ACK, wire))
+        seq[from_ev] += len(wire)
+    path = tmp_path / "bad.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    code, lines, _ = _run(path)
+    assert code == 1 and len(lines) == 3
+    assert "body" in lines[1] and "error" not in lines[1]
+    assert lines[2]["hex"] == "809affff" and "ExiDecodeError" in str(lines[2]["error"]) and "body" not in lines[2]
+
+
+def test_damaged_capture_prints_what_came_before_then_exit_2(tmp_path: Path) -> None:
+    data = capture(POLESTAR).read_bytes()
+    path = tmp_path / "cut.pcapng"
+    path.write_bytes(data[: len(data) // 2])
+    code, lines, err = _run(path)
+    assert code == 2 and lines and "error:" in err
+    garbage = tmp_path / "garbage.pcap"
+    garbage.write_bytes(b"not a capture at all")
+    code, lines, err = _run(garbage)
+    assert code == 2 and lines == [] and "not a pcap or pcapng file" in err
