@@ -151,7 +151,7 @@ def test_timeouts_in_virtual_time(state: Kind) -> None:
 
 
 def test_precharge_timeout_counts_from_the_first_request() -> None:
-    _, log, (session, _) = run_logged(charger="abb", fault=Fault("timeout", Kind.PRE_CHARGE), minutes=0.05)
+    _, log, (_session, _) = run_logged(charger="abb", fault=Fault("timeout", Kind.PRE_CHARGE), minutes=0.05)
     first = next(r["t"] for r in log if r["kind"] == "state" and r["state"] == "PreCharge")
     fired = next(r["t"] for r in log if r["kind"] == "timeout")
     assert fired - first == pytest.approx(30.0, abs=1e-6)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Literal
 
-import pytest
-
 from ccs2chademo.runtime import ByteLink, Impairment, VirtualRuntime
 from ccs2chademo.sim.replay import ReplayCharger, load_recording
 from ccs2chademo.v2g.evcc import Evcc, EvccConfig, EvRequest
@@ -34,7 +32,7 @@ def replay(capture: str, connection: int = 0, end: Literal["silence", "reset"] =
 
 
 def test_abb_session_setup_ok_is_accepted() -> None:
-    evcc, charger, _ = replay("2022-11-25_v0.2_ABB_until_ChargeParamDiscovery.pcapng")
+    evcc, _charger, _ = replay("2022-11-25_v0.2_ABB_until_ChargeParamDiscovery.pcapng")
     assert "ServiceDiscovery" in evcc.states and "ServicePaymentSelection" in evcc.states
     assert len(evcc.session_id) == 8
     # the recording ends before ContractAuthentication is answered: a 2 s timeout, safe shutdown
@@ -68,7 +66,7 @@ def test_compleo_reset_after_long_ongoing_authorisation() -> None:
 
 
 def test_compleo_second_session_reaches_power_delivery() -> None:
-    evcc, charger, _ = replay("2022-12-13_compleo_powerdelivery230_no_load.pcapng", 14)
+    evcc, _charger, _ = replay("2022-12-13_compleo_powerdelivery230_no_load.pcapng", 14)
     assert evcc.status.precharge_reached and evcc.status.cable_check_done
     # Compleo returned Finished with EVSE_NotReady in ChargeParameterDiscovery: continue anyway
     assert evcc.status.charge_parameter_discovery_done

@@ -17,7 +17,7 @@ import click
 from ..runtime.sessionlog import capture
 from ..sim.charger import PERSONALITIES
 from ..sim.ev_session import build_session
-from ..sim.faults import FAULT_NAMES, FAULT_STATES, DEFAULT_STATE, Fault, FaultError
+from ..sim.faults import DEFAULT_STATE, FAULT_NAMES, FAULT_STATES, Fault, FaultError
 from ..v2g.messages import Schema
 
 

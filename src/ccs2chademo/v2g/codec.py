@@ -80,6 +80,8 @@ def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, A
         if not isinstance(doc, wanted):
             raise CodecError(f"expected SupportedAppProtocol{suffix}, got {type(doc).__name__}")
         return Kind.SUPPORTED_APP_PROTOCOL, doc, b""
+    if not isinstance(doc, din.V2G_Message | iso2.V2G_Message):
+        raise CodecError(f"expected a V2G_Message, got {type(doc).__name__}")
     body = doc.body.body_element
     cls = type(body).__name__
     if body is None or not (cls.endswith(suffix) or (suffix == "Req" and cls == "SessionStop")):
@@ -176,7 +178,8 @@ def encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
 
 
 def _dc_ev_status_of(body: Any) -> Any:
-    for holder in (body, getattr(body, "ev_charge_parameter", None), getattr(body, "ev_power_delivery_parameter", None)):
+    holders = (body, getattr(body, "ev_charge_parameter", None), getattr(body, "ev_power_delivery_parameter", None))
+    for holder in holders:
         status = getattr(holder, "dc_ev_status", None)
         if status is not None:
             return status
@@ -235,7 +238,8 @@ def _evse_status(m: ModuleType, msg: EvseMessage) -> Any:
     return m.DC_EVSEStatus(
         evse_isolation_status=None if msg.isolation is None else _enum(m.IsolationLevel, msg.isolation),
         evse_status_code=_enum(m.DC_EVSEStatusCode, msg.status_code or "EVSE_Ready"),
-        notification_max_delay=msg.notification_max_delay, evse_notification=_enum(m.EVSENotification, msg.notification))
+        notification_max_delay=msg.notification_max_delay,
+        evse_notification=_enum(m.EVSENotification, msg.notification))
 
 
 def _schedules(m: ModuleType, msg: EvseMessage) -> Any:
@@ -256,7 +260,8 @@ def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
     if kind is Kind.SERVICE_DISCOVERY:
         if iso:
             return m.ServiceDiscoveryRes(
-                response_code=code, payment_option_list=m.PaymentOptionList(payment_option=[m.PaymentOption.ExternalPayment]),
+                response_code=code,
+                payment_option_list=m.PaymentOptionList(payment_option=[m.PaymentOption.ExternalPayment]),
                 charge_service=m.ChargeService(
                     service_id=1, service_category=m.ServiceCategory.EVCharging, free_service=False,
                     supported_energy_transfer_mode=m.SupportedEnergyTransferMode(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from ..runtime.events import (
     Address,
@@ -270,6 +270,11 @@ class Evcc(MachineBase):
     def status(self) -> EvccStatus:
         return self._status
 
+    @property
+    def awaiting(self) -> Kind | None:
+        """The request whose response is outstanding (None between requests)."""
+        return self._awaiting
+
     def get_timer(self) -> float | None:
         return self._deadline
 
@@ -404,7 +409,7 @@ class Evcc(MachineBase):
             self._safe_shutdown(f"unoffered-schema-{msg.schema_id}:SupportedAppProtocol", now)
             return
         if chosen.schema is None:
-            self._safe_shutdown(f"unsupported-namespace:SupportedAppProtocol", now)
+            self._safe_shutdown("unsupported-namespace:SupportedAppProtocol", now)
             return
         self.schema = chosen.schema
         self._log("negotiated", schema=self.schema, schema_id=chosen.schema_id)
@@ -412,7 +417,7 @@ class Evcc(MachineBase):
 
     def _on_session_setup(self, msg: EvseMessage, now: float) -> None:
         if not 1 <= len(msg.session_id) <= 8:
-            self._safe_shutdown(f"bad-session-id:SessionSetup", now)
+            self._safe_shutdown("bad-session-id:SessionSetup", now)
             return
         self.session_id = msg.session_id  # rule 2: echo exactly what the charger gave
         self._next("ServiceDiscovery", Kind.SERVICE_DISCOVERY, now)
@@ -558,7 +563,7 @@ class Evcc(MachineBase):
     def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
         self._end(now)
 
-    _handlers: dict[Kind, Callable[[Evcc, EvseMessage, float], None]] = {
+    _handlers: ClassVar[dict[Kind, Callable[[Evcc, EvseMessage, float], None]]] = {
         Kind.SESSION_SETUP: _on_session_setup,
         Kind.SERVICE_DISCOVERY: _on_service_discovery,
         Kind.SERVICE_PAYMENT_SELECTION: _on_payment_selection,
