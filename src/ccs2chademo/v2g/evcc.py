@@ -712,8 +712,10 @@ class Evcc(MachineBase):
         self._emit(SetOutput(output, value))
 
     def _publish(self) -> None:
-        status = replace(self._status, schema=str(self.schema) if self.schema else None, session_id=self.session_id)
-        self._status = status
+        status = self._status
+        schema = str(self.schema) if self.schema else None
+        if status.schema != schema or status.session_id != self.session_id:
+            status = self._status = replace(status, schema=schema, session_id=self.session_id)
         if status != self._published:
             self._published = status
             self._emit(SetOutput("status", status))
