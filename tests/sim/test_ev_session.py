@@ -183,3 +183,11 @@ def test_random_delays_and_losses_always_end_with_cp_b_and_contactor_open(plan: 
     assert session.evcc.status.ended
     assert result.safe_end and result.outputs["cp"] == "B" and result.outputs["contactor"] is False
     assert result.stop_reason is not None
+
+
+def test_iso2_power_delivery_timeout_is_5_s() -> None:
+    _, log, _ = run_logged(charger="abb", schema=Schema.ISO2, fault=Fault("timeout", Kind.POWER_DELIVERY),
+                           minutes=0.05)
+    silent = next(r["t"] for r in log if r["kind"] == "no-response")
+    fired = next(r["t"] for r in log if r["kind"] == "timeout")
+    assert fired - silent == pytest.approx(5.0, abs=0.001)

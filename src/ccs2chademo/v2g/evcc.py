@@ -199,6 +199,8 @@ class EvccConfig:
     secc: Address | None = None
     start_at: float = 0.0
     timeouts: dict[Kind, float] = field(default_factory=_default_timeouts)
+    #: ISO 15118-2 overrides (§10: 5 s for PowerDelivery).
+    iso_timeouts: dict[Kind, float] = field(default_factory=lambda: {Kind.POWER_DELIVERY: 5.0})
     limits: dict[Kind, int] = field(default_factory=_default_limits)
     ongoing_interval: float = 1.0  # Ongoing loops poll ≈1/s (§11)
     precharge_interval: float = 0.45  # PreChargeReq spacing (§9 row 8, adapter stall)
@@ -646,7 +648,12 @@ class Evcc(MachineBase):
         self.sent += 1
         self._last_sent = now
         self._awaiting = kind
-        timeout = self._precharge_deadline if kind is Kind.PRE_CHARGE else now + self.cfg.timeouts[kind]
+        if kind is Kind.PRE_CHARGE:
+            timeout = self._precharge_deadline
+        elif self.schema is Schema.ISO2 and kind in self.cfg.iso_timeouts:
+            timeout = now + self.cfg.iso_timeouts[kind]
+        else:
+            timeout = now + self.cfg.timeouts[kind]
         self._schedule(timeout, lambda t: self._on_timeout(kind, t))
 
     def _on_timeout(self, kind: Kind, now: float) -> None:
