@@ -119,3 +119,14 @@ def test_follower_uses_the_negotiator_and_falls_back_to_first_bytes() -> None:
     assert g.schema_for(True, b"\x80\x98\x02") == "iso2"
     assert g.schema_for(True, b"\x80\x9a\x02") == "din"
     assert g.schema_for(True, b"\x12\x34") is None
+
+
+def test_early_segments_are_held_within_bounds() -> None:
+    half = HalfStream()
+    half.start(0)
+    for i in range(3000):  # one-byte segments at stream offsets 1, 3, 5, …: each beyond a gap
+        half.feed(2 + 2 * i, b"x")
+    assert len(half.pending) == 1024 and half.pending_bytes == 1024
+    assert half.feed(1, b"y") == b"yx"  # offset 0 fills the first gap and releases offset 1
+    assert half.feed(3, b"z") == b"zx"  # offset 2, then the held offset 3
+    assert len(half.pending) == 1022
