@@ -72,6 +72,9 @@ class PevConnection(MachineBase):
         self.sdp_result: SdpResult | None = None
         self.ignored = 0
         self.connected_at: float | None = None
+        #: first time each state was entered (power-on → SLAC → SDP → TCP figures)
+        self.milestones: dict[str, float] = {}
+        self._now = 0.0
         self._stream = v2gtp.V2gtpStream()
         self._deadline: float | None = start_at  # power-on: start at the first timer
         self._warm = False
@@ -90,6 +93,7 @@ class PevConnection(MachineBase):
 
     def _goto(self, state: str, **why: Any) -> None:
         self._enter(state, **why)
+        self.milestones.setdefault(state, self._now)
         if self.level != self._level:
             self._level = self.level
             self._emit(SetOutput("connection_level", self._level))
@@ -111,6 +115,7 @@ class PevConnection(MachineBase):
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
+        self._now = now
         if self.state == "idle" and self._level < 0:
             self._deadline = None
             self.start(now)
@@ -131,6 +136,7 @@ class PevConnection(MachineBase):
         self._advance(now)
 
     def receive(self, event: Event, now: float) -> None:
+        self._now = now
         link = getattr(event, "link", None)
         if link == "plc":
             if self.state == "slac":
