@@ -72,7 +72,7 @@ def test_two_processes_pair_discover_connect_and_exchange_over_veth() -> None:
                                  capture_output=True, text=True, timeout=60, check=False)
             assert car.returncode == 0, car.stderr
             result = json.loads(car.stdout.splitlines()[-1])
-            out, err = evse.communicate(timeout=20)
+            out, _ = evse.communicate(timeout=20)
         finally:
             if evse.poll() is None:
                 evse.kill()

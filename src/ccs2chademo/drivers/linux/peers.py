@@ -60,8 +60,8 @@ async def run_evse(ifname: str, tcp_port: int = 51111, timeout: float = 60.0, mo
     finally:
         for port in ports:
             port.shutdown()
-    return {"sessions": secc.sessions_ended, "matched": [format_mac(m) for m in slac.matched], "received": len(secc.received),
-            "nid": nid.hex()}
+    return {"sessions": secc.sessions_ended, "matched": [format_mac(m) for m in slac.matched],
+            "received": len(secc.received), "nid": nid.hex()}
 
 
 async def run_pev(ifname: str, timeout: float = 60.0) -> dict[str, Any]:
