@@ -88,6 +88,13 @@ class PevConnection(MachineBase):
         self._pump()
 
     @property
+    def evse_mac(self) -> bytes | None:
+        """The charger's MAC: from the SDP answer where it tells (§16 rule 8), else from SLAC."""
+        if self.sdp_result is not None and self.sdp_result.evse_mac is not None:
+            return self.sdp_result.evse_mac
+        return self.slac_result.evse_mac if self.slac_result is not None else None
+
+    @property
     def level(self) -> int:
         return LEVELS[self.state]
 
