@@ -8,13 +8,17 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import dpkt
 import pytest
 
+from ccs2chademo.drivers import ipv6
 from ccs2chademo.drivers.linux import iface
 from ccs2chademo.drivers.linux.multicast import MulticastUdpPort
 from ccs2chademo.drivers.linux.netns import VethPair, unavailable
 from ccs2chademo.drivers.linux.raweth import RawEthernetPort
+from ccs2chademo.homeplug import frames as F
 
 REASON = unavailable()
 root = pytest.mark.skipif(REASON is not None, reason=f"kernel networking test skipped: {REASON}")
@@ -59,8 +63,9 @@ def _cli(*args: str) -> list[str]:
 
 
 @root
-def test_two_processes_pair_discover_connect_and_exchange_over_veth() -> None:
+def test_two_processes_pair_discover_connect_and_exchange_over_veth(tmp_path: Path) -> None:
     """Charger in one namespace, car in the other: SLAC over AF_PACKET, SDP over ff02::1, TCP."""
+    pcap = tmp_path / "car.pcapng"
     with VethPair(prefix="hp") as pair:
         evse = subprocess.Popen(pair.command(pair.ns_a, *_cli("evse", "--iface", pair.if_a, "--timeout", "40")),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -68,7 +73,8 @@ def test_two_processes_pair_discover_connect_and_exchange_over_veth() -> None:
             assert evse.stdout is not None
             ready = json.loads(evse.stdout.readline() or "{}")
             assert ready.get("ready"), evse.stderr.read() if evse.stderr else ""
-            car = subprocess.run(pair.command(pair.ns_b, *_cli("pev", "--iface", pair.if_b, "--timeout", "40")),
+            car = subprocess.run(pair.command(pair.ns_b, *_cli("pev", "--iface", pair.if_b, "--timeout", "40",
+                                                               "--pcap", str(pcap))),
                                  capture_output=True, text=True, timeout=60, check=False)
             assert car.returncode == 0, car.stderr
             result = json.loads(car.stdout.splitlines()[-1])
@@ -86,3 +92,14 @@ def test_two_processes_pair_discover_connect_and_exchange_over_veth() -> None:
     assert 1.2 < m["sdp"] - m["slac"] < 3.0  # real SLAC timings: 3 START + 10 sounds + 0.9 s
     assert not [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
                                             check=False).stdout.split() if pair.tag in ns]
+    # the car recorded its side: real SLAC frames, SDP with valid checksums, a TCP conversation
+    with pcap.open("rb") as f:
+        packets = [bytes(b) for _, b in dpkt.pcapng.Reader(f)]
+    names = [F.decode(p).NAME for p in packets if F.is_homeplug(p)]
+    assert names[:2] == ["CM_SLAC_PARAM.REQ", "CM_SLAC_PARAM.CNF"] and names.count("CM_MNBC_SOUND.IND") == 10
+    assert "CM_SET_KEY.CNF" in names
+    sdp_ports = {(u.sport, u.dport) for u in (ipv6.parse_udp(p) for p in packets if p[12:14] == b"\x86\xdd"
+                                              and p[20] == 17)}
+    assert any(d == 15118 for _, d in sdp_ports) and any(s == 15118 for s, _ in sdp_ports)
+    tcp = [dpkt.ethernet.Ethernet(p).data.data for p in packets if p[12:14] == b"\x86\xdd" and p[20] == 6]
+    assert tcp[0].flags == dpkt.tcp.TH_SYN and tcp[0].dport == 51111 and tcp[-1].flags & dpkt.tcp.TH_FIN

@@ -40,6 +40,7 @@ from ..runtime.events import (
     FrameReceived,
     LinkDown,
     LinkUp,
+    Log,
     OpenLink,
     SendData,
     SendFailed,
@@ -109,6 +110,8 @@ class PevConnection(MachineBase):
         """Move the parts' actions into our queue; react to what they finished."""
         for part in (self.slac, self.sdp):
             for action in part.actions():
+                if isinstance(action, Log):  # keep which part decided (the record's source is us)
+                    action = Log(action.kind, {"part": part.name.rsplit(".", 1)[-1], **action.fields})
                 self._emit(action)
         if self.session is not None:
             for action in self.session.actions():
