@@ -164,8 +164,11 @@ class PevConnection(MachineBase):
         self._advance(now)
 
     def _ignore(self, what: str, event: FrameReceived) -> None:
+        """Count every ignored frame; log the first ten and then every hundredth (a charger
+        misusing ATTEN_CHAR.IND sent 210 of them during one session)."""
         self.ignored += 1
-        self._log("ignored", reason=f"{what} in state {self.state}", length=len(event.frame))
+        if self.ignored <= 10 or self.ignored % 100 == 0:
+            self._log("ignored", reason=f"{what} in state {self.state}", length=len(event.frame), count=self.ignored)
 
     # -- progress -------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
