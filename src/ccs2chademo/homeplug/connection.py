@@ -78,7 +78,6 @@ class PevConnection(MachineBase):
         self._now = 0.0
         self._stream = v2gtp.V2gtpStream()
         self._deadline: float | None = start_at  # power-on: start at the first timer
-        self._warm = False
         self._tcp_failures = 0
         self._level = -1
 
@@ -139,9 +138,8 @@ class PevConnection(MachineBase):
         if due(self._deadline, now):
             self._deadline = None
             if self.state == "connecting":
-                self._log("timeout", step="tcp connect")
-                self._emit(CloseLink("tcp", abort=True))
-                self._restart_warm(now)
+                self._emit(CloseLink("tcp", abort=True))  # no connection yet: nothing to FIN
+                self._restart_warm(now, "TCP connect timed out")
         self._pump()
         self._advance(now)
 
@@ -175,8 +173,7 @@ class PevConnection(MachineBase):
         if self.state == "slac" and self.slac.result is not None:
             self.slac_result = self.slac.result
             self._goto("sdp", evse=self.slac_result.evse_mac.hex())
-            self.sdp.start(now, 1 if self._warm else None)
-            self._warm = False
+            self.sdp.start(now)
             self._pump()
         elif self.state == "sdp" and self.sdp.result is not None:
             self.sdp_result = result = self.sdp.result
@@ -190,19 +187,21 @@ class PevConnection(MachineBase):
             self.slac.start(now)
             self._pump()
 
-    def _restart_warm(self, now: float) -> None:
+    def _restart_warm(self, now: float, reason: str) -> None:
         """§6: one SDP request and 0.5 s, then SLAC (SdpClient failure takes us to SLAC).
 
-        After ``MAX_TCP_FAILURES`` connects in a row that fail, SLAC starts over instead."""
+        After ``MAX_TCP_FAILURES`` TCP failures without a connection in between, SLAC starts
+        over at once."""
         self._stream = v2gtp.V2gtpStream()
         self._tcp_failures += 1
         if self._tcp_failures >= MAX_TCP_FAILURES:
             self._tcp_failures = 0
-            self._log("restart", reason="TCP failed repeatedly", step="slac")
+            self._log("restart", reason=reason, step="slac", failures=MAX_TCP_FAILURES)
             self._goto("slac")
             self.slac.start(now)
             self._pump()
             return
+        self._log("restart", reason=reason, step="sdp")
         self._goto("sdp", warm=True)
         self.sdp.start(now, max_requests=1)
         self._pump()
@@ -218,12 +217,10 @@ class PevConnection(MachineBase):
         elif isinstance(event, LinkDown):
             if self.state == "connected":
                 self._to_session(LinkDown(SESSION_LINK, event.reason), now)
-                self._log("restart", reason=f"TCP {event.reason}", step="sdp")
-                self._restart_warm(now)
+                self._restart_warm(now, f"TCP {event.reason}")
             elif self.state == "connecting":
                 self._deadline = None
-                self._log("restart", reason=f"TCP connect {event.reason}", step="sdp")
-                self._restart_warm(now)
+                self._restart_warm(now, f"TCP connect {event.reason}")
         elif isinstance(event, DataReceived) and self.state == "connected":
             try:
                 messages = self._stream.feed(event.data)
@@ -231,7 +228,7 @@ class PevConnection(MachineBase):
                 self._log("rejected", reason=str(exc), step="v2gtp")
                 self._emit(CloseLink("tcp"))
                 self._to_session(LinkDown(SESSION_LINK, f"error: {exc}"), now)
-                self._restart_warm(now)
+                self._restart_warm(now, "bad V2GTP header")
                 return
             for message in messages:
                 if message.payload_type != v2gtp.PayloadType.EXI:
