@@ -143,10 +143,6 @@ class SlacPev(_SlacBase):
         self._goto("wait_param_cnf", now, now + self.timing.param_timeout)
         self._guard = now + self.timing.guard
 
-    def stop(self) -> None:
-        self._goto("idle", 0.0, None)
-        self._guard = None
-
     @property
     def active(self) -> bool:
         return self.state not in ("idle", "done")

@@ -65,10 +65,6 @@ class SdpClient(MachineBase):
         self._enter("discovering", limit=self.limit)
         self._deadline = now
 
-    def stop(self) -> None:
-        self._deadline = None
-        self._enter("idle")
-
     def get_timer(self) -> float | None:
         return self._deadline
 
