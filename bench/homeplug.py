@@ -97,7 +97,7 @@ def main() -> None:
     connected = [m["connected"] for m, _ in runs]
     first = runs[0][0]
     print("virtual time, car power-on → milestone (spec timings, 5 seeds, seed 0 shown):")
-    for name in ("slac", "sdp", "connecting", "connected"):
+    for name in ("modem", "slac", "sdp", "connecting", "connected"):
         print(f"  {name:<11} {first[name]:7.3f} s")
     print(f"  connected: median {statistics.median(connected):.3f} s, min {min(connected):.3f}, "
           f"max {max(connected):.3f}; wall per run {statistics.median(w for _, w in runs) * 1000:.1f} ms")

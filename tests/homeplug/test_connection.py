@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ccs2chademo.homeplug import frames as F
 from ccs2chademo.homeplug.connection import LEVELS, PevConnection
+from ccs2chademo.homeplug.finder import ModemFinder
 from ccs2chademo.homeplug.slac import SlacPev, SlacTiming
 from ccs2chademo.runtime import DataReceived, Event, FrameReceived, LinkDown, LinkUp, Log, SendFailed, SendFrame
 from ccs2chademo.v2g import v2gtp
@@ -75,7 +76,7 @@ def test_once_connected_slac_and_sdp_frames_change_nothing() -> None:
     assert conn.state == "connected"
     sent = [a for a in out if hasattr(a, "data")]
     assert sent and v2gtp.decode(sent[0].data).payload_type == v2gtp.PayloadType.EXI  # type: ignore[attr-defined]
-    cnf = F.SlacMatchCnf(dest=MAC, source=bytes(6), pev_mac=MAC, evse_mac=bytes(6), run_id=conn.slac.run_id,
+    cnf = F.SlacMatchCnf(dest=MAC, source=bytes(6), pev_mac=MAC, evse_mac=bytes(6), run_id=bytes(8),
                          nid=bytes(7), nmk=bytes(16)).encode()
     conn.receive(FrameReceived("plc", cnf), 1.1)
     conn.receive(FrameReceived("sdp", b"\x01\xfe\x90\x01" + bytes(24), ("fe80::2", 15118)), 1.2)
@@ -84,3 +85,23 @@ def test_once_connected_slac_and_sdp_frames_change_nothing() -> None:
     # a V2GTP header with a bad version byte ends the connection cleanly (warm restart)
     conn.receive(DataReceived("tcp", b"\x02\xfd" + bytes(6)), 1.3)
     assert conn.state == "sdp"
+
+
+def test_modem_finder_retries_until_a_modem_answers_and_counts_them() -> None:
+    finder = ModemFinder(MAC)
+    finder.start(0.0)
+    req = [a for a in finder.actions() if isinstance(a, SendFrame)]
+    assert isinstance(F.decode(req[0].frame), F.SwVerReq)
+    now = 0.0
+    for _ in range(4):  # no modem: GET_SW every second (0.5 s window + 0.5 s pause)
+        t = finder.get_timer()
+        assert t is not None
+        now = t
+        finder.handle_timer(now)
+    assert finder.rounds == 3 and finder.state == "searching" and now == 2.0
+    for modem in (b"\x00\xb0\x52\x00\x00\x01", b"\xbc\xf2\xaf\x00\x00\x02"):
+        cnf = F.SwVerCnf(dest=MAC, source=modem, version="MAC-QCA7000-1.1.0.727-02-20130826-FINAL", device_id=0x22)
+        finder.receive(FrameReceived("plc", cnf.encode()), now + 0.1)
+    finder.receive(FrameReceived("plc", F.SwVerCnf(dest=bytes(6), source=bytes(6), version="x").encode()), now + 0.2)
+    finder.handle_timer(now + 0.5)
+    assert finder.state == "done" and [m.device_id for m in finder.found] == [0x22, 0x22]

@@ -96,7 +96,8 @@ def test_two_processes_pair_discover_connect_and_exchange_over_veth(tmp_path: Pa
     with pcap.open("rb") as f:
         packets = [bytes(b) for _, b in dpkt.pcapng.Reader(f)]
     names = [F.decode(p).NAME for p in packets if F.is_homeplug(p)]
-    assert names[:2] == ["CM_SLAC_PARAM.REQ", "CM_SLAC_PARAM.CNF"] and names.count("CM_MNBC_SOUND.IND") == 10
+    assert names[:4] == ["VS_SW_VER.REQ", "VS_SW_VER.CNF", "CM_SLAC_PARAM.REQ", "CM_SLAC_PARAM.CNF"]
+    assert names.count("CM_MNBC_SOUND.IND") == 10
     assert "CM_SET_KEY.CNF" in names
     sdp_ports = {(u.sport, u.dport) for u in (ipv6.parse_udp(p) for p in packets if p[12:14] == b"\x86\xdd"
                                               and p[20] == 17)}

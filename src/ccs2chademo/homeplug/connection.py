@@ -7,8 +7,9 @@ plain state machine, which is easier to test and cannot drift into a level that 
 ==============  ======  =====================================================================
 state           level   leaves on
 ==============  ======  =====================================================================
+``modem``       5       a local modem answered GET_SW → ``slac`` (§5; asks again until one does)
 ``slac``        10      SET_KEY.CNF accepted → ``sdp`` (SlacPev retries itself; 15 s guard)
-``sdp``         15      valid response → ``connecting``; 50 requests unanswered → ``slac``
+``sdp``         15      valid response → ``connecting``; 50 requests unanswered → ``modem``
 ``connecting``  50      LinkUp → ``connected``; refused/timeout → warm restart
 ``connected``   80      LinkDown → warm restart; the session closes → ``finished``
 ==============  ======  =====================================================================
@@ -50,11 +51,12 @@ from ..runtime.events import (
 from ..runtime.machine import Machine, MachineBase
 from ..v2g import v2gtp
 from ..v2g.discovery import SdpClient, SdpResult
+from .finder import ModemFinder
 from .slac import SlacPev, SlacResult, SlacTiming
 
 SESSION_LINK = "v2g"
 MAX_TCP_FAILURES = 3
-LEVELS = {"slac": 10, "sdp": 15, "connecting": 50, "connected": 80, "finished": 5, "idle": 5}
+LEVELS = {"modem": 5, "slac": 10, "sdp": 15, "connecting": 50, "connected": 80, "finished": 5, "idle": 5}
 
 
 class PevConnection(MachineBase):
@@ -64,6 +66,7 @@ class PevConnection(MachineBase):
                  scope_id: int = 0, timing: SlacTiming | None = None, connect_timeout: float = 5.0,
                  sdp_requests: int = 50, start_at: float = 0.0) -> None:
         super().__init__(name, "idle")
+        self.finder = ModemFinder(mac, name=f"{name}.finder")
         self.slac = SlacPev(mac, rng, name=f"{name}.slac", timing=timing)
         self.sdp = SdpClient(name=f"{name}.sdp", scope_id=scope_id, max_requests=sdp_requests)
         self.session = session
@@ -83,8 +86,9 @@ class PevConnection(MachineBase):
 
     # -- control ------------------------------------------------------------------------------
     def start(self, now: float) -> None:
-        self._goto("slac")
-        self.slac.start(now)
+        """Power-on, and every full restart (§13.2: any failure → back to level 5)."""
+        self._goto("modem")
+        self.finder.start(now)
         self._pump()
 
     @property
@@ -107,7 +111,7 @@ class PevConnection(MachineBase):
 
     def _pump(self) -> None:
         """Move the parts' actions into our queue; react to what they finished."""
-        for part in (self.slac, self.sdp):
+        for part in (self.finder, self.slac, self.sdp):
             for action in part.actions():
                 if isinstance(action, Log):  # keep which part decided (the record's source is us)
                     action = Log(action.kind, {"part": part.name.rsplit(".", 1)[-1], **action.fields})
@@ -118,7 +122,8 @@ class PevConnection(MachineBase):
 
     # -- machine protocol -----------------------------------------------------------------------
     def get_timer(self) -> float | None:
-        times = [t for t in (self._deadline, self.slac.get_timer() if self.state == "slac" else None,
+        times = [t for t in (self._deadline, self.finder.get_timer() if self.state == "modem" else None,
+                             self.slac.get_timer() if self.state == "slac" else None,
                              self.sdp.get_timer() if self.state == "sdp" else None,
                              self.session.get_timer() if self.session is not None else None) if t is not None]
         return min(times) if times else None
@@ -129,6 +134,8 @@ class PevConnection(MachineBase):
             self._deadline = None
             self.start(now)
             return
+        if self.state == "modem" and due(self.finder.get_timer(), now):
+            self.finder.handle_timer(now)
         if self.state == "slac" and due(self.slac.get_timer(), now):
             self.slac.handle_timer(now)
         if self.state == "sdp" and due(self.sdp.get_timer(), now):
@@ -147,7 +154,9 @@ class PevConnection(MachineBase):
         self._now = now
         link = getattr(event, "link", None)
         if link == "plc":
-            if self.state == "slac":
+            if self.state == "modem":
+                self.finder.receive(event, now)
+            elif self.state == "slac":
                 self.slac.receive(event, now)
             elif isinstance(event, FrameReceived):
                 self._ignore("HomePlug frame", event)
@@ -170,7 +179,11 @@ class PevConnection(MachineBase):
 
     # -- progress -------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
-        if self.state == "slac" and self.slac.result is not None:
+        if self.state == "modem" and self.finder.state == "done":
+            self._goto("slac", modems=len(self.finder.found))
+            self.slac.start(now)
+            self._pump()
+        elif self.state == "slac" and self.slac.result is not None:
             self.slac_result = self.slac.result
             self._goto("sdp", evse=self.slac_result.evse_mac.hex())
             self.sdp.start(now)
@@ -182,10 +195,8 @@ class PevConnection(MachineBase):
             self._emit(OpenLink("tcp", target=(str(result.address), result.port, 0, self.scope_id)))
             self._deadline = now + self.connect_timeout
         elif self.state == "sdp" and self.sdp.failed:
-            self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="slac")
-            self._goto("slac")
-            self.slac.start(now)
-            self._pump()
+            self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="modem")
+            self.start(now)
 
     def _restart_warm(self, now: float, reason: str) -> None:
         """§6: one SDP request and 0.5 s, then SLAC (SdpClient failure takes us to SLAC).
@@ -196,10 +207,8 @@ class PevConnection(MachineBase):
         self._tcp_failures += 1
         if self._tcp_failures >= MAX_TCP_FAILURES:
             self._tcp_failures = 0
-            self._log("restart", reason=reason, step="slac", failures=MAX_TCP_FAILURES)
-            self._goto("slac")
-            self.slac.start(now)
-            self._pump()
+            self._log("restart", reason=reason, step="modem", failures=MAX_TCP_FAILURES)
+            self.start(now)
             return
         self._log("restart", reason=reason, step="sdp")
         self._goto("sdp", warm=True)
