@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..deadline import due
+from ..deadline import TimerMachine
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
-from ..runtime.machine import MachineBase
 from . import frames as F
 
 
@@ -23,7 +22,7 @@ class ModemInfo:
     device_id: int
 
 
-class ModemFinder(MachineBase):
+class ModemFinder(TimerMachine):
     def __init__(self, mac: bytes, name: str = "modem_finder", link: str = "plc", window: float = 0.5,
                  pause: float = 0.5) -> None:
         super().__init__(name, "idle")
@@ -34,7 +33,6 @@ class ModemFinder(MachineBase):
         self.rounds = 0
         self.modems: list[ModemInfo] = []
         self.found: list[ModemInfo] = []  # the result of the last complete round with ≥ 1 answer
-        self._deadline: float | None = None
 
     def start(self, now: float) -> None:
         self.found = []
@@ -47,16 +45,10 @@ class ModemFinder(MachineBase):
         self._enter("searching", round=self.rounds)
         self._deadline = now + self.window
 
-    def get_timer(self) -> float | None:
-        return self._deadline
-
-    def handle_timer(self, now: float) -> None:
-        if not due(self._deadline, now):
-            return
+    def _expired(self, now: float) -> None:
         if self.state == "searching":
             if self.modems:
                 self.found = list(self.modems)
-                self._deadline = None
                 self._enter("done", modems=len(self.found))
                 for m in self.found:
                     self._log("modem", mac=F.format_mac(m.mac), version=m.version, device_id=f"0x{m.device_id:02x}")

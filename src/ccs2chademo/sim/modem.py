@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..deadline import due
+from ..deadline import TimerMachine
 from ..homeplug import frames as F
 from ..runtime.events import Address, Event, FrameReceived, SendFailed, SendFrame, SetOutput
 from ..runtime.machine import MachineBase
@@ -49,7 +49,7 @@ def sw_ver_cnf(dest: bytes, modem_mac: bytes, firmware: tuple[str, int]) -> byte
     return F.SwVerCnf(dest=dest, source=modem_mac, version=version, device_id=device).encode()
 
 
-class SimModem(MachineBase):
+class SimModem(TimerMachine):
     def __init__(self, name: str, mac: bytes, host_mac: bytes, role: str = "pev",
                  firmware: tuple[str, int] = QCA7420, reboot_time: float = 5.0, reboot_delay: float = 0.010,
                  attenuation: Mapping[Address, float] | None = None, default_attenuation: float = 20.0) -> None:
@@ -67,7 +67,6 @@ class SimModem(MachineBase):
         self.nid = UNASSOCIATED
         self.nmk = bytes(16)
         self._pending_key: tuple[bytes, bytes] | None = None
-        self._deadline: float | None = None
         self.reboots = 0
         self.dropped = 0
 
@@ -80,12 +79,7 @@ class SimModem(MachineBase):
     def in_network(self) -> bool:
         return self.up and self.nid != UNASSOCIATED
 
-    def get_timer(self) -> float | None:
-        return self._deadline
-
-    def handle_timer(self, now: float) -> None:
-        if not due(self._deadline, now):
-            return
+    def _expired(self, now: float) -> None:
         if self.state == "key_written":
             self._enter("rebooting")
             self._emit(SetOutput("carrier", False))
@@ -95,7 +89,6 @@ class SimModem(MachineBase):
             assert self._pending_key is not None
             self.nid, self.nmk = self._pending_key
             self._pending_key = None
-            self._deadline = None
             self._enter("in_network", nid=self.nid.hex())
             self._emit(SetOutput("carrier", True))
 
