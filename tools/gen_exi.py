@@ -764,7 +764,16 @@ class Emitter:
             # (OpenV2G does so, and public vectors carry such values; docs/exi.md)
             off = f" + {st.vmin}" if st.vmin > 0 else (f" - {-st.vmin}" if st.vmin < 0 else "")
             return [(ind, "F", st.bits, f"{x} = {{r}}{off}")]
-        ops: list[tuple] = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
+        if st.kind == "uint":  # inline the one-octet case (values below 128)
+            ops: list[tuple] = [(ind, "L", f"{x} = (v >> (e - p - 8)) & 255"), (ind, "L", f"if {x} < 128:"),
+                                (ind, "L", "    p += 8"), (ind, "L", "else:"),
+                                (ind, "L", f"    {x}, p = dec_uint(v, p, e)")]
+        elif st.kind == "int":  # sign bit + one octet: -128..127
+            ops = [(ind, "L", f"{x} = (v >> (e - p - 9)) & 511"), (ind, "L", f"if {x} < 128:"),
+                   (ind, "L", "    p += 9"), (ind, "L", f"elif 256 <= {x} < 384:"), (ind, "L", f"    {x} = 255 - {x}"),
+                   (ind, "L", "    p += 9"), (ind, "L", "else:"), (ind, "L", f"    {x}, p = dec_int(v, p, e)")]
+        else:
+            ops = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
         if st.kind in ("uint", "int"):
             conds = []
             if st.vmin is not None and not (st.kind == "uint" and st.vmin == 0):
@@ -1091,7 +1100,11 @@ class Emitter:
             if s in ch_states:
                 return [(ind, "F", 1, f"t = -2 if {{r}} else {t}")], None
             return [(ind, "Z", 1)], t
-        return [(ind, "F", g.width(s), f"t = _T_{c}[{s}][{{r}}]")], None
+        name = f"_T_{c}_{s}"
+        if name not in self.declared:
+            self.declared.add(name)
+            self.consts.append(f"{name} = _T_{c}[{s}]")
+        return [(ind, "F", g.width(s), f"t = {name}[{{r}}]")], None
 
     def dec_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str, pos: int | None) -> list[tuple]:
         c = g.ct.pyname

@@ -166,13 +166,21 @@ def _d_AppProtocol(v: int, p: int, e: int) -> tuple[AppProtocol, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 2
-        f_version_number_major, p = dec_uint(v, p, e)
+        f_version_number_major = (v >> (e - p - 8)) & 255
+        if f_version_number_major < 128:
+            p += 8
+        else:
+            f_version_number_major, p = dec_uint(v, p, e)
         if f_version_number_major > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMajor")
         if (v >> (e - p - 3)) & 7:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 3
-        f_version_number_minor, p = dec_uint(v, p, e)
+        f_version_number_minor = (v >> (e - p - 8)) & 255
+        if f_version_number_minor < 128:
+            p += 8
+        else:
+            f_version_number_minor, p = dec_uint(v, p, e)
         if f_version_number_minor > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMinor")
         r = (v >> (e - p - 21)) & 2097151
@@ -215,7 +223,7 @@ def _d_SupportedAppProtocolRes(v: int, p: int, e: int) -> tuple[SupportedAppProt
         if r & 100:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SupportedAppProtocolRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 3)]
-        t = _T_SupportedAppProtocolRes[1][(r & 3)]
+        t = _T_SupportedAppProtocolRes_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 11)) & 2047
             p += 11
@@ -339,3 +347,4 @@ _T_AppProtocol = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_SupportedAppProtocolRes = (1, 2, 1,)
 _T_SupportedAppProtocolRes = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SupportedAppProtocolRes: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SupportedAppProtocolRes_1 = _T_SupportedAppProtocolRes[1]
