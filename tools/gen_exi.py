@@ -143,7 +143,7 @@ class Loader:
         self.order: list[QName] = []  # global elements in file order
         for path in paths:
             nsmap: dict[str, str] = {}
-            for event, item in ET.iterparse(path, events=("start-ns",)):
+            for _event, item in ET.iterparse(path, events=("start-ns",)):
                 prefix, uri = item  # type: ignore[misc]
                 nsmap.setdefault(prefix, uri)
             root = ET.parse(path).getroot()
@@ -764,7 +764,16 @@ class Emitter:
             # (OpenV2G does so, and public vectors carry such values; docs/exi.md)
             off = f" + {st.vmin}" if st.vmin > 0 else (f" - {-st.vmin}" if st.vmin < 0 else "")
             return [(ind, "F", st.bits, f"{x} = {{r}}{off}")]
-        ops: list[tuple] = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
+        if st.kind == "uint":  # inline the one-octet case (values below 128)
+            ops: list[tuple] = [(ind, "L", f"{x} = (v >> (e - p - 8)) & 255"), (ind, "L", f"if {x} < 128:"),
+                                (ind, "L", "    p += 8"), (ind, "L", "else:"),
+                                (ind, "L", f"    {x}, p = dec_uint(v, p, e)")]
+        elif st.kind == "int":  # sign bit + one octet: -128..127
+            ops = [(ind, "L", f"{x} = (v >> (e - p - 9)) & 511"), (ind, "L", f"if {x} < 128:"),
+                   (ind, "L", "    p += 9"), (ind, "L", f"elif 256 <= {x} < 384:"), (ind, "L", f"    {x} = 255 - {x}"),
+                   (ind, "L", "    p += 9"), (ind, "L", "else:"), (ind, "L", f"    {x}, p = dec_int(v, p, e)")]
+        else:
+            ops = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
         if st.kind in ("uint", "int"):
             conds = []
             if st.vmin is not None and not (st.kind == "uint" and st.vmin == 0):
@@ -1002,7 +1011,7 @@ class Emitter:
                                    f"{{{', '.join(f'{s}: {v}' for s, v in trans.items())}}}")
             self.uses_st = True
             ops += [(ind, "L", f"tr = {name}.get(st)"), (ind, "L", "if tr is None:"),
-                    (ind, "L", f'    raise ExiEncodeError("{label}: not allowed here (missing, misplaced or too many)")'),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not allowed here (missing, misplaced, too many)")'),
                     (ind, "L", f"a = (a << tr[0]) | (tr[1]{plus})"), (ind, "L", f"st = tr[2]{plus}")]
         if sub:
             ops.append((ind, "L", f"a = m_[1]({x}, a)"))
@@ -1051,7 +1060,8 @@ class Emitter:
             ops += [(ind, "W", w, str(code) if code else None), (ind, "L", "return a")]
         else:
             name = f"_EE_{c}"
-            self.consts.append(f"{name}: dict[int, tuple[int, int]] = {{{', '.join(f'{s}: {v}' for s, v in ee.items())}}}")
+            table = ", ".join(f"{s}: {v}" for s, v in ee.items())
+            self.consts.append(f"{name}: dict[int, tuple[int, int]] = {{{table}}}")
             self.uses_st = True
             ops += [(ind, "L", f"te = {name}.get(st)"), (ind, "L", "if te is None:"),
                     (ind, "L", f'    raise ExiEncodeError("{c}: a required field is missing")'),
@@ -1090,7 +1100,11 @@ class Emitter:
             if s in ch_states:
                 return [(ind, "F", 1, f"t = -2 if {{r}} else {t}")], None
             return [(ind, "Z", 1)], t
-        return [(ind, "F", g.width(s), f"t = _T_{c}[{s}][{{r}}]")], None
+        name = f"_T_{c}_{s}"
+        if name not in self.declared:
+            self.declared.add(name)
+            self.consts.append(f"{name} = _T_{c}[{s}]")
+        return [(ind, "F", g.width(s), f"t = {name}[{{r}}]")], None
 
     def dec_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str, pos: int | None) -> list[tuple]:
         c = g.ct.pyname
@@ -1184,7 +1198,7 @@ class Emitter:
         self.out += ["", "", f"def _d_{c}(v: int, p: int, e: int) -> tuple[{c}, int]:"]
         if any(fi.is_list for fi in g.fields):
             self.out += ["    y: Any"]
-        self.out += ["    try:", *self.assemble_dec(ops, c), "    except ValueError as x_:",
+        self.out += ["    try:", *self.assemble_dec(ops, c), "    except (ValueError, OverflowError) as x_:",
                      f'        raise ExiDecodeError(f"truncated or invalid stream ({{x_}})", p, "{c}") from None']
 
     # ---- module ----
@@ -1236,13 +1250,13 @@ class Emitter:
                      "    try:", f"        c = (v >> (e - p - {w})) & {(1 << w) - 1}", "    except ValueError:",
                      '        raise ExiDecodeError("stream ends before the root element", p) from None',
                      f"    p += {w}"]
-        for name, code, cls in roots:
+        for _name, code, cls in roots:
             self.out += [f"    if c == {code}:", f"        return _d_{cls}(v, p, e)[0]"]
         self.out += ['    raise ExiDecodeError(f"root element code {c} is not a message of this schema", 8, '
                      '"document")']
         self.out += ["", "", "def encode_document(o: Document) -> bytes:",
                      '    """Encode a message root as an EXI document (header 0x80, no bits for ED, zero padding)."""']
-        for name, code, cls in roots:
+        for _name, code, cls in roots:
             self.out += [f"    if type(o) is {cls}:",
                          f"        return finish(_e_{cls}(o, ((1 << 8) | 0x80) << {w} | {code}))"]
         self.out += ['    raise ExiEncodeError(f"{type(o).__name__} is not a message root of this schema")']
@@ -1273,11 +1287,14 @@ class Emitter:
             if len(ids) == 1 and isinstance(types[0], Complex):
                 frag.append((i, nm, types[0].pyname))
         fb = (frag_n - 1).bit_length()
-        self.out += ["", "", f"FRAGMENT_TYPES: dict[int, tuple[str, type]] = {{{', '.join(f'{i}: ({nm!r}, {cls})' for i, nm, cls in frag)}}}",
-                     f"_FRAGMENT_DEC: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {{{', '.join(f'{i}: _d_{cls}' for i, _, cls in frag)}}}",
-                     f"_FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {{{', '.join(f'{cls}: ({i}, _e_{cls})' for i, _, cls in frag)}}}"]
+        types_ = ", ".join(f"{i}: ({nm!r}, {cls})" for i, nm, cls in frag)
+        decs = ", ".join(f"{i}: _d_{cls}" for i, _, cls in frag)
+        encs = ", ".join(f"{cls}: ({i}, _e_{cls})" for i, _, cls in frag)
+        self.out += ["", "", f"FRAGMENT_TYPES: dict[int, tuple[str, type]] = {{{types_}}}",
+                     f"_FRAGMENT_DEC: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {{{decs}}}",
+                     f"_FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {{{encs}}}"]
         self.out += ["", "", "def decode_fragment(data: bytes) -> list[tuple[str, Any]]:",
-                     '    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""',
+                     '    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""',
                      "    v = int.from_bytes(data, \"big\")", "    e = len(data) << 3", "    p = 8",
                      "    out: list[tuple[str, Any]] = []",
                      "    try:", "        while True:", f"            c = (v >> (e - p - {fb})) & {(1 << fb) - 1}",
@@ -1285,7 +1302,8 @@ class Emitter:
                      "            dec = _FRAGMENT_DEC.get(c)", "            if dec is None:",
                      '                raise ExiDecodeError(f"fragment element code {c} not supported", p, "fragment")',
                      "            obj, p = dec(v, p, e)", "            out.append((FRAGMENT_TYPES[c][0], obj))",
-                     "    except ValueError:", '        raise ExiDecodeError("truncated fragment", p, "fragment") from None']
+                     "    except ValueError:",
+                     '        raise ExiDecodeError("truncated fragment", p, "fragment") from None']
         self.out += ["", "", "def encode_fragment(items: list[Any]) -> bytes:",
                      '    """Encode objects as an EXI fragment (each by its type\'s element), then ED."""',
                      "    a = (1 << 8) | 0x80", "    for o in items:", "        ent = _FRAGMENT_ENC.get(type(o))",
@@ -1295,11 +1313,12 @@ class Emitter:
 
     def emit_meta(self) -> None:
         """Field metadata for JSON conversion and property tests: (name, xml, card, tag, type)."""
-        self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)",
+        self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)",
                      "ENUM_VALUES: dict[type, tuple[str, ...]] = {"]
         self.out += [f"    {st.pyname}: ({', '.join(repr(x) for x in st.enums)},)," for st in self.m.enums]
         self.out.append("}")
-        self.out += ["", "", "# (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})",
+        self.out += ["", "", "# (python name, XML name, 0 required / 1 optional / 2 list, a|e|t,"
+                     " type or {element: class})",
                      "META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {"]
         for g in self.m.grammars.values():
             items = []

@@ -81,7 +81,7 @@ def _e_SupportedAppProtocolReq(o: SupportedAppProtocolReq, a: int) -> int:
         for i_app_protocol in o.app_protocol:
             tr = _X_SupportedAppProtocolReq_app_protocol.get(st)
             if tr is None:
-                raise ExiEncodeError("SupportedAppProtocolReq.app_protocol: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SupportedAppProtocolReq.app_protocol: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_AppProtocol(i_app_protocol, a)
@@ -111,7 +111,7 @@ def _d_SupportedAppProtocolReq(v: int, p: int, e: int) -> tuple[SupportedAppProt
         if t != -1:
             _unexpected(t, p, "SupportedAppProtocolReq", "end of element")
         return SupportedAppProtocolReq(app_protocol=f_app_protocol), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SupportedAppProtocolReq") from None
 
 
@@ -166,13 +166,21 @@ def _d_AppProtocol(v: int, p: int, e: int) -> tuple[AppProtocol, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 2
-        f_version_number_major, p = dec_uint(v, p, e)
+        f_version_number_major = (v >> (e - p - 8)) & 255
+        if f_version_number_major < 128:
+            p += 8
+        else:
+            f_version_number_major, p = dec_uint(v, p, e)
         if f_version_number_major > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMajor")
         if (v >> (e - p - 3)) & 7:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 3
-        f_version_number_minor, p = dec_uint(v, p, e)
+        f_version_number_minor = (v >> (e - p - 8)) & 255
+        if f_version_number_minor < 128:
+            p += 8
+        else:
+            f_version_number_minor, p = dec_uint(v, p, e)
         if f_version_number_minor > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMinor")
         r = (v >> (e - p - 21)) & 2097151
@@ -182,7 +190,7 @@ def _d_AppProtocol(v: int, p: int, e: int) -> tuple[AppProtocol, int]:
         f_schema_id = ((r >> 10) & 255)
         f_priority = ((r >> 2) & 31) + 1
         return AppProtocol(protocol_namespace=f_protocol_namespace, version_number_major=f_version_number_major, version_number_minor=f_version_number_minor, schema_id=f_schema_id, priority=f_priority), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AppProtocol") from None
 
 
@@ -215,7 +223,7 @@ def _d_SupportedAppProtocolRes(v: int, p: int, e: int) -> tuple[SupportedAppProt
         if r & 100:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SupportedAppProtocolRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 3)]
-        t = _T_SupportedAppProtocolRes[1][(r & 3)]
+        t = _T_SupportedAppProtocolRes_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 11)) & 2047
             p += 11
@@ -228,7 +236,7 @@ def _d_SupportedAppProtocolRes(v: int, p: int, e: int) -> tuple[SupportedAppProt
         if t != -1:
             _unexpected(t, p, "SupportedAppProtocolRes", "end of element")
         return SupportedAppProtocolRes(response_code=f_response_code, schema_id=f_schema_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SupportedAppProtocolRes") from None
 
 
@@ -276,7 +284,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {AppProtocol:
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -307,7 +315,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 4) | 10)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
     ResponseCode: ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation',),
 }
@@ -339,3 +347,4 @@ _T_AppProtocol = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_SupportedAppProtocolRes = (1, 2, 1,)
 _T_SupportedAppProtocolRes = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SupportedAppProtocolRes: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SupportedAppProtocolRes_1 = _T_SupportedAppProtocolRes[1]

@@ -1257,7 +1257,7 @@ def _d_V2G_Message(v: int, p: int, e: int) -> tuple[V2G_Message, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "V2G_Message")
         p += 1
         return V2G_Message(header=f_header, body=f_body), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "V2G_Message") from None
 
 
@@ -1310,12 +1310,12 @@ def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MessageHeader[1][r]
+        t = _T_MessageHeader_1[r]
         if t == 2:
             f_notification, p = _d_Notification(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_MessageHeader[2][r]
+            t = _T_MessageHeader_2[r]
         else:
             f_notification = None
         if t == 3:
@@ -1329,7 +1329,7 @@ def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
         if t != -1:
             _unexpected(t, p, "MessageHeader", "end of element")
         return MessageHeader(session_id=f_session_id, notification=f_notification, signature=f_signature), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MessageHeader") from None
 
 
@@ -1362,7 +1362,7 @@ def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
         if r & 100:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Notification")
         f_fault_code = _EN_FaultCode[((r >> 3) & 3)]
-        t = _T_Notification[1][(r & 3)]
+        t = _T_Notification_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1384,7 +1384,7 @@ def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
         if t != -1:
             _unexpected(t, p, "Notification", "end of element")
         return Notification(fault_code=f_fault_code, fault_msg=f_fault_msg), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Notification") from None
 
 
@@ -1418,7 +1418,7 @@ def _e_Signature(o: Signature, a: int) -> int:
         for i_object in o.object:
             tr = _X_Signature_object.get(st)
             if tr is None:
-                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Object(i_object, a)
@@ -1435,7 +1435,7 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[0][r]
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1453,12 +1453,12 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         f_signature_value, p = _d_SignatureValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[3][r]
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[4][r]
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
@@ -1467,11 +1467,11 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[5][r]
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Signature") from None
 
 
@@ -1501,7 +1501,7 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_SignedInfo_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -1518,7 +1518,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignedInfo[0][r]
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1549,7 +1549,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         if t != -1:
             _unexpected(t, p, "SignedInfo", "end of element")
         return SignedInfo(id=f_id, canonicalization_method=f_canonicalization_method, signature_method=f_signature_method, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignedInfo") from None
 
 
@@ -1573,11 +1573,11 @@ def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationM
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CanonicalizationMethod[1][r]
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CanonicalizationMethod") from None
 
 
@@ -1610,23 +1610,30 @@ def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_SignatureMethod[1][r]
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
-            t = _T_SignatureMethod[2][(r & 3)]
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
             _unexpected(t, p, "SignatureMethod", "end of element")
         return SignatureMethod(algorithm=f_algorithm, hmac_output_length=f_hmac_output_length), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureMethod") from None
 
 
@@ -1663,7 +1670,7 @@ def _e_Reference(o: Reference, a: int) -> int:
         if o.transforms is not None:
             tr = _X_Reference_transforms.get(st)
             if tr is None:
-                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transforms(o.transforms, a)
@@ -1671,7 +1678,7 @@ def _e_Reference(o: Reference, a: int) -> int:
             raise ExiEncodeError("Reference.digest_method: required field is None")
         tr = _X_Reference_digest_method.get(st)
         if tr is None:
-            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = _e_DigestMethod(o.digest_method, a)
@@ -1690,26 +1697,26 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Reference[0][r]
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Reference[1][r]
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[2][r]
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[3][r]
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
@@ -1741,7 +1748,7 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
         return Reference(id=f_id, type=f_type, uri=f_uri, transforms=f_transforms, digest_method=f_digest_method, digest_value=f_digest_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Reference") from None
 
 
@@ -1751,7 +1758,7 @@ def _e_Transforms(o: Transforms, a: int) -> int:
         for i_transform in o.transform:
             tr = _X_Transforms_transform.get(st)
             if tr is None:
-                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transform(i_transform, a)
@@ -1781,7 +1788,7 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         if t != -1:
             _unexpected(t, p, "Transforms", "end of element")
         return Transforms(transform=f_transform), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transforms") from None
 
 
@@ -1796,7 +1803,7 @@ def _e_Transform(o: Transform, a: int) -> int:
         for i_x_path in o.x_path:
             tr = _X_Transform_x_path.get(st)
             if tr is None:
-                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1819,7 +1826,7 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Transform[1][r]
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
         while t == 3:
             if (v >> (e - p - 1)) & 1:
@@ -1836,11 +1843,11 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
             f_x_path.append(y)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Transform[3][r]
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transform") from None
 
 
@@ -1864,11 +1871,11 @@ def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DigestMethod[1][r]
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DigestMethod") from None
 
 
@@ -1900,7 +1907,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureValue[0][r]
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 1)) & 1
@@ -1921,7 +1928,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 1
         return SignatureValue(id=f_id, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureValue") from None
 
 
@@ -1935,7 +1942,7 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_name in o.key_name:
             tr = _X_KeyInfo_key_name.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1944,42 +1951,42 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_value in o.key_value:
             tr = _X_KeyInfo_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_KeyValue(i_key_value, a)
         for i_retrieval_method in o.retrieval_method:
             tr = _X_KeyInfo_retrieval_method.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RetrievalMethod(i_retrieval_method, a)
         for i_x509_data in o.x509_data:
             tr = _X_KeyInfo_x509_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509Data(i_x509_data, a)
         for i_pgp_data in o.pgp_data:
             tr = _X_KeyInfo_pgp_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PGPData(i_pgp_data, a)
         for i_spki_data in o.spki_data:
             tr = _X_KeyInfo_spki_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SPKIData(i_spki_data, a)
         for i_mgmt_data in o.mgmt_data:
             tr = _X_KeyInfo_mgmt_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1998,12 +2005,12 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     try:
         r = (v >> (e - p - 4)) & 15
         p += 4
-        t = _T_KeyInfo[0][r]
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 4)) & 15
             p += 4
-            t = _T_KeyInfo[1][r]
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
@@ -2085,7 +2092,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         if t != -1:
             _unexpected(t, p, "KeyInfo", "end of element")
         return KeyInfo(id=f_id, key_name=f_key_name, key_value=f_key_value, retrieval_method=f_retrieval_method, x509_data=f_x509_data, pgp_data=f_pgp_data, spki_data=f_spki_data, mgmt_data=f_mgmt_data), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyInfo") from None
 
 
@@ -2099,7 +2106,7 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
         if o.rsa_key_value is not None:
             tr = _X_KeyValue_rsa_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RSAKeyValue(o.rsa_key_value, a)
@@ -2115,25 +2122,25 @@ def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_KeyValue[0][r]
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[1][r]
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[2][r]
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
             _unexpected(t, p, "KeyValue", "end of element")
         return KeyValue(dsa_key_value=f_dsa_key_value, rsa_key_value=f_rsa_key_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyValue") from None
 
 
@@ -2148,7 +2155,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.q is not None:
             tr = _X_DSAKeyValue_q.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2157,7 +2164,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.g is not None:
             tr = _X_DSAKeyValue_g.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2167,7 +2174,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
             raise ExiEncodeError("DSAKeyValue.y: required field is None")
         tr = _X_DSAKeyValue_y.get(st)
         if tr is None:
-            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a <<= 1
@@ -2193,7 +2200,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.pgen_counter is not None:
             tr = _X_DSAKeyValue_pgen_counter.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2211,7 +2218,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[0][r]
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2244,7 +2251,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[2][r]
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -2280,7 +2287,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[4][r]
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2295,7 +2302,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[5][r]
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -2337,7 +2344,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
         if t != -1:
             _unexpected(t, p, "DSAKeyValue", "end of element")
         return DSAKeyValue(p=f_p, q=f_q, g=f_g, y=f_y, j=f_j, seed=f_seed, pgen_counter=f_pgen_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DSAKeyValue") from None
 
 
@@ -2391,7 +2398,7 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
         return RSAKeyValue(modulus=f_modulus, exponent=f_exponent), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RSAKeyValue") from None
 
 
@@ -2437,19 +2444,19 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_RetrievalMethod[0][r]
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[1][r]
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[2][r]
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
@@ -2463,7 +2470,7 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
         if t != -1:
             _unexpected(t, p, "RetrievalMethod", "end of element")
         return RetrievalMethod(type=f_type, uri=f_uri, transforms=f_transforms), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RetrievalMethod") from None
 
 
@@ -2473,14 +2480,14 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_issuer_serial in o.x509_issuer_serial:
             tr = _X_X509Data_x509_issuer_serial.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509IssuerSerial(i_x509_issuer_serial, a)
         for i_x509_ski in o.x509_ski:
             tr = _X_X509Data_x509_ski.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2489,7 +2496,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_subject_name in o.x509_subject_name:
             tr = _X_X509Data_x509_subject_name.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2498,7 +2505,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_certificate in o.x509_certificate:
             tr = _X_X509Data_x509_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2507,7 +2514,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_crl in o.x509_crl:
             tr = _X_X509Data_x509_crl.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2526,7 +2533,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_X509Data[0][r]
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
         while t in _P_X509Data_x509_issuer_serial:
             st = t
@@ -2610,7 +2617,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         if t != -1:
             _unexpected(t, p, "X509Data", "end of element")
         return X509Data(x509_issuer_serial=f_x509_issuer_serial, x509_ski=f_x509_ski, x509_subject_name=f_x509_subject_name, x509_certificate=f_x509_certificate, x509_crl=f_x509_crl), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509Data") from None
 
 
@@ -2649,12 +2656,19 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
-        f_x509_serial_number, p = dec_int(v, p, e)
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
         return X509IssuerSerial(x509_issuer_name=f_x509_issuer_name, x509_serial_number=f_x509_serial_number), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509IssuerSerial") from None
 
 
@@ -2690,7 +2704,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PGPData[0][r]
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2705,7 +2719,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PGPData[1][r]
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -2729,7 +2743,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
         if t != -1:
             _unexpected(t, p, "PGPData", "end of element")
         return PGPData(pgp_key_id=f_pgp_key_id, pgp_key_packet=f_pgp_key_packet), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PGPData") from None
 
 
@@ -2739,7 +2753,7 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
         for i_spki_sexp in o.spki_sexp:
             tr = _X_SPKIData_spki_sexp.get(st)
             if tr is None:
-                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2781,7 +2795,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         if t != -1:
             _unexpected(t, p, "SPKIData", "end of element")
         return SPKIData(spki_sexp=f_spki_sexp), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SPKIData") from None
 
 
@@ -2827,32 +2841,32 @@ def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Object[0][r]
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[1][r]
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[2][r]
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Object[3][r]
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
             _unexpected(t, p, "Object", "end of element")
         return Object(encoding=f_encoding, id=f_id, mime_type=f_mime_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Object") from None
 
 
@@ -2878,7 +2892,7 @@ def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
     try:
         r = (v >> (e - p - 6)) & 63
         p += 6
-        t = _T_Body[0][r]
+        t = _T_Body_0[r]
         if t in _P_Body_body_element:
             st = t
             f_body_element, p = _SD_Body_body_element[t](v, p, e)
@@ -2890,7 +2904,7 @@ def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
         if t != -1:
             _unexpected(t, p, "Body", "end of element")
         return Body(body_element=f_body_element), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Body") from None
 
 
@@ -2908,7 +2922,7 @@ def _d_BodyBase(v: int, p: int, e: int) -> tuple[BodyBase, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "BodyBase")
         p += 1
         return BodyBase(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "BodyBase") from None
 
 
@@ -2934,7 +2948,7 @@ def _d_CableCheckReq(v: int, p: int, e: int) -> tuple[CableCheckReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckReq")
         p += 1
         return CableCheckReq(dc_ev_status=f_dc_ev_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CableCheckReq") from None
 
 
@@ -2991,14 +3005,14 @@ def _d_DC_EVStatus(v: int, p: int, e: int) -> tuple[DC_EVStatus, int]:
         if r & 52:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
         f_ev_ready = ((r >> 3) & 1) == 1
-        t = _T_DC_EVStatus[1][(r & 3)]
+        t = _T_DC_EVStatus_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 5)) & 31
             p += 5
             if r & 20:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
             f_ev_cabin_conditioning = ((r >> 3) & 1) == 1
-            t = _T_DC_EVStatus[2][(r & 3)]
+            t = _T_DC_EVStatus_2[(r & 3)]
         else:
             f_ev_cabin_conditioning = None
         if t == 3:
@@ -3019,7 +3033,7 @@ def _d_DC_EVStatus(v: int, p: int, e: int) -> tuple[DC_EVStatus, int]:
         f_ev_error_code = _EN_DC_EVErrorCode[((r >> 12) & 15)]
         f_evresssoc = ((r >> 2) & 127)
         return DC_EVStatus(ev_ready=f_ev_ready, ev_cabin_conditioning=f_ev_cabin_conditioning, evress_conditioning=f_evress_conditioning, ev_error_code=f_ev_error_code, evresssoc=f_evresssoc), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVStatus") from None
 
 
@@ -3057,7 +3071,7 @@ def _d_CableCheckRes(v: int, p: int, e: int) -> tuple[CableCheckRes, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckRes")
         f_evse_processing = _EN_EVSEProcessing[((r >> 2) & 1)]
         return CableCheckRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_processing=f_evse_processing), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CableCheckRes") from None
 
 
@@ -3103,7 +3117,7 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEStatus[0][r]
+        t = _T_DC_EVSEStatus_0[r]
         if t == 1:
             r = (v >> (e - p - 5)) & 31
             p += 5
@@ -3120,7 +3134,11 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
         if r & 135:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
         f_evse_status_code = _EN_DC_EVSEStatusCode[((r >> 3) & 15)]
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 4294967295:
             raise ExiDecodeError("value out of range", p, "DC_EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 7)) & 127
@@ -3129,7 +3147,7 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
         f_evse_notification = _EN_EVSENotification[((r >> 2) & 3)]
         return DC_EVSEStatus(evse_isolation_status=f_evse_isolation_status, evse_status_code=f_evse_status_code, notification_max_delay=f_notification_max_delay, evse_notification=f_evse_notification), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVSEStatus") from None
 
 
@@ -3172,7 +3190,7 @@ def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateIn
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateInstallationReq[0][r]
+        t = _T_CertificateInstallationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3216,7 +3234,7 @@ def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateIn
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
         p += 1
         return CertificateInstallationReq(id=f_id, oem_provisioning_cert=f_oem_provisioning_cert, list_of_root_certificate_i_ds=f_list_of_root_certificate_i_ds, dh_params=f_dh_params), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateInstallationReq") from None
 
 
@@ -3226,7 +3244,7 @@ def _e_ListOfRootCertificateIDs(o: ListOfRootCertificateIDs, a: int) -> int:
         for i_root_certificate_id in o.root_certificate_id:
             tr = _X_ListOfRootCertificateIDs_root_certificate_id.get(st)
             if tr is None:
-                raise ExiEncodeError("ListOfRootCertificateIDs.root_certificate_id: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ListOfRootCertificateIDs.root_certificate_id: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -3268,7 +3286,7 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
         if t != -1:
             _unexpected(t, p, "ListOfRootCertificateIDs", "end of element")
         return ListOfRootCertificateIDs(root_certificate_id=f_root_certificate_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ListOfRootCertificateIDs") from None
 
 
@@ -3362,7 +3380,7 @@ def _d_CertificateInstallationRes(v: int, p: int, e: int) -> tuple[CertificateIn
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
         return CertificateInstallationRes(id=f_id, response_code=f_response_code, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_signature_encrypted_private_key=f_contract_signature_encrypted_private_key, dh_params=f_dh_params, contract_id=f_contract_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateInstallationRes") from None
 
 
@@ -3405,7 +3423,7 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateChain[1][r]
+        t = _T_CertificateChain_1[r]
         if t == 2:
             f_sub_certificates, p = _d_SubCertificates(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3417,7 +3435,7 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
         if t != -1:
             _unexpected(t, p, "CertificateChain", "end of element")
         return CertificateChain(certificate=f_certificate, sub_certificates=f_sub_certificates), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateChain") from None
 
 
@@ -3427,7 +3445,7 @@ def _e_SubCertificates(o: SubCertificates, a: int) -> int:
         for i_certificate in o.certificate:
             tr = _X_SubCertificates_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("SubCertificates.certificate: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SubCertificates.certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -3469,7 +3487,7 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
         if t != -1:
             _unexpected(t, p, "SubCertificates", "end of element")
         return SubCertificates(certificate=f_certificate), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SubCertificates") from None
 
 
@@ -3516,7 +3534,7 @@ def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateUpdateReq[0][r]
+        t = _T_CertificateUpdateReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3564,7 +3582,7 @@ def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
         p += 1
         return CertificateUpdateReq(id=f_id, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_id=f_contract_id, list_of_root_certificate_i_ds=f_list_of_root_certificate_i_ds, dh_params=f_dh_params), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateUpdateReq") from None
 
 
@@ -3663,14 +3681,21 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 2
-        f_retry_counter, p = dec_int(v, p, e)
+        f_retry_counter = (v >> (e - p - 9)) & 511
+        if f_retry_counter < 128:
+            p += 9
+        elif 256 <= f_retry_counter < 384:
+            f_retry_counter = 255 - f_retry_counter
+            p += 9
+        else:
+            f_retry_counter, p = dec_int(v, p, e)
         if f_retry_counter < -32768 or f_retry_counter > 32767:
             raise ExiDecodeError("value out of range", p, "CertificateUpdateRes.RetryCounter")
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 2
         return CertificateUpdateRes(id=f_id, response_code=f_response_code, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_signature_encrypted_private_key=f_contract_signature_encrypted_private_key, dh_params=f_dh_params, contract_id=f_contract_id, retry_counter=f_retry_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateUpdateRes") from None
 
 
@@ -3706,7 +3731,7 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
         if r & 196:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryReq")
         f_ev_requested_energy_transfer_type = _EN_EVRequestedEnergyTransfer[((r >> 3) & 7)]
-        t = _T_ChargeParameterDiscoveryReq[1][(r & 3)]
+        t = _T_ChargeParameterDiscoveryReq_1[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryReq_ev_charge_parameter):
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "EVChargeParameter")
         st = t
@@ -3717,7 +3742,7 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
         if t != -1:
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "end of element")
         return ChargeParameterDiscoveryReq(ev_requested_energy_transfer_type=f_ev_requested_energy_transfer_type, ev_charge_parameter=f_ev_charge_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargeParameterDiscoveryReq") from None
 
 
@@ -3756,7 +3781,11 @@ def _d_AC_EVChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVChargeParamete
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 2
-        f_departure_time, p = dec_uint(v, p, e)
+        f_departure_time = (v >> (e - p - 8)) & 255
+        if f_departure_time < 128:
+            p += 8
+        else:
+            f_departure_time, p = dec_uint(v, p, e)
         if f_departure_time > 4294967295:
             raise ExiDecodeError("value out of range", p, "AC_EVChargeParameter.DepartureTime")
         if (v >> (e - p - 2)) & 3:
@@ -3779,7 +3808,7 @@ def _d_AC_EVChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVChargeParamete
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 1
         return AC_EVChargeParameter(departure_time=f_departure_time, e_amount=f_e_amount, ev_max_voltage=f_ev_max_voltage, ev_max_current=f_ev_max_current, ev_min_current=f_ev_min_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVChargeParameter") from None
 
 
@@ -3824,7 +3853,7 @@ def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
         if r & 196:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         f_multiplier = ((r >> 3) & 7) - 3
-        t = _T_PhysicalValue[1][(r & 3)]
+        t = _T_PhysicalValue_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 7)) & 127
             p += 7
@@ -3839,14 +3868,21 @@ def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
         if (v >> (e - p - 1)) & 1:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         p += 1
-        f_value, p = dec_int(v, p, e)
+        f_value = (v >> (e - p - 9)) & 511
+        if f_value < 128:
+            p += 9
+        elif 256 <= f_value < 384:
+            f_value = 255 - f_value
+            p += 9
+        else:
+            f_value, p = dec_int(v, p, e)
         if f_value < -32768 or f_value > 32767:
             raise ExiDecodeError("value out of range", p, "PhysicalValue.Value")
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         p += 2
         return PhysicalValue(multiplier=f_multiplier, unit=f_unit, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PhysicalValue") from None
 
 
@@ -3910,7 +3946,7 @@ def _e_DC_EVChargeParameter(o: DC_EVChargeParameter, a: int) -> int:
         if o.bulk_soc is not None:
             tr = _X_DC_EVChargeParameter_bulk_soc.get(st)
             if tr is None:
-                raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not 0 <= o.bulk_soc <= 127:
@@ -3936,7 +3972,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVChargeParameter[2][r]
+        t = _T_DC_EVChargeParameter_2[r]
         if t == 3:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3950,19 +3986,19 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_DC_EVChargeParameter[4][r]
+        t = _T_DC_EVChargeParameter_4[r]
         if t == 5:
             f_ev_energy_capacity, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_DC_EVChargeParameter[5][r]
+            t = _T_DC_EVChargeParameter_5[r]
         else:
             f_ev_energy_capacity = None
         if t == 6:
             f_ev_energy_request, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DC_EVChargeParameter[6][r]
+            t = _T_DC_EVChargeParameter_6[r]
         else:
             f_ev_energy_request = None
         if t == 7:
@@ -3971,7 +4007,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
             if r & 1028:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
             f_full_soc = ((r >> 3) & 127)
-            t = _T_DC_EVChargeParameter[7][(r & 3)]
+            t = _T_DC_EVChargeParameter_7[(r & 3)]
         else:
             f_full_soc = None
         if t == 8:
@@ -3986,7 +4022,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         if t != -1:
             _unexpected(t, p, "DC_EVChargeParameter", "end of element")
         return DC_EVChargeParameter(dc_ev_status=f_dc_ev_status, ev_maximum_current_limit=f_ev_maximum_current_limit, ev_maximum_power_limit=f_ev_maximum_power_limit, ev_maximum_voltage_limit=f_ev_maximum_voltage_limit, ev_energy_capacity=f_ev_energy_capacity, ev_energy_request=f_ev_energy_request, full_soc=f_full_soc, bulk_soc=f_bulk_soc), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVChargeParameter") from None
 
 
@@ -4004,7 +4040,7 @@ def _d_EVChargeParameter(v: int, p: int, e: int) -> tuple[EVChargeParameter, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVChargeParameter")
         p += 1
         return EVChargeParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVChargeParameter") from None
 
 
@@ -4060,7 +4096,7 @@ def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParame
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryRes")
         f_response_code = _EN_ResponseCode[((r >> 7) & 31)]
         f_evse_processing = _EN_EVSEProcessing[((r >> 3) & 1)]
-        t = _T_ChargeParameterDiscoveryRes[2][(r & 3)]
+        t = _T_ChargeParameterDiscoveryRes_2[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryRes_sa_schedules):
             _unexpected(t, p, "ChargeParameterDiscoveryRes", "SASchedules")
         st = t
@@ -4078,7 +4114,7 @@ def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParame
         if t != -1:
             _unexpected(t, p, "ChargeParameterDiscoveryRes", "end of element")
         return ChargeParameterDiscoveryRes(response_code=f_response_code, evse_processing=f_evse_processing, sa_schedules=f_sa_schedules, evse_charge_parameter=f_evse_charge_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargeParameterDiscoveryRes") from None
 
 
@@ -4088,7 +4124,7 @@ def _e_SAScheduleList(o: SAScheduleList, a: int) -> int:
         for i_sa_schedule_tuple in o.sa_schedule_tuple:
             tr = _X_SAScheduleList_sa_schedule_tuple.get(st)
             if tr is None:
-                raise ExiEncodeError("SAScheduleList.sa_schedule_tuple: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SAScheduleList.sa_schedule_tuple: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SAScheduleTuple(i_sa_schedule_tuple, a)
@@ -4118,7 +4154,7 @@ def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
         if t != -1:
             _unexpected(t, p, "SAScheduleList", "end of element")
         return SAScheduleList(sa_schedule_tuple=f_sa_schedule_tuple), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SAScheduleList") from None
 
 
@@ -4154,7 +4190,14 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SAScheduleTuple")
         p += 2
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "SAScheduleTuple.SAScheduleTupleID")
         if (v >> (e - p - 2)) & 3:
@@ -4163,7 +4206,7 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         f_p_max_schedule, p = _d_PMaxSchedule(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SAScheduleTuple[2][r]
+        t = _T_SAScheduleTuple_2[r]
         if t == 3:
             f_sales_tariff, p = _d_SalesTariff(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4175,7 +4218,7 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         if t != -1:
             _unexpected(t, p, "SAScheduleTuple", "end of element")
         return SAScheduleTuple(sa_schedule_tuple_id=f_sa_schedule_tuple_id, p_max_schedule=f_p_max_schedule, sales_tariff=f_sales_tariff), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SAScheduleTuple") from None
 
 
@@ -4193,7 +4236,7 @@ def _e_PMaxSchedule(o: PMaxSchedule, a: int) -> int:
         for i_p_max_schedule_entry in o.p_max_schedule_entry:
             tr = _X_PMaxSchedule_p_max_schedule_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("PMaxSchedule.p_max_schedule_entry: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("PMaxSchedule.p_max_schedule_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PMaxScheduleEntry(i_p_max_schedule_entry, a)
@@ -4211,7 +4254,14 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxSchedule")
         p += 2
-        f_p_max_schedule_id, p = dec_int(v, p, e)
+        f_p_max_schedule_id = (v >> (e - p - 9)) & 511
+        if f_p_max_schedule_id < 128:
+            p += 9
+        elif 256 <= f_p_max_schedule_id < 384:
+            f_p_max_schedule_id = 255 - f_p_max_schedule_id
+            p += 9
+        else:
+            f_p_max_schedule_id, p = dec_int(v, p, e)
         if f_p_max_schedule_id < -32768 or f_p_max_schedule_id > 32767:
             raise ExiDecodeError("value out of range", p, "PMaxSchedule.PMaxScheduleID")
         if (v >> (e - p - 2)) & 3:
@@ -4229,7 +4279,7 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         if t != -1:
             _unexpected(t, p, "PMaxSchedule", "end of element")
         return PMaxSchedule(p_max_schedule_id=f_p_max_schedule_id, p_max_schedule_entry=f_p_max_schedule_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PMaxSchedule") from None
 
 
@@ -4268,7 +4318,7 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PMaxScheduleEntry[0][r]
+        t = _T_PMaxScheduleEntry_0[r]
         if not (t in _P_PMaxScheduleEntry_time_interval):
             _unexpected(t, p, "PMaxScheduleEntry", "TimeInterval")
         st = t
@@ -4281,14 +4331,21 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
         if (v >> (e - p - 1)) & 1:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxScheduleEntry")
         p += 1
-        f_p_max, p = dec_int(v, p, e)
+        f_p_max = (v >> (e - p - 9)) & 511
+        if f_p_max < 128:
+            p += 9
+        elif 256 <= f_p_max < 384:
+            f_p_max = 255 - f_p_max
+            p += 9
+        else:
+            f_p_max, p = dec_int(v, p, e)
         if f_p_max < -32768 or f_p_max > 32767:
             raise ExiDecodeError("value out of range", p, "PMaxScheduleEntry.PMax")
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxScheduleEntry")
         p += 2
         return PMaxScheduleEntry(time_interval=f_time_interval, p_max=f_p_max), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PMaxScheduleEntry") from None
 
 
@@ -4323,19 +4380,27 @@ def _d_RelativeTimeInterval(v: int, p: int, e: int) -> tuple[RelativeTimeInterva
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
         p += 2
-        f_start, p = dec_uint(v, p, e)
+        f_start = (v >> (e - p - 8)) & 255
+        if f_start < 128:
+            p += 8
+        else:
+            f_start, p = dec_uint(v, p, e)
         if f_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.start")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
-        t = _T_RelativeTimeInterval[1][(r & 3)]
+        t = _T_RelativeTimeInterval_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
             p += 1
-            f_duration, p = dec_uint(v, p, e)
+            f_duration = (v >> (e - p - 8)) & 255
+            if f_duration < 128:
+                p += 8
+            else:
+                f_duration, p = dec_uint(v, p, e)
             if f_duration > 4294967295:
                 raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.duration")
             if (v >> (e - p - 2)) & 3:
@@ -4347,7 +4412,7 @@ def _d_RelativeTimeInterval(v: int, p: int, e: int) -> tuple[RelativeTimeInterva
         if t != -1:
             _unexpected(t, p, "RelativeTimeInterval", "end of element")
         return RelativeTimeInterval(start=f_start, duration=f_duration), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RelativeTimeInterval") from None
 
 
@@ -4365,7 +4430,7 @@ def _d_Interval(v: int, p: int, e: int) -> tuple[Interval, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Interval")
         p += 1
         return Interval(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Interval") from None
 
 
@@ -4406,7 +4471,7 @@ def _e_SalesTariff(o: SalesTariff, a: int) -> int:
         for i_sales_tariff_entry in o.sales_tariff_entry:
             tr = _X_SalesTariff_sales_tariff_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("SalesTariff.sales_tariff_entry: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SalesTariff.sales_tariff_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SalesTariffEntry(i_sales_tariff_entry, a)
@@ -4428,14 +4493,21 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
         p += 2
-        f_sales_tariff_id, p = dec_int(v, p, e)
+        f_sales_tariff_id = (v >> (e - p - 9)) & 511
+        if f_sales_tariff_id < 128:
+            p += 9
+        elif 256 <= f_sales_tariff_id < 384:
+            f_sales_tariff_id = 255 - f_sales_tariff_id
+            p += 9
+        else:
+            f_sales_tariff_id, p = dec_int(v, p, e)
         if f_sales_tariff_id < -32768 or f_sales_tariff_id > 32767:
             raise ExiDecodeError("value out of range", p, "SalesTariff.SalesTariffID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
-        t = _T_SalesTariff[2][(r & 3)]
+        t = _T_SalesTariff_2[(r & 3)]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -4473,7 +4545,7 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         if t != -1:
             _unexpected(t, p, "SalesTariff", "end of element")
         return SalesTariff(id=f_id, sales_tariff_id=f_sales_tariff_id, sales_tariff_description=f_sales_tariff_description, num_e_price_levels=f_num_e_price_levels, sales_tariff_entry=f_sales_tariff_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SalesTariff") from None
 
 
@@ -4504,7 +4576,7 @@ def _e_SalesTariffEntry(o: SalesTariffEntry, a: int) -> int:
         for i_consumption_cost in o.consumption_cost:
             tr = _X_SalesTariffEntry_consumption_cost.get(st)
             if tr is None:
-                raise ExiEncodeError("SalesTariffEntry.consumption_cost: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SalesTariffEntry.consumption_cost: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ConsumptionCost(i_consumption_cost, a)
@@ -4521,7 +4593,7 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SalesTariffEntry[0][r]
+        t = _T_SalesTariffEntry_0[r]
         if not (t in _P_SalesTariffEntry_time_interval):
             _unexpected(t, p, "SalesTariffEntry", "TimeInterval")
         st = t
@@ -4536,18 +4608,18 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
         if r & 2052:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariffEntry")
         f_e_price_level = ((r >> 3) & 255)
-        t = _T_SalesTariffEntry[3][(r & 3)]
+        t = _T_SalesTariffEntry_3[(r & 3)]
         f_consumption_cost: list[ConsumptionCost] = []
         while t == 4:
             y, p = _d_ConsumptionCost(v, p, e)
             f_consumption_cost.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_SalesTariffEntry[4][r]
+            t = _T_SalesTariffEntry_4[r]
         if t != -1:
             _unexpected(t, p, "SalesTariffEntry", "end of element")
         return SalesTariffEntry(time_interval=f_time_interval, e_price_level=f_e_price_level, consumption_cost=f_consumption_cost), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SalesTariffEntry") from None
 
 
@@ -4565,7 +4637,7 @@ def _e_ConsumptionCost(o: ConsumptionCost, a: int) -> int:
         for i_cost in o.cost:
             tr = _X_ConsumptionCost_cost.get(st)
             if tr is None:
-                raise ExiEncodeError("ConsumptionCost.cost: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ConsumptionCost.cost: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Cost(i_cost, a)
@@ -4583,25 +4655,29 @@ def _d_ConsumptionCost(v: int, p: int, e: int) -> tuple[ConsumptionCost, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
         p += 2
-        f_start_value, p = dec_uint(v, p, e)
+        f_start_value = (v >> (e - p - 8)) & 255
+        if f_start_value < 128:
+            p += 8
+        else:
+            f_start_value, p = dec_uint(v, p, e)
         if f_start_value > 4294967295:
             raise ExiDecodeError("value out of range", p, "ConsumptionCost.startValue")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
-        t = _T_ConsumptionCost[1][(r & 3)]
+        t = _T_ConsumptionCost_1[(r & 3)]
         f_cost: list[Cost] = []
         while t == 2:
             y, p = _d_Cost(v, p, e)
             f_cost.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ConsumptionCost[2][r]
+            t = _T_ConsumptionCost_2[r]
         if t != -1:
             _unexpected(t, p, "ConsumptionCost", "end of element")
         return ConsumptionCost(start_value=f_start_value, cost=f_cost), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ConsumptionCost") from None
 
 
@@ -4641,14 +4717,18 @@ def _d_Cost(v: int, p: int, e: int) -> tuple[Cost, int]:
         if r & 103:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
         f_cost_kind = _EN_CostKind[((r >> 3) & 3)]
-        f_amount, p = dec_uint(v, p, e)
+        f_amount = (v >> (e - p - 8)) & 255
+        if f_amount < 128:
+            p += 8
+        else:
+            f_amount, p = dec_uint(v, p, e)
         if f_amount > 4294967295:
             raise ExiDecodeError("value out of range", p, "Cost.amount")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
-        t = _T_Cost[2][(r & 3)]
+        t = _T_Cost_2[(r & 3)]
         if t == 3:
             r = (v >> (e - p - 6)) & 63
             p += 6
@@ -4661,7 +4741,7 @@ def _d_Cost(v: int, p: int, e: int) -> tuple[Cost, int]:
         if t != -1:
             _unexpected(t, p, "Cost", "end of element")
         return Cost(cost_kind=f_cost_kind, amount=f_amount, amount_multiplier=f_amount_multiplier), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Cost") from None
 
 
@@ -4679,7 +4759,7 @@ def _d_SASchedules(v: int, p: int, e: int) -> tuple[SASchedules, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SASchedules")
         p += 1
         return SASchedules(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SASchedules") from None
 
 
@@ -4729,7 +4809,7 @@ def _d_AC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVSEChargePara
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
         return AC_EVSEChargeParameter(ac_evse_status=f_ac_evse_status, evse_max_voltage=f_evse_max_voltage, evse_max_current=f_evse_max_current, evse_min_current=f_evse_min_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVSEChargeParameter") from None
 
 
@@ -4763,7 +4843,11 @@ def _d_AC_EVSEStatus(v: int, p: int, e: int) -> tuple[AC_EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
         f_power_switch_closed = ((r >> 7) & 1) == 1
         f_rcd = ((r >> 3) & 1) == 1
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 4294967295:
             raise ExiDecodeError("value out of range", p, "AC_EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 7)) & 127
@@ -4772,7 +4856,7 @@ def _d_AC_EVSEStatus(v: int, p: int, e: int) -> tuple[AC_EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
         f_evse_notification = _EN_EVSENotification[((r >> 2) & 3)]
         return AC_EVSEStatus(power_switch_closed=f_power_switch_closed, rcd=f_rcd, notification_max_delay=f_notification_max_delay, evse_notification=f_evse_notification), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVSEStatus") from None
 
 
@@ -4853,7 +4937,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[2][r]
+        t = _T_DC_EVSEChargeParameter_2[r]
         if t == 3:
             f_evse_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4875,7 +4959,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_minimum_voltage_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[6][r]
+        t = _T_DC_EVSEChargeParameter_6[r]
         if t == 7:
             f_evse_current_regulation_tolerance, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4889,7 +4973,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_peak_current_ripple, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[8][r]
+        t = _T_DC_EVSEChargeParameter_8[r]
         if t == 9:
             f_evse_energy_to_be_delivered, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4901,7 +4985,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         if t != -1:
             _unexpected(t, p, "DC_EVSEChargeParameter", "end of element")
         return DC_EVSEChargeParameter(dc_evse_status=f_dc_evse_status, evse_maximum_current_limit=f_evse_maximum_current_limit, evse_maximum_power_limit=f_evse_maximum_power_limit, evse_maximum_voltage_limit=f_evse_maximum_voltage_limit, evse_minimum_current_limit=f_evse_minimum_current_limit, evse_minimum_voltage_limit=f_evse_minimum_voltage_limit, evse_current_regulation_tolerance=f_evse_current_regulation_tolerance, evse_peak_current_ripple=f_evse_peak_current_ripple, evse_energy_to_be_delivered=f_evse_energy_to_be_delivered), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVSEChargeParameter") from None
 
 
@@ -4919,7 +5003,7 @@ def _d_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[EVSEChargeParameter,
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEChargeParameter")
         p += 1
         return EVSEChargeParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVSEChargeParameter") from None
 
 
@@ -4937,7 +5021,7 @@ def _d_ChargingStatusReq(v: int, p: int, e: int) -> tuple[ChargingStatusReq, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusReq")
         p += 1
         return ChargingStatusReq(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingStatusReq") from None
 
 
@@ -5021,19 +5105,26 @@ def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
         p += 2
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "ChargingStatusRes.SAScheduleTupleID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
-        t = _T_ChargingStatusRes[3][(r & 3)]
+        t = _T_ChargingStatusRes_3[(r & 3)]
         if t == 4:
             f_evse_max_current, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ChargingStatusRes[4][r]
+            t = _T_ChargingStatusRes_4[r]
         else:
             f_evse_max_current = None
         if t == 5:
@@ -5056,7 +5147,7 @@ def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
         p += 1
         return ChargingStatusRes(response_code=f_response_code, evseid=f_evseid, sa_schedule_tuple_id=f_sa_schedule_tuple_id, evse_max_current=f_evse_max_current, meter_info=f_meter_info, receipt_required=f_receipt_required, ac_evse_status=f_ac_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingStatusRes") from None
 
 
@@ -5105,7 +5196,7 @@ def _e_MeterInfo(o: MeterInfo, a: int) -> int:
         if o.t_meter is not None:
             tr = _X_MeterInfo_t_meter.get(st)
             if tr is None:
-                raise ExiEncodeError("MeterInfo.t_meter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("MeterInfo.t_meter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not (-9223372036854775808 <= o.t_meter and o.t_meter <= 9223372036854775807):
@@ -5139,12 +5230,12 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
             p += 1
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_MeterInfo[1][r]
+        t = _T_MeterInfo_1[r]
         if t == 2:
             f_meter_reading, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_MeterInfo[2][r]
+            t = _T_MeterInfo_2[r]
         else:
             f_meter_reading = None
         if t == 3:
@@ -5161,28 +5252,42 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_MeterInfo[3][r]
+            t = _T_MeterInfo_3[r]
         else:
             f_sig_meter_reading = None
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_meter_status, p = dec_int(v, p, e)
+            f_meter_status = (v >> (e - p - 9)) & 511
+            if f_meter_status < 128:
+                p += 9
+            elif 256 <= f_meter_status < 384:
+                f_meter_status = 255 - f_meter_status
+                p += 9
+            else:
+                f_meter_status, p = dec_int(v, p, e)
             if f_meter_status < -32768 or f_meter_status > 32767:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.MeterStatus")
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
-            t = _T_MeterInfo[4][(r & 3)]
+            t = _T_MeterInfo_4[(r & 3)]
         else:
             f_meter_status = None
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_t_meter, p = dec_int(v, p, e)
+            f_t_meter = (v >> (e - p - 9)) & 511
+            if f_t_meter < 128:
+                p += 9
+            elif 256 <= f_t_meter < 384:
+                f_t_meter = 255 - f_t_meter
+                p += 9
+            else:
+                f_t_meter, p = dec_int(v, p, e)
             if f_t_meter < -9223372036854775808 or f_t_meter > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.TMeter")
             if (v >> (e - p - 2)) & 3:
@@ -5194,7 +5299,7 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
         if t != -1:
             _unexpected(t, p, "MeterInfo", "end of element")
         return MeterInfo(meter_id=f_meter_id, meter_reading=f_meter_reading, sig_meter_reading=f_sig_meter_reading, meter_status=f_meter_status, t_meter=f_t_meter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeterInfo") from None
 
 
@@ -5229,12 +5334,12 @@ def _d_ContractAuthenticationReq(v: int, p: int, e: int) -> tuple[ContractAuthen
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ContractAuthenticationReq[0][r]
+        t = _T_ContractAuthenticationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ContractAuthenticationReq[1][r]
+            t = _T_ContractAuthenticationReq_1[r]
         else:
             f_id = None
         if t == 2:
@@ -5258,7 +5363,7 @@ def _d_ContractAuthenticationReq(v: int, p: int, e: int) -> tuple[ContractAuthen
         if t != -1:
             _unexpected(t, p, "ContractAuthenticationReq", "end of element")
         return ContractAuthenticationReq(id=f_id, gen_challenge=f_gen_challenge), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ContractAuthenticationReq") from None
 
 
@@ -5287,7 +5392,7 @@ def _d_ContractAuthenticationRes(v: int, p: int, e: int) -> tuple[ContractAuthen
         f_response_code = _EN_ResponseCode[((r >> 6) & 31)]
         f_evse_processing = _EN_EVSEProcessing[((r >> 2) & 1)]
         return ContractAuthenticationRes(response_code=f_response_code, evse_processing=f_evse_processing), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ContractAuthenticationRes") from None
 
 
@@ -5334,7 +5439,7 @@ def _e_CurrentDemandReq(o: CurrentDemandReq, a: int) -> int:
         if o.bulk_charging_complete is not None:
             tr = _X_CurrentDemandReq_bulk_charging_complete.get(st)
             if tr is None:
-                raise ExiEncodeError("CurrentDemandReq.bulk_charging_complete: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("CurrentDemandReq.bulk_charging_complete: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = (a << 2 | (1 if o.bulk_charging_complete else 0)) << 1
@@ -5342,7 +5447,7 @@ def _e_CurrentDemandReq(o: CurrentDemandReq, a: int) -> int:
             raise ExiEncodeError("CurrentDemandReq.charging_complete: required field is None")
         tr = _X_CurrentDemandReq_charging_complete.get(st)
         if tr is None:
-            raise ExiEncodeError("CurrentDemandReq.charging_complete: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("CurrentDemandReq.charging_complete: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = (a << 2 | (1 if o.charging_complete else 0)) << 1
@@ -5392,26 +5497,26 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
         f_ev_target_current, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_CurrentDemandReq[2][r]
+        t = _T_CurrentDemandReq_2[r]
         if t == 3:
             f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_CurrentDemandReq[3][r]
+            t = _T_CurrentDemandReq_3[r]
         else:
             f_ev_maximum_voltage_limit = None
         if t == 4:
             f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[4][r]
+            t = _T_CurrentDemandReq_4[r]
         else:
             f_ev_maximum_current_limit = None
         if t == 5:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[5][r]
+            t = _T_CurrentDemandReq_5[r]
         else:
             f_ev_maximum_power_limit = None
         if t == 6:
@@ -5430,12 +5535,12 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
         if r & 20:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         f_charging_complete = ((r >> 3) & 1) == 1
-        t = _T_CurrentDemandReq[7][(r & 3)]
+        t = _T_CurrentDemandReq_7[(r & 3)]
         if t == 8:
             f_remaining_time_to_full_so_c, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[8][r]
+            t = _T_CurrentDemandReq_8[r]
         else:
             f_remaining_time_to_full_so_c = None
         if t == 9:
@@ -5453,7 +5558,7 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         p += 1
         return CurrentDemandReq(dc_ev_status=f_dc_ev_status, ev_target_current=f_ev_target_current, ev_maximum_voltage_limit=f_ev_maximum_voltage_limit, ev_maximum_current_limit=f_ev_maximum_current_limit, ev_maximum_power_limit=f_ev_maximum_power_limit, bulk_charging_complete=f_bulk_charging_complete, charging_complete=f_charging_complete, remaining_time_to_full_so_c=f_remaining_time_to_full_so_c, remaining_time_to_bulk_so_c=f_remaining_time_to_bulk_so_c, ev_target_voltage=f_ev_target_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CurrentDemandReq") from None
 
 
@@ -5548,19 +5653,19 @@ def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
         f_evse_current_limit_achieved = ((r >> 12) & 1) == 1
         f_evse_voltage_limit_achieved = ((r >> 8) & 1) == 1
         f_evse_power_limit_achieved = ((r >> 4) & 1) == 1
-        t = _T_CurrentDemandRes[7][(r & 7)]
+        t = _T_CurrentDemandRes_7[(r & 7)]
         if t == 8:
             f_evse_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[8][r]
+            t = _T_CurrentDemandRes_8[r]
         else:
             f_evse_maximum_voltage_limit = None
         if t == 9:
             f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[9][r]
+            t = _T_CurrentDemandRes_9[r]
         else:
             f_evse_maximum_current_limit = None
         if t == 10:
@@ -5574,7 +5679,7 @@ def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
         if t != -1:
             _unexpected(t, p, "CurrentDemandRes", "end of element")
         return CurrentDemandRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage, evse_present_current=f_evse_present_current, evse_current_limit_achieved=f_evse_current_limit_achieved, evse_voltage_limit_achieved=f_evse_voltage_limit_achieved, evse_power_limit_achieved=f_evse_power_limit_achieved, evse_maximum_voltage_limit=f_evse_maximum_voltage_limit, evse_maximum_current_limit=f_evse_maximum_current_limit, evse_maximum_power_limit=f_evse_maximum_power_limit), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CurrentDemandRes") from None
 
 
@@ -5626,7 +5731,7 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MeteringReceiptReq[0][r]
+        t = _T_MeteringReceiptReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -5650,12 +5755,19 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MeteringReceiptReq[2][r]
+        t = _T_MeteringReceiptReq_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
             p += 1
-            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+            f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+            if f_sa_schedule_tuple_id < 128:
+                p += 9
+            elif 256 <= f_sa_schedule_tuple_id < 384:
+                f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+                p += 9
+            else:
+                f_sa_schedule_tuple_id, p = dec_int(v, p, e)
             if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
                 raise ExiDecodeError("value out of range", p, "MeteringReceiptReq.SAScheduleTupleID")
             if (v >> (e - p - 2)) & 3:
@@ -5671,7 +5783,7 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
         p += 1
         return MeteringReceiptReq(id=f_id, session_id=f_session_id, sa_schedule_tuple_id=f_sa_schedule_tuple_id, meter_info=f_meter_info), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeteringReceiptReq") from None
 
 
@@ -5703,7 +5815,7 @@ def _d_MeteringReceiptRes(v: int, p: int, e: int) -> tuple[MeteringReceiptRes, i
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptRes")
         p += 1
         return MeteringReceiptRes(response_code=f_response_code, ac_evse_status=f_ac_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeteringReceiptRes") from None
 
 
@@ -5747,7 +5859,7 @@ def _d_PaymentDetailsReq(v: int, p: int, e: int) -> tuple[PaymentDetailsReq, int
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsReq")
         p += 1
         return PaymentDetailsReq(contract_id=f_contract_id, contract_signature_cert_chain=f_contract_signature_cert_chain), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentDetailsReq") from None
 
 
@@ -5794,14 +5906,21 @@ def _d_PaymentDetailsRes(v: int, p: int, e: int) -> tuple[PaymentDetailsRes, int
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
         p += 2
-        f_date_time_now, p = dec_int(v, p, e)
+        f_date_time_now = (v >> (e - p - 9)) & 511
+        if f_date_time_now < 128:
+            p += 9
+        elif 256 <= f_date_time_now < 384:
+            f_date_time_now = 255 - f_date_time_now
+            p += 9
+        else:
+            f_date_time_now, p = dec_int(v, p, e)
         if f_date_time_now < -9223372036854775808 or f_date_time_now > 9223372036854775807:
             raise ExiDecodeError("value out of range", p, "PaymentDetailsRes.DateTimeNow")
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
         p += 2
         return PaymentDetailsRes(response_code=f_response_code, gen_challenge=f_gen_challenge, date_time_now=f_date_time_now), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentDetailsRes") from None
 
 
@@ -5844,12 +5963,12 @@ def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
         if r & 104:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryReq")
         f_ready_to_charge_state = ((r >> 4) & 1) == 1
-        t = _T_PowerDeliveryReq[1][(r & 7)]
+        t = _T_PowerDeliveryReq_1[(r & 7)]
         if t == 2:
             f_charging_profile, p = _d_ChargingProfile(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PowerDeliveryReq[2][r]
+            t = _T_PowerDeliveryReq_2[r]
         else:
             f_charging_profile = None
         if t in _P_PowerDeliveryReq_ev_power_delivery_parameter:
@@ -5863,7 +5982,7 @@ def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
         if t != -1:
             _unexpected(t, p, "PowerDeliveryReq", "end of element")
         return PowerDeliveryReq(ready_to_charge_state=f_ready_to_charge_state, charging_profile=f_charging_profile, ev_power_delivery_parameter=f_ev_power_delivery_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PowerDeliveryReq") from None
 
 
@@ -5881,7 +6000,7 @@ def _e_ChargingProfile(o: ChargingProfile, a: int) -> int:
         for i_profile_entry in o.profile_entry:
             tr = _X_ChargingProfile_profile_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("ChargingProfile.profile_entry: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ChargingProfile.profile_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ProfileEntry(i_profile_entry, a)
@@ -5899,7 +6018,14 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingProfile")
         p += 2
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "ChargingProfile.SAScheduleTupleID")
         if (v >> (e - p - 2)) & 3:
@@ -5917,7 +6043,7 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         if t != -1:
             _unexpected(t, p, "ChargingProfile", "end of element")
         return ChargingProfile(sa_schedule_tuple_id=f_sa_schedule_tuple_id, profile_entry=f_profile_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingProfile") from None
 
 
@@ -5946,20 +6072,31 @@ def _d_ProfileEntry(v: int, p: int, e: int) -> tuple[ProfileEntry, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 2
-        f_charging_profile_entry_start, p = dec_uint(v, p, e)
+        f_charging_profile_entry_start = (v >> (e - p - 8)) & 255
+        if f_charging_profile_entry_start < 128:
+            p += 8
+        else:
+            f_charging_profile_entry_start, p = dec_uint(v, p, e)
         if f_charging_profile_entry_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryStart")
         if (v >> (e - p - 3)) & 7:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 3
-        f_charging_profile_entry_max_power, p = dec_int(v, p, e)
+        f_charging_profile_entry_max_power = (v >> (e - p - 9)) & 511
+        if f_charging_profile_entry_max_power < 128:
+            p += 9
+        elif 256 <= f_charging_profile_entry_max_power < 384:
+            f_charging_profile_entry_max_power = 255 - f_charging_profile_entry_max_power
+            p += 9
+        else:
+            f_charging_profile_entry_max_power, p = dec_int(v, p, e)
         if f_charging_profile_entry_max_power < -32768 or f_charging_profile_entry_max_power > 32767:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryMaxPower")
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 2
         return ProfileEntry(charging_profile_entry_start=f_charging_profile_entry_start, charging_profile_entry_max_power=f_charging_profile_entry_max_power), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ProfileEntry") from None
 
 
@@ -5998,7 +6135,7 @@ def _d_DC_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[DC_EVPowerDe
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVPowerDeliveryParameter[1][r]
+        t = _T_DC_EVPowerDeliveryParameter_1[r]
         if t == 2:
             r = (v >> (e - p - 4)) & 15
             p += 4
@@ -6016,7 +6153,7 @@ def _d_DC_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[DC_EVPowerDe
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVPowerDeliveryParameter")
         f_charging_complete = ((r >> 2) & 1) == 1
         return DC_EVPowerDeliveryParameter(dc_ev_status=f_dc_ev_status, bulk_charging_complete=f_bulk_charging_complete, charging_complete=f_charging_complete), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVPowerDeliveryParameter") from None
 
 
@@ -6034,7 +6171,7 @@ def _d_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[EVPowerDelivery
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVPowerDeliveryParameter")
         p += 1
         return EVPowerDeliveryParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVPowerDeliveryParameter") from None
 
 
@@ -6070,7 +6207,7 @@ def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
         if r & 772:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        t = _T_PowerDeliveryRes[1][(r & 3)]
+        t = _T_PowerDeliveryRes_1[(r & 3)]
         if not (t in _P_PowerDeliveryRes_evse_status):
             _unexpected(t, p, "PowerDeliveryRes", "EVSEStatus")
         st = t
@@ -6081,7 +6218,7 @@ def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
         if t != -1:
             _unexpected(t, p, "PowerDeliveryRes", "end of element")
         return PowerDeliveryRes(response_code=f_response_code, evse_status=f_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PowerDeliveryRes") from None
 
 
@@ -6099,7 +6236,7 @@ def _d_EVSEStatus(v: int, p: int, e: int) -> tuple[EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEStatus")
         p += 1
         return EVSEStatus(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVSEStatus") from None
 
 
@@ -6141,7 +6278,7 @@ def _d_PreChargeReq(v: int, p: int, e: int) -> tuple[PreChargeReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeReq")
         p += 1
         return PreChargeReq(dc_ev_status=f_dc_ev_status, ev_target_voltage=f_ev_target_voltage, ev_target_current=f_ev_target_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PreChargeReq") from None
 
 
@@ -6181,7 +6318,7 @@ def _d_PreChargeRes(v: int, p: int, e: int) -> tuple[PreChargeRes, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeRes")
         p += 1
         return PreChargeRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PreChargeRes") from None
 
 
@@ -6204,14 +6341,18 @@ def _d_ServiceDetailReq(v: int, p: int, e: int) -> tuple[ServiceDetailReq, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailReq.ServiceID")
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
         p += 2
         return ServiceDetailReq(service_id=f_service_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDetailReq") from None
 
 
@@ -6250,14 +6391,18 @@ def _d_ServiceDetailRes(v: int, p: int, e: int) -> tuple[ServiceDetailRes, int]:
         if r & 775:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailRes.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
-        t = _T_ServiceDetailRes[2][(r & 3)]
+        t = _T_ServiceDetailRes_2[(r & 3)]
         if t == 3:
             f_service_parameter_list, p = _d_ServiceParameterList(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -6269,7 +6414,7 @@ def _d_ServiceDetailRes(v: int, p: int, e: int) -> tuple[ServiceDetailRes, int]:
         if t != -1:
             _unexpected(t, p, "ServiceDetailRes", "end of element")
         return ServiceDetailRes(response_code=f_response_code, service_id=f_service_id, service_parameter_list=f_service_parameter_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDetailRes") from None
 
 
@@ -6279,7 +6424,7 @@ def _e_ServiceParameterList(o: ServiceParameterList, a: int) -> int:
         for i_parameter_set in o.parameter_set:
             tr = _X_ServiceParameterList_parameter_set.get(st)
             if tr is None:
-                raise ExiEncodeError("ServiceParameterList.parameter_set: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ServiceParameterList.parameter_set: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ParameterSet(i_parameter_set, a)
@@ -6309,7 +6454,7 @@ def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterLis
         if t != -1:
             _unexpected(t, p, "ServiceParameterList", "end of element")
         return ServiceParameterList(parameter_set=f_parameter_set), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceParameterList") from None
 
 
@@ -6327,7 +6472,7 @@ def _e_ParameterSet(o: ParameterSet, a: int) -> int:
         for i_parameter in o.parameter:
             tr = _X_ParameterSet_parameter.get(st)
             if tr is None:
-                raise ExiEncodeError("ParameterSet.parameter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ParameterSet.parameter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Parameter(i_parameter, a)
@@ -6345,7 +6490,14 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ParameterSet")
         p += 2
-        f_parameter_set_id, p = dec_int(v, p, e)
+        f_parameter_set_id = (v >> (e - p - 9)) & 511
+        if f_parameter_set_id < 128:
+            p += 9
+        elif 256 <= f_parameter_set_id < 384:
+            f_parameter_set_id = 255 - f_parameter_set_id
+            p += 9
+        else:
+            f_parameter_set_id, p = dec_int(v, p, e)
         if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
             raise ExiDecodeError("value out of range", p, "ParameterSet.ParameterSetID")
         if (v >> (e - p - 2)) & 3:
@@ -6363,7 +6515,7 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         if t != -1:
             _unexpected(t, p, "ParameterSet", "end of element")
         return ParameterSet(parameter_set_id=f_parameter_set_id, parameter=f_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ParameterSet") from None
 
 
@@ -6387,7 +6539,7 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.byte_value is not None:
             tr = _X_Parameter_byte_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.byte_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.byte_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not -128 <= o.byte_value <= 127:
@@ -6396,7 +6548,7 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.short_value is not None:
             tr = _X_Parameter_short_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.short_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.short_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not (-32768 <= o.short_value and o.short_value <= 32767):
@@ -6407,7 +6559,7 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.int_value is not None:
             tr = _X_Parameter_int_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.int_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.int_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not (-2147483648 <= o.int_value and o.int_value <= 2147483647):
@@ -6418,14 +6570,14 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         if o.physical_value is not None:
             tr = _X_Parameter_physical_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.physical_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.physical_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PhysicalValue(o.physical_value, a)
         if o.string_value is not None:
             tr = _X_Parameter_string_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.string_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Parameter.string_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -6450,7 +6602,7 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
         if r & 64:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
         f_value_type = _EN_Value[((r >> 3) & 7)]
-        t = _T_Parameter[2][(r & 7)]
+        t = _T_Parameter_2[(r & 7)]
         if t == 3:
             r = (v >> (e - p - 4)) & 15
             p += 4
@@ -6473,7 +6625,14 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_short_value, p = dec_int(v, p, e)
+            f_short_value = (v >> (e - p - 9)) & 511
+            if f_short_value < 128:
+                p += 9
+            elif 256 <= f_short_value < 384:
+                f_short_value = 255 - f_short_value
+                p += 9
+            else:
+                f_short_value, p = dec_int(v, p, e)
             if f_short_value < -32768 or f_short_value > 32767:
                 raise ExiDecodeError("value out of range", p, "Parameter.shortValue")
             if (v >> (e - p - 2)) & 3:
@@ -6486,7 +6645,14 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_int_value, p = dec_int(v, p, e)
+            f_int_value = (v >> (e - p - 9)) & 511
+            if f_int_value < 128:
+                p += 9
+            elif 256 <= f_int_value < 384:
+                f_int_value = 255 - f_int_value
+                p += 9
+            else:
+                f_int_value, p = dec_int(v, p, e)
             if f_int_value < -2147483648 or f_int_value > 2147483647:
                 raise ExiDecodeError("value out of range", p, "Parameter.intValue")
             if (v >> (e - p - 2)) & 3:
@@ -6524,7 +6690,7 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
         if t != -1:
             _unexpected(t, p, "Parameter", "end of element")
         return Parameter(name=f_name, value_type=f_value_type, bool_value=f_bool_value, byte_value=f_byte_value, short_value=f_short_value, int_value=f_int_value, physical_value=f_physical_value, string_value=f_string_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Parameter") from None
 
 
@@ -6560,7 +6726,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ServiceDiscoveryReq[0][r]
+        t = _T_ServiceDiscoveryReq_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6575,7 +6741,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ServiceDiscoveryReq[1][r]
+            t = _T_ServiceDiscoveryReq_1[r]
         else:
             f_service_scope = None
         if t == 2:
@@ -6590,7 +6756,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
         if t != -1:
             _unexpected(t, p, "ServiceDiscoveryReq", "end of element")
         return ServiceDiscoveryReq(service_scope=f_service_scope, service_category=f_service_category), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDiscoveryReq") from None
 
 
@@ -6638,7 +6804,7 @@ def _d_ServiceDiscoveryRes(v: int, p: int, e: int) -> tuple[ServiceDiscoveryRes,
         f_charge_service, p = _d_ServiceCharge(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ServiceDiscoveryRes[3][r]
+        t = _T_ServiceDiscoveryRes_3[r]
         if t == 4:
             f_service_list, p = _d_ServiceTagList(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -6650,7 +6816,7 @@ def _d_ServiceDiscoveryRes(v: int, p: int, e: int) -> tuple[ServiceDiscoveryRes,
         if t != -1:
             _unexpected(t, p, "ServiceDiscoveryRes", "end of element")
         return ServiceDiscoveryRes(response_code=f_response_code, payment_options=f_payment_options, charge_service=f_charge_service, service_list=f_service_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDiscoveryRes") from None
 
 
@@ -6660,7 +6826,7 @@ def _e_PaymentOptions(o: PaymentOptions, a: int) -> int:
         for i_payment_option in o.payment_option:
             tr = _X_PaymentOptions_payment_option.get(st)
             if tr is None:
-                raise ExiEncodeError("PaymentOptions.payment_option: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("PaymentOptions.payment_option: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             if not 0 <= i_payment_option < 2:
@@ -6696,7 +6862,7 @@ def _d_PaymentOptions(v: int, p: int, e: int) -> tuple[PaymentOptions, int]:
         if t != -1:
             _unexpected(t, p, "PaymentOptions", "end of element")
         return PaymentOptions(payment_option=f_payment_option), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentOptions") from None
 
 
@@ -6731,7 +6897,7 @@ def _d_ServiceCharge(v: int, p: int, e: int) -> tuple[ServiceCharge, int]:
         f_free_service = ((r >> 9) & 1) == 1
         f_energy_transfer_type = _EN_EVSESupportedEnergyTransfer[((r >> 2) & 15)]
         return ServiceCharge(service_tag=f_service_tag, free_service=f_free_service, energy_transfer_type=f_energy_transfer_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceCharge") from None
 
 
@@ -6782,14 +6948,18 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceTag.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
-        t = _T_ServiceTag[1][(r & 3)]
+        t = _T_ServiceTag_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6815,7 +6985,7 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
         if r & 36:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
         f_service_category = _EN_ServiceCategory[((r >> 3) & 3)]
-        t = _T_ServiceTag[3][(r & 3)]
+        t = _T_ServiceTag_3[(r & 3)]
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6837,7 +7007,7 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
         if t != -1:
             _unexpected(t, p, "ServiceTag", "end of element")
         return ServiceTag(service_id=f_service_id, service_name=f_service_name, service_category=f_service_category, service_scope=f_service_scope), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceTag") from None
 
 
@@ -6847,7 +7017,7 @@ def _e_ServiceTagList(o: ServiceTagList, a: int) -> int:
         for i_service in o.service:
             tr = _X_ServiceTagList_service.get(st)
             if tr is None:
-                raise ExiEncodeError("ServiceTagList.service: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("ServiceTagList.service: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Service(i_service, a)
@@ -6877,7 +7047,7 @@ def _d_ServiceTagList(v: int, p: int, e: int) -> tuple[ServiceTagList, int]:
         if t != -1:
             _unexpected(t, p, "ServiceTagList", "end of element")
         return ServiceTagList(service=f_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceTagList") from None
 
 
@@ -6907,7 +7077,7 @@ def _d_Service(v: int, p: int, e: int) -> tuple[Service, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
         f_free_service = ((r >> 2) & 1) == 1
         return Service(service_tag=f_service_tag, free_service=f_free_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Service") from None
 
 
@@ -6939,7 +7109,7 @@ def _d_ServicePaymentSelectionReq(v: int, p: int, e: int) -> tuple[ServicePaymen
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionReq")
         p += 1
         return ServicePaymentSelectionReq(selected_payment_option=f_selected_payment_option, selected_service_list=f_selected_service_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServicePaymentSelectionReq") from None
 
 
@@ -6949,7 +7119,7 @@ def _e_SelectedServiceList(o: SelectedServiceList, a: int) -> int:
         for i_selected_service in o.selected_service:
             tr = _X_SelectedServiceList_selected_service.get(st)
             if tr is None:
-                raise ExiEncodeError("SelectedServiceList.selected_service: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SelectedServiceList.selected_service: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SelectedService(i_selected_service, a)
@@ -6979,7 +7149,7 @@ def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList,
         if t != -1:
             _unexpected(t, p, "SelectedServiceList", "end of element")
         return SelectedServiceList(selected_service=f_selected_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SelectedServiceList") from None
 
 
@@ -7014,19 +7184,30 @@ def _d_SelectedService(v: int, p: int, e: int) -> tuple[SelectedService, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "SelectedService.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
-        t = _T_SelectedService[1][(r & 3)]
+        t = _T_SelectedService_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
             p += 1
-            f_parameter_set_id, p = dec_int(v, p, e)
+            f_parameter_set_id = (v >> (e - p - 9)) & 511
+            if f_parameter_set_id < 128:
+                p += 9
+            elif 256 <= f_parameter_set_id < 384:
+                f_parameter_set_id = 255 - f_parameter_set_id
+                p += 9
+            else:
+                f_parameter_set_id, p = dec_int(v, p, e)
             if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
                 raise ExiDecodeError("value out of range", p, "SelectedService.ParameterSetID")
             if (v >> (e - p - 2)) & 3:
@@ -7038,7 +7219,7 @@ def _d_SelectedService(v: int, p: int, e: int) -> tuple[SelectedService, int]:
         if t != -1:
             _unexpected(t, p, "SelectedService", "end of element")
         return SelectedService(service_id=f_service_id, parameter_set_id=f_parameter_set_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SelectedService") from None
 
 
@@ -7062,7 +7243,7 @@ def _d_ServicePaymentSelectionRes(v: int, p: int, e: int) -> tuple[ServicePaymen
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionRes")
         f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         return ServicePaymentSelectionRes(response_code=f_response_code), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServicePaymentSelectionRes") from None
 
 
@@ -7098,7 +7279,7 @@ def _d_SessionSetupReq(v: int, p: int, e: int) -> tuple[SessionSetupReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupReq")
         p += 1
         return SessionSetupReq(evccid=f_evccid), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionSetupReq") from None
 
 
@@ -7151,12 +7332,19 @@ def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SessionSetupRes[2][r]
+        t = _T_SessionSetupRes_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
             p += 1
-            f_date_time_now, p = dec_int(v, p, e)
+            f_date_time_now = (v >> (e - p - 9)) & 511
+            if f_date_time_now < 128:
+                p += 9
+            elif 256 <= f_date_time_now < 384:
+                f_date_time_now = 255 - f_date_time_now
+                p += 9
+            else:
+                f_date_time_now, p = dec_int(v, p, e)
             if f_date_time_now < -9223372036854775808 or f_date_time_now > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "SessionSetupRes.DateTimeNow")
             if (v >> (e - p - 2)) & 3:
@@ -7168,7 +7356,7 @@ def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
         if t != -1:
             _unexpected(t, p, "SessionSetupRes", "end of element")
         return SessionSetupRes(response_code=f_response_code, evseid=f_evseid, date_time_now=f_date_time_now), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionSetupRes") from None
 
 
@@ -7186,7 +7374,7 @@ def _d_SessionStop(v: int, p: int, e: int) -> tuple[SessionStop, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionStop")
         p += 1
         return SessionStop(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionStop") from None
 
 
@@ -7210,7 +7398,7 @@ def _d_SessionStopRes(v: int, p: int, e: int) -> tuple[SessionStopRes, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionStopRes")
         f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         return SessionStopRes(response_code=f_response_code), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionStopRes") from None
 
 
@@ -7236,7 +7424,7 @@ def _d_WeldingDetectionReq(v: int, p: int, e: int) -> tuple[WeldingDetectionReq,
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionReq")
         p += 1
         return WeldingDetectionReq(dc_ev_status=f_dc_ev_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "WeldingDetectionReq") from None
 
 
@@ -7276,7 +7464,7 @@ def _d_WeldingDetectionRes(v: int, p: int, e: int) -> tuple[WeldingDetectionRes,
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionRes")
         p += 1
         return WeldingDetectionRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "WeldingDetectionRes") from None
 
 
@@ -7303,7 +7491,7 @@ def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Entry[0][r]
+        t = _T_Entry_0[r]
         if not (t in _P_Entry_time_interval):
             _unexpected(t, p, "Entry", "TimeInterval")
         st = t
@@ -7314,7 +7502,7 @@ def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
         if t != -1:
             _unexpected(t, p, "Entry", "end of element")
         return Entry(time_interval=f_time_interval), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Entry") from None
 
 
@@ -7332,7 +7520,7 @@ def _d_EVStatus(v: int, p: int, e: int) -> tuple[EVStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVStatus")
         p += 1
         return EVStatus(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVStatus") from None
 
 
@@ -7346,7 +7534,7 @@ def _e_Manifest(o: Manifest, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_Manifest_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -7363,7 +7551,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Manifest[0][r]
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7383,7 +7571,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         if t != -1:
             _unexpected(t, p, "Manifest", "end of element")
         return Manifest(id=f_id, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Manifest") from None
 
 
@@ -7397,7 +7585,7 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
         for i_signature_property in o.signature_property:
             tr = _X_SignatureProperties_signature_property.get(st)
             if tr is None:
-                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SignatureProperty(i_signature_property, a)
@@ -7414,7 +7602,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperties[0][r]
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7434,7 +7622,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         if t != -1:
             _unexpected(t, p, "SignatureProperties", "end of element")
         return SignatureProperties(id=f_id, signature_property=f_signature_property), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperties") from None
 
 
@@ -7468,7 +7656,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[0][r]
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7482,11 +7670,11 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
         f_target, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[2][r]
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperty") from None
 
 
@@ -7542,7 +7730,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeP
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -7573,7 +7761,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 8) | 246)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
     FaultCode: ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError',),
     DC_EVErrorCode: ('NO_ERROR', 'FAILED_RESSTemperatureInhibit', 'FAILED_EVShiftPosition', 'FAILED_ChargerConnectorLockFault', 'FAILED_EVRESSMalfunction', 'FAILED_ChargingCurrentdifferential', 'FAILED_ChargingVoltageOutOfRange', 'Reserved_A', 'Reserved_B', 'Reserved_C', 'FAILED_ChargingSystemIncompatibility', 'NoData',),
@@ -7826,27 +8014,42 @@ _T_V2G_Message = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_MessageHeader = (1, 2, 2, 1,)
 _T_MessageHeader = ((1, -2,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_MessageHeader: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_MessageHeader_1 = _T_MessageHeader[1]
+_T_MessageHeader_2 = _T_MessageHeader[2]
 _W_Notification = (1, 2, 1,)
 _T_Notification = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_Notification: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_Notification_1 = _T_Notification[1]
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -7856,10 +8059,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -7870,6 +8077,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -7881,6 +8090,9 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
@@ -7888,11 +8100,18 @@ _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -7901,6 +8120,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -7911,6 +8131,8 @@ _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -7920,10 +8142,15 @@ _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Body = (6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,)
 _T_Body = ((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, -1, -2, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_Body: dict[int, tuple[int, int]] = {0: (6, 35), 1: (1, 0), 2: (1, 0), 3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0), 9: (1, 0), 10: (1, 0), 11: (1, 0), 12: (1, 0), 13: (1, 0), 14: (1, 0), 15: (1, 0), 16: (1, 0), 17: (1, 0), 18: (1, 0), 19: (1, 0), 20: (1, 0), 21: (1, 0), 22: (1, 0), 23: (1, 0), 24: (1, 0), 25: (1, 0), 26: (1, 0), 27: (1, 0), 28: (1, 0), 29: (1, 0), 30: (1, 0), 31: (1, 0), 32: (1, 0), 33: (1, 0), 34: (1, 0), 35: (1, 0)}
 _SE_Body_body_element: dict[type, tuple[int, Callable[[Any, int], int]]] = {BodyBase: (0, _e_BodyBase), CableCheckReq: (1, _e_CableCheckReq), CableCheckRes: (2, _e_CableCheckRes), CertificateInstallationReq: (3, _e_CertificateInstallationReq), CertificateInstallationRes: (4, _e_CertificateInstallationRes), CertificateUpdateReq: (5, _e_CertificateUpdateReq), CertificateUpdateRes: (6, _e_CertificateUpdateRes), ChargeParameterDiscoveryReq: (7, _e_ChargeParameterDiscoveryReq), ChargeParameterDiscoveryRes: (8, _e_ChargeParameterDiscoveryRes), ChargingStatusReq: (9, _e_ChargingStatusReq), ChargingStatusRes: (10, _e_ChargingStatusRes), ContractAuthenticationReq: (11, _e_ContractAuthenticationReq), ContractAuthenticationRes: (12, _e_ContractAuthenticationRes), CurrentDemandReq: (13, _e_CurrentDemandReq), CurrentDemandRes: (14, _e_CurrentDemandRes), MeteringReceiptReq: (15, _e_MeteringReceiptReq), MeteringReceiptRes: (16, _e_MeteringReceiptRes), PaymentDetailsReq: (17, _e_PaymentDetailsReq), PaymentDetailsRes: (18, _e_PaymentDetailsRes), PowerDeliveryReq: (19, _e_PowerDeliveryReq), PowerDeliveryRes: (20, _e_PowerDeliveryRes), PreChargeReq: (21, _e_PreChargeReq), PreChargeRes: (22, _e_PreChargeRes), ServiceDetailReq: (23, _e_ServiceDetailReq), ServiceDetailRes: (24, _e_ServiceDetailRes), ServiceDiscoveryReq: (25, _e_ServiceDiscoveryReq), ServiceDiscoveryRes: (26, _e_ServiceDiscoveryRes), ServicePaymentSelectionReq: (27, _e_ServicePaymentSelectionReq), ServicePaymentSelectionRes: (28, _e_ServicePaymentSelectionRes), SessionSetupReq: (29, _e_SessionSetupReq), SessionSetupRes: (30, _e_SessionSetupRes), SessionStop: (31, _e_SessionStop), SessionStopRes: (32, _e_SessionStopRes), WeldingDetectionReq: (33, _e_WeldingDetectionReq), WeldingDetectionRes: (34, _e_WeldingDetectionRes)}
+_T_Body_0 = _T_Body[0]
 _P_Body_body_element = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,))
 _SD_Body_body_element: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_BodyBase, 2: _d_CableCheckReq, 3: _d_CableCheckRes, 4: _d_CertificateInstallationReq, 5: _d_CertificateInstallationRes, 6: _d_CertificateUpdateReq, 7: _d_CertificateUpdateRes, 8: _d_ChargeParameterDiscoveryReq, 9: _d_ChargeParameterDiscoveryRes, 10: _d_ChargingStatusReq, 11: _d_ChargingStatusRes, 12: _d_ContractAuthenticationReq, 13: _d_ContractAuthenticationRes, 14: _d_CurrentDemandReq, 15: _d_CurrentDemandRes, 16: _d_MeteringReceiptReq, 17: _d_MeteringReceiptRes, 18: _d_PaymentDetailsReq, 19: _d_PaymentDetailsRes, 20: _d_PowerDeliveryReq, 21: _d_PowerDeliveryRes, 22: _d_PreChargeReq, 23: _d_PreChargeRes, 24: _d_ServiceDetailReq, 25: _d_ServiceDetailRes, 26: _d_ServiceDiscoveryReq, 27: _d_ServiceDiscoveryRes, 28: _d_ServicePaymentSelectionReq, 29: _d_ServicePaymentSelectionRes, 30: _d_SessionSetupReq, 31: _d_SessionSetupRes, 32: _d_SessionStop, 33: _d_SessionStopRes, 34: _d_WeldingDetectionReq, 35: _d_WeldingDetectionRes}
 _W_BodyBase = (1,)
@@ -7932,12 +8159,16 @@ _W_CableCheckReq = (1, 1,)
 _T_CableCheckReq = ((1, -2,), (-1, -2,),)
 _W_DC_EVStatus = (1, 2, 2, 1, 1, 1,)
 _T_DC_EVStatus = ((1, -2,), (2, 3, 4, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (-1, -2,),)
+_T_DC_EVStatus_1 = _T_DC_EVStatus[1]
+_T_DC_EVStatus_2 = _T_DC_EVStatus[2]
 _W_CableCheckRes = (1, 1, 1, 1,)
 _T_CableCheckRes = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_DC_EVSEStatus = (2, 1, 1, 1, 1,)
 _T_DC_EVSEStatus = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
+_T_DC_EVSEStatus_0 = _T_DC_EVSEStatus[0]
 _W_CertificateInstallationReq = (2, 1, 1, 1, 1,)
 _T_CertificateInstallationReq = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
+_T_CertificateInstallationReq_0 = _T_CertificateInstallationReq[0]
 _W_ListOfRootCertificateIDs = (1, 2, 2,)
 _T_ListOfRootCertificateIDs = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ListOfRootCertificateIDs_root_certificate_id: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -7948,6 +8179,7 @@ _T_CertificateInstallationRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,
 _W_CertificateChain = (1, 2, 1,)
 _T_CertificateChain = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_CertificateChain: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_CertificateChain_1 = _T_CertificateChain[1]
 _W_SubCertificates = (1, 2, 2,)
 _T_SubCertificates = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_SubCertificates_certificate: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -7955,22 +8187,30 @@ _EE_SubCertificates: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
 _P_SubCertificates_certificate = frozenset((1, 2,))
 _W_CertificateUpdateReq = (2, 1, 1, 1, 1, 1,)
 _T_CertificateUpdateReq = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
+_T_CertificateUpdateReq_0 = _T_CertificateUpdateReq[0]
 _W_CertificateUpdateRes = (1, 1, 1, 1, 1, 1, 1, 1,)
 _T_CertificateUpdateRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (-1, -2,),)
 _W_ChargeParameterDiscoveryReq = (1, 2, 1, 1, 1,)
 _T_ChargeParameterDiscoveryReq = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_ChargeParameterDiscoveryReq: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeParameter: (0, _e_AC_EVChargeParameter), DC_EVChargeParameter: (1, _e_DC_EVChargeParameter), EVChargeParameter: (2, _e_EVChargeParameter)}
+_T_ChargeParameterDiscoveryReq_1 = _T_ChargeParameterDiscoveryReq[1]
 _P_ChargeParameterDiscoveryReq_ev_charge_parameter = frozenset((2, 3, 4,))
 _SD_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVChargeParameter, 3: _d_DC_EVChargeParameter, 4: _d_EVChargeParameter}
 _W_AC_EVChargeParameter = (1, 1, 1, 1, 1, 1,)
 _T_AC_EVChargeParameter = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_PhysicalValue = (1, 2, 1, 1,)
 _T_PhysicalValue = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
+_T_PhysicalValue_1 = _T_PhysicalValue[1]
 _W_DC_EVChargeParameter = (1, 1, 2, 1, 3, 3, 2, 2, 1,)
 _T_DC_EVChargeParameter = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, 7, 8, -1, -2, -3, -3,), (6, 7, 8, -1, -2, -3, -3, -3,), (7, 8, -1, -2,), (8, -1, -2, -3,), (-1, -2,),)
 _X_DC_EVChargeParameter_bulk_soc: dict[int, tuple[int, int, int]] = {4: (3, 3, 8), 5: (3, 2, 8), 6: (2, 1, 8), 7: (2, 0, 8)}
 _EE_DC_EVChargeParameter: dict[int, tuple[int, int]] = {4: (3, 4), 5: (3, 3), 6: (2, 2), 7: (2, 1), 8: (1, 0)}
+_T_DC_EVChargeParameter_2 = _T_DC_EVChargeParameter[2]
+_T_DC_EVChargeParameter_4 = _T_DC_EVChargeParameter[4]
+_T_DC_EVChargeParameter_5 = _T_DC_EVChargeParameter[5]
+_T_DC_EVChargeParameter_6 = _T_DC_EVChargeParameter[6]
+_T_DC_EVChargeParameter_7 = _T_DC_EVChargeParameter[7]
 _W_EVChargeParameter = (1,)
 _T_EVChargeParameter = ((-1, -2,),)
 _W_ChargeParameterDiscoveryRes = (1, 1, 2, 2, 2, 1, 1, 1,)
@@ -7978,6 +8218,7 @@ _T_ChargeParameterDiscoveryRes = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (5, 6, 7,
 _EE_ChargeParameterDiscoveryRes: dict[int, tuple[int, int]] = {5: (1, 0), 6: (1, 0), 7: (1, 0)}
 _SE_ChargeParameterDiscoveryRes_sa_schedules: dict[type, tuple[int, Callable[[Any, int], int]]] = {SAScheduleList: (0, _e_SAScheduleList), SASchedules: (1, _e_SASchedules)}
 _SE_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEChargeParameter: (0, _e_AC_EVSEChargeParameter), DC_EVSEChargeParameter: (1, _e_DC_EVSEChargeParameter), EVSEChargeParameter: (2, _e_EVSEChargeParameter)}
+_T_ChargeParameterDiscoveryRes_2 = _T_ChargeParameterDiscoveryRes[2]
 _P_ChargeParameterDiscoveryRes_sa_schedules = frozenset((3, 4,))
 _SD_ChargeParameterDiscoveryRes_sa_schedules: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_SAScheduleList, 4: _d_SASchedules}
 _P_ChargeParameterDiscoveryRes_evse_charge_parameter = frozenset((5, 6, 7,))
@@ -7990,6 +8231,7 @@ _P_SAScheduleList_sa_schedule_tuple = frozenset((1, 2,))
 _W_SAScheduleTuple = (1, 1, 2, 1,)
 _T_SAScheduleTuple = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SAScheduleTuple: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SAScheduleTuple_2 = _T_SAScheduleTuple[2]
 _W_PMaxSchedule = (1, 1, 2, 2,)
 _T_PMaxSchedule = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_PMaxSchedule_p_max_schedule_entry: dict[int, tuple[int, int, int]] = {1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
@@ -7998,32 +8240,41 @@ _P_PMaxSchedule_p_max_schedule_entry = frozenset((2, 3,))
 _W_PMaxScheduleEntry = (2, 1, 1, 1,)
 _T_PMaxScheduleEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (-1, -2,),)
 _SE_PMaxScheduleEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_PMaxScheduleEntry_0 = _T_PMaxScheduleEntry[0]
 _P_PMaxScheduleEntry_time_interval = frozenset((1, 2,))
 _SD_PMaxScheduleEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_RelativeTimeInterval = (1, 2, 1,)
 _T_RelativeTimeInterval = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_RelativeTimeInterval: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_RelativeTimeInterval_1 = _T_RelativeTimeInterval[1]
 _W_Interval = (1,)
 _T_Interval = ((-1, -2,),)
 _W_SalesTariff = (1, 1, 2, 1, 1, 2, 2,)
 _T_SalesTariff = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -1, -2, -3,), (6, -1, -2, -3,),)
 _X_SalesTariff_sales_tariff_entry: dict[int, tuple[int, int, int]] = {4: (1, 0, 5), 5: (2, 0, 6), 6: (2, 0, 6)}
 _EE_SalesTariff: dict[int, tuple[int, int]] = {5: (2, 1), 6: (2, 1)}
+_T_SalesTariff_2 = _T_SalesTariff[2]
 _P_SalesTariff_sales_tariff_entry = frozenset((5, 6,))
 _W_SalesTariffEntry = (2, 1, 1, 2, 2,)
 _T_SalesTariffEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (4, -1, -2, -3,), (4, -1, -2, -3,),)
 _X_SalesTariffEntry_consumption_cost: dict[int, tuple[int, int, int]] = {3: (2, 0, 4), 4: (2, 0, 4)}
 _EE_SalesTariffEntry: dict[int, tuple[int, int]] = {3: (2, 1), 4: (2, 1)}
 _SE_SalesTariffEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_SalesTariffEntry_0 = _T_SalesTariffEntry[0]
 _P_SalesTariffEntry_time_interval = frozenset((1, 2,))
 _SD_SalesTariffEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
+_T_SalesTariffEntry_3 = _T_SalesTariffEntry[3]
+_T_SalesTariffEntry_4 = _T_SalesTariffEntry[4]
 _W_ConsumptionCost = (1, 2, 2,)
 _T_ConsumptionCost = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ConsumptionCost_cost: dict[int, tuple[int, int, int]] = {1: (2, 0, 2), 2: (2, 0, 2)}
 _EE_ConsumptionCost: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
+_T_ConsumptionCost_1 = _T_ConsumptionCost[1]
+_T_ConsumptionCost_2 = _T_ConsumptionCost[2]
 _W_Cost = (1, 1, 2, 1,)
 _T_Cost = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_Cost: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_Cost_2 = _T_Cost[2]
 _W_SASchedules = (1,)
 _T_SASchedules = ((-1, -2,),)
 _W_AC_EVSEChargeParameter = (1, 1, 1, 1, 1,)
@@ -8033,30 +8284,52 @@ _T_AC_EVSEStatus = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
 _W_DC_EVSEChargeParameter = (1, 1, 2, 1, 1, 1, 2, 1, 2, 1,)
 _T_DC_EVSEChargeParameter = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -2,), (7, 8, -2, -3,), (8, -2,), (9, -1, -2, -3,), (-1, -2,),)
 _EE_DC_EVSEChargeParameter: dict[int, tuple[int, int]] = {8: (2, 1), 9: (1, 0)}
+_T_DC_EVSEChargeParameter_2 = _T_DC_EVSEChargeParameter[2]
+_T_DC_EVSEChargeParameter_6 = _T_DC_EVSEChargeParameter[6]
+_T_DC_EVSEChargeParameter_8 = _T_DC_EVSEChargeParameter[8]
 _W_EVSEChargeParameter = (1,)
 _T_EVSEChargeParameter = ((-1, -2,),)
 _W_ChargingStatusReq = (1,)
 _T_ChargingStatusReq = ((-1, -2,),)
 _W_ChargingStatusRes = (1, 1, 1, 2, 2, 1, 1, 1,)
 _T_ChargingStatusRes = ((1, -2,), (2, -2,), (3, -2,), (4, 5, 6, -2,), (5, 6, -2, -3,), (6, -2,), (7, -2,), (-1, -2,),)
+_T_ChargingStatusRes_3 = _T_ChargingStatusRes[3]
+_T_ChargingStatusRes_4 = _T_ChargingStatusRes[4]
 _W_MeterInfo = (1, 3, 3, 2, 2, 1,)
 _T_MeterInfo = ((1, -2,), (2, 3, 4, 5, -1, -2, -3, -3,), (3, 4, 5, -1, -2, -3, -3, -3,), (4, 5, -1, -2,), (5, -1, -2, -3,), (-1, -2,),)
 _X_MeterInfo_t_meter: dict[int, tuple[int, int, int]] = {1: (3, 3, 5), 2: (3, 2, 5), 3: (2, 1, 5), 4: (2, 0, 5)}
 _EE_MeterInfo: dict[int, tuple[int, int]] = {1: (3, 4), 2: (3, 3), 3: (2, 2), 4: (2, 1), 5: (1, 0)}
+_T_MeterInfo_1 = _T_MeterInfo[1]
+_T_MeterInfo_2 = _T_MeterInfo[2]
+_T_MeterInfo_3 = _T_MeterInfo[3]
+_T_MeterInfo_4 = _T_MeterInfo[4]
 _W_ContractAuthenticationReq = (2, 2, 1,)
 _T_ContractAuthenticationReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_ContractAuthenticationReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ContractAuthenticationReq_0 = _T_ContractAuthenticationReq[0]
+_T_ContractAuthenticationReq_1 = _T_ContractAuthenticationReq[1]
 _W_ContractAuthenticationRes = (1, 1, 1,)
 _T_ContractAuthenticationRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_CurrentDemandReq = (1, 1, 3, 3, 2, 2, 1, 2, 2, 1, 1,)
 _T_CurrentDemandReq = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, -2, -3, -3,), (4, 5, 6, 7, -2, -3, -3, -3,), (5, 6, 7, -2,), (6, 7, -2, -3,), (7, -2,), (8, 9, 10, -2,), (9, 10, -2, -3,), (10, -2,), (-1, -2,),)
 _X_CurrentDemandReq_bulk_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 3, 6), 3: (3, 2, 6), 4: (2, 1, 6), 5: (2, 0, 6)}
 _X_CurrentDemandReq_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 4, 7), 3: (3, 3, 7), 4: (2, 2, 7), 5: (2, 1, 7), 6: (1, 0, 7)}
+_T_CurrentDemandReq_2 = _T_CurrentDemandReq[2]
+_T_CurrentDemandReq_3 = _T_CurrentDemandReq[3]
+_T_CurrentDemandReq_4 = _T_CurrentDemandReq[4]
+_T_CurrentDemandReq_5 = _T_CurrentDemandReq[5]
+_T_CurrentDemandReq_7 = _T_CurrentDemandReq[7]
+_T_CurrentDemandReq_8 = _T_CurrentDemandReq[8]
 _W_CurrentDemandRes = (1, 1, 1, 1, 1, 1, 1, 3, 2, 2, 1,)
 _T_CurrentDemandRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (8, 9, 10, -1, -2, -3, -3, -3,), (9, 10, -1, -2,), (10, -1, -2, -3,), (-1, -2,),)
 _EE_CurrentDemandRes: dict[int, tuple[int, int]] = {7: (3, 3), 8: (2, 2), 9: (2, 1), 10: (1, 0)}
+_T_CurrentDemandRes_7 = _T_CurrentDemandRes[7]
+_T_CurrentDemandRes_8 = _T_CurrentDemandRes[8]
+_T_CurrentDemandRes_9 = _T_CurrentDemandRes[9]
 _W_MeteringReceiptReq = (2, 1, 2, 1, 1,)
 _T_MeteringReceiptReq = ((1, 2, -2, -3,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (-1, -2,),)
+_T_MeteringReceiptReq_0 = _T_MeteringReceiptReq[0]
+_T_MeteringReceiptReq_2 = _T_MeteringReceiptReq[2]
 _W_MeteringReceiptRes = (1, 1, 1,)
 _T_MeteringReceiptRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PaymentDetailsReq = (1, 1, 1,)
@@ -8067,6 +8340,8 @@ _W_PowerDeliveryReq = (1, 3, 2, 1, 1,)
 _T_PowerDeliveryReq = ((1, -2,), (2, 3, 4, -1, -2, -3, -3, -3,), (3, 4, -1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryReq: dict[int, tuple[int, int]] = {1: (3, 3), 2: (2, 2), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryReq_ev_power_delivery_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {DC_EVPowerDeliveryParameter: (0, _e_DC_EVPowerDeliveryParameter), EVPowerDeliveryParameter: (1, _e_EVPowerDeliveryParameter)}
+_T_PowerDeliveryReq_1 = _T_PowerDeliveryReq[1]
+_T_PowerDeliveryReq_2 = _T_PowerDeliveryReq[2]
 _P_PowerDeliveryReq_ev_power_delivery_parameter = frozenset((3, 4,))
 _SD_PowerDeliveryReq_ev_power_delivery_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_DC_EVPowerDeliveryParameter, 4: _d_EVPowerDeliveryParameter}
 _W_ChargingProfile = (1, 1, 2, 2,)
@@ -8078,12 +8353,14 @@ _W_ProfileEntry = (1, 1, 1,)
 _T_ProfileEntry = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_DC_EVPowerDeliveryParameter = (1, 2, 1, 1,)
 _T_DC_EVPowerDeliveryParameter = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
+_T_DC_EVPowerDeliveryParameter_1 = _T_DC_EVPowerDeliveryParameter[1]
 _W_EVPowerDeliveryParameter = (1,)
 _T_EVPowerDeliveryParameter = ((-1, -2,),)
 _W_PowerDeliveryRes = (1, 2, 1, 1, 1,)
 _T_PowerDeliveryRes = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryRes: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryRes_evse_status: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEStatus: (0, _e_AC_EVSEStatus), DC_EVSEStatus: (1, _e_DC_EVSEStatus), EVSEStatus: (2, _e_EVSEStatus)}
+_T_PowerDeliveryRes_1 = _T_PowerDeliveryRes[1]
 _P_PowerDeliveryRes_evse_status = frozenset((2, 3, 4,))
 _SD_PowerDeliveryRes_evse_status: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVSEStatus, 3: _d_DC_EVSEStatus, 4: _d_EVSEStatus}
 _W_EVSEStatus = (1,)
@@ -8097,6 +8374,7 @@ _T_ServiceDetailReq = ((1, -2,), (-1, -2,),)
 _W_ServiceDetailRes = (1, 1, 2, 1,)
 _T_ServiceDetailRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDetailRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_ServiceDetailRes_2 = _T_ServiceDetailRes[2]
 _W_ServiceParameterList = (1, 2, 2,)
 _T_ServiceParameterList = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ServiceParameterList_parameter_set: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8115,12 +8393,16 @@ _X_Parameter_int_value: dict[int, tuple[int, int, int]] = {2: (3, 3, 6)}
 _X_Parameter_physical_value: dict[int, tuple[int, int, int]] = {2: (3, 4, 7)}
 _X_Parameter_string_value: dict[int, tuple[int, int, int]] = {2: (3, 5, 8)}
 _EE_Parameter: dict[int, tuple[int, int]] = {3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0)}
+_T_Parameter_2 = _T_Parameter[2]
 _W_ServiceDiscoveryReq = (2, 2, 1,)
 _T_ServiceDiscoveryReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ServiceDiscoveryReq_0 = _T_ServiceDiscoveryReq[0]
+_T_ServiceDiscoveryReq_1 = _T_ServiceDiscoveryReq[1]
 _W_ServiceDiscoveryRes = (1, 1, 1, 2, 1,)
 _T_ServiceDiscoveryRes = ((1, -2,), (2, -2,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryRes: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceDiscoveryRes_3 = _T_ServiceDiscoveryRes[3]
 _W_PaymentOptions = (1, 2, 2,)
 _T_PaymentOptions = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_PaymentOptions_payment_option: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8131,6 +8413,8 @@ _T_ServiceCharge = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_ServiceTag = (1, 2, 1, 2, 1,)
 _T_ServiceTag = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceTag: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceTag_1 = _T_ServiceTag[1]
+_T_ServiceTag_3 = _T_ServiceTag[3]
 _W_ServiceTagList = (1, 2, 2,)
 _T_ServiceTagList = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ServiceTagList_service: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8148,6 +8432,7 @@ _P_SelectedServiceList_selected_service = frozenset((1, 2,))
 _W_SelectedService = (1, 2, 1,)
 _T_SelectedService = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SelectedService: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SelectedService_1 = _T_SelectedService[1]
 _W_ServicePaymentSelectionRes = (1, 1,)
 _T_ServicePaymentSelectionRes = ((1, -2,), (-1, -2,),)
 _W_SessionSetupReq = (1, 1,)
@@ -8155,6 +8440,7 @@ _T_SessionSetupReq = ((1, -2,), (-1, -2,),)
 _W_SessionSetupRes = (1, 1, 2, 1,)
 _T_SessionSetupRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SessionSetupRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SessionSetupRes_2 = _T_SessionSetupRes[2]
 _W_SessionStop = (1,)
 _T_SessionStop = ((-1, -2,),)
 _W_SessionStopRes = (1, 1,)
@@ -8167,6 +8453,7 @@ _W_Entry = (2, 1, 1,)
 _T_Entry = ((1, 2, -2, -3,), (-1, -2,), (-1, -2,),)
 _EE_Entry: dict[int, tuple[int, int]] = {1: (1, 0), 2: (1, 0)}
 _SE_Entry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_Entry_0 = _T_Entry[0]
 _P_Entry_time_interval = frozenset((1, 2,))
 _SD_Entry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_EVStatus = (1,)
@@ -8175,12 +8462,16 @@ _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]

@@ -287,7 +287,7 @@ def _e_Signature(o: Signature, a: int) -> int:
         for i_object in o.object:
             tr = _X_Signature_object.get(st)
             if tr is None:
-                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Object(i_object, a)
@@ -304,7 +304,7 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[0][r]
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -322,12 +322,12 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         f_signature_value, p = _d_SignatureValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[3][r]
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[4][r]
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
@@ -336,11 +336,11 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[5][r]
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Signature") from None
 
 
@@ -370,7 +370,7 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_SignedInfo_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -387,7 +387,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignedInfo[0][r]
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -418,7 +418,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         if t != -1:
             _unexpected(t, p, "SignedInfo", "end of element")
         return SignedInfo(id=f_id, canonicalization_method=f_canonicalization_method, signature_method=f_signature_method, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignedInfo") from None
 
 
@@ -442,11 +442,11 @@ def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationM
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CanonicalizationMethod[1][r]
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CanonicalizationMethod") from None
 
 
@@ -479,23 +479,30 @@ def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_SignatureMethod[1][r]
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
-            t = _T_SignatureMethod[2][(r & 3)]
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
             _unexpected(t, p, "SignatureMethod", "end of element")
         return SignatureMethod(algorithm=f_algorithm, hmac_output_length=f_hmac_output_length), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureMethod") from None
 
 
@@ -532,7 +539,7 @@ def _e_Reference(o: Reference, a: int) -> int:
         if o.transforms is not None:
             tr = _X_Reference_transforms.get(st)
             if tr is None:
-                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transforms(o.transforms, a)
@@ -540,7 +547,7 @@ def _e_Reference(o: Reference, a: int) -> int:
             raise ExiEncodeError("Reference.digest_method: required field is None")
         tr = _X_Reference_digest_method.get(st)
         if tr is None:
-            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = _e_DigestMethod(o.digest_method, a)
@@ -559,26 +566,26 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Reference[0][r]
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Reference[1][r]
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[2][r]
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[3][r]
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
@@ -610,7 +617,7 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
         return Reference(id=f_id, type=f_type, uri=f_uri, transforms=f_transforms, digest_method=f_digest_method, digest_value=f_digest_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Reference") from None
 
 
@@ -620,7 +627,7 @@ def _e_Transforms(o: Transforms, a: int) -> int:
         for i_transform in o.transform:
             tr = _X_Transforms_transform.get(st)
             if tr is None:
-                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transform(i_transform, a)
@@ -650,7 +657,7 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         if t != -1:
             _unexpected(t, p, "Transforms", "end of element")
         return Transforms(transform=f_transform), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transforms") from None
 
 
@@ -665,7 +672,7 @@ def _e_Transform(o: Transform, a: int) -> int:
         for i_x_path in o.x_path:
             tr = _X_Transform_x_path.get(st)
             if tr is None:
-                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -688,7 +695,7 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Transform[1][r]
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
         while t == 3:
             if (v >> (e - p - 1)) & 1:
@@ -705,11 +712,11 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
             f_x_path.append(y)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Transform[3][r]
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transform") from None
 
 
@@ -733,11 +740,11 @@ def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DigestMethod[1][r]
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DigestMethod") from None
 
 
@@ -769,7 +776,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureValue[0][r]
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 1)) & 1
@@ -790,7 +797,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 1
         return SignatureValue(id=f_id, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureValue") from None
 
 
@@ -804,7 +811,7 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_name in o.key_name:
             tr = _X_KeyInfo_key_name.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -813,42 +820,42 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_value in o.key_value:
             tr = _X_KeyInfo_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_KeyValue(i_key_value, a)
         for i_retrieval_method in o.retrieval_method:
             tr = _X_KeyInfo_retrieval_method.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RetrievalMethod(i_retrieval_method, a)
         for i_x509_data in o.x509_data:
             tr = _X_KeyInfo_x509_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509Data(i_x509_data, a)
         for i_pgp_data in o.pgp_data:
             tr = _X_KeyInfo_pgp_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PGPData(i_pgp_data, a)
         for i_spki_data in o.spki_data:
             tr = _X_KeyInfo_spki_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SPKIData(i_spki_data, a)
         for i_mgmt_data in o.mgmt_data:
             tr = _X_KeyInfo_mgmt_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -867,12 +874,12 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     try:
         r = (v >> (e - p - 4)) & 15
         p += 4
-        t = _T_KeyInfo[0][r]
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 4)) & 15
             p += 4
-            t = _T_KeyInfo[1][r]
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
@@ -954,7 +961,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         if t != -1:
             _unexpected(t, p, "KeyInfo", "end of element")
         return KeyInfo(id=f_id, key_name=f_key_name, key_value=f_key_value, retrieval_method=f_retrieval_method, x509_data=f_x509_data, pgp_data=f_pgp_data, spki_data=f_spki_data, mgmt_data=f_mgmt_data), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyInfo") from None
 
 
@@ -968,7 +975,7 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
         if o.rsa_key_value is not None:
             tr = _X_KeyValue_rsa_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RSAKeyValue(o.rsa_key_value, a)
@@ -984,25 +991,25 @@ def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_KeyValue[0][r]
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[1][r]
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[2][r]
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
             _unexpected(t, p, "KeyValue", "end of element")
         return KeyValue(dsa_key_value=f_dsa_key_value, rsa_key_value=f_rsa_key_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyValue") from None
 
 
@@ -1017,7 +1024,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.q is not None:
             tr = _X_DSAKeyValue_q.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1026,7 +1033,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.g is not None:
             tr = _X_DSAKeyValue_g.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1036,7 +1043,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
             raise ExiEncodeError("DSAKeyValue.y: required field is None")
         tr = _X_DSAKeyValue_y.get(st)
         if tr is None:
-            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced or too many)")
+            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a <<= 1
@@ -1062,7 +1069,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.pgen_counter is not None:
             tr = _X_DSAKeyValue_pgen_counter.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1080,7 +1087,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[0][r]
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1113,7 +1120,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[2][r]
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -1149,7 +1156,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[4][r]
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1164,7 +1171,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[5][r]
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -1206,7 +1213,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
         if t != -1:
             _unexpected(t, p, "DSAKeyValue", "end of element")
         return DSAKeyValue(p=f_p, q=f_q, g=f_g, y=f_y, j=f_j, seed=f_seed, pgen_counter=f_pgen_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DSAKeyValue") from None
 
 
@@ -1260,7 +1267,7 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
         return RSAKeyValue(modulus=f_modulus, exponent=f_exponent), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RSAKeyValue") from None
 
 
@@ -1306,19 +1313,19 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_RetrievalMethod[0][r]
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[1][r]
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[2][r]
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
@@ -1332,7 +1339,7 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
         if t != -1:
             _unexpected(t, p, "RetrievalMethod", "end of element")
         return RetrievalMethod(type=f_type, uri=f_uri, transforms=f_transforms), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RetrievalMethod") from None
 
 
@@ -1342,14 +1349,14 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_issuer_serial in o.x509_issuer_serial:
             tr = _X_X509Data_x509_issuer_serial.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509IssuerSerial(i_x509_issuer_serial, a)
         for i_x509_ski in o.x509_ski:
             tr = _X_X509Data_x509_ski.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1358,7 +1365,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_subject_name in o.x509_subject_name:
             tr = _X_X509Data_x509_subject_name.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1367,7 +1374,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_certificate in o.x509_certificate:
             tr = _X_X509Data_x509_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1376,7 +1383,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_crl in o.x509_crl:
             tr = _X_X509Data_x509_crl.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1395,7 +1402,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_X509Data[0][r]
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
         while t in _P_X509Data_x509_issuer_serial:
             st = t
@@ -1479,7 +1486,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         if t != -1:
             _unexpected(t, p, "X509Data", "end of element")
         return X509Data(x509_issuer_serial=f_x509_issuer_serial, x509_ski=f_x509_ski, x509_subject_name=f_x509_subject_name, x509_certificate=f_x509_certificate, x509_crl=f_x509_crl), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509Data") from None
 
 
@@ -1518,12 +1525,19 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
-        f_x509_serial_number, p = dec_int(v, p, e)
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
         return X509IssuerSerial(x509_issuer_name=f_x509_issuer_name, x509_serial_number=f_x509_serial_number), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509IssuerSerial") from None
 
 
@@ -1559,7 +1573,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PGPData[0][r]
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1574,7 +1588,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PGPData[1][r]
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -1598,7 +1612,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
         if t != -1:
             _unexpected(t, p, "PGPData", "end of element")
         return PGPData(pgp_key_id=f_pgp_key_id, pgp_key_packet=f_pgp_key_packet), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PGPData") from None
 
 
@@ -1608,7 +1622,7 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
         for i_spki_sexp in o.spki_sexp:
             tr = _X_SPKIData_spki_sexp.get(st)
             if tr is None:
-                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1650,7 +1664,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         if t != -1:
             _unexpected(t, p, "SPKIData", "end of element")
         return SPKIData(spki_sexp=f_spki_sexp), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SPKIData") from None
 
 
@@ -1696,32 +1710,32 @@ def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Object[0][r]
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[1][r]
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[2][r]
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Object[3][r]
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
             _unexpected(t, p, "Object", "end of element")
         return Object(encoding=f_encoding, id=f_id, mime_type=f_mime_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Object") from None
 
 
@@ -1735,7 +1749,7 @@ def _e_Manifest(o: Manifest, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_Manifest_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -1752,7 +1766,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Manifest[0][r]
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1772,7 +1786,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         if t != -1:
             _unexpected(t, p, "Manifest", "end of element")
         return Manifest(id=f_id, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Manifest") from None
 
 
@@ -1786,7 +1800,7 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
         for i_signature_property in o.signature_property:
             tr = _X_SignatureProperties_signature_property.get(st)
             if tr is None:
-                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced or too many)")
+                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SignatureProperty(i_signature_property, a)
@@ -1803,7 +1817,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperties[0][r]
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1823,7 +1837,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         if t != -1:
             _unexpected(t, p, "SignatureProperties", "end of element")
         return SignatureProperties(id=f_id, signature_property=f_signature_property), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperties") from None
 
 
@@ -1857,7 +1871,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[0][r]
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1871,11 +1885,11 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
         f_target, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[2][r]
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperty") from None
 
 
@@ -1894,7 +1908,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {Canonicaliza
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -1925,7 +1939,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 6) | 46)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
 }
 
@@ -1987,20 +2001,32 @@ _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -2010,10 +2036,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -2024,6 +2054,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -2035,6 +2067,9 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
@@ -2042,11 +2077,18 @@ _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -2055,6 +2097,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -2065,6 +2108,8 @@ _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -2074,16 +2119,24 @@ _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]
