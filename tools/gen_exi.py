@@ -143,7 +143,7 @@ class Loader:
         self.order: list[QName] = []  # global elements in file order
         for path in paths:
             nsmap: dict[str, str] = {}
-            for event, item in ET.iterparse(path, events=("start-ns",)):
+            for _event, item in ET.iterparse(path, events=("start-ns",)):
                 prefix, uri = item  # type: ignore[misc]
                 nsmap.setdefault(prefix, uri)
             root = ET.parse(path).getroot()
@@ -681,7 +681,7 @@ Target codes in the tables: position index, -1 EE, -2 second-level escape, -3 in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, NoReturn
 
 from ._bits import (
     ExiDecodeError,
@@ -724,58 +724,169 @@ class Emitter:
         self.m = m
         self.out: list[str] = []
         self.consts: list[str] = []
+        self.declared: set[str] = set()
+        self.uses_st = False
 
-    # ---- value snippets ----
-    def enc_value(self, st: Simple, x: str, label: str, ind: str) -> list[str]:
+    # ---- value snippets (as ops, see assemble_enc / assemble_dec) ----
+    @staticmethod
+    def enc_value(st: Simple, x: str, label: str, ind: str) -> list[tuple]:
         st = finalize_simple(st)
-        err = f'raise ExiEncodeError("{label}: value out of range")'
+        err = f'    raise ExiEncodeError("{label}: value out of range")'
         if st.kind == "bool":
-            return [f"{ind}a = (a << 1) | (1 if {x} else 0)"]
+            return [(ind, "W", 1, f"(1 if {x} else 0)")]
         if st.kind == "enum":
-            return [f"{ind}if not 0 <= {x} < {1 << st.bits}:", f"{ind}    {err}",
-                    f"{ind}a = (a << {st.bits}) | {x}"]
+            return [(ind, "C", [f"if not 0 <= {x} < {1 << st.bits}:", err]), (ind, "W", st.bits, x)]
         if st.kind == "nbit":
-            rng = [f"{ind}if not {st.vmin} <= {x} <= {st.vmin + (1 << st.bits) - 1}:", f"{ind}    {err}"]
-            off = f" - {st.vmin}" if st.vmin else (f" + {-st.vmin}" if st.vmin else "")
-            if st.vmin and st.vmin < 0:
-                off = f" + {-st.vmin}"
-            return [*rng, f"{ind}a = (a << {st.bits}) | ({x}{off})"]
+            assert st.vmin is not None
+            rng = [f"if not {st.vmin} <= {x} <= {st.vmin + (1 << st.bits) - 1}:", err]
+            off = f"({x} - {st.vmin})" if st.vmin > 0 else (f"({x} + {-st.vmin})" if st.vmin < 0 else x)
+            return [(ind, "C", rng), (ind, "W", st.bits, off)]
         if st.kind in ("uint", "int"):
             conds = []
             if st.vmin is not None:
                 conds.append(f"{st.vmin} <= {x}")
             if st.vmax is not None:
                 conds.append(f"{x} <= {st.vmax}")
-            rng = [f"{ind}if not ({' and '.join(conds)}):", f"{ind}    {err}"] if conds else []
-            return [*rng, f"{ind}a = enc_{st.kind}(a, {x})"]
-        return [f"{ind}a = enc_{st.kind}(a, {x})"]
+            rng = [(ind, "C", [f"if not ({' and '.join(conds)}):", err])] if conds else []
+            return [*rng, (ind, "L", f"a = enc_{st.kind}(a, {x})")]
+        return [(ind, "L", f"a = enc_{st.kind}(a, {x})")]
 
-    def dec_value(self, st: Simple, x: str, label: str, ind: str) -> list[str]:
+    @staticmethod
+    def dec_value(st: Simple, x: str, label: str, ind: str) -> list[tuple]:
         st = finalize_simple(st)
-        err = f'raise ExiDecodeError("value out of range", p, "{label}")'
         if st.kind == "bool":
-            return [f"{ind}{x} = ((v >> (e - p - 1)) & 1) == 1", f"{ind}p += 1"]
+            return [(ind, "F", 1, f"{x} = {{r}} == 1")]
         if st.kind == "enum":
-            return [f"{ind}{x} = _EN_{st.pyname}[(v >> (e - p - {st.bits})) & {(1 << st.bits) - 1}]",
-                    f"{ind}p += {st.bits}"]
+            return [(ind, "F", st.bits, f"{x} = _EN_{st.pyname}[{{r}}]")]
         if st.kind == "nbit":
-            assert st.vmin is not None and st.vmax is not None
-            off = f" + {st.vmin}" if st.vmin > 0 else (f" - {-st.vmin}" if st.vmin < 0 else "")
-            lines = [f"{ind}{x} = ((v >> (e - p - {st.bits})) & {(1 << st.bits) - 1}){off}", f"{ind}p += {st.bits}"]
+            assert st.vmin is not None
             # no check against the XSD maximum: the unused codes of the n-bit field are kept
             # (OpenV2G does so, and public vectors carry such values; docs/exi.md)
-            return lines
+            off = f" + {st.vmin}" if st.vmin > 0 else (f" - {-st.vmin}" if st.vmin < 0 else "")
+            return [(ind, "F", st.bits, f"{x} = {{r}}{off}")]
+        if st.kind == "uint":  # inline the one-octet case (values below 128)
+            ops: list[tuple] = [(ind, "L", f"{x} = (v >> (e - p - 8)) & 255"), (ind, "L", f"if {x} < 128:"),
+                                (ind, "L", "    p += 8"), (ind, "L", "else:"),
+                                (ind, "L", f"    {x}, p = dec_uint(v, p, e)")]
+        elif st.kind == "int":  # sign bit + one octet: -128..127
+            ops = [(ind, "L", f"{x} = (v >> (e - p - 9)) & 511"), (ind, "L", f"if {x} < 128:"),
+                   (ind, "L", "    p += 9"), (ind, "L", f"elif 256 <= {x} < 384:"), (ind, "L", f"    {x} = 255 - {x}"),
+                   (ind, "L", "    p += 9"), (ind, "L", "else:"), (ind, "L", f"    {x}, p = dec_int(v, p, e)")]
+        else:
+            ops = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
         if st.kind in ("uint", "int"):
-            lines = [f"{ind}{x}, p = dec_{st.kind}(v, p, e)"]
             conds = []
             if st.vmin is not None and not (st.kind == "uint" and st.vmin == 0):
                 conds.append(f"{x} < {st.vmin}")
             if st.vmax is not None:
                 conds.append(f"{x} > {st.vmax}")
             if conds:
-                lines += [f"{ind}if {' or '.join(conds)}:", f"{ind}    {err}"]
-            return lines
-        return [f"{ind}{x}, p = dec_{st.kind}(v, p, e)"]
+                ops += [(ind, "L", f"if {' or '.join(conds)}:"),
+                        (ind, "L", f'    raise ExiDecodeError("value out of range", p, "{label}")')]
+        return ops
+
+    # ---- assemblers: merge fixed-width operations into one shift-or / one read ----
+    @staticmethod
+    def assemble_enc(ops: list[tuple]) -> list[str]:
+        """W (write n bits of expr or zeros), C (checks, hoisted), S (statements after), L (line)."""
+        out: list[str] = []
+        run: list[tuple] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            ind = run[0][0]
+            for op in run:
+                if op[1] == "C":
+                    out.extend(ind + ln for ln in op[2])
+            expr, k, wrote = "a", 0, False
+            for op in run:
+                if op[1] == "W":
+                    wrote = True
+                    if op[3] is None:
+                        k += op[2]
+                    else:
+                        base = expr if expr == "a" else f"({expr})"
+                        expr = f"{base} << {k + op[2]} | {op[3]}"
+                        k = 0
+            if wrote:
+                if expr == "a":
+                    out.append(f"{ind}a <<= {k}")
+                else:
+                    out.append(f"{ind}a = ({expr}) << {k}" if k else f"{ind}a = {expr}")
+            out.extend(ind + op[2] for op in run if op[1] == "S")
+            run.clear()
+
+        for op in ops:
+            if op[1] == "L":
+                flush()
+                out.append(op[0] + op[2])
+            else:
+                if run and run[0][0] != op[0]:
+                    flush()
+                run.append(op)
+        flush()
+        return out
+
+    @staticmethod
+    def assemble_dec(ops: list[tuple], where: str) -> list[str]:
+        """Z (n bits that must be 0), F (n bits into a template with {r}), S (statement), L (line)."""
+        out: list[str] = []
+        run: list[tuple] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            ind = run[0][0]
+            bits = [op for op in run if op[1] in ("Z", "F")]
+            width = sum(op[2] for op in bits)
+            if bits and all(op[1] == "Z" for op in bits):
+                out.extend([f"{ind}if (v >> (e - p - {width})) & {(1 << width) - 1}:",
+                            f'{ind}    raise ExiDecodeError("unexpected event code (second-level or missing end)",'
+                            f' p, "{where}")', f"{ind}p += {width}"])
+                out.extend(ind + op[2] for op in run if op[1] == "S")
+                run.clear()
+                return
+            if width:
+                out.append(f"{ind}r = (v >> (e - p - {width})) & {(1 << width) - 1}")
+                out.append(f"{ind}p += {width}")
+            shifts: dict[int, int] = {}
+            zmask, pos = 0, width
+            for op in bits:
+                pos -= op[2]
+                shifts[id(op)] = pos
+                if op[1] == "Z":
+                    zmask |= ((1 << op[2]) - 1) << pos
+            if zmask:
+                out.extend([f"{ind}if r & {zmask}:",
+                        f'{ind}    raise ExiDecodeError("unexpected event code (second-level or missing end)", p,'
+                        f' "{where}")'])
+            for op in run:
+                if op[1] == "F":
+                    sh, n = shifts[id(op)], op[2]
+                    if sh == 0 and n == width:
+                        ex = "r"
+                    elif sh == 0:
+                        ex = f"(r & {(1 << n) - 1})"
+                    elif sh + n == width:
+                        ex = f"(r >> {sh})"
+                    else:
+                        ex = f"((r >> {sh}) & {(1 << n) - 1})"
+                    out.append(ind + op[3].format(r=ex))
+                elif op[1] == "S":
+                    out.append(ind + op[2])
+            run.clear()
+
+        for op in ops:
+            if op[1] == "L":
+                flush()
+                out.append(op[0] + op[2])
+            else:
+                if run and run[0][0] != op[0]:
+                    flush()
+                run.append(op)
+        flush()
+        return out
 
     # ---- per type ----
     def emit_enum(self, st: Simple) -> None:
@@ -795,7 +906,7 @@ class Emitter:
         else:
             base = " | ".join(m.type.pyname for m in fi.members)  # type: ignore[union-attr]
         if fi.is_list:
-            return f"list[{base}]" if " | " not in base else f"list[{base}]"
+            return f"list[{base}]"
         return f"{base} | None" if fi.optional else base
 
     def emit_class(self, g: Grammar) -> None:
@@ -841,7 +952,6 @@ class Emitter:
 
     def emit_codec(self, g: Grammar) -> None:
         c = g.ct.pyname
-        # tables
         tables = []
         for s in range(len(g.prods)):
             w = g.width(s)
@@ -854,6 +964,120 @@ class Emitter:
         self.emit_encoder(g)
         self.emit_decoder(g)
 
+    # ---- encoder ----
+    def transitions(self, g: Grammar, fi: FieldInfo, states: set[int]) -> dict[int, tuple[int, int, int]]:
+        """state -> (width, code, target) of the field's first member from each of ``states``."""
+        trans: dict[int, tuple[int, int, int]] = {}
+        for s in sorted(states):
+            for _, t in g.prods[s]:
+                if t > 0 and g.positions[t - 1] in fi.positions and g.positions[t - 1].member == 0:
+                    code = g.code(s, t)
+                    assert code is not None
+                    trans[s] = (g.width(s), code, t)
+        return trans
+
+    def enc_occurrence(self, g: Grammar, fi: FieldInfo, x: str, ind: str, states: set[int] | None) -> list[tuple]:
+        """One occurrence of ``fi`` with value ``x``; ``states``: the static state set (None: any, by table)."""
+        c = g.ct.pyname
+        label = f"{c}.{fi.pyname}"
+        sub = len(fi.members) > 1
+        ops: list[tuple] = []
+        if sub:
+            ops += [(ind, "L", f"m_ = _SE_{c}_{fi.pyname}.get(type({x}))"), (ind, "L", "if m_ is None:"),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not a member of the substitution group")')]
+        plus = " + m_[0]" if sub else ""
+        trans = self.transitions(g, fi, set(range(len(g.prods))) if states is None else states)
+        if not trans:
+            raise SystemExit(f"{label}: unreachable")
+        if states is not None and len(states) == 1 and len(trans) == 1:
+            w, code, t = next(iter(trans.values()))
+            ops.append((ind, "W", w, f"({code}{plus})" if sub else (str(code) if code else None)))
+            ops.append((ind, "S", f"st = {t}{plus}", "st"))
+        elif states is not None and len(trans) == len(states) and len(trans) <= 3:
+            first = True
+            for s_, (w, code, t) in trans.items():
+                cw = f"({code}{plus})" if sub else (str(code) if code else None)
+                ops.append((ind, "L", f"{'if' if first else 'elif'} st == {s_}:"))
+                ops += [(ind + "    ", "W", w, cw), (ind + "    ", "S", f"st = {t}{plus}", "st")]
+                first = False
+            ops += [(ind, "L", "else:"),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not allowed here (missing or misplaced field)")')]
+            self.uses_st = True
+        else:
+            name = f"_X_{c}_{fi.pyname}"
+            if name not in self.declared:
+                self.declared.add(name)
+                self.consts.append(f"{name}: dict[int, tuple[int, int, int]] = "
+                                   f"{{{', '.join(f'{s}: {v}' for s, v in trans.items())}}}")
+            self.uses_st = True
+            ops += [(ind, "L", f"tr = {name}.get(st)"), (ind, "L", "if tr is None:"),
+                    (ind, "L", f'    raise ExiEncodeError("{label}: not allowed here (missing, misplaced, too many)")'),
+                    (ind, "L", f"a = (a << tr[0]) | (tr[1]{plus})"), (ind, "L", f"st = tr[2]{plus}")]
+        if sub:
+            ops.append((ind, "L", f"a = m_[1]({x}, a)"))
+        elif fi.ctype is not None:
+            ops.append((ind, "L", f"a = _e_{fi.ctype.pyname}({x}, a)"))
+        else:
+            assert fi.stype is not None
+            if fi.tag == "e":
+                ops.append((ind, "W", 1, None))  # CH
+            ops += self.enc_value(fi.stype, x, label, ind)
+            if fi.tag == "e":
+                ops.append((ind, "W", 1, None))  # EE
+        return ops
+
+    def next_states(self, g: Grammar, fi: FieldInfo, states: set[int]) -> set[int]:
+        return {t for s in states for _, t in g.prods[s] if t > 0 and g.positions[t - 1] in fi.positions}
+
+    def emit_encoder(self, g: Grammar) -> None:
+        c = g.ct.pyname
+        self.uses_st = False
+        ind = "        "
+        ops: list[tuple] = []
+        states = {0}
+        for fi in g.fields:
+            x = f"o.{fi.pyname}"
+            if fi.is_list:
+                ops.append((ind, "L", f"for i_{fi.pyname} in {x}:"))
+                ops += self.enc_occurrence(g, fi, f"i_{fi.pyname}", ind + "    ", None)
+                closure, frontier = set(states), set(states)
+                while frontier:
+                    frontier = self.next_states(g, fi, frontier) - closure
+                    closure |= frontier
+                states = closure
+            elif fi.optional:
+                ops.append((ind, "L", f"if {x} is not None:"))
+                ops += self.enc_occurrence(g, fi, x, ind + "    ", states)
+                states = states | self.next_states(g, fi, states)
+            else:
+                ops.append((ind, "C", [f"if {x} is None:",
+                                       f'    raise ExiEncodeError("{c}.{fi.pyname}: required field is None")']))
+                ops += self.enc_occurrence(g, fi, x, ind, states)
+                states = self.next_states(g, fi, states)
+        ee = {s: (g.width(s), g.code(s, -1)) for s in sorted(states) if g.code(s, -1) is not None}
+        if len(states) == 1 and len(ee) == 1:
+            w, code = next(iter(ee.values()))
+            ops += [(ind, "W", w, str(code) if code else None), (ind, "L", "return a")]
+        else:
+            name = f"_EE_{c}"
+            table = ", ".join(f"{s}: {v}" for s, v in ee.items())
+            self.consts.append(f"{name}: dict[int, tuple[int, int]] = {{{table}}}")
+            self.uses_st = True
+            ops += [(ind, "L", f"te = {name}.get(st)"), (ind, "L", "if te is None:"),
+                    (ind, "L", f'    raise ExiEncodeError("{c}: a required field is missing")'),
+                    (ind, "L", "return (a << te[0]) | te[1]")]
+        if not self.uses_st:
+            ops = [op for op in ops if not (op[1] == "S" and len(op) > 3)]
+        elif len(g.prods) > 1:
+            ops.insert(0, (ind, "L", "st = 0"))
+        for fi in g.fields:
+            if len(fi.members) > 1:
+                self.consts.append(f"_SE_{c}_{fi.pyname}: dict[type, tuple[int, Callable[[Any, int], int]]] = "
+                                   f"{self.sub_encoders(fi)}")
+        self.out += ["", "", f"def _e_{c}(o: {c}, a: int) -> int:", "    try:", *self.assemble_enc(ops),
+                     "    except (TypeError, AttributeError, ValueError, OverflowError) as x_:",
+                     f'        raise ExiEncodeError(f"{c}: {{x_}}") from None']
+
     def sub_encoders(self, fi: FieldInfo) -> str:
         return "{" + ", ".join(f"{m.type.pyname}: ({i}, _e_{m.type.pyname})"  # type: ignore[union-attr]
                                for i, m in enumerate(fi.members)) + "}"
@@ -862,245 +1086,119 @@ class Emitter:
         return "{" + ", ".join(f"{p.idx}: _d_{p.elem.type.pyname}"  # type: ignore[union-attr]
                                for p in fi.positions) + "}"
 
-    def enc_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str, states: set[int]) -> tuple[list[str], set[int]]:
-        """Code for one occurrence of ``fi`` (value in ``x``) from one of ``states``."""
-        c = g.ct.pyname
-        lines: list[str] = []
-        label = f"{c}.{fi.pyname}"
-        sub = len(fi.members) > 1
-        if sub:
-            lines += [f"{ind}m_ = _SE_{c}_{fi.pyname}.get(type({x}))", f"{ind}if m_ is None:",
-                      f'{ind}    raise ExiEncodeError("{label}: not a member of the substitution group")']
-        # transitions: state -> (width, code of first member, target of first member)
-        trans: dict[int, tuple[int, int, int]] = {}
-        for s in sorted(states):
-            for k, t in g.prods[s]:
-                if t > 0 and g.positions[t - 1] in fi.positions and g.positions[t - 1].member == 0:
-                    code = g.code(s, t)
-                    assert code is not None
-                    trans[s] = (g.width(s), code, t)
-        if not trans:
-            raise SystemExit(f"{label}: unreachable")
-        new_states = {t + i for (_, _, t) in trans.values() for i in range(len(fi.members) or 1)}
-        plus = " + m_[0]" if sub else ""
-        if len(states) == 1 and len(trans) == 1:
-            w, code, t = next(iter(trans.values()))
-            lines.append(f"{ind}a = (a << {w}) | {code}{plus}" if code or sub else f"{ind}a <<= {w}")
-            if len(g.prods) > 1:
-                lines.append(f"{ind}st = {t}{plus}")
-        else:
-            name = f"_X_{c}_{fi.pyname}"
-            self.consts.append(f"{name}: dict[int, tuple[int, int, int]] = {{{', '.join(f'{s}: {v}' for s, v in trans.items())}}}")
-            lines += [f"{ind}tr = {name}.get(st)", f"{ind}if tr is None:",
-                      f'{ind}    raise ExiEncodeError("{label}: not allowed here (missing or misplaced field)")',
-                      f"{ind}a = (a << tr[0]) | (tr[1]{plus})", f"{ind}st = tr[2]{plus}"]
-        # content
-        if sub:
-            lines.append(f"{ind}a = m_[1]({x}, a)")
-        elif fi.ctype is not None:
-            lines.append(f"{ind}a = _e_{fi.ctype.pyname}({x}, a)")
-        else:
-            assert fi.stype is not None
-            if fi.tag == "e":
-                lines.append(f"{ind}a <<= 1")  # CH
-            lines += self.enc_value(fi.stype, x, label, ind)
-            if fi.tag == "e":
-                lines.append(f"{ind}a <<= 1")  # EE
-        return lines, new_states
-
-    def emit_encoder(self, g: Grammar) -> None:
-        c = g.ct.pyname
-        body: list[str] = []
-        states = {0}
-        if len(g.prods) > 1:
-            body.append("    st = 0")
-        for fi in g.fields:
-            x = f"o.{fi.pyname}"
-            if fi.is_list:
-                body += [f"    for i_{fi.pyname} in {x}:", *self.loop_item(g, fi, f"i_{fi.pyname}")]
-                after: set[int] = set(states)
-                frontier = set(states)
-                while frontier:
-                    _, nxt = self.enc_item_states(g, fi, frontier)
-                    frontier = nxt - after
-                    after |= nxt
-                states = after
-                continue
-            if fi.optional:
-                body.append(f"    if {x} is not None:")
-                lines, new = self.enc_item(g, fi, x, "        ", states)
-                body += lines
-                states = states | new
-            else:
-                body += [f"    if {x} is None:",
-                         f'        raise ExiEncodeError("{c}.{fi.pyname}: required field is None")']
-                lines, new = self.enc_item(g, fi, x, "    ", states)
-                body += lines
-                states = new
-        # EE
-        ee = {s: (g.width(s), g.code(s, -1)) for s in sorted(states) if g.code(s, -1) is not None}
-        if len(states) == 1 and len(ee) == 1:
-            w, code = next(iter(ee.values()))
-            body.append(f"    return (a << {w}) | {code}" if code else f"    return a << {w}")
-        else:
-            name = f"_EE_{c}"
-            self.consts.append(f"{name}: dict[int, tuple[int, int]] = {{{', '.join(f'{s}: {v}' for s, v in ee.items())}}}")
-            body += [f"    te = {name}.get(st)", "    if te is None:",
-                     f'        raise ExiEncodeError("{c}: a required field is missing")',
-                     "    return (a << te[0]) | te[1]"]
-        for fi in g.fields:
-            if len(fi.members) > 1:
-                self.consts.append(f"_SE_{c}_{fi.pyname}: dict[type, tuple[int, Callable[[Any, int], int]]] = "
-                                   f"{self.sub_encoders(fi)}")
-        self.out += ["", "", f"def _e_{c}(o: {c}, a: int) -> int:"]
-        self.out += ["    try:", *["    " + ln for ln in body],
-                     "    except (TypeError, AttributeError, ValueError, OverflowError) as x_:",
-                     f'        raise ExiEncodeError(f"{c}: {{x_}}") from None']
-
-    def enc_item_states(self, g: Grammar, fi: FieldInfo, states: set[int]) -> tuple[None, set[int]]:
-        out: set[int] = set()
-        for s in states:
-            for _, t in g.prods[s]:
-                if t > 0 and g.positions[t - 1] in fi.positions:
-                    out.add(t)
-        return None, out
-
-    def loop_item(self, g: Grammar, fi: FieldInfo, x: str) -> list[str]:
-        c = g.ct.pyname
-        all_states = set(range(len(g.prods)))
-        trans: dict[int, tuple[int, int, int]] = {}
-        for s in sorted(all_states):
-            for _, t in g.prods[s]:
-                if t > 0 and g.positions[t - 1] in fi.positions and g.positions[t - 1].member == 0:
-                    code = g.code(s, t)
-                    assert code is not None
-                    trans[s] = (g.width(s), code, t)
-        name = f"_X_{c}_{fi.pyname}"
-        self.consts.append(f"{name}: dict[int, tuple[int, int, int]] = {{{', '.join(f'{s}: {v}' for s, v in trans.items())}}}")
-        sub = len(fi.members) > 1
-        ind = "        "
-        label = f"{c}.{fi.pyname}"
-        lines = []
-        plus = " + m_[0]" if sub else ""
-        if sub:
-            lines += [f"{ind}m_ = _SE_{c}_{fi.pyname}.get(type({x}))", f"{ind}if m_ is None:",
-                      f'{ind}    raise ExiEncodeError("{label}: not a member of the substitution group")']
-        lines += [f"{ind}tr = {name}.get(st)", f"{ind}if tr is None:",
-                  f'{ind}    raise ExiEncodeError("{label}: too many items or misplaced")',
-                  f"{ind}a = (a << tr[0]) | (tr[1]{plus})", f"{ind}st = tr[2]{plus}"]
-        if sub:
-            lines.append(f"{ind}a = m_[1]({x}, a)")
-        elif fi.ctype is not None:
-            lines.append(f"{ind}a = _e_{fi.ctype.pyname}({x}, a)")
-        else:
-            assert fi.stype is not None
-            if fi.tag == "e":
-                lines.append(f"{ind}a <<= 1")
-            lines += self.enc_value(fi.stype, x, label, ind)
-            if fi.tag == "e":
-                lines.append(f"{ind}a <<= 1")
-        return lines
-
-    def read_state(self, g: Grammar, s: int | None, ind: str) -> list[str]:
-        """Read the event code of state ``s`` (None: the state in variable ``st``) into ``t``."""
+    # ---- decoder ----
+    def dec_read(self, g: Grammar, s: int | None, ind: str, ch_states: set[int]) -> tuple[list[tuple], int | None]:
+        """Read the event code of state ``s`` (None: the state in ``st``); returns ops and the static target."""
         c = g.ct.pyname
         if s is None:
-            return [f"{ind}w = _W_{c}[st]", f"{ind}t = _T_{c}[st][(v >> (e - p - w)) & ((1 << w) - 1)]",
-                    f"{ind}p += w"]
-        w = g.width(s)
-        if len(g.prods[s]) == 1:
-            t = g.prods[s][0][1]
-            if g.prods[s][0][0] in ("ANY", "CHM"):
-                t = -4
-            return [f"{ind}t = {t} if not (v >> (e - p - 1)) & 1 else -2", f"{ind}p += 1"]
-        return [f"{ind}t = _T_{c}[{s}][(v >> (e - p - {w})) & {(1 << w) - 1}]", f"{ind}p += {w}"]
+            return [(ind, "L", f"w = _W_{c}[st]"), (ind, "L", f"t = _T_{c}[st][(v >> (e - p - w)) & ((1 << w) - 1)]"),
+                    (ind, "L", "p += w")], None
+        prods = g.prods[s]
+        if len(prods) == 1:
+            k, t = prods[0]
+            t = -4 if k in ("ANY", "CHM") else t
+            if s in ch_states:
+                return [(ind, "F", 1, f"t = -2 if {{r}} else {t}")], None
+            return [(ind, "Z", 1)], t
+        name = f"_T_{c}_{s}"
+        if name not in self.declared:
+            self.declared.add(name)
+            self.consts.append(f"{name} = _T_{c}[{s}]")
+        return [(ind, "F", g.width(s), f"t = {name}[{{r}}]")], None
 
-    def dec_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str) -> list[str]:
+    def dec_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str, pos: int | None) -> list[tuple]:
         c = g.ct.pyname
         label = f"{c}.{fi.xml}"
-        lines: list[str] = []
         if len(fi.members) > 1:
-            lines.append(f"{ind}{x}, p = _SD_{c}_{fi.pyname}[t](v, p, e)")
-        elif fi.ctype is not None:
-            lines.append(f"{ind}{x}, p = _d_{fi.ctype.pyname}(v, p, e)")
-        else:
-            assert fi.stype is not None
-            st = finalize_simple(fi.stype)
-            if fi.tag == "e":
-                # CH in state {CH}; escape = EXIficient's second-level EE for an empty value
-                lines += [f"{ind}if (v >> (e - p - 1)) & 1:"]
-                if st.kind in ("str", "bin"):
-                    empty = '""' if st.kind == "str" else 'b""'
-                    lines += [f"{ind}    if (v >> (e - p - 4)) & 7:",
-                              f'{ind}        raise ExiDecodeError("unsupported second-level event", p, "{label}")',
-                              f"{ind}    p += 4", f"{ind}    {x} = {empty}", f"{ind}else:", f"{ind}    p += 1"]
-                    lines += self.dec_value(st, x, label, ind + "    ")
-                    lines += self.dec_ee(label, ind + "    ")
-                    return lines
-                lines += [f'{ind}    raise ExiDecodeError("unsupported second-level event", p, "{label}")',
-                          f"{ind}p += 1"]
-                lines += self.dec_value(st, x, label, ind)
-                lines += self.dec_ee(label, ind)
-                return lines
-            if fi.tag == "t":
-                return self.dec_value(st, x, label, ind)
-            lines += self.dec_value(st, x, label, ind)
-        return lines
-
-    @staticmethod
-    def dec_ee(label: str, ind: str) -> list[str]:
-        return [f"{ind}if (v >> (e - p - 1)) & 1:",
-                f'{ind}    raise ExiDecodeError("end of element expected", p, "{label}")', f"{ind}p += 1"]
+            if pos is not None:
+                return [(ind, "L", f"{x}, p = _d_{g.positions[pos - 1].elem.type.pyname}(v, p, e)")]  # type: ignore
+            return [(ind, "L", f"{x}, p = _SD_{c}_{fi.pyname}[t](v, p, e)")]
+        if fi.ctype is not None:
+            return [(ind, "L", f"{x}, p = _d_{fi.ctype.pyname}(v, p, e)")]
+        assert fi.stype is not None
+        st = finalize_simple(fi.stype)
+        if fi.tag != "e":
+            return self.dec_value(st, x, label, ind)
+        if st.kind in ("str", "bin"):
+            # CH in state {CH}; a 1 there is EXIficient's second-level EE for an empty value (exi.md §8)
+            empty = '""' if st.kind == "str" else 'b""'
+            i2 = ind + "    "
+            return [(ind, "L", "if (v >> (e - p - 1)) & 1:"), (i2, "L", "if (v >> (e - p - 4)) & 7:"),
+                    (i2, "L", f'    raise ExiDecodeError("unsupported second-level event", p, "{label}")'),
+                    (i2, "L", "p += 4"), (i2, "L", f"{x} = {empty}"), (ind, "L", "else:"), (i2, "L", "p += 1"),
+                    *self.dec_value(st, x, label, i2), (i2, "Z", 1)]
+        return [(ind, "Z", 1), *self.dec_value(st, x, label, ind), (ind, "Z", 1)]
 
     def emit_decoder(self, g: Grammar) -> None:
         c = g.ct.pyname
-        body: list[str] = []
-        body += self.read_state(g, 0, "    ")
+        ind = "        "
         ch_states = {s for s in range(len(g.prods)) if any(k == "CH" for k, _ in g.prods[s])}
+        ops, cur = self.dec_read(g, 0, ind, ch_states)
         for fi in g.fields:
             x = f"f_{fi.pyname}"
             own = [p.idx for p in fi.positions]
-            cond = f"t == {own[0]}" if len(own) == 1 else f"t in _P_{c}_{fi.pyname}"
-            if len(own) > 1:
+            single = len(own) == 1
+            if not single:
                 self.consts.append(f"_P_{c}_{fi.pyname} = frozenset(({', '.join(map(str, own))},))")
             if len(fi.members) > 1:
                 self.consts.append(f"_SD_{c}_{fi.pyname}: dict[int, Callable[[int, int, int], tuple[Any, int]]] = "
                                    f"{self.sub_decoders(fi)}")
-            single = len(own) == 1
-            nxt = self.read_state(g, own[0] if single else None, "        ")
-            set_st = [] if single else ["        st = t"]
-            if fi.tag == "t" and ch_states:
-                # second-level EE (EXIficient) where the simple content should start
+            cond = f"t == {own[0]}" if single else f"t in _P_{c}_{fi.pyname}"
+            if cur is not None and not fi.is_list:
+                if cur in own:  # statically present
+                    ops += self.dec_item(g, fi, x, ind, cur)
+                    more, cur = self.dec_read(g, cur, ind, ch_states)
+                    ops += more
+                elif fi.optional:
+                    ops.append((ind, "S", f"{x} = None"))
+                else:
+                    ops.append((ind, "L", f'_unexpected({cur}, p, "{c}", "{fi.xml}")'))
+                continue
+            if cur is not None:
+                ops.append((ind, "S", f"t = {cur}"))
+                cur = None
+            i2 = ind + "    "
+            set_st = [] if single else [(i2, "S", "st = t")]
+            if fi.tag == "t" and ch_states and finalize_simple(fi.stype).kind in ("str", "bin"):  # type: ignore
                 empty = '""' if finalize_simple(fi.stype).kind == "str" else 'b""'  # type: ignore[arg-type]
-                if finalize_simple(fi.stype).kind in ("str", "bin"):  # type: ignore[arg-type]
-                    body += ["    if t == -2:", "        if (v >> (e - p - 3)) & 7:",
-                             f'            raise ExiDecodeError("unsupported second-level event", p, "{c}")',
-                             "        p += 3", f"        {x} = {empty}", "    else:",
-                             f"        if not ({cond}):",
-                             f'            raise ExiDecodeError("unexpected event", p, "{c}.{fi.xml}")',
-                             *self.dec_item(g, fi, x, "        "), *set_st, *nxt, "        if t != -1:",
-                             f'            raise ExiDecodeError("end of element expected", p, "{c}")',
-                             "    t = -1"]
-                    continue
+                more, nxt = self.dec_read(g, own[0], i2, ch_states)
+                ops += [(ind, "L", "if t == -2:"), (i2, "Z", 3), (i2, "S", f"{x} = {empty}"), (ind, "L", "else:"),
+                        (i2, "L", f"if not ({cond}):"),
+                        (i2, "L", f'    _unexpected(t, p, "{c}", "{fi.xml}")'),
+                        *self.dec_item(g, fi, x, i2, own[0]), *more]
+                if nxt is None:
+                    ops += [(i2, "L", "if t != -1:"), (i2, "L", f'    _unexpected(t, p, "{c}", "end of element")')]
+                elif nxt != -1:
+                    ops.append((i2, "L", f'_unexpected({nxt}, p, "{c}", "end of element")'))
+                cur = -1
+                continue
+            more, nxt = self.dec_read(g, own[0] if single else None, i2, ch_states)
+            if nxt is not None:
+                more.append((i2, "S", f"t = {nxt}"))
             if fi.is_list:
-                body += [f"    {x}: {self.field_type(fi)} = []", f"    while {cond}:", *set_st]
-                body += self.dec_item(g, fi, "y", "        ")
-                body += [f"        {x}.append(y)", *nxt]
+                ops += [(ind, "S", f"{x}: {self.field_type(fi)} = []"), (ind, "L", f"while {cond}:"), *set_st,
+                        *self.dec_item(g, fi, "y", i2, own[0] if single else None),
+                        (i2, "L", f"{x}.append(y)"), *more]
             elif fi.optional:
-                body += [f"    if {cond}:", *set_st, *self.dec_item(g, fi, x, "        "), *nxt,
-                         "    else:", f"        {x} = None"]
+                ops += [(ind, "L", f"if {cond}:"), *set_st,
+                        *self.dec_item(g, fi, x, i2, own[0] if single else None), *more,
+                        (ind, "L", "else:"), (i2, "S", f"{x} = None")]
             else:
-                body += [f"    if not ({cond}):",
-                         f'        _unexpected(t, p, "{c}", "{fi.xml}")', *[ln[4:] for ln in set_st]]
-                body += [ln[4:] for ln in self.dec_item(g, fi, x, "        ")]
-                body += [ln[4:] for ln in nxt]
-        body += ["    if t != -1:", f'        _unexpected(t, p, "{c}", "end of element")']
+                ops += [(ind, "L", f"if not ({cond}):"), (ind, "L", f'    _unexpected(t, p, "{c}", "{fi.xml}")'),
+                        *[(ind, *op[1:]) for op in set_st],
+                        *self.dec_item(g, fi, x, ind, own[0] if single else None)]
+                more, cur = self.dec_read(g, own[0] if single else None, ind, ch_states)
+                ops += more
+        if cur is None:
+            ops += [(ind, "L", "if t != -1:"), (ind, "L", f'    _unexpected(t, p, "{c}", "end of element")')]
+        elif cur != -1:
+            ops.append((ind, "L", f'_unexpected({cur}, p, "{c}", "end of element")'))
         args = ", ".join(f"{fi.pyname}=f_{fi.pyname}" for fi in g.fields)
-        body.append(f"    return {c}({args}), p")
+        ops.append((ind, "L", f"return {c}({args}), p"))
         self.out += ["", "", f"def _d_{c}(v: int, p: int, e: int) -> tuple[{c}, int]:"]
         if any(fi.is_list for fi in g.fields):
-            self.out += [f"    y: Any"]
-        self.out += ["    try:", *["    " + ln for ln in body], "    except ValueError as x_:",
+            self.out += ["    y: Any"]
+        self.out += ["    try:", *self.assemble_dec(ops, c), "    except (ValueError, OverflowError) as x_:",
                      f'        raise ExiDecodeError(f"truncated or invalid stream ({{x_}})", p, "{c}") from None']
 
     # ---- module ----
@@ -1112,7 +1210,7 @@ class Emitter:
             self.emit_enum(st)
         for g in m.grammars.values():
             self.emit_class(g)
-        self.out += ["", "", "def _unexpected(t: int, p: int, where: str, expected: str) -> None:",
+        self.out += ["", "", "def _unexpected(t: int, p: int, where: str, expected: str) -> NoReturn:",
                      '    what = {-1: "end of element", -2: "second-level event (not supported)", '
                      '-3: "invalid event code", -4: "wildcard or mixed content (not supported)"}.get(t, "element")',
                      '    raise ExiDecodeError(f"unexpected {what} where {expected} was expected", p, where)']
@@ -1152,13 +1250,13 @@ class Emitter:
                      "    try:", f"        c = (v >> (e - p - {w})) & {(1 << w) - 1}", "    except ValueError:",
                      '        raise ExiDecodeError("stream ends before the root element", p) from None',
                      f"    p += {w}"]
-        for name, code, cls in roots:
+        for _name, code, cls in roots:
             self.out += [f"    if c == {code}:", f"        return _d_{cls}(v, p, e)[0]"]
         self.out += ['    raise ExiDecodeError(f"root element code {c} is not a message of this schema", 8, '
                      '"document")']
         self.out += ["", "", "def encode_document(o: Document) -> bytes:",
                      '    """Encode a message root as an EXI document (header 0x80, no bits for ED, zero padding)."""']
-        for name, code, cls in roots:
+        for _name, code, cls in roots:
             self.out += [f"    if type(o) is {cls}:",
                          f"        return finish(_e_{cls}(o, ((1 << 8) | 0x80) << {w} | {code}))"]
         self.out += ['    raise ExiEncodeError(f"{type(o).__name__} is not a message root of this schema")']
@@ -1189,11 +1287,14 @@ class Emitter:
             if len(ids) == 1 and isinstance(types[0], Complex):
                 frag.append((i, nm, types[0].pyname))
         fb = (frag_n - 1).bit_length()
-        self.out += ["", "", f"FRAGMENT_TYPES: dict[int, tuple[str, type]] = {{{', '.join(f'{i}: ({nm!r}, {cls})' for i, nm, cls in frag)}}}",
-                     f"_FRAGMENT_DEC: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {{{', '.join(f'{i}: _d_{cls}' for i, _, cls in frag)}}}",
-                     f"_FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {{{', '.join(f'{cls}: ({i}, _e_{cls})' for i, _, cls in frag)}}}"]
+        types_ = ", ".join(f"{i}: ({nm!r}, {cls})" for i, nm, cls in frag)
+        decs = ", ".join(f"{i}: _d_{cls}" for i, _, cls in frag)
+        encs = ", ".join(f"{cls}: ({i}, _e_{cls})" for i, _, cls in frag)
+        self.out += ["", "", f"FRAGMENT_TYPES: dict[int, tuple[str, type]] = {{{types_}}}",
+                     f"_FRAGMENT_DEC: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {{{decs}}}",
+                     f"_FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {{{encs}}}"]
         self.out += ["", "", "def decode_fragment(data: bytes) -> list[tuple[str, Any]]:",
-                     '    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""',
+                     '    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""',
                      "    v = int.from_bytes(data, \"big\")", "    e = len(data) << 3", "    p = 8",
                      "    out: list[tuple[str, Any]] = []",
                      "    try:", "        while True:", f"            c = (v >> (e - p - {fb})) & {(1 << fb) - 1}",
@@ -1201,7 +1302,8 @@ class Emitter:
                      "            dec = _FRAGMENT_DEC.get(c)", "            if dec is None:",
                      '                raise ExiDecodeError(f"fragment element code {c} not supported", p, "fragment")',
                      "            obj, p = dec(v, p, e)", "            out.append((FRAGMENT_TYPES[c][0], obj))",
-                     "    except ValueError:", '        raise ExiDecodeError("truncated fragment", p, "fragment") from None']
+                     "    except ValueError:",
+                     '        raise ExiDecodeError("truncated fragment", p, "fragment") from None']
         self.out += ["", "", "def encode_fragment(items: list[Any]) -> bytes:",
                      '    """Encode objects as an EXI fragment (each by its type\'s element), then ED."""',
                      "    a = (1 << 8) | 0x80", "    for o in items:", "        ent = _FRAGMENT_ENC.get(type(o))",
@@ -1211,11 +1313,12 @@ class Emitter:
 
     def emit_meta(self) -> None:
         """Field metadata for JSON conversion and property tests: (name, xml, card, tag, type)."""
-        self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)",
+        self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)",
                      "ENUM_VALUES: dict[type, tuple[str, ...]] = {"]
         self.out += [f"    {st.pyname}: ({', '.join(repr(x) for x in st.enums)},)," for st in self.m.enums]
         self.out.append("}")
-        self.out += ["", "", "# (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})",
+        self.out += ["", "", "# (python name, XML name, 0 required / 1 optional / 2 list, a|e|t,"
+                     " type or {element: class})",
                      "META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {"]
         for g in self.m.grammars.values():
             items = []

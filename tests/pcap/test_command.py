@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dpkt
 from click.testing import CliRunner
 
 from ccs2chademo.cli import cli
-from ccs2chademo.v2g import v2gtp
 
 from .capture_table import capture
 from .conftest import extracted
-from .synth import pcap_bytes, tcp_frame
+from .synth import pcap_bytes, session_frames
 
 POLESTAR = "2024-06-18_Griffigroen_pyPLC_polestar2_discharging_with_additional_prechargeCircuit.pcapng"
 
@@ -47,14 +45,8 @@ def test_lines_for_every_record_in_capture_order() -> None:
 def test_undecodable_message_gives_an_error_line_and_exit_1(tmp_path: Path) -> None:
     sap = extracted(POLESTAR).messages[:2]
     payloads = [(True, sap[0].payload), (False, sap[1].payload), (True, b"\x80\x9a\xff\xff")]
-    frames = [tcp_frame(True, 100, dpkt.tcp.TH_SYN), tcp_frame(False, 500, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK)]
-    seq = {True: 101, False: 501}
-    for from_ev, payload in payloads:
-        wire = v2gtp.encode(payload)
-        frames.append(tcp_frame(from_ev, seq[from_ev], dpkt.tcp.TH_ACK, wire))
-        seq[from_ev] += len(wire)
     path = tmp_path / "bad.pcap"
-    path.write_bytes(pcap_bytes(frames))
+    path.write_bytes(pcap_bytes(session_frames(payloads)))
     code, lines, _ = _run(path)
     assert code == 1 and len(lines) == 3
     assert "body" in lines[1] and "error" not in lines[1]

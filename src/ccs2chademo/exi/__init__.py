@@ -32,11 +32,11 @@ __all__ = [
     "din",
     "encode",
     "encode_fragment",
-    "xmldsig",
     "from_json",
     "iso2",
     "message_name",
     "to_json",
+    "xmldsig",
 ]
 
 SCHEMAS: dict[str, ModuleType] = {"apphand": apphand, "din": din, "iso2": iso2}
@@ -74,11 +74,15 @@ def decode(data: bytes, schema: str) -> Message:
     second-level event (other than EXIficient's empty-element EE) or a string-table hit raises
     :class:`ExiDecodeError`.
     """
-    module = _module(schema)
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ExiDecodeError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    _check_header(data)
+    module = SCHEMAS.get(schema) if isinstance(schema, str) else None
+    if module is None:
+        module = _module(schema)
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ExiDecodeError(f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+    if data[:1] != b"\x80":  # the only header these schemas use; anything else is diagnosed
+        _check_header(data)
     result: Message = module.decode_document(data)
     return result
 

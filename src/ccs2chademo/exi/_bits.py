@@ -92,6 +92,8 @@ def dec_str(v: int, p: int, e: int) -> tuple[str, int]:
     chars = []
     for _ in range(n):
         c, p = dec_uint(v, p, e)
+        if c > 0x10FFFF:
+            raise ExiDecodeError(f"code point {c:#x} beyond U+10FFFF", p)
         chars.append(chr(c))
     return "".join(chars), p
 

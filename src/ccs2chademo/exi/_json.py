@@ -4,8 +4,8 @@ Keys are XSD names: element names as they appear in the stream (for a substituti
 chosen member, e.g. ``"CurrentDemandReq"``), ``"@Name"`` for attributes and ``"#text"`` for the
 value of a simple-content element. bytes are lowercase hex strings, enumerations their
 literals as the XSD spells them (``"None"``, ``"W/s"``; codes outside the schema, which the
-codec keeps for OpenV2G compatibility, as ``"UNDEFINED_<n>"``), integers and booleans JSON numbers and booleans; absent optional elements and empty lists
-are left out.
+codec keeps for OpenV2G compatibility, as ``"UNDEFINED_<n>"``), integers and booleans JSON
+numbers and booleans; absent optional elements and empty lists are left out.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Target codes in the tables: position index, -1 EE, -2 second-level escape, -3 in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, NoReturn
 
 from ._bits import (
     ExiDecodeError,
@@ -70,7 +70,7 @@ class SupportedAppProtocolRes:
     schema_id: int | None = None
 
 
-def _unexpected(t: int, p: int, where: str, expected: str) -> None:
+def _unexpected(t: int, p: int, where: str, expected: str) -> NoReturn:
     what = {-1: "end of element", -2: "second-level event (not supported)", -3: "invalid event code", -4: "wildcard or mixed content (not supported)"}.get(t, "element")
     raise ExiDecodeError(f"unexpected {what} where {expected} was expected", p, where)
 
@@ -81,7 +81,7 @@ def _e_SupportedAppProtocolReq(o: SupportedAppProtocolReq, a: int) -> int:
         for i_app_protocol in o.app_protocol:
             tr = _X_SupportedAppProtocolReq_app_protocol.get(st)
             if tr is None:
-                raise ExiEncodeError("SupportedAppProtocolReq.app_protocol: too many items or misplaced")
+                raise ExiEncodeError("SupportedAppProtocolReq.app_protocol: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_AppProtocol(i_app_protocol, a)
@@ -96,8 +96,10 @@ def _e_SupportedAppProtocolReq(o: SupportedAppProtocolReq, a: int) -> int:
 def _d_SupportedAppProtocolReq(v: int, p: int, e: int) -> tuple[SupportedAppProtocolReq, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SupportedAppProtocolReq")
         p += 1
+        t = 1
         f_app_protocol: list[AppProtocol] = []
         while t in _P_SupportedAppProtocolReq_app_protocol:
             st = t
@@ -109,67 +111,47 @@ def _d_SupportedAppProtocolReq(v: int, p: int, e: int) -> tuple[SupportedAppProt
         if t != -1:
             _unexpected(t, p, "SupportedAppProtocolReq", "end of element")
         return SupportedAppProtocolReq(app_protocol=f_app_protocol), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SupportedAppProtocolReq") from None
 
 
 def _e_AppProtocol(o: AppProtocol, a: int) -> int:
     try:
-        st = 0
         if o.protocol_namespace is None:
             raise ExiEncodeError("AppProtocol.protocol_namespace: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_str(a, o.protocol_namespace)
-        a <<= 1
         if o.version_number_major is None:
             raise ExiEncodeError("AppProtocol.version_number_major: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not (0 <= o.version_number_major and o.version_number_major <= 4294967295):
             raise ExiEncodeError("AppProtocol.version_number_major: value out of range")
+        a <<= 3
         a = enc_uint(a, o.version_number_major)
-        a <<= 1
         if o.version_number_minor is None:
             raise ExiEncodeError("AppProtocol.version_number_minor: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not (0 <= o.version_number_minor and o.version_number_minor <= 4294967295):
             raise ExiEncodeError("AppProtocol.version_number_minor: value out of range")
+        a <<= 3
         a = enc_uint(a, o.version_number_minor)
-        a <<= 1
         if o.schema_id is None:
             raise ExiEncodeError("AppProtocol.schema_id: required field is None")
-        a <<= 1
-        st = 4
-        a <<= 1
         if not 0 <= o.schema_id <= 255:
             raise ExiEncodeError("AppProtocol.schema_id: value out of range")
-        a = (a << 8) | (o.schema_id)
-        a <<= 1
         if o.priority is None:
             raise ExiEncodeError("AppProtocol.priority: required field is None")
-        a <<= 1
-        st = 5
-        a <<= 1
         if not 1 <= o.priority <= 32:
             raise ExiEncodeError("AppProtocol.priority: value out of range")
-        a = (a << 5) | (o.priority - 1)
-        a <<= 1
-        return a << 1
+        a = ((a << 11 | o.schema_id) << 8 | (o.priority - 1)) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"AppProtocol: {x_}") from None
 
 
 def _d_AppProtocol(v: int, p: int, e: int) -> tuple[AppProtocol, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "AppProtocol", "ProtocolNamespace")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "AppProtocol.ProtocolNamespace")
@@ -179,64 +161,36 @@ def _d_AppProtocol(v: int, p: int, e: int) -> tuple[AppProtocol, int]:
             p += 1
             f_protocol_namespace, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "AppProtocol.ProtocolNamespace")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
             p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "AppProtocol", "VersionNumberMajor")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AppProtocol.VersionNumberMajor")
-        p += 1
-        f_version_number_major, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
+        p += 2
+        f_version_number_major = (v >> (e - p - 8)) & 255
+        if f_version_number_major < 128:
+            p += 8
+        else:
+            f_version_number_major, p = dec_uint(v, p, e)
         if f_version_number_major > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMajor")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AppProtocol.VersionNumberMajor")
-        p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "AppProtocol", "VersionNumberMinor")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AppProtocol.VersionNumberMinor")
-        p += 1
-        f_version_number_minor, p = dec_uint(v, p, e)
+        if (v >> (e - p - 3)) & 7:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
+        p += 3
+        f_version_number_minor = (v >> (e - p - 8)) & 255
+        if f_version_number_minor < 128:
+            p += 8
+        else:
+            f_version_number_minor, p = dec_uint(v, p, e)
         if f_version_number_minor > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMinor")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AppProtocol.VersionNumberMinor")
-        p += 1
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 4):
-            _unexpected(t, p, "AppProtocol", "SchemaID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AppProtocol.SchemaID")
-        p += 1
-        f_schema_id = ((v >> (e - p - 8)) & 255)
-        p += 8
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AppProtocol.SchemaID")
-        p += 1
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 5):
-            _unexpected(t, p, "AppProtocol", "Priority")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AppProtocol.Priority")
-        p += 1
-        f_priority = ((v >> (e - p - 5)) & 31) + 1
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AppProtocol.Priority")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "AppProtocol", "end of element")
+        r = (v >> (e - p - 21)) & 2097151
+        p += 21
+        if r & 1835907:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
+        f_schema_id = ((r >> 10) & 255)
+        f_priority = ((r >> 2) & 31) + 1
         return AppProtocol(protocol_namespace=f_protocol_namespace, version_number_major=f_version_number_major, version_number_minor=f_version_number_minor, schema_id=f_schema_id, priority=f_priority), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AppProtocol") from None
 
 
@@ -245,21 +199,15 @@ def _e_SupportedAppProtocolRes(o: SupportedAppProtocolRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("SupportedAppProtocolRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 4:
             raise ExiEncodeError("SupportedAppProtocolRes.response_code: value out of range")
-        a = (a << 2) | o.response_code
-        a <<= 1
+        a = (a << 4 | o.response_code) << 1
+        st = 1
         if o.schema_id is not None:
-            a <<= 2
-            st = 2
-            a <<= 1
             if not 0 <= o.schema_id <= 255:
                 raise ExiEncodeError("SupportedAppProtocolRes.schema_id: value out of range")
-            a = (a << 8) | (o.schema_id)
-            a <<= 1
+            a = (a << 11 | o.schema_id) << 1
+            st = 2
         te = _EE_SupportedAppProtocolRes.get(st)
         if te is None:
             raise ExiEncodeError("SupportedAppProtocolRes: a required field is missing")
@@ -270,37 +218,25 @@ def _e_SupportedAppProtocolRes(o: SupportedAppProtocolRes, a: int) -> int:
 
 def _d_SupportedAppProtocolRes(v: int, p: int, e: int) -> tuple[SupportedAppProtocolRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SupportedAppProtocolRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SupportedAppProtocolRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 2)) & 3]
-        p += 2
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SupportedAppProtocolRes.ResponseCode")
-        p += 1
-        t = _T_SupportedAppProtocolRes[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 100:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SupportedAppProtocolRes")
+        f_response_code = _EN_ResponseCode[((r >> 3) & 3)]
+        t = _T_SupportedAppProtocolRes_1[(r & 3)]
         if t == 2:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "SupportedAppProtocolRes.SchemaID")
-            p += 1
-            f_schema_id = ((v >> (e - p - 8)) & 255)
-            p += 8
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SupportedAppProtocolRes.SchemaID")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 11)) & 2047
+            p += 11
+            if r & 1027:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SupportedAppProtocolRes")
+            f_schema_id = ((r >> 2) & 255)
+            t = -1
         else:
             f_schema_id = None
         if t != -1:
             _unexpected(t, p, "SupportedAppProtocolRes", "end of element")
         return SupportedAppProtocolRes(response_code=f_response_code, schema_id=f_schema_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SupportedAppProtocolRes") from None
 
 
@@ -348,7 +284,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {AppProtocol:
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -379,7 +315,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 4) | 10)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
     ResponseCode: ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation',),
 }
@@ -411,3 +347,4 @@ _T_AppProtocol = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_SupportedAppProtocolRes = (1, 2, 1,)
 _T_SupportedAppProtocolRes = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SupportedAppProtocolRes: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SupportedAppProtocolRes_1 = _T_SupportedAppProtocolRes[1]

@@ -12,7 +12,7 @@ Target codes in the tables: position index, -1 EE, -2 second-level escape, -3 in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, NoReturn
 
 from ._bits import (
     ExiDecodeError,
@@ -1222,47 +1222,42 @@ class SignatureProperty:
     target: str
 
 
-def _unexpected(t: int, p: int, where: str, expected: str) -> None:
+def _unexpected(t: int, p: int, where: str, expected: str) -> NoReturn:
     what = {-1: "end of element", -2: "second-level event (not supported)", -3: "invalid event code", -4: "wildcard or mixed content (not supported)"}.get(t, "element")
     raise ExiDecodeError(f"unexpected {what} where {expected} was expected", p, where)
 
 
 def _e_V2G_Message(o: V2G_Message, a: int) -> int:
     try:
-        st = 0
         if o.header is None:
             raise ExiEncodeError("V2G_Message.header: required field is None")
         a <<= 1
-        st = 1
         a = _e_MessageHeader(o.header, a)
         if o.body is None:
             raise ExiEncodeError("V2G_Message.body: required field is None")
         a <<= 1
-        st = 2
         a = _e_Body(o.body, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"V2G_Message: {x_}") from None
 
 
 def _d_V2G_Message(v: int, p: int, e: int) -> tuple[V2G_Message, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "V2G_Message")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "V2G_Message", "Header")
         f_header, p = _d_MessageHeader(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "V2G_Message")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "V2G_Message", "Body")
         f_body, p = _d_Body(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "V2G_Message")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "V2G_Message", "end of element")
         return V2G_Message(header=f_header, body=f_body), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "V2G_Message") from None
 
 
@@ -1271,9 +1266,8 @@ def _e_MessageHeader(o: MessageHeader, a: int) -> int:
         st = 0
         if o.session_id is None:
             raise ExiEncodeError("MessageHeader.session_id: required field is None")
-        a <<= 1
+        a <<= 2
         st = 1
-        a <<= 1
         a = enc_bin(a, o.session_id)
         a <<= 1
         if o.notification is not None:
@@ -1281,11 +1275,14 @@ def _e_MessageHeader(o: MessageHeader, a: int) -> int:
             st = 2
             a = _e_Notification(o.notification, a)
         if o.signature is not None:
-            tr = _X_MessageHeader_signature.get(st)
-            if tr is None:
+            if st == 1:
+                a = a << 2 | 1
+                st = 3
+            elif st == 2:
+                a <<= 2
+                st = 3
+            else:
                 raise ExiEncodeError("MessageHeader.signature: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_Signature(o.signature, a)
         te = _EE_MessageHeader.get(st)
         if te is None:
@@ -1297,10 +1294,9 @@ def _e_MessageHeader(o: MessageHeader, a: int) -> int:
 
 def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MessageHeader")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "MessageHeader", "SessionID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "MessageHeader.SessionID")
@@ -1310,26 +1306,30 @@ def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
             p += 1
             f_session_id, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "MessageHeader.SessionID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MessageHeader")
             p += 1
-        t = _T_MessageHeader[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_MessageHeader_1[r]
         if t == 2:
             f_notification, p = _d_Notification(v, p, e)
-            t = _T_MessageHeader[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_MessageHeader_2[r]
         else:
             f_notification = None
         if t == 3:
             f_signature, p = _d_Signature(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MessageHeader")
             p += 1
+            t = -1
         else:
             f_signature = None
         if t != -1:
             _unexpected(t, p, "MessageHeader", "end of element")
         return MessageHeader(session_id=f_session_id, notification=f_notification, signature=f_signature), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MessageHeader") from None
 
 
@@ -1338,17 +1338,13 @@ def _e_Notification(o: Notification, a: int) -> int:
         st = 0
         if o.fault_code is None:
             raise ExiEncodeError("Notification.fault_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.fault_code < 4:
             raise ExiEncodeError("Notification.fault_code: value out of range")
-        a = (a << 2) | o.fault_code
-        a <<= 1
+        a = (a << 4 | o.fault_code) << 1
+        st = 1
         if o.fault_msg is not None:
-            a <<= 2
+            a <<= 3
             st = 2
-            a <<= 1
             a = enc_str(a, o.fault_msg)
             a <<= 1
         te = _EE_Notification.get(st)
@@ -1361,20 +1357,12 @@ def _e_Notification(o: Notification, a: int) -> int:
 
 def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "Notification", "FaultCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "Notification.FaultCode")
-        p += 1
-        f_fault_code = _EN_FaultCode[(v >> (e - p - 2)) & 3]
-        p += 2
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "Notification.FaultCode")
-        p += 1
-        t = _T_Notification[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 100:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Notification")
+        f_fault_code = _EN_FaultCode[((r >> 3) & 3)]
+        t = _T_Notification_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1385,16 +1373,18 @@ def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
                 p += 1
                 f_fault_msg, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "Notification.FaultMsg")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Notification")
                 p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Notification")
             p += 1
+            t = -1
         else:
             f_fault_msg = None
         if t != -1:
             _unexpected(t, p, "Notification", "end of element")
         return Notification(fault_code=f_fault_code, fault_msg=f_fault_msg), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Notification") from None
 
 
@@ -1407,11 +1397,14 @@ def _e_Signature(o: Signature, a: int) -> int:
             a = enc_str(a, o.id)
         if o.signed_info is None:
             raise ExiEncodeError("Signature.signed_info: required field is None")
-        tr = _X_Signature_signed_info.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("Signature.signed_info: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_SignedInfo(o.signed_info, a)
         if o.signature_value is None:
             raise ExiEncodeError("Signature.signature_value: required field is None")
@@ -1425,7 +1418,7 @@ def _e_Signature(o: Signature, a: int) -> int:
         for i_object in o.object:
             tr = _X_Signature_object.get(st)
             if tr is None:
-                raise ExiEncodeError("Signature.object: too many items or misplaced")
+                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Object(i_object, a)
@@ -1440,40 +1433,45 @@ def _e_Signature(o: Signature, a: int) -> int:
 def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     y: Any
     try:
-        t = _T_Signature[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Signature")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "Signature", "SignedInfo")
         f_signed_info, p = _d_SignedInfo(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Signature")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "Signature", "SignatureValue")
         f_signature_value, p = _d_SignatureValue(v, p, e)
-        t = _T_Signature[3][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
-            t = _T_Signature[4][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
         while t == 5:
             y, p = _d_Object(v, p, e)
             f_object.append(y)
-            t = _T_Signature[5][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Signature") from None
 
 
@@ -1486,11 +1484,14 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
             a = enc_str(a, o.id)
         if o.canonicalization_method is None:
             raise ExiEncodeError("SignedInfo.canonicalization_method: required field is None")
-        tr = _X_SignedInfo_canonicalization_method.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("SignedInfo.canonicalization_method: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_CanonicalizationMethod(o.canonicalization_method, a)
         if o.signature_method is None:
             raise ExiEncodeError("SignedInfo.signature_method: required field is None")
@@ -1500,7 +1501,7 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_SignedInfo_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("SignedInfo.reference: too many items or misplaced")
+                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -1515,24 +1516,28 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
 def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     y: Any
     try:
-        t = _T_SignedInfo[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignedInfo")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "SignedInfo", "CanonicalizationMethod")
         f_canonicalization_method, p = _d_CanonicalizationMethod(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignedInfo")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "SignedInfo", "SignatureMethod")
         f_signature_method, p = _d_SignatureMethod(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignedInfo")
         p += 1
+        t = 4
         f_reference: list[Reference] = []
         while t in _P_SignedInfo_reference:
             st = t
@@ -1544,36 +1549,35 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         if t != -1:
             _unexpected(t, p, "SignedInfo", "end of element")
         return SignedInfo(id=f_id, canonicalization_method=f_canonicalization_method, signature_method=f_signature_method, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignedInfo") from None
 
 
 def _e_CanonicalizationMethod(o: CanonicalizationMethod, a: int) -> int:
     try:
-        st = 0
         if o.algorithm is None:
             raise ExiEncodeError("CanonicalizationMethod.algorithm: required field is None")
         a <<= 1
-        st = 1
         a = enc_str(a, o.algorithm)
-        return (a << 2) | 1
+        a = a << 2 | 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CanonicalizationMethod: {x_}") from None
 
 
 def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationMethod, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CanonicalizationMethod")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CanonicalizationMethod", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_CanonicalizationMethod[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CanonicalizationMethod") from None
 
 
@@ -1586,9 +1590,8 @@ def _e_SignatureMethod(o: SignatureMethod, a: int) -> int:
         st = 1
         a = enc_str(a, o.algorithm)
         if o.hmac_output_length is not None:
-            a <<= 3
+            a <<= 4
             st = 2
-            a <<= 1
             a = enc_int(a, o.hmac_output_length)
             a <<= 1
         te = _EE_SignatureMethod.get(st)
@@ -1601,29 +1604,36 @@ def _e_SignatureMethod(o: SignatureMethod, a: int) -> int:
 
 def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SignatureMethod", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_SignatureMethod[1][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "SignatureMethod.HMACOutputLength")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SignatureMethod.HMACOutputLength")
-            p += 1
-            t = _T_SignatureMethod[2][(v >> (e - p - 2)) & 3]
-            p += 2
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
+            r = (v >> (e - p - 3)) & 7
+            p += 3
+            if r & 4:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
             _unexpected(t, p, "SignatureMethod", "end of element")
         return SignatureMethod(algorithm=f_algorithm, hmac_output_length=f_hmac_output_length), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureMethod") from None
 
 
@@ -1635,23 +1645,32 @@ def _e_Reference(o: Reference, a: int) -> int:
             st = 1
             a = enc_str(a, o.id)
         if o.type is not None:
-            tr = _X_Reference_type.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 1
+                st = 2
+            elif st == 1:
+                a <<= 3
+                st = 2
+            else:
                 raise ExiEncodeError("Reference.type: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.type)
         if o.uri is not None:
-            tr = _X_Reference_uri.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 2
+                st = 3
+            elif st == 1:
+                a = a << 3 | 1
+                st = 3
+            elif st == 2:
+                a <<= 2
+                st = 3
+            else:
                 raise ExiEncodeError("Reference.uri: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.uri)
         if o.transforms is not None:
             tr = _X_Reference_transforms.get(st)
             if tr is None:
-                raise ExiEncodeError("Reference.transforms: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transforms(o.transforms, a)
@@ -1659,57 +1678,61 @@ def _e_Reference(o: Reference, a: int) -> int:
             raise ExiEncodeError("Reference.digest_method: required field is None")
         tr = _X_Reference_digest_method.get(st)
         if tr is None:
-            raise ExiEncodeError("Reference.digest_method: not allowed here (missing or misplaced field)")
+            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = _e_DigestMethod(o.digest_method, a)
         if o.digest_value is None:
             raise ExiEncodeError("Reference.digest_value: required field is None")
-        a <<= 1
+        a <<= 2
         st = 6
-        a <<= 1
         a = enc_bin(a, o.digest_value)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"Reference: {x_}") from None
 
 
 def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
-        t = _T_Reference[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = _T_Reference[1][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
-            t = _T_Reference[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
-            t = _T_Reference[3][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
             f_transforms, p = _d_Transforms(v, p, e)
-            t = 5 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
             p += 1
+            t = 5
         else:
             f_transforms = None
         if not (t == 5):
             _unexpected(t, p, "Reference", "DigestMethod")
         f_digest_method, p = _d_DigestMethod(v, p, e)
-        t = 6 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
-        if not (t == 6):
-            _unexpected(t, p, "Reference", "DigestValue")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "Reference.DigestValue")
@@ -1719,14 +1742,13 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
             p += 1
             f_digest_value, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Reference.DigestValue")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "Reference", "end of element")
         return Reference(id=f_id, type=f_type, uri=f_uri, transforms=f_transforms, digest_method=f_digest_method, digest_value=f_digest_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Reference") from None
 
 
@@ -1736,7 +1758,7 @@ def _e_Transforms(o: Transforms, a: int) -> int:
         for i_transform in o.transform:
             tr = _X_Transforms_transform.get(st)
             if tr is None:
-                raise ExiEncodeError("Transforms.transform: too many items or misplaced")
+                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transform(i_transform, a)
@@ -1751,8 +1773,10 @@ def _e_Transforms(o: Transforms, a: int) -> int:
 def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Transforms")
         p += 1
+        t = 1
         f_transform: list[Transform] = []
         while t in _P_Transforms_transform:
             st = t
@@ -1764,7 +1788,7 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         if t != -1:
             _unexpected(t, p, "Transforms", "end of element")
         return Transforms(transform=f_transform), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transforms") from None
 
 
@@ -1779,7 +1803,7 @@ def _e_Transform(o: Transform, a: int) -> int:
         for i_x_path in o.x_path:
             tr = _X_Transform_x_path.get(st)
             if tr is None:
-                raise ExiEncodeError("Transform.x_path: too many items or misplaced")
+                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1796,13 +1820,13 @@ def _e_Transform(o: Transform, a: int) -> int:
 def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Transform")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "Transform", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_Transform[1][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
         while t == 3:
             if (v >> (e - p - 1)) & 1:
@@ -1814,44 +1838,44 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "Transform.XPath")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Transform")
                 p += 1
             f_x_path.append(y)
-            t = _T_Transform[3][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transform") from None
 
 
 def _e_DigestMethod(o: DigestMethod, a: int) -> int:
     try:
-        st = 0
         if o.algorithm is None:
             raise ExiEncodeError("DigestMethod.algorithm: required field is None")
         a <<= 1
-        st = 1
         a = enc_str(a, o.algorithm)
-        return (a << 2) | 1
+        a = a << 2 | 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"DigestMethod: {x_}") from None
 
 
 def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DigestMethod")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "DigestMethod", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_DigestMethod[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DigestMethod") from None
 
 
@@ -1864,45 +1888,47 @@ def _e_SignatureValue(o: SignatureValue, a: int) -> int:
             a = enc_str(a, o.id)
         if o.value is None:
             raise ExiEncodeError("SignatureValue.value: required field is None")
-        tr = _X_SignatureValue_value.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("SignatureValue.value: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = enc_bin(a, o.value)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"SignatureValue: {x_}") from None
 
 
 def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
-        t = _T_SignatureValue[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            r = (v >> (e - p - 1)) & 1
             p += 1
+            t = -2 if r else 2
         else:
             f_id = None
         if t == -2:
             if (v >> (e - p - 3)) & 7:
-                raise ExiDecodeError("unsupported second-level event", p, "SignatureValue")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 3
             f_value = b""
         else:
             if not (t == 2):
-                raise ExiDecodeError("unexpected event", p, "SignatureValue.#text")
+                _unexpected(t, p, "SignatureValue", "#text")
             f_value, p = dec_bin(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 1
-            if t != -1:
-                raise ExiDecodeError("end of element expected", p, "SignatureValue")
-        t = -1
-        if t != -1:
-            _unexpected(t, p, "SignatureValue", "end of element")
         return SignatureValue(id=f_id, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureValue") from None
 
 
@@ -1916,7 +1942,7 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_name in o.key_name:
             tr = _X_KeyInfo_key_name.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_name: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1925,42 +1951,42 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_value in o.key_value:
             tr = _X_KeyInfo_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_value: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_KeyValue(i_key_value, a)
         for i_retrieval_method in o.retrieval_method:
             tr = _X_KeyInfo_retrieval_method.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.retrieval_method: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RetrievalMethod(i_retrieval_method, a)
         for i_x509_data in o.x509_data:
             tr = _X_KeyInfo_x509_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.x509_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509Data(i_x509_data, a)
         for i_pgp_data in o.pgp_data:
             tr = _X_KeyInfo_pgp_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.pgp_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PGPData(i_pgp_data, a)
         for i_spki_data in o.spki_data:
             tr = _X_KeyInfo_spki_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.spki_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SPKIData(i_spki_data, a)
         for i_mgmt_data in o.mgmt_data:
             tr = _X_KeyInfo_mgmt_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.mgmt_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1977,12 +2003,14 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
 def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     y: Any
     try:
-        t = _T_KeyInfo[0][(v >> (e - p - 4)) & 15]
+        r = (v >> (e - p - 4)) & 15
         p += 4
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = _T_KeyInfo[1][(v >> (e - p - 4)) & 15]
+            r = (v >> (e - p - 4)) & 15
             p += 4
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
@@ -1997,7 +2025,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "KeyInfo.KeyName")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "KeyInfo")
                 p += 1
             f_key_name.append(y)
             w = _W_KeyInfo[st]
@@ -2055,7 +2083,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "KeyInfo.MgmtData")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "KeyInfo")
                 p += 1
             f_mgmt_data.append(y)
             w = _W_KeyInfo[st]
@@ -2064,7 +2092,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         if t != -1:
             _unexpected(t, p, "KeyInfo", "end of element")
         return KeyInfo(id=f_id, key_name=f_key_name, key_value=f_key_value, retrieval_method=f_retrieval_method, x509_data=f_x509_data, pgp_data=f_pgp_data, spki_data=f_spki_data, mgmt_data=f_mgmt_data), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyInfo") from None
 
 
@@ -2078,7 +2106,7 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
         if o.rsa_key_value is not None:
             tr = _X_KeyValue_rsa_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RSAKeyValue(o.rsa_key_value, a)
@@ -2092,24 +2120,27 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
 
 def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
-        t = _T_KeyValue[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
-            t = _T_KeyValue[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
-            t = _T_KeyValue[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
             _unexpected(t, p, "KeyValue", "end of element")
         return KeyValue(dsa_key_value=f_dsa_key_value, rsa_key_value=f_rsa_key_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyValue") from None
 
 
@@ -2117,15 +2148,14 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
     try:
         st = 0
         if o.p is not None:
-            a <<= 2
+            a <<= 3
             st = 1
-            a <<= 1
             a = enc_bin(a, o.p)
             a <<= 1
         if o.q is not None:
             tr = _X_DSAKeyValue_q.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2134,7 +2164,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.g is not None:
             tr = _X_DSAKeyValue_g.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2144,31 +2174,33 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
             raise ExiEncodeError("DSAKeyValue.y: required field is None")
         tr = _X_DSAKeyValue_y.get(st)
         if tr is None:
-            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing or misplaced field)")
+            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a <<= 1
         a = enc_bin(a, o.y)
         a <<= 1
         if o.j is not None:
-            a <<= 2
+            a <<= 3
             st = 5
-            a <<= 1
             a = enc_bin(a, o.j)
             a <<= 1
         if o.seed is not None:
-            tr = _X_DSAKeyValue_seed.get(st)
-            if tr is None:
+            if st == 4:
+                a = a << 2 | 1
+                st = 6
+            elif st == 5:
+                a <<= 2
+                st = 6
+            else:
                 raise ExiEncodeError("DSAKeyValue.seed: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a <<= 1
             a = enc_bin(a, o.seed)
             a <<= 1
         if o.pgen_counter is not None:
             tr = _X_DSAKeyValue_pgen_counter.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2184,8 +2216,9 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
 
 def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
-        t = _T_DSAKeyValue[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2196,10 +2229,12 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_p, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.P")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = 2
         else:
             f_p = None
         if t == 2:
@@ -2212,10 +2247,11 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_q, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.Q")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = _T_DSAKeyValue[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -2228,10 +2264,12 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_g, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.G")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = 4
         else:
             f_g = None
         if not (t == 4):
@@ -2245,10 +2283,11 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
             f_y, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DSAKeyValue.Y")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
-        t = _T_DSAKeyValue[4][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2259,10 +2298,11 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_j, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.J")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = _T_DSAKeyValue[5][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -2275,10 +2315,12 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_seed, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.Seed")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = 7 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = 7
         else:
             f_seed = None
         if t == 7:
@@ -2291,47 +2333,42 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_pgen_counter, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.PgenCounter")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = -1
         else:
             f_pgen_counter = None
         if t != -1:
             _unexpected(t, p, "DSAKeyValue", "end of element")
         return DSAKeyValue(p=f_p, q=f_q, g=f_g, y=f_y, j=f_j, seed=f_seed, pgen_counter=f_pgen_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DSAKeyValue") from None
 
 
 def _e_RSAKeyValue(o: RSAKeyValue, a: int) -> int:
     try:
-        st = 0
         if o.modulus is None:
             raise ExiEncodeError("RSAKeyValue.modulus: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_bin(a, o.modulus)
-        a <<= 1
         if o.exponent is None:
             raise ExiEncodeError("RSAKeyValue.exponent: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
+        a <<= 3
         a = enc_bin(a, o.exponent)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"RSAKeyValue: {x_}") from None
 
 
 def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "RSAKeyValue", "Modulus")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "RSAKeyValue.Modulus")
@@ -2341,12 +2378,11 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             p += 1
             f_modulus, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "RSAKeyValue.Modulus")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
             p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "RSAKeyValue", "Exponent")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "RSAKeyValue.Exponent")
@@ -2356,14 +2392,13 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             p += 1
             f_exponent, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "RSAKeyValue.Exponent")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "RSAKeyValue", "end of element")
         return RSAKeyValue(modulus=f_modulus, exponent=f_exponent), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RSAKeyValue") from None
 
 
@@ -2375,18 +2410,27 @@ def _e_RetrievalMethod(o: RetrievalMethod, a: int) -> int:
             st = 1
             a = enc_str(a, o.type)
         if o.uri is not None:
-            tr = _X_RetrievalMethod_uri.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 1
+                st = 2
+            elif st == 1:
+                a <<= 2
+                st = 2
+            else:
                 raise ExiEncodeError("RetrievalMethod.uri: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.uri)
         if o.transforms is not None:
-            tr = _X_RetrievalMethod_transforms.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 2
+                st = 3
+            elif st == 1:
+                a = a << 2 | 1
+                st = 3
+            elif st == 2:
+                a <<= 2
+                st = 3
+            else:
                 raise ExiEncodeError("RetrievalMethod.transforms: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_Transforms(o.transforms, a)
         te = _EE_RetrievalMethod.get(st)
         if te is None:
@@ -2398,30 +2442,35 @@ def _e_RetrievalMethod(o: RetrievalMethod, a: int) -> int:
 
 def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
-        t = _T_RetrievalMethod[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
-            t = _T_RetrievalMethod[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
-            t = _T_RetrievalMethod[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
             f_transforms, p = _d_Transforms(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RetrievalMethod")
             p += 1
+            t = -1
         else:
             f_transforms = None
         if t != -1:
             _unexpected(t, p, "RetrievalMethod", "end of element")
         return RetrievalMethod(type=f_type, uri=f_uri, transforms=f_transforms), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RetrievalMethod") from None
 
 
@@ -2431,14 +2480,14 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_issuer_serial in o.x509_issuer_serial:
             tr = _X_X509Data_x509_issuer_serial.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_issuer_serial: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509IssuerSerial(i_x509_issuer_serial, a)
         for i_x509_ski in o.x509_ski:
             tr = _X_X509Data_x509_ski.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_ski: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2447,7 +2496,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_subject_name in o.x509_subject_name:
             tr = _X_X509Data_x509_subject_name.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_subject_name: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2456,7 +2505,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_certificate in o.x509_certificate:
             tr = _X_X509Data_x509_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_certificate: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2465,7 +2514,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_crl in o.x509_crl:
             tr = _X_X509Data_x509_crl.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_crl: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2482,8 +2531,9 @@ def _e_X509Data(o: X509Data, a: int) -> int:
 def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     y: Any
     try:
-        t = _T_X509Data[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
         while t in _P_X509Data_x509_issuer_serial:
             st = t
@@ -2504,7 +2554,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509SKI")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_ski.append(y)
             w = _W_X509Data[st]
@@ -2522,7 +2572,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509SubjectName")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_subject_name.append(y)
             w = _W_X509Data[st]
@@ -2540,7 +2590,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509Certificate")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_certificate.append(y)
             w = _W_X509Data[st]
@@ -2558,7 +2608,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509CRL")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_crl.append(y)
             w = _W_X509Data[st]
@@ -2567,38 +2617,31 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         if t != -1:
             _unexpected(t, p, "X509Data", "end of element")
         return X509Data(x509_issuer_serial=f_x509_issuer_serial, x509_ski=f_x509_ski, x509_subject_name=f_x509_subject_name, x509_certificate=f_x509_certificate, x509_crl=f_x509_crl), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509Data") from None
 
 
 def _e_X509IssuerSerial(o: X509IssuerSerial, a: int) -> int:
     try:
-        st = 0
         if o.x509_issuer_name is None:
             raise ExiEncodeError("X509IssuerSerial.x509_issuer_name: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_str(a, o.x509_issuer_name)
-        a <<= 1
         if o.x509_serial_number is None:
             raise ExiEncodeError("X509IssuerSerial.x509_serial_number: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
+        a <<= 3
         a = enc_int(a, o.x509_serial_number)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"X509IssuerSerial: {x_}") from None
 
 
 def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "X509IssuerSerial", "X509IssuerName")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "X509IssuerSerial.X509IssuerName")
@@ -2608,25 +2651,24 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
             p += 1
             f_x509_issuer_name, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "X509IssuerSerial.X509IssuerName")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
             p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "X509IssuerSerial", "X509SerialNumber")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "X509IssuerSerial.X509SerialNumber")
-        p += 1
-        f_x509_serial_number, p = dec_int(v, p, e)
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "X509IssuerSerial.X509SerialNumber")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "X509IssuerSerial", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
+        p += 2
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
+        p += 2
         return X509IssuerSerial(x509_issuer_name=f_x509_issuer_name, x509_serial_number=f_x509_serial_number), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509IssuerSerial") from None
 
 
@@ -2634,17 +2676,19 @@ def _e_PGPData(o: PGPData, a: int) -> int:
     try:
         st = 0
         if o.pgp_key_id is not None:
-            a <<= 2
+            a <<= 3
             st = 1
-            a <<= 1
             a = enc_bin(a, o.pgp_key_id)
             a <<= 1
         if o.pgp_key_packet is not None:
-            tr = _X_PGPData_pgp_key_packet.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 2 | 1
+                st = 4
+            elif st == 1:
+                a <<= 2
+                st = 2
+            else:
                 raise ExiEncodeError("PGPData.pgp_key_packet: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a <<= 1
             a = enc_bin(a, o.pgp_key_packet)
             a <<= 1
@@ -2658,8 +2702,9 @@ def _e_PGPData(o: PGPData, a: int) -> int:
 
 def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
-        t = _T_PGPData[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2670,10 +2715,11 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
                 f_pgp_key_id, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "PGPData.PGPKeyID")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PGPData")
                 p += 1
-            t = _T_PGPData[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -2687,7 +2733,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
                 f_pgp_key_packet, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "PGPData.PGPKeyPacket")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PGPData")
                 p += 1
             w = _W_PGPData[st]
             t = _T_PGPData[st][(v >> (e - p - w)) & ((1 << w) - 1)]
@@ -2697,7 +2743,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
         if t != -1:
             _unexpected(t, p, "PGPData", "end of element")
         return PGPData(pgp_key_id=f_pgp_key_id, pgp_key_packet=f_pgp_key_packet), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PGPData") from None
 
 
@@ -2707,7 +2753,7 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
         for i_spki_sexp in o.spki_sexp:
             tr = _X_SPKIData_spki_sexp.get(st)
             if tr is None:
-                raise ExiEncodeError("SPKIData.spki_sexp: too many items or misplaced")
+                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -2724,8 +2770,10 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
 def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SPKIData")
         p += 1
+        t = 1
         f_spki_sexp: list[bytes] = []
         while t in _P_SPKIData_spki_sexp:
             st = t
@@ -2738,7 +2786,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "SPKIData.SPKISexp")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SPKIData")
                 p += 1
             f_spki_sexp.append(y)
             w = _W_SPKIData[st]
@@ -2747,7 +2795,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         if t != -1:
             _unexpected(t, p, "SPKIData", "end of element")
         return SPKIData(spki_sexp=f_spki_sexp), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SPKIData") from None
 
 
@@ -2759,18 +2807,27 @@ def _e_Object(o: Object, a: int) -> int:
             st = 1
             a = enc_str(a, o.encoding)
         if o.id is not None:
-            tr = _X_Object_id.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 1
+                st = 2
+            elif st == 1:
+                a <<= 3
+                st = 2
+            else:
                 raise ExiEncodeError("Object.id: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.id)
         if o.mime_type is not None:
-            tr = _X_Object_mime_type.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 2
+                st = 3
+            elif st == 1:
+                a = a << 3 | 1
+                st = 3
+            elif st == 2:
+                a <<= 3
+                st = 3
+            else:
                 raise ExiEncodeError("Object.mime_type: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.mime_type)
         te = _EE_Object.get(st)
         if te is None:
@@ -2782,30 +2839,34 @@ def _e_Object(o: Object, a: int) -> int:
 
 def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
-        t = _T_Object[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
-            t = _T_Object[1][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
-            t = _T_Object[2][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
-            t = _T_Object[3][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
             _unexpected(t, p, "Object", "end of element")
         return Object(encoding=f_encoding, id=f_id, mime_type=f_mime_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Object") from None
 
 
@@ -2816,7 +2877,7 @@ def _e_Body(o: Body, a: int) -> int:
             m_ = _SE_Body_body_element.get(type(o.body_element))
             if m_ is None:
                 raise ExiEncodeError("Body.body_element: not a member of the substitution group")
-            a = (a << 6) | 0 + m_[0]
+            a = a << 6 | (0 + m_[0])
             st = 1 + m_[0]
             a = m_[1](o.body_element, a)
         te = _EE_Body.get(st)
@@ -2829,8 +2890,9 @@ def _e_Body(o: Body, a: int) -> int:
 
 def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
     try:
-        t = _T_Body[0][(v >> (e - p - 6)) & 63]
+        r = (v >> (e - p - 6)) & 63
         p += 6
+        t = _T_Body_0[r]
         if t in _P_Body_body_element:
             st = t
             f_body_element, p = _SD_Body_body_element[t](v, p, e)
@@ -2842,54 +2904,51 @@ def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
         if t != -1:
             _unexpected(t, p, "Body", "end of element")
         return Body(body_element=f_body_element), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Body") from None
 
 
 def _e_BodyBase(o: BodyBase, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"BodyBase: {x_}") from None
 
 
 def _d_BodyBase(v: int, p: int, e: int) -> tuple[BodyBase, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "BodyBase")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "BodyBase", "end of element")
         return BodyBase(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "BodyBase") from None
 
 
 def _e_CableCheckReq(o: CableCheckReq, a: int) -> int:
     try:
-        st = 0
         if o.dc_ev_status is None:
             raise ExiEncodeError("CableCheckReq.dc_ev_status: required field is None")
         a <<= 1
-        st = 1
         a = _e_DC_EVStatus(o.dc_ev_status, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CableCheckReq: {x_}") from None
 
 
 def _d_CableCheckReq(v: int, p: int, e: int) -> tuple[CableCheckReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckReq")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CableCheckReq", "DC_EVStatus")
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "CableCheckReq", "end of element")
         return CableCheckReq(dc_ev_status=f_dc_ev_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CableCheckReq") from None
 
 
@@ -2898,193 +2957,121 @@ def _e_DC_EVStatus(o: DC_EVStatus, a: int) -> int:
         st = 0
         if o.ev_ready is None:
             raise ExiEncodeError("DC_EVStatus.ev_ready: required field is None")
-        a <<= 1
+        a = (a << 3 | (1 if o.ev_ready else 0)) << 1
         st = 1
-        a <<= 1
-        a = (a << 1) | (1 if o.ev_ready else 0)
-        a <<= 1
         if o.ev_cabin_conditioning is not None:
-            a <<= 2
+            a = (a << 4 | (1 if o.ev_cabin_conditioning else 0)) << 1
             st = 2
-            a <<= 1
-            a = (a << 1) | (1 if o.ev_cabin_conditioning else 0)
-            a <<= 1
         if o.evress_conditioning is not None:
-            tr = _X_DC_EVStatus_evress_conditioning.get(st)
-            if tr is None:
+            if st == 1:
+                a = a << 2 | 1
+                st = 3
+            elif st == 2:
+                a <<= 2
+                st = 3
+            else:
                 raise ExiEncodeError("DC_EVStatus.evress_conditioning: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
-            a <<= 1
-            a = (a << 1) | (1 if o.evress_conditioning else 0)
-            a <<= 1
+            a = (a << 2 | (1 if o.evress_conditioning else 0)) << 1
         if o.ev_error_code is None:
             raise ExiEncodeError("DC_EVStatus.ev_error_code: required field is None")
-        tr = _X_DC_EVStatus_ev_error_code.get(st)
-        if tr is None:
+        if st == 1:
+            a = a << 2 | 2
+            st = 4
+        elif st == 2:
+            a = a << 2 | 1
+            st = 4
+        elif st == 3:
+            a <<= 1
+            st = 4
+        else:
             raise ExiEncodeError("DC_EVStatus.ev_error_code: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not 0 <= o.ev_error_code < 16:
             raise ExiEncodeError("DC_EVStatus.ev_error_code: value out of range")
-        a = (a << 4) | o.ev_error_code
-        a <<= 1
         if o.evresssoc is None:
             raise ExiEncodeError("DC_EVStatus.evresssoc: required field is None")
-        a <<= 1
-        st = 5
-        a <<= 1
         if not 0 <= o.evresssoc <= 127:
             raise ExiEncodeError("DC_EVStatus.evresssoc: value out of range")
-        a = (a << 7) | (o.evresssoc)
-        a <<= 1
-        return a << 1
+        a = ((a << 5 | o.ev_error_code) << 10 | o.evresssoc) << 2
+        st = 5
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"DC_EVStatus: {x_}") from None
 
 
 def _d_DC_EVStatus(v: int, p: int, e: int) -> tuple[DC_EVStatus, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "DC_EVStatus", "EVReady")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVStatus.EVReady")
-        p += 1
-        f_ev_ready = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVStatus.EVReady")
-        p += 1
-        t = _T_DC_EVStatus[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 6)) & 63
+        p += 6
+        if r & 52:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
+        f_ev_ready = ((r >> 3) & 1) == 1
+        t = _T_DC_EVStatus_1[(r & 3)]
         if t == 2:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "DC_EVStatus.EVCabinConditioning")
-            p += 1
-            f_ev_cabin_conditioning = ((v >> (e - p - 1)) & 1) == 1
-            p += 1
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DC_EVStatus.EVCabinConditioning")
-            p += 1
-            t = _T_DC_EVStatus[2][(v >> (e - p - 2)) & 3]
-            p += 2
+            r = (v >> (e - p - 5)) & 31
+            p += 5
+            if r & 20:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
+            f_ev_cabin_conditioning = ((r >> 3) & 1) == 1
+            t = _T_DC_EVStatus_2[(r & 3)]
         else:
             f_ev_cabin_conditioning = None
         if t == 3:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "DC_EVStatus.EVRESSConditioning")
-            p += 1
-            f_evress_conditioning = ((v >> (e - p - 1)) & 1) == 1
-            p += 1
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DC_EVStatus.EVRESSConditioning")
-            p += 1
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 4)) & 15
+            p += 4
+            if r & 11:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
+            f_evress_conditioning = ((r >> 2) & 1) == 1
+            t = 4
         else:
             f_evress_conditioning = None
         if not (t == 4):
             _unexpected(t, p, "DC_EVStatus", "EVErrorCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVStatus.EVErrorCode")
-        p += 1
-        f_ev_error_code = _EN_DC_EVErrorCode[(v >> (e - p - 4)) & 15]
-        p += 4
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVStatus.EVErrorCode")
-        p += 1
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 5):
-            _unexpected(t, p, "DC_EVStatus", "EVRESSSOC")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVStatus.EVRESSSOC")
-        p += 1
-        f_evresssoc = ((v >> (e - p - 7)) & 127)
-        p += 7
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVStatus.EVRESSSOC")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "DC_EVStatus", "end of element")
+        r = (v >> (e - p - 17)) & 131071
+        p += 17
+        if r & 69123:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
+        f_ev_error_code = _EN_DC_EVErrorCode[((r >> 12) & 15)]
+        f_evresssoc = ((r >> 2) & 127)
         return DC_EVStatus(ev_ready=f_ev_ready, ev_cabin_conditioning=f_ev_cabin_conditioning, evress_conditioning=f_evress_conditioning, ev_error_code=f_ev_error_code, evresssoc=f_evresssoc), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVStatus") from None
 
 
 def _e_CableCheckRes(o: CableCheckRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("CableCheckRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("CableCheckRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.dc_evse_status is None:
             raise ExiEncodeError("CableCheckRes.dc_evse_status: required field is None")
-        a <<= 1
-        st = 2
+        a = (a << 7 | o.response_code) << 2
         a = _e_DC_EVSEStatus(o.dc_evse_status, a)
         if o.evse_processing is None:
             raise ExiEncodeError("CableCheckRes.evse_processing: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not 0 <= o.evse_processing < 2:
             raise ExiEncodeError("CableCheckRes.evse_processing: value out of range")
-        a = (a << 1) | o.evse_processing
-        a <<= 1
-        return a << 1
+        a = (a << 3 | o.evse_processing) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CableCheckRes: {x_}") from None
 
 
 def _d_CableCheckRes(v: int, p: int, e: int) -> tuple[CableCheckRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CableCheckRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CableCheckRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CableCheckRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "CableCheckRes", "DC_EVSEStatus")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_dc_evse_status, p = _d_DC_EVSEStatus(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "CableCheckRes", "EVSEProcessing")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CableCheckRes.EVSEProcessing")
-        p += 1
-        f_evse_processing = _EN_EVSEProcessing[(v >> (e - p - 1)) & 1]
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CableCheckRes.EVSEProcessing")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "CableCheckRes", "end of element")
+        r = (v >> (e - p - 5)) & 31
+        p += 5
+        if r & 27:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CableCheckRes")
+        f_evse_processing = _EN_EVSEProcessing[((r >> 2) & 1)]
         return CableCheckRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_processing=f_evse_processing), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CableCheckRes") from None
 
 
@@ -3092,106 +3079,75 @@ def _e_DC_EVSEStatus(o: DC_EVSEStatus, a: int) -> int:
     try:
         st = 0
         if o.evse_isolation_status is not None:
-            a <<= 2
-            st = 1
-            a <<= 1
             if not 0 <= o.evse_isolation_status < 4:
                 raise ExiEncodeError("DC_EVSEStatus.evse_isolation_status: value out of range")
-            a = (a << 2) | o.evse_isolation_status
-            a <<= 1
+            a = (a << 5 | o.evse_isolation_status) << 1
+            st = 1
         if o.evse_status_code is None:
             raise ExiEncodeError("DC_EVSEStatus.evse_status_code: required field is None")
-        tr = _X_DC_EVSEStatus_evse_status_code.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("DC_EVSEStatus.evse_status_code: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not 0 <= o.evse_status_code < 16:
             raise ExiEncodeError("DC_EVSEStatus.evse_status_code: value out of range")
-        a = (a << 4) | o.evse_status_code
-        a <<= 1
         if o.notification_max_delay is None:
             raise ExiEncodeError("DC_EVSEStatus.notification_max_delay: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not (0 <= o.notification_max_delay and o.notification_max_delay <= 4294967295):
             raise ExiEncodeError("DC_EVSEStatus.notification_max_delay: value out of range")
+        a = (a << 5 | o.evse_status_code) << 3
+        st = 3
         a = enc_uint(a, o.notification_max_delay)
-        a <<= 1
         if o.evse_notification is None:
             raise ExiEncodeError("DC_EVSEStatus.evse_notification: required field is None")
-        a <<= 1
-        st = 4
-        a <<= 1
         if not 0 <= o.evse_notification < 4:
             raise ExiEncodeError("DC_EVSEStatus.evse_notification: value out of range")
-        a = (a << 2) | o.evse_notification
-        a <<= 1
-        return a << 1
+        a = (a << 5 | o.evse_notification) << 2
+        st = 4
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"DC_EVSEStatus: {x_}") from None
 
 
 def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
     try:
-        t = _T_DC_EVSEStatus[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DC_EVSEStatus_0[r]
         if t == 1:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "DC_EVSEStatus.EVSEIsolationStatus")
-            p += 1
-            f_evse_isolation_status = _EN_IsolationLevel[(v >> (e - p - 2)) & 3]
-            p += 2
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DC_EVSEStatus.EVSEIsolationStatus")
-            p += 1
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 5)) & 31
+            p += 5
+            if r & 19:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
+            f_evse_isolation_status = _EN_IsolationLevel[((r >> 2) & 3)]
+            t = 2
         else:
             f_evse_isolation_status = None
         if not (t == 2):
             _unexpected(t, p, "DC_EVSEStatus", "EVSEStatusCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVSEStatus.EVSEStatusCode")
-        p += 1
-        f_evse_status_code = _EN_DC_EVSEStatusCode[(v >> (e - p - 4)) & 15]
-        p += 4
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVSEStatus.EVSEStatusCode")
-        p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "DC_EVSEStatus", "NotificationMaxDelay")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVSEStatus.NotificationMaxDelay")
-        p += 1
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        r = (v >> (e - p - 8)) & 255
+        p += 8
+        if r & 135:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
+        f_evse_status_code = _EN_DC_EVSEStatusCode[((r >> 3) & 15)]
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 4294967295:
             raise ExiDecodeError("value out of range", p, "DC_EVSEStatus.NotificationMaxDelay")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVSEStatus.NotificationMaxDelay")
-        p += 1
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 4):
-            _unexpected(t, p, "DC_EVSEStatus", "EVSENotification")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVSEStatus.EVSENotification")
-        p += 1
-        f_evse_notification = _EN_EVSENotification[(v >> (e - p - 2)) & 3]
-        p += 2
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVSEStatus.EVSENotification")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "DC_EVSEStatus", "end of element")
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 115:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
+        f_evse_notification = _EN_EVSENotification[((r >> 2) & 3)]
         return DC_EVSEStatus(evse_isolation_status=f_evse_isolation_status, evse_status_code=f_evse_status_code, notification_max_delay=f_notification_max_delay, evse_notification=f_evse_notification), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVSEStatus") from None
 
 
@@ -3204,39 +3160,43 @@ def _e_CertificateInstallationReq(o: CertificateInstallationReq, a: int) -> int:
             a = enc_str(a, o.id)
         if o.oem_provisioning_cert is None:
             raise ExiEncodeError("CertificateInstallationReq.oem_provisioning_cert: required field is None")
-        tr = _X_CertificateInstallationReq_oem_provisioning_cert.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("CertificateInstallationReq.oem_provisioning_cert: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a <<= 1
         a = enc_bin(a, o.oem_provisioning_cert)
-        a <<= 1
         if o.list_of_root_certificate_i_ds is None:
             raise ExiEncodeError("CertificateInstallationReq.list_of_root_certificate_i_ds: required field is None")
-        a <<= 1
+        a <<= 2
         st = 3
         a = _e_ListOfRootCertificateIDs(o.list_of_root_certificate_i_ds, a)
         if o.dh_params is None:
             raise ExiEncodeError("CertificateInstallationReq.dh_params: required field is None")
-        a <<= 1
+        a <<= 2
         st = 4
-        a <<= 1
         a = enc_bin(a, o.dh_params)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CertificateInstallationReq: {x_}") from None
 
 
 def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateInstallationReq, int]:
     try:
-        t = _T_CertificateInstallationReq[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_CertificateInstallationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
@@ -3250,17 +3210,15 @@ def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateIn
             p += 1
             f_oem_provisioning_cert, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateInstallationReq.OEMProvisioningCert")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
             p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "CertificateInstallationReq", "ListOfRootCertificateIDs")
         f_list_of_root_certificate_i_ds, p = _d_ListOfRootCertificateIDs(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "CertificateInstallationReq", "DHParams")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateInstallationReq.DHParams")
@@ -3270,14 +3228,13 @@ def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateIn
             p += 1
             f_dh_params, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateInstallationReq.DHParams")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "CertificateInstallationReq", "end of element")
         return CertificateInstallationReq(id=f_id, oem_provisioning_cert=f_oem_provisioning_cert, list_of_root_certificate_i_ds=f_list_of_root_certificate_i_ds, dh_params=f_dh_params), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateInstallationReq") from None
 
 
@@ -3287,7 +3244,7 @@ def _e_ListOfRootCertificateIDs(o: ListOfRootCertificateIDs, a: int) -> int:
         for i_root_certificate_id in o.root_certificate_id:
             tr = _X_ListOfRootCertificateIDs_root_certificate_id.get(st)
             if tr is None:
-                raise ExiEncodeError("ListOfRootCertificateIDs.root_certificate_id: too many items or misplaced")
+                raise ExiEncodeError("ListOfRootCertificateIDs.root_certificate_id: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -3304,8 +3261,10 @@ def _e_ListOfRootCertificateIDs(o: ListOfRootCertificateIDs, a: int) -> int:
 def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCertificateIDs, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ListOfRootCertificateIDs")
         p += 1
+        t = 1
         f_root_certificate_id: list[str] = []
         while t in _P_ListOfRootCertificateIDs_root_certificate_id:
             st = t
@@ -3318,7 +3277,7 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "ListOfRootCertificateIDs.RootCertificateID")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ListOfRootCertificateIDs")
                 p += 1
             f_root_certificate_id.append(y)
             w = _W_ListOfRootCertificateIDs[st]
@@ -3327,86 +3286,57 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
         if t != -1:
             _unexpected(t, p, "ListOfRootCertificateIDs", "end of element")
         return ListOfRootCertificateIDs(root_certificate_id=f_root_certificate_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ListOfRootCertificateIDs") from None
 
 
 def _e_CertificateInstallationRes(o: CertificateInstallationRes, a: int) -> int:
     try:
-        st = 0
         if o.id is None:
             raise ExiEncodeError("CertificateInstallationRes.id: required field is None")
         a <<= 1
-        st = 1
         a = enc_str(a, o.id)
         if o.response_code is None:
             raise ExiEncodeError("CertificateInstallationRes.response_code: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("CertificateInstallationRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.contract_signature_cert_chain is None:
             raise ExiEncodeError("CertificateInstallationRes.contract_signature_cert_chain: required field is None")
-        a <<= 1
-        st = 3
+        a = (a << 7 | o.response_code) << 2
         a = _e_CertificateChain(o.contract_signature_cert_chain, a)
         if o.contract_signature_encrypted_private_key is None:
             raise ExiEncodeError("CertificateInstallationRes.contract_signature_encrypted_private_key: required field is None")
-        a <<= 1
-        st = 4
-        a <<= 1
+        a <<= 2
         a = enc_bin(a, o.contract_signature_encrypted_private_key)
-        a <<= 1
         if o.dh_params is None:
             raise ExiEncodeError("CertificateInstallationRes.dh_params: required field is None")
-        a <<= 1
-        st = 5
-        a <<= 1
+        a <<= 3
         a = enc_bin(a, o.dh_params)
-        a <<= 1
         if o.contract_id is None:
             raise ExiEncodeError("CertificateInstallationRes.contract_id: required field is None")
-        a <<= 1
-        st = 6
-        a <<= 1
+        a <<= 3
         a = enc_str(a, o.contract_id)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CertificateInstallationRes: {x_}") from None
 
 
 def _d_CertificateInstallationRes(v: int, p: int, e: int) -> tuple[CertificateInstallationRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CertificateInstallationRes", "Id")
         f_id, p = dec_str(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "CertificateInstallationRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CertificateInstallationRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CertificateInstallationRes.ResponseCode")
-        p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "CertificateInstallationRes", "ContractSignatureCertChain")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_contract_signature_cert_chain, p = _d_CertificateChain(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "CertificateInstallationRes", "ContractSignatureEncryptedPrivateKey")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateInstallationRes.ContractSignatureEncryptedPrivateKey")
@@ -3416,12 +3346,11 @@ def _d_CertificateInstallationRes(v: int, p: int, e: int) -> tuple[CertificateIn
             p += 1
             f_contract_signature_encrypted_private_key, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateInstallationRes.ContractSignatureEncryptedPrivateKey")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
             p += 1
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
-        if not (t == 5):
-            _unexpected(t, p, "CertificateInstallationRes", "DHParams")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateInstallationRes.DHParams")
@@ -3431,12 +3360,11 @@ def _d_CertificateInstallationRes(v: int, p: int, e: int) -> tuple[CertificateIn
             p += 1
             f_dh_params, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateInstallationRes.DHParams")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
             p += 1
-        t = 6 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
-        if not (t == 6):
-            _unexpected(t, p, "CertificateInstallationRes", "ContractID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateInstallationRes.ContractID")
@@ -3446,14 +3374,13 @@ def _d_CertificateInstallationRes(v: int, p: int, e: int) -> tuple[CertificateIn
             p += 1
             f_contract_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateInstallationRes.ContractID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateInstallationRes")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "CertificateInstallationRes", "end of element")
         return CertificateInstallationRes(id=f_id, response_code=f_response_code, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_signature_encrypted_private_key=f_contract_signature_encrypted_private_key, dh_params=f_dh_params, contract_id=f_contract_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateInstallationRes") from None
 
 
@@ -3462,9 +3389,8 @@ def _e_CertificateChain(o: CertificateChain, a: int) -> int:
         st = 0
         if o.certificate is None:
             raise ExiEncodeError("CertificateChain.certificate: required field is None")
-        a <<= 1
+        a <<= 2
         st = 1
-        a <<= 1
         a = enc_bin(a, o.certificate)
         a <<= 1
         if o.sub_certificates is not None:
@@ -3481,10 +3407,9 @@ def _e_CertificateChain(o: CertificateChain, a: int) -> int:
 
 def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateChain")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CertificateChain", "Certificate")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateChain.Certificate")
@@ -3494,20 +3419,23 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
             p += 1
             f_certificate, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateChain.Certificate")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateChain")
             p += 1
-        t = _T_CertificateChain[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_CertificateChain_1[r]
         if t == 2:
             f_sub_certificates, p = _d_SubCertificates(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateChain")
             p += 1
+            t = -1
         else:
             f_sub_certificates = None
         if t != -1:
             _unexpected(t, p, "CertificateChain", "end of element")
         return CertificateChain(certificate=f_certificate, sub_certificates=f_sub_certificates), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateChain") from None
 
 
@@ -3517,7 +3445,7 @@ def _e_SubCertificates(o: SubCertificates, a: int) -> int:
         for i_certificate in o.certificate:
             tr = _X_SubCertificates_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("SubCertificates.certificate: too many items or misplaced")
+                raise ExiEncodeError("SubCertificates.certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -3534,8 +3462,10 @@ def _e_SubCertificates(o: SubCertificates, a: int) -> int:
 def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SubCertificates")
         p += 1
+        t = 1
         f_certificate: list[bytes] = []
         while t in _P_SubCertificates_certificate:
             st = t
@@ -3548,7 +3478,7 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "SubCertificates.Certificate")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SubCertificates")
                 p += 1
             f_certificate.append(y)
             w = _W_SubCertificates[st]
@@ -3557,7 +3487,7 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
         if t != -1:
             _unexpected(t, p, "SubCertificates", "end of element")
         return SubCertificates(certificate=f_certificate), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SubCertificates") from None
 
 
@@ -3570,53 +3500,55 @@ def _e_CertificateUpdateReq(o: CertificateUpdateReq, a: int) -> int:
             a = enc_str(a, o.id)
         if o.contract_signature_cert_chain is None:
             raise ExiEncodeError("CertificateUpdateReq.contract_signature_cert_chain: required field is None")
-        tr = _X_CertificateUpdateReq_contract_signature_cert_chain.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("CertificateUpdateReq.contract_signature_cert_chain: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_CertificateChain(o.contract_signature_cert_chain, a)
         if o.contract_id is None:
             raise ExiEncodeError("CertificateUpdateReq.contract_id: required field is None")
-        a <<= 1
+        a <<= 2
         st = 3
-        a <<= 1
         a = enc_str(a, o.contract_id)
-        a <<= 1
         if o.list_of_root_certificate_i_ds is None:
             raise ExiEncodeError("CertificateUpdateReq.list_of_root_certificate_i_ds: required field is None")
-        a <<= 1
+        a <<= 2
         st = 4
         a = _e_ListOfRootCertificateIDs(o.list_of_root_certificate_i_ds, a)
         if o.dh_params is None:
             raise ExiEncodeError("CertificateUpdateReq.dh_params: required field is None")
-        a <<= 1
+        a <<= 2
         st = 5
-        a <<= 1
         a = enc_bin(a, o.dh_params)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CertificateUpdateReq: {x_}") from None
 
 
 def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateReq, int]:
     try:
-        t = _T_CertificateUpdateReq[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_CertificateUpdateReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "CertificateUpdateReq", "ContractSignatureCertChain")
         f_contract_signature_cert_chain, p = _d_CertificateChain(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "CertificateUpdateReq", "ContractID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateReq.ContractID")
@@ -3626,17 +3558,15 @@ def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             p += 1
             f_contract_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateUpdateReq.ContractID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
             p += 1
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "CertificateUpdateReq", "ListOfRootCertificateIDs")
         f_list_of_root_certificate_i_ds, p = _d_ListOfRootCertificateIDs(v, p, e)
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
         p += 1
-        if not (t == 5):
-            _unexpected(t, p, "CertificateUpdateReq", "DHParams")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateReq.DHParams")
@@ -3646,102 +3576,69 @@ def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             p += 1
             f_dh_params, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateUpdateReq.DHParams")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "CertificateUpdateReq", "end of element")
         return CertificateUpdateReq(id=f_id, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_id=f_contract_id, list_of_root_certificate_i_ds=f_list_of_root_certificate_i_ds, dh_params=f_dh_params), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateUpdateReq") from None
 
 
 def _e_CertificateUpdateRes(o: CertificateUpdateRes, a: int) -> int:
     try:
-        st = 0
         if o.id is None:
             raise ExiEncodeError("CertificateUpdateRes.id: required field is None")
         a <<= 1
-        st = 1
         a = enc_str(a, o.id)
         if o.response_code is None:
             raise ExiEncodeError("CertificateUpdateRes.response_code: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("CertificateUpdateRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.contract_signature_cert_chain is None:
             raise ExiEncodeError("CertificateUpdateRes.contract_signature_cert_chain: required field is None")
-        a <<= 1
-        st = 3
+        a = (a << 7 | o.response_code) << 2
         a = _e_CertificateChain(o.contract_signature_cert_chain, a)
         if o.contract_signature_encrypted_private_key is None:
             raise ExiEncodeError("CertificateUpdateRes.contract_signature_encrypted_private_key: required field is None")
-        a <<= 1
-        st = 4
-        a <<= 1
+        a <<= 2
         a = enc_bin(a, o.contract_signature_encrypted_private_key)
-        a <<= 1
         if o.dh_params is None:
             raise ExiEncodeError("CertificateUpdateRes.dh_params: required field is None")
-        a <<= 1
-        st = 5
-        a <<= 1
+        a <<= 3
         a = enc_bin(a, o.dh_params)
-        a <<= 1
         if o.contract_id is None:
             raise ExiEncodeError("CertificateUpdateRes.contract_id: required field is None")
-        a <<= 1
-        st = 6
-        a <<= 1
+        a <<= 3
         a = enc_str(a, o.contract_id)
-        a <<= 1
         if o.retry_counter is None:
             raise ExiEncodeError("CertificateUpdateRes.retry_counter: required field is None")
-        a <<= 1
-        st = 7
-        a <<= 1
         if not (-32768 <= o.retry_counter and o.retry_counter <= 32767):
             raise ExiEncodeError("CertificateUpdateRes.retry_counter: value out of range")
+        a <<= 3
         a = enc_int(a, o.retry_counter)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CertificateUpdateRes: {x_}") from None
 
 
 def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CertificateUpdateRes", "Id")
         f_id, p = dec_str(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "CertificateUpdateRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CertificateUpdateRes.ResponseCode")
-        p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "CertificateUpdateRes", "ContractSignatureCertChain")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_contract_signature_cert_chain, p = _d_CertificateChain(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "CertificateUpdateRes", "ContractSignatureEncryptedPrivateKey")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateRes.ContractSignatureEncryptedPrivateKey")
@@ -3751,12 +3648,11 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             p += 1
             f_contract_signature_encrypted_private_key, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateUpdateRes.ContractSignatureEncryptedPrivateKey")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
             p += 1
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 1
-        if not (t == 5):
-            _unexpected(t, p, "CertificateUpdateRes", "DHParams")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateRes.DHParams")
@@ -3766,12 +3662,11 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             p += 1
             f_dh_params, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateUpdateRes.DHParams")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
             p += 1
-        t = 6 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 1
-        if not (t == 6):
-            _unexpected(t, p, "CertificateUpdateRes", "ContractID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateRes.ContractID")
@@ -3781,27 +3676,26 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
             p += 1
             f_contract_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CertificateUpdateRes.ContractID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
             p += 1
-        t = 7 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 7):
-            _unexpected(t, p, "CertificateUpdateRes", "RetryCounter")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CertificateUpdateRes.RetryCounter")
-        p += 1
-        f_retry_counter, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
+        p += 2
+        f_retry_counter = (v >> (e - p - 9)) & 511
+        if f_retry_counter < 128:
+            p += 9
+        elif 256 <= f_retry_counter < 384:
+            f_retry_counter = 255 - f_retry_counter
+            p += 9
+        else:
+            f_retry_counter, p = dec_int(v, p, e)
         if f_retry_counter < -32768 or f_retry_counter > 32767:
             raise ExiDecodeError("value out of range", p, "CertificateUpdateRes.RetryCounter")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CertificateUpdateRes.RetryCounter")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "CertificateUpdateRes", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
+        p += 2
         return CertificateUpdateRes(id=f_id, response_code=f_response_code, contract_signature_cert_chain=f_contract_signature_cert_chain, contract_signature_encrypted_private_key=f_contract_signature_encrypted_private_key, dh_params=f_dh_params, contract_id=f_contract_id, retry_counter=f_retry_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CertificateUpdateRes") from None
 
 
@@ -3810,19 +3704,16 @@ def _e_ChargeParameterDiscoveryReq(o: ChargeParameterDiscoveryReq, a: int) -> in
         st = 0
         if o.ev_requested_energy_transfer_type is None:
             raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_requested_energy_transfer_type: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.ev_requested_energy_transfer_type < 8:
             raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_requested_energy_transfer_type: value out of range")
-        a = (a << 3) | o.ev_requested_energy_transfer_type
-        a <<= 1
         if o.ev_charge_parameter is None:
             raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_charge_parameter: required field is None")
+        a = (a << 5 | o.ev_requested_energy_transfer_type) << 1
+        st = 1
         m_ = _SE_ChargeParameterDiscoveryReq_ev_charge_parameter.get(type(o.ev_charge_parameter))
         if m_ is None:
             raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_charge_parameter: not a member of the substitution group")
-        a = (a << 2) | 0 + m_[0]
+        a = a << 2 | (0 + m_[0])
         st = 2 + m_[0]
         a = m_[1](o.ev_charge_parameter, a)
         te = _EE_ChargeParameterDiscoveryReq.get(st)
@@ -3835,20 +3726,12 @@ def _e_ChargeParameterDiscoveryReq(o: ChargeParameterDiscoveryReq, a: int) -> in
 
 def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParameterDiscoveryReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ChargeParameterDiscoveryReq", "EVRequestedEnergyTransferType")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargeParameterDiscoveryReq.EVRequestedEnergyTransferType")
-        p += 1
-        f_ev_requested_energy_transfer_type = _EN_EVRequestedEnergyTransfer[(v >> (e - p - 3)) & 7]
-        p += 3
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargeParameterDiscoveryReq.EVRequestedEnergyTransferType")
-        p += 1
-        t = _T_ChargeParameterDiscoveryReq[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 8)) & 255
+        p += 8
+        if r & 196:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryReq")
+        f_ev_requested_energy_transfer_type = _EN_EVRequestedEnergyTransfer[((r >> 3) & 7)]
+        t = _T_ChargeParameterDiscoveryReq_1[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryReq_ev_charge_parameter):
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "EVChargeParameter")
         st = t
@@ -3859,88 +3742,73 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
         if t != -1:
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "end of element")
         return ChargeParameterDiscoveryReq(ev_requested_energy_transfer_type=f_ev_requested_energy_transfer_type, ev_charge_parameter=f_ev_charge_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargeParameterDiscoveryReq") from None
 
 
 def _e_AC_EVChargeParameter(o: AC_EVChargeParameter, a: int) -> int:
     try:
-        st = 0
         if o.departure_time is None:
             raise ExiEncodeError("AC_EVChargeParameter.departure_time: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.departure_time and o.departure_time <= 4294967295):
             raise ExiEncodeError("AC_EVChargeParameter.departure_time: value out of range")
+        a <<= 2
         a = enc_uint(a, o.departure_time)
-        a <<= 1
         if o.e_amount is None:
             raise ExiEncodeError("AC_EVChargeParameter.e_amount: required field is None")
-        a <<= 1
-        st = 2
+        a <<= 2
         a = _e_PhysicalValue(o.e_amount, a)
         if o.ev_max_voltage is None:
             raise ExiEncodeError("AC_EVChargeParameter.ev_max_voltage: required field is None")
         a <<= 1
-        st = 3
         a = _e_PhysicalValue(o.ev_max_voltage, a)
         if o.ev_max_current is None:
             raise ExiEncodeError("AC_EVChargeParameter.ev_max_current: required field is None")
         a <<= 1
-        st = 4
         a = _e_PhysicalValue(o.ev_max_current, a)
         if o.ev_min_current is None:
             raise ExiEncodeError("AC_EVChargeParameter.ev_min_current: required field is None")
         a <<= 1
-        st = 5
         a = _e_PhysicalValue(o.ev_min_current, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"AC_EVChargeParameter: {x_}") from None
 
 
 def _d_AC_EVChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVChargeParameter, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "AC_EVChargeParameter", "DepartureTime")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AC_EVChargeParameter.DepartureTime")
-        p += 1
-        f_departure_time, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
+        p += 2
+        f_departure_time = (v >> (e - p - 8)) & 255
+        if f_departure_time < 128:
+            p += 8
+        else:
+            f_departure_time, p = dec_uint(v, p, e)
         if f_departure_time > 4294967295:
             raise ExiDecodeError("value out of range", p, "AC_EVChargeParameter.DepartureTime")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AC_EVChargeParameter.DepartureTime")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "AC_EVChargeParameter", "EAmount")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
+        p += 2
         f_e_amount, p = _d_PhysicalValue(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "AC_EVChargeParameter", "EVMaxVoltage")
         f_ev_max_voltage, p = _d_PhysicalValue(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "AC_EVChargeParameter", "EVMaxCurrent")
         f_ev_max_current, p = _d_PhysicalValue(v, p, e)
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 1
-        if not (t == 5):
-            _unexpected(t, p, "AC_EVChargeParameter", "EVMinCurrent")
         f_ev_min_current, p = _d_PhysicalValue(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "AC_EVChargeParameter", "end of element")
         return AC_EVChargeParameter(departure_time=f_departure_time, e_amount=f_e_amount, ev_max_voltage=f_ev_max_voltage, ev_max_current=f_ev_max_current, ev_min_current=f_ev_min_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVChargeParameter") from None
 
 
@@ -3949,84 +3817,72 @@ def _e_PhysicalValue(o: PhysicalValue, a: int) -> int:
         st = 0
         if o.multiplier is None:
             raise ExiEncodeError("PhysicalValue.multiplier: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not -3 <= o.multiplier <= 4:
             raise ExiEncodeError("PhysicalValue.multiplier: value out of range")
-        a = (a << 3) | (o.multiplier + 3)
-        a <<= 1
+        a = (a << 5 | (o.multiplier + 3)) << 1
+        st = 1
         if o.unit is not None:
-            a <<= 2
-            st = 2
-            a <<= 1
             if not 0 <= o.unit < 16:
                 raise ExiEncodeError("PhysicalValue.unit: value out of range")
-            a = (a << 4) | o.unit
-            a <<= 1
+            a = (a << 7 | o.unit) << 1
+            st = 2
         if o.value is None:
             raise ExiEncodeError("PhysicalValue.value: required field is None")
-        tr = _X_PhysicalValue_value.get(st)
-        if tr is None:
+        if st == 1:
+            a = a << 2 | 1
+            st = 3
+        elif st == 2:
+            a <<= 1
+            st = 3
+        else:
             raise ExiEncodeError("PhysicalValue.value: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not (-32768 <= o.value and o.value <= 32767):
             raise ExiEncodeError("PhysicalValue.value: value out of range")
-        a = enc_int(a, o.value)
         a <<= 1
-        return a << 1
+        a = enc_int(a, o.value)
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"PhysicalValue: {x_}") from None
 
 
 def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PhysicalValue", "Multiplier")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PhysicalValue.Multiplier")
-        p += 1
-        f_multiplier = ((v >> (e - p - 3)) & 7) - 3
-        p += 3
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PhysicalValue.Multiplier")
-        p += 1
-        t = _T_PhysicalValue[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 8)) & 255
+        p += 8
+        if r & 196:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
+        f_multiplier = ((r >> 3) & 7) - 3
+        t = _T_PhysicalValue_1[(r & 3)]
         if t == 2:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "PhysicalValue.Unit")
-            p += 1
-            f_unit = _EN_UnitSymbol[(v >> (e - p - 4)) & 15]
-            p += 4
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "PhysicalValue.Unit")
-            p += 1
-            t = 3 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 7)) & 127
+            p += 7
+            if r & 67:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
+            f_unit = _EN_UnitSymbol[((r >> 2) & 15)]
+            t = 3
         else:
             f_unit = None
         if not (t == 3):
             _unexpected(t, p, "PhysicalValue", "Value")
         if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PhysicalValue.Value")
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         p += 1
-        f_value, p = dec_int(v, p, e)
+        f_value = (v >> (e - p - 9)) & 511
+        if f_value < 128:
+            p += 9
+        elif 256 <= f_value < 384:
+            f_value = 255 - f_value
+            p += 9
+        else:
+            f_value, p = dec_int(v, p, e)
         if f_value < -32768 or f_value > 32767:
             raise ExiDecodeError("value out of range", p, "PhysicalValue.Value")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PhysicalValue.Value")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "PhysicalValue", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
+        p += 2
         return PhysicalValue(multiplier=f_multiplier, unit=f_unit, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PhysicalValue") from None
 
 
@@ -4049,45 +3905,53 @@ def _e_DC_EVChargeParameter(o: DC_EVChargeParameter, a: int) -> int:
             a = _e_PhysicalValue(o.ev_maximum_power_limit, a)
         if o.ev_maximum_voltage_limit is None:
             raise ExiEncodeError("DC_EVChargeParameter.ev_maximum_voltage_limit: required field is None")
-        tr = _X_DC_EVChargeParameter_ev_maximum_voltage_limit.get(st)
-        if tr is None:
+        if st == 2:
+            a = a << 2 | 1
+            st = 4
+        elif st == 3:
+            a <<= 1
+            st = 4
+        else:
             raise ExiEncodeError("DC_EVChargeParameter.ev_maximum_voltage_limit: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_PhysicalValue(o.ev_maximum_voltage_limit, a)
         if o.ev_energy_capacity is not None:
             a <<= 3
             st = 5
             a = _e_PhysicalValue(o.ev_energy_capacity, a)
         if o.ev_energy_request is not None:
-            tr = _X_DC_EVChargeParameter_ev_energy_request.get(st)
-            if tr is None:
+            if st == 4:
+                a = a << 3 | 1
+                st = 6
+            elif st == 5:
+                a <<= 3
+                st = 6
+            else:
                 raise ExiEncodeError("DC_EVChargeParameter.ev_energy_request: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_PhysicalValue(o.ev_energy_request, a)
         if o.full_soc is not None:
-            tr = _X_DC_EVChargeParameter_full_soc.get(st)
-            if tr is None:
+            if st == 4:
+                a = a << 3 | 2
+                st = 7
+            elif st == 5:
+                a = a << 3 | 1
+                st = 7
+            elif st == 6:
+                a <<= 2
+                st = 7
+            else:
                 raise ExiEncodeError("DC_EVChargeParameter.full_soc: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
-            a <<= 1
             if not 0 <= o.full_soc <= 127:
                 raise ExiEncodeError("DC_EVChargeParameter.full_soc: value out of range")
-            a = (a << 7) | (o.full_soc)
-            a <<= 1
+            a = (a << 8 | o.full_soc) << 1
         if o.bulk_soc is not None:
             tr = _X_DC_EVChargeParameter_bulk_soc.get(st)
             if tr is None:
-                raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
             if not 0 <= o.bulk_soc <= 127:
                 raise ExiEncodeError("DC_EVChargeParameter.bulk_soc: value out of range")
-            a = (a << 7) | (o.bulk_soc)
-            a <<= 1
+            a = (a << 8 | o.bulk_soc) << 1
         te = _EE_DC_EVChargeParameter.get(st)
         if te is None:
             raise ExiEncodeError("DC_EVChargeParameter: a required field is missing")
@@ -4098,89 +3962,85 @@ def _e_DC_EVChargeParameter(o: DC_EVChargeParameter, a: int) -> int:
 
 def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParameter, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "DC_EVChargeParameter", "DC_EVStatus")
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "DC_EVChargeParameter", "EVMaximumCurrentLimit")
         f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
-        t = _T_DC_EVChargeParameter[2][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DC_EVChargeParameter_2[r]
         if t == 3:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
             p += 1
+            t = 4
         else:
             f_ev_maximum_power_limit = None
         if not (t == 4):
             _unexpected(t, p, "DC_EVChargeParameter", "EVMaximumVoltageLimit")
         f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
-        t = _T_DC_EVChargeParameter[4][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_DC_EVChargeParameter_4[r]
         if t == 5:
             f_ev_energy_capacity, p = _d_PhysicalValue(v, p, e)
-            t = _T_DC_EVChargeParameter[5][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_DC_EVChargeParameter_5[r]
         else:
             f_ev_energy_capacity = None
         if t == 6:
             f_ev_energy_request, p = _d_PhysicalValue(v, p, e)
-            t = _T_DC_EVChargeParameter[6][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_DC_EVChargeParameter_6[r]
         else:
             f_ev_energy_request = None
         if t == 7:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "DC_EVChargeParameter.FullSOC")
-            p += 1
-            f_full_soc = ((v >> (e - p - 7)) & 127)
-            p += 7
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DC_EVChargeParameter.FullSOC")
-            p += 1
-            t = _T_DC_EVChargeParameter[7][(v >> (e - p - 2)) & 3]
-            p += 2
+            r = (v >> (e - p - 11)) & 2047
+            p += 11
+            if r & 1028:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
+            f_full_soc = ((r >> 3) & 127)
+            t = _T_DC_EVChargeParameter_7[(r & 3)]
         else:
             f_full_soc = None
         if t == 8:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "DC_EVChargeParameter.BulkSOC")
-            p += 1
-            f_bulk_soc = ((v >> (e - p - 7)) & 127)
-            p += 7
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DC_EVChargeParameter.BulkSOC")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 10)) & 1023
+            p += 10
+            if r & 515:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
+            f_bulk_soc = ((r >> 2) & 127)
+            t = -1
         else:
             f_bulk_soc = None
         if t != -1:
             _unexpected(t, p, "DC_EVChargeParameter", "end of element")
         return DC_EVChargeParameter(dc_ev_status=f_dc_ev_status, ev_maximum_current_limit=f_ev_maximum_current_limit, ev_maximum_power_limit=f_ev_maximum_power_limit, ev_maximum_voltage_limit=f_ev_maximum_voltage_limit, ev_energy_capacity=f_ev_energy_capacity, ev_energy_request=f_ev_energy_request, full_soc=f_full_soc, bulk_soc=f_bulk_soc), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVChargeParameter") from None
 
 
 def _e_EVChargeParameter(o: EVChargeParameter, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"EVChargeParameter: {x_}") from None
 
 
 def _d_EVChargeParameter(v: int, p: int, e: int) -> tuple[EVChargeParameter, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVChargeParameter")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "EVChargeParameter", "end of element")
         return EVChargeParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVChargeParameter") from None
 
 
@@ -4189,28 +4049,21 @@ def _e_ChargeParameterDiscoveryRes(o: ChargeParameterDiscoveryRes, a: int) -> in
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.evse_processing is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_processing: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not 0 <= o.evse_processing < 2:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_processing: value out of range")
-        a = (a << 1) | o.evse_processing
-        a <<= 1
         if o.sa_schedules is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.sa_schedules: required field is None")
+        a = ((a << 7 | o.response_code) << 4 | o.evse_processing) << 1
+        st = 1
+        st = 2
         m_ = _SE_ChargeParameterDiscoveryRes_sa_schedules.get(type(o.sa_schedules))
         if m_ is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.sa_schedules: not a member of the substitution group")
-        a = (a << 2) | 0 + m_[0]
+        a = a << 2 | (0 + m_[0])
         st = 3 + m_[0]
         a = m_[1](o.sa_schedules, a)
         if o.evse_charge_parameter is None:
@@ -4218,11 +4071,14 @@ def _e_ChargeParameterDiscoveryRes(o: ChargeParameterDiscoveryRes, a: int) -> in
         m_ = _SE_ChargeParameterDiscoveryRes_evse_charge_parameter.get(type(o.evse_charge_parameter))
         if m_ is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_charge_parameter: not a member of the substitution group")
-        tr = _X_ChargeParameterDiscoveryRes_evse_charge_parameter.get(st)
-        if tr is None:
+        if st == 3:
+            a = a << 2 | (0 + m_[0])
+            st = 5 + m_[0]
+        elif st == 4:
+            a = a << 2 | (0 + m_[0])
+            st = 5 + m_[0]
+        else:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_charge_parameter: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1] + m_[0])
-        st = tr[2] + m_[0]
         a = m_[1](o.evse_charge_parameter, a)
         te = _EE_ChargeParameterDiscoveryRes.get(st)
         if te is None:
@@ -4234,32 +4090,13 @@ def _e_ChargeParameterDiscoveryRes(o: ChargeParameterDiscoveryRes, a: int) -> in
 
 def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParameterDiscoveryRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ChargeParameterDiscoveryRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargeParameterDiscoveryRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargeParameterDiscoveryRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ChargeParameterDiscoveryRes", "EVSEProcessing")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargeParameterDiscoveryRes.EVSEProcessing")
-        p += 1
-        f_evse_processing = _EN_EVSEProcessing[(v >> (e - p - 1)) & 1]
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargeParameterDiscoveryRes.EVSEProcessing")
-        p += 1
-        t = _T_ChargeParameterDiscoveryRes[2][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 14)) & 16383
+        p += 14
+        if r & 12404:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryRes")
+        f_response_code = _EN_ResponseCode[((r >> 7) & 31)]
+        f_evse_processing = _EN_EVSEProcessing[((r >> 3) & 1)]
+        t = _T_ChargeParameterDiscoveryRes_2[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryRes_sa_schedules):
             _unexpected(t, p, "ChargeParameterDiscoveryRes", "SASchedules")
         st = t
@@ -4277,7 +4114,7 @@ def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParame
         if t != -1:
             _unexpected(t, p, "ChargeParameterDiscoveryRes", "end of element")
         return ChargeParameterDiscoveryRes(response_code=f_response_code, evse_processing=f_evse_processing, sa_schedules=f_sa_schedules, evse_charge_parameter=f_evse_charge_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargeParameterDiscoveryRes") from None
 
 
@@ -4287,7 +4124,7 @@ def _e_SAScheduleList(o: SAScheduleList, a: int) -> int:
         for i_sa_schedule_tuple in o.sa_schedule_tuple:
             tr = _X_SAScheduleList_sa_schedule_tuple.get(st)
             if tr is None:
-                raise ExiEncodeError("SAScheduleList.sa_schedule_tuple: too many items or misplaced")
+                raise ExiEncodeError("SAScheduleList.sa_schedule_tuple: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SAScheduleTuple(i_sa_schedule_tuple, a)
@@ -4302,8 +4139,10 @@ def _e_SAScheduleList(o: SAScheduleList, a: int) -> int:
 def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SAScheduleList")
         p += 1
+        t = 1
         f_sa_schedule_tuple: list[SAScheduleTuple] = []
         while t in _P_SAScheduleList_sa_schedule_tuple:
             st = t
@@ -4315,7 +4154,7 @@ def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
         if t != -1:
             _unexpected(t, p, "SAScheduleList", "end of element")
         return SAScheduleList(sa_schedule_tuple=f_sa_schedule_tuple), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SAScheduleList") from None
 
 
@@ -4324,16 +4163,14 @@ def _e_SAScheduleTuple(o: SAScheduleTuple, a: int) -> int:
         st = 0
         if o.sa_schedule_tuple_id is None:
             raise ExiEncodeError("SAScheduleTuple.sa_schedule_tuple_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (-32768 <= o.sa_schedule_tuple_id and o.sa_schedule_tuple_id <= 32767):
             raise ExiEncodeError("SAScheduleTuple.sa_schedule_tuple_id: value out of range")
+        a <<= 2
+        st = 1
         a = enc_int(a, o.sa_schedule_tuple_id)
-        a <<= 1
         if o.p_max_schedule is None:
             raise ExiEncodeError("SAScheduleTuple.p_max_schedule: required field is None")
-        a <<= 1
+        a <<= 2
         st = 2
         a = _e_PMaxSchedule(o.p_max_schedule, a)
         if o.sales_tariff is not None:
@@ -4350,36 +4187,38 @@ def _e_SAScheduleTuple(o: SAScheduleTuple, a: int) -> int:
 
 def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SAScheduleTuple", "SAScheduleTupleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SAScheduleTuple.SAScheduleTupleID")
-        p += 1
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SAScheduleTuple")
+        p += 2
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "SAScheduleTuple.SAScheduleTupleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SAScheduleTuple.SAScheduleTupleID")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "SAScheduleTuple", "PMaxSchedule")
-        f_p_max_schedule, p = _d_PMaxSchedule(v, p, e)
-        t = _T_SAScheduleTuple[2][(v >> (e - p - 2)) & 3]
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SAScheduleTuple")
         p += 2
+        f_p_max_schedule, p = _d_PMaxSchedule(v, p, e)
+        r = (v >> (e - p - 2)) & 3
+        p += 2
+        t = _T_SAScheduleTuple_2[r]
         if t == 3:
             f_sales_tariff, p = _d_SalesTariff(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SAScheduleTuple")
             p += 1
+            t = -1
         else:
             f_sales_tariff = None
         if t != -1:
             _unexpected(t, p, "SAScheduleTuple", "end of element")
         return SAScheduleTuple(sa_schedule_tuple_id=f_sa_schedule_tuple_id, p_max_schedule=f_p_max_schedule, sales_tariff=f_sales_tariff), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SAScheduleTuple") from None
 
 
@@ -4388,17 +4227,16 @@ def _e_PMaxSchedule(o: PMaxSchedule, a: int) -> int:
         st = 0
         if o.p_max_schedule_id is None:
             raise ExiEncodeError("PMaxSchedule.p_max_schedule_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (-32768 <= o.p_max_schedule_id and o.p_max_schedule_id <= 32767):
             raise ExiEncodeError("PMaxSchedule.p_max_schedule_id: value out of range")
+        a <<= 2
+        st = 1
         a = enc_int(a, o.p_max_schedule_id)
         a <<= 1
         for i_p_max_schedule_entry in o.p_max_schedule_entry:
             tr = _X_PMaxSchedule_p_max_schedule_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("PMaxSchedule.p_max_schedule_entry: too many items or misplaced")
+                raise ExiEncodeError("PMaxSchedule.p_max_schedule_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PMaxScheduleEntry(i_p_max_schedule_entry, a)
@@ -4413,21 +4251,23 @@ def _e_PMaxSchedule(o: PMaxSchedule, a: int) -> int:
 def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PMaxSchedule", "PMaxScheduleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PMaxSchedule.PMaxScheduleID")
-        p += 1
-        f_p_max_schedule_id, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxSchedule")
+        p += 2
+        f_p_max_schedule_id = (v >> (e - p - 9)) & 511
+        if f_p_max_schedule_id < 128:
+            p += 9
+        elif 256 <= f_p_max_schedule_id < 384:
+            f_p_max_schedule_id = 255 - f_p_max_schedule_id
+            p += 9
+        else:
+            f_p_max_schedule_id, p = dec_int(v, p, e)
         if f_p_max_schedule_id < -32768 or f_p_max_schedule_id > 32767:
             raise ExiDecodeError("value out of range", p, "PMaxSchedule.PMaxScheduleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PMaxSchedule.PMaxScheduleID")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxSchedule")
+        p += 2
+        t = 2
         f_p_max_schedule_entry: list[PMaxScheduleEntry] = []
         while t in _P_PMaxSchedule_p_max_schedule_entry:
             st = t
@@ -4439,7 +4279,7 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         if t != -1:
             _unexpected(t, p, "PMaxSchedule", "end of element")
         return PMaxSchedule(p_max_schedule_id=f_p_max_schedule_id, p_max_schedule_entry=f_p_max_schedule_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PMaxSchedule") from None
 
 
@@ -4451,30 +4291,34 @@ def _e_PMaxScheduleEntry(o: PMaxScheduleEntry, a: int) -> int:
         m_ = _SE_PMaxScheduleEntry_time_interval.get(type(o.time_interval))
         if m_ is None:
             raise ExiEncodeError("PMaxScheduleEntry.time_interval: not a member of the substitution group")
-        a = (a << 2) | 0 + m_[0]
+        a = a << 2 | (0 + m_[0])
         st = 1 + m_[0]
         a = m_[1](o.time_interval, a)
         if o.p_max is None:
             raise ExiEncodeError("PMaxScheduleEntry.p_max: required field is None")
-        tr = _X_PMaxScheduleEntry_p_max.get(st)
-        if tr is None:
+        if st == 1:
+            a <<= 1
+            st = 3
+        elif st == 2:
+            a <<= 1
+            st = 3
+        else:
             raise ExiEncodeError("PMaxScheduleEntry.p_max: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not (-32768 <= o.p_max and o.p_max <= 32767):
             raise ExiEncodeError("PMaxScheduleEntry.p_max: value out of range")
-        a = enc_int(a, o.p_max)
         a <<= 1
-        return a << 1
+        a = enc_int(a, o.p_max)
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"PMaxScheduleEntry: {x_}") from None
 
 
 def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int]:
     try:
-        t = _T_PMaxScheduleEntry[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_PMaxScheduleEntry_0[r]
         if not (t in _P_PMaxScheduleEntry_time_interval):
             _unexpected(t, p, "PMaxScheduleEntry", "TimeInterval")
         st = t
@@ -4485,20 +4329,23 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
         if not (t == 3):
             _unexpected(t, p, "PMaxScheduleEntry", "PMax")
         if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PMaxScheduleEntry.PMax")
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxScheduleEntry")
         p += 1
-        f_p_max, p = dec_int(v, p, e)
+        f_p_max = (v >> (e - p - 9)) & 511
+        if f_p_max < 128:
+            p += 9
+        elif 256 <= f_p_max < 384:
+            f_p_max = 255 - f_p_max
+            p += 9
+        else:
+            f_p_max, p = dec_int(v, p, e)
         if f_p_max < -32768 or f_p_max > 32767:
             raise ExiDecodeError("value out of range", p, "PMaxScheduleEntry.PMax")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PMaxScheduleEntry.PMax")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "PMaxScheduleEntry", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxScheduleEntry")
+        p += 2
         return PMaxScheduleEntry(time_interval=f_time_interval, p_max=f_p_max), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PMaxScheduleEntry") from None
 
 
@@ -4507,19 +4354,17 @@ def _e_RelativeTimeInterval(o: RelativeTimeInterval, a: int) -> int:
         st = 0
         if o.start is None:
             raise ExiEncodeError("RelativeTimeInterval.start: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.start and o.start <= 4294967295):
             raise ExiEncodeError("RelativeTimeInterval.start: value out of range")
+        a <<= 2
+        st = 1
         a = enc_uint(a, o.start)
         a <<= 1
         if o.duration is not None:
-            a <<= 2
-            st = 2
-            a <<= 1
             if not (0 <= o.duration and o.duration <= 4294967295):
                 raise ExiEncodeError("RelativeTimeInterval.duration: value out of range")
+            a <<= 3
+            st = 2
             a = enc_uint(a, o.duration)
             a <<= 1
         te = _EE_RelativeTimeInterval.get(st)
@@ -4532,57 +4377,60 @@ def _e_RelativeTimeInterval(o: RelativeTimeInterval, a: int) -> int:
 
 def _d_RelativeTimeInterval(v: int, p: int, e: int) -> tuple[RelativeTimeInterval, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "RelativeTimeInterval", "start")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "RelativeTimeInterval.start")
-        p += 1
-        f_start, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
+        p += 2
+        f_start = (v >> (e - p - 8)) & 255
+        if f_start < 128:
+            p += 8
+        else:
+            f_start, p = dec_uint(v, p, e)
         if f_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.start")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "RelativeTimeInterval.start")
-        p += 1
-        t = _T_RelativeTimeInterval[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
+        t = _T_RelativeTimeInterval_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "RelativeTimeInterval.duration")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
             p += 1
-            f_duration, p = dec_uint(v, p, e)
+            f_duration = (v >> (e - p - 8)) & 255
+            if f_duration < 128:
+                p += 8
+            else:
+                f_duration, p = dec_uint(v, p, e)
             if f_duration > 4294967295:
                 raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.duration")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "RelativeTimeInterval.duration")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
+            p += 2
+            t = -1
         else:
             f_duration = None
         if t != -1:
             _unexpected(t, p, "RelativeTimeInterval", "end of element")
         return RelativeTimeInterval(start=f_start, duration=f_duration), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RelativeTimeInterval") from None
 
 
 def _e_Interval(o: Interval, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"Interval: {x_}") from None
 
 
 def _d_Interval(v: int, p: int, e: int) -> tuple[Interval, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Interval")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "Interval", "end of element")
         return Interval(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Interval") from None
 
 
@@ -4596,35 +4444,34 @@ def _e_SalesTariff(o: SalesTariff, a: int) -> int:
         a = enc_str(a, o.id)
         if o.sales_tariff_id is None:
             raise ExiEncodeError("SalesTariff.sales_tariff_id: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not (-32768 <= o.sales_tariff_id and o.sales_tariff_id <= 32767):
             raise ExiEncodeError("SalesTariff.sales_tariff_id: value out of range")
+        a <<= 2
+        st = 2
         a = enc_int(a, o.sales_tariff_id)
         a <<= 1
         if o.sales_tariff_description is not None:
-            a <<= 2
+            a <<= 3
             st = 3
-            a <<= 1
             a = enc_str(a, o.sales_tariff_description)
             a <<= 1
         if o.num_e_price_levels is None:
             raise ExiEncodeError("SalesTariff.num_e_price_levels: required field is None")
-        tr = _X_SalesTariff_num_e_price_levels.get(st)
-        if tr is None:
+        if st == 2:
+            a = a << 2 | 1
+            st = 4
+        elif st == 3:
+            a <<= 1
+            st = 4
+        else:
             raise ExiEncodeError("SalesTariff.num_e_price_levels: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not 0 <= o.num_e_price_levels <= 255:
             raise ExiEncodeError("SalesTariff.num_e_price_levels: value out of range")
-        a = (a << 8) | (o.num_e_price_levels)
-        a <<= 1
+        a = (a << 9 | o.num_e_price_levels) << 1
         for i_sales_tariff_entry in o.sales_tariff_entry:
             tr = _X_SalesTariff_sales_tariff_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("SalesTariff.sales_tariff_entry: too many items or misplaced")
+                raise ExiEncodeError("SalesTariff.sales_tariff_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SalesTariffEntry(i_sales_tariff_entry, a)
@@ -4639,26 +4486,28 @@ def _e_SalesTariff(o: SalesTariff, a: int) -> int:
 def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SalesTariff", "Id")
-        f_id, p = dec_str(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "SalesTariff", "SalesTariffID")
         if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SalesTariff.SalesTariffID")
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
         p += 1
-        f_sales_tariff_id, p = dec_int(v, p, e)
+        f_id, p = dec_str(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
+        p += 2
+        f_sales_tariff_id = (v >> (e - p - 9)) & 511
+        if f_sales_tariff_id < 128:
+            p += 9
+        elif 256 <= f_sales_tariff_id < 384:
+            f_sales_tariff_id = 255 - f_sales_tariff_id
+            p += 9
+        else:
+            f_sales_tariff_id, p = dec_int(v, p, e)
         if f_sales_tariff_id < -32768 or f_sales_tariff_id > 32767:
             raise ExiDecodeError("value out of range", p, "SalesTariff.SalesTariffID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SalesTariff.SalesTariffID")
-        p += 1
-        t = _T_SalesTariff[2][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
+        t = _T_SalesTariff_2[(r & 3)]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -4669,24 +4518,22 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
                 p += 1
                 f_sales_tariff_description, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "SalesTariff.SalesTariffDescription")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
                 p += 1
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
             p += 1
+            t = 4
         else:
             f_sales_tariff_description = None
         if not (t == 4):
             _unexpected(t, p, "SalesTariff", "NumEPriceLevels")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SalesTariff.NumEPriceLevels")
-        p += 1
-        f_num_e_price_levels = ((v >> (e - p - 8)) & 255)
-        p += 8
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SalesTariff.NumEPriceLevels")
-        p += 1
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
+        r = (v >> (e - p - 11)) & 2047
+        p += 11
+        if r & 1027:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
+        f_num_e_price_levels = ((r >> 2) & 255)
+        t = 5
         f_sales_tariff_entry: list[SalesTariffEntry] = []
         while t in _P_SalesTariff_sales_tariff_entry:
             st = t
@@ -4698,7 +4545,7 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         if t != -1:
             _unexpected(t, p, "SalesTariff", "end of element")
         return SalesTariff(id=f_id, sales_tariff_id=f_sales_tariff_id, sales_tariff_description=f_sales_tariff_description, num_e_price_levels=f_num_e_price_levels, sales_tariff_entry=f_sales_tariff_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SalesTariff") from None
 
 
@@ -4710,25 +4557,26 @@ def _e_SalesTariffEntry(o: SalesTariffEntry, a: int) -> int:
         m_ = _SE_SalesTariffEntry_time_interval.get(type(o.time_interval))
         if m_ is None:
             raise ExiEncodeError("SalesTariffEntry.time_interval: not a member of the substitution group")
-        a = (a << 2) | 0 + m_[0]
+        a = a << 2 | (0 + m_[0])
         st = 1 + m_[0]
         a = m_[1](o.time_interval, a)
         if o.e_price_level is None:
             raise ExiEncodeError("SalesTariffEntry.e_price_level: required field is None")
-        tr = _X_SalesTariffEntry_e_price_level.get(st)
-        if tr is None:
+        if st == 1:
+            a <<= 1
+            st = 3
+        elif st == 2:
+            a <<= 1
+            st = 3
+        else:
             raise ExiEncodeError("SalesTariffEntry.e_price_level: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not 0 <= o.e_price_level <= 255:
             raise ExiEncodeError("SalesTariffEntry.e_price_level: value out of range")
-        a = (a << 8) | (o.e_price_level)
-        a <<= 1
+        a = (a << 9 | o.e_price_level) << 1
         for i_consumption_cost in o.consumption_cost:
             tr = _X_SalesTariffEntry_consumption_cost.get(st)
             if tr is None:
-                raise ExiEncodeError("SalesTariffEntry.consumption_cost: too many items or misplaced")
+                raise ExiEncodeError("SalesTariffEntry.consumption_cost: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ConsumptionCost(i_consumption_cost, a)
@@ -4743,8 +4591,9 @@ def _e_SalesTariffEntry(o: SalesTariffEntry, a: int) -> int:
 def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
     y: Any
     try:
-        t = _T_SalesTariffEntry[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SalesTariffEntry_0[r]
         if not (t in _P_SalesTariffEntry_time_interval):
             _unexpected(t, p, "SalesTariffEntry", "TimeInterval")
         st = t
@@ -4754,26 +4603,23 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
         p += w
         if not (t == 3):
             _unexpected(t, p, "SalesTariffEntry", "EPriceLevel")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SalesTariffEntry.EPriceLevel")
-        p += 1
-        f_e_price_level = ((v >> (e - p - 8)) & 255)
-        p += 8
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SalesTariffEntry.EPriceLevel")
-        p += 1
-        t = _T_SalesTariffEntry[3][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 12)) & 4095
+        p += 12
+        if r & 2052:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariffEntry")
+        f_e_price_level = ((r >> 3) & 255)
+        t = _T_SalesTariffEntry_3[(r & 3)]
         f_consumption_cost: list[ConsumptionCost] = []
         while t == 4:
             y, p = _d_ConsumptionCost(v, p, e)
             f_consumption_cost.append(y)
-            t = _T_SalesTariffEntry[4][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_SalesTariffEntry_4[r]
         if t != -1:
             _unexpected(t, p, "SalesTariffEntry", "end of element")
         return SalesTariffEntry(time_interval=f_time_interval, e_price_level=f_e_price_level, consumption_cost=f_consumption_cost), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SalesTariffEntry") from None
 
 
@@ -4782,17 +4628,16 @@ def _e_ConsumptionCost(o: ConsumptionCost, a: int) -> int:
         st = 0
         if o.start_value is None:
             raise ExiEncodeError("ConsumptionCost.start_value: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.start_value and o.start_value <= 4294967295):
             raise ExiEncodeError("ConsumptionCost.start_value: value out of range")
+        a <<= 2
+        st = 1
         a = enc_uint(a, o.start_value)
         a <<= 1
         for i_cost in o.cost:
             tr = _X_ConsumptionCost_cost.get(st)
             if tr is None:
-                raise ExiEncodeError("ConsumptionCost.cost: too many items or misplaced")
+                raise ExiEncodeError("ConsumptionCost.cost: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Cost(i_cost, a)
@@ -4807,31 +4652,32 @@ def _e_ConsumptionCost(o: ConsumptionCost, a: int) -> int:
 def _d_ConsumptionCost(v: int, p: int, e: int) -> tuple[ConsumptionCost, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ConsumptionCost", "startValue")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ConsumptionCost.startValue")
-        p += 1
-        f_start_value, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
+        p += 2
+        f_start_value = (v >> (e - p - 8)) & 255
+        if f_start_value < 128:
+            p += 8
+        else:
+            f_start_value, p = dec_uint(v, p, e)
         if f_start_value > 4294967295:
             raise ExiDecodeError("value out of range", p, "ConsumptionCost.startValue")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ConsumptionCost.startValue")
-        p += 1
-        t = _T_ConsumptionCost[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
+        t = _T_ConsumptionCost_1[(r & 3)]
         f_cost: list[Cost] = []
         while t == 2:
             y, p = _d_Cost(v, p, e)
             f_cost.append(y)
-            t = _T_ConsumptionCost[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_ConsumptionCost_2[r]
         if t != -1:
             _unexpected(t, p, "ConsumptionCost", "end of element")
         return ConsumptionCost(start_value=f_start_value, cost=f_cost), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ConsumptionCost") from None
 
 
@@ -4840,30 +4686,22 @@ def _e_Cost(o: Cost, a: int) -> int:
         st = 0
         if o.cost_kind is None:
             raise ExiEncodeError("Cost.cost_kind: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.cost_kind < 4:
             raise ExiEncodeError("Cost.cost_kind: value out of range")
-        a = (a << 2) | o.cost_kind
-        a <<= 1
         if o.amount is None:
             raise ExiEncodeError("Cost.amount: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not (0 <= o.amount and o.amount <= 4294967295):
             raise ExiEncodeError("Cost.amount: value out of range")
+        a = (a << 4 | o.cost_kind) << 3
+        st = 1
+        st = 2
         a = enc_uint(a, o.amount)
         a <<= 1
         if o.amount_multiplier is not None:
-            a <<= 2
-            st = 3
-            a <<= 1
             if not -3 <= o.amount_multiplier <= 4:
                 raise ExiEncodeError("Cost.amount_multiplier: value out of range")
-            a = (a << 3) | (o.amount_multiplier + 3)
-            a <<= 1
+            a = (a << 6 | (o.amount_multiplier + 3)) << 1
+            st = 3
         te = _EE_Cost.get(st)
         if te is None:
             raise ExiEncodeError("Cost: a required field is missing")
@@ -4874,227 +4712,151 @@ def _e_Cost(o: Cost, a: int) -> int:
 
 def _d_Cost(v: int, p: int, e: int) -> tuple[Cost, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "Cost", "costKind")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "Cost.costKind")
-        p += 1
-        f_cost_kind = _EN_CostKind[(v >> (e - p - 2)) & 3]
-        p += 2
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "Cost.costKind")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "Cost", "amount")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "Cost.amount")
-        p += 1
-        f_amount, p = dec_uint(v, p, e)
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 103:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
+        f_cost_kind = _EN_CostKind[((r >> 3) & 3)]
+        f_amount = (v >> (e - p - 8)) & 255
+        if f_amount < 128:
+            p += 8
+        else:
+            f_amount, p = dec_uint(v, p, e)
         if f_amount > 4294967295:
             raise ExiDecodeError("value out of range", p, "Cost.amount")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "Cost.amount")
-        p += 1
-        t = _T_Cost[2][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
+        t = _T_Cost_2[(r & 3)]
         if t == 3:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "Cost.amountMultiplier")
-            p += 1
-            f_amount_multiplier = ((v >> (e - p - 3)) & 7) - 3
-            p += 3
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Cost.amountMultiplier")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 6)) & 63
+            p += 6
+            if r & 35:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
+            f_amount_multiplier = ((r >> 2) & 7) - 3
+            t = -1
         else:
             f_amount_multiplier = None
         if t != -1:
             _unexpected(t, p, "Cost", "end of element")
         return Cost(cost_kind=f_cost_kind, amount=f_amount, amount_multiplier=f_amount_multiplier), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Cost") from None
 
 
 def _e_SASchedules(o: SASchedules, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"SASchedules: {x_}") from None
 
 
 def _d_SASchedules(v: int, p: int, e: int) -> tuple[SASchedules, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SASchedules")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "SASchedules", "end of element")
         return SASchedules(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SASchedules") from None
 
 
 def _e_AC_EVSEChargeParameter(o: AC_EVSEChargeParameter, a: int) -> int:
     try:
-        st = 0
         if o.ac_evse_status is None:
             raise ExiEncodeError("AC_EVSEChargeParameter.ac_evse_status: required field is None")
         a <<= 1
-        st = 1
         a = _e_AC_EVSEStatus(o.ac_evse_status, a)
         if o.evse_max_voltage is None:
             raise ExiEncodeError("AC_EVSEChargeParameter.evse_max_voltage: required field is None")
         a <<= 1
-        st = 2
         a = _e_PhysicalValue(o.evse_max_voltage, a)
         if o.evse_max_current is None:
             raise ExiEncodeError("AC_EVSEChargeParameter.evse_max_current: required field is None")
         a <<= 1
-        st = 3
         a = _e_PhysicalValue(o.evse_max_current, a)
         if o.evse_min_current is None:
             raise ExiEncodeError("AC_EVSEChargeParameter.evse_min_current: required field is None")
         a <<= 1
-        st = 4
         a = _e_PhysicalValue(o.evse_min_current, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"AC_EVSEChargeParameter: {x_}") from None
 
 
 def _d_AC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVSEChargeParameter, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "AC_EVSEChargeParameter", "AC_EVSEStatus")
         f_ac_evse_status, p = _d_AC_EVSEStatus(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "AC_EVSEChargeParameter", "EVSEMaxVoltage")
         f_evse_max_voltage, p = _d_PhysicalValue(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "AC_EVSEChargeParameter", "EVSEMaxCurrent")
         f_evse_max_current, p = _d_PhysicalValue(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "AC_EVSEChargeParameter", "EVSEMinCurrent")
         f_evse_min_current, p = _d_PhysicalValue(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEChargeParameter")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "AC_EVSEChargeParameter", "end of element")
         return AC_EVSEChargeParameter(ac_evse_status=f_ac_evse_status, evse_max_voltage=f_evse_max_voltage, evse_max_current=f_evse_max_current, evse_min_current=f_evse_min_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVSEChargeParameter") from None
 
 
 def _e_AC_EVSEStatus(o: AC_EVSEStatus, a: int) -> int:
     try:
-        st = 0
         if o.power_switch_closed is None:
             raise ExiEncodeError("AC_EVSEStatus.power_switch_closed: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
-        a = (a << 1) | (1 if o.power_switch_closed else 0)
-        a <<= 1
         if o.rcd is None:
             raise ExiEncodeError("AC_EVSEStatus.rcd: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
-        a = (a << 1) | (1 if o.rcd else 0)
-        a <<= 1
         if o.notification_max_delay is None:
             raise ExiEncodeError("AC_EVSEStatus.notification_max_delay: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not (0 <= o.notification_max_delay and o.notification_max_delay <= 4294967295):
             raise ExiEncodeError("AC_EVSEStatus.notification_max_delay: value out of range")
+        a = ((a << 3 | (1 if o.power_switch_closed else 0)) << 4 | (1 if o.rcd else 0)) << 3
         a = enc_uint(a, o.notification_max_delay)
-        a <<= 1
         if o.evse_notification is None:
             raise ExiEncodeError("AC_EVSEStatus.evse_notification: required field is None")
-        a <<= 1
-        st = 4
-        a <<= 1
         if not 0 <= o.evse_notification < 4:
             raise ExiEncodeError("AC_EVSEStatus.evse_notification: value out of range")
-        a = (a << 2) | o.evse_notification
-        a <<= 1
-        return a << 1
+        a = (a << 5 | o.evse_notification) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"AC_EVSEStatus: {x_}") from None
 
 
 def _d_AC_EVSEStatus(v: int, p: int, e: int) -> tuple[AC_EVSEStatus, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "AC_EVSEStatus", "PowerSwitchClosed")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AC_EVSEStatus.PowerSwitchClosed")
-        p += 1
-        f_power_switch_closed = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AC_EVSEStatus.PowerSwitchClosed")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "AC_EVSEStatus", "RCD")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AC_EVSEStatus.RCD")
-        p += 1
-        f_rcd = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AC_EVSEStatus.RCD")
-        p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "AC_EVSEStatus", "NotificationMaxDelay")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AC_EVSEStatus.NotificationMaxDelay")
-        p += 1
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        r = (v >> (e - p - 10)) & 1023
+        p += 10
+        if r & 887:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
+        f_power_switch_closed = ((r >> 7) & 1) == 1
+        f_rcd = ((r >> 3) & 1) == 1
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 4294967295:
             raise ExiDecodeError("value out of range", p, "AC_EVSEStatus.NotificationMaxDelay")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AC_EVSEStatus.NotificationMaxDelay")
-        p += 1
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 4):
-            _unexpected(t, p, "AC_EVSEStatus", "EVSENotification")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "AC_EVSEStatus.EVSENotification")
-        p += 1
-        f_evse_notification = _EN_EVSENotification[(v >> (e - p - 2)) & 3]
-        p += 2
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "AC_EVSEStatus.EVSENotification")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "AC_EVSEStatus", "end of element")
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 115:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
+        f_evse_notification = _EN_EVSENotification[((r >> 2) & 3)]
         return AC_EVSEStatus(power_switch_closed=f_power_switch_closed, rcd=f_rcd, notification_max_delay=f_notification_max_delay, evse_notification=f_evse_notification), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "AC_EVSEStatus") from None
 
 
@@ -5117,11 +4879,14 @@ def _e_DC_EVSEChargeParameter(o: DC_EVSEChargeParameter, a: int) -> int:
             a = _e_PhysicalValue(o.evse_maximum_power_limit, a)
         if o.evse_maximum_voltage_limit is None:
             raise ExiEncodeError("DC_EVSEChargeParameter.evse_maximum_voltage_limit: required field is None")
-        tr = _X_DC_EVSEChargeParameter_evse_maximum_voltage_limit.get(st)
-        if tr is None:
+        if st == 2:
+            a = a << 2 | 1
+            st = 4
+        elif st == 3:
+            a <<= 1
+            st = 4
+        else:
             raise ExiEncodeError("DC_EVSEChargeParameter.evse_maximum_voltage_limit: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_PhysicalValue(o.evse_maximum_voltage_limit, a)
         if o.evse_minimum_current_limit is None:
             raise ExiEncodeError("DC_EVSEChargeParameter.evse_minimum_current_limit: required field is None")
@@ -5139,11 +4904,14 @@ def _e_DC_EVSEChargeParameter(o: DC_EVSEChargeParameter, a: int) -> int:
             a = _e_PhysicalValue(o.evse_current_regulation_tolerance, a)
         if o.evse_peak_current_ripple is None:
             raise ExiEncodeError("DC_EVSEChargeParameter.evse_peak_current_ripple: required field is None")
-        tr = _X_DC_EVSEChargeParameter_evse_peak_current_ripple.get(st)
-        if tr is None:
+        if st == 6:
+            a = a << 2 | 1
+            st = 8
+        elif st == 7:
+            a <<= 1
+            st = 8
+        else:
             raise ExiEncodeError("DC_EVSEChargeParameter.evse_peak_current_ripple: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_PhysicalValue(o.evse_peak_current_ripple, a)
         if o.evse_energy_to_be_delivered is not None:
             a <<= 2
@@ -5159,96 +4927,101 @@ def _e_DC_EVSEChargeParameter(o: DC_EVSEChargeParameter, a: int) -> int:
 
 def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargeParameter, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "DC_EVSEChargeParameter", "DC_EVSEStatus")
         f_dc_evse_status, p = _d_DC_EVSEStatus(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "DC_EVSEChargeParameter", "EVSEMaximumCurrentLimit")
         f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
-        t = _T_DC_EVSEChargeParameter[2][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DC_EVSEChargeParameter_2[r]
         if t == 3:
             f_evse_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
             p += 1
+            t = 4
         else:
             f_evse_maximum_power_limit = None
         if not (t == 4):
             _unexpected(t, p, "DC_EVSEChargeParameter", "EVSEMaximumVoltageLimit")
         f_evse_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
         p += 1
-        if not (t == 5):
-            _unexpected(t, p, "DC_EVSEChargeParameter", "EVSEMinimumCurrentLimit")
         f_evse_minimum_current_limit, p = _d_PhysicalValue(v, p, e)
-        t = 6 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
         p += 1
-        if not (t == 6):
-            _unexpected(t, p, "DC_EVSEChargeParameter", "EVSEMinimumVoltageLimit")
         f_evse_minimum_voltage_limit, p = _d_PhysicalValue(v, p, e)
-        t = _T_DC_EVSEChargeParameter[6][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DC_EVSEChargeParameter_6[r]
         if t == 7:
             f_evse_current_regulation_tolerance, p = _d_PhysicalValue(v, p, e)
-            t = 8 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
             p += 1
+            t = 8
         else:
             f_evse_current_regulation_tolerance = None
         if not (t == 8):
             _unexpected(t, p, "DC_EVSEChargeParameter", "EVSEPeakCurrentRipple")
         f_evse_peak_current_ripple, p = _d_PhysicalValue(v, p, e)
-        t = _T_DC_EVSEChargeParameter[8][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DC_EVSEChargeParameter_8[r]
         if t == 9:
             f_evse_energy_to_be_delivered, p = _d_PhysicalValue(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEChargeParameter")
             p += 1
+            t = -1
         else:
             f_evse_energy_to_be_delivered = None
         if t != -1:
             _unexpected(t, p, "DC_EVSEChargeParameter", "end of element")
         return DC_EVSEChargeParameter(dc_evse_status=f_dc_evse_status, evse_maximum_current_limit=f_evse_maximum_current_limit, evse_maximum_power_limit=f_evse_maximum_power_limit, evse_maximum_voltage_limit=f_evse_maximum_voltage_limit, evse_minimum_current_limit=f_evse_minimum_current_limit, evse_minimum_voltage_limit=f_evse_minimum_voltage_limit, evse_current_regulation_tolerance=f_evse_current_regulation_tolerance, evse_peak_current_ripple=f_evse_peak_current_ripple, evse_energy_to_be_delivered=f_evse_energy_to_be_delivered), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVSEChargeParameter") from None
 
 
 def _e_EVSEChargeParameter(o: EVSEChargeParameter, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"EVSEChargeParameter: {x_}") from None
 
 
 def _d_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[EVSEChargeParameter, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEChargeParameter")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "EVSEChargeParameter", "end of element")
         return EVSEChargeParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVSEChargeParameter") from None
 
 
 def _e_ChargingStatusReq(o: ChargingStatusReq, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ChargingStatusReq: {x_}") from None
 
 
 def _d_ChargingStatusReq(v: int, p: int, e: int) -> tuple[ChargingStatusReq, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "ChargingStatusReq", "end of element")
         return ChargingStatusReq(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingStatusReq") from None
 
 
@@ -5257,27 +5030,20 @@ def _e_ChargingStatusRes(o: ChargingStatusRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("ChargingStatusRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("ChargingStatusRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.evseid is None:
             raise ExiEncodeError("ChargingStatusRes.evseid: required field is None")
-        a <<= 1
+        a = (a << 7 | o.response_code) << 3
+        st = 1
         st = 2
-        a <<= 1
         a = enc_bin(a, o.evseid)
-        a <<= 1
         if o.sa_schedule_tuple_id is None:
             raise ExiEncodeError("ChargingStatusRes.sa_schedule_tuple_id: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not (-32768 <= o.sa_schedule_tuple_id and o.sa_schedule_tuple_id <= 32767):
             raise ExiEncodeError("ChargingStatusRes.sa_schedule_tuple_id: value out of range")
+        a <<= 3
+        st = 3
         a = enc_int(a, o.sa_schedule_tuple_id)
         a <<= 1
         if o.evse_max_current is not None:
@@ -5285,50 +5051,46 @@ def _e_ChargingStatusRes(o: ChargingStatusRes, a: int) -> int:
             st = 4
             a = _e_PhysicalValue(o.evse_max_current, a)
         if o.meter_info is not None:
-            tr = _X_ChargingStatusRes_meter_info.get(st)
-            if tr is None:
+            if st == 3:
+                a = a << 2 | 1
+                st = 5
+            elif st == 4:
+                a <<= 2
+                st = 5
+            else:
                 raise ExiEncodeError("ChargingStatusRes.meter_info: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_MeterInfo(o.meter_info, a)
         if o.receipt_required is None:
             raise ExiEncodeError("ChargingStatusRes.receipt_required: required field is None")
-        tr = _X_ChargingStatusRes_receipt_required.get(st)
-        if tr is None:
+        if st == 3:
+            a = a << 2 | 2
+            st = 6
+        elif st == 4:
+            a = a << 2 | 1
+            st = 6
+        elif st == 5:
+            a <<= 1
+            st = 6
+        else:
             raise ExiEncodeError("ChargingStatusRes.receipt_required: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
-        a = (a << 1) | (1 if o.receipt_required else 0)
-        a <<= 1
         if o.ac_evse_status is None:
             raise ExiEncodeError("ChargingStatusRes.ac_evse_status: required field is None")
-        a <<= 1
+        a = (a << 2 | (1 if o.receipt_required else 0)) << 2
         st = 7
         a = _e_AC_EVSEStatus(o.ac_evse_status, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ChargingStatusRes: {x_}") from None
 
 
 def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ChargingStatusRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargingStatusRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargingStatusRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ChargingStatusRes", "EVSEID")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "ChargingStatusRes.EVSEID")
@@ -5338,56 +5100,54 @@ def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int
             p += 1
             f_evseid, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "ChargingStatusRes.EVSEID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
             p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "ChargingStatusRes", "SAScheduleTupleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargingStatusRes.SAScheduleTupleID")
-        p += 1
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
+        p += 2
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "ChargingStatusRes.SAScheduleTupleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargingStatusRes.SAScheduleTupleID")
-        p += 1
-        t = _T_ChargingStatusRes[3][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
+        t = _T_ChargingStatusRes_3[(r & 3)]
         if t == 4:
             f_evse_max_current, p = _d_PhysicalValue(v, p, e)
-            t = _T_ChargingStatusRes[4][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_ChargingStatusRes_4[r]
         else:
             f_evse_max_current = None
         if t == 5:
             f_meter_info, p = _d_MeterInfo(v, p, e)
-            t = 6 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
             p += 1
+            t = 6
         else:
             f_meter_info = None
         if not (t == 6):
             _unexpected(t, p, "ChargingStatusRes", "ReceiptRequired")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargingStatusRes.ReceiptRequired")
-        p += 1
-        f_receipt_required = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargingStatusRes.ReceiptRequired")
-        p += 1
-        t = 7 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 7):
-            _unexpected(t, p, "ChargingStatusRes", "AC_EVSEStatus")
+        r = (v >> (e - p - 4)) & 15
+        p += 4
+        if r & 11:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
+        f_receipt_required = ((r >> 2) & 1) == 1
         f_ac_evse_status, p = _d_AC_EVSEStatus(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "ChargingStatusRes", "end of element")
         return ChargingStatusRes(response_code=f_response_code, evseid=f_evseid, sa_schedule_tuple_id=f_sa_schedule_tuple_id, evse_max_current=f_evse_max_current, meter_info=f_meter_info, receipt_required=f_receipt_required, ac_evse_status=f_ac_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingStatusRes") from None
 
 
@@ -5396,9 +5156,8 @@ def _e_MeterInfo(o: MeterInfo, a: int) -> int:
         st = 0
         if o.meter_id is None:
             raise ExiEncodeError("MeterInfo.meter_id: required field is None")
-        a <<= 1
+        a <<= 2
         st = 1
-        a <<= 1
         a = enc_str(a, o.meter_id)
         a <<= 1
         if o.meter_reading is not None:
@@ -5406,34 +5165,43 @@ def _e_MeterInfo(o: MeterInfo, a: int) -> int:
             st = 2
             a = _e_PhysicalValue(o.meter_reading, a)
         if o.sig_meter_reading is not None:
-            tr = _X_MeterInfo_sig_meter_reading.get(st)
-            if tr is None:
+            if st == 1:
+                a = a << 3 | 1
+                st = 3
+            elif st == 2:
+                a <<= 3
+                st = 3
+            else:
                 raise ExiEncodeError("MeterInfo.sig_meter_reading: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a <<= 1
             a = enc_bin(a, o.sig_meter_reading)
             a <<= 1
         if o.meter_status is not None:
-            tr = _X_MeterInfo_meter_status.get(st)
-            if tr is None:
+            if st == 1:
+                a = a << 3 | 2
+                st = 4
+            elif st == 2:
+                a = a << 3 | 1
+                st = 4
+            elif st == 3:
+                a <<= 2
+                st = 4
+            else:
                 raise ExiEncodeError("MeterInfo.meter_status: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
-            a <<= 1
             if not (-32768 <= o.meter_status and o.meter_status <= 32767):
                 raise ExiEncodeError("MeterInfo.meter_status: value out of range")
+            a <<= 1
             a = enc_int(a, o.meter_status)
             a <<= 1
         if o.t_meter is not None:
             tr = _X_MeterInfo_t_meter.get(st)
             if tr is None:
-                raise ExiEncodeError("MeterInfo.t_meter: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("MeterInfo.t_meter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
             if not (-9223372036854775808 <= o.t_meter and o.t_meter <= 9223372036854775807):
                 raise ExiEncodeError("MeterInfo.t_meter: value out of range")
+            a <<= 1
             a = enc_int(a, o.t_meter)
             a <<= 1
         te = _EE_MeterInfo.get(st)
@@ -5446,10 +5214,9 @@ def _e_MeterInfo(o: MeterInfo, a: int) -> int:
 
 def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "MeterInfo", "MeterID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "MeterInfo.MeterID")
@@ -5459,14 +5226,16 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
             p += 1
             f_meter_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "MeterInfo.MeterID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-        t = _T_MeterInfo[1][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_MeterInfo_1[r]
         if t == 2:
             f_meter_reading, p = _d_PhysicalValue(v, p, e)
-            t = _T_MeterInfo[2][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_MeterInfo_2[r]
         else:
             f_meter_reading = None
         if t == 3:
@@ -5479,44 +5248,58 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
                 p += 1
                 f_sig_meter_reading, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "MeterInfo.SigMeterReading")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
                 p += 1
-            t = _T_MeterInfo[3][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_MeterInfo_3[r]
         else:
             f_sig_meter_reading = None
         if t == 4:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "MeterInfo.MeterStatus")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_meter_status, p = dec_int(v, p, e)
+            f_meter_status = (v >> (e - p - 9)) & 511
+            if f_meter_status < 128:
+                p += 9
+            elif 256 <= f_meter_status < 384:
+                f_meter_status = 255 - f_meter_status
+                p += 9
+            else:
+                f_meter_status, p = dec_int(v, p, e)
             if f_meter_status < -32768 or f_meter_status > 32767:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.MeterStatus")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "MeterInfo.MeterStatus")
-            p += 1
-            t = _T_MeterInfo[4][(v >> (e - p - 2)) & 3]
-            p += 2
+            r = (v >> (e - p - 3)) & 7
+            p += 3
+            if r & 4:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
+            t = _T_MeterInfo_4[(r & 3)]
         else:
             f_meter_status = None
         if t == 5:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "MeterInfo.TMeter")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_t_meter, p = dec_int(v, p, e)
+            f_t_meter = (v >> (e - p - 9)) & 511
+            if f_t_meter < 128:
+                p += 9
+            elif 256 <= f_t_meter < 384:
+                f_t_meter = 255 - f_t_meter
+                p += 9
+            else:
+                f_t_meter, p = dec_int(v, p, e)
             if f_t_meter < -9223372036854775808 or f_t_meter > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.TMeter")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "MeterInfo.TMeter")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
+            p += 2
+            t = -1
         else:
             f_t_meter = None
         if t != -1:
             _unexpected(t, p, "MeterInfo", "end of element")
         return MeterInfo(meter_id=f_meter_id, meter_reading=f_meter_reading, sig_meter_reading=f_sig_meter_reading, meter_status=f_meter_status, t_meter=f_t_meter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeterInfo") from None
 
 
@@ -5528,11 +5311,14 @@ def _e_ContractAuthenticationReq(o: ContractAuthenticationReq, a: int) -> int:
             st = 1
             a = enc_str(a, o.id)
         if o.gen_challenge is not None:
-            tr = _X_ContractAuthenticationReq_gen_challenge.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 2 | 1
+                st = 2
+            elif st == 1:
+                a <<= 2
+                st = 2
+            else:
                 raise ExiEncodeError("ContractAuthenticationReq.gen_challenge: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a <<= 1
             a = enc_str(a, o.gen_challenge)
             a <<= 1
@@ -5546,12 +5332,14 @@ def _e_ContractAuthenticationReq(o: ContractAuthenticationReq, a: int) -> int:
 
 def _d_ContractAuthenticationReq(v: int, p: int, e: int) -> tuple[ContractAuthenticationReq, int]:
     try:
-        t = _T_ContractAuthenticationReq[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_ContractAuthenticationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = _T_ContractAuthenticationReq[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_ContractAuthenticationReq_1[r]
         else:
             f_id = None
         if t == 2:
@@ -5564,77 +5352,47 @@ def _d_ContractAuthenticationReq(v: int, p: int, e: int) -> tuple[ContractAuthen
                 p += 1
                 f_gen_challenge, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "ContractAuthenticationReq.GenChallenge")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ContractAuthenticationReq")
                 p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ContractAuthenticationReq")
             p += 1
+            t = -1
         else:
             f_gen_challenge = None
         if t != -1:
             _unexpected(t, p, "ContractAuthenticationReq", "end of element")
         return ContractAuthenticationReq(id=f_id, gen_challenge=f_gen_challenge), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ContractAuthenticationReq") from None
 
 
 def _e_ContractAuthenticationRes(o: ContractAuthenticationRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("ContractAuthenticationRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("ContractAuthenticationRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.evse_processing is None:
             raise ExiEncodeError("ContractAuthenticationRes.evse_processing: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not 0 <= o.evse_processing < 2:
             raise ExiEncodeError("ContractAuthenticationRes.evse_processing: value out of range")
-        a = (a << 1) | o.evse_processing
-        a <<= 1
-        return a << 1
+        a = ((a << 7 | o.response_code) << 4 | o.evse_processing) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ContractAuthenticationRes: {x_}") from None
 
 
 def _d_ContractAuthenticationRes(v: int, p: int, e: int) -> tuple[ContractAuthenticationRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ContractAuthenticationRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ContractAuthenticationRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ContractAuthenticationRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ContractAuthenticationRes", "EVSEProcessing")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ContractAuthenticationRes.EVSEProcessing")
-        p += 1
-        f_evse_processing = _EN_EVSEProcessing[(v >> (e - p - 1)) & 1]
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ContractAuthenticationRes.EVSEProcessing")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "ContractAuthenticationRes", "end of element")
+        r = (v >> (e - p - 13)) & 8191
+        p += 13
+        if r & 6203:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ContractAuthenticationRes")
+        f_response_code = _EN_ResponseCode[((r >> 6) & 31)]
+        f_evse_processing = _EN_EVSEProcessing[((r >> 2) & 1)]
         return ContractAuthenticationRes(response_code=f_response_code, evse_processing=f_evse_processing), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ContractAuthenticationRes") from None
 
 
@@ -5656,140 +5414,151 @@ def _e_CurrentDemandReq(o: CurrentDemandReq, a: int) -> int:
             st = 3
             a = _e_PhysicalValue(o.ev_maximum_voltage_limit, a)
         if o.ev_maximum_current_limit is not None:
-            tr = _X_CurrentDemandReq_ev_maximum_current_limit.get(st)
-            if tr is None:
+            if st == 2:
+                a = a << 3 | 1
+                st = 4
+            elif st == 3:
+                a <<= 3
+                st = 4
+            else:
                 raise ExiEncodeError("CurrentDemandReq.ev_maximum_current_limit: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_PhysicalValue(o.ev_maximum_current_limit, a)
         if o.ev_maximum_power_limit is not None:
-            tr = _X_CurrentDemandReq_ev_maximum_power_limit.get(st)
-            if tr is None:
+            if st == 2:
+                a = a << 3 | 2
+                st = 5
+            elif st == 3:
+                a = a << 3 | 1
+                st = 5
+            elif st == 4:
+                a <<= 2
+                st = 5
+            else:
                 raise ExiEncodeError("CurrentDemandReq.ev_maximum_power_limit: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_PhysicalValue(o.ev_maximum_power_limit, a)
         if o.bulk_charging_complete is not None:
             tr = _X_CurrentDemandReq_bulk_charging_complete.get(st)
             if tr is None:
-                raise ExiEncodeError("CurrentDemandReq.bulk_charging_complete: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("CurrentDemandReq.bulk_charging_complete: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
-            a = (a << 1) | (1 if o.bulk_charging_complete else 0)
-            a <<= 1
+            a = (a << 2 | (1 if o.bulk_charging_complete else 0)) << 1
         if o.charging_complete is None:
             raise ExiEncodeError("CurrentDemandReq.charging_complete: required field is None")
         tr = _X_CurrentDemandReq_charging_complete.get(st)
         if tr is None:
-            raise ExiEncodeError("CurrentDemandReq.charging_complete: not allowed here (missing or misplaced field)")
+            raise ExiEncodeError("CurrentDemandReq.charging_complete: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
-        a <<= 1
-        a = (a << 1) | (1 if o.charging_complete else 0)
-        a <<= 1
+        a = (a << 2 | (1 if o.charging_complete else 0)) << 1
         if o.remaining_time_to_full_so_c is not None:
             a <<= 2
             st = 8
             a = _e_PhysicalValue(o.remaining_time_to_full_so_c, a)
         if o.remaining_time_to_bulk_so_c is not None:
-            tr = _X_CurrentDemandReq_remaining_time_to_bulk_so_c.get(st)
-            if tr is None:
+            if st == 7:
+                a = a << 2 | 1
+                st = 9
+            elif st == 8:
+                a <<= 2
+                st = 9
+            else:
                 raise ExiEncodeError("CurrentDemandReq.remaining_time_to_bulk_so_c: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_PhysicalValue(o.remaining_time_to_bulk_so_c, a)
         if o.ev_target_voltage is None:
             raise ExiEncodeError("CurrentDemandReq.ev_target_voltage: required field is None")
-        tr = _X_CurrentDemandReq_ev_target_voltage.get(st)
-        if tr is None:
+        if st == 7:
+            a = a << 2 | 2
+            st = 10
+        elif st == 8:
+            a = a << 2 | 1
+            st = 10
+        elif st == 9:
+            a <<= 1
+            st = 10
+        else:
             raise ExiEncodeError("CurrentDemandReq.ev_target_voltage: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_PhysicalValue(o.ev_target_voltage, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CurrentDemandReq: {x_}") from None
 
 
 def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CurrentDemandReq", "DC_EVStatus")
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "CurrentDemandReq", "EVTargetCurrent")
         f_ev_target_current, p = _d_PhysicalValue(v, p, e)
-        t = _T_CurrentDemandReq[2][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_CurrentDemandReq_2[r]
         if t == 3:
             f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
-            t = _T_CurrentDemandReq[3][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_CurrentDemandReq_3[r]
         else:
             f_ev_maximum_voltage_limit = None
         if t == 4:
             f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
-            t = _T_CurrentDemandReq[4][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_CurrentDemandReq_4[r]
         else:
             f_ev_maximum_current_limit = None
         if t == 5:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
-            t = _T_CurrentDemandReq[5][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_CurrentDemandReq_5[r]
         else:
             f_ev_maximum_power_limit = None
         if t == 6:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "CurrentDemandReq.BulkChargingComplete")
-            p += 1
-            f_bulk_charging_complete = ((v >> (e - p - 1)) & 1) == 1
-            p += 1
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "CurrentDemandReq.BulkChargingComplete")
-            p += 1
-            t = 7 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 4)) & 15
+            p += 4
+            if r & 11:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
+            f_bulk_charging_complete = ((r >> 2) & 1) == 1
+            t = 7
         else:
             f_bulk_charging_complete = None
         if not (t == 7):
             _unexpected(t, p, "CurrentDemandReq", "ChargingComplete")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CurrentDemandReq.ChargingComplete")
-        p += 1
-        f_charging_complete = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CurrentDemandReq.ChargingComplete")
-        p += 1
-        t = _T_CurrentDemandReq[7][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 5)) & 31
+        p += 5
+        if r & 20:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
+        f_charging_complete = ((r >> 3) & 1) == 1
+        t = _T_CurrentDemandReq_7[(r & 3)]
         if t == 8:
             f_remaining_time_to_full_so_c, p = _d_PhysicalValue(v, p, e)
-            t = _T_CurrentDemandReq[8][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_CurrentDemandReq_8[r]
         else:
             f_remaining_time_to_full_so_c = None
         if t == 9:
             f_remaining_time_to_bulk_so_c, p = _d_PhysicalValue(v, p, e)
-            t = 10 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
             p += 1
+            t = 10
         else:
             f_remaining_time_to_bulk_so_c = None
         if not (t == 10):
             _unexpected(t, p, "CurrentDemandReq", "EVTargetVoltage")
         f_ev_target_voltage, p = _d_PhysicalValue(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "CurrentDemandReq", "end of element")
         return CurrentDemandReq(dc_ev_status=f_dc_ev_status, ev_target_current=f_ev_target_current, ev_maximum_voltage_limit=f_ev_maximum_voltage_limit, ev_maximum_current_limit=f_ev_maximum_current_limit, ev_maximum_power_limit=f_ev_maximum_power_limit, bulk_charging_complete=f_bulk_charging_complete, charging_complete=f_charging_complete, remaining_time_to_full_so_c=f_remaining_time_to_full_so_c, remaining_time_to_bulk_so_c=f_remaining_time_to_bulk_so_c, ev_target_voltage=f_ev_target_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CurrentDemandReq") from None
 
 
@@ -5798,16 +5567,12 @@ def _e_CurrentDemandRes(o: CurrentDemandRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("CurrentDemandRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("CurrentDemandRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.dc_evse_status is None:
             raise ExiEncodeError("CurrentDemandRes.dc_evse_status: required field is None")
-        a <<= 1
+        a = (a << 7 | o.response_code) << 2
+        st = 1
         st = 2
         a = _e_DC_EVSEStatus(o.dc_evse_status, a)
         if o.evse_present_voltage is None:
@@ -5822,42 +5587,40 @@ def _e_CurrentDemandRes(o: CurrentDemandRes, a: int) -> int:
         a = _e_PhysicalValue(o.evse_present_current, a)
         if o.evse_current_limit_achieved is None:
             raise ExiEncodeError("CurrentDemandRes.evse_current_limit_achieved: required field is None")
-        a <<= 1
-        st = 5
-        a <<= 1
-        a = (a << 1) | (1 if o.evse_current_limit_achieved else 0)
-        a <<= 1
         if o.evse_voltage_limit_achieved is None:
             raise ExiEncodeError("CurrentDemandRes.evse_voltage_limit_achieved: required field is None")
-        a <<= 1
-        st = 6
-        a <<= 1
-        a = (a << 1) | (1 if o.evse_voltage_limit_achieved else 0)
-        a <<= 1
         if o.evse_power_limit_achieved is None:
             raise ExiEncodeError("CurrentDemandRes.evse_power_limit_achieved: required field is None")
-        a <<= 1
+        a = (((a << 3 | (1 if o.evse_current_limit_achieved else 0)) << 4 | (1 if o.evse_voltage_limit_achieved else 0)) << 4 | (1 if o.evse_power_limit_achieved else 0)) << 1
+        st = 5
+        st = 6
         st = 7
-        a <<= 1
-        a = (a << 1) | (1 if o.evse_power_limit_achieved else 0)
-        a <<= 1
         if o.evse_maximum_voltage_limit is not None:
             a <<= 3
             st = 8
             a = _e_PhysicalValue(o.evse_maximum_voltage_limit, a)
         if o.evse_maximum_current_limit is not None:
-            tr = _X_CurrentDemandRes_evse_maximum_current_limit.get(st)
-            if tr is None:
+            if st == 7:
+                a = a << 3 | 1
+                st = 9
+            elif st == 8:
+                a <<= 2
+                st = 9
+            else:
                 raise ExiEncodeError("CurrentDemandRes.evse_maximum_current_limit: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_PhysicalValue(o.evse_maximum_current_limit, a)
         if o.evse_maximum_power_limit is not None:
-            tr = _X_CurrentDemandRes_evse_maximum_power_limit.get(st)
-            if tr is None:
+            if st == 7:
+                a = a << 3 | 2
+                st = 10
+            elif st == 8:
+                a = a << 2 | 1
+                st = 10
+            elif st == 9:
+                a <<= 2
+                st = 10
+            else:
                 raise ExiEncodeError("CurrentDemandRes.evse_maximum_power_limit: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_PhysicalValue(o.evse_maximum_power_limit, a)
         te = _EE_CurrentDemandRes.get(st)
         if te is None:
@@ -5869,93 +5632,54 @@ def _e_CurrentDemandRes(o: CurrentDemandRes, a: int) -> int:
 
 def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CurrentDemandRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CurrentDemandRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CurrentDemandRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "CurrentDemandRes", "DC_EVSEStatus")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_dc_evse_status, p = _d_DC_EVSEStatus(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandRes")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "CurrentDemandRes", "EVSEPresentVoltage")
         f_evse_present_voltage, p = _d_PhysicalValue(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandRes")
         p += 1
-        if not (t == 4):
-            _unexpected(t, p, "CurrentDemandRes", "EVSEPresentCurrent")
         f_evse_present_current, p = _d_PhysicalValue(v, p, e)
-        t = 5 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 5):
-            _unexpected(t, p, "CurrentDemandRes", "EVSECurrentLimitAchieved")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CurrentDemandRes.EVSECurrentLimitAchieved")
-        p += 1
-        f_evse_current_limit_achieved = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CurrentDemandRes.EVSECurrentLimitAchieved")
-        p += 1
-        t = 6 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 6):
-            _unexpected(t, p, "CurrentDemandRes", "EVSEVoltageLimitAchieved")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CurrentDemandRes.EVSEVoltageLimitAchieved")
-        p += 1
-        f_evse_voltage_limit_achieved = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CurrentDemandRes.EVSEVoltageLimitAchieved")
-        p += 1
-        t = 7 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 7):
-            _unexpected(t, p, "CurrentDemandRes", "EVSEPowerLimitAchieved")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "CurrentDemandRes.EVSEPowerLimitAchieved")
-        p += 1
-        f_evse_power_limit_achieved = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "CurrentDemandRes.EVSEPowerLimitAchieved")
-        p += 1
-        t = _T_CurrentDemandRes[7][(v >> (e - p - 3)) & 7]
-        p += 3
+        r = (v >> (e - p - 15)) & 32767
+        p += 15
+        if r & 28392:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandRes")
+        f_evse_current_limit_achieved = ((r >> 12) & 1) == 1
+        f_evse_voltage_limit_achieved = ((r >> 8) & 1) == 1
+        f_evse_power_limit_achieved = ((r >> 4) & 1) == 1
+        t = _T_CurrentDemandRes_7[(r & 7)]
         if t == 8:
             f_evse_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
-            t = _T_CurrentDemandRes[8][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_CurrentDemandRes_8[r]
         else:
             f_evse_maximum_voltage_limit = None
         if t == 9:
             f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
-            t = _T_CurrentDemandRes[9][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_CurrentDemandRes_9[r]
         else:
             f_evse_maximum_current_limit = None
         if t == 10:
             f_evse_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandRes")
             p += 1
+            t = -1
         else:
             f_evse_maximum_power_limit = None
         if t != -1:
             _unexpected(t, p, "CurrentDemandRes", "end of element")
         return CurrentDemandRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage, evse_present_current=f_evse_present_current, evse_current_limit_achieved=f_evse_current_limit_achieved, evse_voltage_limit_achieved=f_evse_voltage_limit_achieved, evse_power_limit_achieved=f_evse_power_limit_achieved, evse_maximum_voltage_limit=f_evse_maximum_voltage_limit, evse_maximum_current_limit=f_evse_maximum_current_limit, evse_maximum_power_limit=f_evse_maximum_power_limit), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CurrentDemandRes") from None
 
 
@@ -5968,43 +5692,52 @@ def _e_MeteringReceiptReq(o: MeteringReceiptReq, a: int) -> int:
             a = enc_str(a, o.id)
         if o.session_id is None:
             raise ExiEncodeError("MeteringReceiptReq.session_id: required field is None")
-        tr = _X_MeteringReceiptReq_session_id.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("MeteringReceiptReq.session_id: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a <<= 1
         a = enc_bin(a, o.session_id)
         a <<= 1
         if o.sa_schedule_tuple_id is not None:
-            a <<= 2
-            st = 3
-            a <<= 1
             if not (-32768 <= o.sa_schedule_tuple_id and o.sa_schedule_tuple_id <= 32767):
                 raise ExiEncodeError("MeteringReceiptReq.sa_schedule_tuple_id: value out of range")
+            a <<= 3
+            st = 3
             a = enc_int(a, o.sa_schedule_tuple_id)
             a <<= 1
         if o.meter_info is None:
             raise ExiEncodeError("MeteringReceiptReq.meter_info: required field is None")
-        tr = _X_MeteringReceiptReq_meter_info.get(st)
-        if tr is None:
+        if st == 2:
+            a = a << 2 | 1
+            st = 4
+        elif st == 3:
+            a <<= 1
+            st = 4
+        else:
             raise ExiEncodeError("MeteringReceiptReq.meter_info: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_MeterInfo(o.meter_info, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"MeteringReceiptReq: {x_}") from None
 
 
 def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, int]:
     try:
-        t = _T_MeteringReceiptReq[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_MeteringReceiptReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
@@ -6018,112 +5751,95 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
             p += 1
             f_session_id, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "MeteringReceiptReq.SessionID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
             p += 1
-        t = _T_MeteringReceiptReq[2][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_MeteringReceiptReq_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "MeteringReceiptReq.SAScheduleTupleID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
             p += 1
-            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+            f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+            if f_sa_schedule_tuple_id < 128:
+                p += 9
+            elif 256 <= f_sa_schedule_tuple_id < 384:
+                f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+                p += 9
+            else:
+                f_sa_schedule_tuple_id, p = dec_int(v, p, e)
             if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
                 raise ExiDecodeError("value out of range", p, "MeteringReceiptReq.SAScheduleTupleID")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "MeteringReceiptReq.SAScheduleTupleID")
-            p += 1
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
+            p += 2
+            t = 4
         else:
             f_sa_schedule_tuple_id = None
         if not (t == 4):
             _unexpected(t, p, "MeteringReceiptReq", "MeterInfo")
         f_meter_info, p = _d_MeterInfo(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "MeteringReceiptReq", "end of element")
         return MeteringReceiptReq(id=f_id, session_id=f_session_id, sa_schedule_tuple_id=f_sa_schedule_tuple_id, meter_info=f_meter_info), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeteringReceiptReq") from None
 
 
 def _e_MeteringReceiptRes(o: MeteringReceiptRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("MeteringReceiptRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("MeteringReceiptRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.ac_evse_status is None:
             raise ExiEncodeError("MeteringReceiptRes.ac_evse_status: required field is None")
-        a <<= 1
-        st = 2
+        a = (a << 7 | o.response_code) << 2
         a = _e_AC_EVSEStatus(o.ac_evse_status, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"MeteringReceiptRes: {x_}") from None
 
 
 def _d_MeteringReceiptRes(v: int, p: int, e: int) -> tuple[MeteringReceiptRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "MeteringReceiptRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "MeteringReceiptRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "MeteringReceiptRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "MeteringReceiptRes", "AC_EVSEStatus")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_ac_evse_status, p = _d_AC_EVSEStatus(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptRes")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "MeteringReceiptRes", "end of element")
         return MeteringReceiptRes(response_code=f_response_code, ac_evse_status=f_ac_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "MeteringReceiptRes") from None
 
 
 def _e_PaymentDetailsReq(o: PaymentDetailsReq, a: int) -> int:
     try:
-        st = 0
         if o.contract_id is None:
             raise ExiEncodeError("PaymentDetailsReq.contract_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_str(a, o.contract_id)
-        a <<= 1
         if o.contract_signature_cert_chain is None:
             raise ExiEncodeError("PaymentDetailsReq.contract_signature_cert_chain: required field is None")
-        a <<= 1
-        st = 2
+        a <<= 2
         a = _e_CertificateChain(o.contract_signature_cert_chain, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"PaymentDetailsReq: {x_}") from None
 
 
 def _d_PaymentDetailsReq(v: int, p: int, e: int) -> tuple[PaymentDetailsReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsReq")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PaymentDetailsReq", "ContractID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "PaymentDetailsReq.ContractID")
@@ -6133,73 +5849,49 @@ def _d_PaymentDetailsReq(v: int, p: int, e: int) -> tuple[PaymentDetailsReq, int
             p += 1
             f_contract_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "PaymentDetailsReq.ContractID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsReq")
             p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsReq")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "PaymentDetailsReq", "ContractSignatureCertChain")
         f_contract_signature_cert_chain, p = _d_CertificateChain(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "PaymentDetailsReq", "end of element")
         return PaymentDetailsReq(contract_id=f_contract_id, contract_signature_cert_chain=f_contract_signature_cert_chain), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentDetailsReq") from None
 
 
 def _e_PaymentDetailsRes(o: PaymentDetailsRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("PaymentDetailsRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("PaymentDetailsRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.gen_challenge is None:
             raise ExiEncodeError("PaymentDetailsRes.gen_challenge: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
+        a = (a << 7 | o.response_code) << 3
         a = enc_str(a, o.gen_challenge)
-        a <<= 1
         if o.date_time_now is None:
             raise ExiEncodeError("PaymentDetailsRes.date_time_now: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not (-9223372036854775808 <= o.date_time_now and o.date_time_now <= 9223372036854775807):
             raise ExiEncodeError("PaymentDetailsRes.date_time_now: value out of range")
+        a <<= 3
         a = enc_int(a, o.date_time_now)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"PaymentDetailsRes: {x_}") from None
 
 
 def _d_PaymentDetailsRes(v: int, p: int, e: int) -> tuple[PaymentDetailsRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PaymentDetailsRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PaymentDetailsRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PaymentDetailsRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "PaymentDetailsRes", "GenChallenge")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "PaymentDetailsRes.GenChallenge")
@@ -6209,27 +5901,26 @@ def _d_PaymentDetailsRes(v: int, p: int, e: int) -> tuple[PaymentDetailsRes, int
             p += 1
             f_gen_challenge, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "PaymentDetailsRes.GenChallenge")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
             p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "PaymentDetailsRes", "DateTimeNow")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PaymentDetailsRes.DateTimeNow")
-        p += 1
-        f_date_time_now, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
+        p += 2
+        f_date_time_now = (v >> (e - p - 9)) & 511
+        if f_date_time_now < 128:
+            p += 9
+        elif 256 <= f_date_time_now < 384:
+            f_date_time_now = 255 - f_date_time_now
+            p += 9
+        else:
+            f_date_time_now, p = dec_int(v, p, e)
         if f_date_time_now < -9223372036854775808 or f_date_time_now > 9223372036854775807:
             raise ExiDecodeError("value out of range", p, "PaymentDetailsRes.DateTimeNow")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PaymentDetailsRes.DateTimeNow")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "PaymentDetailsRes", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
+        p += 2
         return PaymentDetailsRes(response_code=f_response_code, gen_challenge=f_gen_challenge, date_time_now=f_date_time_now), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentDetailsRes") from None
 
 
@@ -6238,11 +5929,8 @@ def _e_PowerDeliveryReq(o: PowerDeliveryReq, a: int) -> int:
         st = 0
         if o.ready_to_charge_state is None:
             raise ExiEncodeError("PowerDeliveryReq.ready_to_charge_state: required field is None")
-        a <<= 1
+        a = (a << 3 | (1 if o.ready_to_charge_state else 0)) << 1
         st = 1
-        a <<= 1
-        a = (a << 1) | (1 if o.ready_to_charge_state else 0)
-        a <<= 1
         if o.charging_profile is not None:
             a <<= 3
             st = 2
@@ -6251,11 +5939,14 @@ def _e_PowerDeliveryReq(o: PowerDeliveryReq, a: int) -> int:
             m_ = _SE_PowerDeliveryReq_ev_power_delivery_parameter.get(type(o.ev_power_delivery_parameter))
             if m_ is None:
                 raise ExiEncodeError("PowerDeliveryReq.ev_power_delivery_parameter: not a member of the substitution group")
-            tr = _X_PowerDeliveryReq_ev_power_delivery_parameter.get(st)
-            if tr is None:
+            if st == 1:
+                a = a << 3 | (1 + m_[0])
+                st = 3 + m_[0]
+            elif st == 2:
+                a = a << 2 | (0 + m_[0])
+                st = 3 + m_[0]
+            else:
                 raise ExiEncodeError("PowerDeliveryReq.ev_power_delivery_parameter: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1] + m_[0])
-            st = tr[2] + m_[0]
             a = m_[1](o.ev_power_delivery_parameter, a)
         te = _EE_PowerDeliveryReq.get(st)
         if te is None:
@@ -6267,24 +5958,17 @@ def _e_PowerDeliveryReq(o: PowerDeliveryReq, a: int) -> int:
 
 def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PowerDeliveryReq", "ReadyToChargeState")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PowerDeliveryReq.ReadyToChargeState")
-        p += 1
-        f_ready_to_charge_state = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PowerDeliveryReq.ReadyToChargeState")
-        p += 1
-        t = _T_PowerDeliveryReq[1][(v >> (e - p - 3)) & 7]
-        p += 3
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 104:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryReq")
+        f_ready_to_charge_state = ((r >> 4) & 1) == 1
+        t = _T_PowerDeliveryReq_1[(r & 7)]
         if t == 2:
             f_charging_profile, p = _d_ChargingProfile(v, p, e)
-            t = _T_PowerDeliveryReq[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_PowerDeliveryReq_2[r]
         else:
             f_charging_profile = None
         if t in _P_PowerDeliveryReq_ev_power_delivery_parameter:
@@ -6298,7 +5982,7 @@ def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
         if t != -1:
             _unexpected(t, p, "PowerDeliveryReq", "end of element")
         return PowerDeliveryReq(ready_to_charge_state=f_ready_to_charge_state, charging_profile=f_charging_profile, ev_power_delivery_parameter=f_ev_power_delivery_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PowerDeliveryReq") from None
 
 
@@ -6307,17 +5991,16 @@ def _e_ChargingProfile(o: ChargingProfile, a: int) -> int:
         st = 0
         if o.sa_schedule_tuple_id is None:
             raise ExiEncodeError("ChargingProfile.sa_schedule_tuple_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (-32768 <= o.sa_schedule_tuple_id and o.sa_schedule_tuple_id <= 32767):
             raise ExiEncodeError("ChargingProfile.sa_schedule_tuple_id: value out of range")
+        a <<= 2
+        st = 1
         a = enc_int(a, o.sa_schedule_tuple_id)
         a <<= 1
         for i_profile_entry in o.profile_entry:
             tr = _X_ChargingProfile_profile_entry.get(st)
             if tr is None:
-                raise ExiEncodeError("ChargingProfile.profile_entry: too many items or misplaced")
+                raise ExiEncodeError("ChargingProfile.profile_entry: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ProfileEntry(i_profile_entry, a)
@@ -6332,21 +6015,23 @@ def _e_ChargingProfile(o: ChargingProfile, a: int) -> int:
 def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ChargingProfile", "SAScheduleTupleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ChargingProfile.SAScheduleTupleID")
-        p += 1
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingProfile")
+        p += 2
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "ChargingProfile.SAScheduleTupleID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ChargingProfile.SAScheduleTupleID")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingProfile")
+        p += 2
+        t = 2
         f_profile_entry: list[ProfileEntry] = []
         while t in _P_ChargingProfile_profile_entry:
             st = t
@@ -6358,70 +6043,60 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         if t != -1:
             _unexpected(t, p, "ChargingProfile", "end of element")
         return ChargingProfile(sa_schedule_tuple_id=f_sa_schedule_tuple_id, profile_entry=f_profile_entry), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ChargingProfile") from None
 
 
 def _e_ProfileEntry(o: ProfileEntry, a: int) -> int:
     try:
-        st = 0
         if o.charging_profile_entry_start is None:
             raise ExiEncodeError("ProfileEntry.charging_profile_entry_start: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.charging_profile_entry_start and o.charging_profile_entry_start <= 4294967295):
             raise ExiEncodeError("ProfileEntry.charging_profile_entry_start: value out of range")
+        a <<= 2
         a = enc_uint(a, o.charging_profile_entry_start)
-        a <<= 1
         if o.charging_profile_entry_max_power is None:
             raise ExiEncodeError("ProfileEntry.charging_profile_entry_max_power: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not (-32768 <= o.charging_profile_entry_max_power and o.charging_profile_entry_max_power <= 32767):
             raise ExiEncodeError("ProfileEntry.charging_profile_entry_max_power: value out of range")
+        a <<= 3
         a = enc_int(a, o.charging_profile_entry_max_power)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ProfileEntry: {x_}") from None
 
 
 def _d_ProfileEntry(v: int, p: int, e: int) -> tuple[ProfileEntry, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ProfileEntry", "ChargingProfileEntryStart")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ProfileEntry.ChargingProfileEntryStart")
-        p += 1
-        f_charging_profile_entry_start, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
+        p += 2
+        f_charging_profile_entry_start = (v >> (e - p - 8)) & 255
+        if f_charging_profile_entry_start < 128:
+            p += 8
+        else:
+            f_charging_profile_entry_start, p = dec_uint(v, p, e)
         if f_charging_profile_entry_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryStart")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ProfileEntry.ChargingProfileEntryStart")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ProfileEntry", "ChargingProfileEntryMaxPower")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ProfileEntry.ChargingProfileEntryMaxPower")
-        p += 1
-        f_charging_profile_entry_max_power, p = dec_int(v, p, e)
+        if (v >> (e - p - 3)) & 7:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
+        p += 3
+        f_charging_profile_entry_max_power = (v >> (e - p - 9)) & 511
+        if f_charging_profile_entry_max_power < 128:
+            p += 9
+        elif 256 <= f_charging_profile_entry_max_power < 384:
+            f_charging_profile_entry_max_power = 255 - f_charging_profile_entry_max_power
+            p += 9
+        else:
+            f_charging_profile_entry_max_power, p = dec_int(v, p, e)
         if f_charging_profile_entry_max_power < -32768 or f_charging_profile_entry_max_power > 32767:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryMaxPower")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ProfileEntry.ChargingProfileEntryMaxPower")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "ProfileEntry", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
+        p += 2
         return ProfileEntry(charging_profile_entry_start=f_charging_profile_entry_start, charging_profile_entry_max_power=f_charging_profile_entry_max_power), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ProfileEntry") from None
 
 
@@ -6434,82 +6109,69 @@ def _e_DC_EVPowerDeliveryParameter(o: DC_EVPowerDeliveryParameter, a: int) -> in
         st = 1
         a = _e_DC_EVStatus(o.dc_ev_status, a)
         if o.bulk_charging_complete is not None:
-            a <<= 2
+            a = (a << 4 | (1 if o.bulk_charging_complete else 0)) << 1
             st = 2
-            a <<= 1
-            a = (a << 1) | (1 if o.bulk_charging_complete else 0)
-            a <<= 1
         if o.charging_complete is None:
             raise ExiEncodeError("DC_EVPowerDeliveryParameter.charging_complete: required field is None")
-        tr = _X_DC_EVPowerDeliveryParameter_charging_complete.get(st)
-        if tr is None:
+        if st == 1:
+            a = a << 2 | 1
+            st = 3
+        elif st == 2:
+            a <<= 1
+            st = 3
+        else:
             raise ExiEncodeError("DC_EVPowerDeliveryParameter.charging_complete: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
-        a = (a << 1) | (1 if o.charging_complete else 0)
-        a <<= 1
-        return a << 1
+        a = (a << 2 | (1 if o.charging_complete else 0)) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"DC_EVPowerDeliveryParameter: {x_}") from None
 
 
 def _d_DC_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[DC_EVPowerDeliveryParameter, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVPowerDeliveryParameter")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "DC_EVPowerDeliveryParameter", "DC_EVStatus")
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
-        t = _T_DC_EVPowerDeliveryParameter[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DC_EVPowerDeliveryParameter_1[r]
         if t == 2:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "DC_EVPowerDeliveryParameter.BulkChargingComplete")
-            p += 1
-            f_bulk_charging_complete = ((v >> (e - p - 1)) & 1) == 1
-            p += 1
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DC_EVPowerDeliveryParameter.BulkChargingComplete")
-            p += 1
-            t = 3 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 4)) & 15
+            p += 4
+            if r & 11:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVPowerDeliveryParameter")
+            f_bulk_charging_complete = ((r >> 2) & 1) == 1
+            t = 3
         else:
             f_bulk_charging_complete = None
         if not (t == 3):
             _unexpected(t, p, "DC_EVPowerDeliveryParameter", "ChargingComplete")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "DC_EVPowerDeliveryParameter.ChargingComplete")
-        p += 1
-        f_charging_complete = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "DC_EVPowerDeliveryParameter.ChargingComplete")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "DC_EVPowerDeliveryParameter", "end of element")
+        r = (v >> (e - p - 4)) & 15
+        p += 4
+        if r & 11:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVPowerDeliveryParameter")
+        f_charging_complete = ((r >> 2) & 1) == 1
         return DC_EVPowerDeliveryParameter(dc_ev_status=f_dc_ev_status, bulk_charging_complete=f_bulk_charging_complete, charging_complete=f_charging_complete), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DC_EVPowerDeliveryParameter") from None
 
 
 def _e_EVPowerDeliveryParameter(o: EVPowerDeliveryParameter, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"EVPowerDeliveryParameter: {x_}") from None
 
 
 def _d_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[EVPowerDeliveryParameter, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVPowerDeliveryParameter")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "EVPowerDeliveryParameter", "end of element")
         return EVPowerDeliveryParameter(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVPowerDeliveryParameter") from None
 
 
@@ -6518,19 +6180,16 @@ def _e_PowerDeliveryRes(o: PowerDeliveryRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("PowerDeliveryRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("PowerDeliveryRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.evse_status is None:
             raise ExiEncodeError("PowerDeliveryRes.evse_status: required field is None")
+        a = (a << 7 | o.response_code) << 1
+        st = 1
         m_ = _SE_PowerDeliveryRes_evse_status.get(type(o.evse_status))
         if m_ is None:
             raise ExiEncodeError("PowerDeliveryRes.evse_status: not a member of the substitution group")
-        a = (a << 2) | 0 + m_[0]
+        a = a << 2 | (0 + m_[0])
         st = 2 + m_[0]
         a = m_[1](o.evse_status, a)
         te = _EE_PowerDeliveryRes.get(st)
@@ -6543,20 +6202,12 @@ def _e_PowerDeliveryRes(o: PowerDeliveryRes, a: int) -> int:
 
 def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PowerDeliveryRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PowerDeliveryRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PowerDeliveryRes.ResponseCode")
-        p += 1
-        t = _T_PowerDeliveryRes[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 10)) & 1023
+        p += 10
+        if r & 772:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryRes")
+        f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
+        t = _T_PowerDeliveryRes_1[(r & 3)]
         if not (t in _P_PowerDeliveryRes_evse_status):
             _unexpected(t, p, "PowerDeliveryRes", "EVSEStatus")
         st = t
@@ -6567,175 +6218,141 @@ def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
         if t != -1:
             _unexpected(t, p, "PowerDeliveryRes", "end of element")
         return PowerDeliveryRes(response_code=f_response_code, evse_status=f_evse_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PowerDeliveryRes") from None
 
 
 def _e_EVSEStatus(o: EVSEStatus, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"EVSEStatus: {x_}") from None
 
 
 def _d_EVSEStatus(v: int, p: int, e: int) -> tuple[EVSEStatus, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEStatus")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "EVSEStatus", "end of element")
         return EVSEStatus(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVSEStatus") from None
 
 
 def _e_PreChargeReq(o: PreChargeReq, a: int) -> int:
     try:
-        st = 0
         if o.dc_ev_status is None:
             raise ExiEncodeError("PreChargeReq.dc_ev_status: required field is None")
         a <<= 1
-        st = 1
         a = _e_DC_EVStatus(o.dc_ev_status, a)
         if o.ev_target_voltage is None:
             raise ExiEncodeError("PreChargeReq.ev_target_voltage: required field is None")
         a <<= 1
-        st = 2
         a = _e_PhysicalValue(o.ev_target_voltage, a)
         if o.ev_target_current is None:
             raise ExiEncodeError("PreChargeReq.ev_target_current: required field is None")
         a <<= 1
-        st = 3
         a = _e_PhysicalValue(o.ev_target_current, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"PreChargeReq: {x_}") from None
 
 
 def _d_PreChargeReq(v: int, p: int, e: int) -> tuple[PreChargeReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeReq")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PreChargeReq", "DC_EVStatus")
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeReq")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "PreChargeReq", "EVTargetVoltage")
         f_ev_target_voltage, p = _d_PhysicalValue(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeReq")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "PreChargeReq", "EVTargetCurrent")
         f_ev_target_current, p = _d_PhysicalValue(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "PreChargeReq", "end of element")
         return PreChargeReq(dc_ev_status=f_dc_ev_status, ev_target_voltage=f_ev_target_voltage, ev_target_current=f_ev_target_current), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PreChargeReq") from None
 
 
 def _e_PreChargeRes(o: PreChargeRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("PreChargeRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("PreChargeRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.dc_evse_status is None:
             raise ExiEncodeError("PreChargeRes.dc_evse_status: required field is None")
-        a <<= 1
-        st = 2
+        a = (a << 7 | o.response_code) << 2
         a = _e_DC_EVSEStatus(o.dc_evse_status, a)
         if o.evse_present_voltage is None:
             raise ExiEncodeError("PreChargeRes.evse_present_voltage: required field is None")
         a <<= 1
-        st = 3
         a = _e_PhysicalValue(o.evse_present_voltage, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"PreChargeRes: {x_}") from None
 
 
 def _d_PreChargeRes(v: int, p: int, e: int) -> tuple[PreChargeRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "PreChargeRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "PreChargeRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "PreChargeRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "PreChargeRes", "DC_EVSEStatus")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_dc_evse_status, p = _d_DC_EVSEStatus(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeRes")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "PreChargeRes", "EVSEPresentVoltage")
         f_evse_present_voltage, p = _d_PhysicalValue(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PreChargeRes")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "PreChargeRes", "end of element")
         return PreChargeRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PreChargeRes") from None
 
 
 def _e_ServiceDetailReq(o: ServiceDetailReq, a: int) -> int:
     try:
-        st = 0
         if o.service_id is None:
             raise ExiEncodeError("ServiceDetailReq.service_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.service_id and o.service_id <= 65535):
             raise ExiEncodeError("ServiceDetailReq.service_id: value out of range")
+        a <<= 2
         a = enc_uint(a, o.service_id)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ServiceDetailReq: {x_}") from None
 
 
 def _d_ServiceDetailReq(v: int, p: int, e: int) -> tuple[ServiceDetailReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServiceDetailReq", "ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceDetailReq.ServiceID")
-        p += 1
-        f_service_id, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
+        p += 2
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailReq.ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceDetailReq.ServiceID")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "ServiceDetailReq", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
+        p += 2
         return ServiceDetailReq(service_id=f_service_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDetailReq") from None
 
 
@@ -6744,20 +6361,15 @@ def _e_ServiceDetailRes(o: ServiceDetailRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("ServiceDetailRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("ServiceDetailRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.service_id is None:
             raise ExiEncodeError("ServiceDetailRes.service_id: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
         if not (0 <= o.service_id and o.service_id <= 65535):
             raise ExiEncodeError("ServiceDetailRes.service_id: value out of range")
+        a = (a << 7 | o.response_code) << 3
+        st = 1
+        st = 2
         a = enc_uint(a, o.service_id)
         a <<= 1
         if o.service_parameter_list is not None:
@@ -6774,43 +6386,35 @@ def _e_ServiceDetailRes(o: ServiceDetailRes, a: int) -> int:
 
 def _d_ServiceDetailRes(v: int, p: int, e: int) -> tuple[ServiceDetailRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServiceDetailRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceDetailRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceDetailRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ServiceDetailRes", "ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceDetailRes.ServiceID")
-        p += 1
-        f_service_id, p = dec_uint(v, p, e)
+        r = (v >> (e - p - 10)) & 1023
+        p += 10
+        if r & 775:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
+        f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailRes.ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceDetailRes.ServiceID")
-        p += 1
-        t = _T_ServiceDetailRes[2][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
+        t = _T_ServiceDetailRes_2[(r & 3)]
         if t == 3:
             f_service_parameter_list, p = _d_ServiceParameterList(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
             p += 1
+            t = -1
         else:
             f_service_parameter_list = None
         if t != -1:
             _unexpected(t, p, "ServiceDetailRes", "end of element")
         return ServiceDetailRes(response_code=f_response_code, service_id=f_service_id, service_parameter_list=f_service_parameter_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDetailRes") from None
 
 
@@ -6820,7 +6424,7 @@ def _e_ServiceParameterList(o: ServiceParameterList, a: int) -> int:
         for i_parameter_set in o.parameter_set:
             tr = _X_ServiceParameterList_parameter_set.get(st)
             if tr is None:
-                raise ExiEncodeError("ServiceParameterList.parameter_set: too many items or misplaced")
+                raise ExiEncodeError("ServiceParameterList.parameter_set: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_ParameterSet(i_parameter_set, a)
@@ -6835,8 +6439,10 @@ def _e_ServiceParameterList(o: ServiceParameterList, a: int) -> int:
 def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterList, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceParameterList")
         p += 1
+        t = 1
         f_parameter_set: list[ParameterSet] = []
         while t in _P_ServiceParameterList_parameter_set:
             st = t
@@ -6848,7 +6454,7 @@ def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterLis
         if t != -1:
             _unexpected(t, p, "ServiceParameterList", "end of element")
         return ServiceParameterList(parameter_set=f_parameter_set), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceParameterList") from None
 
 
@@ -6857,17 +6463,16 @@ def _e_ParameterSet(o: ParameterSet, a: int) -> int:
         st = 0
         if o.parameter_set_id is None:
             raise ExiEncodeError("ParameterSet.parameter_set_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (-32768 <= o.parameter_set_id and o.parameter_set_id <= 32767):
             raise ExiEncodeError("ParameterSet.parameter_set_id: value out of range")
+        a <<= 2
+        st = 1
         a = enc_int(a, o.parameter_set_id)
         a <<= 1
         for i_parameter in o.parameter:
             tr = _X_ParameterSet_parameter.get(st)
             if tr is None:
-                raise ExiEncodeError("ParameterSet.parameter: too many items or misplaced")
+                raise ExiEncodeError("ParameterSet.parameter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Parameter(i_parameter, a)
@@ -6882,21 +6487,23 @@ def _e_ParameterSet(o: ParameterSet, a: int) -> int:
 def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ParameterSet", "ParameterSetID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ParameterSet.ParameterSetID")
-        p += 1
-        f_parameter_set_id, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ParameterSet")
+        p += 2
+        f_parameter_set_id = (v >> (e - p - 9)) & 511
+        if f_parameter_set_id < 128:
+            p += 9
+        elif 256 <= f_parameter_set_id < 384:
+            f_parameter_set_id = 255 - f_parameter_set_id
+            p += 9
+        else:
+            f_parameter_set_id, p = dec_int(v, p, e)
         if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
             raise ExiDecodeError("value out of range", p, "ParameterSet.ParameterSetID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ParameterSet.ParameterSetID")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ParameterSet")
+        p += 2
+        t = 2
         f_parameter: list[Parameter] = []
         while t in _P_ParameterSet_parameter:
             st = t
@@ -6908,7 +6515,7 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         if t != -1:
             _unexpected(t, p, "ParameterSet", "end of element")
         return ParameterSet(parameter_set_id=f_parameter_set_id, parameter=f_parameter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ParameterSet") from None
 
 
@@ -6922,61 +6529,55 @@ def _e_Parameter(o: Parameter, a: int) -> int:
         a = enc_str(a, o.name)
         if o.value_type is None:
             raise ExiEncodeError("Parameter.value_type: required field is None")
-        a <<= 1
-        st = 2
         if not 0 <= o.value_type < 8:
             raise ExiEncodeError("Parameter.value_type: value out of range")
-        a = (a << 3) | o.value_type
+        a = a << 4 | o.value_type
+        st = 2
         if o.bool_value is not None:
-            a <<= 3
+            a = (a << 5 | (1 if o.bool_value else 0)) << 1
             st = 3
-            a <<= 1
-            a = (a << 1) | (1 if o.bool_value else 0)
-            a <<= 1
         if o.byte_value is not None:
             tr = _X_Parameter_byte_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.byte_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Parameter.byte_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
             if not -128 <= o.byte_value <= 127:
                 raise ExiEncodeError("Parameter.byte_value: value out of range")
-            a = (a << 8) | (o.byte_value + 128)
-            a <<= 1
+            a = (a << 9 | (o.byte_value + 128)) << 1
         if o.short_value is not None:
             tr = _X_Parameter_short_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.short_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Parameter.short_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
             if not (-32768 <= o.short_value and o.short_value <= 32767):
                 raise ExiEncodeError("Parameter.short_value: value out of range")
+            a <<= 1
             a = enc_int(a, o.short_value)
             a <<= 1
         if o.int_value is not None:
             tr = _X_Parameter_int_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.int_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Parameter.int_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
             if not (-2147483648 <= o.int_value and o.int_value <= 2147483647):
                 raise ExiEncodeError("Parameter.int_value: value out of range")
+            a <<= 1
             a = enc_int(a, o.int_value)
             a <<= 1
         if o.physical_value is not None:
             tr = _X_Parameter_physical_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.physical_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Parameter.physical_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PhysicalValue(o.physical_value, a)
         if o.string_value is not None:
             tr = _X_Parameter_string_value.get(st)
             if tr is None:
-                raise ExiEncodeError("Parameter.string_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Parameter.string_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -6992,77 +6593,80 @@ def _e_Parameter(o: Parameter, a: int) -> int:
 
 def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "Parameter", "Name")
         f_name, p = dec_str(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "Parameter", "ValueType")
-        f_value_type = _EN_Value[(v >> (e - p - 3)) & 7]
-        p += 3
-        t = _T_Parameter[2][(v >> (e - p - 3)) & 7]
-        p += 3
+        r = (v >> (e - p - 7)) & 127
+        p += 7
+        if r & 64:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
+        f_value_type = _EN_Value[((r >> 3) & 7)]
+        t = _T_Parameter_2[(r & 7)]
         if t == 3:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "Parameter.boolValue")
-            p += 1
-            f_bool_value = ((v >> (e - p - 1)) & 1) == 1
-            p += 1
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Parameter.boolValue")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 4)) & 15
+            p += 4
+            if r & 11:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
+            f_bool_value = ((r >> 2) & 1) == 1
+            t = -1
         else:
             f_bool_value = None
         if t == 4:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "Parameter.byteValue")
-            p += 1
-            f_byte_value = ((v >> (e - p - 8)) & 255) - 128
-            p += 8
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Parameter.byteValue")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 11)) & 2047
+            p += 11
+            if r & 1027:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
+            f_byte_value = ((r >> 2) & 255) - 128
+            t = -1
         else:
             f_byte_value = None
         if t == 5:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "Parameter.shortValue")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_short_value, p = dec_int(v, p, e)
+            f_short_value = (v >> (e - p - 9)) & 511
+            if f_short_value < 128:
+                p += 9
+            elif 256 <= f_short_value < 384:
+                f_short_value = 255 - f_short_value
+                p += 9
+            else:
+                f_short_value, p = dec_int(v, p, e)
             if f_short_value < -32768 or f_short_value > 32767:
                 raise ExiDecodeError("value out of range", p, "Parameter.shortValue")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Parameter.shortValue")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
+            p += 2
+            t = -1
         else:
             f_short_value = None
         if t == 6:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "Parameter.intValue")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_int_value, p = dec_int(v, p, e)
+            f_int_value = (v >> (e - p - 9)) & 511
+            if f_int_value < 128:
+                p += 9
+            elif 256 <= f_int_value < 384:
+                f_int_value = 255 - f_int_value
+                p += 9
+            else:
+                f_int_value, p = dec_int(v, p, e)
             if f_int_value < -2147483648 or f_int_value > 2147483647:
                 raise ExiDecodeError("value out of range", p, "Parameter.intValue")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Parameter.intValue")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
+            p += 2
+            t = -1
         else:
             f_int_value = None
         if t == 7:
             f_physical_value, p = _d_PhysicalValue(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
+            t = -1
         else:
             f_physical_value = None
         if t == 8:
@@ -7075,16 +6679,18 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
                 p += 1
                 f_string_value, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "Parameter.stringValue")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
                 p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
+            t = -1
         else:
             f_string_value = None
         if t != -1:
             _unexpected(t, p, "Parameter", "end of element")
         return Parameter(name=f_name, value_type=f_value_type, bool_value=f_bool_value, byte_value=f_byte_value, short_value=f_short_value, int_value=f_int_value, physical_value=f_physical_value, string_value=f_string_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Parameter") from None
 
 
@@ -7092,22 +6698,22 @@ def _e_ServiceDiscoveryReq(o: ServiceDiscoveryReq, a: int) -> int:
     try:
         st = 0
         if o.service_scope is not None:
-            a <<= 2
+            a <<= 3
             st = 1
-            a <<= 1
             a = enc_str(a, o.service_scope)
             a <<= 1
         if o.service_category is not None:
-            tr = _X_ServiceDiscoveryReq_service_category.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 2 | 1
+                st = 2
+            elif st == 1:
+                a <<= 2
+                st = 2
+            else:
                 raise ExiEncodeError("ServiceDiscoveryReq.service_category: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
-            a <<= 1
             if not 0 <= o.service_category < 4:
                 raise ExiEncodeError("ServiceDiscoveryReq.service_category: value out of range")
-            a = (a << 2) | o.service_category
-            a <<= 1
+            a = (a << 3 | o.service_category) << 1
         te = _EE_ServiceDiscoveryReq.get(st)
         if te is None:
             raise ExiEncodeError("ServiceDiscoveryReq: a required field is missing")
@@ -7118,8 +6724,9 @@ def _e_ServiceDiscoveryReq(o: ServiceDiscoveryReq, a: int) -> int:
 
 def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq, int]:
     try:
-        t = _T_ServiceDiscoveryReq[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_ServiceDiscoveryReq_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7130,29 +6737,26 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
                 p += 1
                 f_service_scope, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "ServiceDiscoveryReq.ServiceScope")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDiscoveryReq")
                 p += 1
-            t = _T_ServiceDiscoveryReq[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_ServiceDiscoveryReq_1[r]
         else:
             f_service_scope = None
         if t == 2:
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "ServiceDiscoveryReq.ServiceCategory")
-            p += 1
-            f_service_category = _EN_ServiceCategory[(v >> (e - p - 2)) & 3]
-            p += 2
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "ServiceDiscoveryReq.ServiceCategory")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            r = (v >> (e - p - 5)) & 31
+            p += 5
+            if r & 19:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDiscoveryReq")
+            f_service_category = _EN_ServiceCategory[((r >> 2) & 3)]
+            t = -1
         else:
             f_service_category = None
         if t != -1:
             _unexpected(t, p, "ServiceDiscoveryReq", "end of element")
         return ServiceDiscoveryReq(service_scope=f_service_scope, service_category=f_service_category), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDiscoveryReq") from None
 
 
@@ -7161,16 +6765,12 @@ def _e_ServiceDiscoveryRes(o: ServiceDiscoveryRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("ServiceDiscoveryRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("ServiceDiscoveryRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.payment_options is None:
             raise ExiEncodeError("ServiceDiscoveryRes.payment_options: required field is None")
-        a <<= 1
+        a = (a << 7 | o.response_code) << 2
+        st = 1
         st = 2
         a = _e_PaymentOptions(o.payment_options, a)
         if o.charge_service is None:
@@ -7192,40 +6792,31 @@ def _e_ServiceDiscoveryRes(o: ServiceDiscoveryRes, a: int) -> int:
 
 def _d_ServiceDiscoveryRes(v: int, p: int, e: int) -> tuple[ServiceDiscoveryRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServiceDiscoveryRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceDiscoveryRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceDiscoveryRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ServiceDiscoveryRes", "PaymentOptions")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDiscoveryRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_payment_options, p = _d_PaymentOptions(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDiscoveryRes")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "ServiceDiscoveryRes", "ChargeService")
         f_charge_service, p = _d_ServiceCharge(v, p, e)
-        t = _T_ServiceDiscoveryRes[3][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_ServiceDiscoveryRes_3[r]
         if t == 4:
             f_service_list, p = _d_ServiceTagList(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDiscoveryRes")
             p += 1
+            t = -1
         else:
             f_service_list = None
         if t != -1:
             _unexpected(t, p, "ServiceDiscoveryRes", "end of element")
         return ServiceDiscoveryRes(response_code=f_response_code, payment_options=f_payment_options, charge_service=f_charge_service, service_list=f_service_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceDiscoveryRes") from None
 
 
@@ -7235,14 +6826,12 @@ def _e_PaymentOptions(o: PaymentOptions, a: int) -> int:
         for i_payment_option in o.payment_option:
             tr = _X_PaymentOptions_payment_option.get(st)
             if tr is None:
-                raise ExiEncodeError("PaymentOptions.payment_option: too many items or misplaced")
+                raise ExiEncodeError("PaymentOptions.payment_option: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
-            a <<= 1
             if not 0 <= i_payment_option < 2:
                 raise ExiEncodeError("PaymentOptions.payment_option: value out of range")
-            a = (a << 1) | i_payment_option
-            a <<= 1
+            a = (a << 2 | i_payment_option) << 1
         te = _EE_PaymentOptions.get(st)
         if te is None:
             raise ExiEncodeError("PaymentOptions: a required field is missing")
@@ -7254,19 +6843,18 @@ def _e_PaymentOptions(o: PaymentOptions, a: int) -> int:
 def _d_PaymentOptions(v: int, p: int, e: int) -> tuple[PaymentOptions, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentOptions")
         p += 1
+        t = 1
         f_payment_option: list[PaymentOption] = []
         while t in _P_PaymentOptions_payment_option:
+            r = (v >> (e - p - 3)) & 7
+            p += 3
+            if r & 5:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentOptions")
             st = t
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "PaymentOptions.PaymentOption")
-            p += 1
-            y = _EN_PaymentOption[(v >> (e - p - 1)) & 1]
-            p += 1
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "PaymentOptions.PaymentOption")
-            p += 1
+            y = _EN_PaymentOption[((r >> 1) & 1)]
             f_payment_option.append(y)
             w = _W_PaymentOptions[st]
             t = _T_PaymentOptions[st][(v >> (e - p - w)) & ((1 << w) - 1)]
@@ -7274,76 +6862,42 @@ def _d_PaymentOptions(v: int, p: int, e: int) -> tuple[PaymentOptions, int]:
         if t != -1:
             _unexpected(t, p, "PaymentOptions", "end of element")
         return PaymentOptions(payment_option=f_payment_option), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PaymentOptions") from None
 
 
 def _e_ServiceCharge(o: ServiceCharge, a: int) -> int:
     try:
-        st = 0
         if o.service_tag is None:
             raise ExiEncodeError("ServiceCharge.service_tag: required field is None")
         a <<= 1
-        st = 1
         a = _e_ServiceTag(o.service_tag, a)
         if o.free_service is None:
             raise ExiEncodeError("ServiceCharge.free_service: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
-        a = (a << 1) | (1 if o.free_service else 0)
-        a <<= 1
         if o.energy_transfer_type is None:
             raise ExiEncodeError("ServiceCharge.energy_transfer_type: required field is None")
-        a <<= 1
-        st = 3
-        a <<= 1
         if not 0 <= o.energy_transfer_type < 16:
             raise ExiEncodeError("ServiceCharge.energy_transfer_type: value out of range")
-        a = (a << 4) | o.energy_transfer_type
-        a <<= 1
-        return a << 1
+        a = ((a << 3 | (1 if o.free_service else 0)) << 7 | o.energy_transfer_type) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ServiceCharge: {x_}") from None
 
 
 def _d_ServiceCharge(v: int, p: int, e: int) -> tuple[ServiceCharge, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceCharge")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServiceCharge", "ServiceTag")
         f_service_tag, p = _d_ServiceTag(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ServiceCharge", "FreeService")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceCharge.FreeService")
-        p += 1
-        f_free_service = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceCharge.FreeService")
-        p += 1
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 3):
-            _unexpected(t, p, "ServiceCharge", "EnergyTransferType")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceCharge.EnergyTransferType")
-        p += 1
-        f_energy_transfer_type = _EN_EVSESupportedEnergyTransfer[(v >> (e - p - 4)) & 15]
-        p += 4
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceCharge.EnergyTransferType")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "ServiceCharge", "end of element")
+        r = (v >> (e - p - 12)) & 4095
+        p += 12
+        if r & 3523:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceCharge")
+        f_free_service = ((r >> 9) & 1) == 1
+        f_energy_transfer_type = _EN_EVSESupportedEnergyTransfer[((r >> 2) & 15)]
         return ServiceCharge(service_tag=f_service_tag, free_service=f_free_service, energy_transfer_type=f_energy_transfer_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceCharge") from None
 
 
@@ -7352,35 +6906,33 @@ def _e_ServiceTag(o: ServiceTag, a: int) -> int:
         st = 0
         if o.service_id is None:
             raise ExiEncodeError("ServiceTag.service_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.service_id and o.service_id <= 65535):
             raise ExiEncodeError("ServiceTag.service_id: value out of range")
+        a <<= 2
+        st = 1
         a = enc_uint(a, o.service_id)
         a <<= 1
         if o.service_name is not None:
-            a <<= 2
+            a <<= 3
             st = 2
-            a <<= 1
             a = enc_str(a, o.service_name)
             a <<= 1
         if o.service_category is None:
             raise ExiEncodeError("ServiceTag.service_category: required field is None")
-        tr = _X_ServiceTag_service_category.get(st)
-        if tr is None:
+        if st == 1:
+            a = a << 2 | 1
+            st = 3
+        elif st == 2:
+            a <<= 1
+            st = 3
+        else:
             raise ExiEncodeError("ServiceTag.service_category: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
-        a <<= 1
         if not 0 <= o.service_category < 4:
             raise ExiEncodeError("ServiceTag.service_category: value out of range")
-        a = (a << 2) | o.service_category
-        a <<= 1
+        a = (a << 3 | o.service_category) << 1
         if o.service_scope is not None:
-            a <<= 2
+            a <<= 3
             st = 4
-            a <<= 1
             a = enc_str(a, o.service_scope)
             a <<= 1
         te = _EE_ServiceTag.get(st)
@@ -7393,21 +6945,21 @@ def _e_ServiceTag(o: ServiceTag, a: int) -> int:
 
 def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServiceTag", "ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceTag.ServiceID")
-        p += 1
-        f_service_id, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
+        p += 2
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceTag.ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceTag.ServiceID")
-        p += 1
-        t = _T_ServiceTag[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
+        t = _T_ServiceTag_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7418,24 +6970,22 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
                 p += 1
                 f_service_name, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "ServiceTag.ServiceName")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
                 p += 1
-            t = 3 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
             p += 1
+            t = 3
         else:
             f_service_name = None
         if not (t == 3):
             _unexpected(t, p, "ServiceTag", "ServiceCategory")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServiceTag.ServiceCategory")
-        p += 1
-        f_service_category = _EN_ServiceCategory[(v >> (e - p - 2)) & 3]
-        p += 2
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServiceTag.ServiceCategory")
-        p += 1
-        t = _T_ServiceTag[3][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 6)) & 63
+        p += 6
+        if r & 36:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
+        f_service_category = _EN_ServiceCategory[((r >> 3) & 3)]
+        t = _T_ServiceTag_3[(r & 3)]
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7446,16 +6996,18 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
                 p += 1
                 f_service_scope, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "ServiceTag.ServiceScope")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
                 p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
             p += 1
+            t = -1
         else:
             f_service_scope = None
         if t != -1:
             _unexpected(t, p, "ServiceTag", "end of element")
         return ServiceTag(service_id=f_service_id, service_name=f_service_name, service_category=f_service_category, service_scope=f_service_scope), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceTag") from None
 
 
@@ -7465,7 +7017,7 @@ def _e_ServiceTagList(o: ServiceTagList, a: int) -> int:
         for i_service in o.service:
             tr = _X_ServiceTagList_service.get(st)
             if tr is None:
-                raise ExiEncodeError("ServiceTagList.service: too many items or misplaced")
+                raise ExiEncodeError("ServiceTagList.service: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Service(i_service, a)
@@ -7480,8 +7032,10 @@ def _e_ServiceTagList(o: ServiceTagList, a: int) -> int:
 def _d_ServiceTagList(v: int, p: int, e: int) -> tuple[ServiceTagList, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTagList")
         p += 1
+        t = 1
         f_service: list[Service] = []
         while t in _P_ServiceTagList_service:
             st = t
@@ -7493,105 +7047,69 @@ def _d_ServiceTagList(v: int, p: int, e: int) -> tuple[ServiceTagList, int]:
         if t != -1:
             _unexpected(t, p, "ServiceTagList", "end of element")
         return ServiceTagList(service=f_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServiceTagList") from None
 
 
 def _e_Service(o: Service, a: int) -> int:
     try:
-        st = 0
         if o.service_tag is None:
             raise ExiEncodeError("Service.service_tag: required field is None")
         a <<= 1
-        st = 1
         a = _e_ServiceTag(o.service_tag, a)
         if o.free_service is None:
             raise ExiEncodeError("Service.free_service: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
-        a = (a << 1) | (1 if o.free_service else 0)
-        a <<= 1
-        return a << 1
+        a = (a << 3 | (1 if o.free_service else 0)) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"Service: {x_}") from None
 
 
 def _d_Service(v: int, p: int, e: int) -> tuple[Service, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "Service", "ServiceTag")
         f_service_tag, p = _d_ServiceTag(v, p, e)
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "Service", "FreeService")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "Service.FreeService")
-        p += 1
-        f_free_service = ((v >> (e - p - 1)) & 1) == 1
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "Service.FreeService")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "Service", "end of element")
+        r = (v >> (e - p - 5)) & 31
+        p += 5
+        if r & 27:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
+        f_free_service = ((r >> 2) & 1) == 1
         return Service(service_tag=f_service_tag, free_service=f_free_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Service") from None
 
 
 def _e_ServicePaymentSelectionReq(o: ServicePaymentSelectionReq, a: int) -> int:
     try:
-        st = 0
         if o.selected_payment_option is None:
             raise ExiEncodeError("ServicePaymentSelectionReq.selected_payment_option: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.selected_payment_option < 2:
             raise ExiEncodeError("ServicePaymentSelectionReq.selected_payment_option: value out of range")
-        a = (a << 1) | o.selected_payment_option
-        a <<= 1
         if o.selected_service_list is None:
             raise ExiEncodeError("ServicePaymentSelectionReq.selected_service_list: required field is None")
-        a <<= 1
-        st = 2
+        a = (a << 3 | o.selected_payment_option) << 2
         a = _e_SelectedServiceList(o.selected_service_list, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ServicePaymentSelectionReq: {x_}") from None
 
 
 def _d_ServicePaymentSelectionReq(v: int, p: int, e: int) -> tuple[ServicePaymentSelectionReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServicePaymentSelectionReq", "SelectedPaymentOption")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServicePaymentSelectionReq.SelectedPaymentOption")
-        p += 1
-        f_selected_payment_option = _EN_PaymentOption[(v >> (e - p - 1)) & 1]
-        p += 1
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServicePaymentSelectionReq.SelectedPaymentOption")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "ServicePaymentSelectionReq", "SelectedServiceList")
+        r = (v >> (e - p - 5)) & 31
+        p += 5
+        if r & 27:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionReq")
+        f_selected_payment_option = _EN_PaymentOption[((r >> 2) & 1)]
         f_selected_service_list, p = _d_SelectedServiceList(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "ServicePaymentSelectionReq", "end of element")
         return ServicePaymentSelectionReq(selected_payment_option=f_selected_payment_option, selected_service_list=f_selected_service_list), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServicePaymentSelectionReq") from None
 
 
@@ -7601,7 +7119,7 @@ def _e_SelectedServiceList(o: SelectedServiceList, a: int) -> int:
         for i_selected_service in o.selected_service:
             tr = _X_SelectedServiceList_selected_service.get(st)
             if tr is None:
-                raise ExiEncodeError("SelectedServiceList.selected_service: too many items or misplaced")
+                raise ExiEncodeError("SelectedServiceList.selected_service: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SelectedService(i_selected_service, a)
@@ -7616,8 +7134,10 @@ def _e_SelectedServiceList(o: SelectedServiceList, a: int) -> int:
 def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedServiceList")
         p += 1
+        t = 1
         f_selected_service: list[SelectedService] = []
         while t in _P_SelectedServiceList_selected_service:
             st = t
@@ -7629,7 +7149,7 @@ def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList,
         if t != -1:
             _unexpected(t, p, "SelectedServiceList", "end of element")
         return SelectedServiceList(selected_service=f_selected_service), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SelectedServiceList") from None
 
 
@@ -7638,19 +7158,17 @@ def _e_SelectedService(o: SelectedService, a: int) -> int:
         st = 0
         if o.service_id is None:
             raise ExiEncodeError("SelectedService.service_id: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not (0 <= o.service_id and o.service_id <= 65535):
             raise ExiEncodeError("SelectedService.service_id: value out of range")
+        a <<= 2
+        st = 1
         a = enc_uint(a, o.service_id)
         a <<= 1
         if o.parameter_set_id is not None:
-            a <<= 2
-            st = 2
-            a <<= 1
             if not (-32768 <= o.parameter_set_id and o.parameter_set_id <= 32767):
                 raise ExiEncodeError("SelectedService.parameter_set_id: value out of range")
+            a <<= 3
+            st = 2
             a = enc_int(a, o.parameter_set_id)
             a <<= 1
         te = _EE_SelectedService.get(st)
@@ -7663,103 +7181,89 @@ def _e_SelectedService(o: SelectedService, a: int) -> int:
 
 def _d_SelectedService(v: int, p: int, e: int) -> tuple[SelectedService, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SelectedService", "ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SelectedService.ServiceID")
-        p += 1
-        f_service_id, p = dec_uint(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
+        p += 2
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "SelectedService.ServiceID")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SelectedService.ServiceID")
-        p += 1
-        t = _T_SelectedService[1][(v >> (e - p - 2)) & 3]
-        p += 2
+        r = (v >> (e - p - 3)) & 7
+        p += 3
+        if r & 4:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
+        t = _T_SelectedService_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "SelectedService.ParameterSetID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
             p += 1
-            f_parameter_set_id, p = dec_int(v, p, e)
+            f_parameter_set_id = (v >> (e - p - 9)) & 511
+            if f_parameter_set_id < 128:
+                p += 9
+            elif 256 <= f_parameter_set_id < 384:
+                f_parameter_set_id = 255 - f_parameter_set_id
+                p += 9
+            else:
+                f_parameter_set_id, p = dec_int(v, p, e)
             if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
                 raise ExiDecodeError("value out of range", p, "SelectedService.ParameterSetID")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SelectedService.ParameterSetID")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
+            p += 2
+            t = -1
         else:
             f_parameter_set_id = None
         if t != -1:
             _unexpected(t, p, "SelectedService", "end of element")
         return SelectedService(service_id=f_service_id, parameter_set_id=f_parameter_set_id), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SelectedService") from None
 
 
 def _e_ServicePaymentSelectionRes(o: ServicePaymentSelectionRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("ServicePaymentSelectionRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("ServicePaymentSelectionRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
-        return a << 1
+        a = (a << 7 | o.response_code) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"ServicePaymentSelectionRes: {x_}") from None
 
 
 def _d_ServicePaymentSelectionRes(v: int, p: int, e: int) -> tuple[ServicePaymentSelectionRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "ServicePaymentSelectionRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "ServicePaymentSelectionRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "ServicePaymentSelectionRes.ResponseCode")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "ServicePaymentSelectionRes", "end of element")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServicePaymentSelectionRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         return ServicePaymentSelectionRes(response_code=f_response_code), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "ServicePaymentSelectionRes") from None
 
 
 def _e_SessionSetupReq(o: SessionSetupReq, a: int) -> int:
     try:
-        st = 0
         if o.evccid is None:
             raise ExiEncodeError("SessionSetupReq.evccid: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_bin(a, o.evccid)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"SessionSetupReq: {x_}") from None
 
 
 def _d_SessionSetupReq(v: int, p: int, e: int) -> tuple[SessionSetupReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupReq")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SessionSetupReq", "EVCCID")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "SessionSetupReq.EVCCID")
@@ -7769,14 +7273,13 @@ def _d_SessionSetupReq(v: int, p: int, e: int) -> tuple[SessionSetupReq, int]:
             p += 1
             f_evccid, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SessionSetupReq.EVCCID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupReq")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "SessionSetupReq", "end of element")
         return SessionSetupReq(evccid=f_evccid), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionSetupReq") from None
 
 
@@ -7785,26 +7288,20 @@ def _e_SessionSetupRes(o: SessionSetupRes, a: int) -> int:
         st = 0
         if o.response_code is None:
             raise ExiEncodeError("SessionSetupRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("SessionSetupRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.evseid is None:
             raise ExiEncodeError("SessionSetupRes.evseid: required field is None")
-        a <<= 1
+        a = (a << 7 | o.response_code) << 3
+        st = 1
         st = 2
-        a <<= 1
         a = enc_bin(a, o.evseid)
         a <<= 1
         if o.date_time_now is not None:
-            a <<= 2
-            st = 3
-            a <<= 1
             if not (-9223372036854775808 <= o.date_time_now and o.date_time_now <= 9223372036854775807):
                 raise ExiEncodeError("SessionSetupRes.date_time_now: value out of range")
+            a <<= 3
+            st = 3
             a = enc_int(a, o.date_time_now)
             a <<= 1
         te = _EE_SessionSetupRes.get(st)
@@ -7817,22 +7314,11 @@ def _e_SessionSetupRes(o: SessionSetupRes, a: int) -> int:
 
 def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SessionSetupRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SessionSetupRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SessionSetupRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "SessionSetupRes", "EVSEID")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "SessionSetupRes.EVSEID")
@@ -7842,175 +7328,143 @@ def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
             p += 1
             f_evseid, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SessionSetupRes.EVSEID")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
             p += 1
-        t = _T_SessionSetupRes[2][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SessionSetupRes_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "SessionSetupRes.DateTimeNow")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
             p += 1
-            f_date_time_now, p = dec_int(v, p, e)
+            f_date_time_now = (v >> (e - p - 9)) & 511
+            if f_date_time_now < 128:
+                p += 9
+            elif 256 <= f_date_time_now < 384:
+                f_date_time_now = 255 - f_date_time_now
+                p += 9
+            else:
+                f_date_time_now, p = dec_int(v, p, e)
             if f_date_time_now < -9223372036854775808 or f_date_time_now > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "SessionSetupRes.DateTimeNow")
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SessionSetupRes.DateTimeNow")
-            p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
-            p += 1
+            if (v >> (e - p - 2)) & 3:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
+            p += 2
+            t = -1
         else:
             f_date_time_now = None
         if t != -1:
             _unexpected(t, p, "SessionSetupRes", "end of element")
         return SessionSetupRes(response_code=f_response_code, evseid=f_evseid, date_time_now=f_date_time_now), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionSetupRes") from None
 
 
 def _e_SessionStop(o: SessionStop, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"SessionStop: {x_}") from None
 
 
 def _d_SessionStop(v: int, p: int, e: int) -> tuple[SessionStop, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionStop")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "SessionStop", "end of element")
         return SessionStop(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionStop") from None
 
 
 def _e_SessionStopRes(o: SessionStopRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("SessionStopRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("SessionStopRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
-        return a << 1
+        a = (a << 7 | o.response_code) << 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"SessionStopRes: {x_}") from None
 
 
 def _d_SessionStopRes(v: int, p: int, e: int) -> tuple[SessionStopRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SessionStopRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "SessionStopRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "SessionStopRes.ResponseCode")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "SessionStopRes", "end of element")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionStopRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         return SessionStopRes(response_code=f_response_code), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SessionStopRes") from None
 
 
 def _e_WeldingDetectionReq(o: WeldingDetectionReq, a: int) -> int:
     try:
-        st = 0
         if o.dc_ev_status is None:
             raise ExiEncodeError("WeldingDetectionReq.dc_ev_status: required field is None")
         a <<= 1
-        st = 1
         a = _e_DC_EVStatus(o.dc_ev_status, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"WeldingDetectionReq: {x_}") from None
 
 
 def _d_WeldingDetectionReq(v: int, p: int, e: int) -> tuple[WeldingDetectionReq, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionReq")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "WeldingDetectionReq", "DC_EVStatus")
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionReq")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "WeldingDetectionReq", "end of element")
         return WeldingDetectionReq(dc_ev_status=f_dc_ev_status), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "WeldingDetectionReq") from None
 
 
 def _e_WeldingDetectionRes(o: WeldingDetectionRes, a: int) -> int:
     try:
-        st = 0
         if o.response_code is None:
             raise ExiEncodeError("WeldingDetectionRes.response_code: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
         if not 0 <= o.response_code < 32:
             raise ExiEncodeError("WeldingDetectionRes.response_code: value out of range")
-        a = (a << 5) | o.response_code
-        a <<= 1
         if o.dc_evse_status is None:
             raise ExiEncodeError("WeldingDetectionRes.dc_evse_status: required field is None")
-        a <<= 1
-        st = 2
+        a = (a << 7 | o.response_code) << 2
         a = _e_DC_EVSEStatus(o.dc_evse_status, a)
         if o.evse_present_voltage is None:
             raise ExiEncodeError("WeldingDetectionRes.evse_present_voltage: required field is None")
         a <<= 1
-        st = 3
         a = _e_PhysicalValue(o.evse_present_voltage, a)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"WeldingDetectionRes: {x_}") from None
 
 
 def _d_WeldingDetectionRes(v: int, p: int, e: int) -> tuple[WeldingDetectionRes, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 1):
-            _unexpected(t, p, "WeldingDetectionRes", "ResponseCode")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "WeldingDetectionRes.ResponseCode")
-        p += 1
-        f_response_code = _EN_ResponseCode[(v >> (e - p - 5)) & 31]
-        p += 5
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "WeldingDetectionRes.ResponseCode")
-        p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "WeldingDetectionRes", "DC_EVSEStatus")
+        r = (v >> (e - p - 9)) & 511
+        p += 9
+        if r & 387:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionRes")
+        f_response_code = _EN_ResponseCode[((r >> 2) & 31)]
         f_dc_evse_status, p = _d_DC_EVSEStatus(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionRes")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "WeldingDetectionRes", "EVSEPresentVoltage")
         f_evse_present_voltage, p = _d_PhysicalValue(v, p, e)
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "WeldingDetectionRes")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "WeldingDetectionRes", "end of element")
         return WeldingDetectionRes(response_code=f_response_code, dc_evse_status=f_dc_evse_status, evse_present_voltage=f_evse_present_voltage), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "WeldingDetectionRes") from None
 
 
@@ -8022,7 +7476,7 @@ def _e_Entry(o: Entry, a: int) -> int:
         m_ = _SE_Entry_time_interval.get(type(o.time_interval))
         if m_ is None:
             raise ExiEncodeError("Entry.time_interval: not a member of the substitution group")
-        a = (a << 2) | 0 + m_[0]
+        a = a << 2 | (0 + m_[0])
         st = 1 + m_[0]
         a = m_[1](o.time_interval, a)
         te = _EE_Entry.get(st)
@@ -8035,8 +7489,9 @@ def _e_Entry(o: Entry, a: int) -> int:
 
 def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
     try:
-        t = _T_Entry[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Entry_0[r]
         if not (t in _P_Entry_time_interval):
             _unexpected(t, p, "Entry", "TimeInterval")
         st = t
@@ -8047,25 +7502,25 @@ def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
         if t != -1:
             _unexpected(t, p, "Entry", "end of element")
         return Entry(time_interval=f_time_interval), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Entry") from None
 
 
 def _e_EVStatus(o: EVStatus, a: int) -> int:
     try:
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"EVStatus: {x_}") from None
 
 
 def _d_EVStatus(v: int, p: int, e: int) -> tuple[EVStatus, int]:
     try:
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVStatus")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "EVStatus", "end of element")
         return EVStatus(), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "EVStatus") from None
 
 
@@ -8079,7 +7534,7 @@ def _e_Manifest(o: Manifest, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_Manifest_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("Manifest.reference: too many items or misplaced")
+                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -8094,12 +7549,15 @@ def _e_Manifest(o: Manifest, a: int) -> int:
 def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     y: Any
     try:
-        t = _T_Manifest[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Manifest")
             p += 1
+            t = 2
         else:
             f_id = None
         f_reference: list[Reference] = []
@@ -8113,7 +7571,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         if t != -1:
             _unexpected(t, p, "Manifest", "end of element")
         return Manifest(id=f_id, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Manifest") from None
 
 
@@ -8127,7 +7585,7 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
         for i_signature_property in o.signature_property:
             tr = _X_SignatureProperties_signature_property.get(st)
             if tr is None:
-                raise ExiEncodeError("SignatureProperties.signature_property: too many items or misplaced")
+                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SignatureProperty(i_signature_property, a)
@@ -8142,12 +7600,15 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
 def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties, int]:
     y: Any
     try:
-        t = _T_SignatureProperties[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureProperties")
             p += 1
+            t = 2
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
@@ -8161,7 +7622,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         if t != -1:
             _unexpected(t, p, "SignatureProperties", "end of element")
         return SignatureProperties(id=f_id, signature_property=f_signature_property), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperties") from None
 
 
@@ -8174,11 +7635,14 @@ def _e_SignatureProperty(o: SignatureProperty, a: int) -> int:
             a = enc_str(a, o.id)
         if o.target is None:
             raise ExiEncodeError("SignatureProperty.target: required field is None")
-        tr = _X_SignatureProperty_target.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("SignatureProperty.target: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = enc_str(a, o.target)
         te = _EE_SignatureProperty.get(st)
         if te is None:
@@ -8190,23 +7654,27 @@ def _e_SignatureProperty(o: SignatureProperty, a: int) -> int:
 
 def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int]:
     try:
-        t = _T_SignatureProperty[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureProperty")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "SignatureProperty", "Target")
         f_target, p = dec_str(v, p, e)
-        t = _T_SignatureProperty[2][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperty") from None
 
 
@@ -8262,7 +7730,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeP
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -8293,7 +7761,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 8) | 246)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
     FaultCode: ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError',),
     DC_EVErrorCode: ('NO_ERROR', 'FAILED_RESSTemperatureInhibit', 'FAILED_EVShiftPosition', 'FAILED_ChargerConnectorLockFault', 'FAILED_EVRESSMalfunction', 'FAILED_ChargingCurrentdifferential', 'FAILED_ChargingVoltageOutOfRange', 'Reserved_A', 'Reserved_B', 'Reserved_C', 'FAILED_ChargingSystemIncompatibility', 'NoData',),
@@ -8545,33 +8013,43 @@ _W_V2G_Message = (1, 1, 1,)
 _T_V2G_Message = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_MessageHeader = (1, 2, 2, 1,)
 _T_MessageHeader = ((1, -2,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_X_MessageHeader_signature: dict[int, tuple[int, int, int]] = {1: (2, 1, 3), 2: (2, 0, 3)}
 _EE_MessageHeader: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_MessageHeader_1 = _T_MessageHeader[1]
+_T_MessageHeader_2 = _T_MessageHeader[2]
 _W_Notification = (1, 2, 1,)
 _T_Notification = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_Notification: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_Notification_1 = _T_Notification[1]
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
-_X_Signature_signed_info: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
-_X_SignedInfo_canonicalization_method: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
-_X_Reference_type: dict[int, tuple[int, int, int]] = {0: (3, 1, 2), 1: (3, 0, 2)}
-_X_Reference_uri: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 1: (3, 1, 3), 2: (2, 0, 3)}
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8581,11 +8059,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
-_X_SignatureValue_value: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -8596,6 +8077,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -8607,21 +8090,28 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
 _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
-_X_DSAKeyValue_seed: dict[int, tuple[int, int, int]] = {4: (2, 1, 6), 5: (2, 0, 6)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_X_RetrievalMethod_uri: dict[int, tuple[int, int, int]] = {0: (3, 1, 2), 1: (2, 0, 2)}
-_X_RetrievalMethod_transforms: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 1: (2, 1, 3), 2: (2, 0, 3)}
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -8630,6 +8120,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -8639,8 +8130,9 @@ _W_X509IssuerSerial = (1, 1, 1,)
 _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
-_X_PGPData_pgp_key_packet: dict[int, tuple[int, int, int]] = {0: (2, 1, 4), 1: (2, 0, 2)}
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -8649,13 +8141,16 @@ _EE_SPKIData: dict[int, tuple[int, int]] = {1: (2, 2), 3: (2, 2)}
 _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
-_X_Object_id: dict[int, tuple[int, int, int]] = {0: (3, 1, 2), 1: (3, 0, 2)}
-_X_Object_mime_type: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 1: (3, 1, 3), 2: (3, 0, 3)}
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Body = (6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,)
 _T_Body = ((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, -1, -2, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_Body: dict[int, tuple[int, int]] = {0: (6, 35), 1: (1, 0), 2: (1, 0), 3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0), 9: (1, 0), 10: (1, 0), 11: (1, 0), 12: (1, 0), 13: (1, 0), 14: (1, 0), 15: (1, 0), 16: (1, 0), 17: (1, 0), 18: (1, 0), 19: (1, 0), 20: (1, 0), 21: (1, 0), 22: (1, 0), 23: (1, 0), 24: (1, 0), 25: (1, 0), 26: (1, 0), 27: (1, 0), 28: (1, 0), 29: (1, 0), 30: (1, 0), 31: (1, 0), 32: (1, 0), 33: (1, 0), 34: (1, 0), 35: (1, 0)}
 _SE_Body_body_element: dict[type, tuple[int, Callable[[Any, int], int]]] = {BodyBase: (0, _e_BodyBase), CableCheckReq: (1, _e_CableCheckReq), CableCheckRes: (2, _e_CableCheckRes), CertificateInstallationReq: (3, _e_CertificateInstallationReq), CertificateInstallationRes: (4, _e_CertificateInstallationRes), CertificateUpdateReq: (5, _e_CertificateUpdateReq), CertificateUpdateRes: (6, _e_CertificateUpdateRes), ChargeParameterDiscoveryReq: (7, _e_ChargeParameterDiscoveryReq), ChargeParameterDiscoveryRes: (8, _e_ChargeParameterDiscoveryRes), ChargingStatusReq: (9, _e_ChargingStatusReq), ChargingStatusRes: (10, _e_ChargingStatusRes), ContractAuthenticationReq: (11, _e_ContractAuthenticationReq), ContractAuthenticationRes: (12, _e_ContractAuthenticationRes), CurrentDemandReq: (13, _e_CurrentDemandReq), CurrentDemandRes: (14, _e_CurrentDemandRes), MeteringReceiptReq: (15, _e_MeteringReceiptReq), MeteringReceiptRes: (16, _e_MeteringReceiptRes), PaymentDetailsReq: (17, _e_PaymentDetailsReq), PaymentDetailsRes: (18, _e_PaymentDetailsRes), PowerDeliveryReq: (19, _e_PowerDeliveryReq), PowerDeliveryRes: (20, _e_PowerDeliveryRes), PreChargeReq: (21, _e_PreChargeReq), PreChargeRes: (22, _e_PreChargeRes), ServiceDetailReq: (23, _e_ServiceDetailReq), ServiceDetailRes: (24, _e_ServiceDetailRes), ServiceDiscoveryReq: (25, _e_ServiceDiscoveryReq), ServiceDiscoveryRes: (26, _e_ServiceDiscoveryRes), ServicePaymentSelectionReq: (27, _e_ServicePaymentSelectionReq), ServicePaymentSelectionRes: (28, _e_ServicePaymentSelectionRes), SessionSetupReq: (29, _e_SessionSetupReq), SessionSetupRes: (30, _e_SessionSetupRes), SessionStop: (31, _e_SessionStop), SessionStopRes: (32, _e_SessionStopRes), WeldingDetectionReq: (33, _e_WeldingDetectionReq), WeldingDetectionRes: (34, _e_WeldingDetectionRes)}
+_T_Body_0 = _T_Body[0]
 _P_Body_body_element = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,))
 _SD_Body_body_element: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_BodyBase, 2: _d_CableCheckReq, 3: _d_CableCheckRes, 4: _d_CertificateInstallationReq, 5: _d_CertificateInstallationRes, 6: _d_CertificateUpdateReq, 7: _d_CertificateUpdateRes, 8: _d_ChargeParameterDiscoveryReq, 9: _d_ChargeParameterDiscoveryRes, 10: _d_ChargingStatusReq, 11: _d_ChargingStatusRes, 12: _d_ContractAuthenticationReq, 13: _d_ContractAuthenticationRes, 14: _d_CurrentDemandReq, 15: _d_CurrentDemandRes, 16: _d_MeteringReceiptReq, 17: _d_MeteringReceiptRes, 18: _d_PaymentDetailsReq, 19: _d_PaymentDetailsRes, 20: _d_PowerDeliveryReq, 21: _d_PowerDeliveryRes, 22: _d_PreChargeReq, 23: _d_PreChargeRes, 24: _d_ServiceDetailReq, 25: _d_ServiceDetailRes, 26: _d_ServiceDiscoveryReq, 27: _d_ServiceDiscoveryRes, 28: _d_ServicePaymentSelectionReq, 29: _d_ServicePaymentSelectionRes, 30: _d_SessionSetupReq, 31: _d_SessionSetupRes, 32: _d_SessionStop, 33: _d_SessionStopRes, 34: _d_WeldingDetectionReq, 35: _d_WeldingDetectionRes}
 _W_BodyBase = (1,)
@@ -8664,16 +8159,16 @@ _W_CableCheckReq = (1, 1,)
 _T_CableCheckReq = ((1, -2,), (-1, -2,),)
 _W_DC_EVStatus = (1, 2, 2, 1, 1, 1,)
 _T_DC_EVStatus = ((1, -2,), (2, 3, 4, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (-1, -2,),)
-_X_DC_EVStatus_evress_conditioning: dict[int, tuple[int, int, int]] = {1: (2, 1, 3), 2: (2, 0, 3)}
-_X_DC_EVStatus_ev_error_code: dict[int, tuple[int, int, int]] = {1: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
+_T_DC_EVStatus_1 = _T_DC_EVStatus[1]
+_T_DC_EVStatus_2 = _T_DC_EVStatus[2]
 _W_CableCheckRes = (1, 1, 1, 1,)
 _T_CableCheckRes = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_DC_EVSEStatus = (2, 1, 1, 1, 1,)
 _T_DC_EVSEStatus = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
-_X_DC_EVSEStatus_evse_status_code: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
+_T_DC_EVSEStatus_0 = _T_DC_EVSEStatus[0]
 _W_CertificateInstallationReq = (2, 1, 1, 1, 1,)
 _T_CertificateInstallationReq = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
-_X_CertificateInstallationReq_oem_provisioning_cert: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
+_T_CertificateInstallationReq_0 = _T_CertificateInstallationReq[0]
 _W_ListOfRootCertificateIDs = (1, 2, 2,)
 _T_ListOfRootCertificateIDs = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ListOfRootCertificateIDs_root_certificate_id: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8684,6 +8179,7 @@ _T_CertificateInstallationRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,
 _W_CertificateChain = (1, 2, 1,)
 _T_CertificateChain = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_CertificateChain: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_CertificateChain_1 = _T_CertificateChain[1]
 _W_SubCertificates = (1, 2, 2,)
 _T_SubCertificates = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_SubCertificates_certificate: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8691,35 +8187,38 @@ _EE_SubCertificates: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
 _P_SubCertificates_certificate = frozenset((1, 2,))
 _W_CertificateUpdateReq = (2, 1, 1, 1, 1, 1,)
 _T_CertificateUpdateReq = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
-_X_CertificateUpdateReq_contract_signature_cert_chain: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
+_T_CertificateUpdateReq_0 = _T_CertificateUpdateReq[0]
 _W_CertificateUpdateRes = (1, 1, 1, 1, 1, 1, 1, 1,)
 _T_CertificateUpdateRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (-1, -2,),)
 _W_ChargeParameterDiscoveryReq = (1, 2, 1, 1, 1,)
 _T_ChargeParameterDiscoveryReq = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_ChargeParameterDiscoveryReq: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeParameter: (0, _e_AC_EVChargeParameter), DC_EVChargeParameter: (1, _e_DC_EVChargeParameter), EVChargeParameter: (2, _e_EVChargeParameter)}
+_T_ChargeParameterDiscoveryReq_1 = _T_ChargeParameterDiscoveryReq[1]
 _P_ChargeParameterDiscoveryReq_ev_charge_parameter = frozenset((2, 3, 4,))
 _SD_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVChargeParameter, 3: _d_DC_EVChargeParameter, 4: _d_EVChargeParameter}
 _W_AC_EVChargeParameter = (1, 1, 1, 1, 1, 1,)
 _T_AC_EVChargeParameter = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_PhysicalValue = (1, 2, 1, 1,)
 _T_PhysicalValue = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
-_X_PhysicalValue_value: dict[int, tuple[int, int, int]] = {1: (2, 1, 3), 2: (1, 0, 3)}
+_T_PhysicalValue_1 = _T_PhysicalValue[1]
 _W_DC_EVChargeParameter = (1, 1, 2, 1, 3, 3, 2, 2, 1,)
 _T_DC_EVChargeParameter = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, 7, 8, -1, -2, -3, -3,), (6, 7, 8, -1, -2, -3, -3, -3,), (7, 8, -1, -2,), (8, -1, -2, -3,), (-1, -2,),)
-_X_DC_EVChargeParameter_ev_maximum_voltage_limit: dict[int, tuple[int, int, int]] = {2: (2, 1, 4), 3: (1, 0, 4)}
-_X_DC_EVChargeParameter_ev_energy_request: dict[int, tuple[int, int, int]] = {4: (3, 1, 6), 5: (3, 0, 6)}
-_X_DC_EVChargeParameter_full_soc: dict[int, tuple[int, int, int]] = {4: (3, 2, 7), 5: (3, 1, 7), 6: (2, 0, 7)}
 _X_DC_EVChargeParameter_bulk_soc: dict[int, tuple[int, int, int]] = {4: (3, 3, 8), 5: (3, 2, 8), 6: (2, 1, 8), 7: (2, 0, 8)}
 _EE_DC_EVChargeParameter: dict[int, tuple[int, int]] = {4: (3, 4), 5: (3, 3), 6: (2, 2), 7: (2, 1), 8: (1, 0)}
+_T_DC_EVChargeParameter_2 = _T_DC_EVChargeParameter[2]
+_T_DC_EVChargeParameter_4 = _T_DC_EVChargeParameter[4]
+_T_DC_EVChargeParameter_5 = _T_DC_EVChargeParameter[5]
+_T_DC_EVChargeParameter_6 = _T_DC_EVChargeParameter[6]
+_T_DC_EVChargeParameter_7 = _T_DC_EVChargeParameter[7]
 _W_EVChargeParameter = (1,)
 _T_EVChargeParameter = ((-1, -2,),)
 _W_ChargeParameterDiscoveryRes = (1, 1, 2, 2, 2, 1, 1, 1,)
 _T_ChargeParameterDiscoveryRes = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (5, 6, 7, -2,), (5, 6, 7, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
-_X_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[int, tuple[int, int, int]] = {3: (2, 0, 5), 4: (2, 0, 5)}
 _EE_ChargeParameterDiscoveryRes: dict[int, tuple[int, int]] = {5: (1, 0), 6: (1, 0), 7: (1, 0)}
 _SE_ChargeParameterDiscoveryRes_sa_schedules: dict[type, tuple[int, Callable[[Any, int], int]]] = {SAScheduleList: (0, _e_SAScheduleList), SASchedules: (1, _e_SASchedules)}
 _SE_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEChargeParameter: (0, _e_AC_EVSEChargeParameter), DC_EVSEChargeParameter: (1, _e_DC_EVSEChargeParameter), EVSEChargeParameter: (2, _e_EVSEChargeParameter)}
+_T_ChargeParameterDiscoveryRes_2 = _T_ChargeParameterDiscoveryRes[2]
 _P_ChargeParameterDiscoveryRes_sa_schedules = frozenset((3, 4,))
 _SD_ChargeParameterDiscoveryRes_sa_schedules: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_SAScheduleList, 4: _d_SASchedules}
 _P_ChargeParameterDiscoveryRes_evse_charge_parameter = frozenset((5, 6, 7,))
@@ -8732,6 +8231,7 @@ _P_SAScheduleList_sa_schedule_tuple = frozenset((1, 2,))
 _W_SAScheduleTuple = (1, 1, 2, 1,)
 _T_SAScheduleTuple = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SAScheduleTuple: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SAScheduleTuple_2 = _T_SAScheduleTuple[2]
 _W_PMaxSchedule = (1, 1, 2, 2,)
 _T_PMaxSchedule = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_PMaxSchedule_p_max_schedule_entry: dict[int, tuple[int, int, int]] = {1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
@@ -8739,36 +8239,42 @@ _EE_PMaxSchedule: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
 _P_PMaxSchedule_p_max_schedule_entry = frozenset((2, 3,))
 _W_PMaxScheduleEntry = (2, 1, 1, 1,)
 _T_PMaxScheduleEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (-1, -2,),)
-_X_PMaxScheduleEntry_p_max: dict[int, tuple[int, int, int]] = {1: (1, 0, 3), 2: (1, 0, 3)}
 _SE_PMaxScheduleEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_PMaxScheduleEntry_0 = _T_PMaxScheduleEntry[0]
 _P_PMaxScheduleEntry_time_interval = frozenset((1, 2,))
 _SD_PMaxScheduleEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_RelativeTimeInterval = (1, 2, 1,)
 _T_RelativeTimeInterval = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_RelativeTimeInterval: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_RelativeTimeInterval_1 = _T_RelativeTimeInterval[1]
 _W_Interval = (1,)
 _T_Interval = ((-1, -2,),)
 _W_SalesTariff = (1, 1, 2, 1, 1, 2, 2,)
 _T_SalesTariff = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -1, -2, -3,), (6, -1, -2, -3,),)
-_X_SalesTariff_num_e_price_levels: dict[int, tuple[int, int, int]] = {2: (2, 1, 4), 3: (1, 0, 4)}
 _X_SalesTariff_sales_tariff_entry: dict[int, tuple[int, int, int]] = {4: (1, 0, 5), 5: (2, 0, 6), 6: (2, 0, 6)}
 _EE_SalesTariff: dict[int, tuple[int, int]] = {5: (2, 1), 6: (2, 1)}
+_T_SalesTariff_2 = _T_SalesTariff[2]
 _P_SalesTariff_sales_tariff_entry = frozenset((5, 6,))
 _W_SalesTariffEntry = (2, 1, 1, 2, 2,)
 _T_SalesTariffEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (4, -1, -2, -3,), (4, -1, -2, -3,),)
-_X_SalesTariffEntry_e_price_level: dict[int, tuple[int, int, int]] = {1: (1, 0, 3), 2: (1, 0, 3)}
 _X_SalesTariffEntry_consumption_cost: dict[int, tuple[int, int, int]] = {3: (2, 0, 4), 4: (2, 0, 4)}
 _EE_SalesTariffEntry: dict[int, tuple[int, int]] = {3: (2, 1), 4: (2, 1)}
 _SE_SalesTariffEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_SalesTariffEntry_0 = _T_SalesTariffEntry[0]
 _P_SalesTariffEntry_time_interval = frozenset((1, 2,))
 _SD_SalesTariffEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
+_T_SalesTariffEntry_3 = _T_SalesTariffEntry[3]
+_T_SalesTariffEntry_4 = _T_SalesTariffEntry[4]
 _W_ConsumptionCost = (1, 2, 2,)
 _T_ConsumptionCost = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ConsumptionCost_cost: dict[int, tuple[int, int, int]] = {1: (2, 0, 2), 2: (2, 0, 2)}
 _EE_ConsumptionCost: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
+_T_ConsumptionCost_1 = _T_ConsumptionCost[1]
+_T_ConsumptionCost_2 = _T_ConsumptionCost[2]
 _W_Cost = (1, 1, 2, 1,)
 _T_Cost = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_Cost: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_Cost_2 = _T_Cost[2]
 _W_SASchedules = (1,)
 _T_SASchedules = ((-1, -2,),)
 _W_AC_EVSEChargeParameter = (1, 1, 1, 1, 1,)
@@ -8777,46 +8283,53 @@ _W_AC_EVSEStatus = (1, 1, 1, 1, 1,)
 _T_AC_EVSEStatus = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
 _W_DC_EVSEChargeParameter = (1, 1, 2, 1, 1, 1, 2, 1, 2, 1,)
 _T_DC_EVSEChargeParameter = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -2,), (7, 8, -2, -3,), (8, -2,), (9, -1, -2, -3,), (-1, -2,),)
-_X_DC_EVSEChargeParameter_evse_maximum_voltage_limit: dict[int, tuple[int, int, int]] = {2: (2, 1, 4), 3: (1, 0, 4)}
-_X_DC_EVSEChargeParameter_evse_peak_current_ripple: dict[int, tuple[int, int, int]] = {6: (2, 1, 8), 7: (1, 0, 8)}
 _EE_DC_EVSEChargeParameter: dict[int, tuple[int, int]] = {8: (2, 1), 9: (1, 0)}
+_T_DC_EVSEChargeParameter_2 = _T_DC_EVSEChargeParameter[2]
+_T_DC_EVSEChargeParameter_6 = _T_DC_EVSEChargeParameter[6]
+_T_DC_EVSEChargeParameter_8 = _T_DC_EVSEChargeParameter[8]
 _W_EVSEChargeParameter = (1,)
 _T_EVSEChargeParameter = ((-1, -2,),)
 _W_ChargingStatusReq = (1,)
 _T_ChargingStatusReq = ((-1, -2,),)
 _W_ChargingStatusRes = (1, 1, 1, 2, 2, 1, 1, 1,)
 _T_ChargingStatusRes = ((1, -2,), (2, -2,), (3, -2,), (4, 5, 6, -2,), (5, 6, -2, -3,), (6, -2,), (7, -2,), (-1, -2,),)
-_X_ChargingStatusRes_meter_info: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5)}
-_X_ChargingStatusRes_receipt_required: dict[int, tuple[int, int, int]] = {3: (2, 2, 6), 4: (2, 1, 6), 5: (1, 0, 6)}
+_T_ChargingStatusRes_3 = _T_ChargingStatusRes[3]
+_T_ChargingStatusRes_4 = _T_ChargingStatusRes[4]
 _W_MeterInfo = (1, 3, 3, 2, 2, 1,)
 _T_MeterInfo = ((1, -2,), (2, 3, 4, 5, -1, -2, -3, -3,), (3, 4, 5, -1, -2, -3, -3, -3,), (4, 5, -1, -2,), (5, -1, -2, -3,), (-1, -2,),)
-_X_MeterInfo_sig_meter_reading: dict[int, tuple[int, int, int]] = {1: (3, 1, 3), 2: (3, 0, 3)}
-_X_MeterInfo_meter_status: dict[int, tuple[int, int, int]] = {1: (3, 2, 4), 2: (3, 1, 4), 3: (2, 0, 4)}
 _X_MeterInfo_t_meter: dict[int, tuple[int, int, int]] = {1: (3, 3, 5), 2: (3, 2, 5), 3: (2, 1, 5), 4: (2, 0, 5)}
 _EE_MeterInfo: dict[int, tuple[int, int]] = {1: (3, 4), 2: (3, 3), 3: (2, 2), 4: (2, 1), 5: (1, 0)}
+_T_MeterInfo_1 = _T_MeterInfo[1]
+_T_MeterInfo_2 = _T_MeterInfo[2]
+_T_MeterInfo_3 = _T_MeterInfo[3]
+_T_MeterInfo_4 = _T_MeterInfo[4]
 _W_ContractAuthenticationReq = (2, 2, 1,)
 _T_ContractAuthenticationReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_X_ContractAuthenticationReq_gen_challenge: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (2, 0, 2)}
 _EE_ContractAuthenticationReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ContractAuthenticationReq_0 = _T_ContractAuthenticationReq[0]
+_T_ContractAuthenticationReq_1 = _T_ContractAuthenticationReq[1]
 _W_ContractAuthenticationRes = (1, 1, 1,)
 _T_ContractAuthenticationRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_CurrentDemandReq = (1, 1, 3, 3, 2, 2, 1, 2, 2, 1, 1,)
 _T_CurrentDemandReq = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, -2, -3, -3,), (4, 5, 6, 7, -2, -3, -3, -3,), (5, 6, 7, -2,), (6, 7, -2, -3,), (7, -2,), (8, 9, 10, -2,), (9, 10, -2, -3,), (10, -2,), (-1, -2,),)
-_X_CurrentDemandReq_ev_maximum_current_limit: dict[int, tuple[int, int, int]] = {2: (3, 1, 4), 3: (3, 0, 4)}
-_X_CurrentDemandReq_ev_maximum_power_limit: dict[int, tuple[int, int, int]] = {2: (3, 2, 5), 3: (3, 1, 5), 4: (2, 0, 5)}
 _X_CurrentDemandReq_bulk_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 3, 6), 3: (3, 2, 6), 4: (2, 1, 6), 5: (2, 0, 6)}
 _X_CurrentDemandReq_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 4, 7), 3: (3, 3, 7), 4: (2, 2, 7), 5: (2, 1, 7), 6: (1, 0, 7)}
-_X_CurrentDemandReq_remaining_time_to_bulk_so_c: dict[int, tuple[int, int, int]] = {7: (2, 1, 9), 8: (2, 0, 9)}
-_X_CurrentDemandReq_ev_target_voltage: dict[int, tuple[int, int, int]] = {7: (2, 2, 10), 8: (2, 1, 10), 9: (1, 0, 10)}
+_T_CurrentDemandReq_2 = _T_CurrentDemandReq[2]
+_T_CurrentDemandReq_3 = _T_CurrentDemandReq[3]
+_T_CurrentDemandReq_4 = _T_CurrentDemandReq[4]
+_T_CurrentDemandReq_5 = _T_CurrentDemandReq[5]
+_T_CurrentDemandReq_7 = _T_CurrentDemandReq[7]
+_T_CurrentDemandReq_8 = _T_CurrentDemandReq[8]
 _W_CurrentDemandRes = (1, 1, 1, 1, 1, 1, 1, 3, 2, 2, 1,)
 _T_CurrentDemandRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (8, 9, 10, -1, -2, -3, -3, -3,), (9, 10, -1, -2,), (10, -1, -2, -3,), (-1, -2,),)
-_X_CurrentDemandRes_evse_maximum_current_limit: dict[int, tuple[int, int, int]] = {7: (3, 1, 9), 8: (2, 0, 9)}
-_X_CurrentDemandRes_evse_maximum_power_limit: dict[int, tuple[int, int, int]] = {7: (3, 2, 10), 8: (2, 1, 10), 9: (2, 0, 10)}
 _EE_CurrentDemandRes: dict[int, tuple[int, int]] = {7: (3, 3), 8: (2, 2), 9: (2, 1), 10: (1, 0)}
+_T_CurrentDemandRes_7 = _T_CurrentDemandRes[7]
+_T_CurrentDemandRes_8 = _T_CurrentDemandRes[8]
+_T_CurrentDemandRes_9 = _T_CurrentDemandRes[9]
 _W_MeteringReceiptReq = (2, 1, 2, 1, 1,)
 _T_MeteringReceiptReq = ((1, 2, -2, -3,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (-1, -2,),)
-_X_MeteringReceiptReq_session_id: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
-_X_MeteringReceiptReq_meter_info: dict[int, tuple[int, int, int]] = {2: (2, 1, 4), 3: (1, 0, 4)}
+_T_MeteringReceiptReq_0 = _T_MeteringReceiptReq[0]
+_T_MeteringReceiptReq_2 = _T_MeteringReceiptReq[2]
 _W_MeteringReceiptRes = (1, 1, 1,)
 _T_MeteringReceiptRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PaymentDetailsReq = (1, 1, 1,)
@@ -8825,9 +8338,10 @@ _W_PaymentDetailsRes = (1, 1, 1, 1,)
 _T_PaymentDetailsRes = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_PowerDeliveryReq = (1, 3, 2, 1, 1,)
 _T_PowerDeliveryReq = ((1, -2,), (2, 3, 4, -1, -2, -3, -3, -3,), (3, 4, -1, -2,), (-1, -2,), (-1, -2,),)
-_X_PowerDeliveryReq_ev_power_delivery_parameter: dict[int, tuple[int, int, int]] = {1: (3, 1, 3), 2: (2, 0, 3)}
 _EE_PowerDeliveryReq: dict[int, tuple[int, int]] = {1: (3, 3), 2: (2, 2), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryReq_ev_power_delivery_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {DC_EVPowerDeliveryParameter: (0, _e_DC_EVPowerDeliveryParameter), EVPowerDeliveryParameter: (1, _e_EVPowerDeliveryParameter)}
+_T_PowerDeliveryReq_1 = _T_PowerDeliveryReq[1]
+_T_PowerDeliveryReq_2 = _T_PowerDeliveryReq[2]
 _P_PowerDeliveryReq_ev_power_delivery_parameter = frozenset((3, 4,))
 _SD_PowerDeliveryReq_ev_power_delivery_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_DC_EVPowerDeliveryParameter, 4: _d_EVPowerDeliveryParameter}
 _W_ChargingProfile = (1, 1, 2, 2,)
@@ -8839,13 +8353,14 @@ _W_ProfileEntry = (1, 1, 1,)
 _T_ProfileEntry = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_DC_EVPowerDeliveryParameter = (1, 2, 1, 1,)
 _T_DC_EVPowerDeliveryParameter = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
-_X_DC_EVPowerDeliveryParameter_charging_complete: dict[int, tuple[int, int, int]] = {1: (2, 1, 3), 2: (1, 0, 3)}
+_T_DC_EVPowerDeliveryParameter_1 = _T_DC_EVPowerDeliveryParameter[1]
 _W_EVPowerDeliveryParameter = (1,)
 _T_EVPowerDeliveryParameter = ((-1, -2,),)
 _W_PowerDeliveryRes = (1, 2, 1, 1, 1,)
 _T_PowerDeliveryRes = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryRes: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryRes_evse_status: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEStatus: (0, _e_AC_EVSEStatus), DC_EVSEStatus: (1, _e_DC_EVSEStatus), EVSEStatus: (2, _e_EVSEStatus)}
+_T_PowerDeliveryRes_1 = _T_PowerDeliveryRes[1]
 _P_PowerDeliveryRes_evse_status = frozenset((2, 3, 4,))
 _SD_PowerDeliveryRes_evse_status: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVSEStatus, 3: _d_DC_EVSEStatus, 4: _d_EVSEStatus}
 _W_EVSEStatus = (1,)
@@ -8859,6 +8374,7 @@ _T_ServiceDetailReq = ((1, -2,), (-1, -2,),)
 _W_ServiceDetailRes = (1, 1, 2, 1,)
 _T_ServiceDetailRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDetailRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_ServiceDetailRes_2 = _T_ServiceDetailRes[2]
 _W_ServiceParameterList = (1, 2, 2,)
 _T_ServiceParameterList = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ServiceParameterList_parameter_set: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8877,13 +8393,16 @@ _X_Parameter_int_value: dict[int, tuple[int, int, int]] = {2: (3, 3, 6)}
 _X_Parameter_physical_value: dict[int, tuple[int, int, int]] = {2: (3, 4, 7)}
 _X_Parameter_string_value: dict[int, tuple[int, int, int]] = {2: (3, 5, 8)}
 _EE_Parameter: dict[int, tuple[int, int]] = {3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0)}
+_T_Parameter_2 = _T_Parameter[2]
 _W_ServiceDiscoveryReq = (2, 2, 1,)
 _T_ServiceDiscoveryReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_X_ServiceDiscoveryReq_service_category: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (2, 0, 2)}
 _EE_ServiceDiscoveryReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ServiceDiscoveryReq_0 = _T_ServiceDiscoveryReq[0]
+_T_ServiceDiscoveryReq_1 = _T_ServiceDiscoveryReq[1]
 _W_ServiceDiscoveryRes = (1, 1, 1, 2, 1,)
 _T_ServiceDiscoveryRes = ((1, -2,), (2, -2,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryRes: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceDiscoveryRes_3 = _T_ServiceDiscoveryRes[3]
 _W_PaymentOptions = (1, 2, 2,)
 _T_PaymentOptions = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_PaymentOptions_payment_option: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8893,8 +8412,9 @@ _W_ServiceCharge = (1, 1, 1, 1,)
 _T_ServiceCharge = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_ServiceTag = (1, 2, 1, 2, 1,)
 _T_ServiceTag = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
-_X_ServiceTag_service_category: dict[int, tuple[int, int, int]] = {1: (2, 1, 3), 2: (1, 0, 3)}
 _EE_ServiceTag: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceTag_1 = _T_ServiceTag[1]
+_T_ServiceTag_3 = _T_ServiceTag[3]
 _W_ServiceTagList = (1, 2, 2,)
 _T_ServiceTagList = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ServiceTagList_service: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8912,6 +8432,7 @@ _P_SelectedServiceList_selected_service = frozenset((1, 2,))
 _W_SelectedService = (1, 2, 1,)
 _T_SelectedService = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SelectedService: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SelectedService_1 = _T_SelectedService[1]
 _W_ServicePaymentSelectionRes = (1, 1,)
 _T_ServicePaymentSelectionRes = ((1, -2,), (-1, -2,),)
 _W_SessionSetupReq = (1, 1,)
@@ -8919,6 +8440,7 @@ _T_SessionSetupReq = ((1, -2,), (-1, -2,),)
 _W_SessionSetupRes = (1, 1, 2, 1,)
 _T_SessionSetupRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SessionSetupRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SessionSetupRes_2 = _T_SessionSetupRes[2]
 _W_SessionStop = (1,)
 _T_SessionStop = ((-1, -2,),)
 _W_SessionStopRes = (1, 1,)
@@ -8931,6 +8453,7 @@ _W_Entry = (2, 1, 1,)
 _T_Entry = ((1, 2, -2, -3,), (-1, -2,), (-1, -2,),)
 _EE_Entry: dict[int, tuple[int, int]] = {1: (1, 0), 2: (1, 0)}
 _SE_Entry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_Entry_0 = _T_Entry[0]
 _P_Entry_time_interval = frozenset((1, 2,))
 _SD_Entry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_EVStatus = (1,)
@@ -8939,13 +8462,16 @@ _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
-_X_SignatureProperty_target: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]

@@ -12,7 +12,7 @@ Target codes in the tables: position index, -1 EE, -2 second-level escape, -3 in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, NoReturn
 
 from ._bits import (
     ExiDecodeError,
@@ -252,7 +252,7 @@ class SignatureProperty:
     target: str
 
 
-def _unexpected(t: int, p: int, where: str, expected: str) -> None:
+def _unexpected(t: int, p: int, where: str, expected: str) -> NoReturn:
     what = {-1: "end of element", -2: "second-level event (not supported)", -3: "invalid event code", -4: "wildcard or mixed content (not supported)"}.get(t, "element")
     raise ExiDecodeError(f"unexpected {what} where {expected} was expected", p, where)
 
@@ -266,11 +266,14 @@ def _e_Signature(o: Signature, a: int) -> int:
             a = enc_str(a, o.id)
         if o.signed_info is None:
             raise ExiEncodeError("Signature.signed_info: required field is None")
-        tr = _X_Signature_signed_info.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("Signature.signed_info: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_SignedInfo(o.signed_info, a)
         if o.signature_value is None:
             raise ExiEncodeError("Signature.signature_value: required field is None")
@@ -284,7 +287,7 @@ def _e_Signature(o: Signature, a: int) -> int:
         for i_object in o.object:
             tr = _X_Signature_object.get(st)
             if tr is None:
-                raise ExiEncodeError("Signature.object: too many items or misplaced")
+                raise ExiEncodeError("Signature.object: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Object(i_object, a)
@@ -299,40 +302,45 @@ def _e_Signature(o: Signature, a: int) -> int:
 def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     y: Any
     try:
-        t = _T_Signature[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Signature")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "Signature", "SignedInfo")
         f_signed_info, p = _d_SignedInfo(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Signature")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "Signature", "SignatureValue")
         f_signature_value, p = _d_SignatureValue(v, p, e)
-        t = _T_Signature[3][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
-            t = _T_Signature[4][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
         while t == 5:
             y, p = _d_Object(v, p, e)
             f_object.append(y)
-            t = _T_Signature[5][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Signature") from None
 
 
@@ -345,11 +353,14 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
             a = enc_str(a, o.id)
         if o.canonicalization_method is None:
             raise ExiEncodeError("SignedInfo.canonicalization_method: required field is None")
-        tr = _X_SignedInfo_canonicalization_method.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("SignedInfo.canonicalization_method: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = _e_CanonicalizationMethod(o.canonicalization_method, a)
         if o.signature_method is None:
             raise ExiEncodeError("SignedInfo.signature_method: required field is None")
@@ -359,7 +370,7 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_SignedInfo_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("SignedInfo.reference: too many items or misplaced")
+                raise ExiEncodeError("SignedInfo.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -374,24 +385,28 @@ def _e_SignedInfo(o: SignedInfo, a: int) -> int:
 def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     y: Any
     try:
-        t = _T_SignedInfo[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignedInfo")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "SignedInfo", "CanonicalizationMethod")
         f_canonicalization_method, p = _d_CanonicalizationMethod(v, p, e)
-        t = 3 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignedInfo")
         p += 1
-        if not (t == 3):
-            _unexpected(t, p, "SignedInfo", "SignatureMethod")
         f_signature_method, p = _d_SignatureMethod(v, p, e)
-        t = 4 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignedInfo")
         p += 1
+        t = 4
         f_reference: list[Reference] = []
         while t in _P_SignedInfo_reference:
             st = t
@@ -403,36 +418,35 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         if t != -1:
             _unexpected(t, p, "SignedInfo", "end of element")
         return SignedInfo(id=f_id, canonicalization_method=f_canonicalization_method, signature_method=f_signature_method, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignedInfo") from None
 
 
 def _e_CanonicalizationMethod(o: CanonicalizationMethod, a: int) -> int:
     try:
-        st = 0
         if o.algorithm is None:
             raise ExiEncodeError("CanonicalizationMethod.algorithm: required field is None")
         a <<= 1
-        st = 1
         a = enc_str(a, o.algorithm)
-        return (a << 2) | 1
+        a = a << 2 | 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"CanonicalizationMethod: {x_}") from None
 
 
 def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationMethod, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CanonicalizationMethod")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "CanonicalizationMethod", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_CanonicalizationMethod[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "CanonicalizationMethod") from None
 
 
@@ -445,9 +459,8 @@ def _e_SignatureMethod(o: SignatureMethod, a: int) -> int:
         st = 1
         a = enc_str(a, o.algorithm)
         if o.hmac_output_length is not None:
-            a <<= 3
+            a <<= 4
             st = 2
-            a <<= 1
             a = enc_int(a, o.hmac_output_length)
             a <<= 1
         te = _EE_SignatureMethod.get(st)
@@ -460,29 +473,36 @@ def _e_SignatureMethod(o: SignatureMethod, a: int) -> int:
 
 def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "SignatureMethod", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_SignatureMethod[1][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("unsupported second-level event", p, "SignatureMethod.HMACOutputLength")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
-            if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "SignatureMethod.HMACOutputLength")
-            p += 1
-            t = _T_SignatureMethod[2][(v >> (e - p - 2)) & 3]
-            p += 2
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
+            r = (v >> (e - p - 3)) & 7
+            p += 3
+            if r & 4:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
             _unexpected(t, p, "SignatureMethod", "end of element")
         return SignatureMethod(algorithm=f_algorithm, hmac_output_length=f_hmac_output_length), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureMethod") from None
 
 
@@ -494,23 +514,32 @@ def _e_Reference(o: Reference, a: int) -> int:
             st = 1
             a = enc_str(a, o.id)
         if o.type is not None:
-            tr = _X_Reference_type.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 1
+                st = 2
+            elif st == 1:
+                a <<= 3
+                st = 2
+            else:
                 raise ExiEncodeError("Reference.type: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.type)
         if o.uri is not None:
-            tr = _X_Reference_uri.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 2
+                st = 3
+            elif st == 1:
+                a = a << 3 | 1
+                st = 3
+            elif st == 2:
+                a <<= 2
+                st = 3
+            else:
                 raise ExiEncodeError("Reference.uri: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.uri)
         if o.transforms is not None:
             tr = _X_Reference_transforms.get(st)
             if tr is None:
-                raise ExiEncodeError("Reference.transforms: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("Reference.transforms: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transforms(o.transforms, a)
@@ -518,57 +547,61 @@ def _e_Reference(o: Reference, a: int) -> int:
             raise ExiEncodeError("Reference.digest_method: required field is None")
         tr = _X_Reference_digest_method.get(st)
         if tr is None:
-            raise ExiEncodeError("Reference.digest_method: not allowed here (missing or misplaced field)")
+            raise ExiEncodeError("Reference.digest_method: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a = _e_DigestMethod(o.digest_method, a)
         if o.digest_value is None:
             raise ExiEncodeError("Reference.digest_value: required field is None")
-        a <<= 1
+        a <<= 2
         st = 6
-        a <<= 1
         a = enc_bin(a, o.digest_value)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"Reference: {x_}") from None
 
 
 def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
-        t = _T_Reference[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = _T_Reference[1][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
-            t = _T_Reference[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
-            t = _T_Reference[3][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
             f_transforms, p = _d_Transforms(v, p, e)
-            t = 5 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
             p += 1
+            t = 5
         else:
             f_transforms = None
         if not (t == 5):
             _unexpected(t, p, "Reference", "DigestMethod")
         f_digest_method, p = _d_DigestMethod(v, p, e)
-        t = 6 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
-        if not (t == 6):
-            _unexpected(t, p, "Reference", "DigestValue")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "Reference.DigestValue")
@@ -578,14 +611,13 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
             p += 1
             f_digest_value, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "Reference.DigestValue")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Reference")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "Reference", "end of element")
         return Reference(id=f_id, type=f_type, uri=f_uri, transforms=f_transforms, digest_method=f_digest_method, digest_value=f_digest_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Reference") from None
 
 
@@ -595,7 +627,7 @@ def _e_Transforms(o: Transforms, a: int) -> int:
         for i_transform in o.transform:
             tr = _X_Transforms_transform.get(st)
             if tr is None:
-                raise ExiEncodeError("Transforms.transform: too many items or misplaced")
+                raise ExiEncodeError("Transforms.transform: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Transform(i_transform, a)
@@ -610,8 +642,10 @@ def _e_Transforms(o: Transforms, a: int) -> int:
 def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Transforms")
         p += 1
+        t = 1
         f_transform: list[Transform] = []
         while t in _P_Transforms_transform:
             st = t
@@ -623,7 +657,7 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         if t != -1:
             _unexpected(t, p, "Transforms", "end of element")
         return Transforms(transform=f_transform), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transforms") from None
 
 
@@ -638,7 +672,7 @@ def _e_Transform(o: Transform, a: int) -> int:
         for i_x_path in o.x_path:
             tr = _X_Transform_x_path.get(st)
             if tr is None:
-                raise ExiEncodeError("Transform.x_path: too many items or misplaced")
+                raise ExiEncodeError("Transform.x_path: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -655,13 +689,13 @@ def _e_Transform(o: Transform, a: int) -> int:
 def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Transform")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "Transform", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_Transform[1][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
         while t == 3:
             if (v >> (e - p - 1)) & 1:
@@ -673,44 +707,44 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "Transform.XPath")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Transform")
                 p += 1
             f_x_path.append(y)
-            t = _T_Transform[3][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Transform") from None
 
 
 def _e_DigestMethod(o: DigestMethod, a: int) -> int:
     try:
-        st = 0
         if o.algorithm is None:
             raise ExiEncodeError("DigestMethod.algorithm: required field is None")
         a <<= 1
-        st = 1
         a = enc_str(a, o.algorithm)
-        return (a << 2) | 1
+        a = a << 2 | 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"DigestMethod: {x_}") from None
 
 
 def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DigestMethod")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "DigestMethod", "Algorithm")
         f_algorithm, p = dec_str(v, p, e)
-        t = _T_DigestMethod[1][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DigestMethod") from None
 
 
@@ -723,45 +757,47 @@ def _e_SignatureValue(o: SignatureValue, a: int) -> int:
             a = enc_str(a, o.id)
         if o.value is None:
             raise ExiEncodeError("SignatureValue.value: required field is None")
-        tr = _X_SignatureValue_value.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("SignatureValue.value: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = enc_bin(a, o.value)
-        return a << 1
+        a <<= 1
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"SignatureValue: {x_}") from None
 
 
 def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
-        t = _T_SignatureValue[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            r = (v >> (e - p - 1)) & 1
             p += 1
+            t = -2 if r else 2
         else:
             f_id = None
         if t == -2:
             if (v >> (e - p - 3)) & 7:
-                raise ExiDecodeError("unsupported second-level event", p, "SignatureValue")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 3
             f_value = b""
         else:
             if not (t == 2):
-                raise ExiDecodeError("unexpected event", p, "SignatureValue.#text")
+                _unexpected(t, p, "SignatureValue", "#text")
             f_value, p = dec_bin(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureValue")
             p += 1
-            if t != -1:
-                raise ExiDecodeError("end of element expected", p, "SignatureValue")
-        t = -1
-        if t != -1:
-            _unexpected(t, p, "SignatureValue", "end of element")
         return SignatureValue(id=f_id, value=f_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureValue") from None
 
 
@@ -775,7 +811,7 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_name in o.key_name:
             tr = _X_KeyInfo_key_name.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_name: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.key_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -784,42 +820,42 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
         for i_key_value in o.key_value:
             tr = _X_KeyInfo_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.key_value: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_KeyValue(i_key_value, a)
         for i_retrieval_method in o.retrieval_method:
             tr = _X_KeyInfo_retrieval_method.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.retrieval_method: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.retrieval_method: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RetrievalMethod(i_retrieval_method, a)
         for i_x509_data in o.x509_data:
             tr = _X_KeyInfo_x509_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.x509_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.x509_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509Data(i_x509_data, a)
         for i_pgp_data in o.pgp_data:
             tr = _X_KeyInfo_pgp_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.pgp_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.pgp_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_PGPData(i_pgp_data, a)
         for i_spki_data in o.spki_data:
             tr = _X_KeyInfo_spki_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.spki_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.spki_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SPKIData(i_spki_data, a)
         for i_mgmt_data in o.mgmt_data:
             tr = _X_KeyInfo_mgmt_data.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyInfo.mgmt_data: too many items or misplaced")
+                raise ExiEncodeError("KeyInfo.mgmt_data: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -836,12 +872,14 @@ def _e_KeyInfo(o: KeyInfo, a: int) -> int:
 def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     y: Any
     try:
-        t = _T_KeyInfo[0][(v >> (e - p - 4)) & 15]
+        r = (v >> (e - p - 4)) & 15
         p += 4
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = _T_KeyInfo[1][(v >> (e - p - 4)) & 15]
+            r = (v >> (e - p - 4)) & 15
             p += 4
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
@@ -856,7 +894,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "KeyInfo.KeyName")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "KeyInfo")
                 p += 1
             f_key_name.append(y)
             w = _W_KeyInfo[st]
@@ -914,7 +952,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "KeyInfo.MgmtData")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "KeyInfo")
                 p += 1
             f_mgmt_data.append(y)
             w = _W_KeyInfo[st]
@@ -923,7 +961,7 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         if t != -1:
             _unexpected(t, p, "KeyInfo", "end of element")
         return KeyInfo(id=f_id, key_name=f_key_name, key_value=f_key_value, retrieval_method=f_retrieval_method, x509_data=f_x509_data, pgp_data=f_pgp_data, spki_data=f_spki_data, mgmt_data=f_mgmt_data), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyInfo") from None
 
 
@@ -937,7 +975,7 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
         if o.rsa_key_value is not None:
             tr = _X_KeyValue_rsa_key_value.get(st)
             if tr is None:
-                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("KeyValue.rsa_key_value: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_RSAKeyValue(o.rsa_key_value, a)
@@ -951,24 +989,27 @@ def _e_KeyValue(o: KeyValue, a: int) -> int:
 
 def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
-        t = _T_KeyValue[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
-            t = _T_KeyValue[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
-            t = _T_KeyValue[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
             _unexpected(t, p, "KeyValue", "end of element")
         return KeyValue(dsa_key_value=f_dsa_key_value, rsa_key_value=f_rsa_key_value), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "KeyValue") from None
 
 
@@ -976,15 +1017,14 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
     try:
         st = 0
         if o.p is not None:
-            a <<= 2
+            a <<= 3
             st = 1
-            a <<= 1
             a = enc_bin(a, o.p)
             a <<= 1
         if o.q is not None:
             tr = _X_DSAKeyValue_q.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DSAKeyValue.q: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -993,7 +1033,7 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
         if o.g is not None:
             tr = _X_DSAKeyValue_g.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DSAKeyValue.g: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1003,31 +1043,33 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
             raise ExiEncodeError("DSAKeyValue.y: required field is None")
         tr = _X_DSAKeyValue_y.get(st)
         if tr is None:
-            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing or misplaced field)")
+            raise ExiEncodeError("DSAKeyValue.y: not allowed here (missing, misplaced, too many)")
         a = (a << tr[0]) | (tr[1])
         st = tr[2]
         a <<= 1
         a = enc_bin(a, o.y)
         a <<= 1
         if o.j is not None:
-            a <<= 2
+            a <<= 3
             st = 5
-            a <<= 1
             a = enc_bin(a, o.j)
             a <<= 1
         if o.seed is not None:
-            tr = _X_DSAKeyValue_seed.get(st)
-            if tr is None:
+            if st == 4:
+                a = a << 2 | 1
+                st = 6
+            elif st == 5:
+                a <<= 2
+                st = 6
+            else:
                 raise ExiEncodeError("DSAKeyValue.seed: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a <<= 1
             a = enc_bin(a, o.seed)
             a <<= 1
         if o.pgen_counter is not None:
             tr = _X_DSAKeyValue_pgen_counter.get(st)
             if tr is None:
-                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing or misplaced field)")
+                raise ExiEncodeError("DSAKeyValue.pgen_counter: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1043,8 +1085,9 @@ def _e_DSAKeyValue(o: DSAKeyValue, a: int) -> int:
 
 def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
-        t = _T_DSAKeyValue[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1055,10 +1098,12 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_p, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.P")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = 2
         else:
             f_p = None
         if t == 2:
@@ -1071,10 +1116,11 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_q, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.Q")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = _T_DSAKeyValue[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -1087,10 +1133,12 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_g, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.G")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = 4 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = 4
         else:
             f_g = None
         if not (t == 4):
@@ -1104,10 +1152,11 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
             f_y, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "DSAKeyValue.Y")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
-        t = _T_DSAKeyValue[4][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1118,10 +1167,11 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_j, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.J")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = _T_DSAKeyValue[5][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -1134,10 +1184,12 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_seed, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.Seed")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = 7 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = 7
         else:
             f_seed = None
         if t == 7:
@@ -1150,47 +1202,42 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
                 f_pgen_counter, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "DSAKeyValue.PgenCounter")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
                 p += 1
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DSAKeyValue")
             p += 1
+            t = -1
         else:
             f_pgen_counter = None
         if t != -1:
             _unexpected(t, p, "DSAKeyValue", "end of element")
         return DSAKeyValue(p=f_p, q=f_q, g=f_g, y=f_y, j=f_j, seed=f_seed, pgen_counter=f_pgen_counter), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "DSAKeyValue") from None
 
 
 def _e_RSAKeyValue(o: RSAKeyValue, a: int) -> int:
     try:
-        st = 0
         if o.modulus is None:
             raise ExiEncodeError("RSAKeyValue.modulus: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_bin(a, o.modulus)
-        a <<= 1
         if o.exponent is None:
             raise ExiEncodeError("RSAKeyValue.exponent: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
+        a <<= 3
         a = enc_bin(a, o.exponent)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"RSAKeyValue: {x_}") from None
 
 
 def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "RSAKeyValue", "Modulus")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "RSAKeyValue.Modulus")
@@ -1200,12 +1247,11 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             p += 1
             f_modulus, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "RSAKeyValue.Modulus")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
             p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
-        if not (t == 2):
-            _unexpected(t, p, "RSAKeyValue", "Exponent")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "RSAKeyValue.Exponent")
@@ -1215,14 +1261,13 @@ def _d_RSAKeyValue(v: int, p: int, e: int) -> tuple[RSAKeyValue, int]:
             p += 1
             f_exponent, p = dec_bin(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "RSAKeyValue.Exponent")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
             p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RSAKeyValue")
         p += 1
-        if t != -1:
-            _unexpected(t, p, "RSAKeyValue", "end of element")
         return RSAKeyValue(modulus=f_modulus, exponent=f_exponent), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RSAKeyValue") from None
 
 
@@ -1234,18 +1279,27 @@ def _e_RetrievalMethod(o: RetrievalMethod, a: int) -> int:
             st = 1
             a = enc_str(a, o.type)
         if o.uri is not None:
-            tr = _X_RetrievalMethod_uri.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 1
+                st = 2
+            elif st == 1:
+                a <<= 2
+                st = 2
+            else:
                 raise ExiEncodeError("RetrievalMethod.uri: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.uri)
         if o.transforms is not None:
-            tr = _X_RetrievalMethod_transforms.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 2
+                st = 3
+            elif st == 1:
+                a = a << 2 | 1
+                st = 3
+            elif st == 2:
+                a <<= 2
+                st = 3
+            else:
                 raise ExiEncodeError("RetrievalMethod.transforms: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = _e_Transforms(o.transforms, a)
         te = _EE_RetrievalMethod.get(st)
         if te is None:
@@ -1257,30 +1311,35 @@ def _e_RetrievalMethod(o: RetrievalMethod, a: int) -> int:
 
 def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
-        t = _T_RetrievalMethod[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
-            t = _T_RetrievalMethod[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
-            t = _T_RetrievalMethod[2][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
             f_transforms, p = _d_Transforms(v, p, e)
-            t = -1 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RetrievalMethod")
             p += 1
+            t = -1
         else:
             f_transforms = None
         if t != -1:
             _unexpected(t, p, "RetrievalMethod", "end of element")
         return RetrievalMethod(type=f_type, uri=f_uri, transforms=f_transforms), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "RetrievalMethod") from None
 
 
@@ -1290,14 +1349,14 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_issuer_serial in o.x509_issuer_serial:
             tr = _X_X509Data_x509_issuer_serial.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_issuer_serial: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_issuer_serial: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_X509IssuerSerial(i_x509_issuer_serial, a)
         for i_x509_ski in o.x509_ski:
             tr = _X_X509Data_x509_ski.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_ski: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_ski: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1306,7 +1365,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_subject_name in o.x509_subject_name:
             tr = _X_X509Data_x509_subject_name.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_subject_name: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_subject_name: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1315,7 +1374,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_certificate in o.x509_certificate:
             tr = _X_X509Data_x509_certificate.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_certificate: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_certificate: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1324,7 +1383,7 @@ def _e_X509Data(o: X509Data, a: int) -> int:
         for i_x509_crl in o.x509_crl:
             tr = _X_X509Data_x509_crl.get(st)
             if tr is None:
-                raise ExiEncodeError("X509Data.x509_crl: too many items or misplaced")
+                raise ExiEncodeError("X509Data.x509_crl: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1341,8 +1400,9 @@ def _e_X509Data(o: X509Data, a: int) -> int:
 def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     y: Any
     try:
-        t = _T_X509Data[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
         while t in _P_X509Data_x509_issuer_serial:
             st = t
@@ -1363,7 +1423,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509SKI")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_ski.append(y)
             w = _W_X509Data[st]
@@ -1381,7 +1441,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_str(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509SubjectName")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_subject_name.append(y)
             w = _W_X509Data[st]
@@ -1399,7 +1459,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509Certificate")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_certificate.append(y)
             w = _W_X509Data[st]
@@ -1417,7 +1477,7 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "X509Data.X509CRL")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509Data")
                 p += 1
             f_x509_crl.append(y)
             w = _W_X509Data[st]
@@ -1426,38 +1486,31 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         if t != -1:
             _unexpected(t, p, "X509Data", "end of element")
         return X509Data(x509_issuer_serial=f_x509_issuer_serial, x509_ski=f_x509_ski, x509_subject_name=f_x509_subject_name, x509_certificate=f_x509_certificate, x509_crl=f_x509_crl), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509Data") from None
 
 
 def _e_X509IssuerSerial(o: X509IssuerSerial, a: int) -> int:
     try:
-        st = 0
         if o.x509_issuer_name is None:
             raise ExiEncodeError("X509IssuerSerial.x509_issuer_name: required field is None")
-        a <<= 1
-        st = 1
-        a <<= 1
+        a <<= 2
         a = enc_str(a, o.x509_issuer_name)
-        a <<= 1
         if o.x509_serial_number is None:
             raise ExiEncodeError("X509IssuerSerial.x509_serial_number: required field is None")
-        a <<= 1
-        st = 2
-        a <<= 1
+        a <<= 3
         a = enc_int(a, o.x509_serial_number)
-        a <<= 1
-        return a << 1
+        a <<= 2
+        return a
     except (TypeError, AttributeError, ValueError, OverflowError) as x_:
         raise ExiEncodeError(f"X509IssuerSerial: {x_}") from None
 
 
 def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 1
-        if not (t == 1):
-            _unexpected(t, p, "X509IssuerSerial", "X509IssuerName")
         if (v >> (e - p - 1)) & 1:
             if (v >> (e - p - 4)) & 7:
                 raise ExiDecodeError("unsupported second-level event", p, "X509IssuerSerial.X509IssuerName")
@@ -1467,25 +1520,24 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
             p += 1
             f_x509_issuer_name, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
-                raise ExiDecodeError("end of element expected", p, "X509IssuerSerial.X509IssuerName")
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
             p += 1
-        t = 2 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if not (t == 2):
-            _unexpected(t, p, "X509IssuerSerial", "X509SerialNumber")
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("unsupported second-level event", p, "X509IssuerSerial.X509SerialNumber")
-        p += 1
-        f_x509_serial_number, p = dec_int(v, p, e)
-        if (v >> (e - p - 1)) & 1:
-            raise ExiDecodeError("end of element expected", p, "X509IssuerSerial.X509SerialNumber")
-        p += 1
-        t = -1 if not (v >> (e - p - 1)) & 1 else -2
-        p += 1
-        if t != -1:
-            _unexpected(t, p, "X509IssuerSerial", "end of element")
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
+        p += 2
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
+        if (v >> (e - p - 2)) & 3:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
+        p += 2
         return X509IssuerSerial(x509_issuer_name=f_x509_issuer_name, x509_serial_number=f_x509_serial_number), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "X509IssuerSerial") from None
 
 
@@ -1493,17 +1545,19 @@ def _e_PGPData(o: PGPData, a: int) -> int:
     try:
         st = 0
         if o.pgp_key_id is not None:
-            a <<= 2
+            a <<= 3
             st = 1
-            a <<= 1
             a = enc_bin(a, o.pgp_key_id)
             a <<= 1
         if o.pgp_key_packet is not None:
-            tr = _X_PGPData_pgp_key_packet.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 2 | 1
+                st = 4
+            elif st == 1:
+                a <<= 2
+                st = 2
+            else:
                 raise ExiEncodeError("PGPData.pgp_key_packet: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a <<= 1
             a = enc_bin(a, o.pgp_key_packet)
             a <<= 1
@@ -1517,8 +1571,9 @@ def _e_PGPData(o: PGPData, a: int) -> int:
 
 def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
-        t = _T_PGPData[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1529,10 +1584,11 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
                 f_pgp_key_id, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "PGPData.PGPKeyID")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PGPData")
                 p += 1
-            t = _T_PGPData[1][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -1546,7 +1602,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
                 f_pgp_key_packet, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "PGPData.PGPKeyPacket")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PGPData")
                 p += 1
             w = _W_PGPData[st]
             t = _T_PGPData[st][(v >> (e - p - w)) & ((1 << w) - 1)]
@@ -1556,7 +1612,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
         if t != -1:
             _unexpected(t, p, "PGPData", "end of element")
         return PGPData(pgp_key_id=f_pgp_key_id, pgp_key_packet=f_pgp_key_packet), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "PGPData") from None
 
 
@@ -1566,7 +1622,7 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
         for i_spki_sexp in o.spki_sexp:
             tr = _X_SPKIData_spki_sexp.get(st)
             if tr is None:
-                raise ExiEncodeError("SPKIData.spki_sexp: too many items or misplaced")
+                raise ExiEncodeError("SPKIData.spki_sexp: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a <<= 1
@@ -1583,8 +1639,10 @@ def _e_SPKIData(o: SPKIData, a: int) -> int:
 def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
     y: Any
     try:
-        t = 1 if not (v >> (e - p - 1)) & 1 else -2
+        if (v >> (e - p - 1)) & 1:
+            raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SPKIData")
         p += 1
+        t = 1
         f_spki_sexp: list[bytes] = []
         while t in _P_SPKIData_spki_sexp:
             st = t
@@ -1597,7 +1655,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
                 p += 1
                 y, p = dec_bin(v, p, e)
                 if (v >> (e - p - 1)) & 1:
-                    raise ExiDecodeError("end of element expected", p, "SPKIData.SPKISexp")
+                    raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SPKIData")
                 p += 1
             f_spki_sexp.append(y)
             w = _W_SPKIData[st]
@@ -1606,7 +1664,7 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         if t != -1:
             _unexpected(t, p, "SPKIData", "end of element")
         return SPKIData(spki_sexp=f_spki_sexp), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SPKIData") from None
 
 
@@ -1618,18 +1676,27 @@ def _e_Object(o: Object, a: int) -> int:
             st = 1
             a = enc_str(a, o.encoding)
         if o.id is not None:
-            tr = _X_Object_id.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 1
+                st = 2
+            elif st == 1:
+                a <<= 3
+                st = 2
+            else:
                 raise ExiEncodeError("Object.id: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.id)
         if o.mime_type is not None:
-            tr = _X_Object_mime_type.get(st)
-            if tr is None:
+            if st == 0:
+                a = a << 3 | 2
+                st = 3
+            elif st == 1:
+                a = a << 3 | 1
+                st = 3
+            elif st == 2:
+                a <<= 3
+                st = 3
+            else:
                 raise ExiEncodeError("Object.mime_type: not allowed here (missing or misplaced field)")
-            a = (a << tr[0]) | (tr[1])
-            st = tr[2]
             a = enc_str(a, o.mime_type)
         te = _EE_Object.get(st)
         if te is None:
@@ -1641,30 +1708,34 @@ def _e_Object(o: Object, a: int) -> int:
 
 def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
-        t = _T_Object[0][(v >> (e - p - 3)) & 7]
+        r = (v >> (e - p - 3)) & 7
         p += 3
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
-            t = _T_Object[1][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
-            t = _T_Object[2][(v >> (e - p - 3)) & 7]
+            r = (v >> (e - p - 3)) & 7
             p += 3
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
-            t = _T_Object[3][(v >> (e - p - 2)) & 3]
+            r = (v >> (e - p - 2)) & 3
             p += 2
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
             _unexpected(t, p, "Object", "end of element")
         return Object(encoding=f_encoding, id=f_id, mime_type=f_mime_type), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Object") from None
 
 
@@ -1678,7 +1749,7 @@ def _e_Manifest(o: Manifest, a: int) -> int:
         for i_reference in o.reference:
             tr = _X_Manifest_reference.get(st)
             if tr is None:
-                raise ExiEncodeError("Manifest.reference: too many items or misplaced")
+                raise ExiEncodeError("Manifest.reference: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_Reference(i_reference, a)
@@ -1693,12 +1764,15 @@ def _e_Manifest(o: Manifest, a: int) -> int:
 def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     y: Any
     try:
-        t = _T_Manifest[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Manifest")
             p += 1
+            t = 2
         else:
             f_id = None
         f_reference: list[Reference] = []
@@ -1712,7 +1786,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         if t != -1:
             _unexpected(t, p, "Manifest", "end of element")
         return Manifest(id=f_id, reference=f_reference), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "Manifest") from None
 
 
@@ -1726,7 +1800,7 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
         for i_signature_property in o.signature_property:
             tr = _X_SignatureProperties_signature_property.get(st)
             if tr is None:
-                raise ExiEncodeError("SignatureProperties.signature_property: too many items or misplaced")
+                raise ExiEncodeError("SignatureProperties.signature_property: not allowed here (missing, misplaced, too many)")
             a = (a << tr[0]) | (tr[1])
             st = tr[2]
             a = _e_SignatureProperty(i_signature_property, a)
@@ -1741,12 +1815,15 @@ def _e_SignatureProperties(o: SignatureProperties, a: int) -> int:
 def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties, int]:
     y: Any
     try:
-        t = _T_SignatureProperties[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureProperties")
             p += 1
+            t = 2
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
@@ -1760,7 +1837,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         if t != -1:
             _unexpected(t, p, "SignatureProperties", "end of element")
         return SignatureProperties(id=f_id, signature_property=f_signature_property), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperties") from None
 
 
@@ -1773,11 +1850,14 @@ def _e_SignatureProperty(o: SignatureProperty, a: int) -> int:
             a = enc_str(a, o.id)
         if o.target is None:
             raise ExiEncodeError("SignatureProperty.target: required field is None")
-        tr = _X_SignatureProperty_target.get(st)
-        if tr is None:
+        if st == 0:
+            a = a << 2 | 1
+            st = 2
+        elif st == 1:
+            a <<= 1
+            st = 2
+        else:
             raise ExiEncodeError("SignatureProperty.target: not allowed here (missing or misplaced field)")
-        a = (a << tr[0]) | (tr[1])
-        st = tr[2]
         a = enc_str(a, o.target)
         te = _EE_SignatureProperty.get(st)
         if te is None:
@@ -1789,23 +1869,27 @@ def _e_SignatureProperty(o: SignatureProperty, a: int) -> int:
 
 def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int]:
     try:
-        t = _T_SignatureProperty[0][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
-            t = 2 if not (v >> (e - p - 1)) & 1 else -2
+            if (v >> (e - p - 1)) & 1:
+                raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureProperty")
             p += 1
+            t = 2
         else:
             f_id = None
         if not (t == 2):
             _unexpected(t, p, "SignatureProperty", "Target")
         f_target, p = dec_str(v, p, e)
-        t = _T_SignatureProperty[2][(v >> (e - p - 2)) & 3]
+        r = (v >> (e - p - 2)) & 3
         p += 2
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
-    except ValueError as x_:
+    except (ValueError, OverflowError) as x_:
         raise ExiDecodeError(f"truncated or invalid stream ({x_})", p, "SignatureProperty") from None
 
 
@@ -1824,7 +1908,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {Canonicaliza
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2: used for signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8
@@ -1855,7 +1939,7 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 6) | 46)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names may be sanitized)
+# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
 ENUM_VALUES: dict[type, tuple[str, ...]] = {
 }
 
@@ -1915,26 +1999,34 @@ FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
 
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
-_X_Signature_signed_info: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
-_X_SignedInfo_canonicalization_method: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
-_X_Reference_type: dict[int, tuple[int, int, int]] = {0: (3, 1, 2), 1: (3, 0, 2)}
-_X_Reference_uri: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 1: (3, 1, 3), 2: (2, 0, 3)}
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -1944,11 +2036,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
-_X_SignatureValue_value: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -1959,6 +2054,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -1970,21 +2067,28 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
 _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
-_X_DSAKeyValue_seed: dict[int, tuple[int, int, int]] = {4: (2, 1, 6), 5: (2, 0, 6)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_X_RetrievalMethod_uri: dict[int, tuple[int, int, int]] = {0: (3, 1, 2), 1: (2, 0, 2)}
-_X_RetrievalMethod_transforms: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 1: (2, 1, 3), 2: (2, 0, 3)}
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -1993,6 +2097,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -2002,8 +2107,9 @@ _W_X509IssuerSerial = (1, 1, 1,)
 _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
-_X_PGPData_pgp_key_packet: dict[int, tuple[int, int, int]] = {0: (2, 1, 4), 1: (2, 0, 2)}
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -2012,20 +2118,25 @@ _EE_SPKIData: dict[int, tuple[int, int]] = {1: (2, 2), 3: (2, 2)}
 _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
-_X_Object_id: dict[int, tuple[int, int, int]] = {0: (3, 1, 2), 1: (3, 0, 2)}
-_X_Object_mime_type: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 1: (3, 1, 3), 2: (3, 0, 3)}
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
-_X_SignatureProperty_target: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2)}
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]

@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 _MOD = 1 << 32
 _HALF = 1 << 31
 
-#: Out-of-order bytes held per direction while waiting for a gap to fill.
+#: Out-of-order bytes and segments held per direction while waiting for a gap to fill (the
+#: segment bound keeps the drain loop linear-ish on a capture of many tiny early segments).
 MAX_PENDING = 1 << 20
+MAX_PENDING_SEGMENTS = 1024
 
 
 @dataclass(slots=True)
@@ -69,8 +71,9 @@ class HalfStream:
         return bytes(out)
 
     def _hold(self, offset: int, payload: bytes) -> None:
-        if self.pending_bytes + len(payload) > MAX_PENDING:
-            log.warning("dropping %d out-of-order bytes: %d already held", len(payload), self.pending_bytes)
+        if self.pending_bytes + len(payload) > MAX_PENDING or len(self.pending) >= MAX_PENDING_SEGMENTS:
+            log.warning("dropping %d out-of-order bytes: %d in %d segments already held", len(payload),
+                        self.pending_bytes, len(self.pending))
             return
         old = self.pending.get(offset)
         if old is not None:
