@@ -54,6 +54,14 @@ def test_iso2_authorization_fragment_roundtrip(data: st.DataObject) -> None:
     assert exi.decode_fragment(raw, "iso2") == [("AuthorizationReq", obj)]
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_xmldsig_signed_info_fragment_roundtrip(data: st.DataObject) -> None:
+    obj = data.draw(instance("xmldsig", "SignedInfo"))
+    raw = exi.encode_fragment([obj], "xmldsig")
+    assert exi.decode_fragment(raw, "xmldsig") == [("SignedInfo", obj)]
+
+
 def _decode_only_typed_errors(data: bytes, schema: str) -> None:
     try:
         msg = exi.decode(data, schema)
