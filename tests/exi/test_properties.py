@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ccs2chademo import exi
 
+from . import oracle
 from .strategies import body_members, instance, v2g_message
 from .test_vectors import VECTORS
 
@@ -21,6 +22,7 @@ def _roundtrip(msg: object) -> None:
     data = exi.encode(msg)  # type: ignore[arg-type]
     back = exi.decode(data, msg.SCHEMA)  # type: ignore[attr-defined]
     assert back == msg
+    assert oracle.decode(data, msg.SCHEMA) == msg  # type: ignore[attr-defined]
     assert exi.encode(back) == data
     assert exi.from_json(json.loads(json.dumps(exi.to_json(back)))) == msg
 
