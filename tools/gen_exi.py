@@ -54,9 +54,8 @@ SCHEMAS: dict[str, tuple[list[str], str]] = {
         ],
         "ISO 15118-2:2013 (urn:iso:15118:2:2013:MsgDef)",
     ),
+    "xmldsig": (["xmldsig-core-schema.xsd"], "W3C XML Signature (fragments only)"),
 }
-
-SCHEMAS["xmldsig"] = (["xmldsig-core-schema.xsd"], "W3C XML Signature (fragments only)")
 
 ROOTS = {"xmldsig": [], "apphand": ["supportedAppProtocolReq", "supportedAppProtocolRes"], "din": ["V2G_Message"],
          "iso2": ["V2G_Message"]}
@@ -608,9 +607,6 @@ class Model:
     globals_sorted: list[Elem]
     fragment_sorted: list[tuple[str, str]]
     roots: list[Elem]
-
-    def grammar(self, ct: Complex) -> Grammar:
-        return self.grammars[id(ct)]
 
 
 def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
@@ -1334,17 +1330,6 @@ class Emitter:
                 items.append(f"({fi.pyname!r}, {fi.xml!r}, {card}, {fi.tag!r}, {typ})")
             inner = ", ".join(items)
             self.out.append(f"    {g.ct.pyname}: ({inner}{',' if len(items) == 1 else ''}),")
-        self.out.append("}")
-        # facts for tests and the random-message strategies
-        self.out += ["", "", "# per class: grammar state widths and, per field, (min, max) occurrences and facets",
-                     "FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {"]
-        for g in self.m.grammars.values():
-            items = []
-            for fi in g.fields:
-                if fi.stype is not None:
-                    st = finalize_simple(fi.stype)
-                    items.append(f"{fi.pyname!r}: ({st.vmin}, {st.vmax}, {st.maxlen})")
-            self.out.append(f"    {g.ct.pyname}: {{{', '.join(items)}}},")
         self.out.append("}")
 
 

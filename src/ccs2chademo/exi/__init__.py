@@ -111,8 +111,13 @@ def message_name(msg: Message) -> str:
         if content is None:
             return "V2G_Message"
         members: dict[str, type] = module.META[type(msg.body)][0][4]
-        return next(name for name, cls in members.items() if cls is type(content))
-    name: str = module.ROOT_ELEMENT[type(msg)]
+        found = next((name for name, cls in members.items() if cls is type(content)), None)
+        if found is None:
+            raise ExiEncodeError(f"{type(content).__name__} is not a body element of schema {module.SCHEMA!r}")
+        return found
+    name: str | None = module.ROOT_ELEMENT.get(type(msg))
+    if name is None:
+        raise ExiEncodeError(f"{type(msg).__name__} is not a document root of schema {module.SCHEMA!r}")
     return name
 
 

@@ -328,14 +328,6 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SupportedAppProtocolRes: (('response_code', 'ResponseCode', 0, 'e', ResponseCode), ('schema_id', 'SchemaID', 1, 'e', int)),
 }
 
-
-# per class: grammar state widths and, per field, (min, max) occurrences and facets
-FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
-    SupportedAppProtocolReq: {},
-    AppProtocol: {'protocol_namespace': (None, None, 100), 'version_number_major': (0, 4294967295, None), 'version_number_minor': (0, 4294967295, None), 'schema_id': (0, 255, None), 'priority': (1, 20, None)},
-    SupportedAppProtocolRes: {'response_code': (None, None, None), 'schema_id': (0, 255, None)},
-}
-
 _EN_ResponseCode: tuple[ResponseCode, ...] = tuple(map(ResponseCode, range(4)))
 _W_SupportedAppProtocolReq = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
 _T_SupportedAppProtocolReq = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (-1, -2,),)

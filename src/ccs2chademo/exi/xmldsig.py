@@ -1970,33 +1970,6 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SignatureProperty: (('id', 'Id', 1, 'a', str), ('target', 'Target', 0, 'a', str)),
 }
 
-
-# per class: grammar state widths and, per field, (min, max) occurrences and facets
-FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
-    Signature: {'id': (None, None, None)},
-    SignedInfo: {'id': (None, None, None)},
-    CanonicalizationMethod: {'algorithm': (None, None, None)},
-    SignatureMethod: {'algorithm': (None, None, None), 'hmac_output_length': (None, None, None)},
-    Reference: {'id': (None, None, None), 'type': (None, None, None), 'uri': (None, None, None), 'digest_value': (None, None, None)},
-    Transforms: {},
-    Transform: {'algorithm': (None, None, None), 'x_path': (None, None, None)},
-    DigestMethod: {'algorithm': (None, None, None)},
-    SignatureValue: {'id': (None, None, None), 'value': (None, None, None)},
-    KeyInfo: {'id': (None, None, None), 'key_name': (None, None, None), 'mgmt_data': (None, None, None)},
-    KeyValue: {},
-    DSAKeyValue: {'p': (None, None, None), 'q': (None, None, None), 'g': (None, None, None), 'y': (None, None, None), 'j': (None, None, None), 'seed': (None, None, None), 'pgen_counter': (None, None, None)},
-    RSAKeyValue: {'modulus': (None, None, None), 'exponent': (None, None, None)},
-    RetrievalMethod: {'type': (None, None, None), 'uri': (None, None, None)},
-    X509Data: {'x509_ski': (None, None, None), 'x509_subject_name': (None, None, None), 'x509_certificate': (None, None, None), 'x509_crl': (None, None, None)},
-    X509IssuerSerial: {'x509_issuer_name': (None, None, None), 'x509_serial_number': (None, None, None)},
-    PGPData: {'pgp_key_id': (None, None, None), 'pgp_key_packet': (None, None, None)},
-    SPKIData: {'spki_sexp': (None, None, None)},
-    Object: {'encoding': (None, None, None), 'id': (None, None, None), 'mime_type': (None, None, None)},
-    Manifest: {'id': (None, None, None)},
-    SignatureProperties: {'id': (None, None, None)},
-    SignatureProperty: {'id': (None, None, None), 'target': (None, None, None)},
-}
-
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
