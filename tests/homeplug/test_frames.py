@@ -76,10 +76,11 @@ def test_dehner_fields_match_the_spec_offsets() -> None:
     key = next(m for m in msgs if isinstance(m, F.SetKeyReq))
     assert (key.nid, key.nmk) == (match.nid, match.nmk)
     ver = [m for m in msgs if isinstance(m, F.SwVerCnf)]
-    assert [v.version for v in ver] == ["MAC-QCA7420-1.4.0.20-00-20171027-CS", "MAC-QCA7000-1.1.0.727-02-20130826-FINAL"]
+    assert [v.version for v in ver] == ["MAC-QCA7420-1.4.0.20-00-20171027-CS",
+                                        "MAC-QCA7000-1.1.0.727-02-20130826-FINAL"]
     assert next(m for m in msgs if isinstance(m, F.SetKeyCnf)).accepted
     ind = next(m for m in msgs if isinstance(m, F.AttenCharInd))
-    assert ind.num_groups == 58 and 0 <= min(ind.groups) and max(ind.groups) <= 40
+    assert ind.num_groups == 58 and min(ind.groups) >= 0 and max(ind.groups) <= 40
 
 
 def test_fresh_records_are_padded_to_60() -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ..deadline import due
 from ..runtime.events import (
     Action,
     CloseLink,
@@ -114,13 +115,13 @@ class PevConnection(MachineBase):
             self._deadline = None
             self.start(now)
             return
-        if self.state == "slac" and (t := self.slac.get_timer()) is not None and t <= now:
+        if self.state == "slac" and due(self.slac.get_timer(), now):
             self.slac.handle_timer(now)
-        if self.state == "sdp" and (t := self.sdp.get_timer()) is not None and t <= now:
+        if self.state == "sdp" and due(self.sdp.get_timer(), now):
             self.sdp.handle_timer(now)
-        if self.session is not None and (t := self.session.get_timer()) is not None and t <= now:
+        if self.session is not None and due(self.session.get_timer(), now):
             self.session.handle_timer(now)
-        if self._deadline is not None and now >= self._deadline:
+        if due(self._deadline, now):
             self._deadline = None
             if self.state == "connecting":
                 self._log("timeout", step="tcp connect")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from ..deadline import due
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
 from ..runtime.machine import MachineBase
 from . import frames as F
@@ -164,11 +165,11 @@ class SlacPev(_SlacBase):
 
     def handle_timer(self, now: float) -> None:
         t = self.timing
-        if self._guard is not None and now >= self._guard and (self._deadline is None or self._deadline > now):
+        if due(self._guard, now) and not due(self._deadline, now):
             self._log("timeout", step=self.state, reason="SLAC step stuck longer than the guard")
             self.start(now)
             return
-        if self._deadline is None or now < self._deadline:
+        if not due(self._deadline, now):
             return
         state = self.state
         if state == "wait_param_cnf":
@@ -342,11 +343,11 @@ class SlacEvse(_SlacBase):
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
-        due = [m for t, m in self._outbox if t <= now]
-        self._outbox = [(t, m) for t, m in self._outbox if t > now]
-        for mme in due:
+        ready = [m for t, m in self._outbox if due(t, now)]
+        self._outbox = [(t, m) for t, m in self._outbox if not due(t, now)]
+        for mme in ready:
             self._send(mme)
-        if self._deadline is not None and now >= self._deadline:
+        if due(self._deadline, now):
             if self.state == "configuring":
                 self._send(F.SetKeyReq(dest=F.BROADCAST, source=self.mac, nid=self.nid, nmk=self.nmk))
                 self._deadline = now + 1.0  # retry if the modem does not confirm

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..deadline import due
 from ..homeplug import frames as F
 from ..runtime.events import Address, Event, FrameReceived, SendFailed, SendFrame, SetOutput
 from ..runtime.machine import MachineBase
@@ -72,7 +73,7 @@ class SimModem(MachineBase):
         return self._deadline
 
     def handle_timer(self, now: float) -> None:
-        if self._deadline is None or now < self._deadline:
+        if not due(self._deadline, now):
             return
         if self.state == "key_written":
             self._enter("rebooting")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..runtime.core import LinkError, Port
 from ..runtime.events import Address, Event, LinkDown, SendCan, SendData, SendFailed, SendFrame
-from ..runtime.links import ByteLink, FrameMedium, Impairment, StreamPort
+from ..runtime.links import ByteLink, FrameMedium, Impairment
 from ..runtime.virtual import VirtualRuntime
 from .modem import QCA7420, SimModem
 from .nic import SimNic
@@ -92,15 +92,15 @@ class TcpRouter(Port):
     An address nobody has gives ``LinkDown("refused")``, like a RST from an unknown host.
     """
 
-    def __init__(self, sim: VirtualRuntime, routes: Mapping[str, ByteLink]) -> None:
+    def __init__(self, sim: VirtualRuntime, routes: Mapping[str, Port]) -> None:
         super().__init__()
         self.sim = sim
         self.routes = dict(routes)
-        self.active: StreamPort | None = None
-        for link in self.routes.values():
-            link.client.bind("tcp", self._forward(link.client))
+        self.active: Port | None = None
+        for port in self.routes.values():
+            port.bind("tcp", self._forward(port))
 
-    def _forward(self, port: StreamPort) -> Any:
+    def _forward(self, port: Port) -> Any:
         def deliver(event: Event) -> None:
             if port is self.active:
                 self.emit(dataclasses.replace(event, link=self.link))  # type: ignore[arg-type]
@@ -113,12 +113,12 @@ class TcpRouter(Port):
     def open(self, target: Address) -> None:
         if not isinstance(target, tuple) or not target:
             raise LinkError(f"{self.link!r}: open needs an (address, port) target")
-        link = self.routes.get(str(target[0]).split("%")[0])
-        if link is None:
+        port = self.routes.get(str(target[0]).split("%")[0])
+        if port is None:
             self._later(LinkDown(self.link, "refused"))
             return
-        self.active = link.client
-        link.client.open(target)
+        self.active = port
+        port.open(target)
 
     def transmit(self, action: SendData | SendFrame | SendCan) -> None:
         if self.active is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ..deadline import due
 from ..drivers.ipv6 import mac_from_link_local
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
 from ..runtime.machine import MachineBase
@@ -72,7 +73,7 @@ class SdpClient(MachineBase):
         return self._deadline
 
     def handle_timer(self, now: float) -> None:
-        if self._deadline is None or now < self._deadline or self.state != "discovering":
+        if not due(self._deadline, now) or self.state != "discovering":
             return
         if self.sent >= self.limit:
             self.failed = True
