@@ -14,8 +14,9 @@ Inputs (``receive``):
 * ``InputChanged("k", bool)`` — the charge permission input j (the car's switch k);
 * ``InputChanged("upstream", Upstream)`` — the power source's capabilities and measurements.
 
-Outputs: ``SetOutput("d1"/"d2", bool)``, ``SetOutput("demand", PowerDemand)`` on change, CAN
-frames, and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the read-only
+Outputs: ``SetOutput("d1"/"d2", bool)``, ``SetOutput("demand", PowerDemand)`` on change,
+``SetOutput("discovered", VehicleView)`` when a discovery session has its values, CAN frames,
+and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the read-only
 :class:`VehicleView` of what has been learned about the car.
 """
 
@@ -70,6 +71,7 @@ V2X_DISCHARGE_REPORT = 10  # A, 0x208.0 while discharging (min with the car's ma
 
 VEHICLE_IDS = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
 CHARGER_IDS = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
+_UNUSED_IDS = frozenset((0x201, 0x700))  # decoded by the DBC, but nothing the charger acts on
 _ACTIVE = frozenset((S.WAIT_CAR_READY, S.WAIT_PRECHARGE, S.WAIT_CAR_CONTACTORS, S.WAIT_CAR_REQUEST, S.CHARGING))
 _AFTER_READY = frozenset((S.WAIT_PRECHARGE, S.WAIT_CAR_CONTACTORS, S.WAIT_CAR_REQUEST, S.CHARGING))
 _STOPPING = frozenset((S.STOP_WAIT_CURRENT, S.STOP_WAIT_CONTACTORS_OPEN, S.STOP_WAIT_D1, S.STOP_UNLOCK))
@@ -101,6 +103,8 @@ class ChademoCharger(MachineBase):
         self._next_cycle: float | None = None
         self._demand: PowerDemand | None = None
         self._tx_cache: dict[int, tuple[ChademoFrame, CanFrame]] = {}
+        #: what the discovery session learned (snapshot taken when the car was ready)
+        self.discovered: VehicleView | None = None
         self._reset_session()
 
     # ---------------------------------------------------------------------------- session data
@@ -117,6 +121,7 @@ class ChademoCharger(MachineBase):
         self._last_102 = 0.0
         self._can_warned = False
         self._ignored: set[tuple[int, str]] = set()
+        self._rx_last: dict[int, bytes] = {}  # last data per ID (repeats need no decoding)
         self._tx = False
         self._d1 = False
         self._d2 = False
@@ -193,24 +198,24 @@ class ChademoCharger(MachineBase):
         if self.session is None or self.state in (S.ENDED, S.DISCOVERED, S.IDLE):
             return
         fid = frame.arbitration_id
+        if not frame.is_extended_id and (fid in _UNUSED_IDS or self._rx_last.get(fid) == frame.data):
+            # most frames repeat byte for byte: nothing to decode, only the 0x102 age matters
+            if fid == 0x102:
+                self._saw_102(now)
+            return
         if frame.is_extended_id or fid not in VEHICLE_IDS:
             self._ignore(fid, "charger ID (another charger?)" if fid in CHARGER_IDS else "unknown ID")
             return
         if len(frame.data) != 8:
             self._ignore(fid, f"DLC {len(frame.data)}")
             return
+        self._rx_last[fid] = frame.data
         decoded = FRAME_TYPES[fid].from_can(frame)
         if isinstance(decoded, VehicleStatus):
-            if not self._seen:
-                self._seen = True
-                self._log("car_first_frame", id="0x102", after_d1=round(now - self._t0, 3))
-            elif self._can_warned:
-                self._log("car_can_back", gap=round(now - self._last_102, 3))
-            self._can_warned = False
+            self._saw_102(now)
             if decoded.stop_before_charging:
                 self._ignore(fid, "0x102.5.4 stop-before-charging set: ignored (spurious on some e-NV200)")
             self._status = decoded
-            self._last_102 = now
         elif isinstance(decoded, VehicleLimits):
             self._limits = decoded
         elif isinstance(decoded, VehicleChargeTime):
@@ -221,6 +226,15 @@ class ChademoCharger(MachineBase):
             self._extended = decoded
         elif isinstance(decoded, VehicleDischargeLimits):
             self._discharge = decoded
+
+    def _saw_102(self, now: float) -> None:
+        if not self._seen:
+            self._seen = True
+            self._log("car_first_frame", id="0x102", after_d1=round(now - self._t0, 3))
+        elif self._can_warned:
+            self._log("car_can_back", gap=round(now - self._last_102, 3))
+        self._can_warned = False
+        self._last_102 = now
 
     def _ignore(self, fid: int, reason: str) -> None:
         key = (fid, reason)
@@ -415,6 +429,8 @@ class ChademoCharger(MachineBase):
         discovery = self.session is SessionKind.DISCOVERY
         if ready and discovery:
             view = self.vehicle
+            self.discovered = view
+            self._emit(SetOutput("discovered", view))
             self._log("discovery_done", target=view.target_voltage, max=view.max_battery_voltage, soc=view.soc)
             self._set_d1(False)
             self._tx = False

@@ -13,7 +13,7 @@ than guessing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -130,49 +130,81 @@ class MessageLayout:
         self.signals: tuple[SignalLayout, ...] = tuple(signals)
         self.names: tuple[str, ...] = tuple(s.name for s in signals)
         self.flags: frozenset[str] = frozenset(s.name for s in signals if s.length == 1 and not s.signed)
-        # Unpack table for the hot path: (shift, mask, is_flag, identity, signal).
-        self._unpack = tuple(
-            (s.shift, s.mask, s.name in self.flags, s.kind == _IDENTITY and not s.signed, s) for s in signals
+        self._decode, self._values, self._encode = self._compile()
+
+    def _compile(self) -> tuple[Callable[[bytes], Any], Callable[[bytes], Any], Callable[[Any], int]]:
+        """Generate straight-line decode/encode functions from the signal table.
+
+        One expression per signal (``(w >> shift) & mask``, times scale plus offset where the DBC
+        says so) is what makes a 17-signal 0x102 decode in about a microsecond; the expressions
+        are exactly those cantools evaluates, so results are identical (tested).  Values outside
+        the simple cases (floats to round, out-of-range numbers) go through
+        :meth:`SignalLayout.to_raw`, which raises :class:`EncodeError` for bad ones.
+        """
+        decode_items, value_items = [], []
+        encode_lines = ["def encode(v):", "    w = 0"]
+        for i, s in enumerate(self.signals):
+            raw = f"((w >> {s.shift}) & {s.mask})"
+            if s.signed:
+                physical = f"S[{i}].to_physical({raw})"
+            elif s.kind == _IDENTITY:
+                physical = raw
+            else:
+                physical = f"{raw} * {s.scale!r} + {s.offset!r}"
+            decode_items.append(f"{s.name!r}: {physical}")
+            value_items.append(f"{raw} == 1" if s.name in self.flags else physical)
+            slow = f"w |= S[{i}].to_raw(v[{i}]) << {s.shift}"
+            if s.name in self.flags:
+                fast = "x is True or x is False"
+            elif s.kind == _IDENTITY and not s.signed and s.minimum >= 0:
+                fast = f"x.__class__ is int and {s.minimum!r} <= x <= {min(s.maximum, s.mask)!r}"
+            else:
+                encode_lines.append(f"    {slow}")
+                continue
+            encode_lines += [
+                f"    x = v[{i}]",
+                f"    if {fast}:",
+                f"        w |= x << {s.shift}",
+                "    else:",
+                f"        {slow}",
+            ]
+        encode_lines.append("    return w")
+        source = "\n".join(
+            [
+                "def decode(data):",
+                "    w = from_bytes(data, 'little')",
+                f"    return {{{', '.join(decode_items)}}}",
+                "def values(data):",
+                "    w = from_bytes(data, 'little')",
+                f"    return ({', '.join(value_items)},)",
+                *encode_lines,
+            ]
         )
+        namespace: dict[str, Any] = {"from_bytes": int.from_bytes, "S": self.signals}
+        exec(compile(source, f"<chademo.dbc {self.name}>", "exec"), namespace)
+        return namespace["decode"], namespace["values"], namespace["encode"]
 
     # -- decoding ---------------------------------------------------------------------------
-    def _word(self, data: bytes) -> int:
-        if len(data) != FRAME_LENGTH:
-            raise FrameLengthError(f"{self.name} (0x{self.frame_id:03x}): DLC {len(data)}, expected 8")
-        return int.from_bytes(data, "little")
-
     def decode(self, data: bytes) -> dict[str, Value]:
         """Signal values by name, identical to cantools ``decode_message(decode_choices=False)``."""
-        word = self._word(data)
-        out: dict[str, Value] = {}
-        for shift, mask, _flag, identity, signal in self._unpack:
-            raw = (word >> shift) & mask
-            out[signal.name] = raw if identity else signal.to_physical(raw)
-        return out
+        if len(data) != FRAME_LENGTH:
+            raise FrameLengthError(f"{self.name} (0x{self.frame_id:03x}): DLC {len(data)}, expected 8")
+        result: dict[str, Value] = self._decode(data)
+        return result
 
     def values(self, data: bytes) -> tuple[Value | bool, ...]:
         """Signal values in DBC order, 1-bit flags as ``bool`` (what the frame dataclasses take)."""
-        word = self._word(data)
-        out: list[Value | bool] = []
-        append = out.append
-        for shift, mask, flag, identity, signal in self._unpack:
-            raw = (word >> shift) & mask
-            if flag:
-                append(raw == 1)
-            elif identity:
-                append(raw)
-            else:
-                append(signal.to_physical(raw))
-        return tuple(out)
+        if len(data) != FRAME_LENGTH:
+            raise FrameLengthError(f"{self.name} (0x{self.frame_id:03x}): DLC {len(data)}, expected 8")
+        result: tuple[Value | bool, ...] = self._values(data)
+        return result
 
     # -- encoding ---------------------------------------------------------------------------
     def encode_values(self, values: tuple[Value | bool, ...] | list[Value | bool]) -> bytes:
         """Pack values given in DBC order (the inverse of :meth:`values`)."""
         if len(values) != len(self.signals):
             raise EncodeError(f"{self.name}: {len(values)} values for {len(self.signals)} signals")
-        word = 0
-        for signal, value in zip(self.signals, values, strict=True):
-            word |= signal.to_raw(value) << signal.shift
+        word: int = self._encode(values)
         return word.to_bytes(FRAME_LENGTH, "little")
 
     def encode(self, signals: Mapping[str, Value]) -> bytes:

@@ -108,6 +108,7 @@ class ChademoVehicle(MachineBase):
         self._cap: ChargerCapability | None = None
         self._cs: ChargerStatus | None = None
         self._last_109: float | None = None
+        self._rx_last: dict[int, bytes] = {}
         self._frames_sent = 0
         self.k = False
         self._enabled = False
@@ -180,6 +181,11 @@ class ChademoVehicle(MachineBase):
             return
         fid = frame.arbitration_id
         if fid == 0x109:
+            self._last_109 = now
+        if self._rx_last.get(fid) == frame.data:
+            return  # a repeat: nothing new to decode
+        self._rx_last[fid] = frame.data
+        if fid == 0x109:
             cs = ChargerStatus.from_can(frame)
             if self._first_109 is None:
                 self._first_109 = now
@@ -187,7 +193,6 @@ class ChademoVehicle(MachineBase):
             if cs.discharge_compatible:
                 self._saw_discharge_flag = True
             self._cs = cs
-            self._last_109 = now
         elif fid == 0x108:
             self._cap = ChargerCapability.from_can(frame)
 
@@ -260,13 +265,18 @@ class ChademoVehicle(MachineBase):
             self._send_next(now)
 
     def _send_next(self, now: float) -> None:
-        self._emit(SendCan(self.link, self._queue[self._qi]))
-        self._frames_sent += 1
-        self._qi += 1
-        if self._qi < len(self._queue):
-            self._next = self._cycle_start + self._qi * self.profile.timing.spacing_s
-        else:
-            self._next = self._cycle_start + self.profile.timing.period_s
+        """Send the frame due now (and any others due at the same instant)."""
+        queue, spacing = self._queue, self.profile.timing.spacing_s
+        while True:
+            self._emit(SendCan(self.link, queue[self._qi]))
+            self._frames_sent += 1
+            self._qi += 1
+            if self._qi >= len(queue):
+                self._next = self._cycle_start + self.profile.timing.period_s
+                return
+            self._next = self._cycle_start + self._qi * spacing
+            if self._next > now + 1e-9:
+                return
 
     def _d1_off(self, now: float) -> None:
         self._log("car_d1_off", state=self.state)

@@ -51,6 +51,7 @@ class DcSource:
         self.fault = False
         self._phase_since = 0.0
         self._setpoints: deque[tuple[float, float]] = deque()
+        self._lag_value = 0.0
 
     def _enter(self, phase: str, now: float) -> None:
         self.phase = phase
@@ -64,12 +65,12 @@ class DcSource:
             self.voltage = max(target, self.voltage - spec.discharge_v_per_s * dt)
 
     def _lagged(self, now: float, setpoint: float) -> float:
+        """The setpoint of ``lag_s`` ago (a delay line)."""
         queue = self._setpoints
         queue.append((now, setpoint))
-        value = queue[0][1]
         while queue and queue[0][0] <= now - self.spec.lag_s + 1e-9:
-            value = queue.popleft()[1]
-        return value
+            self._lag_value = queue.popleft()[1]
+        return self._lag_value
 
     def limit(self) -> float:
         limit = self.spec.max_current
