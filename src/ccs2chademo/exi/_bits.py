@@ -42,13 +42,26 @@ def dec_uint(v: int, p: int, e: int) -> tuple[int, int]:
         return b, p
     x = b & 0x7F
     shift = 7
-    while True:
+    while shift < 70:
         b = (v >> (e - p - 8)) & 0xFF
         p += 8
         x |= (b & 0x7F) << shift
         if b < 0x80:
             return x, p
         shift += 7
+    # a long number: take the rest in blocks of octets, so the cost stays linear in its length
+    groups: list[int] = []
+    while True:
+        n = min((e - p) >> 3, 512)
+        if n == 0:
+            raise ExiDecodeError("unsigned integer runs past the end", p)
+        block = ((v >> (e - p - 8 * n)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big")
+        for i, b in enumerate(block):
+            groups.append(b & 0x7F)
+            if b < 0x80:
+                rest = int("".join(f"{g:07b}" for g in reversed(groups)), 2)
+                return x | (rest << shift), p + 8 * (i + 1)
+        p += 8 * n
 
 
 def dec_int(v: int, p: int, e: int) -> tuple[int, int]:
@@ -90,7 +103,9 @@ def dec_str(v: int, p: int, e: int) -> tuple[str, int]:
     if not chunk & int.from_bytes(b"\x80" * n, "big"):
         return chunk.to_bytes(n, "big").decode("ascii"), p + bits
     chars = []
-    for _ in range(n):
+    for i in range(n):
+        if i & 511 == 511:
+            v &= (1 << (e - p)) - 1  # drop consumed bits: keeps each read O(1) (see dec_uint)
         c, p = dec_uint(v, p, e)
         if c > 0x10FFFF:
             raise ExiDecodeError(f"code point {c:#x} beyond U+10FFFF", p)
