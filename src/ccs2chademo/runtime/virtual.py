@@ -83,14 +83,18 @@ class VirtualRuntime(Runtime):
 
     def _arm(self, slot: Slot) -> None:
         if slot.deadline is not None:
-            self.call_at(slot.deadline, self._timer, (slot, slot.generation))
+            t_ns = round(slot.deadline * NS)
+            self._seq += 1
+            heapq.heappush(self._heap, (t_ns if t_ns > self._now_ns else self._now_ns, self._seq, self._timer,
+                                        (slot, slot.generation)))
 
     def _timer(self, arg: tuple[Slot, int]) -> None:
         slot, generation = arg
         if generation == slot.generation:  # otherwise superseded by a newer deadline
             slot.deadline = None
             slot.generation += 1
-            self.fire(slot)
+            slot.machine.handle_timer(self._now)
+            self._service(slot)
 
     # -- running ----------------------------------------------------------------------------
     def stop(self) -> None:
