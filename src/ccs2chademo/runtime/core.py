@@ -143,7 +143,10 @@ class Runtime(ABC):
         self._service(slot)
 
     def fire(self, slot: Slot) -> None:
-        slot.machine.handle_timer(self.now())
+        """Run a machine's timer; ``now`` is never earlier than the deadline it asked for."""
+        now = self.now()
+        deadline = slot.deadline
+        slot.machine.handle_timer(now if deadline is None or now >= deadline else deadline)
         self._service(slot)
 
     def _service(self, slot: Slot) -> None:

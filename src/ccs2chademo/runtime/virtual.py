@@ -91,9 +91,11 @@ class VirtualRuntime(Runtime):
     def _timer(self, arg: tuple[Slot, int]) -> None:
         slot, generation = arg
         if generation == slot.generation:  # otherwise superseded by a newer deadline
+            deadline = slot.deadline
             slot.deadline = None
             slot.generation += 1
-            slot.machine.handle_timer(self._now)
+            # the clock is integer ns: never hand a machine a `now` a hair before its own deadline
+            slot.machine.handle_timer(self._now if deadline is None or self._now >= deadline else deadline)
             self._service(slot)
 
     # -- running ----------------------------------------------------------------------------
