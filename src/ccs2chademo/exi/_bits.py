@@ -12,6 +12,8 @@ Binary) live here; fixed-width reads and writes are inlined by the generator.
 
 from __future__ import annotations
 
+import functools
+
 from enum import IntEnum
 from typing import Any
 
@@ -156,25 +158,30 @@ def finish(a: int) -> bytes:
     return ((a << pad) ^ (1 << nb)).to_bytes(nb >> 3, "big")
 
 
+@functools.lru_cache(maxsize=4096)
 def pick_multiplier(x: float, mult_min: int, mult_max: int, vmin: int, vmax: int) -> tuple[int, int]:
     """Choose (value, multiplier) for a PhysicalValue so that value × 10^multiplier ≈ x.
 
     Prefers an exact representation with the multiplier closest to 0 (412.8 → 4128 × 10⁻¹,
-    400 → 400 × 10⁰); if none is exact, the finest multiplier whose value fits the range.
+    400 → 400 × 10⁰; on a tie the positive multiplier); if none is exact, the finest multiplier
+    whose value fits the range.  Cached: a session encodes the same few values over and over.
     """
-    exact: list[tuple[int, int, int]] = []
-    for m in range(mult_min, mult_max + 1):
+    tolerance = 1e-9 * max(1.0, abs(x))
+    for m in _closest_to_zero(mult_min, mult_max):
         val = round(x / 10.0**m)
-        if vmin <= val <= vmax and abs(val * 10.0**m - x) <= 1e-9 * max(1.0, abs(x)):
-            exact.append((abs(m), -m, val))
-    if exact:
-        _, neg_m, val = min(exact)
-        return val, -neg_m
+        if vmin <= val <= vmax and abs(val * 10.0**m - x) <= tolerance:
+            return val, m
     for m in range(mult_min, mult_max + 1):
         val = round(x / 10.0**m)
         if vmin <= val <= vmax:
             return val, m
     raise ExiEncodeError(f"physical value {x} does not fit value {vmin}..{vmax} × 10^{mult_min}..{mult_max}")
+
+
+@functools.lru_cache(maxsize=16)
+def _closest_to_zero(mult_min: int, mult_max: int) -> tuple[int, ...]:
+    """Multipliers ordered by |m|, the positive one first on a tie: 0, 1, -1, 2, -2, …"""
+    return tuple(sorted(range(mult_min, mult_max + 1), key=lambda m: (abs(m), -m)))
 
 
 class OpenEnum(IntEnum):
