@@ -13,7 +13,6 @@ Binary) live here; fixed-width reads and writes are inlined by the generator.
 from __future__ import annotations
 
 import functools
-
 from enum import IntEnum
 from typing import Any
 
