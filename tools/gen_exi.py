@@ -54,9 +54,8 @@ SCHEMAS: dict[str, tuple[list[str], str]] = {
         ],
         "ISO 15118-2:2013 (urn:iso:15118:2:2013:MsgDef)",
     ),
+    "xmldsig": (["xmldsig-core-schema.xsd"], "W3C XML Signature (fragments only)"),
 }
-
-SCHEMAS["xmldsig"] = (["xmldsig-core-schema.xsd"], "W3C XML Signature (fragments only)")
 
 ROOTS = {"xmldsig": [], "apphand": ["supportedAppProtocolReq", "supportedAppProtocolRes"], "din": ["V2G_Message"],
          "iso2": ["V2G_Message"]}
@@ -609,9 +608,6 @@ class Model:
     fragment_sorted: list[tuple[str, str]]
     roots: list[Elem]
 
-    def grammar(self, ct: Complex) -> Grammar:
-        return self.grammars[id(ct)]
-
 
 def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
     files, _ = SCHEMAS[name]
@@ -764,7 +760,16 @@ class Emitter:
             # (OpenV2G does so, and public vectors carry such values; docs/exi.md)
             off = f" + {st.vmin}" if st.vmin > 0 else (f" - {-st.vmin}" if st.vmin < 0 else "")
             return [(ind, "F", st.bits, f"{x} = {{r}}{off}")]
-        ops: list[tuple] = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
+        if st.kind == "uint":  # inline the one-octet case (values below 128)
+            ops: list[tuple] = [(ind, "L", f"{x} = (v >> (e - p - 8)) & 255"), (ind, "L", f"if {x} < 128:"),
+                                (ind, "L", "    p += 8"), (ind, "L", "else:"),
+                                (ind, "L", f"    {x}, p = dec_uint(v, p, e)")]
+        elif st.kind == "int":  # sign bit + one octet: -128..127
+            ops = [(ind, "L", f"{x} = (v >> (e - p - 9)) & 511"), (ind, "L", f"if {x} < 128:"),
+                   (ind, "L", "    p += 9"), (ind, "L", f"elif 256 <= {x} < 384:"), (ind, "L", f"    {x} = 255 - {x}"),
+                   (ind, "L", "    p += 9"), (ind, "L", "else:"), (ind, "L", f"    {x}, p = dec_int(v, p, e)")]
+        else:
+            ops = [(ind, "L", f"{x}, p = dec_{st.kind}(v, p, e)")]
         if st.kind in ("uint", "int"):
             conds = []
             if st.vmin is not None and not (st.kind == "uint" and st.vmin == 0):
@@ -1091,7 +1096,11 @@ class Emitter:
             if s in ch_states:
                 return [(ind, "F", 1, f"t = -2 if {{r}} else {t}")], None
             return [(ind, "Z", 1)], t
-        return [(ind, "F", g.width(s), f"t = _T_{c}[{s}][{{r}}]")], None
+        name = f"_T_{c}_{s}"
+        if name not in self.declared:
+            self.declared.add(name)
+            self.consts.append(f"{name} = _T_{c}[{s}]")
+        return [(ind, "F", g.width(s), f"t = {name}[{{r}}]")], None
 
     def dec_item(self, g: Grammar, fi: FieldInfo, x: str, ind: str, pos: int | None) -> list[tuple]:
         c = g.ct.pyname
@@ -1163,7 +1172,11 @@ class Emitter:
             if nxt is not None:
                 more.append((i2, "S", f"t = {nxt}"))
             if fi.is_list:
-                ops += [(ind, "S", f"{x}: {self.field_type(fi)} = []"), (ind, "L", f"while {cond}:"), *set_st,
+                # trim the consumed bits now and then: a read costs O(bits before it), so a long list
+                # would otherwise make decoding quadratic in the input size
+                ops += [(ind, "S", f"{x}: {self.field_type(fi)} = []"), (ind, "S", "b_ = p + 4096"),
+                        (ind, "L", f"while {cond}:"), (i2, "L", "if p > b_:"),
+                        (i2, "L", "    v &= (1 << (e - p)) - 1"), (i2, "L", "    b_ = p + 4096"), *set_st,
                         *self.dec_item(g, fi, "y", i2, own[0] if single else None),
                         (i2, "L", f"{x}.append(y)"), *more]
             elif fi.optional:
@@ -1321,17 +1334,6 @@ class Emitter:
                 items.append(f"({fi.pyname!r}, {fi.xml!r}, {card}, {fi.tag!r}, {typ})")
             inner = ", ".join(items)
             self.out.append(f"    {g.ct.pyname}: ({inner}{',' if len(items) == 1 else ''}),")
-        self.out.append("}")
-        # facts for tests and the random-message strategies
-        self.out += ["", "", "# per class: grammar state widths and, per field, (min, max) occurrences and facets",
-                     "FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {"]
-        for g in self.m.grammars.values():
-            items = []
-            for fi in g.fields:
-                if fi.stype is not None:
-                    st = finalize_simple(fi.stype)
-                    items.append(f"{fi.pyname!r}: ({st.vmin}, {st.vmax}, {st.maxlen})")
-            self.out.append(f"    {g.ct.pyname}: {{{', '.join(items)}}},")
         self.out.append("}")
 
 

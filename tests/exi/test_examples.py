@@ -116,6 +116,10 @@ def test_encode_errors_name_the_field() -> None:
     with pytest.raises(exi.ExiEncodeError):
         exi.encode(object())  # type: ignore[arg-type]
     with pytest.raises(exi.ExiEncodeError):
+        exi.message_name(din.PhysicalValue(multiplier=0, value=1))  # type: ignore[arg-type]
+    with pytest.raises(exi.ExiEncodeError):
+        exi.to_json(din.make_message(b"", iso2.SessionStopReq(charging_session=iso2.ChargingSession.Pause)))  # type: ignore[arg-type]
+    with pytest.raises(exi.ExiEncodeError):
         exi.from_json({"schema": "din", "body": {"V2G_Message": {"Header": {}}}})
 
 

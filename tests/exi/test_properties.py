@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ccs2chademo import exi
 
+from . import oracle
 from .strategies import body_members, instance, v2g_message
 from .test_vectors import VECTORS
 
@@ -21,6 +22,7 @@ def _roundtrip(msg: object) -> None:
     data = exi.encode(msg)  # type: ignore[arg-type]
     back = exi.decode(data, msg.SCHEMA)  # type: ignore[attr-defined]
     assert back == msg
+    assert oracle.decode(data, msg.SCHEMA) == msg  # type: ignore[attr-defined]
     assert exi.encode(back) == data
     assert exi.from_json(json.loads(json.dumps(exi.to_json(back)))) == msg
 
@@ -52,6 +54,14 @@ def test_iso2_authorization_fragment_roundtrip(data: st.DataObject) -> None:
     obj = data.draw(instance("iso2", "AuthorizationReq"))
     raw = exi.encode_fragment([obj], "iso2")
     assert exi.decode_fragment(raw, "iso2") == [("AuthorizationReq", obj)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_xmldsig_signed_info_fragment_roundtrip(data: st.DataObject) -> None:
+    obj = data.draw(instance("xmldsig", "SignedInfo"))
+    raw = exi.encode_fragment([obj], "xmldsig")
+    assert exi.decode_fragment(raw, "xmldsig") == [("SignedInfo", obj)]
 
 
 def _decode_only_typed_errors(data: bytes, schema: str) -> None:

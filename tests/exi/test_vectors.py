@@ -10,6 +10,8 @@ import pytest
 from ccs2chademo import exi
 from tests.conftest import shared_data
 
+from . import oracle
+
 
 def _vectors() -> list[dict[str, Any]]:
     with shared_data("exi-vectors.jsonl").open() as f:
@@ -68,3 +70,10 @@ def test_openv2g_values_of_a_current_demand_req() -> None:
     assert body.ev_target_current.value == int(ref["EVTargetCurrent.Value"])
     assert body.dc_ev_status.evresssoc == int(ref["DC_EVStatus.EVRESSSOC"])
     assert msg.header.session_id.hex().upper() == ref["header.SessionID"].upper()
+
+
+@pytest.mark.parametrize("vec", [v for v in VECTORS if "fragment" not in v["message"] and "robustness" not in
+                                 v.get("note", "")], ids=_id)
+def test_vector_matches_the_grammar_interpreter(vec: dict[str, Any]) -> None:
+    data = bytes.fromhex(vec["hex"])
+    assert oracle.decode(data, vec["schema"]) == exi.decode(data, vec["schema"])

@@ -6,6 +6,8 @@ import io
 
 import dpkt
 
+from ccs2chademo.v2g import v2gtp
+
 EV_IP = bytes.fromhex("fe80000000000000021122fffe334455")
 EVSE_IP = bytes.fromhex("fe8000000000000002aabbfffeccddee")
 EV_MAC = bytes.fromhex("021122334455")
@@ -30,3 +32,26 @@ def pcap_bytes(frames: list[bytes], start: float = 1_700_000_000.0, step: float 
     for i, frame in enumerate(frames):
         writer.writepkt(frame, ts=start + i * step)
     return out.getvalue()
+
+
+def session_frames(messages: list[tuple[bool, bytes]], ev_isn: int = 1000, evse_isn: int = 2000,
+                   cuts: tuple[int, ...] | list[int] = (100_000,), dup: frozenset[int] | set[int] = frozenset(),
+                   ev_port: int = 50000) -> list[bytes]:
+    """Handshake, then each message's V2GTP bytes cut into segments (``cuts`` = sizes, cycled)."""
+    frames = [tcp_frame(True, ev_isn, dpkt.tcp.TH_SYN, ev_port=ev_port),
+              tcp_frame(False, evse_isn, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK, ev_port=ev_port)]
+    seq = {True: (ev_isn + 1) % 2**32, False: (evse_isn + 1) % 2**32}
+    k = 0
+    for from_ev, payload in messages:
+        wire = v2gtp.encode(payload)
+        while wire:
+            size = cuts[k % len(cuts)]
+            k += 1
+            piece, wire = wire[:size], wire[size:]
+            frame = tcp_frame(from_ev, seq[from_ev], dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, piece, ev_port=ev_port)
+            frames.append(frame)
+            if k in dup:  # the capture holds the frame twice, or TCP retransmitted it
+                frames.append(frame)
+            seq[from_ev] = (seq[from_ev] + len(piece)) % 2**32
+    frames.append(tcp_frame(True, seq[True], dpkt.tcp.TH_FIN | dpkt.tcp.TH_ACK, ev_port=ev_port))
+    return frames

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dpkt
 from click.testing import CliRunner
 
 from ccs2chademo.cli import cli
-from ccs2chademo.v2g import v2gtp
+from tests.conftest import shared_data
 
 from .capture_table import capture
 from .conftest import extracted
-from .synth import pcap_bytes, tcp_frame
+from .synth import pcap_bytes, session_frames
 
 POLESTAR = "2024-06-18_Griffigroen_pyPLC_polestar2_discharging_with_additional_prechargeCircuit.pcapng"
 
@@ -41,20 +40,16 @@ def test_lines_for_every_record_in_capture_order() -> None:
     demand = next(line for line in v2g if line["message"] == "CurrentDemandReq")
     assert demand["body"]["V2G_Message"]["Body"]["CurrentDemandReq"]["EVTargetVoltage"] == {  # type: ignore[index]
         "Multiplier": 0, "Unit": "V", "Value": 450}
-    assert raw[0] == {"time": x.raw[0].time, "kind": x.raw[0].kind, "hex": x.raw[0].hex}
+    assert {k: raw[0][k] for k in ("time", "kind", "hex")} == {"time": x.raw[0].time, "kind": x.raw[0].kind,
+                                                                "hex": x.raw[0].hex}
+    assert all("type" in line and "error" not in line for line in raw)  # every SLAC/SDP frame decodes
 
 
 def test_undecodable_message_gives_an_error_line_and_exit_1(tmp_path: Path) -> None:
     sap = extracted(POLESTAR).messages[:2]
     payloads = [(True, sap[0].payload), (False, sap[1].payload), (True, b"\x80\x9a\xff\xff")]
-    frames = [tcp_frame(True, 100, dpkt.tcp.TH_SYN), tcp_frame(False, 500, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK)]
-    seq = {True: 101, False: 501}
-    for from_ev, payload in payloads:
-        wire = v2gtp.encode(payload)
-        frames.append(tcp_frame(from_ev, seq[from_ev], dpkt.tcp.TH_ACK, wire))
-        seq[from_ev] += len(wire)
     path = tmp_path / "bad.pcap"
-    path.write_bytes(pcap_bytes(frames))
+    path.write_bytes(pcap_bytes(session_frames(payloads)))
     code, lines, _ = _run(path)
     assert code == 1 and len(lines) == 3
     assert "body" in lines[1] and "error" not in lines[1]
@@ -71,3 +66,17 @@ def test_damaged_capture_prints_what_came_before_then_exit_2(tmp_path: Path) -> 
     garbage.write_bytes(b"not a capture at all")
     code, lines, err = _run(garbage)
     assert code == 2 and lines == [] and "not a pcap or pcapng file" in err
+
+
+def test_slac_and_sdp_frames_are_listed_decoded() -> None:
+    """The Dehner Alpitronic PEV run: the SLAC sequence and the SDP request, by type, in order."""
+    runner = CliRunner()
+    path = shared_data("captures", "2022-11-17_Dehner_Alpitronic_until_SdpRequest.pcapng")
+    result = runner.invoke(cli, ["pcap", str(path)])
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    types = [line["type"] for line in lines if "kind" in line]
+    for expected in ("CM_SLAC_PARAM.REQ", "CM_SLAC_PARAM.CNF", "CM_START_ATTEN_CHAR.IND", "CM_MNBC_SOUND.IND",
+                     "CM_ATTEN_CHAR.IND", "CM_ATTEN_CHAR.RSP", "CM_SLAC_MATCH.REQ", "CM_SLAC_MATCH.CNF",
+                     "CM_SET_KEY.REQ", "SDP_REQUEST"):
+        assert expected in types, (expected, types)
+    assert types.index("CM_SLAC_PARAM.REQ") < types.index("CM_SLAC_MATCH.CNF") < types.index("SDP_REQUEST")

@@ -5,16 +5,19 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+import json
 from typing import Any
 
 import pytest
 
 from ccs2chademo import exi
-from ccs2chademo.pcap import V2gRecord, negotiated_schema, read_frames
+from ccs2chademo.pcap import V2gRecord, extract, negotiated_schema, read_frames
+from tests.conftest import shared_data
 
 from .capture_table import FORMAT_A, FORMAT_B, V2G_COUNTS, WITH_VALUES, capture, decoded_a, decoded_b, values
 from .companions import DecodedEntry, parse_decoded, parse_values, to_utc_seconds, utc_offset
 from .conftest import extracted
+from .synth import pcap_bytes, session_frames
 
 MODEL_Y = "2024-04-20_ModelY_pyPLC_stop_in_precharge.pcapng"
 POLESTAR = "2024-06-18_Griffigroen_pyPLC_polestar2_discharging_with_additional_prechargeCircuit.pcapng"
@@ -60,6 +63,20 @@ def test_negotiation_follows_the_schema_id_through_the_offer() -> None:
     assert negotiated_schema(request, response(None, "Failed_NoNegotiation")) is None
     assert negotiated_schema(model_y_request, response(2)) is None  # urn:tesla:din:2018:MsgDef
     assert negotiated_schema(b"\x80\x00\xff", response(1)) is None
+
+
+def test_a_session_negotiated_to_iso2_is_decoded_as_iso2() -> None:
+    """No capture has ISO-2 traffic: the Polestar offer answered with SchemaID 0, then ISO-2 vectors."""
+    vectors = [json.loads(line) for line in shared_data("exi-vectors.jsonl").read_text().splitlines()]
+    iso2 = [v for v in vectors if v["schema"] == "iso2" and "note" not in v][:12]
+    offer = extracted(POLESTAR).messages[0].payload
+    answer = exi.encode(exi.apphand.SupportedAppProtocolRes(
+        response_code=exi.apphand.ResponseCode.OK_SuccessfulNegotiation, schema_id=0))
+    messages = [(True, offer), (False, answer)]
+    messages += [(v["message"].endswith("Req"), bytes.fromhex(v["hex"])) for v in iso2]
+    got = extract(pcap_bytes(session_frames(messages))).messages
+    assert [m.schema for m in got] == ["apphand", "apphand"] + ["iso2"] * len(iso2)
+    assert [exi.message_name(exi.decode(m.payload, "iso2")) for m in got[2:]] == [v["message"] for v in iso2]
 
 
 # --- names and key values against the companions ---------------------------------------------

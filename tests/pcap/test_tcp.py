@@ -8,38 +8,16 @@ from hypothesis import strategies as st
 
 from ccs2chademo.pcap import SessionFollower, extract
 from ccs2chademo.pcap.tcp import HalfStream
-from ccs2chademo.v2g import v2gtp
 
 from .conftest import extracted
-from .synth import pcap_bytes, tcp_frame
+from .synth import pcap_bytes, session_frames, tcp_frame
 
-SYN, ACK, PSH, FIN = dpkt.tcp.TH_SYN, dpkt.tcp.TH_ACK, dpkt.tcp.TH_PUSH, dpkt.tcp.TH_FIN
+ACK, PSH = dpkt.tcp.TH_ACK, dpkt.tcp.TH_PUSH
 POLESTAR = "2024-06-18_Griffigroen_pyPLC_polestar2_discharging_with_additional_prechargeCircuit.pcapng"
 
 
 def _session() -> list[tuple[bool, bytes]]:
     return [(m.direction == "ev->evse", m.payload) for m in extracted(POLESTAR).messages[:24]]
-
-
-def _frames(messages: list[tuple[bool, bytes]], ev_isn: int, evse_isn: int, cuts: list[int],
-            dup: set[int], ev_port: int = 50000) -> list[bytes]:
-    """Handshake, then each message's V2GTP bytes cut into segments (``cuts`` = sizes, cycled)."""
-    frames = [tcp_frame(True, ev_isn, SYN, ev_port=ev_port), tcp_frame(False, evse_isn, SYN | ACK, ev_port=ev_port)]
-    seq = {True: (ev_isn + 1) % 2**32, False: (evse_isn + 1) % 2**32}
-    k = 0
-    for from_ev, payload in messages:
-        wire = v2gtp.encode(payload)
-        while wire:
-            size = cuts[k % len(cuts)]
-            k += 1
-            piece, wire = wire[:size], wire[size:]
-            frame = tcp_frame(from_ev, seq[from_ev], ACK | PSH, piece, ev_port=ev_port)
-            frames.append(frame)
-            if k in dup:  # the capture holds the frame twice, or TCP retransmitted it
-                frames.append(frame)
-            seq[from_ev] = (seq[from_ev] + len(piece)) % 2**32
-    frames.append(tcp_frame(True, seq[True], FIN | ACK, ev_port=ev_port))
-    return frames
 
 
 @settings(max_examples=60, deadline=None)
@@ -48,7 +26,7 @@ def _frames(messages: list[tuple[bool, bytes]], ev_isn: int, evse_isn: int, cuts
 def test_any_segmentation_and_duplication_gives_the_same_messages(ev_isn: int, evse_isn: int, cuts: list[int],
                                                                   dup: set[int]) -> None:
     messages = _session()
-    got = extract(pcap_bytes(_frames(messages, ev_isn, evse_isn, cuts, dup))).messages
+    got = extract(pcap_bytes(session_frames(messages, ev_isn, evse_isn, cuts, dup))).messages
     assert [(m.direction == "ev->evse", m.payload) for m in got] == messages
     assert {m.connection for m in got} == {0}
     assert [m.schema for m in got[:3]] == ["apphand", "apphand", "din"]
@@ -70,7 +48,7 @@ def test_half_stream_reorders_and_drops_repeats(data: st.DataObject) -> None:
 
 def test_new_isn_on_the_same_ports_is_a_new_connection() -> None:
     messages = _session()[:4]
-    frames = _frames(messages, 1000, 2000, [1000], set()) + _frames(messages, 9000, 7000, [1000], set())
+    frames = session_frames(messages) + session_frames(messages, 9000, 7000)
     got = extract(pcap_bytes(frames)).messages
     assert [m.connection for m in got] == [0] * 4 + [1] * 4
     assert [m.schema for m in got] == ["apphand", "apphand", "din", "din"] * 2
@@ -78,7 +56,7 @@ def test_new_isn_on_the_same_ports_is_a_new_connection() -> None:
 
 def test_repeated_syn_is_the_same_connection() -> None:
     messages = _session()[:4]
-    frames = _frames(messages, 1000, 2000, [1000], set())
+    frames = session_frames(messages)
     frames.insert(1, frames[0])
     assert {m.connection for m in extract(pcap_bytes(frames)).messages} == {0}
 
@@ -86,7 +64,7 @@ def test_repeated_syn_is_the_same_connection() -> None:
 def test_capture_started_mid_connection() -> None:
     """No SYN: the first data segment starts the stream and its sender is the car."""
     messages = _session()[4:10]
-    frames = _frames(messages, 5, 6, [1000], set())[2:]
+    frames = session_frames(messages, 5, 6)[2:]
     got = extract(pcap_bytes(frames)).messages
     assert [(m.direction == "ev->evse", m.payload) for m in got] == messages
     assert all(m.schema == "din" for m in got)
@@ -94,7 +72,7 @@ def test_capture_started_mid_connection() -> None:
 
 def test_broken_v2gtp_header_ends_only_that_direction() -> None:
     messages = _session()[:6]
-    frames = _frames(messages, 1, 2, [1000], set())
+    frames = session_frames(messages, 1, 2)
     bad = tcp_frame(True, 999_999, ACK, b"\x02\xfd\x80\x01\x00\x00\x00\x01\x00")  # garbage at a far seq
     frames.insert(2, tcp_frame(True, 2, ACK | PSH, b"\x02\xfd\x80\x01\x00\x00\x00\x00"))  # bad version bytes
     got = extract(pcap_bytes([*frames, bad])).messages

@@ -74,11 +74,15 @@ def decode(data: bytes, schema: str) -> Message:
     second-level event (other than EXIficient's empty-element EE) or a string-table hit raises
     :class:`ExiDecodeError`.
     """
-    module = _module(schema)
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ExiDecodeError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    _check_header(data)
+    module = SCHEMAS.get(schema) if isinstance(schema, str) else None
+    if module is None:
+        module = _module(schema)
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ExiDecodeError(f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+    if data[:1] != b"\x80":  # the only header these schemas use; anything else is diagnosed
+        _check_header(data)
     result: Message = module.decode_document(data)
     return result
 
@@ -107,8 +111,13 @@ def message_name(msg: Message) -> str:
         if content is None:
             return "V2G_Message"
         members: dict[str, type] = module.META[type(msg.body)][0][4]
-        return next(name for name, cls in members.items() if cls is type(content))
-    name: str = module.ROOT_ELEMENT[type(msg)]
+        found = next((name for name, cls in members.items() if cls is type(content)), None)
+        if found is None:
+            raise ExiEncodeError(f"{type(content).__name__} is not a body element of schema {module.SCHEMA!r}")
+        return found
+    name: str | None = module.ROOT_ELEMENT.get(type(msg))
+    if name is None:
+        raise ExiEncodeError(f"{type(msg).__name__} is not a document root of schema {module.SCHEMA!r}")
     return name
 
 

@@ -101,7 +101,11 @@ def _d_SupportedAppProtocolReq(v: int, p: int, e: int) -> tuple[SupportedAppProt
         p += 1
         t = 1
         f_app_protocol: list[AppProtocol] = []
+        b_ = p + 4096
         while t in _P_SupportedAppProtocolReq_app_protocol:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_AppProtocol(v, p, e)
             f_app_protocol.append(y)
@@ -166,13 +170,21 @@ def _d_AppProtocol(v: int, p: int, e: int) -> tuple[AppProtocol, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 2
-        f_version_number_major, p = dec_uint(v, p, e)
+        f_version_number_major = (v >> (e - p - 8)) & 255
+        if f_version_number_major < 128:
+            p += 8
+        else:
+            f_version_number_major, p = dec_uint(v, p, e)
         if f_version_number_major > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMajor")
         if (v >> (e - p - 3)) & 7:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AppProtocol")
         p += 3
-        f_version_number_minor, p = dec_uint(v, p, e)
+        f_version_number_minor = (v >> (e - p - 8)) & 255
+        if f_version_number_minor < 128:
+            p += 8
+        else:
+            f_version_number_minor, p = dec_uint(v, p, e)
         if f_version_number_minor > 4294967295:
             raise ExiDecodeError("value out of range", p, "AppProtocol.VersionNumberMinor")
         r = (v >> (e - p - 21)) & 2097151
@@ -215,7 +227,7 @@ def _d_SupportedAppProtocolRes(v: int, p: int, e: int) -> tuple[SupportedAppProt
         if r & 100:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SupportedAppProtocolRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 3)]
-        t = _T_SupportedAppProtocolRes[1][(r & 3)]
+        t = _T_SupportedAppProtocolRes_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 11)) & 2047
             p += 11
@@ -320,14 +332,6 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SupportedAppProtocolRes: (('response_code', 'ResponseCode', 0, 'e', ResponseCode), ('schema_id', 'SchemaID', 1, 'e', int)),
 }
 
-
-# per class: grammar state widths and, per field, (min, max) occurrences and facets
-FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
-    SupportedAppProtocolReq: {},
-    AppProtocol: {'protocol_namespace': (None, None, 100), 'version_number_major': (0, 4294967295, None), 'version_number_minor': (0, 4294967295, None), 'schema_id': (0, 255, None), 'priority': (1, 20, None)},
-    SupportedAppProtocolRes: {'response_code': (None, None, None), 'schema_id': (0, 255, None)},
-}
-
 _EN_ResponseCode: tuple[ResponseCode, ...] = tuple(map(ResponseCode, range(4)))
 _W_SupportedAppProtocolReq = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
 _T_SupportedAppProtocolReq = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (-1, -2,),)
@@ -339,3 +343,4 @@ _T_AppProtocol = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_SupportedAppProtocolRes = (1, 2, 1,)
 _T_SupportedAppProtocolRes = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SupportedAppProtocolRes: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SupportedAppProtocolRes_1 = _T_SupportedAppProtocolRes[1]

@@ -1310,12 +1310,12 @@ def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MessageHeader[1][r]
+        t = _T_MessageHeader_1[r]
         if t == 2:
             f_notification, p = _d_Notification(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_MessageHeader[2][r]
+            t = _T_MessageHeader_2[r]
         else:
             f_notification = None
         if t == 3:
@@ -1362,7 +1362,7 @@ def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
         if r & 100:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Notification")
         f_fault_code = _EN_FaultCode[((r >> 3) & 3)]
-        t = _T_Notification[1][(r & 3)]
+        t = _T_Notification_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1435,7 +1435,7 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[0][r]
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1453,21 +1453,25 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         f_signature_value, p = _d_SignatureValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[3][r]
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[4][r]
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
+        b_ = p + 4096
         while t == 5:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Object(v, p, e)
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[5][r]
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
@@ -1518,7 +1522,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignedInfo[0][r]
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1539,7 +1543,11 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         p += 1
         t = 4
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_SignedInfo_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -1573,7 +1581,7 @@ def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationM
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CanonicalizationMethod[1][r]
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
@@ -1610,17 +1618,24 @@ def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_SignatureMethod[1][r]
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
-            t = _T_SignatureMethod[2][(r & 3)]
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
@@ -1690,26 +1705,26 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Reference[0][r]
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Reference[1][r]
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[2][r]
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[3][r]
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
@@ -1771,7 +1786,11 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         p += 1
         t = 1
         f_transform: list[Transform] = []
+        b_ = p + 4096
         while t in _P_Transforms_transform:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Transform(v, p, e)
             f_transform.append(y)
@@ -1819,9 +1838,13 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Transform[1][r]
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
+        b_ = p + 4096
         while t == 3:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
                     raise ExiDecodeError("unsupported second-level event", p, "Transform.XPath")
@@ -1836,7 +1859,7 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
             f_x_path.append(y)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Transform[3][r]
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
@@ -1864,7 +1887,7 @@ def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DigestMethod[1][r]
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
@@ -1900,7 +1923,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureValue[0][r]
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 1)) & 1
@@ -1998,16 +2021,20 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     try:
         r = (v >> (e - p - 4)) & 15
         p += 4
-        t = _T_KeyInfo[0][r]
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 4)) & 15
             p += 4
-            t = _T_KeyInfo[1][r]
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2025,7 +2052,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_key_value: list[KeyValue] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_value:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_KeyValue(v, p, e)
             f_key_value.append(y)
@@ -2033,7 +2064,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_retrieval_method: list[RetrievalMethod] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_retrieval_method:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_RetrievalMethod(v, p, e)
             f_retrieval_method.append(y)
@@ -2041,7 +2076,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_data: list[X509Data] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_x509_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509Data(v, p, e)
             f_x509_data.append(y)
@@ -2049,7 +2088,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_pgp_data: list[PGPData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_pgp_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PGPData(v, p, e)
             f_pgp_data.append(y)
@@ -2057,7 +2100,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_spki_data: list[SPKIData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_spki_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SPKIData(v, p, e)
             f_spki_data.append(y)
@@ -2065,7 +2112,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_mgmt_data: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_mgmt_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2115,19 +2166,19 @@ def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_KeyValue[0][r]
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[1][r]
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[2][r]
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
@@ -2211,7 +2262,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[0][r]
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2244,7 +2295,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[2][r]
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -2280,7 +2331,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[4][r]
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2295,7 +2346,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[5][r]
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -2437,19 +2488,19 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_RetrievalMethod[0][r]
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[1][r]
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[2][r]
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
@@ -2526,9 +2577,13 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_X509Data[0][r]
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_issuer_serial:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509IssuerSerial(v, p, e)
             f_x509_issuer_serial.append(y)
@@ -2536,7 +2591,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_ski: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_ski:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2554,7 +2613,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_subject_name: list[str] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_subject_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2572,7 +2635,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2590,7 +2657,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_crl: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_crl:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2649,7 +2720,14 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
-        f_x509_serial_number, p = dec_int(v, p, e)
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
@@ -2690,7 +2768,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PGPData[0][r]
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2705,7 +2783,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PGPData[1][r]
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -2761,7 +2839,11 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         p += 1
         t = 1
         f_spki_sexp: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SPKIData_spki_sexp:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2827,26 +2909,26 @@ def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Object[0][r]
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[1][r]
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[2][r]
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Object[3][r]
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
@@ -2878,7 +2960,7 @@ def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
     try:
         r = (v >> (e - p - 6)) & 63
         p += 6
-        t = _T_Body[0][r]
+        t = _T_Body_0[r]
         if t in _P_Body_body_element:
             st = t
             f_body_element, p = _SD_Body_body_element[t](v, p, e)
@@ -2991,14 +3073,14 @@ def _d_DC_EVStatus(v: int, p: int, e: int) -> tuple[DC_EVStatus, int]:
         if r & 52:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
         f_ev_ready = ((r >> 3) & 1) == 1
-        t = _T_DC_EVStatus[1][(r & 3)]
+        t = _T_DC_EVStatus_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 5)) & 31
             p += 5
             if r & 20:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVStatus")
             f_ev_cabin_conditioning = ((r >> 3) & 1) == 1
-            t = _T_DC_EVStatus[2][(r & 3)]
+            t = _T_DC_EVStatus_2[(r & 3)]
         else:
             f_ev_cabin_conditioning = None
         if t == 3:
@@ -3103,7 +3185,7 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEStatus[0][r]
+        t = _T_DC_EVSEStatus_0[r]
         if t == 1:
             r = (v >> (e - p - 5)) & 31
             p += 5
@@ -3120,7 +3202,11 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
         if r & 135:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
         f_evse_status_code = _EN_DC_EVSEStatusCode[((r >> 3) & 15)]
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 4294967295:
             raise ExiDecodeError("value out of range", p, "DC_EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 7)) & 127
@@ -3172,7 +3258,7 @@ def _d_CertificateInstallationReq(v: int, p: int, e: int) -> tuple[CertificateIn
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateInstallationReq[0][r]
+        t = _T_CertificateInstallationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3248,7 +3334,11 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
         p += 1
         t = 1
         f_root_certificate_id: list[str] = []
+        b_ = p + 4096
         while t in _P_ListOfRootCertificateIDs_root_certificate_id:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -3405,7 +3495,7 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateChain[1][r]
+        t = _T_CertificateChain_1[r]
         if t == 2:
             f_sub_certificates, p = _d_SubCertificates(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3449,7 +3539,11 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
         p += 1
         t = 1
         f_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SubCertificates_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -3516,7 +3610,7 @@ def _d_CertificateUpdateReq(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateUpdateReq[0][r]
+        t = _T_CertificateUpdateReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3663,7 +3757,14 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
         p += 2
-        f_retry_counter, p = dec_int(v, p, e)
+        f_retry_counter = (v >> (e - p - 9)) & 511
+        if f_retry_counter < 128:
+            p += 9
+        elif 256 <= f_retry_counter < 384:
+            f_retry_counter = 255 - f_retry_counter
+            p += 9
+        else:
+            f_retry_counter, p = dec_int(v, p, e)
         if f_retry_counter < -32768 or f_retry_counter > 32767:
             raise ExiDecodeError("value out of range", p, "CertificateUpdateRes.RetryCounter")
         if (v >> (e - p - 2)) & 3:
@@ -3706,7 +3807,7 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
         if r & 196:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryReq")
         f_ev_requested_energy_transfer_type = _EN_EVRequestedEnergyTransfer[((r >> 3) & 7)]
-        t = _T_ChargeParameterDiscoveryReq[1][(r & 3)]
+        t = _T_ChargeParameterDiscoveryReq_1[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryReq_ev_charge_parameter):
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "EVChargeParameter")
         st = t
@@ -3756,7 +3857,11 @@ def _d_AC_EVChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVChargeParamete
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
         p += 2
-        f_departure_time, p = dec_uint(v, p, e)
+        f_departure_time = (v >> (e - p - 8)) & 255
+        if f_departure_time < 128:
+            p += 8
+        else:
+            f_departure_time, p = dec_uint(v, p, e)
         if f_departure_time > 4294967295:
             raise ExiDecodeError("value out of range", p, "AC_EVChargeParameter.DepartureTime")
         if (v >> (e - p - 2)) & 3:
@@ -3824,7 +3929,7 @@ def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
         if r & 196:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         f_multiplier = ((r >> 3) & 7) - 3
-        t = _T_PhysicalValue[1][(r & 3)]
+        t = _T_PhysicalValue_1[(r & 3)]
         if t == 2:
             r = (v >> (e - p - 7)) & 127
             p += 7
@@ -3839,7 +3944,14 @@ def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
         if (v >> (e - p - 1)) & 1:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         p += 1
-        f_value, p = dec_int(v, p, e)
+        f_value = (v >> (e - p - 9)) & 511
+        if f_value < 128:
+            p += 9
+        elif 256 <= f_value < 384:
+            f_value = 255 - f_value
+            p += 9
+        else:
+            f_value, p = dec_int(v, p, e)
         if f_value < -32768 or f_value > 32767:
             raise ExiDecodeError("value out of range", p, "PhysicalValue.Value")
         if (v >> (e - p - 2)) & 3:
@@ -3936,7 +4048,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVChargeParameter[2][r]
+        t = _T_DC_EVChargeParameter_2[r]
         if t == 3:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3950,19 +4062,19 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_DC_EVChargeParameter[4][r]
+        t = _T_DC_EVChargeParameter_4[r]
         if t == 5:
             f_ev_energy_capacity, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_DC_EVChargeParameter[5][r]
+            t = _T_DC_EVChargeParameter_5[r]
         else:
             f_ev_energy_capacity = None
         if t == 6:
             f_ev_energy_request, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DC_EVChargeParameter[6][r]
+            t = _T_DC_EVChargeParameter_6[r]
         else:
             f_ev_energy_request = None
         if t == 7:
@@ -3971,7 +4083,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
             if r & 1028:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
             f_full_soc = ((r >> 3) & 127)
-            t = _T_DC_EVChargeParameter[7][(r & 3)]
+            t = _T_DC_EVChargeParameter_7[(r & 3)]
         else:
             f_full_soc = None
         if t == 8:
@@ -4060,7 +4172,7 @@ def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParame
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryRes")
         f_response_code = _EN_ResponseCode[((r >> 7) & 31)]
         f_evse_processing = _EN_EVSEProcessing[((r >> 3) & 1)]
-        t = _T_ChargeParameterDiscoveryRes[2][(r & 3)]
+        t = _T_ChargeParameterDiscoveryRes_2[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryRes_sa_schedules):
             _unexpected(t, p, "ChargeParameterDiscoveryRes", "SASchedules")
         st = t
@@ -4108,7 +4220,11 @@ def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
         p += 1
         t = 1
         f_sa_schedule_tuple: list[SAScheduleTuple] = []
+        b_ = p + 4096
         while t in _P_SAScheduleList_sa_schedule_tuple:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SAScheduleTuple(v, p, e)
             f_sa_schedule_tuple.append(y)
@@ -4154,7 +4270,14 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SAScheduleTuple")
         p += 2
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "SAScheduleTuple.SAScheduleTupleID")
         if (v >> (e - p - 2)) & 3:
@@ -4163,7 +4286,7 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         f_p_max_schedule, p = _d_PMaxSchedule(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SAScheduleTuple[2][r]
+        t = _T_SAScheduleTuple_2[r]
         if t == 3:
             f_sales_tariff, p = _d_SalesTariff(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4211,7 +4334,14 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxSchedule")
         p += 2
-        f_p_max_schedule_id, p = dec_int(v, p, e)
+        f_p_max_schedule_id = (v >> (e - p - 9)) & 511
+        if f_p_max_schedule_id < 128:
+            p += 9
+        elif 256 <= f_p_max_schedule_id < 384:
+            f_p_max_schedule_id = 255 - f_p_max_schedule_id
+            p += 9
+        else:
+            f_p_max_schedule_id, p = dec_int(v, p, e)
         if f_p_max_schedule_id < -32768 or f_p_max_schedule_id > 32767:
             raise ExiDecodeError("value out of range", p, "PMaxSchedule.PMaxScheduleID")
         if (v >> (e - p - 2)) & 3:
@@ -4219,7 +4349,11 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         p += 2
         t = 2
         f_p_max_schedule_entry: list[PMaxScheduleEntry] = []
+        b_ = p + 4096
         while t in _P_PMaxSchedule_p_max_schedule_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PMaxScheduleEntry(v, p, e)
             f_p_max_schedule_entry.append(y)
@@ -4268,7 +4402,7 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PMaxScheduleEntry[0][r]
+        t = _T_PMaxScheduleEntry_0[r]
         if not (t in _P_PMaxScheduleEntry_time_interval):
             _unexpected(t, p, "PMaxScheduleEntry", "TimeInterval")
         st = t
@@ -4281,7 +4415,14 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
         if (v >> (e - p - 1)) & 1:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PMaxScheduleEntry")
         p += 1
-        f_p_max, p = dec_int(v, p, e)
+        f_p_max = (v >> (e - p - 9)) & 511
+        if f_p_max < 128:
+            p += 9
+        elif 256 <= f_p_max < 384:
+            f_p_max = 255 - f_p_max
+            p += 9
+        else:
+            f_p_max, p = dec_int(v, p, e)
         if f_p_max < -32768 or f_p_max > 32767:
             raise ExiDecodeError("value out of range", p, "PMaxScheduleEntry.PMax")
         if (v >> (e - p - 2)) & 3:
@@ -4323,19 +4464,27 @@ def _d_RelativeTimeInterval(v: int, p: int, e: int) -> tuple[RelativeTimeInterva
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
         p += 2
-        f_start, p = dec_uint(v, p, e)
+        f_start = (v >> (e - p - 8)) & 255
+        if f_start < 128:
+            p += 8
+        else:
+            f_start, p = dec_uint(v, p, e)
         if f_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.start")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
-        t = _T_RelativeTimeInterval[1][(r & 3)]
+        t = _T_RelativeTimeInterval_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
             p += 1
-            f_duration, p = dec_uint(v, p, e)
+            f_duration = (v >> (e - p - 8)) & 255
+            if f_duration < 128:
+                p += 8
+            else:
+                f_duration, p = dec_uint(v, p, e)
             if f_duration > 4294967295:
                 raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.duration")
             if (v >> (e - p - 2)) & 3:
@@ -4428,14 +4577,21 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
         p += 2
-        f_sales_tariff_id, p = dec_int(v, p, e)
+        f_sales_tariff_id = (v >> (e - p - 9)) & 511
+        if f_sales_tariff_id < 128:
+            p += 9
+        elif 256 <= f_sales_tariff_id < 384:
+            f_sales_tariff_id = 255 - f_sales_tariff_id
+            p += 9
+        else:
+            f_sales_tariff_id, p = dec_int(v, p, e)
         if f_sales_tariff_id < -32768 or f_sales_tariff_id > 32767:
             raise ExiDecodeError("value out of range", p, "SalesTariff.SalesTariffID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
-        t = _T_SalesTariff[2][(r & 3)]
+        t = _T_SalesTariff_2[(r & 3)]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -4463,7 +4619,11 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         f_num_e_price_levels = ((r >> 2) & 255)
         t = 5
         f_sales_tariff_entry: list[SalesTariffEntry] = []
+        b_ = p + 4096
         while t in _P_SalesTariff_sales_tariff_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SalesTariffEntry(v, p, e)
             f_sales_tariff_entry.append(y)
@@ -4521,7 +4681,7 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SalesTariffEntry[0][r]
+        t = _T_SalesTariffEntry_0[r]
         if not (t in _P_SalesTariffEntry_time_interval):
             _unexpected(t, p, "SalesTariffEntry", "TimeInterval")
         st = t
@@ -4536,14 +4696,18 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
         if r & 2052:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariffEntry")
         f_e_price_level = ((r >> 3) & 255)
-        t = _T_SalesTariffEntry[3][(r & 3)]
+        t = _T_SalesTariffEntry_3[(r & 3)]
         f_consumption_cost: list[ConsumptionCost] = []
+        b_ = p + 4096
         while t == 4:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_ConsumptionCost(v, p, e)
             f_consumption_cost.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_SalesTariffEntry[4][r]
+            t = _T_SalesTariffEntry_4[r]
         if t != -1:
             _unexpected(t, p, "SalesTariffEntry", "end of element")
         return SalesTariffEntry(time_interval=f_time_interval, e_price_level=f_e_price_level, consumption_cost=f_consumption_cost), p
@@ -4583,21 +4747,29 @@ def _d_ConsumptionCost(v: int, p: int, e: int) -> tuple[ConsumptionCost, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
         p += 2
-        f_start_value, p = dec_uint(v, p, e)
+        f_start_value = (v >> (e - p - 8)) & 255
+        if f_start_value < 128:
+            p += 8
+        else:
+            f_start_value, p = dec_uint(v, p, e)
         if f_start_value > 4294967295:
             raise ExiDecodeError("value out of range", p, "ConsumptionCost.startValue")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
-        t = _T_ConsumptionCost[1][(r & 3)]
+        t = _T_ConsumptionCost_1[(r & 3)]
         f_cost: list[Cost] = []
+        b_ = p + 4096
         while t == 2:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Cost(v, p, e)
             f_cost.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ConsumptionCost[2][r]
+            t = _T_ConsumptionCost_2[r]
         if t != -1:
             _unexpected(t, p, "ConsumptionCost", "end of element")
         return ConsumptionCost(start_value=f_start_value, cost=f_cost), p
@@ -4641,14 +4813,18 @@ def _d_Cost(v: int, p: int, e: int) -> tuple[Cost, int]:
         if r & 103:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
         f_cost_kind = _EN_CostKind[((r >> 3) & 3)]
-        f_amount, p = dec_uint(v, p, e)
+        f_amount = (v >> (e - p - 8)) & 255
+        if f_amount < 128:
+            p += 8
+        else:
+            f_amount, p = dec_uint(v, p, e)
         if f_amount > 4294967295:
             raise ExiDecodeError("value out of range", p, "Cost.amount")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
-        t = _T_Cost[2][(r & 3)]
+        t = _T_Cost_2[(r & 3)]
         if t == 3:
             r = (v >> (e - p - 6)) & 63
             p += 6
@@ -4763,7 +4939,11 @@ def _d_AC_EVSEStatus(v: int, p: int, e: int) -> tuple[AC_EVSEStatus, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
         f_power_switch_closed = ((r >> 7) & 1) == 1
         f_rcd = ((r >> 3) & 1) == 1
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 4294967295:
             raise ExiDecodeError("value out of range", p, "AC_EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 7)) & 127
@@ -4853,7 +5033,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[2][r]
+        t = _T_DC_EVSEChargeParameter_2[r]
         if t == 3:
             f_evse_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4875,7 +5055,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_minimum_voltage_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[6][r]
+        t = _T_DC_EVSEChargeParameter_6[r]
         if t == 7:
             f_evse_current_regulation_tolerance, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4889,7 +5069,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_peak_current_ripple, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[8][r]
+        t = _T_DC_EVSEChargeParameter_8[r]
         if t == 9:
             f_evse_energy_to_be_delivered, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -5021,19 +5201,26 @@ def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
         p += 2
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "ChargingStatusRes.SAScheduleTupleID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
-        t = _T_ChargingStatusRes[3][(r & 3)]
+        t = _T_ChargingStatusRes_3[(r & 3)]
         if t == 4:
             f_evse_max_current, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ChargingStatusRes[4][r]
+            t = _T_ChargingStatusRes_4[r]
         else:
             f_evse_max_current = None
         if t == 5:
@@ -5139,12 +5326,12 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
             p += 1
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_MeterInfo[1][r]
+        t = _T_MeterInfo_1[r]
         if t == 2:
             f_meter_reading, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_MeterInfo[2][r]
+            t = _T_MeterInfo_2[r]
         else:
             f_meter_reading = None
         if t == 3:
@@ -5161,28 +5348,42 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_MeterInfo[3][r]
+            t = _T_MeterInfo_3[r]
         else:
             f_sig_meter_reading = None
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_meter_status, p = dec_int(v, p, e)
+            f_meter_status = (v >> (e - p - 9)) & 511
+            if f_meter_status < 128:
+                p += 9
+            elif 256 <= f_meter_status < 384:
+                f_meter_status = 255 - f_meter_status
+                p += 9
+            else:
+                f_meter_status, p = dec_int(v, p, e)
             if f_meter_status < -32768 or f_meter_status > 32767:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.MeterStatus")
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
-            t = _T_MeterInfo[4][(r & 3)]
+            t = _T_MeterInfo_4[(r & 3)]
         else:
             f_meter_status = None
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_t_meter, p = dec_int(v, p, e)
+            f_t_meter = (v >> (e - p - 9)) & 511
+            if f_t_meter < 128:
+                p += 9
+            elif 256 <= f_t_meter < 384:
+                f_t_meter = 255 - f_t_meter
+                p += 9
+            else:
+                f_t_meter, p = dec_int(v, p, e)
             if f_t_meter < -9223372036854775808 or f_t_meter > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.TMeter")
             if (v >> (e - p - 2)) & 3:
@@ -5229,12 +5430,12 @@ def _d_ContractAuthenticationReq(v: int, p: int, e: int) -> tuple[ContractAuthen
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ContractAuthenticationReq[0][r]
+        t = _T_ContractAuthenticationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ContractAuthenticationReq[1][r]
+            t = _T_ContractAuthenticationReq_1[r]
         else:
             f_id = None
         if t == 2:
@@ -5392,26 +5593,26 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
         f_ev_target_current, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_CurrentDemandReq[2][r]
+        t = _T_CurrentDemandReq_2[r]
         if t == 3:
             f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_CurrentDemandReq[3][r]
+            t = _T_CurrentDemandReq_3[r]
         else:
             f_ev_maximum_voltage_limit = None
         if t == 4:
             f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[4][r]
+            t = _T_CurrentDemandReq_4[r]
         else:
             f_ev_maximum_current_limit = None
         if t == 5:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[5][r]
+            t = _T_CurrentDemandReq_5[r]
         else:
             f_ev_maximum_power_limit = None
         if t == 6:
@@ -5430,12 +5631,12 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
         if r & 20:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         f_charging_complete = ((r >> 3) & 1) == 1
-        t = _T_CurrentDemandReq[7][(r & 3)]
+        t = _T_CurrentDemandReq_7[(r & 3)]
         if t == 8:
             f_remaining_time_to_full_so_c, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[8][r]
+            t = _T_CurrentDemandReq_8[r]
         else:
             f_remaining_time_to_full_so_c = None
         if t == 9:
@@ -5548,19 +5749,19 @@ def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
         f_evse_current_limit_achieved = ((r >> 12) & 1) == 1
         f_evse_voltage_limit_achieved = ((r >> 8) & 1) == 1
         f_evse_power_limit_achieved = ((r >> 4) & 1) == 1
-        t = _T_CurrentDemandRes[7][(r & 7)]
+        t = _T_CurrentDemandRes_7[(r & 7)]
         if t == 8:
             f_evse_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[8][r]
+            t = _T_CurrentDemandRes_8[r]
         else:
             f_evse_maximum_voltage_limit = None
         if t == 9:
             f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[9][r]
+            t = _T_CurrentDemandRes_9[r]
         else:
             f_evse_maximum_current_limit = None
         if t == 10:
@@ -5626,7 +5827,7 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MeteringReceiptReq[0][r]
+        t = _T_MeteringReceiptReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -5650,12 +5851,19 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MeteringReceiptReq[2][r]
+        t = _T_MeteringReceiptReq_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptReq")
             p += 1
-            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+            f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+            if f_sa_schedule_tuple_id < 128:
+                p += 9
+            elif 256 <= f_sa_schedule_tuple_id < 384:
+                f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+                p += 9
+            else:
+                f_sa_schedule_tuple_id, p = dec_int(v, p, e)
             if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
                 raise ExiDecodeError("value out of range", p, "MeteringReceiptReq.SAScheduleTupleID")
             if (v >> (e - p - 2)) & 3:
@@ -5794,7 +6002,14 @@ def _d_PaymentDetailsRes(v: int, p: int, e: int) -> tuple[PaymentDetailsRes, int
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
         p += 2
-        f_date_time_now, p = dec_int(v, p, e)
+        f_date_time_now = (v >> (e - p - 9)) & 511
+        if f_date_time_now < 128:
+            p += 9
+        elif 256 <= f_date_time_now < 384:
+            f_date_time_now = 255 - f_date_time_now
+            p += 9
+        else:
+            f_date_time_now, p = dec_int(v, p, e)
         if f_date_time_now < -9223372036854775808 or f_date_time_now > 9223372036854775807:
             raise ExiDecodeError("value out of range", p, "PaymentDetailsRes.DateTimeNow")
         if (v >> (e - p - 2)) & 3:
@@ -5844,12 +6059,12 @@ def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
         if r & 104:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryReq")
         f_ready_to_charge_state = ((r >> 4) & 1) == 1
-        t = _T_PowerDeliveryReq[1][(r & 7)]
+        t = _T_PowerDeliveryReq_1[(r & 7)]
         if t == 2:
             f_charging_profile, p = _d_ChargingProfile(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PowerDeliveryReq[2][r]
+            t = _T_PowerDeliveryReq_2[r]
         else:
             f_charging_profile = None
         if t in _P_PowerDeliveryReq_ev_power_delivery_parameter:
@@ -5899,7 +6114,14 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingProfile")
         p += 2
-        f_sa_schedule_tuple_id, p = dec_int(v, p, e)
+        f_sa_schedule_tuple_id = (v >> (e - p - 9)) & 511
+        if f_sa_schedule_tuple_id < 128:
+            p += 9
+        elif 256 <= f_sa_schedule_tuple_id < 384:
+            f_sa_schedule_tuple_id = 255 - f_sa_schedule_tuple_id
+            p += 9
+        else:
+            f_sa_schedule_tuple_id, p = dec_int(v, p, e)
         if f_sa_schedule_tuple_id < -32768 or f_sa_schedule_tuple_id > 32767:
             raise ExiDecodeError("value out of range", p, "ChargingProfile.SAScheduleTupleID")
         if (v >> (e - p - 2)) & 3:
@@ -5907,7 +6129,11 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         p += 2
         t = 2
         f_profile_entry: list[ProfileEntry] = []
+        b_ = p + 4096
         while t in _P_ChargingProfile_profile_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ProfileEntry(v, p, e)
             f_profile_entry.append(y)
@@ -5946,13 +6172,24 @@ def _d_ProfileEntry(v: int, p: int, e: int) -> tuple[ProfileEntry, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 2
-        f_charging_profile_entry_start, p = dec_uint(v, p, e)
+        f_charging_profile_entry_start = (v >> (e - p - 8)) & 255
+        if f_charging_profile_entry_start < 128:
+            p += 8
+        else:
+            f_charging_profile_entry_start, p = dec_uint(v, p, e)
         if f_charging_profile_entry_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryStart")
         if (v >> (e - p - 3)) & 7:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 3
-        f_charging_profile_entry_max_power, p = dec_int(v, p, e)
+        f_charging_profile_entry_max_power = (v >> (e - p - 9)) & 511
+        if f_charging_profile_entry_max_power < 128:
+            p += 9
+        elif 256 <= f_charging_profile_entry_max_power < 384:
+            f_charging_profile_entry_max_power = 255 - f_charging_profile_entry_max_power
+            p += 9
+        else:
+            f_charging_profile_entry_max_power, p = dec_int(v, p, e)
         if f_charging_profile_entry_max_power < -32768 or f_charging_profile_entry_max_power > 32767:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryMaxPower")
         if (v >> (e - p - 2)) & 3:
@@ -5998,7 +6235,7 @@ def _d_DC_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[DC_EVPowerDe
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVPowerDeliveryParameter[1][r]
+        t = _T_DC_EVPowerDeliveryParameter_1[r]
         if t == 2:
             r = (v >> (e - p - 4)) & 15
             p += 4
@@ -6070,7 +6307,7 @@ def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
         if r & 772:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        t = _T_PowerDeliveryRes[1][(r & 3)]
+        t = _T_PowerDeliveryRes_1[(r & 3)]
         if not (t in _P_PowerDeliveryRes_evse_status):
             _unexpected(t, p, "PowerDeliveryRes", "EVSEStatus")
         st = t
@@ -6204,7 +6441,11 @@ def _d_ServiceDetailReq(v: int, p: int, e: int) -> tuple[ServiceDetailReq, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailReq.ServiceID")
         if (v >> (e - p - 2)) & 3:
@@ -6250,14 +6491,18 @@ def _d_ServiceDetailRes(v: int, p: int, e: int) -> tuple[ServiceDetailRes, int]:
         if r & 775:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailRes.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
-        t = _T_ServiceDetailRes[2][(r & 3)]
+        t = _T_ServiceDetailRes_2[(r & 3)]
         if t == 3:
             f_service_parameter_list, p = _d_ServiceParameterList(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -6299,7 +6544,11 @@ def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterLis
         p += 1
         t = 1
         f_parameter_set: list[ParameterSet] = []
+        b_ = p + 4096
         while t in _P_ServiceParameterList_parameter_set:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ParameterSet(v, p, e)
             f_parameter_set.append(y)
@@ -6345,7 +6594,14 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ParameterSet")
         p += 2
-        f_parameter_set_id, p = dec_int(v, p, e)
+        f_parameter_set_id = (v >> (e - p - 9)) & 511
+        if f_parameter_set_id < 128:
+            p += 9
+        elif 256 <= f_parameter_set_id < 384:
+            f_parameter_set_id = 255 - f_parameter_set_id
+            p += 9
+        else:
+            f_parameter_set_id, p = dec_int(v, p, e)
         if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
             raise ExiDecodeError("value out of range", p, "ParameterSet.ParameterSetID")
         if (v >> (e - p - 2)) & 3:
@@ -6353,7 +6609,11 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         p += 2
         t = 2
         f_parameter: list[Parameter] = []
+        b_ = p + 4096
         while t in _P_ParameterSet_parameter:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Parameter(v, p, e)
             f_parameter.append(y)
@@ -6450,7 +6710,7 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
         if r & 64:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
         f_value_type = _EN_Value[((r >> 3) & 7)]
-        t = _T_Parameter[2][(r & 7)]
+        t = _T_Parameter_2[(r & 7)]
         if t == 3:
             r = (v >> (e - p - 4)) & 15
             p += 4
@@ -6473,7 +6733,14 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_short_value, p = dec_int(v, p, e)
+            f_short_value = (v >> (e - p - 9)) & 511
+            if f_short_value < 128:
+                p += 9
+            elif 256 <= f_short_value < 384:
+                f_short_value = 255 - f_short_value
+                p += 9
+            else:
+                f_short_value, p = dec_int(v, p, e)
             if f_short_value < -32768 or f_short_value > 32767:
                 raise ExiDecodeError("value out of range", p, "Parameter.shortValue")
             if (v >> (e - p - 2)) & 3:
@@ -6486,7 +6753,14 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_int_value, p = dec_int(v, p, e)
+            f_int_value = (v >> (e - p - 9)) & 511
+            if f_int_value < 128:
+                p += 9
+            elif 256 <= f_int_value < 384:
+                f_int_value = 255 - f_int_value
+                p += 9
+            else:
+                f_int_value, p = dec_int(v, p, e)
             if f_int_value < -2147483648 or f_int_value > 2147483647:
                 raise ExiDecodeError("value out of range", p, "Parameter.intValue")
             if (v >> (e - p - 2)) & 3:
@@ -6560,7 +6834,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ServiceDiscoveryReq[0][r]
+        t = _T_ServiceDiscoveryReq_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6575,7 +6849,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ServiceDiscoveryReq[1][r]
+            t = _T_ServiceDiscoveryReq_1[r]
         else:
             f_service_scope = None
         if t == 2:
@@ -6638,7 +6912,7 @@ def _d_ServiceDiscoveryRes(v: int, p: int, e: int) -> tuple[ServiceDiscoveryRes,
         f_charge_service, p = _d_ServiceCharge(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ServiceDiscoveryRes[3][r]
+        t = _T_ServiceDiscoveryRes_3[r]
         if t == 4:
             f_service_list, p = _d_ServiceTagList(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -6682,7 +6956,11 @@ def _d_PaymentOptions(v: int, p: int, e: int) -> tuple[PaymentOptions, int]:
         p += 1
         t = 1
         f_payment_option: list[PaymentOption] = []
+        b_ = p + 4096
         while t in _P_PaymentOptions_payment_option:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 5:
@@ -6782,14 +7060,18 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceTag.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
-        t = _T_ServiceTag[1][(r & 3)]
+        t = _T_ServiceTag_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6815,7 +7097,7 @@ def _d_ServiceTag(v: int, p: int, e: int) -> tuple[ServiceTag, int]:
         if r & 36:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceTag")
         f_service_category = _EN_ServiceCategory[((r >> 3) & 3)]
-        t = _T_ServiceTag[3][(r & 3)]
+        t = _T_ServiceTag_3[(r & 3)]
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6867,7 +7149,11 @@ def _d_ServiceTagList(v: int, p: int, e: int) -> tuple[ServiceTagList, int]:
         p += 1
         t = 1
         f_service: list[Service] = []
+        b_ = p + 4096
         while t in _P_ServiceTagList_service:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Service(v, p, e)
             f_service.append(y)
@@ -6969,7 +7255,11 @@ def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList,
         p += 1
         t = 1
         f_selected_service: list[SelectedService] = []
+        b_ = p + 4096
         while t in _P_SelectedServiceList_selected_service:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SelectedService(v, p, e)
             f_selected_service.append(y)
@@ -7014,19 +7304,30 @@ def _d_SelectedService(v: int, p: int, e: int) -> tuple[SelectedService, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "SelectedService.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
-        t = _T_SelectedService[1][(r & 3)]
+        t = _T_SelectedService_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
             p += 1
-            f_parameter_set_id, p = dec_int(v, p, e)
+            f_parameter_set_id = (v >> (e - p - 9)) & 511
+            if f_parameter_set_id < 128:
+                p += 9
+            elif 256 <= f_parameter_set_id < 384:
+                f_parameter_set_id = 255 - f_parameter_set_id
+                p += 9
+            else:
+                f_parameter_set_id, p = dec_int(v, p, e)
             if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
                 raise ExiDecodeError("value out of range", p, "SelectedService.ParameterSetID")
             if (v >> (e - p - 2)) & 3:
@@ -7151,12 +7452,19 @@ def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SessionSetupRes[2][r]
+        t = _T_SessionSetupRes_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
             p += 1
-            f_date_time_now, p = dec_int(v, p, e)
+            f_date_time_now = (v >> (e - p - 9)) & 511
+            if f_date_time_now < 128:
+                p += 9
+            elif 256 <= f_date_time_now < 384:
+                f_date_time_now = 255 - f_date_time_now
+                p += 9
+            else:
+                f_date_time_now, p = dec_int(v, p, e)
             if f_date_time_now < -9223372036854775808 or f_date_time_now > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "SessionSetupRes.DateTimeNow")
             if (v >> (e - p - 2)) & 3:
@@ -7303,7 +7611,7 @@ def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Entry[0][r]
+        t = _T_Entry_0[r]
         if not (t in _P_Entry_time_interval):
             _unexpected(t, p, "Entry", "TimeInterval")
         st = t
@@ -7363,7 +7671,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Manifest[0][r]
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7373,7 +7681,11 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         else:
             f_id = None
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_Manifest_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -7414,7 +7726,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperties[0][r]
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7424,7 +7736,11 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
+        b_ = p + 4096
         while t in _P_SignatureProperties_signature_property:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SignatureProperty(v, p, e)
             f_signature_property.append(y)
@@ -7468,7 +7784,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[0][r]
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7482,7 +7798,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
         f_target, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[2][r]
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
@@ -7699,114 +8015,6 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SignatureProperty: (('id', 'Id', 1, 'a', str), ('target', 'Target', 0, 'a', str)),
 }
 
-
-# per class: grammar state widths and, per field, (min, max) occurrences and facets
-FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
-    V2G_Message: {},
-    MessageHeader: {'session_id': (None, None, 8)},
-    Notification: {'fault_code': (None, None, None), 'fault_msg': (None, None, 64)},
-    Signature: {'id': (None, None, None)},
-    SignedInfo: {'id': (None, None, None)},
-    CanonicalizationMethod: {'algorithm': (None, None, None)},
-    SignatureMethod: {'algorithm': (None, None, None), 'hmac_output_length': (None, None, None)},
-    Reference: {'id': (None, None, None), 'type': (None, None, None), 'uri': (None, None, None), 'digest_value': (None, None, None)},
-    Transforms: {},
-    Transform: {'algorithm': (None, None, None), 'x_path': (None, None, None)},
-    DigestMethod: {'algorithm': (None, None, None)},
-    SignatureValue: {'id': (None, None, None), 'value': (None, None, None)},
-    KeyInfo: {'id': (None, None, None), 'key_name': (None, None, None), 'mgmt_data': (None, None, None)},
-    KeyValue: {},
-    DSAKeyValue: {'p': (None, None, None), 'q': (None, None, None), 'g': (None, None, None), 'y': (None, None, None), 'j': (None, None, None), 'seed': (None, None, None), 'pgen_counter': (None, None, None)},
-    RSAKeyValue: {'modulus': (None, None, None), 'exponent': (None, None, None)},
-    RetrievalMethod: {'type': (None, None, None), 'uri': (None, None, None)},
-    X509Data: {'x509_ski': (None, None, None), 'x509_subject_name': (None, None, None), 'x509_certificate': (None, None, None), 'x509_crl': (None, None, None)},
-    X509IssuerSerial: {'x509_issuer_name': (None, None, None), 'x509_serial_number': (None, None, None)},
-    PGPData: {'pgp_key_id': (None, None, None), 'pgp_key_packet': (None, None, None)},
-    SPKIData: {'spki_sexp': (None, None, None)},
-    Object: {'encoding': (None, None, None), 'id': (None, None, None), 'mime_type': (None, None, None)},
-    Body: {},
-    BodyBase: {},
-    CableCheckReq: {},
-    DC_EVStatus: {'ev_ready': (None, None, None), 'ev_cabin_conditioning': (None, None, None), 'evress_conditioning': (None, None, None), 'ev_error_code': (None, None, None), 'evresssoc': (0, 100, None)},
-    CableCheckRes: {'response_code': (None, None, None), 'evse_processing': (None, None, None)},
-    DC_EVSEStatus: {'evse_isolation_status': (None, None, None), 'evse_status_code': (None, None, None), 'notification_max_delay': (0, 4294967295, None), 'evse_notification': (None, None, None)},
-    CertificateInstallationReq: {'id': (None, None, None), 'oem_provisioning_cert': (None, None, 1200), 'dh_params': (None, None, 256)},
-    ListOfRootCertificateIDs: {'root_certificate_id': (None, None, 40)},
-    CertificateInstallationRes: {'id': (None, None, None), 'response_code': (None, None, None), 'contract_signature_encrypted_private_key': (None, None, 128), 'dh_params': (None, None, 256), 'contract_id': (None, None, 24)},
-    CertificateChain: {'certificate': (None, None, 1200)},
-    SubCertificates: {'certificate': (None, None, 1200)},
-    CertificateUpdateReq: {'id': (None, None, None), 'contract_id': (None, None, 24), 'dh_params': (None, None, 256)},
-    CertificateUpdateRes: {'id': (None, None, None), 'response_code': (None, None, None), 'contract_signature_encrypted_private_key': (None, None, 128), 'dh_params': (None, None, 256), 'contract_id': (None, None, 24), 'retry_counter': (-32768, 32767, None)},
-    ChargeParameterDiscoveryReq: {'ev_requested_energy_transfer_type': (None, None, None)},
-    AC_EVChargeParameter: {'departure_time': (0, 4294967295, None)},
-    PhysicalValue: {'multiplier': (-3, 3, None), 'unit': (None, None, None), 'value': (-32768, 32767, None)},
-    DC_EVChargeParameter: {'full_soc': (0, 100, None), 'bulk_soc': (0, 100, None)},
-    EVChargeParameter: {},
-    ChargeParameterDiscoveryRes: {'response_code': (None, None, None), 'evse_processing': (None, None, None)},
-    SAScheduleList: {},
-    SAScheduleTuple: {'sa_schedule_tuple_id': (-32768, 32767, None)},
-    PMaxSchedule: {'p_max_schedule_id': (-32768, 32767, None)},
-    PMaxScheduleEntry: {'p_max': (-32768, 32767, None)},
-    RelativeTimeInterval: {'start': (0, 4294967295, None), 'duration': (0, 4294967295, None)},
-    Interval: {},
-    SalesTariff: {'id': (None, None, None), 'sales_tariff_id': (-32768, 32767, None), 'sales_tariff_description': (None, None, 32), 'num_e_price_levels': (0, 255, None)},
-    SalesTariffEntry: {'e_price_level': (0, 255, None)},
-    ConsumptionCost: {'start_value': (0, 4294967295, None)},
-    Cost: {'cost_kind': (None, None, None), 'amount': (0, 4294967295, None), 'amount_multiplier': (-3, 3, None)},
-    SASchedules: {},
-    AC_EVSEChargeParameter: {},
-    AC_EVSEStatus: {'power_switch_closed': (None, None, None), 'rcd': (None, None, None), 'notification_max_delay': (0, 4294967295, None), 'evse_notification': (None, None, None)},
-    DC_EVSEChargeParameter: {},
-    EVSEChargeParameter: {},
-    ChargingStatusReq: {},
-    ChargingStatusRes: {'response_code': (None, None, None), 'evseid': (None, None, 32), 'sa_schedule_tuple_id': (-32768, 32767, None), 'receipt_required': (None, None, None)},
-    MeterInfo: {'meter_id': (None, None, 32), 'sig_meter_reading': (None, None, 32), 'meter_status': (-32768, 32767, None), 't_meter': (-9223372036854775808, 9223372036854775807, None)},
-    ContractAuthenticationReq: {'id': (None, None, None), 'gen_challenge': (None, None, None)},
-    ContractAuthenticationRes: {'response_code': (None, None, None), 'evse_processing': (None, None, None)},
-    CurrentDemandReq: {'bulk_charging_complete': (None, None, None), 'charging_complete': (None, None, None)},
-    CurrentDemandRes: {'response_code': (None, None, None), 'evse_current_limit_achieved': (None, None, None), 'evse_voltage_limit_achieved': (None, None, None), 'evse_power_limit_achieved': (None, None, None)},
-    MeteringReceiptReq: {'id': (None, None, None), 'session_id': (None, None, 8), 'sa_schedule_tuple_id': (-32768, 32767, None)},
-    MeteringReceiptRes: {'response_code': (None, None, None)},
-    PaymentDetailsReq: {'contract_id': (None, None, 24)},
-    PaymentDetailsRes: {'response_code': (None, None, None), 'gen_challenge': (None, None, None), 'date_time_now': (-9223372036854775808, 9223372036854775807, None)},
-    PowerDeliveryReq: {'ready_to_charge_state': (None, None, None)},
-    ChargingProfile: {'sa_schedule_tuple_id': (-32768, 32767, None)},
-    ProfileEntry: {'charging_profile_entry_start': (0, 4294967295, None), 'charging_profile_entry_max_power': (-32768, 32767, None)},
-    DC_EVPowerDeliveryParameter: {'bulk_charging_complete': (None, None, None), 'charging_complete': (None, None, None)},
-    EVPowerDeliveryParameter: {},
-    PowerDeliveryRes: {'response_code': (None, None, None)},
-    EVSEStatus: {},
-    PreChargeReq: {},
-    PreChargeRes: {'response_code': (None, None, None)},
-    ServiceDetailReq: {'service_id': (0, 65535, None)},
-    ServiceDetailRes: {'response_code': (None, None, None), 'service_id': (0, 65535, None)},
-    ServiceParameterList: {},
-    ParameterSet: {'parameter_set_id': (-32768, 32767, None)},
-    Parameter: {'name': (None, None, None), 'value_type': (None, None, None), 'bool_value': (None, None, None), 'byte_value': (-128, 127, None), 'short_value': (-32768, 32767, None), 'int_value': (-2147483648, 2147483647, None), 'string_value': (None, None, None)},
-    ServiceDiscoveryReq: {'service_scope': (None, None, 32), 'service_category': (None, None, None)},
-    ServiceDiscoveryRes: {'response_code': (None, None, None)},
-    PaymentOptions: {'payment_option': (None, None, None)},
-    ServiceCharge: {'free_service': (None, None, None), 'energy_transfer_type': (None, None, None)},
-    ServiceTag: {'service_id': (0, 65535, None), 'service_name': (None, None, 32), 'service_category': (None, None, None), 'service_scope': (None, None, 32)},
-    ServiceTagList: {},
-    Service: {'free_service': (None, None, None)},
-    ServicePaymentSelectionReq: {'selected_payment_option': (None, None, None)},
-    SelectedServiceList: {},
-    SelectedService: {'service_id': (0, 65535, None), 'parameter_set_id': (-32768, 32767, None)},
-    ServicePaymentSelectionRes: {'response_code': (None, None, None)},
-    SessionSetupReq: {'evccid': (None, None, 8)},
-    SessionSetupRes: {'response_code': (None, None, None), 'evseid': (None, None, 32), 'date_time_now': (-9223372036854775808, 9223372036854775807, None)},
-    SessionStop: {},
-    SessionStopRes: {'response_code': (None, None, None)},
-    WeldingDetectionReq: {},
-    WeldingDetectionRes: {'response_code': (None, None, None)},
-    Entry: {},
-    EVStatus: {},
-    Manifest: {'id': (None, None, None)},
-    SignatureProperties: {'id': (None, None, None)},
-    SignatureProperty: {'id': (None, None, None), 'target': (None, None, None)},
-}
-
 _EN_FaultCode: tuple[FaultCode, ...] = tuple(map(FaultCode, range(4)))
 _EN_DC_EVErrorCode: tuple[DC_EVErrorCode, ...] = tuple(map(DC_EVErrorCode, range(16)))
 _EN_ResponseCode: tuple[ResponseCode, ...] = tuple(map(ResponseCode, range(32)))
@@ -7826,27 +8034,42 @@ _T_V2G_Message = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_MessageHeader = (1, 2, 2, 1,)
 _T_MessageHeader = ((1, -2,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_MessageHeader: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_MessageHeader_1 = _T_MessageHeader[1]
+_T_MessageHeader_2 = _T_MessageHeader[2]
 _W_Notification = (1, 2, 1,)
 _T_Notification = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_Notification: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_Notification_1 = _T_Notification[1]
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -7856,10 +8079,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -7870,6 +8097,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -7881,6 +8110,9 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
@@ -7888,11 +8120,18 @@ _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -7901,6 +8140,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -7911,6 +8151,8 @@ _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -7920,10 +8162,15 @@ _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Body = (6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,)
 _T_Body = ((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, -1, -2, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_Body: dict[int, tuple[int, int]] = {0: (6, 35), 1: (1, 0), 2: (1, 0), 3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0), 9: (1, 0), 10: (1, 0), 11: (1, 0), 12: (1, 0), 13: (1, 0), 14: (1, 0), 15: (1, 0), 16: (1, 0), 17: (1, 0), 18: (1, 0), 19: (1, 0), 20: (1, 0), 21: (1, 0), 22: (1, 0), 23: (1, 0), 24: (1, 0), 25: (1, 0), 26: (1, 0), 27: (1, 0), 28: (1, 0), 29: (1, 0), 30: (1, 0), 31: (1, 0), 32: (1, 0), 33: (1, 0), 34: (1, 0), 35: (1, 0)}
 _SE_Body_body_element: dict[type, tuple[int, Callable[[Any, int], int]]] = {BodyBase: (0, _e_BodyBase), CableCheckReq: (1, _e_CableCheckReq), CableCheckRes: (2, _e_CableCheckRes), CertificateInstallationReq: (3, _e_CertificateInstallationReq), CertificateInstallationRes: (4, _e_CertificateInstallationRes), CertificateUpdateReq: (5, _e_CertificateUpdateReq), CertificateUpdateRes: (6, _e_CertificateUpdateRes), ChargeParameterDiscoveryReq: (7, _e_ChargeParameterDiscoveryReq), ChargeParameterDiscoveryRes: (8, _e_ChargeParameterDiscoveryRes), ChargingStatusReq: (9, _e_ChargingStatusReq), ChargingStatusRes: (10, _e_ChargingStatusRes), ContractAuthenticationReq: (11, _e_ContractAuthenticationReq), ContractAuthenticationRes: (12, _e_ContractAuthenticationRes), CurrentDemandReq: (13, _e_CurrentDemandReq), CurrentDemandRes: (14, _e_CurrentDemandRes), MeteringReceiptReq: (15, _e_MeteringReceiptReq), MeteringReceiptRes: (16, _e_MeteringReceiptRes), PaymentDetailsReq: (17, _e_PaymentDetailsReq), PaymentDetailsRes: (18, _e_PaymentDetailsRes), PowerDeliveryReq: (19, _e_PowerDeliveryReq), PowerDeliveryRes: (20, _e_PowerDeliveryRes), PreChargeReq: (21, _e_PreChargeReq), PreChargeRes: (22, _e_PreChargeRes), ServiceDetailReq: (23, _e_ServiceDetailReq), ServiceDetailRes: (24, _e_ServiceDetailRes), ServiceDiscoveryReq: (25, _e_ServiceDiscoveryReq), ServiceDiscoveryRes: (26, _e_ServiceDiscoveryRes), ServicePaymentSelectionReq: (27, _e_ServicePaymentSelectionReq), ServicePaymentSelectionRes: (28, _e_ServicePaymentSelectionRes), SessionSetupReq: (29, _e_SessionSetupReq), SessionSetupRes: (30, _e_SessionSetupRes), SessionStop: (31, _e_SessionStop), SessionStopRes: (32, _e_SessionStopRes), WeldingDetectionReq: (33, _e_WeldingDetectionReq), WeldingDetectionRes: (34, _e_WeldingDetectionRes)}
+_T_Body_0 = _T_Body[0]
 _P_Body_body_element = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,))
 _SD_Body_body_element: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_BodyBase, 2: _d_CableCheckReq, 3: _d_CableCheckRes, 4: _d_CertificateInstallationReq, 5: _d_CertificateInstallationRes, 6: _d_CertificateUpdateReq, 7: _d_CertificateUpdateRes, 8: _d_ChargeParameterDiscoveryReq, 9: _d_ChargeParameterDiscoveryRes, 10: _d_ChargingStatusReq, 11: _d_ChargingStatusRes, 12: _d_ContractAuthenticationReq, 13: _d_ContractAuthenticationRes, 14: _d_CurrentDemandReq, 15: _d_CurrentDemandRes, 16: _d_MeteringReceiptReq, 17: _d_MeteringReceiptRes, 18: _d_PaymentDetailsReq, 19: _d_PaymentDetailsRes, 20: _d_PowerDeliveryReq, 21: _d_PowerDeliveryRes, 22: _d_PreChargeReq, 23: _d_PreChargeRes, 24: _d_ServiceDetailReq, 25: _d_ServiceDetailRes, 26: _d_ServiceDiscoveryReq, 27: _d_ServiceDiscoveryRes, 28: _d_ServicePaymentSelectionReq, 29: _d_ServicePaymentSelectionRes, 30: _d_SessionSetupReq, 31: _d_SessionSetupRes, 32: _d_SessionStop, 33: _d_SessionStopRes, 34: _d_WeldingDetectionReq, 35: _d_WeldingDetectionRes}
 _W_BodyBase = (1,)
@@ -7932,12 +8179,16 @@ _W_CableCheckReq = (1, 1,)
 _T_CableCheckReq = ((1, -2,), (-1, -2,),)
 _W_DC_EVStatus = (1, 2, 2, 1, 1, 1,)
 _T_DC_EVStatus = ((1, -2,), (2, 3, 4, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (-1, -2,),)
+_T_DC_EVStatus_1 = _T_DC_EVStatus[1]
+_T_DC_EVStatus_2 = _T_DC_EVStatus[2]
 _W_CableCheckRes = (1, 1, 1, 1,)
 _T_CableCheckRes = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_DC_EVSEStatus = (2, 1, 1, 1, 1,)
 _T_DC_EVSEStatus = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
+_T_DC_EVSEStatus_0 = _T_DC_EVSEStatus[0]
 _W_CertificateInstallationReq = (2, 1, 1, 1, 1,)
 _T_CertificateInstallationReq = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
+_T_CertificateInstallationReq_0 = _T_CertificateInstallationReq[0]
 _W_ListOfRootCertificateIDs = (1, 2, 2,)
 _T_ListOfRootCertificateIDs = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ListOfRootCertificateIDs_root_certificate_id: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -7948,6 +8199,7 @@ _T_CertificateInstallationRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,
 _W_CertificateChain = (1, 2, 1,)
 _T_CertificateChain = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_CertificateChain: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_CertificateChain_1 = _T_CertificateChain[1]
 _W_SubCertificates = (1, 2, 2,)
 _T_SubCertificates = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_SubCertificates_certificate: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -7955,22 +8207,30 @@ _EE_SubCertificates: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
 _P_SubCertificates_certificate = frozenset((1, 2,))
 _W_CertificateUpdateReq = (2, 1, 1, 1, 1, 1,)
 _T_CertificateUpdateReq = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
+_T_CertificateUpdateReq_0 = _T_CertificateUpdateReq[0]
 _W_CertificateUpdateRes = (1, 1, 1, 1, 1, 1, 1, 1,)
 _T_CertificateUpdateRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (-1, -2,),)
 _W_ChargeParameterDiscoveryReq = (1, 2, 1, 1, 1,)
 _T_ChargeParameterDiscoveryReq = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_ChargeParameterDiscoveryReq: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeParameter: (0, _e_AC_EVChargeParameter), DC_EVChargeParameter: (1, _e_DC_EVChargeParameter), EVChargeParameter: (2, _e_EVChargeParameter)}
+_T_ChargeParameterDiscoveryReq_1 = _T_ChargeParameterDiscoveryReq[1]
 _P_ChargeParameterDiscoveryReq_ev_charge_parameter = frozenset((2, 3, 4,))
 _SD_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVChargeParameter, 3: _d_DC_EVChargeParameter, 4: _d_EVChargeParameter}
 _W_AC_EVChargeParameter = (1, 1, 1, 1, 1, 1,)
 _T_AC_EVChargeParameter = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
 _W_PhysicalValue = (1, 2, 1, 1,)
 _T_PhysicalValue = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
+_T_PhysicalValue_1 = _T_PhysicalValue[1]
 _W_DC_EVChargeParameter = (1, 1, 2, 1, 3, 3, 2, 2, 1,)
 _T_DC_EVChargeParameter = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, 7, 8, -1, -2, -3, -3,), (6, 7, 8, -1, -2, -3, -3, -3,), (7, 8, -1, -2,), (8, -1, -2, -3,), (-1, -2,),)
 _X_DC_EVChargeParameter_bulk_soc: dict[int, tuple[int, int, int]] = {4: (3, 3, 8), 5: (3, 2, 8), 6: (2, 1, 8), 7: (2, 0, 8)}
 _EE_DC_EVChargeParameter: dict[int, tuple[int, int]] = {4: (3, 4), 5: (3, 3), 6: (2, 2), 7: (2, 1), 8: (1, 0)}
+_T_DC_EVChargeParameter_2 = _T_DC_EVChargeParameter[2]
+_T_DC_EVChargeParameter_4 = _T_DC_EVChargeParameter[4]
+_T_DC_EVChargeParameter_5 = _T_DC_EVChargeParameter[5]
+_T_DC_EVChargeParameter_6 = _T_DC_EVChargeParameter[6]
+_T_DC_EVChargeParameter_7 = _T_DC_EVChargeParameter[7]
 _W_EVChargeParameter = (1,)
 _T_EVChargeParameter = ((-1, -2,),)
 _W_ChargeParameterDiscoveryRes = (1, 1, 2, 2, 2, 1, 1, 1,)
@@ -7978,6 +8238,7 @@ _T_ChargeParameterDiscoveryRes = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (5, 6, 7,
 _EE_ChargeParameterDiscoveryRes: dict[int, tuple[int, int]] = {5: (1, 0), 6: (1, 0), 7: (1, 0)}
 _SE_ChargeParameterDiscoveryRes_sa_schedules: dict[type, tuple[int, Callable[[Any, int], int]]] = {SAScheduleList: (0, _e_SAScheduleList), SASchedules: (1, _e_SASchedules)}
 _SE_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEChargeParameter: (0, _e_AC_EVSEChargeParameter), DC_EVSEChargeParameter: (1, _e_DC_EVSEChargeParameter), EVSEChargeParameter: (2, _e_EVSEChargeParameter)}
+_T_ChargeParameterDiscoveryRes_2 = _T_ChargeParameterDiscoveryRes[2]
 _P_ChargeParameterDiscoveryRes_sa_schedules = frozenset((3, 4,))
 _SD_ChargeParameterDiscoveryRes_sa_schedules: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_SAScheduleList, 4: _d_SASchedules}
 _P_ChargeParameterDiscoveryRes_evse_charge_parameter = frozenset((5, 6, 7,))
@@ -7990,6 +8251,7 @@ _P_SAScheduleList_sa_schedule_tuple = frozenset((1, 2,))
 _W_SAScheduleTuple = (1, 1, 2, 1,)
 _T_SAScheduleTuple = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SAScheduleTuple: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SAScheduleTuple_2 = _T_SAScheduleTuple[2]
 _W_PMaxSchedule = (1, 1, 2, 2,)
 _T_PMaxSchedule = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_PMaxSchedule_p_max_schedule_entry: dict[int, tuple[int, int, int]] = {1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
@@ -7998,32 +8260,41 @@ _P_PMaxSchedule_p_max_schedule_entry = frozenset((2, 3,))
 _W_PMaxScheduleEntry = (2, 1, 1, 1,)
 _T_PMaxScheduleEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (-1, -2,),)
 _SE_PMaxScheduleEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_PMaxScheduleEntry_0 = _T_PMaxScheduleEntry[0]
 _P_PMaxScheduleEntry_time_interval = frozenset((1, 2,))
 _SD_PMaxScheduleEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_RelativeTimeInterval = (1, 2, 1,)
 _T_RelativeTimeInterval = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_RelativeTimeInterval: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_RelativeTimeInterval_1 = _T_RelativeTimeInterval[1]
 _W_Interval = (1,)
 _T_Interval = ((-1, -2,),)
 _W_SalesTariff = (1, 1, 2, 1, 1, 2, 2,)
 _T_SalesTariff = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -1, -2, -3,), (6, -1, -2, -3,),)
 _X_SalesTariff_sales_tariff_entry: dict[int, tuple[int, int, int]] = {4: (1, 0, 5), 5: (2, 0, 6), 6: (2, 0, 6)}
 _EE_SalesTariff: dict[int, tuple[int, int]] = {5: (2, 1), 6: (2, 1)}
+_T_SalesTariff_2 = _T_SalesTariff[2]
 _P_SalesTariff_sales_tariff_entry = frozenset((5, 6,))
 _W_SalesTariffEntry = (2, 1, 1, 2, 2,)
 _T_SalesTariffEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (4, -1, -2, -3,), (4, -1, -2, -3,),)
 _X_SalesTariffEntry_consumption_cost: dict[int, tuple[int, int, int]] = {3: (2, 0, 4), 4: (2, 0, 4)}
 _EE_SalesTariffEntry: dict[int, tuple[int, int]] = {3: (2, 1), 4: (2, 1)}
 _SE_SalesTariffEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_SalesTariffEntry_0 = _T_SalesTariffEntry[0]
 _P_SalesTariffEntry_time_interval = frozenset((1, 2,))
 _SD_SalesTariffEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
+_T_SalesTariffEntry_3 = _T_SalesTariffEntry[3]
+_T_SalesTariffEntry_4 = _T_SalesTariffEntry[4]
 _W_ConsumptionCost = (1, 2, 2,)
 _T_ConsumptionCost = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ConsumptionCost_cost: dict[int, tuple[int, int, int]] = {1: (2, 0, 2), 2: (2, 0, 2)}
 _EE_ConsumptionCost: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
+_T_ConsumptionCost_1 = _T_ConsumptionCost[1]
+_T_ConsumptionCost_2 = _T_ConsumptionCost[2]
 _W_Cost = (1, 1, 2, 1,)
 _T_Cost = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_Cost: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_Cost_2 = _T_Cost[2]
 _W_SASchedules = (1,)
 _T_SASchedules = ((-1, -2,),)
 _W_AC_EVSEChargeParameter = (1, 1, 1, 1, 1,)
@@ -8033,30 +8304,52 @@ _T_AC_EVSEStatus = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
 _W_DC_EVSEChargeParameter = (1, 1, 2, 1, 1, 1, 2, 1, 2, 1,)
 _T_DC_EVSEChargeParameter = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -2,), (7, 8, -2, -3,), (8, -2,), (9, -1, -2, -3,), (-1, -2,),)
 _EE_DC_EVSEChargeParameter: dict[int, tuple[int, int]] = {8: (2, 1), 9: (1, 0)}
+_T_DC_EVSEChargeParameter_2 = _T_DC_EVSEChargeParameter[2]
+_T_DC_EVSEChargeParameter_6 = _T_DC_EVSEChargeParameter[6]
+_T_DC_EVSEChargeParameter_8 = _T_DC_EVSEChargeParameter[8]
 _W_EVSEChargeParameter = (1,)
 _T_EVSEChargeParameter = ((-1, -2,),)
 _W_ChargingStatusReq = (1,)
 _T_ChargingStatusReq = ((-1, -2,),)
 _W_ChargingStatusRes = (1, 1, 1, 2, 2, 1, 1, 1,)
 _T_ChargingStatusRes = ((1, -2,), (2, -2,), (3, -2,), (4, 5, 6, -2,), (5, 6, -2, -3,), (6, -2,), (7, -2,), (-1, -2,),)
+_T_ChargingStatusRes_3 = _T_ChargingStatusRes[3]
+_T_ChargingStatusRes_4 = _T_ChargingStatusRes[4]
 _W_MeterInfo = (1, 3, 3, 2, 2, 1,)
 _T_MeterInfo = ((1, -2,), (2, 3, 4, 5, -1, -2, -3, -3,), (3, 4, 5, -1, -2, -3, -3, -3,), (4, 5, -1, -2,), (5, -1, -2, -3,), (-1, -2,),)
 _X_MeterInfo_t_meter: dict[int, tuple[int, int, int]] = {1: (3, 3, 5), 2: (3, 2, 5), 3: (2, 1, 5), 4: (2, 0, 5)}
 _EE_MeterInfo: dict[int, tuple[int, int]] = {1: (3, 4), 2: (3, 3), 3: (2, 2), 4: (2, 1), 5: (1, 0)}
+_T_MeterInfo_1 = _T_MeterInfo[1]
+_T_MeterInfo_2 = _T_MeterInfo[2]
+_T_MeterInfo_3 = _T_MeterInfo[3]
+_T_MeterInfo_4 = _T_MeterInfo[4]
 _W_ContractAuthenticationReq = (2, 2, 1,)
 _T_ContractAuthenticationReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_ContractAuthenticationReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ContractAuthenticationReq_0 = _T_ContractAuthenticationReq[0]
+_T_ContractAuthenticationReq_1 = _T_ContractAuthenticationReq[1]
 _W_ContractAuthenticationRes = (1, 1, 1,)
 _T_ContractAuthenticationRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_CurrentDemandReq = (1, 1, 3, 3, 2, 2, 1, 2, 2, 1, 1,)
 _T_CurrentDemandReq = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, -2, -3, -3,), (4, 5, 6, 7, -2, -3, -3, -3,), (5, 6, 7, -2,), (6, 7, -2, -3,), (7, -2,), (8, 9, 10, -2,), (9, 10, -2, -3,), (10, -2,), (-1, -2,),)
 _X_CurrentDemandReq_bulk_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 3, 6), 3: (3, 2, 6), 4: (2, 1, 6), 5: (2, 0, 6)}
 _X_CurrentDemandReq_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 4, 7), 3: (3, 3, 7), 4: (2, 2, 7), 5: (2, 1, 7), 6: (1, 0, 7)}
+_T_CurrentDemandReq_2 = _T_CurrentDemandReq[2]
+_T_CurrentDemandReq_3 = _T_CurrentDemandReq[3]
+_T_CurrentDemandReq_4 = _T_CurrentDemandReq[4]
+_T_CurrentDemandReq_5 = _T_CurrentDemandReq[5]
+_T_CurrentDemandReq_7 = _T_CurrentDemandReq[7]
+_T_CurrentDemandReq_8 = _T_CurrentDemandReq[8]
 _W_CurrentDemandRes = (1, 1, 1, 1, 1, 1, 1, 3, 2, 2, 1,)
 _T_CurrentDemandRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (8, 9, 10, -1, -2, -3, -3, -3,), (9, 10, -1, -2,), (10, -1, -2, -3,), (-1, -2,),)
 _EE_CurrentDemandRes: dict[int, tuple[int, int]] = {7: (3, 3), 8: (2, 2), 9: (2, 1), 10: (1, 0)}
+_T_CurrentDemandRes_7 = _T_CurrentDemandRes[7]
+_T_CurrentDemandRes_8 = _T_CurrentDemandRes[8]
+_T_CurrentDemandRes_9 = _T_CurrentDemandRes[9]
 _W_MeteringReceiptReq = (2, 1, 2, 1, 1,)
 _T_MeteringReceiptReq = ((1, 2, -2, -3,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (-1, -2,),)
+_T_MeteringReceiptReq_0 = _T_MeteringReceiptReq[0]
+_T_MeteringReceiptReq_2 = _T_MeteringReceiptReq[2]
 _W_MeteringReceiptRes = (1, 1, 1,)
 _T_MeteringReceiptRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PaymentDetailsReq = (1, 1, 1,)
@@ -8067,6 +8360,8 @@ _W_PowerDeliveryReq = (1, 3, 2, 1, 1,)
 _T_PowerDeliveryReq = ((1, -2,), (2, 3, 4, -1, -2, -3, -3, -3,), (3, 4, -1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryReq: dict[int, tuple[int, int]] = {1: (3, 3), 2: (2, 2), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryReq_ev_power_delivery_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {DC_EVPowerDeliveryParameter: (0, _e_DC_EVPowerDeliveryParameter), EVPowerDeliveryParameter: (1, _e_EVPowerDeliveryParameter)}
+_T_PowerDeliveryReq_1 = _T_PowerDeliveryReq[1]
+_T_PowerDeliveryReq_2 = _T_PowerDeliveryReq[2]
 _P_PowerDeliveryReq_ev_power_delivery_parameter = frozenset((3, 4,))
 _SD_PowerDeliveryReq_ev_power_delivery_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_DC_EVPowerDeliveryParameter, 4: _d_EVPowerDeliveryParameter}
 _W_ChargingProfile = (1, 1, 2, 2,)
@@ -8078,12 +8373,14 @@ _W_ProfileEntry = (1, 1, 1,)
 _T_ProfileEntry = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_DC_EVPowerDeliveryParameter = (1, 2, 1, 1,)
 _T_DC_EVPowerDeliveryParameter = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
+_T_DC_EVPowerDeliveryParameter_1 = _T_DC_EVPowerDeliveryParameter[1]
 _W_EVPowerDeliveryParameter = (1,)
 _T_EVPowerDeliveryParameter = ((-1, -2,),)
 _W_PowerDeliveryRes = (1, 2, 1, 1, 1,)
 _T_PowerDeliveryRes = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryRes: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryRes_evse_status: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEStatus: (0, _e_AC_EVSEStatus), DC_EVSEStatus: (1, _e_DC_EVSEStatus), EVSEStatus: (2, _e_EVSEStatus)}
+_T_PowerDeliveryRes_1 = _T_PowerDeliveryRes[1]
 _P_PowerDeliveryRes_evse_status = frozenset((2, 3, 4,))
 _SD_PowerDeliveryRes_evse_status: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVSEStatus, 3: _d_DC_EVSEStatus, 4: _d_EVSEStatus}
 _W_EVSEStatus = (1,)
@@ -8097,6 +8394,7 @@ _T_ServiceDetailReq = ((1, -2,), (-1, -2,),)
 _W_ServiceDetailRes = (1, 1, 2, 1,)
 _T_ServiceDetailRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDetailRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_ServiceDetailRes_2 = _T_ServiceDetailRes[2]
 _W_ServiceParameterList = (1, 2, 2,)
 _T_ServiceParameterList = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ServiceParameterList_parameter_set: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8115,12 +8413,16 @@ _X_Parameter_int_value: dict[int, tuple[int, int, int]] = {2: (3, 3, 6)}
 _X_Parameter_physical_value: dict[int, tuple[int, int, int]] = {2: (3, 4, 7)}
 _X_Parameter_string_value: dict[int, tuple[int, int, int]] = {2: (3, 5, 8)}
 _EE_Parameter: dict[int, tuple[int, int]] = {3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0)}
+_T_Parameter_2 = _T_Parameter[2]
 _W_ServiceDiscoveryReq = (2, 2, 1,)
 _T_ServiceDiscoveryReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ServiceDiscoveryReq_0 = _T_ServiceDiscoveryReq[0]
+_T_ServiceDiscoveryReq_1 = _T_ServiceDiscoveryReq[1]
 _W_ServiceDiscoveryRes = (1, 1, 1, 2, 1,)
 _T_ServiceDiscoveryRes = ((1, -2,), (2, -2,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryRes: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceDiscoveryRes_3 = _T_ServiceDiscoveryRes[3]
 _W_PaymentOptions = (1, 2, 2,)
 _T_PaymentOptions = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_PaymentOptions_payment_option: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8131,6 +8433,8 @@ _T_ServiceCharge = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_ServiceTag = (1, 2, 1, 2, 1,)
 _T_ServiceTag = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceTag: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceTag_1 = _T_ServiceTag[1]
+_T_ServiceTag_3 = _T_ServiceTag[3]
 _W_ServiceTagList = (1, 2, 2,)
 _T_ServiceTagList = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_ServiceTagList_service: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8148,6 +8452,7 @@ _P_SelectedServiceList_selected_service = frozenset((1, 2,))
 _W_SelectedService = (1, 2, 1,)
 _T_SelectedService = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SelectedService: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SelectedService_1 = _T_SelectedService[1]
 _W_ServicePaymentSelectionRes = (1, 1,)
 _T_ServicePaymentSelectionRes = ((1, -2,), (-1, -2,),)
 _W_SessionSetupReq = (1, 1,)
@@ -8155,6 +8460,7 @@ _T_SessionSetupReq = ((1, -2,), (-1, -2,),)
 _W_SessionSetupRes = (1, 1, 2, 1,)
 _T_SessionSetupRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SessionSetupRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SessionSetupRes_2 = _T_SessionSetupRes[2]
 _W_SessionStop = (1,)
 _T_SessionStop = ((-1, -2,),)
 _W_SessionStopRes = (1, 1,)
@@ -8167,6 +8473,7 @@ _W_Entry = (2, 1, 1,)
 _T_Entry = ((1, 2, -2, -3,), (-1, -2,), (-1, -2,),)
 _EE_Entry: dict[int, tuple[int, int]] = {1: (1, 0), 2: (1, 0)}
 _SE_Entry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_Entry_0 = _T_Entry[0]
 _P_Entry_time_interval = frozenset((1, 2,))
 _SD_Entry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_EVStatus = (1,)
@@ -8175,12 +8482,16 @@ _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]

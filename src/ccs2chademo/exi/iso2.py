@@ -1335,12 +1335,12 @@ def _d_MessageHeader(v: int, p: int, e: int) -> tuple[MessageHeader, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MessageHeader[1][r]
+        t = _T_MessageHeader_1[r]
         if t == 2:
             f_notification, p = _d_Notification(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_MessageHeader[2][r]
+            t = _T_MessageHeader_2[r]
         else:
             f_notification = None
         if t == 3:
@@ -1387,7 +1387,7 @@ def _d_Notification(v: int, p: int, e: int) -> tuple[Notification, int]:
         if r & 100:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Notification")
         f_fault_code = _EN_FaultCode[((r >> 3) & 3)]
-        t = _T_Notification[1][(r & 3)]
+        t = _T_Notification_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1460,7 +1460,7 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[0][r]
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1478,21 +1478,25 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         f_signature_value, p = _d_SignatureValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[3][r]
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[4][r]
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
+        b_ = p + 4096
         while t == 5:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Object(v, p, e)
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[5][r]
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
@@ -1543,7 +1547,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignedInfo[0][r]
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1564,7 +1568,11 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         p += 1
         t = 4
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_SignedInfo_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -1598,7 +1606,7 @@ def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationM
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CanonicalizationMethod[1][r]
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
@@ -1635,17 +1643,24 @@ def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_SignatureMethod[1][r]
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
-            t = _T_SignatureMethod[2][(r & 3)]
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
@@ -1715,26 +1730,26 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Reference[0][r]
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Reference[1][r]
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[2][r]
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[3][r]
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
@@ -1796,7 +1811,11 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         p += 1
         t = 1
         f_transform: list[Transform] = []
+        b_ = p + 4096
         while t in _P_Transforms_transform:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Transform(v, p, e)
             f_transform.append(y)
@@ -1844,9 +1863,13 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Transform[1][r]
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
+        b_ = p + 4096
         while t == 3:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
                     raise ExiDecodeError("unsupported second-level event", p, "Transform.XPath")
@@ -1861,7 +1884,7 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
             f_x_path.append(y)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Transform[3][r]
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
@@ -1889,7 +1912,7 @@ def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DigestMethod[1][r]
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
@@ -1925,7 +1948,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureValue[0][r]
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 1)) & 1
@@ -2023,16 +2046,20 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     try:
         r = (v >> (e - p - 4)) & 15
         p += 4
-        t = _T_KeyInfo[0][r]
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 4)) & 15
             p += 4
-            t = _T_KeyInfo[1][r]
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2050,7 +2077,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_key_value: list[KeyValue] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_value:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_KeyValue(v, p, e)
             f_key_value.append(y)
@@ -2058,7 +2089,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_retrieval_method: list[RetrievalMethod] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_retrieval_method:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_RetrievalMethod(v, p, e)
             f_retrieval_method.append(y)
@@ -2066,7 +2101,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_data: list[X509Data] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_x509_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509Data(v, p, e)
             f_x509_data.append(y)
@@ -2074,7 +2113,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_pgp_data: list[PGPData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_pgp_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PGPData(v, p, e)
             f_pgp_data.append(y)
@@ -2082,7 +2125,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_spki_data: list[SPKIData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_spki_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SPKIData(v, p, e)
             f_spki_data.append(y)
@@ -2090,7 +2137,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_mgmt_data: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_mgmt_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2140,19 +2191,19 @@ def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_KeyValue[0][r]
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[1][r]
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[2][r]
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
@@ -2236,7 +2287,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[0][r]
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2269,7 +2320,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[2][r]
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -2305,7 +2356,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[4][r]
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2320,7 +2371,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[5][r]
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -2462,19 +2513,19 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_RetrievalMethod[0][r]
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[1][r]
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[2][r]
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
@@ -2551,9 +2602,13 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_X509Data[0][r]
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_issuer_serial:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509IssuerSerial(v, p, e)
             f_x509_issuer_serial.append(y)
@@ -2561,7 +2616,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_ski: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_ski:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2579,7 +2638,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_subject_name: list[str] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_subject_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2597,7 +2660,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2615,7 +2682,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_crl: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_crl:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2674,7 +2745,14 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
-        f_x509_serial_number, p = dec_int(v, p, e)
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
@@ -2715,7 +2793,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PGPData[0][r]
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2730,7 +2808,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PGPData[1][r]
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -2786,7 +2864,11 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         p += 1
         t = 1
         f_spki_sexp: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SPKIData_spki_sexp:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2852,26 +2934,26 @@ def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Object[0][r]
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[1][r]
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[2][r]
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Object[3][r]
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
@@ -2903,7 +2985,7 @@ def _d_Body(v: int, p: int, e: int) -> tuple[Body, int]:
     try:
         r = (v >> (e - p - 6)) & 63
         p += 6
-        t = _T_Body[0][r]
+        t = _T_Body_0[r]
         if t in _P_Body_body_element:
             st = t
             f_body_element, p = _SD_Body_body_element[t](v, p, e)
@@ -2950,12 +3032,12 @@ def _d_AuthorizationReq(v: int, p: int, e: int) -> tuple[AuthorizationReq, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_AuthorizationReq[0][r]
+        t = _T_AuthorizationReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_AuthorizationReq[1][r]
+            t = _T_AuthorizationReq_1[r]
         else:
             f_id = None
         if t == 2:
@@ -3170,7 +3252,11 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
         p += 2
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 65535:
             raise ExiDecodeError("value out of range", p, "DC_EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 8)) & 255
@@ -3178,7 +3264,7 @@ def _d_DC_EVSEStatus(v: int, p: int, e: int) -> tuple[DC_EVSEStatus, int]:
         if r & 228:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVSEStatus")
         f_evse_notification = _EN_EVSENotification[((r >> 3) & 3)]
-        t = _T_DC_EVSEStatus[2][(r & 3)]
+        t = _T_DC_EVSEStatus_2[(r & 3)]
         if t == 3:
             r = (v >> (e - p - 6)) & 63
             p += 6
@@ -3278,7 +3364,11 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
         p += 1
         t = 1
         f_root_certificate_id: list[X509IssuerSerial] = []
+        b_ = p + 4096
         while t in _P_ListOfRootCertificateIDs_root_certificate_id:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509IssuerSerial(v, p, e)
             f_root_certificate_id.append(y)
@@ -3392,7 +3482,7 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateChain[0][r]
+        t = _T_CertificateChain_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3416,7 +3506,7 @@ def _d_CertificateChain(v: int, p: int, e: int) -> tuple[CertificateChain, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateChain[2][r]
+        t = _T_CertificateChain_2[r]
         if t == 3:
             f_sub_certificates, p = _d_SubCertificates(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -3460,7 +3550,11 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
         p += 1
         t = 1
         f_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SubCertificates_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -3744,12 +3838,19 @@ def _d_CertificateUpdateRes(v: int, p: int, e: int) -> tuple[CertificateUpdateRe
         f_e_maid, p = _d_EMAID(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CertificateUpdateRes[6][r]
+        t = _T_CertificateUpdateRes_6[r]
         if t == 7:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CertificateUpdateRes")
             p += 1
-            f_retry_counter, p = dec_int(v, p, e)
+            f_retry_counter = (v >> (e - p - 9)) & 511
+            if f_retry_counter < 128:
+                p += 9
+            elif 256 <= f_retry_counter < 384:
+                f_retry_counter = 255 - f_retry_counter
+                p += 9
+            else:
+                f_retry_counter, p = dec_int(v, p, e)
             if f_retry_counter < -32768 or f_retry_counter > 32767:
                 raise ExiDecodeError("value out of range", p, "CertificateUpdateRes.RetryCounter")
             if (v >> (e - p - 2)) & 3:
@@ -3808,12 +3909,16 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ChargeParameterDiscoveryReq[0][r]
+        t = _T_ChargeParameterDiscoveryReq_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryReq")
             p += 1
-            f_max_entries_sa_schedule_tuple, p = dec_uint(v, p, e)
+            f_max_entries_sa_schedule_tuple = (v >> (e - p - 8)) & 255
+            if f_max_entries_sa_schedule_tuple < 128:
+                p += 8
+            else:
+                f_max_entries_sa_schedule_tuple, p = dec_uint(v, p, e)
             if f_max_entries_sa_schedule_tuple > 65535:
                 raise ExiDecodeError("value out of range", p, "ChargeParameterDiscoveryReq.MaxEntriesSAScheduleTuple")
             if (v >> (e - p - 2)) & 3:
@@ -3829,7 +3934,7 @@ def _d_ChargeParameterDiscoveryReq(v: int, p: int, e: int) -> tuple[ChargeParame
         if r & 68:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryReq")
         f_requested_energy_transfer_mode = _EN_EnergyTransferMode[((r >> 3) & 7)]
-        t = _T_ChargeParameterDiscoveryReq[2][(r & 3)]
+        t = _T_ChargeParameterDiscoveryReq_2[(r & 3)]
         if not (t in _P_ChargeParameterDiscoveryReq_ev_charge_parameter):
             _unexpected(t, p, "ChargeParameterDiscoveryReq", "EVChargeParameter")
         st = t
@@ -3890,12 +3995,16 @@ def _d_AC_EVChargeParameter(v: int, p: int, e: int) -> tuple[AC_EVChargeParamete
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_AC_EVChargeParameter[0][r]
+        t = _T_AC_EVChargeParameter_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVChargeParameter")
             p += 1
-            f_departure_time, p = dec_uint(v, p, e)
+            f_departure_time = (v >> (e - p - 8)) & 255
+            if f_departure_time < 128:
+                p += 8
+            else:
+                f_departure_time, p = dec_uint(v, p, e)
             if f_departure_time > 4294967295:
                 raise ExiDecodeError("value out of range", p, "AC_EVChargeParameter.DepartureTime")
             if (v >> (e - p - 2)) & 3:
@@ -3957,7 +4066,14 @@ def _d_PhysicalValue(v: int, p: int, e: int) -> tuple[PhysicalValue, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PhysicalValue")
         f_multiplier = ((r >> 9) & 7) - 3
         f_unit = _EN_UnitSymbol[((r >> 3) & 7)]
-        f_value, p = dec_int(v, p, e)
+        f_value = (v >> (e - p - 9)) & 511
+        if f_value < 128:
+            p += 9
+        elif 256 <= f_value < 384:
+            f_value = 255 - f_value
+            p += 9
+        else:
+            f_value, p = dec_int(v, p, e)
         if f_value < -32768 or f_value > 32767:
             raise ExiDecodeError("value out of range", p, "PhysicalValue.Value")
         if (v >> (e - p - 2)) & 3:
@@ -4059,12 +4175,16 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVChargeParameter[0][r]
+        t = _T_DC_EVChargeParameter_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
             p += 1
-            f_departure_time, p = dec_uint(v, p, e)
+            f_departure_time = (v >> (e - p - 8)) & 255
+            if f_departure_time < 128:
+                p += 8
+            else:
+                f_departure_time, p = dec_uint(v, p, e)
             if f_departure_time > 4294967295:
                 raise ExiDecodeError("value out of range", p, "DC_EVChargeParameter.DepartureTime")
             if (v >> (e - p - 2)) & 3:
@@ -4082,7 +4202,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVChargeParameter[3][r]
+        t = _T_DC_EVChargeParameter_3[r]
         if t == 4:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4096,19 +4216,19 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
         f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_DC_EVChargeParameter[5][r]
+        t = _T_DC_EVChargeParameter_5[r]
         if t == 6:
             f_ev_energy_capacity, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_DC_EVChargeParameter[6][r]
+            t = _T_DC_EVChargeParameter_6[r]
         else:
             f_ev_energy_capacity = None
         if t == 7:
             f_ev_energy_request, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DC_EVChargeParameter[7][r]
+            t = _T_DC_EVChargeParameter_7[r]
         else:
             f_ev_energy_request = None
         if t == 8:
@@ -4117,7 +4237,7 @@ def _d_DC_EVChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVChargeParamete
             if r & 1028:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "DC_EVChargeParameter")
             f_full_soc = ((r >> 3) & 127)
-            t = _T_DC_EVChargeParameter[8][(r & 3)]
+            t = _T_DC_EVChargeParameter_8[(r & 3)]
         else:
             f_full_soc = None
         if t == 9:
@@ -4158,12 +4278,16 @@ def _d_EVChargeParameter(v: int, p: int, e: int) -> tuple[EVChargeParameter, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_EVChargeParameter[0][r]
+        t = _T_EVChargeParameter_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVChargeParameter")
             p += 1
-            f_departure_time, p = dec_uint(v, p, e)
+            f_departure_time = (v >> (e - p - 8)) & 255
+            if f_departure_time < 128:
+                p += 8
+            else:
+                f_departure_time, p = dec_uint(v, p, e)
             if f_departure_time > 4294967295:
                 raise ExiDecodeError("value out of range", p, "EVChargeParameter.DepartureTime")
             if (v >> (e - p - 2)) & 3:
@@ -4233,7 +4357,7 @@ def _d_ChargeParameterDiscoveryRes(v: int, p: int, e: int) -> tuple[ChargeParame
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeParameterDiscoveryRes")
         f_response_code = _EN_ResponseCode[((r >> 9) & 31)]
         f_evse_processing = _EN_EVSEProcessing[((r >> 4) & 3)]
-        t = _T_ChargeParameterDiscoveryRes[2][(r & 7)]
+        t = _T_ChargeParameterDiscoveryRes_2[(r & 7)]
         if t in _P_ChargeParameterDiscoveryRes_sa_schedules:
             st = t
             f_sa_schedules, p = _SD_ChargeParameterDiscoveryRes_sa_schedules[t](v, p, e)
@@ -4282,7 +4406,11 @@ def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
         p += 1
         t = 1
         f_sa_schedule_tuple: list[SAScheduleTuple] = []
+        b_ = p + 4096
         while t in _P_SAScheduleList_sa_schedule_tuple:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SAScheduleTuple(v, p, e)
             f_sa_schedule_tuple.append(y)
@@ -4331,7 +4459,7 @@ def _d_SAScheduleTuple(v: int, p: int, e: int) -> tuple[SAScheduleTuple, int]:
         f_p_max_schedule, p = _d_PMaxSchedule(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SAScheduleTuple[2][r]
+        t = _T_SAScheduleTuple_2[r]
         if t == 3:
             f_sales_tariff, p = _d_SalesTariff(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4373,7 +4501,11 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         p += 1
         t = 1
         f_p_max_schedule_entry: list[PMaxScheduleEntry] = []
+        b_ = p + 4096
         while t in _P_PMaxSchedule_p_max_schedule_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PMaxScheduleEntry(v, p, e)
             f_p_max_schedule_entry.append(y)
@@ -4419,7 +4551,7 @@ def _d_PMaxScheduleEntry(v: int, p: int, e: int) -> tuple[PMaxScheduleEntry, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PMaxScheduleEntry[0][r]
+        t = _T_PMaxScheduleEntry_0[r]
         if not (t in _P_PMaxScheduleEntry_time_interval):
             _unexpected(t, p, "PMaxScheduleEntry", "TimeInterval")
         st = t
@@ -4469,19 +4601,27 @@ def _d_RelativeTimeInterval(v: int, p: int, e: int) -> tuple[RelativeTimeInterva
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
         p += 2
-        f_start, p = dec_uint(v, p, e)
+        f_start = (v >> (e - p - 8)) & 255
+        if f_start < 128:
+            p += 8
+        else:
+            f_start, p = dec_uint(v, p, e)
         if f_start > 16777214:
             raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.start")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
-        t = _T_RelativeTimeInterval[1][(r & 3)]
+        t = _T_RelativeTimeInterval_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "RelativeTimeInterval")
             p += 1
-            f_duration, p = dec_uint(v, p, e)
+            f_duration = (v >> (e - p - 8)) & 255
+            if f_duration < 128:
+                p += 8
+            else:
+                f_duration, p = dec_uint(v, p, e)
             if f_duration > 86400:
                 raise ExiDecodeError("value out of range", p, "RelativeTimeInterval.duration")
             if (v >> (e - p - 2)) & 3:
@@ -4572,7 +4712,7 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SalesTariff[0][r]
+        t = _T_SalesTariff_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -4588,7 +4728,7 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         if r & 2052:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariff")
         f_sales_tariff_id = ((r >> 3) & 255) + 1
-        t = _T_SalesTariff[2][(r & 3)]
+        t = _T_SalesTariff_2[(r & 3)]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -4603,7 +4743,7 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_SalesTariff[3][r]
+            t = _T_SalesTariff_3[r]
         else:
             f_sales_tariff_description = None
         if t == 4:
@@ -4616,7 +4756,11 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         else:
             f_num_e_price_levels = None
         f_sales_tariff_entry: list[SalesTariffEntry] = []
+        b_ = p + 4096
         while t in _P_SalesTariff_sales_tariff_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SalesTariffEntry(v, p, e)
             f_sales_tariff_entry.append(y)
@@ -4673,7 +4817,7 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SalesTariffEntry[0][r]
+        t = _T_SalesTariffEntry_0[r]
         if not (t in _P_SalesTariffEntry_time_interval):
             _unexpected(t, p, "SalesTariffEntry", "TimeInterval")
         st = t
@@ -4687,11 +4831,15 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
             if r & 2052:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SalesTariffEntry")
             f_e_price_level = ((r >> 3) & 255)
-            t = _T_SalesTariffEntry[3][(r & 3)]
+            t = _T_SalesTariffEntry_3[(r & 3)]
         else:
             f_e_price_level = None
         f_consumption_cost: list[ConsumptionCost] = []
+        b_ = p + 4096
         while t in _P_SalesTariffEntry_consumption_cost:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ConsumptionCost(v, p, e)
             f_consumption_cost.append(y)
@@ -4740,7 +4888,11 @@ def _d_ConsumptionCost(v: int, p: int, e: int) -> tuple[ConsumptionCost, int]:
         p += 1
         t = 2
         f_cost: list[Cost] = []
+        b_ = p + 4096
         while t in _P_ConsumptionCost_cost:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Cost(v, p, e)
             f_cost.append(y)
@@ -4790,14 +4942,18 @@ def _d_Cost(v: int, p: int, e: int) -> tuple[Cost, int]:
         if r & 103:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
         f_cost_kind = _EN_CostKind[((r >> 3) & 3)]
-        f_amount, p = dec_uint(v, p, e)
+        f_amount = (v >> (e - p - 8)) & 255
+        if f_amount < 128:
+            p += 8
+        else:
+            f_amount, p = dec_uint(v, p, e)
         if f_amount > 4294967295:
             raise ExiDecodeError("value out of range", p, "Cost.amount")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Cost")
-        t = _T_Cost[2][(r & 3)]
+        t = _T_Cost_2[(r & 3)]
         if t == 3:
             r = (v >> (e - p - 6)) & 63
             p += 6
@@ -4899,7 +5055,11 @@ def _d_AC_EVSEStatus(v: int, p: int, e: int) -> tuple[AC_EVSEStatus, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "AC_EVSEStatus")
         p += 2
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 65535:
             raise ExiDecodeError("value out of range", p, "AC_EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 11)) & 2047
@@ -5001,7 +5161,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_minimum_voltage_limit, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[6][r]
+        t = _T_DC_EVSEChargeParameter_6[r]
         if t == 7:
             f_evse_current_regulation_tolerance, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -5015,7 +5175,7 @@ def _d_DC_EVSEChargeParameter(v: int, p: int, e: int) -> tuple[DC_EVSEChargePara
         f_evse_peak_current_ripple, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVSEChargeParameter[8][r]
+        t = _T_DC_EVSEChargeParameter_8[r]
         if t == 9:
             f_evse_energy_to_be_delivered, p = _d_PhysicalValue(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -5150,19 +5310,19 @@ def _d_ChargingStatusRes(v: int, p: int, e: int) -> tuple[ChargingStatusRes, int
         if r & 12296:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargingStatusRes")
         f_sa_schedule_tuple_id = ((r >> 4) & 255) + 1
-        t = _T_ChargingStatusRes[3][(r & 7)]
+        t = _T_ChargingStatusRes_3[(r & 7)]
         if t == 4:
             f_evse_max_current, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ChargingStatusRes[4][r]
+            t = _T_ChargingStatusRes_4[r]
         else:
             f_evse_max_current = None
         if t == 5:
             f_meter_info, p = _d_MeterInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ChargingStatusRes[5][r]
+            t = _T_ChargingStatusRes_5[r]
         else:
             f_meter_info = None
         if t == 6:
@@ -5267,19 +5427,23 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
             p += 1
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_MeterInfo[1][r]
+        t = _T_MeterInfo_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_meter_reading, p = dec_uint(v, p, e)
+            f_meter_reading = (v >> (e - p - 8)) & 255
+            if f_meter_reading < 128:
+                p += 8
+            else:
+                f_meter_reading, p = dec_uint(v, p, e)
             if f_meter_reading > 18446744073709551615:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.MeterReading")
             r = (v >> (e - p - 4)) & 15
             p += 4
             if r & 8:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
-            t = _T_MeterInfo[2][(r & 7)]
+            t = _T_MeterInfo_2[(r & 7)]
         else:
             f_meter_reading = None
         if t == 3:
@@ -5296,28 +5460,42 @@ def _d_MeterInfo(v: int, p: int, e: int) -> tuple[MeterInfo, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_MeterInfo[3][r]
+            t = _T_MeterInfo_3[r]
         else:
             f_sig_meter_reading = None
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_meter_status, p = dec_int(v, p, e)
+            f_meter_status = (v >> (e - p - 9)) & 511
+            if f_meter_status < 128:
+                p += 9
+            elif 256 <= f_meter_status < 384:
+                f_meter_status = 255 - f_meter_status
+                p += 9
+            else:
+                f_meter_status, p = dec_int(v, p, e)
             if f_meter_status < -32768 or f_meter_status > 32767:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.MeterStatus")
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
-            t = _T_MeterInfo[4][(r & 3)]
+            t = _T_MeterInfo_4[(r & 3)]
         else:
             f_meter_status = None
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeterInfo")
             p += 1
-            f_t_meter, p = dec_int(v, p, e)
+            f_t_meter = (v >> (e - p - 9)) & 511
+            if f_t_meter < 128:
+                p += 9
+            elif 256 <= f_t_meter < 384:
+                f_t_meter = 255 - f_t_meter
+                p += 9
+            else:
+                f_t_meter, p = dec_int(v, p, e)
             if f_t_meter < -9223372036854775808 or f_t_meter > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "MeterInfo.TMeter")
             if (v >> (e - p - 2)) & 3:
@@ -5434,26 +5612,26 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
         f_ev_target_current, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_CurrentDemandReq[2][r]
+        t = _T_CurrentDemandReq_2[r]
         if t == 3:
             f_ev_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_CurrentDemandReq[3][r]
+            t = _T_CurrentDemandReq_3[r]
         else:
             f_ev_maximum_voltage_limit = None
         if t == 4:
             f_ev_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[4][r]
+            t = _T_CurrentDemandReq_4[r]
         else:
             f_ev_maximum_current_limit = None
         if t == 5:
             f_ev_maximum_power_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[5][r]
+            t = _T_CurrentDemandReq_5[r]
         else:
             f_ev_maximum_power_limit = None
         if t == 6:
@@ -5472,12 +5650,12 @@ def _d_CurrentDemandReq(v: int, p: int, e: int) -> tuple[CurrentDemandReq, int]:
         if r & 20:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandReq")
         f_charging_complete = ((r >> 3) & 1) == 1
-        t = _T_CurrentDemandReq[7][(r & 3)]
+        t = _T_CurrentDemandReq_7[(r & 3)]
         if t == 8:
             f_remaining_time_to_full_so_c, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandReq[8][r]
+            t = _T_CurrentDemandReq_8[r]
         else:
             f_remaining_time_to_full_so_c = None
         if t == 9:
@@ -5619,19 +5797,19 @@ def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
         f_evse_current_limit_achieved = ((r >> 12) & 1) == 1
         f_evse_voltage_limit_achieved = ((r >> 8) & 1) == 1
         f_evse_power_limit_achieved = ((r >> 4) & 1) == 1
-        t = _T_CurrentDemandRes[7][(r & 7)]
+        t = _T_CurrentDemandRes_7[(r & 7)]
         if t == 8:
             f_evse_maximum_voltage_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[8][r]
+            t = _T_CurrentDemandRes_8[r]
         else:
             f_evse_maximum_voltage_limit = None
         if t == 9:
             f_evse_maximum_current_limit, p = _d_PhysicalValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[9][r]
+            t = _T_CurrentDemandRes_9[r]
         else:
             f_evse_maximum_current_limit = None
         if t == 10:
@@ -5660,12 +5838,12 @@ def _d_CurrentDemandRes(v: int, p: int, e: int) -> tuple[CurrentDemandRes, int]:
         if r & 6148:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "CurrentDemandRes")
         f_sa_schedule_tuple_id = ((r >> 3) & 255) + 1
-        t = _T_CurrentDemandRes[12][(r & 3)]
+        t = _T_CurrentDemandRes_12[(r & 3)]
         if t == 13:
             f_meter_info, p = _d_MeterInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_CurrentDemandRes[13][r]
+            t = _T_CurrentDemandRes_13[r]
         else:
             f_meter_info = None
         if t == 14:
@@ -5730,7 +5908,7 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MeteringReceiptReq[0][r]
+        t = _T_MeteringReceiptReq_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -5754,7 +5932,7 @@ def _d_MeteringReceiptReq(v: int, p: int, e: int) -> tuple[MeteringReceiptReq, i
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_MeteringReceiptReq[2][r]
+        t = _T_MeteringReceiptReq_2[r]
         if t == 3:
             r = (v >> (e - p - 11)) & 2047
             p += 11
@@ -5807,7 +5985,7 @@ def _d_MeteringReceiptRes(v: int, p: int, e: int) -> tuple[MeteringReceiptRes, i
         if r & 772:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "MeteringReceiptRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        t = _T_MeteringReceiptRes[1][(r & 3)]
+        t = _T_MeteringReceiptRes_1[(r & 3)]
         if not (t in _P_MeteringReceiptRes_evse_status):
             _unexpected(t, p, "MeteringReceiptRes", "EVSEStatus")
         st = t
@@ -5845,7 +6023,11 @@ def _d_EVSEStatus(v: int, p: int, e: int) -> tuple[EVSEStatus, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "EVSEStatus")
         p += 2
-        f_notification_max_delay, p = dec_uint(v, p, e)
+        f_notification_max_delay = (v >> (e - p - 8)) & 255
+        if f_notification_max_delay < 128:
+            p += 8
+        else:
+            f_notification_max_delay, p = dec_uint(v, p, e)
         if f_notification_max_delay > 65535:
             raise ExiDecodeError("value out of range", p, "EVSEStatus.NotificationMaxDelay")
         r = (v >> (e - p - 7)) & 127
@@ -5945,7 +6127,14 @@ def _d_PaymentDetailsRes(v: int, p: int, e: int) -> tuple[PaymentDetailsRes, int
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PaymentDetailsRes")
         p += 2
-        f_evse_time_stamp, p = dec_int(v, p, e)
+        f_evse_time_stamp = (v >> (e - p - 9)) & 511
+        if f_evse_time_stamp < 128:
+            p += 9
+        elif 256 <= f_evse_time_stamp < 384:
+            f_evse_time_stamp = 255 - f_evse_time_stamp
+            p += 9
+        else:
+            f_evse_time_stamp, p = dec_int(v, p, e)
         if f_evse_time_stamp < -9223372036854775808 or f_evse_time_stamp > 9223372036854775807:
             raise ExiDecodeError("value out of range", p, "PaymentDetailsRes.EVSETimeStamp")
         if (v >> (e - p - 2)) & 3:
@@ -6014,7 +6203,11 @@ def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList,
         p += 1
         t = 1
         f_selected_service: list[SelectedService] = []
+        b_ = p + 4096
         while t in _P_SelectedServiceList_selected_service:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SelectedService(v, p, e)
             f_selected_service.append(y)
@@ -6059,19 +6252,30 @@ def _d_SelectedService(v: int, p: int, e: int) -> tuple[SelectedService, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "SelectedService.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
-        t = _T_SelectedService[1][(r & 3)]
+        t = _T_SelectedService_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SelectedService")
             p += 1
-            f_parameter_set_id, p = dec_int(v, p, e)
+            f_parameter_set_id = (v >> (e - p - 9)) & 511
+            if f_parameter_set_id < 128:
+                p += 9
+            elif 256 <= f_parameter_set_id < 384:
+                f_parameter_set_id = 255 - f_parameter_set_id
+                p += 9
+            else:
+                f_parameter_set_id, p = dec_int(v, p, e)
             if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
                 raise ExiDecodeError("value out of range", p, "SelectedService.ParameterSetID")
             if (v >> (e - p - 2)) & 3:
@@ -6158,12 +6362,12 @@ def _d_PowerDeliveryReq(v: int, p: int, e: int) -> tuple[PowerDeliveryReq, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryReq")
         f_charge_progress = _EN_ChargeProgress[((r >> 15) & 3)]
         f_sa_schedule_tuple_id = ((r >> 4) & 255) + 1
-        t = _T_PowerDeliveryReq[2][(r & 7)]
+        t = _T_PowerDeliveryReq_2[(r & 7)]
         if t == 3:
             f_charging_profile, p = _d_ChargingProfile(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PowerDeliveryReq[3][r]
+            t = _T_PowerDeliveryReq_3[r]
         else:
             f_charging_profile = None
         if t in _P_PowerDeliveryReq_ev_power_delivery_parameter:
@@ -6207,7 +6411,11 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         p += 1
         t = 1
         f_profile_entry: list[ProfileEntry] = []
+        b_ = p + 4096
         while t in _P_ChargingProfile_profile_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ProfileEntry(v, p, e)
             f_profile_entry.append(y)
@@ -6254,7 +6462,11 @@ def _d_ProfileEntry(v: int, p: int, e: int) -> tuple[ProfileEntry, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ProfileEntry")
         p += 2
-        f_charging_profile_entry_start, p = dec_uint(v, p, e)
+        f_charging_profile_entry_start = (v >> (e - p - 8)) & 255
+        if f_charging_profile_entry_start < 128:
+            p += 8
+        else:
+            f_charging_profile_entry_start, p = dec_uint(v, p, e)
         if f_charging_profile_entry_start > 4294967295:
             raise ExiDecodeError("value out of range", p, "ProfileEntry.ChargingProfileEntryStart")
         if (v >> (e - p - 2)) & 3:
@@ -6263,7 +6475,7 @@ def _d_ProfileEntry(v: int, p: int, e: int) -> tuple[ProfileEntry, int]:
         f_charging_profile_entry_max_power, p = _d_PhysicalValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ProfileEntry[2][r]
+        t = _T_ProfileEntry_2[r]
         if t == 3:
             r = (v >> (e - p - 5)) & 31
             p += 5
@@ -6315,7 +6527,7 @@ def _d_DC_EVPowerDeliveryParameter(v: int, p: int, e: int) -> tuple[DC_EVPowerDe
         f_dc_ev_status, p = _d_DC_EVStatus(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DC_EVPowerDeliveryParameter[1][r]
+        t = _T_DC_EVPowerDeliveryParameter_1[r]
         if t == 2:
             r = (v >> (e - p - 4)) & 15
             p += 4
@@ -6387,7 +6599,7 @@ def _d_PowerDeliveryRes(v: int, p: int, e: int) -> tuple[PowerDeliveryRes, int]:
         if r & 772:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "PowerDeliveryRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        t = _T_PowerDeliveryRes[1][(r & 3)]
+        t = _T_PowerDeliveryRes_1[(r & 3)]
         if not (t in _P_PowerDeliveryRes_evse_status):
             _unexpected(t, p, "PowerDeliveryRes", "EVSEStatus")
         st = t
@@ -6503,7 +6715,11 @@ def _d_ServiceDetailReq(v: int, p: int, e: int) -> tuple[ServiceDetailReq, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailReq")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailReq.ServiceID")
         if (v >> (e - p - 2)) & 3:
@@ -6549,14 +6765,18 @@ def _d_ServiceDetailRes(v: int, p: int, e: int) -> tuple[ServiceDetailRes, int]:
         if r & 775:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
         f_response_code = _EN_ResponseCode[((r >> 3) & 31)]
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ServiceDetailRes.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ServiceDetailRes")
-        t = _T_ServiceDetailRes[2][(r & 3)]
+        t = _T_ServiceDetailRes_2[(r & 3)]
         if t == 3:
             f_service_parameter_list, p = _d_ServiceParameterList(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -6598,7 +6818,11 @@ def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterLis
         p += 1
         t = 1
         f_parameter_set: list[ParameterSet] = []
+        b_ = p + 4096
         while t in _P_ServiceParameterList_parameter_set:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ParameterSet(v, p, e)
             f_parameter_set.append(y)
@@ -6644,7 +6868,14 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ParameterSet")
         p += 2
-        f_parameter_set_id, p = dec_int(v, p, e)
+        f_parameter_set_id = (v >> (e - p - 9)) & 511
+        if f_parameter_set_id < 128:
+            p += 9
+        elif 256 <= f_parameter_set_id < 384:
+            f_parameter_set_id = 255 - f_parameter_set_id
+            p += 9
+        else:
+            f_parameter_set_id, p = dec_int(v, p, e)
         if f_parameter_set_id < -32768 or f_parameter_set_id > 32767:
             raise ExiDecodeError("value out of range", p, "ParameterSet.ParameterSetID")
         if (v >> (e - p - 2)) & 3:
@@ -6652,7 +6883,11 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         p += 2
         t = 2
         f_parameter: list[Parameter] = []
+        b_ = p + 4096
         while t in _P_ParameterSet_parameter:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Parameter(v, p, e)
             f_parameter.append(y)
@@ -6740,7 +6975,7 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
         f_name, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Parameter[1][r]
+        t = _T_Parameter_1[r]
         if t == 2:
             r = (v >> (e - p - 4)) & 15
             p += 4
@@ -6763,7 +6998,14 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_short_value, p = dec_int(v, p, e)
+            f_short_value = (v >> (e - p - 9)) & 511
+            if f_short_value < 128:
+                p += 9
+            elif 256 <= f_short_value < 384:
+                f_short_value = 255 - f_short_value
+                p += 9
+            else:
+                f_short_value, p = dec_int(v, p, e)
             if f_short_value < -32768 or f_short_value > 32767:
                 raise ExiDecodeError("value out of range", p, "Parameter.shortValue")
             if (v >> (e - p - 2)) & 3:
@@ -6776,7 +7018,14 @@ def _d_Parameter(v: int, p: int, e: int) -> tuple[Parameter, int]:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Parameter")
             p += 1
-            f_int_value, p = dec_int(v, p, e)
+            f_int_value = (v >> (e - p - 9)) & 511
+            if f_int_value < 128:
+                p += 9
+            elif 256 <= f_int_value < 384:
+                f_int_value = 255 - f_int_value
+                p += 9
+            else:
+                f_int_value, p = dec_int(v, p, e)
             if f_int_value < -2147483648 or f_int_value > 2147483647:
                 raise ExiDecodeError("value out of range", p, "Parameter.intValue")
             if (v >> (e - p - 2)) & 3:
@@ -6850,7 +7099,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ServiceDiscoveryReq[0][r]
+        t = _T_ServiceDiscoveryReq_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -6865,7 +7114,7 @@ def _d_ServiceDiscoveryReq(v: int, p: int, e: int) -> tuple[ServiceDiscoveryReq,
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_ServiceDiscoveryReq[1][r]
+            t = _T_ServiceDiscoveryReq_1[r]
         else:
             f_service_scope = None
         if t == 2:
@@ -6928,7 +7177,7 @@ def _d_ServiceDiscoveryRes(v: int, p: int, e: int) -> tuple[ServiceDiscoveryRes,
         f_charge_service, p = _d_ChargeService(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_ServiceDiscoveryRes[3][r]
+        t = _T_ServiceDiscoveryRes_3[r]
         if t == 4:
             f_service_list, p = _d_ServiceList(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -6972,7 +7221,11 @@ def _d_PaymentOptionList(v: int, p: int, e: int) -> tuple[PaymentOptionList, int
         p += 1
         t = 1
         f_payment_option: list[PaymentOption] = []
+        b_ = p + 4096
         while t in _P_PaymentOptionList_payment_option:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 5:
@@ -7050,14 +7303,18 @@ def _d_ChargeService(v: int, p: int, e: int) -> tuple[ChargeService, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeService")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "ChargeService.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeService")
-        t = _T_ChargeService[1][(r & 3)]
+        t = _T_ChargeService_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7083,7 +7340,7 @@ def _d_ChargeService(v: int, p: int, e: int) -> tuple[ChargeService, int]:
         if r & 36:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ChargeService")
         f_service_category = _EN_ServiceCategory[((r >> 3) & 3)]
-        t = _T_ChargeService[3][(r & 3)]
+        t = _T_ChargeService_3[(r & 3)]
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7146,7 +7403,11 @@ def _d_SupportedEnergyTransferMode(v: int, p: int, e: int) -> tuple[SupportedEne
         p += 1
         t = 1
         f_energy_transfer_mode: list[EnergyTransferMode] = []
+        b_ = p + 4096
         while t in _P_SupportedEnergyTransferMode_energy_transfer_mode:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             r = (v >> (e - p - 5)) & 31
             p += 5
             if r & 17:
@@ -7190,7 +7451,11 @@ def _d_ServiceList(v: int, p: int, e: int) -> tuple[ServiceList, int]:
         p += 1
         t = 1
         f_service: list[Service] = []
+        b_ = p + 4096
         while t in _P_ServiceList_service:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Service(v, p, e)
             f_service.append(y)
@@ -7259,14 +7524,18 @@ def _d_Service(v: int, p: int, e: int) -> tuple[Service, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
         p += 2
-        f_service_id, p = dec_uint(v, p, e)
+        f_service_id = (v >> (e - p - 8)) & 255
+        if f_service_id < 128:
+            p += 8
+        else:
+            f_service_id, p = dec_uint(v, p, e)
         if f_service_id > 65535:
             raise ExiDecodeError("value out of range", p, "Service.ServiceID")
         r = (v >> (e - p - 3)) & 7
         p += 3
         if r & 4:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
-        t = _T_Service[1][(r & 3)]
+        t = _T_Service_1[(r & 3)]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7292,7 +7561,7 @@ def _d_Service(v: int, p: int, e: int) -> tuple[Service, int]:
         if r & 36:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "Service")
         f_service_category = _EN_ServiceCategory[((r >> 3) & 3)]
-        t = _T_Service[3][(r & 3)]
+        t = _T_Service_3[(r & 3)]
         if t == 4:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -7408,12 +7677,19 @@ def _d_SessionSetupRes(v: int, p: int, e: int) -> tuple[SessionSetupRes, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SessionSetupRes[2][r]
+        t = _T_SessionSetupRes_2[r]
         if t == 3:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SessionSetupRes")
             p += 1
-            f_evse_time_stamp, p = dec_int(v, p, e)
+            f_evse_time_stamp = (v >> (e - p - 9)) & 511
+            if f_evse_time_stamp < 128:
+                p += 9
+            elif 256 <= f_evse_time_stamp < 384:
+                f_evse_time_stamp = 255 - f_evse_time_stamp
+                p += 9
+            else:
+                f_evse_time_stamp, p = dec_int(v, p, e)
             if f_evse_time_stamp < -9223372036854775808 or f_evse_time_stamp > 9223372036854775807:
                 raise ExiDecodeError("value out of range", p, "SessionSetupRes.EVSETimeStamp")
             if (v >> (e - p - 2)) & 3:
@@ -7566,7 +7842,7 @@ def _d_Entry(v: int, p: int, e: int) -> tuple[Entry, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Entry[0][r]
+        t = _T_Entry_0[r]
         if not (t in _P_Entry_time_interval):
             _unexpected(t, p, "Entry", "TimeInterval")
         st = t
@@ -7626,7 +7902,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Manifest[0][r]
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7636,7 +7912,11 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         else:
             f_id = None
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_Manifest_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -7677,7 +7957,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperties[0][r]
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7687,7 +7967,11 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
+        b_ = p + 4096
         while t in _P_SignatureProperties_signature_property:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SignatureProperty(v, p, e)
             f_signature_property.append(y)
@@ -7731,7 +8015,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[0][r]
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -7745,7 +8029,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
         f_target, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[2][r]
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
@@ -7965,117 +8249,6 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SignatureProperty: (('id', 'Id', 1, 'a', str), ('target', 'Target', 0, 'a', str)),
 }
 
-
-# per class: grammar state widths and, per field, (min, max) occurrences and facets
-FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
-    V2G_Message: {},
-    MessageHeader: {'session_id': (None, None, 8)},
-    Notification: {'fault_code': (None, None, None), 'fault_msg': (None, None, 64)},
-    Signature: {'id': (None, None, None)},
-    SignedInfo: {'id': (None, None, None)},
-    CanonicalizationMethod: {'algorithm': (None, None, None)},
-    SignatureMethod: {'algorithm': (None, None, None), 'hmac_output_length': (None, None, None)},
-    Reference: {'id': (None, None, None), 'type': (None, None, None), 'uri': (None, None, None), 'digest_value': (None, None, None)},
-    Transforms: {},
-    Transform: {'algorithm': (None, None, None), 'x_path': (None, None, None)},
-    DigestMethod: {'algorithm': (None, None, None)},
-    SignatureValue: {'id': (None, None, None), 'value': (None, None, None)},
-    KeyInfo: {'id': (None, None, None), 'key_name': (None, None, None), 'mgmt_data': (None, None, None)},
-    KeyValue: {},
-    DSAKeyValue: {'p': (None, None, None), 'q': (None, None, None), 'g': (None, None, None), 'y': (None, None, None), 'j': (None, None, None), 'seed': (None, None, None), 'pgen_counter': (None, None, None)},
-    RSAKeyValue: {'modulus': (None, None, None), 'exponent': (None, None, None)},
-    RetrievalMethod: {'type': (None, None, None), 'uri': (None, None, None)},
-    X509Data: {'x509_ski': (None, None, None), 'x509_subject_name': (None, None, None), 'x509_certificate': (None, None, None), 'x509_crl': (None, None, None)},
-    X509IssuerSerial: {'x509_issuer_name': (None, None, None), 'x509_serial_number': (None, None, None)},
-    PGPData: {'pgp_key_id': (None, None, None), 'pgp_key_packet': (None, None, None)},
-    SPKIData: {'spki_sexp': (None, None, None)},
-    Object: {'encoding': (None, None, None), 'id': (None, None, None), 'mime_type': (None, None, None)},
-    Body: {},
-    AuthorizationReq: {'id': (None, None, None), 'gen_challenge': (None, None, 16)},
-    AuthorizationRes: {'response_code': (None, None, None), 'evse_processing': (None, None, None)},
-    BodyBase: {},
-    CableCheckReq: {},
-    DC_EVStatus: {'ev_ready': (None, None, None), 'ev_error_code': (None, None, None), 'evresssoc': (0, 100, None)},
-    CableCheckRes: {'response_code': (None, None, None), 'evse_processing': (None, None, None)},
-    DC_EVSEStatus: {'notification_max_delay': (0, 65535, None), 'evse_notification': (None, None, None), 'evse_isolation_status': (None, None, None), 'evse_status_code': (None, None, None)},
-    CertificateInstallationReq: {'id': (None, None, None), 'oem_provisioning_cert': (None, None, 800)},
-    ListOfRootCertificateIDs: {},
-    CertificateInstallationRes: {'response_code': (None, None, None)},
-    CertificateChain: {'id': (None, None, None), 'certificate': (None, None, 800)},
-    SubCertificates: {'certificate': (None, None, 800)},
-    ContractSignatureEncryptedPrivateKey: {'id': (None, None, None), 'value': (None, None, 48)},
-    DiffieHellmanPublickey: {'id': (None, None, None), 'value': (None, None, 65)},
-    EMAID: {'id': (None, None, None), 'value': (None, None, 15)},
-    CertificateUpdateReq: {'id': (None, None, None), 'e_maid': (None, None, 15)},
-    CertificateUpdateRes: {'response_code': (None, None, None), 'retry_counter': (-32768, 32767, None)},
-    ChargeParameterDiscoveryReq: {'max_entries_sa_schedule_tuple': (0, 65535, None), 'requested_energy_transfer_mode': (None, None, None)},
-    AC_EVChargeParameter: {'departure_time': (0, 4294967295, None)},
-    PhysicalValue: {'multiplier': (-3, 3, None), 'unit': (None, None, None), 'value': (-32768, 32767, None)},
-    DC_EVChargeParameter: {'departure_time': (0, 4294967295, None), 'full_soc': (0, 100, None), 'bulk_soc': (0, 100, None)},
-    EVChargeParameter: {'departure_time': (0, 4294967295, None)},
-    ChargeParameterDiscoveryRes: {'response_code': (None, None, None), 'evse_processing': (None, None, None)},
-    SAScheduleList: {},
-    SAScheduleTuple: {'sa_schedule_tuple_id': (1, 255, None)},
-    PMaxSchedule: {},
-    PMaxScheduleEntry: {},
-    RelativeTimeInterval: {'start': (0, 16777214, None), 'duration': (0, 86400, None)},
-    Interval: {},
-    SalesTariff: {'id': (None, None, None), 'sales_tariff_id': (1, 255, None), 'sales_tariff_description': (None, None, 32), 'num_e_price_levels': (0, 255, None)},
-    SalesTariffEntry: {'e_price_level': (0, 255, None)},
-    ConsumptionCost: {},
-    Cost: {'cost_kind': (None, None, None), 'amount': (0, 4294967295, None), 'amount_multiplier': (-3, 3, None)},
-    SASchedules: {},
-    AC_EVSEChargeParameter: {},
-    AC_EVSEStatus: {'notification_max_delay': (0, 65535, None), 'evse_notification': (None, None, None), 'rcd': (None, None, None)},
-    DC_EVSEChargeParameter: {},
-    EVSEChargeParameter: {},
-    ChargingStatusReq: {},
-    ChargingStatusRes: {'response_code': (None, None, None), 'evseid': (None, None, 37), 'sa_schedule_tuple_id': (1, 255, None), 'receipt_required': (None, None, None)},
-    MeterInfo: {'meter_id': (None, None, 32), 'meter_reading': (0, 18446744073709551615, None), 'sig_meter_reading': (None, None, 64), 'meter_status': (-32768, 32767, None), 't_meter': (-9223372036854775808, 9223372036854775807, None)},
-    CurrentDemandReq: {'bulk_charging_complete': (None, None, None), 'charging_complete': (None, None, None)},
-    CurrentDemandRes: {'response_code': (None, None, None), 'evse_current_limit_achieved': (None, None, None), 'evse_voltage_limit_achieved': (None, None, None), 'evse_power_limit_achieved': (None, None, None), 'evseid': (None, None, 37), 'sa_schedule_tuple_id': (1, 255, None), 'receipt_required': (None, None, None)},
-    MeteringReceiptReq: {'id': (None, None, None), 'session_id': (None, None, 8), 'sa_schedule_tuple_id': (1, 255, None)},
-    MeteringReceiptRes: {'response_code': (None, None, None)},
-    EVSEStatus: {'notification_max_delay': (0, 65535, None), 'evse_notification': (None, None, None)},
-    PaymentDetailsReq: {'e_maid': (None, None, 15)},
-    PaymentDetailsRes: {'response_code': (None, None, None), 'gen_challenge': (None, None, 16), 'evse_time_stamp': (-9223372036854775808, 9223372036854775807, None)},
-    PaymentServiceSelectionReq: {'selected_payment_option': (None, None, None)},
-    SelectedServiceList: {},
-    SelectedService: {'service_id': (0, 65535, None), 'parameter_set_id': (-32768, 32767, None)},
-    PaymentServiceSelectionRes: {'response_code': (None, None, None)},
-    PowerDeliveryReq: {'charge_progress': (None, None, None), 'sa_schedule_tuple_id': (1, 255, None)},
-    ChargingProfile: {},
-    ProfileEntry: {'charging_profile_entry_start': (0, 4294967295, None), 'charging_profile_entry_max_number_of_phases_in_use': (1, 3, None)},
-    DC_EVPowerDeliveryParameter: {'bulk_charging_complete': (None, None, None), 'charging_complete': (None, None, None)},
-    EVPowerDeliveryParameter: {},
-    PowerDeliveryRes: {'response_code': (None, None, None)},
-    PreChargeReq: {},
-    PreChargeRes: {'response_code': (None, None, None)},
-    ServiceDetailReq: {'service_id': (0, 65535, None)},
-    ServiceDetailRes: {'response_code': (None, None, None), 'service_id': (0, 65535, None)},
-    ServiceParameterList: {},
-    ParameterSet: {'parameter_set_id': (-32768, 32767, None)},
-    Parameter: {'name': (None, None, None), 'bool_value': (None, None, None), 'byte_value': (-128, 127, None), 'short_value': (-32768, 32767, None), 'int_value': (-2147483648, 2147483647, None), 'string_value': (None, None, None)},
-    ServiceDiscoveryReq: {'service_scope': (None, None, 64), 'service_category': (None, None, None)},
-    ServiceDiscoveryRes: {'response_code': (None, None, None)},
-    PaymentOptionList: {'payment_option': (None, None, None)},
-    ChargeService: {'service_id': (0, 65535, None), 'service_name': (None, None, 32), 'service_category': (None, None, None), 'service_scope': (None, None, 64), 'free_service': (None, None, None)},
-    SupportedEnergyTransferMode: {'energy_transfer_mode': (None, None, None)},
-    ServiceList: {},
-    Service: {'service_id': (0, 65535, None), 'service_name': (None, None, 32), 'service_category': (None, None, None), 'service_scope': (None, None, 64), 'free_service': (None, None, None)},
-    SessionSetupReq: {'evccid': (None, None, 6)},
-    SessionSetupRes: {'response_code': (None, None, None), 'evseid': (None, None, 37), 'evse_time_stamp': (-9223372036854775808, 9223372036854775807, None)},
-    SessionStopReq: {'charging_session': (None, None, None)},
-    SessionStopRes: {'response_code': (None, None, None)},
-    WeldingDetectionReq: {},
-    WeldingDetectionRes: {'response_code': (None, None, None)},
-    Entry: {},
-    EVStatus: {},
-    Manifest: {'id': (None, None, None)},
-    SignatureProperties: {'id': (None, None, None)},
-    SignatureProperty: {'id': (None, None, None), 'target': (None, None, None)},
-}
-
 _EN_FaultCode: tuple[FaultCode, ...] = tuple(map(FaultCode, range(4)))
 _EN_ResponseCode: tuple[ResponseCode, ...] = tuple(map(ResponseCode, range(32)))
 _EN_EVSEProcessing: tuple[EVSEProcessing, ...] = tuple(map(EVSEProcessing, range(4)))
@@ -8095,27 +8268,42 @@ _T_V2G_Message = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_MessageHeader = (1, 2, 2, 1,)
 _T_MessageHeader = ((1, -2,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_MessageHeader: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_MessageHeader_1 = _T_MessageHeader[1]
+_T_MessageHeader_2 = _T_MessageHeader[2]
 _W_Notification = (1, 2, 1,)
 _T_Notification = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_Notification: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_Notification_1 = _T_Notification[1]
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -8125,10 +8313,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -8139,6 +8331,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -8150,6 +8344,9 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
@@ -8157,11 +8354,18 @@ _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -8170,6 +8374,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -8180,6 +8385,8 @@ _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -8189,15 +8396,22 @@ _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Body = (6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,)
 _T_Body = ((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, -1, -2, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_Body: dict[int, tuple[int, int]] = {0: (6, 35), 1: (1, 0), 2: (1, 0), 3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0), 9: (1, 0), 10: (1, 0), 11: (1, 0), 12: (1, 0), 13: (1, 0), 14: (1, 0), 15: (1, 0), 16: (1, 0), 17: (1, 0), 18: (1, 0), 19: (1, 0), 20: (1, 0), 21: (1, 0), 22: (1, 0), 23: (1, 0), 24: (1, 0), 25: (1, 0), 26: (1, 0), 27: (1, 0), 28: (1, 0), 29: (1, 0), 30: (1, 0), 31: (1, 0), 32: (1, 0), 33: (1, 0), 34: (1, 0), 35: (1, 0)}
 _SE_Body_body_element: dict[type, tuple[int, Callable[[Any, int], int]]] = {AuthorizationReq: (0, _e_AuthorizationReq), AuthorizationRes: (1, _e_AuthorizationRes), BodyBase: (2, _e_BodyBase), CableCheckReq: (3, _e_CableCheckReq), CableCheckRes: (4, _e_CableCheckRes), CertificateInstallationReq: (5, _e_CertificateInstallationReq), CertificateInstallationRes: (6, _e_CertificateInstallationRes), CertificateUpdateReq: (7, _e_CertificateUpdateReq), CertificateUpdateRes: (8, _e_CertificateUpdateRes), ChargeParameterDiscoveryReq: (9, _e_ChargeParameterDiscoveryReq), ChargeParameterDiscoveryRes: (10, _e_ChargeParameterDiscoveryRes), ChargingStatusReq: (11, _e_ChargingStatusReq), ChargingStatusRes: (12, _e_ChargingStatusRes), CurrentDemandReq: (13, _e_CurrentDemandReq), CurrentDemandRes: (14, _e_CurrentDemandRes), MeteringReceiptReq: (15, _e_MeteringReceiptReq), MeteringReceiptRes: (16, _e_MeteringReceiptRes), PaymentDetailsReq: (17, _e_PaymentDetailsReq), PaymentDetailsRes: (18, _e_PaymentDetailsRes), PaymentServiceSelectionReq: (19, _e_PaymentServiceSelectionReq), PaymentServiceSelectionRes: (20, _e_PaymentServiceSelectionRes), PowerDeliveryReq: (21, _e_PowerDeliveryReq), PowerDeliveryRes: (22, _e_PowerDeliveryRes), PreChargeReq: (23, _e_PreChargeReq), PreChargeRes: (24, _e_PreChargeRes), ServiceDetailReq: (25, _e_ServiceDetailReq), ServiceDetailRes: (26, _e_ServiceDetailRes), ServiceDiscoveryReq: (27, _e_ServiceDiscoveryReq), ServiceDiscoveryRes: (28, _e_ServiceDiscoveryRes), SessionSetupReq: (29, _e_SessionSetupReq), SessionSetupRes: (30, _e_SessionSetupRes), SessionStopReq: (31, _e_SessionStopReq), SessionStopRes: (32, _e_SessionStopRes), WeldingDetectionReq: (33, _e_WeldingDetectionReq), WeldingDetectionRes: (34, _e_WeldingDetectionRes)}
+_T_Body_0 = _T_Body[0]
 _P_Body_body_element = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,))
 _SD_Body_body_element: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_AuthorizationReq, 2: _d_AuthorizationRes, 3: _d_BodyBase, 4: _d_CableCheckReq, 5: _d_CableCheckRes, 6: _d_CertificateInstallationReq, 7: _d_CertificateInstallationRes, 8: _d_CertificateUpdateReq, 9: _d_CertificateUpdateRes, 10: _d_ChargeParameterDiscoveryReq, 11: _d_ChargeParameterDiscoveryRes, 12: _d_ChargingStatusReq, 13: _d_ChargingStatusRes, 14: _d_CurrentDemandReq, 15: _d_CurrentDemandRes, 16: _d_MeteringReceiptReq, 17: _d_MeteringReceiptRes, 18: _d_PaymentDetailsReq, 19: _d_PaymentDetailsRes, 20: _d_PaymentServiceSelectionReq, 21: _d_PaymentServiceSelectionRes, 22: _d_PowerDeliveryReq, 23: _d_PowerDeliveryRes, 24: _d_PreChargeReq, 25: _d_PreChargeRes, 26: _d_ServiceDetailReq, 27: _d_ServiceDetailRes, 28: _d_ServiceDiscoveryReq, 29: _d_ServiceDiscoveryRes, 30: _d_SessionSetupReq, 31: _d_SessionSetupRes, 32: _d_SessionStopReq, 33: _d_SessionStopRes, 34: _d_WeldingDetectionReq, 35: _d_WeldingDetectionRes}
 _W_AuthorizationReq = (2, 2, 1,)
 _T_AuthorizationReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_AuthorizationReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_AuthorizationReq_0 = _T_AuthorizationReq[0]
+_T_AuthorizationReq_1 = _T_AuthorizationReq[1]
 _W_AuthorizationRes = (1, 1, 1,)
 _T_AuthorizationRes = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_BodyBase = (1,)
@@ -8210,6 +8424,7 @@ _W_CableCheckRes = (1, 1, 1, 1,)
 _T_CableCheckRes = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_DC_EVSEStatus = (1, 1, 2, 1, 1,)
 _T_DC_EVSEStatus = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (-1, -2,),)
+_T_DC_EVSEStatus_2 = _T_DC_EVSEStatus[2]
 _W_CertificateInstallationReq = (1, 1, 1, 1,)
 _T_CertificateInstallationReq = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_ListOfRootCertificateIDs = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
@@ -8222,6 +8437,8 @@ _T_CertificateInstallationRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,
 _W_CertificateChain = (2, 1, 2, 1,)
 _T_CertificateChain = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_CertificateChain: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_CertificateChain_0 = _T_CertificateChain[0]
+_T_CertificateChain_2 = _T_CertificateChain[2]
 _W_SubCertificates = (1, 2, 2, 2, 1,)
 _T_SubCertificates = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (-1, -2,),)
 _X_SubCertificates_certificate: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 3), 3: (2, 0, 4)}
@@ -8238,28 +8455,40 @@ _T_CertificateUpdateReq = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
 _W_CertificateUpdateRes = (1, 1, 1, 1, 1, 1, 2, 1,)
 _T_CertificateUpdateRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -1, -2, -3,), (-1, -2,),)
 _EE_CertificateUpdateRes: dict[int, tuple[int, int]] = {6: (2, 1), 7: (1, 0)}
+_T_CertificateUpdateRes_6 = _T_CertificateUpdateRes[6]
 _W_ChargeParameterDiscoveryReq = (2, 1, 2, 1, 1, 1,)
 _T_ChargeParameterDiscoveryReq = ((1, 2, -2, -3,), (2, -2,), (3, 4, 5, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_ChargeParameterDiscoveryReq: dict[int, tuple[int, int]] = {3: (1, 0), 4: (1, 0), 5: (1, 0)}
 _SE_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeParameter: (0, _e_AC_EVChargeParameter), DC_EVChargeParameter: (1, _e_DC_EVChargeParameter), EVChargeParameter: (2, _e_EVChargeParameter)}
+_T_ChargeParameterDiscoveryReq_0 = _T_ChargeParameterDiscoveryReq[0]
+_T_ChargeParameterDiscoveryReq_2 = _T_ChargeParameterDiscoveryReq[2]
 _P_ChargeParameterDiscoveryReq_ev_charge_parameter = frozenset((3, 4, 5,))
 _SD_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_AC_EVChargeParameter, 4: _d_DC_EVChargeParameter, 5: _d_EVChargeParameter}
 _W_AC_EVChargeParameter = (2, 1, 1, 1, 1, 1,)
 _T_AC_EVChargeParameter = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
+_T_AC_EVChargeParameter_0 = _T_AC_EVChargeParameter[0]
 _W_PhysicalValue = (1, 1, 1, 1,)
 _T_PhysicalValue = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_DC_EVChargeParameter = (2, 1, 1, 2, 1, 3, 3, 2, 2, 1,)
 _T_DC_EVChargeParameter = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -2, -3,), (5, -2,), (6, 7, 8, 9, -1, -2, -3, -3,), (7, 8, 9, -1, -2, -3, -3, -3,), (8, 9, -1, -2,), (9, -1, -2, -3,), (-1, -2,),)
 _X_DC_EVChargeParameter_bulk_soc: dict[int, tuple[int, int, int]] = {5: (3, 3, 9), 6: (3, 2, 9), 7: (2, 1, 9), 8: (2, 0, 9)}
 _EE_DC_EVChargeParameter: dict[int, tuple[int, int]] = {5: (3, 4), 6: (3, 3), 7: (2, 2), 8: (2, 1), 9: (1, 0)}
+_T_DC_EVChargeParameter_0 = _T_DC_EVChargeParameter[0]
+_T_DC_EVChargeParameter_3 = _T_DC_EVChargeParameter[3]
+_T_DC_EVChargeParameter_5 = _T_DC_EVChargeParameter[5]
+_T_DC_EVChargeParameter_6 = _T_DC_EVChargeParameter[6]
+_T_DC_EVChargeParameter_7 = _T_DC_EVChargeParameter[7]
+_T_DC_EVChargeParameter_8 = _T_DC_EVChargeParameter[8]
 _W_EVChargeParameter = (2, 1,)
 _T_EVChargeParameter = ((1, -1, -2, -3,), (-1, -2,),)
 _EE_EVChargeParameter: dict[int, tuple[int, int]] = {0: (2, 1), 1: (1, 0)}
+_T_EVChargeParameter_0 = _T_EVChargeParameter[0]
 _W_ChargeParameterDiscoveryRes = (1, 1, 3, 2, 2, 1, 1, 1,)
 _T_ChargeParameterDiscoveryRes = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, -2, -3, -3,), (5, 6, 7, -2,), (5, 6, 7, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_ChargeParameterDiscoveryRes: dict[int, tuple[int, int]] = {5: (1, 0), 6: (1, 0), 7: (1, 0)}
 _SE_ChargeParameterDiscoveryRes_sa_schedules: dict[type, tuple[int, Callable[[Any, int], int]]] = {SAScheduleList: (0, _e_SAScheduleList), SASchedules: (1, _e_SASchedules)}
 _SE_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEChargeParameter: (0, _e_AC_EVSEChargeParameter), DC_EVSEChargeParameter: (1, _e_DC_EVSEChargeParameter), EVSEChargeParameter: (2, _e_EVSEChargeParameter)}
+_T_ChargeParameterDiscoveryRes_2 = _T_ChargeParameterDiscoveryRes[2]
 _P_ChargeParameterDiscoveryRes_sa_schedules = frozenset((3, 4,))
 _SD_ChargeParameterDiscoveryRes_sa_schedules: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_SAScheduleList, 4: _d_SASchedules}
 _P_ChargeParameterDiscoveryRes_evse_charge_parameter = frozenset((5, 6, 7,))
@@ -8272,6 +8501,7 @@ _P_SAScheduleList_sa_schedule_tuple = frozenset((1, 2, 3,))
 _W_SAScheduleTuple = (1, 1, 2, 1,)
 _T_SAScheduleTuple = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SAScheduleTuple: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SAScheduleTuple_2 = _T_SAScheduleTuple[2]
 _W_PMaxSchedule = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
 _T_PMaxSchedule = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (21, -1, -2, -3,), (22, -1, -2, -3,), (23, -1, -2, -3,), (24, -1, -2, -3,), (25, -1, -2, -3,), (26, -1, -2, -3,), (27, -1, -2, -3,), (28, -1, -2, -3,), (29, -1, -2, -3,), (30, -1, -2, -3,), (31, -1, -2, -3,), (32, -1, -2, -3,), (33, -1, -2, -3,), (34, -1, -2, -3,), (35, -1, -2, -3,), (36, -1, -2, -3,), (37, -1, -2, -3,), (38, -1, -2, -3,), (39, -1, -2, -3,), (40, -1, -2, -3,), (41, -1, -2, -3,), (42, -1, -2, -3,), (43, -1, -2, -3,), (44, -1, -2, -3,), (45, -1, -2, -3,), (46, -1, -2, -3,), (47, -1, -2, -3,), (48, -1, -2, -3,), (49, -1, -2, -3,), (50, -1, -2, -3,), (51, -1, -2, -3,), (52, -1, -2, -3,), (53, -1, -2, -3,), (54, -1, -2, -3,), (55, -1, -2, -3,), (56, -1, -2, -3,), (57, -1, -2, -3,), (58, -1, -2, -3,), (59, -1, -2, -3,), (60, -1, -2, -3,), (61, -1, -2, -3,), (62, -1, -2, -3,), (63, -1, -2, -3,), (64, -1, -2, -3,), (65, -1, -2, -3,), (66, -1, -2, -3,), (67, -1, -2, -3,), (68, -1, -2, -3,), (69, -1, -2, -3,), (70, -1, -2, -3,), (71, -1, -2, -3,), (72, -1, -2, -3,), (73, -1, -2, -3,), (74, -1, -2, -3,), (75, -1, -2, -3,), (76, -1, -2, -3,), (77, -1, -2, -3,), (78, -1, -2, -3,), (79, -1, -2, -3,), (80, -1, -2, -3,), (81, -1, -2, -3,), (82, -1, -2, -3,), (83, -1, -2, -3,), (84, -1, -2, -3,), (85, -1, -2, -3,), (86, -1, -2, -3,), (87, -1, -2, -3,), (88, -1, -2, -3,), (89, -1, -2, -3,), (90, -1, -2, -3,), (91, -1, -2, -3,), (92, -1, -2, -3,), (93, -1, -2, -3,), (94, -1, -2, -3,), (95, -1, -2, -3,), (96, -1, -2, -3,), (97, -1, -2, -3,), (98, -1, -2, -3,), (99, -1, -2, -3,), (100, -1, -2, -3,), (101, -1, -2, -3,), (102, -1, -2, -3,), (103, -1, -2, -3,), (104, -1, -2, -3,), (105, -1, -2, -3,), (106, -1, -2, -3,), (107, -1, -2, -3,), (108, -1, -2, -3,), (109, -1, -2, -3,), (110, -1, -2, -3,), (111, -1, -2, -3,), (112, -1, -2, -3,), (113, -1, -2, -3,), (114, -1, -2, -3,), (115, -1, -2, -3,), (116, -1, -2, -3,), (117, -1, -2, -3,), (118, -1, -2, -3,), (119, -1, -2, -3,), (120, -1, -2, -3,), (121, -1, -2, -3,), (122, -1, -2, -3,), (123, -1, -2, -3,), (124, -1, -2, -3,), (125, -1, -2, -3,), (126, -1, -2, -3,), (127, -1, -2, -3,), (128, -1, -2, -3,), (129, -1, -2, -3,), (130, -1, -2, -3,), (131, -1, -2, -3,), (132, -1, -2, -3,), (133, -1, -2, -3,), (134, -1, -2, -3,), (135, -1, -2, -3,), (136, -1, -2, -3,), (137, -1, -2, -3,), (138, -1, -2, -3,), (139, -1, -2, -3,), (140, -1, -2, -3,), (141, -1, -2, -3,), (142, -1, -2, -3,), (143, -1, -2, -3,), (144, -1, -2, -3,), (145, -1, -2, -3,), (146, -1, -2, -3,), (147, -1, -2, -3,), (148, -1, -2, -3,), (149, -1, -2, -3,), (150, -1, -2, -3,), (151, -1, -2, -3,), (152, -1, -2, -3,), (153, -1, -2, -3,), (154, -1, -2, -3,), (155, -1, -2, -3,), (156, -1, -2, -3,), (157, -1, -2, -3,), (158, -1, -2, -3,), (159, -1, -2, -3,), (160, -1, -2, -3,), (161, -1, -2, -3,), (162, -1, -2, -3,), (163, -1, -2, -3,), (164, -1, -2, -3,), (165, -1, -2, -3,), (166, -1, -2, -3,), (167, -1, -2, -3,), (168, -1, -2, -3,), (169, -1, -2, -3,), (170, -1, -2, -3,), (171, -1, -2, -3,), (172, -1, -2, -3,), (173, -1, -2, -3,), (174, -1, -2, -3,), (175, -1, -2, -3,), (176, -1, -2, -3,), (177, -1, -2, -3,), (178, -1, -2, -3,), (179, -1, -2, -3,), (180, -1, -2, -3,), (181, -1, -2, -3,), (182, -1, -2, -3,), (183, -1, -2, -3,), (184, -1, -2, -3,), (185, -1, -2, -3,), (186, -1, -2, -3,), (187, -1, -2, -3,), (188, -1, -2, -3,), (189, -1, -2, -3,), (190, -1, -2, -3,), (191, -1, -2, -3,), (192, -1, -2, -3,), (193, -1, -2, -3,), (194, -1, -2, -3,), (195, -1, -2, -3,), (196, -1, -2, -3,), (197, -1, -2, -3,), (198, -1, -2, -3,), (199, -1, -2, -3,), (200, -1, -2, -3,), (201, -1, -2, -3,), (202, -1, -2, -3,), (203, -1, -2, -3,), (204, -1, -2, -3,), (205, -1, -2, -3,), (206, -1, -2, -3,), (207, -1, -2, -3,), (208, -1, -2, -3,), (209, -1, -2, -3,), (210, -1, -2, -3,), (211, -1, -2, -3,), (212, -1, -2, -3,), (213, -1, -2, -3,), (214, -1, -2, -3,), (215, -1, -2, -3,), (216, -1, -2, -3,), (217, -1, -2, -3,), (218, -1, -2, -3,), (219, -1, -2, -3,), (220, -1, -2, -3,), (221, -1, -2, -3,), (222, -1, -2, -3,), (223, -1, -2, -3,), (224, -1, -2, -3,), (225, -1, -2, -3,), (226, -1, -2, -3,), (227, -1, -2, -3,), (228, -1, -2, -3,), (229, -1, -2, -3,), (230, -1, -2, -3,), (231, -1, -2, -3,), (232, -1, -2, -3,), (233, -1, -2, -3,), (234, -1, -2, -3,), (235, -1, -2, -3,), (236, -1, -2, -3,), (237, -1, -2, -3,), (238, -1, -2, -3,), (239, -1, -2, -3,), (240, -1, -2, -3,), (241, -1, -2, -3,), (242, -1, -2, -3,), (243, -1, -2, -3,), (244, -1, -2, -3,), (245, -1, -2, -3,), (246, -1, -2, -3,), (247, -1, -2, -3,), (248, -1, -2, -3,), (249, -1, -2, -3,), (250, -1, -2, -3,), (251, -1, -2, -3,), (252, -1, -2, -3,), (253, -1, -2, -3,), (254, -1, -2, -3,), (255, -1, -2, -3,), (256, -1, -2, -3,), (257, -1, -2, -3,), (258, -1, -2, -3,), (259, -1, -2, -3,), (260, -1, -2, -3,), (261, -1, -2, -3,), (262, -1, -2, -3,), (263, -1, -2, -3,), (264, -1, -2, -3,), (265, -1, -2, -3,), (266, -1, -2, -3,), (267, -1, -2, -3,), (268, -1, -2, -3,), (269, -1, -2, -3,), (270, -1, -2, -3,), (271, -1, -2, -3,), (272, -1, -2, -3,), (273, -1, -2, -3,), (274, -1, -2, -3,), (275, -1, -2, -3,), (276, -1, -2, -3,), (277, -1, -2, -3,), (278, -1, -2, -3,), (279, -1, -2, -3,), (280, -1, -2, -3,), (281, -1, -2, -3,), (282, -1, -2, -3,), (283, -1, -2, -3,), (284, -1, -2, -3,), (285, -1, -2, -3,), (286, -1, -2, -3,), (287, -1, -2, -3,), (288, -1, -2, -3,), (289, -1, -2, -3,), (290, -1, -2, -3,), (291, -1, -2, -3,), (292, -1, -2, -3,), (293, -1, -2, -3,), (294, -1, -2, -3,), (295, -1, -2, -3,), (296, -1, -2, -3,), (297, -1, -2, -3,), (298, -1, -2, -3,), (299, -1, -2, -3,), (300, -1, -2, -3,), (301, -1, -2, -3,), (302, -1, -2, -3,), (303, -1, -2, -3,), (304, -1, -2, -3,), (305, -1, -2, -3,), (306, -1, -2, -3,), (307, -1, -2, -3,), (308, -1, -2, -3,), (309, -1, -2, -3,), (310, -1, -2, -3,), (311, -1, -2, -3,), (312, -1, -2, -3,), (313, -1, -2, -3,), (314, -1, -2, -3,), (315, -1, -2, -3,), (316, -1, -2, -3,), (317, -1, -2, -3,), (318, -1, -2, -3,), (319, -1, -2, -3,), (320, -1, -2, -3,), (321, -1, -2, -3,), (322, -1, -2, -3,), (323, -1, -2, -3,), (324, -1, -2, -3,), (325, -1, -2, -3,), (326, -1, -2, -3,), (327, -1, -2, -3,), (328, -1, -2, -3,), (329, -1, -2, -3,), (330, -1, -2, -3,), (331, -1, -2, -3,), (332, -1, -2, -3,), (333, -1, -2, -3,), (334, -1, -2, -3,), (335, -1, -2, -3,), (336, -1, -2, -3,), (337, -1, -2, -3,), (338, -1, -2, -3,), (339, -1, -2, -3,), (340, -1, -2, -3,), (341, -1, -2, -3,), (342, -1, -2, -3,), (343, -1, -2, -3,), (344, -1, -2, -3,), (345, -1, -2, -3,), (346, -1, -2, -3,), (347, -1, -2, -3,), (348, -1, -2, -3,), (349, -1, -2, -3,), (350, -1, -2, -3,), (351, -1, -2, -3,), (352, -1, -2, -3,), (353, -1, -2, -3,), (354, -1, -2, -3,), (355, -1, -2, -3,), (356, -1, -2, -3,), (357, -1, -2, -3,), (358, -1, -2, -3,), (359, -1, -2, -3,), (360, -1, -2, -3,), (361, -1, -2, -3,), (362, -1, -2, -3,), (363, -1, -2, -3,), (364, -1, -2, -3,), (365, -1, -2, -3,), (366, -1, -2, -3,), (367, -1, -2, -3,), (368, -1, -2, -3,), (369, -1, -2, -3,), (370, -1, -2, -3,), (371, -1, -2, -3,), (372, -1, -2, -3,), (373, -1, -2, -3,), (374, -1, -2, -3,), (375, -1, -2, -3,), (376, -1, -2, -3,), (377, -1, -2, -3,), (378, -1, -2, -3,), (379, -1, -2, -3,), (380, -1, -2, -3,), (381, -1, -2, -3,), (382, -1, -2, -3,), (383, -1, -2, -3,), (384, -1, -2, -3,), (385, -1, -2, -3,), (386, -1, -2, -3,), (387, -1, -2, -3,), (388, -1, -2, -3,), (389, -1, -2, -3,), (390, -1, -2, -3,), (391, -1, -2, -3,), (392, -1, -2, -3,), (393, -1, -2, -3,), (394, -1, -2, -3,), (395, -1, -2, -3,), (396, -1, -2, -3,), (397, -1, -2, -3,), (398, -1, -2, -3,), (399, -1, -2, -3,), (400, -1, -2, -3,), (401, -1, -2, -3,), (402, -1, -2, -3,), (403, -1, -2, -3,), (404, -1, -2, -3,), (405, -1, -2, -3,), (406, -1, -2, -3,), (407, -1, -2, -3,), (408, -1, -2, -3,), (409, -1, -2, -3,), (410, -1, -2, -3,), (411, -1, -2, -3,), (412, -1, -2, -3,), (413, -1, -2, -3,), (414, -1, -2, -3,), (415, -1, -2, -3,), (416, -1, -2, -3,), (417, -1, -2, -3,), (418, -1, -2, -3,), (419, -1, -2, -3,), (420, -1, -2, -3,), (421, -1, -2, -3,), (422, -1, -2, -3,), (423, -1, -2, -3,), (424, -1, -2, -3,), (425, -1, -2, -3,), (426, -1, -2, -3,), (427, -1, -2, -3,), (428, -1, -2, -3,), (429, -1, -2, -3,), (430, -1, -2, -3,), (431, -1, -2, -3,), (432, -1, -2, -3,), (433, -1, -2, -3,), (434, -1, -2, -3,), (435, -1, -2, -3,), (436, -1, -2, -3,), (437, -1, -2, -3,), (438, -1, -2, -3,), (439, -1, -2, -3,), (440, -1, -2, -3,), (441, -1, -2, -3,), (442, -1, -2, -3,), (443, -1, -2, -3,), (444, -1, -2, -3,), (445, -1, -2, -3,), (446, -1, -2, -3,), (447, -1, -2, -3,), (448, -1, -2, -3,), (449, -1, -2, -3,), (450, -1, -2, -3,), (451, -1, -2, -3,), (452, -1, -2, -3,), (453, -1, -2, -3,), (454, -1, -2, -3,), (455, -1, -2, -3,), (456, -1, -2, -3,), (457, -1, -2, -3,), (458, -1, -2, -3,), (459, -1, -2, -3,), (460, -1, -2, -3,), (461, -1, -2, -3,), (462, -1, -2, -3,), (463, -1, -2, -3,), (464, -1, -2, -3,), (465, -1, -2, -3,), (466, -1, -2, -3,), (467, -1, -2, -3,), (468, -1, -2, -3,), (469, -1, -2, -3,), (470, -1, -2, -3,), (471, -1, -2, -3,), (472, -1, -2, -3,), (473, -1, -2, -3,), (474, -1, -2, -3,), (475, -1, -2, -3,), (476, -1, -2, -3,), (477, -1, -2, -3,), (478, -1, -2, -3,), (479, -1, -2, -3,), (480, -1, -2, -3,), (481, -1, -2, -3,), (482, -1, -2, -3,), (483, -1, -2, -3,), (484, -1, -2, -3,), (485, -1, -2, -3,), (486, -1, -2, -3,), (487, -1, -2, -3,), (488, -1, -2, -3,), (489, -1, -2, -3,), (490, -1, -2, -3,), (491, -1, -2, -3,), (492, -1, -2, -3,), (493, -1, -2, -3,), (494, -1, -2, -3,), (495, -1, -2, -3,), (496, -1, -2, -3,), (497, -1, -2, -3,), (498, -1, -2, -3,), (499, -1, -2, -3,), (500, -1, -2, -3,), (501, -1, -2, -3,), (502, -1, -2, -3,), (503, -1, -2, -3,), (504, -1, -2, -3,), (505, -1, -2, -3,), (506, -1, -2, -3,), (507, -1, -2, -3,), (508, -1, -2, -3,), (509, -1, -2, -3,), (510, -1, -2, -3,), (511, -1, -2, -3,), (512, -1, -2, -3,), (513, -1, -2, -3,), (514, -1, -2, -3,), (515, -1, -2, -3,), (516, -1, -2, -3,), (517, -1, -2, -3,), (518, -1, -2, -3,), (519, -1, -2, -3,), (520, -1, -2, -3,), (521, -1, -2, -3,), (522, -1, -2, -3,), (523, -1, -2, -3,), (524, -1, -2, -3,), (525, -1, -2, -3,), (526, -1, -2, -3,), (527, -1, -2, -3,), (528, -1, -2, -3,), (529, -1, -2, -3,), (530, -1, -2, -3,), (531, -1, -2, -3,), (532, -1, -2, -3,), (533, -1, -2, -3,), (534, -1, -2, -3,), (535, -1, -2, -3,), (536, -1, -2, -3,), (537, -1, -2, -3,), (538, -1, -2, -3,), (539, -1, -2, -3,), (540, -1, -2, -3,), (541, -1, -2, -3,), (542, -1, -2, -3,), (543, -1, -2, -3,), (544, -1, -2, -3,), (545, -1, -2, -3,), (546, -1, -2, -3,), (547, -1, -2, -3,), (548, -1, -2, -3,), (549, -1, -2, -3,), (550, -1, -2, -3,), (551, -1, -2, -3,), (552, -1, -2, -3,), (553, -1, -2, -3,), (554, -1, -2, -3,), (555, -1, -2, -3,), (556, -1, -2, -3,), (557, -1, -2, -3,), (558, -1, -2, -3,), (559, -1, -2, -3,), (560, -1, -2, -3,), (561, -1, -2, -3,), (562, -1, -2, -3,), (563, -1, -2, -3,), (564, -1, -2, -3,), (565, -1, -2, -3,), (566, -1, -2, -3,), (567, -1, -2, -3,), (568, -1, -2, -3,), (569, -1, -2, -3,), (570, -1, -2, -3,), (571, -1, -2, -3,), (572, -1, -2, -3,), (573, -1, -2, -3,), (574, -1, -2, -3,), (575, -1, -2, -3,), (576, -1, -2, -3,), (577, -1, -2, -3,), (578, -1, -2, -3,), (579, -1, -2, -3,), (580, -1, -2, -3,), (581, -1, -2, -3,), (582, -1, -2, -3,), (583, -1, -2, -3,), (584, -1, -2, -3,), (585, -1, -2, -3,), (586, -1, -2, -3,), (587, -1, -2, -3,), (588, -1, -2, -3,), (589, -1, -2, -3,), (590, -1, -2, -3,), (591, -1, -2, -3,), (592, -1, -2, -3,), (593, -1, -2, -3,), (594, -1, -2, -3,), (595, -1, -2, -3,), (596, -1, -2, -3,), (597, -1, -2, -3,), (598, -1, -2, -3,), (599, -1, -2, -3,), (600, -1, -2, -3,), (601, -1, -2, -3,), (602, -1, -2, -3,), (603, -1, -2, -3,), (604, -1, -2, -3,), (605, -1, -2, -3,), (606, -1, -2, -3,), (607, -1, -2, -3,), (608, -1, -2, -3,), (609, -1, -2, -3,), (610, -1, -2, -3,), (611, -1, -2, -3,), (612, -1, -2, -3,), (613, -1, -2, -3,), (614, -1, -2, -3,), (615, -1, -2, -3,), (616, -1, -2, -3,), (617, -1, -2, -3,), (618, -1, -2, -3,), (619, -1, -2, -3,), (620, -1, -2, -3,), (621, -1, -2, -3,), (622, -1, -2, -3,), (623, -1, -2, -3,), (624, -1, -2, -3,), (625, -1, -2, -3,), (626, -1, -2, -3,), (627, -1, -2, -3,), (628, -1, -2, -3,), (629, -1, -2, -3,), (630, -1, -2, -3,), (631, -1, -2, -3,), (632, -1, -2, -3,), (633, -1, -2, -3,), (634, -1, -2, -3,), (635, -1, -2, -3,), (636, -1, -2, -3,), (637, -1, -2, -3,), (638, -1, -2, -3,), (639, -1, -2, -3,), (640, -1, -2, -3,), (641, -1, -2, -3,), (642, -1, -2, -3,), (643, -1, -2, -3,), (644, -1, -2, -3,), (645, -1, -2, -3,), (646, -1, -2, -3,), (647, -1, -2, -3,), (648, -1, -2, -3,), (649, -1, -2, -3,), (650, -1, -2, -3,), (651, -1, -2, -3,), (652, -1, -2, -3,), (653, -1, -2, -3,), (654, -1, -2, -3,), (655, -1, -2, -3,), (656, -1, -2, -3,), (657, -1, -2, -3,), (658, -1, -2, -3,), (659, -1, -2, -3,), (660, -1, -2, -3,), (661, -1, -2, -3,), (662, -1, -2, -3,), (663, -1, -2, -3,), (664, -1, -2, -3,), (665, -1, -2, -3,), (666, -1, -2, -3,), (667, -1, -2, -3,), (668, -1, -2, -3,), (669, -1, -2, -3,), (670, -1, -2, -3,), (671, -1, -2, -3,), (672, -1, -2, -3,), (673, -1, -2, -3,), (674, -1, -2, -3,), (675, -1, -2, -3,), (676, -1, -2, -3,), (677, -1, -2, -3,), (678, -1, -2, -3,), (679, -1, -2, -3,), (680, -1, -2, -3,), (681, -1, -2, -3,), (682, -1, -2, -3,), (683, -1, -2, -3,), (684, -1, -2, -3,), (685, -1, -2, -3,), (686, -1, -2, -3,), (687, -1, -2, -3,), (688, -1, -2, -3,), (689, -1, -2, -3,), (690, -1, -2, -3,), (691, -1, -2, -3,), (692, -1, -2, -3,), (693, -1, -2, -3,), (694, -1, -2, -3,), (695, -1, -2, -3,), (696, -1, -2, -3,), (697, -1, -2, -3,), (698, -1, -2, -3,), (699, -1, -2, -3,), (700, -1, -2, -3,), (701, -1, -2, -3,), (702, -1, -2, -3,), (703, -1, -2, -3,), (704, -1, -2, -3,), (705, -1, -2, -3,), (706, -1, -2, -3,), (707, -1, -2, -3,), (708, -1, -2, -3,), (709, -1, -2, -3,), (710, -1, -2, -3,), (711, -1, -2, -3,), (712, -1, -2, -3,), (713, -1, -2, -3,), (714, -1, -2, -3,), (715, -1, -2, -3,), (716, -1, -2, -3,), (717, -1, -2, -3,), (718, -1, -2, -3,), (719, -1, -2, -3,), (720, -1, -2, -3,), (721, -1, -2, -3,), (722, -1, -2, -3,), (723, -1, -2, -3,), (724, -1, -2, -3,), (725, -1, -2, -3,), (726, -1, -2, -3,), (727, -1, -2, -3,), (728, -1, -2, -3,), (729, -1, -2, -3,), (730, -1, -2, -3,), (731, -1, -2, -3,), (732, -1, -2, -3,), (733, -1, -2, -3,), (734, -1, -2, -3,), (735, -1, -2, -3,), (736, -1, -2, -3,), (737, -1, -2, -3,), (738, -1, -2, -3,), (739, -1, -2, -3,), (740, -1, -2, -3,), (741, -1, -2, -3,), (742, -1, -2, -3,), (743, -1, -2, -3,), (744, -1, -2, -3,), (745, -1, -2, -3,), (746, -1, -2, -3,), (747, -1, -2, -3,), (748, -1, -2, -3,), (749, -1, -2, -3,), (750, -1, -2, -3,), (751, -1, -2, -3,), (752, -1, -2, -3,), (753, -1, -2, -3,), (754, -1, -2, -3,), (755, -1, -2, -3,), (756, -1, -2, -3,), (757, -1, -2, -3,), (758, -1, -2, -3,), (759, -1, -2, -3,), (760, -1, -2, -3,), (761, -1, -2, -3,), (762, -1, -2, -3,), (763, -1, -2, -3,), (764, -1, -2, -3,), (765, -1, -2, -3,), (766, -1, -2, -3,), (767, -1, -2, -3,), (768, -1, -2, -3,), (769, -1, -2, -3,), (770, -1, -2, -3,), (771, -1, -2, -3,), (772, -1, -2, -3,), (773, -1, -2, -3,), (774, -1, -2, -3,), (775, -1, -2, -3,), (776, -1, -2, -3,), (777, -1, -2, -3,), (778, -1, -2, -3,), (779, -1, -2, -3,), (780, -1, -2, -3,), (781, -1, -2, -3,), (782, -1, -2, -3,), (783, -1, -2, -3,), (784, -1, -2, -3,), (785, -1, -2, -3,), (786, -1, -2, -3,), (787, -1, -2, -3,), (788, -1, -2, -3,), (789, -1, -2, -3,), (790, -1, -2, -3,), (791, -1, -2, -3,), (792, -1, -2, -3,), (793, -1, -2, -3,), (794, -1, -2, -3,), (795, -1, -2, -3,), (796, -1, -2, -3,), (797, -1, -2, -3,), (798, -1, -2, -3,), (799, -1, -2, -3,), (800, -1, -2, -3,), (801, -1, -2, -3,), (802, -1, -2, -3,), (803, -1, -2, -3,), (804, -1, -2, -3,), (805, -1, -2, -3,), (806, -1, -2, -3,), (807, -1, -2, -3,), (808, -1, -2, -3,), (809, -1, -2, -3,), (810, -1, -2, -3,), (811, -1, -2, -3,), (812, -1, -2, -3,), (813, -1, -2, -3,), (814, -1, -2, -3,), (815, -1, -2, -3,), (816, -1, -2, -3,), (817, -1, -2, -3,), (818, -1, -2, -3,), (819, -1, -2, -3,), (820, -1, -2, -3,), (821, -1, -2, -3,), (822, -1, -2, -3,), (823, -1, -2, -3,), (824, -1, -2, -3,), (825, -1, -2, -3,), (826, -1, -2, -3,), (827, -1, -2, -3,), (828, -1, -2, -3,), (829, -1, -2, -3,), (830, -1, -2, -3,), (831, -1, -2, -3,), (832, -1, -2, -3,), (833, -1, -2, -3,), (834, -1, -2, -3,), (835, -1, -2, -3,), (836, -1, -2, -3,), (837, -1, -2, -3,), (838, -1, -2, -3,), (839, -1, -2, -3,), (840, -1, -2, -3,), (841, -1, -2, -3,), (842, -1, -2, -3,), (843, -1, -2, -3,), (844, -1, -2, -3,), (845, -1, -2, -3,), (846, -1, -2, -3,), (847, -1, -2, -3,), (848, -1, -2, -3,), (849, -1, -2, -3,), (850, -1, -2, -3,), (851, -1, -2, -3,), (852, -1, -2, -3,), (853, -1, -2, -3,), (854, -1, -2, -3,), (855, -1, -2, -3,), (856, -1, -2, -3,), (857, -1, -2, -3,), (858, -1, -2, -3,), (859, -1, -2, -3,), (860, -1, -2, -3,), (861, -1, -2, -3,), (862, -1, -2, -3,), (863, -1, -2, -3,), (864, -1, -2, -3,), (865, -1, -2, -3,), (866, -1, -2, -3,), (867, -1, -2, -3,), (868, -1, -2, -3,), (869, -1, -2, -3,), (870, -1, -2, -3,), (871, -1, -2, -3,), (872, -1, -2, -3,), (873, -1, -2, -3,), (874, -1, -2, -3,), (875, -1, -2, -3,), (876, -1, -2, -3,), (877, -1, -2, -3,), (878, -1, -2, -3,), (879, -1, -2, -3,), (880, -1, -2, -3,), (881, -1, -2, -3,), (882, -1, -2, -3,), (883, -1, -2, -3,), (884, -1, -2, -3,), (885, -1, -2, -3,), (886, -1, -2, -3,), (887, -1, -2, -3,), (888, -1, -2, -3,), (889, -1, -2, -3,), (890, -1, -2, -3,), (891, -1, -2, -3,), (892, -1, -2, -3,), (893, -1, -2, -3,), (894, -1, -2, -3,), (895, -1, -2, -3,), (896, -1, -2, -3,), (897, -1, -2, -3,), (898, -1, -2, -3,), (899, -1, -2, -3,), (900, -1, -2, -3,), (901, -1, -2, -3,), (902, -1, -2, -3,), (903, -1, -2, -3,), (904, -1, -2, -3,), (905, -1, -2, -3,), (906, -1, -2, -3,), (907, -1, -2, -3,), (908, -1, -2, -3,), (909, -1, -2, -3,), (910, -1, -2, -3,), (911, -1, -2, -3,), (912, -1, -2, -3,), (913, -1, -2, -3,), (914, -1, -2, -3,), (915, -1, -2, -3,), (916, -1, -2, -3,), (917, -1, -2, -3,), (918, -1, -2, -3,), (919, -1, -2, -3,), (920, -1, -2, -3,), (921, -1, -2, -3,), (922, -1, -2, -3,), (923, -1, -2, -3,), (924, -1, -2, -3,), (925, -1, -2, -3,), (926, -1, -2, -3,), (927, -1, -2, -3,), (928, -1, -2, -3,), (929, -1, -2, -3,), (930, -1, -2, -3,), (931, -1, -2, -3,), (932, -1, -2, -3,), (933, -1, -2, -3,), (934, -1, -2, -3,), (935, -1, -2, -3,), (936, -1, -2, -3,), (937, -1, -2, -3,), (938, -1, -2, -3,), (939, -1, -2, -3,), (940, -1, -2, -3,), (941, -1, -2, -3,), (942, -1, -2, -3,), (943, -1, -2, -3,), (944, -1, -2, -3,), (945, -1, -2, -3,), (946, -1, -2, -3,), (947, -1, -2, -3,), (948, -1, -2, -3,), (949, -1, -2, -3,), (950, -1, -2, -3,), (951, -1, -2, -3,), (952, -1, -2, -3,), (953, -1, -2, -3,), (954, -1, -2, -3,), (955, -1, -2, -3,), (956, -1, -2, -3,), (957, -1, -2, -3,), (958, -1, -2, -3,), (959, -1, -2, -3,), (960, -1, -2, -3,), (961, -1, -2, -3,), (962, -1, -2, -3,), (963, -1, -2, -3,), (964, -1, -2, -3,), (965, -1, -2, -3,), (966, -1, -2, -3,), (967, -1, -2, -3,), (968, -1, -2, -3,), (969, -1, -2, -3,), (970, -1, -2, -3,), (971, -1, -2, -3,), (972, -1, -2, -3,), (973, -1, -2, -3,), (974, -1, -2, -3,), (975, -1, -2, -3,), (976, -1, -2, -3,), (977, -1, -2, -3,), (978, -1, -2, -3,), (979, -1, -2, -3,), (980, -1, -2, -3,), (981, -1, -2, -3,), (982, -1, -2, -3,), (983, -1, -2, -3,), (984, -1, -2, -3,), (985, -1, -2, -3,), (986, -1, -2, -3,), (987, -1, -2, -3,), (988, -1, -2, -3,), (989, -1, -2, -3,), (990, -1, -2, -3,), (991, -1, -2, -3,), (992, -1, -2, -3,), (993, -1, -2, -3,), (994, -1, -2, -3,), (995, -1, -2, -3,), (996, -1, -2, -3,), (997, -1, -2, -3,), (998, -1, -2, -3,), (999, -1, -2, -3,), (1000, -1, -2, -3,), (1001, -1, -2, -3,), (1002, -1, -2, -3,), (1003, -1, -2, -3,), (1004, -1, -2, -3,), (1005, -1, -2, -3,), (1006, -1, -2, -3,), (1007, -1, -2, -3,), (1008, -1, -2, -3,), (1009, -1, -2, -3,), (1010, -1, -2, -3,), (1011, -1, -2, -3,), (1012, -1, -2, -3,), (1013, -1, -2, -3,), (1014, -1, -2, -3,), (1015, -1, -2, -3,), (1016, -1, -2, -3,), (1017, -1, -2, -3,), (1018, -1, -2, -3,), (1019, -1, -2, -3,), (1020, -1, -2, -3,), (1021, -1, -2, -3,), (1022, -1, -2, -3,), (1023, -1, -2, -3,), (1024, -1, -2, -3,), (-1, -2,),)
 _X_PMaxSchedule_p_max_schedule_entry: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 3), 3: (2, 0, 4), 4: (2, 0, 5), 5: (2, 0, 6), 6: (2, 0, 7), 7: (2, 0, 8), 8: (2, 0, 9), 9: (2, 0, 10), 10: (2, 0, 11), 11: (2, 0, 12), 12: (2, 0, 13), 13: (2, 0, 14), 14: (2, 0, 15), 15: (2, 0, 16), 16: (2, 0, 17), 17: (2, 0, 18), 18: (2, 0, 19), 19: (2, 0, 20), 20: (2, 0, 21), 21: (2, 0, 22), 22: (2, 0, 23), 23: (2, 0, 24), 24: (2, 0, 25), 25: (2, 0, 26), 26: (2, 0, 27), 27: (2, 0, 28), 28: (2, 0, 29), 29: (2, 0, 30), 30: (2, 0, 31), 31: (2, 0, 32), 32: (2, 0, 33), 33: (2, 0, 34), 34: (2, 0, 35), 35: (2, 0, 36), 36: (2, 0, 37), 37: (2, 0, 38), 38: (2, 0, 39), 39: (2, 0, 40), 40: (2, 0, 41), 41: (2, 0, 42), 42: (2, 0, 43), 43: (2, 0, 44), 44: (2, 0, 45), 45: (2, 0, 46), 46: (2, 0, 47), 47: (2, 0, 48), 48: (2, 0, 49), 49: (2, 0, 50), 50: (2, 0, 51), 51: (2, 0, 52), 52: (2, 0, 53), 53: (2, 0, 54), 54: (2, 0, 55), 55: (2, 0, 56), 56: (2, 0, 57), 57: (2, 0, 58), 58: (2, 0, 59), 59: (2, 0, 60), 60: (2, 0, 61), 61: (2, 0, 62), 62: (2, 0, 63), 63: (2, 0, 64), 64: (2, 0, 65), 65: (2, 0, 66), 66: (2, 0, 67), 67: (2, 0, 68), 68: (2, 0, 69), 69: (2, 0, 70), 70: (2, 0, 71), 71: (2, 0, 72), 72: (2, 0, 73), 73: (2, 0, 74), 74: (2, 0, 75), 75: (2, 0, 76), 76: (2, 0, 77), 77: (2, 0, 78), 78: (2, 0, 79), 79: (2, 0, 80), 80: (2, 0, 81), 81: (2, 0, 82), 82: (2, 0, 83), 83: (2, 0, 84), 84: (2, 0, 85), 85: (2, 0, 86), 86: (2, 0, 87), 87: (2, 0, 88), 88: (2, 0, 89), 89: (2, 0, 90), 90: (2, 0, 91), 91: (2, 0, 92), 92: (2, 0, 93), 93: (2, 0, 94), 94: (2, 0, 95), 95: (2, 0, 96), 96: (2, 0, 97), 97: (2, 0, 98), 98: (2, 0, 99), 99: (2, 0, 100), 100: (2, 0, 101), 101: (2, 0, 102), 102: (2, 0, 103), 103: (2, 0, 104), 104: (2, 0, 105), 105: (2, 0, 106), 106: (2, 0, 107), 107: (2, 0, 108), 108: (2, 0, 109), 109: (2, 0, 110), 110: (2, 0, 111), 111: (2, 0, 112), 112: (2, 0, 113), 113: (2, 0, 114), 114: (2, 0, 115), 115: (2, 0, 116), 116: (2, 0, 117), 117: (2, 0, 118), 118: (2, 0, 119), 119: (2, 0, 120), 120: (2, 0, 121), 121: (2, 0, 122), 122: (2, 0, 123), 123: (2, 0, 124), 124: (2, 0, 125), 125: (2, 0, 126), 126: (2, 0, 127), 127: (2, 0, 128), 128: (2, 0, 129), 129: (2, 0, 130), 130: (2, 0, 131), 131: (2, 0, 132), 132: (2, 0, 133), 133: (2, 0, 134), 134: (2, 0, 135), 135: (2, 0, 136), 136: (2, 0, 137), 137: (2, 0, 138), 138: (2, 0, 139), 139: (2, 0, 140), 140: (2, 0, 141), 141: (2, 0, 142), 142: (2, 0, 143), 143: (2, 0, 144), 144: (2, 0, 145), 145: (2, 0, 146), 146: (2, 0, 147), 147: (2, 0, 148), 148: (2, 0, 149), 149: (2, 0, 150), 150: (2, 0, 151), 151: (2, 0, 152), 152: (2, 0, 153), 153: (2, 0, 154), 154: (2, 0, 155), 155: (2, 0, 156), 156: (2, 0, 157), 157: (2, 0, 158), 158: (2, 0, 159), 159: (2, 0, 160), 160: (2, 0, 161), 161: (2, 0, 162), 162: (2, 0, 163), 163: (2, 0, 164), 164: (2, 0, 165), 165: (2, 0, 166), 166: (2, 0, 167), 167: (2, 0, 168), 168: (2, 0, 169), 169: (2, 0, 170), 170: (2, 0, 171), 171: (2, 0, 172), 172: (2, 0, 173), 173: (2, 0, 174), 174: (2, 0, 175), 175: (2, 0, 176), 176: (2, 0, 177), 177: (2, 0, 178), 178: (2, 0, 179), 179: (2, 0, 180), 180: (2, 0, 181), 181: (2, 0, 182), 182: (2, 0, 183), 183: (2, 0, 184), 184: (2, 0, 185), 185: (2, 0, 186), 186: (2, 0, 187), 187: (2, 0, 188), 188: (2, 0, 189), 189: (2, 0, 190), 190: (2, 0, 191), 191: (2, 0, 192), 192: (2, 0, 193), 193: (2, 0, 194), 194: (2, 0, 195), 195: (2, 0, 196), 196: (2, 0, 197), 197: (2, 0, 198), 198: (2, 0, 199), 199: (2, 0, 200), 200: (2, 0, 201), 201: (2, 0, 202), 202: (2, 0, 203), 203: (2, 0, 204), 204: (2, 0, 205), 205: (2, 0, 206), 206: (2, 0, 207), 207: (2, 0, 208), 208: (2, 0, 209), 209: (2, 0, 210), 210: (2, 0, 211), 211: (2, 0, 212), 212: (2, 0, 213), 213: (2, 0, 214), 214: (2, 0, 215), 215: (2, 0, 216), 216: (2, 0, 217), 217: (2, 0, 218), 218: (2, 0, 219), 219: (2, 0, 220), 220: (2, 0, 221), 221: (2, 0, 222), 222: (2, 0, 223), 223: (2, 0, 224), 224: (2, 0, 225), 225: (2, 0, 226), 226: (2, 0, 227), 227: (2, 0, 228), 228: (2, 0, 229), 229: (2, 0, 230), 230: (2, 0, 231), 231: (2, 0, 232), 232: (2, 0, 233), 233: (2, 0, 234), 234: (2, 0, 235), 235: (2, 0, 236), 236: (2, 0, 237), 237: (2, 0, 238), 238: (2, 0, 239), 239: (2, 0, 240), 240: (2, 0, 241), 241: (2, 0, 242), 242: (2, 0, 243), 243: (2, 0, 244), 244: (2, 0, 245), 245: (2, 0, 246), 246: (2, 0, 247), 247: (2, 0, 248), 248: (2, 0, 249), 249: (2, 0, 250), 250: (2, 0, 251), 251: (2, 0, 252), 252: (2, 0, 253), 253: (2, 0, 254), 254: (2, 0, 255), 255: (2, 0, 256), 256: (2, 0, 257), 257: (2, 0, 258), 258: (2, 0, 259), 259: (2, 0, 260), 260: (2, 0, 261), 261: (2, 0, 262), 262: (2, 0, 263), 263: (2, 0, 264), 264: (2, 0, 265), 265: (2, 0, 266), 266: (2, 0, 267), 267: (2, 0, 268), 268: (2, 0, 269), 269: (2, 0, 270), 270: (2, 0, 271), 271: (2, 0, 272), 272: (2, 0, 273), 273: (2, 0, 274), 274: (2, 0, 275), 275: (2, 0, 276), 276: (2, 0, 277), 277: (2, 0, 278), 278: (2, 0, 279), 279: (2, 0, 280), 280: (2, 0, 281), 281: (2, 0, 282), 282: (2, 0, 283), 283: (2, 0, 284), 284: (2, 0, 285), 285: (2, 0, 286), 286: (2, 0, 287), 287: (2, 0, 288), 288: (2, 0, 289), 289: (2, 0, 290), 290: (2, 0, 291), 291: (2, 0, 292), 292: (2, 0, 293), 293: (2, 0, 294), 294: (2, 0, 295), 295: (2, 0, 296), 296: (2, 0, 297), 297: (2, 0, 298), 298: (2, 0, 299), 299: (2, 0, 300), 300: (2, 0, 301), 301: (2, 0, 302), 302: (2, 0, 303), 303: (2, 0, 304), 304: (2, 0, 305), 305: (2, 0, 306), 306: (2, 0, 307), 307: (2, 0, 308), 308: (2, 0, 309), 309: (2, 0, 310), 310: (2, 0, 311), 311: (2, 0, 312), 312: (2, 0, 313), 313: (2, 0, 314), 314: (2, 0, 315), 315: (2, 0, 316), 316: (2, 0, 317), 317: (2, 0, 318), 318: (2, 0, 319), 319: (2, 0, 320), 320: (2, 0, 321), 321: (2, 0, 322), 322: (2, 0, 323), 323: (2, 0, 324), 324: (2, 0, 325), 325: (2, 0, 326), 326: (2, 0, 327), 327: (2, 0, 328), 328: (2, 0, 329), 329: (2, 0, 330), 330: (2, 0, 331), 331: (2, 0, 332), 332: (2, 0, 333), 333: (2, 0, 334), 334: (2, 0, 335), 335: (2, 0, 336), 336: (2, 0, 337), 337: (2, 0, 338), 338: (2, 0, 339), 339: (2, 0, 340), 340: (2, 0, 341), 341: (2, 0, 342), 342: (2, 0, 343), 343: (2, 0, 344), 344: (2, 0, 345), 345: (2, 0, 346), 346: (2, 0, 347), 347: (2, 0, 348), 348: (2, 0, 349), 349: (2, 0, 350), 350: (2, 0, 351), 351: (2, 0, 352), 352: (2, 0, 353), 353: (2, 0, 354), 354: (2, 0, 355), 355: (2, 0, 356), 356: (2, 0, 357), 357: (2, 0, 358), 358: (2, 0, 359), 359: (2, 0, 360), 360: (2, 0, 361), 361: (2, 0, 362), 362: (2, 0, 363), 363: (2, 0, 364), 364: (2, 0, 365), 365: (2, 0, 366), 366: (2, 0, 367), 367: (2, 0, 368), 368: (2, 0, 369), 369: (2, 0, 370), 370: (2, 0, 371), 371: (2, 0, 372), 372: (2, 0, 373), 373: (2, 0, 374), 374: (2, 0, 375), 375: (2, 0, 376), 376: (2, 0, 377), 377: (2, 0, 378), 378: (2, 0, 379), 379: (2, 0, 380), 380: (2, 0, 381), 381: (2, 0, 382), 382: (2, 0, 383), 383: (2, 0, 384), 384: (2, 0, 385), 385: (2, 0, 386), 386: (2, 0, 387), 387: (2, 0, 388), 388: (2, 0, 389), 389: (2, 0, 390), 390: (2, 0, 391), 391: (2, 0, 392), 392: (2, 0, 393), 393: (2, 0, 394), 394: (2, 0, 395), 395: (2, 0, 396), 396: (2, 0, 397), 397: (2, 0, 398), 398: (2, 0, 399), 399: (2, 0, 400), 400: (2, 0, 401), 401: (2, 0, 402), 402: (2, 0, 403), 403: (2, 0, 404), 404: (2, 0, 405), 405: (2, 0, 406), 406: (2, 0, 407), 407: (2, 0, 408), 408: (2, 0, 409), 409: (2, 0, 410), 410: (2, 0, 411), 411: (2, 0, 412), 412: (2, 0, 413), 413: (2, 0, 414), 414: (2, 0, 415), 415: (2, 0, 416), 416: (2, 0, 417), 417: (2, 0, 418), 418: (2, 0, 419), 419: (2, 0, 420), 420: (2, 0, 421), 421: (2, 0, 422), 422: (2, 0, 423), 423: (2, 0, 424), 424: (2, 0, 425), 425: (2, 0, 426), 426: (2, 0, 427), 427: (2, 0, 428), 428: (2, 0, 429), 429: (2, 0, 430), 430: (2, 0, 431), 431: (2, 0, 432), 432: (2, 0, 433), 433: (2, 0, 434), 434: (2, 0, 435), 435: (2, 0, 436), 436: (2, 0, 437), 437: (2, 0, 438), 438: (2, 0, 439), 439: (2, 0, 440), 440: (2, 0, 441), 441: (2, 0, 442), 442: (2, 0, 443), 443: (2, 0, 444), 444: (2, 0, 445), 445: (2, 0, 446), 446: (2, 0, 447), 447: (2, 0, 448), 448: (2, 0, 449), 449: (2, 0, 450), 450: (2, 0, 451), 451: (2, 0, 452), 452: (2, 0, 453), 453: (2, 0, 454), 454: (2, 0, 455), 455: (2, 0, 456), 456: (2, 0, 457), 457: (2, 0, 458), 458: (2, 0, 459), 459: (2, 0, 460), 460: (2, 0, 461), 461: (2, 0, 462), 462: (2, 0, 463), 463: (2, 0, 464), 464: (2, 0, 465), 465: (2, 0, 466), 466: (2, 0, 467), 467: (2, 0, 468), 468: (2, 0, 469), 469: (2, 0, 470), 470: (2, 0, 471), 471: (2, 0, 472), 472: (2, 0, 473), 473: (2, 0, 474), 474: (2, 0, 475), 475: (2, 0, 476), 476: (2, 0, 477), 477: (2, 0, 478), 478: (2, 0, 479), 479: (2, 0, 480), 480: (2, 0, 481), 481: (2, 0, 482), 482: (2, 0, 483), 483: (2, 0, 484), 484: (2, 0, 485), 485: (2, 0, 486), 486: (2, 0, 487), 487: (2, 0, 488), 488: (2, 0, 489), 489: (2, 0, 490), 490: (2, 0, 491), 491: (2, 0, 492), 492: (2, 0, 493), 493: (2, 0, 494), 494: (2, 0, 495), 495: (2, 0, 496), 496: (2, 0, 497), 497: (2, 0, 498), 498: (2, 0, 499), 499: (2, 0, 500), 500: (2, 0, 501), 501: (2, 0, 502), 502: (2, 0, 503), 503: (2, 0, 504), 504: (2, 0, 505), 505: (2, 0, 506), 506: (2, 0, 507), 507: (2, 0, 508), 508: (2, 0, 509), 509: (2, 0, 510), 510: (2, 0, 511), 511: (2, 0, 512), 512: (2, 0, 513), 513: (2, 0, 514), 514: (2, 0, 515), 515: (2, 0, 516), 516: (2, 0, 517), 517: (2, 0, 518), 518: (2, 0, 519), 519: (2, 0, 520), 520: (2, 0, 521), 521: (2, 0, 522), 522: (2, 0, 523), 523: (2, 0, 524), 524: (2, 0, 525), 525: (2, 0, 526), 526: (2, 0, 527), 527: (2, 0, 528), 528: (2, 0, 529), 529: (2, 0, 530), 530: (2, 0, 531), 531: (2, 0, 532), 532: (2, 0, 533), 533: (2, 0, 534), 534: (2, 0, 535), 535: (2, 0, 536), 536: (2, 0, 537), 537: (2, 0, 538), 538: (2, 0, 539), 539: (2, 0, 540), 540: (2, 0, 541), 541: (2, 0, 542), 542: (2, 0, 543), 543: (2, 0, 544), 544: (2, 0, 545), 545: (2, 0, 546), 546: (2, 0, 547), 547: (2, 0, 548), 548: (2, 0, 549), 549: (2, 0, 550), 550: (2, 0, 551), 551: (2, 0, 552), 552: (2, 0, 553), 553: (2, 0, 554), 554: (2, 0, 555), 555: (2, 0, 556), 556: (2, 0, 557), 557: (2, 0, 558), 558: (2, 0, 559), 559: (2, 0, 560), 560: (2, 0, 561), 561: (2, 0, 562), 562: (2, 0, 563), 563: (2, 0, 564), 564: (2, 0, 565), 565: (2, 0, 566), 566: (2, 0, 567), 567: (2, 0, 568), 568: (2, 0, 569), 569: (2, 0, 570), 570: (2, 0, 571), 571: (2, 0, 572), 572: (2, 0, 573), 573: (2, 0, 574), 574: (2, 0, 575), 575: (2, 0, 576), 576: (2, 0, 577), 577: (2, 0, 578), 578: (2, 0, 579), 579: (2, 0, 580), 580: (2, 0, 581), 581: (2, 0, 582), 582: (2, 0, 583), 583: (2, 0, 584), 584: (2, 0, 585), 585: (2, 0, 586), 586: (2, 0, 587), 587: (2, 0, 588), 588: (2, 0, 589), 589: (2, 0, 590), 590: (2, 0, 591), 591: (2, 0, 592), 592: (2, 0, 593), 593: (2, 0, 594), 594: (2, 0, 595), 595: (2, 0, 596), 596: (2, 0, 597), 597: (2, 0, 598), 598: (2, 0, 599), 599: (2, 0, 600), 600: (2, 0, 601), 601: (2, 0, 602), 602: (2, 0, 603), 603: (2, 0, 604), 604: (2, 0, 605), 605: (2, 0, 606), 606: (2, 0, 607), 607: (2, 0, 608), 608: (2, 0, 609), 609: (2, 0, 610), 610: (2, 0, 611), 611: (2, 0, 612), 612: (2, 0, 613), 613: (2, 0, 614), 614: (2, 0, 615), 615: (2, 0, 616), 616: (2, 0, 617), 617: (2, 0, 618), 618: (2, 0, 619), 619: (2, 0, 620), 620: (2, 0, 621), 621: (2, 0, 622), 622: (2, 0, 623), 623: (2, 0, 624), 624: (2, 0, 625), 625: (2, 0, 626), 626: (2, 0, 627), 627: (2, 0, 628), 628: (2, 0, 629), 629: (2, 0, 630), 630: (2, 0, 631), 631: (2, 0, 632), 632: (2, 0, 633), 633: (2, 0, 634), 634: (2, 0, 635), 635: (2, 0, 636), 636: (2, 0, 637), 637: (2, 0, 638), 638: (2, 0, 639), 639: (2, 0, 640), 640: (2, 0, 641), 641: (2, 0, 642), 642: (2, 0, 643), 643: (2, 0, 644), 644: (2, 0, 645), 645: (2, 0, 646), 646: (2, 0, 647), 647: (2, 0, 648), 648: (2, 0, 649), 649: (2, 0, 650), 650: (2, 0, 651), 651: (2, 0, 652), 652: (2, 0, 653), 653: (2, 0, 654), 654: (2, 0, 655), 655: (2, 0, 656), 656: (2, 0, 657), 657: (2, 0, 658), 658: (2, 0, 659), 659: (2, 0, 660), 660: (2, 0, 661), 661: (2, 0, 662), 662: (2, 0, 663), 663: (2, 0, 664), 664: (2, 0, 665), 665: (2, 0, 666), 666: (2, 0, 667), 667: (2, 0, 668), 668: (2, 0, 669), 669: (2, 0, 670), 670: (2, 0, 671), 671: (2, 0, 672), 672: (2, 0, 673), 673: (2, 0, 674), 674: (2, 0, 675), 675: (2, 0, 676), 676: (2, 0, 677), 677: (2, 0, 678), 678: (2, 0, 679), 679: (2, 0, 680), 680: (2, 0, 681), 681: (2, 0, 682), 682: (2, 0, 683), 683: (2, 0, 684), 684: (2, 0, 685), 685: (2, 0, 686), 686: (2, 0, 687), 687: (2, 0, 688), 688: (2, 0, 689), 689: (2, 0, 690), 690: (2, 0, 691), 691: (2, 0, 692), 692: (2, 0, 693), 693: (2, 0, 694), 694: (2, 0, 695), 695: (2, 0, 696), 696: (2, 0, 697), 697: (2, 0, 698), 698: (2, 0, 699), 699: (2, 0, 700), 700: (2, 0, 701), 701: (2, 0, 702), 702: (2, 0, 703), 703: (2, 0, 704), 704: (2, 0, 705), 705: (2, 0, 706), 706: (2, 0, 707), 707: (2, 0, 708), 708: (2, 0, 709), 709: (2, 0, 710), 710: (2, 0, 711), 711: (2, 0, 712), 712: (2, 0, 713), 713: (2, 0, 714), 714: (2, 0, 715), 715: (2, 0, 716), 716: (2, 0, 717), 717: (2, 0, 718), 718: (2, 0, 719), 719: (2, 0, 720), 720: (2, 0, 721), 721: (2, 0, 722), 722: (2, 0, 723), 723: (2, 0, 724), 724: (2, 0, 725), 725: (2, 0, 726), 726: (2, 0, 727), 727: (2, 0, 728), 728: (2, 0, 729), 729: (2, 0, 730), 730: (2, 0, 731), 731: (2, 0, 732), 732: (2, 0, 733), 733: (2, 0, 734), 734: (2, 0, 735), 735: (2, 0, 736), 736: (2, 0, 737), 737: (2, 0, 738), 738: (2, 0, 739), 739: (2, 0, 740), 740: (2, 0, 741), 741: (2, 0, 742), 742: (2, 0, 743), 743: (2, 0, 744), 744: (2, 0, 745), 745: (2, 0, 746), 746: (2, 0, 747), 747: (2, 0, 748), 748: (2, 0, 749), 749: (2, 0, 750), 750: (2, 0, 751), 751: (2, 0, 752), 752: (2, 0, 753), 753: (2, 0, 754), 754: (2, 0, 755), 755: (2, 0, 756), 756: (2, 0, 757), 757: (2, 0, 758), 758: (2, 0, 759), 759: (2, 0, 760), 760: (2, 0, 761), 761: (2, 0, 762), 762: (2, 0, 763), 763: (2, 0, 764), 764: (2, 0, 765), 765: (2, 0, 766), 766: (2, 0, 767), 767: (2, 0, 768), 768: (2, 0, 769), 769: (2, 0, 770), 770: (2, 0, 771), 771: (2, 0, 772), 772: (2, 0, 773), 773: (2, 0, 774), 774: (2, 0, 775), 775: (2, 0, 776), 776: (2, 0, 777), 777: (2, 0, 778), 778: (2, 0, 779), 779: (2, 0, 780), 780: (2, 0, 781), 781: (2, 0, 782), 782: (2, 0, 783), 783: (2, 0, 784), 784: (2, 0, 785), 785: (2, 0, 786), 786: (2, 0, 787), 787: (2, 0, 788), 788: (2, 0, 789), 789: (2, 0, 790), 790: (2, 0, 791), 791: (2, 0, 792), 792: (2, 0, 793), 793: (2, 0, 794), 794: (2, 0, 795), 795: (2, 0, 796), 796: (2, 0, 797), 797: (2, 0, 798), 798: (2, 0, 799), 799: (2, 0, 800), 800: (2, 0, 801), 801: (2, 0, 802), 802: (2, 0, 803), 803: (2, 0, 804), 804: (2, 0, 805), 805: (2, 0, 806), 806: (2, 0, 807), 807: (2, 0, 808), 808: (2, 0, 809), 809: (2, 0, 810), 810: (2, 0, 811), 811: (2, 0, 812), 812: (2, 0, 813), 813: (2, 0, 814), 814: (2, 0, 815), 815: (2, 0, 816), 816: (2, 0, 817), 817: (2, 0, 818), 818: (2, 0, 819), 819: (2, 0, 820), 820: (2, 0, 821), 821: (2, 0, 822), 822: (2, 0, 823), 823: (2, 0, 824), 824: (2, 0, 825), 825: (2, 0, 826), 826: (2, 0, 827), 827: (2, 0, 828), 828: (2, 0, 829), 829: (2, 0, 830), 830: (2, 0, 831), 831: (2, 0, 832), 832: (2, 0, 833), 833: (2, 0, 834), 834: (2, 0, 835), 835: (2, 0, 836), 836: (2, 0, 837), 837: (2, 0, 838), 838: (2, 0, 839), 839: (2, 0, 840), 840: (2, 0, 841), 841: (2, 0, 842), 842: (2, 0, 843), 843: (2, 0, 844), 844: (2, 0, 845), 845: (2, 0, 846), 846: (2, 0, 847), 847: (2, 0, 848), 848: (2, 0, 849), 849: (2, 0, 850), 850: (2, 0, 851), 851: (2, 0, 852), 852: (2, 0, 853), 853: (2, 0, 854), 854: (2, 0, 855), 855: (2, 0, 856), 856: (2, 0, 857), 857: (2, 0, 858), 858: (2, 0, 859), 859: (2, 0, 860), 860: (2, 0, 861), 861: (2, 0, 862), 862: (2, 0, 863), 863: (2, 0, 864), 864: (2, 0, 865), 865: (2, 0, 866), 866: (2, 0, 867), 867: (2, 0, 868), 868: (2, 0, 869), 869: (2, 0, 870), 870: (2, 0, 871), 871: (2, 0, 872), 872: (2, 0, 873), 873: (2, 0, 874), 874: (2, 0, 875), 875: (2, 0, 876), 876: (2, 0, 877), 877: (2, 0, 878), 878: (2, 0, 879), 879: (2, 0, 880), 880: (2, 0, 881), 881: (2, 0, 882), 882: (2, 0, 883), 883: (2, 0, 884), 884: (2, 0, 885), 885: (2, 0, 886), 886: (2, 0, 887), 887: (2, 0, 888), 888: (2, 0, 889), 889: (2, 0, 890), 890: (2, 0, 891), 891: (2, 0, 892), 892: (2, 0, 893), 893: (2, 0, 894), 894: (2, 0, 895), 895: (2, 0, 896), 896: (2, 0, 897), 897: (2, 0, 898), 898: (2, 0, 899), 899: (2, 0, 900), 900: (2, 0, 901), 901: (2, 0, 902), 902: (2, 0, 903), 903: (2, 0, 904), 904: (2, 0, 905), 905: (2, 0, 906), 906: (2, 0, 907), 907: (2, 0, 908), 908: (2, 0, 909), 909: (2, 0, 910), 910: (2, 0, 911), 911: (2, 0, 912), 912: (2, 0, 913), 913: (2, 0, 914), 914: (2, 0, 915), 915: (2, 0, 916), 916: (2, 0, 917), 917: (2, 0, 918), 918: (2, 0, 919), 919: (2, 0, 920), 920: (2, 0, 921), 921: (2, 0, 922), 922: (2, 0, 923), 923: (2, 0, 924), 924: (2, 0, 925), 925: (2, 0, 926), 926: (2, 0, 927), 927: (2, 0, 928), 928: (2, 0, 929), 929: (2, 0, 930), 930: (2, 0, 931), 931: (2, 0, 932), 932: (2, 0, 933), 933: (2, 0, 934), 934: (2, 0, 935), 935: (2, 0, 936), 936: (2, 0, 937), 937: (2, 0, 938), 938: (2, 0, 939), 939: (2, 0, 940), 940: (2, 0, 941), 941: (2, 0, 942), 942: (2, 0, 943), 943: (2, 0, 944), 944: (2, 0, 945), 945: (2, 0, 946), 946: (2, 0, 947), 947: (2, 0, 948), 948: (2, 0, 949), 949: (2, 0, 950), 950: (2, 0, 951), 951: (2, 0, 952), 952: (2, 0, 953), 953: (2, 0, 954), 954: (2, 0, 955), 955: (2, 0, 956), 956: (2, 0, 957), 957: (2, 0, 958), 958: (2, 0, 959), 959: (2, 0, 960), 960: (2, 0, 961), 961: (2, 0, 962), 962: (2, 0, 963), 963: (2, 0, 964), 964: (2, 0, 965), 965: (2, 0, 966), 966: (2, 0, 967), 967: (2, 0, 968), 968: (2, 0, 969), 969: (2, 0, 970), 970: (2, 0, 971), 971: (2, 0, 972), 972: (2, 0, 973), 973: (2, 0, 974), 974: (2, 0, 975), 975: (2, 0, 976), 976: (2, 0, 977), 977: (2, 0, 978), 978: (2, 0, 979), 979: (2, 0, 980), 980: (2, 0, 981), 981: (2, 0, 982), 982: (2, 0, 983), 983: (2, 0, 984), 984: (2, 0, 985), 985: (2, 0, 986), 986: (2, 0, 987), 987: (2, 0, 988), 988: (2, 0, 989), 989: (2, 0, 990), 990: (2, 0, 991), 991: (2, 0, 992), 992: (2, 0, 993), 993: (2, 0, 994), 994: (2, 0, 995), 995: (2, 0, 996), 996: (2, 0, 997), 997: (2, 0, 998), 998: (2, 0, 999), 999: (2, 0, 1000), 1000: (2, 0, 1001), 1001: (2, 0, 1002), 1002: (2, 0, 1003), 1003: (2, 0, 1004), 1004: (2, 0, 1005), 1005: (2, 0, 1006), 1006: (2, 0, 1007), 1007: (2, 0, 1008), 1008: (2, 0, 1009), 1009: (2, 0, 1010), 1010: (2, 0, 1011), 1011: (2, 0, 1012), 1012: (2, 0, 1013), 1013: (2, 0, 1014), 1014: (2, 0, 1015), 1015: (2, 0, 1016), 1016: (2, 0, 1017), 1017: (2, 0, 1018), 1018: (2, 0, 1019), 1019: (2, 0, 1020), 1020: (2, 0, 1021), 1021: (2, 0, 1022), 1022: (2, 0, 1023), 1023: (2, 0, 1024)}
@@ -8280,25 +8510,32 @@ _P_PMaxSchedule_p_max_schedule_entry = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
 _W_PMaxScheduleEntry = (2, 1, 1, 1,)
 _T_PMaxScheduleEntry = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (-1, -2,),)
 _SE_PMaxScheduleEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_PMaxScheduleEntry_0 = _T_PMaxScheduleEntry[0]
 _P_PMaxScheduleEntry_time_interval = frozenset((1, 2,))
 _SD_PMaxScheduleEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_RelativeTimeInterval = (1, 2, 1,)
 _T_RelativeTimeInterval = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_RelativeTimeInterval: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_RelativeTimeInterval_1 = _T_RelativeTimeInterval[1]
 _W_Interval = (1,)
 _T_Interval = ((-1, -2,),)
 _W_SalesTariff = (2, 1, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
 _T_SalesTariff = ((1, 2, -2, -3,), (2, -2,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (21, -1, -2, -3,), (22, -1, -2, -3,), (23, -1, -2, -3,), (24, -1, -2, -3,), (25, -1, -2, -3,), (26, -1, -2, -3,), (27, -1, -2, -3,), (28, -1, -2, -3,), (29, -1, -2, -3,), (30, -1, -2, -3,), (31, -1, -2, -3,), (32, -1, -2, -3,), (33, -1, -2, -3,), (34, -1, -2, -3,), (35, -1, -2, -3,), (36, -1, -2, -3,), (37, -1, -2, -3,), (38, -1, -2, -3,), (39, -1, -2, -3,), (40, -1, -2, -3,), (41, -1, -2, -3,), (42, -1, -2, -3,), (43, -1, -2, -3,), (44, -1, -2, -3,), (45, -1, -2, -3,), (46, -1, -2, -3,), (47, -1, -2, -3,), (48, -1, -2, -3,), (49, -1, -2, -3,), (50, -1, -2, -3,), (51, -1, -2, -3,), (52, -1, -2, -3,), (53, -1, -2, -3,), (54, -1, -2, -3,), (55, -1, -2, -3,), (56, -1, -2, -3,), (57, -1, -2, -3,), (58, -1, -2, -3,), (59, -1, -2, -3,), (60, -1, -2, -3,), (61, -1, -2, -3,), (62, -1, -2, -3,), (63, -1, -2, -3,), (64, -1, -2, -3,), (65, -1, -2, -3,), (66, -1, -2, -3,), (67, -1, -2, -3,), (68, -1, -2, -3,), (69, -1, -2, -3,), (70, -1, -2, -3,), (71, -1, -2, -3,), (72, -1, -2, -3,), (73, -1, -2, -3,), (74, -1, -2, -3,), (75, -1, -2, -3,), (76, -1, -2, -3,), (77, -1, -2, -3,), (78, -1, -2, -3,), (79, -1, -2, -3,), (80, -1, -2, -3,), (81, -1, -2, -3,), (82, -1, -2, -3,), (83, -1, -2, -3,), (84, -1, -2, -3,), (85, -1, -2, -3,), (86, -1, -2, -3,), (87, -1, -2, -3,), (88, -1, -2, -3,), (89, -1, -2, -3,), (90, -1, -2, -3,), (91, -1, -2, -3,), (92, -1, -2, -3,), (93, -1, -2, -3,), (94, -1, -2, -3,), (95, -1, -2, -3,), (96, -1, -2, -3,), (97, -1, -2, -3,), (98, -1, -2, -3,), (99, -1, -2, -3,), (100, -1, -2, -3,), (101, -1, -2, -3,), (102, -1, -2, -3,), (103, -1, -2, -3,), (104, -1, -2, -3,), (105, -1, -2, -3,), (106, -1, -2, -3,), (107, -1, -2, -3,), (108, -1, -2, -3,), (109, -1, -2, -3,), (110, -1, -2, -3,), (111, -1, -2, -3,), (112, -1, -2, -3,), (113, -1, -2, -3,), (114, -1, -2, -3,), (115, -1, -2, -3,), (116, -1, -2, -3,), (117, -1, -2, -3,), (118, -1, -2, -3,), (119, -1, -2, -3,), (120, -1, -2, -3,), (121, -1, -2, -3,), (122, -1, -2, -3,), (123, -1, -2, -3,), (124, -1, -2, -3,), (125, -1, -2, -3,), (126, -1, -2, -3,), (127, -1, -2, -3,), (128, -1, -2, -3,), (129, -1, -2, -3,), (130, -1, -2, -3,), (131, -1, -2, -3,), (132, -1, -2, -3,), (133, -1, -2, -3,), (134, -1, -2, -3,), (135, -1, -2, -3,), (136, -1, -2, -3,), (137, -1, -2, -3,), (138, -1, -2, -3,), (139, -1, -2, -3,), (140, -1, -2, -3,), (141, -1, -2, -3,), (142, -1, -2, -3,), (143, -1, -2, -3,), (144, -1, -2, -3,), (145, -1, -2, -3,), (146, -1, -2, -3,), (147, -1, -2, -3,), (148, -1, -2, -3,), (149, -1, -2, -3,), (150, -1, -2, -3,), (151, -1, -2, -3,), (152, -1, -2, -3,), (153, -1, -2, -3,), (154, -1, -2, -3,), (155, -1, -2, -3,), (156, -1, -2, -3,), (157, -1, -2, -3,), (158, -1, -2, -3,), (159, -1, -2, -3,), (160, -1, -2, -3,), (161, -1, -2, -3,), (162, -1, -2, -3,), (163, -1, -2, -3,), (164, -1, -2, -3,), (165, -1, -2, -3,), (166, -1, -2, -3,), (167, -1, -2, -3,), (168, -1, -2, -3,), (169, -1, -2, -3,), (170, -1, -2, -3,), (171, -1, -2, -3,), (172, -1, -2, -3,), (173, -1, -2, -3,), (174, -1, -2, -3,), (175, -1, -2, -3,), (176, -1, -2, -3,), (177, -1, -2, -3,), (178, -1, -2, -3,), (179, -1, -2, -3,), (180, -1, -2, -3,), (181, -1, -2, -3,), (182, -1, -2, -3,), (183, -1, -2, -3,), (184, -1, -2, -3,), (185, -1, -2, -3,), (186, -1, -2, -3,), (187, -1, -2, -3,), (188, -1, -2, -3,), (189, -1, -2, -3,), (190, -1, -2, -3,), (191, -1, -2, -3,), (192, -1, -2, -3,), (193, -1, -2, -3,), (194, -1, -2, -3,), (195, -1, -2, -3,), (196, -1, -2, -3,), (197, -1, -2, -3,), (198, -1, -2, -3,), (199, -1, -2, -3,), (200, -1, -2, -3,), (201, -1, -2, -3,), (202, -1, -2, -3,), (203, -1, -2, -3,), (204, -1, -2, -3,), (205, -1, -2, -3,), (206, -1, -2, -3,), (207, -1, -2, -3,), (208, -1, -2, -3,), (209, -1, -2, -3,), (210, -1, -2, -3,), (211, -1, -2, -3,), (212, -1, -2, -3,), (213, -1, -2, -3,), (214, -1, -2, -3,), (215, -1, -2, -3,), (216, -1, -2, -3,), (217, -1, -2, -3,), (218, -1, -2, -3,), (219, -1, -2, -3,), (220, -1, -2, -3,), (221, -1, -2, -3,), (222, -1, -2, -3,), (223, -1, -2, -3,), (224, -1, -2, -3,), (225, -1, -2, -3,), (226, -1, -2, -3,), (227, -1, -2, -3,), (228, -1, -2, -3,), (229, -1, -2, -3,), (230, -1, -2, -3,), (231, -1, -2, -3,), (232, -1, -2, -3,), (233, -1, -2, -3,), (234, -1, -2, -3,), (235, -1, -2, -3,), (236, -1, -2, -3,), (237, -1, -2, -3,), (238, -1, -2, -3,), (239, -1, -2, -3,), (240, -1, -2, -3,), (241, -1, -2, -3,), (242, -1, -2, -3,), (243, -1, -2, -3,), (244, -1, -2, -3,), (245, -1, -2, -3,), (246, -1, -2, -3,), (247, -1, -2, -3,), (248, -1, -2, -3,), (249, -1, -2, -3,), (250, -1, -2, -3,), (251, -1, -2, -3,), (252, -1, -2, -3,), (253, -1, -2, -3,), (254, -1, -2, -3,), (255, -1, -2, -3,), (256, -1, -2, -3,), (257, -1, -2, -3,), (258, -1, -2, -3,), (259, -1, -2, -3,), (260, -1, -2, -3,), (261, -1, -2, -3,), (262, -1, -2, -3,), (263, -1, -2, -3,), (264, -1, -2, -3,), (265, -1, -2, -3,), (266, -1, -2, -3,), (267, -1, -2, -3,), (268, -1, -2, -3,), (269, -1, -2, -3,), (270, -1, -2, -3,), (271, -1, -2, -3,), (272, -1, -2, -3,), (273, -1, -2, -3,), (274, -1, -2, -3,), (275, -1, -2, -3,), (276, -1, -2, -3,), (277, -1, -2, -3,), (278, -1, -2, -3,), (279, -1, -2, -3,), (280, -1, -2, -3,), (281, -1, -2, -3,), (282, -1, -2, -3,), (283, -1, -2, -3,), (284, -1, -2, -3,), (285, -1, -2, -3,), (286, -1, -2, -3,), (287, -1, -2, -3,), (288, -1, -2, -3,), (289, -1, -2, -3,), (290, -1, -2, -3,), (291, -1, -2, -3,), (292, -1, -2, -3,), (293, -1, -2, -3,), (294, -1, -2, -3,), (295, -1, -2, -3,), (296, -1, -2, -3,), (297, -1, -2, -3,), (298, -1, -2, -3,), (299, -1, -2, -3,), (300, -1, -2, -3,), (301, -1, -2, -3,), (302, -1, -2, -3,), (303, -1, -2, -3,), (304, -1, -2, -3,), (305, -1, -2, -3,), (306, -1, -2, -3,), (307, -1, -2, -3,), (308, -1, -2, -3,), (309, -1, -2, -3,), (310, -1, -2, -3,), (311, -1, -2, -3,), (312, -1, -2, -3,), (313, -1, -2, -3,), (314, -1, -2, -3,), (315, -1, -2, -3,), (316, -1, -2, -3,), (317, -1, -2, -3,), (318, -1, -2, -3,), (319, -1, -2, -3,), (320, -1, -2, -3,), (321, -1, -2, -3,), (322, -1, -2, -3,), (323, -1, -2, -3,), (324, -1, -2, -3,), (325, -1, -2, -3,), (326, -1, -2, -3,), (327, -1, -2, -3,), (328, -1, -2, -3,), (329, -1, -2, -3,), (330, -1, -2, -3,), (331, -1, -2, -3,), (332, -1, -2, -3,), (333, -1, -2, -3,), (334, -1, -2, -3,), (335, -1, -2, -3,), (336, -1, -2, -3,), (337, -1, -2, -3,), (338, -1, -2, -3,), (339, -1, -2, -3,), (340, -1, -2, -3,), (341, -1, -2, -3,), (342, -1, -2, -3,), (343, -1, -2, -3,), (344, -1, -2, -3,), (345, -1, -2, -3,), (346, -1, -2, -3,), (347, -1, -2, -3,), (348, -1, -2, -3,), (349, -1, -2, -3,), (350, -1, -2, -3,), (351, -1, -2, -3,), (352, -1, -2, -3,), (353, -1, -2, -3,), (354, -1, -2, -3,), (355, -1, -2, -3,), (356, -1, -2, -3,), (357, -1, -2, -3,), (358, -1, -2, -3,), (359, -1, -2, -3,), (360, -1, -2, -3,), (361, -1, -2, -3,), (362, -1, -2, -3,), (363, -1, -2, -3,), (364, -1, -2, -3,), (365, -1, -2, -3,), (366, -1, -2, -3,), (367, -1, -2, -3,), (368, -1, -2, -3,), (369, -1, -2, -3,), (370, -1, -2, -3,), (371, -1, -2, -3,), (372, -1, -2, -3,), (373, -1, -2, -3,), (374, -1, -2, -3,), (375, -1, -2, -3,), (376, -1, -2, -3,), (377, -1, -2, -3,), (378, -1, -2, -3,), (379, -1, -2, -3,), (380, -1, -2, -3,), (381, -1, -2, -3,), (382, -1, -2, -3,), (383, -1, -2, -3,), (384, -1, -2, -3,), (385, -1, -2, -3,), (386, -1, -2, -3,), (387, -1, -2, -3,), (388, -1, -2, -3,), (389, -1, -2, -3,), (390, -1, -2, -3,), (391, -1, -2, -3,), (392, -1, -2, -3,), (393, -1, -2, -3,), (394, -1, -2, -3,), (395, -1, -2, -3,), (396, -1, -2, -3,), (397, -1, -2, -3,), (398, -1, -2, -3,), (399, -1, -2, -3,), (400, -1, -2, -3,), (401, -1, -2, -3,), (402, -1, -2, -3,), (403, -1, -2, -3,), (404, -1, -2, -3,), (405, -1, -2, -3,), (406, -1, -2, -3,), (407, -1, -2, -3,), (408, -1, -2, -3,), (409, -1, -2, -3,), (410, -1, -2, -3,), (411, -1, -2, -3,), (412, -1, -2, -3,), (413, -1, -2, -3,), (414, -1, -2, -3,), (415, -1, -2, -3,), (416, -1, -2, -3,), (417, -1, -2, -3,), (418, -1, -2, -3,), (419, -1, -2, -3,), (420, -1, -2, -3,), (421, -1, -2, -3,), (422, -1, -2, -3,), (423, -1, -2, -3,), (424, -1, -2, -3,), (425, -1, -2, -3,), (426, -1, -2, -3,), (427, -1, -2, -3,), (428, -1, -2, -3,), (429, -1, -2, -3,), (430, -1, -2, -3,), (431, -1, -2, -3,), (432, -1, -2, -3,), (433, -1, -2, -3,), (434, -1, -2, -3,), (435, -1, -2, -3,), (436, -1, -2, -3,), (437, -1, -2, -3,), (438, -1, -2, -3,), (439, -1, -2, -3,), (440, -1, -2, -3,), (441, -1, -2, -3,), (442, -1, -2, -3,), (443, -1, -2, -3,), (444, -1, -2, -3,), (445, -1, -2, -3,), (446, -1, -2, -3,), (447, -1, -2, -3,), (448, -1, -2, -3,), (449, -1, -2, -3,), (450, -1, -2, -3,), (451, -1, -2, -3,), (452, -1, -2, -3,), (453, -1, -2, -3,), (454, -1, -2, -3,), (455, -1, -2, -3,), (456, -1, -2, -3,), (457, -1, -2, -3,), (458, -1, -2, -3,), (459, -1, -2, -3,), (460, -1, -2, -3,), (461, -1, -2, -3,), (462, -1, -2, -3,), (463, -1, -2, -3,), (464, -1, -2, -3,), (465, -1, -2, -3,), (466, -1, -2, -3,), (467, -1, -2, -3,), (468, -1, -2, -3,), (469, -1, -2, -3,), (470, -1, -2, -3,), (471, -1, -2, -3,), (472, -1, -2, -3,), (473, -1, -2, -3,), (474, -1, -2, -3,), (475, -1, -2, -3,), (476, -1, -2, -3,), (477, -1, -2, -3,), (478, -1, -2, -3,), (479, -1, -2, -3,), (480, -1, -2, -3,), (481, -1, -2, -3,), (482, -1, -2, -3,), (483, -1, -2, -3,), (484, -1, -2, -3,), (485, -1, -2, -3,), (486, -1, -2, -3,), (487, -1, -2, -3,), (488, -1, -2, -3,), (489, -1, -2, -3,), (490, -1, -2, -3,), (491, -1, -2, -3,), (492, -1, -2, -3,), (493, -1, -2, -3,), (494, -1, -2, -3,), (495, -1, -2, -3,), (496, -1, -2, -3,), (497, -1, -2, -3,), (498, -1, -2, -3,), (499, -1, -2, -3,), (500, -1, -2, -3,), (501, -1, -2, -3,), (502, -1, -2, -3,), (503, -1, -2, -3,), (504, -1, -2, -3,), (505, -1, -2, -3,), (506, -1, -2, -3,), (507, -1, -2, -3,), (508, -1, -2, -3,), (509, -1, -2, -3,), (510, -1, -2, -3,), (511, -1, -2, -3,), (512, -1, -2, -3,), (513, -1, -2, -3,), (514, -1, -2, -3,), (515, -1, -2, -3,), (516, -1, -2, -3,), (517, -1, -2, -3,), (518, -1, -2, -3,), (519, -1, -2, -3,), (520, -1, -2, -3,), (521, -1, -2, -3,), (522, -1, -2, -3,), (523, -1, -2, -3,), (524, -1, -2, -3,), (525, -1, -2, -3,), (526, -1, -2, -3,), (527, -1, -2, -3,), (528, -1, -2, -3,), (529, -1, -2, -3,), (530, -1, -2, -3,), (531, -1, -2, -3,), (532, -1, -2, -3,), (533, -1, -2, -3,), (534, -1, -2, -3,), (535, -1, -2, -3,), (536, -1, -2, -3,), (537, -1, -2, -3,), (538, -1, -2, -3,), (539, -1, -2, -3,), (540, -1, -2, -3,), (541, -1, -2, -3,), (542, -1, -2, -3,), (543, -1, -2, -3,), (544, -1, -2, -3,), (545, -1, -2, -3,), (546, -1, -2, -3,), (547, -1, -2, -3,), (548, -1, -2, -3,), (549, -1, -2, -3,), (550, -1, -2, -3,), (551, -1, -2, -3,), (552, -1, -2, -3,), (553, -1, -2, -3,), (554, -1, -2, -3,), (555, -1, -2, -3,), (556, -1, -2, -3,), (557, -1, -2, -3,), (558, -1, -2, -3,), (559, -1, -2, -3,), (560, -1, -2, -3,), (561, -1, -2, -3,), (562, -1, -2, -3,), (563, -1, -2, -3,), (564, -1, -2, -3,), (565, -1, -2, -3,), (566, -1, -2, -3,), (567, -1, -2, -3,), (568, -1, -2, -3,), (569, -1, -2, -3,), (570, -1, -2, -3,), (571, -1, -2, -3,), (572, -1, -2, -3,), (573, -1, -2, -3,), (574, -1, -2, -3,), (575, -1, -2, -3,), (576, -1, -2, -3,), (577, -1, -2, -3,), (578, -1, -2, -3,), (579, -1, -2, -3,), (580, -1, -2, -3,), (581, -1, -2, -3,), (582, -1, -2, -3,), (583, -1, -2, -3,), (584, -1, -2, -3,), (585, -1, -2, -3,), (586, -1, -2, -3,), (587, -1, -2, -3,), (588, -1, -2, -3,), (589, -1, -2, -3,), (590, -1, -2, -3,), (591, -1, -2, -3,), (592, -1, -2, -3,), (593, -1, -2, -3,), (594, -1, -2, -3,), (595, -1, -2, -3,), (596, -1, -2, -3,), (597, -1, -2, -3,), (598, -1, -2, -3,), (599, -1, -2, -3,), (600, -1, -2, -3,), (601, -1, -2, -3,), (602, -1, -2, -3,), (603, -1, -2, -3,), (604, -1, -2, -3,), (605, -1, -2, -3,), (606, -1, -2, -3,), (607, -1, -2, -3,), (608, -1, -2, -3,), (609, -1, -2, -3,), (610, -1, -2, -3,), (611, -1, -2, -3,), (612, -1, -2, -3,), (613, -1, -2, -3,), (614, -1, -2, -3,), (615, -1, -2, -3,), (616, -1, -2, -3,), (617, -1, -2, -3,), (618, -1, -2, -3,), (619, -1, -2, -3,), (620, -1, -2, -3,), (621, -1, -2, -3,), (622, -1, -2, -3,), (623, -1, -2, -3,), (624, -1, -2, -3,), (625, -1, -2, -3,), (626, -1, -2, -3,), (627, -1, -2, -3,), (628, -1, -2, -3,), (629, -1, -2, -3,), (630, -1, -2, -3,), (631, -1, -2, -3,), (632, -1, -2, -3,), (633, -1, -2, -3,), (634, -1, -2, -3,), (635, -1, -2, -3,), (636, -1, -2, -3,), (637, -1, -2, -3,), (638, -1, -2, -3,), (639, -1, -2, -3,), (640, -1, -2, -3,), (641, -1, -2, -3,), (642, -1, -2, -3,), (643, -1, -2, -3,), (644, -1, -2, -3,), (645, -1, -2, -3,), (646, -1, -2, -3,), (647, -1, -2, -3,), (648, -1, -2, -3,), (649, -1, -2, -3,), (650, -1, -2, -3,), (651, -1, -2, -3,), (652, -1, -2, -3,), (653, -1, -2, -3,), (654, -1, -2, -3,), (655, -1, -2, -3,), (656, -1, -2, -3,), (657, -1, -2, -3,), (658, -1, -2, -3,), (659, -1, -2, -3,), (660, -1, -2, -3,), (661, -1, -2, -3,), (662, -1, -2, -3,), (663, -1, -2, -3,), (664, -1, -2, -3,), (665, -1, -2, -3,), (666, -1, -2, -3,), (667, -1, -2, -3,), (668, -1, -2, -3,), (669, -1, -2, -3,), (670, -1, -2, -3,), (671, -1, -2, -3,), (672, -1, -2, -3,), (673, -1, -2, -3,), (674, -1, -2, -3,), (675, -1, -2, -3,), (676, -1, -2, -3,), (677, -1, -2, -3,), (678, -1, -2, -3,), (679, -1, -2, -3,), (680, -1, -2, -3,), (681, -1, -2, -3,), (682, -1, -2, -3,), (683, -1, -2, -3,), (684, -1, -2, -3,), (685, -1, -2, -3,), (686, -1, -2, -3,), (687, -1, -2, -3,), (688, -1, -2, -3,), (689, -1, -2, -3,), (690, -1, -2, -3,), (691, -1, -2, -3,), (692, -1, -2, -3,), (693, -1, -2, -3,), (694, -1, -2, -3,), (695, -1, -2, -3,), (696, -1, -2, -3,), (697, -1, -2, -3,), (698, -1, -2, -3,), (699, -1, -2, -3,), (700, -1, -2, -3,), (701, -1, -2, -3,), (702, -1, -2, -3,), (703, -1, -2, -3,), (704, -1, -2, -3,), (705, -1, -2, -3,), (706, -1, -2, -3,), (707, -1, -2, -3,), (708, -1, -2, -3,), (709, -1, -2, -3,), (710, -1, -2, -3,), (711, -1, -2, -3,), (712, -1, -2, -3,), (713, -1, -2, -3,), (714, -1, -2, -3,), (715, -1, -2, -3,), (716, -1, -2, -3,), (717, -1, -2, -3,), (718, -1, -2, -3,), (719, -1, -2, -3,), (720, -1, -2, -3,), (721, -1, -2, -3,), (722, -1, -2, -3,), (723, -1, -2, -3,), (724, -1, -2, -3,), (725, -1, -2, -3,), (726, -1, -2, -3,), (727, -1, -2, -3,), (728, -1, -2, -3,), (729, -1, -2, -3,), (730, -1, -2, -3,), (731, -1, -2, -3,), (732, -1, -2, -3,), (733, -1, -2, -3,), (734, -1, -2, -3,), (735, -1, -2, -3,), (736, -1, -2, -3,), (737, -1, -2, -3,), (738, -1, -2, -3,), (739, -1, -2, -3,), (740, -1, -2, -3,), (741, -1, -2, -3,), (742, -1, -2, -3,), (743, -1, -2, -3,), (744, -1, -2, -3,), (745, -1, -2, -3,), (746, -1, -2, -3,), (747, -1, -2, -3,), (748, -1, -2, -3,), (749, -1, -2, -3,), (750, -1, -2, -3,), (751, -1, -2, -3,), (752, -1, -2, -3,), (753, -1, -2, -3,), (754, -1, -2, -3,), (755, -1, -2, -3,), (756, -1, -2, -3,), (757, -1, -2, -3,), (758, -1, -2, -3,), (759, -1, -2, -3,), (760, -1, -2, -3,), (761, -1, -2, -3,), (762, -1, -2, -3,), (763, -1, -2, -3,), (764, -1, -2, -3,), (765, -1, -2, -3,), (766, -1, -2, -3,), (767, -1, -2, -3,), (768, -1, -2, -3,), (769, -1, -2, -3,), (770, -1, -2, -3,), (771, -1, -2, -3,), (772, -1, -2, -3,), (773, -1, -2, -3,), (774, -1, -2, -3,), (775, -1, -2, -3,), (776, -1, -2, -3,), (777, -1, -2, -3,), (778, -1, -2, -3,), (779, -1, -2, -3,), (780, -1, -2, -3,), (781, -1, -2, -3,), (782, -1, -2, -3,), (783, -1, -2, -3,), (784, -1, -2, -3,), (785, -1, -2, -3,), (786, -1, -2, -3,), (787, -1, -2, -3,), (788, -1, -2, -3,), (789, -1, -2, -3,), (790, -1, -2, -3,), (791, -1, -2, -3,), (792, -1, -2, -3,), (793, -1, -2, -3,), (794, -1, -2, -3,), (795, -1, -2, -3,), (796, -1, -2, -3,), (797, -1, -2, -3,), (798, -1, -2, -3,), (799, -1, -2, -3,), (800, -1, -2, -3,), (801, -1, -2, -3,), (802, -1, -2, -3,), (803, -1, -2, -3,), (804, -1, -2, -3,), (805, -1, -2, -3,), (806, -1, -2, -3,), (807, -1, -2, -3,), (808, -1, -2, -3,), (809, -1, -2, -3,), (810, -1, -2, -3,), (811, -1, -2, -3,), (812, -1, -2, -3,), (813, -1, -2, -3,), (814, -1, -2, -3,), (815, -1, -2, -3,), (816, -1, -2, -3,), (817, -1, -2, -3,), (818, -1, -2, -3,), (819, -1, -2, -3,), (820, -1, -2, -3,), (821, -1, -2, -3,), (822, -1, -2, -3,), (823, -1, -2, -3,), (824, -1, -2, -3,), (825, -1, -2, -3,), (826, -1, -2, -3,), (827, -1, -2, -3,), (828, -1, -2, -3,), (829, -1, -2, -3,), (830, -1, -2, -3,), (831, -1, -2, -3,), (832, -1, -2, -3,), (833, -1, -2, -3,), (834, -1, -2, -3,), (835, -1, -2, -3,), (836, -1, -2, -3,), (837, -1, -2, -3,), (838, -1, -2, -3,), (839, -1, -2, -3,), (840, -1, -2, -3,), (841, -1, -2, -3,), (842, -1, -2, -3,), (843, -1, -2, -3,), (844, -1, -2, -3,), (845, -1, -2, -3,), (846, -1, -2, -3,), (847, -1, -2, -3,), (848, -1, -2, -3,), (849, -1, -2, -3,), (850, -1, -2, -3,), (851, -1, -2, -3,), (852, -1, -2, -3,), (853, -1, -2, -3,), (854, -1, -2, -3,), (855, -1, -2, -3,), (856, -1, -2, -3,), (857, -1, -2, -3,), (858, -1, -2, -3,), (859, -1, -2, -3,), (860, -1, -2, -3,), (861, -1, -2, -3,), (862, -1, -2, -3,), (863, -1, -2, -3,), (864, -1, -2, -3,), (865, -1, -2, -3,), (866, -1, -2, -3,), (867, -1, -2, -3,), (868, -1, -2, -3,), (869, -1, -2, -3,), (870, -1, -2, -3,), (871, -1, -2, -3,), (872, -1, -2, -3,), (873, -1, -2, -3,), (874, -1, -2, -3,), (875, -1, -2, -3,), (876, -1, -2, -3,), (877, -1, -2, -3,), (878, -1, -2, -3,), (879, -1, -2, -3,), (880, -1, -2, -3,), (881, -1, -2, -3,), (882, -1, -2, -3,), (883, -1, -2, -3,), (884, -1, -2, -3,), (885, -1, -2, -3,), (886, -1, -2, -3,), (887, -1, -2, -3,), (888, -1, -2, -3,), (889, -1, -2, -3,), (890, -1, -2, -3,), (891, -1, -2, -3,), (892, -1, -2, -3,), (893, -1, -2, -3,), (894, -1, -2, -3,), (895, -1, -2, -3,), (896, -1, -2, -3,), (897, -1, -2, -3,), (898, -1, -2, -3,), (899, -1, -2, -3,), (900, -1, -2, -3,), (901, -1, -2, -3,), (902, -1, -2, -3,), (903, -1, -2, -3,), (904, -1, -2, -3,), (905, -1, -2, -3,), (906, -1, -2, -3,), (907, -1, -2, -3,), (908, -1, -2, -3,), (909, -1, -2, -3,), (910, -1, -2, -3,), (911, -1, -2, -3,), (912, -1, -2, -3,), (913, -1, -2, -3,), (914, -1, -2, -3,), (915, -1, -2, -3,), (916, -1, -2, -3,), (917, -1, -2, -3,), (918, -1, -2, -3,), (919, -1, -2, -3,), (920, -1, -2, -3,), (921, -1, -2, -3,), (922, -1, -2, -3,), (923, -1, -2, -3,), (924, -1, -2, -3,), (925, -1, -2, -3,), (926, -1, -2, -3,), (927, -1, -2, -3,), (928, -1, -2, -3,), (929, -1, -2, -3,), (930, -1, -2, -3,), (931, -1, -2, -3,), (932, -1, -2, -3,), (933, -1, -2, -3,), (934, -1, -2, -3,), (935, -1, -2, -3,), (936, -1, -2, -3,), (937, -1, -2, -3,), (938, -1, -2, -3,), (939, -1, -2, -3,), (940, -1, -2, -3,), (941, -1, -2, -3,), (942, -1, -2, -3,), (943, -1, -2, -3,), (944, -1, -2, -3,), (945, -1, -2, -3,), (946, -1, -2, -3,), (947, -1, -2, -3,), (948, -1, -2, -3,), (949, -1, -2, -3,), (950, -1, -2, -3,), (951, -1, -2, -3,), (952, -1, -2, -3,), (953, -1, -2, -3,), (954, -1, -2, -3,), (955, -1, -2, -3,), (956, -1, -2, -3,), (957, -1, -2, -3,), (958, -1, -2, -3,), (959, -1, -2, -3,), (960, -1, -2, -3,), (961, -1, -2, -3,), (962, -1, -2, -3,), (963, -1, -2, -3,), (964, -1, -2, -3,), (965, -1, -2, -3,), (966, -1, -2, -3,), (967, -1, -2, -3,), (968, -1, -2, -3,), (969, -1, -2, -3,), (970, -1, -2, -3,), (971, -1, -2, -3,), (972, -1, -2, -3,), (973, -1, -2, -3,), (974, -1, -2, -3,), (975, -1, -2, -3,), (976, -1, -2, -3,), (977, -1, -2, -3,), (978, -1, -2, -3,), (979, -1, -2, -3,), (980, -1, -2, -3,), (981, -1, -2, -3,), (982, -1, -2, -3,), (983, -1, -2, -3,), (984, -1, -2, -3,), (985, -1, -2, -3,), (986, -1, -2, -3,), (987, -1, -2, -3,), (988, -1, -2, -3,), (989, -1, -2, -3,), (990, -1, -2, -3,), (991, -1, -2, -3,), (992, -1, -2, -3,), (993, -1, -2, -3,), (994, -1, -2, -3,), (995, -1, -2, -3,), (996, -1, -2, -3,), (997, -1, -2, -3,), (998, -1, -2, -3,), (999, -1, -2, -3,), (1000, -1, -2, -3,), (1001, -1, -2, -3,), (1002, -1, -2, -3,), (1003, -1, -2, -3,), (1004, -1, -2, -3,), (1005, -1, -2, -3,), (1006, -1, -2, -3,), (1007, -1, -2, -3,), (1008, -1, -2, -3,), (1009, -1, -2, -3,), (1010, -1, -2, -3,), (1011, -1, -2, -3,), (1012, -1, -2, -3,), (1013, -1, -2, -3,), (1014, -1, -2, -3,), (1015, -1, -2, -3,), (1016, -1, -2, -3,), (1017, -1, -2, -3,), (1018, -1, -2, -3,), (1019, -1, -2, -3,), (1020, -1, -2, -3,), (1021, -1, -2, -3,), (1022, -1, -2, -3,), (1023, -1, -2, -3,), (1024, -1, -2, -3,), (1025, -1, -2, -3,), (1026, -1, -2, -3,), (1027, -1, -2, -3,), (1028, -1, -2, -3,), (-1, -2,),)
 _X_SalesTariff_sales_tariff_entry: dict[int, tuple[int, int, int]] = {2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5), 5: (2, 0, 6), 6: (2, 0, 7), 7: (2, 0, 8), 8: (2, 0, 9), 9: (2, 0, 10), 10: (2, 0, 11), 11: (2, 0, 12), 12: (2, 0, 13), 13: (2, 0, 14), 14: (2, 0, 15), 15: (2, 0, 16), 16: (2, 0, 17), 17: (2, 0, 18), 18: (2, 0, 19), 19: (2, 0, 20), 20: (2, 0, 21), 21: (2, 0, 22), 22: (2, 0, 23), 23: (2, 0, 24), 24: (2, 0, 25), 25: (2, 0, 26), 26: (2, 0, 27), 27: (2, 0, 28), 28: (2, 0, 29), 29: (2, 0, 30), 30: (2, 0, 31), 31: (2, 0, 32), 32: (2, 0, 33), 33: (2, 0, 34), 34: (2, 0, 35), 35: (2, 0, 36), 36: (2, 0, 37), 37: (2, 0, 38), 38: (2, 0, 39), 39: (2, 0, 40), 40: (2, 0, 41), 41: (2, 0, 42), 42: (2, 0, 43), 43: (2, 0, 44), 44: (2, 0, 45), 45: (2, 0, 46), 46: (2, 0, 47), 47: (2, 0, 48), 48: (2, 0, 49), 49: (2, 0, 50), 50: (2, 0, 51), 51: (2, 0, 52), 52: (2, 0, 53), 53: (2, 0, 54), 54: (2, 0, 55), 55: (2, 0, 56), 56: (2, 0, 57), 57: (2, 0, 58), 58: (2, 0, 59), 59: (2, 0, 60), 60: (2, 0, 61), 61: (2, 0, 62), 62: (2, 0, 63), 63: (2, 0, 64), 64: (2, 0, 65), 65: (2, 0, 66), 66: (2, 0, 67), 67: (2, 0, 68), 68: (2, 0, 69), 69: (2, 0, 70), 70: (2, 0, 71), 71: (2, 0, 72), 72: (2, 0, 73), 73: (2, 0, 74), 74: (2, 0, 75), 75: (2, 0, 76), 76: (2, 0, 77), 77: (2, 0, 78), 78: (2, 0, 79), 79: (2, 0, 80), 80: (2, 0, 81), 81: (2, 0, 82), 82: (2, 0, 83), 83: (2, 0, 84), 84: (2, 0, 85), 85: (2, 0, 86), 86: (2, 0, 87), 87: (2, 0, 88), 88: (2, 0, 89), 89: (2, 0, 90), 90: (2, 0, 91), 91: (2, 0, 92), 92: (2, 0, 93), 93: (2, 0, 94), 94: (2, 0, 95), 95: (2, 0, 96), 96: (2, 0, 97), 97: (2, 0, 98), 98: (2, 0, 99), 99: (2, 0, 100), 100: (2, 0, 101), 101: (2, 0, 102), 102: (2, 0, 103), 103: (2, 0, 104), 104: (2, 0, 105), 105: (2, 0, 106), 106: (2, 0, 107), 107: (2, 0, 108), 108: (2, 0, 109), 109: (2, 0, 110), 110: (2, 0, 111), 111: (2, 0, 112), 112: (2, 0, 113), 113: (2, 0, 114), 114: (2, 0, 115), 115: (2, 0, 116), 116: (2, 0, 117), 117: (2, 0, 118), 118: (2, 0, 119), 119: (2, 0, 120), 120: (2, 0, 121), 121: (2, 0, 122), 122: (2, 0, 123), 123: (2, 0, 124), 124: (2, 0, 125), 125: (2, 0, 126), 126: (2, 0, 127), 127: (2, 0, 128), 128: (2, 0, 129), 129: (2, 0, 130), 130: (2, 0, 131), 131: (2, 0, 132), 132: (2, 0, 133), 133: (2, 0, 134), 134: (2, 0, 135), 135: (2, 0, 136), 136: (2, 0, 137), 137: (2, 0, 138), 138: (2, 0, 139), 139: (2, 0, 140), 140: (2, 0, 141), 141: (2, 0, 142), 142: (2, 0, 143), 143: (2, 0, 144), 144: (2, 0, 145), 145: (2, 0, 146), 146: (2, 0, 147), 147: (2, 0, 148), 148: (2, 0, 149), 149: (2, 0, 150), 150: (2, 0, 151), 151: (2, 0, 152), 152: (2, 0, 153), 153: (2, 0, 154), 154: (2, 0, 155), 155: (2, 0, 156), 156: (2, 0, 157), 157: (2, 0, 158), 158: (2, 0, 159), 159: (2, 0, 160), 160: (2, 0, 161), 161: (2, 0, 162), 162: (2, 0, 163), 163: (2, 0, 164), 164: (2, 0, 165), 165: (2, 0, 166), 166: (2, 0, 167), 167: (2, 0, 168), 168: (2, 0, 169), 169: (2, 0, 170), 170: (2, 0, 171), 171: (2, 0, 172), 172: (2, 0, 173), 173: (2, 0, 174), 174: (2, 0, 175), 175: (2, 0, 176), 176: (2, 0, 177), 177: (2, 0, 178), 178: (2, 0, 179), 179: (2, 0, 180), 180: (2, 0, 181), 181: (2, 0, 182), 182: (2, 0, 183), 183: (2, 0, 184), 184: (2, 0, 185), 185: (2, 0, 186), 186: (2, 0, 187), 187: (2, 0, 188), 188: (2, 0, 189), 189: (2, 0, 190), 190: (2, 0, 191), 191: (2, 0, 192), 192: (2, 0, 193), 193: (2, 0, 194), 194: (2, 0, 195), 195: (2, 0, 196), 196: (2, 0, 197), 197: (2, 0, 198), 198: (2, 0, 199), 199: (2, 0, 200), 200: (2, 0, 201), 201: (2, 0, 202), 202: (2, 0, 203), 203: (2, 0, 204), 204: (2, 0, 205), 205: (2, 0, 206), 206: (2, 0, 207), 207: (2, 0, 208), 208: (2, 0, 209), 209: (2, 0, 210), 210: (2, 0, 211), 211: (2, 0, 212), 212: (2, 0, 213), 213: (2, 0, 214), 214: (2, 0, 215), 215: (2, 0, 216), 216: (2, 0, 217), 217: (2, 0, 218), 218: (2, 0, 219), 219: (2, 0, 220), 220: (2, 0, 221), 221: (2, 0, 222), 222: (2, 0, 223), 223: (2, 0, 224), 224: (2, 0, 225), 225: (2, 0, 226), 226: (2, 0, 227), 227: (2, 0, 228), 228: (2, 0, 229), 229: (2, 0, 230), 230: (2, 0, 231), 231: (2, 0, 232), 232: (2, 0, 233), 233: (2, 0, 234), 234: (2, 0, 235), 235: (2, 0, 236), 236: (2, 0, 237), 237: (2, 0, 238), 238: (2, 0, 239), 239: (2, 0, 240), 240: (2, 0, 241), 241: (2, 0, 242), 242: (2, 0, 243), 243: (2, 0, 244), 244: (2, 0, 245), 245: (2, 0, 246), 246: (2, 0, 247), 247: (2, 0, 248), 248: (2, 0, 249), 249: (2, 0, 250), 250: (2, 0, 251), 251: (2, 0, 252), 252: (2, 0, 253), 253: (2, 0, 254), 254: (2, 0, 255), 255: (2, 0, 256), 256: (2, 0, 257), 257: (2, 0, 258), 258: (2, 0, 259), 259: (2, 0, 260), 260: (2, 0, 261), 261: (2, 0, 262), 262: (2, 0, 263), 263: (2, 0, 264), 264: (2, 0, 265), 265: (2, 0, 266), 266: (2, 0, 267), 267: (2, 0, 268), 268: (2, 0, 269), 269: (2, 0, 270), 270: (2, 0, 271), 271: (2, 0, 272), 272: (2, 0, 273), 273: (2, 0, 274), 274: (2, 0, 275), 275: (2, 0, 276), 276: (2, 0, 277), 277: (2, 0, 278), 278: (2, 0, 279), 279: (2, 0, 280), 280: (2, 0, 281), 281: (2, 0, 282), 282: (2, 0, 283), 283: (2, 0, 284), 284: (2, 0, 285), 285: (2, 0, 286), 286: (2, 0, 287), 287: (2, 0, 288), 288: (2, 0, 289), 289: (2, 0, 290), 290: (2, 0, 291), 291: (2, 0, 292), 292: (2, 0, 293), 293: (2, 0, 294), 294: (2, 0, 295), 295: (2, 0, 296), 296: (2, 0, 297), 297: (2, 0, 298), 298: (2, 0, 299), 299: (2, 0, 300), 300: (2, 0, 301), 301: (2, 0, 302), 302: (2, 0, 303), 303: (2, 0, 304), 304: (2, 0, 305), 305: (2, 0, 306), 306: (2, 0, 307), 307: (2, 0, 308), 308: (2, 0, 309), 309: (2, 0, 310), 310: (2, 0, 311), 311: (2, 0, 312), 312: (2, 0, 313), 313: (2, 0, 314), 314: (2, 0, 315), 315: (2, 0, 316), 316: (2, 0, 317), 317: (2, 0, 318), 318: (2, 0, 319), 319: (2, 0, 320), 320: (2, 0, 321), 321: (2, 0, 322), 322: (2, 0, 323), 323: (2, 0, 324), 324: (2, 0, 325), 325: (2, 0, 326), 326: (2, 0, 327), 327: (2, 0, 328), 328: (2, 0, 329), 329: (2, 0, 330), 330: (2, 0, 331), 331: (2, 0, 332), 332: (2, 0, 333), 333: (2, 0, 334), 334: (2, 0, 335), 335: (2, 0, 336), 336: (2, 0, 337), 337: (2, 0, 338), 338: (2, 0, 339), 339: (2, 0, 340), 340: (2, 0, 341), 341: (2, 0, 342), 342: (2, 0, 343), 343: (2, 0, 344), 344: (2, 0, 345), 345: (2, 0, 346), 346: (2, 0, 347), 347: (2, 0, 348), 348: (2, 0, 349), 349: (2, 0, 350), 350: (2, 0, 351), 351: (2, 0, 352), 352: (2, 0, 353), 353: (2, 0, 354), 354: (2, 0, 355), 355: (2, 0, 356), 356: (2, 0, 357), 357: (2, 0, 358), 358: (2, 0, 359), 359: (2, 0, 360), 360: (2, 0, 361), 361: (2, 0, 362), 362: (2, 0, 363), 363: (2, 0, 364), 364: (2, 0, 365), 365: (2, 0, 366), 366: (2, 0, 367), 367: (2, 0, 368), 368: (2, 0, 369), 369: (2, 0, 370), 370: (2, 0, 371), 371: (2, 0, 372), 372: (2, 0, 373), 373: (2, 0, 374), 374: (2, 0, 375), 375: (2, 0, 376), 376: (2, 0, 377), 377: (2, 0, 378), 378: (2, 0, 379), 379: (2, 0, 380), 380: (2, 0, 381), 381: (2, 0, 382), 382: (2, 0, 383), 383: (2, 0, 384), 384: (2, 0, 385), 385: (2, 0, 386), 386: (2, 0, 387), 387: (2, 0, 388), 388: (2, 0, 389), 389: (2, 0, 390), 390: (2, 0, 391), 391: (2, 0, 392), 392: (2, 0, 393), 393: (2, 0, 394), 394: (2, 0, 395), 395: (2, 0, 396), 396: (2, 0, 397), 397: (2, 0, 398), 398: (2, 0, 399), 399: (2, 0, 400), 400: (2, 0, 401), 401: (2, 0, 402), 402: (2, 0, 403), 403: (2, 0, 404), 404: (2, 0, 405), 405: (2, 0, 406), 406: (2, 0, 407), 407: (2, 0, 408), 408: (2, 0, 409), 409: (2, 0, 410), 410: (2, 0, 411), 411: (2, 0, 412), 412: (2, 0, 413), 413: (2, 0, 414), 414: (2, 0, 415), 415: (2, 0, 416), 416: (2, 0, 417), 417: (2, 0, 418), 418: (2, 0, 419), 419: (2, 0, 420), 420: (2, 0, 421), 421: (2, 0, 422), 422: (2, 0, 423), 423: (2, 0, 424), 424: (2, 0, 425), 425: (2, 0, 426), 426: (2, 0, 427), 427: (2, 0, 428), 428: (2, 0, 429), 429: (2, 0, 430), 430: (2, 0, 431), 431: (2, 0, 432), 432: (2, 0, 433), 433: (2, 0, 434), 434: (2, 0, 435), 435: (2, 0, 436), 436: (2, 0, 437), 437: (2, 0, 438), 438: (2, 0, 439), 439: (2, 0, 440), 440: (2, 0, 441), 441: (2, 0, 442), 442: (2, 0, 443), 443: (2, 0, 444), 444: (2, 0, 445), 445: (2, 0, 446), 446: (2, 0, 447), 447: (2, 0, 448), 448: (2, 0, 449), 449: (2, 0, 450), 450: (2, 0, 451), 451: (2, 0, 452), 452: (2, 0, 453), 453: (2, 0, 454), 454: (2, 0, 455), 455: (2, 0, 456), 456: (2, 0, 457), 457: (2, 0, 458), 458: (2, 0, 459), 459: (2, 0, 460), 460: (2, 0, 461), 461: (2, 0, 462), 462: (2, 0, 463), 463: (2, 0, 464), 464: (2, 0, 465), 465: (2, 0, 466), 466: (2, 0, 467), 467: (2, 0, 468), 468: (2, 0, 469), 469: (2, 0, 470), 470: (2, 0, 471), 471: (2, 0, 472), 472: (2, 0, 473), 473: (2, 0, 474), 474: (2, 0, 475), 475: (2, 0, 476), 476: (2, 0, 477), 477: (2, 0, 478), 478: (2, 0, 479), 479: (2, 0, 480), 480: (2, 0, 481), 481: (2, 0, 482), 482: (2, 0, 483), 483: (2, 0, 484), 484: (2, 0, 485), 485: (2, 0, 486), 486: (2, 0, 487), 487: (2, 0, 488), 488: (2, 0, 489), 489: (2, 0, 490), 490: (2, 0, 491), 491: (2, 0, 492), 492: (2, 0, 493), 493: (2, 0, 494), 494: (2, 0, 495), 495: (2, 0, 496), 496: (2, 0, 497), 497: (2, 0, 498), 498: (2, 0, 499), 499: (2, 0, 500), 500: (2, 0, 501), 501: (2, 0, 502), 502: (2, 0, 503), 503: (2, 0, 504), 504: (2, 0, 505), 505: (2, 0, 506), 506: (2, 0, 507), 507: (2, 0, 508), 508: (2, 0, 509), 509: (2, 0, 510), 510: (2, 0, 511), 511: (2, 0, 512), 512: (2, 0, 513), 513: (2, 0, 514), 514: (2, 0, 515), 515: (2, 0, 516), 516: (2, 0, 517), 517: (2, 0, 518), 518: (2, 0, 519), 519: (2, 0, 520), 520: (2, 0, 521), 521: (2, 0, 522), 522: (2, 0, 523), 523: (2, 0, 524), 524: (2, 0, 525), 525: (2, 0, 526), 526: (2, 0, 527), 527: (2, 0, 528), 528: (2, 0, 529), 529: (2, 0, 530), 530: (2, 0, 531), 531: (2, 0, 532), 532: (2, 0, 533), 533: (2, 0, 534), 534: (2, 0, 535), 535: (2, 0, 536), 536: (2, 0, 537), 537: (2, 0, 538), 538: (2, 0, 539), 539: (2, 0, 540), 540: (2, 0, 541), 541: (2, 0, 542), 542: (2, 0, 543), 543: (2, 0, 544), 544: (2, 0, 545), 545: (2, 0, 546), 546: (2, 0, 547), 547: (2, 0, 548), 548: (2, 0, 549), 549: (2, 0, 550), 550: (2, 0, 551), 551: (2, 0, 552), 552: (2, 0, 553), 553: (2, 0, 554), 554: (2, 0, 555), 555: (2, 0, 556), 556: (2, 0, 557), 557: (2, 0, 558), 558: (2, 0, 559), 559: (2, 0, 560), 560: (2, 0, 561), 561: (2, 0, 562), 562: (2, 0, 563), 563: (2, 0, 564), 564: (2, 0, 565), 565: (2, 0, 566), 566: (2, 0, 567), 567: (2, 0, 568), 568: (2, 0, 569), 569: (2, 0, 570), 570: (2, 0, 571), 571: (2, 0, 572), 572: (2, 0, 573), 573: (2, 0, 574), 574: (2, 0, 575), 575: (2, 0, 576), 576: (2, 0, 577), 577: (2, 0, 578), 578: (2, 0, 579), 579: (2, 0, 580), 580: (2, 0, 581), 581: (2, 0, 582), 582: (2, 0, 583), 583: (2, 0, 584), 584: (2, 0, 585), 585: (2, 0, 586), 586: (2, 0, 587), 587: (2, 0, 588), 588: (2, 0, 589), 589: (2, 0, 590), 590: (2, 0, 591), 591: (2, 0, 592), 592: (2, 0, 593), 593: (2, 0, 594), 594: (2, 0, 595), 595: (2, 0, 596), 596: (2, 0, 597), 597: (2, 0, 598), 598: (2, 0, 599), 599: (2, 0, 600), 600: (2, 0, 601), 601: (2, 0, 602), 602: (2, 0, 603), 603: (2, 0, 604), 604: (2, 0, 605), 605: (2, 0, 606), 606: (2, 0, 607), 607: (2, 0, 608), 608: (2, 0, 609), 609: (2, 0, 610), 610: (2, 0, 611), 611: (2, 0, 612), 612: (2, 0, 613), 613: (2, 0, 614), 614: (2, 0, 615), 615: (2, 0, 616), 616: (2, 0, 617), 617: (2, 0, 618), 618: (2, 0, 619), 619: (2, 0, 620), 620: (2, 0, 621), 621: (2, 0, 622), 622: (2, 0, 623), 623: (2, 0, 624), 624: (2, 0, 625), 625: (2, 0, 626), 626: (2, 0, 627), 627: (2, 0, 628), 628: (2, 0, 629), 629: (2, 0, 630), 630: (2, 0, 631), 631: (2, 0, 632), 632: (2, 0, 633), 633: (2, 0, 634), 634: (2, 0, 635), 635: (2, 0, 636), 636: (2, 0, 637), 637: (2, 0, 638), 638: (2, 0, 639), 639: (2, 0, 640), 640: (2, 0, 641), 641: (2, 0, 642), 642: (2, 0, 643), 643: (2, 0, 644), 644: (2, 0, 645), 645: (2, 0, 646), 646: (2, 0, 647), 647: (2, 0, 648), 648: (2, 0, 649), 649: (2, 0, 650), 650: (2, 0, 651), 651: (2, 0, 652), 652: (2, 0, 653), 653: (2, 0, 654), 654: (2, 0, 655), 655: (2, 0, 656), 656: (2, 0, 657), 657: (2, 0, 658), 658: (2, 0, 659), 659: (2, 0, 660), 660: (2, 0, 661), 661: (2, 0, 662), 662: (2, 0, 663), 663: (2, 0, 664), 664: (2, 0, 665), 665: (2, 0, 666), 666: (2, 0, 667), 667: (2, 0, 668), 668: (2, 0, 669), 669: (2, 0, 670), 670: (2, 0, 671), 671: (2, 0, 672), 672: (2, 0, 673), 673: (2, 0, 674), 674: (2, 0, 675), 675: (2, 0, 676), 676: (2, 0, 677), 677: (2, 0, 678), 678: (2, 0, 679), 679: (2, 0, 680), 680: (2, 0, 681), 681: (2, 0, 682), 682: (2, 0, 683), 683: (2, 0, 684), 684: (2, 0, 685), 685: (2, 0, 686), 686: (2, 0, 687), 687: (2, 0, 688), 688: (2, 0, 689), 689: (2, 0, 690), 690: (2, 0, 691), 691: (2, 0, 692), 692: (2, 0, 693), 693: (2, 0, 694), 694: (2, 0, 695), 695: (2, 0, 696), 696: (2, 0, 697), 697: (2, 0, 698), 698: (2, 0, 699), 699: (2, 0, 700), 700: (2, 0, 701), 701: (2, 0, 702), 702: (2, 0, 703), 703: (2, 0, 704), 704: (2, 0, 705), 705: (2, 0, 706), 706: (2, 0, 707), 707: (2, 0, 708), 708: (2, 0, 709), 709: (2, 0, 710), 710: (2, 0, 711), 711: (2, 0, 712), 712: (2, 0, 713), 713: (2, 0, 714), 714: (2, 0, 715), 715: (2, 0, 716), 716: (2, 0, 717), 717: (2, 0, 718), 718: (2, 0, 719), 719: (2, 0, 720), 720: (2, 0, 721), 721: (2, 0, 722), 722: (2, 0, 723), 723: (2, 0, 724), 724: (2, 0, 725), 725: (2, 0, 726), 726: (2, 0, 727), 727: (2, 0, 728), 728: (2, 0, 729), 729: (2, 0, 730), 730: (2, 0, 731), 731: (2, 0, 732), 732: (2, 0, 733), 733: (2, 0, 734), 734: (2, 0, 735), 735: (2, 0, 736), 736: (2, 0, 737), 737: (2, 0, 738), 738: (2, 0, 739), 739: (2, 0, 740), 740: (2, 0, 741), 741: (2, 0, 742), 742: (2, 0, 743), 743: (2, 0, 744), 744: (2, 0, 745), 745: (2, 0, 746), 746: (2, 0, 747), 747: (2, 0, 748), 748: (2, 0, 749), 749: (2, 0, 750), 750: (2, 0, 751), 751: (2, 0, 752), 752: (2, 0, 753), 753: (2, 0, 754), 754: (2, 0, 755), 755: (2, 0, 756), 756: (2, 0, 757), 757: (2, 0, 758), 758: (2, 0, 759), 759: (2, 0, 760), 760: (2, 0, 761), 761: (2, 0, 762), 762: (2, 0, 763), 763: (2, 0, 764), 764: (2, 0, 765), 765: (2, 0, 766), 766: (2, 0, 767), 767: (2, 0, 768), 768: (2, 0, 769), 769: (2, 0, 770), 770: (2, 0, 771), 771: (2, 0, 772), 772: (2, 0, 773), 773: (2, 0, 774), 774: (2, 0, 775), 775: (2, 0, 776), 776: (2, 0, 777), 777: (2, 0, 778), 778: (2, 0, 779), 779: (2, 0, 780), 780: (2, 0, 781), 781: (2, 0, 782), 782: (2, 0, 783), 783: (2, 0, 784), 784: (2, 0, 785), 785: (2, 0, 786), 786: (2, 0, 787), 787: (2, 0, 788), 788: (2, 0, 789), 789: (2, 0, 790), 790: (2, 0, 791), 791: (2, 0, 792), 792: (2, 0, 793), 793: (2, 0, 794), 794: (2, 0, 795), 795: (2, 0, 796), 796: (2, 0, 797), 797: (2, 0, 798), 798: (2, 0, 799), 799: (2, 0, 800), 800: (2, 0, 801), 801: (2, 0, 802), 802: (2, 0, 803), 803: (2, 0, 804), 804: (2, 0, 805), 805: (2, 0, 806), 806: (2, 0, 807), 807: (2, 0, 808), 808: (2, 0, 809), 809: (2, 0, 810), 810: (2, 0, 811), 811: (2, 0, 812), 812: (2, 0, 813), 813: (2, 0, 814), 814: (2, 0, 815), 815: (2, 0, 816), 816: (2, 0, 817), 817: (2, 0, 818), 818: (2, 0, 819), 819: (2, 0, 820), 820: (2, 0, 821), 821: (2, 0, 822), 822: (2, 0, 823), 823: (2, 0, 824), 824: (2, 0, 825), 825: (2, 0, 826), 826: (2, 0, 827), 827: (2, 0, 828), 828: (2, 0, 829), 829: (2, 0, 830), 830: (2, 0, 831), 831: (2, 0, 832), 832: (2, 0, 833), 833: (2, 0, 834), 834: (2, 0, 835), 835: (2, 0, 836), 836: (2, 0, 837), 837: (2, 0, 838), 838: (2, 0, 839), 839: (2, 0, 840), 840: (2, 0, 841), 841: (2, 0, 842), 842: (2, 0, 843), 843: (2, 0, 844), 844: (2, 0, 845), 845: (2, 0, 846), 846: (2, 0, 847), 847: (2, 0, 848), 848: (2, 0, 849), 849: (2, 0, 850), 850: (2, 0, 851), 851: (2, 0, 852), 852: (2, 0, 853), 853: (2, 0, 854), 854: (2, 0, 855), 855: (2, 0, 856), 856: (2, 0, 857), 857: (2, 0, 858), 858: (2, 0, 859), 859: (2, 0, 860), 860: (2, 0, 861), 861: (2, 0, 862), 862: (2, 0, 863), 863: (2, 0, 864), 864: (2, 0, 865), 865: (2, 0, 866), 866: (2, 0, 867), 867: (2, 0, 868), 868: (2, 0, 869), 869: (2, 0, 870), 870: (2, 0, 871), 871: (2, 0, 872), 872: (2, 0, 873), 873: (2, 0, 874), 874: (2, 0, 875), 875: (2, 0, 876), 876: (2, 0, 877), 877: (2, 0, 878), 878: (2, 0, 879), 879: (2, 0, 880), 880: (2, 0, 881), 881: (2, 0, 882), 882: (2, 0, 883), 883: (2, 0, 884), 884: (2, 0, 885), 885: (2, 0, 886), 886: (2, 0, 887), 887: (2, 0, 888), 888: (2, 0, 889), 889: (2, 0, 890), 890: (2, 0, 891), 891: (2, 0, 892), 892: (2, 0, 893), 893: (2, 0, 894), 894: (2, 0, 895), 895: (2, 0, 896), 896: (2, 0, 897), 897: (2, 0, 898), 898: (2, 0, 899), 899: (2, 0, 900), 900: (2, 0, 901), 901: (2, 0, 902), 902: (2, 0, 903), 903: (2, 0, 904), 904: (2, 0, 905), 905: (2, 0, 906), 906: (2, 0, 907), 907: (2, 0, 908), 908: (2, 0, 909), 909: (2, 0, 910), 910: (2, 0, 911), 911: (2, 0, 912), 912: (2, 0, 913), 913: (2, 0, 914), 914: (2, 0, 915), 915: (2, 0, 916), 916: (2, 0, 917), 917: (2, 0, 918), 918: (2, 0, 919), 919: (2, 0, 920), 920: (2, 0, 921), 921: (2, 0, 922), 922: (2, 0, 923), 923: (2, 0, 924), 924: (2, 0, 925), 925: (2, 0, 926), 926: (2, 0, 927), 927: (2, 0, 928), 928: (2, 0, 929), 929: (2, 0, 930), 930: (2, 0, 931), 931: (2, 0, 932), 932: (2, 0, 933), 933: (2, 0, 934), 934: (2, 0, 935), 935: (2, 0, 936), 936: (2, 0, 937), 937: (2, 0, 938), 938: (2, 0, 939), 939: (2, 0, 940), 940: (2, 0, 941), 941: (2, 0, 942), 942: (2, 0, 943), 943: (2, 0, 944), 944: (2, 0, 945), 945: (2, 0, 946), 946: (2, 0, 947), 947: (2, 0, 948), 948: (2, 0, 949), 949: (2, 0, 950), 950: (2, 0, 951), 951: (2, 0, 952), 952: (2, 0, 953), 953: (2, 0, 954), 954: (2, 0, 955), 955: (2, 0, 956), 956: (2, 0, 957), 957: (2, 0, 958), 958: (2, 0, 959), 959: (2, 0, 960), 960: (2, 0, 961), 961: (2, 0, 962), 962: (2, 0, 963), 963: (2, 0, 964), 964: (2, 0, 965), 965: (2, 0, 966), 966: (2, 0, 967), 967: (2, 0, 968), 968: (2, 0, 969), 969: (2, 0, 970), 970: (2, 0, 971), 971: (2, 0, 972), 972: (2, 0, 973), 973: (2, 0, 974), 974: (2, 0, 975), 975: (2, 0, 976), 976: (2, 0, 977), 977: (2, 0, 978), 978: (2, 0, 979), 979: (2, 0, 980), 980: (2, 0, 981), 981: (2, 0, 982), 982: (2, 0, 983), 983: (2, 0, 984), 984: (2, 0, 985), 985: (2, 0, 986), 986: (2, 0, 987), 987: (2, 0, 988), 988: (2, 0, 989), 989: (2, 0, 990), 990: (2, 0, 991), 991: (2, 0, 992), 992: (2, 0, 993), 993: (2, 0, 994), 994: (2, 0, 995), 995: (2, 0, 996), 996: (2, 0, 997), 997: (2, 0, 998), 998: (2, 0, 999), 999: (2, 0, 1000), 1000: (2, 0, 1001), 1001: (2, 0, 1002), 1002: (2, 0, 1003), 1003: (2, 0, 1004), 1004: (2, 0, 1005), 1005: (2, 0, 1006), 1006: (2, 0, 1007), 1007: (2, 0, 1008), 1008: (2, 0, 1009), 1009: (2, 0, 1010), 1010: (2, 0, 1011), 1011: (2, 0, 1012), 1012: (2, 0, 1013), 1013: (2, 0, 1014), 1014: (2, 0, 1015), 1015: (2, 0, 1016), 1016: (2, 0, 1017), 1017: (2, 0, 1018), 1018: (2, 0, 1019), 1019: (2, 0, 1020), 1020: (2, 0, 1021), 1021: (2, 0, 1022), 1022: (2, 0, 1023), 1023: (2, 0, 1024), 1024: (2, 0, 1025), 1025: (2, 0, 1026), 1026: (2, 0, 1027), 1027: (2, 0, 1028)}
 _EE_SalesTariff: dict[int, tuple[int, int]] = {5: (2, 1), 6: (2, 1), 7: (2, 1), 8: (2, 1), 9: (2, 1), 10: (2, 1), 11: (2, 1), 12: (2, 1), 13: (2, 1), 14: (2, 1), 15: (2, 1), 16: (2, 1), 17: (2, 1), 18: (2, 1), 19: (2, 1), 20: (2, 1), 21: (2, 1), 22: (2, 1), 23: (2, 1), 24: (2, 1), 25: (2, 1), 26: (2, 1), 27: (2, 1), 28: (2, 1), 29: (2, 1), 30: (2, 1), 31: (2, 1), 32: (2, 1), 33: (2, 1), 34: (2, 1), 35: (2, 1), 36: (2, 1), 37: (2, 1), 38: (2, 1), 39: (2, 1), 40: (2, 1), 41: (2, 1), 42: (2, 1), 43: (2, 1), 44: (2, 1), 45: (2, 1), 46: (2, 1), 47: (2, 1), 48: (2, 1), 49: (2, 1), 50: (2, 1), 51: (2, 1), 52: (2, 1), 53: (2, 1), 54: (2, 1), 55: (2, 1), 56: (2, 1), 57: (2, 1), 58: (2, 1), 59: (2, 1), 60: (2, 1), 61: (2, 1), 62: (2, 1), 63: (2, 1), 64: (2, 1), 65: (2, 1), 66: (2, 1), 67: (2, 1), 68: (2, 1), 69: (2, 1), 70: (2, 1), 71: (2, 1), 72: (2, 1), 73: (2, 1), 74: (2, 1), 75: (2, 1), 76: (2, 1), 77: (2, 1), 78: (2, 1), 79: (2, 1), 80: (2, 1), 81: (2, 1), 82: (2, 1), 83: (2, 1), 84: (2, 1), 85: (2, 1), 86: (2, 1), 87: (2, 1), 88: (2, 1), 89: (2, 1), 90: (2, 1), 91: (2, 1), 92: (2, 1), 93: (2, 1), 94: (2, 1), 95: (2, 1), 96: (2, 1), 97: (2, 1), 98: (2, 1), 99: (2, 1), 100: (2, 1), 101: (2, 1), 102: (2, 1), 103: (2, 1), 104: (2, 1), 105: (2, 1), 106: (2, 1), 107: (2, 1), 108: (2, 1), 109: (2, 1), 110: (2, 1), 111: (2, 1), 112: (2, 1), 113: (2, 1), 114: (2, 1), 115: (2, 1), 116: (2, 1), 117: (2, 1), 118: (2, 1), 119: (2, 1), 120: (2, 1), 121: (2, 1), 122: (2, 1), 123: (2, 1), 124: (2, 1), 125: (2, 1), 126: (2, 1), 127: (2, 1), 128: (2, 1), 129: (2, 1), 130: (2, 1), 131: (2, 1), 132: (2, 1), 133: (2, 1), 134: (2, 1), 135: (2, 1), 136: (2, 1), 137: (2, 1), 138: (2, 1), 139: (2, 1), 140: (2, 1), 141: (2, 1), 142: (2, 1), 143: (2, 1), 144: (2, 1), 145: (2, 1), 146: (2, 1), 147: (2, 1), 148: (2, 1), 149: (2, 1), 150: (2, 1), 151: (2, 1), 152: (2, 1), 153: (2, 1), 154: (2, 1), 155: (2, 1), 156: (2, 1), 157: (2, 1), 158: (2, 1), 159: (2, 1), 160: (2, 1), 161: (2, 1), 162: (2, 1), 163: (2, 1), 164: (2, 1), 165: (2, 1), 166: (2, 1), 167: (2, 1), 168: (2, 1), 169: (2, 1), 170: (2, 1), 171: (2, 1), 172: (2, 1), 173: (2, 1), 174: (2, 1), 175: (2, 1), 176: (2, 1), 177: (2, 1), 178: (2, 1), 179: (2, 1), 180: (2, 1), 181: (2, 1), 182: (2, 1), 183: (2, 1), 184: (2, 1), 185: (2, 1), 186: (2, 1), 187: (2, 1), 188: (2, 1), 189: (2, 1), 190: (2, 1), 191: (2, 1), 192: (2, 1), 193: (2, 1), 194: (2, 1), 195: (2, 1), 196: (2, 1), 197: (2, 1), 198: (2, 1), 199: (2, 1), 200: (2, 1), 201: (2, 1), 202: (2, 1), 203: (2, 1), 204: (2, 1), 205: (2, 1), 206: (2, 1), 207: (2, 1), 208: (2, 1), 209: (2, 1), 210: (2, 1), 211: (2, 1), 212: (2, 1), 213: (2, 1), 214: (2, 1), 215: (2, 1), 216: (2, 1), 217: (2, 1), 218: (2, 1), 219: (2, 1), 220: (2, 1), 221: (2, 1), 222: (2, 1), 223: (2, 1), 224: (2, 1), 225: (2, 1), 226: (2, 1), 227: (2, 1), 228: (2, 1), 229: (2, 1), 230: (2, 1), 231: (2, 1), 232: (2, 1), 233: (2, 1), 234: (2, 1), 235: (2, 1), 236: (2, 1), 237: (2, 1), 238: (2, 1), 239: (2, 1), 240: (2, 1), 241: (2, 1), 242: (2, 1), 243: (2, 1), 244: (2, 1), 245: (2, 1), 246: (2, 1), 247: (2, 1), 248: (2, 1), 249: (2, 1), 250: (2, 1), 251: (2, 1), 252: (2, 1), 253: (2, 1), 254: (2, 1), 255: (2, 1), 256: (2, 1), 257: (2, 1), 258: (2, 1), 259: (2, 1), 260: (2, 1), 261: (2, 1), 262: (2, 1), 263: (2, 1), 264: (2, 1), 265: (2, 1), 266: (2, 1), 267: (2, 1), 268: (2, 1), 269: (2, 1), 270: (2, 1), 271: (2, 1), 272: (2, 1), 273: (2, 1), 274: (2, 1), 275: (2, 1), 276: (2, 1), 277: (2, 1), 278: (2, 1), 279: (2, 1), 280: (2, 1), 281: (2, 1), 282: (2, 1), 283: (2, 1), 284: (2, 1), 285: (2, 1), 286: (2, 1), 287: (2, 1), 288: (2, 1), 289: (2, 1), 290: (2, 1), 291: (2, 1), 292: (2, 1), 293: (2, 1), 294: (2, 1), 295: (2, 1), 296: (2, 1), 297: (2, 1), 298: (2, 1), 299: (2, 1), 300: (2, 1), 301: (2, 1), 302: (2, 1), 303: (2, 1), 304: (2, 1), 305: (2, 1), 306: (2, 1), 307: (2, 1), 308: (2, 1), 309: (2, 1), 310: (2, 1), 311: (2, 1), 312: (2, 1), 313: (2, 1), 314: (2, 1), 315: (2, 1), 316: (2, 1), 317: (2, 1), 318: (2, 1), 319: (2, 1), 320: (2, 1), 321: (2, 1), 322: (2, 1), 323: (2, 1), 324: (2, 1), 325: (2, 1), 326: (2, 1), 327: (2, 1), 328: (2, 1), 329: (2, 1), 330: (2, 1), 331: (2, 1), 332: (2, 1), 333: (2, 1), 334: (2, 1), 335: (2, 1), 336: (2, 1), 337: (2, 1), 338: (2, 1), 339: (2, 1), 340: (2, 1), 341: (2, 1), 342: (2, 1), 343: (2, 1), 344: (2, 1), 345: (2, 1), 346: (2, 1), 347: (2, 1), 348: (2, 1), 349: (2, 1), 350: (2, 1), 351: (2, 1), 352: (2, 1), 353: (2, 1), 354: (2, 1), 355: (2, 1), 356: (2, 1), 357: (2, 1), 358: (2, 1), 359: (2, 1), 360: (2, 1), 361: (2, 1), 362: (2, 1), 363: (2, 1), 364: (2, 1), 365: (2, 1), 366: (2, 1), 367: (2, 1), 368: (2, 1), 369: (2, 1), 370: (2, 1), 371: (2, 1), 372: (2, 1), 373: (2, 1), 374: (2, 1), 375: (2, 1), 376: (2, 1), 377: (2, 1), 378: (2, 1), 379: (2, 1), 380: (2, 1), 381: (2, 1), 382: (2, 1), 383: (2, 1), 384: (2, 1), 385: (2, 1), 386: (2, 1), 387: (2, 1), 388: (2, 1), 389: (2, 1), 390: (2, 1), 391: (2, 1), 392: (2, 1), 393: (2, 1), 394: (2, 1), 395: (2, 1), 396: (2, 1), 397: (2, 1), 398: (2, 1), 399: (2, 1), 400: (2, 1), 401: (2, 1), 402: (2, 1), 403: (2, 1), 404: (2, 1), 405: (2, 1), 406: (2, 1), 407: (2, 1), 408: (2, 1), 409: (2, 1), 410: (2, 1), 411: (2, 1), 412: (2, 1), 413: (2, 1), 414: (2, 1), 415: (2, 1), 416: (2, 1), 417: (2, 1), 418: (2, 1), 419: (2, 1), 420: (2, 1), 421: (2, 1), 422: (2, 1), 423: (2, 1), 424: (2, 1), 425: (2, 1), 426: (2, 1), 427: (2, 1), 428: (2, 1), 429: (2, 1), 430: (2, 1), 431: (2, 1), 432: (2, 1), 433: (2, 1), 434: (2, 1), 435: (2, 1), 436: (2, 1), 437: (2, 1), 438: (2, 1), 439: (2, 1), 440: (2, 1), 441: (2, 1), 442: (2, 1), 443: (2, 1), 444: (2, 1), 445: (2, 1), 446: (2, 1), 447: (2, 1), 448: (2, 1), 449: (2, 1), 450: (2, 1), 451: (2, 1), 452: (2, 1), 453: (2, 1), 454: (2, 1), 455: (2, 1), 456: (2, 1), 457: (2, 1), 458: (2, 1), 459: (2, 1), 460: (2, 1), 461: (2, 1), 462: (2, 1), 463: (2, 1), 464: (2, 1), 465: (2, 1), 466: (2, 1), 467: (2, 1), 468: (2, 1), 469: (2, 1), 470: (2, 1), 471: (2, 1), 472: (2, 1), 473: (2, 1), 474: (2, 1), 475: (2, 1), 476: (2, 1), 477: (2, 1), 478: (2, 1), 479: (2, 1), 480: (2, 1), 481: (2, 1), 482: (2, 1), 483: (2, 1), 484: (2, 1), 485: (2, 1), 486: (2, 1), 487: (2, 1), 488: (2, 1), 489: (2, 1), 490: (2, 1), 491: (2, 1), 492: (2, 1), 493: (2, 1), 494: (2, 1), 495: (2, 1), 496: (2, 1), 497: (2, 1), 498: (2, 1), 499: (2, 1), 500: (2, 1), 501: (2, 1), 502: (2, 1), 503: (2, 1), 504: (2, 1), 505: (2, 1), 506: (2, 1), 507: (2, 1), 508: (2, 1), 509: (2, 1), 510: (2, 1), 511: (2, 1), 512: (2, 1), 513: (2, 1), 514: (2, 1), 515: (2, 1), 516: (2, 1), 517: (2, 1), 518: (2, 1), 519: (2, 1), 520: (2, 1), 521: (2, 1), 522: (2, 1), 523: (2, 1), 524: (2, 1), 525: (2, 1), 526: (2, 1), 527: (2, 1), 528: (2, 1), 529: (2, 1), 530: (2, 1), 531: (2, 1), 532: (2, 1), 533: (2, 1), 534: (2, 1), 535: (2, 1), 536: (2, 1), 537: (2, 1), 538: (2, 1), 539: (2, 1), 540: (2, 1), 541: (2, 1), 542: (2, 1), 543: (2, 1), 544: (2, 1), 545: (2, 1), 546: (2, 1), 547: (2, 1), 548: (2, 1), 549: (2, 1), 550: (2, 1), 551: (2, 1), 552: (2, 1), 553: (2, 1), 554: (2, 1), 555: (2, 1), 556: (2, 1), 557: (2, 1), 558: (2, 1), 559: (2, 1), 560: (2, 1), 561: (2, 1), 562: (2, 1), 563: (2, 1), 564: (2, 1), 565: (2, 1), 566: (2, 1), 567: (2, 1), 568: (2, 1), 569: (2, 1), 570: (2, 1), 571: (2, 1), 572: (2, 1), 573: (2, 1), 574: (2, 1), 575: (2, 1), 576: (2, 1), 577: (2, 1), 578: (2, 1), 579: (2, 1), 580: (2, 1), 581: (2, 1), 582: (2, 1), 583: (2, 1), 584: (2, 1), 585: (2, 1), 586: (2, 1), 587: (2, 1), 588: (2, 1), 589: (2, 1), 590: (2, 1), 591: (2, 1), 592: (2, 1), 593: (2, 1), 594: (2, 1), 595: (2, 1), 596: (2, 1), 597: (2, 1), 598: (2, 1), 599: (2, 1), 600: (2, 1), 601: (2, 1), 602: (2, 1), 603: (2, 1), 604: (2, 1), 605: (2, 1), 606: (2, 1), 607: (2, 1), 608: (2, 1), 609: (2, 1), 610: (2, 1), 611: (2, 1), 612: (2, 1), 613: (2, 1), 614: (2, 1), 615: (2, 1), 616: (2, 1), 617: (2, 1), 618: (2, 1), 619: (2, 1), 620: (2, 1), 621: (2, 1), 622: (2, 1), 623: (2, 1), 624: (2, 1), 625: (2, 1), 626: (2, 1), 627: (2, 1), 628: (2, 1), 629: (2, 1), 630: (2, 1), 631: (2, 1), 632: (2, 1), 633: (2, 1), 634: (2, 1), 635: (2, 1), 636: (2, 1), 637: (2, 1), 638: (2, 1), 639: (2, 1), 640: (2, 1), 641: (2, 1), 642: (2, 1), 643: (2, 1), 644: (2, 1), 645: (2, 1), 646: (2, 1), 647: (2, 1), 648: (2, 1), 649: (2, 1), 650: (2, 1), 651: (2, 1), 652: (2, 1), 653: (2, 1), 654: (2, 1), 655: (2, 1), 656: (2, 1), 657: (2, 1), 658: (2, 1), 659: (2, 1), 660: (2, 1), 661: (2, 1), 662: (2, 1), 663: (2, 1), 664: (2, 1), 665: (2, 1), 666: (2, 1), 667: (2, 1), 668: (2, 1), 669: (2, 1), 670: (2, 1), 671: (2, 1), 672: (2, 1), 673: (2, 1), 674: (2, 1), 675: (2, 1), 676: (2, 1), 677: (2, 1), 678: (2, 1), 679: (2, 1), 680: (2, 1), 681: (2, 1), 682: (2, 1), 683: (2, 1), 684: (2, 1), 685: (2, 1), 686: (2, 1), 687: (2, 1), 688: (2, 1), 689: (2, 1), 690: (2, 1), 691: (2, 1), 692: (2, 1), 693: (2, 1), 694: (2, 1), 695: (2, 1), 696: (2, 1), 697: (2, 1), 698: (2, 1), 699: (2, 1), 700: (2, 1), 701: (2, 1), 702: (2, 1), 703: (2, 1), 704: (2, 1), 705: (2, 1), 706: (2, 1), 707: (2, 1), 708: (2, 1), 709: (2, 1), 710: (2, 1), 711: (2, 1), 712: (2, 1), 713: (2, 1), 714: (2, 1), 715: (2, 1), 716: (2, 1), 717: (2, 1), 718: (2, 1), 719: (2, 1), 720: (2, 1), 721: (2, 1), 722: (2, 1), 723: (2, 1), 724: (2, 1), 725: (2, 1), 726: (2, 1), 727: (2, 1), 728: (2, 1), 729: (2, 1), 730: (2, 1), 731: (2, 1), 732: (2, 1), 733: (2, 1), 734: (2, 1), 735: (2, 1), 736: (2, 1), 737: (2, 1), 738: (2, 1), 739: (2, 1), 740: (2, 1), 741: (2, 1), 742: (2, 1), 743: (2, 1), 744: (2, 1), 745: (2, 1), 746: (2, 1), 747: (2, 1), 748: (2, 1), 749: (2, 1), 750: (2, 1), 751: (2, 1), 752: (2, 1), 753: (2, 1), 754: (2, 1), 755: (2, 1), 756: (2, 1), 757: (2, 1), 758: (2, 1), 759: (2, 1), 760: (2, 1), 761: (2, 1), 762: (2, 1), 763: (2, 1), 764: (2, 1), 765: (2, 1), 766: (2, 1), 767: (2, 1), 768: (2, 1), 769: (2, 1), 770: (2, 1), 771: (2, 1), 772: (2, 1), 773: (2, 1), 774: (2, 1), 775: (2, 1), 776: (2, 1), 777: (2, 1), 778: (2, 1), 779: (2, 1), 780: (2, 1), 781: (2, 1), 782: (2, 1), 783: (2, 1), 784: (2, 1), 785: (2, 1), 786: (2, 1), 787: (2, 1), 788: (2, 1), 789: (2, 1), 790: (2, 1), 791: (2, 1), 792: (2, 1), 793: (2, 1), 794: (2, 1), 795: (2, 1), 796: (2, 1), 797: (2, 1), 798: (2, 1), 799: (2, 1), 800: (2, 1), 801: (2, 1), 802: (2, 1), 803: (2, 1), 804: (2, 1), 805: (2, 1), 806: (2, 1), 807: (2, 1), 808: (2, 1), 809: (2, 1), 810: (2, 1), 811: (2, 1), 812: (2, 1), 813: (2, 1), 814: (2, 1), 815: (2, 1), 816: (2, 1), 817: (2, 1), 818: (2, 1), 819: (2, 1), 820: (2, 1), 821: (2, 1), 822: (2, 1), 823: (2, 1), 824: (2, 1), 825: (2, 1), 826: (2, 1), 827: (2, 1), 828: (2, 1), 829: (2, 1), 830: (2, 1), 831: (2, 1), 832: (2, 1), 833: (2, 1), 834: (2, 1), 835: (2, 1), 836: (2, 1), 837: (2, 1), 838: (2, 1), 839: (2, 1), 840: (2, 1), 841: (2, 1), 842: (2, 1), 843: (2, 1), 844: (2, 1), 845: (2, 1), 846: (2, 1), 847: (2, 1), 848: (2, 1), 849: (2, 1), 850: (2, 1), 851: (2, 1), 852: (2, 1), 853: (2, 1), 854: (2, 1), 855: (2, 1), 856: (2, 1), 857: (2, 1), 858: (2, 1), 859: (2, 1), 860: (2, 1), 861: (2, 1), 862: (2, 1), 863: (2, 1), 864: (2, 1), 865: (2, 1), 866: (2, 1), 867: (2, 1), 868: (2, 1), 869: (2, 1), 870: (2, 1), 871: (2, 1), 872: (2, 1), 873: (2, 1), 874: (2, 1), 875: (2, 1), 876: (2, 1), 877: (2, 1), 878: (2, 1), 879: (2, 1), 880: (2, 1), 881: (2, 1), 882: (2, 1), 883: (2, 1), 884: (2, 1), 885: (2, 1), 886: (2, 1), 887: (2, 1), 888: (2, 1), 889: (2, 1), 890: (2, 1), 891: (2, 1), 892: (2, 1), 893: (2, 1), 894: (2, 1), 895: (2, 1), 896: (2, 1), 897: (2, 1), 898: (2, 1), 899: (2, 1), 900: (2, 1), 901: (2, 1), 902: (2, 1), 903: (2, 1), 904: (2, 1), 905: (2, 1), 906: (2, 1), 907: (2, 1), 908: (2, 1), 909: (2, 1), 910: (2, 1), 911: (2, 1), 912: (2, 1), 913: (2, 1), 914: (2, 1), 915: (2, 1), 916: (2, 1), 917: (2, 1), 918: (2, 1), 919: (2, 1), 920: (2, 1), 921: (2, 1), 922: (2, 1), 923: (2, 1), 924: (2, 1), 925: (2, 1), 926: (2, 1), 927: (2, 1), 928: (2, 1), 929: (2, 1), 930: (2, 1), 931: (2, 1), 932: (2, 1), 933: (2, 1), 934: (2, 1), 935: (2, 1), 936: (2, 1), 937: (2, 1), 938: (2, 1), 939: (2, 1), 940: (2, 1), 941: (2, 1), 942: (2, 1), 943: (2, 1), 944: (2, 1), 945: (2, 1), 946: (2, 1), 947: (2, 1), 948: (2, 1), 949: (2, 1), 950: (2, 1), 951: (2, 1), 952: (2, 1), 953: (2, 1), 954: (2, 1), 955: (2, 1), 956: (2, 1), 957: (2, 1), 958: (2, 1), 959: (2, 1), 960: (2, 1), 961: (2, 1), 962: (2, 1), 963: (2, 1), 964: (2, 1), 965: (2, 1), 966: (2, 1), 967: (2, 1), 968: (2, 1), 969: (2, 1), 970: (2, 1), 971: (2, 1), 972: (2, 1), 973: (2, 1), 974: (2, 1), 975: (2, 1), 976: (2, 1), 977: (2, 1), 978: (2, 1), 979: (2, 1), 980: (2, 1), 981: (2, 1), 982: (2, 1), 983: (2, 1), 984: (2, 1), 985: (2, 1), 986: (2, 1), 987: (2, 1), 988: (2, 1), 989: (2, 1), 990: (2, 1), 991: (2, 1), 992: (2, 1), 993: (2, 1), 994: (2, 1), 995: (2, 1), 996: (2, 1), 997: (2, 1), 998: (2, 1), 999: (2, 1), 1000: (2, 1), 1001: (2, 1), 1002: (2, 1), 1003: (2, 1), 1004: (2, 1), 1005: (2, 1), 1006: (2, 1), 1007: (2, 1), 1008: (2, 1), 1009: (2, 1), 1010: (2, 1), 1011: (2, 1), 1012: (2, 1), 1013: (2, 1), 1014: (2, 1), 1015: (2, 1), 1016: (2, 1), 1017: (2, 1), 1018: (2, 1), 1019: (2, 1), 1020: (2, 1), 1021: (2, 1), 1022: (2, 1), 1023: (2, 1), 1024: (2, 1), 1025: (2, 1), 1026: (2, 1), 1027: (2, 1), 1028: (1, 0)}
+_T_SalesTariff_0 = _T_SalesTariff[0]
+_T_SalesTariff_2 = _T_SalesTariff[2]
+_T_SalesTariff_3 = _T_SalesTariff[3]
 _P_SalesTariff_sales_tariff_entry = frozenset((5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 322, 323, 324, 325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335, 336, 337, 338, 339, 340, 341, 342, 343, 344, 345, 346, 347, 348, 349, 350, 351, 352, 353, 354, 355, 356, 357, 358, 359, 360, 361, 362, 363, 364, 365, 366, 367, 368, 369, 370, 371, 372, 373, 374, 375, 376, 377, 378, 379, 380, 381, 382, 383, 384, 385, 386, 387, 388, 389, 390, 391, 392, 393, 394, 395, 396, 397, 398, 399, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 419, 420, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430, 431, 432, 433, 434, 435, 436, 437, 438, 439, 440, 441, 442, 443, 444, 445, 446, 447, 448, 449, 450, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460, 461, 462, 463, 464, 465, 466, 467, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477, 478, 479, 480, 481, 482, 483, 484, 485, 486, 487, 488, 489, 490, 491, 492, 493, 494, 495, 496, 497, 498, 499, 500, 501, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 512, 513, 514, 515, 516, 517, 518, 519, 520, 521, 522, 523, 524, 525, 526, 527, 528, 529, 530, 531, 532, 533, 534, 535, 536, 537, 538, 539, 540, 541, 542, 543, 544, 545, 546, 547, 548, 549, 550, 551, 552, 553, 554, 555, 556, 557, 558, 559, 560, 561, 562, 563, 564, 565, 566, 567, 568, 569, 570, 571, 572, 573, 574, 575, 576, 577, 578, 579, 580, 581, 582, 583, 584, 585, 586, 587, 588, 589, 590, 591, 592, 593, 594, 595, 596, 597, 598, 599, 600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 610, 611, 612, 613, 614, 615, 616, 617, 618, 619, 620, 621, 622, 623, 624, 625, 626, 627, 628, 629, 630, 631, 632, 633, 634, 635, 636, 637, 638, 639, 640, 641, 642, 643, 644, 645, 646, 647, 648, 649, 650, 651, 652, 653, 654, 655, 656, 657, 658, 659, 660, 661, 662, 663, 664, 665, 666, 667, 668, 669, 670, 671, 672, 673, 674, 675, 676, 677, 678, 679, 680, 681, 682, 683, 684, 685, 686, 687, 688, 689, 690, 691, 692, 693, 694, 695, 696, 697, 698, 699, 700, 701, 702, 703, 704, 705, 706, 707, 708, 709, 710, 711, 712, 713, 714, 715, 716, 717, 718, 719, 720, 721, 722, 723, 724, 725, 726, 727, 728, 729, 730, 731, 732, 733, 734, 735, 736, 737, 738, 739, 740, 741, 742, 743, 744, 745, 746, 747, 748, 749, 750, 751, 752, 753, 754, 755, 756, 757, 758, 759, 760, 761, 762, 763, 764, 765, 766, 767, 768, 769, 770, 771, 772, 773, 774, 775, 776, 777, 778, 779, 780, 781, 782, 783, 784, 785, 786, 787, 788, 789, 790, 791, 792, 793, 794, 795, 796, 797, 798, 799, 800, 801, 802, 803, 804, 805, 806, 807, 808, 809, 810, 811, 812, 813, 814, 815, 816, 817, 818, 819, 820, 821, 822, 823, 824, 825, 826, 827, 828, 829, 830, 831, 832, 833, 834, 835, 836, 837, 838, 839, 840, 841, 842, 843, 844, 845, 846, 847, 848, 849, 850, 851, 852, 853, 854, 855, 856, 857, 858, 859, 860, 861, 862, 863, 864, 865, 866, 867, 868, 869, 870, 871, 872, 873, 874, 875, 876, 877, 878, 879, 880, 881, 882, 883, 884, 885, 886, 887, 888, 889, 890, 891, 892, 893, 894, 895, 896, 897, 898, 899, 900, 901, 902, 903, 904, 905, 906, 907, 908, 909, 910, 911, 912, 913, 914, 915, 916, 917, 918, 919, 920, 921, 922, 923, 924, 925, 926, 927, 928, 929, 930, 931, 932, 933, 934, 935, 936, 937, 938, 939, 940, 941, 942, 943, 944, 945, 946, 947, 948, 949, 950, 951, 952, 953, 954, 955, 956, 957, 958, 959, 960, 961, 962, 963, 964, 965, 966, 967, 968, 969, 970, 971, 972, 973, 974, 975, 976, 977, 978, 979, 980, 981, 982, 983, 984, 985, 986, 987, 988, 989, 990, 991, 992, 993, 994, 995, 996, 997, 998, 999, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, 1016, 1017, 1018, 1019, 1020, 1021, 1022, 1023, 1024, 1025, 1026, 1027, 1028,))
 _W_SalesTariffEntry = (2, 2, 2, 2, 2, 2, 1,)
 _T_SalesTariffEntry = ((1, 2, -2, -3,), (3, 4, -1, -2,), (3, 4, -1, -2,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (-1, -2,),)
 _X_SalesTariffEntry_consumption_cost: dict[int, tuple[int, int, int]] = {1: (2, 1, 4), 2: (2, 1, 4), 3: (2, 0, 4), 4: (2, 0, 5), 5: (2, 0, 6)}
 _EE_SalesTariffEntry: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 2), 3: (2, 1), 4: (2, 1), 5: (2, 1), 6: (1, 0)}
 _SE_SalesTariffEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_SalesTariffEntry_0 = _T_SalesTariffEntry[0]
 _P_SalesTariffEntry_time_interval = frozenset((1, 2,))
 _SD_SalesTariffEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
+_T_SalesTariffEntry_3 = _T_SalesTariffEntry[3]
 _P_SalesTariffEntry_consumption_cost = frozenset((4, 5, 6,))
 _W_ConsumptionCost = (1, 1, 2, 2, 1,)
 _T_ConsumptionCost = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (4, -1, -2, -3,), (-1, -2,),)
@@ -8308,6 +8545,7 @@ _P_ConsumptionCost_cost = frozenset((2, 3, 4,))
 _W_Cost = (1, 1, 2, 1,)
 _T_Cost = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_Cost: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_Cost_2 = _T_Cost[2]
 _W_SASchedules = (1,)
 _T_SASchedules = ((-1, -2,),)
 _W_AC_EVSEChargeParameter = (1, 1, 1, 1,)
@@ -8317,6 +8555,8 @@ _T_AC_EVSEStatus = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
 _W_DC_EVSEChargeParameter = (1, 1, 1, 1, 1, 1, 2, 1, 2, 1,)
 _T_DC_EVSEChargeParameter = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, 8, -2, -3,), (8, -2,), (9, -1, -2, -3,), (-1, -2,),)
 _EE_DC_EVSEChargeParameter: dict[int, tuple[int, int]] = {8: (2, 1), 9: (1, 0)}
+_T_DC_EVSEChargeParameter_6 = _T_DC_EVSEChargeParameter[6]
+_T_DC_EVSEChargeParameter_8 = _T_DC_EVSEChargeParameter[8]
 _W_EVSEChargeParameter = (1,)
 _T_EVSEChargeParameter = ((-1, -2,),)
 _W_ChargingStatusReq = (1,)
@@ -8324,24 +8564,45 @@ _T_ChargingStatusReq = ((-1, -2,),)
 _W_ChargingStatusRes = (1, 1, 1, 3, 2, 2, 1, 1,)
 _T_ChargingStatusRes = ((1, -2,), (2, -2,), (3, -2,), (4, 5, 6, 7, -2, -3, -3, -3,), (5, 6, 7, -2,), (6, 7, -2, -3,), (7, -2,), (-1, -2,),)
 _X_ChargingStatusRes_ac_evse_status: dict[int, tuple[int, int, int]] = {3: (3, 3, 7), 4: (2, 2, 7), 5: (2, 1, 7), 6: (1, 0, 7)}
+_T_ChargingStatusRes_3 = _T_ChargingStatusRes[3]
+_T_ChargingStatusRes_4 = _T_ChargingStatusRes[4]
+_T_ChargingStatusRes_5 = _T_ChargingStatusRes[5]
 _W_MeterInfo = (1, 3, 3, 2, 2, 1,)
 _T_MeterInfo = ((1, -2,), (2, 3, 4, 5, -1, -2, -3, -3,), (3, 4, 5, -1, -2, -3, -3, -3,), (4, 5, -1, -2,), (5, -1, -2, -3,), (-1, -2,),)
 _X_MeterInfo_t_meter: dict[int, tuple[int, int, int]] = {1: (3, 3, 5), 2: (3, 2, 5), 3: (2, 1, 5), 4: (2, 0, 5)}
 _EE_MeterInfo: dict[int, tuple[int, int]] = {1: (3, 4), 2: (3, 3), 3: (2, 2), 4: (2, 1), 5: (1, 0)}
+_T_MeterInfo_1 = _T_MeterInfo[1]
+_T_MeterInfo_2 = _T_MeterInfo[2]
+_T_MeterInfo_3 = _T_MeterInfo[3]
+_T_MeterInfo_4 = _T_MeterInfo[4]
 _W_CurrentDemandReq = (1, 1, 3, 3, 2, 2, 1, 2, 2, 1, 1,)
 _T_CurrentDemandReq = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, -2, -3, -3,), (4, 5, 6, 7, -2, -3, -3, -3,), (5, 6, 7, -2,), (6, 7, -2, -3,), (7, -2,), (8, 9, 10, -2,), (9, 10, -2, -3,), (10, -2,), (-1, -2,),)
 _X_CurrentDemandReq_bulk_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 3, 6), 3: (3, 2, 6), 4: (2, 1, 6), 5: (2, 0, 6)}
 _X_CurrentDemandReq_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 4, 7), 3: (3, 3, 7), 4: (2, 2, 7), 5: (2, 1, 7), 6: (1, 0, 7)}
+_T_CurrentDemandReq_2 = _T_CurrentDemandReq[2]
+_T_CurrentDemandReq_3 = _T_CurrentDemandReq[3]
+_T_CurrentDemandReq_4 = _T_CurrentDemandReq[4]
+_T_CurrentDemandReq_5 = _T_CurrentDemandReq[5]
+_T_CurrentDemandReq_7 = _T_CurrentDemandReq[7]
+_T_CurrentDemandReq_8 = _T_CurrentDemandReq[8]
 _W_CurrentDemandRes = (1, 1, 1, 1, 1, 1, 1, 3, 2, 2, 1, 1, 2, 2, 1,)
 _T_CurrentDemandRes = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (8, 9, 10, 11, -2, -3, -3, -3,), (9, 10, 11, -2,), (10, 11, -2, -3,), (11, -2,), (12, -2,), (13, 14, -1, -2,), (14, -1, -2, -3,), (-1, -2,),)
 _X_CurrentDemandRes_evseid: dict[int, tuple[int, int, int]] = {7: (3, 3, 11), 8: (2, 2, 11), 9: (2, 1, 11), 10: (1, 0, 11)}
 _EE_CurrentDemandRes: dict[int, tuple[int, int]] = {12: (2, 2), 13: (2, 1), 14: (1, 0)}
+_T_CurrentDemandRes_7 = _T_CurrentDemandRes[7]
+_T_CurrentDemandRes_8 = _T_CurrentDemandRes[8]
+_T_CurrentDemandRes_9 = _T_CurrentDemandRes[9]
+_T_CurrentDemandRes_12 = _T_CurrentDemandRes[12]
+_T_CurrentDemandRes_13 = _T_CurrentDemandRes[13]
 _W_MeteringReceiptReq = (2, 1, 2, 1, 1,)
 _T_MeteringReceiptReq = ((1, 2, -2, -3,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (-1, -2,),)
+_T_MeteringReceiptReq_0 = _T_MeteringReceiptReq[0]
+_T_MeteringReceiptReq_2 = _T_MeteringReceiptReq[2]
 _W_MeteringReceiptRes = (1, 2, 1, 1, 1,)
 _T_MeteringReceiptRes = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_MeteringReceiptRes: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_MeteringReceiptRes_evse_status: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEStatus: (0, _e_AC_EVSEStatus), DC_EVSEStatus: (1, _e_DC_EVSEStatus), EVSEStatus: (2, _e_EVSEStatus)}
+_T_MeteringReceiptRes_1 = _T_MeteringReceiptRes[1]
 _P_MeteringReceiptRes_evse_status = frozenset((2, 3, 4,))
 _SD_MeteringReceiptRes_evse_status: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVSEStatus, 3: _d_DC_EVSEStatus, 4: _d_EVSEStatus}
 _W_EVSEStatus = (1, 1, 1,)
@@ -8360,12 +8621,15 @@ _P_SelectedServiceList_selected_service = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 
 _W_SelectedService = (1, 2, 1,)
 _T_SelectedService = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SelectedService: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
+_T_SelectedService_1 = _T_SelectedService[1]
 _W_PaymentServiceSelectionRes = (1, 1,)
 _T_PaymentServiceSelectionRes = ((1, -2,), (-1, -2,),)
 _W_PowerDeliveryReq = (1, 1, 3, 2, 1, 1,)
 _T_PowerDeliveryReq = ((1, -2,), (2, -2,), (3, 4, 5, -1, -2, -3, -3, -3,), (4, 5, -1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryReq: dict[int, tuple[int, int]] = {2: (3, 3), 3: (2, 2), 4: (1, 0), 5: (1, 0)}
 _SE_PowerDeliveryReq_ev_power_delivery_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {DC_EVPowerDeliveryParameter: (0, _e_DC_EVPowerDeliveryParameter), EVPowerDeliveryParameter: (1, _e_EVPowerDeliveryParameter)}
+_T_PowerDeliveryReq_2 = _T_PowerDeliveryReq[2]
+_T_PowerDeliveryReq_3 = _T_PowerDeliveryReq[3]
 _P_PowerDeliveryReq_ev_power_delivery_parameter = frozenset((4, 5,))
 _SD_PowerDeliveryReq_ev_power_delivery_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {4: _d_DC_EVPowerDeliveryParameter, 5: _d_EVPowerDeliveryParameter}
 _W_ChargingProfile = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
@@ -8376,14 +8640,17 @@ _P_ChargingProfile_profile_entry = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
 _W_ProfileEntry = (1, 1, 2, 1,)
 _T_ProfileEntry = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_ProfileEntry: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_ProfileEntry_2 = _T_ProfileEntry[2]
 _W_DC_EVPowerDeliveryParameter = (1, 2, 1, 1,)
 _T_DC_EVPowerDeliveryParameter = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
+_T_DC_EVPowerDeliveryParameter_1 = _T_DC_EVPowerDeliveryParameter[1]
 _W_EVPowerDeliveryParameter = (1,)
 _T_EVPowerDeliveryParameter = ((-1, -2,),)
 _W_PowerDeliveryRes = (1, 2, 1, 1, 1,)
 _T_PowerDeliveryRes = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
 _EE_PowerDeliveryRes: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryRes_evse_status: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEStatus: (0, _e_AC_EVSEStatus), DC_EVSEStatus: (1, _e_DC_EVSEStatus), EVSEStatus: (2, _e_EVSEStatus)}
+_T_PowerDeliveryRes_1 = _T_PowerDeliveryRes[1]
 _P_PowerDeliveryRes_evse_status = frozenset((2, 3, 4,))
 _SD_PowerDeliveryRes_evse_status: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVSEStatus, 3: _d_DC_EVSEStatus, 4: _d_EVSEStatus}
 _W_PreChargeReq = (1, 1, 1, 1,)
@@ -8395,6 +8662,7 @@ _T_ServiceDetailReq = ((1, -2,), (-1, -2,),)
 _W_ServiceDetailRes = (1, 1, 2, 1,)
 _T_ServiceDetailRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDetailRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_ServiceDetailRes_2 = _T_ServiceDetailRes[2]
 _W_ServiceParameterList = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
 _T_ServiceParameterList = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (21, -1, -2, -3,), (22, -1, -2, -3,), (23, -1, -2, -3,), (24, -1, -2, -3,), (25, -1, -2, -3,), (26, -1, -2, -3,), (27, -1, -2, -3,), (28, -1, -2, -3,), (29, -1, -2, -3,), (30, -1, -2, -3,), (31, -1, -2, -3,), (32, -1, -2, -3,), (33, -1, -2, -3,), (34, -1, -2, -3,), (35, -1, -2, -3,), (36, -1, -2, -3,), (37, -1, -2, -3,), (38, -1, -2, -3,), (39, -1, -2, -3,), (40, -1, -2, -3,), (41, -1, -2, -3,), (42, -1, -2, -3,), (43, -1, -2, -3,), (44, -1, -2, -3,), (45, -1, -2, -3,), (46, -1, -2, -3,), (47, -1, -2, -3,), (48, -1, -2, -3,), (49, -1, -2, -3,), (50, -1, -2, -3,), (51, -1, -2, -3,), (52, -1, -2, -3,), (53, -1, -2, -3,), (54, -1, -2, -3,), (55, -1, -2, -3,), (56, -1, -2, -3,), (57, -1, -2, -3,), (58, -1, -2, -3,), (59, -1, -2, -3,), (60, -1, -2, -3,), (61, -1, -2, -3,), (62, -1, -2, -3,), (63, -1, -2, -3,), (64, -1, -2, -3,), (65, -1, -2, -3,), (66, -1, -2, -3,), (67, -1, -2, -3,), (68, -1, -2, -3,), (69, -1, -2, -3,), (70, -1, -2, -3,), (71, -1, -2, -3,), (72, -1, -2, -3,), (73, -1, -2, -3,), (74, -1, -2, -3,), (75, -1, -2, -3,), (76, -1, -2, -3,), (77, -1, -2, -3,), (78, -1, -2, -3,), (79, -1, -2, -3,), (80, -1, -2, -3,), (81, -1, -2, -3,), (82, -1, -2, -3,), (83, -1, -2, -3,), (84, -1, -2, -3,), (85, -1, -2, -3,), (86, -1, -2, -3,), (87, -1, -2, -3,), (88, -1, -2, -3,), (89, -1, -2, -3,), (90, -1, -2, -3,), (91, -1, -2, -3,), (92, -1, -2, -3,), (93, -1, -2, -3,), (94, -1, -2, -3,), (95, -1, -2, -3,), (96, -1, -2, -3,), (97, -1, -2, -3,), (98, -1, -2, -3,), (99, -1, -2, -3,), (100, -1, -2, -3,), (101, -1, -2, -3,), (102, -1, -2, -3,), (103, -1, -2, -3,), (104, -1, -2, -3,), (105, -1, -2, -3,), (106, -1, -2, -3,), (107, -1, -2, -3,), (108, -1, -2, -3,), (109, -1, -2, -3,), (110, -1, -2, -3,), (111, -1, -2, -3,), (112, -1, -2, -3,), (113, -1, -2, -3,), (114, -1, -2, -3,), (115, -1, -2, -3,), (116, -1, -2, -3,), (117, -1, -2, -3,), (118, -1, -2, -3,), (119, -1, -2, -3,), (120, -1, -2, -3,), (121, -1, -2, -3,), (122, -1, -2, -3,), (123, -1, -2, -3,), (124, -1, -2, -3,), (125, -1, -2, -3,), (126, -1, -2, -3,), (127, -1, -2, -3,), (128, -1, -2, -3,), (129, -1, -2, -3,), (130, -1, -2, -3,), (131, -1, -2, -3,), (132, -1, -2, -3,), (133, -1, -2, -3,), (134, -1, -2, -3,), (135, -1, -2, -3,), (136, -1, -2, -3,), (137, -1, -2, -3,), (138, -1, -2, -3,), (139, -1, -2, -3,), (140, -1, -2, -3,), (141, -1, -2, -3,), (142, -1, -2, -3,), (143, -1, -2, -3,), (144, -1, -2, -3,), (145, -1, -2, -3,), (146, -1, -2, -3,), (147, -1, -2, -3,), (148, -1, -2, -3,), (149, -1, -2, -3,), (150, -1, -2, -3,), (151, -1, -2, -3,), (152, -1, -2, -3,), (153, -1, -2, -3,), (154, -1, -2, -3,), (155, -1, -2, -3,), (156, -1, -2, -3,), (157, -1, -2, -3,), (158, -1, -2, -3,), (159, -1, -2, -3,), (160, -1, -2, -3,), (161, -1, -2, -3,), (162, -1, -2, -3,), (163, -1, -2, -3,), (164, -1, -2, -3,), (165, -1, -2, -3,), (166, -1, -2, -3,), (167, -1, -2, -3,), (168, -1, -2, -3,), (169, -1, -2, -3,), (170, -1, -2, -3,), (171, -1, -2, -3,), (172, -1, -2, -3,), (173, -1, -2, -3,), (174, -1, -2, -3,), (175, -1, -2, -3,), (176, -1, -2, -3,), (177, -1, -2, -3,), (178, -1, -2, -3,), (179, -1, -2, -3,), (180, -1, -2, -3,), (181, -1, -2, -3,), (182, -1, -2, -3,), (183, -1, -2, -3,), (184, -1, -2, -3,), (185, -1, -2, -3,), (186, -1, -2, -3,), (187, -1, -2, -3,), (188, -1, -2, -3,), (189, -1, -2, -3,), (190, -1, -2, -3,), (191, -1, -2, -3,), (192, -1, -2, -3,), (193, -1, -2, -3,), (194, -1, -2, -3,), (195, -1, -2, -3,), (196, -1, -2, -3,), (197, -1, -2, -3,), (198, -1, -2, -3,), (199, -1, -2, -3,), (200, -1, -2, -3,), (201, -1, -2, -3,), (202, -1, -2, -3,), (203, -1, -2, -3,), (204, -1, -2, -3,), (205, -1, -2, -3,), (206, -1, -2, -3,), (207, -1, -2, -3,), (208, -1, -2, -3,), (209, -1, -2, -3,), (210, -1, -2, -3,), (211, -1, -2, -3,), (212, -1, -2, -3,), (213, -1, -2, -3,), (214, -1, -2, -3,), (215, -1, -2, -3,), (216, -1, -2, -3,), (217, -1, -2, -3,), (218, -1, -2, -3,), (219, -1, -2, -3,), (220, -1, -2, -3,), (221, -1, -2, -3,), (222, -1, -2, -3,), (223, -1, -2, -3,), (224, -1, -2, -3,), (225, -1, -2, -3,), (226, -1, -2, -3,), (227, -1, -2, -3,), (228, -1, -2, -3,), (229, -1, -2, -3,), (230, -1, -2, -3,), (231, -1, -2, -3,), (232, -1, -2, -3,), (233, -1, -2, -3,), (234, -1, -2, -3,), (235, -1, -2, -3,), (236, -1, -2, -3,), (237, -1, -2, -3,), (238, -1, -2, -3,), (239, -1, -2, -3,), (240, -1, -2, -3,), (241, -1, -2, -3,), (242, -1, -2, -3,), (243, -1, -2, -3,), (244, -1, -2, -3,), (245, -1, -2, -3,), (246, -1, -2, -3,), (247, -1, -2, -3,), (248, -1, -2, -3,), (249, -1, -2, -3,), (250, -1, -2, -3,), (251, -1, -2, -3,), (252, -1, -2, -3,), (253, -1, -2, -3,), (254, -1, -2, -3,), (255, -1, -2, -3,), (-1, -2,),)
 _X_ServiceParameterList_parameter_set: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 3), 3: (2, 0, 4), 4: (2, 0, 5), 5: (2, 0, 6), 6: (2, 0, 7), 7: (2, 0, 8), 8: (2, 0, 9), 9: (2, 0, 10), 10: (2, 0, 11), 11: (2, 0, 12), 12: (2, 0, 13), 13: (2, 0, 14), 14: (2, 0, 15), 15: (2, 0, 16), 16: (2, 0, 17), 17: (2, 0, 18), 18: (2, 0, 19), 19: (2, 0, 20), 20: (2, 0, 21), 21: (2, 0, 22), 22: (2, 0, 23), 23: (2, 0, 24), 24: (2, 0, 25), 25: (2, 0, 26), 26: (2, 0, 27), 27: (2, 0, 28), 28: (2, 0, 29), 29: (2, 0, 30), 30: (2, 0, 31), 31: (2, 0, 32), 32: (2, 0, 33), 33: (2, 0, 34), 34: (2, 0, 35), 35: (2, 0, 36), 36: (2, 0, 37), 37: (2, 0, 38), 38: (2, 0, 39), 39: (2, 0, 40), 40: (2, 0, 41), 41: (2, 0, 42), 42: (2, 0, 43), 43: (2, 0, 44), 44: (2, 0, 45), 45: (2, 0, 46), 46: (2, 0, 47), 47: (2, 0, 48), 48: (2, 0, 49), 49: (2, 0, 50), 50: (2, 0, 51), 51: (2, 0, 52), 52: (2, 0, 53), 53: (2, 0, 54), 54: (2, 0, 55), 55: (2, 0, 56), 56: (2, 0, 57), 57: (2, 0, 58), 58: (2, 0, 59), 59: (2, 0, 60), 60: (2, 0, 61), 61: (2, 0, 62), 62: (2, 0, 63), 63: (2, 0, 64), 64: (2, 0, 65), 65: (2, 0, 66), 66: (2, 0, 67), 67: (2, 0, 68), 68: (2, 0, 69), 69: (2, 0, 70), 70: (2, 0, 71), 71: (2, 0, 72), 72: (2, 0, 73), 73: (2, 0, 74), 74: (2, 0, 75), 75: (2, 0, 76), 76: (2, 0, 77), 77: (2, 0, 78), 78: (2, 0, 79), 79: (2, 0, 80), 80: (2, 0, 81), 81: (2, 0, 82), 82: (2, 0, 83), 83: (2, 0, 84), 84: (2, 0, 85), 85: (2, 0, 86), 86: (2, 0, 87), 87: (2, 0, 88), 88: (2, 0, 89), 89: (2, 0, 90), 90: (2, 0, 91), 91: (2, 0, 92), 92: (2, 0, 93), 93: (2, 0, 94), 94: (2, 0, 95), 95: (2, 0, 96), 96: (2, 0, 97), 97: (2, 0, 98), 98: (2, 0, 99), 99: (2, 0, 100), 100: (2, 0, 101), 101: (2, 0, 102), 102: (2, 0, 103), 103: (2, 0, 104), 104: (2, 0, 105), 105: (2, 0, 106), 106: (2, 0, 107), 107: (2, 0, 108), 108: (2, 0, 109), 109: (2, 0, 110), 110: (2, 0, 111), 111: (2, 0, 112), 112: (2, 0, 113), 113: (2, 0, 114), 114: (2, 0, 115), 115: (2, 0, 116), 116: (2, 0, 117), 117: (2, 0, 118), 118: (2, 0, 119), 119: (2, 0, 120), 120: (2, 0, 121), 121: (2, 0, 122), 122: (2, 0, 123), 123: (2, 0, 124), 124: (2, 0, 125), 125: (2, 0, 126), 126: (2, 0, 127), 127: (2, 0, 128), 128: (2, 0, 129), 129: (2, 0, 130), 130: (2, 0, 131), 131: (2, 0, 132), 132: (2, 0, 133), 133: (2, 0, 134), 134: (2, 0, 135), 135: (2, 0, 136), 136: (2, 0, 137), 137: (2, 0, 138), 138: (2, 0, 139), 139: (2, 0, 140), 140: (2, 0, 141), 141: (2, 0, 142), 142: (2, 0, 143), 143: (2, 0, 144), 144: (2, 0, 145), 145: (2, 0, 146), 146: (2, 0, 147), 147: (2, 0, 148), 148: (2, 0, 149), 149: (2, 0, 150), 150: (2, 0, 151), 151: (2, 0, 152), 152: (2, 0, 153), 153: (2, 0, 154), 154: (2, 0, 155), 155: (2, 0, 156), 156: (2, 0, 157), 157: (2, 0, 158), 158: (2, 0, 159), 159: (2, 0, 160), 160: (2, 0, 161), 161: (2, 0, 162), 162: (2, 0, 163), 163: (2, 0, 164), 164: (2, 0, 165), 165: (2, 0, 166), 166: (2, 0, 167), 167: (2, 0, 168), 168: (2, 0, 169), 169: (2, 0, 170), 170: (2, 0, 171), 171: (2, 0, 172), 172: (2, 0, 173), 173: (2, 0, 174), 174: (2, 0, 175), 175: (2, 0, 176), 176: (2, 0, 177), 177: (2, 0, 178), 178: (2, 0, 179), 179: (2, 0, 180), 180: (2, 0, 181), 181: (2, 0, 182), 182: (2, 0, 183), 183: (2, 0, 184), 184: (2, 0, 185), 185: (2, 0, 186), 186: (2, 0, 187), 187: (2, 0, 188), 188: (2, 0, 189), 189: (2, 0, 190), 190: (2, 0, 191), 191: (2, 0, 192), 192: (2, 0, 193), 193: (2, 0, 194), 194: (2, 0, 195), 195: (2, 0, 196), 196: (2, 0, 197), 197: (2, 0, 198), 198: (2, 0, 199), 199: (2, 0, 200), 200: (2, 0, 201), 201: (2, 0, 202), 202: (2, 0, 203), 203: (2, 0, 204), 204: (2, 0, 205), 205: (2, 0, 206), 206: (2, 0, 207), 207: (2, 0, 208), 208: (2, 0, 209), 209: (2, 0, 210), 210: (2, 0, 211), 211: (2, 0, 212), 212: (2, 0, 213), 213: (2, 0, 214), 214: (2, 0, 215), 215: (2, 0, 216), 216: (2, 0, 217), 217: (2, 0, 218), 218: (2, 0, 219), 219: (2, 0, 220), 220: (2, 0, 221), 221: (2, 0, 222), 222: (2, 0, 223), 223: (2, 0, 224), 224: (2, 0, 225), 225: (2, 0, 226), 226: (2, 0, 227), 227: (2, 0, 228), 228: (2, 0, 229), 229: (2, 0, 230), 230: (2, 0, 231), 231: (2, 0, 232), 232: (2, 0, 233), 233: (2, 0, 234), 234: (2, 0, 235), 235: (2, 0, 236), 236: (2, 0, 237), 237: (2, 0, 238), 238: (2, 0, 239), 239: (2, 0, 240), 240: (2, 0, 241), 241: (2, 0, 242), 242: (2, 0, 243), 243: (2, 0, 244), 244: (2, 0, 245), 245: (2, 0, 246), 246: (2, 0, 247), 247: (2, 0, 248), 248: (2, 0, 249), 249: (2, 0, 250), 250: (2, 0, 251), 251: (2, 0, 252), 252: (2, 0, 253), 253: (2, 0, 254), 254: (2, 0, 255)}
@@ -8413,12 +8681,16 @@ _X_Parameter_int_value: dict[int, tuple[int, int, int]] = {1: (3, 3, 5)}
 _X_Parameter_physical_value: dict[int, tuple[int, int, int]] = {1: (3, 4, 6)}
 _X_Parameter_string_value: dict[int, tuple[int, int, int]] = {1: (3, 5, 7)}
 _EE_Parameter: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0)}
+_T_Parameter_1 = _T_Parameter[1]
 _W_ServiceDiscoveryReq = (2, 2, 1,)
 _T_ServiceDiscoveryReq = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
+_T_ServiceDiscoveryReq_0 = _T_ServiceDiscoveryReq[0]
+_T_ServiceDiscoveryReq_1 = _T_ServiceDiscoveryReq[1]
 _W_ServiceDiscoveryRes = (1, 1, 1, 2, 1,)
 _T_ServiceDiscoveryRes = ((1, -2,), (2, -2,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
 _EE_ServiceDiscoveryRes: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
+_T_ServiceDiscoveryRes_3 = _T_ServiceDiscoveryRes[3]
 _W_PaymentOptionList = (1, 2, 1,)
 _T_PaymentOptionList = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _X_PaymentOptionList_payment_option: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2)}
@@ -8426,6 +8698,8 @@ _EE_PaymentOptionList: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
 _P_PaymentOptionList_payment_option = frozenset((1, 2,))
 _W_ChargeService = (1, 2, 1, 2, 1, 1, 1,)
 _T_ChargeService = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
+_T_ChargeService_1 = _T_ChargeService[1]
+_T_ChargeService_3 = _T_ChargeService[3]
 _W_SupportedEnergyTransferMode = (1, 2, 2, 2, 2, 2, 1,)
 _T_SupportedEnergyTransferMode = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (-1, -2,),)
 _X_SupportedEnergyTransferMode_energy_transfer_mode: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 3), 3: (2, 0, 4), 4: (2, 0, 5), 5: (2, 0, 6)}
@@ -8438,11 +8712,14 @@ _EE_ServiceList: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1), 3: (2, 1), 
 _P_ServiceList_service = frozenset((1, 2, 3, 4, 5, 6, 7, 8,))
 _W_Service = (1, 2, 1, 2, 1, 1,)
 _T_Service = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (4, 5, -2, -3,), (5, -2,), (-1, -2,),)
+_T_Service_1 = _T_Service[1]
+_T_Service_3 = _T_Service[3]
 _W_SessionSetupReq = (1, 1,)
 _T_SessionSetupReq = ((1, -2,), (-1, -2,),)
 _W_SessionSetupRes = (1, 1, 2, 1,)
 _T_SessionSetupRes = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_SessionSetupRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
+_T_SessionSetupRes_2 = _T_SessionSetupRes[2]
 _W_SessionStopReq = (1, 1,)
 _T_SessionStopReq = ((1, -2,), (-1, -2,),)
 _W_SessionStopRes = (1, 1,)
@@ -8455,6 +8732,7 @@ _W_Entry = (2, 1, 1,)
 _T_Entry = ((1, 2, -2, -3,), (-1, -2,), (-1, -2,),)
 _EE_Entry: dict[int, tuple[int, int]] = {1: (1, 0), 2: (1, 0)}
 _SE_Entry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
+_T_Entry_0 = _T_Entry[0]
 _P_Entry_time_interval = frozenset((1, 2,))
 _SD_Entry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
 _W_EVStatus = (1,)
@@ -8463,12 +8741,16 @@ _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]

@@ -304,7 +304,7 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[0][r]
+        t = _T_Signature_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -322,21 +322,25 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         f_signature_value, p = _d_SignatureValue(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Signature[3][r]
+        t = _T_Signature_3[r]
         if t == 4:
             f_key_info, p = _d_KeyInfo(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[4][r]
+            t = _T_Signature_4[r]
         else:
             f_key_info = None
         f_object: list[Object] = []
+        b_ = p + 4096
         while t == 5:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Object(v, p, e)
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Signature[5][r]
+            t = _T_Signature_5[r]
         if t != -1:
             _unexpected(t, p, "Signature", "end of element")
         return Signature(id=f_id, signed_info=f_signed_info, signature_value=f_signature_value, key_info=f_key_info, object=f_object), p
@@ -387,7 +391,7 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignedInfo[0][r]
+        t = _T_SignedInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -408,7 +412,11 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         p += 1
         t = 4
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_SignedInfo_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -442,7 +450,7 @@ def _d_CanonicalizationMethod(v: int, p: int, e: int) -> tuple[CanonicalizationM
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_CanonicalizationMethod[1][r]
+        t = _T_CanonicalizationMethod_1[r]
         if t != -1:
             _unexpected(t, p, "CanonicalizationMethod", "end of element")
         return CanonicalizationMethod(algorithm=f_algorithm), p
@@ -479,17 +487,24 @@ def _d_SignatureMethod(v: int, p: int, e: int) -> tuple[SignatureMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_SignatureMethod[1][r]
+        t = _T_SignatureMethod_1[r]
         if t == 2:
             if (v >> (e - p - 1)) & 1:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
             p += 1
-            f_hmac_output_length, p = dec_int(v, p, e)
+            f_hmac_output_length = (v >> (e - p - 9)) & 511
+            if f_hmac_output_length < 128:
+                p += 9
+            elif 256 <= f_hmac_output_length < 384:
+                f_hmac_output_length = 255 - f_hmac_output_length
+                p += 9
+            else:
+                f_hmac_output_length, p = dec_int(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 4:
                 raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "SignatureMethod")
-            t = _T_SignatureMethod[2][(r & 3)]
+            t = _T_SignatureMethod_2[(r & 3)]
         else:
             f_hmac_output_length = None
         if t != -1:
@@ -559,26 +574,26 @@ def _d_Reference(v: int, p: int, e: int) -> tuple[Reference, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Reference[0][r]
+        t = _T_Reference_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Reference[1][r]
+            t = _T_Reference_1[r]
         else:
             f_id = None
         if t == 2:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[2][r]
+            t = _T_Reference_2[r]
         else:
             f_type = None
         if t == 3:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Reference[3][r]
+            t = _T_Reference_3[r]
         else:
             f_uri = None
         if t == 4:
@@ -640,7 +655,11 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         p += 1
         t = 1
         f_transform: list[Transform] = []
+        b_ = p + 4096
         while t in _P_Transforms_transform:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Transform(v, p, e)
             f_transform.append(y)
@@ -688,9 +707,13 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Transform[1][r]
+        t = _T_Transform_1[r]
         f_x_path: list[str] = []
+        b_ = p + 4096
         while t == 3:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
                     raise ExiDecodeError("unsupported second-level event", p, "Transform.XPath")
@@ -705,7 +728,7 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
             f_x_path.append(y)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Transform[3][r]
+            t = _T_Transform_3[r]
         if t != -1:
             _unexpected(t, p, "Transform", "end of element")
         return Transform(algorithm=f_algorithm, x_path=f_x_path), p
@@ -733,7 +756,7 @@ def _d_DigestMethod(v: int, p: int, e: int) -> tuple[DigestMethod, int]:
         f_algorithm, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DigestMethod[1][r]
+        t = _T_DigestMethod_1[r]
         if t != -1:
             _unexpected(t, p, "DigestMethod", "end of element")
         return DigestMethod(algorithm=f_algorithm), p
@@ -769,7 +792,7 @@ def _d_SignatureValue(v: int, p: int, e: int) -> tuple[SignatureValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureValue[0][r]
+        t = _T_SignatureValue_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 1)) & 1
@@ -867,16 +890,20 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
     try:
         r = (v >> (e - p - 4)) & 15
         p += 4
-        t = _T_KeyInfo[0][r]
+        t = _T_KeyInfo_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 4)) & 15
             p += 4
-            t = _T_KeyInfo[1][r]
+            t = _T_KeyInfo_1[r]
         else:
             f_id = None
         f_key_name: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -894,7 +921,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_key_value: list[KeyValue] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_value:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_KeyValue(v, p, e)
             f_key_value.append(y)
@@ -902,7 +933,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_retrieval_method: list[RetrievalMethod] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_retrieval_method:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_RetrievalMethod(v, p, e)
             f_retrieval_method.append(y)
@@ -910,7 +945,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_data: list[X509Data] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_x509_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509Data(v, p, e)
             f_x509_data.append(y)
@@ -918,7 +957,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_pgp_data: list[PGPData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_pgp_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PGPData(v, p, e)
             f_pgp_data.append(y)
@@ -926,7 +969,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_spki_data: list[SPKIData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_spki_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SPKIData(v, p, e)
             f_spki_data.append(y)
@@ -934,7 +981,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_mgmt_data: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_mgmt_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -984,19 +1035,19 @@ def _d_KeyValue(v: int, p: int, e: int) -> tuple[KeyValue, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_KeyValue[0][r]
+        t = _T_KeyValue_0[r]
         if t == 1:
             f_dsa_key_value, p = _d_DSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[1][r]
+            t = _T_KeyValue_1[r]
         else:
             f_dsa_key_value = None
         if t == 2:
             f_rsa_key_value, p = _d_RSAKeyValue(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_KeyValue[2][r]
+            t = _T_KeyValue_2[r]
         else:
             f_rsa_key_value = None
         if t != -1:
@@ -1080,7 +1131,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[0][r]
+        t = _T_DSAKeyValue_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1113,7 +1164,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[2][r]
+            t = _T_DSAKeyValue_2[r]
         else:
             f_q = None
         if t == 3:
@@ -1149,7 +1200,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
             p += 1
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_DSAKeyValue[4][r]
+        t = _T_DSAKeyValue_4[r]
         if t == 5:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1164,7 +1215,7 @@ def _d_DSAKeyValue(v: int, p: int, e: int) -> tuple[DSAKeyValue, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_DSAKeyValue[5][r]
+            t = _T_DSAKeyValue_5[r]
         else:
             f_j = None
         if t == 6:
@@ -1306,19 +1357,19 @@ def _d_RetrievalMethod(v: int, p: int, e: int) -> tuple[RetrievalMethod, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_RetrievalMethod[0][r]
+        t = _T_RetrievalMethod_0[r]
         if t == 1:
             f_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[1][r]
+            t = _T_RetrievalMethod_1[r]
         else:
             f_type = None
         if t == 2:
             f_uri, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_RetrievalMethod[2][r]
+            t = _T_RetrievalMethod_2[r]
         else:
             f_uri = None
         if t == 3:
@@ -1395,9 +1446,13 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_X509Data[0][r]
+        t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_issuer_serial:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509IssuerSerial(v, p, e)
             f_x509_issuer_serial.append(y)
@@ -1405,7 +1460,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_ski: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_ski:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1423,7 +1482,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_subject_name: list[str] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_subject_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1441,7 +1504,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1459,7 +1526,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_crl: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_crl:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1518,7 +1589,14 @@ def _d_X509IssuerSerial(v: int, p: int, e: int) -> tuple[X509IssuerSerial, int]:
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
-        f_x509_serial_number, p = dec_int(v, p, e)
+        f_x509_serial_number = (v >> (e - p - 9)) & 511
+        if f_x509_serial_number < 128:
+            p += 9
+        elif 256 <= f_x509_serial_number < 384:
+            f_x509_serial_number = 255 - f_x509_serial_number
+            p += 9
+        else:
+            f_x509_serial_number, p = dec_int(v, p, e)
         if (v >> (e - p - 2)) & 3:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "X509IssuerSerial")
         p += 2
@@ -1559,7 +1637,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_PGPData[0][r]
+        t = _T_PGPData_0[r]
         if t == 1:
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1574,7 +1652,7 @@ def _d_PGPData(v: int, p: int, e: int) -> tuple[PGPData, int]:
                 p += 1
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_PGPData[1][r]
+            t = _T_PGPData_1[r]
         else:
             f_pgp_key_id = None
         if t in _P_PGPData_pgp_key_packet:
@@ -1630,7 +1708,11 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         p += 1
         t = 1
         f_spki_sexp: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SPKIData_spki_sexp:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1696,26 +1778,26 @@ def _d_Object(v: int, p: int, e: int) -> tuple[Object, int]:
     try:
         r = (v >> (e - p - 3)) & 7
         p += 3
-        t = _T_Object[0][r]
+        t = _T_Object_0[r]
         if t == 1:
             f_encoding, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[1][r]
+            t = _T_Object_1[r]
         else:
             f_encoding = None
         if t == 2:
             f_id, p = dec_str(v, p, e)
             r = (v >> (e - p - 3)) & 7
             p += 3
-            t = _T_Object[2][r]
+            t = _T_Object_2[r]
         else:
             f_id = None
         if t == 3:
             f_mime_type, p = dec_str(v, p, e)
             r = (v >> (e - p - 2)) & 3
             p += 2
-            t = _T_Object[3][r]
+            t = _T_Object_3[r]
         else:
             f_mime_type = None
         if t != -1:
@@ -1752,7 +1834,7 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_Manifest[0][r]
+        t = _T_Manifest_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1762,7 +1844,11 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         else:
             f_id = None
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_Manifest_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -1803,7 +1889,7 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperties[0][r]
+        t = _T_SignatureProperties_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1813,7 +1899,11 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
+        b_ = p + 4096
         while t in _P_SignatureProperties_signature_property:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SignatureProperty(v, p, e)
             f_signature_property.append(y)
@@ -1857,7 +1947,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
     try:
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[0][r]
+        t = _T_SignatureProperty_0[r]
         if t == 1:
             f_id, p = dec_str(v, p, e)
             if (v >> (e - p - 1)) & 1:
@@ -1871,7 +1961,7 @@ def _d_SignatureProperty(v: int, p: int, e: int) -> tuple[SignatureProperty, int
         f_target, p = dec_str(v, p, e)
         r = (v >> (e - p - 2)) & 3
         p += 2
-        t = _T_SignatureProperty[2][r]
+        t = _T_SignatureProperty_2[r]
         if t != -1:
             _unexpected(t, p, "SignatureProperty", "end of element")
         return SignatureProperty(id=f_id, target=f_target), p
@@ -1956,51 +2046,36 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SignatureProperty: (('id', 'Id', 1, 'a', str), ('target', 'Target', 0, 'a', str)),
 }
 
-
-# per class: grammar state widths and, per field, (min, max) occurrences and facets
-FACETS: dict[type, dict[str, tuple[int | None, int | None, int | None]]] = {
-    Signature: {'id': (None, None, None)},
-    SignedInfo: {'id': (None, None, None)},
-    CanonicalizationMethod: {'algorithm': (None, None, None)},
-    SignatureMethod: {'algorithm': (None, None, None), 'hmac_output_length': (None, None, None)},
-    Reference: {'id': (None, None, None), 'type': (None, None, None), 'uri': (None, None, None), 'digest_value': (None, None, None)},
-    Transforms: {},
-    Transform: {'algorithm': (None, None, None), 'x_path': (None, None, None)},
-    DigestMethod: {'algorithm': (None, None, None)},
-    SignatureValue: {'id': (None, None, None), 'value': (None, None, None)},
-    KeyInfo: {'id': (None, None, None), 'key_name': (None, None, None), 'mgmt_data': (None, None, None)},
-    KeyValue: {},
-    DSAKeyValue: {'p': (None, None, None), 'q': (None, None, None), 'g': (None, None, None), 'y': (None, None, None), 'j': (None, None, None), 'seed': (None, None, None), 'pgen_counter': (None, None, None)},
-    RSAKeyValue: {'modulus': (None, None, None), 'exponent': (None, None, None)},
-    RetrievalMethod: {'type': (None, None, None), 'uri': (None, None, None)},
-    X509Data: {'x509_ski': (None, None, None), 'x509_subject_name': (None, None, None), 'x509_certificate': (None, None, None), 'x509_crl': (None, None, None)},
-    X509IssuerSerial: {'x509_issuer_name': (None, None, None), 'x509_serial_number': (None, None, None)},
-    PGPData: {'pgp_key_id': (None, None, None), 'pgp_key_packet': (None, None, None)},
-    SPKIData: {'spki_sexp': (None, None, None)},
-    Object: {'encoding': (None, None, None), 'id': (None, None, None), 'mime_type': (None, None, None)},
-    Manifest: {'id': (None, None, None)},
-    SignatureProperties: {'id': (None, None, None)},
-    SignatureProperty: {'id': (None, None, None), 'target': (None, None, None)},
-}
-
 _W_Signature = (2, 1, 1, 2, 2, 2,)
 _T_Signature = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, 5, -1, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_Signature_object: dict[int, tuple[int, int, int]] = {3: (2, 1, 5), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_Signature: dict[int, tuple[int, int]] = {3: (2, 2), 4: (2, 1), 5: (2, 1)}
+_T_Signature_0 = _T_Signature[0]
+_T_Signature_3 = _T_Signature[3]
+_T_Signature_4 = _T_Signature[4]
+_T_Signature_5 = _T_Signature[5]
 _W_SignedInfo = (2, 1, 1, 1, 2, 2,)
 _T_SignedInfo = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -1, -2, -3,), (5, -1, -2, -3,),)
 _X_SignedInfo_reference: dict[int, tuple[int, int, int]] = {3: (1, 0, 4), 4: (2, 0, 5), 5: (2, 0, 5)}
 _EE_SignedInfo: dict[int, tuple[int, int]] = {4: (2, 1), 5: (2, 1)}
+_T_SignedInfo_0 = _T_SignedInfo[0]
 _P_SignedInfo_reference = frozenset((4, 5,))
 _W_CanonicalizationMethod = (1, 2, 2,)
 _T_CanonicalizationMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_CanonicalizationMethod_1 = _T_CanonicalizationMethod[1]
 _W_SignatureMethod = (1, 3, 2, 2,)
 _T_SignatureMethod = ((1, -2,), (2, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureMethod: dict[int, tuple[int, int]] = {1: (3, 2), 2: (2, 1)}
+_T_SignatureMethod_1 = _T_SignatureMethod[1]
+_T_SignatureMethod_2 = _T_SignatureMethod[2]
 _W_Reference = (3, 3, 2, 2, 1, 1, 1,)
 _T_Reference = ((1, 2, 3, 4, 5, -2, -3, -3,), (2, 3, 4, 5, -2, -3, -3, -3,), (3, 4, 5, -2,), (4, 5, -2, -3,), (5, -2,), (6, -2,), (-1, -2,),)
 _X_Reference_transforms: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 2, 4), 2: (2, 1, 4), 3: (2, 0, 4)}
 _X_Reference_digest_method: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 3, 5), 2: (2, 2, 5), 3: (2, 1, 5), 4: (1, 0, 5)}
+_T_Reference_0 = _T_Reference[0]
+_T_Reference_1 = _T_Reference[1]
+_T_Reference_2 = _T_Reference[2]
+_T_Reference_3 = _T_Reference[3]
 _W_Transforms = (1, 2, 2,)
 _T_Transforms = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
 _X_Transforms_transform: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
@@ -2010,10 +2085,14 @@ _W_Transform = (1, 3, 3, 3,)
 _T_Transform = ((1, -2,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,),)
 _X_Transform_x_path: dict[int, tuple[int, int, int]] = {1: (3, 0, 3), 2: (3, 0, 3), 3: (3, 0, 3)}
 _EE_Transform: dict[int, tuple[int, int]] = {1: (3, 2), 3: (3, 2)}
+_T_Transform_1 = _T_Transform[1]
+_T_Transform_3 = _T_Transform[3]
 _W_DigestMethod = (1, 2, 2,)
 _T_DigestMethod = ((1, -2,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
+_T_DigestMethod_1 = _T_DigestMethod[1]
 _W_SignatureValue = (2, 1, 1,)
 _T_SignatureValue = ((1, 2, -2, -3,), (2, -2,), (-1, -2,),)
+_T_SignatureValue_0 = _T_SignatureValue[0]
 _W_KeyInfo = (4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,)
 _T_KeyInfo = ((1, 2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3,), (2, 3, 4, 5, 6, 7, 8, -4, -4, -2, -3, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,), (10, 11, 12, 13, 14, 15, 16, -4, -1, -4, -2, -3, -3, -3, -3, -3,),)
 _X_KeyInfo_key_name: dict[int, tuple[int, int, int]] = {0: (4, 1, 2), 1: (4, 0, 2), 2: (4, 0, 10), 3: (4, 0, 10), 4: (4, 0, 10), 5: (4, 0, 10), 6: (4, 0, 10), 7: (4, 0, 10), 8: (4, 0, 10), 9: (4, 0, 10), 10: (4, 0, 10), 11: (4, 0, 10), 12: (4, 0, 10), 13: (4, 0, 10), 14: (4, 0, 10), 15: (4, 0, 10), 16: (4, 0, 10), 17: (4, 0, 10)}
@@ -2024,6 +2103,8 @@ _X_KeyInfo_pgp_data: dict[int, tuple[int, int, int]] = {0: (4, 5, 6), 1: (4, 4, 
 _X_KeyInfo_spki_data: dict[int, tuple[int, int, int]] = {0: (4, 6, 7), 1: (4, 5, 7), 2: (4, 5, 15), 3: (4, 5, 15), 4: (4, 5, 15), 5: (4, 5, 15), 6: (4, 5, 15), 7: (4, 5, 15), 8: (4, 5, 15), 9: (4, 5, 15), 10: (4, 5, 15), 11: (4, 5, 15), 12: (4, 5, 15), 13: (4, 5, 15), 14: (4, 5, 15), 15: (4, 5, 15), 16: (4, 5, 15), 17: (4, 5, 15)}
 _X_KeyInfo_mgmt_data: dict[int, tuple[int, int, int]] = {0: (4, 7, 8), 1: (4, 6, 8), 2: (4, 6, 16), 3: (4, 6, 16), 4: (4, 6, 16), 5: (4, 6, 16), 6: (4, 6, 16), 7: (4, 6, 16), 8: (4, 6, 16), 9: (4, 6, 16), 10: (4, 6, 16), 11: (4, 6, 16), 12: (4, 6, 16), 13: (4, 6, 16), 14: (4, 6, 16), 15: (4, 6, 16), 16: (4, 6, 16), 17: (4, 6, 16)}
 _EE_KeyInfo: dict[int, tuple[int, int]] = {2: (4, 8), 3: (4, 8), 4: (4, 8), 5: (4, 8), 6: (4, 8), 7: (4, 8), 8: (4, 8), 10: (4, 8), 11: (4, 8), 12: (4, 8), 13: (4, 8), 14: (4, 8), 15: (4, 8), 16: (4, 8)}
+_T_KeyInfo_0 = _T_KeyInfo[0]
+_T_KeyInfo_1 = _T_KeyInfo[1]
 _P_KeyInfo_key_name = frozenset((2, 10,))
 _P_KeyInfo_key_value = frozenset((3, 11,))
 _P_KeyInfo_retrieval_method = frozenset((4, 12,))
@@ -2035,6 +2116,9 @@ _W_KeyValue = (3, 2, 2, 2,)
 _T_KeyValue = ((1, 2, -4, -4, -2, -3, -3, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,), (-1, -4, -2, -3,),)
 _X_KeyValue_rsa_key_value: dict[int, tuple[int, int, int]] = {0: (3, 1, 2)}
 _EE_KeyValue: dict[int, tuple[int, int]] = {1: (2, 0), 2: (2, 0)}
+_T_KeyValue_0 = _T_KeyValue[0]
+_T_KeyValue_1 = _T_KeyValue[1]
+_T_KeyValue_2 = _T_KeyValue[2]
 _W_DSAKeyValue = (2, 1, 2, 1, 2, 2, 1, 1,)
 _T_DSAKeyValue = ((1, 3, 4, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, -1, -2,), (6, -1, -2, -3,), (7, -2,), (-1, -2,),)
 _X_DSAKeyValue_q: dict[int, tuple[int, int, int]] = {1: (1, 0, 2)}
@@ -2042,11 +2126,18 @@ _X_DSAKeyValue_g: dict[int, tuple[int, int, int]] = {0: (2, 1, 3), 2: (2, 0, 3)}
 _X_DSAKeyValue_y: dict[int, tuple[int, int, int]] = {0: (2, 2, 4), 2: (2, 1, 4), 3: (1, 0, 4)}
 _X_DSAKeyValue_pgen_counter: dict[int, tuple[int, int, int]] = {6: (1, 0, 7)}
 _EE_DSAKeyValue: dict[int, tuple[int, int]] = {4: (2, 2), 5: (2, 1), 7: (1, 0)}
+_T_DSAKeyValue_0 = _T_DSAKeyValue[0]
+_T_DSAKeyValue_2 = _T_DSAKeyValue[2]
+_T_DSAKeyValue_4 = _T_DSAKeyValue[4]
+_T_DSAKeyValue_5 = _T_DSAKeyValue[5]
 _W_RSAKeyValue = (1, 1, 1,)
 _T_RSAKeyValue = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_RetrievalMethod = (3, 2, 2, 1,)
 _T_RetrievalMethod = ((1, 2, 3, -1, -2, -3, -3, -3,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
 _EE_RetrievalMethod: dict[int, tuple[int, int]] = {0: (3, 3), 1: (2, 2), 2: (2, 1), 3: (1, 0)}
+_T_RetrievalMethod_0 = _T_RetrievalMethod[0]
+_T_RetrievalMethod_1 = _T_RetrievalMethod[1]
+_T_RetrievalMethod_2 = _T_RetrievalMethod[2]
 _W_X509Data = (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,)
 _T_X509Data = ((1, 2, 3, 4, 5, -4, -2, -3,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,), (7, 8, 9, 10, 11, -4, -1, -2,),)
 _X_X509Data_x509_issuer_serial: dict[int, tuple[int, int, int]] = {0: (3, 0, 1), 1: (3, 0, 7), 2: (3, 0, 7), 3: (3, 0, 7), 4: (3, 0, 7), 5: (3, 0, 7), 6: (3, 0, 7), 7: (3, 0, 7), 8: (3, 0, 7), 9: (3, 0, 7), 10: (3, 0, 7), 11: (3, 0, 7), 12: (3, 0, 7)}
@@ -2055,6 +2146,7 @@ _X_X509Data_x509_subject_name: dict[int, tuple[int, int, int]] = {0: (3, 2, 3), 
 _X_X509Data_x509_certificate: dict[int, tuple[int, int, int]] = {0: (3, 3, 4), 1: (3, 3, 10), 2: (3, 3, 10), 3: (3, 3, 10), 4: (3, 3, 10), 5: (3, 3, 10), 6: (3, 3, 10), 7: (3, 3, 10), 8: (3, 3, 10), 9: (3, 3, 10), 10: (3, 3, 10), 11: (3, 3, 10), 12: (3, 3, 10)}
 _X_X509Data_x509_crl: dict[int, tuple[int, int, int]] = {0: (3, 4, 5), 1: (3, 4, 11), 2: (3, 4, 11), 3: (3, 4, 11), 4: (3, 4, 11), 5: (3, 4, 11), 6: (3, 4, 11), 7: (3, 4, 11), 8: (3, 4, 11), 9: (3, 4, 11), 10: (3, 4, 11), 11: (3, 4, 11), 12: (3, 4, 11)}
 _EE_X509Data: dict[int, tuple[int, int]] = {1: (3, 6), 2: (3, 6), 3: (3, 6), 4: (3, 6), 5: (3, 6), 7: (3, 6), 8: (3, 6), 9: (3, 6), 10: (3, 6), 11: (3, 6)}
+_T_X509Data_0 = _T_X509Data[0]
 _P_X509Data_x509_issuer_serial = frozenset((1, 7,))
 _P_X509Data_x509_ski = frozenset((2, 8,))
 _P_X509Data_x509_subject_name = frozenset((3, 9,))
@@ -2065,6 +2157,8 @@ _T_X509IssuerSerial = ((1, -2,), (2, -2,), (-1, -2,),)
 _W_PGPData = (2, 2, 2, 2, 2, 2,)
 _T_PGPData = ((1, 4, -2, -3,), (2, -4, -1, -2,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,), (-4, -1, -2, -3,),)
 _EE_PGPData: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 4: (2, 1)}
+_T_PGPData_0 = _T_PGPData[0]
+_T_PGPData_1 = _T_PGPData[1]
 _P_PGPData_pgp_key_packet = frozenset((2, 4,))
 _W_SPKIData = (1, 2, 2, 2, 2,)
 _T_SPKIData = ((1, -2,), (3, -4, -1, -2,), (3, -1, -2, -3,), (3, -4, -1, -2,), (3, -1, -2, -3,),)
@@ -2074,16 +2168,24 @@ _P_SPKIData_spki_sexp = frozenset((1, 3,))
 _W_Object = (3, 3, 3, 2, 2,)
 _T_Object = ((1, 2, 3, -4, -1, -4, -2, -3,), (2, 3, -4, -1, -4, -2, -3, -3,), (3, -4, -1, -4, -2, -3, -3, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_Object: dict[int, tuple[int, int]] = {0: (3, 4), 1: (3, 3), 2: (3, 2), 3: (2, 1)}
+_T_Object_0 = _T_Object[0]
+_T_Object_1 = _T_Object[1]
+_T_Object_2 = _T_Object[2]
+_T_Object_3 = _T_Object[3]
 _W_Manifest = (2, 1, 2, 2,)
 _T_Manifest = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_Manifest_reference: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_Manifest: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_Manifest_0 = _T_Manifest[0]
 _P_Manifest_reference = frozenset((2, 3,))
 _W_SignatureProperties = (2, 1, 2, 2,)
 _T_SignatureProperties = ((1, 2, -2, -3,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
 _X_SignatureProperties_signature_property: dict[int, tuple[int, int, int]] = {0: (2, 1, 2), 1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
 _EE_SignatureProperties: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
+_T_SignatureProperties_0 = _T_SignatureProperties[0]
 _P_SignatureProperties_signature_property = frozenset((2, 3,))
 _W_SignatureProperty = (2, 1, 2, 2, 2,)
 _T_SignatureProperty = ((1, 2, -2, -3,), (2, -2,), (-4, -4, -2, -3,), (-4, -1, -4, -2,), (-4, -1, -4, -2,),)
 _EE_SignatureProperty: dict[int, tuple[int, int]] = {}
+_T_SignatureProperty_0 = _T_SignatureProperty[0]
+_T_SignatureProperty_2 = _T_SignatureProperty[2]

@@ -21,7 +21,7 @@ import dpkt
 #: Link type of Ethernet (DLT_EN10MB / LINKTYPE_ETHERNET).
 LINKTYPE_ETHERNET = 1
 
-#: Largest capture we load; the real ones are at most a few hundred kB.
+#: Largest capture we load; the real ones are all under 1 MB.
 MAX_FILE_SIZE = 512 * 1024 * 1024
 
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
