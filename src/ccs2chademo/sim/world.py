@@ -182,18 +182,17 @@ class World:
         self._weld_on_close = welded
         self.bus = CanBus(sim, "can", Impairment(latency=0.0002))
         self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter")
-        ports: dict[str, Port] = {
-            "plc": host.nic.raw_port(),
-            "sdp": host.nic.udp_port(SDP_CLIENT_PORT),
-            "tcp": TcpRouter(sim, {str(self.charger.host.nic.ip): self.tcp}),
-            "can": self.bus.port("adapter"),
-        }
+        nic, evse = host.nic, self.charger.host.nic
+        plc: Port = nic.raw_port()
+        sdp: Port = nic.udp_port(SDP_CLIENT_PORT)
+        tcp: Port = self.tcp.client
         if pcap is not None:
-            nic, evse = host.nic, self.charger.host.nic
-            ports["plc"] = Tap(ports["plc"], pcap, sim.now)
-            ports["sdp"] = Tap(ports["sdp"], pcap, sim.now, "udp", local=Endpoint(nic.mac, nic.ip, SDP_CLIENT_PORT))
-            ports["tcp"] = Tap(ports["tcp"], pcap, sim.now, "tcp", local=Endpoint(nic.mac, nic.ip, TCP_CLIENT_PORT),
-                               peer=Endpoint(evse.mac, evse.ip, personality.port))
+            plc = Tap(plc, pcap, sim.now)
+            sdp = Tap(sdp, pcap, sim.now, "udp", local=Endpoint(nic.mac, nic.ip, SDP_CLIENT_PORT))
+            tcp = Tap(tcp, pcap, sim.now, "tcp", local=Endpoint(nic.mac, nic.ip, TCP_CLIENT_PORT),
+                      peer=Endpoint(evse.mac, evse.ip, personality.port))
+        ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": TcpRouter(sim, {str(evse.ip): tcp}),
+                                  "can": self.bus.port("adapter")}
         sim.add(self.bridge, ports=ports, on_output=self._bridge_output)
         self.car = ChademoVehicle(self.profile, "car")
         sim.add(self.car, {"can": self.bus.port("car")}, on_output=self._car_output)
