@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ccs2chademo.chademo.interfaces import ChargerState
-from ccs2chademo.v2g.secc import Reply
 from ccs2chademo.v2g.messages import EvMessage, Kind
+from ccs2chademo.v2g.secc import Reply
 
 from .helpers import kinds, run, violations
 
@@ -49,7 +49,7 @@ def test_tesla_v2_slow_precharge() -> None:
 
 def test_xpeng_target_change_frozen_at_d2() -> None:
     """#15: the Xpeng raises its target 434 → 450 V after its contactors close; CCS keeps 434 V."""
-    world, summary, records = run(car="xpeng-g3", preset="sx")
+    world, summary, _records = run(car="xpeng-g3", preset="sx")
     assert violations(summary) == [] and summary.result == "completed"
     assert world.bridge.chademo.vehicle.target_voltage == 450
     assert world.bridge.request.target_voltage == 434
@@ -68,7 +68,7 @@ def test_outlander_welding_check_by_can_voltage() -> None:
 def test_imiev_weak_d2() -> None:
     """#11: a weak d2 cannot power the i-MiEV's contactors: the adapter contactor never closes and
     no current request reaches CCS (the idle 1 A stays hidden)."""
-    world, summary, records = run(car="imiev", faults=("weak-d2",))
+    world, summary, _records = run(car="imiev", faults=("weak-d2",))
     assert violations(summary) == []
     assert world.hw.contactor.timeline == []
     assert "CurrentDemand" not in summary.ccs_states
@@ -76,7 +76,7 @@ def test_imiev_weak_d2() -> None:
 
 
 def test_imiev_normal_d2() -> None:
-    world, summary, _ = run(car="imiev")
+    _world, summary, _ = run(car="imiev")
     assert violations(summary) == [] and summary.result == "completed"
 
 
@@ -91,11 +91,11 @@ def test_precharge_target_far_below_the_battery() -> None:
     """#14: a Leaf ZE0 on the default estimate (355 V nominal) is 20–30 V low: the charger refuses
     PowerDelivery → safe shutdown, and the invariant checker flags the contactor closing across
     the difference (the reason AV1 exists).  With AV1 the same car charges."""
-    world, summary, _ = run(car="leaf-ze0-24")
+    _, summary, _ = run(car="leaf-ze0-24")
     assert summary.result == "safe-shutdown"
     assert summary.stop_reason == "ccs: FAILED_PowerDeliveryNotApplied:PowerDeliveryOn"
     assert [v["invariant"] for v in summary.invariant_violations] == ["contactor-closed-with-voltage-difference"]
-    world, summary, _ = run(car="leaf-ze0-24", preset="av1")
+    _world, summary, _ = run(car="leaf-ze0-24", preset="av1")
     assert violations(summary) == [] and summary.result == "completed"
 
 
@@ -110,7 +110,7 @@ def test_plugit_style_charger_requires_ev_limits() -> None:
                 return Reply(reply.message.__class__(Kind.CURRENT_DEMAND, response_code="FAILED"), reply.delay)
         return reply
 
-    world, summary, _ = run(hook=plugit)
+    _world, summary, _ = run(hook=plugit)
     assert violations(summary) == [] and summary.result == "completed"
     assert len(seen) > 100
     assert {(r.max_voltage, r.max_current, r.max_power) for r in seen} == {(411.0, 200.0, 100_000.0)}
@@ -118,7 +118,7 @@ def test_plugit_style_charger_requires_ev_limits() -> None:
 
 def test_env200_stop_before_charging_bit_ignored() -> None:
     """#19: an e-NV200 sets 0x102.5.4 before charging; the adapter ignores it."""
-    world, summary, records = run(car="env200-40")
+    _world, summary, records = run(car="env200-40")
     assert violations(summary) == [] and summary.result == "completed"
     assert any("0x102.5.4" in r.get("reason", "") for r in kinds(records, "rx_ignored"))
 
@@ -132,7 +132,7 @@ def test_leaf_ze0_v2x_second_session() -> None:
 
 def test_tcp_loss_mid_session() -> None:
     """#22: TCP dies in CurrentDemand: safe shutdown, both sides stop, no CCS restart (after CPD)."""
-    world, summary, records = run(faults=("tcp-loss@CurrentDemand+10",), stop=25)
+    world, summary, _records = run(faults=("tcp-loss@CurrentDemand+10",), stop=25)
     assert violations(summary) == []
     assert summary.result == "safe-shutdown"
     assert world.bridge.ccs_status.stop_reason == "tcp-reset:CurrentDemand"
@@ -161,7 +161,7 @@ def test_charger_ends_the_session(fault: str) -> None:
 
 
 def test_car_ends_the_session() -> None:
-    world, summary, _ = run(faults=("car-stop@CurrentDemand+5",), stop=25)
+    _world, summary, _ = run(faults=("car-stop@CurrentDemand+5",), stop=25)
     assert violations(summary) == [] and summary.result == "completed"
     assert summary.stop_reason is not None and summary.stop_reason.startswith("chademo: ")
     assert "PowerDeliveryOff" in summary.ccs_states
@@ -191,5 +191,5 @@ def test_long_press_forces_power_off() -> None:
 
 def test_welded_contactor_is_reported() -> None:
     """The invariants catch a contactor that welded: the session ends with it closed."""
-    world, summary, _ = run(faults=("weld",))
+    _world, summary, _ = run(faults=("weld",))
     assert [v["invariant"] for v in summary.invariant_violations] == ["session-end-state"]

@@ -8,8 +8,8 @@ import pytest
 
 from ccs2chademo.pcap import EV_TO_EVSE, V2gRecord, iter_records
 from ccs2chademo.runtime import DataReceived, InputChanged, LinkUp, SendData
-from ccs2chademo.sim.ev_battery import Battery
 from ccs2chademo.sim.charger import PowerStageModel, StageParams
+from ccs2chademo.sim.ev_battery import Battery
 from ccs2chademo.sim.replay import load_recording
 from ccs2chademo.v2g import codec, v2gtp
 from ccs2chademo.v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, EvMessage, EvseMessage, Kind, Schema
