@@ -284,11 +284,11 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ machine protocol
     def get_timer(self) -> float | None:
-        times = [self._n * CYCLE_S]
+        earliest = self._n * CYCLE_S
         for t in (self.power.get_timer(), self._chademo_timer(), self._ccs_timer()):
-            if t is not None:
-                times.append(t)
-        return min(times)
+            if t is not None and t < earliest:
+                earliest = t
+        return earliest
 
     def _chademo_timer(self) -> float | None:
         return None if self.chademo is None else self.chademo.get_timer()

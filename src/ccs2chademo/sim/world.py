@@ -10,7 +10,8 @@ link, and CHAdeMO frames on a CAN bus.  The machines are the product's own:
   :class:`ccs2chademo.sim.hardware.AdapterHardware` (contactor, d1/d2, CP, button, LED, cells);
 * car — :class:`ccs2chademo.chademo.vehicle.ChademoVehicle` (a profile) and its battery.
 
-**The DC bus** is modelled here, every ``step_s`` (default 20 ms): the charger's output reaches
+**The DC bus** is modelled here, every ``step_s`` (default 20 ms — finer than
+the contactors' reaction, so the invariants see every transition in order): the charger's output reaches
 the car inlet only through the adapter contactor (DC−, §13), the battery only through the car's
 contactors, and current flows only when both are closed — that closed path is what the charger's
 power stage sees as its load (``ev_contactor``).  What the inlet sees and what flows go to the
