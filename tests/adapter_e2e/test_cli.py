@@ -59,3 +59,16 @@ def test_plot_rejects_a_log_without_samples(tmp_path: Path) -> None:
     log.write_text('{"t": 0, "kind": "state"}\n')
     result = CliRunner().invoke(cli, ["plot", str(log)])
     assert result.exit_code != 0 and "no 'sample' records" in result.output
+
+
+def test_simulate_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "adapter.toml"
+    config.write_text('preset = "sx"\n')
+    result = CliRunner().invoke(cli, ["simulate", "--car", "xpeng-g3", "--soc-start", "40", "--soc-stop", "41",
+                                      "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["result"] == "completed" and "discovered" not in summary["chademo_states"]
+    config.write_text("max-amps = 900\n")
+    result = CliRunner().invoke(cli, ["simulate", "--config", str(config), "--json"])
+    assert result.exit_code != 0 and "max-amps" in result.output

@@ -193,3 +193,12 @@ def test_welded_contactor_is_reported() -> None:
     """The invariants catch a contactor that welded: the session ends with it closed."""
     _world, summary, _ = run(faults=("weld",))
     assert [v["invariant"] for v in summary.invariant_violations] == ["session-end-state"]
+
+
+def test_always_on_soft_reset_keeps_the_adapter_powered() -> None:
+    """§8 always-on (V2X-AO): the session end is a soft reset, not a power-off."""
+    world, summary, records = run(preset="v2x-ao")
+    assert violations(summary) == [] and summary.result == "completed"
+    assert world.bridge.soft_resets == 1 and world.hw.powered
+    assert summary.stop_reason == "ccs: battery-full:CurrentDemand"
+    assert kinds(records, "soft-reset")

@@ -190,6 +190,7 @@ class Bridge(MachineBase):
         self.modes: frozenset[str] = frozenset()
         self.emergency = False
         self.soft_resets = 0
+        self.stop_cause: str | None = None  # the last power-off cause (kept over a soft reset)
         self._k = False
         self._n = 1
         self._init_sides(keep_discovery=False)
@@ -271,7 +272,7 @@ class Bridge(MachineBase):
     @property
     def stop_reason(self) -> str | None:
         """The cause of the power-off (the first stop on either side), else the CCS stop reason."""
-        return self.power.pending_cause or self.ccs_status.stop_reason
+        return self.power.pending_cause or self.stop_cause or self.ccs_status.stop_reason
 
     def _sent_current(self) -> float:
         """EVTargetCurrent as the Evcc puts it in CurrentDemandReq (its own caps applied)."""
@@ -640,6 +641,7 @@ class Bridge(MachineBase):
     def _on_pending(self, now: float) -> None:
         """Power-off pending (§4): both sides stop normally."""
         self.pending = True
+        self.stop_cause = self.power.pending_cause
         self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
         self._enter("stopping", cause=self.power.pending_cause)
         if self.chademo is not None:
