@@ -1,0 +1,1 @@
+"""HomePlug Green PHY: management frames, SLAC (ISO 15118-3) and the connection supervisor."""
