@@ -10,11 +10,10 @@ connects the battery to the charger's power stage.  :func:`run_session` returns 
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-import ipaddress
 
 from ..drivers.ipv6 import Endpoint
 from ..drivers.pcapng import PcapngWriter, Tap
