@@ -35,19 +35,22 @@ def _why_not() -> str | None:
     return None
 
 
-def test_din_session_to_current_demand_and_session_stop_against_iso15118_secc(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("schema", "protocols"), [("din", "DIN_SPEC_70121"), ("iso2", "ISO_15118_2")])
+def test_session_to_current_demand_and_session_stop_against_iso15118_secc(schema: str, protocols: str,
+                                                                          tmp_path: Path) -> None:
     reason = _why_not()
     if reason:
         pytest.skip(reason)
     peer_log = tmp_path / "peer.log"
     with netns.VethPair(prefix="iso") as pair, peer_log.open("w") as sink:
-        env = {**os.environ, "NETWORK_INTERFACE": pair.if_a, "PROTOCOLS": "DIN_SPEC_70121", "AUTH_MODES": "EIM",
+        env = {**os.environ, "NETWORK_INTERFACE": pair.if_a, "PROTOCOLS": protocols, "AUTH_MODES": "EIM",
                "LOG_LEVEL": "INFO"}
         # the peer logs every message: a file, not a pipe nobody drains while the session runs
         peer = subprocess.Popen(pair.command(pair.ns_a, str(PEER_PYTHON), str(HERE / "peer_secc.py")), env=env,
                                 stdout=sink, stderr=subprocess.STDOUT)
         try:
-            ev = subprocess.run(pair.command(pair.ns_b, sys.executable, str(HERE / "ev_side.py"), pair.if_b, "3"),
+            ev = subprocess.run(pair.command(pair.ns_b, sys.executable, str(HERE / "ev_side.py"), pair.if_b, "3",
+                                                schema),
                                 capture_output=True, text=True, timeout=240, check=False)
         finally:
             peer.terminate()
@@ -63,3 +66,4 @@ def test_din_session_to_current_demand_and_session_stop_against_iso15118_secc(tm
     assert out["result"] == "completed", f"{out}\npeer: {log[-4000:]}"
     assert "CurrentDemand" in out["states"] and out["states"][-2:] == ["SessionStop", "End"]
     assert out["stop_reason"] == "ev-stop-request:CurrentDemand" and out["safe_end"]
+    assert out["schema"] == schema
