@@ -37,12 +37,14 @@ from ..runtime.events import (
     CloseLink,
     DataReceived,
     Event,
+    FrameReceived,
     InputChanged,
     LinkDown,
     LinkUp,
     OpenLink,
     SendData,
     SendFailed,
+    SendFrame,
     SetOutput,
 )
 from ..runtime.machine import MachineBase
@@ -195,6 +197,10 @@ class EvccConfig:
     #: Offer in this order; each entry's priority is sent as given (default DIN first).
     protocols: tuple[AppProtocol, ...] = (DIN_PROTOCOL, ISO2_PROTOCOL)
     link: str = "tcp"
+    #: The link carries whole EXI documents (``FrameReceived``/``SendFrame``, V2GTP done below
+    #: us — the ``"v2g"`` seam of :class:`ccs2chademo.homeplug.connection.PevConnection`) instead
+    #: of a V2GTP byte stream (``DataReceived``/``SendData``).
+    framed: bool = False
     #: "No SLAC, link already up": connect to this address at ``start_at`` by ourselves.
     secc: Address | None = None
     start_at: float = 0.0
@@ -296,6 +302,9 @@ class Evcc(MachineBase):
             self._on_link_down(event.reason, now)
         elif isinstance(event, DataReceived):
             self._on_data(event.data, now)
+        elif isinstance(event, FrameReceived):
+            if self.state not in ("SafeShutdown", "End"):
+                self._on_payload(event.frame, now)
         elif isinstance(event, SendFailed):
             self._safe_shutdown(f"send-failed:{self.state}", now)
         self._publish()
@@ -643,7 +652,10 @@ class Evcc(MachineBase):
             self._log("encode-failed", error=str(exc), msg=kind)
             self._safe_shutdown(f"encode-failed:{self.state}", now)
             return
-        self._emit(SendData(self.cfg.link, v2gtp.encode(payload)))
+        if self.cfg.framed:
+            self._emit(SendFrame(self.cfg.link, payload))
+        else:
+            self._emit(SendData(self.cfg.link, v2gtp.encode(payload)))
         self._count[kind] = self._count.get(kind, 0) + 1
         self.sent += 1
         self._last_sent = now
