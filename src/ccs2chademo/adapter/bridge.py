@@ -10,7 +10,7 @@ explicit and lets the same object run on the virtual runtime and on a Raspberry 
 Parts (each an ordinary machine, called directly):
 
 * ``connection`` — :class:`~ccs2chademo.homeplug.connection.PevConnection` (SLAC → SDP → TCP),
-  carrying the EV session :class:`~ccs2chademo.v2g.evcc.Evcc` through :class:`StreamSeam`;
+  carrying the EV session :class:`~ccs2chademo.v2g.evcc.Evcc` (framed mode) on its seam;
 * ``chademo`` — :class:`~ccs2chademo.chademo.charger.ChademoCharger` (created when the power
   manager lets the sides run, because special mode 1 decides V2X);
 * ``power`` — :class:`~ccs2chademo.adapter.power.PowerManager` (button, LED, power-off).
@@ -35,23 +35,14 @@ from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, Sessi
 from ..homeplug.connection import SESSION_LINK, PevConnection
 from ..homeplug.slac import SlacTiming
 from ..runtime import (
-    Action,
     CanReceived,
     CloseLink,
-    DataReceived,
     Event,
-    FrameReceived,
     InputChanged,
-    LinkDown,
-    LinkUp,
     Log,
     MachineBase,
-    OpenLink,
-    SendData,
-    SendFrame,
     SetOutput,
 )
-from ..v2g import v2gtp
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from .config import AdapterConfig
 from .estimator import BatteryVoltageSource, estimate_voltage
@@ -103,56 +94,14 @@ def evcc_config(cfg: AdapterConfig, mac: bytes) -> EvccConfig:
     """The EV session's parameters: precharge delay only in DX (§2 step 3, §3), battery-full SoC."""
     return EvccConfig(
         mac=mac,
+        link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
+        framed=True,
         precharge_start_delay=0.0 if cfg.sx else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
         # §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
     )
-
-
-class StreamSeam(MachineBase):
-    """Puts a stream-speaking EV session (the Evcc: V2GTP over ``DataReceived``/``SendData``) on the
-    datagram seam of :class:`PevConnection` (one EXI payload per ``FrameReceived``/``SendFrame``).
-
-    The connection already reassembles and frames V2GTP; this shim re-frames each payload for the
-    session and splits what the session writes back into payloads.  ``OpenLink`` from the session
-    is dropped: the connection owns TCP (it connects after SDP and reports ``LinkUp``).
-    """
-
-    def __init__(self, session: Evcc, link: str = "tcp") -> None:
-        super().__init__(f"{session.name}.seam", "open")
-        self.session = session
-        self.link = link
-        self._stream = v2gtp.V2gtpStream()
-
-    def receive(self, event: Event, now: float) -> None:
-        if isinstance(event, LinkUp):
-            self._stream = v2gtp.V2gtpStream()
-            self.session.receive(LinkUp(self.link, event.peer), now)
-        elif isinstance(event, LinkDown):
-            self.session.receive(LinkDown(self.link, event.reason), now)
-        elif isinstance(event, FrameReceived):
-            self.session.receive(DataReceived(self.link, v2gtp.encode(event.frame)), now)
-        else:
-            self.session.receive(event, now)
-
-    def handle_timer(self, now: float) -> None:
-        self.session.handle_timer(now)
-
-    def get_timer(self) -> float | None:
-        return self.session.get_timer()
-
-    def actions(self) -> list[Action]:
-        out: list[Action] = []
-        for action in self.session.actions():
-            if isinstance(action, SendData) and action.link == self.link:
-                out.extend(SendFrame(SESSION_LINK, m.payload) for m in self._stream.feed(action.data))
-            elif isinstance(action, CloseLink) and action.link == self.link:
-                out.append(CloseLink(SESSION_LINK, action.abort))
-            elif not isinstance(action, OpenLink):
-                out.append(action)
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +185,7 @@ class Bridge(MachineBase):
         self._power_contactor: bool | None = None
 
     def _new_connection(self, start_at: float) -> PevConnection:
-        return PevConnection(self.mac, self.rng, session=StreamSeam(self.evcc), name=f"{self.name}.ccs",
+        return PevConnection(self.mac, self.rng, session=self.evcc, name=f"{self.name}.ccs",
                              scope_id=self.scope_id, timing=self.slac_timing, start_at=start_at)
 
     # ------------------------------------------------------------------ views
