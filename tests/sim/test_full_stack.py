@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ccs2chademo.runtime import InputChanged, VirtualRuntime
-from ccs2chademo.sim.ev_battery import Battery
 from ccs2chademo.sim.charger import PERSONALITIES, build_charger
+from ccs2chademo.sim.ev_battery import Battery
 from ccs2chademo.sim.plc import PlcSite
 from ccs2chademo.sim.scenario import add_car, add_charger
 from ccs2chademo.v2g.evcc import Evcc, EvccConfig, EvRequest
