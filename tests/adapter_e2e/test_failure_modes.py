@@ -202,3 +202,31 @@ def test_always_on_soft_reset_keeps_the_adapter_powered() -> None:
     assert world.bridge.soft_resets == 1 and world.hw.powered
     assert summary.stop_reason == "ccs: battery-full:CurrentDemand"
     assert kinds(records, "soft-reset")
+
+
+def test_charger_that_mirrors_the_target() -> None:
+    """§6.2: a (portable) charger that only echoes EVTargetVoltage/Current as its present values:
+    the car is shown the battery estimate, not the 411 V target (it would fault on voltage)."""
+    from dataclasses import replace
+
+    from ccs2chademo.adapter.config import build_config
+    from ccs2chademo.sim.world import Scenario, World
+
+    def mirror(request: EvMessage, reply: Reply) -> Reply:
+        if request.kind is Kind.CURRENT_DEMAND and reply.message is not None:
+            echoed = replace(reply.message, present_voltage=request.target_voltage,
+                             present_current=request.target_current)
+            return replace(reply, message=echoed)
+        return reply
+
+    world = World(Scenario(soc_stop=22, config=build_config({})), secc_hook=mirror)
+    world.run(until=60.0)
+    assert world.bridge.evcc.state == "CurrentDemand"
+    assert world.bridge.mirror.mirroring
+    estimate = world.bridge.battery.value
+    assert estimate is not None
+    status = world.car.charger_status
+    assert status is not None and abs(status.present_voltage - estimate.volts) <= 1
+    world.run()
+    assert world.invariants.violations == [] and world.car.dtcs == []
+    assert world.bridge.stop_reason == "ccs: battery-full:CurrentDemand"
