@@ -328,6 +328,7 @@ class World:
             self._sample(now)
         if self.finished_at is None and self._done():
             self.finished_at = now
+            self.sim.stop()
 
     def _snapshot(self, now: float) -> SafetySnapshot:
         hw, bridge = self.hw, self.bridge
@@ -376,7 +377,7 @@ class World:
         sim = self.sim
         t = sim.now()
         while self.finished_at is None and t < limit:
-            t = sim.run(until=min(limit, t + chunk_s), stop=lambda: self.finished_at is not None)
+            t = sim.run(until=min(limit, t + chunk_s))
             if pace is not None:
                 pace(t)
         if self.finished_at is not None:
