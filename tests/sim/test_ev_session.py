@@ -79,6 +79,20 @@ def test_personality_quirks_show_up() -> None:
     assert stale.evcc.status.result == "completed"
 
 
+@pytest.mark.parametrize("minutes", [0.3, 1.5])
+def test_compleo_regulates_a_ramped_request_without_tripping(minutes: float) -> None:
+    session = build_session(charger="compleo", minutes=minutes)
+    assert session.run(900).stop_reason == "ev-stop-request:CurrentDemand"
+
+
+def test_compleo_trips_emergency_shutdown_on_the_overshoot_of_a_step_and_the_ev_stops_at_once() -> None:
+    session = build_session(charger="compleo", minutes=1.0)
+    session.car.ramp_up = 100.0  # 0 → 100 A in one step: its under-damped loop overshoots
+    result = session.run(900)
+    assert result.stop_reason == "evse-emergency-shutdown:CurrentDemand" and result.result == "completed"
+    assert result.safe_end
+
+
 def test_underdeliver_delivers_far_less_than_requested() -> None:
     session = build_session(charger="underdeliver", minutes=0.5)
     seen: list[tuple[float, float]] = []
