@@ -37,6 +37,7 @@ class SimCar:
     minutes: float = 1.0  # of CurrentDemand before stopping
     target_voltage: float = 410.0
     precharge_error: float = 0.0  # V added to the battery voltage for the precharge target
+    ramp_up: float = RAMP_UP  # A per 100 ms
     request: EvRequest = field(default_factory=EvRequest)
     demand_started: float | None = None
     stopping: bool = False
@@ -53,7 +54,7 @@ class SimCar:
         elif self.stopping:
             target = max(0.0, target - RAMP_DOWN)
         else:
-            target = min(self.current, target + RAMP_UP)
+            target = min(self.current, target + self.ramp_up)
             if status.evse_dynamic_current is not None:
                 target = min(target, status.evse_dynamic_current)
         self.request = replace(

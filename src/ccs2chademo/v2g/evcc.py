@@ -27,7 +27,6 @@ States only move forward (rule 13): PowerDelivery(ON) and PowerDelivery(OFF) are
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -60,8 +59,6 @@ from .messages import (
     Kind,
     Schema,
 )
-
-logger = logging.getLogger(__name__)
 
 EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
 
