@@ -230,3 +230,16 @@ def test_charger_that_mirrors_the_target() -> None:
     world.run()
     assert world.invariants.violations == [] and world.car.dtcs == []
     assert world.bridge.stop_reason == "ccs: battery-full:CurrentDemand"
+
+
+def test_welding_rounds_count_only_after_the_car_contactors_open(tmp_path) -> None:
+    """§4: a car that opens its contactors 5 s after the current is down outlasts 10 welding rounds;
+    the rounds start counting only once the CHAdeMO side has seen them open, so the charger's
+    falling voltage is seen (no false "probably welded")."""
+    profile = tmp_path / "slow-leaf.toml"
+    profile.write_text('base = "leaf-ze1-40"\nname = "slow-leaf"\ndescription = "slow contactors"\n\n'
+                       "[timing]\ncontactor_open_s = 5.0\n")
+    _, summary, records = run(car=str(profile))
+    assert violations(summary) == [] and summary.result == "completed"
+    assert [r["result"] for r in kinds(records, "welding-detection")] == ["voltage fell"]
+    assert kinds(records, "welding-bounded") == []

@@ -482,7 +482,7 @@ class Bridge(MachineBase):
             precharge_voltage=round(value.volts, 1) if value is not None else 0.0,
             max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
             soc=ev_ress_soc(self.car_soc), stop=self.pending, hold_precharge=not self.contactor,
-            ready_to_start=value is not None)
+            ready_to_start=value is not None, welding_hold=self.demand.car_contactors_closed)
         self._push_request(now)
 
     def _push_request(self, now: float) -> None:

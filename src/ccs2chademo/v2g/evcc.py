@@ -123,6 +123,9 @@ class EvRequest:
     stop: bool = False
     hold_precharge: bool = False
     ready_to_start: bool = True
+    #: the adapter: the car's contactors are still closed, so WeldingDetection rounds do not count
+    #: yet (adapter.md §4: counted only after the car's contactors are open)
+    welding_hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,6 +557,9 @@ class Evcc(MachineBase):
         self._next("WeldingDetection", Kind.WELDING_DETECTION, now)
 
     def _on_welding(self, msg: EvseMessage, now: float) -> None:
+        if self.req.welding_hold:  # the bound starts when the hold ends
+            self._welding_rounds = 0
+            self._welding_started = now
         self._welding_rounds += 1
         self._status = replace(self._status, present_voltage=msg.present_voltage)
         voltage = msg.present_voltage
