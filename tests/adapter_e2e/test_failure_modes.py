@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ccs2chademo.chademo.interfaces import ChargerState
+from ccs2chademo.sim.faults import FAULT_NAMES
 from ccs2chademo.v2g.messages import EvMessage, Kind
 from ccs2chademo.v2g.secc import Reply
 
@@ -243,3 +244,24 @@ def test_welding_rounds_count_only_after_the_car_contactors_open(tmp_path) -> No
     assert violations(summary) == [] and summary.result == "completed"
     assert [r["result"] for r in kinds(records, "welding-detection")] == ["voltage fell"]
     assert kinds(records, "welding-bounded") == []
+
+
+REPLY_FAULT_STATES = ["SessionSetup", "ServiceDiscovery", "ChargeParameterDiscovery", "CableCheck", "PreCharge",
+                      "PowerDelivery", "CurrentDemand", "WeldingDetection", "SessionStop"]
+
+
+@pytest.mark.parametrize("state", REPLY_FAULT_STATES)
+@pytest.mark.parametrize("fault", FAULT_NAMES)
+def test_every_charger_reply_fault_ends_safely(fault: str, state: str) -> None:
+    """Every charger reply fault in every message ends the session with both sides stopped, the
+    adapter off and no invariant violation; before ChargeParameterDiscovery the CCS side restarts
+    (the fault fires once) and the session charges."""
+    world, summary, _ = run(faults=(f"{fault}@{state}",), stop=22)
+    assert violations(summary) == []
+    assert world.finished_at is not None and not world.hw.powered
+    assert summary.stop_reason is not None
+    if state in ("SessionSetup", "ServiceDiscovery", "ChargeParameterDiscovery"):
+        assert world.bridge.ccs_restarts == 1
+        assert summary.result == "completed", summary.stop_reason
+    else:
+        assert world.bridge.ccs_restarts == 0
