@@ -265,3 +265,37 @@ def test_every_charger_reply_fault_ends_safely(fault: str, state: str) -> None:
         assert summary.result == "completed", summary.stop_reason
     else:
         assert world.bridge.ccs_restarts == 0
+
+
+def _special_mode_world(presses: int, stop_press_at: float | None = None):
+    from ccs2chademo.adapter.config import build_config
+    from ccs2chademo.sim.world import Scenario, World
+
+    world = World(Scenario(soc_stop=21, config=build_config({}), limit_s=900))
+    world.hw.press(0.0, 0.5)  # held while powering on (§10), released
+    for i in range(presses):
+        world.hw.press(1.0 + 0.5 * i, 0.2)
+    if stop_press_at is not None:
+        world.hw.press(stop_press_at, 0.2)
+    return world
+
+
+def test_special_mode_1_enables_v2x() -> None:
+    """§10 mode 1 (one press at power-on): V2X — discharge fields in the real session only."""
+    world = _special_mode_world(1)
+    world.run()
+    assert world.bridge.modes == frozenset({"v2x"})
+    assert world.bridge.chademo is not None and world.bridge.chademo.config.v2x
+    assert world.invariants.violations == []
+    assert world.bridge.stop_reason == "ccs: battery-full:CurrentDemand"
+    assert world.car.saw_discharge_flag and world.car.sessions == 2
+
+
+def test_special_mode_3_unwelding_toggles_until_pressed() -> None:
+    """§10 mode 3: the contactor toggles every 100 ms (CHAdeMO does not run) until a press."""
+    world = _special_mode_world(3, stop_press_at=12.0)
+    world.run()
+    assert world.bridge.modes == frozenset({"unwelding"})
+    assert world.hw.contactor.operations >= 20
+    assert world.bridge.chademo is None and world.car.sessions == 0
+    assert not world.hw.powered and not world.hw.contactor.closed
