@@ -211,7 +211,7 @@ class Bridge(MachineBase):
             contactor=self.contactor, pending=self.pending,
             precharge_target_v=self.request.precharge_voltage if self.evcc.state in ("PreCharge", "ContactorsClosing")
             or st.precharge_reached else None,
-            ccs_target_current_a=self._sent_current() if self.evcc.state == "CurrentDemand" else None,
+            ccs_target_current_a=self.sent_current() if self.evcc.state == "CurrentDemand" else None,
             car_request_a=float(self.demand.current), charger_limit_a=st.evse_dynamic_current,
             discharging=self.demand.discharge_current > 0, emergency=self.emergency,
             battery_estimate_v=None if value is None else value.volts,
@@ -223,7 +223,7 @@ class Bridge(MachineBase):
         """The cause of the power-off (the first stop on either side), else the CCS stop reason."""
         return self.power.pending_cause or self.stop_cause or self.ccs_status.stop_reason
 
-    def _sent_current(self) -> float:
+    def sent_current(self) -> float:
         """EVTargetCurrent as the Evcc puts it in CurrentDemandReq (its own caps applied)."""
         req = self.request
         current = min(req.target_current, req.max_current)
@@ -614,7 +614,7 @@ class Bridge(MachineBase):
         if status.current_demand and status.present_voltage is not None and status.present_current is not None:
             self._last_cd_voltage = status.present_voltage
             req = self.request
-            self.mirror.observe(min(req.target_voltage, req.max_voltage), self._sent_current(),
+            self.mirror.observe(min(req.target_voltage, req.max_voltage), self.sent_current(),
                                 status.present_voltage, status.present_current)
         if status.precharge_reached and not previous.precharge_reached:
             self._log("precharge-stall" if self.request.hold_precharge else "precharge-reached",

@@ -340,7 +340,7 @@ class World:
             charger_voltage_v=self.stage.voltage, battery_voltage_v=self.battery.voltage,
             car_contactors_closed=self.car_contactors, inlet_voltage_v=self.inlet_v, d1=hw.d1, d2=hw.d2,
             cp_state=hw.cp, precharge_target_v=bridge.request.precharge_voltage if in_pre else None,
-            ccs_target_current_a=bridge._sent_current() if in_cd else None,
+            ccs_target_current_a=bridge.sent_current() if in_cd else None,
             car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
             discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency)
 
@@ -357,7 +357,7 @@ class World:
             t=round(now, 3), charger_v=round(self.stage.voltage, 1), inlet_v=round(self.inlet_v, 1),
             battery_v=round(self.battery.voltage, 1), current_a=round(self.current_a, 1),
             soc=round(self.battery.soc, 2), request_a=float(self.car.request),
-            ccs_target_a=round(bridge._sent_current(), 1) if bridge.evcc.state == "CurrentDemand" else 0.0,
+            ccs_target_a=round(bridge.sent_current(), 1) if bridge.evcc.state == "CurrentDemand" else 0.0,
             ccs_state=bridge.ccs_state, chademo_state=bridge.chademo_state, car_state=str(self.car.state),
             contactor=self.hw.contactor.closed, led=self.hw.led)
         self.samples.append(sample)
