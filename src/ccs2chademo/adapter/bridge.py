@@ -604,7 +604,6 @@ class Bridge(MachineBase):
         self.soft_resets = reset.count
         self._log("soft-reset", count=reset.count, keep_discovery=reset.keep_discovery)
         self._init_sides(keep_discovery=reset.keep_discovery)
-        self.connection = self._new_connection(now)
         self._enter("boot", reason="soft reset")
 
     # ------------------------------------------------------------------ the CCS side's progress
