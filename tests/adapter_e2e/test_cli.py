@@ -29,6 +29,13 @@ def test_simulate_json_summary_and_outputs(tmp_path: Path) -> None:
     assert " can0 " in first and "#" in first  # candump: (time) can0 ID#DATA
     records = [json.loads(line) for line in (out / "session.jsonl").read_text().splitlines()]
     assert any(r["kind"] == "sample" for r in records)
+    # the recordings are readable by our own tools: every V2G message decodes, every CAN frame too
+    result = CliRunner().invoke(cli, ["pcap", str(out / "ccs.pcapng")])
+    assert result.exit_code == 0, result.output
+    assert '"message": "CurrentDemandReq"' in result.output and '"message": "SessionStopRes"' in result.output
+    result = CliRunner().invoke(cli, ["can", "decode", str(out / "chademo.log")])
+    assert result.exit_code == 0, result.output
+    assert "ChargerStatus" in result.output and "VehicleStatus" in result.output
     png = tmp_path / "again.png"
     result = CliRunner().invoke(cli, ["plot", str(out / "session.jsonl"), "-o", str(png)])
     assert result.exit_code == 0, result.output
