@@ -38,6 +38,7 @@ from ..runtime.events import (
     DataReceived,
     Event,
     FrameReceived,
+    InputChanged,
     LinkDown,
     LinkUp,
     OpenLink,
@@ -144,6 +145,8 @@ class PevConnection(MachineBase):
                 self._ignore("SDP datagram", event)
         elif link == "tcp":
             self._on_tcp(event, now)
+        elif isinstance(event, InputChanged) and self.session is not None:
+            self.session.receive(event, now)  # inputs of the session (e.g. the bridge's EV request)
         self._pump()
         self._advance(now)
 

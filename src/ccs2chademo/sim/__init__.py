@@ -1,1 +1,1 @@
-"""Simulated hardware with realistic behaviour and timing (modems, power line, NICs)."""
+"""Simulated hardware with realistic physics and timing (modems, power line, NICs, chargers, cars, adapter parts)."""

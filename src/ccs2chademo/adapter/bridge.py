@@ -1,0 +1,687 @@
+"""The bridge: the adapter as one sans-I/O machine — a CCS *car* toward the charger and a CHAdeMO
+*charger* toward the car (adapter.md §1–§7).
+
+Why one composite machine: the two sides are only safe together.  The order of decisions inside
+a 100 ms cycle matters (CCS values copied into the CHAdeMO charger data → the CHAdeMO state step
+→ car data copied into the CCS request, §1), the adapter contactor may close only when *both*
+sides agree (§2.2), and every stop must reach both sides.  Owning the parts makes that order
+explicit and lets the same object run on the virtual runtime and on a Raspberry Pi.
+
+Parts (each an ordinary machine, called directly):
+
+* ``connection`` — :class:`~ccs2chademo.homeplug.connection.PevConnection` (SLAC → SDP → TCP),
+  carrying the EV session :class:`~ccs2chademo.v2g.evcc.Evcc` through :class:`StreamSeam`;
+* ``chademo`` — :class:`~ccs2chademo.chademo.charger.ChademoCharger` (created when the power
+  manager lets the sides run, because special mode 1 decides V2X);
+* ``power`` — :class:`~ccs2chademo.adapter.power.PowerManager` (button, LED, power-off).
+
+Links: ``plc``, ``sdp``, ``tcp`` (the connection's), ``can`` (the CHAdeMO bus).  Inputs:
+``InputChanged`` ``k`` (the car's charge permission), ``button``, ``vcc4``, ``vcc12``.
+Outputs (hardware roles, :mod:`ccs2chademo.sim.hardware` / the GPIO driver): ``contactor``,
+``d1``, ``d2``, ``cp``, ``led``, ``power_hold``.  Every part's log records pass through with a
+``part`` field.
+
+The flows, states, mapping and stop paths are described in ``docs/bridge.md``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..chademo.charger import ChademoCharger
+from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream
+from ..homeplug.connection import SESSION_LINK, PevConnection
+from ..homeplug.slac import SlacTiming
+from ..runtime import (
+    Action,
+    CanReceived,
+    CloseLink,
+    DataReceived,
+    Event,
+    FrameReceived,
+    InputChanged,
+    LinkDown,
+    LinkUp,
+    Log,
+    MachineBase,
+    OpenLink,
+    SendData,
+    SendFrame,
+    SetOutput,
+)
+from ..v2g import v2gtp
+from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
+from .config import AdapterConfig
+from .estimator import BatteryVoltageSource, estimate_voltage
+from .mapping import (
+    EV_MAXIMUM_POWER_LIMIT_W,
+    CcsTargetCurrent,
+    MirrorDetector,
+    TargetVoltage,
+    ev_maximum_voltage_limit,
+    ev_ress_soc,
+)
+from .power import PowerManager, SoftReset
+
+CYCLE_S = 0.1  # the CHAdeMO/UI cycle (§1)
+EPS = 1e-9
+#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (§4, §14 #24).
+MAX_CCS_RESTARTS = 3
+WELDING_END_V = 40.0  # §12.3 CCS welding-detection end voltage
+LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
+_CCS_LOCKED = frozenset(("Idle", "End"))
+_CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
+_CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
+                               ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
+#: LED session patterns by CCS progress (§9), highest first.
+_LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
+
+
+def charger_config(cfg: AdapterConfig, v2x: bool) -> ChargerConfig:
+    """The CHAdeMO charger side's parameters from the adapter configuration (§12.1)."""
+    return ChargerConfig(
+        protocol_number=1 if cfg.chademo_0_9 else 2,
+        welding_detection=cfg.chademo_wd,
+        max_volts=cfg.max_volts,
+        max_amps=cfg.max_amps,
+        max_undersupply_amps=cfg.max_undersupply_amps,
+        dynamic_current_fallback=cfg.dynamic_current_fallback,
+        fake_idle_amps=cfg.fake_idle_amps,
+        v2x=v2x,
+        assume_car_contactors_closed_after_ms=cfg.assume_car_contactors_closed_after_ms,
+        max_discharge_amps_fallback=cfg.max_discharge_amps_fallback,
+        # SX shows the battery estimate until CurrentDemand (§3); DX forces 0 V (§2 step 7)
+        zero_voltage_until_car_contactors_closed=not cfg.sx,
+    )
+
+
+def evcc_config(cfg: AdapterConfig, mac: bytes) -> EvccConfig:
+    """The EV session's parameters: precharge delay only in DX (§2 step 3, §3), battery-full SoC."""
+    return EvccConfig(
+        mac=mac,
+        precharge_start_delay=0.0 if cfg.sx else cfg.precharge_start_delay_ms / 1000,
+        stop_soc=cfg.stop_charging_soc,
+        # §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
+        # cycle after the response (never faster than one cycle).
+        current_demand_interval=0.03,
+    )
+
+
+class StreamSeam(MachineBase):
+    """Puts a stream-speaking EV session (the Evcc: V2GTP over ``DataReceived``/``SendData``) on the
+    datagram seam of :class:`PevConnection` (one EXI payload per ``FrameReceived``/``SendFrame``).
+
+    The connection already reassembles and frames V2GTP; this shim re-frames each payload for the
+    session and splits what the session writes back into payloads.  ``OpenLink`` from the session
+    is dropped: the connection owns TCP (it connects after SDP and reports ``LinkUp``).
+    """
+
+    def __init__(self, session: Evcc, link: str = "tcp") -> None:
+        super().__init__(f"{session.name}.seam", "open")
+        self.session = session
+        self.link = link
+        self._stream = v2gtp.V2gtpStream()
+
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, LinkUp):
+            self._stream = v2gtp.V2gtpStream()
+            self.session.receive(LinkUp(self.link, event.peer), now)
+        elif isinstance(event, LinkDown):
+            self.session.receive(LinkDown(self.link, event.reason), now)
+        elif isinstance(event, FrameReceived):
+            self.session.receive(DataReceived(self.link, v2gtp.encode(event.frame)), now)
+        else:
+            self.session.receive(event, now)
+
+    def handle_timer(self, now: float) -> None:
+        self.session.handle_timer(now)
+
+    def get_timer(self) -> float | None:
+        return self.session.get_timer()
+
+    def actions(self) -> list[Action]:
+        out: list[Action] = []
+        for action in self.session.actions():
+            if isinstance(action, SendData) and action.link == self.link:
+                out.extend(SendFrame(SESSION_LINK, m.payload) for m in self._stream.feed(action.data))
+            elif isinstance(action, CloseLink) and action.link == self.link:
+                out.append(CloseLink(SESSION_LINK, action.abort))
+            elif not isinstance(action, OpenLink):
+                out.append(action)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeView:
+    """What the bridge is doing, for the live view, the world's invariants and tests."""
+
+    ccs_state: str
+    chademo_state: str
+    power_state: str
+    contactor: bool
+    pending: bool
+    precharge_target_v: float | None
+    ccs_target_current_a: float | None
+    car_request_a: float
+    charger_limit_a: float | None
+    discharging: bool
+    emergency: bool
+    battery_estimate_v: float | None
+    battery_measured: bool
+    stop_reason: str | None
+
+
+class Bridge(MachineBase):
+    """The adapter controller (see the module docstring)."""
+
+    def __init__(self, config: AdapterConfig, mac: bytes, rng: random.Random, name: str = "adapter",
+                 slac_timing: SlacTiming | None = None, scope_id: int = 0) -> None:
+        super().__init__(name, "boot")
+        self.config = config
+        self.mac = mac
+        self.rng = rng
+        self.slac_timing = slac_timing
+        self.scope_id = scope_id
+        self.power = PowerManager(config, name=f"{name}.power")
+        self.modes: frozenset[str] = frozenset()
+        self.emergency = False
+        self.soft_resets = 0
+        self._n = 1
+        self._init_sides(keep_discovery=False)
+
+    # ------------------------------------------------------------------ (re)initialisation
+    def _init_sides(self, keep_discovery: bool) -> None:
+        """Fresh protocol sides; an always-on soft reset keeps the discovery results (§8)."""
+        cfg = self.config
+        if not keep_discovery:
+            self.battery = BatteryVoltageSource(cfg.alt_estimated_voltage, cfg.voltage_modulation)
+            self.car_target: int | None = None
+            self.car_soc: float | None = None
+        self.discovered = keep_discovery and self.car_target is not None
+        self.chademo: ChademoCharger | None = None
+        self.evcc = Evcc(f"{self.name}.evcc", evcc_config(cfg, self.mac))
+        self.connection = self._new_connection(0.0)
+        self.ccs_status: EvccStatus = self.evcc.status
+        self.target = TargetVoltage()
+        self.current = CcsTargetCurrent(cfg.max_discharge_amps_fallback)
+        self.mirror = MirrorDetector()
+        self.demand = PowerDemand()
+        self.request = EvRequest()
+        self.enabled = False
+        self.kicked = False
+        self.ccs_over = False
+        self.ccs_restarts = 0
+        self.pending = False
+        self.contactor = False
+        self._contactor_opened = False
+        self._override: bool | None = None
+        self._upstream: Upstream | None = None
+        self._discovery_started = False
+        self._charge_started = False
+        self._ccs_stop_sent = False
+        self._chademo_stop_sent = False
+        self._seen_messages = 0
+        self._leds_sent: set[str] = set()
+        self._last_cd_voltage: float | None = None
+        self._welding_logged = False
+        self._cycle = 0
+        self._unlocked: tuple[bool, bool] | None = None
+        self._power_contactor: bool | None = None
+
+    def _new_connection(self, start_at: float) -> PevConnection:
+        return PevConnection(self.mac, self.rng, session=StreamSeam(self.evcc), name=f"{self.name}.ccs",
+                             scope_id=self.scope_id, timing=self.slac_timing, start_at=start_at)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def ccs_state(self) -> str:
+        """The EV session's state, or the connection's (slac, sdp, …) before TCP is up."""
+        if not self.kicked:
+            return "waiting"
+        evcc = self.evcc.state
+        if evcc in ("Idle", "Connecting") and not self.ccs_over:
+            return self.connection.state
+        return evcc
+
+    @property
+    def chademo_state(self) -> str:
+        return "idle" if self.chademo is None else str(self.chademo.state)
+
+    def view(self) -> BridgeView:
+        st = self.ccs_status
+        value = self.battery.value
+        return BridgeView(
+            ccs_state=self.ccs_state, chademo_state=self.chademo_state, power_state=self.power.state,
+            contactor=self.contactor, pending=self.pending,
+            precharge_target_v=self.request.precharge_voltage if self.evcc.state in ("PreCharge", "ContactorsClosing")
+            or st.precharge_reached else None,
+            ccs_target_current_a=self._sent_current() if self.evcc.state == "CurrentDemand" else None,
+            car_request_a=float(self.demand.current), charger_limit_a=st.evse_dynamic_current,
+            discharging=self.demand.discharge_current > 0, emergency=self.emergency,
+            battery_estimate_v=None if value is None else value.volts,
+            battery_measured=False if value is None else value.measured,
+            stop_reason=self.stop_reason)
+
+    @property
+    def stop_reason(self) -> str | None:
+        """The cause of the power-off (the first stop on either side), else the CCS stop reason."""
+        return self.power.pending_cause or self.ccs_status.stop_reason
+
+    def _sent_current(self) -> float:
+        """EVTargetCurrent as the Evcc puts it in CurrentDemandReq (its own caps applied)."""
+        req = self.request
+        current = min(req.target_current, req.max_current)
+        dynamic = self.ccs_status.evse_dynamic_current
+        if dynamic is not None:
+            current = min(current, dynamic)
+        return max(0.0, current)
+
+    # ------------------------------------------------------------------ machine protocol
+    def get_timer(self) -> float | None:
+        times = [self._n * CYCLE_S]
+        for t in (self.power.get_timer(), self._chademo_timer(), self._ccs_timer()):
+            if t is not None:
+                times.append(t)
+        return min(times)
+
+    def _chademo_timer(self) -> float | None:
+        return None if self.chademo is None else self.chademo.get_timer()
+
+    def _ccs_timer(self) -> float | None:
+        return self.connection.get_timer() if self.kicked and not self.ccs_over else None
+
+    def handle_timer(self, now: float) -> None:
+        tick = now >= self._n * CYCLE_S - EPS
+        if tick:
+            self._n += 1
+            self._before_chademo(now)
+        chademo = self.chademo
+        if chademo is not None and (t := chademo.get_timer()) is not None and t <= now + EPS:
+            chademo.handle_timer(now)
+            self._drain_chademo(now)
+        if tick:
+            self._after_chademo(now)
+        if (t := self.power.get_timer()) is not None and t <= now + EPS:
+            self.power.handle_timer(now)
+            self._drain_power(now)
+        if (t := self._ccs_timer()) is not None and t <= now + EPS:
+            self.connection.handle_timer(now)
+            self._drain_ccs(now)
+
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, CanReceived):
+            if self.chademo is not None:
+                self.chademo.receive(event, now)
+                self._drain_chademo(now)
+        elif isinstance(event, InputChanged):
+            if event.name == "k":
+                if self.chademo is not None:
+                    self.chademo.receive(event, now)
+                self._k = bool(event.value)
+            elif event.name in ("button", "vcc4", "vcc12"):
+                self.power.receive(event, now)
+                self._drain_power(now)
+            else:
+                self._log("input-unknown", name=event.name)
+        elif getattr(event, "link", None) in ("plc", "sdp", "tcp"):
+            if self.kicked and not self.ccs_over:
+                self.connection.receive(event, now)
+                self._drain_ccs(now)
+
+    _k = False
+
+    # ------------------------------------------------------------------ the 100 ms cycle
+    def _before_chademo(self, now: float) -> None:
+        """Sessions to start this cycle, then the CCS values copied into the charger data (§1)."""
+        if not self.enabled:
+            return
+        self._cycle += 1
+        self._start_sessions(now)
+        chademo = self.chademo
+        if chademo is not None:
+            upstream = self._make_upstream()
+            if upstream != self._upstream:
+                self._upstream = upstream
+                chademo.receive(InputChanged("upstream", upstream), now)
+
+    def _after_chademo(self, now: float) -> None:
+        """Car data copied into the CCS request; the contactor; the power manager's inputs."""
+        if not self.enabled:
+            return
+        chademo = self.chademo
+        if chademo is not None:
+            self._learn_car(chademo, now)
+        self._decide_contactor(now)
+        self._update_request(now)
+        self._feed_power(now)
+
+    def _start_sessions(self, now: float) -> None:
+        cfg = self.config
+        if self.pending:
+            return
+        if cfg.sx:
+            if not self.kicked:
+                self._kickoff(now)
+            slac = self.connection.slac
+            if not self._charge_started and slac.first_param_cnf_at is not None:
+                self._start_chademo(now, SessionKind.CHARGE)
+            return
+        if not self._discovery_started and not self.discovered:
+            self._discovery_started = True
+            self._start_chademo(now, SessionKind.DISCOVERY)
+        elif self.discovered and not self.kicked:
+            self._kickoff(now)
+        elif (not self._charge_started and self.ccs_status.cable_check_done
+              and self.evcc.state == "WaitForPreCharge"):
+            self._start_chademo(now, SessionKind.CHARGE)
+
+    def _start_chademo(self, now: float, kind: SessionKind) -> None:
+        assert self.chademo is not None
+        if kind is SessionKind.CHARGE:
+            self._charge_started = True
+        self._log("chademo-session", session=kind.value)
+        self.chademo.receive(InputChanged("start", kind), now)
+        self._drain_chademo(now)
+
+    def _kickoff(self, now: float) -> None:
+        """CCS kickoff (§1): from now on the CCS machines run."""
+        self.kicked = True
+        self._enter("ccs", reason="kickoff")
+        self._push_request(now)
+        self.connection.handle_timer(now)  # its first timer starts SLAC
+        self._drain_ccs(now)
+
+    def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
+        view = chademo.vehicle
+        if view.seen and view.target_voltage > 0:
+            self.car_target = view.target_voltage
+        if view.seen and view.soc is not None and view.soc_trusted:
+            self.car_soc = view.soc
+        if view.measured_voltage:
+            if self.battery.value is None or not self.battery.value.measured:
+                self._log("battery-voltage", source="0x103", volts=view.measured_voltage)
+            self.battery.measured(float(view.measured_voltage))
+        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (
+                self.config.sx and view.ready and self.battery.value is None):
+            self._fix_estimate(now)
+        if not self.target.frozen:
+            if self.car_target is not None:
+                self.target.update(self.car_target)
+            if self.demand.d2:
+                self.target.freeze()
+                self._log("target-frozen", target=self.car_target)
+        if view.state is ChargerState.DISCOVERED and not self.discovered:
+            self.discovered = True
+            self._enter("discovered", target=self.car_target, soc=self.car_soc)
+
+    def _fix_estimate(self, now: float) -> None:
+        if self.car_target is None or self.car_soc is None:
+            return
+        volts = self.battery.fix_estimate(self.car_target, self.car_soc)
+        value = self.battery.value
+        assert value is not None
+        self._log("battery-voltage", source="0x103" if value.measured else "estimate", volts=round(value.volts, 1),
+                  estimate=round(volts, 1), target=self.car_target, soc=self.car_soc)
+
+    def _battery_report(self) -> float:
+        """0x109 present voltage where it is only the battery value (discovery, SX, mirroring)."""
+        reported = self.battery.reported(self._cycle)
+        if reported is not None:
+            return reported
+        if self.car_target is not None and self.car_soc is not None:
+            return estimate_voltage(self.car_target, self.car_soc, self.config.alt_estimated_voltage)
+        return 0.0
+
+    def _make_upstream(self) -> Upstream:
+        """§6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
+        cfg, st = self.config, self.ccs_status
+        in_cd = st.current_demand and self.evcc.state == "CurrentDemand"
+        fake = cfg.sx and not in_cd
+        battery_v = self._battery_report()
+        if fake or st.evse_max_voltage is None:
+            available_v, available_a, dynamic = float(cfg.max_volts), float(cfg.max_amps), None
+        else:
+            available_v = st.evse_max_voltage
+            available_a = st.evse_max_current if st.evse_max_current is not None else float(cfg.max_amps)
+            dynamic = st.evse_dynamic_current
+        present_v = st.present_voltage or 0.0
+        if fake or (in_cd and self.mirror.mirroring):
+            present_v = battery_v
+        present_a = (st.present_current or 0.0) if in_cd else 0.0
+        final = self._ccs_final()
+        return Upstream(
+            available_voltage=available_v, available_current=available_a, dynamic_current=dynamic,
+            present_voltage=round(present_v, 1), present_current=round(present_a, 1),
+            precharge_done=True if cfg.sx else st.precharge_reached,
+            stopped=final and st.stop_reason is not None and not st.safe_shutdown,
+            fault=final and st.safe_shutdown,
+            estimated_battery_voltage=round(battery_v, 1))
+
+    def _ccs_final(self) -> bool:
+        """A CCS end is final after ChargeParameterDiscovery, on a pending stop or out of restarts."""
+        return self.ccs_status.charge_parameter_discovery_done or self.pending or self.ccs_over
+
+    def _decide_contactor(self, now: float) -> None:
+        """§2.2: close only when the car's contactors are (judged) closed and the charger is at the
+        precharge voltage; open when the car's contactors open (or early at k-off if configured);
+        once opened in a session it stays open.  The power manager's override wins."""
+        demand = self.demand
+        want = False
+        if (self.chademo is not None and demand.car_contactors_closed and not self._contactor_opened
+                and self.ccs_status.precharge_reached):
+            want = True
+            if demand.stopping and self.config.open_adapter_contactor_before_wd and not self._k:
+                want = False
+        if self._override is not None:
+            want = self._override
+        elif self.contactor and not want:
+            self._contactor_opened = True
+        if want != self.contactor:
+            self.contactor = want
+            self._log("contactor", closed=want, car_contactors_closed=demand.car_contactors_closed,
+                      override=self._override)
+            self._emit(SetOutput("contactor", want))
+
+    def _update_request(self, now: float) -> None:
+        cfg, st, demand = self.config, self.ccs_status, self.demand
+        limit = st.evse_dynamic_current if st.evse_dynamic_current is not None else st.evse_max_current
+        current = self.current.step(
+            float(demand.current), in_charging_loop=demand.charging,
+            dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
+            discharging=demand.discharge_current > 0, car_max_discharge_a=float(demand.discharge_current) or None,
+            sx_before_current_demand=cfg.sx and not st.current_demand)
+        frozen = demand.voltage if self.target.frozen and demand.voltage else None
+        max_v = ev_maximum_voltage_limit(self.car_target if frozen is None else max(frozen, self.car_target or 0))
+        value = self.battery.value
+        self.request = EvRequest(
+            target_voltage=self.target.value(max_v), target_current=round(current, 1),
+            precharge_voltage=round(value.volts, 1) if value is not None else 0.0,
+            max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
+            soc=ev_ress_soc(self.car_soc), stop=self.pending, hold_precharge=not self.contactor,
+            ready_to_start=value is not None)
+        self._push_request(now)
+
+    def _push_request(self, now: float) -> None:
+        if self.kicked and not self.ccs_over and self.evcc.req != self.request:
+            self.connection.receive(InputChanged("request", self.request), now)
+            self._drain_ccs(now)
+
+    def _feed_power(self, now: float) -> None:
+        power = self.power
+        chademo = self.chademo
+        unlocked = (self.evcc.state in _CCS_LOCKED or self.ccs_over,
+                    chademo is None or chademo.state in _CHADEMO_UNLOCKED)
+        events: list[InputChanged] = []
+        if unlocked != self._unlocked:
+            self._unlocked = unlocked
+            events += [InputChanged("ccs_unlocked", unlocked[0]), InputChanged("chademo_unlocked", unlocked[1])]
+        if self._power_contactor != self.contactor:
+            self._power_contactor = self.contactor
+            events.append(InputChanged("contactor_closed", self.contactor))
+        if chademo is not None and chademo.state is ChargerState.CHARGING:
+            events.append(InputChanged("activity", "chademo-loop"))
+        if (chademo is not None and not self._chademo_stop_sent and chademo.session is SessionKind.CHARGE
+                and chademo.state in _CHADEMO_STOPPING):
+            self._chademo_stop_sent = True
+            events.append(InputChanged("chademo_stop", chademo.stop_reasons.describe()))
+        if self.ccs_over and not self._ccs_stop_sent:
+            self._ccs_stop_sent = True
+            events.append(InputChanged("ccs_stop", self.ccs_status.stop_reason or "ccs-ended"))
+        for event in events:
+            power.receive(event, now)
+        self._drain_power(now)
+
+    # ------------------------------------------------------------------ the parts' actions
+    def _drain_chademo(self, now: float) -> None:
+        assert self.chademo is not None
+        for action in self.chademo.actions():
+            if isinstance(action, SetOutput):
+                if action.name == "demand":
+                    self.demand = action.value
+                else:  # d1, d2
+                    self._emit(action)
+            elif isinstance(action, Log):
+                self._emit(Log(action.kind, {"part": "chademo", **action.fields}))
+            else:
+                self._emit(action)
+
+    def _drain_power(self, now: float) -> None:
+        for action in self.power.actions():
+            if isinstance(action, SetOutput):
+                self._on_power_output(action.name, action.value, now)
+            elif isinstance(action, Log):
+                self._emit(Log(action.kind, {"part": "power", **action.fields}))
+            else:
+                self._emit(action)
+
+    def _drain_ccs(self, now: float) -> None:
+        for action in self.connection.actions():
+            if isinstance(action, SetOutput):
+                if action.name == "status":
+                    self._on_ccs_status(action.value, now)
+                elif action.name == "cp":
+                    self._emit(action)
+                # "contactor" is a car's EV contactor; the adapter's follows §2.2 (_decide_contactor).
+                # "connection_level" is the connection's progress, visible in its state records.
+            elif isinstance(action, Log):
+                self._emit(Log(action.kind, {"part": "ccs", **action.fields}))
+            else:
+                self._emit(action)
+        evcc = self.evcc
+        if evcc.messages != self._seen_messages:
+            self._seen_messages = evcc.messages
+            if evcc.state in ("PreCharge", "CurrentDemand"):
+                self.power.receive(InputChanged("activity", f"{evcc.state}Res"), now)
+                self._drain_power(now)
+        self._leds(now)
+
+    def _on_power_output(self, name: str, value: Any, now: float) -> None:
+        if name in ("power_hold", "led"):
+            self._emit(SetOutput(name, value))
+        elif name == "contactor":
+            self._override = value
+            self._decide_contactor(now)
+        elif name == "power_off_pending" and value and not self.pending:
+            self._on_pending(now)
+        elif name == "sides_enabled":
+            if value and not self.enabled:
+                self._enable(now)
+            elif not value and self.enabled:
+                self.enabled = False
+                self._enter("off" if self.power.state != "running" else self.state)
+        elif name == "modes":
+            self.modes = value
+        elif name == "forced_off" and value:
+            self.emergency = True
+        elif name == "soft_reset" and isinstance(value, SoftReset):
+            self._soft_reset(value, now)
+
+    def _enable(self, now: float) -> None:
+        self.enabled = True
+        v2x = self.config.v2x or "v2x" in self.modes
+        self.chademo = ChademoCharger(f"{self.name}.chademo", charger_config(self.config, v2x))
+        self.chademo.receive(InputChanged("k", self._k), now)
+        self._enter("running", sx=self.config.sx, v2x=v2x)
+
+    def _on_pending(self, now: float) -> None:
+        """Power-off pending (§4): both sides stop normally."""
+        self.pending = True
+        self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
+        self._enter("stopping", cause=self.power.pending_cause)
+        if self.chademo is not None:
+            self.chademo.receive(InputChanged("stop", True), now)
+            self._drain_chademo(now)
+        self.request = replace(self.request, stop=True)
+        self._push_request(now)
+
+    def _soft_reset(self, reset: SoftReset, now: float) -> None:
+        """Always-on (§8): fresh sides; keep the discovery results (except SX)."""
+        self.soft_resets = reset.count
+        self._log("soft-reset", count=reset.count, keep_discovery=reset.keep_discovery)
+        self._init_sides(keep_discovery=reset.keep_discovery)
+        self.connection = self._new_connection(now)
+        self._enter("boot", reason="soft reset")
+
+    # ------------------------------------------------------------------ the CCS side's progress
+    def _on_ccs_status(self, status: EvccStatus, now: float) -> None:
+        previous = self.ccs_status
+        self.ccs_status = status
+        if status.current_demand and status.present_voltage is not None and status.present_current is not None:
+            self._last_cd_voltage = status.present_voltage
+            req = self.request
+            self.mirror.observe(min(req.target_voltage, req.max_voltage), self._sent_current(),
+                                status.present_voltage, status.present_current)
+        if status.precharge_reached and not previous.precharge_reached:
+            self._log("precharge-stall" if self.request.hold_precharge else "precharge-reached",
+                      present=status.present_voltage, target=self.request.precharge_voltage)
+        if status.state == "SessionStop" and not self._welding_logged and previous.state == "WeldingDetection":
+            self._welding_verdict(status)
+        if status.ended and not self.ccs_over:
+            self._ccs_ended(now)
+
+    def _welding_verdict(self, status: EvccStatus) -> None:
+        """§4: a charger voltage that never fell is logged, never turned into a safe shutdown."""
+        self._welding_logged = True
+        volts = status.present_voltage
+        if volts is None or volts < WELDING_END_V:
+            self._log("welding-detection", result="voltage fell", volts=volts)
+        elif self._last_cd_voltage is not None and abs(volts - self._last_cd_voltage) <= LYING_TOLERANCE_V:
+            self._log("welding-detection", result="probably lying", volts=volts, last_current_demand=self._last_cd_voltage)
+        else:
+            self._log("welding-detection", result="probably welded", volts=volts)
+
+    def _ccs_ended(self, now: float) -> None:
+        st = self.ccs_status
+        if not self._ccs_final() and self.ccs_restarts < MAX_CCS_RESTARTS:
+            self.ccs_restarts += 1
+            self._log("ccs-restart", n=self.ccs_restarts, reason=st.stop_reason)
+            if self.connection.state in ("connected", "connecting"):
+                self._emit(CloseLink("tcp"))
+            self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac))
+            self.ccs_status = self.evcc.status
+            self._seen_messages = 0
+            self.connection = self._new_connection(now)
+            self._push_request(now)
+            self.connection.handle_timer(now)
+            self._drain_ccs(now)
+            return
+        self.ccs_over = True
+        self._log("ccs-ended", reason=st.stop_reason, result=st.result)
+        self._feed_power(now)
+
+    def _leds(self, now: float) -> None:
+        wanted: list[str] = []
+        if self.kicked and self.connection.slac.first_param_cnf_at is not None:
+            wanted.append("lifesign")
+        if self.connection.state == "connected":
+            wanted.append("tcp-connected")
+        pattern = _LED_BY_EVCC_STATE.get(self.evcc.state)
+        if pattern is not None:
+            wanted.append(pattern)
+        for name in wanted:
+            if name not in self._leds_sent:
+                self._leds_sent.add(name)
+                self.power.receive(InputChanged("led_pattern", name), now)
+        self._drain_power(now)

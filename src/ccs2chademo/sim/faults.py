@@ -1,0 +1,92 @@
+"""Fault injection for the simulated charger, named ``NAME@STATE``.
+
+STATE is a DIN message name without Req/Res (``CableCheck``); without ``@STATE`` a fault hits
+CurrentDemand.  A fault fires once, on the first request of that kind (for PowerDelivery: the
+ON request), and rewrites the reply the charger would have given:
+
+=====================  ====================================================================
+``failed``             ResponseCode FAILED
+``sequence-error``     ResponseCode FAILED_SequenceError
+``unknown-session``    ResponseCode FAILED_UnknownSession
+``timeout``            no response at all
+``tcp-reset``          the charger closes the connection with RST instead of answering
+``evse-shutdown``      DC_EVSEStatusCode EVSE_Shutdown
+``emergency-shutdown`` DC_EVSEStatusCode EVSE_EmergencyShutdown
+``malfunction``        DC_EVSEStatusCode EVSE_Malfunction
+=====================  ====================================================================
+
+The three status faults need a DC_EVSEStatus; in the four messages without one (SessionSetup,
+ServiceDiscovery, ServicePaymentSelection, ContractAuthentication) they become ResponseCode
+FAILED, which is how such a charger can refuse there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..v2g.messages import EvMessage, Kind
+from ..v2g.secc import DC_STATUS_KINDS, Reply
+
+RESPONSE_CODES = {
+    "failed": "FAILED",
+    "sequence-error": "FAILED_SequenceError",
+    "unknown-session": "FAILED_UnknownSession",
+}
+STATUS_CODES = {
+    "evse-shutdown": "EVSE_Shutdown",
+    "emergency-shutdown": "EVSE_EmergencyShutdown",
+    "malfunction": "EVSE_Malfunction",
+}
+FAULT_NAMES: tuple[str, ...] = (*RESPONSE_CODES, "timeout", "tcp-reset", *STATUS_CODES)
+#: States a fault can target: every DIN message of the session (not the handshake).
+FAULT_STATES: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.SUPPORTED_APP_PROTOCOL)
+DEFAULT_STATE = Kind.CURRENT_DEMAND
+
+
+class FaultError(ValueError):
+    """A fault name that is not ``NAME[@STATE]`` with known parts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    name: str
+    state: Kind = DEFAULT_STATE
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        name, _, state = text.strip().partition("@")
+        if name not in FAULT_NAMES:
+            raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
+        if not state:
+            return cls(name)
+        for kind in FAULT_STATES:
+            if kind.value == state:
+                return cls(name, kind)
+        raise FaultError(f"unknown state {state!r}; known: {', '.join(k.value for k in FAULT_STATES)}")
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.state.value}"
+
+
+class FaultInjector:
+    """A :data:`~ccs2chademo.v2g.secc.ReplyHook` that applies one fault once."""
+
+    def __init__(self, fault: Fault) -> None:
+        self.fault = fault
+        self.fired_at_request: int | None = None
+        self._seen = 0
+
+    def __call__(self, request: EvMessage, reply: Reply) -> Reply:
+        self._seen += 1
+        if self.fired_at_request is not None or request.kind is not self.fault.state or reply.message is None:
+            return reply
+        self.fired_at_request = self._seen
+        name = self.fault.name
+        message = reply.message
+        if name == "timeout":
+            return Reply(None)
+        if name == "tcp-reset":
+            return Reply(None, reply.delay, reset=True)
+        if name in STATUS_CODES and message.kind in DC_STATUS_KINDS:
+            return replace(reply, message=replace(message, status_code=STATUS_CODES[name]))
+        return replace(reply, message=replace(message, response_code=RESPONSE_CODES.get(name, "FAILED")))

@@ -1,0 +1,417 @@
+"""The whole simulated charging site in virtual time: CCS charger ↔ our adapter ↔ CHAdeMO car.
+
+Everything the adapter talks to is simulated with the real links, so real bytes flow: HomePlug
+SLAC frames on a power line between two modems, SDP datagrams, EXI over V2GTP over a TCP byte
+link, and CHAdeMO frames on a CAN bus.  The machines are the product's own:
+
+* charger — :func:`ccs2chademo.sim.scenario.add_charger` (SLAC EVSE + modem + SDP server) and
+  :func:`ccs2chademo.sim.charger.build_charger` (SECC + power stage with a personality);
+* adapter — :class:`ccs2chademo.adapter.bridge.Bridge` behind its modem, with the hardware model
+  :class:`ccs2chademo.sim.hardware.AdapterHardware` (contactor, d1/d2, CP, button, LED, cells);
+* car — :class:`ccs2chademo.chademo.vehicle.ChademoVehicle` (a profile) and its battery.
+
+**The DC bus** is modelled here, every ``step_s`` (default 20 ms): the charger's output reaches
+the car inlet only through the adapter contactor (DC−, §13), the battery only through the car's
+contactors, and current flows only when both are closed — that closed path is what the charger's
+power stage sees as its load (``ev_contactor``).  What the inlet sees and what flows go to the
+car's sensors (``CarElectrical``) and to the hardware model (the cells' DC/DC, weld physics).
+
+**Safety invariants** (:mod:`ccs2chademo.sim.invariants`) are checked at every physics step and
+once at the end of the session (the hardware state just before the power was cut).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..adapter.bridge import Bridge
+from ..adapter.config import AdapterConfig
+from ..chademo.profiles import VehicleProfile, load_profile
+from ..chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
+from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
+from ..runtime.core import Port
+from .battery import Battery
+from .charger import PERSONALITIES, PowerStageModel, build_charger
+from .ev_battery import Battery as StageBattery
+from .faults import FAULT_NAMES as CHARGER_FAULTS
+from .faults import Fault, FaultInjector
+from .hardware import AdapterHardware, Contactor, LoopSupply
+from .invariants import InvariantChecker, SafetySnapshot, Violation
+from .plc import PlcSite, TcpRouter
+from .scenario import add_charger, mac
+
+#: Faults of the adapter's surroundings (``NAME[@STATE]``); the charger's come from ``faults.py``.
+WORLD_FAULTS: dict[str, str] = {
+    "tcp-loss": "the TCP connection dies under both ends (default: 60 s into CurrentDemand)",
+    "stop-button": "a short press of the stop button (default: 60 s into CurrentDemand)",
+    "long-press": "the stop button held until the forced power-off (default: in CurrentDemand)",
+    "car-stop": "the driver ends charging from the car (default: 60 s into CurrentDemand)",
+    "weld": "the adapter contactor welds when it first closes (the invariants must catch it)",
+    "weak-d2": "the original adapter's weak d2 driver (≈1.3 A): reference-circuit cars cannot close",
+}
+DEFAULT_FAULT_STATE = "CurrentDemand"
+DEFAULT_FAULT_DELAY_S = 60.0
+SAMPLE_S = 1.0
+
+
+class WorldError(ValueError):
+    """A scenario that cannot be built (unknown car, charger, fault or state)."""
+
+
+def fault_names() -> list[str]:
+    return [*CHARGER_FAULTS, *WORLD_FAULTS]
+
+
+class _InletLoad(StageBattery):
+    """The charger's power stage sees the car's battery as its load through the closed DC path."""
+
+    def __init__(self, battery: Battery) -> None:  # no dataclass fields: everything is the car's
+        self.battery = battery
+
+    @property
+    def ocv(self) -> float:  # type: ignore[override]
+        return self.battery.ocv()
+
+    def terminal(self, current: float) -> float:
+        return self.battery.terminal_voltage(current)
+
+    def charge(self, current: float, dt: float) -> None:
+        self.battery.step(current, dt)
+
+
+@dataclass
+class _Trigger:
+    """A world fault armed for a state of either side (``@STATE``), fired once."""
+
+    name: str
+    state: str
+    delay_s: float
+    seen_at: float | None = None
+    fired: bool = False
+
+
+@dataclass
+class Scenario:
+    """What to simulate; the defaults are the ``make demo`` session."""
+
+    car: str = "leaf-ze1-40"
+    charger: str = "alpitronic"
+    soc_start: float = 20.0
+    soc_stop: int | None = 80
+    config: AdapterConfig = field(default_factory=AdapterConfig)
+    faults: tuple[str, ...] = ()
+    seed: int = 0
+    step_s: float = 0.02
+    limit_s: float = 4 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One telemetry point (also logged as a ``sample`` record for ``ccs2chademo plot``)."""
+
+    t: float
+    charger_v: float
+    inlet_v: float
+    battery_v: float
+    current_a: float
+    soc: float
+    request_a: float
+    ccs_target_a: float
+    ccs_state: str
+    chademo_state: str
+    car_state: str
+    contactor: bool
+    led: bool
+
+
+class World:
+    """The wired site; :meth:`run` runs the session to the adapter's power-off."""
+
+    def __init__(self, scenario: Scenario, tap: Callable[[str, Port], Port] | None = None,
+                 on_can: Callable[[float, CanFrame], None] | None = None) -> None:
+        self.scenario = scenario
+        try:
+            personality = PERSONALITIES[scenario.charger]
+        except KeyError:
+            raise WorldError(f"unknown charger {scenario.charger!r}; known: {', '.join(PERSONALITIES)}") from None
+        self.profile: VehicleProfile = load_profile(scenario.car)
+        config = scenario.config
+        if scenario.soc_stop is not None:
+            config = config.model_copy(update={"stop_charging_soc": scenario.soc_stop})
+        self.config = config
+        self.sim = sim = VirtualRuntime(seed=scenario.seed)
+        self.injector: FaultInjector | None = None
+        self.triggers: list[_Trigger] = []
+        welded, weak_d2 = self._parse_faults(scenario.faults)
+
+        # the car's battery and the DC path the charger sees
+        self.battery = Battery(self.profile.battery, soc=scenario.soc_start)
+        self.site = site = PlcSite(sim)
+        self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port)
+        self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=_InletLoad(self.battery),
+                                  hook=self.injector, name="secc")
+        assert isinstance(self.secc.stage, PowerStageModel)
+        self.stage: PowerStageModel = self.secc.stage
+        host = site.add_host("adapter", mac(0xCA, 1), mac(0xCC, 1), role="pev")
+        self.tcp = site.tcp("adapter", "charger", Impairment(latency=0.004))
+        sim.add(self.secc, ports={"tcp": self.tcp.server})
+
+        # the adapter and its hardware
+        self.hw = AdapterHardware(controller=self._to_adapter, car=self._hw_to_car,
+                                  contactor=Contactor(), weak_d2=weak_d2)
+        self._weld_on_close = welded
+        self.bus = CanBus(sim, "can", Impairment(latency=0.0002))
+        self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter")
+        wrap = tap or (lambda _name, port: port)
+        ports: dict[str, Port] = {
+            "plc": wrap("plc", host.nic.raw_port()),
+            "sdp": wrap("sdp", host.nic.udp_port(50001)),
+            "tcp": wrap("tcp", TcpRouter(sim, {str(self.charger.host.nic.ip): self.tcp})),
+            "can": self.bus.port("adapter"),
+        }
+        sim.add(self.bridge, ports=ports, on_output=self._bridge_output)
+        self.car = ChademoVehicle(self.profile, "car")
+        sim.add(self.car, {"can": self.bus.port("car")}, on_output=self._car_output)
+        if on_can is not None:
+            listener = self.bus.port("logger")
+            listener.bind("can", lambda event: self._log_can(event, on_can))
+
+        self.invariants = InvariantChecker(sx=config.sx)
+        self.car_contactors = False
+        self._circuit = False
+        self._electrical: CarElectrical | None = None
+        self._end_snapshot: SafetySnapshot | None = None
+        self._last_t = 0.0
+        self._next_sample = 0.0
+        self.samples: list[Sample] = []
+        self.ccs_states: list[str] = []
+        self.chademo_states: list[str] = []
+        self.current_a = 0.0
+        self.inlet_v = 0.0
+        self.finished_at: float | None = None
+        sim.every(scenario.step_s, self._physics, start=scenario.step_s / 2)
+
+    # ------------------------------------------------------------------ faults
+    def _parse_faults(self, faults: tuple[str, ...]) -> tuple[bool, bool]:
+        welded = weak_d2 = False
+        for text in faults:
+            name, _, state = text.strip().partition("@")
+            if name in CHARGER_FAULTS:
+                if self.injector is not None:
+                    raise WorldError("one charger fault per session")
+                try:
+                    self.injector = FaultInjector(Fault.parse(text))
+                except ValueError as exc:
+                    raise WorldError(str(exc)) from None
+            elif name == "weld":
+                welded = True
+            elif name == "weak-d2":
+                weak_d2 = True
+            elif name in WORLD_FAULTS:
+                delay = DEFAULT_FAULT_DELAY_S if not state and name != "long-press" else 0.0
+                self.triggers.append(_Trigger(name, state or DEFAULT_FAULT_STATE, delay))
+            else:
+                raise WorldError(f"unknown fault {name!r}; known: {', '.join(fault_names())}")
+        return welded, weak_d2
+
+    def _fire(self, trigger: _Trigger, now: float) -> None:
+        trigger.fired = True
+        self.sim.log.record(now, "world", "fault", {"fault": trigger.name, "state": trigger.state})
+        if trigger.name == "tcp-loss":
+            self.tcp.break_link("reset")
+        elif trigger.name == "stop-button":
+            self.hw.press(now, 0.3)
+        elif trigger.name == "long-press":
+            self.hw.press(now, self.config.forced_off_hold_s + 1.0)
+        elif trigger.name == "car-stop":
+            self.sim.inject("car", InputChanged("stop", True))
+
+    def _check_triggers(self, now: float) -> None:
+        states = (self.bridge.ccs_state, self.bridge.chademo_state, str(self.car.state))
+        for trigger in self.triggers:
+            if trigger.fired:
+                continue
+            if trigger.seen_at is None and trigger.state in states:
+                trigger.seen_at = now
+            if trigger.seen_at is not None and now - trigger.seen_at >= trigger.delay_s - 1e-9:
+                self._fire(trigger, now)
+
+    # ------------------------------------------------------------------ wiring
+    def _to_adapter(self, event: InputChanged) -> None:
+        self.sim.inject("adapter", event)
+
+    def _hw_to_car(self, event: InputChanged) -> None:
+        if event.name == "d2_supply" and isinstance(event.value, LoopSupply):
+            event = InputChanged("d2_supply", event.value.amps)
+        self.sim.inject("car", event)
+
+    def _bridge_output(self, name: str, value: Any, now: float) -> None:
+        if name == "power_hold" and not value and self._end_snapshot is None:
+            self._end_snapshot = self._snapshot(now)  # before the power cut clears every output
+        self.hw.apply(name, value, now)
+
+    def _car_output(self, name: str, value: Any, now: float) -> None:
+        if name == "k":
+            self.hw.set_k(bool(value))
+        elif name == "contactors":
+            self.car_contactors = bool(value)
+
+    def _log_can(self, event: Event, sink: Callable[[float, CanFrame], None]) -> None:
+        if isinstance(event, CanReceived):
+            sink(self.sim.now(), event.frame)
+
+    # ------------------------------------------------------------------ physics
+    def _physics(self, now: float) -> None:
+        dt = now - self._last_t
+        self._last_t = now
+        hw = self.hw
+        hw.step(now)
+        contactor = hw.contactor
+        if self._weld_on_close and contactor.closed:
+            contactor.welded = True
+        circuit = contactor.closed and self.car_contactors
+        stage = self.stage
+        if circuit != self._circuit:
+            self._circuit = circuit
+            stage.set_ev_contactor(circuit, now)
+        stage.advance(now)
+        if not circuit:
+            self.battery.step(0.0, dt)
+        self.current_a = current = stage.current if circuit else 0.0
+        hw.charger_voltage_v = stage.voltage
+        hw.dc_current_a = current
+        battery_v = self.battery.voltage
+        self.inlet_v = hw.inlet_voltage(battery_v, self.car_contactors)
+        electrical = CarElectrical(round(self.inlet_v, 1), round(current, 1), round(battery_v, 1),
+                                   round(self.battery.soc, 2))
+        if electrical != self._electrical:
+            self._electrical = electrical
+            self.sim.inject("car", InputChanged("electrical", electrical))
+        self.invariants.check(self._snapshot(now))
+        self._track_states()
+        if self.triggers:
+            self._check_triggers(now)
+        if now >= self._next_sample:
+            self._next_sample = now + SAMPLE_S
+            self._sample(now)
+        if self.finished_at is None and self._done():
+            self.finished_at = now
+
+    def _snapshot(self, now: float) -> SafetySnapshot:
+        hw, bridge = self.hw, self.bridge
+        st = bridge.ccs_status
+        in_cd = bridge.evcc.state == "CurrentDemand"
+        in_pre = bridge.evcc.state in ("PreCharge", "ContactorsClosing") or st.precharge_reached
+        return SafetySnapshot(
+            t=now, contactor_closed=hw.contactor.closed, dc_current_a=self.current_a,
+            charger_voltage_v=self.stage.voltage, battery_voltage_v=self.battery.voltage,
+            car_contactors_closed=self.car_contactors, inlet_voltage_v=self.inlet_v, d1=hw.d1, d2=hw.d2,
+            cp_state=hw.cp, precharge_target_v=bridge.request.precharge_voltage if in_pre else None,
+            ccs_target_current_a=bridge._sent_current() if in_cd else None,
+            car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
+            discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency)
+
+    def _track_states(self) -> None:
+        ccs, chademo = self.bridge.ccs_state, self.bridge.chademo_state
+        if not self.ccs_states or self.ccs_states[-1] != ccs:
+            self.ccs_states.append(ccs)
+        if not self.chademo_states or self.chademo_states[-1] != chademo:
+            self.chademo_states.append(chademo)
+
+    def _sample(self, now: float) -> None:
+        bridge = self.bridge
+        sample = Sample(
+            t=round(now, 3), charger_v=round(self.stage.voltage, 1), inlet_v=round(self.inlet_v, 1),
+            battery_v=round(self.battery.voltage, 1), current_a=round(self.current_a, 1),
+            soc=round(self.battery.soc, 2), request_a=float(self.car.request),
+            ccs_target_a=round(bridge._sent_current(), 1) if bridge.evcc.state == "CurrentDemand" else 0.0,
+            ccs_state=bridge.ccs_state, chademo_state=bridge.chademo_state, car_state=str(self.car.state),
+            contactor=self.hw.contactor.closed, led=self.hw.led)
+        self.samples.append(sample)
+        self.sim.log.record(now, "world", "sample", {k: getattr(sample, k) for k in Sample.__slots__ if k != "t"})
+
+    def _done(self) -> bool:
+        """The adapter is off (or soft-reset in always-on) and the car has gone quiet."""
+        off = not self.hw.powered or self.bridge.soft_resets > 0
+        return off and self.car.state in (VehicleState.OFF, VehicleState.DONE, VehicleState.SHUTDOWN)
+
+    # ------------------------------------------------------------------ running
+    def run(self, until: float | None = None, pace: Callable[[float], None] | None = None,
+            chunk_s: float = 1.0) -> float:
+        """Run to the end of the session (or ``until``); ``pace(now)`` is called every ``chunk_s``
+        of virtual time (the live view, ``--realtime``)."""
+        limit = self.scenario.limit_s if until is None else until
+        sim = self.sim
+        t = sim.now()
+        while self.finished_at is None and t < limit:
+            t = sim.run(until=min(limit, t + chunk_s), stop=lambda: self.finished_at is not None)
+            if pace is not None:
+                pace(t)
+        if self.finished_at is not None:
+            self.close()
+        return sim.now()
+
+    def close(self) -> list[Violation]:
+        """The end-of-session invariant (once)."""
+        snap = self._end_snapshot or self._snapshot(self.sim.now())
+        self._end_snapshot = snap
+        return self.invariants.end_session(snap, self.bridge.stop_reason)
+
+    def energy_kwh(self) -> float:
+        return self.battery.energy_in_kwh
+
+
+@dataclass
+class Summary:
+    """The ``--json`` summary (the field names are the CLI's contract)."""
+
+    result: str
+    stop_reason: str | None
+    soc_start: float
+    soc_end: float
+    energy_kwh: float
+    virtual_s: float
+    wall_s: float
+    invariant_violations: list[dict[str, Any]]
+    ccs_states: list[str]
+    chademo_states: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"result": self.result, "stop_reason": self.stop_reason, "soc_start": round(self.soc_start, 2),
+                "soc_end": round(self.soc_end, 2), "energy_kwh": round(self.energy_kwh, 3),
+                "virtual_s": round(self.virtual_s, 3), "wall_s": round(self.wall_s, 3),
+                "invariant_violations": self.invariant_violations, "ccs_states": self.ccs_states,
+                "chademo_states": self.chademo_states}
+
+
+def result_of(world: World) -> str:
+    """``completed`` (normal stops on both sides), ``safe-shutdown`` (the CCS side aborted),
+    ``forced-off`` (emergency), ``incomplete`` (time limit: still running)."""
+    if world.finished_at is None:
+        return "incomplete"
+    if world.bridge.emergency:
+        return "forced-off"
+    status = world.bridge.ccs_status
+    if status.safe_shutdown:
+        return "safe-shutdown"
+    return "completed"
+
+
+def summarize(world: World, wall_s: float) -> Summary:
+    return Summary(
+        result=result_of(world), stop_reason=world.bridge.stop_reason, soc_start=world.scenario.soc_start,
+        soc_end=world.battery.soc, energy_kwh=world.energy_kwh(), virtual_s=world.sim.now(), wall_s=wall_s,
+        invariant_violations=[{"t": round(v.t, 3), "invariant": v.invariant, "detail": v.detail}
+                              for v in world.invariants.violations],
+        ccs_states=world.ccs_states, chademo_states=world.chademo_states)
+
+
+def simulate(scenario: Scenario) -> Summary:
+    """Build, run and summarise one session (tests and the benchmark)."""
+    wall = time.perf_counter()
+    world = World(scenario)
+    world.run()
+    return summarize(world, time.perf_counter() - wall)

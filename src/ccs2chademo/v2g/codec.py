@@ -1,0 +1,378 @@
+"""Neutral V2G messages (:mod:`.messages`) to and from EXI via :mod:`ccs2chademo.exi`.
+
+The only module that knows the generated DIN/ISO-2/SAP data classes.  Requests are built with
+every field the spec asks for (ccs-ev.md §9, rule 9: the "optional" ones chargers expect) and
+the Unit of every PhysicalValue (mandatory in ISO-2, harmless in DIN); responses are read
+field by field with absent optional fields as ``None``.  Every EXI failure, an unknown message,
+a request where a response was expected and a value that does not fit becomes a
+:class:`CodecError`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from .. import exi
+from ..exi import apphand, din, iso2
+from .messages import ISO_NAMES, AppProtocol, EvMessage, EvseMessage, Kind, Schema
+
+
+class CodecError(ValueError):
+    """A message that cannot be decoded or encoded (bad EXI, unknown message, value out of range)."""
+
+
+_MODULES: dict[Schema, ModuleType] = {Schema.DIN: din, Schema.ISO2: iso2}
+
+#: Generated class name (without Req/Res) → neutral kind, for both schemas.
+_KIND_OF_NAME: dict[str, Kind] = {k.value: k for k in Kind} | {v: k for k, v in ISO_NAMES.items()}
+_KIND_OF_NAME["SessionStop"] = Kind.SESSION_STOP  # DIN names SessionStopReq's type "SessionStopType"
+
+
+def _module(schema: Schema | None) -> ModuleType:
+    if schema is None:
+        raise CodecError("no schema negotiated yet")
+    return _MODULES[schema]
+
+
+def _enum_name(value: Any) -> str:
+    return str(value.name).rstrip("_")  # EVSENotification.None_ → "None"
+
+
+def _enum(cls: Any, name: str) -> Any:
+    try:
+        return cls.from_name("None_" if name == "None" else name)
+    except KeyError:
+        raise CodecError(f"{name!r} is not a {cls.__name__}") from None
+
+
+def _pv(m: ModuleType, x: float, unit: str) -> Any:
+    try:
+        return m.PhysicalValue.of(float(x), m.UnitSymbol[unit])
+    except exi.ExiError as exc:
+        raise CodecError(str(exc)) from None
+
+
+def _opt_pv(m: ModuleType, x: float | None, unit: str) -> Any:
+    return None if x is None else _pv(m, x, unit)
+
+
+def _value(pv: Any) -> float | None:
+    return None if pv is None else round(float(pv.value_float), 6)
+
+
+def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
+    doc = m.V2G_Message(header=m.MessageHeader(session_id=session_id), body=m.Body(body_element=body))
+    try:
+        return bytes(exi.encode(doc))
+    except exi.ExiError as exc:
+        raise CodecError(f"cannot encode {type(body).__name__}: {exc}") from None
+
+
+def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, Any, bytes]:
+    name = "apphand" if schema is None else schema.value
+    try:
+        doc = exi.decode(payload, name)
+    except exi.ExiError as exc:
+        raise CodecError(f"bad {name} EXI: {exc}") from None
+    if schema is None:
+        wanted = apphand.SupportedAppProtocolReq if suffix == "Req" else apphand.SupportedAppProtocolRes
+        if not isinstance(doc, wanted):
+            raise CodecError(f"expected SupportedAppProtocol{suffix}, got {type(doc).__name__}")
+        return Kind.SUPPORTED_APP_PROTOCOL, doc, b""
+    body = doc.body.body_element
+    cls = type(body).__name__
+    if body is None or not (cls.endswith(suffix) or (suffix == "Req" and cls == "SessionStop")):
+        raise CodecError(f"expected a {suffix} message, got {cls}")
+    base = cls[: -len(suffix)] if cls.endswith(suffix) else cls
+    kind = _KIND_OF_NAME.get(base)
+    if kind is None:
+        raise CodecError(f"{cls} is not part of a DC EIM session")
+    return kind, body, bytes(doc.header.session_id)
+
+
+# ------------------------------------------------------------------------------ requests (EV)
+
+
+def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
+    fields: dict[str, Any] = {"ev_ready": msg.ev_ready, "ev_error_code": _enum(m.DC_EVErrorCode, msg.error_code),
+                              "evresssoc": msg.soc}
+    if m is din:
+        fields["ev_cabin_conditioning"] = msg.cabin_conditioning
+        fields["evress_conditioning"] = msg.ress_conditioning
+    return m.DC_EVStatus(**fields)
+
+
+def _request_body(m: ModuleType, msg: EvMessage) -> Any:
+    kind = msg.kind
+    iso = m is iso2
+    if kind is Kind.SESSION_SETUP:
+        return m.SessionSetupReq(evccid=msg.evcc_id)
+    if kind is Kind.SERVICE_DISCOVERY:
+        return m.ServiceDiscoveryReq()
+    if kind is Kind.SERVICE_PAYMENT_SELECTION:
+        cls = m.PaymentServiceSelectionReq if iso else m.ServicePaymentSelectionReq
+        return cls(selected_payment_option=m.PaymentOption.ExternalPayment,
+                   selected_service_list=m.SelectedServiceList(selected_service=[m.SelectedService(service_id=1)]))
+    if kind is Kind.CONTRACT_AUTHENTICATION:
+        return m.AuthorizationReq() if iso else m.ContractAuthenticationReq()
+    if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        param = m.DC_EVChargeParameter(
+            dc_ev_status=_ev_status(m, msg), ev_maximum_current_limit=_pv(m, msg.max_current or 0.0, "A"),
+            ev_maximum_power_limit=_opt_pv(m, msg.max_power, "W"),
+            ev_maximum_voltage_limit=_pv(m, msg.max_voltage or 0.0, "V"),
+            ev_energy_capacity=_opt_pv(m, msg.energy_capacity, "Wh"),
+            ev_energy_request=_opt_pv(m, msg.energy_request, "Wh"), full_soc=msg.full_soc, bulk_soc=msg.bulk_soc)
+        if iso:
+            return m.ChargeParameterDiscoveryReq(requested_energy_transfer_mode=m.EnergyTransferMode.DC_extended,
+                                                 ev_charge_parameter=param)
+        return m.ChargeParameterDiscoveryReq(
+            ev_requested_energy_transfer_type=m.EVRequestedEnergyTransfer.DC_extended, ev_charge_parameter=param)
+    if kind is Kind.CABLE_CHECK:
+        return m.CableCheckReq(dc_ev_status=_ev_status(m, msg))
+    if kind is Kind.PRE_CHARGE:
+        return m.PreChargeReq(dc_ev_status=_ev_status(m, msg), ev_target_voltage=_pv(m, msg.target_voltage, "V"),
+                              ev_target_current=_pv(m, msg.target_current, "A"))
+    if kind is Kind.POWER_DELIVERY:
+        param = m.DC_EVPowerDeliveryParameter(dc_ev_status=_ev_status(m, msg),
+                                              bulk_charging_complete=msg.bulk_charging_complete,
+                                              charging_complete=msg.charging_complete)
+        if iso:
+            progress = m.ChargeProgress.Start if msg.power_on else m.ChargeProgress.Stop
+            return m.PowerDeliveryReq(charge_progress=progress, sa_schedule_tuple_id=msg.sa_schedule_tuple_id,
+                                      ev_power_delivery_parameter=param)
+        # rule 10: ReadyToChargeState is a DIN boolean, never the ISO enum value
+        return m.PowerDeliveryReq(ready_to_charge_state=bool(msg.power_on), ev_power_delivery_parameter=param)
+    if kind is Kind.CURRENT_DEMAND:
+        return m.CurrentDemandReq(
+            dc_ev_status=_ev_status(m, msg), ev_target_current=_pv(m, msg.target_current, "A"),
+            ev_maximum_voltage_limit=_opt_pv(m, msg.max_voltage, "V"),
+            ev_maximum_current_limit=_opt_pv(m, msg.max_current, "A"),
+            ev_maximum_power_limit=_opt_pv(m, msg.max_power, "W"),
+            bulk_charging_complete=msg.bulk_charging_complete, charging_complete=msg.charging_complete,
+            remaining_time_to_full_so_c=_opt_pv(m, msg.remaining_full_s, "s"),
+            remaining_time_to_bulk_so_c=_opt_pv(m, msg.remaining_bulk_s, "s"),
+            ev_target_voltage=_pv(m, msg.target_voltage, "V"))
+    if kind is Kind.WELDING_DETECTION:
+        return m.WeldingDetectionReq(dc_ev_status=_ev_status(m, msg))
+    if kind is Kind.SESSION_STOP:
+        return m.SessionStopReq(charging_session=m.ChargingSession.Terminate) if iso else m.SessionStop()
+    raise CodecError(f"no request body for {kind}")
+
+
+def encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
+    """EXI of a request; ``schema`` is None for the SupportedAppProtocol handshake."""
+    if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
+        offer = apphand.SupportedAppProtocolReq(app_protocol=[
+            apphand.AppProtocol(protocol_namespace=p.namespace, version_number_major=p.major,
+                                version_number_minor=p.minor, schema_id=p.schema_id, priority=p.priority)
+            for p in msg.protocols])
+        try:
+            return bytes(exi.encode(offer))
+        except exi.ExiError as exc:
+            raise CodecError(f"cannot encode the app protocol offer: {exc}") from None
+    m = _module(schema)
+    return _document(m, msg.session_id, _request_body(m, msg))
+
+
+def _dc_ev_status_of(body: Any) -> Any:
+    for holder in (body, getattr(body, "ev_charge_parameter", None), getattr(body, "ev_power_delivery_parameter", None)):
+        status = getattr(holder, "dc_ev_status", None)
+        if status is not None:
+            return status
+    return None
+
+
+def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
+    """A request as the SECC sees it (any combination of optional fields)."""
+    kind, body, session_id = _decode(payload, schema, "Req")
+    if kind is Kind.SUPPORTED_APP_PROTOCOL:
+        return EvMessage(kind, protocols=tuple(
+            AppProtocol(p.protocol_namespace, p.version_number_major, p.version_number_minor, p.schema_id, p.priority)
+            for p in body.app_protocol))
+    fields: dict[str, Any] = {"session_id": session_id}
+    status = _dc_ev_status_of(body)
+    if status is not None:
+        fields.update(ev_ready=status.ev_ready, error_code=_enum_name(status.ev_error_code), soc=status.evresssoc,
+                      cabin_conditioning=getattr(status, "ev_cabin_conditioning", None),
+                      ress_conditioning=getattr(status, "evress_conditioning", None))
+    if kind is Kind.SESSION_SETUP:
+        fields["evcc_id"] = bytes(body.evccid)
+    elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        param = body.ev_charge_parameter
+        if not isinstance(param, din.DC_EVChargeParameter | iso2.DC_EVChargeParameter):
+            raise CodecError(f"ChargeParameterDiscoveryReq with {type(param).__name__}: not DC")
+        fields.update(max_voltage=_value(param.ev_maximum_voltage_limit),
+                      max_current=_value(param.ev_maximum_current_limit),
+                      max_power=_value(param.ev_maximum_power_limit), energy_capacity=_value(param.ev_energy_capacity),
+                      energy_request=_value(param.ev_energy_request), full_soc=param.full_soc, bulk_soc=param.bulk_soc)
+    elif kind is Kind.PRE_CHARGE:
+        fields.update(target_voltage=_value(body.ev_target_voltage), target_current=_value(body.ev_target_current))
+    elif kind is Kind.POWER_DELIVERY:
+        if isinstance(body, iso2.PowerDeliveryReq):
+            fields.update(power_on=body.charge_progress == iso2.ChargeProgress.Start,
+                          sa_schedule_tuple_id=body.sa_schedule_tuple_id)
+        else:
+            fields["power_on"] = bool(body.ready_to_charge_state)
+        param = body.ev_power_delivery_parameter
+        if isinstance(param, din.DC_EVPowerDeliveryParameter | iso2.DC_EVPowerDeliveryParameter):
+            fields.update(bulk_charging_complete=param.bulk_charging_complete,
+                          charging_complete=param.charging_complete)
+    elif kind is Kind.CURRENT_DEMAND:
+        fields.update(
+            target_voltage=_value(body.ev_target_voltage), target_current=_value(body.ev_target_current),
+            max_voltage=_value(body.ev_maximum_voltage_limit), max_current=_value(body.ev_maximum_current_limit),
+            max_power=_value(body.ev_maximum_power_limit), bulk_charging_complete=body.bulk_charging_complete,
+            charging_complete=body.charging_complete, remaining_full_s=_value(body.remaining_time_to_full_so_c),
+            remaining_bulk_s=_value(body.remaining_time_to_bulk_so_c))
+    return EvMessage(kind, **fields)
+
+
+# ----------------------------------------------------------------------------- responses (EVSE)
+
+
+def _evse_status(m: ModuleType, msg: EvseMessage) -> Any:
+    return m.DC_EVSEStatus(
+        evse_isolation_status=None if msg.isolation is None else _enum(m.IsolationLevel, msg.isolation),
+        evse_status_code=_enum(m.DC_EVSEStatusCode, msg.status_code or "EVSE_Ready"),
+        notification_max_delay=msg.notification_max_delay, evse_notification=_enum(m.EVSENotification, msg.notification))
+
+
+def _schedules(m: ModuleType, msg: EvseMessage) -> Any:
+    p_max = (_pv(m, msg.max_power or 0.0, "W") if m is iso2 else int(min(32767, (msg.max_power or 0.0) / 10)))
+    entry = m.PMaxScheduleEntry(time_interval=m.RelativeTimeInterval(start=0, duration=86400), p_max=p_max)
+    schedule = m.PMaxSchedule(p_max_schedule_entry=[entry]) if m is iso2 else m.PMaxSchedule(
+        p_max_schedule_id=1, p_max_schedule_entry=[entry])
+    return m.SAScheduleList(sa_schedule_tuple=[m.SAScheduleTuple(
+        sa_schedule_tuple_id=msg.sa_schedule_tuple_id or 1, p_max_schedule=schedule)])
+
+
+def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
+    kind = msg.kind
+    iso = m is iso2
+    code = _enum(m.ResponseCode, msg.response_code)
+    if kind is Kind.SESSION_SETUP:
+        return m.SessionSetupRes(response_code=code, evseid=msg.evse_id.decode("latin-1") if iso else msg.evse_id)
+    if kind is Kind.SERVICE_DISCOVERY:
+        if iso:
+            return m.ServiceDiscoveryRes(
+                response_code=code, payment_option_list=m.PaymentOptionList(payment_option=[m.PaymentOption.ExternalPayment]),
+                charge_service=m.ChargeService(
+                    service_id=1, service_category=m.ServiceCategory.EVCharging, free_service=False,
+                    supported_energy_transfer_mode=m.SupportedEnergyTransferMode(
+                        energy_transfer_mode=[m.EnergyTransferMode.DC_extended])))
+        return m.ServiceDiscoveryRes(
+            response_code=code, payment_options=m.PaymentOptions(payment_option=[m.PaymentOption.ExternalPayment]),
+            charge_service=m.ServiceCharge(
+                service_tag=m.ServiceTag(service_id=1, service_category=m.ServiceCategory.EVCharging),
+                free_service=False, energy_transfer_type=m.EVSESupportedEnergyTransfer.DC_extended))
+    if kind is Kind.SERVICE_PAYMENT_SELECTION:
+        return (m.PaymentServiceSelectionRes if iso else m.ServicePaymentSelectionRes)(response_code=code)
+    processing = _enum(m.EVSEProcessing, msg.processing or "Finished")
+    if kind is Kind.CONTRACT_AUTHENTICATION:
+        return (m.AuthorizationRes if iso else m.ContractAuthenticationRes)(response_code=code,
+                                                                            evse_processing=processing)
+    status = _evse_status(m, msg)
+    if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        param = m.DC_EVSEChargeParameter(
+            dc_evse_status=status, evse_maximum_current_limit=_pv(m, msg.max_current or 0.0, "A"),
+            evse_maximum_power_limit=_pv(m, msg.max_power or 0.0, "W") if iso else _opt_pv(m, msg.max_power, "W"),
+            evse_maximum_voltage_limit=_pv(m, msg.max_voltage or 0.0, "V"),
+            evse_minimum_current_limit=_pv(m, msg.min_current or 0.0, "A"),
+            evse_minimum_voltage_limit=_pv(m, msg.min_voltage or 0.0, "V"),
+            evse_current_regulation_tolerance=_opt_pv(m, msg.current_regulation_tolerance, "A"),
+            evse_peak_current_ripple=_pv(m, msg.peak_current_ripple or 0.0, "A"))
+        return m.ChargeParameterDiscoveryRes(response_code=code, evse_processing=processing,
+                                             sa_schedules=_schedules(m, msg), evse_charge_parameter=param)
+    if kind is Kind.CABLE_CHECK:
+        return m.CableCheckRes(response_code=code, dc_evse_status=status, evse_processing=processing)
+    voltage = _pv(m, msg.present_voltage or 0.0, "V")
+    if kind is Kind.PRE_CHARGE:
+        return m.PreChargeRes(response_code=code, dc_evse_status=status, evse_present_voltage=voltage)
+    if kind is Kind.POWER_DELIVERY:
+        return m.PowerDeliveryRes(response_code=code, evse_status=status)
+    if kind is Kind.CURRENT_DEMAND:
+        fields: dict[str, Any] = {
+            "response_code": code, "dc_evse_status": status, "evse_present_voltage": voltage,
+            "evse_present_current": _pv(m, msg.present_current or 0.0, "A"),
+            "evse_current_limit_achieved": msg.current_limit_achieved,
+            "evse_voltage_limit_achieved": msg.voltage_limit_achieved,
+            "evse_power_limit_achieved": msg.power_limit_achieved,
+            "evse_maximum_voltage_limit": _opt_pv(m, msg.max_voltage, "V"),
+            "evse_maximum_current_limit": _opt_pv(m, msg.max_current, "A"),
+            "evse_maximum_power_limit": _opt_pv(m, msg.max_power, "W")}
+        if iso:
+            fields.update(evseid=msg.evse_id.decode("latin-1") or "ZZ00000",
+                          sa_schedule_tuple_id=msg.sa_schedule_tuple_id or 1)
+        return m.CurrentDemandRes(**fields)
+    if kind is Kind.WELDING_DETECTION:
+        return m.WeldingDetectionRes(response_code=code, dc_evse_status=status, evse_present_voltage=voltage)
+    if kind is Kind.SESSION_STOP:
+        return m.SessionStopRes(response_code=code)
+    raise CodecError(f"no response body for {kind}")
+
+
+def encode_response(msg: EvseMessage, schema: Schema | None) -> bytes:
+    """EXI of a response; ``schema`` is None for the SupportedAppProtocol handshake."""
+    if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
+        try:
+            return bytes(exi.encode(apphand.SupportedAppProtocolRes(
+                response_code=apphand.ResponseCode[msg.response_code], schema_id=msg.schema_id)))
+        except (KeyError, exi.ExiError) as exc:
+            raise CodecError(f"cannot encode SupportedAppProtocolRes: {exc}") from None
+    m = _module(schema)
+    return _document(m, msg.session_id, _response_body(m, msg))
+
+
+def _dc_evse_status_of(body: Any) -> Any:
+    for holder in (body, getattr(body, "evse_charge_parameter", None)):
+        for name in ("dc_evse_status", "evse_status"):
+            status = getattr(holder, name, None)
+            if isinstance(status, din.DC_EVSEStatus | iso2.DC_EVSEStatus):
+                return status
+    return None
+
+
+def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
+    """A response as the EV sees it; ``schema`` is None for the handshake."""
+    kind, body, session_id = _decode(payload, schema, "Res")
+    if kind is Kind.SUPPORTED_APP_PROTOCOL:
+        return EvseMessage(kind, response_code=_enum_name(body.response_code), schema_id=body.schema_id)
+    fields: dict[str, Any] = {"session_id": session_id, "response_code": _enum_name(body.response_code)}
+    processing = getattr(body, "evse_processing", None)
+    if processing is not None:
+        fields["processing"] = _enum_name(processing)
+    status = _dc_evse_status_of(body)
+    if status is not None:
+        fields.update(status_code=_enum_name(status.evse_status_code),
+                      isolation=None if status.evse_isolation_status is None else _enum_name(
+                          status.evse_isolation_status),
+                      notification=_enum_name(status.evse_notification),
+                      notification_max_delay=status.notification_max_delay)
+    if kind is Kind.SESSION_SETUP:
+        evse_id = body.evseid
+        fields["evse_id"] = evse_id.encode("utf-8") if isinstance(evse_id, str) else bytes(evse_id)
+    elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        param = body.evse_charge_parameter
+        if isinstance(param, din.DC_EVSEChargeParameter | iso2.DC_EVSEChargeParameter):
+            fields.update(max_voltage=_value(param.evse_maximum_voltage_limit),
+                          max_current=_value(param.evse_maximum_current_limit),
+                          max_power=_value(param.evse_maximum_power_limit),
+                          min_voltage=_value(param.evse_minimum_voltage_limit),
+                          min_current=_value(param.evse_minimum_current_limit),
+                          current_regulation_tolerance=_value(param.evse_current_regulation_tolerance),
+                          peak_current_ripple=_value(param.evse_peak_current_ripple))
+        schedules = body.sa_schedules
+        tuples = getattr(schedules, "sa_schedule_tuple", None)
+        if tuples:
+            fields["sa_schedule_tuple_id"] = tuples[0].sa_schedule_tuple_id
+    elif kind is Kind.CURRENT_DEMAND:
+        fields.update(
+            present_voltage=_value(body.evse_present_voltage), present_current=_value(body.evse_present_current),
+            current_limit_achieved=body.evse_current_limit_achieved,
+            voltage_limit_achieved=body.evse_voltage_limit_achieved,
+            power_limit_achieved=body.evse_power_limit_achieved, max_voltage=_value(body.evse_maximum_voltage_limit),
+            max_current=_value(body.evse_maximum_current_limit), max_power=_value(body.evse_maximum_power_limit))
+    elif kind in (Kind.PRE_CHARGE, Kind.WELDING_DETECTION):
+        fields["present_voltage"] = _value(body.evse_present_voltage)
+    return EvseMessage(kind, **fields)

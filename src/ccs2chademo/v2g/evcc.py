@@ -1,0 +1,714 @@
+"""The car side of a DC V2G session (EVCC): DIN SPEC 70121 and ISO 15118-2 DC with EIM.
+
+One sans-I/O machine runs the whole application layer over one TCP stream (ccs-ev.md §8–§12,
+§16): SupportedAppProtocol → SessionSetup → ServiceDiscovery → (Service)PaymentSelection →
+ContractAuthentication/Authorization → ChargeParameterDiscovery → CableCheck → PreCharge →
+PowerDelivery(ON) → CurrentDemand loop → PowerDelivery(OFF) → WeldingDetection → SessionStop →
+FIN.  What the car side wants arrives as ``InputChanged("request", EvRequest)``; what the
+hardware must do leaves as ``SetOutput("cp", "B"|"C")`` and ``SetOutput("contactor", bool)``;
+everything a bridge needs to know leaves as ``SetOutput("status", EvccStatus)``.
+
+Who opens TCP: the Evcc itself, with ``OpenLink(link, address)`` — at ``config.start_at`` when
+``config.secc`` is set ("no SLAC, link already up" mode), or on ``InputChanged("secc",
+address)`` from the SDP/SLAC supervisor.  A ``LinkUp`` while idle (someone else connected) also
+starts the session.
+
+Three ways a session ends, all with CP B, contactors open and TCP closed by FIN:
+
+* **normal stop** (EV stop request, battery full, EVSE_Shutdown, or at once on
+  EVSE_EmergencyShutdown/EVSE_Malfunction): PowerDelivery(OFF) → CP B → 300 ms → contactors open
+  → bounded WeldingDetection → SessionStop → FIN (§12.2);
+* **safe shutdown** (non-OK ResponseCode, timeout, loop limit, TCP loss, bad data, a stop before
+  CurrentDemand): CP B → 2 s → contactors open → 1 s → FIN (§12.3);
+* the reason is always in ``stop_reason`` (rule 16), as ``"<cause>:<state>"``.
+
+States only move forward (rule 13): PowerDelivery(ON) and PowerDelivery(OFF) are separate states.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..runtime.events import (
+    Address,
+    CloseLink,
+    DataReceived,
+    Event,
+    InputChanged,
+    LinkDown,
+    LinkUp,
+    OpenLink,
+    SendData,
+    SendFailed,
+    SetOutput,
+)
+from ..runtime.machine import MachineBase
+from . import codec, v2gtp
+from .messages import (
+    DIN_PROTOCOL,
+    ISO2_PROTOCOL,
+    OK_CODES,
+    SAP_OK_CODES,
+    AppProtocol,
+    EvMessage,
+    EvseMessage,
+    Kind,
+    Schema,
+)
+
+logger = logging.getLogger(__name__)
+
+EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
+
+#: Monotonic state order (rule 13); ``_go`` refuses to move backwards.
+STATES = (
+    "Idle",
+    "Connecting",
+    "SupportedAppProtocol",
+    "SessionSetup",
+    "ServiceDiscovery",
+    "ServicePaymentSelection",
+    "ContractAuthentication",
+    "ChargeParameterDiscovery",
+    "CableCheck",
+    "WaitForPreCharge",
+    "PreCharge",
+    "ContactorsClosing",
+    "PowerDeliveryOn",
+    "CurrentDemand",
+    "PowerDeliveryOff",
+    "StopWait",
+    "WeldingDetection",
+    "SessionStop",
+    "SafeShutdown",
+    "End",
+)
+_ORDER = {s: i for i, s in enumerate(STATES)}
+
+#: EVSEStatusCodes that let a session continue (§12.1).
+RUNNING_STATUSES = frozenset({None, "EVSE_NotReady", "EVSE_Ready", "EVSE_IsolationMonitoringActive"})
+#: EVSEStatusCodes that stop a running CurrentDemand with PowerDelivery(OFF), mapped to the cause.
+STOP_STATUSES = {
+    "EVSE_Shutdown": "evse-shutdown",
+    "EVSE_EmergencyShutdown": "evse-emergency-shutdown",
+    "EVSE_Malfunction": "evse-malfunction",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EvRequest:
+    """What the car side wants; the bridge sends a new one whenever something changes.
+
+    * ``target_voltage``/``target_current``: CurrentDemand EVTargetVoltage/EVTargetCurrent
+      (voltage capped at ``max_voltage``, current at ``max_current`` and the EVSE's dynamic limit);
+    * ``precharge_voltage``: PreCharge EVTargetVoltage (the battery voltage or its estimate);
+    * ``max_voltage``/``max_current``/``max_power``: EVMaximum*Limit in ChargeParameterDiscovery
+      and every CurrentDemandReq (max_voltage = CHAdeMO target + 1 V, rule 11);
+    * ``soc``: EVRESSSOC in every DC_EVStatus (0–100);
+    * ``stop``: end the session (normal stop in CurrentDemand, safe shutdown before it);
+    * ``hold_precharge``: once the precharge voltage is reached keep re-sending PreChargeReq
+      (≈450 ms) instead of completing — the adapter's precharge stall (adapter.md §2 step 5);
+    * ``ready_to_start``: the first PreChargeReq waits for it after CableCheck.
+    """
+
+    target_voltage: float = 0.0
+    target_current: float = 0.0
+    precharge_voltage: float = 0.0
+    max_voltage: float = 411.0
+    max_current: float = 200.0
+    max_power: float = 100_000.0
+    soc: int = 20
+    stop: bool = False
+    hold_precharge: bool = False
+    ready_to_start: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EvccStatus:
+    """Everything the bridge needs from the CCS side, published on every change."""
+
+    state: str
+    schema: str | None = None
+    session_id: bytes = b""
+    cp: str = "B"
+    contactor: bool = False
+    present_voltage: float | None = None
+    present_current: float | None = None
+    evse_status: str | None = None
+    evse_max_voltage: float | None = None
+    evse_max_current: float | None = None
+    evse_max_power: float | None = None
+    evse_min_voltage: float | None = None
+    #: latest CurrentDemandRes EVSEMaximumCurrentLimit, else the ChargeParameterDiscovery one
+    evse_dynamic_current: float | None = None
+    charge_parameter_discovery_done: bool = False
+    cable_check_done: bool = False
+    precharge_reached: bool = False
+    current_demand: bool = False
+    stop_reason: str | None = None
+    safe_shutdown: bool = False
+    ended: bool = False
+
+    @property
+    def result(self) -> str:
+        """``completed`` (normal stop to SessionStop), ``safe-shutdown`` or ``incomplete``."""
+        if self.safe_shutdown:
+            return "safe-shutdown"
+        return "completed" if self.ended else "incomplete"
+
+
+def _default_timeouts() -> dict[Kind, float]:
+    """Per-message response timeouts, ccs-ev.md §11 (PreCharge: 30 s in total, see config)."""
+    return {
+        Kind.SUPPORTED_APP_PROTOCOL: 2.0,
+        Kind.SESSION_SETUP: 2.0,
+        Kind.SERVICE_DISCOVERY: 2.0,
+        Kind.SERVICE_PAYMENT_SELECTION: 2.0,
+        Kind.CONTRACT_AUTHENTICATION: 2.0,
+        Kind.CHARGE_PARAMETER_DISCOVERY: 5.0,
+        Kind.CABLE_CHECK: 30.0,
+        Kind.PRE_CHARGE: 30.0,
+        Kind.POWER_DELIVERY: 6.0,
+        Kind.CURRENT_DEMAND: 1.0,
+        Kind.WELDING_DETECTION: 2.0,
+        Kind.SESSION_STOP: 2.0,
+    }
+
+
+def _default_limits() -> dict[Kind, int]:
+    """Request limits of the Ongoing loops (§11)."""
+    return {
+        Kind.CONTRACT_AUTHENTICATION: 120,
+        Kind.CHARGE_PARAMETER_DISCOVERY: 60,
+        Kind.CABLE_CHECK: 60,
+    }
+
+
+@dataclass(frozen=True)
+class EvccConfig:
+    """Fixed behaviour of the EV side; the defaults are the spec values."""
+
+    mac: bytes = bytes.fromhex("020000000001")
+    #: Offer in this order; each entry's priority is sent as given (default DIN first).
+    protocols: tuple[AppProtocol, ...] = (DIN_PROTOCOL, ISO2_PROTOCOL)
+    link: str = "tcp"
+    #: "No SLAC, link already up": connect to this address at ``start_at`` by ourselves.
+    secc: Address | None = None
+    start_at: float = 0.0
+    timeouts: dict[Kind, float] = field(default_factory=_default_timeouts)
+    limits: dict[Kind, int] = field(default_factory=_default_limits)
+    ongoing_interval: float = 1.0  # Ongoing loops poll ≈1/s (§11)
+    precharge_interval: float = 0.45  # PreChargeReq spacing (§9 row 8, adapter stall)
+    precharge_total: float = 30.0
+    precharge_tolerance: float = 20.0  # |present − target| below this = reached (§9 row 8)
+    precharge_current: float = 1.0
+    precharge_start_delay: float = 0.0  # the adapter uses 2 s (adapter.md §2 step 3)
+    precharge_wait_limit: float = 30.0  # bound on waiting for ready_to_start
+    contactor_settle: float = 0.45  # contactors closed → PowerDeliveryReq(ON)
+    current_demand_interval: float = 0.0  # 0: next CurrentDemandReq as soon as the response is in
+    stop_cp_wait: float = 0.3  # PowerDeliveryRes(OFF) → CP B → this → contactors open
+    safe_cp_wait: float = 2.0  # safe shutdown: CP B → this → contactors open
+    safe_unlock_wait: float = 1.0  # … → this → unlock, FIN
+    welding_voltage: float = 40.0
+    welding_rounds: int = 10
+    welding_duration: float = 20.0
+    welding_interval: float = 0.25
+    welding_ev_ready: bool = False  # EVReady in WeldingDetectionReq (0 in the adapter)
+    stop_soc: int = 100
+    energy_capacity: float = 100_000.0  # Wh
+    energy_request: float = 100_000.0  # Wh
+    full_soc: int = 100
+    bulk_soc: int = 80
+    remaining_full_s: float = 1200.0
+    remaining_bulk_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not self.protocols or len(self.protocols) > 20:
+            raise ValueError("offer 1 to 20 app protocols")
+        if len({p.schema_id for p in self.protocols}) != len(self.protocols):
+            raise ValueError("app protocol SchemaIDs must be distinct")
+        if len(self.mac) != 6:
+            raise ValueError("EVCCID is the 6-byte MAC")
+
+
+class Evcc(MachineBase):
+    """The EV communication controller's session machine (see the module docstring)."""
+
+    def __init__(self, name: str = "evcc", config: EvccConfig | None = None,
+                 request: EvRequest | None = None) -> None:
+        super().__init__(name, "Idle")
+        self.cfg = config or EvccConfig()
+        self.req = request or EvRequest()
+        self.schema: Schema | None = None
+        self.session_id = b""
+        self.messages = 0  # responses handled
+        self.sent = 0  # requests written
+        self.states: list[str] = ["Idle"]
+        self._stream = v2gtp.V2gtpStream()
+        self._deadline: float | None = self.cfg.start_at if self.cfg.secc is not None else None
+        self._on_timer: Callable[[float], None] = self._start_direct
+        self._awaiting: Kind | None = None
+        self._count: dict[Kind, int] = {}
+        self._last_sent = 0.0
+        self._link_up = False
+        self._sa_tuple = 1
+        self._cable_check_done_at = 0.0
+        self._precharge_deadline = 0.0
+        self._welding_started = 0.0
+        self._welding_rounds = 0
+        self._status = EvccStatus("Idle")
+        self._published: EvccStatus | None = None
+        self._emit(SetOutput("cp", "B"))
+        self._emit(SetOutput("contactor", False))
+        self._publish()
+
+    # ------------------------------------------------------------------ machine protocol
+    @property
+    def status(self) -> EvccStatus:
+        return self._status
+
+    def get_timer(self) -> float | None:
+        return self._deadline
+
+    def handle_timer(self, now: float) -> None:
+        if self._deadline is None or now + EPSILON < self._deadline:
+            return
+        self._deadline = None
+        self._on_timer(now)
+        self._publish()
+
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, InputChanged):
+            self._on_input(event.name, event.value, now)
+        elif isinstance(event, LinkUp):
+            self._on_link_up(now)
+        elif isinstance(event, LinkDown):
+            self._on_link_down(event.reason, now)
+        elif isinstance(event, DataReceived):
+            self._on_data(event.data, now)
+        elif isinstance(event, SendFailed):
+            self._safe_shutdown(f"send-failed:{self.state}", now)
+        self._publish()
+
+    # ------------------------------------------------------------------ inputs and link
+    def _on_input(self, name: str, value: Any, now: float) -> None:
+        if name == "request":
+            if not isinstance(value, EvRequest):
+                raise TypeError(f"request must be an EvRequest, got {type(value).__name__}")
+            self.req = value
+            if value.stop:
+                self._on_stop_request(now)
+            elif self.state == "WaitForPreCharge" and value.ready_to_start:
+                self._maybe_start_precharge(now)
+        elif name == "secc" and self.state == "Idle":
+            self._open(value, now)
+
+    def _start_direct(self, now: float) -> None:
+        if self.state == "Idle":
+            self._open(self.cfg.secc, now)
+
+    def _open(self, address: Address, now: float) -> None:
+        self._go("Connecting", target=address)
+        self._emit(OpenLink(self.cfg.link, address))
+        self._schedule(now + self.cfg.timeouts[Kind.SUPPORTED_APP_PROTOCOL],
+                       lambda t: self._safe_shutdown("connect-timeout:Connecting", t))
+
+    def _on_link_up(self, now: float) -> None:
+        self._link_up = True
+        if self.state in ("Idle", "Connecting"):
+            self._go("SupportedAppProtocol")
+            self._send(Kind.SUPPORTED_APP_PROTOCOL, now)
+
+    def _on_link_down(self, reason: str, now: float) -> None:
+        self._link_up = False
+        if self.state == "End":
+            return
+        if self.state == "SessionStop":
+            self._end(now)
+            return
+        cause = "tcp-reset" if reason == "reset" else f"tcp-{reason.split(':')[0]}"
+        self._safe_shutdown(f"{cause}:{self.state}", now)
+
+    def _on_stop_request(self, now: float) -> None:
+        if _ORDER[self.state] < _ORDER["PowerDeliveryOn"]:
+            # §12.3: a stop requested before CurrentDemand goes straight to safe shutdown.
+            self._safe_shutdown(f"ev-stop-request:{self.state}", now)
+        elif self.state == "CurrentDemand" and self._awaiting is None:
+            self._normal_stop("ev-stop-request", now)
+        # otherwise: evaluated at the next response (CurrentDemand) or already stopping
+
+    # ------------------------------------------------------------------ receiving
+    def _on_data(self, data: bytes, now: float) -> None:
+        if self.state in ("SafeShutdown", "End"):
+            return
+        try:
+            frames = self._stream.feed(data)
+        except v2gtp.V2gtpError as exc:
+            self._log("bad-frame", error=str(exc))
+            self._safe_shutdown(f"bad-frame:{self.state}", now)
+            return
+        for frame in frames:
+            if self.state in ("SafeShutdown", "End"):
+                return
+            if frame.payload_type != v2gtp.PayloadType.EXI:
+                self._log("ignored-frame", payload_type=frame.payload_type)
+                continue
+            self._on_payload(frame.payload, now)
+
+    def _on_payload(self, payload: bytes, now: float) -> None:
+        kind = self._awaiting
+        if kind is None:
+            self._log("unexpected-message", state=self.state)
+            return
+        try:
+            msg = codec.decode_response(payload, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
+        except codec.CodecError as exc:
+            self._log("bad-message", error=str(exc), expected=kind)
+            self._safe_shutdown(f"bad-message:{kind}", now)
+            return
+        if msg.kind is not kind:
+            self._log("wrong-response", expected=kind, got=msg.kind)
+            self._safe_shutdown(f"unexpected-{msg.kind}:{kind}", now)
+            return
+        self._awaiting = None
+        self._deadline = None
+        self.messages += 1
+        self._log("response", msg=kind.value, code=msg.response_code, status=msg.status_code,
+                  processing=msg.processing, voltage=msg.present_voltage, current=msg.present_current)
+        self._dispatch(msg, now)
+
+    def _dispatch(self, msg: EvseMessage, now: float) -> None:
+        if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
+            self._on_sap(msg, now)
+            return
+        if msg.response_code not in OK_CODES:
+            self._safe_shutdown(f"{msg.response_code}:{self.state}", now)
+            return
+        handler = self._handlers[msg.kind]
+        handler(self, msg, now)
+
+    # ------------------------------------------------------------------ response handlers
+    def _on_sap(self, msg: EvseMessage, now: float) -> None:
+        if msg.response_code not in SAP_OK_CODES:
+            self._safe_shutdown(f"{msg.response_code}:SupportedAppProtocol", now)
+            return
+        offered = {p.schema_id: p for p in self.cfg.protocols}
+        if msg.schema_id is None:
+            chosen = min(self.cfg.protocols, key=lambda p: p.priority)
+        elif msg.schema_id in offered:
+            chosen = offered[msg.schema_id]
+        else:
+            self._safe_shutdown(f"unoffered-schema-{msg.schema_id}:SupportedAppProtocol", now)
+            return
+        if chosen.schema is None:
+            self._safe_shutdown(f"unsupported-namespace:SupportedAppProtocol", now)
+            return
+        self.schema = chosen.schema
+        self._log("negotiated", schema=self.schema, schema_id=chosen.schema_id)
+        self._next("SessionSetup", Kind.SESSION_SETUP, now)
+
+    def _on_session_setup(self, msg: EvseMessage, now: float) -> None:
+        if not 1 <= len(msg.session_id) <= 8:
+            self._safe_shutdown(f"bad-session-id:SessionSetup", now)
+            return
+        self.session_id = msg.session_id  # rule 2: echo exactly what the charger gave
+        self._next("ServiceDiscovery", Kind.SERVICE_DISCOVERY, now)
+
+    def _on_service_discovery(self, msg: EvseMessage, now: float) -> None:
+        self._next("ServicePaymentSelection", Kind.SERVICE_PAYMENT_SELECTION, now)
+
+    def _on_payment_selection(self, msg: EvseMessage, now: float) -> None:
+        self._next("ContractAuthentication", Kind.CONTRACT_AUTHENTICATION, now)
+
+    def _on_authorization(self, msg: EvseMessage, now: float) -> None:
+        if msg.processing == "Ongoing":
+            self._poll_again(Kind.CONTRACT_AUTHENTICATION, now)
+        else:
+            self._next("ChargeParameterDiscovery", Kind.CHARGE_PARAMETER_DISCOVERY, now)
+
+    def _on_charge_parameters(self, msg: EvseMessage, now: float) -> None:
+        if not self._status_ok(msg, now):
+            return
+        if msg.processing == "Ongoing":
+            self._poll_again(Kind.CHARGE_PARAMETER_DISCOVERY, now)
+            return
+        self._status = replace(
+            self._status, evse_max_voltage=msg.max_voltage, evse_max_current=msg.max_current,
+            evse_max_power=msg.max_power, evse_min_voltage=msg.min_voltage,
+            evse_dynamic_current=msg.max_current, charge_parameter_discovery_done=True)
+        if msg.sa_schedule_tuple_id is not None:
+            self._sa_tuple = msg.sa_schedule_tuple_id
+        self._set("cp", "C")  # §13.1: state C once ChargeParameterDiscovery is Finished
+        self._next("CableCheck", Kind.CABLE_CHECK, now)
+
+    def _on_cable_check(self, msg: EvseMessage, now: float) -> None:
+        if not self._status_ok(msg, now):
+            return
+        if msg.processing == "Ongoing":
+            self._poll_again(Kind.CABLE_CHECK, now)
+            return
+        self._status = replace(self._status, cable_check_done=True)
+        self._cable_check_done_at = now
+        self._go("WaitForPreCharge")
+        self._maybe_start_precharge(now)
+
+    def _maybe_start_precharge(self, now: float) -> None:
+        start = self._cable_check_done_at + self.cfg.precharge_start_delay
+        if now < start:
+            self._schedule(start, self._maybe_start_precharge)
+        elif self.req.ready_to_start:
+            self._precharge_deadline = now + self.cfg.precharge_total
+            self._next("PreCharge", Kind.PRE_CHARGE, now)
+        else:
+            self._schedule(self._cable_check_done_at + self.cfg.precharge_wait_limit,
+                           lambda t: self._safe_shutdown("car-not-ready:WaitForPreCharge", t))
+
+    def _on_precharge(self, msg: EvseMessage, now: float) -> None:
+        if not self._status_ok(msg, now):
+            return
+        present = msg.present_voltage
+        self._status = replace(self._status, present_voltage=present, evse_status=msg.status_code)
+        target = self.req.precharge_voltage
+        minimum = self._status.evse_min_voltage
+        if (not self._status.precharge_reached and present is not None
+                and abs(present - target) < self.cfg.precharge_tolerance
+                and (minimum is None or target > minimum)):
+            self._status = replace(self._status, precharge_reached=True)
+            self._log("precharge-reached", present=present, target=target, hold=self.req.hold_precharge)
+        if self._status.precharge_reached and not self.req.hold_precharge:
+            self._go("ContactorsClosing")
+            self._set("contactor", True)
+            self._schedule(now + self.cfg.contactor_settle,
+                           lambda t: self._next("PowerDeliveryOn", Kind.POWER_DELIVERY, t))
+            return
+        at = max(now, self._last_sent + self.cfg.precharge_interval)
+        if at >= self._precharge_deadline:
+            self._schedule(self._precharge_deadline, lambda t: self._safe_shutdown("timeout:PreCharge", t))
+        else:
+            self._schedule(at, lambda t: self._send(Kind.PRE_CHARGE, t))
+
+    def _on_power_delivery(self, msg: EvseMessage, now: float) -> None:
+        if self.state == "PowerDeliveryOff":
+            self._set("cp", "B")  # ISO Fig. 107: after PowerDeliveryRes(OFF), before WeldingDetection
+            self._go("StopWait")
+            self._schedule(now + self.cfg.stop_cp_wait, self._start_welding)
+            return
+        cause = STOP_STATUSES.get(msg.status_code or "")
+        if cause is not None:
+            self._normal_stop(cause, now)
+        elif not self._status_ok(msg, now):
+            return
+        else:
+            self._status = replace(self._status, current_demand=True)
+            self._next("CurrentDemand", Kind.CURRENT_DEMAND, now)
+
+    def _on_current_demand(self, msg: EvseMessage, now: float) -> None:
+        dynamic = msg.max_current if msg.max_current is not None else self._status.evse_max_current
+        self._status = replace(self._status, present_voltage=msg.present_voltage,
+                               present_current=msg.present_current, evse_status=msg.status_code,
+                               evse_dynamic_current=dynamic)
+        cause = STOP_STATUSES.get(msg.status_code or "")
+        if cause is not None:
+            self._normal_stop(cause, now)
+        elif msg.status_code not in RUNNING_STATUSES:
+            self._safe_shutdown(f"{msg.status_code}:CurrentDemand", now)
+        elif msg.notification == "StopCharging":
+            self._normal_stop("evse-notification-stop", now)
+        elif self.req.stop:
+            self._normal_stop("ev-stop-request", now)
+        elif self.req.soc >= self.cfg.stop_soc:
+            self._normal_stop("battery-full", now)
+        else:
+            at = max(now, self._last_sent + self.cfg.current_demand_interval)
+            if at <= now:
+                self._send(Kind.CURRENT_DEMAND, now)
+            else:
+                self._schedule(at, self._next_current_demand)
+
+    def _next_current_demand(self, now: float) -> None:
+        if self.req.stop:
+            self._normal_stop("ev-stop-request", now)
+        else:
+            self._send(Kind.CURRENT_DEMAND, now)
+
+    def _start_welding(self, now: float) -> None:
+        self._set("contactor", False)
+        self._welding_started = now
+        self._welding_rounds = 0
+        self._next("WeldingDetection", Kind.WELDING_DETECTION, now)
+
+    def _on_welding(self, msg: EvseMessage, now: float) -> None:
+        self._welding_rounds += 1
+        self._status = replace(self._status, present_voltage=msg.present_voltage)
+        voltage = msg.present_voltage
+        if voltage is not None and voltage < self.cfg.welding_voltage:
+            self._next("SessionStop", Kind.SESSION_STOP, now)
+            return
+        at = max(now, self._last_sent + self.cfg.welding_interval)
+        if self._welding_rounds >= self.cfg.welding_rounds or at - self._welding_started >= self.cfg.welding_duration:
+            # rule 15: never wait for the charger voltage to fall (stale voltage is common)
+            self._log("welding-bounded", rounds=self._welding_rounds, voltage=voltage)
+            self._next("SessionStop", Kind.SESSION_STOP, now)
+        else:
+            self._schedule(at, lambda t: self._send(Kind.WELDING_DETECTION, t))
+
+    def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
+        self._end(now)
+
+    _handlers: dict[Kind, Callable[[Evcc, EvseMessage, float], None]] = {
+        Kind.SESSION_SETUP: _on_session_setup,
+        Kind.SERVICE_DISCOVERY: _on_service_discovery,
+        Kind.SERVICE_PAYMENT_SELECTION: _on_payment_selection,
+        Kind.CONTRACT_AUTHENTICATION: _on_authorization,
+        Kind.CHARGE_PARAMETER_DISCOVERY: _on_charge_parameters,
+        Kind.CABLE_CHECK: _on_cable_check,
+        Kind.PRE_CHARGE: _on_precharge,
+        Kind.POWER_DELIVERY: _on_power_delivery,
+        Kind.CURRENT_DEMAND: _on_current_demand,
+        Kind.WELDING_DETECTION: _on_welding,
+        Kind.SESSION_STOP: _on_session_stop,
+    }
+
+    # ------------------------------------------------------------------ stopping
+    def _status_ok(self, msg: EvseMessage, now: float) -> bool:
+        """Before CurrentDemand any stopping EVSE status is a safe shutdown."""
+        if msg.status_code in RUNNING_STATUSES:
+            return True
+        self._safe_shutdown(f"{STOP_STATUSES.get(msg.status_code or '', msg.status_code)}:{self.state}", now)
+        return False
+
+    def _normal_stop(self, cause: str, now: float) -> None:
+        self._set_reason(f"{cause}:{self.state}")
+        self._status = replace(self._status, current_demand=False)
+        self._next("PowerDeliveryOff", Kind.POWER_DELIVERY, now)
+
+    def _safe_shutdown(self, reason: str, now: float) -> None:
+        if self.state in ("SafeShutdown", "End"):
+            self._log("late-fault", reason=reason)
+            return
+        self._set_reason(reason)
+        self._log("safe-shutdown", reason=reason)
+        self._awaiting = None
+        self._status = replace(self._status, safe_shutdown=True, current_demand=False)
+        self._go("SafeShutdown", reason=reason)
+        self._set("cp", "B")
+        self._schedule(now + self.cfg.safe_cp_wait, self._safe_open)
+
+    def _safe_open(self, now: float) -> None:
+        self._set("contactor", False)
+        self._schedule(now + self.cfg.safe_unlock_wait, self._end)
+
+    def _end(self, now: float) -> None:
+        self._awaiting = None
+        self._deadline = None
+        self._set("cp", "B")
+        self._set("contactor", False)
+        if self._link_up:
+            self._link_up = False
+            self._emit(CloseLink(self.cfg.link, abort=False))  # rule 14: FIN, never RST
+        self._status = replace(self._status, ended=True)
+        self._go("End")
+        self._log("session-end", result=self._status.result, reason=self._status.stop_reason)
+
+    def _set_reason(self, reason: str) -> None:
+        if self._status.stop_reason is None:
+            self._status = replace(self._status, stop_reason=reason)
+
+    # ------------------------------------------------------------------ sending
+    def _next(self, state: str, kind: Kind, now: float) -> None:
+        self._go(state)
+        self._send(kind, now)
+
+    def _poll_again(self, kind: Kind, now: float) -> None:
+        if self._count.get(kind, 0) >= self.cfg.limits[kind]:
+            self._safe_shutdown(f"loop-limit:{self.state}", now)
+            return
+        self._schedule(max(now, self._last_sent + self.cfg.ongoing_interval), lambda t: self._send(kind, t))
+
+    def _send(self, kind: Kind, now: float) -> None:
+        msg = self._build(kind)
+        try:
+            payload = codec.encode_request(msg, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
+        except codec.CodecError as exc:  # a value we cannot represent: never send garbage
+            self._log("encode-failed", error=str(exc), msg=kind)
+            self._safe_shutdown(f"encode-failed:{self.state}", now)
+            return
+        self._emit(SendData(self.cfg.link, v2gtp.encode(payload)))
+        self._count[kind] = self._count.get(kind, 0) + 1
+        self.sent += 1
+        self._last_sent = now
+        self._awaiting = kind
+        timeout = self._precharge_deadline if kind is Kind.PRE_CHARGE else now + self.cfg.timeouts[kind]
+        self._schedule(timeout, lambda t: self._on_timeout(kind, t))
+
+    def _on_timeout(self, kind: Kind, now: float) -> None:
+        self._log("timeout", msg=kind, state=self.state)
+        if kind is Kind.SESSION_STOP:
+            self._end(now)  # §9 row 13: on response or timeout, FIN
+        else:
+            self._safe_shutdown(f"timeout:{self.state}", now)
+
+    def _build(self, kind: Kind) -> EvMessage:
+        req, cfg = self.req, self.cfg
+        din = self.schema is Schema.DIN
+        base = EvMessage(
+            kind, session_id=self.session_id, soc=max(0, min(100, int(req.soc))),
+            ev_ready=kind not in (Kind.CHARGE_PARAMETER_DISCOVERY, Kind.WELDING_DETECTION) or (
+                kind is Kind.WELDING_DETECTION and cfg.welding_ev_ready),
+            cabin_conditioning=False if din else None, ress_conditioning=False if din else None)
+        if kind is Kind.SUPPORTED_APP_PROTOCOL:
+            return EvMessage(kind, protocols=cfg.protocols)
+        if kind is Kind.SESSION_SETUP:
+            return EvMessage(kind, session_id=bytes(8), evcc_id=cfg.mac)
+        if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+            return replace(base, max_voltage=req.max_voltage, max_current=req.max_current, max_power=req.max_power,
+                           energy_capacity=cfg.energy_capacity, energy_request=cfg.energy_request,
+                           full_soc=cfg.full_soc, bulk_soc=cfg.bulk_soc)
+        if kind is Kind.PRE_CHARGE:
+            return replace(base, target_voltage=req.precharge_voltage, target_current=cfg.precharge_current)
+        if kind is Kind.POWER_DELIVERY:
+            on = self.state == "PowerDeliveryOn"
+            return replace(base, power_on=on, bulk_charging_complete=False,
+                           charging_complete=not on and req.soc >= cfg.stop_soc,
+                           sa_schedule_tuple_id=self._sa_tuple)
+        if kind is Kind.CURRENT_DEMAND:
+            current = min(req.target_current, req.max_current)
+            dynamic = self._status.evse_dynamic_current
+            if dynamic is not None:
+                current = min(current, dynamic)  # never ask for more than the charger's dynamic maximum
+            return replace(base, target_voltage=min(req.target_voltage, req.max_voltage),
+                           target_current=max(0.0, current), max_voltage=req.max_voltage,
+                           max_current=req.max_current, max_power=req.max_power, bulk_charging_complete=False,
+                           charging_complete=False, remaining_full_s=cfg.remaining_full_s,
+                           remaining_bulk_s=cfg.remaining_bulk_s)
+        return base
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _schedule(self, at: float, fn: Callable[[float], None]) -> None:
+        self._deadline = at
+        self._on_timer = fn
+
+    def _go(self, state: str, **why: Any) -> None:
+        if _ORDER[state] < _ORDER[self.state]:
+            raise RuntimeError(f"{self.name}: state order violated {self.state} → {state}")
+        if state != self.state:
+            self.states.append(state)
+        self._enter(state, **why)
+        self._status = replace(self._status, state=state)
+
+    def _set(self, output: str, value: Any) -> None:
+        if output == "cp":
+            self._status = replace(self._status, cp=value)
+        else:
+            self._status = replace(self._status, contactor=value)
+        self._emit(SetOutput(output, value))
+
+    def _publish(self) -> None:
+        status = replace(self._status, schema=str(self.schema) if self.schema else None, session_id=self.session_id)
+        self._status = status
+        if status != self._published:
+            self._published = status
+            self._emit(SetOutput("status", status))

@@ -1,0 +1,323 @@
+"""The charger side of a DC V2G session (SECC), DIN SPEC 70121 and ISO 15118-2 DC, EIM.
+
+It answers one EV over one TCP stream: handshake (the offered schema of best priority that we
+support), SessionSetup (any request SessionID of 1–8 bytes, ours as configured — Tesla uses 4),
+then every DC EIM request with the field values real cars accepted (ccs-ev.md §15).  The power
+electronics behind the answers (insulation test, precharge slew, present voltage/current) are a
+:class:`PowerStage` (the simulated one is :class:`ccs2chademo.sim.charger.PowerStageModel`).
+
+Latency per reply and a ``hook`` that may rewrite a reply (fault injection) come from outside,
+so the same machine is a fast Alpitronic, a slow Compleo or a charger that stops answering.
+Requests out of sequence get FAILED_SequenceError, a wrong SessionID FAILED_UnknownSession
+(as a real Supercharger did).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from ..runtime.events import (
+    CloseLink,
+    DataReceived,
+    Event,
+    InputChanged,
+    LinkDown,
+    LinkUp,
+    SendData,
+)
+from ..runtime.machine import MachineBase
+from . import codec, v2gtp
+from .messages import EvMessage, EvseMessage, Kind, Schema
+
+logger = logging.getLogger(__name__)
+
+EPSILON = 1e-9
+
+
+class PowerStage(Protocol):
+    """The charger's power electronics as the SECC sees them."""
+
+    def set_ev_contactor(self, closed: bool, now: float) -> None: ...
+
+    def cable_check(self, now: float) -> bool:
+        """Run (or continue) the insulation test; True once it is finished."""
+        ...
+
+    def precharge(self, target_voltage: float, target_current: float, now: float) -> float:
+        """Slew toward the target; the present output voltage."""
+        ...
+
+    def power_delivery(self, on: bool, now: float) -> str:
+        """Switch energy transfer; the ResponseCode ("OK" or a FAILED_* name)."""
+        ...
+
+    def current_demand(self, target_voltage: float, target_current: float, now: float) -> tuple[float, float, str]:
+        """Present voltage, present current and the DC_EVSEStatusCode name."""
+        ...
+
+    def welding(self, now: float) -> float:
+        """Present voltage while the EV checks its contactors."""
+        ...
+
+    def reset(self, now: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the SECC does with one request: answer after ``delay``, stay silent, or RST."""
+
+    message: EvseMessage | None
+    delay: float = 0.0
+    reset: bool = False
+
+
+#: Rewrites a reply (fault injection); gets the request and the reply the charger would give.
+ReplyHook = Callable[[EvMessage, Reply], Reply]
+Latency = Callable[[EvMessage], float]
+
+
+@dataclass(frozen=True)
+class SeccConfig:
+    """Field values of the answers (defaults: ccs-ev.md §15)."""
+
+    session_id: bytes = bytes.fromhex("0102030405060708")
+    evse_id: bytes = bytes.fromhex("5a5a3030303030")  # "ZZ00000"
+    session_setup_code: str = "OK_NewSessionEstablished"
+    schemas: tuple[Schema, ...] = (Schema.DIN, Schema.ISO2)
+    max_voltage: float = 450.0
+    max_current: float = 200.0
+    max_power: float = 10_000.0 * 10
+    min_voltage: float = 200.0
+    min_current: float = 1.0
+    current_regulation_tolerance: float = 5.0
+    peak_current_ripple: float = 5.0
+    #: ContractAuthentication/Authorization answers Ongoing this many times before Finished.
+    authorization_ongoing: int = 1
+    #: DC_EVSEStatusCode in ChargeParameterDiscoveryRes (Compleo: EVSE_NotReady).
+    parameter_status: str = "EVSE_Ready"
+    #: Which EVSEMaximum*Limit fields CurrentDemandRes carries (Compleo: current and power).
+    demand_limits: frozenset[str] = frozenset({"voltage", "current", "power"})
+    #: Close the connection after this long without a request.
+    idle_timeout: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.session_id) <= 8:
+            raise ValueError("SessionID is 1 to 8 bytes")
+
+
+#: Responses that carry a DC_EVSEStatus.
+DC_STATUS_KINDS = frozenset({
+    Kind.CHARGE_PARAMETER_DISCOVERY, Kind.CABLE_CHECK, Kind.PRE_CHARGE, Kind.POWER_DELIVERY,
+    Kind.CURRENT_DEMAND, Kind.WELDING_DETECTION,
+})
+
+#: What may follow each request (DIN/ISO-2 DC EIM message sequence); SessionStop ends any state.
+_NEXT: dict[Kind | None, frozenset[Kind]] = {
+    None: frozenset({Kind.SESSION_SETUP}),
+    Kind.SESSION_SETUP: frozenset({Kind.SERVICE_DISCOVERY}),
+    Kind.SERVICE_DISCOVERY: frozenset({Kind.SERVICE_PAYMENT_SELECTION}),
+    Kind.SERVICE_PAYMENT_SELECTION: frozenset({Kind.CONTRACT_AUTHENTICATION}),
+    Kind.CONTRACT_AUTHENTICATION: frozenset({Kind.CONTRACT_AUTHENTICATION, Kind.CHARGE_PARAMETER_DISCOVERY}),
+    Kind.CHARGE_PARAMETER_DISCOVERY: frozenset({Kind.CHARGE_PARAMETER_DISCOVERY, Kind.CABLE_CHECK}),
+    Kind.CABLE_CHECK: frozenset({Kind.CABLE_CHECK, Kind.PRE_CHARGE}),
+    Kind.PRE_CHARGE: frozenset({Kind.PRE_CHARGE, Kind.POWER_DELIVERY}),
+    Kind.POWER_DELIVERY: frozenset({Kind.CURRENT_DEMAND, Kind.POWER_DELIVERY, Kind.WELDING_DETECTION}),
+    Kind.CURRENT_DEMAND: frozenset({Kind.CURRENT_DEMAND, Kind.POWER_DELIVERY}),
+    Kind.WELDING_DETECTION: frozenset({Kind.WELDING_DETECTION}),
+    Kind.SESSION_STOP: frozenset(),
+}
+
+
+class Secc(MachineBase):
+    """One charger connector's V2G server (see the module docstring)."""
+
+    def __init__(self, stage: PowerStage, name: str = "secc", config: SeccConfig | None = None,
+                 latency: Latency | None = None, hook: ReplyHook | None = None, link: str = "tcp") -> None:
+        super().__init__(name, "Listening")
+        self.cfg = config or SeccConfig()
+        self.stage = stage
+        self.latency = latency or (lambda req: 0.0)
+        self.hook = hook
+        self.link = link
+        self.schema: Schema | None = None
+        self.requests = 0
+        self._stream = v2gtp.V2gtpStream()
+        self._last: Kind | None = None
+        self._power_on = False
+        self._ongoing_left = self.cfg.authorization_ongoing
+        self._replies: list[tuple[float, Reply]] = []
+        self._idle_deadline: float | None = None
+        self._connected = False
+
+    # ------------------------------------------------------------------ machine protocol
+    def get_timer(self) -> float | None:
+        times = [t for t, _ in self._replies]
+        if self._idle_deadline is not None:
+            times.append(self._idle_deadline)
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> None:
+        now += EPSILON  # the runtime may round a deadline to the nanosecond below it
+        due = [p for p in self._replies if p[0] <= now]
+        self._replies = [p for p in self._replies if p[0] > now]
+        for _, reply in due:
+            self._deliver(reply, now)
+        if self._idle_deadline is not None and now >= self._idle_deadline and self._connected:
+            self._log("idle-timeout")
+            self._emit(CloseLink(self.link, abort=False))
+            self._reset(now)
+
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, LinkUp):
+            self._reset(now)
+            self._connected = True
+            self._idle_deadline = now + self.cfg.idle_timeout
+            self._enter("Handshake")
+        elif isinstance(event, LinkDown):
+            self._log("link-down", reason=event.reason)
+            self._reset(now)
+        elif isinstance(event, DataReceived):
+            self._on_data(event.data, now)
+        elif isinstance(event, InputChanged) and event.name in ("ev_contactor", "contactor"):
+            self.stage.set_ev_contactor(bool(event.value), now)
+
+    # ------------------------------------------------------------------ receiving
+    def _reset(self, now: float) -> None:
+        self._connected = False
+        self._stream = v2gtp.V2gtpStream()
+        self.schema = None
+        self._last = None
+        self._power_on = False
+        self._ongoing_left = self.cfg.authorization_ongoing
+        self._replies = []
+        self._idle_deadline = None
+        self.stage.reset(now)
+        self._enter("Listening")
+
+    def _on_data(self, data: bytes, now: float) -> None:
+        if not self._connected:
+            return
+        try:
+            frames = self._stream.feed(data)
+        except v2gtp.V2gtpError as exc:
+            self._log("bad-frame", error=str(exc))
+            self._emit(CloseLink(self.link, abort=False))
+            self._reset(now)
+            return
+        for frame in frames:
+            self._idle_deadline = now + self.cfg.idle_timeout
+            try:
+                request = codec.decode_request(frame.payload, self.schema)
+            except codec.CodecError as exc:
+                self._log("bad-message", error=str(exc))
+                continue
+            self.requests += 1
+            reply = self._answer(request, now)
+            if self.hook is not None:
+                reply = self.hook(request, reply)
+            if reply.message is None and not reply.reset:
+                self._log("no-response", msg=request.kind)
+                continue
+            self._replies.append((now + reply.delay, reply))
+
+    def _deliver(self, reply: Reply, now: float) -> None:
+        if not self._connected:
+            return
+        if reply.reset:
+            self._log("reset-connection")
+            self._emit(CloseLink(self.link, abort=True))
+            self._reset(now)
+            return
+        assert reply.message is not None
+        try:
+            payload = codec.encode_response(reply.message, self.schema if reply.message.kind
+                                            is not Kind.SUPPORTED_APP_PROTOCOL else None)
+        except codec.CodecError as exc:
+            self._log("encode-failed", error=str(exc))
+            return
+        self._emit(SendData(self.link, v2gtp.encode(payload)))
+        if reply.message.kind is Kind.SUPPORTED_APP_PROTOCOL and reply.message.response_code != "Failed_NoNegotiation":
+            self._enter("Session")
+
+    # ------------------------------------------------------------------ answering
+    def _answer(self, req: EvMessage, now: float) -> Reply:
+        delay = self.latency(req)
+        if req.kind is Kind.SUPPORTED_APP_PROTOCOL:
+            return Reply(self._negotiate(req), delay)
+        if req.kind is not Kind.SESSION_SETUP and req.session_id != self.cfg.session_id:
+            return Reply(self._failed(req.kind, "FAILED_UnknownSession"), delay)
+        allowed = _NEXT[self._last] | {Kind.SESSION_STOP} if self._last is not None else _NEXT[None]
+        if req.kind not in allowed:
+            self._log("sequence-error", got=req.kind, after=self._last)
+            return Reply(self._failed(req.kind, "FAILED_SequenceError"), delay)
+        if req.kind is Kind.CURRENT_DEMAND and not self._power_on:
+            # Alpitronic: PowerDelivery with ReadyToChargeState false, then CurrentDemand (§9 row 9)
+            return Reply(replace(self._failed(req.kind, "FAILED_SequenceError"), status_code="EVSE_Shutdown"), delay)
+        self._last = req.kind
+        return Reply(self._respond(req, now), delay)
+
+    def _negotiate(self, req: EvMessage) -> EvseMessage:
+        ours = [p for p in sorted(req.protocols, key=lambda p: p.priority) if p.schema in self.cfg.schemas]
+        if not ours:
+            return EvseMessage(Kind.SUPPORTED_APP_PROTOCOL, response_code="Failed_NoNegotiation")
+        chosen = ours[0]
+        self.schema = chosen.schema
+        self._log("negotiated", schema=self.schema, schema_id=chosen.schema_id)
+        return EvseMessage(Kind.SUPPORTED_APP_PROTOCOL, response_code="OK_SuccessfulNegotiation",
+                           schema_id=chosen.schema_id)
+
+    def _failed(self, kind: Kind, code: str) -> EvseMessage:
+        return self._base(kind, code, status="EVSE_Ready" if kind in DC_STATUS_KINDS else None)
+
+    def _base(self, kind: Kind, code: str = "OK", status: str | None = None, **fields: Any) -> EvseMessage:
+        return EvseMessage(kind, response_code=code, session_id=self.cfg.session_id, status_code=status,
+                           isolation="Invalid" if status is not None else None, **fields)
+
+    def _respond(self, req: EvMessage, now: float) -> EvseMessage:
+        cfg = self.cfg
+        kind = req.kind
+        if kind is Kind.SESSION_SETUP:
+            return self._base(kind, cfg.session_setup_code, evse_id=cfg.evse_id)
+        if kind is Kind.CONTRACT_AUTHENTICATION:
+            ongoing = self._ongoing_left > 0
+            self._ongoing_left -= 1
+            return self._base(kind, processing="Ongoing" if ongoing else "Finished")
+        if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+            return self._base(
+                kind, status=cfg.parameter_status, processing="Finished", max_voltage=cfg.max_voltage,
+                max_current=cfg.max_current, max_power=cfg.max_power, min_voltage=cfg.min_voltage,
+                min_current=cfg.min_current, current_regulation_tolerance=cfg.current_regulation_tolerance,
+                peak_current_ripple=cfg.peak_current_ripple, sa_schedule_tuple_id=1)
+        if kind is Kind.CABLE_CHECK:
+            if self.stage.cable_check(now):
+                return replace(self._base(kind, status="EVSE_Ready", processing="Finished"), isolation="Valid")
+            return self._base(kind, status="EVSE_IsolationMonitoringActive", processing="Ongoing")
+        if kind is Kind.PRE_CHARGE:
+            voltage = self.stage.precharge(req.target_voltage, req.target_current, now)
+            return self._valid(self._base(kind, status="EVSE_Ready", present_voltage=voltage))
+        if kind is Kind.POWER_DELIVERY:
+            code = self.stage.power_delivery(req.power_on, now)
+            self._power_on = req.power_on and code == "OK"
+            return self._valid(self._base(kind, code, status="EVSE_Ready"))
+        if kind is Kind.CURRENT_DEMAND:
+            voltage, current, status = self.stage.current_demand(req.target_voltage, req.target_current, now)
+            return self._valid(self._base(
+                kind, status=status, present_voltage=voltage, present_current=current,
+                current_limit_achieved=current >= cfg.max_current - 0.5,
+                voltage_limit_achieved=voltage >= cfg.max_voltage - 0.5,
+                max_voltage=cfg.max_voltage if "voltage" in cfg.demand_limits else None,
+                max_current=cfg.max_current if "current" in cfg.demand_limits else None,
+                max_power=cfg.max_power if "power" in cfg.demand_limits else None,
+                sa_schedule_tuple_id=1))
+        if kind is Kind.WELDING_DETECTION:
+            return self._valid(self._base(kind, status="EVSE_Ready", present_voltage=self.stage.welding(now)))
+        if kind is Kind.SESSION_STOP:
+            self.stage.power_delivery(False, now)
+        return self._base(kind)
+
+    @staticmethod
+    def _valid(msg: EvseMessage) -> EvseMessage:
+        return replace(msg, isolation="Valid")
