@@ -1,0 +1,67 @@
+"""``ccs2chademo charger-sim --iface IFACE``: the simulated CCS charger on real Linux drivers.
+
+SLAC (EVSE side) on an AF_PACKET socket, SDP on IPv6 link-local UDP multicast, the SECC on a
+TCP listener at the port it announces, all on ``IFACE`` — the other end of a veth pair from
+``ccs2chademo run`` in the two-process proof (docs/run.md).  On a veth there is no modem, so
+this process also answers the car's SET_KEY.REQ as the car's local modem would
+(:mod:`ccs2chademo.sim.bench_charger`).  It exits when the session has ended (the SECC back to
+listening after the car closed TCP), on SIGTERM/SIGINT, or after ``--timeout``; the summary goes
+to stdout (``--json``: one JSON object).  Needs CAP_NET_RAW (root in a network namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+
+import click
+
+from ..drivers.linux.iface import InterfaceError, open_interface
+from ..sim.bench_charger import BenchCharger, ChargerRun
+from ..sim.charger import PERSONALITIES
+from ..sim.faults import FAULT_NAMES, FaultError
+
+
+async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, bool]:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    wall = time.perf_counter()
+    rt = await charger.start()
+    try:
+        await rt.run(until=timeout, stop=lambda: stop.is_set() or charger.finished())
+    finally:
+        charger.shutdown()
+    return charger.summary(time.perf_counter() - wall, stop.is_set()), stop.is_set()
+
+
+@click.command("charger-sim")
+@click.option("--iface", required=True, help="Network interface to serve on (a veth end; no real modem).")
+@click.option("--personality", type=click.Choice(sorted(PERSONALITIES)), default="abb", show_default=True,
+              help="Charger behaviour from sim/charger.py.")
+@click.option("--fault", default=None, metavar="NAME@STATE",
+              help=f"One injected charger fault: {', '.join(FAULT_NAMES)} (STATE: a DIN message, default CurrentDemand).")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Give up after this many seconds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the network key and the latencies.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def command(iface: str, personality: str, fault: str | None, timeout: float, seed: int, as_json: bool) -> None:
+    """Run the simulated charger on IFACE until one session has ended."""
+    try:
+        interface = open_interface(iface)
+        charger = BenchCharger(interface, personality, fault, seed=seed)
+    except (InterfaceError, FaultError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        run, _interrupted = asyncio.run(_serve(charger, timeout))
+    except PermissionError as exc:
+        raise click.ClickException(f"{iface}: {exc} (raw sockets need CAP_NET_RAW)") from None
+    if as_json:
+        click.echo(json.dumps(run.as_json()))
+    else:
+        for key, value in run.as_json().items():
+            click.echo(f"{key:>17}: {value}")
+    sys.exit(0 if run.result in ("completed", "interrupted") else 1)
