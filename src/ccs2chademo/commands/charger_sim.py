@@ -44,7 +44,8 @@ async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, boo
 @click.option("--personality", type=click.Choice(sorted(PERSONALITIES)), default="abb", show_default=True,
               help="Charger behaviour from sim/charger.py.")
 @click.option("--fault", default=None, metavar="NAME@STATE",
-              help=f"One injected charger fault: {', '.join(FAULT_NAMES)} (STATE: a DIN message, default CurrentDemand).")
+              help=f"One injected charger fault: {', '.join(FAULT_NAMES)} "
+                   "(STATE: a DIN message, default CurrentDemand).")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the network key and the latencies.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")

@@ -29,7 +29,7 @@ from ..drivers.linux.net import TcpServerPort, UdpPort
 from ..drivers.linux.packet import PacketPort
 from ..homeplug import frames as F
 from ..homeplug.slac import SlacEvse, random_network_key
-from ..runtime import AsyncRuntime, Event, FrameReceived, SessionLog, SendFrame
+from ..runtime import AsyncRuntime, Event, FrameReceived, SendFrame, SessionLog
 from ..runtime.machine import MachineBase
 from ..v2g.discovery import SdpServer
 from ..v2g.sdp import SDP_PORT

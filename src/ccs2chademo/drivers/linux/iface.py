@@ -8,6 +8,7 @@ has finished with that address, or the first SDP datagrams leave from "::" and t
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import struct
@@ -85,10 +86,8 @@ def sdp_socket(iface: Interface, port: int, join: bool) -> socket.socket:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
         if join:
             group = socket.inet_pton(socket.AF_INET6, SDP_MULTICAST) + struct.pack("@I", iface.index)
-            try:
+            with contextlib.suppress(OSError):  # already a member (all-nodes): nothing to add
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, group)
-            except OSError:
-                pass  # already a member (all-nodes): nothing to add
             sock.bind(("::", port, 0, 0))
         else:
             sock.bind((str(iface.link_local), port, 0, iface.index))
