@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test lint bench clean debian-net
+.PHONY: test lint bench clean debian-net demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,13 @@ bench: $(STAMP) $(PEER_VENV)
 
 clean:
 	rm -rf $(VENV) $(PEER_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+
+# --- demo: the product end to end ---------------------------------------------------------------
+# A Nissan Leaf ZE1 40 kWh charged from 20 % to 80 % at an Alpitronic-like 150 kW charger, through
+# the adapter, in virtual time with the live view; writes demo-out/ (session log, pcapng of the CCS
+# link, CHAdeMO candump log, session.png) and ends with the summary.
+DEMO_OUT ?= demo-out
+
+demo: $(STAMP)
+	$(BIN)/ccs2chademo simulate --car leaf-ze1-40 --charger alpitronic --soc-start 20 --soc-stop 80 --out $(DEMO_OUT)
+# --- end of the demo block ----------------------------------------------------------------------

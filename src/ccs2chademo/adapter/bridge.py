@@ -71,7 +71,7 @@ EPS = 1e-9
 MAX_CCS_RESTARTS = 3
 WELDING_END_V = 40.0  # §12.3 CCS welding-detection end voltage
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
-_CCS_LOCKED = frozenset(("Idle", "End"))
+_CCS_UNLOCKED = frozenset(("Idle", "End"))
 _CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
 _CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
                                ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
@@ -188,6 +188,7 @@ class Bridge(MachineBase):
         self.modes: frozenset[str] = frozenset()
         self.emergency = False
         self.soft_resets = 0
+        self._k = False
         self._n = 1
         self._init_sides(keep_discovery=False)
 
@@ -297,17 +298,19 @@ class Bridge(MachineBase):
         if tick:
             self._n += 1
             self._before_chademo(now)
+        # A part's deadline may lie a rounding error after ``now`` (the runtime keeps integer
+        # nanoseconds): parts are called with their own deadline so they never see "too early".
         chademo = self.chademo
         if chademo is not None and (t := chademo.get_timer()) is not None and t <= now + EPS:
-            chademo.handle_timer(now)
+            chademo.handle_timer(max(now, t))
             self._drain_chademo(now)
         if tick:
             self._after_chademo(now)
         if (t := self.power.get_timer()) is not None and t <= now + EPS:
-            self.power.handle_timer(now)
+            self.power.handle_timer(max(now, t))
             self._drain_power(now)
         if (t := self._ccs_timer()) is not None and t <= now + EPS:
-            self.connection.handle_timer(now)
+            self.connection.handle_timer(max(now, t))
             self._drain_ccs(now)
 
     def receive(self, event: Event, now: float) -> None:
@@ -325,12 +328,9 @@ class Bridge(MachineBase):
                 self._drain_power(now)
             else:
                 self._log("input-unknown", name=event.name)
-        elif getattr(event, "link", None) in ("plc", "sdp", "tcp"):
-            if self.kicked and not self.ccs_over:
-                self.connection.receive(event, now)
-                self._drain_ccs(now)
-
-    _k = False
+        elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
+            self.connection.receive(event, now)
+            self._drain_ccs(now)
 
     # ------------------------------------------------------------------ the 100 ms cycle
     def _before_chademo(self, now: float) -> None:
@@ -395,16 +395,19 @@ class Bridge(MachineBase):
 
     def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
         view = chademo.vehicle
-        if view.seen and view.target_voltage > 0:
-            self.car_target = view.target_voltage
+        if view.seen and view.target_voltage > 0 and not self.target.frozen:
+            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (§6.1)
         if view.seen and view.soc is not None and view.soc_trusted:
             self.car_soc = view.soc
         if view.measured_voltage:
             if self.battery.value is None or not self.battery.value.measured:
                 self._log("battery-voltage", source="0x103", volts=view.measured_voltage)
             self.battery.measured(float(view.measured_voltage))
-        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (
-                self.config.sx and view.ready and self.battery.value is None):
+        # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
+        # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
+        # after d2, §14 #15).
+        sx_ready = self.config.sx and view.ready and self.ccs_status.cable_check_done
+        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and self.battery.value is None):
             self._fix_estimate(now)
         if not self.target.frozen:
             if self.car_target is not None:
@@ -511,7 +514,7 @@ class Bridge(MachineBase):
     def _feed_power(self, now: float) -> None:
         power = self.power
         chademo = self.chademo
-        unlocked = (self.evcc.state in _CCS_LOCKED or self.ccs_over,
+        unlocked = (self.evcc.state in _CCS_UNLOCKED or self.ccs_over,
                     chademo is None or chademo.state in _CHADEMO_UNLOCKED)
         events: list[InputChanged] = []
         if unlocked != self._unlocked:
@@ -522,13 +525,13 @@ class Bridge(MachineBase):
             events.append(InputChanged("contactor_closed", self.contactor))
         if chademo is not None and chademo.state is ChargerState.CHARGING:
             events.append(InputChanged("activity", "chademo-loop"))
+        if not self._ccs_stop_sent and (self.ccs_over or (self._ccs_final() and self.ccs_status.stop_reason)):
+            self._ccs_stop_sent = True
+            events.append(InputChanged("ccs_stop", self.ccs_status.stop_reason or "ccs-ended"))
         if (chademo is not None and not self._chademo_stop_sent and chademo.session is SessionKind.CHARGE
                 and chademo.state in _CHADEMO_STOPPING):
             self._chademo_stop_sent = True
             events.append(InputChanged("chademo_stop", chademo.stop_reasons.describe()))
-        if self.ccs_over and not self._ccs_stop_sent:
-            self._ccs_stop_sent = True
-            events.append(InputChanged("ccs_stop", self.ccs_status.stop_reason or "ccs-ended"))
         for event in events:
             power.receive(event, now)
         self._drain_power(now)
@@ -648,7 +651,8 @@ class Bridge(MachineBase):
         if volts is None or volts < WELDING_END_V:
             self._log("welding-detection", result="voltage fell", volts=volts)
         elif self._last_cd_voltage is not None and abs(volts - self._last_cd_voltage) <= LYING_TOLERANCE_V:
-            self._log("welding-detection", result="probably lying", volts=volts, last_current_demand=self._last_cd_voltage)
+            self._log("welding-detection", result="probably lying", volts=volts,
+                      last_current_demand=self._last_cd_voltage)
         else:
             self._log("welding-detection", result="probably welded", volts=volts)
 

@@ -1,4 +1,6 @@
-"""A simple traction battery (the EV-session harness; the CHAdeMO car has :mod:`.battery`): open-circuit voltage linear in SoC, one internal resistance.
+"""A simple traction battery: open-circuit voltage linear in SoC, one internal resistance.
+
+(The EV-session harness uses it; the CHAdeMO car has the fuller :mod:`.battery`.)
 
 It stands in for the car behind the CCS inlet in simulations: the charger model pushes current
 into it once the EV's contactors are closed, and the car model reads its SoC and voltage.

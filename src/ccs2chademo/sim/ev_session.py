@@ -17,8 +17,8 @@ from typing import Any
 from ..runtime import ByteLink, Impairment, InputChanged, VirtualRuntime
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
-from .ev_battery import Battery
 from .charger import PERSONALITIES, build_charger
+from .ev_battery import Battery
 from .faults import Fault, FaultInjector
 
 RAMP_UP = 4.0  # A per 100 ms (adapter.md §6.1)

@@ -31,6 +31,9 @@ from ..adapter.bridge import Bridge
 from ..adapter.config import AdapterConfig
 from ..chademo.profiles import VehicleProfile, load_profile
 from ..chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
+from ..drivers.ipv6 import Endpoint
+from ..drivers.pcapng import Sink as PcapSink
+from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from .battery import Battery
@@ -55,6 +58,8 @@ WORLD_FAULTS: dict[str, str] = {
 DEFAULT_FAULT_STATE = "CurrentDemand"
 DEFAULT_FAULT_DELAY_S = 60.0
 SAMPLE_S = 1.0
+SDP_CLIENT_PORT = 50001
+TCP_CLIENT_PORT = 51234  # the source port shown in the pcapng (the virtual TCP link has none)
 
 
 class WorldError(ValueError):
@@ -72,7 +77,7 @@ class _InletLoad(StageBattery):
         self.battery = battery
 
     @property
-    def ocv(self) -> float:  # type: ignore[override]
+    def ocv(self) -> float:
         return self.battery.ocv()
 
     def terminal(self, current: float) -> float:
@@ -130,8 +135,10 @@ class Sample:
 class World:
     """The wired site; :meth:`run` runs the session to the adapter's power-off."""
 
-    def __init__(self, scenario: Scenario, tap: Callable[[str, Port], Port] | None = None,
+    def __init__(self, scenario: Scenario, pcap: PcapSink | None = None,
                  on_can: Callable[[float, CanFrame], None] | None = None) -> None:
+        """``pcap`` records the adapter's CCS side (HomePlug, SDP, TCP) as Ethernet frames;
+        ``on_can(t, frame)`` sees every frame on the CHAdeMO bus."""
         self.scenario = scenario
         try:
             personality = PERSONALITIES[scenario.charger]
@@ -165,13 +172,18 @@ class World:
         self._weld_on_close = welded
         self.bus = CanBus(sim, "can", Impairment(latency=0.0002))
         self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter")
-        wrap = tap or (lambda _name, port: port)
         ports: dict[str, Port] = {
-            "plc": wrap("plc", host.nic.raw_port()),
-            "sdp": wrap("sdp", host.nic.udp_port(50001)),
-            "tcp": wrap("tcp", TcpRouter(sim, {str(self.charger.host.nic.ip): self.tcp})),
+            "plc": host.nic.raw_port(),
+            "sdp": host.nic.udp_port(SDP_CLIENT_PORT),
+            "tcp": TcpRouter(sim, {str(self.charger.host.nic.ip): self.tcp}),
             "can": self.bus.port("adapter"),
         }
+        if pcap is not None:
+            nic, evse = host.nic, self.charger.host.nic
+            ports["plc"] = Tap(ports["plc"], pcap, sim.now)
+            ports["sdp"] = Tap(ports["sdp"], pcap, sim.now, "udp", local=Endpoint(nic.mac, nic.ip, SDP_CLIENT_PORT))
+            ports["tcp"] = Tap(ports["tcp"], pcap, sim.now, "tcp", local=Endpoint(nic.mac, nic.ip, TCP_CLIENT_PORT),
+                               peer=Endpoint(evse.mac, evse.ip, personality.port))
         sim.add(self.bridge, ports=ports, on_output=self._bridge_output)
         self.car = ChademoVehicle(self.profile, "car")
         sim.add(self.car, {"can": self.bus.port("car")}, on_output=self._car_output)

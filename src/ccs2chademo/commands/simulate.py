@@ -1,0 +1,251 @@
+"""``ccs2chademo simulate``: a whole charging session — CCS charger, our adapter, a CHAdeMO car —
+in virtual time (adapter.md §15; the world is :mod:`ccs2chademo.sim.world`).
+
+By default a live terminal view follows the session (both sides' states, voltages, current, SoC,
+LED, button, progress to the target SoC, event lines), refreshed a few times per wall second so
+the view costs little virtual speed.  ``--json`` prints one summary object instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from ..adapter.config import AdapterConfig, ConfigError, load_config
+from ..chademo.profiles import PROFILE_NAMES, ProfileError, load_profile
+from ..drivers.pcapng import PcapngWriter
+from ..runtime import CanFrame
+from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
+from ..sim.charger import PERSONALITIES
+from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
+from ..sim.plot import plot_session
+from ..sim.world import WORLD_FAULTS, Sample, Scenario, Summary, World, WorldError, summarize
+
+REFRESH_S = 0.25  # wall seconds between live-view refreshes
+#: Session-log kinds shown as event lines in the live view.
+EVENT_KINDS = frozenset({
+    "state", "stop", "contactor", "power-off-pending", "fault", "ccs-ended", "welding-detection", "battery-voltage",
+    "precharge-stall", "chademo-session", "car_stop", "safe-shutdown", "session-end", "button-press", "ccs-restart",
+    "forced-off", "car_dtc", "target-frozen",
+})
+
+
+class _EventLines(logging.Handler):
+    """Keeps the last session events for the live view (state changes, stops, faults)."""
+
+    def __init__(self, size: int = 9) -> None:
+        super().__init__(logging.INFO)
+        self.lines: deque[str] = deque(maxlen=size)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry = getattr(record, "session", None)
+        if entry is None or entry["kind"] not in EVENT_KINDS:
+            return
+        fields = dict(entry["fields"])
+        if entry["kind"] == "state" and entry["source"] not in ("car", "adapter"):
+            return
+        part = fields.pop("part", None)
+        who = f"{entry['source']}.{part}" if part else entry["source"]
+        fields.pop("previous", None)
+        text = " ".join(f"{k}={v}" for k, v in fields.items())
+        self.lines.append(f"{entry['t']:8.1f} {who:<15} {entry['kind']:<12} {text}"[:140])
+
+
+@contextmanager
+def _session_logging(out: Path | None, live: _EventLines | None) -> Iterator[None]:
+    logger = logging.getLogger(LOGGER_NAME)
+    handlers: list[logging.Handler] = []
+    if out is not None:
+        file_handler = logging.FileHandler(out / "session.jsonl", mode="w", encoding="utf-8")
+        file_handler.setFormatter(JsonLinesFormatter())
+        file_handler.setLevel(logging.INFO)
+        handlers.append(file_handler)
+    if live is not None:
+        handlers.append(live)
+    old = logger.level, logger.propagate
+    for handler in handlers:
+        logger.addHandler(handler)
+    if handlers:
+        logger.setLevel(logging.INFO if not old[0] else min(old[0], logging.INFO))
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+
+
+def _view(world: World, events: _EventLines, wall: float) -> Group:
+    bridge, hw, sc = world.bridge, world.hw, world.scenario
+    now = world.sim.now()
+    table = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        table.add_column()
+    v = bridge.view()
+    table.add_row("[b]CCS[/b]", v.ccs_state, "[b]CHAdeMO[/b]", v.chademo_state)
+    table.add_row("car", str(world.car.state), "power", v.power_state)
+    table.add_row("charger", f"{world.stage.voltage:6.1f} V", "inlet", f"{world.inlet_v:6.1f} V")
+    table.add_row("battery", f"{world.battery.voltage:6.1f} V", "current", f"{world.current_a:6.1f} A")
+    table.add_row("car request", f"{world.car.request:4d} A", "EVTargetCurrent",
+                  f"{v.ccs_target_current_a or 0:6.1f} A")
+    table.add_row("contactor", "closed" if hw.contactor.closed else "open", "d1/d2",
+                  f"{'on' if hw.d1 else 'off'}/{'on' if hw.d2 else 'off'}")
+    table.add_row("LED", "●" if hw.led else "○", "button", "pressed" if hw.button else "—")
+    table.add_row("estimate", f"{v.battery_estimate_v or 0:6.1f} V", "violations",
+                  str(len(world.invariants.violations)))
+    stop = sc.soc_stop if sc.soc_stop is not None else world.profile.stop_soc
+    span = max(1e-6, float(stop) - sc.soc_start)
+    done = min(span, max(0.0, world.battery.soc - sc.soc_start))
+    progress = Table.grid(padding=(0, 1))
+    progress.add_row(f"SoC {world.battery.soc:5.1f} %", ProgressBar(total=span, completed=done, width=50),
+                     f"→ {stop} %", f"{world.energy_kwh():6.2f} kWh")
+    speed = now / wall if wall > 0 else 0.0
+    title = (f"{sc.car} on {sc.charger} — t = {now:7.1f} s virtual, {wall:5.1f} s wall (×{speed:,.0f})")
+    lines = Text("\n".join(events.lines) or "…", style="dim", no_wrap=True, overflow="ellipsis")
+    return Group(Panel(Group(table, progress), title=title), Panel(lines, title="events"))
+
+
+def _list() -> None:
+    click.echo("cars:")
+    for name in PROFILE_NAMES:
+        click.echo(f"  {name:<16} {load_profile(name).description}")
+    click.echo("chargers:")
+    for name, personality in PERSONALITIES.items():
+        click.echo(f"  {name:<16} {personality.description}")
+    click.echo("faults (NAME[@STATE]):")
+    for name in CHARGER_FAULTS:
+        click.echo(f"  {name:<16} charger reply fault (STATE: a DIN message name, default CurrentDemand)")
+    for name, meaning in WORLD_FAULTS.items():
+        click.echo(f"  {name:<16} {meaning}")
+
+
+def _config(path: Path | None) -> AdapterConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _samples(world: World) -> list[dict[str, Any]]:
+    return [{k: getattr(s, k) for k in Sample.__slots__} for s in world.samples]
+
+
+@click.command("simulate")
+@click.option("--car", default="leaf-ze1-40", show_default=True, help="Car profile (see --list).")
+@click.option("--charger", default="alpitronic", show_default=True, help="Charger personality (see --list).")
+@click.option("--soc-start", type=click.FloatRange(0, 100), default=20.0, show_default=True, help="Initial SoC (%).")
+@click.option("--soc-stop", type=click.IntRange(1, 100), default=80, show_default=True,
+              help="Stop at this SoC (sets stop-charging-soc; 100 lets the car decide).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Adapter configuration (TOML).")
+@click.option("--fault", "faults", multiple=True, metavar="NAME[@STATE]", help="Inject a fault (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write session.jsonl, ccs.pcapng, chademo.log (candump) and session.png here.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end (no live view).")
+@click.option("--realtime", is_flag=True, help="Pace virtual time to the wall clock.")
+@click.option("--list", "list_", is_flag=True, help="List cars, chargers and faults.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the virtual world.")
+def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path: Path | None,
+            faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int) -> None:
+    """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car, in virtual time."""
+    if list_:
+        _list()
+        return
+    scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
+                        config=_config(config_path), faults=faults, seed=seed)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    events = None if as_json else _EventLines()
+    frames: list[tuple[float, CanFrame]] = []
+    with ExitStack() as stack:
+        stack.enter_context(_session_logging(out, events))
+        pcap = None
+        if out is not None:
+            writer = PcapngWriter(stack.enter_context((out / "ccs.pcapng").open("wb")))
+            pcap = writer.write
+        try:
+            world = World(scenario, pcap=pcap, on_can=(lambda t, f: frames.append((t, f))) if out else None)
+        except (WorldError, ProfileError) as exc:
+            raise click.ClickException(str(exc)) from None
+        wall0 = time.perf_counter()
+        if events is None:
+            world.run(pace=_pacer(wall0) if realtime else None)
+        else:
+            _run_live(world, events, wall0, realtime)
+        summary = summarize(world, time.perf_counter() - wall0)
+    if out is not None:
+        _write_outputs(world, frames, out)
+    if as_json:
+        click.echo(json.dumps(summary.as_json()))
+    else:
+        _print_summary(summary, out)
+
+
+def _pacer(wall0: float) -> Any:
+    def pace(now: float) -> None:
+        ahead = now - (time.perf_counter() - wall0)
+        if ahead > 0:
+            time.sleep(ahead)
+
+    return pace
+
+
+def _run_live(world: World, events: _EventLines, wall0: float, realtime: bool) -> None:
+    console = Console()
+    pacer = _pacer(wall0) if realtime else None
+    last = [0.0]
+    with Live(_view(world, events, 0.0), console=console, auto_refresh=False, transient=False) as live:
+        def pace(now: float) -> None:
+            if pacer is not None:
+                pacer(now)
+            wall = time.perf_counter() - wall0
+            if wall - last[0] >= REFRESH_S:
+                last[0] = wall
+                live.update(_view(world, events, wall), refresh=True)
+
+        world.run(pace=pace)
+        live.update(_view(world, events, time.perf_counter() - wall0), refresh=True)
+
+
+def _write_outputs(world: World, frames: list[tuple[float, CanFrame]], out: Path) -> None:
+    import can
+
+    from ..canlog import write_log
+
+    messages = [can.Message(timestamp=t, arbitration_id=f.arbitration_id, data=f.data,
+                            is_extended_id=f.is_extended_id, channel="can0") for t, f in frames]
+    write_log(messages, out / "chademo.log")
+    sc = world.scenario
+    plot_session(_samples(world), out / "session.png", title=f"{sc.car} on {sc.charger}, {sc.soc_start:g} → "
+                 f"{sc.soc_stop} % SoC")
+
+
+def _print_summary(s: Summary, out: Path | None) -> None:
+    click.echo(f"result: {s.result}   stop reason: {s.stop_reason}")
+    click.echo(f"SoC {s.soc_start:.1f} % → {s.soc_end:.1f} %, {s.energy_kwh:.2f} kWh in {s.virtual_s:.0f} s "
+               f"virtual ({s.wall_s:.1f} s wall)")
+    if s.invariant_violations:
+        click.echo(f"{len(s.invariant_violations)} safety invariant violation(s):")
+        for v in s.invariant_violations:
+            click.echo(f"  {v['t']:9.2f} s  {v['invariant']}: {v['detail']}")
+    else:
+        click.echo("safety invariants: no violation")
+    if out is not None:
+        click.echo(f"wrote {out}/session.jsonl, ccs.pcapng, chademo.log, session.png")
