@@ -136,6 +136,12 @@ class _CanLogTap(Port):
         super().__init__()
         self.inner = inner
         self.writer = writer
+        self.closed = False
+
+    def close_log(self) -> None:
+        """Stop the writer; frames still in flight (a callback already queued) are not logged."""
+        self.closed = True
+        self.writer.stop()
 
     def bind(self, link: str, deliver: Any) -> None:
         super().bind(link, deliver)
@@ -148,6 +154,8 @@ class _CanLogTap(Port):
         self.emit(event)
 
     def _write(self, frame: Any, rx: bool) -> None:
+        if self.closed:
+            return
         self.writer.on_message_received(can.Message(
             timestamp=time.time(), arbitration_id=frame.arbitration_id, data=frame.data,
             is_extended_id=frame.is_extended_id, is_rx=rx))
@@ -223,6 +231,7 @@ class AdapterRun:
                         ", ".join(hw.simulated()) or "nothing")
             await rt.run(stop=lambda: self.powered_off)
         finally:
+            rt.close()  # nothing acts on the drivers while they close (also after a signal)
             for close in reversed(self._closers):
                 try:
                     close()
@@ -274,9 +283,9 @@ class AdapterRun:
         if log.can_log is None:
             return port, car
         log.can_log.parent.mkdir(parents=True, exist_ok=True)
-        writer = can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes)
-        self._closers.append(writer.stop)
-        return _CanLogTap(port, writer), car
+        tap = _CanLogTap(port, can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes))
+        self._closers.append(tap.close_log)
+        return tap, car
 
     def _add_rig(self, rt: AsyncRuntime, bridge: Bridge, car_port: CanPort | None) -> None:
         assert isinstance(self.gpio, SimGpio) and car_port is not None
