@@ -8,6 +8,7 @@ released last, and 100 ms between opening the contactor and dropping d2.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -79,8 +80,6 @@ def test_unhandled_error_at_startup_is_exit_1_with_safe_outputs(tmp_path: Path) 
                            "--gpio-trace", str(trace)], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     assert "nosuchif0" in done.stderr
-    import json
-
     changes = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
     assert [c["role"] for c in changes[:6]] == ["contactor", "d2", "d1", "cp_state_c", "led_external", "led_internal"]
     assert_safe_shutdown(changes)

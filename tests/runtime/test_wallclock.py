@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from ccs2chademo.drivers.linux.net import TcpClientPort, TcpServerPort, UdpPort
 from ccs2chademo.runtime import AsyncRuntime, Event, FrameReceived, MachineBase, SendFrame
@@ -111,10 +112,8 @@ def test_close_after_a_cancelled_run_stops_timers_and_events() -> None:
         task = asyncio.ensure_future(rt.run())
         await asyncio.sleep(0.1)
         task.cancel()  # a signal: run() never reaches its own cleanup
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         rt.close()
         ticks = ticker.ticks
         rt.inject("ticker", FrameReceived("x", b"late"))
