@@ -73,3 +73,19 @@ def test_unknown_car_profile_is_a_startup_error(tmp_path: Path) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", "--config", str(tmp_path / "nope.toml")])
     assert result.exit_code == 1 and "cannot read" in result.output, result.output
+
+
+def test_can_log_rotation_keeps_rotate_count_files(tmp_path: Path) -> None:
+    import can
+
+    from ccs2chademo.adapter.runner import _pruning_rotator
+
+    base = tmp_path / "can.log"
+    writer = can.SizedRotatingLogger(str(base), max_bytes=2000)
+    writer.rotator = _pruning_rotator(base, 2)
+    for n in range(400):
+        writer.on_message_received(can.Message(timestamp=float(n), arbitration_id=0x109, data=bytes(8)))
+    writer.stop()
+    rotated = sorted(p.name for p in tmp_path.glob("can_*_#*.log"))
+    assert base.exists() and len(rotated) == 2, rotated
+    assert rotated[-1].endswith(f"#{writer.rollover_count - 1:03}.log")  # the newest are kept

@@ -165,6 +165,18 @@ class _CanLogTap(Port):
         self.inner.transmit(action)
 
 
+def _pruning_rotator(base: Path, keep: int) -> Any:
+    """python-can rotates ``can.log`` into ``can_<time>_#NNN.log`` without a limit; keep ``keep``."""
+
+    def rotate(source: str, dest: str) -> None:
+        os.replace(source, dest)
+        pattern = f"{base.stem.split('.')[0]}_*_#*{''.join(base.suffixes[-2:])}"
+        for old in sorted(base.parent.glob(pattern))[:-keep]:
+            old.unlink(missing_ok=True)
+
+    return rotate
+
+
 class AdapterRun:
     """One process lifetime of ``ccs2chademo run``: :meth:`execute` returns the exit status."""
 
@@ -283,7 +295,9 @@ class AdapterRun:
         if log.can_log is None:
             return port, car
         log.can_log.parent.mkdir(parents=True, exist_ok=True)
-        tap = _CanLogTap(port, can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes))
+        writer = can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes)
+        writer.rotator = _pruning_rotator(log.can_log, log.rotate_count)
+        tap = _CanLogTap(port, writer)
         self._closers.append(tap.close_log)
         return tap, car
 

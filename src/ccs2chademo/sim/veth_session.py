@@ -57,6 +57,7 @@ class VethSession:
     stop_after_s: float | None = 5.0
     adapter_config: str = ""  # extra top-level TOML lines (adapter parameters)
     charger: bool = True
+    charger_timeout_s: float = 300.0
     tag: str = ""
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
@@ -99,7 +100,7 @@ class VethSession:
         self.config_path.write_text(self._config(), encoding="utf-8")
         if self.charger:
             self._spawn("charger", v.charger_ns, [*PY, "charger-sim", "--iface", v.charger_if, "--personality",
-                                                  self.personality, "--timeout", "300", "--json"])
+                                                  self.personality, "--timeout", str(self.charger_timeout_s), "--json"])
         argv = [*PY, "run", "--config", str(self.config_path), "-v", "--car", self.car, "--soc", str(self.soc),
                 "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:

@@ -1,0 +1,163 @@
+"""Benchmark of ``ccs2chademo run`` on real kernel networking (issue 8; needs root).
+
+* **startup**: from spawning ``ccs2chademo run`` (SX preset, so the CCS side starts at the first
+  100 ms cycle instead of after the CHAdeMO discovery of DX mode) to the first SLAC frame seen on
+  the far end of the veth — Python start, imports, config, safe outputs, drivers, first SLAC
+  frame.  Best and median of 5.  Target ≤ 0.5 s.
+* **RSS and jitter**: one two-process session (charger-sim ↔ run) held in CurrentDemand for
+  ``--minutes`` (default 10, the issue's figure) before the simulated stop button; the adapter
+  process's VmRSS at the start of CurrentDemand, then every 10 s; target ≤ 60 MB after 10 min.
+  The CHAdeMO cycle jitter is read from the adapter's CAN log: intervals between consecutive
+  0x109 frames the adapter sent during CurrentDemand, |interval − 100 ms| p50/p99 (target p99
+  ≤ 5 ms), while the CCS CurrentDemand loop runs over TCP at the same time.
+
+Run with ``make bench`` or ``python bench/run.py [--minutes N]``; a shorter run prints its RSS
+growth per minute and says that the 10-minute figure is extrapolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ccs2chademo.drivers.linux.netns import VethPair, can_use_netns
+from ccs2chademo.pcap.reader import read_frames
+from ccs2chademo.sim.veth_session import PY, VethSession, wait_for
+
+OUT = Path(__file__).resolve().parent.parent / "bench-out" / "run"
+_CAN_LINE = re.compile(r"^\((\d+\.\d+)\) \S+ ([0-9A-Fa-f]+)#\S* T")
+
+
+def _first_homeplug_time(pcap: Path) -> float | None:
+    if not pcap.exists():
+        return None
+    try:
+        for frame in read_frames(pcap):
+            if frame.data[12:14] == b"\x88\xe1":
+                return frame.time
+    except Exception:  # the file is still being written: try again later
+        return None
+    return None
+
+
+def startup_once(n: int) -> float:
+    out = OUT / f"startup-{n}"
+    out.mkdir(parents=True, exist_ok=True)
+    pcap, ready = out / "charger-side.pcapng", out / ".ready"
+    ready.unlink(missing_ok=True)
+    with VethPair(f"b{n}") as v:
+        sniff = subprocess.Popen(v.command(v.charger_ns, [sys.executable, "-m", "ccs2chademo.drivers.linux.sniff",
+                                                          v.charger_if, str(pcap), str(ready)]),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(ready.exists, 10.0)
+        config = out / "adapter.toml"
+        config.write_text(f'preset = "sx"\n[hardware.plc]\ninterface = "{v.adapter_if}"\n', encoding="utf-8")
+        t0 = time.time()
+        run = subprocess.Popen(v.command(v.adapter_ns, [*PY, "run", "--config", str(config)]),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the capture is flushed only at its end: stop it once the adapter had time to send
+        time.sleep(2.0)
+        sniff.terminate()
+        sniff.wait(10)
+        run.terminate()
+        run.wait(20)
+    first = _first_homeplug_time(pcap)
+    if first is None:
+        raise RuntimeError("no SLAC frame within 2 s of the start")
+    return first - t0
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def long_session(minutes: float) -> dict[str, object]:
+    hold = minutes * 60.0
+    out = OUT / "session"
+    with VethSession(out, personality="tesla-sc", soc=20.0, stop_after_s=hold, charger_timeout_s=hold + 300,
+                     tag="bench") as session:
+        pid = session.procs["adapter"].pid
+        if not wait_for(lambda: session.ccs_reached("CurrentDemand"), 120.0):
+            raise RuntimeError("no CurrentDemand")
+        wall_cd, epoch_cd = time.monotonic(), time.time()
+        samples: list[tuple[float, float]] = []
+        while session.procs["adapter"].poll() is None and time.monotonic() - wall_cd < hold + 60:
+            rss = _rss_mb(pid)
+            if rss is not None:
+                samples.append((time.monotonic() - wall_cd, rss))
+            if time.monotonic() - wall_cd >= hold:
+                break
+            time.sleep(10.0)
+        adapter = session.wait("adapter", 120.0)
+    # CAN log stamps are wall time: keep the 0x109 frames of the CurrentDemand hold, 1 s margin
+    lo, hi = epoch_cd + 1.0, epoch_cd + min(hold, samples[-1][0] if samples else hold) - 1.0
+    stamps = []
+    for line in (out / "can.log").read_text().splitlines():
+        m = _CAN_LINE.match(line)
+        if m and int(m.group(2), 16) == 0x109 and lo <= float(m.group(1)) <= hi:
+            stamps.append(float(m.group(1)))
+    intervals = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    dev = sorted(abs(i - 0.1) * 1000.0 for i in intervals)
+    summary = adapter.summary() or {}
+    return {"samples": samples, "deviation_ms": dev, "intervals": len(intervals), "summary": summary,
+            "returncode": adapter.returncode}
+
+
+def _pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="minutes of CurrentDemand (default 10)")
+    parser.add_argument("--skip-long", action="store_true", help="only the startup figure")
+    args = parser.parse_args()
+    reason = can_use_netns()
+    if reason is not None:
+        print(f"bench/run.py skipped: {reason}")
+        return 0
+    times = [startup_once(n) for n in range(5)]
+    print(f"startup to first SLAC frame (SX, 5 runs): best {min(times):.3f} s, median {statistics.median(times):.3f} s"
+          f" (target ≤ 0.5 s) {'OK' if statistics.median(times) <= 0.5 else 'MISSED'}")
+    if args.skip_long:
+        return 0
+    result = long_session(args.minutes)
+    samples = result["samples"]
+    assert isinstance(samples, list)
+    if samples:
+        first, last = samples[0], samples[-1]
+        span_min = max((last[0] - first[0]) / 60.0, 1e-9)
+        growth = (last[1] - first[1]) / span_min
+        print(f"RSS of the adapter process: {first[1]:.1f} MB at the start of CurrentDemand, {last[1]:.1f} MB after "
+              f"{last[0] / 60.0:.1f} min, max {max(s[1] for s in samples):.1f} MB; growth {growth:+.2f} MB/min")
+        if last[0] < 595.0:
+            print(f"  (a {last[0] / 60.0:.1f}-minute run: extrapolated to 10 min {first[1] + growth * 10:.1f} MB)")
+        print(f"  target ≤ 60 MB: {'OK' if max(s[1] for s in samples) <= 60.0 else 'MISSED'}")
+    dev = result["deviation_ms"]
+    assert isinstance(dev, list)
+    if dev:
+        print(f"CHAdeMO cycle jitter (0x109 intervals in CurrentDemand, n={len(dev)}): p50 {_pct(dev, 50):.2f} ms, "
+              f"p99 {_pct(dev, 99):.2f} ms, max {dev[-1]:.2f} ms (target p99 ≤ 5 ms) "
+              f"{'OK' if _pct(dev, 99) <= 5.0 else 'MISSED'}")
+    else:
+        print("CHAdeMO cycle jitter: no 0x109 frames inside CurrentDemand found")
+    print(json.dumps({k: result["summary"].get(k) for k in ("result", "stop_reason", "energy_kwh", "wall_s")}))  # type: ignore[union-attr]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
