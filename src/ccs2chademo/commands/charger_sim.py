@@ -16,13 +16,16 @@ import json
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from ..drivers.linux.iface import InterfaceError, open_interface
-from ..sim.bench_charger import BenchCharger, ChargerRun
 from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES, FaultError
+
+if TYPE_CHECKING:
+    from ..sim.bench_charger import BenchCharger, ChargerRun
 
 
 async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, bool]:
@@ -51,6 +54,8 @@ async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, boo
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def command(iface: str, personality: str, fault: str | None, timeout: float, seed: int, as_json: bool) -> None:
     """Run the simulated charger on IFACE until one session has ended."""
+    from ..sim.bench_charger import BenchCharger  # the SECC and its EXI codec: only for this command
+
     try:
         interface = open_interface(iface)
         charger = BenchCharger(interface, personality, fault, seed=seed)

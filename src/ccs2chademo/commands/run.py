@@ -18,7 +18,6 @@ from pathlib import Path
 import click
 
 from ..adapter.config import ConfigError, load_config
-from ..adapter.runner import AdapterRun, RunError, RunOptions
 from ..chademo.profiles import ProfileError
 from ..drivers.gpio import GpioError
 from ..drivers.linux.adc import AdcError
@@ -51,6 +50,8 @@ def _console(verbose: int) -> None:
 def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: float | None,
             gpio_trace: Path | None, seed: int | None) -> None:
     """Run the adapter on the hardware the config file describes."""
+    from ..adapter.runner import AdapterRun, RunError, RunOptions  # the bridge and its codec: only for this command
+
     if verbose:
         _console(verbose)
     try:
