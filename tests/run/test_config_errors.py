@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import can
 import pytest
 from click.testing import CliRunner
 
+from ccs2chademo.adapter.config import load_config
+from ccs2chademo.adapter.runner import AdapterRun, _pruning_rotator
 from ccs2chademo.cli import cli
 
 GOOD_GPIOD_LINES = (
@@ -76,10 +79,6 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_can_log_rotation_keeps_rotate_count_files(tmp_path: Path) -> None:
-    import can
-
-    from ccs2chademo.adapter.runner import _pruning_rotator
-
     base = tmp_path / "can.log"
     writer = can.SizedRotatingLogger(str(base), max_bytes=2000)
     writer.rotator = _pruning_rotator(base, 2)
@@ -89,3 +88,10 @@ def test_can_log_rotation_keeps_rotate_count_files(tmp_path: Path) -> None:
     rotated = sorted(p.name for p in tmp_path.glob("can_*_#*.log"))
     assert base.exists() and len(rotated) == 2, rotated
     assert rotated[-1].endswith(f"#{writer.rollover_count - 1:03}.log")  # the newest are kept
+
+
+def test_the_longgod_example_is_a_valid_run_config() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "longgod.toml")
+    run = AdapterRun(config)  # validation only: nothing is opened before execute()
+    assert config.hardware.gpio.backend == "gpiod" and config.hardware.plc.interface == "eth1"
+    assert not run.sim_car and run.summary()["result"] == "not-started"

@@ -8,9 +8,12 @@ into the whole DIN session with our own pcap reader.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,12 +24,21 @@ from .helpers import artifacts, assert_safe_shutdown, needs_netns
 pytestmark = needs_netns
 
 
-def test_full_session_over_veth(request: pytest.FixtureRequest) -> None:
+def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     out = artifacts(request)
-    with VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0, tag="t1") as session:
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "2000000"}
+    with notify, VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0, tag="t1",
+                             adapter_env=env) as session:
         adapter = session.wait("adapter", 90.0)
         charger = session.wait("charger", 30.0)
         changes = session.gpio_changes()
+        notify.setblocking(False)
+        messages = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                messages.append(notify.recv(4096).decode())
     assert adapter.returncode == 0, adapter.stderr[-3000:]
     assert charger.returncode == 0, charger.stderr[-3000:]
     summary = adapter.summary()
@@ -50,6 +62,10 @@ def test_full_session_over_veth(request: pytest.FixtureRequest) -> None:
     # the contactor closed during the session, and the adapter's own power-off left everything safe
     assert any(c["role"] == "contactor" and c["value"] for c in changes)
     assert_safe_shutdown(changes)
+
+    # systemd: READY once the drivers were open, watchdog kicks from the loop (every 1 s), STOPPING
+    assert messages[0].startswith("READY=1"), messages
+    assert messages.count("WATCHDOG=1") >= 10 and messages[-1] == "STOPPING=1", messages
 
     # the kept capture of the veth decodes into the DIN session, CurrentDemand included
     pcap = out / "veth.pcapng"

@@ -210,7 +210,7 @@ class AdapterRun:
             self.options.gpio_trace.parent.mkdir(parents=True, exist_ok=True)
         gpio = open_gpio(hw.gpio, trace=self.options.gpio_trace)
         self.gpio = gpio
-        notifier = SystemdNotifier.from_env()
+        self.notifier = notifier = SystemdNotifier.from_env()
         with SafeOutputs(gpio, notifier) as safe, session_log_from_config(hw.logging):
             self.status = run_guarded(safe, self._main)
             self.reason = safe.reason or "end of run"
@@ -238,7 +238,7 @@ class AdapterRun:
             watchdog = Watchdog.from_env()
             watchdog.start(loop)
             self._closers.append(watchdog.stop)
-            SystemdNotifier.from_env().ready(f"running on {iface.name}")
+            self.notifier.ready(f"running on {iface.name}")
             logger.info("running on %s (%s), simulated: %s", iface.name, iface.link_local,
                         ", ".join(hw.simulated()) or "nothing")
             await rt.run(stop=lambda: self.powered_off)

@@ -58,6 +58,7 @@ class VethSession:
     adapter_config: str = ""  # extra top-level TOML lines (adapter parameters)
     charger: bool = True
     charger_timeout_s: float = 300.0
+    adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
     tag: str = ""
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
@@ -83,9 +84,10 @@ class VethSession:
         self.close()
 
     # -- processes --------------------------------------------------------------------------
-    def _spawn(self, name: str, ns: str, argv: Sequence[str]) -> None:
+    def _spawn(self, name: str, ns: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
         self.procs[name] = subprocess.Popen(self.veth.command(ns, argv), stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True)
+                                            stderr=subprocess.PIPE, text=True,
+                                            env={**os.environ, **env} if env else None)
 
     def _start(self) -> None:
         v = self.veth
@@ -105,7 +107,7 @@ class VethSession:
                 "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
-        self._spawn("adapter", v.adapter_ns, argv)
+        self._spawn("adapter", v.adapter_ns, argv, self.adapter_env)
 
     def _config(self) -> str:
         a = self.artifacts
