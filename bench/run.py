@@ -18,6 +18,7 @@ growth per minute and says that the 10-minute figure is extrapolated.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import statistics
@@ -75,6 +76,18 @@ def startup_once(n: int) -> float:
     return first - t0
 
 
+def import_seconds() -> dict[str, float]:
+    """Fresh-interpreter import times of what ``run`` loads (the EXI codecs separately)."""
+    code = ("import time; t=time.perf_counter(); import ccs2chademo.exi.din, ccs2chademo.exi.iso2; "
+            "e=time.perf_counter()-t; t=time.perf_counter(); "
+            "import ccs2chademo.cli, ccs2chademo.commands.run, ccs2chademo.adapter.runner; "
+            "print(e, time.perf_counter()-t)")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+            for _ in range(3)]
+    exi, rest = min(float(r[0]) for r in runs), min(float(r[1]) for r in runs)
+    return {"exi": exi, "rest": rest}
+
+
 def _rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -110,7 +123,7 @@ def long_session(minutes: float) -> dict[str, object]:
         m = _CAN_LINE.match(line)
         if m and int(m.group(2), 16) == 0x109 and lo <= float(m.group(1)) <= hi:
             stamps.append(float(m.group(1)))
-    intervals = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    intervals = [b - a for a, b in itertools.pairwise(stamps)]
     dev = sorted(abs(i - 0.1) * 1000.0 for i in intervals)
     summary = adapter.summary() or {}
     return {"samples": samples, "deviation_ms": dev, "intervals": len(intervals), "summary": summary,
@@ -118,7 +131,7 @@ def long_session(minutes: float) -> dict[str, object]:
 
 
 def _pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100.0 * (len(values) - 1)))]
 
 
 def main() -> int:
@@ -133,6 +146,9 @@ def main() -> int:
     times = [startup_once(n) for n in range(5)]
     print(f"startup to first SLAC frame (SX, 5 runs): best {min(times):.3f} s, median {statistics.median(times):.3f} s"
           f" (target ≤ 0.5 s) {'OK' if statistics.median(times) <= 0.5 else 'MISSED'}")
+    imports = import_seconds()
+    print(f"  of which imports: EXI DIN+ISO-2 codecs {imports['exi']:.3f} s, everything else run needs "
+          f"{imports['rest']:.3f} s; then the bridge's first two 100 ms cycles before SLAC starts (0.2 s)")
     if args.skip_long:
         return 0
     result = long_session(args.minutes)

@@ -221,15 +221,16 @@ class AdapterRun:
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
         cfg, hw = self.config, self.config.hardware
-        iface = open_interface(hw.plc.interface)
+        # waiting for the link-local address (DAD) must not block the loop: a signal stays prompt
+        iface = await loop.run_in_executor(None, open_interface, hw.plc.interface)
         rt = AsyncRuntime(loop=loop)
         self.rt = rt
         seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(4), "big")
         bridge = Bridge(cfg, iface.mac, random.Random(seed), name="adapter", scope_id=iface.index)
         self.bridge = bridge
-        ports = await self._ccs_ports(loop, iface)
-        ports["can"], car_port = self._can_ports(loop)
         try:
+            ports = await self._ccs_ports(loop, iface)
+            ports["can"], car_port = self._can_ports(loop)
             rt.add(_Tracked(bridge, self.trail), ports, on_output=self._output)
             if self.sim_car:
                 self._add_rig(rt, bridge, car_port)
