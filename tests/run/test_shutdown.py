@@ -68,8 +68,9 @@ def test_sigterm_in_current_demand(request: pytest.FixtureRequest) -> None:
     opened = max(c["t"] for c in changes if c["role"] == "contactor" and not c["value"])
     d2_off = max(c["t"] for c in changes if c["role"] == "d2" and not c["value"])
     assert d2_off - opened >= 0.1  # the contactor gets its 100 ms before anything else changes
-    # the charger sees the TCP connection die and ends its session; it exits 0 as well
+    # the charger sees the TCP connection die without SessionStop and ends its session: exit 0
     assert charger.returncode == 0, charger.stderr[-2000:]
+    assert (charger.summary() or {}).get("result") == "aborted", charger.stdout
 
 
 def test_unhandled_error_at_startup_is_exit_1_with_safe_outputs(tmp_path: Path) -> None:

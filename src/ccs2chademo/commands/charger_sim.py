@@ -6,7 +6,10 @@ TCP listener at the port it announces, all on ``IFACE`` — the other end of a v
 this process also answers the car's SET_KEY.REQ as the car's local modem would
 (:mod:`ccs2chademo.sim.bench_charger`).  It exits when the session has ended (the SECC back to
 listening after the car closed TCP), on SIGTERM/SIGINT, or after ``--timeout``; the summary goes
-to stdout (``--json``: one JSON object).  Needs CAP_NET_RAW (root in a network namespace).
+to stdout (``--json``: one JSON object); ``result`` is ``completed`` (SessionStop, then TCP
+closed), ``aborted`` (TCP ended without SessionStop), ``interrupted`` (a signal) or
+``no-session`` (``--timeout`` without a session: exit status 1; all others 0).  Needs
+CAP_NET_RAW (root in a network namespace).
 """
 
 from __future__ import annotations
@@ -70,4 +73,4 @@ def command(iface: str, personality: str, fault: str | None, timeout: float, see
     else:
         for key, value in run.as_json().items():
             click.echo(f"{key:>17}: {value}")
-    sys.exit(0 if run.result in ("completed", "interrupted") else 1)
+    sys.exit(1 if run.result == "no-session" else 0)

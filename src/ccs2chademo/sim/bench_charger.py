@@ -32,8 +32,9 @@ from ..homeplug.slac import SlacEvse, random_network_key
 from ..runtime import AsyncRuntime, Event, FrameReceived, SendFrame, SessionLog
 from ..runtime.machine import MachineBase
 from ..v2g.discovery import SdpServer
+from ..v2g.messages import EvMessage, Kind
 from ..v2g.sdp import SDP_PORT
-from ..v2g.secc import Secc
+from ..v2g.secc import Reply, Secc
 from .charger import PERSONALITIES, Personality, PowerStageModel, build_charger
 from .ev_battery import Battery
 from .faults import Fault, FaultInjector
@@ -171,6 +172,7 @@ class BenchCharger:
         self.log = log
         self.secc_states: list[str] = []
         self.session_seen = False
+        self.session_stopped = False
         self.ports: list[Any] = []
 
     async def start(self) -> AsyncRuntime:
@@ -181,8 +183,8 @@ class BenchCharger:
         self.slac = SlacEvse(mac, nid, nmk, name="charger.slac", configure_modem=False)
         self.modem = ModemStandIn(mac)
         self.sdp = SdpServer(self.iface.link_local, self.personality.port, name="charger.sdp")
-        injector = FaultInjector(self.fault) if self.fault is not None else None
-        secc = build_charger(self.personality, self.rng, hook=injector, name="secc")
+        self.injector = FaultInjector(self.fault) if self.fault is not None else None
+        secc = build_charger(self.personality, self.rng, hook=self._observe, name="secc")
         assert isinstance(secc.stage, PowerStageModel)
         self.stage = BenchStage(secc.stage, BenchLoad())
         secc.stage = self.stage
@@ -201,6 +203,12 @@ class BenchCharger:
         rt.add(secc, {"tcp": tcp})
         return rt
 
+    def _observe(self, request: EvMessage, reply: Reply) -> Reply:
+        """The SECC's reply hook: note SessionStop (a normal end), then the fault, if any."""
+        if request.kind is Kind.SESSION_STOP:
+            self.session_stopped = True
+        return reply if self.injector is None else self.injector(request, reply)
+
     def finished(self) -> bool:
         """The session ran and the SECC is back to listening (SessionStop, TCP closed)."""
         state = self.secc.state
@@ -216,8 +224,10 @@ class BenchCharger:
         self.ports = []
 
     def summary(self, wall_s: float, interrupted: bool) -> ChargerRun:
-        result = "completed" if self.session_seen and self.secc.state == "Listening" else (
-            "interrupted" if interrupted else "no-session")
+        if self.session_seen and self.secc.state == "Listening":
+            result = "completed" if self.session_stopped else "aborted"  # aborted: TCP ended without SessionStop
+        else:
+            result = "interrupted" if interrupted else "no-session"
         return ChargerRun(
             result=result, personality=self.personality.name, fault=str(self.fault) if self.fault else None,
             iface=self.iface.name, address=str(self.iface.link_local), tcp_port=self.personality.port,
