@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ccs2chademo.drivers.linux.netns import VethPair, can_use_netns
+from ccs2chademo.drivers.linux.netns import VethPair, unavailable
 from ccs2chademo.pcap.reader import read_frames
 from ccs2chademo.sim.veth_session import PY, VethSession, wait_for
 
@@ -54,15 +54,15 @@ def startup_once(n: int) -> float:
     out.mkdir(parents=True, exist_ok=True)
     pcap, ready = out / "charger-side.pcapng", out / ".ready"
     ready.unlink(missing_ok=True)
-    with VethPair(f"b{n}") as v:
-        sniff = subprocess.Popen(v.command(v.charger_ns, [sys.executable, "-m", "ccs2chademo.drivers.linux.sniff",
-                                                          v.charger_if, str(pcap), str(ready)]),
+    with VethPair(prefix="c2cb") as v:
+        sniff = subprocess.Popen(v.command(v.ns_a, sys.executable, "-m", "ccs2chademo.drivers.linux.sniff",
+                                           v.if_a, str(pcap), str(ready)),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(ready.exists, 10.0)
         config = out / "adapter.toml"
-        config.write_text(f'preset = "sx"\n[hardware.plc]\ninterface = "{v.adapter_if}"\n', encoding="utf-8")
+        config.write_text(f'preset = "sx"\n[hardware.plc]\ninterface = "{v.if_b}"\n', encoding="utf-8")
         t0 = time.time()
-        run = subprocess.Popen(v.command(v.adapter_ns, [*PY, "run", "--config", str(config)]),
+        run = subprocess.Popen(v.command(v.ns_b, *PY, "run", "--config", str(config)),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # the capture is flushed only at its end: stop it once the adapter had time to send
         time.sleep(2.0)
@@ -101,8 +101,7 @@ def _rss_mb(pid: int) -> float | None:
 def long_session(minutes: float) -> dict[str, object]:
     hold = minutes * 60.0
     out = OUT / "session"
-    with VethSession(out, personality="tesla-sc", soc=20.0, stop_after_s=hold, charger_timeout_s=hold + 300,
-                     tag="bench") as session:
+    with VethSession(out, personality="tesla-sc", soc=20.0, stop_after_s=hold, charger_timeout_s=hold + 300) as session:
         pid = session.procs["adapter"].pid
         if not wait_for(lambda: session.ccs_reached("CurrentDemand"), 120.0):
             raise RuntimeError("no CurrentDemand")
@@ -139,7 +138,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="minutes of CurrentDemand (default 10)")
     parser.add_argument("--skip-long", action="store_true", help="only the startup figure")
     args = parser.parse_args()
-    reason = can_use_netns()
+    reason = unavailable()
     if reason is not None:
         print(f"bench/run.py skipped: {reason}")
         return 0

@@ -1172,7 +1172,11 @@ class Emitter:
             if nxt is not None:
                 more.append((i2, "S", f"t = {nxt}"))
             if fi.is_list:
-                ops += [(ind, "S", f"{x}: {self.field_type(fi)} = []"), (ind, "L", f"while {cond}:"), *set_st,
+                # trim the consumed bits now and then: a read costs O(bits before it), so a long list
+                # would otherwise make decoding quadratic in the input size
+                ops += [(ind, "S", f"{x}: {self.field_type(fi)} = []"), (ind, "S", "b_ = p + 4096"),
+                        (ind, "L", f"while {cond}:"), (i2, "L", "if p > b_:"),
+                        (i2, "L", "    v &= (1 << (e - p)) - 1"), (i2, "L", "    b_ = p + 4096"), *set_st,
                         *self.dec_item(g, fi, "y", i2, own[0] if single else None),
                         (i2, "L", f"{x}.append(y)"), *more]
             elif fi.optional:

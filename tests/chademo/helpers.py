@@ -11,7 +11,18 @@ from ccs2chademo.chademo.charger import ChademoCharger
 from ccs2chademo.chademo.frames import ChargerStatus
 from ccs2chademo.chademo.interfaces import ChargerConfig, PowerDemand
 from ccs2chademo.chademo.profiles import VehicleProfile, load_profile
-from ccs2chademo.runtime import CanFrame, Event, InputChanged, Log, SendCan, SessionLog, SetOutput, VirtualRuntime
+from ccs2chademo.runtime import (
+    CanFrame,
+    CanReceived,
+    Event,
+    InputChanged,
+    Log,
+    MachineBase,
+    SendCan,
+    SessionLog,
+    SetOutput,
+    VirtualRuntime,
+)
 from ccs2chademo.sim.battery import Battery
 from ccs2chademo.sim.chademo_world import ChademoWorld
 from ccs2chademo.sim.dc_source import DcSource
@@ -149,3 +160,35 @@ def run_until_charging(w: ChademoWorld, then: float = 0.0) -> None:
     assert w.charger.state == "charging", w.charger.state
     if then:
         w.sim.run(until=w.sim.now() + then)
+
+
+class BusSpy(MachineBase):
+    """A passive logger on the CAN bus (like the loggers that recorded the real logs)."""
+
+    def __init__(self) -> None:
+        super().__init__("spy", "listening")
+        self.frames: list[tuple[float, CanFrame]] = []
+
+    def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, CanReceived):
+            self.frames.append((now, event.frame))
+
+    def handle_timer(self, now: float) -> None:
+        pass
+
+    def get_timer(self) -> None:
+        return None
+
+    def status_bytes(self) -> list[int]:
+        """0x109 byte 5 with consecutive repeats collapsed (the §3.5 sequences)."""
+        out: list[int] = []
+        for _, frame in self.frames:
+            if frame.arbitration_id == 0x109 and (not out or out[-1] != frame.data[5]):
+                out.append(frame.data[5])
+        return out
+
+
+def spy_on(w: ChademoWorld) -> BusSpy:
+    spy = BusSpy()
+    w.sim.add(spy, {"can": w.bus.port("spy")})
+    return spy

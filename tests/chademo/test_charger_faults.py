@@ -6,13 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccs2chademo.chademo.charger import encode_remaining
 from ccs2chademo.chademo.frames import VehicleLimits, VehicleStatus
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, StopReason, Upstream
 from ccs2chademo.chademo.profiles import VehicleProfile
 from ccs2chademo.chademo.vehicle import FAULT_NAMES
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged
 from ccs2chademo.sim.chademo_world import ChademoWorld
-from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, run_until_charging, world
+from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, run_until_charging, spy_on, world
 
 
 def charging(name: str | VehicleProfile = "leaf-ze1-40", **kwargs: object) -> tuple[ChademoWorld, Recorder]:
@@ -113,7 +114,7 @@ def test_target_above_available_is_battery_incompatible() -> None:
     assert w.charger.stop_reasons == StopReason.BATTERY_INCOMPATIBLE
     first_frame = log.kinds("chademo", "car_first_frame")[0][0]
     assert stop_time(log) - first_frame <= 2.3
-    assert w.car._cs is not None and w.car._cs.battery_incompatible  # 0x109.5.3 reached the car
+    assert w.car.charger_status is not None and w.car.charger_status.battery_incompatible  # 0x109.5.3 reached the car
     assert_safe_end(w)
 
 
@@ -145,7 +146,7 @@ def test_current_deviation_fault_without_dynamic_control() -> None:
     w.source.delivery_cap = 60.0
     w.run(until=w.sim.now() + 40)
     assert StopReason.BATTERY_FAULT in w.charger.stop_reasons
-    assert "fault_current_deviation" in w.car._faults
+    assert "fault_current_deviation" in w.car.faults
     assert_safe_end(w)
 
 
@@ -157,7 +158,7 @@ def test_voltage_echo_triggers_voltage_deviation() -> None:
         present_voltage=400.0, present_current=real.present_current, precharge_done=True
     )
     w.run(until=w.sim.now() + 30)
-    assert "fault_voltage_deviation" in w.car._faults
+    assert "fault_voltage_deviation" in w.car.faults
     assert StopReason.BATTERY_FAULT in w.charger.stop_reasons
 
 
@@ -284,3 +285,48 @@ def test_random_car_sequences_keep_the_invariants(steps: list, fake: int) -> Non
     # what 0x109 reports is the source's current (= an earlier demand), or the fake idle amps
     for ts, s in statuses:
         assert s.present_current <= max(_latest(presents, ts), fake if s.charging else 0)
+
+
+def test_stop_at_zero_current_still_sends_0x25_first() -> None:
+    """5.5 is set one frame before 5.0 is cleared, even when no current flows (§3.5)."""
+    w, _ = charging()
+    spy = spy_on(w)
+    w.source.delivery_cap = 0.0
+    w.sim.run(until=w.sim.now() + 1.0)
+    w.to_charger("stop", True)
+    w.run(until=w.sim.now() + 30)
+    assert spy.status_bytes() == [0x05, 0x25, 0x24, 0x20]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "encoded"),
+    [(0, (0, 0)), (9.9, (0, 0)), (59, (5, 0)), (60, (0xFF, 1)), (4800, (0xFF, 80)), (10**6, (0xFF, 0xFF))],
+)
+def test_remaining_time_encoding(seconds: float, encoded: tuple[int, int]) -> None:
+    assert encode_remaining(seconds) == encoded  # chademo.md §3.5, the original adapter's rule
+
+
+def test_stop_reasons_are_logged_in_hex() -> None:
+    reasons = StopReason.K_OFF | StopReason.CAR_ERROR
+    assert reasons.describe() == "0x240 (K_OFF|CAR_ERROR)"
+    assert StopReason.NONE.describe() == "0x0 (NONE)"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"protocol_number": 3}, {"max_amps": 256}, {"fake_idle_amps": -1}, {"max_volts": 0}]
+)
+def test_charger_config_is_validated(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValueError):
+        ChargerConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_leaf_refuses_to_close_with_voltage_on_the_inlet() -> None:
+    """Why the adapter keeps its contactor open (0 V at the inlet) until the car has closed."""
+    w, log = world("leaf-ze1-40")
+    w.source.hold_voltage = 380.0
+    w.start()
+    w.run(until=40)
+    assert w.line_times("contactors", True) == []
+    assert w.charger.stop_reasons == StopReason.CONTACTORS_TIMEOUT
+    assert stop_time(log) - w.line_times("d2", True)[0] == pytest.approx(4.0, abs=0.11)
+    assert_safe_end(w)

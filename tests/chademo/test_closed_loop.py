@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from ccs2chademo.chademo import charger as charger_module
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, SessionKind, StopReason
 from ccs2chademo.chademo.profiles import PROFILE_NAMES
 from ccs2chademo.chademo.vehicle import VehicleState
 from ccs2chademo.sim.chademo_world import ORIGINAL_D2_SUPPLY_A, ChademoWorld
 from ccs2chademo.sim.dc_source import DcSourceSpec
-from tests.chademo.helpers import Recorder, run_until_charging, world
+from tests.chademo.helpers import Recorder, run_until_charging, spy_on, world
 
 CHARGE_FOR = 20.0
 
@@ -41,6 +42,8 @@ def assert_start_in_spec_times(w: ChademoWorld, log: Recorder) -> None:
 def assert_stop_in_spec_times(w: ChademoWorld, log: Recorder, stop_at: float) -> None:
     stop_t, _stop = log.kinds("chademo", "stop")[0]
     assert stop_t - stop_at <= 0.5
+    k_off = w.line_times("k", False)[0]
+    assert log.entered("chademo", "stop_wait_contactors_open") - k_off <= 0.6  # I ≤ 5 A: C 0.5 s after k off
     opened = w.line_times("contactors", False)[0]
     d2_off = w.line_times("d2", False)[0]
     d1_off = w.line_times("d1", False)[-1]
@@ -55,7 +58,11 @@ def assert_stop_in_spec_times(w: ChademoWorld, log: Recorder, stop_at: float) ->
 @pytest.mark.parametrize("name", PROFILE_NAMES)
 def test_full_session_of_every_profile(name: str) -> None:
     w, log = world(name)
+    spy = spy_on(w)
     stop_at = charge_then_stop(w)
+    assert spy.status_bytes() == [0x20, 0x24, 0x05, 0x25, 0x24, 0x20]  # chademo.md §3.5
+    charger_ids = [f.arbitration_id for _, f in spy.frames if f.arbitration_id in (0x108, 0x109, 0x118)]
+    assert charger_ids == [0x108, 0x109, 0x118] * (len(charger_ids) // 3)
     assert_start_in_spec_times(w, log)
     assert_stop_in_spec_times(w, log, stop_at)
     assert w.battery.energy_in_kwh > 0.05, "current flowed"
@@ -130,6 +137,18 @@ def test_xpeng_target_is_frozen_at_d2() -> None:
     view = w.charger.vehicle
     assert view.target_voltage == 450 and view.frozen_target_voltage == 434
     assert w.demand.voltage == 434
+    assert view.soc == pytest.approx(49.0, abs=1.0)
+
+
+def test_xpeng_soc_appears_about_1s_after_d2() -> None:
+    w, _ = world("xpeng-g3")
+    w.start()
+    w.sim.run(until=30.0, stop=lambda: w.charger.vehicle.d2)
+    d2 = w.sim.now()
+    w.sim.run(until=d2 + 0.8)
+    assert w.charger.vehicle.soc == 0
+    w.sim.run(until=d2 + 1.3)
+    assert w.charger.vehicle.soc == pytest.approx(49.0, abs=1.0)
 
 
 @pytest.mark.parametrize("name", ["xpeng-g3", "lexus-ux300e"])
@@ -153,7 +172,7 @@ def test_discovery_then_real_session_with_a_leaf() -> None:
     assert view is not None
     assert (view.target_voltage, view.max_battery_voltage, view.soc_trusted) == (410, 435, True)
     assert view.soc == pytest.approx(73.0, abs=0.6)
-    assert not w.car._saw_discharge_flag, "discharge must never be advertised in discovery"
+    assert not w.car.saw_discharge_flag, "discharge must never be advertised in discovery"
     w.start(SessionKind.CHARGE)
     w.sim.run(until=60.0, stop=lambda: w.charger.state is ChargerState.CHARGING)
     assert w.charger.state is ChargerState.CHARGING
@@ -165,7 +184,7 @@ def test_leaf_ze0_follows_a_dynamic_limit_without_faulting() -> None:
     w.source.delivery_cap = 60.0  # the power stage under-delivers (adapter.md §14 #9)
     w.sim.run(until=w.sim.now() + 30)
     assert w.charger.state is ChargerState.CHARGING, "0x108.3 = delivered + 10 A keeps the car happy"
-    assert w.car.request <= 60 + 10
+    assert w.car.request <= 60 + 10 + 2  # the §6.3 rule lets it hover one ramp step above
     w.source.dynamic_limit = 20.0  # and a lower dynamic maximum
     w.sim.run(until=w.sim.now() + 5)
     assert w.car.request <= 20 and w.charger.state is ChargerState.CHARGING
@@ -192,12 +211,37 @@ def test_v2x_mode_discharge_fields() -> None:
     """V2X: 0x109.4 with 0x208/0x209 every cycle; 3 s at 0 A = discharging (adapter.md §7)."""
     w, log = world("leaf-ze0-24", ChargerConfig(v2x=True))
     run_until_charging(w)
-    assert w.car._cs is not None and w.car._cs.discharge_compatible
+    assert w.car.charger_status is not None and w.car.charger_status.discharge_compatible
     w.sim.run(until=w.sim.now() + 10)
     w.source.delivery_cap = 0.0  # nothing flows: a discharger would now take power
     w.sim.run(until=w.sim.now() + 6)
     assert [f for _, f in log.kinds("chademo", "v2x_discharging") if f["on"]]
     assert w.demand.discharge_current == 15  # the car's 0x200 maximum, faked as request toward CCS
-    remaining = w.car._cs.remaining_time_s if w.car._cs is not None else 0
+    remaining = w.car.charger_status.remaining_time_s if w.car.charger_status is not None else 0
     assert remaining >= 5
     assert w.charger.state is ChargerState.CHARGING
+
+
+def test_outlander_stores_dtcs_when_the_reported_voltage_does_not_fall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the bleed simulation the CAN voltage stays up and the Outlander logs P101B/P101C."""
+    monkeypatch.setattr(charger_module, "BLEED", 1.0)
+    w, _ = world("outlander-phev")
+    charge_then_stop(w, 10.0)
+    assert w.car.dtcs == ["P101B", "P101C"]
+    # a Leaf judges from its inlet voltage, which the DC source really pulls down: no DTC
+    w, _ = world("leaf-ze1-40")
+    charge_then_stop(w, 10.0)
+    assert w.car.dtcs == []
+
+
+def test_car_faults_when_the_charger_falls_silent() -> None:
+    w, log = world("leaf-ze1-40")
+    run_until_charging(w, 5.0)
+    silent = w.sim.now()
+    w.bus.stations[0].enabled = False  # the charger's CAN node dies (it neither sends nor hears)
+    w.run(until=silent + 30)
+    t, _ = log.kinds("car", "car_can_timeout")[0]
+    assert 1.0 < t - silent <= 1.2
+    assert w.line_times("k", False)[0] - silent <= 1.3
+    assert "system" in w.car.faults
+    assert StopReason.CAN_TIMEOUT in w.charger.stop_reasons and w.charger.state is ChargerState.ENDED

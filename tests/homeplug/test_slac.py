@@ -253,3 +253,23 @@ def test_random_frames_never_crash_or_move_the_pev(bodies: list[bytes], mmtype: 
         frame = pev.mac + bytes(6) + b"\x88\xe1\x01" + mmtype.to_bytes(2, "little") + body
         pev.receive(FrameReceived("plc", frame), 0.5)
     assert pev.state == "wait_atten_char" or (pev.state == "collect" and mmtype == F.AttenCharInd.MMTYPE)
+
+
+def test_evse_answers_after_the_sounding_window_when_the_last_sound_is_lost() -> None:
+    pev_mac, run_id = bytes.fromhex("020000000001"), bytes(range(8))
+    evse = SlacEvse(bytes.fromhex("020000000099"), bytes(7), bytes(16), configure_modem=False, response_delay=0.0)
+    for t, mme in [(0.0, F.SlacParamReq(dest=F.BROADCAST, source=pev_mac, run_id=run_id)),
+                   (0.1, F.StartAttenCharInd(dest=F.BROADCAST, source=pev_mac, forwarding_sta=pev_mac, run_id=run_id)),
+                   (0.2, F.MnbcSoundInd(dest=F.BROADCAST, source=pev_mac, count=9, run_id=run_id))]:
+        evse.receive(FrameReceived("plc", mme.encode()), t)
+        while (due_at := evse.get_timer()) is not None and due_at <= t:
+            evse.handle_timer(t)
+    evse.actions()
+    assert evse.get_timer() == pytest.approx(0.7)  # START + TIME_OUT 6 × 100 ms
+    evse.handle_timer(0.7)
+    ind = [m for m in sent(evse.actions()) if isinstance(m, F.AttenCharInd)]
+    assert not ind
+    evse.handle_timer(evse.get_timer() or 0.7)
+    ind = [m for m in sent(evse.actions()) if isinstance(m, F.AttenCharInd)]
+    assert len(ind) == 1 and ind[0].run_id == run_id and ind[0].groups == DEFAULT_PROFILE
+    assert evse.get_timer() is None

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ccs2chademo.cli import cli
+from tests.conftest import shared_data
 
 from .capture_table import capture
 from .conftest import extracted
@@ -39,7 +40,9 @@ def test_lines_for_every_record_in_capture_order() -> None:
     demand = next(line for line in v2g if line["message"] == "CurrentDemandReq")
     assert demand["body"]["V2G_Message"]["Body"]["CurrentDemandReq"]["EVTargetVoltage"] == {  # type: ignore[index]
         "Multiplier": 0, "Unit": "V", "Value": 450}
-    assert raw[0] == {"time": x.raw[0].time, "kind": x.raw[0].kind, "hex": x.raw[0].hex}
+    assert {k: raw[0][k] for k in ("time", "kind", "hex")} == {"time": x.raw[0].time, "kind": x.raw[0].kind,
+                                                                "hex": x.raw[0].hex}
+    assert all("type" in line and "error" not in line for line in raw)  # every SLAC/SDP frame decodes
 
 
 def test_undecodable_message_gives_an_error_line_and_exit_1(tmp_path: Path) -> None:
@@ -63,3 +66,17 @@ def test_damaged_capture_prints_what_came_before_then_exit_2(tmp_path: Path) -> 
     garbage.write_bytes(b"not a capture at all")
     code, lines, err = _run(garbage)
     assert code == 2 and lines == [] and "not a pcap or pcapng file" in err
+
+
+def test_slac_and_sdp_frames_are_listed_decoded() -> None:
+    """The Dehner Alpitronic PEV run: the SLAC sequence and the SDP request, by type, in order."""
+    runner = CliRunner()
+    path = shared_data("captures", "2022-11-17_Dehner_Alpitronic_until_SdpRequest.pcapng")
+    result = runner.invoke(cli, ["pcap", str(path)])
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    types = [line["type"] for line in lines if "kind" in line]
+    for expected in ("CM_SLAC_PARAM.REQ", "CM_SLAC_PARAM.CNF", "CM_START_ATTEN_CHAR.IND", "CM_MNBC_SOUND.IND",
+                     "CM_ATTEN_CHAR.IND", "CM_ATTEN_CHAR.RSP", "CM_SLAC_MATCH.REQ", "CM_SLAC_MATCH.CNF",
+                     "CM_SET_KEY.REQ", "SDP_REQUEST"):
+        assert expected in types, (expected, types)
+    assert types.index("CM_SLAC_PARAM.REQ") < types.index("CM_SLAC_MATCH.CNF") < types.index("SDP_REQUEST")

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from ccs2chademo.drivers.linux.netns import can_use_netns
+from ccs2chademo.drivers.linux.netns import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
-_reason = can_use_netns()
+_reason = unavailable()
 needs_netns = pytest.mark.skipif(_reason is not None, reason=f"two-process veth tests skipped: {_reason}")
 
 #: The shutdown order of drivers/safety.py (power hold released last).

@@ -1,56 +1,42 @@
-"""The veth stand-ins of charger-sim, without sockets: the car's-modem SET_KEY answer and the
-bench load behind the power stage."""
+"""charger-sim's veth stand-ins without sockets: homeplug's ``ModemStandIn`` as charger-sim
+wires it (it answers for the *car's* modem), and the bench load behind the power stage."""
 
 from __future__ import annotations
 
 import random
 
 from ccs2chademo.homeplug import frames as F
-from ccs2chademo.runtime import FrameReceived, Log, SendFrame
-from ccs2chademo.sim.bench_charger import LOCAL_MODEM_MAC, BenchLoad, BenchStage, ModemStandIn
+from ccs2chademo.runtime import FrameReceived, SendFrame
+from ccs2chademo.sim.bench_charger import BenchLoad, BenchStage
 from ccs2chademo.sim.charger import PERSONALITIES, PowerStageModel
+from ccs2chademo.sim.modem import ModemStandIn
 
 CAR = bytes.fromhex("0200000000ca")
 EVSE = bytes.fromhex("0200000000e0")
-NID, NMK = bytes.fromhex("01020304050607"), bytes(range(16))
+STANDIN = b"\x02\xb0\x52" + EVSE[3:]  # as BenchCharger builds it
 
 
-def _set_key(dest: bytes = F.BROADCAST, source: bytes = CAR) -> bytes:
-    return F.SetKeyReq(dest=dest, source=source, nid=NID, nmk=NMK, my_nonce=b"\x01\x02\x03\x04").encode()
+def _answers(modem: ModemStandIn, frame: bytes, source: bytes = CAR) -> list[F.Mme]:
+    modem.receive(FrameReceived("plc", frame, source), 0.0)
+    return [F.decode(a.frame) for a in modem.actions() if isinstance(a, SendFrame)]
 
 
-def test_answers_the_cars_set_key_like_its_local_modem() -> None:
-    modem = ModemStandIn(EVSE)
-    modem.receive(FrameReceived("plc", _set_key(), CAR), 0.0)
-    sent = [a for a in modem.actions() if isinstance(a, SendFrame)]
-    assert len(sent) == 1
-    cnf = F.decode(sent[0].frame)
-    assert isinstance(cnf, F.SetKeyCnf) and cnf.accepted
-    assert cnf.dest == CAR and cnf.source == LOCAL_MODEM_MAC and cnf.your_nonce == b"\x01\x02\x03\x04"
-    assert modem.answered == 1
+def test_standin_answers_the_cars_set_key_and_sw_ver_like_its_local_modem() -> None:
+    modem = ModemStandIn(STANDIN, EVSE)
+    req = F.SetKeyReq(dest=F.BROADCAST, source=CAR, nid=bytes.fromhex("01020304050607"), nmk=bytes(range(16)),
+                      my_nonce=b"\x01\x02\x03\x04")
+    (cnf,) = _answers(modem, req.encode())
+    assert isinstance(cnf, F.SetKeyCnf) and cnf.accepted and cnf.dest == CAR and modem.keys_set == 1
+    (ver,) = _answers(modem, F.SwVerReq(dest=F.BROADCAST, source=CAR).encode())
+    assert isinstance(ver, F.SwVerCnf) and ver.dest == CAR
 
 
-def test_local_management_address_is_answered_too() -> None:
-    modem = ModemStandIn(EVSE)
-    modem.receive(FrameReceived("plc", _set_key(dest=F.LOCAL_MANAGEMENT), CAR), 0.0)
-    assert modem.answered == 1
-
-
-def test_ignores_its_own_station_other_unicast_and_other_frames() -> None:
-    modem = ModemStandIn(EVSE)
-    modem.receive(FrameReceived("plc", _set_key(source=EVSE), EVSE), 0.0)
-    modem.receive(FrameReceived("plc", _set_key(dest=bytes.fromhex("0200000000ff")), CAR), 0.0)
-    modem.receive(FrameReceived("plc", F.SlacParamReq(dest=F.BROADCAST, source=CAR, run_id=bytes(8)).encode(), CAR),
-                  0.0)
-    modem.receive(FrameReceived("plc", b"\x00" * 10, CAR), 0.0)
-    assert modem.answered == 0 and not [a for a in modem.actions() if isinstance(a, SendFrame)]
-
-
-def test_truncated_set_key_is_a_logged_rejection() -> None:
-    modem = ModemStandIn(EVSE)
-    modem.receive(FrameReceived("plc", _set_key()[:30], CAR), 0.0)
-    actions = modem.actions()
-    assert modem.answered == 0 and any(isinstance(a, Log) and a.kind == "rejected" for a in actions)
+def test_standin_ignores_the_chargers_own_frames_and_slac() -> None:
+    modem = ModemStandIn(STANDIN, EVSE)
+    own = F.SetKeyReq(dest=F.BROADCAST, source=EVSE, nid=bytes(7), nmk=bytes(16))
+    assert _answers(modem, own.encode(), EVSE) == []
+    assert _answers(modem, F.SlacParamReq(dest=F.BROADCAST, source=CAR, run_id=bytes(8)).encode()) == []
+    assert modem.keys_set == 0
 
 
 def _stage() -> BenchStage:

@@ -37,7 +37,7 @@ def _terminate_and_check(session: VethSession) -> dict[str, object]:
 
 @needs_netns
 def test_sigterm_before_slac(request: pytest.FixtureRequest) -> None:
-    with VethSession(artifacts(request), charger=False, tag="s1") as session:
+    with VethSession(artifacts(request), charger=False) as session:
         assert wait_for(lambda: any(r.get("part") == "chademo" for r in session.records()), 20.0)
         assert not session.ccs_reached("slac")
         summary = _terminate_and_check(session)
@@ -46,16 +46,17 @@ def test_sigterm_before_slac(request: pytest.FixtureRequest) -> None:
 
 @needs_netns
 def test_sigterm_during_slac(request: pytest.FixtureRequest) -> None:
-    # no charger: SLAC keeps trying (CM_SLAC_PARAM.REQ unanswered), SDP never starts
-    with VethSession(artifacts(request), charger=False, tag="s2") as session:
-        assert wait_for(lambda: session.ccs_reached("wait_param_cnf"), 30.0)
+    # the charger answers: the signal lands while the car side sounds / waits for ATTEN_CHAR.IND
+    with VethSession(artifacts(request)) as session:
+        assert wait_for(lambda: session.ccs_reached("sounding"), 30.0), session.records()[-5:]
         summary = _terminate_and_check(session)
-    assert "slac" in summary["ccs_states"]
+    ccs = summary["ccs_states"]
+    assert "slac" in ccs and "SessionSetup" not in ccs, ccs
 
 
 @needs_netns
 def test_sigterm_in_current_demand(request: pytest.FixtureRequest) -> None:
-    with VethSession(artifacts(request), stop_after_s=None, tag="s3") as session:
+    with VethSession(artifacts(request), stop_after_s=None) as session:
         assert wait_for(lambda: session.ccs_reached("CurrentDemand"), 60.0), session.records()[-5:]
         assert wait_for(lambda: final_levels(session.gpio_changes()).get("contactor") is True, 10.0)
         time.sleep(1.0)

@@ -29,7 +29,7 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))
     env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "2000000"}
-    with notify, VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0, tag="t1",
+    with notify, VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0,
                              adapter_env=env) as session:
         adapter = session.wait("adapter", 90.0)
         charger = session.wait("charger", 30.0)

@@ -205,3 +205,30 @@ def test_impairment_validates() -> None:
         Impairment(loss=1.5)
     with pytest.raises(ValueError):
         ByteLink(VirtualRuntime(), "x", Impairment(loss=0.1))
+
+
+def test_timer_never_fires_before_a_deadline_that_is_not_a_whole_nanosecond() -> None:
+    class Strict(MachineBase):
+        """Re-checks its deadline with a plain comparison, as most machines do."""
+
+        def __init__(self) -> None:
+            super().__init__("strict")
+            self.deadline: float | None = 0.1000000004  # rounds down to 100 000 000 ns
+            self.calls = 0
+
+        def receive(self, event: Event, now: float) -> None:
+            pass
+
+        def handle_timer(self, now: float) -> None:
+            self.calls += 1
+            if self.deadline is not None and now >= self.deadline:
+                self.deadline = None
+
+        def get_timer(self) -> float | None:
+            return self.deadline
+
+    sim = VirtualRuntime()
+    m = Strict()
+    sim.add(m)
+    sim.run(until=1.0, max_events=100)
+    assert m.calls == 1 and m.deadline is None

@@ -75,6 +75,8 @@ _CCS_UNLOCKED = frozenset(("Idle", "End"))
 _CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
 _CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
                                ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
+#: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
+_CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
 #: LED session patterns by CCS progress (§9), highest first.
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
@@ -217,6 +219,7 @@ class Bridge(MachineBase):
         self.pending = False
         self.contactor = False
         self._contactor_opened = False
+        self._request_at_d2: int | None = None
         self._override: bool | None = None
         self._upstream: Upstream | None = None
         self._discovery_started = False
@@ -413,6 +416,7 @@ class Bridge(MachineBase):
             if self.car_target is not None:
                 self.target.update(self.car_target)
             if self.demand.d2:
+                self._request_at_d2 = view.current_request
                 self.target.freeze()
                 self._log("target-frozen", target=self.car_target)
         if view.state is ChargerState.DISCOVERED and not self.discovered:
@@ -472,10 +476,19 @@ class Bridge(MachineBase):
         once opened in a session it stays open.  The power manager's override wins."""
         demand = self.demand
         want = False
-        if (self.chademo is not None and demand.car_contactors_closed and not self._contactor_opened
+        # closing needs evidence; staying closed needs only the charger side's judgement (it opens
+        # once the car reports its contactors open, after the current is down, §2.1)
+        closed_ok = self.demand.car_contactors_closed if self.contactor else self._car_contactors_evident()
+        if (self.chademo is not None and closed_ok and not self._contactor_opened
                 and self.ccs_status.precharge_reached):
             want = True
-            if demand.stopping and self.config.open_adapter_contactor_before_wd and not self._k:
+            # §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
+            # open as soon as k is off, before the car's welding check
+            # — but only once the CCS charger has stopped delivering: the CHAdeMO side sees 0 A as
+            # soon as CCS leaves CurrentDemand, while the charger is still ramping down.
+            waiting = self.chademo.state is ChargerState.STOP_WAIT_CONTACTORS_OPEN
+            ccs_off = self.evcc.state in _CCS_NOT_DELIVERING
+            if waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k:
                 want = False
         if self._override is not None:
             want = self._override
@@ -486,6 +499,22 @@ class Bridge(MachineBase):
             self._log("contactor", closed=want, car_contactors_closed=demand.car_contactors_closed,
                       override=self._override)
             self._emit(SetOutput("contactor", want))
+
+    def _car_contactors_evident(self) -> bool:
+        """§2.2 / §14 #11: the car's contactors are *evidently* closed.
+
+        CHAdeMO ≥ 1.0 cars say so (0x102.5.3 cleared).  Under 0.9 rules the charger side only
+        assumes it 2 s after d2; a car whose d2 loop is too weak (i-MiEV on the original d2
+        driver) never closes, and closing the adapter contactor then puts the charger's voltage
+        on an open inlet.  So for 0.9 the adapter also waits for the request to rise above what
+        the car asked for at d2 (an i-MiEV's idle 1 A does not count).
+        """
+        chademo, demand = self.chademo, self.demand
+        if chademo is None or not demand.car_contactors_closed:
+            return False
+        if chademo.effective_protocol >= 2:
+            return True
+        return self._request_at_d2 is not None and chademo.vehicle.current_request > self._request_at_d2
 
     def _update_request(self, now: float) -> None:
         cfg, st, demand = self.config, self.ccs_status, self.demand

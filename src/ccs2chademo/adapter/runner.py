@@ -16,6 +16,7 @@ same safe sequence, power hold last.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import random
@@ -31,10 +32,11 @@ from ..chademo.profiles import load_profile
 from ..drivers import ipv6
 from ..drivers.can import CanBusConfig, CanPort
 from ..drivers.gpio import Gpio, open_gpio
+from ..drivers.linux import iface as netif
 from ..drivers.linux.adc import open_adc
-from ..drivers.linux.iface import Interface, open_interface, sdp_socket
-from ..drivers.linux.net import TcpClientPort, UdpPort
-from ..drivers.linux.packet import PacketPort
+from ..drivers.linux.multicast import MulticastUdpPort
+from ..drivers.linux.net import TcpClientPort
+from ..drivers.linux.raweth import RawEthernetPort
 from ..drivers.linux.watchdog import SystemdNotifier, Watchdog
 from ..drivers.logfiles import session_log_from_config
 from ..drivers.pcapng import PcapngWriter, Tap
@@ -55,6 +57,16 @@ _LED_ROLES = ("led_external", "led_internal")
 #: GPIO input role → bridge input name.
 _INPUTS = {"k": "k", "stop_button": "button"}
 _SDP_CLIENT_PORT = 50001  # only a label in the pcapng (the kernel picks the real one)
+
+
+@dataclass(frozen=True, slots=True)
+class _Interface:
+    """The PLC interface as the drivers and the bridge need it."""
+
+    name: str
+    index: int
+    mac: bytes
+    link_local: ipaddress.IPv6Address
 
 
 class RunError(RuntimeError):
@@ -221,8 +233,8 @@ class AdapterRun:
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
         cfg, hw = self.config, self.config.hardware
-        # waiting for the link-local address (DAD) must not block the loop: a signal stays prompt
-        iface = await loop.run_in_executor(None, open_interface, hw.plc.interface)
+        ifname = hw.plc.interface
+        iface = _Interface(ifname, netif.index(ifname), netif.mac_address(ifname), netif.link_local_address(ifname))
         rt = AsyncRuntime(loop=loop)
         self.rt = rt
         seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(4), "big")
@@ -253,14 +265,14 @@ class AdapterRun:
             self._closers.clear()
 
     # -- drivers ----------------------------------------------------------------------------
-    async def _ccs_ports(self, loop: asyncio.AbstractEventLoop, iface: Interface) -> dict[str, Port]:
-        plc = PacketPort(loop, iface.name)
+    async def _ccs_ports(self, loop: asyncio.AbstractEventLoop, iface: _Interface) -> dict[str, Port]:
+        plc = RawEthernetPort(loop, iface.name)
         plc.start()
         self._closers.append(plc.shutdown)
-        sdp = UdpPort(loop, sock=sdp_socket(iface, 0, join=False))
+        sdp = MulticastUdpPort(loop, iface.name, 0, hop_limit=10)  # cars use hop limit 10…255 (§6)
         await sdp.start()
         self._closers.append(sdp.shutdown)
-        tcp = TcpClientPort(loop, socket.AF_INET6)
+        tcp = TcpClientPort(loop, socket.AF_INET6, scope_id=iface.index)
         self._closers.append(lambda: tcp.close(abort=True))
         ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": tcp}
         path = self.config.hardware.logging.pcapng

@@ -383,6 +383,8 @@ class ChademoCharger(MachineBase):
             self._charging_loop(now)
         elif state is S.STOP_WAIT_CURRENT:
             timed_out = elapsed >= STOP_STEP_TIMEOUT
+            if elapsed <= 0 and self._charging:
+                return  # one frame with 5.5 = 1 while 5.0 is still 1 (chademo.md §3.5), even at 0 A
             if self.upstream.present_current <= STOP_CURRENT or timed_out:
                 if timed_out:
                     self._log("stop_step_timeout", step="current", current=self.upstream.present_current)

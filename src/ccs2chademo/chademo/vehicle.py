@@ -136,6 +136,22 @@ class ChademoVehicle(MachineBase):
         self._target_raised = False
         self.stop_reason = ""
 
+    # ---------------------------------------------------------------------------- read-only state
+    @property
+    def charger_status(self) -> ChargerStatus | None:
+        """The last 0x109 the car received."""
+        return self._cs
+
+    @property
+    def faults(self) -> frozenset[str]:
+        """0x102.4 fault fields the car has set, plus ``"system"`` for 0x102.5.2."""
+        return frozenset(self._faults | ({"system"} if self._system_fault else set()))
+
+    @property
+    def saw_discharge_flag(self) -> bool:
+        """A charger advertised discharge (0x109.4) in any session so far."""
+        return self._saw_discharge_flag
+
     # ---------------------------------------------------------------------------- machine API
     def receive(self, event: Event, now: float) -> None:
         if isinstance(event, CanReceived):

@@ -3,8 +3,8 @@
 SLAC (EVSE side) on an AF_PACKET socket, SDP on IPv6 link-local UDP multicast, the SECC on a
 TCP listener at the port it announces, all on ``IFACE`` — the other end of a veth pair from
 ``ccs2chademo run`` in the two-process proof (docs/run.md).  On a veth there is no modem, so
-this process also answers the car's SET_KEY.REQ as the car's local modem would
-(:mod:`ccs2chademo.sim.bench_charger`).  It exits when the session has ended (the SECC back to
+this process also answers the car's VS_SW_VER.REQ and SET_KEY.REQ as the car's local modem
+would (``ModemStandIn``, :mod:`ccs2chademo.sim.bench_charger`).  It exits when the session has ended (the SECC back to
 listening after the car closed TCP), on SIGTERM/SIGINT, or after ``--timeout``; the summary goes
 to stdout (``--json``: one JSON object); ``result`` is ``completed`` (SessionStop, then TCP
 closed), ``aborted`` (TCP ended without SessionStop), ``interrupted`` (a signal) or
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..drivers.linux.iface import InterfaceError, open_interface
+from ..drivers.linux.iface import NetDriverError
 from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES, FaultError
 
@@ -60,14 +60,10 @@ def command(iface: str, personality: str, fault: str | None, timeout: float, see
     from ..sim.bench_charger import BenchCharger  # the SECC and its EXI codec: only for this command
 
     try:
-        interface = open_interface(iface)
-        charger = BenchCharger(interface, personality, fault, seed=seed)
-    except (InterfaceError, FaultError, ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
+        charger = BenchCharger(iface, personality, fault, seed=seed)
         run, _interrupted = asyncio.run(_serve(charger, timeout))
-    except PermissionError as exc:
-        raise click.ClickException(f"{iface}: {exc} (raw sockets need CAP_NET_RAW)") from None
+    except (NetDriverError, FaultError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(run.as_json()))
     else:

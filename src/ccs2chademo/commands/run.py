@@ -21,7 +21,7 @@ from ..adapter.config import ConfigError, load_config
 from ..chademo.profiles import ProfileError
 from ..drivers.gpio import GpioError
 from ..drivers.linux.adc import AdcError
-from ..drivers.linux.iface import InterfaceError
+from ..drivers.linux.iface import NetDriverError
 from ..runtime.sessionlog import LOGGER_NAME, ConsoleFormatter
 
 
@@ -62,7 +62,7 @@ def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: f
         raise click.ClickException(str(exc)) from None
     try:
         status = run.execute()
-    except (GpioError, AdcError, InterfaceError, OSError) as exc:
+    except (GpioError, AdcError, NetDriverError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(run.summary()))
     sys.exit(status)

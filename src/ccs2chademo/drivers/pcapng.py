@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import struct
 from collections.abc import Callable
@@ -83,7 +84,8 @@ class Tap(Port):
 
     ``kind`` is ``"ethernet"`` (frames already are Ethernet), ``"udp"`` (datagrams; ``local`` is
     our endpoint, peers come from ``SendFrame.dest``/``FrameReceived.source`` with MACs from
-    EUI-64 or multicast mapping) or ``"tcp"`` (a byte stream between ``local`` and ``peer``).
+    EUI-64 or multicast mapping) or ``"tcp"`` (a byte stream between ``local`` and ``peer``;
+    without ``peer`` it is taken from the ``LinkUp`` peer address of each connection).
     """
 
     def __init__(self, inner: Port, sink: Sink, clock: Callable[[], float], kind: str = "ethernet",
@@ -93,8 +95,6 @@ class Tap(Port):
             raise ValueError("kind is 'ethernet', 'udp' or 'tcp'")
         if kind != "ethernet" and local is None:
             raise ValueError(f"a {kind} tap needs the local endpoint")
-        if kind == "tcp" and peer is None:
-            raise ValueError("a tcp tap needs the peer endpoint")
         self.inner = inner
         self.sink = sink
         self.clock = clock
@@ -146,6 +146,9 @@ class Tap(Port):
             if isinstance(event, DataReceived):
                 self._tcp(False, ipv6.PSH | ipv6.ACK, event.data, "rx")
             elif isinstance(event, LinkUp):
+                if isinstance(event.peer, tuple) and len(event.peer) >= 2:
+                    with contextlib.suppress(ValueError):  # not an IPv6 peer: keep the configured one
+                        self.peer = self._remote(event.peer)
                 self._handshake()
             elif isinstance(event, LinkDown):
                 flags = ipv6.RST | ipv6.ACK if event.reason == "reset" else ipv6.FIN | ipv6.ACK
@@ -171,7 +174,9 @@ class Tap(Port):
         self._tcp(True, ipv6.ACK, b"", "connected")
 
     def _tcp(self, outgoing: bool, flags: int, payload: bytes, comment: str, advance: int = 0) -> None:
-        assert self.local is not None and self.peer is not None
+        assert self.local is not None
+        if self.peer is None:
+            return  # nothing connected yet
         me, other = (0, 1) if outgoing else (1, 0)
         src, dst = (self.local, self.peer) if outgoing else (self.peer, self.local)
         ack = self._seq[other] if flags & ipv6.ACK else 0

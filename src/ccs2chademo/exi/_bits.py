@@ -12,6 +12,7 @@ Binary) live here; fixed-width reads and writes are inlined by the generator.
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum
 from typing import Any
 
@@ -42,13 +43,26 @@ def dec_uint(v: int, p: int, e: int) -> tuple[int, int]:
         return b, p
     x = b & 0x7F
     shift = 7
-    while True:
+    while shift < 70:
         b = (v >> (e - p - 8)) & 0xFF
         p += 8
         x |= (b & 0x7F) << shift
         if b < 0x80:
             return x, p
         shift += 7
+    # a long number: take the rest in blocks of octets, so the cost stays linear in its length
+    groups: list[int] = []
+    while True:
+        n = min((e - p) >> 3, 512)
+        if n == 0:
+            raise ExiDecodeError("unsigned integer runs past the end", p)
+        block = ((v >> (e - p - 8 * n)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big")
+        for i, b in enumerate(block):
+            groups.append(b & 0x7F)
+            if b < 0x80:
+                rest = int("".join(f"{g:07b}" for g in reversed(groups)), 2)
+                return x | (rest << shift), p + 8 * (i + 1)
+        p += 8 * n
 
 
 def dec_int(v: int, p: int, e: int) -> tuple[int, int]:
@@ -90,7 +104,9 @@ def dec_str(v: int, p: int, e: int) -> tuple[str, int]:
     if not chunk & int.from_bytes(b"\x80" * n, "big"):
         return chunk.to_bytes(n, "big").decode("ascii"), p + bits
     chars = []
-    for _ in range(n):
+    for i in range(n):
+        if i & 511 == 511:
+            v &= (1 << (e - p)) - 1  # drop consumed bits: keeps each read O(1) (see dec_uint)
         c, p = dec_uint(v, p, e)
         if c > 0x10FFFF:
             raise ExiDecodeError(f"code point {c:#x} beyond U+10FFFF", p)
@@ -141,25 +157,30 @@ def finish(a: int) -> bytes:
     return ((a << pad) ^ (1 << nb)).to_bytes(nb >> 3, "big")
 
 
+@functools.lru_cache(maxsize=4096)
 def pick_multiplier(x: float, mult_min: int, mult_max: int, vmin: int, vmax: int) -> tuple[int, int]:
     """Choose (value, multiplier) for a PhysicalValue so that value × 10^multiplier ≈ x.
 
     Prefers an exact representation with the multiplier closest to 0 (412.8 → 4128 × 10⁻¹,
-    400 → 400 × 10⁰); if none is exact, the finest multiplier whose value fits the range.
+    400 → 400 × 10⁰; on a tie the positive multiplier); if none is exact, the finest multiplier
+    whose value fits the range.  Cached: a session encodes the same few values over and over.
     """
-    exact: list[tuple[int, int, int]] = []
-    for m in range(mult_min, mult_max + 1):
+    tolerance = 1e-9 * max(1.0, abs(x))
+    for m in _closest_to_zero(mult_min, mult_max):
         val = round(x / 10.0**m)
-        if vmin <= val <= vmax and abs(val * 10.0**m - x) <= 1e-9 * max(1.0, abs(x)):
-            exact.append((abs(m), -m, val))
-    if exact:
-        _, neg_m, val = min(exact)
-        return val, -neg_m
+        if vmin <= val <= vmax and abs(val * 10.0**m - x) <= tolerance:
+            return val, m
     for m in range(mult_min, mult_max + 1):
         val = round(x / 10.0**m)
         if vmin <= val <= vmax:
             return val, m
     raise ExiEncodeError(f"physical value {x} does not fit value {vmin}..{vmax} × 10^{mult_min}..{mult_max}")
+
+
+@functools.lru_cache(maxsize=16)
+def _closest_to_zero(mult_min: int, mult_max: int) -> tuple[int, ...]:
+    """Multipliers ordered by |m|, the positive one first on a tie: 0, 1, -1, 2, -2, …"""
+    return tuple(sorted(range(mult_min, mult_max + 1), key=lambda m: (abs(m), -m)))
 
 
 class OpenEnum(IntEnum):

@@ -101,7 +101,11 @@ def _d_SupportedAppProtocolReq(v: int, p: int, e: int) -> tuple[SupportedAppProt
         p += 1
         t = 1
         f_app_protocol: list[AppProtocol] = []
+        b_ = p + 4096
         while t in _P_SupportedAppProtocolReq_app_protocol:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_AppProtocol(v, p, e)
             f_app_protocol.append(y)

@@ -1462,7 +1462,11 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         else:
             f_key_info = None
         f_object: list[Object] = []
+        b_ = p + 4096
         while t == 5:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Object(v, p, e)
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
@@ -1539,7 +1543,11 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         p += 1
         t = 4
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_SignedInfo_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -1778,7 +1786,11 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         p += 1
         t = 1
         f_transform: list[Transform] = []
+        b_ = p + 4096
         while t in _P_Transforms_transform:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Transform(v, p, e)
             f_transform.append(y)
@@ -1828,7 +1840,11 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         p += 3
         t = _T_Transform_1[r]
         f_x_path: list[str] = []
+        b_ = p + 4096
         while t == 3:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
                     raise ExiDecodeError("unsupported second-level event", p, "Transform.XPath")
@@ -2014,7 +2030,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         else:
             f_id = None
         f_key_name: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2032,7 +2052,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_key_value: list[KeyValue] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_value:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_KeyValue(v, p, e)
             f_key_value.append(y)
@@ -2040,7 +2064,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_retrieval_method: list[RetrievalMethod] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_retrieval_method:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_RetrievalMethod(v, p, e)
             f_retrieval_method.append(y)
@@ -2048,7 +2076,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_data: list[X509Data] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_x509_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509Data(v, p, e)
             f_x509_data.append(y)
@@ -2056,7 +2088,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_pgp_data: list[PGPData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_pgp_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PGPData(v, p, e)
             f_pgp_data.append(y)
@@ -2064,7 +2100,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_spki_data: list[SPKIData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_spki_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SPKIData(v, p, e)
             f_spki_data.append(y)
@@ -2072,7 +2112,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_mgmt_data: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_mgmt_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2535,7 +2579,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         p += 3
         t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_issuer_serial:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509IssuerSerial(v, p, e)
             f_x509_issuer_serial.append(y)
@@ -2543,7 +2591,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_ski: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_ski:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2561,7 +2613,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_subject_name: list[str] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_subject_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2579,7 +2635,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2597,7 +2657,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_crl: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_crl:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -2775,7 +2839,11 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         p += 1
         t = 1
         f_spki_sexp: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SPKIData_spki_sexp:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -3266,7 +3334,11 @@ def _d_ListOfRootCertificateIDs(v: int, p: int, e: int) -> tuple[ListOfRootCerti
         p += 1
         t = 1
         f_root_certificate_id: list[str] = []
+        b_ = p + 4096
         while t in _P_ListOfRootCertificateIDs_root_certificate_id:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -3467,7 +3539,11 @@ def _d_SubCertificates(v: int, p: int, e: int) -> tuple[SubCertificates, int]:
         p += 1
         t = 1
         f_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SubCertificates_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -4144,7 +4220,11 @@ def _d_SAScheduleList(v: int, p: int, e: int) -> tuple[SAScheduleList, int]:
         p += 1
         t = 1
         f_sa_schedule_tuple: list[SAScheduleTuple] = []
+        b_ = p + 4096
         while t in _P_SAScheduleList_sa_schedule_tuple:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SAScheduleTuple(v, p, e)
             f_sa_schedule_tuple.append(y)
@@ -4269,7 +4349,11 @@ def _d_PMaxSchedule(v: int, p: int, e: int) -> tuple[PMaxSchedule, int]:
         p += 2
         t = 2
         f_p_max_schedule_entry: list[PMaxScheduleEntry] = []
+        b_ = p + 4096
         while t in _P_PMaxSchedule_p_max_schedule_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PMaxScheduleEntry(v, p, e)
             f_p_max_schedule_entry.append(y)
@@ -4535,7 +4619,11 @@ def _d_SalesTariff(v: int, p: int, e: int) -> tuple[SalesTariff, int]:
         f_num_e_price_levels = ((r >> 2) & 255)
         t = 5
         f_sales_tariff_entry: list[SalesTariffEntry] = []
+        b_ = p + 4096
         while t in _P_SalesTariff_sales_tariff_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SalesTariffEntry(v, p, e)
             f_sales_tariff_entry.append(y)
@@ -4610,7 +4698,11 @@ def _d_SalesTariffEntry(v: int, p: int, e: int) -> tuple[SalesTariffEntry, int]:
         f_e_price_level = ((r >> 3) & 255)
         t = _T_SalesTariffEntry_3[(r & 3)]
         f_consumption_cost: list[ConsumptionCost] = []
+        b_ = p + 4096
         while t == 4:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_ConsumptionCost(v, p, e)
             f_consumption_cost.append(y)
             r = (v >> (e - p - 2)) & 3
@@ -4668,7 +4760,11 @@ def _d_ConsumptionCost(v: int, p: int, e: int) -> tuple[ConsumptionCost, int]:
             raise ExiDecodeError("unexpected event code (second-level or missing end)", p, "ConsumptionCost")
         t = _T_ConsumptionCost_1[(r & 3)]
         f_cost: list[Cost] = []
+        b_ = p + 4096
         while t == 2:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Cost(v, p, e)
             f_cost.append(y)
             r = (v >> (e - p - 2)) & 3
@@ -6033,7 +6129,11 @@ def _d_ChargingProfile(v: int, p: int, e: int) -> tuple[ChargingProfile, int]:
         p += 2
         t = 2
         f_profile_entry: list[ProfileEntry] = []
+        b_ = p + 4096
         while t in _P_ChargingProfile_profile_entry:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ProfileEntry(v, p, e)
             f_profile_entry.append(y)
@@ -6444,7 +6544,11 @@ def _d_ServiceParameterList(v: int, p: int, e: int) -> tuple[ServiceParameterLis
         p += 1
         t = 1
         f_parameter_set: list[ParameterSet] = []
+        b_ = p + 4096
         while t in _P_ServiceParameterList_parameter_set:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_ParameterSet(v, p, e)
             f_parameter_set.append(y)
@@ -6505,7 +6609,11 @@ def _d_ParameterSet(v: int, p: int, e: int) -> tuple[ParameterSet, int]:
         p += 2
         t = 2
         f_parameter: list[Parameter] = []
+        b_ = p + 4096
         while t in _P_ParameterSet_parameter:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Parameter(v, p, e)
             f_parameter.append(y)
@@ -6848,7 +6956,11 @@ def _d_PaymentOptions(v: int, p: int, e: int) -> tuple[PaymentOptions, int]:
         p += 1
         t = 1
         f_payment_option: list[PaymentOption] = []
+        b_ = p + 4096
         while t in _P_PaymentOptions_payment_option:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             r = (v >> (e - p - 3)) & 7
             p += 3
             if r & 5:
@@ -7037,7 +7149,11 @@ def _d_ServiceTagList(v: int, p: int, e: int) -> tuple[ServiceTagList, int]:
         p += 1
         t = 1
         f_service: list[Service] = []
+        b_ = p + 4096
         while t in _P_ServiceTagList_service:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Service(v, p, e)
             f_service.append(y)
@@ -7139,7 +7255,11 @@ def _d_SelectedServiceList(v: int, p: int, e: int) -> tuple[SelectedServiceList,
         p += 1
         t = 1
         f_selected_service: list[SelectedService] = []
+        b_ = p + 4096
         while t in _P_SelectedServiceList_selected_service:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SelectedService(v, p, e)
             f_selected_service.append(y)
@@ -7561,7 +7681,11 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         else:
             f_id = None
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_Manifest_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -7612,7 +7736,11 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
+        b_ = p + 4096
         while t in _P_SignatureProperties_signature_property:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SignatureProperty(v, p, e)
             f_signature_property.append(y)

@@ -331,7 +331,11 @@ def _d_Signature(v: int, p: int, e: int) -> tuple[Signature, int]:
         else:
             f_key_info = None
         f_object: list[Object] = []
+        b_ = p + 4096
         while t == 5:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             y, p = _d_Object(v, p, e)
             f_object.append(y)
             r = (v >> (e - p - 2)) & 3
@@ -408,7 +412,11 @@ def _d_SignedInfo(v: int, p: int, e: int) -> tuple[SignedInfo, int]:
         p += 1
         t = 4
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_SignedInfo_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -647,7 +655,11 @@ def _d_Transforms(v: int, p: int, e: int) -> tuple[Transforms, int]:
         p += 1
         t = 1
         f_transform: list[Transform] = []
+        b_ = p + 4096
         while t in _P_Transforms_transform:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Transform(v, p, e)
             f_transform.append(y)
@@ -697,7 +709,11 @@ def _d_Transform(v: int, p: int, e: int) -> tuple[Transform, int]:
         p += 3
         t = _T_Transform_1[r]
         f_x_path: list[str] = []
+        b_ = p + 4096
         while t == 3:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
                     raise ExiDecodeError("unsupported second-level event", p, "Transform.XPath")
@@ -883,7 +899,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
         else:
             f_id = None
         f_key_name: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -901,7 +921,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_key_value: list[KeyValue] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_key_value:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_KeyValue(v, p, e)
             f_key_value.append(y)
@@ -909,7 +933,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_retrieval_method: list[RetrievalMethod] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_retrieval_method:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_RetrievalMethod(v, p, e)
             f_retrieval_method.append(y)
@@ -917,7 +945,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_data: list[X509Data] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_x509_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509Data(v, p, e)
             f_x509_data.append(y)
@@ -925,7 +957,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_pgp_data: list[PGPData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_pgp_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_PGPData(v, p, e)
             f_pgp_data.append(y)
@@ -933,7 +969,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_spki_data: list[SPKIData] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_spki_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SPKIData(v, p, e)
             f_spki_data.append(y)
@@ -941,7 +981,11 @@ def _d_KeyInfo(v: int, p: int, e: int) -> tuple[KeyInfo, int]:
             t = _T_KeyInfo[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_mgmt_data: list[str] = []
+        b_ = p + 4096
         while t in _P_KeyInfo_mgmt_data:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1404,7 +1448,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
         p += 3
         t = _T_X509Data_0[r]
         f_x509_issuer_serial: list[X509IssuerSerial] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_issuer_serial:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_X509IssuerSerial(v, p, e)
             f_x509_issuer_serial.append(y)
@@ -1412,7 +1460,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_ski: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_ski:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1430,7 +1482,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_subject_name: list[str] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_subject_name:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1448,7 +1504,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_certificate: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_certificate:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1466,7 +1526,11 @@ def _d_X509Data(v: int, p: int, e: int) -> tuple[X509Data, int]:
             t = _T_X509Data[st][(v >> (e - p - w)) & ((1 << w) - 1)]
             p += w
         f_x509_crl: list[bytes] = []
+        b_ = p + 4096
         while t in _P_X509Data_x509_crl:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1644,7 +1708,11 @@ def _d_SPKIData(v: int, p: int, e: int) -> tuple[SPKIData, int]:
         p += 1
         t = 1
         f_spki_sexp: list[bytes] = []
+        b_ = p + 4096
         while t in _P_SPKIData_spki_sexp:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             if (v >> (e - p - 1)) & 1:
                 if (v >> (e - p - 4)) & 7:
@@ -1776,7 +1844,11 @@ def _d_Manifest(v: int, p: int, e: int) -> tuple[Manifest, int]:
         else:
             f_id = None
         f_reference: list[Reference] = []
+        b_ = p + 4096
         while t in _P_Manifest_reference:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_Reference(v, p, e)
             f_reference.append(y)
@@ -1827,7 +1899,11 @@ def _d_SignatureProperties(v: int, p: int, e: int) -> tuple[SignatureProperties,
         else:
             f_id = None
         f_signature_property: list[SignatureProperty] = []
+        b_ = p + 4096
         while t in _P_SignatureProperties_signature_property:
+            if p > b_:
+                v &= (1 << (e - p)) - 1
+                b_ = p + 4096
             st = t
             y, p = _d_SignatureProperty(v, p, e)
             f_signature_property.append(y)

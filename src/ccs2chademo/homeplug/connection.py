@@ -7,8 +7,9 @@ plain state machine, which is easier to test and cannot drift into a level that 
 ==============  ======  =====================================================================
 state           level   leaves on
 ==============  ======  =====================================================================
+``modem``       5       a local modem answered GET_SW → ``slac`` (§5; asks again until one does)
 ``slac``        10      SET_KEY.CNF accepted → ``sdp`` (SlacPev retries itself; 15 s guard)
-``sdp``         15      valid response → ``connecting``; 50 requests unanswered → ``slac``
+``sdp``         15      valid response → ``connecting``; 50 requests unanswered → ``modem``
 ``connecting``  50      LinkUp → ``connected``; refused/timeout → warm restart
 ``connected``   80      LinkDown → warm restart; the session closes → ``finished``
 ==============  ======  =====================================================================
@@ -41,6 +42,7 @@ from ..runtime.events import (
     InputChanged,
     LinkDown,
     LinkUp,
+    Log,
     OpenLink,
     SendData,
     SendFailed,
@@ -50,11 +52,12 @@ from ..runtime.events import (
 from ..runtime.machine import Machine, MachineBase
 from ..v2g import v2gtp
 from ..v2g.discovery import SdpClient, SdpResult
+from .finder import ModemFinder
 from .slac import SlacPev, SlacResult, SlacTiming
 
 SESSION_LINK = "v2g"
 MAX_TCP_FAILURES = 3
-LEVELS = {"slac": 10, "sdp": 15, "connecting": 50, "connected": 80, "finished": 5, "idle": 5}
+LEVELS = {"modem": 5, "slac": 10, "sdp": 15, "connecting": 50, "connected": 80, "finished": 5, "idle": 5}
 
 
 class PevConnection(MachineBase):
@@ -64,6 +67,7 @@ class PevConnection(MachineBase):
                  scope_id: int = 0, timing: SlacTiming | None = None, connect_timeout: float = 5.0,
                  sdp_requests: int = 50, start_at: float = 0.0) -> None:
         super().__init__(name, "idle")
+        self.finder = ModemFinder(mac, name=f"{name}.finder")
         self.slac = SlacPev(mac, rng, name=f"{name}.slac", timing=timing)
         self.sdp = SdpClient(name=f"{name}.sdp", scope_id=scope_id, max_requests=sdp_requests)
         self.session = session
@@ -73,17 +77,27 @@ class PevConnection(MachineBase):
         self.sdp_result: SdpResult | None = None
         self.ignored = 0
         self.connected_at: float | None = None
+        #: first time each state was entered (power-on → SLAC → SDP → TCP figures)
+        self.milestones: dict[str, float] = {}
+        self._now = 0.0
         self._stream = v2gtp.V2gtpStream()
         self._deadline: float | None = start_at  # power-on: start at the first timer
-        self._warm = False
         self._tcp_failures = 0
         self._level = -1
 
     # -- control ------------------------------------------------------------------------------
     def start(self, now: float) -> None:
-        self._goto("slac")
-        self.slac.start(now)
+        """Power-on, and every full restart (§13.2: any failure → back to level 5)."""
+        self._goto("modem")
+        self.finder.start(now)
         self._pump()
+
+    @property
+    def evse_mac(self) -> bytes | None:
+        """The charger's MAC: from the SDP answer where it tells (§16 rule 8), else from SLAC."""
+        if self.sdp_result is not None and self.sdp_result.evse_mac is not None:
+            return self.sdp_result.evse_mac
+        return self.slac_result.evse_mac if self.slac_result is not None else None
 
     @property
     def level(self) -> int:
@@ -91,14 +105,17 @@ class PevConnection(MachineBase):
 
     def _goto(self, state: str, **why: Any) -> None:
         self._enter(state, **why)
+        self.milestones.setdefault(state, self._now)
         if self.level != self._level:
             self._level = self.level
             self._emit(SetOutput("connection_level", self._level))
 
     def _pump(self) -> None:
         """Move the parts' actions into our queue; react to what they finished."""
-        for part in (self.slac, self.sdp):
+        for part in (self.finder, self.slac, self.sdp):
             for action in part.actions():
+                if isinstance(action, Log):  # keep which part decided (the record's source is us)
+                    action = Log(action.kind, {"part": part.name.rsplit(".", 1)[-1], **action.fields})
                 self._emit(action)
         if self.session is not None:
             for action in self.session.actions():
@@ -106,16 +123,20 @@ class PevConnection(MachineBase):
 
     # -- machine protocol -----------------------------------------------------------------------
     def get_timer(self) -> float | None:
-        times = [t for t in (self._deadline, self.slac.get_timer() if self.state == "slac" else None,
+        times = [t for t in (self._deadline, self.finder.get_timer() if self.state == "modem" else None,
+                             self.slac.get_timer() if self.state == "slac" else None,
                              self.sdp.get_timer() if self.state == "sdp" else None,
                              self.session.get_timer() if self.session is not None else None) if t is not None]
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
+        self._now = now
         if self.state == "idle" and self._level < 0:
             self._deadline = None
             self.start(now)
             return
+        if self.state == "modem" and due(self.finder.get_timer(), now):
+            self.finder.handle_timer(now)
         if self.state == "slac" and due(self.slac.get_timer(), now):
             self.slac.handle_timer(now)
         if self.state == "sdp" and due(self.sdp.get_timer(), now):
@@ -125,16 +146,18 @@ class PevConnection(MachineBase):
         if due(self._deadline, now):
             self._deadline = None
             if self.state == "connecting":
-                self._log("timeout", step="tcp connect")
-                self._emit(CloseLink("tcp", abort=True))
-                self._restart_warm(now)
+                self._emit(CloseLink("tcp", abort=True))  # no connection yet: nothing to FIN
+                self._restart_warm(now, "TCP connect timed out")
         self._pump()
         self._advance(now)
 
     def receive(self, event: Event, now: float) -> None:
+        self._now = now
         link = getattr(event, "link", None)
         if link == "plc":
-            if self.state == "slac":
+            if self.state == "modem":
+                self.finder.receive(event, now)
+            elif self.state == "slac":
                 self.slac.receive(event, now)
             elif isinstance(event, FrameReceived):
                 self._ignore("HomePlug frame", event)
@@ -151,16 +174,22 @@ class PevConnection(MachineBase):
         self._advance(now)
 
     def _ignore(self, what: str, event: FrameReceived) -> None:
+        """Count every ignored frame; log the first ten and then every hundredth (a charger
+        misusing ATTEN_CHAR.IND sent 210 of them during one session)."""
         self.ignored += 1
-        self._log("ignored", reason=f"{what} in state {self.state}", length=len(event.frame))
+        if self.ignored <= 10 or self.ignored % 100 == 0:
+            self._log("ignored", reason=f"{what} in state {self.state}", length=len(event.frame), count=self.ignored)
 
     # -- progress -------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
-        if self.state == "slac" and self.slac.result is not None:
+        if self.state == "modem" and self.finder.state == "done":
+            self._goto("slac", modems=len(self.finder.found))
+            self.slac.start(now)
+            self._pump()
+        elif self.state == "slac" and self.slac.result is not None:
             self.slac_result = self.slac.result
             self._goto("sdp", evse=self.slac_result.evse_mac.hex())
-            self.sdp.start(now, 1 if self._warm else None)
-            self._warm = False
+            self.sdp.start(now)
             self._pump()
         elif self.state == "sdp" and self.sdp.result is not None:
             self.sdp_result = result = self.sdp.result
@@ -169,24 +198,22 @@ class PevConnection(MachineBase):
             self._emit(OpenLink("tcp", target=(str(result.address), result.port, 0, self.scope_id)))
             self._deadline = now + self.connect_timeout
         elif self.state == "sdp" and self.sdp.failed:
-            self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="slac")
-            self._goto("slac")
-            self.slac.start(now)
-            self._pump()
+            self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="modem")
+            self.start(now)
 
-    def _restart_warm(self, now: float) -> None:
+    def _restart_warm(self, now: float, reason: str) -> None:
         """§6: one SDP request and 0.5 s, then SLAC (SdpClient failure takes us to SLAC).
 
-        After ``MAX_TCP_FAILURES`` connects in a row that fail, SLAC starts over instead."""
+        After ``MAX_TCP_FAILURES`` TCP failures without a connection in between, SLAC starts
+        over at once."""
         self._stream = v2gtp.V2gtpStream()
         self._tcp_failures += 1
         if self._tcp_failures >= MAX_TCP_FAILURES:
             self._tcp_failures = 0
-            self._log("restart", reason="TCP failed repeatedly", step="slac")
-            self._goto("slac")
-            self.slac.start(now)
-            self._pump()
+            self._log("restart", reason=reason, step="modem", failures=MAX_TCP_FAILURES)
+            self.start(now)
             return
+        self._log("restart", reason=reason, step="sdp")
         self._goto("sdp", warm=True)
         self.sdp.start(now, max_requests=1)
         self._pump()
@@ -202,12 +229,10 @@ class PevConnection(MachineBase):
         elif isinstance(event, LinkDown):
             if self.state == "connected":
                 self._to_session(LinkDown(SESSION_LINK, event.reason), now)
-                self._log("restart", reason=f"TCP {event.reason}", step="sdp")
-                self._restart_warm(now)
+                self._restart_warm(now, f"TCP {event.reason}")
             elif self.state == "connecting":
                 self._deadline = None
-                self._log("restart", reason=f"TCP connect {event.reason}", step="sdp")
-                self._restart_warm(now)
+                self._restart_warm(now, f"TCP connect {event.reason}")
         elif isinstance(event, DataReceived) and self.state == "connected":
             try:
                 messages = self._stream.feed(event.data)
@@ -215,7 +240,7 @@ class PevConnection(MachineBase):
                 self._log("rejected", reason=str(exc), step="v2gtp")
                 self._emit(CloseLink("tcp"))
                 self._to_session(LinkDown(SESSION_LINK, f"error: {exc}"), now)
-                self._restart_warm(now)
+                self._restart_warm(now, "bad V2GTP header")
                 return
             for message in messages:
                 if message.payload_type != v2gtp.PayloadType.EXI:

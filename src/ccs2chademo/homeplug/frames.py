@@ -59,16 +59,6 @@ def format_mac(mac: bytes) -> str:
     return ":".join(f"{b:02x}" for b in mac)
 
 
-def parse_mac(text: str) -> bytes:
-    try:
-        mac = bytes.fromhex(text.replace(":", "").replace("-", ""))
-    except ValueError:
-        raise ValueError(f"not a MAC address: {text!r}") from None
-    if len(mac) != 6:
-        raise ValueError(f"not a MAC address: {text!r}")
-    return mac
-
-
 # ------------------------------------------------------------------------------------ records
 
 

@@ -143,10 +143,6 @@ class SlacPev(_SlacBase):
         self._goto("wait_param_cnf", now, now + self.timing.param_timeout)
         self._guard = now + self.timing.guard
 
-    def stop(self) -> None:
-        self._goto("idle", 0.0, None)
-        self._guard = None
-
     @property
     def active(self) -> bool:
         return self.state not in ("idle", "done")
@@ -310,6 +306,8 @@ class _PevSession:
     run_id: bytes
     profile_sum: list[int]
     profiles: int = 0
+    atten_due: float | None = None  # end of the sounding window announced by START_ATTEN_CHAR
+    atten_sent: bool = False
 
 
 class SlacEvse(_SlacBase):
@@ -319,7 +317,9 @@ class SlacEvse(_SlacBase):
     ``modem_restart`` before serving, as pyPLC's EVSE does.  ``response_delay`` models the
     charger's reaction time (real chargers 5–20 ms).  When its modem delivers
     CM_ATTEN_PROFILE.IND for a PEV, ATTEN_CHAR.IND carries their average; otherwise the §4
-    profile.
+    profile.  ATTEN_CHAR.IND goes out on the last sound (CNT 0) or, if that sound was lost, when
+    the TIME_OUT window announced by START_ATTEN_CHAR.IND (6 × 100 ms) ends — as ISO 15118-3
+    chargers do.
     """
 
     def __init__(self, mac: bytes, nid: bytes, nmk: bytes, name: str = "slac_evse", link: str = "plc",
@@ -338,6 +338,7 @@ class SlacEvse(_SlacBase):
 
     def get_timer(self) -> float | None:
         times = [t for t, _ in self._outbox]
+        times += [s.atten_due for s in self.sessions.values() if s.atten_due is not None and not s.atten_sent]
         if self._deadline is not None:
             times.append(self._deadline)
         return min(times) if times else None
@@ -347,6 +348,10 @@ class SlacEvse(_SlacBase):
         self._outbox = [(t, m) for t, m in self._outbox if not due(t, now)]
         for mme in ready:
             self._send(mme)
+        for pev, session in self.sessions.items():
+            if not session.atten_sent and due(session.atten_due, now):
+                self._log("sounding_window_over", pev=F.format_mac(pev))
+                self._atten_char(now, pev, session)
         if due(self._deadline, now):
             if self.state == "configuring":
                 self._send(F.SetKeyReq(dest=F.BROADCAST, source=self.mac, nid=self.nid, nmk=self.nmk))
@@ -387,9 +392,10 @@ class SlacEvse(_SlacBase):
         if run_id != session.run_id:
             self._reject(f"RunID {run_id.hex()} is not the one of this PEV's SLAC_PARAM.REQ", mme)
             return
-        if isinstance(mme, F.MnbcSoundInd) and mme.count == 0:
-            self._later(now, F.AttenCharInd(dest=mme.source, source=self.mac, source_address=mme.source,
-                                            run_id=run_id, groups=self._profile(session)))
+        if isinstance(mme, F.StartAttenCharInd) and session.atten_due is None:
+            session.atten_due = now + mme.time_out * 0.1
+        elif isinstance(mme, F.MnbcSoundInd) and mme.count == 0 and not session.atten_sent:
+            self._atten_char(now, mme.source, session)
         elif isinstance(mme, F.AttenCharRsp):
             self._log("atten_char_rsp", pev=F.format_mac(mme.source), result=mme.result)
         elif isinstance(mme, F.SlacMatchReq):
@@ -401,6 +407,11 @@ class SlacEvse(_SlacBase):
             if mme.source not in self.matched:
                 self.matched.append(mme.source)
                 self._log("matched", pev=F.format_mac(mme.source))
+
+    def _atten_char(self, now: float, pev: bytes, session: _PevSession) -> None:
+        session.atten_sent = True
+        self._later(now, F.AttenCharInd(dest=pev, source=self.mac, source_address=pev, run_id=session.run_id,
+                                        groups=self._profile(session)))
 
     @staticmethod
     def _profile(session: _PevSession) -> bytes:

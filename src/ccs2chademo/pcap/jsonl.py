@@ -1,7 +1,8 @@
 """Records as the JSON objects ``ccs2chademo pcap`` prints, one per line (docs/pcap.md).
 
-:func:`raw_record_json` is the one place that turns a raw frame into an output line: decoders
-for SLAC and SDP plug in there (they belong to the homeplug side); the rest stays as it is.
+:func:`raw_record_json` is the one place that turns a raw frame into an output line: HomePlug
+frames are described by :func:`ccs2chademo.homeplug.frames.describe`, SDP datagrams by the
+decoders of :mod:`ccs2chademo.v2g.sdp`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import exi
+from ..homeplug import frames as homeplug
+from ..v2g import sdp
+from ..v2g.v2gtp import PayloadType
 from .records import RawRecord, V2gRecord
 
 
@@ -30,5 +34,24 @@ def v2g_record_json(record: V2gRecord) -> dict[str, Any]:
 
 
 def raw_record_json(record: RawRecord) -> dict[str, Any]:
-    """``{"time", "kind", "hex"}``; extend here with decoded SLAC/SDP fields."""
-    return {"time": record.time, "kind": record.kind, "hex": record.hex}
+    """``{"time", "kind", "hex", …}`` plus the decoded fields of the SLAC/SDP frame
+    (``"type"``, MACs, RunID, …), or ``"error"`` when it does not decode."""
+    line: dict[str, Any] = {"time": record.time, "kind": record.kind, "hex": record.hex}
+    if record.kind == "homeplug":
+        line.update(homeplug.describe(record.data))
+    else:
+        line.update(describe_sdp(record.data))
+    return line
+
+
+def describe_sdp(datagram: bytes) -> dict[str, Any]:
+    """SDP request/response fields (ccs-ev.md §6); never raises for bad bytes."""
+    try:
+        if datagram[2:4] == PayloadType.SDP_REQUEST.to_bytes(2, "big"):
+            req = sdp.decode_request(datagram)
+            return {"type": "SDP_REQUEST", "security": req.security, "transport": req.transport}
+        res = sdp.decode_response(datagram)
+    except sdp.SdpError as exc:
+        return {"type": "invalid", "error": str(exc)}
+    return {"type": "SDP_RESPONSE", "address": str(res.address), "port": res.port, "security": res.security,
+            "transport": res.transport}

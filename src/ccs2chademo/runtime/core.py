@@ -11,7 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .events import (
     Action,
@@ -143,13 +143,19 @@ class Runtime(ABC):
         self._service(slot)
 
     def fire(self, slot: Slot) -> None:
-        slot.machine.handle_timer(self.now())
+        """Run a machine's timer; ``now`` is never earlier than the deadline it asked for."""
+        now = self.now()
+        deadline = slot.deadline
+        slot.machine.handle_timer(now if deadline is None or now >= deadline else deadline)
         self._service(slot)
 
     def _service(self, slot: Slot) -> None:
         machine = slot.machine
-        for action in machine.actions():
-            self._dispatch(slot, action)
+        actions = machine.actions()
+        if actions:
+            dispatch = self._dispatch
+            for action in actions:
+                dispatch(slot, action)
         deadline = machine.get_timer()
         if deadline != slot.deadline:
             slot.deadline = deadline
@@ -157,6 +163,16 @@ class Runtime(ABC):
             self._arm(slot)
 
     def _dispatch(self, slot: Slot, action: Action) -> None:
+        cls = type(action)
+        if cls is SendCan or cls is SendFrame or cls is SendData:  # the hot path: frames
+            send = cast(SendData | SendFrame | SendCan, action)
+            port = slot.ports.get(send.link)
+            if port is None:
+                raise LinkError(f"machine {slot.machine.name!r} has no link {send.link!r}")
+            if self.log.logger.isEnabledFor(logging.DEBUG):
+                self.log.record(self.now(), slot.machine.name, "tx", frame_fields(send))
+            port.transmit(send)
+            return
         name = slot.machine.name
         if isinstance(action, Log):
             self.log.record(self.now(), name, action.kind, action.fields)
@@ -166,11 +182,6 @@ class Runtime(ABC):
                 self.log.record(self.now(), name, "output", {"name": action.name, "value": action.value})
             if slot.on_output is not None:
                 slot.on_output(action.name, action.value, self.now())
-        elif isinstance(action, SendData | SendFrame | SendCan):
-            port = self._port(slot, action.link)
-            if self.log.logger.isEnabledFor(logging.DEBUG):
-                self.log.record(self.now(), name, "tx", frame_fields(action))
-            port.transmit(action)
         elif isinstance(action, OpenLink):
             self.log.record(self.now(), name, "open", {"link": action.link, "target": action.target})
             self._port(slot, action.link).open(action.target)

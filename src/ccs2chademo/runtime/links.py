@@ -224,20 +224,26 @@ class FrameMedium:
         return delay
 
     def transmit(self, sender: StationPort, action: SendData | SendFrame | SendCan) -> None:
+        sim = self.sim
         if not sender.enabled:
-            self.sim.call_at_ns(self.sim.now_ns, _emit_to, (sender, SendFailed(sender.link, "station disabled")))
+            sim.call_at_ns(sim.now_ns, _emit_to, (sender, SendFailed(sender.link, "station disabled")))
             return
         self.sent += 1
         dest = action.dest if isinstance(action, SendFrame) else None
+        imp = self.impairment
+        # fixed latency (no loss, jitter or reordering): one delay for every receiver, no RNG draws
+        fixed_ns = None if (imp.loss or imp.jitter or imp.reorder) else sim.now_ns + round(imp.latency * 1e9)
         for station in self.stations:
             if station is sender or (dest is not None and station.address != dest):
+                continue
+            if fixed_ns is not None:
+                sim.call_at_ns(fixed_ns, self._arrive, (station, self._event(station, action, sender.address)))
                 continue
             delay = self._delay()
             if delay is None:
                 self.lost += 1
                 continue
-            event = self._event(station, action, sender.address)
-            self.sim.call_later(delay, self._arrive, (station, event))
+            sim.call_later(delay, self._arrive, (station, self._event(station, action, sender.address)))
 
     def _arrive(self, arg: tuple[StationPort, Event]) -> None:
         station, event = arg

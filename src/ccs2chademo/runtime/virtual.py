@@ -83,14 +83,20 @@ class VirtualRuntime(Runtime):
 
     def _arm(self, slot: Slot) -> None:
         if slot.deadline is not None:
-            self.call_at(slot.deadline, self._timer, (slot, slot.generation))
+            t_ns = round(slot.deadline * NS)
+            self._seq += 1
+            heapq.heappush(self._heap, (t_ns if t_ns > self._now_ns else self._now_ns, self._seq, self._timer,
+                                        (slot, slot.generation)))
 
     def _timer(self, arg: tuple[Slot, int]) -> None:
         slot, generation = arg
         if generation == slot.generation:  # otherwise superseded by a newer deadline
+            deadline = slot.deadline
             slot.deadline = None
             slot.generation += 1
-            self.fire(slot)
+            # the clock is integer ns: never hand a machine a `now` a hair before its own deadline
+            slot.machine.handle_timer(self._now if deadline is None or self._now >= deadline else deadline)
+            self._service(slot)
 
     # -- running ----------------------------------------------------------------------------
     def stop(self) -> None:

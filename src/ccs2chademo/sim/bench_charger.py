@@ -3,14 +3,14 @@ SECC with a personality's power stage, on one Linux interface (a veth end, or a 
 
 Two stand-ins replace what a veth pair does not have:
 
-* **The car's modem** (:class:`ModemStandIn`).  A real PEV writes the key from MATCH.CNF into its
-  *own* modem with SET_KEY.REQ (to broadcast or 00:B0:52:00:00:01) and waits for SET_KEY.CNF
-  Result 1 from it (ccs-ev.md §2.3–§2.4).  On a veth there is no modem: the frame reaches the
-  charger's host instead.  The charger process is the only other station on that wire, so it
-  plays "the power line with both modems" and answers the car's SET_KEY.REQ with the local
-  modem's CNF (Result 1, source ``00:B0:52:00:00:01``).  The charger's own SLAC runs with
-  ``configure_modem=False`` (there is no modem of its own to key).  Never used with a real modem:
-  ``--iface`` on a modem interface would answer for the car's modem, so the command says so.
+* **The car's modem**: the choice of the homeplug layer's veth test, reused
+  (:class:`~ccs2chademo.sim.modem.ModemStandIn`, docs/homeplug.md "Real kernel networking").  A
+  real PEV asks its *own* modem for VS_SW_VER (the modem finder) and writes the key from
+  MATCH.CNF into it with SET_KEY.REQ, waiting for SET_KEY.CNF Result 1 (ccs-ev.md §2.3–§2.4).
+  On a veth there is no modem and those frames reach the charger's host, so the charger process
+  runs the stand-in on a second raw socket and answers them as the car's modem would (no
+  reboot: the veth is an AVLN from the start).  The charger's own SLAC runs with
+  ``configure_modem=False``.  Only for a veth: with real modems the car's modem answers.
 * **The car's battery behind the cable** (:class:`BenchLoad`).  The two processes share no DC
   bus, so the power stage is loaded by a stand-in battery whose open-circuit voltage is the
   precharge target; it connects when PowerDelivery(ON) succeeds and disconnects at OFF, so
@@ -24,13 +24,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..drivers.linux.iface import Interface, sdp_socket
-from ..drivers.linux.net import TcpServerPort, UdpPort
-from ..drivers.linux.packet import PacketPort
+from ..drivers.linux import iface
+from ..drivers.linux.multicast import MulticastUdpPort
+from ..drivers.linux.net import TcpServerPort
+from ..drivers.linux.raweth import RawEthernetPort
 from ..homeplug import frames as F
 from ..homeplug.slac import SlacEvse, random_network_key
-from ..runtime import AsyncRuntime, Event, FrameReceived, SendFrame, SessionLog
-from ..runtime.machine import MachineBase
+from ..runtime import AsyncRuntime, SessionLog
 from ..v2g.discovery import SdpServer
 from ..v2g.messages import EvMessage, Kind
 from ..v2g.sdp import SDP_PORT
@@ -38,43 +38,7 @@ from ..v2g.secc import Reply, Secc
 from .charger import PERSONALITIES, Personality, PowerStageModel, build_charger
 from .ev_battery import Battery
 from .faults import Fault, FaultInjector
-
-LOCAL_MODEM_MAC = F.LOCAL_MANAGEMENT  # the source a QCA modem answers local management from
-
-
-class ModemStandIn(MachineBase):
-    """Answers SET_KEY.REQ from other stations like their local QCA modem would (module doc)."""
-
-    def __init__(self, own_mac: bytes, name: str = "modem-standin", link: str = "plc") -> None:
-        super().__init__(name, "listening")
-        self.own_mac = own_mac
-        self.link = link
-        self.answered = 0
-
-    def get_timer(self) -> float | None:
-        return None
-
-    def handle_timer(self, now: float) -> None:
-        pass
-
-    def receive(self, event: Event, now: float) -> None:
-        if not isinstance(event, FrameReceived) or not F.is_homeplug(event.frame):
-            return
-        if F.mmtype_of(event.frame) != F.SetKeyReq.MMTYPE:
-            return
-        try:
-            req = F.decode(event.frame)
-        except F.MmeError as exc:
-            self._log("rejected", reason=str(exc))
-            return
-        if not isinstance(req, F.SetKeyReq) or req.source == self.own_mac:
-            return
-        if req.dest not in (F.BROADCAST, F.LOCAL_MANAGEMENT):
-            return
-        self.answered += 1
-        self._log("set_key_answered", station=F.format_mac(req.source), nid=req.nid.hex())
-        self._emit(SendFrame(self.link, F.SetKeyCnf(dest=req.source, source=LOCAL_MODEM_MAC, result=1,
-                                                    my_nonce=bytes(4), your_nonce=req.my_nonce).encode()))
+from .modem import ModemStandIn
 
 
 @dataclass
@@ -160,14 +124,16 @@ class ChargerRun:
 class BenchCharger:
     """Wires the charger's machines to ``iface`` on an :class:`AsyncRuntime`."""
 
-    def __init__(self, iface: Interface, personality: str = "abb", fault: str | None = None, seed: int = 0,
+    def __init__(self, ifname: str, personality: str = "abb", fault: str | None = None, seed: int = 0,
                  log: SessionLog | None = None) -> None:
         try:
             self.personality: Personality = PERSONALITIES[personality]
         except KeyError:
             raise ValueError(f"unknown personality {personality!r}; known: {', '.join(PERSONALITIES)}") from None
         self.fault = Fault.parse(fault) if fault else None
-        self.iface = iface
+        self.ifname = ifname
+        self.mac = iface.mac_address(ifname)
+        self.address = iface.link_local_address(ifname)
         self.rng = random.Random(seed)
         self.log = log
         self.secc_states: list[str] = []
@@ -179,20 +145,20 @@ class BenchCharger:
         loop = asyncio.get_running_loop()
         self.rt = rt = AsyncRuntime(self.log, loop)
         nid, nmk = random_network_key(self.rng)
-        mac = self.iface.mac
+        mac = self.mac
         self.slac = SlacEvse(mac, nid, nmk, name="charger.slac", configure_modem=False)
-        self.modem = ModemStandIn(mac)
-        self.sdp = SdpServer(self.iface.link_local, self.personality.port, name="charger.sdp")
+        self.modem = ModemStandIn(b"\x02\xb0\x52" + mac[3:], mac, name="charger.modem_standin")
+        self.sdp = SdpServer(self.address, self.personality.port, name="charger.sdp")
         self.injector = FaultInjector(self.fault) if self.fault is not None else None
         secc = build_charger(self.personality, self.rng, hook=self._observe, name="secc")
         assert isinstance(secc.stage, PowerStageModel)
         self.stage = BenchStage(secc.stage, BenchLoad())
         secc.stage = self.stage
         self.secc: Secc = secc
-        slac_port, modem_port = PacketPort(loop, self.iface.name), PacketPort(loop, self.iface.name)
+        slac_port, modem_port = RawEthernetPort(loop, self.ifname), RawEthernetPort(loop, self.ifname)
         slac_port.start()
         modem_port.start()
-        udp = UdpPort(loop, sock=sdp_socket(self.iface, SDP_PORT, join=True))
+        udp = MulticastUdpPort(loop, self.ifname, SDP_PORT, hop_limit=64)
         await udp.start()
         tcp = TcpServerPort(loop, "::", self.personality.port)
         await tcp.start()
@@ -230,7 +196,7 @@ class BenchCharger:
             result = "interrupted" if interrupted else "no-session"
         return ChargerRun(
             result=result, personality=self.personality.name, fault=str(self.fault) if self.fault else None,
-            iface=self.iface.name, address=str(self.iface.link_local), tcp_port=self.personality.port,
+            iface=self.ifname, address=str(self.address), tcp_port=self.personality.port,
             slac_matched=[F.format_mac(m) for m in self.slac.matched], sdp_answered=self.sdp.answered,
-            set_key_answered=self.modem.answered, v2g_requests=self.secc.requests, secc_states=self.secc_states,
+            set_key_answered=self.modem.keys_set, v2g_requests=self.secc.requests, secc_states=self.secc_states,
             delivered_ah=self.stage.delivered_ah, wall_s=wall_s)

@@ -102,8 +102,9 @@ class PowerStageModel:
         self.current = max(0.0, self.current)
 
     def _reported(self, value: float) -> float:
+        """A measured voltage as chargers report it: with noise, at 0.1 V resolution."""
         jitter = self.p.voltage_jitter
-        return max(0.0, value + (self.rng.uniform(-jitter, jitter) if jitter else 0.0))
+        return round(max(0.0, value + (self.rng.uniform(-jitter, jitter) if jitter else 0.0)), 1)
 
     # -- PowerStage interface ---------------------------------------------------------------
     def set_ev_contactor(self, closed: bool, now: float) -> None:
@@ -158,7 +159,7 @@ class PowerStageModel:
         if self.p.delivered_limit is not None:
             limit = min(limit, self.p.delivered_limit)
         self.command = max(0.0, min(target_current, limit))
-        return self._reported(self.voltage), round(self.current, 3), "EVSE_Ready"
+        return self._reported(self.voltage), round(self.current, 1), "EVSE_Ready"
 
     def welding(self, now: float) -> float:
         self.advance(now)

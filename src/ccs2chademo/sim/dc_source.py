@@ -31,7 +31,7 @@ class DcSourceSpec:
     voltage_slew_v_per_s: float = 600.0  # output rise (real units: 265 → 505 V in ≈0.5 s)
     discharge_v_per_s: float = 1000.0  # output discharge when disabled (383 → 7 V in ≈0.4 s)
     current_up_a_per_s: float = 60.0
-    current_down_a_per_s: float = 100.0
+    current_down_a_per_s: float = 250.0  # 31 → 0 A in ≈0.2 s, 100 → 0 A in 0.4 s (§10 step 2)
     lag_s: float = 0.2  # output lags the request by 1–5 frames (chademo.md §6.1)
 
 
@@ -49,6 +49,9 @@ class DcSource:
         self.delivery_cap: float | None = None  # delivers at most this, whatever it advertises
         self.stopped = False
         self.fault = False
+        #: keep the open-circuit output at this voltage (a stage precharged to the battery and
+        #: tied straight to the inlet, which Leafs refuse: chademo.md §4 step 9)
+        self.hold_voltage: float | None = None
         self._phase_since = 0.0
         self._setpoints: deque[tuple[float, float]] = deque()
         self._lag_value = 0.0
@@ -88,6 +91,8 @@ class DcSource:
             if self.delivery_cap is not None:
                 setpoint = min(setpoint, self.delivery_cap)
         target = self._lagged(now, setpoint) if battery is not None else 0.0
+        if not demand.charging:
+            target = 0.0  # a stop command shuts the stage down at once, without the control lag
         if target > self.current:
             self.current = min(target, self.current + spec.current_up_a_per_s * dt)
         else:
@@ -99,7 +104,10 @@ class DcSource:
             # open circuit: a current-controlled stage asked for current climbs to its voltage
             # limit (the i-MiEV symptom, adapter.md §14 #11); otherwise it discharges its output
             wants = demand.charging and demand.current > 0 and not (self.stopped or self.fault)
-            self._slew(min(float(demand.voltage), spec.max_voltage) if wants else 0.0, dt)
+            if wants:
+                self._slew(min(float(demand.voltage), spec.max_voltage), dt)
+            else:
+                self._slew(self.hold_voltage if self.hold_voltage is not None and not demand.stopping else 0.0, dt)
 
     def _insulation(self, now: float, dt: float, demand: PowerDemand) -> None:
         spec = self.spec

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..deadline import due
+from ..deadline import TimerMachine
 from ..homeplug import frames as F
 from ..runtime.events import Address, Event, FrameReceived, SendFailed, SendFrame, SetOutput
 from ..runtime.machine import MachineBase
@@ -38,7 +38,18 @@ QCA7420 = ("MAC-QCA7420-1.4.0.20-00-20171027-CS", 0x20)
 QCA7000 = ("MAC-QCA7000-1.1.0.727-02-20130826-FINAL", 0x22)
 
 
-class SimModem(MachineBase):
+def set_key_cnf(req: F.SetKeyReq, modem_mac: bytes) -> bytes:
+    """The local QCA modem's answer: Result 1 = accepted (§2.4)."""
+    return F.SetKeyCnf(dest=req.source, source=modem_mac, result=1, my_nonce=bytes(4),
+                       your_nonce=req.my_nonce).encode()
+
+
+def sw_ver_cnf(dest: bytes, modem_mac: bytes, firmware: tuple[str, int]) -> bytes:
+    version, device = firmware
+    return F.SwVerCnf(dest=dest, source=modem_mac, version=version, device_id=device).encode()
+
+
+class SimModem(TimerMachine):
     def __init__(self, name: str, mac: bytes, host_mac: bytes, role: str = "pev",
                  firmware: tuple[str, int] = QCA7420, reboot_time: float = 5.0, reboot_delay: float = 0.010,
                  attenuation: Mapping[Address, float] | None = None, default_attenuation: float = 20.0) -> None:
@@ -56,7 +67,6 @@ class SimModem(MachineBase):
         self.nid = UNASSOCIATED
         self.nmk = bytes(16)
         self._pending_key: tuple[bytes, bytes] | None = None
-        self._deadline: float | None = None
         self.reboots = 0
         self.dropped = 0
 
@@ -69,12 +79,7 @@ class SimModem(MachineBase):
     def in_network(self) -> bool:
         return self.up and self.nid != UNASSOCIATED
 
-    def get_timer(self) -> float | None:
-        return self._deadline
-
-    def handle_timer(self, now: float) -> None:
-        if not due(self._deadline, now):
-            return
+    def _expired(self, now: float) -> None:
         if self.state == "key_written":
             self._enter("rebooting")
             self._emit(SetOutput("carrier", False))
@@ -84,7 +89,6 @@ class SimModem(MachineBase):
             assert self._pending_key is not None
             self.nid, self.nmk = self._pending_key
             self._pending_key = None
-            self._deadline = None
             self._enter("in_network", nid=self.nid.hex())
             self._emit(SetOutput("carrier", True))
 
@@ -157,18 +161,57 @@ class SimModem(MachineBase):
 
     # -- answers ------------------------------------------------------------------------------
     def _set_key(self, req: F.SetKeyReq, now: float) -> None:
-        self._to_host(F.SetKeyCnf(dest=req.source, source=self.mac, result=1, my_nonce=bytes(4),
-                                  your_nonce=req.my_nonce).encode())
+        self._to_host(set_key_cnf(req, self.mac))
         self._pending_key = (req.nid, req.nmk)
         self._enter("key_written", nid=req.nid.hex())
         self._deadline = now + self.reboot_delay
 
     def _sw_ver(self, dest: bytes) -> bytes:
-        version, device = self.firmware
-        return F.SwVerCnf(dest=dest, source=self.mac, version=version, device_id=device).encode()
+        return sw_ver_cnf(dest, self.mac, self.firmware)
 
     def _profile(self, pev_mac: bytes, sender: Address) -> bytes:
         base = self.attenuation.get(sender, self.default_attenuation)
         # a gentle frequency slope across the 58 groups, like a real line
         groups = bytes(max(1, min(255, round(base - 3 + 6 * i / 57))) for i in range(58))
         return F.AttenProfileInd(dest=self.host_mac, source=self.mac, pev_mac=pev_mac, groups=groups).encode()
+
+
+class ModemStandIn(MachineBase):
+    """Answers a *peer's* modem-management frames where there is no modem (a veth test bench).
+
+    On a veth pair the car's SET_KEY.REQ reaches the charger host instead of a modem; this
+    machine, running there on its own raw socket, answers it as the car's local modem would
+    (SET_KEY.CNF Result 1, VS_SW_VER.CNF).  It ignores frames from ``own_host`` and does not
+    model the reboot: the cable is always "in the network".
+    """
+
+    def __init__(self, mac: bytes, own_host: bytes, name: str = "modem_standin", link: str = "plc",
+                 firmware: tuple[str, int] = QCA7420) -> None:
+        super().__init__(name, "serving")
+        self.mac = mac
+        self.own_host = own_host
+        self.link = link
+        self.firmware = firmware
+        self.keys_set = 0
+
+    def get_timer(self) -> float | None:
+        return None
+
+    def handle_timer(self, now: float) -> None:
+        pass
+
+    def receive(self, event: Event, now: float) -> None:
+        if not isinstance(event, FrameReceived) or not F.is_homeplug(event.frame):
+            return
+        try:
+            mme = F.decode(event.frame)
+        except F.MmeError:
+            return
+        if mme.source == self.own_host or mme.dest not in (F.BROADCAST, F.LOCAL_MANAGEMENT, self.mac):
+            return
+        if isinstance(mme, F.SetKeyReq):
+            self.keys_set += 1
+            self._log("set_key", host=F.format_mac(mme.source), nid=mme.nid.hex())
+            self._emit(SendFrame(self.link, set_key_cnf(mme, self.mac)))
+        elif isinstance(mme, F.SwVerReq):
+            self._emit(SendFrame(self.link, sw_ver_cnf(mme.source, self.mac, self.firmware)))

@@ -59,12 +59,13 @@ class VethSession:
     charger: bool = True
     charger_timeout_s: float = 300.0
     adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
-    tag: str = ""
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.veth = VethPair(self.tag)
+        self.veth = VethPair(prefix="c2c")  # a unique tag per session: parallel runs never collide
+        self.charger_ns, self.charger_if = self.veth.ns_a, self.veth.if_a
+        self.adapter_ns, self.adapter_if = self.veth.ns_b, self.veth.if_b
         self.artifacts.mkdir(parents=True, exist_ok=True)
         self.config_path = self.artifacts / "adapter.toml"
         self.session_log = self.artifacts / "session.jsonl"
@@ -85,36 +86,36 @@ class VethSession:
 
     # -- processes --------------------------------------------------------------------------
     def _spawn(self, name: str, ns: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.procs[name] = subprocess.Popen(self.veth.command(ns, argv), stdout=subprocess.PIPE,
+        self.procs[name] = subprocess.Popen(self.veth.command(ns, *argv), stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True,
                                             env={**os.environ, **env} if env else None)
 
     def _start(self) -> None:
-        v = self.veth
         for path in (self.session_log, self.gpio_trace):
             path.unlink(missing_ok=True)
         ready = self.artifacts / ".capture-ready"
         ready.unlink(missing_ok=True)
-        self._spawn("capture", v.adapter_ns, [sys.executable, "-m", "ccs2chademo.drivers.linux.sniff",
-                                              v.adapter_if, str(self.capture), str(ready)])
+        self._spawn("capture", self.adapter_ns, [sys.executable, "-m", "ccs2chademo.drivers.linux.sniff",
+                                                 self.adapter_if, str(self.capture), str(ready)])
         if not wait_for(ready.exists, 10.0):
             raise RuntimeError("the veth capture did not start")
         self.config_path.write_text(self._config(), encoding="utf-8")
         if self.charger:
-            self._spawn("charger", v.charger_ns, [*PY, "charger-sim", "--iface", v.charger_if, "--personality",
-                                                  self.personality, "--timeout", str(self.charger_timeout_s), "--json"])
+            self._spawn("charger", self.charger_ns, [*PY, "charger-sim", "--iface", self.charger_if,
+                                                     "--personality", self.personality,
+                                                     "--timeout", str(self.charger_timeout_s), "--json"])
         argv = [*PY, "run", "--config", str(self.config_path), "-v", "--car", self.car, "--soc", str(self.soc),
                 "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
-        self._spawn("adapter", v.adapter_ns, argv, self.adapter_env)
+        self._spawn("adapter", self.adapter_ns, argv, self.adapter_env)
 
     def _config(self) -> str:
         a = self.artifacts
         return (f"{self.adapter_config}\n"
                 f"[hardware.gpio]\nbackend = \"sim\"\n"
                 f"[hardware.can]\ninterface = \"sim\"\n"
-                f"[hardware.plc]\ninterface = \"{self.veth.adapter_if}\"\n"
+                f"[hardware.plc]\ninterface = \"{self.adapter_if}\"\n"
                 f"[hardware.logging]\nsession_log = \"{self.session_log}\"\npcapng = \"{a / 'adapter.pcapng'}\"\n"
                 f"can_log = \"{a / 'can.log'}\"\n")
 
@@ -142,7 +143,7 @@ class VethSession:
                 continue
             proc.send_signal(signal.SIGTERM)
             left[name] = self.wait(name, 10.0)
-        self.veth.close()
+        self.veth.cleanup()
         return left
 
     # -- observing the adapter ----------------------------------------------------------------
@@ -180,7 +181,7 @@ def main(argv: list[str]) -> int:
     """``python -m ccs2chademo.sim.veth_session ARTIFACTS`` — ``make veth-demo``: one session,
     the adapter's summary JSON printed last."""
     artifacts = Path(argv[0] if argv else "test-artifacts/veth-demo")
-    with VethSession(artifacts, tag=f"demo{os.getpid()}") as session:
+    with VethSession(artifacts) as session:
         adapter = session.wait("adapter", 180.0)
         charger = session.wait("charger", 30.0)
         left = session.close()

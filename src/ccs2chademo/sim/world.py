@@ -36,6 +36,7 @@ from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
+from ..v2g.secc import ReplyHook
 from .battery import Battery
 from .charger import PERSONALITIES, PowerStageModel, build_charger
 from .ev_battery import Battery as StageBattery
@@ -46,11 +47,13 @@ from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
 from .scenario import add_charger, mac
 
-#: Faults of the adapter's surroundings (``NAME[@STATE]``); the charger's come from ``faults.py``.
+#: Faults of the adapter's surroundings, ``NAME[@STATE][+SECONDS]``: fired SECONDS after either side
+#: (or the car) first reaches STATE — a bridge CCS/CHAdeMO state or a car state; the charger's
+#: reply faults come from ``faults.py``.
 WORLD_FAULTS: dict[str, str] = {
     "tcp-loss": "the TCP connection dies under both ends (default: 60 s into CurrentDemand)",
     "stop-button": "a short press of the stop button (default: 60 s into CurrentDemand)",
-    "long-press": "the stop button held until the forced power-off (default: in CurrentDemand)",
+    "long-press": "the stop button held until the forced power-off (default: 60 s into CurrentDemand)",
     "car-stop": "the driver ends charging from the car (default: 60 s into CurrentDemand)",
     "weld": "the adapter contactor welds when it first closes (the invariants must catch it)",
     "weak-d2": "the original adapter's weak d2 driver (≈1.3 A): reference-circuit cars cannot close",
@@ -85,6 +88,12 @@ class _InletLoad(StageBattery):
 
     def charge(self, current: float, dt: float) -> None:
         self.battery.step(current, dt)
+
+
+def _chain(first: ReplyHook | None, second: ReplyHook | None) -> ReplyHook | None:
+    if first is None or second is None:
+        return first or second
+    return lambda request, reply: second(request, first(request, reply))
 
 
 @dataclass
@@ -136,9 +145,10 @@ class World:
     """The wired site; :meth:`run` runs the session to the adapter's power-off."""
 
     def __init__(self, scenario: Scenario, pcap: PcapSink | None = None,
-                 on_can: Callable[[float, CanFrame], None] | None = None) -> None:
+                 on_can: Callable[[float, CanFrame], None] | None = None, secc_hook: ReplyHook | None = None) -> None:
         """``pcap`` records the adapter's CCS side (HomePlug, SDP, TCP) as Ethernet frames;
-        ``on_can(t, frame)`` sees every frame on the CHAdeMO bus."""
+        ``on_can(t, frame)`` sees every frame on the CHAdeMO bus; ``secc_hook`` rewrites the
+        charger's replies (a charger quirk, after any ``--fault``)."""
         self.scenario = scenario
         try:
             personality = PERSONALITIES[scenario.charger]
@@ -159,7 +169,7 @@ class World:
         self.site = site = PlcSite(sim)
         self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port)
         self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=_InletLoad(self.battery),
-                                  hook=self.injector, name="secc")
+                                  hook=_chain(self.injector, secc_hook), name="secc")
         assert isinstance(self.secc.stage, PowerStageModel)
         self.stage: PowerStageModel = self.secc.stage
         host = site.add_host("adapter", mac(0xCA, 1), mac(0xCC, 1), role="pev")
@@ -172,18 +182,17 @@ class World:
         self._weld_on_close = welded
         self.bus = CanBus(sim, "can", Impairment(latency=0.0002))
         self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter")
-        ports: dict[str, Port] = {
-            "plc": host.nic.raw_port(),
-            "sdp": host.nic.udp_port(SDP_CLIENT_PORT),
-            "tcp": TcpRouter(sim, {str(self.charger.host.nic.ip): self.tcp}),
-            "can": self.bus.port("adapter"),
-        }
+        nic, evse = host.nic, self.charger.host.nic
+        plc: Port = nic.raw_port()
+        sdp: Port = nic.udp_port(SDP_CLIENT_PORT)
+        tcp: Port = self.tcp.client
         if pcap is not None:
-            nic, evse = host.nic, self.charger.host.nic
-            ports["plc"] = Tap(ports["plc"], pcap, sim.now)
-            ports["sdp"] = Tap(ports["sdp"], pcap, sim.now, "udp", local=Endpoint(nic.mac, nic.ip, SDP_CLIENT_PORT))
-            ports["tcp"] = Tap(ports["tcp"], pcap, sim.now, "tcp", local=Endpoint(nic.mac, nic.ip, TCP_CLIENT_PORT),
-                               peer=Endpoint(evse.mac, evse.ip, personality.port))
+            plc = Tap(plc, pcap, sim.now)
+            sdp = Tap(sdp, pcap, sim.now, "udp", local=Endpoint(nic.mac, nic.ip, SDP_CLIENT_PORT))
+            tcp = Tap(tcp, pcap, sim.now, "tcp", local=Endpoint(nic.mac, nic.ip, TCP_CLIENT_PORT),
+                      peer=Endpoint(evse.mac, evse.ip, personality.port))
+        ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": TcpRouter(sim, {str(evse.ip): tcp}),
+                                  "can": self.bus.port("adapter")}
         sim.add(self.bridge, ports=ports, on_output=self._bridge_output)
         self.car = ChademoVehicle(self.profile, "car")
         sim.add(self.car, {"can": self.bus.port("car")}, on_output=self._car_output)
@@ -223,7 +232,11 @@ class World:
             elif name == "weak-d2":
                 weak_d2 = True
             elif name in WORLD_FAULTS:
-                delay = DEFAULT_FAULT_DELAY_S if not state and name != "long-press" else 0.0
+                state, _, after = state.partition("+")
+                try:
+                    delay = float(after) if after else DEFAULT_FAULT_DELAY_S if not state else 0.0
+                except ValueError:
+                    raise WorldError(f"{text!r}: the delay after '+' is in seconds") from None
                 self.triggers.append(_Trigger(name, state or DEFAULT_FAULT_STATE, delay))
             else:
                 raise WorldError(f"unknown fault {name!r}; known: {', '.join(fault_names())}")
@@ -261,9 +274,12 @@ class World:
         self.sim.inject("car", event)
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
-        if name == "power_hold" and not value and self._end_snapshot is None:
+        cut = name == "power_hold" and not value and self._end_snapshot is None
+        if cut and not self.bridge.emergency:
             self._end_snapshot = self._snapshot(now)  # before the power cut clears every output
         self.hw.apply(name, value, now)
+        if cut and self.bridge.emergency:
+            self._end_snapshot = self._snapshot(now)  # a forced off ends by the cut itself
 
     def _car_output(self, name: str, value: Any, now: float) -> None:
         if name == "k":

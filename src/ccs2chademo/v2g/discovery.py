@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ..deadline import due
+from ..deadline import TimerMachine
 from ..drivers.ipv6 import mac_from_link_local
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
 from ..runtime.machine import MachineBase
@@ -35,7 +35,7 @@ class SdpResult:
     evse_mac: bytes | None  # from the EUI-64 of the announced address, when it is one (§16 rule 8)
 
 
-class SdpClient(MachineBase):
+class SdpClient(TimerMachine):
     """Send a request every ``interval`` until a valid response, at most ``max_requests`` times.
 
     Send errors (modem rebooting after SET_KEY, carrier lost) are logged and the next request
@@ -55,7 +55,6 @@ class SdpClient(MachineBase):
         self.result: SdpResult | None = None
         self.failed = False
         self.rejected = 0
-        self._deadline: float | None = None
 
     def start(self, now: float, max_requests: int | None = None) -> None:
         self.sent = 0
@@ -65,19 +64,11 @@ class SdpClient(MachineBase):
         self._enter("discovering", limit=self.limit)
         self._deadline = now
 
-    def stop(self) -> None:
-        self._deadline = None
-        self._enter("idle")
-
-    def get_timer(self) -> float | None:
-        return self._deadline
-
-    def handle_timer(self, now: float) -> None:
-        if not due(self._deadline, now) or self.state != "discovering":
+    def _expired(self, now: float) -> None:
+        if self.state != "discovering":
             return
         if self.sent >= self.limit:
             self.failed = True
-            self._deadline = None
             self._enter("failed", requests=self.sent)
             return
         self.sent += 1

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from ..runtime.events import (
     Address,
@@ -199,6 +199,8 @@ class EvccConfig:
     secc: Address | None = None
     start_at: float = 0.0
     timeouts: dict[Kind, float] = field(default_factory=_default_timeouts)
+    #: ISO 15118-2 overrides (§10: 5 s for PowerDelivery).
+    iso_timeouts: dict[Kind, float] = field(default_factory=lambda: {Kind.POWER_DELIVERY: 5.0})
     limits: dict[Kind, int] = field(default_factory=_default_limits)
     ongoing_interval: float = 1.0  # Ongoing loops poll ≈1/s (§11)
     precharge_interval: float = 0.45  # PreChargeReq spacing (§9 row 8, adapter stall)
@@ -269,6 +271,11 @@ class Evcc(MachineBase):
     @property
     def status(self) -> EvccStatus:
         return self._status
+
+    @property
+    def awaiting(self) -> Kind | None:
+        """The request whose response is outstanding (None between requests)."""
+        return self._awaiting
 
     def get_timer(self) -> float | None:
         return self._deadline
@@ -404,7 +411,7 @@ class Evcc(MachineBase):
             self._safe_shutdown(f"unoffered-schema-{msg.schema_id}:SupportedAppProtocol", now)
             return
         if chosen.schema is None:
-            self._safe_shutdown(f"unsupported-namespace:SupportedAppProtocol", now)
+            self._safe_shutdown("unsupported-namespace:SupportedAppProtocol", now)
             return
         self.schema = chosen.schema
         self._log("negotiated", schema=self.schema, schema_id=chosen.schema_id)
@@ -412,7 +419,7 @@ class Evcc(MachineBase):
 
     def _on_session_setup(self, msg: EvseMessage, now: float) -> None:
         if not 1 <= len(msg.session_id) <= 8:
-            self._safe_shutdown(f"bad-session-id:SessionSetup", now)
+            self._safe_shutdown("bad-session-id:SessionSetup", now)
             return
         self.session_id = msg.session_id  # rule 2: echo exactly what the charger gave
         self._next("ServiceDiscovery", Kind.SERVICE_DISCOVERY, now)
@@ -558,7 +565,7 @@ class Evcc(MachineBase):
     def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
         self._end(now)
 
-    _handlers: dict[Kind, Callable[[Evcc, EvseMessage, float], None]] = {
+    _handlers: ClassVar[dict[Kind, Callable[[Evcc, EvseMessage, float], None]]] = {
         Kind.SESSION_SETUP: _on_session_setup,
         Kind.SERVICE_DISCOVERY: _on_service_discovery,
         Kind.SERVICE_PAYMENT_SELECTION: _on_payment_selection,
@@ -641,7 +648,12 @@ class Evcc(MachineBase):
         self.sent += 1
         self._last_sent = now
         self._awaiting = kind
-        timeout = self._precharge_deadline if kind is Kind.PRE_CHARGE else now + self.cfg.timeouts[kind]
+        if kind is Kind.PRE_CHARGE:
+            timeout = self._precharge_deadline
+        elif self.schema is Schema.ISO2 and kind in self.cfg.iso_timeouts:
+            timeout = now + self.cfg.iso_timeouts[kind]
+        else:
+            timeout = now + self.cfg.timeouts[kind]
         self._schedule(timeout, lambda t: self._on_timeout(kind, t))
 
     def _on_timeout(self, kind: Kind, now: float) -> None:
@@ -707,8 +719,10 @@ class Evcc(MachineBase):
         self._emit(SetOutput(output, value))
 
     def _publish(self) -> None:
-        status = replace(self._status, schema=str(self.schema) if self.schema else None, session_id=self.session_id)
-        self._status = status
+        status = self._status
+        schema = str(self.schema) if self.schema else None
+        if status.schema != schema or status.session_id != self.session_id:
+            status = self._status = replace(status, schema=schema, session_id=self.session_id)
         if status != self._published:
             self._published = status
             self._emit(SetOutput("status", status))

@@ -95,3 +95,16 @@ def decode_response(datagram: bytes) -> SdpResponse:
     if port == 0:
         raise SdpError("announced port 0")
     return SdpResponse(address, port, body[18], body[19])
+
+
+def describe(datagram: bytes) -> dict[str, object]:
+    """A JSON-ready summary of one SDP datagram (for ``ccs2chademo pcap``); never raises."""
+    try:
+        if datagram[2:4] == b"\x90\x00":
+            request = decode_request(datagram)
+            return {"type": "SDP request", "security": request.security, "transport": request.transport}
+        response = decode_response(datagram)
+    except SdpError as exc:
+        return {"type": "invalid SDP", "error": str(exc), "length": len(datagram)}
+    return {"type": "SDP response", "address": str(response.address), "port": response.port,
+            "security": response.security, "transport": response.transport}

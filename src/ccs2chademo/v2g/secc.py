@@ -100,8 +100,9 @@ class SeccConfig:
     parameter_status: str = "EVSE_Ready"
     #: Which EVSEMaximum*Limit fields CurrentDemandRes carries (Compleo: current and power).
     demand_limits: frozenset[str] = frozenset({"voltage", "current", "power"})
-    #: Close the connection after this long without a request.
-    idle_timeout: float = 20.0
+    #: Close the connection after this long without a request (longer than every EV timeout,
+    #: ISO-2's 60 s sequence timeout).
+    idle_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.session_id) <= 8:

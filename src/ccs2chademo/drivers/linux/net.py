@@ -23,6 +23,7 @@ from ...runtime.events import (
     SendFailed,
     SendFrame,
 )
+from .iface import with_scope
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -86,16 +87,21 @@ class _TcpPort(Port):
 
 
 class TcpClientPort(_TcpPort):
-    """Connects on ``OpenLink(target=(host, port[, flowinfo, scope_id]))``."""
+    """Connects on ``OpenLink(target=(host, port[, flowinfo, scope_id]))``.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, family: int = socket.AF_UNSPEC) -> None:
+    With ``scope_id`` (the interface index) a link-local IPv6 target without one gets it, so a
+    machine can connect to the address SDP announced without knowing interface names.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, family: int = socket.AF_UNSPEC, scope_id: int = 0) -> None:
         super().__init__(loop)
         self.family = family
+        self.scope_id = scope_id
 
     def open(self, target: Address) -> None:
         if not isinstance(target, tuple) or len(target) < 2:
             raise LinkError(f"{self.link!r}: open needs a (host, port) target, got {target!r}")
-        self.loop.create_task(self._connect(target))
+        self.loop.create_task(self._connect(with_scope(target, self.scope_id)))
 
     async def _connect(self, target: tuple[Any, ...]) -> None:
         try:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..pcapng import PcapngWriter
-from .packet import MAX_FRAME, PACKET_OUTGOING
+from .raweth import MAX_FRAME
 
 ETH_P_ALL = 0x0003
 
@@ -43,8 +43,8 @@ def capture(iface: str, out: Path, ready: Path | None = None) -> int:
             readable, _, _ = select.select([sock], [], [], 0.1)
             if not readable:
                 continue
-            frame, addr = sock.recvfrom(MAX_FRAME)
-            writer.write(time.time(), frame, "tx" if addr[2] == PACKET_OUTGOING else None)
+            frame, addr = sock.recvfrom(MAX_FRAME + 4)
+            writer.write(time.time(), frame, "tx" if addr[2] == socket.PACKET_OUTGOING else None)
         writer.flush()
     sock.close()
     return writer.frames

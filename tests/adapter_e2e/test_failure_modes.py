@@ -1,0 +1,195 @@
+"""The real-world failure modes of adapter.md §14 that software can reproduce, one scenario each,
+plus the stop paths of §4 from either side."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccs2chademo.chademo.interfaces import ChargerState
+from ccs2chademo.v2g.messages import EvMessage, Kind
+from ccs2chademo.v2g.secc import Reply
+
+from .helpers import kinds, run, violations
+
+
+def _state_times(world, key: str, state: str) -> list[float]:
+    return [s.t for s in world.samples if getattr(s, key) == state]
+
+
+def test_under_delivering_charger_dynamic_current() -> None:
+    """#9: 150 A advertised, ≤ 60 A delivered: 0x108.3 = delivered + 10 A keeps the car in step."""
+    world, summary, records = run(charger="underdeliver", stop=22)
+    assert violations(summary) == [] and summary.result == "completed"
+    assert max(s.current_a for s in world.samples) <= 60.5
+    charging = [s for s in world.samples if s.ccs_state == "CurrentDemand" and s.current_a > 55]
+    assert charging, "the charger never reached its delivery limit"
+    assert max(s.request_a for s in charging) <= 60 + 10 + 2
+    assert not kinds(records, "car_current_deviation")
+
+
+def test_charger_voltage_that_never_drops() -> None:
+    """#7: stale voltage after the stop: welding detection is bounded and only logged."""
+    world, summary, records = run(charger="stale-voltage")
+    assert violations(summary) == [] and summary.result == "completed"
+    verdicts = [r["result"] for r in kinds(records, "welding-detection")]
+    assert verdicts and verdicts[0] in ("probably lying", "probably welded")
+    assert "SessionStop" in summary.ccs_states and world.bridge.ccs_status.stop_reason.startswith("battery-full")
+
+
+def test_tesla_v2_slow_precharge() -> None:
+    """#6: ≈11 s precharge from 0 V: d2 only once the precharge voltage is reached (stall)."""
+    world, summary, records = run(charger="tesla-v2")
+    assert violations(summary) == [] and summary.result == "completed"
+    precharge = _state_times(world, "ccs_state", "PreCharge")
+    assert precharge[-1] - precharge[0] >= 8.0
+    stall = kinds(records, "precharge-stall")[0]["t"]
+    d2_on = next(r["t"] for r in records if r["kind"] == "output" and r.get("name") == "d2" and r["value"])
+    assert d2_on >= stall
+
+
+def test_xpeng_target_change_frozen_at_d2() -> None:
+    """#15: the Xpeng raises its target 434 → 450 V after its contactors close; CCS keeps 434 V."""
+    world, summary, _records = run(car="xpeng-g3", preset="sx")
+    assert violations(summary) == [] and summary.result == "completed"
+    assert world.bridge.chademo.vehicle.target_voltage == 450
+    assert world.bridge.request.target_voltage == 434
+    assert world.bridge.request.max_voltage == 435
+
+
+def test_outlander_welding_check_by_can_voltage() -> None:
+    """#13: the Outlander judges welding from 0x109 voltage: the × 0.83 bleed satisfies it."""
+    for values in ({}, {"open-adapter-contactor-before-wd": True}):
+        world, summary, records = run(car="outlander-phev", values=values)
+        assert violations(summary) == [] and summary.result == "completed"
+        assert world.car.dtcs == []
+        assert kinds(records, "car_dtc") == []
+
+
+def test_imiev_weak_d2() -> None:
+    """#11: a weak d2 cannot power the i-MiEV's contactors: the adapter contactor never closes and
+    no current request reaches CCS (the idle 1 A stays hidden)."""
+    world, summary, _records = run(car="imiev", faults=("weak-d2",))
+    assert violations(summary) == []
+    assert world.hw.contactor.timeline == []
+    assert "CurrentDemand" not in summary.ccs_states
+    assert world.energy_kwh() == 0.0 and summary.stop_reason is not None
+
+
+def test_imiev_normal_d2() -> None:
+    _world, summary, _ = run(car="imiev")
+    assert violations(summary) == [] and summary.result == "completed"
+
+
+def test_jdemo_static_available_current() -> None:
+    """#10: Jdemo kits stop when 0x108.3 is lowered to their request: the JDEMO preset keeps it static."""
+    world, summary, _ = run(car="jdemo", preset="jdemo", soc=5.0)
+    assert violations(summary) == [] and summary.result == "completed"
+    assert world.bridge.chademo.car_dynamic is False
+
+
+def test_precharge_target_far_below_the_battery() -> None:
+    """#14: a Leaf ZE0 on the default estimate (355 V nominal) is 20–30 V low: the charger refuses
+    PowerDelivery → safe shutdown, and the invariant checker flags the contactor closing across
+    the difference (the reason AV1 exists).  With AV1 the same car charges."""
+    _, summary, _ = run(car="leaf-ze0-24")
+    assert summary.result == "safe-shutdown"
+    assert summary.stop_reason == "ccs: FAILED_PowerDeliveryNotApplied:PowerDeliveryOn"
+    assert [v["invariant"] for v in summary.invariant_violations] == ["contactor-closed-with-voltage-difference"]
+    _world, summary, _ = run(car="leaf-ze0-24", preset="av1")
+    assert violations(summary) == [] and summary.result == "completed"
+
+
+def test_plugit_style_charger_requires_ev_limits() -> None:
+    """#17: a charger that terminates unless every CurrentDemandReq carries the EV maximum limits."""
+    seen: list[EvMessage] = []
+
+    def plugit(request: EvMessage, reply: Reply) -> Reply:
+        if request.kind is Kind.CURRENT_DEMAND and reply.message is not None:
+            seen.append(request)
+            if None in (request.max_voltage, request.max_current, request.max_power):
+                return Reply(reply.message.__class__(Kind.CURRENT_DEMAND, response_code="FAILED"), reply.delay)
+        return reply
+
+    _world, summary, _ = run(hook=plugit)
+    assert violations(summary) == [] and summary.result == "completed"
+    assert len(seen) > 100
+    assert {(r.max_voltage, r.max_current, r.max_power) for r in seen} == {(411.0, 200.0, 100_000.0)}
+
+
+def test_env200_stop_before_charging_bit_ignored() -> None:
+    """#19: an e-NV200 sets 0x102.5.4 before charging; the adapter ignores it."""
+    _world, summary, records = run(car="env200-40")
+    assert violations(summary) == [] and summary.result == "completed"
+    assert any("0x102.5.4" in r.get("reason", "") for r in kinds(records, "rx_ignored"))
+
+
+def test_leaf_ze0_v2x_second_session() -> None:
+    """#20: discharge is never advertised in discovery, so a Leaf ZE0 accepts the second session."""
+    world, summary, _ = run(car="leaf-ze0-24", values={"v2x": True, "alt-estimated-voltage": 1})
+    assert violations(summary) == [] and summary.result == "completed"
+    assert world.car.sessions == 2
+
+
+def test_tcp_loss_mid_session() -> None:
+    """#22: TCP dies in CurrentDemand: safe shutdown, both sides stop, no CCS restart (after CPD)."""
+    world, summary, _records = run(faults=("tcp-loss@CurrentDemand+10",), stop=25)
+    assert violations(summary) == []
+    assert summary.result == "safe-shutdown"
+    assert world.bridge.ccs_status.stop_reason == "tcp-reset:CurrentDemand"
+    assert world.bridge.ccs_restarts == 0
+    assert world.bridge.chademo.state is ChargerState.ENDED
+    assert world.hw.cp == "B" and not world.hw.powered
+
+
+def test_tcp_loss_before_charge_parameter_discovery_restarts_ccs() -> None:
+    """§4 / #24: before ChargeParameterDiscovery completes a CCS restart is allowed (once the real
+    CHAdeMO session has not started)."""
+    world, summary, records = run(charger="compleo", faults=("tcp-loss@ContractAuthentication+5",))
+    assert violations(summary) == [] and summary.result == "completed"
+    assert world.bridge.ccs_restarts == 1
+    assert [r["session"] for r in kinds(records, "chademo-session")] == ["discovery", "charge"]
+
+
+@pytest.mark.parametrize("fault", ["evse-shutdown", "emergency-shutdown", "malfunction"])
+def test_charger_ends_the_session(fault: str) -> None:
+    """§4 / #1: EVSE_Shutdown / EmergencyShutdown / Malfunction in CurrentDemand end both sides."""
+    world, summary, _ = run(faults=(fault,), stop=25)
+    assert violations(summary) == []
+    cause = fault if fault.startswith("evse-") else f"evse-{fault}"
+    assert summary.stop_reason == f"ccs: {cause}:CurrentDemand"
+    assert world.bridge.chademo.state is ChargerState.ENDED and not world.hw.powered
+
+
+def test_car_ends_the_session() -> None:
+    _world, summary, _ = run(faults=("car-stop@CurrentDemand+5",), stop=25)
+    assert violations(summary) == [] and summary.result == "completed"
+    assert summary.stop_reason is not None and summary.stop_reason.startswith("chademo: ")
+    assert "PowerDeliveryOff" in summary.ccs_states
+
+
+STOP_STATES = ["wait_car_ready", "discovered", "slac", "sdp", "CableCheck", "WaitForPreCharge", "PreCharge",
+               "wait_car_contactors", "wait_car_request", "CurrentDemand", "charging"]
+
+
+@pytest.mark.parametrize("state", STOP_STATES)
+def test_stop_button_at_every_state(state: str) -> None:
+    """§4: a short press → power-off pending → both sides stop normally, from any state."""
+    world, summary, records = run(faults=(f"stop-button@{state}",), stop=25)
+    assert [r["state"] for r in kinds(records, "fault")] == [state]
+    assert violations(summary) == []
+    assert summary.stop_reason == "button"
+    assert world.finished_at is not None and not world.hw.powered
+    assert summary.soc_end < 25
+
+
+def test_long_press_forces_power_off() -> None:
+    """§8: holding the button for forced-off-hold-s cuts power (contactor opened first)."""
+    world, summary, _ = run(faults=("long-press@CurrentDemand+5",), values={"forced-off-hold-s": 2}, stop=25)
+    assert violations(summary) == []
+    assert summary.result == "forced-off" and not world.hw.powered
+
+
+def test_welded_contactor_is_reported() -> None:
+    """The invariants catch a contactor that welded: the session ends with it closed."""
+    _world, summary, _ = run(faults=("weld",))
+    assert [v["invariant"] for v in summary.invariant_violations] == ["session-end-state"]

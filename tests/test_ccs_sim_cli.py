@@ -1,0 +1,41 @@
+"""``ccs2chademo ccs-sim``: the JSON contract, --list, --fault, --out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ccs2chademo.cli import cli
+
+
+def test_json_has_exactly_the_contract_keys() -> None:
+    result = CliRunner().invoke(cli, ["ccs-sim", "--charger", "abb", "--minutes", "0.05", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert set(out) == {"result", "stop_reason", "states", "messages", "virtual_s", "wall_s", "safe_end"}
+    assert out["result"] == "completed" and out["safe_end"] is True and out["states"][-1] == "End"
+
+
+def test_fault_and_protocol() -> None:
+    result = CliRunner().invoke(cli, ["ccs-sim", "--charger", "tesla-sc", "--protocol", "iso2",
+                                      "--fault", "unknown-session@CableCheck", "--json"])
+    out = json.loads(result.output)
+    assert out["result"] == "safe-shutdown" and out["stop_reason"] == "FAILED_UnknownSession:CableCheck"
+
+
+def test_list_and_bad_fault() -> None:
+    listing = CliRunner().invoke(cli, ["ccs-sim", "--list"]).output
+    for name in ("alpitronic", "compleo", "abb", "tesla-sc", "tesla-v2", "underdeliver", "stale-voltage",
+                 "emergency-shutdown", "tcp-reset", "WeldingDetection"):
+        assert name in listing
+    bad = CliRunner().invoke(cli, ["ccs-sim", "--fault", "explode@CableCheck"])
+    assert bad.exit_code == 2 and "unknown fault" in bad.output
+
+
+def test_out_writes_the_session_log(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["ccs-sim", "--charger", "abb", "--minutes", "0.02", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in (tmp_path / "session.jsonl").read_text().splitlines()]
+    assert any(r["kind"] == "session-end" for r in lines) and any(r["kind"] == "tx" for r in lines)
