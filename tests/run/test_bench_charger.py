@@ -64,3 +64,22 @@ def test_bench_load_takes_current_only_during_power_delivery_on() -> None:
     delivered = stage.delivered_ah
     stage.welding(t + 5.0)
     assert stage.delivered_ah == delivered  # disconnected: nothing flows after OFF
+
+
+def test_cycle_stats_histogram_percentiles_and_gaps() -> None:
+    from ccs2chademo.adapter.runner import CycleStats
+
+    stats = CycleStats()
+    t = 0.0
+    for n in range(200):  # 100 ms ± 0.2 ms, one 7 ms late cycle
+        t += 0.1 + (0.0002 if n % 2 else -0.0002) + (0.007 if n == 100 else 0.0)
+        stats.frame(t, counting=True)
+    assert stats.n == 199
+    p50 = stats.percentile(50)
+    assert p50 is not None and 0.2 <= p50 <= 0.3 and stats.worst_ms > 6.9  # bin edges: 0.1 ms
+    stats.frame(t + 5.0, counting=False)  # outside CurrentDemand: no interval, and the next one restarts
+    stats.frame(t + 5.1, counting=True)
+    stats.frame(t + 5.2, counting=True)
+    assert stats.n == 200
+    assert stats.fields()["frames"] == 200
+    assert CycleStats().percentile(99) is None

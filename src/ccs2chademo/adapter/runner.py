@@ -44,7 +44,7 @@ from ..drivers.safety import SafeOutputs, run_guarded
 from ..drivers.sim.gpio import SimGpio
 from ..runtime import AsyncRuntime, Event, InputChanged
 from ..runtime.core import Port
-from ..runtime.events import Action, Address
+from ..runtime.events import Action, Address, SendCan
 from ..runtime.machine import MachineBase
 from ..sim.car_rig import SimCarRig
 from .bridge import Bridge
@@ -96,13 +96,54 @@ class _Trail:
     last_t: float | None = None
 
 
+class CycleStats:
+    """How regular the CHAdeMO 100 ms cycle is on the wall clock: the intervals between the 0x109
+    frames the bridge hands to the CAN driver during CurrentDemand (session time, i.e. the loop's
+    monotonic clock), as a fixed-size histogram of |interval − 100 ms| in 0.1 ms bins, so a run of
+    days costs no memory.  Logged as a ``can-cycle`` record at the end of the run (bench/run.py)."""
+
+    BIN_MS = 0.1
+    BINS = 500  # 0 … 50 ms; larger deviations land in the last bin
+
+    def __init__(self) -> None:
+        self.counts = [0] * (self.BINS + 1)
+        self.n = 0
+        self.worst_ms = 0.0
+        self._last: float | None = None
+
+    def frame(self, now: float, counting: bool) -> None:
+        if counting and self._last is not None:
+            deviation = abs(now - self._last - 0.1) * 1000.0
+            self.counts[min(self.BINS, int(deviation / self.BIN_MS))] += 1
+            self.n += 1
+            self.worst_ms = max(self.worst_ms, deviation)
+        self._last = now if counting else None
+
+    def percentile(self, p: float) -> float | None:
+        """Upper edge (ms) of the bin holding the p-th percentile; None without data."""
+        if not self.n:
+            return None
+        rank, seen = p / 100.0 * self.n, 0
+        for i, count in enumerate(self.counts):
+            seen += count
+            if seen >= rank:
+                return round((i + 1) * self.BIN_MS, 1)
+        return round(self.worst_ms, 1)
+
+    def fields(self) -> dict[str, Any]:
+        return {"frames": self.n, "p50_ms": self.percentile(50), "p99_ms": self.percentile(99),
+                "max_ms": round(self.worst_ms, 2)}
+
+
 class _Tracked(MachineBase):
     """The bridge, unchanged, with :class:`_Trail` updated after each event and timer."""
 
-    def __init__(self, bridge: Bridge, trail: _Trail) -> None:
+    def __init__(self, bridge: Bridge, trail: _Trail, cycle: CycleStats) -> None:
         super().__init__(bridge.name, "running")
         self.bridge = bridge
         self.trail = trail
+        self.cycle = cycle
+        self._now = 0.0
 
     def receive(self, event: Event, now: float) -> None:
         self.bridge.receive(event, now)
@@ -116,9 +157,14 @@ class _Tracked(MachineBase):
         return self.bridge.get_timer()
 
     def actions(self) -> list[Action]:
-        return self.bridge.actions()
+        out = self.bridge.actions()
+        for action in out:
+            if isinstance(action, SendCan) and action.frame.arbitration_id == 0x109:
+                self.cycle.frame(self._now, self.bridge.evcc.state == "CurrentDemand")
+        return out
 
     def _note(self, now: float) -> None:
+        self._now = now
         b, tr = self.bridge, self.trail
         for states, state in ((tr.ccs_states, b.ccs_state), (tr.chademo_states, b.chademo_state)):
             if not states or states[-1] != state:
@@ -206,6 +252,7 @@ class AdapterRun:
         if self.sim_car:
             load_profile(self.options.car)  # an unknown profile is a startup error, before any pin moves
         self.trail = _Trail()
+        self.cycle = CycleStats()
         self.status: int | None = None
         self.reason = "not started"
         self.powered_off = False
@@ -243,7 +290,7 @@ class AdapterRun:
         try:
             ports = await self._ccs_ports(loop, iface)
             ports["can"], car_port = self._can_ports(loop)
-            rt.add(_Tracked(bridge, self.trail), ports, on_output=self._output)
+            rt.add(_Tracked(bridge, self.trail, self.cycle), ports, on_output=self._output)
             if self.sim_car:
                 self._add_rig(rt, bridge, car_port)
             self.gpio.start(self._input, loop)
@@ -256,6 +303,7 @@ class AdapterRun:
                         ", ".join(hw.simulated()) or "nothing")
             await rt.run(stop=lambda: self.powered_off)
         finally:
+            rt.log.record(rt.now(), "adapter", "can-cycle", self.cycle.fields())
             rt.close()  # nothing acts on the drivers while they close (also after a signal)
             for close in reversed(self._closers):
                 try:
