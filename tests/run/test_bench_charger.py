@@ -76,7 +76,7 @@ def test_cycle_stats_histogram_percentiles_and_gaps() -> None:
         stats.frame(t, counting=True)
     assert stats.n == 199
     p50 = stats.percentile(50)
-    assert p50 is not None and 0.2 <= p50 <= 0.3 and stats.worst_ms > 6.9  # bin edges: 0.1 ms
+    assert p50 is not None and 0.2 <= p50 <= 0.3 and 6.5 < stats.worst_ms < 7.5  # bin edges: 0.1 ms
     stats.frame(t + 5.0, counting=False)  # outside CurrentDemand: no interval, and the next one restarts
     stats.frame(t + 5.1, counting=True)
     stats.frame(t + 5.2, counting=True)
