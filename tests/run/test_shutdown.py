@@ -48,7 +48,7 @@ def test_sigterm_before_slac(request: pytest.FixtureRequest) -> None:
 def test_sigterm_during_slac(request: pytest.FixtureRequest) -> None:
     # the charger answers: the signal lands while the car side sounds / waits for ATTEN_CHAR.IND
     with VethSession(artifacts(request)) as session:
-        assert wait_for(lambda: session.ccs_reached("sounding"), 30.0), session.records()[-5:]
+        assert wait_for(lambda: session.ccs_reached("sounding", part="slac"), 30.0), session.records()[-5:]
         summary = _terminate_and_check(session)
     ccs = summary["ccs_states"]
     assert "slac" in ccs and "SessionSetup" not in ccs, ccs

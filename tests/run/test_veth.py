@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,21 +25,26 @@ from .helpers import artifacts, assert_safe_shutdown, needs_netns
 pytestmark = needs_netns
 
 
+def _drain(sock: socket.socket, into: list[str]) -> None:
+    with contextlib.suppress(OSError):
+        while True:
+            into.append(sock.recv(4096).decode())
+
+
 def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     out = artifacts(request)
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))
+    messages: list[str] = []
+    reader = threading.Thread(target=_drain, args=(notify, messages), daemon=True)  # as systemd reads
+    reader.start()
     env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "2000000"}
-    with notify, VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0,
-                             adapter_env=env) as session:
+    with VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0, adapter_env=env) as session:
         adapter = session.wait("adapter", 90.0)
         charger = session.wait("charger", 30.0)
         changes = session.gpio_changes()
-        notify.setblocking(False)
-        messages = []
-        with contextlib.suppress(BlockingIOError):
-            while True:
-                messages.append(notify.recv(4096).decode())
+    notify.close()
+    reader.join(2.0)
     assert adapter.returncode == 0, adapter.stderr[-3000:]
     assert charger.returncode == 0, charger.stderr[-3000:]
     summary = adapter.summary()

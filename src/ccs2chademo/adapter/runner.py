@@ -295,10 +295,10 @@ class AdapterRun:
                 self._add_rig(rt, bridge, car_port)
             self.gpio.start(self._input, loop)
             self._start_adc(loop)
+            self.notifier.ready(f"running on {iface.name}")
             watchdog = Watchdog.from_env()
             watchdog.start(loop)
             self._closers.append(watchdog.stop)
-            self.notifier.ready(f"running on {iface.name}")
             logger.info("running on %s (%s), simulated: %s", iface.name, iface.link_local,
                         ", ".join(hw.simulated()) or "nothing")
             await rt.run(stop=lambda: self.powered_off)

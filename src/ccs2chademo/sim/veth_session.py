@@ -86,9 +86,11 @@ class VethSession:
 
     # -- processes --------------------------------------------------------------------------
     def _spawn(self, name: str, ns: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.procs[name] = subprocess.Popen(self.veth.command(ns, *argv), stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True,
-                                            env={**os.environ, **env} if env else None)
+        """Output goes to ``<name>.stdout``/``.stderr`` in the artefacts (kept; and a pipe nobody
+        reads while a test polls would fill up and stall the process)."""
+        with (self.artifacts / f"{name}.stdout").open("w") as out, (self.artifacts / f"{name}.stderr").open("w") as err:
+            self.procs[name] = subprocess.Popen(self.veth.command(ns, *argv), stdout=out, stderr=err, text=True,
+                                                env={**os.environ, **env} if env else None)
 
     def _start(self) -> None:
         for path in (self.session_log, self.gpio_trace):
@@ -126,12 +128,17 @@ class VethSession:
     def wait(self, name: str, timeout: float) -> ProcessResult:
         proc = self.procs[name]
         try:
-            out, err = proc.communicate(timeout=timeout)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, err = proc.communicate()
-            return ProcessResult(None, out, err)
-        return ProcessResult(proc.returncode, out, err)
+            proc.wait()
+            return self._result(name, None)
+        return self._result(name, proc.returncode)
+
+    def _result(self, name: str, returncode: int | None) -> ProcessResult:
+        out, err = ((self.artifacts / f"{name}.{kind}").read_text(encoding="utf-8", errors="replace")
+                    for kind in ("stdout", "stderr"))
+        return ProcessResult(returncode, out, err)
 
     def close(self) -> dict[str, ProcessResult]:
         """Stop what still runs (SIGTERM, then SIGKILL), delete the namespaces; the outputs of
@@ -158,8 +165,9 @@ class VethSession:
                 continue  # the line being written right now
         return out
 
-    def ccs_reached(self, state: str) -> bool:
-        return any(r.get("kind") == "state" and r.get("part") == "ccs" and r.get("state") == state
+    def ccs_reached(self, state: str, part: str = "ccs") -> bool:
+        """The bridge's part (``ccs``: the connection and EV session; ``slac``, ``sdp``, …) reached ``state``."""
+        return any(r.get("kind") == "state" and r.get("part") == part and r.get("state") == state
                    for r in self.records())
 
     def gpio_changes(self) -> list[dict[str, Any]]:
