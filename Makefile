@@ -35,7 +35,11 @@ $(PEER_VENV):
 	$(PEER_VENV)/bin/pip install --quiet 'iso15118==0.31.*' aiofile || { rm -rf $(PEER_VENV); exit 1; }
 # --- end of the iso15118 peer block ------------------------------------------------------------
 
-test: $(STAMP) debian-net
+# --- ev-session: as root the iso15118 interop test runs, so `make test` builds its peer -------
+TEST_PEER := $(if $(filter 0,$(shell id -u)),$(PEER_VENV))
+# --- end of the ev-session block -----------------------------------------------------------------
+
+test: $(STAMP) debian-net $(TEST_PEER)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from ccs2chademo import exi
 from ccs2chademo.cli import cli
+from ccs2chademo.pcap import V2gRecord, iter_records
 
 
 def test_json_has_exactly_the_contract_keys() -> None:
@@ -34,8 +36,14 @@ def test_list_and_bad_fault() -> None:
     assert bad.exit_code == 2 and "unknown fault" in bad.output
 
 
-def test_out_writes_the_session_log(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["ccs-sim", "--charger", "abb", "--minutes", "0.02", "--out", str(tmp_path)])
+def test_out_writes_the_session_log_and_a_pcapng_our_capture_reader_follows(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["ccs-sim", "--charger", "abb", "--minutes", "0.02", "--json",
+                                      "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in (tmp_path / "session.jsonl").read_text().splitlines()]
     assert any(r["kind"] == "session-end" for r in lines) and any(r["kind"] == "tx" for r in lines)
+    records = [r for r in iter_records(tmp_path / "session.pcapng") if isinstance(r, V2gRecord)]
+    assert len(records) == json.loads(result.output)["messages"]
+    names = [exi.message_name(exi.decode(r.payload, r.schema or "din")) for r in records]
+    assert names[:2] == ["supportedAppProtocolReq", "supportedAppProtocolRes"]
+    assert names[-2:] == ["SessionStopReq", "SessionStopRes"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ccs2chademo.chademo.interfaces import ChargerState
+from ccs2chademo.sim.faults import FAULT_NAMES
 from ccs2chademo.v2g.messages import EvMessage, Kind
 from ccs2chademo.v2g.secc import Reply
 
@@ -193,3 +194,108 @@ def test_welded_contactor_is_reported() -> None:
     """The invariants catch a contactor that welded: the session ends with it closed."""
     _world, summary, _ = run(faults=("weld",))
     assert [v["invariant"] for v in summary.invariant_violations] == ["session-end-state"]
+
+
+def test_always_on_soft_reset_keeps_the_adapter_powered() -> None:
+    """§8 always-on (V2X-AO): the session end is a soft reset, not a power-off."""
+    world, summary, records = run(preset="v2x-ao")
+    assert violations(summary) == [] and summary.result == "completed"
+    assert world.bridge.soft_resets == 1 and world.hw.powered
+    assert summary.stop_reason == "ccs: battery-full:CurrentDemand"
+    assert kinds(records, "soft-reset")
+
+
+def test_charger_that_mirrors_the_target() -> None:
+    """§6.2: a (portable) charger that only echoes EVTargetVoltage/Current as its present values:
+    the car is shown the battery estimate, not the 411 V target (it would fault on voltage)."""
+    from dataclasses import replace
+
+    from ccs2chademo.adapter.config import build_config
+    from ccs2chademo.sim.world import Scenario, World
+
+    def mirror(request: EvMessage, reply: Reply) -> Reply:
+        if request.kind is Kind.CURRENT_DEMAND and reply.message is not None:
+            echoed = replace(reply.message, present_voltage=request.target_voltage,
+                             present_current=request.target_current)
+            return replace(reply, message=echoed)
+        return reply
+
+    world = World(Scenario(soc_stop=22, config=build_config({})), secc_hook=mirror)
+    world.run(until=60.0)
+    assert world.bridge.evcc.state == "CurrentDemand"
+    assert world.bridge.mirror.mirroring
+    estimate = world.bridge.battery.value
+    assert estimate is not None
+    status = world.car.charger_status
+    assert status is not None and abs(status.present_voltage - estimate.volts) <= 1
+    world.run()
+    assert world.invariants.violations == [] and world.car.dtcs == []
+    assert world.bridge.stop_reason == "ccs: battery-full:CurrentDemand"
+
+
+def test_welding_rounds_count_only_after_the_car_contactors_open(tmp_path) -> None:
+    """§4: a car that opens its contactors 5 s after the current is down outlasts 10 welding rounds;
+    the rounds start counting only once the CHAdeMO side has seen them open, so the charger's
+    falling voltage is seen (no false "probably welded")."""
+    profile = tmp_path / "slow-leaf.toml"
+    profile.write_text('base = "leaf-ze1-40"\nname = "slow-leaf"\ndescription = "slow contactors"\n\n'
+                       "[timing]\ncontactor_open_s = 5.0\n")
+    _, summary, records = run(car=str(profile))
+    assert violations(summary) == [] and summary.result == "completed"
+    assert [r["result"] for r in kinds(records, "welding-detection")] == ["voltage fell"]
+    assert kinds(records, "welding-bounded") == []
+
+
+REPLY_FAULT_STATES = ["SessionSetup", "ServiceDiscovery", "ChargeParameterDiscovery", "CableCheck", "PreCharge",
+                      "PowerDelivery", "CurrentDemand", "WeldingDetection", "SessionStop"]
+
+
+@pytest.mark.parametrize("state", REPLY_FAULT_STATES)
+@pytest.mark.parametrize("fault", FAULT_NAMES)
+def test_every_charger_reply_fault_ends_safely(fault: str, state: str) -> None:
+    """Every charger reply fault in every message ends the session with both sides stopped, the
+    adapter off and no invariant violation; before ChargeParameterDiscovery the CCS side restarts
+    (the fault fires once) and the session charges."""
+    world, summary, _ = run(faults=(f"{fault}@{state}",), stop=22)
+    assert violations(summary) == []
+    assert world.finished_at is not None and not world.hw.powered
+    assert summary.stop_reason is not None
+    if state in ("SessionSetup", "ServiceDiscovery", "ChargeParameterDiscovery"):
+        assert world.bridge.ccs_restarts == 1
+        assert summary.result == "completed", summary.stop_reason
+    else:
+        assert world.bridge.ccs_restarts == 0
+
+
+def _special_mode_world(presses: int, stop_press_at: float | None = None):
+    from ccs2chademo.adapter.config import build_config
+    from ccs2chademo.sim.world import Scenario, World
+
+    world = World(Scenario(soc_stop=21, config=build_config({}), limit_s=900))
+    world.hw.press(0.0, 0.5)  # held while powering on (§10), released
+    for i in range(presses):
+        world.hw.press(1.0 + 0.5 * i, 0.2)
+    if stop_press_at is not None:
+        world.hw.press(stop_press_at, 0.2)
+    return world
+
+
+def test_special_mode_1_enables_v2x() -> None:
+    """§10 mode 1 (one press at power-on): V2X — discharge fields in the real session only."""
+    world = _special_mode_world(1)
+    world.run()
+    assert world.bridge.modes == frozenset({"v2x"})
+    assert world.bridge.chademo is not None and world.bridge.chademo.config.v2x
+    assert world.invariants.violations == []
+    assert world.bridge.stop_reason == "ccs: battery-full:CurrentDemand"
+    assert world.car.saw_discharge_flag and world.car.sessions == 2
+
+
+def test_special_mode_3_unwelding_toggles_until_pressed() -> None:
+    """§10 mode 3: the contactor toggles every 100 ms (CHAdeMO does not run) until a press."""
+    world = _special_mode_world(3, stop_press_at=12.0)
+    world.run()
+    assert world.bridge.modes == frozenset({"unwelding"})
+    assert world.hw.contactor.operations >= 20
+    assert world.bridge.chademo is None and world.car.sessions == 0
+    assert not world.hw.powered and not world.hw.contactor.closed

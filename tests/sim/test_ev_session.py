@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -77,6 +78,20 @@ def test_personality_quirks_show_up() -> None:
     assert "WeldingDetection" in stale.evcc.states and stale.evcc.status.present_voltage is not None
     assert stale.evcc.status.present_voltage > 300  # never fell, and the session still ended normally
     assert stale.evcc.status.result == "completed"
+
+
+@pytest.mark.parametrize("minutes", [0.3, 1.5])
+def test_compleo_regulates_a_ramped_request_without_tripping(minutes: float) -> None:
+    session = build_session(charger="compleo", minutes=minutes)
+    assert session.run(900).stop_reason == "ev-stop-request:CurrentDemand"
+
+
+def test_compleo_trips_emergency_shutdown_on_the_overshoot_of_a_step_and_the_ev_stops_at_once() -> None:
+    session = build_session(charger="compleo", minutes=1.0)
+    session.car.ramp_up = 100.0  # 0 → 100 A in one step: its under-damped loop overshoots
+    result = session.run(900)
+    assert result.stop_reason == "evse-emergency-shutdown:CurrentDemand" and result.result == "completed"
+    assert result.safe_end
 
 
 def test_underdeliver_delivers_far_less_than_requested() -> None:
@@ -191,3 +206,43 @@ def test_iso2_power_delivery_timeout_is_5_s() -> None:
     silent = next(r["t"] for r in log if r["kind"] == "no-response")
     fired = next(r["t"] for r in log if r["kind"] == "timeout")
     assert fired - silent == pytest.approx(5.0, abs=0.001)
+
+
+class Garbler:
+    """Rewrites replies as hypothesis chose: response codes, status codes, Ongoing, silence."""
+
+    def __init__(self, plan: list[tuple[str | None, str | None, bool]]) -> None:
+        self.plan = plan
+        self.n = 0
+
+    def __call__(self, request: EvMessage, reply: Reply) -> Reply:
+        code, status, silent = self.plan[self.n % len(self.plan)]
+        self.n += 1
+        if silent or reply.message is None:
+            return Reply(None)
+        msg = reply.message
+        if code is not None:
+            msg = replace(msg, response_code=code)
+        if status is not None and msg.status_code is not None:
+            msg = replace(msg, status_code=status)
+        return Reply(msg, reply.delay, reply.reset)
+
+
+CODES = [None, None, None, None, "OK", "FAILED", "FAILED_SequenceError", "OK_NewSessionEstablished"]
+STATUSES = [None, None, None, "EVSE_NotReady", "EVSE_Shutdown", "EVSE_EmergencyShutdown", "EVSE_Malfunction",
+            "EVSE_UtilityInterruptEvent", "EVSE_IsolationMonitoringActive", "Reserved_8"]
+FULL_ORDER = [*FULL[:-1], "SafeShutdown", "End"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(CODES), st.sampled_from(STATUSES),
+                          st.sampled_from([False] * 15 + [True])), min_size=1, max_size=60),
+       st.sampled_from(list(Schema)))
+def test_random_codes_and_statuses_always_end_safe(plan: list[tuple[str | None, str | None, bool]],
+                                                    schema: Schema) -> None:
+    session = build_session(charger="abb", minutes=0.02, schema=schema)
+    session.sim.slots["charger"].machine.hook = Garbler(plan)  # type: ignore[attr-defined]
+    result = session.run(limit=3600.0)
+    assert session.evcc.status.ended and result.safe_end and result.stop_reason is not None
+    order = result.states
+    assert order == sorted(order, key=FULL_ORDER.index)

@@ -10,7 +10,7 @@ explicit and lets the same object run on the virtual runtime and on a Raspberry 
 Parts (each an ordinary machine, called directly):
 
 * ``connection`` — :class:`~ccs2chademo.homeplug.connection.PevConnection` (SLAC → SDP → TCP),
-  carrying the EV session :class:`~ccs2chademo.v2g.evcc.Evcc` through :class:`StreamSeam`;
+  carrying the EV session :class:`~ccs2chademo.v2g.evcc.Evcc` (framed mode) on its seam;
 * ``chademo`` — :class:`~ccs2chademo.chademo.charger.ChademoCharger` (created when the power
   manager lets the sides run, because special mode 1 decides V2X);
 * ``power`` — :class:`~ccs2chademo.adapter.power.PowerManager` (button, LED, power-off).
@@ -35,23 +35,14 @@ from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, Sessi
 from ..homeplug.connection import SESSION_LINK, PevConnection
 from ..homeplug.slac import SlacTiming
 from ..runtime import (
-    Action,
     CanReceived,
     CloseLink,
-    DataReceived,
     Event,
-    FrameReceived,
     InputChanged,
-    LinkDown,
-    LinkUp,
     Log,
     MachineBase,
-    OpenLink,
-    SendData,
-    SendFrame,
     SetOutput,
 )
-from ..v2g import v2gtp
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from .config import AdapterConfig
 from .estimator import BatteryVoltageSource, estimate_voltage
@@ -103,56 +94,14 @@ def evcc_config(cfg: AdapterConfig, mac: bytes) -> EvccConfig:
     """The EV session's parameters: precharge delay only in DX (§2 step 3, §3), battery-full SoC."""
     return EvccConfig(
         mac=mac,
+        link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
+        framed=True,
         precharge_start_delay=0.0 if cfg.sx else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
         # §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
     )
-
-
-class StreamSeam(MachineBase):
-    """Puts a stream-speaking EV session (the Evcc: V2GTP over ``DataReceived``/``SendData``) on the
-    datagram seam of :class:`PevConnection` (one EXI payload per ``FrameReceived``/``SendFrame``).
-
-    The connection already reassembles and frames V2GTP; this shim re-frames each payload for the
-    session and splits what the session writes back into payloads.  ``OpenLink`` from the session
-    is dropped: the connection owns TCP (it connects after SDP and reports ``LinkUp``).
-    """
-
-    def __init__(self, session: Evcc, link: str = "tcp") -> None:
-        super().__init__(f"{session.name}.seam", "open")
-        self.session = session
-        self.link = link
-        self._stream = v2gtp.V2gtpStream()
-
-    def receive(self, event: Event, now: float) -> None:
-        if isinstance(event, LinkUp):
-            self._stream = v2gtp.V2gtpStream()
-            self.session.receive(LinkUp(self.link, event.peer), now)
-        elif isinstance(event, LinkDown):
-            self.session.receive(LinkDown(self.link, event.reason), now)
-        elif isinstance(event, FrameReceived):
-            self.session.receive(DataReceived(self.link, v2gtp.encode(event.frame)), now)
-        else:
-            self.session.receive(event, now)
-
-    def handle_timer(self, now: float) -> None:
-        self.session.handle_timer(now)
-
-    def get_timer(self) -> float | None:
-        return self.session.get_timer()
-
-    def actions(self) -> list[Action]:
-        out: list[Action] = []
-        for action in self.session.actions():
-            if isinstance(action, SendData) and action.link == self.link:
-                out.extend(SendFrame(SESSION_LINK, m.payload) for m in self._stream.feed(action.data))
-            elif isinstance(action, CloseLink) and action.link == self.link:
-                out.append(CloseLink(SESSION_LINK, action.abort))
-            elif not isinstance(action, OpenLink):
-                out.append(action)
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +139,7 @@ class Bridge(MachineBase):
         self.modes: frozenset[str] = frozenset()
         self.emergency = False
         self.soft_resets = 0
+        self.stop_cause: str | None = None  # the last power-off cause (kept over a soft reset)
         self._k = False
         self._n = 1
         self._init_sides(keep_discovery=False)
@@ -235,7 +185,7 @@ class Bridge(MachineBase):
         self._power_contactor: bool | None = None
 
     def _new_connection(self, start_at: float) -> PevConnection:
-        return PevConnection(self.mac, self.rng, session=StreamSeam(self.evcc), name=f"{self.name}.ccs",
+        return PevConnection(self.mac, self.rng, session=self.evcc, name=f"{self.name}.ccs",
                              scope_id=self.scope_id, timing=self.slac_timing, start_at=start_at)
 
     # ------------------------------------------------------------------ views
@@ -261,7 +211,7 @@ class Bridge(MachineBase):
             contactor=self.contactor, pending=self.pending,
             precharge_target_v=self.request.precharge_voltage if self.evcc.state in ("PreCharge", "ContactorsClosing")
             or st.precharge_reached else None,
-            ccs_target_current_a=self._sent_current() if self.evcc.state == "CurrentDemand" else None,
+            ccs_target_current_a=self.sent_current() if self.evcc.state == "CurrentDemand" else None,
             car_request_a=float(self.demand.current), charger_limit_a=st.evse_dynamic_current,
             discharging=self.demand.discharge_current > 0, emergency=self.emergency,
             battery_estimate_v=None if value is None else value.volts,
@@ -271,9 +221,9 @@ class Bridge(MachineBase):
     @property
     def stop_reason(self) -> str | None:
         """The cause of the power-off (the first stop on either side), else the CCS stop reason."""
-        return self.power.pending_cause or self.ccs_status.stop_reason
+        return self.power.pending_cause or self.stop_cause or self.ccs_status.stop_reason
 
-    def _sent_current(self) -> float:
+    def sent_current(self) -> float:
         """EVTargetCurrent as the Evcc puts it in CurrentDemandReq (its own caps applied)."""
         req = self.request
         current = min(req.target_current, req.max_current)
@@ -284,11 +234,11 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ machine protocol
     def get_timer(self) -> float | None:
-        times = [self._n * CYCLE_S]
+        earliest = self._n * CYCLE_S
         for t in (self.power.get_timer(), self._chademo_timer(), self._ccs_timer()):
-            if t is not None:
-                times.append(t)
-        return min(times)
+            if t is not None and t < earliest:
+                earliest = t
+        return earliest
 
     def _chademo_timer(self) -> float | None:
         return None if self.chademo is None else self.chademo.get_timer()
@@ -532,7 +482,7 @@ class Bridge(MachineBase):
             precharge_voltage=round(value.volts, 1) if value is not None else 0.0,
             max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
             soc=ev_ress_soc(self.car_soc), stop=self.pending, hold_precharge=not self.contactor,
-            ready_to_start=value is not None)
+            ready_to_start=value is not None, welding_hold=self.demand.car_contactors_closed)
         self._push_request(now)
 
     def _push_request(self, now: float) -> None:
@@ -640,6 +590,7 @@ class Bridge(MachineBase):
     def _on_pending(self, now: float) -> None:
         """Power-off pending (§4): both sides stop normally."""
         self.pending = True
+        self.stop_cause = self.power.pending_cause
         self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
         self._enter("stopping", cause=self.power.pending_cause)
         if self.chademo is not None:
@@ -653,7 +604,6 @@ class Bridge(MachineBase):
         self.soft_resets = reset.count
         self._log("soft-reset", count=reset.count, keep_discovery=reset.keep_discovery)
         self._init_sides(keep_discovery=reset.keep_discovery)
-        self.connection = self._new_connection(now)
         self._enter("boot", reason="soft reset")
 
     # ------------------------------------------------------------------ the CCS side's progress
@@ -663,7 +613,7 @@ class Bridge(MachineBase):
         if status.current_demand and status.present_voltage is not None and status.present_current is not None:
             self._last_cd_voltage = status.present_voltage
             req = self.request
-            self.mirror.observe(min(req.target_voltage, req.max_voltage), self._sent_current(),
+            self.mirror.observe(min(req.target_voltage, req.max_voltage), self.sent_current(),
                                 status.present_voltage, status.present_current)
         if status.precharge_reached and not previous.precharge_reached:
             self._log("precharge-stall" if self.request.hold_precharge else "precharge-reached",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from ..drivers.pcapng import PcapngWriter
 from ..runtime.sessionlog import capture
 from ..sim.charger import PERSONALITIES
 from ..sim.ev_session import build_session
@@ -54,14 +55,16 @@ def command(charger: str, protocol: str, fault: str | None, out: Path | None, as
         parsed = Fault.parse(fault) if fault else None
     except FaultError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
-    session = build_session(charger, Schema(protocol), parsed, minutes, seed)
     limit = minutes * 60.0 + 600.0
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        with capture(path=out / "session.jsonl", level=logging.DEBUG):
-            result = session.run(limit)
+    if out is None:
+        result = build_session(charger, Schema(protocol), parsed, minutes, seed).run(limit)
     else:
-        result = session.run(limit)
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "session.pcapng").open("wb") as stream, capture(path=out / "session.jsonl",
+                                                                    level=logging.DEBUG):
+            writer = PcapngWriter(stream)
+            result = build_session(charger, Schema(protocol), parsed, minutes, seed, pcapng=writer).run(limit)
+            writer.flush()
     if as_json:
         click.echo(json.dumps(result.as_json()))
     else:
@@ -70,6 +73,6 @@ def command(charger: str, protocol: str, fault: str | None, out: Path | None, as
         click.echo(f"  {result.messages} messages, {result.virtual_s:.1f} s virtual in {result.wall_s:.2f} s wall")
         click.echo("  " + " → ".join(result.states))
         if out is not None:
-            click.echo(f"  session log: {out / 'session.jsonl'} (no pcapng: the pcapng writer is not on this branch)")
+            click.echo(f"  session log: {out / 'session.jsonl'}, capture: {out / 'session.pcapng'}")
     if not result.safe_end:
         raise SystemExit(1)

@@ -60,6 +60,7 @@ class PowerStageModel:
         self.current = 0.0
         self.slope = 0.0  # dI/dt of the second-order loop
         self.command = 0.0
+        self.previous_command = 0.0
         self.no_load_target = 0.0
         self.precharge_target = 0.0
         self.insulation_started: float | None = None
@@ -147,7 +148,8 @@ class PowerStageModel:
         if self.emergency:
             return self._reported(self.voltage), self.current, "EVSE_EmergencyShutdown"
         trip = self.p.emergency_overshoot
-        if trip is not None and self.mode == "charging" and self.current > self.command + trip:
+        following = max(self.command, self.previous_command)  # a falling set point is lag, not overshoot
+        if trip is not None and self.mode == "charging" and self.current > following + trip:
             # Compleo: its own loop overshot what it was regulating to → EmergencyShutdown (§14.1)
             self.emergency = True
             self.mode = "off"
@@ -158,7 +160,9 @@ class PowerStageModel:
         limit = min(self.max_current, self.max_power / max(self.voltage, 1.0))
         if self.p.delivered_limit is not None:
             limit = min(limit, self.p.delivered_limit)
-        self.command = max(0.0, min(target_current, limit))
+        command = max(0.0, min(target_current, limit))
+        if command != self.command:
+            self.previous_command, self.command = self.command, command
         return self._reported(self.voltage), round(self.current, 1), "EVSE_Ready"
 
     def welding(self, now: float) -> float:

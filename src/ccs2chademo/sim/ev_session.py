@@ -10,11 +10,14 @@ connects the battery to the charger's power stage.  :func:`run_session` returns 
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..runtime import ByteLink, Impairment, InputChanged, VirtualRuntime
+from ..drivers.ipv6 import Endpoint
+from ..drivers.pcapng import PcapngWriter, Tap
+from ..runtime import ByteLink, Impairment, InputChanged, Port, VirtualRuntime
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
 from .charger import PERSONALITIES, build_charger
@@ -34,6 +37,7 @@ class SimCar:
     minutes: float = 1.0  # of CurrentDemand before stopping
     target_voltage: float = 410.0
     precharge_error: float = 0.0  # V added to the battery voltage for the precharge target
+    ramp_up: float = RAMP_UP  # A per 100 ms
     request: EvRequest = field(default_factory=EvRequest)
     demand_started: float | None = None
     stopping: bool = False
@@ -50,7 +54,7 @@ class SimCar:
         elif self.stopping:
             target = max(0.0, target - RAMP_DOWN)
         else:
-            target = min(self.current, target + RAMP_UP)
+            target = min(self.current, target + self.ramp_up)
             if status.evse_dynamic_current is not None:
                 target = min(target, status.evse_dynamic_current)
         self.request = replace(
@@ -110,7 +114,8 @@ def protocols_for(schema: Schema) -> EvccConfig:
 def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, fault: Fault | None = None,
                   minutes: float = 1.0, seed: int = 0, config: EvccConfig | None = None,
                   battery: Battery | None = None, current: float = 100.0,
-                  impairment: Impairment | None = None) -> Session:
+                  impairment: Impairment | None = None, pcapng: PcapngWriter | None = None) -> Session:
+    """Wire car, Evcc, link and charger; with ``pcapng`` the EV's TCP port is recorded."""
     personality = PERSONALITIES[charger]
     sim = VirtualRuntime(seed=seed)
     battery = battery or Battery()
@@ -128,8 +133,13 @@ def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, faul
         if name == "contactor":
             sim.inject("charger", InputChanged("ev_contactor", value))
 
+    ev_port: Port = link.client
+    if pcapng is not None:
+        ev = Endpoint(cfg.mac, ipaddress.IPv6Address("fe80::ff:fe00:1"), 50000)
+        evse = Endpoint(bytes.fromhex("020000000002"), ipaddress.IPv6Address("fe80::1"), personality.port)
+        ev_port = Tap(link.client, pcapng.write, sim.now, "tcp", ev, evse)
     sim.add(secc, ports={"tcp": link.server})
-    sim.add(evcc, ports={"tcp": link.client}, on_output=on_output)
+    sim.add(evcc, ports={"tcp": ev_port}, on_output=on_output)
 
     def tick(now: float) -> None:
         status = evcc.status

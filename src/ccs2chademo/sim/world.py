@@ -10,7 +10,8 @@ link, and CHAdeMO frames on a CAN bus.  The machines are the product's own:
   :class:`ccs2chademo.sim.hardware.AdapterHardware` (contactor, d1/d2, CP, button, LED, cells);
 * car — :class:`ccs2chademo.chademo.vehicle.ChademoVehicle` (a profile) and its battery.
 
-**The DC bus** is modelled here, every ``step_s`` (default 20 ms): the charger's output reaches
+**The DC bus** is modelled here, every ``step_s`` (default 20 ms — finer than
+the contactors' reaction, so the invariants see every transition in order): the charger's output reaches
 the car inlet only through the adapter contactor (DC−, §13), the battery only through the car's
 contactors, and current flows only when both are closed — that closed path is what the charger's
 power stage sees as its load (``ev_contactor``).  What the inlet sees and what flows go to the
@@ -327,6 +328,7 @@ class World:
             self._sample(now)
         if self.finished_at is None and self._done():
             self.finished_at = now
+            self.sim.stop()
 
     def _snapshot(self, now: float) -> SafetySnapshot:
         hw, bridge = self.hw, self.bridge
@@ -338,7 +340,7 @@ class World:
             charger_voltage_v=self.stage.voltage, battery_voltage_v=self.battery.voltage,
             car_contactors_closed=self.car_contactors, inlet_voltage_v=self.inlet_v, d1=hw.d1, d2=hw.d2,
             cp_state=hw.cp, precharge_target_v=bridge.request.precharge_voltage if in_pre else None,
-            ccs_target_current_a=bridge._sent_current() if in_cd else None,
+            ccs_target_current_a=bridge.sent_current() if in_cd else None,
             car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
             discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency)
 
@@ -355,7 +357,7 @@ class World:
             t=round(now, 3), charger_v=round(self.stage.voltage, 1), inlet_v=round(self.inlet_v, 1),
             battery_v=round(self.battery.voltage, 1), current_a=round(self.current_a, 1),
             soc=round(self.battery.soc, 2), request_a=float(self.car.request),
-            ccs_target_a=round(bridge._sent_current(), 1) if bridge.evcc.state == "CurrentDemand" else 0.0,
+            ccs_target_a=round(bridge.sent_current(), 1) if bridge.evcc.state == "CurrentDemand" else 0.0,
             ccs_state=bridge.ccs_state, chademo_state=bridge.chademo_state, car_state=str(self.car.state),
             contactor=self.hw.contactor.closed, led=self.hw.led)
         self.samples.append(sample)
@@ -375,7 +377,7 @@ class World:
         sim = self.sim
         t = sim.now()
         while self.finished_at is None and t < limit:
-            t = sim.run(until=min(limit, t + chunk_s), stop=lambda: self.finished_at is not None)
+            t = sim.run(until=min(limit, t + chunk_s))
             if pace is not None:
                 pace(t)
         if self.finished_at is not None:

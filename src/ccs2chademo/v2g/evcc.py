@@ -27,7 +27,6 @@ States only move forward (rule 13): PowerDelivery(ON) and PowerDelivery(OFF) are
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -37,12 +36,14 @@ from ..runtime.events import (
     CloseLink,
     DataReceived,
     Event,
+    FrameReceived,
     InputChanged,
     LinkDown,
     LinkUp,
     OpenLink,
     SendData,
     SendFailed,
+    SendFrame,
     SetOutput,
 )
 from ..runtime.machine import MachineBase
@@ -58,8 +59,6 @@ from .messages import (
     Kind,
     Schema,
 )
-
-logger = logging.getLogger(__name__)
 
 EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
 
@@ -124,6 +123,9 @@ class EvRequest:
     stop: bool = False
     hold_precharge: bool = False
     ready_to_start: bool = True
+    #: the adapter: the car's contactors are still closed, so WeldingDetection rounds do not count
+    #: yet (adapter.md §4: counted only after the car's contactors are open)
+    welding_hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,10 @@ class EvccConfig:
     #: Offer in this order; each entry's priority is sent as given (default DIN first).
     protocols: tuple[AppProtocol, ...] = (DIN_PROTOCOL, ISO2_PROTOCOL)
     link: str = "tcp"
+    #: The link carries whole EXI documents (``FrameReceived``/``SendFrame``, V2GTP done below
+    #: us — the ``"v2g"`` seam of :class:`ccs2chademo.homeplug.connection.PevConnection`) instead
+    #: of a V2GTP byte stream (``DataReceived``/``SendData``).
+    framed: bool = False
     #: "No SLAC, link already up": connect to this address at ``start_at`` by ourselves.
     secc: Address | None = None
     start_at: float = 0.0
@@ -296,6 +302,9 @@ class Evcc(MachineBase):
             self._on_link_down(event.reason, now)
         elif isinstance(event, DataReceived):
             self._on_data(event.data, now)
+        elif isinstance(event, FrameReceived):
+            if self.state not in ("SafeShutdown", "End"):
+                self._on_payload(event.frame, now)
         elif isinstance(event, SendFailed):
             self._safe_shutdown(f"send-failed:{self.state}", now)
         self._publish()
@@ -548,6 +557,9 @@ class Evcc(MachineBase):
         self._next("WeldingDetection", Kind.WELDING_DETECTION, now)
 
     def _on_welding(self, msg: EvseMessage, now: float) -> None:
+        if self.req.welding_hold:  # the bound starts when the hold ends
+            self._welding_rounds = 0
+            self._welding_started = now
         self._welding_rounds += 1
         self._status = replace(self._status, present_voltage=msg.present_voltage)
         voltage = msg.present_voltage
@@ -643,7 +655,10 @@ class Evcc(MachineBase):
             self._log("encode-failed", error=str(exc), msg=kind)
             self._safe_shutdown(f"encode-failed:{self.state}", now)
             return
-        self._emit(SendData(self.cfg.link, v2gtp.encode(payload)))
+        if self.cfg.framed:
+            self._emit(SendFrame(self.cfg.link, payload))
+        else:
+            self._emit(SendData(self.cfg.link, v2gtp.encode(payload)))
         self._count[kind] = self._count.get(kind, 0) + 1
         self.sent += 1
         self._last_sent = now

@@ -14,7 +14,6 @@ Requests out of sequence get FAILED_SequenceError, a wrong SessionID FAILED_Unkn
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -31,8 +30,6 @@ from ..runtime.events import (
 from ..runtime.machine import MachineBase
 from . import codec, v2gtp
 from .messages import EvMessage, EvseMessage, Kind, Schema
-
-logger = logging.getLogger(__name__)
 
 EPSILON = 1e-9
 
