@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test lint bench clean debian-net demo
+.PHONY: test lint bench clean debian-net veth-demo demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ lint: $(STAMP)
 
 bench: $(STAMP) $(PEER_VENV)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# --- veth demo (issue 8): charger-sim and run in two network namespaces over a veth pair -----
+# Needs root (namespaces, raw sockets).  Artefacts (veth.pcapng, adapter.pcapng, session.jsonl,
+# can.log, gpio.jsonl) land in test-artifacts/veth-demo/; the namespaces are deleted on every
+# way out; the adapter's summary JSON is the last line on stdout.
+veth-demo: $(STAMP) debian-net
+	@test "$$(id -u)" = 0 || { echo "make veth-demo needs root (network namespaces)"; exit 1; }
+	$(BIN)/python -m ccs2chademo.sim.veth_session test-artifacts/veth-demo
+# --- end of the veth demo block -----------------------------------------------------------------
 
 clean:
 	rm -rf $(VENV) $(PEER_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -100,7 +100,9 @@ def test_all_keys_in_a_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("max-amp = 100\n", "unknown key 'max-amp'"),
-    ("[hardware]\npin = 3\n", "unknown section [hardware]"),
+    ("[hardwar]\npin = 3\n", "unknown section [hardwar]"),
+    ("[hardware]\npin = 3\n", "unknown key 'hardware.pin'"),
+    ("[hardware.gpio]\nbackend = \"wiringpi\"\n", "hardware.gpio.backend"),
     ("chademo-0.9 = true\n", 'write the key in quotes, "chademo-0.9"'),
     ("max-amps = 256\n", "max-amps: Input should be less than or equal to 255"),
     ("max-amps = 0\n", "max-amps: Input should be greater than or equal to 1"),
@@ -150,7 +152,8 @@ def test_cli_show_json_and_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     values = json.loads(result.output)
     assert values["max-amps"] == 125 and values["sx"] is True and values["v2x"] is False
-    assert set(values) == set(SPEC_TABLE)
+    assert set(values) == {*SPEC_TABLE, "hardware"}
+    assert values["hardware"]["plc"] == {"interface": "sim"}
     result = runner.invoke(cli, ["config", "show", "--config", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert re.search(r"\* max-amps\s+│ 125\s+│ 200", result.output)

@@ -65,6 +65,15 @@ def test_a_vanished_socket_is_logged_not_raised(tmp_path: Path, caplog: pytest.L
     assert "WATCHDOG=1 failed" in caplog.text
 
 
+def test_a_full_notify_socket_costs_a_kick_never_blocks(listener: tuple[socket.socket, str],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    _sock, path = listener  # nobody reads: the kernel queues only max_dgram_qlen datagrams
+    n = SystemdNotifier(path)
+    results = [n.watchdog() for _ in range(2000)]  # would hang on the first full queue if blocking
+    assert results[0] and not all(results)
+    assert "WATCHDOG=1 failed" in caplog.text
+
+
 @pytest.mark.parametrize(("env", "interval"), [
     ({"WATCHDOG_USEC": "5000000"}, 2.5),
     ({"WATCHDOG_USEC": "5000000", "WATCHDOG_PID": str(os.getpid())}, 2.5),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from ccs2chademo.drivers.linux.net import TcpClientPort, TcpServerPort, UdpPort
 from ccs2chademo.runtime import AsyncRuntime, Event, FrameReceived, MachineBase, SendFrame
@@ -80,3 +81,46 @@ def test_datagrams_over_real_loopback_udp() -> None:
         return client
 
     assert asyncio.run(scenario()).got == [b"re:hello"]
+
+
+class _Ticker(MachineBase):
+    """Counts its timer firings (every 10 ms) and the events it receives."""
+
+    def __init__(self) -> None:
+        super().__init__("ticker", "on")
+        self.ticks = 0
+        self.events = 0
+        self._next = 0.0
+
+    def get_timer(self) -> float | None:
+        return self._next
+
+    def handle_timer(self, now: float) -> None:
+        self.ticks += 1
+        self._next = now + 0.01
+
+    def receive(self, event: Event, now: float) -> None:
+        self.events += 1
+
+
+def test_close_after_a_cancelled_run_stops_timers_and_events() -> None:
+    async def scenario() -> tuple[_Ticker, int]:
+        loop = asyncio.get_running_loop()
+        rt = AsyncRuntime(loop=loop)
+        ticker = _Ticker()
+        rt.add(ticker)
+        task = asyncio.ensure_future(rt.run())
+        await asyncio.sleep(0.1)
+        task.cancel()  # a signal: run() never reaches its own cleanup
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        rt.close()
+        ticks = ticker.ticks
+        rt.inject("ticker", FrameReceived("x", b"late"))
+        rt.deliver(rt.slots["ticker"], FrameReceived("x", b"late"))
+        await asyncio.sleep(0.1)
+        return ticker, ticks
+
+    ticker, ticks = asyncio.run(scenario())
+    assert ticks > 3
+    assert ticker.ticks == ticks and ticker.events == 0

@@ -15,10 +15,10 @@ Precedence, lowest first: built-in defaults → the preset (``--preset`` on the 
 given, else the file's ``preset`` key) → the values written in the file.  So a file value always
 wins over its preset, and ``--preset`` replaces (does not stack on) the file's preset.
 
-Room for sections: a TOML table such as ``[hardware]`` maps to a nested pydantic model.  The
-real-hardware issue adds it as one more field, e.g. ``hardware: HardwareConfig =
-Field(default_factory=HardwareConfig)``; files without the table keep loading unchanged.  Until
-then a table is an "unknown section" error, like any unknown key.
+Sections: the ``[hardware]`` table is the nested :class:`~ccs2chademo.drivers.hardware_config.HardwareConfig`
+(what the machines are wired to on one board, used by ``ccs2chademo run``); files without the
+table keep loading unchanged and get the simulated devices.  Any other table is an "unknown
+section" error, like any unknown key.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
+
+from ..drivers.hardware_config import HardwareConfig
 
 U8 = 255
 U16 = 65535
@@ -109,6 +111,8 @@ class AdapterConfig(BaseModel):
     inactivity_off_s: int = _param(180, "inactivity-off-s", "u16", "s",
                                    "(ours) power-off pending after this long without charging activity "
                                    "(0 = never)", 0, U16)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig,
+                                     description="[hardware]: what the machines are wired to (ccs2chademo run)")
 
     # -- introspection ---------------------------------------------------------------------
     @classmethod
@@ -122,7 +126,7 @@ class AdapterConfig(BaseModel):
 
     def to_toml_dict(self) -> dict[str, Any]:
         """Effective values keyed by their TOML spelling."""
-        return self.model_dump(by_alias=True)
+        return self.model_dump(by_alias=True, mode="json")  # paths of [hardware.logging] as strings
 
     def non_defaults(self) -> dict[str, Any]:
         """TOML key → value for every parameter that differs from its default (logged at boot, §11)."""

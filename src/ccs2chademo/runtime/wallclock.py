@@ -24,12 +24,15 @@ class AsyncRuntime(Runtime):
         self._handles: dict[str, asyncio.TimerHandle] = {}
         self._done = asyncio.Event()
         self.error: BaseException | None = None
+        self.closed = False
         super().__init__(log)
 
     def now(self) -> float:
         return self.loop.time() - self._t0
 
     def _arm(self, slot: Slot) -> None:
+        if self.closed:
+            return
         name = slot.machine.name
         old = self._handles.pop(name, None)
         if old is not None:
@@ -38,10 +41,14 @@ class AsyncRuntime(Runtime):
             self._handles[name] = self.loop.call_at(self._t0 + slot.deadline, self._guarded, self.fire, slot)
 
     def inject(self, name: str, event: Event) -> None:
+        if self.closed:
+            return
         slot = self.slots[name]
         self.loop.call_soon(self._guarded, lambda s: self.deliver(s, event), slot)
 
     def deliver(self, slot: Slot, event: Event) -> None:
+        if self.closed:
+            return
         try:
             super().deliver(slot, event)
         except Exception as exc:  # a machine bug must end the run, not vanish in a callback
@@ -60,6 +67,18 @@ class AsyncRuntime(Runtime):
 
     def stop(self) -> None:
         self._done.set()
+
+    def close(self) -> None:
+        """Stop for good: cancel every timer and ignore later events and injections.
+
+        For a run that was *cancelled* (a signal during ``await run()``): its drivers are closed
+        afterwards, and a machine woken by a late socket callback or an armed timer must not act
+        on closed ports.  Idempotent."""
+        self.closed = True
+        self._done.set()
+        for handle in self._handles.values():
+            handle.cancel()
+        self._handles.clear()
 
     async def run(self, until: float | None = None, stop: Callable[[], bool] | None = None,
                   poll: float = 0.01) -> float:

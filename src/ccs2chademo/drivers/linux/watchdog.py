@@ -71,7 +71,10 @@ class SystemdNotifier:
             return False
         try:
             if self._sock is None:
-                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                # non-blocking: a full notify socket (Linux queues only max_dgram_qlen, often 10,
+                # datagrams) must cost a notification, never block the event loop mid-charge
+                self._sock = socket.socket(socket.AF_UNIX,
+                                           socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
             self._sock.sendto("\n".join(fields).encode(), self.address)
         except OSError as exc:
             logger.warning("systemd notify %s failed: %s", fields[0] if fields else "", exc)

@@ -1,0 +1,432 @@
+"""``ccs2chademo run``: the bridge machine on the wall clock with the Linux drivers.
+
+What it puts together (docs/run.md, docs/hardware.md): GPIO from ``[hardware.gpio]`` driven safe
+*before* anything else (:class:`~ccs2chademo.drivers.safety.SafeOutputs`), the PLC interface
+(AF_PACKET for SLAC, IPv6 link-local UDP for SDP, IPv6 TCP with the interface's scope id), the
+CHAdeMO CAN bus through python-can, the aux-battery ADC, the systemd notify/watchdog, the rotated
+session log and the optional pcapng and CAN logs.  A ``sim`` CAN interface runs the CHAdeMO car
+in this process (:class:`~ccs2chademo.sim.car_rig.SimCarRig`) on a private python-can
+``virtual`` channel; a ``sim`` GPIO backend gives :class:`~ccs2chademo.drivers.sim.gpio.SimGpio`.
+
+The run ends when the bridge releases ``power_hold`` (the original adapter switches itself off
+there), on SIGTERM/SIGINT (status 0) or on an unhandled error (status 1); every way out runs the
+same safe sequence, power hold last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import can
+
+from ..chademo.profiles import load_profile
+from ..drivers import ipv6
+from ..drivers.can import CanBusConfig, CanPort
+from ..drivers.gpio import Gpio, open_gpio
+from ..drivers.linux import iface as netif
+from ..drivers.linux.adc import open_adc
+from ..drivers.linux.multicast import MulticastUdpPort
+from ..drivers.linux.net import TcpClientPort
+from ..drivers.linux.raweth import RawEthernetPort
+from ..drivers.linux.watchdog import SystemdNotifier, Watchdog
+from ..drivers.logfiles import session_log_from_config
+from ..drivers.pcapng import PcapngWriter, Tap
+from ..drivers.safety import SafeOutputs, run_guarded
+from ..drivers.sim.gpio import SimGpio
+from ..runtime import AsyncRuntime, Event, InputChanged
+from ..runtime.core import Port
+from ..runtime.events import Action, Address, SendCan
+from ..runtime.machine import MachineBase
+from ..sim.car_rig import SimCarRig
+from .bridge import Bridge
+from .config import AdapterConfig
+
+logger = logging.getLogger(__name__)
+
+#: Bridge output → GPIO roles (the bridge speaks adapter.md §13 signals, the board wires roles).
+_LED_ROLES = ("led_external", "led_internal")
+#: GPIO input role → bridge input name.
+_INPUTS = {"k": "k", "stop_button": "button"}
+_SDP_CLIENT_PORT = 50001  # only a label in the pcapng (the kernel picks the real one)
+
+
+@dataclass(frozen=True, slots=True)
+class _Interface:
+    """The PLC interface as the drivers and the bridge need it."""
+
+    name: str
+    index: int
+    mac: bytes
+    link_local: ipaddress.IPv6Address
+
+
+class RunError(RuntimeError):
+    """The configuration cannot be run as asked (a combination the drivers do not support)."""
+
+
+@dataclass
+class RunOptions:
+    """Desk options (``sim`` car only) and test hooks; the config file says everything else."""
+
+    car: str = "leaf-ze1-40"
+    soc: float = 50.0
+    stop_after_s: float | None = None  # sim car: press the stop button this long into CurrentDemand
+    gpio_trace: Path | None = None  # sim GPIO: every output change appended to this file at once
+    seed: int | None = None
+
+
+@dataclass
+class _Trail:
+    """What the summary needs, gathered after every step of the bridge."""
+
+    ccs_states: list[str] = field(default_factory=list)
+    chademo_states: list[str] = field(default_factory=list)
+    soc_start: float | None = None
+    soc_end: float | None = None
+    energy_wh: float = 0.0
+    last_t: float | None = None
+
+
+class CycleStats:
+    """How regular the CHAdeMO 100 ms cycle is on the wall clock: the intervals between the 0x109
+    frames the bridge hands to the CAN driver during CurrentDemand (session time, i.e. the loop's
+    monotonic clock), as a fixed-size histogram of |interval − 100 ms| in 0.1 ms bins, so a run of
+    days costs no memory.  Logged as a ``can-cycle`` record at the end of the run (bench/run.py)."""
+
+    BIN_MS = 0.1
+    BINS = 500  # 0 … 50 ms; larger deviations land in the last bin
+
+    def __init__(self) -> None:
+        self.counts = [0] * (self.BINS + 1)
+        self.n = 0
+        self.worst_ms = 0.0
+        self._last: float | None = None
+
+    def frame(self, now: float, counting: bool) -> None:
+        if counting and self._last is not None:
+            deviation = abs(now - self._last - 0.1) * 1000.0
+            self.counts[min(self.BINS, int(deviation / self.BIN_MS))] += 1
+            self.n += 1
+            self.worst_ms = max(self.worst_ms, deviation)
+        self._last = now if counting else None
+
+    def percentile(self, p: float) -> float | None:
+        """Upper edge (ms) of the bin holding the p-th percentile; None without data."""
+        if not self.n:
+            return None
+        rank, seen = p / 100.0 * self.n, 0
+        for i, count in enumerate(self.counts):
+            seen += count
+            if seen >= rank:
+                return round((i + 1) * self.BIN_MS, 1)
+        return round(self.worst_ms, 1)
+
+    def fields(self) -> dict[str, Any]:
+        return {"frames": self.n, "p50_ms": self.percentile(50), "p99_ms": self.percentile(99),
+                "max_ms": round(self.worst_ms, 2)}
+
+
+class _Tracked(MachineBase):
+    """The bridge, unchanged, with :class:`_Trail` updated after each event and timer."""
+
+    def __init__(self, bridge: Bridge, trail: _Trail, cycle: CycleStats) -> None:
+        super().__init__(bridge.name, "running")
+        self.bridge = bridge
+        self.trail = trail
+        self.cycle = cycle
+        self._now = 0.0
+
+    def receive(self, event: Event, now: float) -> None:
+        self.bridge.receive(event, now)
+        self._note(now)
+
+    def handle_timer(self, now: float) -> None:
+        self.bridge.handle_timer(now)
+        self._note(now)
+
+    def get_timer(self) -> float | None:
+        return self.bridge.get_timer()
+
+    def actions(self) -> list[Action]:
+        out = self.bridge.actions()
+        for action in out:
+            if isinstance(action, SendCan) and action.frame.arbitration_id == 0x109:
+                self.cycle.frame(self._now, self.bridge.evcc.state == "CurrentDemand")
+        return out
+
+    def _note(self, now: float) -> None:
+        self._now = now
+        b, tr = self.bridge, self.trail
+        for states, state in ((tr.ccs_states, b.ccs_state), (tr.chademo_states, b.chademo_state)):
+            if not states or states[-1] != state:
+                states.append(state)
+        if b.car_soc is not None:
+            tr.soc_start = b.car_soc if tr.soc_start is None else tr.soc_start
+            tr.soc_end = b.car_soc
+        st = b.ccs_status
+        if tr.last_t is not None and st.current_demand and b.evcc.state == "CurrentDemand":
+            tr.energy_wh += (st.present_voltage or 0.0) * (st.present_current or 0.0) * (now - tr.last_t) / 3600.0
+        tr.last_t = now
+
+
+class _TcpTap(Tap):
+    """A pcapng TCP tap whose peer is learnt from the connect target (SDP announces it)."""
+
+    def open(self, target: Address) -> None:
+        if isinstance(target, tuple) and len(target) >= 2:
+            self.peer = self._remote(target)
+        super().open(target)
+
+
+class _CanLogTap(Port):
+    """Every CAN frame in and out of the adapter into a python-can log (rotated by size)."""
+
+    def __init__(self, inner: Port, writer: can.Listener) -> None:
+        super().__init__()
+        self.inner = inner
+        self.writer = writer
+        self.closed = False
+
+    def close_log(self) -> None:
+        """Stop the writer; frames still in flight (a callback already queued) are not logged."""
+        self.closed = True
+        self.writer.stop()
+
+    def bind(self, link: str, deliver: Any) -> None:
+        super().bind(link, deliver)
+        self.inner.bind(link, self._incoming)
+
+    def _incoming(self, event: Event) -> None:
+        frame = getattr(event, "frame", None)
+        if frame is not None and hasattr(frame, "arbitration_id"):
+            self._write(frame, rx=True)
+        self.emit(event)
+
+    def _write(self, frame: Any, rx: bool) -> None:
+        if self.closed:
+            return
+        self.writer.on_message_received(can.Message(
+            timestamp=time.time(), arbitration_id=frame.arbitration_id, data=frame.data,
+            is_extended_id=frame.is_extended_id, is_rx=rx))
+
+    def transmit(self, action: Any) -> None:
+        self._write(action.frame, rx=False)
+        self.inner.transmit(action)
+
+
+def _pruning_rotator(base: Path, keep: int) -> Any:
+    """python-can rotates ``can.log`` into ``can_<time>_#NNN.log`` without a limit; keep ``keep``."""
+
+    def rotate(source: str, dest: str) -> None:
+        os.replace(source, dest)
+        pattern = f"{base.stem.split('.')[0]}_*_#*{''.join(base.suffixes[-2:])}"
+        for old in sorted(base.parent.glob(pattern))[:-keep]:
+            old.unlink(missing_ok=True)
+
+    return rotate
+
+
+class AdapterRun:
+    """One process lifetime of ``ccs2chademo run``: :meth:`execute` returns the exit status."""
+
+    def __init__(self, config: AdapterConfig, options: RunOptions | None = None) -> None:
+        self.config = config
+        self.options = options or RunOptions()
+        hw = config.hardware
+        if hw.plc.interface == "sim":
+            raise RunError("[hardware.plc] interface = \"sim\" has no charger to talk to in `run`: use "
+                           "`ccs2chademo simulate`, or a veth pair with `ccs2chademo charger-sim` (docs/run.md)")
+        if hw.can.interface == "sim" and hw.gpio.backend != "sim":
+            raise RunError("a simulated car ([hardware.can] interface = \"sim\") needs [hardware.gpio] "
+                           "backend = \"sim\": it drives k and the button through the simulated lines")
+        self.sim_car = hw.can.interface == "sim"
+        if self.sim_car:
+            load_profile(self.options.car)  # an unknown profile is a startup error, before any pin moves
+        self.trail = _Trail()
+        self.cycle = CycleStats()
+        self.status: int | None = None
+        self.reason = "not started"
+        self.powered_off = False
+        self.started = time.monotonic()
+        self.wall_s = 0.0
+        self.bridge: Bridge | None = None
+        self.rig: SimCarRig | None = None
+        self._closers: list[Any] = []
+
+    # -- the lifetime -----------------------------------------------------------------------
+    def execute(self) -> int:
+        hw = self.config.hardware
+        if self.options.gpio_trace is not None:
+            self.options.gpio_trace.parent.mkdir(parents=True, exist_ok=True)
+        gpio = open_gpio(hw.gpio, trace=self.options.gpio_trace)
+        self.gpio = gpio
+        self.notifier = notifier = SystemdNotifier.from_env()
+        with SafeOutputs(gpio, notifier) as safe, session_log_from_config(hw.logging):
+            self.status = run_guarded(safe, self._main)
+            self.reason = safe.reason or "end of run"
+        notifier.close()
+        self.wall_s = time.monotonic() - self.started
+        return self.status
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        cfg, hw = self.config, self.config.hardware
+        ifname = hw.plc.interface
+        iface = _Interface(ifname, netif.index(ifname), netif.mac_address(ifname), netif.link_local_address(ifname))
+        rt = AsyncRuntime(loop=loop)
+        self.rt = rt
+        seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(4), "big")
+        bridge = Bridge(cfg, iface.mac, random.Random(seed), name="adapter", scope_id=iface.index)
+        self.bridge = bridge
+        try:
+            ports = await self._ccs_ports(loop, iface)
+            ports["can"], car_port = self._can_ports(loop)
+            rt.add(_Tracked(bridge, self.trail, self.cycle), ports, on_output=self._output)
+            if self.sim_car:
+                self._add_rig(rt, bridge, car_port)
+            self.gpio.start(self._input, loop)
+            self._start_adc(loop)
+            self.notifier.ready(f"running on {iface.name}")
+            watchdog = Watchdog.from_env()
+            watchdog.start(loop)
+            self._closers.append(watchdog.stop)
+            logger.info("running on %s (%s), simulated: %s", iface.name, iface.link_local,
+                        ", ".join(hw.simulated()) or "nothing")
+            await rt.run(stop=lambda: self.powered_off)
+        finally:
+            rt.log.record(rt.now(), "adapter", "can-cycle", self.cycle.fields())
+            rt.close()  # nothing acts on the drivers while they close (also after a signal)
+            for close in reversed(self._closers):
+                try:
+                    close()
+                except Exception:
+                    logger.exception("closing a driver failed")
+            self._closers.clear()
+
+    # -- drivers ----------------------------------------------------------------------------
+    async def _ccs_ports(self, loop: asyncio.AbstractEventLoop, iface: _Interface) -> dict[str, Port]:
+        plc = RawEthernetPort(loop, iface.name)
+        plc.start()
+        self._closers.append(plc.shutdown)
+        sdp = MulticastUdpPort(loop, iface.name, 0, hop_limit=10)  # cars use hop limit 10…255 (§6)
+        await sdp.start()
+        self._closers.append(sdp.shutdown)
+        tcp = TcpClientPort(loop, socket.AF_INET6, scope_id=iface.index)
+        self._closers.append(lambda: tcp.close(abort=True))
+        ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": tcp}
+        path = self.config.hardware.logging.pcapng
+        if path is None:
+            return ports
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stream: BinaryIO = path.open("wb")
+        writer = PcapngWriter(stream, epoch=time.time(), interface=iface.name)
+        self._closers.append(stream.close)
+        self._closers.append(writer.flush)
+        clock = self.rt.now
+        me = ipv6.Endpoint(iface.mac, iface.link_local, _SDP_CLIENT_PORT)
+        return {"plc": Tap(plc, writer.write, clock),
+                "sdp": Tap(sdp, writer.write, clock, "udp", me),
+                "tcp": _TcpTap(tcp, writer.write, clock, "tcp", me, me)}
+
+    def _can_ports(self, loop: asyncio.AbstractEventLoop) -> tuple[Port, CanPort | None]:
+        """The adapter's CAN port (and the sim car's, on the same private virtual channel)."""
+        hw = self.config.hardware.can
+        if self.sim_car:
+            config = CanBusConfig("virtual", f"ccs2chademo-{os.getpid()}")
+        else:
+            config = CanBusConfig(hw.interface, hw.channel, hw.bitrate, dict(hw.options))
+        port = CanPort.from_config(config, loop)
+        port.start()
+        self._closers.append(port.shutdown)
+        car: CanPort | None = None
+        if self.sim_car:
+            car = CanPort.from_config(config, loop)
+            car.start()
+            self._closers.append(car.shutdown)
+        log = self.config.hardware.logging
+        if log.can_log is None:
+            return port, car
+        log.can_log.parent.mkdir(parents=True, exist_ok=True)
+        writer = can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes)
+        writer.rotator = _pruning_rotator(log.can_log, log.rotate_count)
+        tap = _CanLogTap(port, writer)
+        self._closers.append(tap.close_log)
+        return tap, car
+
+    def _add_rig(self, rt: AsyncRuntime, bridge: Bridge, car_port: CanPort | None) -> None:
+        assert isinstance(self.gpio, SimGpio) and car_port is not None
+        opts = self.options
+        rig = SimCarRig(load_profile(opts.car), opts.soc, self.gpio, bridge,
+                        to_car=lambda ev: rt.inject("car", ev), to_controller=lambda ev: rt.inject(bridge.name, ev),
+                        stop_after_s=opts.stop_after_s)
+        self.rig = rig
+        rt.add(rig.car, {"can": car_port}, on_output=rig.car_output)
+        rt.add(rig)
+
+    def _start_adc(self, loop: asyncio.AbstractEventLoop) -> None:
+        adc_config = self.config.hardware.adc
+        adc = open_adc(adc_config)
+        if adc_config.backend == "none":
+            return
+
+        def sample() -> None:
+            for event in adc.sample():
+                self.rt.inject("adapter", event)
+            handle[0] = loop.call_later(adc_config.period_s, sample)
+
+        handle = [loop.call_soon(sample)]
+        self._closers.append(lambda: handle[0].cancel())
+
+    # -- signals between the bridge and the board ---------------------------------------------
+    def _output(self, name: str, value: Any, now: float) -> None:
+        gpio: Gpio = self.gpio
+        if name == "cp":
+            gpio.set_output("cp_state_c", value == "C")
+        elif name == "led":
+            for role in _LED_ROLES:
+                gpio.set_output(role, bool(value))
+        else:
+            gpio.output_sink(name, value, now)
+        if self.rig is not None:
+            self.rig.apply(name, value, now)
+        if name == "power_hold" and not value:
+            logger.info("the bridge released power hold: the adapter switches itself off")
+            self.powered_off = True
+
+    def _input(self, event: InputChanged) -> None:
+        name = _INPUTS.get(event.name)
+        if name is not None and self.bridge is not None:
+            self.rt.inject(self.bridge.name, InputChanged(name, event.value))
+
+    # -- the summary ------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """The ``simulate --json`` fields, from what the adapter knows (docs/run.md)."""
+        b, tr = self.bridge, self.trail
+        return {
+            "result": self._result(), "stop_reason": (b.stop_reason if b is not None else None) or (
+                None if self.powered_off else self.reason),
+            "soc_start": tr.soc_start, "soc_end": tr.soc_end, "energy_kwh": round(tr.energy_wh / 1000.0, 3),
+            "virtual_s": None, "wall_s": round(self.wall_s, 3), "invariant_violations": None,
+            "ccs_states": tr.ccs_states, "chademo_states": tr.chademo_states,
+        }
+
+    def _result(self) -> str:
+        b = self.bridge
+        if self.status is None or b is None:
+            return "not-started"
+        if self.status != 0:
+            return "error"
+        if not self.powered_off:
+            return "interrupted"
+        if b.emergency:
+            return "forced-off"
+        return "safe-shutdown" if b.ccs_status.safe_shutdown else "completed"

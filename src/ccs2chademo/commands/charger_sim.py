@@ -1,0 +1,72 @@
+"""``ccs2chademo charger-sim --iface IFACE``: the simulated CCS charger on real Linux drivers.
+
+SLAC (EVSE side) on an AF_PACKET socket, SDP on IPv6 link-local UDP multicast, the SECC on a
+TCP listener at the port it announces, all on ``IFACE`` — the other end of a veth pair from
+``ccs2chademo run`` in the two-process proof (docs/run.md).  On a veth there is no modem, so
+this process also answers the car's VS_SW_VER.REQ and SET_KEY.REQ as the car's local modem
+would (``ModemStandIn``, :mod:`ccs2chademo.sim.bench_charger`).  It exits when the session has ended (the SECC back to
+listening after the car closed TCP), on SIGTERM/SIGINT, or after ``--timeout``; the summary goes
+to stdout (``--json``: one JSON object); ``result`` is ``completed`` (SessionStop, then TCP
+closed), ``aborted`` (TCP ended without SessionStop), ``interrupted`` (a signal) or
+``no-session`` (``--timeout`` without a session: exit status 1; all others 0).  Needs
+CAP_NET_RAW (root in a network namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from ..drivers.linux.iface import NetDriverError
+from ..sim.charger import PERSONALITIES
+from ..sim.faults import FAULT_NAMES, FaultError
+
+if TYPE_CHECKING:
+    from ..sim.bench_charger import BenchCharger, ChargerRun
+
+
+async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, bool]:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    wall = time.perf_counter()
+    rt = await charger.start()
+    try:
+        await rt.run(until=timeout, stop=lambda: stop.is_set() or charger.finished())
+    finally:
+        charger.shutdown()
+    return charger.summary(time.perf_counter() - wall, stop.is_set()), stop.is_set()
+
+
+@click.command("charger-sim")
+@click.option("--iface", required=True, help="Network interface to serve on (a veth end; no real modem).")
+@click.option("--personality", type=click.Choice(sorted(PERSONALITIES)), default="abb", show_default=True,
+              help="Charger behaviour from sim/charger.py.")
+@click.option("--fault", default=None, metavar="NAME@STATE",
+              help=f"One injected charger fault: {', '.join(FAULT_NAMES)} "
+                   "(STATE: a DIN message, default CurrentDemand).")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Give up after this many seconds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the network key and the latencies.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def command(iface: str, personality: str, fault: str | None, timeout: float, seed: int, as_json: bool) -> None:
+    """Run the simulated charger on IFACE until one session has ended."""
+    from ..sim.bench_charger import BenchCharger  # the SECC and its EXI codec: only for this command
+
+    try:
+        charger = BenchCharger(iface, personality, fault, seed=seed)
+        run, _interrupted = asyncio.run(_serve(charger, timeout))
+    except (NetDriverError, FaultError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(run.as_json()))
+    else:
+        for key, value in run.as_json().items():
+            click.echo(f"{key:>17}: {value}")
+    sys.exit(1 if run.result == "no-session" else 0)
