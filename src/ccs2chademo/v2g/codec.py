@@ -8,8 +8,8 @@ a request where a response was expected and a value that does not fit becomes a
 :class:`CodecError`.
 
 The four public functions are memoised (:func:`_memo`): in a CurrentDemand loop the same
-request and response repeat for thousands of exchanges (a whole 20→80 % session has a few
-hundred distinct ones), and each is a pure function of its arguments — the neutral messages
+requests and responses repeat (a whole 20→80 % session: ≈170 distinct requests and ≈1700
+distinct responses among 61 000 exchanges), and each is a pure function of its arguments — the neutral messages
 are frozen and the payloads are bytes — so an equal input always gives the same bytes or the
 same message.  Failures are never cached; they are raised again on the next call.
 """
@@ -34,8 +34,8 @@ class CodecError(ValueError):
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
-#: distinct messages remembered per direction (a 20→80 % session needs a few hundred)
-_MEMO_SIZE = 1024
+#: distinct messages remembered per function (a few MB at most)
+_MEMO_SIZE = 4096
 
 
 def _memo(fn: Callable[[_In, Schema | None], _Out]) -> Callable[[_In, Schema | None], _Out]:
