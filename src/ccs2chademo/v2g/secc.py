@@ -127,6 +127,8 @@ _NEXT: dict[Kind | None, frozenset[Kind]] = {
     Kind.WELDING_DETECTION: frozenset({Kind.WELDING_DETECTION}),
     Kind.SESSION_STOP: frozenset(),
 }
+#: what may follow: the successors, and SessionStop after anything but the start
+_ALLOWED = {last: nxt if last is None else nxt | {Kind.SESSION_STOP} for last, nxt in _NEXT.items()}
 
 
 class Secc(MachineBase):
@@ -248,8 +250,7 @@ class Secc(MachineBase):
             return Reply(self._negotiate(req), delay)
         if req.kind is not Kind.SESSION_SETUP and req.session_id != self.cfg.session_id:
             return Reply(self._failed(req.kind, "FAILED_UnknownSession"), delay)
-        allowed = _NEXT[self._last] | {Kind.SESSION_STOP} if self._last is not None else _NEXT[None]
-        if req.kind not in allowed:
+        if req.kind not in _ALLOWED[self._last]:
             self._log("sequence-error", got=req.kind, after=self._last)
             return Reply(self._failed(req.kind, "FAILED_SequenceError"), delay)
         if req.kind is Kind.CURRENT_DEMAND and not self._power_on:
