@@ -123,11 +123,21 @@ class PevConnection(MachineBase):
 
     # -- machine protocol -----------------------------------------------------------------------
     def get_timer(self) -> float | None:
-        times = [t for t in (self._deadline, self.finder.get_timer() if self.state == "modem" else None,
-                             self.slac.get_timer() if self.state == "slac" else None,
-                             self.sdp.get_timer() if self.state == "sdp" else None,
-                             self.session.get_timer() if self.session is not None else None) if t is not None]
-        return min(times) if times else None
+        """The earliest of our own deadline, the active part's and the session's (asked after
+        every event: no list built)."""
+        deadline = self._deadline
+        state = self.state
+        part = (self.finder if state == "modem" else self.slac if state == "slac"
+                else self.sdp if state == "sdp" else None)
+        if part is not None:
+            t = part.get_timer()
+            if t is not None and (deadline is None or t < deadline):
+                deadline = t
+        if self.session is not None:
+            t = self.session.get_timer()
+            if t is not None and (deadline is None or t < deadline):
+                deadline = t
+        return deadline
 
     def handle_timer(self, now: float) -> None:
         self._now = now

@@ -522,10 +522,13 @@ class Evcc(MachineBase):
             self._next("CurrentDemand", Kind.CURRENT_DEMAND, now)
 
     def _on_current_demand(self, msg: EvseMessage, now: float) -> None:
-        dynamic = msg.max_current if msg.max_current is not None else self._status.evse_max_current
-        self._status = replace(self._status, present_voltage=msg.present_voltage,
-                               present_current=msg.present_current, evse_status=msg.status_code,
-                               evse_dynamic_current=dynamic)
+        status = self._status
+        dynamic = msg.max_current if msg.max_current is not None else status.evse_max_current
+        if (status.present_voltage != msg.present_voltage or status.present_current != msg.present_current
+                or status.evse_status != msg.status_code or status.evse_dynamic_current != dynamic):
+            self._status = replace(status, present_voltage=msg.present_voltage,
+                                   present_current=msg.present_current, evse_status=msg.status_code,
+                                   evse_dynamic_current=dynamic)
         cause = STOP_STATUSES.get(msg.status_code or "")
         if cause is not None:
             self._normal_stop(cause, now)
@@ -681,11 +684,24 @@ class Evcc(MachineBase):
     def _build(self, kind: Kind) -> EvMessage:
         req, cfg = self.req, self.cfg
         din = self.schema is Schema.DIN
+        soc = max(0, min(100, int(req.soc)))
+        conditioning = False if din else None
+        if kind is Kind.CURRENT_DEMAND:  # every 30 ms: built in one go
+            current = min(req.target_current, req.max_current)
+            dynamic = self._status.evse_dynamic_current
+            if dynamic is not None:
+                current = min(current, dynamic)  # never ask for more than the charger's dynamic maximum
+            return EvMessage(
+                kind, session_id=self.session_id, soc=soc, ev_ready=True, cabin_conditioning=conditioning,
+                ress_conditioning=conditioning, target_voltage=min(req.target_voltage, req.max_voltage),
+                target_current=max(0.0, current), max_voltage=req.max_voltage, max_current=req.max_current,
+                max_power=req.max_power, bulk_charging_complete=False, charging_complete=False,
+                remaining_full_s=cfg.remaining_full_s, remaining_bulk_s=cfg.remaining_bulk_s)
         base = EvMessage(
-            kind, session_id=self.session_id, soc=max(0, min(100, int(req.soc))),
+            kind, session_id=self.session_id, soc=soc,
             ev_ready=kind not in (Kind.CHARGE_PARAMETER_DISCOVERY, Kind.WELDING_DETECTION) or (
                 kind is Kind.WELDING_DETECTION and cfg.welding_ev_ready),
-            cabin_conditioning=False if din else None, ress_conditioning=False if din else None)
+            cabin_conditioning=conditioning, ress_conditioning=conditioning)
         if kind is Kind.SUPPORTED_APP_PROTOCOL:
             return EvMessage(kind, protocols=cfg.protocols)
         if kind is Kind.SESSION_SETUP:
@@ -701,16 +717,6 @@ class Evcc(MachineBase):
             return replace(base, power_on=on, bulk_charging_complete=False,
                            charging_complete=not on and req.soc >= cfg.stop_soc,
                            sa_schedule_tuple_id=self._sa_tuple)
-        if kind is Kind.CURRENT_DEMAND:
-            current = min(req.target_current, req.max_current)
-            dynamic = self._status.evse_dynamic_current
-            if dynamic is not None:
-                current = min(current, dynamic)  # never ask for more than the charger's dynamic maximum
-            return replace(base, target_voltage=min(req.target_voltage, req.max_voltage),
-                           target_current=max(0.0, current), max_voltage=req.max_voltage,
-                           max_current=req.max_current, max_power=req.max_power, bulk_charging_complete=False,
-                           charging_complete=False, remaining_full_s=cfg.remaining_full_s,
-                           remaining_bulk_s=cfg.remaining_bulk_s)
         return base
 
     # ------------------------------------------------------------------ bookkeeping

@@ -127,6 +127,8 @@ _NEXT: dict[Kind | None, frozenset[Kind]] = {
     Kind.WELDING_DETECTION: frozenset({Kind.WELDING_DETECTION}),
     Kind.SESSION_STOP: frozenset(),
 }
+#: what may follow: the successors, and SessionStop after anything but the start
+_ALLOWED = {last: nxt if last is None else nxt | {Kind.SESSION_STOP} for last, nxt in _NEXT.items()}
 
 
 class Secc(MachineBase):
@@ -152,10 +154,11 @@ class Secc(MachineBase):
 
     # ------------------------------------------------------------------ machine protocol
     def get_timer(self) -> float | None:
-        times = [t for t, _ in self._replies]
-        if self._idle_deadline is not None:
-            times.append(self._idle_deadline)
-        return min(times) if times else None
+        deadline = self._idle_deadline
+        for t, _ in self._replies:
+            if deadline is None or t < deadline:
+                deadline = t
+        return deadline
 
     def handle_timer(self, now: float) -> None:
         now += EPSILON  # the runtime may round a deadline to the nanosecond below it
@@ -247,8 +250,7 @@ class Secc(MachineBase):
             return Reply(self._negotiate(req), delay)
         if req.kind is not Kind.SESSION_SETUP and req.session_id != self.cfg.session_id:
             return Reply(self._failed(req.kind, "FAILED_UnknownSession"), delay)
-        allowed = _NEXT[self._last] | {Kind.SESSION_STOP} if self._last is not None else _NEXT[None]
-        if req.kind not in allowed:
+        if req.kind not in _ALLOWED[self._last]:
             self._log("sequence-error", got=req.kind, after=self._last)
             return Reply(self._failed(req.kind, "FAILED_SequenceError"), delay)
         if req.kind is Kind.CURRENT_DEMAND and not self._power_on:
@@ -270,9 +272,12 @@ class Secc(MachineBase):
     def _failed(self, kind: Kind, code: str) -> EvseMessage:
         return self._base(kind, code, status="EVSE_Ready" if kind in DC_STATUS_KINDS else None)
 
-    def _base(self, kind: Kind, code: str = "OK", status: str | None = None, **fields: Any) -> EvseMessage:
+    def _base(self, kind: Kind, code: str = "OK", status: str | None = None, valid: bool = False,
+              **fields: Any) -> EvseMessage:
+        """A response; with a DC_EVSEStatus (``status``) the isolation is Invalid unless ``valid``."""
+        isolation = "Valid" if valid else "Invalid" if status is not None else None
         return EvseMessage(kind, response_code=code, session_id=self.cfg.session_id, status_code=status,
-                           isolation="Invalid" if status is not None else None, **fields)
+                           isolation=isolation, **fields)
 
     def _respond(self, req: EvMessage, now: float) -> EvseMessage:
         cfg = self.cfg
@@ -291,31 +296,27 @@ class Secc(MachineBase):
                 peak_current_ripple=cfg.peak_current_ripple, sa_schedule_tuple_id=1)
         if kind is Kind.CABLE_CHECK:
             if self.stage.cable_check(now):
-                return replace(self._base(kind, status="EVSE_Ready", processing="Finished"), isolation="Valid")
+                return self._base(kind, status="EVSE_Ready", valid=True, processing="Finished")
             return self._base(kind, status="EVSE_IsolationMonitoringActive", processing="Ongoing")
         if kind is Kind.PRE_CHARGE:
             voltage = self.stage.precharge(req.target_voltage, req.target_current, now)
-            return self._valid(self._base(kind, status="EVSE_Ready", present_voltage=voltage))
+            return self._base(kind, status="EVSE_Ready", valid=True, present_voltage=voltage)
         if kind is Kind.POWER_DELIVERY:
             code = self.stage.power_delivery(req.power_on, now)
             self._power_on = req.power_on and code == "OK"
-            return self._valid(self._base(kind, code, status="EVSE_Ready"))
+            return self._base(kind, code, status="EVSE_Ready", valid=True)
         if kind is Kind.CURRENT_DEMAND:
             voltage, current, status = self.stage.current_demand(req.target_voltage, req.target_current, now)
-            return self._valid(self._base(
-                kind, status=status, present_voltage=voltage, present_current=current,
+            return self._base(
+                kind, status=status, valid=True, present_voltage=voltage, present_current=current,
                 current_limit_achieved=current >= cfg.max_current - 0.5,
                 voltage_limit_achieved=voltage >= cfg.max_voltage - 0.5,
                 max_voltage=cfg.max_voltage if "voltage" in cfg.demand_limits else None,
                 max_current=cfg.max_current if "current" in cfg.demand_limits else None,
                 max_power=cfg.max_power if "power" in cfg.demand_limits else None,
-                sa_schedule_tuple_id=1))
+                sa_schedule_tuple_id=1)
         if kind is Kind.WELDING_DETECTION:
-            return self._valid(self._base(kind, status="EVSE_Ready", present_voltage=self.stage.welding(now)))
+            return self._base(kind, status="EVSE_Ready", valid=True, present_voltage=self.stage.welding(now))
         if kind is Kind.SESSION_STOP:
             self.stage.power_delivery(False, now)
         return self._base(kind)
-
-    @staticmethod
-    def _valid(msg: EvseMessage) -> EvseMessage:
-        return replace(msg, isolation="Valid")

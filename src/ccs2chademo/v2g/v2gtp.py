@@ -78,6 +78,15 @@ class V2gtpStream:
     def feed(self, data: bytes) -> list[V2gtpMessage]:
         if self.error is not None:
             raise self.error
+        if not self._buffer and len(data) >= HEADER_SIZE:  # the usual chunk: exactly one message
+            try:
+                payload_type, length = parse_header(data, 0, self.max_payload)
+            except V2gtpError:
+                pass  # reported below, with its stream offset
+            else:
+                if len(data) == HEADER_SIZE + length:
+                    self._consumed += len(data)
+                    return [V2gtpMessage(payload_type, bytes(data[HEADER_SIZE:]))]
         self._buffer += data
         out: list[V2gtpMessage] = []
         buf = self._buffer
