@@ -744,6 +744,6 @@ class Evcc(MachineBase):
         schema = str(self.schema) if self.schema else None
         if status.schema != schema or status.session_id != self.session_id:
             status = self._status = replace(status, schema=schema, session_id=self.session_id)
-        if status != self._published:
+        if status is not self._published and status != self._published:  # most calls change nothing
             self._published = status
             self._emit(SetOutput("status", status))
