@@ -183,6 +183,16 @@ def test_stop_button_at_every_state(state: str) -> None:
     assert summary.soc_end < 25
 
 
+@pytest.mark.parametrize("state", ["stop_wait_contactors_open", "PowerDeliveryOff", "WeldingDetection"])
+def test_stop_button_during_a_stop(state: str) -> None:
+    """A press while the car's stop is already running changes nothing but the log."""
+    world, summary, records = run(faults=("car-stop@CurrentDemand+5", f"stop-button@{state}"), stop=25)
+    assert [r["state"] for r in kinds(records, "fault")] == ["CurrentDemand", state]
+    assert violations(summary) == [] and summary.result == "completed"
+    assert summary.stop_reason is not None and summary.stop_reason.startswith("chademo: ")
+    assert not world.hw.powered
+
+
 def test_long_press_forces_power_off() -> None:
     """§8: holding the button for forced-off-hold-s cuts power (contactor opened first)."""
     world, summary, _ = run(faults=("long-press@CurrentDemand+5",), values={"forced-off-hold-s": 2}, stop=25)

@@ -220,8 +220,9 @@ class Bridge(MachineBase):
 
     @property
     def stop_reason(self) -> str | None:
-        """The cause of the power-off (the first stop on either side), else the CCS stop reason."""
-        return self.power.pending_cause or self.stop_cause or self.ccs_status.stop_reason
+        """The cause of the power-off (the first stop on either side — a later button press does
+        not replace it here), else the CCS stop reason."""
+        return self.stop_cause or self.power.pending_cause or self.ccs_status.stop_reason
 
     def sent_current(self) -> float:
         """EVTargetCurrent as the Evcc puts it in CurrentDemandReq (its own caps applied)."""

@@ -129,11 +129,12 @@ def _list() -> None:
     click.echo("chargers:")
     for name, personality in PERSONALITIES.items():
         click.echo(f"  {name:<16} {personality.description}")
-    click.echo("faults (NAME[@STATE]):")
+    click.echo("charger reply faults (NAME[@STATE]; STATE a DIN message name, default CurrentDemand):")
     for name in CHARGER_FAULTS:
-        click.echo(f"  {name:<16} charger reply fault (STATE: a DIN message name, default CurrentDemand)")
+        click.echo(f"  {name}")
+    click.echo("world faults (NAME[@STATE][+SECONDS]; STATE a CCS, CHAdeMO or car state):")
     for name, meaning in WORLD_FAULTS.items():
-        click.echo(f"  {name:<16} {meaning}")
+        click.echo(f"  {name:<18} {meaning}")
 
 
 def _config(path: Path | None) -> AdapterConfig:
@@ -155,7 +156,8 @@ def _samples(world: World) -> list[dict[str, Any]]:
               help="Stop at this SoC (sets stop-charging-soc; 100 lets the car decide).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Adapter configuration (TOML).")
-@click.option("--fault", "faults", multiple=True, metavar="NAME[@STATE]", help="Inject a fault (repeatable).")
+@click.option("--fault", "faults", multiple=True, metavar="NAME[@STATE]",
+              help="Inject a fault (repeatable; see --list).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write session.jsonl, ccs.pcapng, chademo.log (candump) and session.png here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end (no live view).")
