@@ -83,3 +83,19 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     names = [line.get("message") for line in lines]
     assert names.count("CurrentDemandReq") >= 20 and "SessionStopRes" in names
     assert any(line.get("kind") == "homeplug" for line in lines) and any(line.get("kind") == "sdp" for line in lines)
+
+
+def test_charger_fault_over_veth_stops_both_sides(request: pytest.FixtureRequest) -> None:
+    """charger-sim --fault: EVSE_Shutdown in the first CurrentDemandRes; the adapter stops both
+    sides and switches itself off, both processes exit 0."""
+    with VethSession(artifacts(request), stop_after_s=None, fault="evse-shutdown@CurrentDemand") as session:
+        adapter = session.wait("adapter", 90.0)
+        charger = session.wait("charger", 30.0)
+        changes = session.gpio_changes()
+    assert adapter.returncode == 0 and charger.returncode == 0, adapter.stderr[-2000:]
+    summary, chg = adapter.summary(), charger.summary()
+    assert summary is not None and chg is not None
+    assert summary["stop_reason"] == "ccs: evse-shutdown:CurrentDemand"
+    assert "charging" not in summary["chademo_states"] and summary["chademo_states"][-1] == "ended"
+    assert summary["ccs_states"][-1] == "End" and chg["fault"] == "evse-shutdown@CurrentDemand"
+    assert_safe_shutdown(changes)

@@ -57,6 +57,7 @@ class VethSession:
     stop_after_s: float | None = 5.0
     adapter_config: str = ""  # extra top-level TOML lines (adapter parameters)
     charger: bool = True
+    fault: str | None = None  # charger-sim --fault NAME@STATE
     charger_timeout_s: float = 300.0
     adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
     veth: VethPair = field(init=False)
@@ -105,7 +106,8 @@ class VethSession:
         if self.charger:
             self._spawn("charger", self.charger_ns, [*PY, "charger-sim", "--iface", self.charger_if,
                                                      "--personality", self.personality,
-                                                     "--timeout", str(self.charger_timeout_s), "--json"])
+                                                     "--timeout", str(self.charger_timeout_s), "--json",
+                                                     *(["--fault", self.fault] if self.fault else [])])
         argv = [*PY, "run", "--config", str(self.config_path), "-v", "--car", self.car, "--soc", str(self.soc),
                 "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
