@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP) $(PEER_VENV)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(filter-out bench/_%,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # --- veth demo (issue 8): charger-sim and run in two network namespaces over a veth pair -----
 # Needs root (namespaces, raw sockets).  Artefacts (veth.pcapng, adapter.pcapng, session.jsonl,

@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._deploy import as_installed
 from ccs2chademo.drivers.linux.netns import VethPair, unavailable
 from ccs2chademo.sim.veth_session import PY, VethSession, wait_for
 
@@ -117,6 +118,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def main() -> int:
+    as_installed()  # measure what a deployed adapter pays (byte-compiled modules)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="minutes of CurrentDemand (default 10)")
     parser.add_argument("--skip-long", action="store_true", help="only the startup figure")
