@@ -132,7 +132,8 @@ def main() -> int:
           f" (target ≤ 0.5 s) {'OK' if statistics.median(times) <= 0.5 else 'MISSED'}")
     imports = import_seconds()
     print(f"  of which imports: EXI DIN+ISO-2 codecs {imports['exi']:.3f} s, everything else run needs "
-          f"{imports['rest']:.3f} s; then the bridge's first two 100 ms cycles before SLAC starts (0.2 s)")
+          f"{imports['rest']:.3f} s; then the power manager's first 100 ms tick (the power-on check "
+          "of the stop button for special modes) before SLAC starts")
     if args.skip_long:
         return 0
     result = long_session(args.minutes)

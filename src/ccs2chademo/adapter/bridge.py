@@ -587,6 +587,10 @@ class Bridge(MachineBase):
         self.chademo = ChademoCharger(f"{self.name}.chademo", charger_config(self.config, v2x))
         self.chademo.receive(InputChanged("k", self._k), now)
         self._enter("running", sx=self.config.sx, v2x=v2x)
+        if self.config.sx and not self.kicked and not self.pending:
+            # SX: "CCS starts at boot" (§3) — as soon as the power-on button check is over, not a
+            # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
+            self._kickoff(now)
 
     def _on_pending(self, now: float) -> None:
         """Power-off pending (§4): both sides stop normally."""

@@ -39,7 +39,7 @@ from ..drivers.linux.net import TcpClientPort
 from ..drivers.linux.raweth import RawEthernetPort
 from ..drivers.linux.watchdog import SystemdNotifier, Watchdog
 from ..drivers.logfiles import session_log_from_config
-from ..drivers.pcapng import PcapngWriter, Tap
+from ..drivers.pcapng import RotatingPcapngWriter, Tap
 from ..drivers.safety import SafeOutputs, run_guarded
 from ..drivers.sim.gpio import SimGpio
 from ..runtime import AsyncRuntime, Event, InputChanged
@@ -327,9 +327,10 @@ class AdapterRun:
         if path is None:
             return ports
         path.parent.mkdir(parents=True, exist_ok=True)
-        stream: BinaryIO = path.open("wb")
-        writer = PcapngWriter(stream, epoch=time.time(), interface=iface.name)
-        self._closers.append(stream.close)
+        log = self.config.hardware.logging
+        writer = RotatingPcapngWriter(path, log.rotate_bytes, log.rotate_count, epoch=time.time(),
+                                      interface=iface.name)
+        self._closers.append(writer.close)
         self._closers.append(writer.flush)
         clock = self.rt.now
         me = ipv6.Endpoint(iface.mac, iface.link_local, _SDP_CLIENT_PORT)

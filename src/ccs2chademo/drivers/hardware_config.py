@@ -198,7 +198,7 @@ class LoggingConfig(_Strict):
     """Where a long run on hardware keeps its logs, and how big they may grow."""
 
     session_log: Path | None = Field(default=None, description="JSON-lines session log (rotated)")
-    pcapng: Path | None = Field(default=None, description="pcapng of every CCS frame")
+    pcapng: Path | None = Field(default=None, description="pcapng of every CCS frame (rotated)")
     can_log: Path | None = Field(default=None, description="CAN log in a python-can format (.log, .asc, .blf)")
     rotate_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024, description="rotate a log at this size")
     rotate_count: int = Field(default=5, ge=1, le=1000, description="rotated files kept")

@@ -15,6 +15,7 @@ import contextlib
 import ipaddress
 import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..runtime.core import Port
@@ -74,6 +75,56 @@ class PcapngWriter:
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+class RotatingPcapngWriter:
+    """A pcapng file that is rotated by size, for adapters that run for months.
+
+    When the file reaches ``max_bytes`` it becomes ``NAME.1.pcapng`` (older ones shift to
+    ``.2``, …; at most ``keep`` are kept) and a new file starts with its own section and
+    interface header, so every file opens on its own in Wireshark.  Rotation happens only
+    between frames.
+    """
+
+    def __init__(self, path: Path, max_bytes: int, keep: int, epoch: float = 0.0,
+                 interface: str = "ccs2chademo") -> None:
+        if max_bytes <= 0 or keep < 1:
+            raise ValueError("max_bytes must be positive and keep at least 1")
+        self.path = path
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self.epoch = epoch
+        self.interface = interface
+        self.frames = 0
+        self._open()
+
+    def _open(self) -> None:
+        self._stream: BinaryIO = self.path.open("wb")
+        self._writer = PcapngWriter(self._stream, self.epoch, self.interface)
+
+    def rotated(self, n: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}.{n}{self.path.suffix}")
+
+    def write(self, t: float, frame: bytes, comment: str | None = None) -> None:
+        if self._stream.tell() >= self.max_bytes:
+            self._rotate()
+        self._writer.write(t, frame, comment)
+        self.frames += 1
+
+    def _rotate(self) -> None:
+        self._stream.close()
+        self.rotated(self.keep).unlink(missing_ok=True)
+        for n in range(self.keep - 1, 0, -1):
+            if self.rotated(n).exists():
+                self.rotated(n).replace(self.rotated(n + 1))
+        self.path.replace(self.rotated(1))
+        self._open()
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 Sink = Callable[[float, bytes, str], None]
