@@ -1,10 +1,11 @@
-"""Deadline comparison that survives the virtual runtime's integer-nanosecond clock.
+"""Deadline comparison for composite machines, and a base for single-timer machines.
 
-A machine computes ``now + 0.5`` as a float; the virtual runtime schedules it at the *rounded*
-nanosecond and calls ``handle_timer`` with that time, which may be a hair below the float
-deadline.  Comparing with ``now < deadline`` would then do nothing, the runtime would re-arm the
-same deadline, and the run would spin at one instant.  Every deadline check goes through
-:func:`due`, which allows one microsecond of slack.
+The runtimes never hand a machine a ``now`` earlier than the deadline it asked for (see
+docs/architecture.md).  A composite machine, however, is woken for the *earliest* of its parts'
+deadlines and then checks each part's deadline against that ``now`` itself; a part's float
+deadline may lie a rounding error above it (the virtual clock is integer nanoseconds).
+:func:`due` allows one microsecond of slack so such a part is not skipped and re-armed at the
+same instant.
 """
 
 from __future__ import annotations
