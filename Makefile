@@ -13,8 +13,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+# The hot modules are compiled with mypyc (src/ccs2chademo/_build.py lists them; CCS2CHADEMO_PURE=1
+# at install time skips it).
+# The build runs in .venv itself (no build isolation) so mypy sees the installed dependencies;
+# any change to a compiled module rebuilds the extensions.
+COMPILED := $(shell sed -n 's|^ *"\([a-z0-9_/]*\.py\)",$$|src/ccs2chademo/\1|p' src/ccs2chademo/_build.py)
+
+$(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)/python
+	$(BIN)/pip install --quiet 'setuptools>=77' wheel 'mypy>=1.18'
+	$(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
 	touch $(STAMP)
 
 # Debian tools the kernel-networking tests use (ip netns, veth).

@@ -1,10 +1,12 @@
-"""Shared test helpers: where the read-only reference data lives."""
+"""Shared test helpers: where the read-only reference data lives; no stale compiled modules."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from ccs2chademo._build import compiled_origins
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -16,3 +18,12 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"reference data missing: {path} (the repo expects ../shared/data beside it)")
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test extensions built from older sources (an editable install compiles in place)."""
+    stale = [name for name, so in compiled_origins().items()
+             if (REPO / "src" / Path(*name.split("."))).with_suffix(".py").stat().st_mtime > so.stat().st_mtime]
+    if stale:
+        raise pytest.UsageError(f"compiled modules older than their sources: {', '.join(stale)} — "
+                                "run `make test` (it rebuilds them)")

@@ -155,7 +155,7 @@ class ChademoCharger(MachineBase):
         if self._next_cycle is None or now < self._next_cycle - 1e-9:
             return
         self._cycle(now)
-        if self._next_cycle is not None:
+        if self.get_timer() is not None:  # the cycle may have stopped the clock (re-read, not narrowed)
             self._cycles += 1
             self._next_cycle = self._t0 + self._cycles * CYCLE
 

@@ -33,7 +33,7 @@ from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
 from ..sim.plot import plot_session
-from ..sim.world import WORLD_FAULTS, Sample, Scenario, Summary, World, WorldError, summarize
+from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, summarize
 
 REFRESH_S = 0.25  # wall seconds between live-view refreshes
 #: Session-log kinds shown as event lines in the live view.
@@ -145,7 +145,7 @@ def _config(path: Path | None) -> AdapterConfig:
 
 
 def _samples(world: World) -> list[dict[str, Any]]:
-    return [{k: getattr(s, k) for k in Sample.__slots__} for s in world.samples]
+    return [{k: getattr(s, k) for k in SAMPLE_FIELDS} for s in world.samples]
 
 
 @click.command("simulate")

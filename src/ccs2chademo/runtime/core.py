@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from mypy_extensions import mypyc_attr
+
 from .events import (
     Action,
     Address,
@@ -38,10 +40,12 @@ Deliver = Callable[[Event], None]
 OutputSink = Callable[[str, Any, float], None]
 
 
+@mypyc_attr(native_class=False)  # compiled classes cannot derive from RuntimeError
 class LinkError(RuntimeError):
     """A link cannot do what was asked (unknown link, open on a datagram medium, …)."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # Linux ports live in pure-Python modules
 class Port(ABC):
     """One machine's end of a link.  Subclasses deliver events through ``self._deliver``."""
 
@@ -90,6 +94,7 @@ def can_fields(link: str, frame: CanFrame) -> dict[str, Any]:
     return {"link": link, "id": f"0x{frame.arbitration_id:03x}", "data": frame.data}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # AsyncRuntime is not compiled
 class Runtime(ABC):
     """Drives machines: delivers events, carries out actions, keeps each machine's timer armed."""
 

@@ -7,12 +7,13 @@ float in seconds of *session time*; machines never read a clock themselves.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
+
+from mypy_extensions import mypyc_attr
 
 from .events import Action, Event, Log
 
 
-@runtime_checkable
 class Machine(Protocol):
     name: str
 
@@ -25,6 +26,7 @@ class Machine(Protocol):
     def actions(self) -> list[Action]: ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # machines outside the compiled modules derive from it
 class MachineBase:
     """Convenience base: an action queue, structured log records and a logged ``state``.
 

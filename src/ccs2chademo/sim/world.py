@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..adapter.bridge import Bridge
@@ -142,6 +142,10 @@ class Sample:
     led: bool
 
 
+SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
+_LOGGED_FIELDS = SAMPLE_FIELDS[1:]  # a sample record: the log line carries t itself
+
+
 class World:
     """The wired site; :meth:`run` runs the session to the adapter's power-off."""
 
@@ -161,9 +165,7 @@ class World:
             config = config.model_copy(update={"stop_charging_soc": scenario.soc_stop})
         self.config = config
         self.sim = sim = VirtualRuntime(seed=scenario.seed)
-        self.injector: FaultInjector | None = None
-        self.triggers: list[_Trigger] = []
-        welded, weak_d2 = self._parse_faults(scenario.faults)
+        welded, weak_d2 = self._parse_faults(scenario.faults)  # sets injector and triggers
 
         # the car's battery and the DC path the charger sees
         self.battery = Battery(self.profile.battery, soc=scenario.soc_start)
@@ -218,6 +220,8 @@ class World:
 
     # ------------------------------------------------------------------ faults
     def _parse_faults(self, faults: tuple[str, ...]) -> tuple[bool, bool]:
+        self.injector: FaultInjector | None = None
+        self.triggers: list[_Trigger] = []
         welded = weak_d2 = False
         for text in faults:
             name, _, state = text.strip().partition("@")
@@ -361,7 +365,7 @@ class World:
             ccs_state=bridge.ccs_state, chademo_state=bridge.chademo_state, car_state=str(self.car.state),
             contactor=self.hw.contactor.closed, led=self.hw.led)
         self.samples.append(sample)
-        self.sim.log.record(now, "world", "sample", {k: getattr(sample, k) for k in Sample.__slots__ if k != "t"})
+        self.sim.log.record(now, "world", "sample", {k: getattr(sample, k) for k in _LOGGED_FIELDS})
 
     def _done(self) -> bool:
         """The adapter is off (or soft-reset in always-on) and the car has gone quiet."""

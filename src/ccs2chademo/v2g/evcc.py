@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any
 
 from ..runtime.events import (
     Address,
@@ -153,6 +153,16 @@ class EvccStatus:
     stop_reason: str | None = None
     safe_shutdown: bool = False
     ended: bool = False
+
+    def measured(self, voltage: float | None, current: float | None, evse_status: str | None,
+                 dynamic_current: float | None) -> EvccStatus:
+        """This status with a CurrentDemandRes's measurements (once per exchange: spelled out,
+        because ``dataclasses.replace`` costs several times more)."""
+        return EvccStatus(
+            self.state, self.schema, self.session_id, self.cp, self.contactor, voltage, current, evse_status,
+            self.evse_max_voltage, self.evse_max_current, self.evse_max_power, self.evse_min_voltage,
+            dynamic_current, self.charge_parameter_discovery_done, self.cable_check_done,
+            self.precharge_reached, self.current_demand, self.stop_reason, self.safe_shutdown, self.ended)
 
     @property
     def result(self) -> str:
@@ -403,7 +413,7 @@ class Evcc(MachineBase):
         if msg.response_code not in OK_CODES:
             self._safe_shutdown(f"{msg.response_code}:{self.state}", now)
             return
-        handler = self._handlers[msg.kind]
+        handler = _HANDLERS[msg.kind]
         handler(self, msg, now)
 
     # ------------------------------------------------------------------ response handlers
@@ -526,9 +536,7 @@ class Evcc(MachineBase):
         dynamic = msg.max_current if msg.max_current is not None else status.evse_max_current
         if (status.present_voltage != msg.present_voltage or status.present_current != msg.present_current
                 or status.evse_status != msg.status_code or status.evse_dynamic_current != dynamic):
-            self._status = replace(status, present_voltage=msg.present_voltage,
-                                   present_current=msg.present_current, evse_status=msg.status_code,
-                                   evse_dynamic_current=dynamic)
+            self._status = status.measured(msg.present_voltage, msg.present_current, msg.status_code, dynamic)
         cause = STOP_STATUSES.get(msg.status_code or "")
         if cause is not None:
             self._normal_stop(cause, now)
@@ -580,19 +588,6 @@ class Evcc(MachineBase):
     def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
         self._end(now)
 
-    _handlers: ClassVar[dict[Kind, Callable[[Evcc, EvseMessage, float], None]]] = {
-        Kind.SESSION_SETUP: _on_session_setup,
-        Kind.SERVICE_DISCOVERY: _on_service_discovery,
-        Kind.SERVICE_PAYMENT_SELECTION: _on_payment_selection,
-        Kind.CONTRACT_AUTHENTICATION: _on_authorization,
-        Kind.CHARGE_PARAMETER_DISCOVERY: _on_charge_parameters,
-        Kind.CABLE_CHECK: _on_cable_check,
-        Kind.PRE_CHARGE: _on_precharge,
-        Kind.POWER_DELIVERY: _on_power_delivery,
-        Kind.CURRENT_DEMAND: _on_current_demand,
-        Kind.WELDING_DETECTION: _on_welding,
-        Kind.SESSION_STOP: _on_session_stop,
-    }
 
     # ------------------------------------------------------------------ stopping
     def _status_ok(self, msg: EvseMessage, now: float) -> bool:
@@ -747,3 +742,20 @@ class Evcc(MachineBase):
         if status is not self._published and status != self._published:  # most calls change nothing
             self._published = status
             self._emit(SetOutput("status", status))
+
+
+# The response handlers by message kind (module level: a compiled class cannot keep a table of
+# its own functions in the class body).
+_HANDLERS: dict[Kind, Callable[[Evcc, EvseMessage, float], None]] = {
+    Kind.SESSION_SETUP: Evcc._on_session_setup,
+    Kind.SERVICE_DISCOVERY: Evcc._on_service_discovery,
+    Kind.SERVICE_PAYMENT_SELECTION: Evcc._on_payment_selection,
+    Kind.CONTRACT_AUTHENTICATION: Evcc._on_authorization,
+    Kind.CHARGE_PARAMETER_DISCOVERY: Evcc._on_charge_parameters,
+    Kind.CABLE_CHECK: Evcc._on_cable_check,
+    Kind.PRE_CHARGE: Evcc._on_precharge,
+    Kind.POWER_DELIVERY: Evcc._on_power_delivery,
+    Kind.CURRENT_DEMAND: Evcc._on_current_demand,
+    Kind.WELDING_DETECTION: Evcc._on_welding,
+    Kind.SESSION_STOP: Evcc._on_session_stop,
+}

@@ -1,0 +1,48 @@
+"""Which modules the build compiles with mypyc, and whether this installation runs them compiled.
+
+The list is read by ``setup.py`` (without importing the package) and by the tests, which refuse
+to run against compiled modules older than their sources.  These are the modules that run once
+per simulated event: the runtime engine and links, the adapter's machines, the simulated world.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+COMPILED_MODULES = (
+    "runtime/core.py",
+    "runtime/events.py",
+    "runtime/links.py",
+    "runtime/machine.py",
+    "runtime/virtual.py",
+    "adapter/bridge.py",
+    "adapter/mapping.py",
+    "adapter/power.py",
+    "chademo/charger.py",
+    "chademo/vehicle.py",
+    "homeplug/connection.py",
+    "v2g/evcc.py",
+    "v2g/secc.py",
+    "v2g/v2gtp.py",
+    "sim/battery.py",
+    "sim/charger.py",
+    "sim/hardware.py",
+    "sim/invariants.py",
+    "sim/plc.py",
+    "sim/world.py",
+)
+
+
+def module_name(path: str) -> str:
+    return "ccs2chademo." + path.removesuffix(".py").replace("/", ".")
+
+
+def compiled_origins() -> dict[str, Path]:
+    """The listed modules that will be imported from an extension, with the extension's path."""
+    found: dict[str, Path] = {}
+    for path in COMPILED_MODULES:
+        spec = importlib.util.find_spec(module_name(path))
+        if spec is not None and spec.origin is not None and not spec.origin.endswith(".py"):
+            found[module_name(path)] = Path(spec.origin)
+    return found
