@@ -10,6 +10,8 @@ same instant.
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
+
 from .runtime.machine import MachineBase
 
 SLACK = 1e-6
@@ -19,6 +21,7 @@ def due(deadline: float | None, now: float) -> bool:
     return deadline is not None and deadline <= now + SLACK
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # machines outside the compiled modules derive from it
 class TimerMachine(MachineBase):
     """A machine with one deadline: ``_deadline`` is cleared when due, then ``_expired`` runs
     (which may set the next one).  Saves every single-timer machine the same three methods."""
