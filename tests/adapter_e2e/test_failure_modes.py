@@ -83,7 +83,7 @@ def test_imiev_normal_d2() -> None:
 
 def test_jdemo_static_available_current() -> None:
     """#10: Jdemo kits stop when 0x108.3 is lowered to their request: the JDEMO preset keeps it static."""
-    world, summary, _ = run(car="jdemo", preset="jdemo", soc=5.0)
+    world, summary, _ = run(car="jdemo", preset="jdemo")
     assert violations(summary) == [] and summary.result == "completed"
     assert world.bridge.chademo.car_dynamic is False
 
