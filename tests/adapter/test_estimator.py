@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccs2chademo.adapter.config import build_config
 from ccs2chademo.adapter.estimator import (
     BatteryVoltage,
     BatteryVoltageSource,
@@ -15,6 +16,9 @@ from ccs2chademo.adapter.estimator import (
     estimate_voltage,
     modulation_offset,
 )
+from ccs2chademo.chademo.profiles import PROFILE_NAMES, load_profile
+from ccs2chademo.sim.battery import Battery
+from tests.adapter_e2e.helpers import PRESET_FOR
 
 # §5 "curve values for targets without data": SoC 0/20/50/80/100 % → V (one decimal)
 CURVES = [
@@ -68,6 +72,19 @@ def test_per_car_points_within_the_listed_error_band(car: str, target: int, alt:
         assert band[0] - ROUNDING <= error <= band[1] + ROUNDING, (car, soc, error)
         # the precharge regression: a charger refuses PowerDelivery when > ≈20 V off
         assert abs(error) < 20, (car, soc, error)
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_no_simulated_pack_sits_20_v_above_its_estimate(name: str) -> None:
+    """§5: a precharge target more than ≈20 V below the battery makes chargers refuse
+    PowerDelivery.  Every packaged car, on the preset it needs, stays inside that from 5 % SoC up
+    to its stop SoC (the Jdemo pack once sat 20–30 V above from 10 % up)."""
+    profile = load_profile(name)
+    alt = build_config({}, PRESET_FOR.get(name)).alt_estimated_voltage
+    battery = Battery(profile.battery)
+    for soc in range(5, int(profile.stop_soc) + 1):
+        error = estimate_voltage(profile.target_voltage, soc, alt) - battery.ocv(soc)
+        assert error > -20, (name, soc, round(error, 1))
 
 
 def test_default_estimate_would_be_20_to_30_v_low_for_a_24kwh_leaf() -> None:

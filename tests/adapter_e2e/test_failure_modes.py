@@ -83,7 +83,7 @@ def test_imiev_normal_d2() -> None:
 
 def test_jdemo_static_available_current() -> None:
     """#10: Jdemo kits stop when 0x108.3 is lowered to their request: the JDEMO preset keeps it static."""
-    world, summary, _ = run(car="jdemo", preset="jdemo", soc=5.0)
+    world, summary, _ = run(car="jdemo", preset="jdemo")
     assert violations(summary) == [] and summary.result == "completed"
     assert world.bridge.chademo.car_dynamic is False
 
@@ -275,6 +275,33 @@ def test_every_charger_reply_fault_ends_safely(fault: str, state: str) -> None:
         assert summary.result == "completed", summary.stop_reason
     else:
         assert world.bridge.ccs_restarts == 0
+
+
+def test_two_charger_faults_in_one_session() -> None:
+    """Every ``--fault`` applies, each once in its state: a failed ServiceDiscovery costs the
+    allowed CCS restart (before ChargeParameterDiscovery), then EVSE_Shutdown in CurrentDemand ends
+    the charging session safely on both sides."""
+    world, summary, records = run(faults=("failed@ServiceDiscovery", "evse-shutdown@CurrentDemand"), stop=25)
+    assert violations(summary) == []
+    assert [(r["fault"], r["state"]) for r in kinds(records, "fault")] == [
+        ("failed", "ServiceDiscovery"), ("evse-shutdown", "CurrentDemand")]
+    assert world.injector is not None and None not in world.injector.fired
+    assert world.bridge.ccs_restarts == 1
+    assert [r["session"] for r in kinds(records, "chademo-session")] == ["discovery", "charge"]
+    assert "CurrentDemand" in summary.ccs_states  # the fault hits the first CurrentDemandRes
+    assert summary.stop_reason == "ccs: evse-shutdown:CurrentDemand"
+    assert world.bridge.chademo is not None and world.bridge.chademo.state is ChargerState.ENDED
+    assert world.finished_at is not None and not world.hw.powered
+
+
+def test_faults_of_one_state_hit_successive_requests() -> None:
+    """Two faults for SessionSetup: the first session and the restarted one each fail once (two
+    restarts), the third charges; the order of ``--fault`` is the order they fire in."""
+    world, summary, records = run(faults=("failed@SessionSetup", "timeout@SessionSetup"))
+    assert violations(summary) == [] and summary.result == "completed", summary.stop_reason
+    assert [r["fault"] for r in kinds(records, "fault")] == ["failed", "timeout"]
+    assert world.bridge.ccs_restarts == 2
+    assert world.injector is not None and world.injector.fired[0] < world.injector.fired[1]
 
 
 def _special_mode_world(presses: int, stop_press_at: float | None = None):

@@ -15,16 +15,12 @@ EXPECTED_STOP = {
     # the Kia's target (420 V) is above what a Tesla V2 can deliver (410 V): 0x109.5.3, then stop
     ("kia-soul", "tesla-v2"): "0x800 (BATTERY_INCOMPATIBLE)",
 }
-#: Start SoC per car where 20 % cannot work.  The Jdemo kit's pack (profile OCV) sits 20–26 V above
-#: the §5 estimate for a 400 V target from ≈10 % SoC up, so every charger refuses PowerDelivery
-#: there (adapter.md §14 #14, see test_failure_modes); at 5 % the estimate is within ±3 V.
-START_SOC = {"jdemo": 5.0}
 
 
 @pytest.mark.parametrize("charger", sorted(PERSONALITIES))
 @pytest.mark.parametrize("car", PROFILE_NAMES)
 def test_car_on_charger(car: str, charger: str) -> None:
-    world, summary, _ = run(car, charger, PRESET_FOR.get(car), soc=START_SOC.get(car, 20.0))
+    world, summary, _ = run(car, charger, PRESET_FOR.get(car), soc=20.0)
     assert violations(summary) == []
     expected = EXPECTED_STOP.get((car, charger))
     if expected is None:

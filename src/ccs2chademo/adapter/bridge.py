@@ -158,7 +158,7 @@ class Bridge(MachineBase):
         self.connection = self._new_connection(0.0)
         self.ccs_status: EvccStatus = self.evcc.status
         self.target = TargetVoltage()
-        self.current = CcsTargetCurrent(cfg.max_discharge_amps_fallback)
+        self.current = CcsTargetCurrent()
         self.mirror = MirrorDetector()
         self.demand = PowerDemand()
         self.request = EvRequest()
@@ -473,7 +473,7 @@ class Bridge(MachineBase):
         current = self.current.step(
             float(demand.current), in_charging_loop=demand.charging,
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
-            discharging=demand.discharge_current > 0, car_max_discharge_a=float(demand.discharge_current) or None,
+            discharge_a=float(demand.discharge_current),
             sx_before_current_demand=cfg.sx and not st.current_demand)
         frozen = demand.voltage if self.target.frozen and demand.voltage else None
         max_v = ev_maximum_voltage_limit(self.car_target if frozen is None else max(frozen, self.car_target or 0))

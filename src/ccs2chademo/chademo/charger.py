@@ -22,6 +22,8 @@ and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from .frames import (
     FRAME_TYPES,
@@ -68,6 +70,7 @@ V2X_KEEPALIVE = 60.0  # s between 1 A keep-alive reports while discharging
 V2X_MIN_REMAINING = 5.0  # s, remaining time never below this in V2X
 V2X_LOWER_THRESHOLD = 250  # V, 0x208.6-7
 V2X_DISCHARGE_REPORT = 10  # A, 0x208.0 while discharging (min with the car's maximum)
+U8_MAX = 0xFF  # one-byte current fields (0x108.3, 0x109.3, 0x208.3)
 
 VEHICLE_IDS = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
 CHARGER_IDS = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
@@ -87,6 +90,88 @@ def encode_remaining(seconds: float) -> tuple[int, int]:
 
 def _clamp(value: float, high: int) -> int:
     return max(0, min(int(value), high))
+
+
+# ------------------------------------------------------------------ the charger fields, per cycle
+# Pure functions, so that each rule of adapter.md §6.2–§6.4/§7 is stated (and tested) once; the
+# adapter's bridge only feeds the CCS values in through ``Upstream`` (its mapping module owns the
+# opposite direction, the CCS request fields of §6.1).
+
+
+def available_voltage(evse_maximum_voltage_v: float | None, max_volts: int) -> int:
+    """0x108.1–2 = min(power source maximum, max-volts); max-volts while it is unknown (discovery)."""
+    if evse_maximum_voltage_v is None:
+        return max_volts
+    return _clamp(evse_maximum_voltage_v, max_volts)
+
+
+def threshold_voltage(available_v: int, car_max_v: int) -> int:
+    """0x108.4–5 = min(available voltage, car maximum voltage); the available voltage until the car
+    has sent its maximum (0 = no 0x102 limits yet)."""
+    return min(available_v, car_max_v) if car_max_v > 0 else available_v
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerCurrent:
+    """adapter.md §6.3: ``max_available`` (static) and ``dyn_available`` (latest limit), A."""
+
+    max_available: int
+    dyn_available: int
+
+
+def charger_current(cpd_max_a: float, current_demand_max_a: float | None, max_amps: int) -> ChargerCurrent:
+    """MaxAvailable = min(ChargeParameterDiscovery limit, max-amps); DynAvailable = min(latest
+    CurrentDemandRes limit if present, else the discovery value; max-amps)."""
+    dyn = cpd_max_a if current_demand_max_a is None else current_demand_max_a
+    return ChargerCurrent(_clamp(cpd_max_a, max_amps), _clamp(dyn, max_amps))
+
+
+def car_has_dynamic_control(flag_0x110_0_0: bool, flag_0x102_5_6: bool, fallback: bool) -> bool:
+    """0x110.0.0, or 0x102.5.6, or config ``dynamic-current-fallback`` (default: every car, chademo.md §3.6)."""
+    return flag_0x110_0_0 or flag_0x102_5_6 or fallback
+
+
+def available_current(limits: ChargerCurrent, *, dynamic: bool, car_request_a: float, delivered_a: float,
+                      max_undersupply_a: float) -> int:
+    """0x108.3 available current (adapter.md §6.3).
+
+    Dynamic cars see DynAvailable, but while they ask for more than ``delivered + margin`` (and the
+    source could give more than that) they see ``delivered + margin``: the car then ramps in step
+    with what the CCS charger actually delivers instead of faulting on current deviation.  Others
+    (JDEMO) see the static MaxAvailable.  Outside the charging loop pass a request of 0.
+    """
+    if not dynamic:
+        return _clamp(limits.max_available, U8_MAX)
+    value: float = limits.dyn_available
+    ceiling = max(0.0, delivered_a) + max_undersupply_a
+    if car_request_a > ceiling and limits.dyn_available > ceiling:
+        value = ceiling
+    return _clamp(value, U8_MAX)
+
+
+def present_current(measured_a: float | None, *, in_charging_loop: bool, discharging: bool,
+                    fake_idle_amps: int) -> int:
+    """0x109.3: the source's present current (None: nothing measured, i.e. discovery), clamped to
+    0..255; in the charging loop a 0 becomes ``fake-idle-amps`` unless discharging (adapter.md §6.4:
+    keeps Leafs and Jdemo kits alive; the V2X keep-alive report passes ``discharging=False``)."""
+    amps = 0 if measured_a is None else _clamp(round(measured_a), U8_MAX)
+    if amps == 0 and in_charging_loop and not discharging:
+        amps = fake_idle_amps
+    return amps
+
+
+def bleed_step(volts: int) -> int:
+    """One 100 ms step of the simulated voltage bleed after k-off (adapter.md §4.1): whole volts,
+    truncated at each step — 400 V → 60 V after 1 s, 7 V after 2 s."""
+    return int(volts * BLEED)
+
+
+def count_down_remaining(remaining_s: float, output_current_a: float, *, v2x: bool) -> float:
+    """0x109.6–7 remaining time: counts down one cycle only while current flows; in V2X never
+    below 5 s (adapter.md §7)."""
+    if output_current_a > 0:
+        remaining_s -= CYCLE
+    return max(remaining_s, V2X_MIN_REMAINING) if v2x else remaining_s
 
 
 class ChademoCharger(MachineBase):
@@ -267,11 +352,10 @@ class ChademoCharger(MachineBase):
     @property
     def car_dynamic(self) -> bool:
         """0x110.0.0, or 0x102.5.6, or (configurable) every car (chademo.md §3.6)."""
-        if self._extended is not None and self._extended.dynamic_control:
-            return True
-        if self._status is not None and self._status.legacy_dynamic_control:
-            return True
-        return self.config.dynamic_current_fallback
+        extended, status = self._extended, self._status
+        return car_has_dynamic_control(extended is not None and extended.dynamic_control,
+                                       status is not None and status.legacy_dynamic_control,
+                                       self.config.dynamic_current_fallback)
 
     def _request(self) -> int:
         return self._status.current_request if self._status is not None else 0
@@ -280,22 +364,18 @@ class ChademoCharger(MachineBase):
         return self._status.target_voltage if self._status is not None else 0
 
     def _available_voltage(self) -> int:
-        if self.session is SessionKind.DISCOVERY:
-            return self.config.max_volts
-        return _clamp(self.upstream.available_voltage, self.config.max_volts)
+        discovery = self.session is SessionKind.DISCOVERY  # no source yet: the configured maximum
+        return available_voltage(None if discovery else self.upstream.available_voltage, self.config.max_volts)
 
-    def _max_available(self) -> int:
+    def _current_limits(self) -> ChargerCurrent:
+        amps = self.config.max_amps
         if self.session is SessionKind.DISCOVERY:
-            return self.config.max_amps
-        return _clamp(self.upstream.available_current, self.config.max_amps)
-
-    def _dyn_available(self) -> int:
+            return ChargerCurrent(amps, amps)
         up = self.upstream
-        dyn = up.available_current if up.dynamic_current is None else up.dynamic_current
-        return _clamp(dyn, self.config.max_amps)
+        return charger_current(up.available_current, up.dynamic_current, amps)
 
     def _delivered(self) -> int:
-        return _clamp(round(self.upstream.present_current), 255)
+        return _clamp(round(self.upstream.present_current), U8_MAX)
 
     # ---------------------------------------------------------------------------- the cycle
     def _cycle(self, now: float) -> None:
@@ -409,12 +489,9 @@ class ChademoCharger(MachineBase):
 
     def _refresh_before_loop(self) -> None:
         """Threshold and remaining time follow the car until the charging loop (adapter.md §2.1)."""
-        available = self._available_voltage()
         limits = self._limits
-        if limits is not None and limits.max_battery_voltage > 0:
-            self._threshold = min(available, limits.max_battery_voltage)
-        else:
-            self._threshold = available
+        car_max = limits.max_battery_voltage if limits is not None else 0
+        self._threshold = threshold_voltage(self._available_voltage(), car_max)
         if self._charge_time is not None:
             self._remaining = float(self._charge_time.max_charge_time_s)
 
@@ -479,11 +556,9 @@ class ChademoCharger(MachineBase):
 
     def _charging_loop(self, now: float) -> None:
         flowing = self.upstream.present_current > 0
-        if flowing:
-            self._remaining -= CYCLE
+        self._remaining = count_down_remaining(self._remaining, self.upstream.present_current, v2x=self.config.v2x)
         if not self.config.v2x:
             return
-        self._remaining = max(self._remaining, V2X_MIN_REMAINING)
         if flowing:
             self._zero_since = now
             if self._discharging:
@@ -507,7 +582,7 @@ class ChademoCharger(MachineBase):
 
     def _wait_contactors_open(self, now: float, elapsed: float) -> None:
         if not self.k:
-            self._reported_voltage = int(self._reported_voltage * BLEED)
+            self._reported_voltage = bleed_step(self._reported_voltage)
         status = self._status
         if self.effective_protocol >= 2:
             if status is not None and status.contactors_open:
@@ -547,7 +622,7 @@ class ChademoCharger(MachineBase):
             charging=charging,
             stopping=state in _STOPPING or state is S.ENDED,
             voltage=target,
-            current=min(self._request(), self._dyn_available()) if charging else 0,
+            current=min(self._request(), self._current_limits().dyn_available) if charging else 0,
             discharge_current=discharge,
         )
         if demand != self._demand:
@@ -556,16 +631,9 @@ class ChademoCharger(MachineBase):
 
     def _available_current(self) -> int:
         """0x108.3: dynamic (delivered + margin while the car asks for more) or static (§6.3)."""
-        if self.session is SessionKind.DISCOVERY:
-            return self.config.max_amps
-        if not self.car_dynamic:
-            return self._max_available()
-        dyn = self._dyn_available()
-        if self.state is S.CHARGING:
-            ceiling = self._delivered() + self.config.max_undersupply_amps
-            if self._request() > ceiling and dyn > ceiling:
-                return ceiling
-        return dyn
+        request = self._request() if self.state is S.CHARGING else 0
+        return available_current(self._current_limits(), dynamic=self.car_dynamic, car_request_a=request,
+                                 delivered_a=self._delivered(), max_undersupply_a=self.config.max_undersupply_amps)
 
     def _status_frame(self) -> ChargerStatus:
         state = self.state
@@ -576,9 +644,10 @@ class ChademoCharger(MachineBase):
             voltage = self._reported_voltage
         else:
             voltage = self._present_voltage_live()
-        current = 0 if discovery else _clamp(round(self.upstream.present_current), 255)
-        if state is S.CHARGING and current == 0 and (not self._discharging or self._keepalive):
-            current = self.config.fake_idle_amps
+        current = present_current(None if discovery else self.upstream.present_current,
+                                  in_charging_loop=state is S.CHARGING,
+                                  discharging=self._discharging and not self._keepalive,
+                                  fake_idle_amps=self.config.fake_idle_amps)
         byte6, byte7 = encode_remaining(self._remaining)
         return ChargerStatus(
             protocol_number=self.config.protocol_number,
@@ -612,7 +681,7 @@ class ChademoCharger(MachineBase):
                 ChargerDischargeLimits(
                     present_discharge_current=min(V2X_DISCHARGE_REPORT, car_max) if self._discharging else 0,
                     available_input_voltage=available_voltage,
-                    available_input_current=self._max_available(),
+                    available_input_current=self._current_limits().max_available,
                     lower_threshold_voltage=V2X_LOWER_THRESHOLD,
                 )
             )

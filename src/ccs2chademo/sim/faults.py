@@ -2,7 +2,10 @@
 
 STATE is a DIN message name without Req/Res (``CableCheck``); without ``@STATE`` a fault hits
 CurrentDemand.  A fault fires once, on the first request of that kind (for PowerDelivery: the
-ON request), and rewrites the reply the charger would have given:
+ON request), and rewrites the reply the charger would have given.  Several faults may be given
+for one session: each fires once, in its own state, so an early one can cost a CCS restart and a
+later one end the session; faults of the same state hit successive requests of that kind, in the
+order given (one reply never carries two).
 
 =====================  ====================================================================
 ``failed``             ResponseCode FAILED
@@ -22,6 +25,7 @@ FAILED, which is how such a charger can refuse there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..v2g.messages import EvMessage, Kind
@@ -69,24 +73,45 @@ class Fault:
 
 
 class FaultInjector:
-    """A :data:`~ccs2chademo.v2g.secc.ReplyHook` that applies one fault once."""
+    """A :data:`~ccs2chademo.v2g.secc.ReplyHook` that applies each of its faults once (see the
+    module docstring); ``on_fire(fault)`` is told when one fires (the world logs it)."""
 
-    def __init__(self, fault: Fault) -> None:
-        self.fault = fault
-        self.fired_at_request: int | None = None
+    def __init__(self, *faults: Fault, on_fire: Callable[[Fault], None] | None = None) -> None:
+        if not faults:
+            raise ValueError("a FaultInjector needs at least one fault")
+        self.faults = faults
+        #: per fault, the number of the request it fired on (None: not yet)
+        self.fired: list[int | None] = [None] * len(faults)
+        self.on_fire = on_fire
         self._seen = 0
+
+    @property
+    def fired_at_request(self) -> int | None:
+        """The request the first fault to fire hit (None: none has fired yet)."""
+        hits = [n for n in self.fired if n is not None]
+        return min(hits) if hits else None
 
     def __call__(self, request: EvMessage, reply: Reply) -> Reply:
         self._seen += 1
-        if self.fired_at_request is not None or request.kind is not self.fault.state or reply.message is None:
+        if reply.message is None:
             return reply
-        self.fired_at_request = self._seen
-        name = self.fault.name
-        message = reply.message
-        if name == "timeout":
-            return Reply(None)
-        if name == "tcp-reset":
-            return Reply(None, reply.delay, reset=True)
-        if name in STATUS_CODES and message.kind in DC_STATUS_KINDS:
-            return replace(reply, message=replace(message, status_code=STATUS_CODES[name]))
-        return replace(reply, message=replace(message, response_code=RESPONSE_CODES.get(name, "FAILED")))
+        for i, fault in enumerate(self.faults):
+            if self.fired[i] is None and request.kind is fault.state:
+                self.fired[i] = self._seen
+                if self.on_fire is not None:
+                    self.on_fire(fault)
+                return _faulty(fault.name, reply)
+        return reply
+
+
+def _faulty(name: str, reply: Reply) -> Reply:
+    """The reply as the fault ``name`` rewrites it (``reply.message`` is not None)."""
+    message = reply.message
+    assert message is not None
+    if name == "timeout":
+        return Reply(None)
+    if name == "tcp-reset":
+        return Reply(None, reply.delay, reset=True)
+    if name in STATUS_CODES and message.kind in DC_STATUS_KINDS:
+        return replace(reply, message=replace(message, status_code=STATUS_CODES[name]))
+    return replace(reply, message=replace(message, response_code=RESPONSE_CODES.get(name, "FAILED")))

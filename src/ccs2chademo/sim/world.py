@@ -223,13 +223,12 @@ class World:
         self.injector: FaultInjector | None = None
         self.triggers: list[_Trigger] = []
         welded = weak_d2 = False
+        replies: list[Fault] = []  # every charger reply fault applies, each once in its state
         for text in faults:
             name, _, state = text.strip().partition("@")
             if name in CHARGER_FAULTS:
-                if self.injector is not None:
-                    raise WorldError("one charger fault per session")
                 try:
-                    self.injector = FaultInjector(Fault.parse(text))
+                    replies.append(Fault.parse(text))
                 except ValueError as exc:
                     raise WorldError(str(exc)) from None
             elif name == "weld":
@@ -245,7 +244,12 @@ class World:
                 self.triggers.append(_Trigger(name, state or DEFAULT_FAULT_STATE, delay))
             else:
                 raise WorldError(f"unknown fault {name!r}; known: {', '.join(fault_names())}")
+        if replies:
+            self.injector = FaultInjector(*replies, on_fire=self._reply_fault_fired)
         return welded, weak_d2
+
+    def _reply_fault_fired(self, fault: Fault) -> None:
+        self.sim.log.record(self.sim.now(), "world", "fault", {"fault": fault.name, "state": fault.state.value})
 
     def _fire(self, trigger: _Trigger, now: float) -> None:
         trigger.fired = True
