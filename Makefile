@@ -21,7 +21,7 @@ COMPILED := $(shell sed -n 's|^ *"\([a-z0-9_/]*\.py\)",$$|src/ccs2chademo/\1|p' 
 
 $(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)/python
 	$(BIN)/pip install --quiet 'setuptools>=77' wheel 'mypy>=1.18'
-	$(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
+	CCS2CHADEMO_COMPILE=require $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
 	touch $(STAMP)
 
 # Debian tools the kernel-networking tests use (ip netns, veth).

@@ -5,7 +5,8 @@ modules.  Why mypyc: the code is already ``mypy --strict`` clean, so the same so
 C extensions with no second language to maintain, and a 30-minute session simulates ≈2× faster
 (docs/perf.md).  ``CCS2CHADEMO_PURE=1`` at install time builds a pure-Python package (use it on
 a machine without a C compiler); so does a build where mypyc is missing or its type check fails,
-with a warning.  The behaviour is identical either way: the test suite runs on the compiled build.
+with a warning (``CCS2CHADEMO_COMPILE=require``, which the Makefile sets, makes that an error).
+The behaviour is identical either way; the test suite runs on the compiled build.
 """
 
 from __future__ import annotations
@@ -22,20 +23,36 @@ SRC = Path(__file__).resolve().parent / "src"
 COMPILED = runpy.run_path(str(SRC / "ccs2chademo" / "_build.py"))["COMPILED_MODULES"]
 
 
+def remove_stale_extensions() -> None:
+    """A pure build must not leave in-place extensions of an earlier compiled build behind."""
+    for path in COMPILED:
+        for stale in (SRC / "ccs2chademo" / path).parent.glob(Path(path).stem + ".*.so"):
+            stale.unlink()
+    for stale in SRC.glob("*__mypyc.*.so"):
+        stale.unlink()
+
+
+def pure(reason: str) -> list[object]:
+    if os.environ.get("CCS2CHADEMO_COMPILE") == "require":
+        sys.exit(f"ccs2chademo: {reason}, and CCS2CHADEMO_COMPILE=require")
+    print(f"ccs2chademo: {reason}: building pure Python", file=sys.stderr)
+    remove_stale_extensions()
+    return []
+
+
 def ext_modules() -> list[object]:
     if os.environ.get("CCS2CHADEMO_PURE"):
+        remove_stale_extensions()
         return []
     try:
         from mypyc.build import mypycify
     except ImportError:  # pragma: no cover - build requirements normally provide it
-        print("ccs2chademo: mypyc not available, building pure Python", file=sys.stderr)
-        return []
+        return pure("mypyc is not installed")
     paths = [str(SRC / "ccs2chademo" / m) for m in COMPILED]
     try:
         return list(mypycify(paths, opt_level="3"))
     except SystemExit as exc:  # mypyc reports type errors (e.g. dependencies missing) by exiting
-        print(f"ccs2chademo: mypyc failed ({exc}), building pure Python", file=sys.stderr)
-        return []
+        return pure(f"mypyc failed ({exc})")
 
 
 setup(ext_modules=ext_modules())

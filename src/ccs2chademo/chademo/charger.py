@@ -142,7 +142,7 @@ def available_current(limits: ChargerCurrent, *, dynamic: bool, car_request_a: f
     """
     if not dynamic:
         return _clamp(limits.max_available, U8_MAX)
-    value: float = limits.dyn_available
+    value = float(limits.dyn_available)
     ceiling = max(0.0, delivered_a) + max_undersupply_a
     if car_request_a > ceiling and limits.dyn_available > ceiling:
         value = ceiling
