@@ -12,7 +12,8 @@ more than 20 V below it (adapter.md §14 #14).
 A *discharger* (``StageParams.discharge``, the ``sigenstor`` personality) is the same stage run
 backwards: it reads EVTargetCurrent as the current it may take **from** the battery (adapter.md
 §7), so its current is negative (ISO 15118 sign: positive = into the EV) and so is the
-EVSEPresentCurrent it reports.  Its current ramps at a fixed slew rate and is held to
+EVSEPresentCurrent it reports.  Its current ramps up at a fixed slew rate (and down as fast as
+real stages do), is held to
 ``max_power`` at the present (falling) terminal voltage; ``docs/v2x.md`` says what is chosen.
 
 Personalities take their numbers from ccs-ev.md §14.1 (measured on real chargers).
@@ -44,7 +45,8 @@ class StageParams:
     voltage_jitter: float = 0.5  # V of uniform noise on reported voltages
     precharge_failure_margin: float = 20.0  # V below the battery that makes PowerDelivery fail
     discharge: bool = False  # a discharger: EVTargetCurrent is the allowed discharge current (§7)
-    current_slew: float | None = None  # A/s: a linear current ramp instead of the loop's lag
+    current_slew: float | None = None  # A/s: a linear ramp away from 0 A instead of the loop's lag …
+    current_fall: float = 250.0  # … and back toward 0 A (real stages: 100 → 0 A in 0.4 s, chademo.md §10)
 
 
 class PowerStageModel:
@@ -99,9 +101,11 @@ class PowerStageModel:
     def _step_current(self, dt: float) -> None:
         target = self.command if self.mode == "charging" else 0.0
         slew = self.p.current_slew
-        if slew is not None:  # exact for any dt: a straight ramp toward the set point
-            step = slew * dt
-            self.current += max(-step, min(step, target - self.current))
+        if slew is not None:  # exact for any dt: straight ramps toward the set point
+            current = self.current
+            rising = abs(target) > abs(current) and target * current >= 0.0
+            step = (slew if rising else self.p.current_fall) * dt
+            self.current = current + max(-step, min(step, target - current))
             return
         tau = self.p.current_tau
         if self.p.damping >= 1.0:
