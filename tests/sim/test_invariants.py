@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from ccs2chademo.sim.invariants import (
     CAR_CONTACTORS_OPENED_UNDER_LOAD,
     CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
@@ -72,13 +74,14 @@ def test_clean_session_has_no_violations() -> None:
     assert kinds(run(clean_session())) == []
 
 
-def test_contactor_opened_under_load() -> None:
-    snaps = clean_session()
-    i = next(i for i, s in enumerate(snaps) if s.dc_current_a >= 100)
+@pytest.mark.parametrize("direction", ["charging", "discharging"])
+def test_contactor_opened_under_load(direction: str) -> None:
+    snaps = clean_session() if direction == "charging" else discharge_session()
+    i = next(i for i, s in enumerate(snaps) if abs(s.dc_current_a) >= 100)
     snaps.insert(i + 1, replace(snaps[i], t=snaps[i].t + 0.05, contactor_closed=False))
     checker = run(snaps)
     assert kinds(checker) == [CONTACTOR_OPENED_UNDER_LOAD]
-    assert "limit 5 A" in checker.violations[0].detail
+    assert "opened at 100.0 A (limit 5 A)" in checker.violations[0].detail
 
 
 def test_opening_under_load_is_allowed_in_an_emergency() -> None:
@@ -196,25 +199,10 @@ def test_clean_discharge_session_has_no_violations() -> None:
     assert kinds(run(snaps)) == []
 
 
-def test_contactor_opened_under_load_while_discharging() -> None:
-    snaps = discharge_session()
-    i = next(i for i, s in enumerate(snaps) if s.dc_current_a <= -100)
-    snaps.insert(i + 1, replace(snaps[i], t=snaps[i].t + 0.05, contactor_closed=False))
-    checker = run(snaps)
-    assert kinds(checker) == [CONTACTOR_OPENED_UNDER_LOAD]
-    assert "opened at 100.0 A" in checker.violations[0].detail
-
-
-def test_car_contactors_opened_under_load_while_discharging() -> None:
-    snaps = discharge_session()
-    i = next(i for i, s in enumerate(snaps) if s.dc_current_a <= -40)
-    snaps.insert(i + 1, replace(snaps[i], t=snaps[i].t + 0.05, car_contactors_closed=False))
-    assert CAR_CONTACTORS_OPENED_UNDER_LOAD in kinds(run(snaps))
-
-
-def test_car_contactors_opened_under_load_while_charging() -> None:
-    snaps = clean_session()
-    i = next(i for i, s in enumerate(snaps) if s.dc_current_a >= 40)
+@pytest.mark.parametrize("direction", ["charging", "discharging"])
+def test_car_contactors_opened_under_load(direction: str) -> None:
+    snaps = clean_session() if direction == "charging" else discharge_session()
+    i = next(i for i, s in enumerate(snaps) if abs(s.dc_current_a) >= 40)
     snaps.insert(i + 1, replace(snaps[i], t=snaps[i].t + 0.05, car_contactors_closed=False))
     assert CAR_CONTACTORS_OPENED_UNDER_LOAD in kinds(run(snaps))
 

@@ -70,6 +70,13 @@ class SafetySnapshot:
     car_max_discharge_a: float = 0.0
 
 
+def _since(since: float | None, active: bool, t: float) -> float | None:
+    """When a condition that is ``active`` at ``t`` began (None while it is not active)."""
+    if not active:
+        return None
+    return t if since is None else since
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     t: float
@@ -105,6 +112,10 @@ class InvariantChecker:
         violation = Violation(t, invariant, detail)
         new.append(violation)
         self.violations.append(violation)
+
+    def _late(self, since: float | None, t: float) -> bool:
+        """A condition that began at ``since`` has lasted longer than the control latency."""
+        return since is not None and t - since > self.latency_s + 1e-9
 
     def _episode(self, new: list[Violation], active: bool, t: float, invariant: str, detail: str) -> None:
         """Report ``invariant`` when ``active`` starts; nothing while it persists."""
@@ -164,12 +175,8 @@ class InvariantChecker:
         target = snap.ccs_target_current_a
         limit = snap.charger_limit_a
         over_limit = target is not None and limit is not None and target > limit + CURRENT_TOLERANCE_A
-        if over_limit:
-            self._over_limit_since = snap.t if self._over_limit_since is None else self._over_limit_since
-        else:
-            self._over_limit_since = None
-        late = self._over_limit_since is not None and snap.t - self._over_limit_since > self.latency_s + 1e-9
-        self._episode(new, late, snap.t, TARGET_ABOVE_CHARGER_LIMIT,
+        self._over_limit_since = since = _since(self._over_limit_since, over_limit, snap.t)
+        self._episode(new, self._late(since, snap.t), snap.t, TARGET_ABOVE_CHARGER_LIMIT,
                       f"EVTargetCurrent {target} A above the charger limit {limit} A for more than "
                       f"{self.latency_s:g} s")
         above = target is not None and not snap.discharging and target > snap.car_request_a + CURRENT_TOLERANCE_A
@@ -191,12 +198,8 @@ class InvariantChecker:
         """A discharge above the car's declared maximum for longer than the control latency."""
         out, limit = -snap.dc_current_a, snap.car_max_discharge_a
         over = limit > 0.0 and out > limit + CURRENT_TOLERANCE_A
-        if over:
-            self._over_discharge_since = snap.t if self._over_discharge_since is None else self._over_discharge_since
-        else:
-            self._over_discharge_since = None
-        late = self._over_discharge_since is not None and snap.t - self._over_discharge_since > self.latency_s + 1e-9
-        self._episode(new, late, snap.t, DISCHARGE_ABOVE_CAR_LIMIT,
+        self._over_discharge_since = since = _since(self._over_discharge_since, over, snap.t)
+        self._episode(new, self._late(since, snap.t), snap.t, DISCHARGE_ABOVE_CAR_LIMIT,
                       f"{out:.1f} A taken from the battery, above the car's 0x200 maximum {limit:g} A for more "
                       f"than {self.latency_s:g} s")
 
