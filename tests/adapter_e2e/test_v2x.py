@@ -144,6 +144,10 @@ def test_discharge_frames_on_the_bus(ze0_to_floor: V2xRun) -> None:
     # 0x209: sequence number 2; remaining discharge time 0, then 5 while discharging
     assert {d[:3] for d in by_id[(0x209, "before")]} == {bytes([2, 0, 0])}
     assert {d[:3] for d in by_id[(0x209, "discharging")]} == {bytes([2, 5, 0])}
+    # remaining charging time counts down only while output current > 0: frozen while discharging
+    remaining = {ChargerStatus.from_can(f).remaining_time_s for t, f in frames if f.arbitration_id == 0x109
+                 and on <= t < stop}
+    assert len(remaining) == 1 and remaining.pop() >= 5
     # the car's 0x200 maximum ramps 0 → 15 A (raw FF → F0) once power flows, as the real ZE0 did
     ramp = [f.data[0] for t, f in run.frames if f.arbitration_id == 0x200 and t >= charge]
     assert ramp[0] == 0xFF and 0xF0 in ramp and sorted(set(ramp), reverse=True) == [*range(0xFF, 0xF0, -2), 0xF0]
