@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from ccs2chademo.chademo.frames import (
 )
 from ccs2chademo.chademo.interfaces import PowerDemand
 from ccs2chademo.chademo.profiles import PROFILE_NAMES, ProfileError, load_profile, parse_profile
-from ccs2chademo.chademo.vehicle import ChademoVehicle
+from ccs2chademo.chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged, SendCan
 from ccs2chademo.sim.battery import Battery, BatterySpec
 from ccs2chademo.sim.dc_source import DcSource, DcSourceSpec
@@ -41,9 +42,10 @@ ISSUE_NAMES = {
 }
 
 
-def run_car(name: str, charger_protocol: int, until: float) -> list[tuple[float, CanFrame]]:
-    """The car woken at t = 0, answered every 100 ms by a charger as the ZE0 log's EVSE."""
-    car = ChademoVehicle(load_profile(name))
+def drive(car: ChademoVehicle, until: float,
+          answer: Callable[[ChademoVehicle, float], None]) -> list[tuple[float, CanFrame]]:
+    """The car woken at t = 0 and run to ``until``; every 100 ms from 0.15 s ``answer(car, now)``
+    plays the charger.  Returns the frames the car sent."""
     sent: list[tuple[float, CanFrame]] = []
     car.receive(InputChanged("d1", True), 0.0)
     charger_at = 0.15
@@ -54,14 +56,22 @@ def run_car(name: str, charger_protocol: int, until: float) -> list[tuple[float,
         if now > until:
             return sent
         if now == charger_at:
-            cap = ChargerCapability(1, 500, 15, 435).to_can()
-            status = ChargerStatus(protocol_number=charger_protocol, remaining_time_10s=255, remaining_time_min=255)
-            car.receive(CanReceived("can", cap), now)
-            car.receive(CanReceived("can", status.to_can()), now)
+            answer(car, now)
             charger_at += 0.1
         else:
             car.handle_timer(now)
         sent.extend((now, a.frame) for a in car.actions() if isinstance(a, SendCan))
+
+
+def run_car(name: str, charger_protocol: int, until: float) -> list[tuple[float, CanFrame]]:
+    """The car answered every 100 ms by a charger as the ZE0 log's EVSE."""
+
+    def answer(car: ChademoVehicle, now: float) -> None:
+        status = ChargerStatus(protocol_number=charger_protocol, remaining_time_10s=255, remaining_time_min=255)
+        car.receive(CanReceived("can", ChargerCapability(1, 500, 15, 435).to_can()), now)
+        car.receive(CanReceived("can", status.to_can()), now)
+
+    return drive(ChademoVehicle(load_profile(name)), until, answer)
 
 
 def first_time(frames: list[tuple[float, CanFrame]], cls: type, predicate: object) -> float:
@@ -217,3 +227,52 @@ def test_dc_source_current_follows_demand_with_lag_and_limits() -> None:
     source.step(3.2, 0.1, PowerDemand(charging=True, current=50), pack)
     assert source.current == 5.0 and source.upstream().dynamic_current == 5.0
     assert source.voltage == pytest.approx(pack.terminal_voltage(5.0))
+
+
+# ------------------------------------------------------------------------------- V2X
+
+
+def drive_discharge(inlet_current: float, soc: float = 50.0, v2x: bool = True, until: float = 40.0) -> ChademoVehicle:
+    """A Leaf ZE0 through start-up into the charging loop with a charger that advertises discharge
+    (0x109.4, when ``v2x``); once the loop runs, ``inlet_current`` flows (negative = out)."""
+
+    def answer(car: ChademoVehicle, now: float) -> None:
+        if car.k and not car.d2:
+            car.receive(InputChanged("d2", True), now)
+        loop = car.contactors and car.request > 0
+        car.receive(InputChanged("electrical", CarElectrical(370.0 if car.contactors else 0.0,
+                                                             inlet_current if loop else 0.0, 370.0, soc)), now)
+        status = ChargerStatus(present_voltage=370 if car.contactors else 0, discharge_compatible=v2x,
+                               charging=loop, connector_locked=True, stop_control=not loop,
+                               remaining_time_10s=255, remaining_time_min=60)
+        car.receive(CanReceived("can", ChargerCapability(1, 500, 15, 435).to_can()), now)
+        car.receive(CanReceived("can", status.to_can()), now)
+
+    car = ChademoVehicle(load_profile("leaf-ze0-24"))
+    drive(car, until, answer)
+    return car
+
+
+def test_v2x_car_discharges_within_its_limit() -> None:
+    car = drive_discharge(-15.0)
+    assert car.state is VehicleState.CHARGING and car.faults == frozenset()
+    assert car.max_discharge_current == 15  # 0x200.0 ramped 0 → 15 A once power flowed
+    assert car.discharge_floor_soc == pytest.approx(6.7 / 21.0 * 100.0)  # 0x200.6 = 67 → 6.7 kWh
+
+
+def test_v2x_car_faults_on_over_discharge() -> None:
+    """V2H guideline: ≥ 10 A above the car's 0x200 maximum for ≥ 5 s → fault."""
+    assert drive_discharge(-24.0).faults == frozenset()
+    car = drive_discharge(-26.0)
+    assert car.faults == {"fault_current_deviation"} and car.state is not VehicleState.CHARGING
+
+
+def test_v2x_car_stops_at_its_discharge_floor() -> None:
+    car = drive_discharge(-15.0, soc=31.0)
+    assert car.stop_reason == "discharge floor" and car.faults == frozenset()
+
+
+def test_current_out_without_v2x_is_an_under_delivery() -> None:
+    """Without 0x109.4 the same current is what it is for a charging car: far under the request."""
+    car = drive_discharge(-15.0, v2x=False)
+    assert car.faults == {"fault_current_deviation"} and car.max_discharge_current == 0

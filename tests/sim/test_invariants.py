@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from ccs2chademo.sim.invariants import (
+    CAR_CONTACTORS_OPENED_UNDER_LOAD,
     CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
     CONTACTOR_OPENED_UNDER_LOAD,
     D2_BEFORE_PRECHARGE_VOLTAGE,
+    DISCHARGE_ABOVE_CAR_LIMIT,
     INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
     SESSION_END_STATE,
     TARGET_ABOVE_CAR_REQUEST,
@@ -70,13 +74,14 @@ def test_clean_session_has_no_violations() -> None:
     assert kinds(run(clean_session())) == []
 
 
-def test_contactor_opened_under_load() -> None:
-    snaps = clean_session()
-    i = next(i for i, s in enumerate(snaps) if s.dc_current_a >= 100)
+@pytest.mark.parametrize("direction", ["charging", "discharging"])
+def test_contactor_opened_under_load(direction: str) -> None:
+    snaps = clean_session() if direction == "charging" else discharge_session()
+    i = next(i for i, s in enumerate(snaps) if abs(s.dc_current_a) >= 100)
     snaps.insert(i + 1, replace(snaps[i], t=snaps[i].t + 0.05, contactor_closed=False))
     checker = run(snaps)
     assert kinds(checker) == [CONTACTOR_OPENED_UNDER_LOAD]
-    assert "limit 5 A" in checker.violations[0].detail
+    assert "opened at 100.0 A (limit 5 A)" in checker.violations[0].detail
 
 
 def test_opening_under_load_is_allowed_in_an_emergency() -> None:
@@ -177,3 +182,43 @@ def test_end_session_resets_for_the_next_session() -> None:
         checker.check(s)
     checker.end_session(clean_session()[-1], stop_reason=0x02)
     assert checker.violations == []
+
+
+# ------------------------------------------------------------------ V2X: negative current
+
+
+def discharge_session() -> list[SafetySnapshot]:
+    """The clean session with the current flowing out of the battery (a V2X discharger)."""
+    return [replace(s, dc_current_a=-s.dc_current_a, discharging=s.dc_current_a > 0, car_max_discharge_a=120.0)
+            for s in clean_session()]
+
+
+def test_clean_discharge_session_has_no_violations() -> None:
+    snaps = discharge_session()
+    assert min(s.dc_current_a for s in snaps) == -120.0
+    assert kinds(run(snaps)) == []
+
+
+@pytest.mark.parametrize("direction", ["charging", "discharging"])
+def test_car_contactors_opened_under_load(direction: str) -> None:
+    snaps = clean_session() if direction == "charging" else discharge_session()
+    i = next(i for i, s in enumerate(snaps) if abs(s.dc_current_a) >= 40)
+    snaps.insert(i + 1, replace(snaps[i], t=snaps[i].t + 0.05, car_contactors_closed=False))
+    assert CAR_CONTACTORS_OPENED_UNDER_LOAD in kinds(run(snaps))
+
+
+def test_discharge_above_the_car_maximum() -> None:
+    base = replace(IDLE, contactor_closed=True, car_contactors_closed=True, car_max_discharge_a=15.0, discharging=True)
+    checker = InvariantChecker(latency_s=0.5)
+    found = [(round(i * 0.1, 1), v.invariant) for i in range(12)
+             for v in checker.check(replace(base, t=i * 0.1, dc_current_a=-30.0))]
+    assert found == [(0.6, DISCHARGE_ABOVE_CAR_LIMIT)]  # once, after the control latency
+    assert "30.0 A taken from the battery" in checker.violations[0].detail
+    ok = InvariantChecker(latency_s=0.5)
+    for i in range(30):  # at the limit, a short overshoot, no declared maximum, or charging: fine
+        ok.check(replace(base, t=i * 0.1, dc_current_a=-15.4 if i % 10 else -25.0))
+    for i in range(30, 60):
+        ok.check(replace(base, t=i * 0.1, dc_current_a=-60.0, car_max_discharge_a=0.0))
+    for i in range(60, 90):
+        ok.check(replace(base, t=i * 0.1, dc_current_a=60.0))
+    assert ok.violations == []

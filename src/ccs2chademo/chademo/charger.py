@@ -465,7 +465,8 @@ class ChademoCharger(MachineBase):
             timed_out = elapsed >= STOP_STEP_TIMEOUT
             if elapsed <= 0 and self._charging:
                 return  # one frame with 5.5 = 1 while 5.0 is still 1 (chademo.md §3.5), even at 0 A
-            if self.upstream.present_current <= STOP_CURRENT or timed_out:
+            # |current|: a V2X discharger's current is negative and must fall just the same
+            if abs(self.upstream.present_current) <= STOP_CURRENT or timed_out:
                 if timed_out:
                     self._log("stop_step_timeout", step="current", current=self.upstream.present_current)
                 self._charging = False
@@ -612,7 +613,7 @@ class ChademoCharger(MachineBase):
         if self._threshold is not None:
             target = min(target, self._threshold)
         discharge = 0
-        if self._discharging:
+        if self._discharging and charging:  # the faked request ends with the loop (stop: ramp to 0)
             car_max = self._discharge.max_discharge_current if self._discharge is not None else 0
             discharge = car_max or self.config.max_discharge_amps_fallback
         demand = PowerDemand(

@@ -77,13 +77,25 @@ class Checks:
 
 @dataclass(frozen=True, slots=True)
 class V2x:
-    """0x200/0x201 contents (chademo.md §9)."""
+    """0x200/0x201 contents (chademo.md §9) and the car's behaviour at a discharging charger.
+
+    ``max_discharge_current`` is 0x200.0 as the car sends it outside a discharge power flow;
+    ``power_flow_discharge_current`` (> 0) is what it ramps 0x200.0 to, 2 A per frame, once a
+    charger that advertises discharge (0x109.4) starts the charging loop (the ZE0: 0 → 15 A).
+    ``min_discharge_level`` (0x200.6) is % for cars that send a 0x201 sequence number ≥ 1, else
+    kWh × 10; the car ends a discharge there.  While current flows out it checks the V2H
+    guideline's over-current rule instead of its charge-current deviation checks.
+    """
 
     max_discharge_current: int = 0
     min_discharge_voltage: int = 250
     min_discharge_level: int = 0
     max_charge_level: int = 0xFF
     sequence_control_number: int = 0
+    power_flow_discharge_current: int = 0
+    over_discharge_a: float = 10.0  # V2H guideline: ≥ 10 A above 0x200.0 …
+    over_discharge_s: float = 5.0  # … for ≥ 5 s → fault, k off (chademo.md §6.2)
+    zero_current_stop_s: float = 0.0  # > 0: stop after 0x109.3 = 0 this long in V2X (ZE0 ≈6 min)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,12 @@ True)`` (the driver ends charging), ``InputChanged("can_silent", bool)`` (the ca
 
 Outputs: ``SetOutput("k", bool)``, ``SetOutput("contactors", bool)``, CAN frames, logs (and
 ``dtcs``, the trouble codes the car stored, e.g. after a failed welding check).
+
+V2X (a ``discharge_compatible`` profile at a charger that sets 0x109.4): the car ramps its
+0x200 maximum discharge current once the charging loop runs, accepts current flowing *out*
+(negative inlet current) as a discharge instead of an under-delivery, faults on the V2H
+guideline's over-current rule, and ends the session at its discharge floor (0x200.6) — see
+:class:`~ccs2chademo.chademo.profiles.V2x` and ``docs/v2x.md``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ LOW_CURRENT = 5.0  # A
 LOW_INLET = 20.0  # V, contactors close only below this (Leafs, chademo.md §4 step 9)
 WELDING_RATIO_AT_1S = 0.25  # judged voltage ≤ 25 % of the voltage at opening within 1 s
 WELDING_VOLTS_AT_2S = 10.0  # … and ≤ 10 V within 2 s (chademo.md §10 step 4)
+DISCHARGE_LIMIT_RAMP_A = 2  # 0x200.0 rises 2 A per frame when power flow starts (chademo.md §9)
 FAULT_NAMES = (
     "fault_over_voltage",
     "fault_under_voltage",
@@ -134,6 +141,9 @@ class ChademoVehicle(MachineBase):
         self._static_available: int | None = None
         self._hung = False
         self._target_raised = False
+        self._discharge_limit = self.profile.v2x.max_discharge_current
+        self._over_discharge_since: float | None = None
+        self._zero_report_since: float | None = None
         self.stop_reason = ""
 
     # ---------------------------------------------------------------------------- read-only state
@@ -146,6 +156,27 @@ class ChademoVehicle(MachineBase):
     def faults(self) -> frozenset[str]:
         """0x102.4 fault fields the car has set, plus ``"system"`` for 0x102.5.2."""
         return frozenset(self._faults | ({"system"} if self._system_fault else set()))
+
+    @property
+    def max_discharge_current(self) -> int:
+        """0x200.0 as the car sends it now (A; 0 = none declared)."""
+        return self._discharge_limit
+
+    @property
+    def v2x_session(self) -> bool:
+        """Both sides can discharge: this car is discharge compatible and the charger's last
+        0x109 advertised it (0x109.4, only ever sent together with 0x208/0x209)."""
+        cs = self._cs
+        return self.profile.discharge_compatible and cs is not None and cs.discharge_compatible
+
+    @property
+    def discharge_floor_soc(self) -> float:
+        """0x200.6 as a SoC: % for cars with a 0x201 sequence number ≥ 1, else kWh × 10."""
+        p = self.profile
+        level = p.v2x.min_discharge_level
+        if "0x201" in p.frames and p.v2x.sequence_control_number >= 1:
+            return float(level)
+        return level / 10.0 / p.battery.capacity_kwh * 100.0
 
     @property
     def saw_discharge_flag(self) -> bool:
@@ -426,8 +457,41 @@ class ChademoVehicle(MachineBase):
         seen = available if p.follows_available else self._static_available
         limit = max(0, min(int(p.max_current(soc)), seen - p.available_margin_a, 255))
         self.request = min(self.request + p.ramp_a_per_frame, limit)
+        if self.v2x_session:
+            if self._v2x(now):
+                return
+            if self.electrical.inlet_current < 0.0:
+                return  # a discharge, not an under-delivery: the charge deviation checks do not apply
         if self._charging_seen:
             self._deviation(now)
+
+    def _v2x(self, now: float) -> bool:
+        """One charging-loop frame at a V2X charger; True when the car stopped."""
+        v = self.profile.v2x
+        cs = self._cs
+        if cs is not None and cs.charging and v.power_flow_discharge_current > self._discharge_limit:
+            self._discharge_limit = min(v.power_flow_discharge_current, self._discharge_limit + DISCHARGE_LIMIT_RAMP_A)
+        elec = self.electrical
+        if v.zero_current_stop_s > 0 and cs is not None:
+            self._zero_report_since = self._persist(now, cs.present_current == 0, self._zero_report_since)
+            if self._zero_report_since is not None and now - self._zero_report_since >= v.zero_current_stop_s - 1e-9:
+                self._log("car_zero_current_timeout", after=round(now - self._zero_report_since, 1))
+                self._stop(now, "no current reported")
+                return True
+        out = -elec.inlet_current
+        if out <= 0.0:
+            self._over_discharge_since = None
+            return False
+        if elec.soc <= self.discharge_floor_soc:
+            self._stop(now, "discharge floor")
+            return True
+        over = self._discharge_limit > 0 and out > self._discharge_limit + v.over_discharge_a
+        self._over_discharge_since = self._persist(now, over, self._over_discharge_since)
+        if self._over_discharge_since is not None and now - self._over_discharge_since >= v.over_discharge_s - 1e-9:
+            self._log("car_over_discharge", limit=self._discharge_limit, inlet=round(elec.inlet_current, 1))
+            self._fault(now, "fault_current_deviation")
+            return True
+        return False
 
     def _deviation(self, now: float) -> None:
         checks = self.profile.checks
@@ -475,7 +539,7 @@ class ChademoVehicle(MachineBase):
             return
         cs = self._cs
         charger_done = cs is None or not cs.charging or self._last_109 is None or now - self._last_109 > 1.0
-        if charger_done and self.electrical.inlet_current <= LOW_CURRENT:
+        if charger_done and abs(self.electrical.inlet_current) <= LOW_CURRENT:  # either direction
             if self._low_since is None:
                 self._low_since = now
             if now - self._low_since >= t.contactor_open_s - 1e-9:
@@ -596,7 +660,7 @@ class ChademoVehicle(MachineBase):
         if fid == "0x200":
             v = p.v2x
             return VehicleDischargeLimits(
-                v.max_discharge_current, v.min_discharge_voltage, v.min_discharge_level, v.max_charge_level
+                self._discharge_limit, v.min_discharge_voltage, v.min_discharge_level, v.max_charge_level
             )
         if fid == "0x201":
             return VehicleDischargeSequence(p.v2x.sequence_control_number, 0, 0.0)

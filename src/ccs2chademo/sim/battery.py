@@ -38,13 +38,17 @@ class BatterySpec:
 
 
 class Battery:
-    """State of one battery: ``soc`` in %, ``current`` in A (positive = charging)."""
+    """State of one battery: ``soc`` in %, ``current`` in A (positive = charging, negative =
+    discharging).  ``energy_in_kwh`` is the *net* energy at the terminals (it falls, below zero,
+    while a V2X discharger takes energy out); ``energy_out_kwh`` counts only what was taken out
+    (positive), so a discharge session can be judged on its own."""
 
     def __init__(self, spec: BatterySpec, soc: float | None = None) -> None:
         self.spec = spec
         self.soc = spec.initial_soc if soc is None else soc
         self.current = 0.0
         self.energy_in_kwh = 0.0
+        self.energy_out_kwh = 0.0
         self._socs = [p[0] for p in spec.ocv]
         self._volts = [p[1] for p in spec.ocv]
 
@@ -69,10 +73,12 @@ class Battery:
         return self.ocv() + current * self.spec.internal_resistance_ohm
 
     def step(self, current: float, dt: float) -> None:
-        """Carry ``current`` for ``dt`` seconds: SoC integrates the energy put in."""
+        """Carry ``current`` for ``dt`` seconds: SoC integrates the energy put in (or taken out)."""
         self.current = current
         if current == 0.0 or dt <= 0:
             return
         energy_kwh = self.terminal_voltage(current) * current * dt / 3.6e6
         self.energy_in_kwh += energy_kwh
+        if energy_kwh < 0.0:
+            self.energy_out_kwh -= energy_kwh
         self.soc = min(100.0, max(0.0, self.soc + energy_kwh / self.spec.capacity_kwh * 100.0))

@@ -9,6 +9,13 @@ output voltage decaying — or not — after PowerDelivery(OFF).  When the model
 it answers PowerDelivery(ON) with FAILED_PowerDeliveryNotApplied if the precharge target was
 more than 20 V below it (adapter.md §14 #14).
 
+A *discharger* (``StageParams.discharge``, the ``sigenstor`` personality) is the same stage run
+backwards: it reads EVTargetCurrent as the current it may take **from** the battery (adapter.md
+§7), so its current is negative (ISO 15118 sign: positive = into the EV) and so is the
+EVSEPresentCurrent it reports.  Its current ramps up at a fixed slew rate (and down as fast as
+real stages do), is held to
+``max_power`` at the present (falling) terminal voltage; ``docs/v2x.md`` says what is chosen.
+
 Personalities take their numbers from ccs-ev.md §14.1 (measured on real chargers).
 """
 
@@ -37,6 +44,9 @@ class StageParams:
     welding_decay_tau: float | None = 0.4  # s; None: the reported voltage never falls
     voltage_jitter: float = 0.5  # V of uniform noise on reported voltages
     precharge_failure_margin: float = 20.0  # V below the battery that makes PowerDelivery fail
+    discharge: bool = False  # a discharger: EVTargetCurrent is the allowed discharge current (§7)
+    current_slew: float | None = None  # A/s: a linear ramp away from 0 A instead of the loop's lag …
+    current_fall: float = 250.0  # … and back toward 0 A (real stages: 100 → 0 A in 0.4 s, chademo.md §10)
 
 
 class PowerStageModel:
@@ -90,6 +100,13 @@ class PowerStageModel:
 
     def _step_current(self, dt: float) -> None:
         target = self.command if self.mode == "charging" else 0.0
+        slew = self.p.current_slew
+        if slew is not None:  # exact for any dt: straight ramps toward the set point
+            current = self.current
+            rising = abs(target) > abs(current) and target * current >= 0.0
+            step = (slew if rising else self.p.current_fall) * dt
+            self.current = current + max(-step, min(step, target - current))
+            return
         tau = self.p.current_tau
         if self.p.damping >= 1.0:
             self.current += (target - self.current) * (1.0 - math.exp(-dt / tau))
@@ -161,6 +178,8 @@ class PowerStageModel:
         if self.p.delivered_limit is not None:
             limit = min(limit, self.p.delivered_limit)
         command = max(0.0, min(target_current, limit))
+        if self.p.discharge:
+            command = -command  # the allowed discharge current, taken from the battery
         if command != self.command:
             self.previous_command, self.command = self.command, command
         return self._reported(self.voltage), round(self.current, 1), "EVSE_Ready"
@@ -247,6 +266,12 @@ PERSONALITIES: dict[str, Personality] = {
             15118, replace(_BASE, max_voltage=500.0, max_current=150.0, max_power=60_000.0),
             StageParams(insulation_test_s=6.0, delivered_limit=60.0),
             latency=(0.015, 0.030)),
+        Personality(
+            "sigenstor", "SigenStor EVDC 12.5 kW V2X discharger: takes EVTargetCurrent as the allowed discharge "
+            "current, sinks ≤ 40 A / 12.5 kW from the car (needs the adapter's v2x mode)",
+            15118, replace(_BASE, max_voltage=1000.0, max_current=40.0, max_power=12_500.0, min_voltage=150.0),
+            StageParams(insulation_test_s=6.0, precharge_slew=120.0, discharge=True, current_slew=20.0),
+            latency=(0.020, 0.040)),
         Personality(
             "stale-voltage", "present voltage never falls after PowerDelivery(OFF) (Alpitronic HYC, some Tesla)",
             51110, replace(_BASE, max_voltage=920.0, max_current=200.0, max_power=150_000.0, authorization_ongoing=0),

@@ -6,6 +6,10 @@ through the contactor, voltage across it, what the car's inlet sees.  The world 
 :class:`SafetySnapshot` per step and feeds :meth:`InvariantChecker.check`; at the end of a
 session it calls :meth:`InvariantChecker.end_session`.  Each violation is reported once per
 episode (when the condition starts), not once per step.
+
+Currents are signed (positive = into the car's battery, negative = a V2X discharger taking
+energy out, adapter.md §7): every rule about current under load uses its magnitude, and a
+discharge has its own limit — never more than the car's declared 0x200 maximum.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CONTACTOR_OPENED_UNDER_LOAD = "contactor-opened-under-load"
+CAR_CONTACTORS_OPENED_UNDER_LOAD = "car-contactors-opened-under-load"
+DISCHARGE_ABOVE_CAR_LIMIT = "discharge-above-car-limit"
 CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE = "contactor-closed-with-voltage-difference"
 D2_BEFORE_PRECHARGE_VOLTAGE = "d2-before-precharge-voltage"
 TARGET_ABOVE_CAR_REQUEST = "ccs-target-above-car-request"
@@ -20,9 +26,9 @@ TARGET_ABOVE_CHARGER_LIMIT = "ccs-target-above-charger-limit"
 INLET_VOLTAGE_BEFORE_CAR_CONTACTORS = "inlet-voltage-before-car-contactors"
 SESSION_END_STATE = "session-end-state"
 
-INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE, D2_BEFORE_PRECHARGE_VOLTAGE,
-              TARGET_ABOVE_CAR_REQUEST, TARGET_ABOVE_CHARGER_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
-              SESSION_END_STATE)
+INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CAR_CONTACTORS_OPENED_UNDER_LOAD, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
+              D2_BEFORE_PRECHARGE_VOLTAGE, TARGET_ABOVE_CAR_REQUEST, TARGET_ABOVE_CHARGER_LIMIT,
+              DISCHARGE_ABOVE_CAR_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS, SESSION_END_STATE)
 
 OPEN_CURRENT_LIMIT_A = 5.0
 CLOSE_VOLTAGE_LIMIT_V = 20.0
@@ -40,7 +46,9 @@ class SafetySnapshot:
     ``precharge_target_v`` the EVTargetVoltage of the PreChargeReqs (None before the first);
     ``ccs_target_current_a`` the EVTargetCurrent of the last CurrentDemandReq (None outside
     CurrentDemand); ``charger_limit_a`` the charger's latest EVSEMaximumCurrentLimit;
-    ``emergency`` marks a forced off or an emergency shutdown in progress.
+    ``emergency`` marks a forced off or an emergency shutdown in progress; ``dc_current_a`` is
+    negative while a discharger takes current out, ``car_max_discharge_a`` the 0x200.0 maximum
+    discharge current the car declares (0: none).
     """
 
     t: float
@@ -59,6 +67,14 @@ class SafetySnapshot:
     charger_limit_a: float | None = None
     discharging: bool = False
     emergency: bool = False
+    car_max_discharge_a: float = 0.0
+
+
+def _since(since: float | None, active: bool, t: float) -> float | None:
+    """When a condition that is ``active`` at ``t`` began (None while it is not active)."""
+    if not active:
+        return None
+    return t if since is None else since
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +104,7 @@ class InvariantChecker:
         self._car_closed_once = False
         self._active: set[str] = set()
         self._over_limit_since: float | None = None
+        self._over_discharge_since: float | None = None
         self._excess_start: tuple[float, float] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
@@ -95,6 +112,10 @@ class InvariantChecker:
         violation = Violation(t, invariant, detail)
         new.append(violation)
         self.violations.append(violation)
+
+    def _late(self, since: float | None, t: float) -> bool:
+        """A condition that began at ``since`` has lasted longer than the control latency."""
+        return since is not None and t - since > self.latency_s + 1e-9
 
     def _episode(self, new: list[Violation], active: bool, t: float, invariant: str, detail: str) -> None:
         """Report ``invariant`` when ``active`` starts; nothing while it persists."""
@@ -113,6 +134,8 @@ class InvariantChecker:
             self._check_transitions(new, prev, snap)
         self._check_inlet(new, snap)
         self._check_target_current(new, snap)
+        if snap.dc_current_a < 0.0 or self._over_discharge_since is not None:
+            self._check_discharge(new, snap)
         self._prev = snap
         return new
 
@@ -122,6 +145,11 @@ class InvariantChecker:
             if current > OPEN_CURRENT_LIMIT_A and not (prev.emergency or snap.emergency):
                 self._report(new, snap.t, CONTACTOR_OPENED_UNDER_LOAD,
                              f"adapter contactor opened at {current:.1f} A (limit {OPEN_CURRENT_LIMIT_A:g} A)")
+        if prev.car_contactors_closed and not snap.car_contactors_closed:
+            current = abs(prev.dc_current_a)
+            if current > OPEN_CURRENT_LIMIT_A and not (prev.emergency or snap.emergency):
+                self._report(new, snap.t, CAR_CONTACTORS_OPENED_UNDER_LOAD,
+                             f"car contactors opened at {current:.1f} A (limit {OPEN_CURRENT_LIMIT_A:g} A)")
         if not prev.contactor_closed and snap.contactor_closed:
             car_side = prev.battery_voltage_v if prev.car_contactors_closed else prev.inlet_voltage_v
             delta = abs(prev.charger_voltage_v - car_side)
@@ -147,12 +175,8 @@ class InvariantChecker:
         target = snap.ccs_target_current_a
         limit = snap.charger_limit_a
         over_limit = target is not None and limit is not None and target > limit + CURRENT_TOLERANCE_A
-        if over_limit:
-            self._over_limit_since = snap.t if self._over_limit_since is None else self._over_limit_since
-        else:
-            self._over_limit_since = None
-        late = self._over_limit_since is not None and snap.t - self._over_limit_since > self.latency_s + 1e-9
-        self._episode(new, late, snap.t, TARGET_ABOVE_CHARGER_LIMIT,
+        self._over_limit_since = since = _since(self._over_limit_since, over_limit, snap.t)
+        self._episode(new, self._late(since, snap.t), snap.t, TARGET_ABOVE_CHARGER_LIMIT,
                       f"EVTargetCurrent {target} A above the charger limit {limit} A for more than "
                       f"{self.latency_s:g} s")
         above = target is not None and not snap.discharging and target > snap.car_request_a + CURRENT_TOLERANCE_A
@@ -169,6 +193,15 @@ class InvariantChecker:
         self._episode(new, excessive, snap.t, TARGET_ABOVE_CAR_REQUEST,
                       f"EVTargetCurrent {target} A above the car's request {snap.car_request_a} A and not "
                       f"ramping down")
+
+    def _check_discharge(self, new: list[Violation], snap: SafetySnapshot) -> None:
+        """A discharge above the car's declared maximum for longer than the control latency."""
+        out, limit = -snap.dc_current_a, snap.car_max_discharge_a
+        over = limit > 0.0 and out > limit + CURRENT_TOLERANCE_A
+        self._over_discharge_since = since = _since(self._over_discharge_since, over, snap.t)
+        self._episode(new, self._late(since, snap.t), snap.t, DISCHARGE_ABOVE_CAR_LIMIT,
+                      f"{out:.1f} A taken from the battery, above the car's 0x200 maximum {limit:g} A for more "
+                      f"than {self.latency_s:g} s")
 
     # -- end of a session --------------------------------------------------------------------
     def end_session(self, snap: SafetySnapshot, stop_reason: str | int | None) -> list[Violation]:

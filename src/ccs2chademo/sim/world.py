@@ -350,7 +350,8 @@ class World:
             cp_state=hw.cp, precharge_target_v=bridge.request.precharge_voltage if in_pre else None,
             ccs_target_current_a=bridge.sent_current() if in_cd else None,
             car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
-            discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency)
+            discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency,
+            car_max_discharge_a=float(self.car.max_discharge_current))
 
     def _track_states(self) -> None:
         ccs, chademo = self.bridge.ccs_state, self.bridge.chademo_state
@@ -399,7 +400,12 @@ class World:
         return self.invariants.end_session(snap, self.bridge.stop_reason)
 
     def energy_kwh(self) -> float:
+        """Net energy into the battery (negative after a V2X discharge; the ``--json`` figure)."""
         return self.battery.energy_in_kwh
+
+    def discharged_kwh(self) -> float:
+        """Energy a V2X discharger took out of the battery (positive)."""
+        return self.battery.energy_out_kwh
 
 
 @dataclass
