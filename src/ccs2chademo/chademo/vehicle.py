@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from .frames import (
@@ -55,14 +56,26 @@ FAULT_NAMES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class CarElectrical:
     """What the car's own sensors see (from the world model)."""
 
-    inlet_voltage: float = 0.0
-    inlet_current: float = 0.0
-    battery_voltage: float = 0.0
-    soc: float = 0.0
+    inlet_voltage: Final[float]
+    inlet_current: Final[float]
+    battery_voltage: Final[float]
+    soc: Final[float]
+
+    def __init__(
+        self,
+        inlet_voltage: float = 0.0,
+        inlet_current: float = 0.0,
+        battery_voltage: float = 0.0,
+        soc: float = 0.0,
+    ) -> None:
+        self.inlet_voltage = inlet_voltage
+        self.inlet_current = inlet_current
+        self.battery_voltage = battery_voltage
+        self.soc = soc
 
 
 class VehicleState(StrEnum):

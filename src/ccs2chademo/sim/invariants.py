@@ -15,6 +15,7 @@ discharge has its own limit — never more than the car's declared 0x200 maximum
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 CONTACTOR_OPENED_UNDER_LOAD = "contactor-opened-under-load"
 CAR_CONTACTORS_OPENED_UNDER_LOAD = "car-contactors-opened-under-load"
@@ -38,7 +39,7 @@ CURRENT_TOLERANCE_A = 0.5
 RAMP_DOWN_A_PER_S = 100.0  # −10 A per 100 ms
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class SafetySnapshot:
     """The physical and protocol state of one simulation step (volts, amperes, seconds).
 
@@ -51,23 +52,61 @@ class SafetySnapshot:
     discharge current the car declares (0: none).
     """
 
-    t: float
-    contactor_closed: bool
-    dc_current_a: float
-    charger_voltage_v: float
-    battery_voltage_v: float
-    car_contactors_closed: bool
-    inlet_voltage_v: float
-    d1: bool
-    d2: bool
-    cp_state: str
-    precharge_target_v: float | None = None
-    ccs_target_current_a: float | None = None
-    car_request_a: float = 0.0
-    charger_limit_a: float | None = None
-    discharging: bool = False
-    emergency: bool = False
-    car_max_discharge_a: float = 0.0
+    t: Final[float]
+    contactor_closed: Final[bool]
+    dc_current_a: Final[float]
+    charger_voltage_v: Final[float]
+    battery_voltage_v: Final[float]
+    car_contactors_closed: Final[bool]
+    inlet_voltage_v: Final[float]
+    d1: Final[bool]
+    d2: Final[bool]
+    cp_state: Final[str]
+    precharge_target_v: Final[float | None]
+    ccs_target_current_a: Final[float | None]
+    car_request_a: Final[float]
+    charger_limit_a: Final[float | None]
+    discharging: Final[bool]
+    emergency: Final[bool]
+    car_max_discharge_a: Final[float]
+
+    def __init__(
+        self,
+        t: float,
+        contactor_closed: bool,
+        dc_current_a: float,
+        charger_voltage_v: float,
+        battery_voltage_v: float,
+        car_contactors_closed: bool,
+        inlet_voltage_v: float,
+        d1: bool,
+        d2: bool,
+        cp_state: str,
+        precharge_target_v: float | None = None,
+        ccs_target_current_a: float | None = None,
+        car_request_a: float = 0.0,
+        charger_limit_a: float | None = None,
+        discharging: bool = False,
+        emergency: bool = False,
+        car_max_discharge_a: float = 0.0,
+    ) -> None:
+        self.t = t
+        self.contactor_closed = contactor_closed
+        self.dc_current_a = dc_current_a
+        self.charger_voltage_v = charger_voltage_v
+        self.battery_voltage_v = battery_voltage_v
+        self.car_contactors_closed = car_contactors_closed
+        self.inlet_voltage_v = inlet_voltage_v
+        self.d1 = d1
+        self.d2 = d2
+        self.cp_state = cp_state
+        self.precharge_target_v = precharge_target_v
+        self.ccs_target_current_a = ccs_target_current_a
+        self.car_request_a = car_request_a
+        self.charger_limit_a = charger_limit_a
+        self.discharging = discharging
+        self.emergency = emergency
+        self.car_max_discharge_a = car_max_discharge_a
 
 
 def _since(since: float | None, active: bool, t: float) -> float | None:

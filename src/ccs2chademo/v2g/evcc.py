@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from ..runtime.events import (
     Address,
@@ -128,31 +128,75 @@ class EvRequest:
     welding_hold: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class EvccStatus:
     """Everything the bridge needs from the CCS side, published on every change."""
 
-    state: str
-    schema: str | None = None
-    session_id: bytes = b""
-    cp: str = "B"
-    contactor: bool = False
-    present_voltage: float | None = None
-    present_current: float | None = None
-    evse_status: str | None = None
-    evse_max_voltage: float | None = None
-    evse_max_current: float | None = None
-    evse_max_power: float | None = None
-    evse_min_voltage: float | None = None
+    state: Final[str]
+    schema: Final[str | None]
+    session_id: Final[bytes]
+    cp: Final[str]
+    contactor: Final[bool]
+    present_voltage: Final[float | None]
+    present_current: Final[float | None]
+    evse_status: Final[str | None]
+    evse_max_voltage: Final[float | None]
+    evse_max_current: Final[float | None]
+    evse_max_power: Final[float | None]
+    evse_min_voltage: Final[float | None]
     #: latest CurrentDemandRes EVSEMaximumCurrentLimit, else the ChargeParameterDiscovery one
-    evse_dynamic_current: float | None = None
-    charge_parameter_discovery_done: bool = False
-    cable_check_done: bool = False
-    precharge_reached: bool = False
-    current_demand: bool = False
-    stop_reason: str | None = None
-    safe_shutdown: bool = False
-    ended: bool = False
+    evse_dynamic_current: Final[float | None]
+    charge_parameter_discovery_done: Final[bool]
+    cable_check_done: Final[bool]
+    precharge_reached: Final[bool]
+    current_demand: Final[bool]
+    stop_reason: Final[str | None]
+    safe_shutdown: Final[bool]
+    ended: Final[bool]
+
+    def __init__(
+        self,
+        state: str,
+        schema: str | None = None,
+        session_id: bytes = b"",
+        cp: str = "B",
+        contactor: bool = False,
+        present_voltage: float | None = None,
+        present_current: float | None = None,
+        evse_status: str | None = None,
+        evse_max_voltage: float | None = None,
+        evse_max_current: float | None = None,
+        evse_max_power: float | None = None,
+        evse_min_voltage: float | None = None,
+        evse_dynamic_current: float | None = None,
+        charge_parameter_discovery_done: bool = False,
+        cable_check_done: bool = False,
+        precharge_reached: bool = False,
+        current_demand: bool = False,
+        stop_reason: str | None = None,
+        safe_shutdown: bool = False,
+        ended: bool = False,
+    ) -> None:
+        self.state = state
+        self.schema = schema
+        self.session_id = session_id
+        self.cp = cp
+        self.contactor = contactor
+        self.present_voltage = present_voltage
+        self.present_current = present_current
+        self.evse_status = evse_status
+        self.evse_max_voltage = evse_max_voltage
+        self.evse_max_current = evse_max_current
+        self.evse_max_power = evse_max_power
+        self.evse_min_voltage = evse_min_voltage
+        self.evse_dynamic_current = evse_dynamic_current
+        self.charge_parameter_discovery_done = charge_parameter_discovery_done
+        self.cable_check_done = cable_check_done
+        self.precharge_reached = precharge_reached
+        self.current_demand = current_demand
+        self.stop_reason = stop_reason
+        self.safe_shutdown = safe_shutdown
+        self.ended = ended
 
     def measured(self, voltage: float | None, current: float | None, evse_status: str | None,
                  dynamic_current: float | None) -> EvccStatus:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 
 class Schema(StrEnum):
@@ -75,7 +76,7 @@ DIN_PROTOCOL = AppProtocol(DIN_NAMESPACE, 2, 0, 1, 1)
 ISO2_PROTOCOL = AppProtocol(ISO2_NAMESPACE, 2, 0, 2, 2)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class EvMessage:
     """A request.  Fields a kind does not carry stay at their defaults and are ignored.
 
@@ -83,63 +84,165 @@ class EvMessage:
     §4.5), so "send it as false/0" and "leave it out" stay distinct.
     """
 
-    kind: Kind
-    session_id: bytes = b""
-    protocols: tuple[AppProtocol, ...] = ()  # SupportedAppProtocol
-    evcc_id: bytes = b""  # SessionSetup
+    kind: Final[Kind]
+    session_id: Final[bytes]
+    protocols: Final[tuple[AppProtocol, ...]]
+    evcc_id: Final[bytes]
     # DC_EVStatus
-    ev_ready: bool = False
-    cabin_conditioning: bool | None = None  # DIN only
-    ress_conditioning: bool | None = None  # DIN only
-    error_code: str = "NO_ERROR"
-    soc: int = 0
+    ev_ready: Final[bool]
+    cabin_conditioning: Final[bool | None]
+    ress_conditioning: Final[bool | None]
+    error_code: Final[str]
+    soc: Final[int]
     # ChargeParameterDiscovery
-    max_voltage: float | None = None
-    max_current: float | None = None
-    max_power: float | None = None
-    energy_capacity: float | None = None
-    energy_request: float | None = None
-    full_soc: int | None = None
-    bulk_soc: int | None = None
+    max_voltage: Final[float | None]
+    max_current: Final[float | None]
+    max_power: Final[float | None]
+    energy_capacity: Final[float | None]
+    energy_request: Final[float | None]
+    full_soc: Final[int | None]
+    bulk_soc: Final[int | None]
     # PreCharge / CurrentDemand
-    target_voltage: float = 0.0
-    target_current: float = 0.0
-    bulk_charging_complete: bool | None = None
-    charging_complete: bool = False
-    remaining_full_s: float | None = None
-    remaining_bulk_s: float | None = None
+    target_voltage: Final[float]
+    target_current: Final[float]
+    bulk_charging_complete: Final[bool | None]
+    charging_complete: Final[bool]
+    remaining_full_s: Final[float | None]
+    remaining_bulk_s: Final[float | None]
     # PowerDelivery: DIN ReadyToChargeState / ISO ChargeProgress Start (True) or Stop (False)
-    power_on: bool = False
-    sa_schedule_tuple_id: int = 1  # ISO-2 PowerDelivery
+    power_on: Final[bool]
+    sa_schedule_tuple_id: Final[int]
+
+    def __init__(
+        self,
+        kind: Kind,
+        session_id: bytes = b"",
+        protocols: tuple[AppProtocol, ...] = (),
+        evcc_id: bytes = b"",
+        ev_ready: bool = False,
+        cabin_conditioning: bool | None = None,
+        ress_conditioning: bool | None = None,
+        error_code: str = "NO_ERROR",
+        soc: int = 0,
+        max_voltage: float | None = None,
+        max_current: float | None = None,
+        max_power: float | None = None,
+        energy_capacity: float | None = None,
+        energy_request: float | None = None,
+        full_soc: int | None = None,
+        bulk_soc: int | None = None,
+        target_voltage: float = 0.0,
+        target_current: float = 0.0,
+        bulk_charging_complete: bool | None = None,
+        charging_complete: bool = False,
+        remaining_full_s: float | None = None,
+        remaining_bulk_s: float | None = None,
+        power_on: bool = False,
+        sa_schedule_tuple_id: int = 1,
+    ) -> None:
+        self.kind = kind
+        self.session_id = session_id
+        self.protocols = protocols
+        self.evcc_id = evcc_id
+        self.ev_ready = ev_ready
+        self.cabin_conditioning = cabin_conditioning
+        self.ress_conditioning = ress_conditioning
+        self.error_code = error_code
+        self.soc = soc
+        self.max_voltage = max_voltage
+        self.max_current = max_current
+        self.max_power = max_power
+        self.energy_capacity = energy_capacity
+        self.energy_request = energy_request
+        self.full_soc = full_soc
+        self.bulk_soc = bulk_soc
+        self.target_voltage = target_voltage
+        self.target_current = target_current
+        self.bulk_charging_complete = bulk_charging_complete
+        self.charging_complete = charging_complete
+        self.remaining_full_s = remaining_full_s
+        self.remaining_bulk_s = remaining_bulk_s
+        self.power_on = power_on
+        self.sa_schedule_tuple_id = sa_schedule_tuple_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class EvseMessage:
     """A response.  Absent optional fields are ``None``."""
 
-    kind: Kind
-    response_code: str = "OK"
-    session_id: bytes = b""
-    schema_id: int | None = None  # SupportedAppProtocol
-    evse_id: bytes = b""  # SessionSetup (DIN hexBinary; ISO-2 string carried as bytes)
-    processing: str | None = None  # "Finished" | "Ongoing"
+    kind: Final[Kind]
+    response_code: Final[str]
+    session_id: Final[bytes]
+    schema_id: Final[int | None]
+    evse_id: Final[bytes]
+    processing: Final[str | None]
     # DC_EVSEStatus
-    status_code: str | None = None
-    isolation: str | None = None
-    notification: str = "None"
-    notification_max_delay: int = 0
+    status_code: Final[str | None]
+    isolation: Final[str | None]
+    notification: Final[str]
+    notification_max_delay: Final[int]
     # ChargeParameterDiscovery / CurrentDemand limits
-    max_voltage: float | None = None
-    max_current: float | None = None
-    max_power: float | None = None
-    min_voltage: float | None = None
-    min_current: float | None = None
-    current_regulation_tolerance: float | None = None
-    peak_current_ripple: float | None = None
-    sa_schedule_tuple_id: int | None = None
+    max_voltage: Final[float | None]
+    max_current: Final[float | None]
+    max_power: Final[float | None]
+    min_voltage: Final[float | None]
+    min_current: Final[float | None]
+    current_regulation_tolerance: Final[float | None]
+    peak_current_ripple: Final[float | None]
+    sa_schedule_tuple_id: Final[int | None]
     # PreCharge / CurrentDemand / WeldingDetection
-    present_voltage: float | None = None
-    present_current: float | None = None
-    current_limit_achieved: bool = False
-    voltage_limit_achieved: bool = False
-    power_limit_achieved: bool = False
+    present_voltage: Final[float | None]
+    present_current: Final[float | None]
+    current_limit_achieved: Final[bool]
+    voltage_limit_achieved: Final[bool]
+    power_limit_achieved: Final[bool]
+
+    def __init__(
+        self,
+        kind: Kind,
+        response_code: str = "OK",
+        session_id: bytes = b"",
+        schema_id: int | None = None,
+        evse_id: bytes = b"",
+        processing: str | None = None,
+        status_code: str | None = None,
+        isolation: str | None = None,
+        notification: str = "None",
+        notification_max_delay: int = 0,
+        max_voltage: float | None = None,
+        max_current: float | None = None,
+        max_power: float | None = None,
+        min_voltage: float | None = None,
+        min_current: float | None = None,
+        current_regulation_tolerance: float | None = None,
+        peak_current_ripple: float | None = None,
+        sa_schedule_tuple_id: int | None = None,
+        present_voltage: float | None = None,
+        present_current: float | None = None,
+        current_limit_achieved: bool = False,
+        voltage_limit_achieved: bool = False,
+        power_limit_achieved: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.response_code = response_code
+        self.session_id = session_id
+        self.schema_id = schema_id
+        self.evse_id = evse_id
+        self.processing = processing
+        self.status_code = status_code
+        self.isolation = isolation
+        self.notification = notification
+        self.notification_max_delay = notification_max_delay
+        self.max_voltage = max_voltage
+        self.max_current = max_current
+        self.max_power = max_power
+        self.min_voltage = min_voltage
+        self.min_current = min_current
+        self.current_regulation_tolerance = current_regulation_tolerance
+        self.peak_current_ripple = peak_current_ripple
+        self.sa_schedule_tuple_id = sa_schedule_tuple_id
+        self.present_voltage = present_voltage
+        self.present_current = present_current
+        self.current_limit_achieved = current_limit_achieved
+        self.voltage_limit_achieved = voltage_limit_achieved
+        self.power_limit_achieved = power_limit_achieved

@@ -1,0 +1,90 @@
+"""The hot value records: dataclasses with ``Final`` fields and a hand-written ``__init__``.
+
+mypyc builds such an ``__init__`` natively (a frozen dataclass's generated one sets every field
+through ``object.__setattr__``, ≈25× slower), mypy rejects any later assignment, and compiled
+instances refuse it at run time.  What the hand-written ``__init__`` must keep: one parameter per
+field, in field order, each stored unchanged; equality and hashing by value.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccs2chademo._build import compiled_origins
+from ccs2chademo.chademo.vehicle import CarElectrical
+from ccs2chademo.runtime import events
+from ccs2chademo.sim.invariants import SafetySnapshot
+from ccs2chademo.v2g.evcc import EvccStatus
+from ccs2chademo.v2g.messages import EvMessage, EvseMessage, Kind
+
+
+def value_for(annotation: str, i: int) -> object:
+    """A value of the annotated type, distinct per field (compiled constructors check types)."""
+    kind = annotation.split(" | ")[0]
+    if kind == "str":
+        return f"v{i}"
+    if kind == "bool":
+        return i % 2 == 0
+    if kind == "int":
+        return 100 + i
+    if kind == "float":
+        return 0.5 + i
+    if kind == "bytes":
+        return bytes([i])
+    if kind == "Kind":
+        return list(Kind)[i % len(Kind)]
+    if kind == "CanFrame":
+        return events.CanFrame(i, bytes([i]))
+    if kind.startswith("tuple"):
+        return ()
+    if kind.startswith("dict"):
+        return {"field": i}
+    return ("any", i)
+
+
+def source_annotations(cls: type) -> dict[str, str]:
+    """The fields' annotations as written (a compiled class keeps only erased runtime types)."""
+    module = sys.modules[cls.__module__]
+    path = Path(str(module.__file__))
+    source = path.with_name(path.name.split(".")[0] + ".py").read_text()
+    tree = ast.parse(source)
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
+    return {st.target.id: ast.unparse(st.annotation).removeprefix("Final[").removesuffix("]").split(" | ")[0]
+            for st in node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)}
+
+
+RECORDS = [cls for cls in vars(events).values() if dataclasses.is_dataclass(cls) and isinstance(cls, type)]
+RECORDS += [CarElectrical, SafetySnapshot, EvccStatus, EvMessage, EvseMessage]
+
+
+@pytest.mark.parametrize("cls", RECORDS, ids=lambda c: c.__name__)
+def test_init_stores_every_field_in_order(cls: type) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    params = list(inspect.signature(cls).parameters)
+    assert params == names
+    annotations = source_annotations(cls)
+    values = {name: value_for(annotations[name], i) for i, name in enumerate(names)}
+    record = cls(**values)
+    assert {name: getattr(record, name) for name in names} == values
+    positional = cls(*values.values())
+    assert positional == record
+    if "dict" not in " ".join(annotations.values()):  # a Log's fields make it unhashable, as before
+        assert hash(positional) == hash(record)
+    last = names[-1]
+    other = not values[last] if annotations[last] == "bool" else value_for(annotations[last], len(names) + 1)
+    assert dataclasses.replace(record, **{last: other}) != record
+
+
+@pytest.mark.skipif(not compiled_origins(), reason="pure-Python build")
+@pytest.mark.skipif(bool(os.environ.get("CCS2CHADEMO_PURE")), reason="pure-Python build")
+def test_compiled_records_refuse_assignment() -> None:
+    frame = events.CanFrame(0x100, b"\x00" * 8)
+    with pytest.raises(AttributeError):
+        frame.data = b""  # type: ignore[misc]
