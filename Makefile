@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test lint bench clean debian-net veth-demo demo
+.PHONY: test test-pure lint bench clean debian-build debian-net veth-demo demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,16 @@ $(BIN)/python:
 COMPILED := $(shell sed -n 's|^ *"\([a-z0-9_/]*\.py\)",$$|src/ccs2chademo/\1|p' src/ccs2chademo/_build.py)
 
 $(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)/python
+	@$(MAKE) --no-print-directory debian-build
 	$(BIN)/pip install --quiet 'setuptools>=77' wheel 'mypy>=1.18'
 	CCS2CHADEMO_COMPILE=require $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
 	touch $(STAMP)
+
+# A C compiler and the Python headers for the compiled modules (only when missing; skipped for
+# a pure build).
+debian-build:
+	@test -n "$$CCS2CHADEMO_PURE" || command -v cc >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev; }
+	@test -n "$$CCS2CHADEMO_PURE" || $(BIN)/python -c "import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" || { apt-get update && apt-get install -y --no-install-recommends python3-dev; }
 
 # Debian tools the kernel-networking tests use (ip netns, veth).
 debian-net:
@@ -48,6 +55,14 @@ TEST_PEER := $(if $(filter 0,$(shell id -u)),$(PEER_VENV))
 
 test: $(STAMP) debian-net $(TEST_PEER)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite on the pure-Python sources (a copy without the compiled extensions): the
+# reference behaviour, and what a machine without a C compiler runs (CCS2CHADEMO_PURE=1).
+PURE_TREE := build/pure-src
+test-pure: $(STAMP) debian-net
+	rm -rf $(PURE_TREE) && mkdir -p $(PURE_TREE)
+	tar cf - --exclude='*.so' --exclude=__pycache__ -C src ccs2chademo | tar xf - -C $(PURE_TREE)
+	CCS2CHADEMO_PURE=1 PYTHONPATH=$(CURDIR)/$(PURE_TREE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard src tests bench tools)
