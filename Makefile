@@ -15,14 +15,16 @@ $(BIN)/python:
 
 # The hot modules are compiled with mypyc (src/ccs2chademo/_build.py lists them; CCS2CHADEMO_PURE=1
 # at install time skips it).
-# The build runs in .venv itself (no build isolation) so mypy sees the installed dependencies;
-# any change to a compiled module rebuilds the extensions.
+# The build runs in .venv itself (no build isolation) so mypy sees the installed dependencies:
+# first a pure install that brings them, then the compiled one.  Any change to a compiled module
+# rebuilds the extensions.
 COMPILED := $(shell sed -n 's|^ *"\([a-z0-9_/]*\.py\)",$$|src/ccs2chademo/\1|p' src/ccs2chademo/_build.py)
 
 $(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)/python
 	@$(MAKE) --no-print-directory debian-build
 	$(BIN)/pip install --quiet 'setuptools>=77' wheel 'mypy>=1.18'
-	CCS2CHADEMO_COMPILE=require $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
+	CCS2CHADEMO_PURE=1 $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
+	CCS2CHADEMO_COMPILE=require $(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
 # A C compiler and the Python headers for the compiled modules (only when missing; skipped for
