@@ -67,7 +67,7 @@ test-pure: $(STAMP) debian-net
 	CCS2CHADEMO_PURE=1 PYTHONPATH=$(CURDIR)/$(PURE_TREE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(wildcard src tests bench tools)
+	$(BIN)/ruff check $(wildcard src tests bench tools setup.py)
 	$(BIN)/mypy
 
 bench: $(STAMP) $(PEER_VENV)
