@@ -16,9 +16,16 @@ from ccs2chademo.chademo.charger import (
     present_current,
     threshold_voltage,
 )
-from ccs2chademo.chademo.frames import ChargerDischargeLimits, ChargerDischargeSequence, ChargerStatus, VehicleStatus
+from ccs2chademo.chademo.frames import (
+    ChargerCapability,
+    ChargerDischargeLimits,
+    ChargerDischargeSequence,
+    ChargerStatus,
+    VehicleStatus,
+)
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, SessionKind, Upstream
 from ccs2chademo.runtime import CanReceived, InputChanged
+from ccs2chademo.sim.dc_source import DcSourceSpec
 from tests.chademo.helpers import ChargerHarness, run_until_charging, spy_on, world
 
 
@@ -177,3 +184,12 @@ def test_v2x_discharge_detection_and_fields() -> None:
     w.source.delivery_cap = 0.0
     w.sim.run(until=w.sim.now() + 6)
     assert w.demand.discharge_current == 40
+
+
+def test_v2x_available_input_voltage_is_fixed_500_v() -> None:
+    """§7: 0x208.1–2 is 500 V whatever the CCS side offers (0x108.1–2 follows the charger)."""
+    w, _ = world("leaf-ze1-40", ChargerConfig(v2x=True), source=DcSourceSpec(max_voltage=450.0))
+    spy = spy_on(w)
+    run_until_charging(w, 5.0)
+    assert {f.available_input_voltage for _, f in _decoded(spy.frames, ChargerDischargeLimits)} == {500}
+    assert _decoded(spy.frames, ChargerCapability)[-1][1].available_voltage == 450

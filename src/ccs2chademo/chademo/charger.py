@@ -68,6 +68,7 @@ INCOMPATIBLE_PERSIST = 2.0  # s a too-high target must persist before the car is
 V2X_ZERO_CURRENT = 3.0  # s at 0 A in the loop → "discharging" (adapter.md §7)
 V2X_KEEPALIVE = 60.0  # s between 1 A keep-alive reports while discharging
 V2X_MIN_REMAINING = 5.0  # s, remaining time never below this in V2X
+V2X_AVAILABLE_INPUT_VOLTAGE = 500  # V, 0x208.1-2: fixed, whatever the CCS charger offers (adapter.md §7)
 V2X_LOWER_THRESHOLD = 250  # V, 0x208.6-7
 V2X_DISCHARGE_REPORT = 10  # A, 0x208.0 while discharging (min with the car's maximum)
 U8_MAX = 0xFF  # one-byte current fields (0x108.3, 0x109.3, 0x208.3)
@@ -681,7 +682,7 @@ class ChademoCharger(MachineBase):
             out.append(
                 ChargerDischargeLimits(
                     present_discharge_current=min(V2X_DISCHARGE_REPORT, car_max) if self._discharging else 0,
-                    available_input_voltage=available_voltage,
+                    available_input_voltage=V2X_AVAILABLE_INPUT_VOLTAGE,
                     available_input_current=self._current_limits().max_available,
                     lower_threshold_voltage=V2X_LOWER_THRESHOLD,
                 )

@@ -235,8 +235,9 @@ def _write_outputs(world: World, frames: list[tuple[float, CanFrame]], out: Path
                             is_extended_id=f.is_extended_id, channel="can0") for t, f in frames]
     write_log(messages, out / "chademo.log")
     sc = world.scenario
-    plot_session(_samples(world), out / "session.png", title=f"{sc.car} on {sc.charger}, {sc.soc_start:g} → "
-                 f"{sc.soc_stop} % SoC")
+    # the SoC reached, not the target: a discharge (V2X) or an early stop ends elsewhere
+    plot_session(_samples(world), out / "session.png", title=f"{sc.car} on {sc.charger}, SoC {sc.soc_start:g} → "
+                 f"{world.battery.soc:.1f} %")
 
 
 def _print_summary(s: Summary, out: Path | None) -> None:

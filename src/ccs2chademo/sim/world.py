@@ -37,6 +37,7 @@ from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
+from ..runtime.virtual import to_ns
 from ..v2g.secc import ReplyHook
 from .battery import Battery
 from .charger import PERSONALITIES, PowerStageModel, build_charger
@@ -383,9 +384,12 @@ class World:
         """Run to the end of the session (or ``until``); ``pace(now)`` is called every ``chunk_s``
         of virtual time (the live view, ``--realtime``)."""
         limit = self.scenario.limit_s if until is None else until
+        # compared on the runtime's integer clock: a float ``until`` may round to a nanosecond
+        # just below itself, and a float comparison would then never see it reached
+        limit_ns = to_ns(limit)
         sim = self.sim
         t = sim.now()
-        while self.finished_at is None and t < limit:
+        while self.finished_at is None and sim.now_ns < limit_ns:
             t = sim.run(until=min(limit, t + chunk_s))
             if pace is not None:
                 pace(t)
