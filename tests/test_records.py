@@ -50,14 +50,19 @@ def value_for(annotation: str, i: int) -> object:
 
 
 def source_annotations(cls: type) -> dict[str, str]:
-    """The fields' annotations as written (a compiled class keeps only erased runtime types)."""
-    module = sys.modules[cls.__module__]
-    path = Path(str(module.__file__))
-    source = path.with_name(path.name.split(".")[0] + ".py").read_text()
-    tree = ast.parse(source)
-    node = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
-    return {st.target.id: ast.unparse(st.annotation).removeprefix("Final[").removesuffix("]").split(" | ")[0]
-            for st in node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)}
+    """The fields' annotations as written (a compiled class keeps only erased runtime types),
+    gathered along the bases (events of one shape share a base record)."""
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        module = sys.modules[klass.__module__]
+        if not dataclasses.is_dataclass(klass) or module.__name__ == "builtins":
+            continue
+        path = Path(str(module.__file__))
+        tree = ast.parse(path.with_name(path.name.split(".")[0] + ".py").read_text())
+        node = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == klass.__name__)
+        found |= {st.target.id: ast.unparse(st.annotation).removeprefix("Final[").removesuffix("]").split(" | ")[0]
+                  for st in node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)}
+    return found
 
 
 RECORDS = [cls for cls in vars(events).values() if dataclasses.is_dataclass(cls) and isinstance(cls, type)]
@@ -75,6 +80,8 @@ def test_init_stores_every_field_in_order(cls: type) -> None:
     assert {name: getattr(record, name) for name in names} == values
     positional = cls(*values.values())
     assert positional == record
+    twins = [t for t in RECORDS if t is not cls and [f.name for f in dataclasses.fields(t)] == names]
+    assert all(record != twin(*values.values()) for twin in twins)  # one shape, distinct classes
     if "dict" not in " ".join(annotations.values()):  # a Log's fields make it unhashable, as before
         assert hash(positional) == hash(record)
     last = names[-1]

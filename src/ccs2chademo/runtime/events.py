@@ -39,19 +39,55 @@ class CanFrame:
         return len(self.data)
 
 
-# --------------------------------------------------------------------------------------- events
+# Events and actions that carry the same fields share one record shape (and its constructor); each
+# is still its own class, so an event never compares equal to the action of the same shape.
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
-class DataReceived:
-    """A chunk of a byte stream (TCP).  Chunk boundaries carry no meaning."""
-
+class _LinkBytes:
     link: Final[str]
     data: Final[bytes]
 
     def __init__(self, link: str, data: bytes) -> None:
         self.link = link
         self.data = data
+
+
+@dataclass(slots=True, init=False, unsafe_hash=True)
+class _LinkCan:
+    link: Final[str]
+    frame: Final[CanFrame]
+
+    def __init__(self, link: str, frame: CanFrame) -> None:
+        self.link = link
+        self.frame = frame
+
+
+@dataclass(slots=True, init=False, unsafe_hash=True)
+class _LinkReason:
+    link: Final[str]
+    reason: Final[str]
+
+    def __init__(self, link: str, reason: str) -> None:
+        self.link = link
+        self.reason = reason
+
+
+@dataclass(slots=True, init=False, unsafe_hash=True)
+class _NamedValue:
+    name: Final[str]
+    value: Final[Any]
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name = name
+        self.value = value
+
+
+# --------------------------------------------------------------------------------------- events
+
+
+class DataReceived(_LinkBytes):
+    """A chunk of a byte stream (TCP).  Chunk boundaries carry no meaning."""
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -68,14 +104,8 @@ class FrameReceived:
         self.source = source
 
 
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class CanReceived:
-    link: Final[str]
-    frame: Final[CanFrame]
-
-    def __init__(self, link: str, frame: CanFrame) -> None:
-        self.link = link
-        self.frame = frame
+class CanReceived(_LinkCan):
+    """A CAN frame heard on the bus."""
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -90,40 +120,16 @@ class LinkUp:
         self.peer = peer
 
 
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class LinkDown:
+class LinkDown(_LinkReason):
     """A stream link ended: ``reason`` is ``"closed"`` (FIN), ``"reset"`` (RST) or ``"error: …"``."""
 
-    link: Final[str]
-    reason: Final[str]
 
-    def __init__(self, link: str, reason: str) -> None:
-        self.link = link
-        self.reason = reason
-
-
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class SendFailed:
+class SendFailed(_LinkReason):
     """The driver could not send (modem rebooting, interface down).  Machines decide to retry."""
 
-    link: Final[str]
-    reason: Final[str]
 
-    def __init__(self, link: str, reason: str) -> None:
-        self.link = link
-        self.reason = reason
-
-
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class InputChanged:
+class InputChanged(_NamedValue):
     """A hardware or upstream input took a new value (a GPIO level, a button, a typed record)."""
-
-    name: Final[str]
-    value: Final[Any]
-
-    def __init__(self, name: str, value: Any) -> None:
-        self.name = name
-        self.value = value
 
 
 Event = DataReceived | FrameReceived | CanReceived | LinkUp | LinkDown | SendFailed | InputChanged
@@ -132,14 +138,8 @@ Event = DataReceived | FrameReceived | CanReceived | LinkUp | LinkDown | SendFai
 # -------------------------------------------------------------------------------------- actions
 
 
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class SendData:
-    link: Final[str]
-    data: Final[bytes]
-
-    def __init__(self, link: str, data: bytes) -> None:
-        self.link = link
-        self.data = data
+class SendData(_LinkBytes):
+    """Write bytes to a stream link."""
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -154,14 +154,8 @@ class SendFrame:
         self.dest = dest
 
 
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class SendCan:
-    link: Final[str]
-    frame: Final[CanFrame]
-
-    def __init__(self, link: str, frame: CanFrame) -> None:
-        self.link = link
-        self.frame = frame
+class SendCan(_LinkCan):
+    """Put a frame on a CAN bus."""
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -188,16 +182,8 @@ class CloseLink:
         self.abort = abort
 
 
-@dataclass(slots=True, init=False, unsafe_hash=True)
-class SetOutput:
+class SetOutput(_NamedValue):
     """Drive a named output (a GPIO role such as ``"contactor"``, or a value for another machine)."""
-
-    name: Final[str]
-    value: Final[Any]
-
-    def __init__(self, name: str, value: Any) -> None:
-        self.name = name
-        self.value = value
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
