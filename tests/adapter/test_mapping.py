@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccs2chademo.adapter.mapping import (
+    EV_MAXIMUM_POWER_LIMIT_W,
     CcsTargetCurrent,
     CurrentRamp,
     MirrorDetector,
     TargetVoltage,
-    ev_limits,
     ev_maximum_voltage_limit,
     ev_ress_soc,
 )
@@ -21,8 +21,7 @@ from ccs2chademo.adapter.mapping import (
 def test_ccs_request_fields() -> None:
     assert ev_ress_soc(None) == 20 and ev_ress_soc(104.2) == 100 and ev_ress_soc(55.4) == 55
     assert ev_maximum_voltage_limit(None) == 411 and ev_maximum_voltage_limit(434) == 435
-    limits = ev_limits(410, 200)
-    assert (limits.max_voltage_v, limits.max_current_a, limits.max_power_w) == (411, 200, 100_000)
+    assert EV_MAXIMUM_POWER_LIMIT_W == 100_000
 
 
 def test_target_voltage_frozen_at_d2_and_capped() -> None:

@@ -18,11 +18,9 @@ Units: volts, amperes, seconds.  Functions here never look at a clock; per-cycle
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 PLACEHOLDER_TARGET_V = 410  # §3: until the car reports (SX)
 PLACEHOLDER_SOC = 20
-EV_MAXIMUM_POWER_LIMIT_W = 100_000.0  # §12.3
+EV_MAXIMUM_POWER_LIMIT_W = 100_000.0  # §12.3; sent in ChargeParameterDiscoveryReq and every CurrentDemandReq (§14 #17)
 PRECHARGE_CURRENT_A = 1.0  # §6.1 PreCharge EVTargetCurrent
 RAMP_UP_A = 4.0  # per 100 ms (§6.1, §12.3)
 RAMP_DOWN_A = 10.0
@@ -45,19 +43,6 @@ def ev_maximum_voltage_limit(target_v: float | None) -> float:
     voltage, and a limit at the target keeps the charger's own regulation above the car's.
     """
     return (PLACEHOLDER_TARGET_V if target_v is None else target_v) + 1
-
-
-@dataclass(frozen=True, slots=True)
-class EvLimits:
-    """The EV maximum limits sent in ChargeParameterDiscoveryReq and every CurrentDemandReq (§14 #17)."""
-
-    max_voltage_v: float
-    max_current_a: float
-    max_power_w: float = EV_MAXIMUM_POWER_LIMIT_W
-
-
-def ev_limits(target_v: float | None, max_amps: int) -> EvLimits:
-    return EvLimits(ev_maximum_voltage_limit(target_v), float(max_amps))
 
 
 class TargetVoltage:
