@@ -84,6 +84,7 @@ veth-demo: $(STAMP) debian-net
 
 clean:
 	rm -rf $(VENV) $(PEER_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	find src -name '*.so' -delete
 
 # --- demo: the product end to end ---------------------------------------------------------------
 # A Nissan Leaf ZE1 40 kWh charged from 20 % to 80 % at an Alpitronic-like 150 kW charger, through
