@@ -229,22 +229,11 @@ def _groups(frame: bytes, count_at: int, start: int, name: str) -> tuple[bytes, 
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AttenCharInd(Mme):
-    NAME = "CM_ATTEN_CHAR.IND"
-    MMTYPE = 0x606E
-    LAYOUT = (
-        u8("application_type", 19), u8("security_type", 20), raw("source_address", 21, 6), raw("run_id", 27, 8),
-        raw("source_id", 35, 17), raw("resp_id", 52, 17), u8("num_sounds", 69), u8("num_groups", 70),
-    )
-    source_address: bytes
-    run_id: bytes
+class _AttenuationGroups(Mme):
+    """An MME whose layout ends in NumGroups, followed by one attenuation byte per group."""
+
     groups: bytes
     num_groups: int = -1  # -1: take len(groups)
-    num_sounds: int = 10
-    source_id: bytes = bytes(17)
-    resp_id: bytes = bytes(17)
-    application_type: int = 0
-    security_type: int = 0
 
     def __post_init__(self) -> None:
         if self.num_groups == -1:
@@ -259,9 +248,30 @@ class AttenCharInd(Mme):
         return self.groups
 
     @classmethod
+    def _num_groups_at(cls) -> int:
+        return next(f.offset for f in cls.LAYOUT if f.name == "num_groups")
+
+    @classmethod
     def _decode_variable(cls, frame: bytes, start: int) -> tuple[dict[str, Any], int]:
-        groups, end = _groups(frame, 70, start, cls.NAME)
+        groups, end = _groups(frame, cls._num_groups_at(), start, cls.NAME)
         return {"groups": groups}, end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttenCharInd(_AttenuationGroups):
+    NAME = "CM_ATTEN_CHAR.IND"
+    MMTYPE = 0x606E
+    LAYOUT = (
+        u8("application_type", 19), u8("security_type", 20), raw("source_address", 21, 6), raw("run_id", 27, 8),
+        raw("source_id", 35, 17), raw("resp_id", 52, 17), u8("num_sounds", 69), u8("num_groups", 70),
+    )
+    source_address: bytes
+    run_id: bytes
+    num_sounds: int = 10
+    source_id: bytes = bytes(17)
+    resp_id: bytes = bytes(17)
+    application_type: int = 0
+    security_type: int = 0
 
     @property
     def mean_attenuation(self) -> float:
@@ -286,33 +296,14 @@ class AttenCharRsp(Mme):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AttenProfileInd(Mme):
+class AttenProfileInd(_AttenuationGroups):
     """Emitted by an EVSE-side modem to its host for every sound it heard (§2.1)."""
 
     NAME = "CM_ATTEN_PROFILE.IND"
     MMTYPE = 0x6086
     LAYOUT = (raw("pev_mac", 19, 6), u8("num_groups", 25), u8("reserved", 26))
     pev_mac: bytes
-    groups: bytes
-    num_groups: int = -1
     reserved: int = 0
-
-    def __post_init__(self) -> None:
-        if self.num_groups == -1:
-            object.__setattr__(self, "num_groups", len(self.groups))
-
-    def check(self) -> None:
-        if self.num_groups != len(self.groups):
-            raise MmeError(f"{self.NAME}: NumGroups {self.num_groups} but {len(self.groups)} groups")
-
-    def _encode_variable(self) -> bytes:
-        self.check()
-        return self.groups
-
-    @classmethod
-    def _decode_variable(cls, frame: bytes, start: int) -> tuple[dict[str, Any], int]:
-        groups, end = _groups(frame, 25, start, cls.NAME)
-        return {"groups": groups}, end
 
 
 # -- CM_SLAC_MATCH ------------------------------------------------------------------------------
