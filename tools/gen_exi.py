@@ -23,6 +23,7 @@ import keyword
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -813,6 +814,12 @@ class Emitter:
             out.extend(ind + op[2] for op in run if op[1] == "S")
             run.clear()
 
+        return Emitter.group_runs(ops, run, out, flush)
+
+    @staticmethod
+    def group_runs(ops: list[tuple], run: list[tuple], out: list[str], flush: Callable[[], None]) -> list[str]:
+        """Feed ``ops`` to ``run`` in runs of one indentation; ``flush`` turns a run into lines of
+        ``out``; "L" ops are lines of their own that end a run."""
         for op in ops:
             if op[1] == "L":
                 flush()
@@ -873,16 +880,7 @@ class Emitter:
                     out.append(ind + op[2])
             run.clear()
 
-        for op in ops:
-            if op[1] == "L":
-                flush()
-                out.append(op[0] + op[2])
-            else:
-                if run and run[0][0] != op[0]:
-                    flush()
-                run.append(op)
-        flush()
-        return out
+        return Emitter.group_runs(ops, run, out, flush)
 
     # ---- per type ----
     def emit_enum(self, st: Simple) -> None:
