@@ -13,9 +13,9 @@ import asyncio
 import ipaddress
 import socket
 import struct
+from typing import Any
 
-from ...runtime.core import LinkError
-from ...runtime.events import SendCan, SendData, SendFailed, SendFrame
+from ...runtime.events import Address
 from ...v2g.sdp import MULTICAST
 from . import iface
 from .net import UdpPort
@@ -52,13 +52,6 @@ class MulticastUdpPort(UdpPort):
         self.sock = sock
         await super().start()
 
-    def transmit(self, action: SendData | SendFrame | SendCan) -> None:
-        if not isinstance(action, SendFrame):
-            raise LinkError(f"{self.link!r} is a UDP socket: send SendFrame")
-        if self.transport is None:
-            self.loop.call_soon(self.emit, SendFailed(self.link, "socket not started"))
-            return
-        try:
-            self.transport.sendto(action.frame, iface.with_scope(action.dest, self.scope_id))
-        except OSError as exc:
-            self.loop.call_soon(self.emit, SendFailed(self.link, str(exc)))
+    def _destination(self, dest: Address) -> Any:
+        """A link-local peer needs the interface's scope id."""
+        return iface.with_scope(dest, self.scope_id)

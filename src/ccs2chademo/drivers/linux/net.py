@@ -180,9 +180,13 @@ class UdpPort(Port):
             self.loop.call_soon(self.emit, SendFailed(self.link, "socket not started"))
             return
         try:
-            self.transport.sendto(action.frame, action.dest)
+            self.transport.sendto(action.frame, self._destination(action.dest))
         except OSError as exc:
             self.loop.call_soon(self.emit, SendFailed(self.link, str(exc)))
+
+    def _destination(self, dest: Address) -> Any:
+        """The socket address a ``SendFrame.dest`` is sent to (as given, here)."""
+        return dest
 
     def shutdown(self) -> None:
         if self.transport is not None:
