@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,13 @@ from ccs2chademo.runtime import (
     Log,
     MachineBase,
     SendCan,
-    SessionLog,
     SetOutput,
     VirtualRuntime,
 )
 from ccs2chademo.sim.battery import Battery
 from ccs2chademo.sim.chademo_world import ChademoWorld
 from ccs2chademo.sim.dc_source import DcSource
+from tests.recording import Recorder
 
 
 def read_savvycan(path: Path) -> list[tuple[float, CanFrame]]:
@@ -42,30 +41,6 @@ def read_savvycan(path: Path) -> list[tuple[float, CanFrame]]:
             data = bytes(int(cell, 16) for cell in cells[6 : 6 + length])
             rows.append(((stamp - t0) / 1e6, CanFrame(int(cells[1], 16), data)))
     return rows
-
-
-class Recorder(SessionLog):
-    """A session log that keeps every record (``t, source, kind, fields``) for assertions."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[tuple[float, str, str, dict[str, Any]]] = []
-
-    def record(self, t: float, source: str, kind: str, fields: Mapping[str, Any] | None = None) -> None:
-        self.records.append((t, source, kind, dict(fields or {})))
-
-    def kinds(self, source: str, kind: str) -> list[tuple[float, dict[str, Any]]]:
-        return [(t, f) for t, s, k, f in self.records if s == source and k == kind]
-
-    def states(self, source: str) -> list[tuple[float, str]]:
-        return [(t, str(f["state"])) for t, f in self.kinds(source, "state")]
-
-    def entered(self, source: str, state: str) -> float:
-        """Time ``source`` first entered ``state`` (fails the test if never)."""
-        for t, s in self.states(source):
-            if s == state:
-                return t
-        raise AssertionError(f"{source} never entered {state}: {self.states(source)}")
 
 
 def profile_with(name: str, **changes: Any) -> VehicleProfile:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from typing import Any
 
 import dpkt
 import pytest
@@ -15,24 +13,12 @@ from ccs2chademo.drivers import ipv6
 from ccs2chademo.drivers.pcapng import PcapngWriter
 from ccs2chademo.homeplug import frames as F
 from ccs2chademo.homeplug.slac import SlacEvse, random_network_key
-from ccs2chademo.runtime import FrameReceived, Impairment, SessionLog, VirtualRuntime
+from ccs2chademo.runtime import FrameReceived, Impairment, VirtualRuntime
 from ccs2chademo.sim.plc import PlcSite
 from ccs2chademo.sim.scenario import Car, Charger, add_car, add_charger, mac
+from tests.recording import Recorder
 
 from .toys import SAP_REQ, SAP_RES, EchoSecc, OneShotEvcc
-
-
-class Recorder(SessionLog):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[tuple[float, str, str, dict[str, Any]]] = []
-
-    def record(self, t: float, source: str, kind: str, fields: Mapping[str, Any] | None = None) -> None:
-        self.records.append((t, source, kind, dict(fields or {})))
-        super().record(t, source, kind, fields)
-
-    def kinds(self, source: str, kind: str) -> list[tuple[float, dict[str, Any]]]:
-        return [(t, f) for t, s, k, f in self.records if s == source and k == kind]
 
 
 def world(seed: int = 0, line: Impairment | None = None) -> tuple[VirtualRuntime, PlcSite, Recorder]:
