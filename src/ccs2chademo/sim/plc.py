@@ -9,13 +9,12 @@ and members of the same AVLN, which is what a real TCP SYN over HomePlug experie
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..runtime.core import LinkError, Port
-from ..runtime.events import Address, DataReceived, Event, LinkDown, SendCan, SendData, SendFailed, SendFrame
+from ..runtime.events import Address, Event, LinkDown, SendCan, SendData, SendFailed, SendFrame
 from ..runtime.links import ByteLink, FrameMedium, Impairment
 from ..runtime.virtual import VirtualRuntime
 from .modem import QCA7420, SimModem
@@ -97,16 +96,17 @@ class TcpRouter(Port):
         self.sim = sim
         self.routes = dict(routes)
         self.active: Port | None = None
-        for port in self.routes.values():
-            port.bind("tcp", self._forward(port))
 
-    def _forward(self, port: Port) -> Any:
+    def bind(self, link: str, deliver: Callable[[Event], None]) -> None:
+        """The routes speak under the machine's link name too, so their events pass unchanged."""
+        super().bind(link, deliver)
+        for port in self.routes.values():
+            port.bind(link, self._forward(port))
+
+    def _forward(self, port: Port) -> Callable[[Event], None]:
         def deliver(event: Event) -> None:
             if port is self.active:
-                if type(event) is DataReceived:  # every TCP chunk: skip the generic (slow) replace
-                    self.emit(DataReceived(self.link, event.data))
-                else:
-                    self.emit(dataclasses.replace(event, link=self.link))  # type: ignore[arg-type]
+                self.emit(event)
 
         return deliver
 
