@@ -21,10 +21,10 @@ SPEC_TABLE = {
     "max-volts": ("u16", 500, "V"),
     "max-discharge-amps-fallback": ("u8", 40, "A"),
     "dynamic-current-fallback": ("bool", True, "—"),
-    "sx": ("bool", False, "—"),
+    "sx": ("bool/auto", "auto", "—"),
     "v2x": ("bool", False, "—"),
     "always-on": ("bool", False, "—"),
-    "alt-estimated-voltage": ("u8", 0, "—"),
+    "alt-estimated-voltage": ("u8/auto", "auto", "—"),
     "assume-car-contactors-closed-after-ms": ("u16", 2000, "ms"),
     "fake-idle-amps": ("u8", 1, "A"),
     "voltage-modulation": ("u8", 0, "V"),
@@ -157,7 +157,7 @@ def test_cli_show_json_and_table(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["config", "show", "--config", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert re.search(r"\* max-amps\s+│ 125\s+│ 200", result.output)
-    assert re.search(r"  sx\s+│ false", result.output)
+    assert re.search(r"  sx\s+│ auto", result.output)
 
 
 def test_cli_errors_and_check(tmp_path: Path) -> None:

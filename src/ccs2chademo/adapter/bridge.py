@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..chademo.charger import ChademoCharger
-from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream
+from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream, VehicleView
 from ..homeplug.connection import SESSION_LINK, PevConnection
 from ..homeplug.slac import SlacTiming
 from ..runtime import (
@@ -45,7 +45,7 @@ from ..runtime import (
 )
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from .config import AdapterConfig
-from .estimator import BatteryVoltageSource, estimate_voltage
+from .estimator import BatteryVoltageSource, Curve, curve_for
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
     CcsTargetCurrent,
@@ -55,12 +55,19 @@ from .mapping import (
     ev_ress_soc,
 )
 from .power import PowerManager, SoftReset
+from .recognition import CarReport, Flow, Recognition, resolve
 
 CYCLE_S = 0.1  # the CHAdeMO/UI cycle (§1)
 EPS = 1e-9
 #: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (§4, §14 #24).
 MAX_CCS_RESTARTS = 3
 WELDING_END_V = 40.0  # §12.3 CCS welding-detection end voltage
+#: §12.3 precharge "reached" delta: the most the adapter contactor may ever close across (no
+#: car-side voltmeter: against the battery value; with an inlet voltmeter: against its reading).
+CLOSE_TOLERANCE_V = 20.0
+#: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
+#: before the adapter refuses to close (well inside the 30 s PreCharge limit, ccs-ev.md).
+INLET_RETARGET_S = 10.0
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
 _CCS_UNLOCKED = frozenset(("Idle", "End"))
 _CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
@@ -72,7 +79,7 @@ _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
 
-def charger_config(cfg: AdapterConfig, v2x: bool) -> ChargerConfig:
+def charger_config(cfg: AdapterConfig, v2x: bool, single_session: bool) -> ChargerConfig:
     """The CHAdeMO charger side's parameters from the adapter configuration (§12.1)."""
     return ChargerConfig(
         protocol_number=1 if cfg.chademo_0_9 else 2,
@@ -86,17 +93,17 @@ def charger_config(cfg: AdapterConfig, v2x: bool) -> ChargerConfig:
         assume_car_contactors_closed_after_ms=cfg.assume_car_contactors_closed_after_ms,
         max_discharge_amps_fallback=cfg.max_discharge_amps_fallback,
         # SX shows the battery estimate until CurrentDemand (§3); DX forces 0 V (§2 step 7)
-        zero_voltage_until_car_contactors_closed=not cfg.sx,
+        zero_voltage_until_car_contactors_closed=not single_session,
     )
 
 
-def evcc_config(cfg: AdapterConfig, mac: bytes) -> EvccConfig:
+def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccConfig:
     """The EV session's parameters: precharge delay only in DX (§2 step 3, §3), battery-full SoC."""
     return EvccConfig(
         mac=mac,
         link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
         framed=True,
-        precharge_start_delay=0.0 if cfg.sx else cfg.precharge_start_delay_ms / 1000,
+        precharge_start_delay=0.0 if single_session else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
         # §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
@@ -122,6 +129,13 @@ class BridgeView:
     battery_estimate_v: float | None
     battery_measured: bool
     stop_reason: str | None
+    #: the first stop of any kind has begun (no contactor may close any more)
+    stop_begun: bool = False
+    #: the adapter contactor was opened by the safe-shutdown path without knowing the current
+    emergency_open: bool = False
+    #: the session flow in use and the recognition rule that chose the curve and flow
+    single_session: bool = False
+    car_rule: str | None = None
 
 
 class Bridge(MachineBase):
@@ -149,12 +163,17 @@ class Bridge(MachineBase):
         """Fresh protocol sides; an always-on soft reset keeps the discovery results (§8)."""
         cfg = self.config
         if not keep_discovery:
-            self.battery = BatteryVoltageSource(cfg.alt_estimated_voltage, cfg.voltage_modulation)
+            alt = 0 if cfg.alt_estimated_voltage == "auto" else cfg.alt_estimated_voltage
+            self.battery = BatteryVoltageSource(alt, cfg.voltage_modulation)
             self.car_target: int | None = None
             self.car_soc: float | None = None
+            self.recognition: Recognition | None = None
+        #: the flow of this session: configured, or switched to single-session when the car is
+        #: recognised as one that refuses a second session (``_promote``)
+        self.flow = Flow.SINGLE_SESSION if cfg.sx is True else Flow.TWO_SESSION
         self.discovered = keep_discovery and self.car_target is not None
         self.chademo: ChademoCharger | None = None
-        self.evcc = Evcc(f"{self.name}.evcc", evcc_config(cfg, self.mac))
+        self.evcc = Evcc(f"{self.name}.evcc", evcc_config(cfg, self.mac, self.single_session))
         self.connection = self._new_connection(0.0)
         self.ccs_status: EvccStatus = self.evcc.status
         self.target = TargetVoltage()
@@ -183,6 +202,17 @@ class Bridge(MachineBase):
         self._cycle = 0
         self._unlocked: tuple[bool, bool] | None = None
         self._power_contactor: bool | None = None
+        self.v2x = False
+        self.emergency_open = False
+        self._last_cd_current = 0.0
+        self._safe_shutdown_at: float | None = None
+        self._inlet_v: float | None = None
+        self._close_wait_since: float | None = None
+        self._close_refused = False
+
+    @property
+    def single_session(self) -> bool:
+        return self.flow is Flow.SINGLE_SESSION
 
     def _new_connection(self, start_at: float) -> PevConnection:
         return PevConnection(self.mac, self.rng, session=self.evcc, name=f"{self.name}.ccs",
@@ -216,7 +246,9 @@ class Bridge(MachineBase):
             discharging=self.demand.discharge_current > 0, emergency=self.emergency,
             battery_estimate_v=None if value is None else value.volts,
             battery_measured=False if value is None else value.measured,
-            stop_reason=self.stop_reason)
+            stop_reason=self.stop_reason, stop_begun=self.stop_begun(), emergency_open=self.emergency_open,
+            single_session=self.single_session,
+            car_rule=None if self.recognition is None else self.recognition.rule)
 
     @property
     def stop_reason(self) -> str | None:
@@ -280,6 +312,8 @@ class Bridge(MachineBase):
             elif event.name in ("button", "vcc4", "vcc12"):
                 self.power.receive(event, now)
                 self._drain_power(now)
+            elif event.name == "inlet" and isinstance(event.value, int | float):
+                self._inlet_v = float(event.value)
             else:
                 self._log("input-unknown", name=event.name)
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
@@ -312,10 +346,9 @@ class Bridge(MachineBase):
         self._feed_power(now)
 
     def _start_sessions(self, now: float) -> None:
-        cfg = self.config
         if self.pending:
             return
-        if cfg.sx:
+        if self.single_session:
             if not self.kicked:
                 self._kickoff(now)
             slac = self.connection.slac
@@ -360,7 +393,11 @@ class Bridge(MachineBase):
         # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
         # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
         # after d2, §14 #15).
-        sx_ready = self.config.sx and view.ready and self.ccs_status.cable_check_done
+        if view.seen and view.session is SessionKind.DISCOVERY and view.state is ChargerState.WAIT_CAR_READY:
+            found = self._recognise(view)
+            if found is not None and found.flow is Flow.SINGLE_SESSION and not self.single_session and not self.kicked:
+                self._promote(now)
+        sx_ready = self.single_session and view.ready and self.ccs_status.cable_check_done
         if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and self.battery.value is None):
             self._fix_estimate(now)
         if not self.target.frozen:
@@ -374,14 +411,59 @@ class Bridge(MachineBase):
             self.discovered = True
             self._enter("discovered", target=self.car_target, soc=self.car_soc)
 
+    def _car_report(self, view: VehicleView) -> CarReport:
+        target = view.frozen_target_voltage or view.target_voltage  # an Xpeng raises it after d2 (§6.1)
+        return CarReport(target_voltage=target, max_battery_voltage=view.max_battery_voltage,
+                         protocol_number=view.protocol_number, rated_capacity_kwh=view.rated_capacity_kwh,
+                         legacy_dynamic_bit=view.legacy_dynamic_bit, sends_0x110=view.sends_0x110)
+
+    def _recognise(self, view: VehicleView) -> Recognition | None:
+        """Recognise the car from what it reported so far (adapter/recognition.py); logged when
+        the outcome changes.  None until it has sent its target and maximum voltage."""
+        report = self._car_report(view)
+        if report.target_voltage <= 0 or report.max_battery_voltage <= 0:
+            return None
+        found = resolve(report, self.config.sx, self.config.alt_estimated_voltage)
+        if found != self.recognition:
+            self.recognition = found
+            self._log("car-recognised", rule=found.rule, flow=found.flow.value, configured=list(found.configured),
+                      curve_max=found.curve.max_v, curve_nom=round(found.curve.nom_v, 2),
+                      target=report.target_voltage, max=report.max_battery_voltage, capacity=report.rated_capacity_kwh)
+        return found
+
+    def _promote(self, now: float) -> None:
+        """Switch to the single-session flow (§3) without ending the discovery session: the car
+        never sees a second session.  CCS starts now; the CHAdeMO session becomes the real one."""
+        chademo = self.chademo
+        assert chademo is not None
+        self.flow = Flow.SINGLE_SESSION
+        self._discovery_started = self._charge_started = True
+        self._log("flow", flow=self.flow.value, reason="car recognised",
+                  rule=None if self.recognition is None else self.recognition.rule)
+        chademo.receive(InputChanged("promote", charger_config(self.config, self.v2x, True)), now)
+        self._drain_chademo(now)
+        self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac, True))
+        self.ccs_status = self.evcc.status
+        self.connection = self._new_connection(now)
+        self._kickoff(now)
+
+    def _curve(self) -> Curve:
+        """The estimate curve: the recognised car's, else the §5 curve of the configured AV."""
+        if self.recognition is not None:
+            return self.recognition.curve
+        return curve_for(self.car_target or 0, self.battery.alt_estimated_voltage)
+
     def _fix_estimate(self, now: float) -> None:
         if self.car_target is None or self.car_soc is None:
             return
-        volts = self.battery.fix_estimate(self.car_target, self.car_soc)
+        if self.chademo is not None:  # the latest frames (0x101 capacity may arrive late)
+            self._recognise(self.chademo.vehicle)
+        volts = self.battery.fix_estimate(self.car_target, self.car_soc, self._curve())
         value = self.battery.value
         assert value is not None
         self._log("battery-voltage", source="0x103" if value.measured else "estimate", volts=round(value.volts, 1),
-                  estimate=round(volts, 1), target=self.car_target, soc=self.car_soc)
+                  estimate=round(volts, 1), target=self.car_target, soc=self.car_soc,
+                  rule=None if self.recognition is None else self.recognition.rule)
 
     def _battery_report(self) -> float:
         """0x109 present voltage where it is only the battery value (discovery, SX, mirroring)."""
@@ -389,14 +471,14 @@ class Bridge(MachineBase):
         if reported is not None:
             return reported
         if self.car_target is not None and self.car_soc is not None:
-            return estimate_voltage(self.car_target, self.car_soc, self.config.alt_estimated_voltage)
+            return self._curve().voltage(self.car_soc)
         return 0.0
 
     def _make_upstream(self) -> Upstream:
         """§6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
         cfg, st = self.config, self.ccs_status
         in_cd = st.current_demand and self.evcc.state == "CurrentDemand"
-        fake = cfg.sx and not in_cd
+        fake = self.single_session and not in_cd
         battery_v = self._battery_report()
         if fake or st.evse_max_voltage is None:
             available_v, available_a, dynamic = float(cfg.max_volts), float(cfg.max_amps), None
@@ -408,11 +490,15 @@ class Bridge(MachineBase):
         if fake or (in_cd and self.mirror.mirroring):
             present_v = battery_v
         present_a = (st.present_current or 0.0) if in_cd else 0.0
+        if st.safe_shutdown and self.contactor:
+            # an abrupt CCS end: nobody tells us the current any more — it is what CurrentDemand
+            # last said until the adapter contactor is open, so the stop toward the car waits
+            present_a = self._last_cd_current
         final = self._ccs_final()
         return Upstream(
             available_voltage=available_v, available_current=available_a, dynamic_current=dynamic,
             present_voltage=round(present_v, 1), present_current=round(present_a, 1),
-            precharge_done=True if cfg.sx else st.precharge_reached,
+            precharge_done=True if self.single_session else st.precharge_reached,
             stopped=final and st.stop_reason is not None and not st.safe_shutdown,
             fault=final and st.safe_shutdown,
             estimated_battery_voltage=round(battery_v, 1))
@@ -422,34 +508,100 @@ class Bridge(MachineBase):
         return self.ccs_status.charge_parameter_discovery_done or self.pending or self.ccs_over
 
     def _decide_contactor(self, now: float) -> None:
-        """§2.2: close only when the car's contactors are (judged) closed and the charger is at the
-        precharge voltage; open when the car's contactors open (or early at k-off if configured);
-        once opened in a session it stays open.  The power manager's override wins."""
-        demand = self.demand
-        want = False
-        # closing needs evidence; staying closed needs only the charger side's judgement (it opens
-        # once the car reports its contactors open, after the current is down, §2.1)
-        closed_ok = self.demand.car_contactors_closed if self.contactor else self._car_contactors_evident()
-        if (self.chademo is not None and closed_ok and not self._contactor_opened
-                and self.ccs_status.precharge_reached):
-            want = True
-            # §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
-            # open as soon as k is off, before the car's welding check
-            # — but only once the CCS charger has stopped delivering: the CHAdeMO side sees 0 A as
-            # soon as CCS leaves CurrentDemand, while the charger is still ramping down.
-            waiting = self.chademo.state is ChargerState.STOP_WAIT_CONTACTORS_OPEN
-            ccs_off = self.evcc.state in _CCS_NOT_DELIVERING
-            if waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k:
-                want = False
+        """§2.2: close only when the car's contactors are (judged) closed, the charger is at the
+        precharge voltage and no stop of any kind has begun; open when the car's contactors open
+        (or early at k-off if configured), or 2 s after a CCS safe shutdown; once opened in a
+        session it stays open.  The power manager's override (special mode 3) wins."""
+        want = self._keep_closed(now) if self.contactor else self._may_close(now)
         if self._override is not None:
             want = self._override
         elif self.contactor and not want:
             self._contactor_opened = True
         if want != self.contactor:
             self.contactor = want
-            self._log("contactor", closed=want, car_contactors_closed=demand.car_contactors_closed,
+            self._log("contactor", closed=want, car_contactors_closed=self.demand.car_contactors_closed,
                       override=self._override)
             self._emit(SetOutput("contactor", want))
+
+    def stop_begun(self) -> bool:
+        """Any stop has begun: power-off pending, a CCS stop reason or safe shutdown, the CHAdeMO
+        side stopping, a forced off (a CCS failure that the CCS side recovers from by a restart,
+        before ChargeParameterDiscovery, is not a stop).  From then on no rule may close a contactor."""
+        st, chademo = self.ccs_status, self.chademo
+        ccs_stopped = (st.stop_reason is not None or st.safe_shutdown) and self._ccs_final()  # not a restart
+        return (self.pending or self.ccs_over or self.emergency or ccs_stopped
+                or self.demand.stopping or (chademo is not None and chademo.state in _CHADEMO_STOPPING))
+
+    def _may_close(self, now: float) -> bool:
+        """Closing: evidence that the car's contactors are closed, the precharge reached, the
+        charger's present voltage within 20 V of the car side, and no stop begun."""
+        if (self.chademo is None or self._contactor_opened or self._close_refused or self.stop_begun()
+                or not self.ccs_status.precharge_reached or not self._car_contactors_evident()):
+            return False
+        return self._voltages_agree(now)
+
+    def _keep_closed(self, now: float) -> bool:
+        """Staying closed needs only the charger side's judgement (it opens once the car reports
+        its contactors open, after the current is down, §2.1)."""
+        chademo = self.chademo
+        if chademo is None or not self.demand.car_contactors_closed:
+            return False
+        safe_at = self._safe_shutdown_at
+        if safe_at is not None and now >= safe_at + self.evcc.cfg.safe_cp_wait - EPS:
+            # the CCS safe shutdown's "contactors open" step (CP B, 2 s): the charger should be at
+            # 0 A by now, but nothing says so; opening here means the car's contactors never break
+            # a current the charger kept delivering (adapter.md §14 #3)
+            self.emergency_open = True
+            self._log("contactor-emergency-open", reason="ccs safe shutdown", after_s=round(now - safe_at, 3),
+                      last_current=self._last_cd_current)
+            return False
+        # §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
+        # open as soon as k is off, before the car's welding check — but only once the CCS charger
+        # has stopped delivering: the CHAdeMO side sees 0 A as soon as CCS leaves CurrentDemand,
+        # while the charger is still ramping down.
+        waiting = chademo.state is ChargerState.STOP_WAIT_CONTACTORS_OPEN
+        ccs_off = self.evcc.state in _CCS_NOT_DELIVERING
+        return not (waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k)
+
+    def _car_side_voltage(self) -> float | None:
+        """What the car side of the contactor is at: the inlet voltmeter (if fitted) once the car's
+        contactors are closed, else the battery value the precharge aimed at."""
+        if self._inlet_v is not None and self.demand.car_contactors_closed:
+            return self._inlet_v
+        value = self.battery.value
+        return None if value is None else value.volts
+
+    def _voltages_agree(self, now: float) -> bool:
+        """The charger's latest present voltage is within 20 V of the car side.  With an inlet
+        voltmeter the precharge is first re-targeted to its reading; a charger that does not
+        follow within ``INLET_RETARGET_S`` makes the adapter refuse to close (a safe stop)."""
+        if self._inlet_v is not None and self.demand.car_contactors_closed:
+            value = self.battery.value
+            if value is None or abs(value.volts - self._inlet_v) >= 1.0:
+                self._log("battery-voltage", source="inlet", volts=round(self._inlet_v, 1),
+                          estimate=None if value is None else round(value.volts, 1))
+                self.battery.measured(self._inlet_v)
+        present, car_side = self.ccs_status.present_voltage, self._car_side_voltage()
+        limit = self.ccs_status.evse_max_voltage
+        if car_side is not None and limit is not None and car_side > limit:
+            # the charger cannot reach the battery: its precharge stalls at its maximum, which
+            # may still look "within 20 V" of a low estimate (an Xpeng near full at a 410 V charger)
+            self._refuse_close(now, "battery-above-charger-maximum", charger_max=limit, car_side=car_side)
+            return False
+        if present is not None and car_side is not None and abs(present - car_side) < CLOSE_TOLERANCE_V:
+            return True
+        if self._close_wait_since is None:
+            self._close_wait_since = now
+        elif now - self._close_wait_since >= INLET_RETARGET_S - EPS:
+            self._refuse_close(now, "voltage-mismatch", charger=present, car_side=car_side)
+        return False
+
+    def _refuse_close(self, now: float, reason: str, **fields: object) -> None:
+        """Never close this session; stop both sides normally with ``reason`` (a named cause)."""
+        self._close_refused = True
+        self._log("contactor-close-refused", reason=reason, **fields)
+        self.power.receive(InputChanged("adapter_stop", reason), now)
+        self._drain_power(now)
 
     def _car_contactors_evident(self) -> bool:
         """§2.2 / §14 #11: the car's contactors are *evidently* closed.
@@ -474,7 +626,7 @@ class Bridge(MachineBase):
             float(demand.current), in_charging_loop=demand.charging,
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
             discharge_a=float(demand.discharge_current),
-            sx_before_current_demand=cfg.sx and not st.current_demand)
+            sx_before_current_demand=self.single_session and not st.current_demand)
         frozen = demand.voltage if self.target.frozen and demand.voltage else None
         max_v = ev_maximum_voltage_limit(self.car_target if frozen is None else max(frozen, self.car_target or 0))
         value = self.battery.value
@@ -583,11 +735,11 @@ class Bridge(MachineBase):
 
     def _enable(self, now: float) -> None:
         self.enabled = True
-        v2x = self.config.v2x or "v2x" in self.modes
-        self.chademo = ChademoCharger(f"{self.name}.chademo", charger_config(self.config, v2x))
+        self.v2x = v2x = self.config.v2x or "v2x" in self.modes
+        self.chademo = ChademoCharger(f"{self.name}.chademo", charger_config(self.config, v2x, self.single_session))
         self.chademo.receive(InputChanged("k", self._k), now)
-        self._enter("running", sx=self.config.sx, v2x=v2x)
-        if self.config.sx and not self.kicked and not self.pending:
+        self._enter("running", sx=self.single_session, v2x=v2x)
+        if self.single_session and not self.kicked and not self.pending:
             # SX: "CCS starts at boot" (§3) — as soon as the power-on button check is over, not a
             # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
             self._kickoff(now)
@@ -607,16 +759,20 @@ class Bridge(MachineBase):
     def _soft_reset(self, reset: SoftReset, now: float) -> None:
         """Always-on (§8): fresh sides; keep the discovery results (except SX)."""
         self.soft_resets = reset.count
-        self._log("soft-reset", count=reset.count, keep_discovery=reset.keep_discovery)
-        self._init_sides(keep_discovery=reset.keep_discovery)
+        keep = reset.keep_discovery and not self.single_session  # SX keeps nothing (§3)
+        self._log("soft-reset", count=reset.count, keep_discovery=keep)
+        self._init_sides(keep_discovery=keep)
         self._enter("boot", reason="soft reset")
 
     # ------------------------------------------------------------------ the CCS side's progress
     def _on_ccs_status(self, status: EvccStatus, now: float) -> None:
         previous = self.ccs_status
         self.ccs_status = status
+        if status.safe_shutdown and self._safe_shutdown_at is None:
+            self._safe_shutdown_at = now
         if status.current_demand and status.present_voltage is not None and status.present_current is not None:
             self._last_cd_voltage = status.present_voltage
+            self._last_cd_current = status.present_current
             req = self.request
             self.mirror.observe(min(req.target_voltage, req.max_voltage), self.sent_current(),
                                 status.present_voltage, status.present_current)
@@ -647,8 +803,9 @@ class Bridge(MachineBase):
             self._log("ccs-restart", n=self.ccs_restarts, reason=st.stop_reason)
             if self.connection.state in ("connected", "connecting"):
                 self._emit(CloseLink("tcp"))
-            self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac))
+            self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac, self.single_session))
             self.ccs_status = self.evcc.status
+            self._safe_shutdown_at = None  # that session's safe shutdown is over
             self._seen_messages = 0
             self.connection = self._new_connection(now)
             self._push_request(now)

@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
@@ -81,11 +81,15 @@ class AdapterConfig(BaseModel):
     dynamic_current_fallback: bool = _param(True, "dynamic-current-fallback", "bool", "—",
                                             "treat cars without a dynamic-control flag as dynamic "
                                             "(false = JDEMO behaviour, static 0x108.3)")
-    sx: bool = _param(False, "sx", "bool", "—", "single-session mode (§3)")
+    sx: bool | Literal["auto"] = _param("auto", "sx", "bool/auto", "—",
+                                        "single-session mode (§3); auto: chosen by the car recognised "
+                                        "(Xpeng G3, Lexus UX300e), else the two-session flow")
     v2x: bool = _param(False, "v2x", "bool", "—", "discharge mode permanently on (§7)")
     always_on: bool = _param(False, "always-on", "bool", "—", "soft reset instead of power-off (§8)")
-    alt_estimated_voltage: int = _param(0, "alt-estimated-voltage", "u8", "—",
-                                        "1 = AV1 override of the battery estimate for target 410 V (§5)", 0, 1)
+    alt_estimated_voltage: Annotated[int, Field(ge=0, le=1)] | Literal["auto"] = _param(
+        "auto", "alt-estimated-voltage", "u8/auto", "—",
+        "0 or 1 = AV1 override of the battery estimate for target 410 V (§5); auto: the curve of the "
+        "car recognised (AV1 for Leaf / e-NV200 24–30 kWh)")
     assume_car_contactors_closed_after_ms: int = _param(
         2000, "assume-car-contactors-closed-after-ms", "u16", "ms",
         "CHAdeMO < 1.0: assume the car's contactors closed this long after d2 "
@@ -212,10 +216,21 @@ def _unknown(key: str, value: Any) -> str:
     return f"unknown section [{key}]"
 
 
+#: Parameters that also take "auto" (chosen by the car recognised, adapter/recognition.py).
+_AUTO_KEYS = frozenset(("sx", "alt-estimated-voltage"))
+
+
 def _describe(exc: ValidationError, source: str, values: Mapping[str, Any]) -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(file)"
+        loc = err["loc"]
+        if len(loc) == 2 and loc[0] in _AUTO_KEYS:
+            # a value of a `… | "auto"` parameter: one line naming the key, not one per union member
+            if str(loc[1]).startswith("literal["):
+                continue
+            lines.append(f"{source}: {loc[0]}: {err['msg']}, or \"auto\" (got {err.get('input')!r})")
+            continue
+        key = ".".join(str(part) for part in loc) or "(file)"
         if err["type"] == "extra_forbidden":
             hint = "see `ccs2chademo config show` for the valid keys"
             lines.append(f"{source}: {_unknown(key, values.get(key))} ({hint})")

@@ -96,11 +96,13 @@ class BatteryVoltageSource:
         self._measured: float | None = None
         self.estimate_inputs: tuple[float, float] | None = None
 
-    def fix_estimate(self, target_v: float, soc: float) -> float:
-        """Decide the estimate from the car's target voltage and SoC (once; later calls keep it)."""
+    def fix_estimate(self, target_v: float, soc: float, curve: Curve | None = None) -> float:
+        """Decide the estimate from the car's target voltage and SoC (once; later calls keep it),
+        on ``curve`` when the car was recognised (:mod:`.recognition`), else the §5 curve."""
         if self._estimate is None:
             self.estimate_inputs = (target_v, soc)
-            self._estimate = estimate_voltage(target_v, soc, self.alt_estimated_voltage)
+            chosen = curve or curve_for(target_v, self.alt_estimated_voltage)
+            self._estimate = chosen.voltage(soc)
         return self._estimate
 
     def measured(self, volts: float) -> None:

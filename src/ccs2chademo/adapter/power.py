@@ -173,7 +173,7 @@ class PowerManager(MachineBase):
             setattr(self, name, bool(value))
         elif name == "activity":
             self._last_activity = now
-        elif name in ("ccs_stop", "chademo_stop"):
+        elif name in ("ccs_stop", "chademo_stop", "adapter_stop"):
             if value:
                 self._stop_causes.append(f"{name.removesuffix('_stop')}: {value}")
         elif name == "led_pattern":
@@ -402,7 +402,7 @@ class PowerManager(MachineBase):
 
     def _soft_reset(self, now: float) -> None:
         self.soft_resets += 1
-        keep = not self.config.sx
+        keep = self.config.sx is not True
         self._log("soft-reset", cause=self.pending_cause, count=self.soft_resets, keep_discovery=keep)
         self.pending_cause = None
         self._stop_causes.clear()

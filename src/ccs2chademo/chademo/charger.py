@@ -263,6 +263,11 @@ class ChademoCharger(MachineBase):
                 self._start(kind, now)
             else:
                 self._log("input_rejected", name=name, reason=f"not a SessionKind: {value!r}")
+        elif name == "promote":
+            if isinstance(value, ChargerConfig):
+                self._promote(value, now)
+            else:
+                self._log("input_rejected", name=name, reason=f"not a ChargerConfig: {type(value).__name__}")
         elif name == "stop" and value and not self._stop_requested:
             self._stop_requested = True
             self._log("stop_requested")
@@ -279,6 +284,17 @@ class ChademoCharger(MachineBase):
         self._t0 = now
         self._cycles = 1
         self._next_cycle = now + CYCLE
+
+    def _promote(self, config: ChargerConfig, now: float) -> None:
+        """Continue a discovery session that has not ended yet as the real session (with the real
+        session's ``config``): for cars that refuse a second session (adapter.md §3, §14 #15/#16),
+        recognised from their first frames.  The ready timeout counts from here."""
+        if self.session is not SessionKind.DISCOVERY or self.state is not S.WAIT_CAR_READY:
+            self._log("promote_ignored", state=self.state, session=None if self.session is None else self.session.value)
+            return
+        self.config = config
+        self.session = SessionKind.CHARGE
+        self._go(S.WAIT_CAR_READY, now, session=SessionKind.CHARGE.value, promoted=True)
 
     def _on_frame(self, frame: CanFrame, now: float) -> None:
         if self.session is None or self.state in (S.ENDED, S.DISCOVERED, S.IDLE):
@@ -738,6 +754,8 @@ class ChademoCharger(MachineBase):
             max_charge_time_s=self._charge_time.max_charge_time_s if self._charge_time is not None else 0,
             measured_voltage=self._measured,
             dynamic_control=self.car_dynamic,
+            legacy_dynamic_bit=status.legacy_dynamic_control if status is not None else False,
+            sends_0x110=self._extended is not None,
             discharge_compatible=status.discharge_compatible if status is not None else False,
             max_discharge_current=self._discharge.max_discharge_current if self._discharge is not None else 0,
             k=self.k,

@@ -162,6 +162,8 @@ class VehicleView:
     max_charge_time_s: int
     measured_voltage: int | None  # 0x103 (non-standard)
     dynamic_control: bool  # 0x110.0.0, or 0x102.5.6, or the configured fallback
+    legacy_dynamic_bit: bool  # 0x102.5.6 itself (car recognition, adapter/recognition.py)
+    sends_0x110: bool  # a 0x110 frame arrived in this session (car recognition)
     discharge_compatible: bool  # 0x102.5.7
     max_discharge_current: int  # 0x200.0 (A)
     k: bool

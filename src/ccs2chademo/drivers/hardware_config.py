@@ -174,7 +174,7 @@ class AdcChannel(_Strict):
 class AdcConfig(_Strict):
     backend: Literal["iio", "none"] = "none"
     device: str | None = Field(default=None, description="iio:deviceN, or the device's name (its sysfs 'name' file)")
-    channels: dict[Literal["vcc12", "vcc4"], AdcChannel] = Field(default_factory=dict)
+    channels: dict[Literal["vcc12", "vcc4", "inlet"], AdcChannel] = Field(default_factory=dict)
     period_s: float = Field(default=2.0, gt=0.0, le=60.0, description="how often the aux battery is sampled")
 
     @model_validator(mode="after")

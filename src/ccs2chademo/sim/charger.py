@@ -131,6 +131,15 @@ class PowerStageModel:
         if closed and self.battery is not None:
             self.voltage = self.battery.terminal(self.current)
 
+    def control_pilot(self, state: str, now: float) -> None:
+        """The EV side's CP state.  B after C (an EV that stopped or aborted, e.g. its safe
+        shutdown) makes a charger switch its output off: the current ramps to 0 A as after
+        PowerDelivery(OFF) (IEC 61851: state B means "not ready to accept energy")."""
+        self.advance(now)
+        if state == "B" and self.mode in ("charging", "precharge"):
+            self.mode = "off"
+            self.command = 0.0
+
     def cable_check(self, now: float) -> bool:
         self.advance(now)
         if self.insulation_started is None:

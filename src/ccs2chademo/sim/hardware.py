@@ -37,6 +37,7 @@ from ..runtime import InputChanged
 Sink = Callable[[InputChanged], None]
 
 ADC_STEP_V = 0.01
+INLET_STEP_V = 0.5  # a 12-bit ADC behind a ≈1000:1 divider resolves ≈0.5 V at the inlet
 DCDC_MIN_V = 210.0  # internal DC/DC input range 210–1200 V DC (§13)
 DCDC_MAX_V = 1200.0
 CELL_FULL_V = 4.2
@@ -167,6 +168,7 @@ class AdapterHardware:
     contactor: Contactor = field(default_factory=Contactor)
     battery: AuxBattery = field(default_factory=AuxBattery)
     weak_d2: bool = False
+    inlet_meter: bool = False  # an inlet voltmeter on the car side of the contactor ([hardware] adc "inlet")
     d1_delay_s: float = 0.005  # small relay
     charger_voltage_v: float = 0.0  # set by the world each step
     dc_current_a: float = 0.0  # current through the DC path, set by the world
@@ -248,6 +250,16 @@ class AdapterHardware:
             if self._reported.get(name) != quantised:
                 self._reported[name] = quantised
                 self.controller(InputChanged(name, quantised))
+
+    def measure_inlet(self, volts: float) -> None:
+        """The optional inlet voltmeter (ADC channel ``inlet``): reported to the controller on
+        every change of at least one ADC step, like vcc4/vcc12."""
+        if not self.inlet_meter or not self.powered:
+            return
+        quantised = round(round(volts / INLET_STEP_V) * INLET_STEP_V, 1)
+        if self._reported.get("inlet") != quantised:
+            self._reported["inlet"] = quantised
+            self.controller(InputChanged("inlet", quantised))
 
     def _step_button(self, now: float) -> None:
         for press in self._presses:

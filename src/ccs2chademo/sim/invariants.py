@@ -21,6 +21,7 @@ CONTACTOR_OPENED_UNDER_LOAD = "contactor-opened-under-load"
 CAR_CONTACTORS_OPENED_UNDER_LOAD = "car-contactors-opened-under-load"
 DISCHARGE_ABOVE_CAR_LIMIT = "discharge-above-car-limit"
 CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE = "contactor-closed-with-voltage-difference"
+CONTACTOR_CLOSED_AFTER_STOP = "contactor-closed-after-stop"
 D2_BEFORE_PRECHARGE_VOLTAGE = "d2-before-precharge-voltage"
 TARGET_ABOVE_CAR_REQUEST = "ccs-target-above-car-request"
 TARGET_ABOVE_CHARGER_LIMIT = "ccs-target-above-charger-limit"
@@ -28,7 +29,7 @@ INLET_VOLTAGE_BEFORE_CAR_CONTACTORS = "inlet-voltage-before-car-contactors"
 SESSION_END_STATE = "session-end-state"
 
 INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CAR_CONTACTORS_OPENED_UNDER_LOAD, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
-              D2_BEFORE_PRECHARGE_VOLTAGE, TARGET_ABOVE_CAR_REQUEST, TARGET_ABOVE_CHARGER_LIMIT,
+              CONTACTOR_CLOSED_AFTER_STOP, D2_BEFORE_PRECHARGE_VOLTAGE, TARGET_ABOVE_CAR_REQUEST, TARGET_ABOVE_CHARGER_LIMIT,
               DISCHARGE_ABOVE_CAR_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS, SESSION_END_STATE)
 
 OPEN_CURRENT_LIMIT_A = 5.0
@@ -49,7 +50,10 @@ class SafetySnapshot:
     CurrentDemand); ``charger_limit_a`` the charger's latest EVSEMaximumCurrentLimit;
     ``emergency`` marks a forced off or an emergency shutdown in progress; ``dc_current_a`` is
     negative while a discharger takes current out, ``car_max_discharge_a`` the 0x200.0 maximum
-    discharge current the car declares (0: none).
+    discharge current the car declares (0: none); ``stop_begun`` says a stop of any kind has
+    begun (what the world sees: a stop fault fired, the charger's CP back to B, the car stopping,
+    the button, or the adapter's own stop); ``single_session``: the adapter runs the
+    single-session flow, where d2 comes on before the precharge by design (adapter.md §3).
     """
 
     t: Final[float]
@@ -69,6 +73,8 @@ class SafetySnapshot:
     discharging: Final[bool]
     emergency: Final[bool]
     car_max_discharge_a: Final[float]
+    stop_begun: Final[bool]
+    single_session: Final[bool]
 
     def __init__(
         self,
@@ -89,6 +95,8 @@ class SafetySnapshot:
         discharging: bool = False,
         emergency: bool = False,
         car_max_discharge_a: float = 0.0,
+        stop_begun: bool = False,
+        single_session: bool = False,
     ) -> None:
         self.t = t
         self.contactor_closed = contactor_closed
@@ -107,6 +115,8 @@ class SafetySnapshot:
         self.discharging = discharging
         self.emergency = emergency
         self.car_max_discharge_a = car_max_discharge_a
+        self.stop_begun = stop_begun
+        self.single_session = single_session
 
 
 def _since(since: float | None, active: bool, t: float) -> float | None:
@@ -140,7 +150,7 @@ class InvariantChecker:
 
     def _reset(self) -> None:
         self._prev: SafetySnapshot | None = None
-        self._car_closed_once = False
+        self.car_closed_once = False
         self._active: set[str] = set()
         self._over_limit_since: float | None = None
         self._over_discharge_since: float | None = None
@@ -196,7 +206,10 @@ class InvariantChecker:
                 self._report(new, snap.t, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
                              f"adapter contactor closed with {delta:.1f} V across it (charger "
                              f"{prev.charger_voltage_v:.1f} V, car side {car_side:.1f} V)")
-        if not prev.d2 and snap.d2 and not self.sx:
+            if prev.stop_begun:
+                self._report(new, snap.t, CONTACTOR_CLOSED_AFTER_STOP,
+                             "adapter contactor closed after a stop had begun")
+        if not prev.d2 and snap.d2 and not (self.sx or snap.single_session):
             target = snap.precharge_target_v
             if target is None or abs(snap.charger_voltage_v - target) >= PRECHARGE_REACHED_V:
                 shown = "no precharge yet" if target is None else f"charger {snap.charger_voltage_v:.1f} V, " \
@@ -205,8 +218,8 @@ class InvariantChecker:
 
     def _check_inlet(self, new: list[Violation], snap: SafetySnapshot) -> None:
         if snap.car_contactors_closed:
-            self._car_closed_once = True
-        early = not self._car_closed_once and snap.inlet_voltage_v > INLET_SAFE_V
+            self.car_closed_once = True
+        early = not self.car_closed_once and snap.inlet_voltage_v > INLET_SAFE_V
         self._episode(new, early, snap.t, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
                       f"{snap.inlet_voltage_v:.1f} V at the car inlet before the car closed its contactors")
 

@@ -59,7 +59,12 @@ WORLD_FAULTS: dict[str, str] = {
     "car-stop": "the driver ends charging from the car (default: 60 s into CurrentDemand)",
     "weld": "the adapter contactor welds when it first closes (the invariants must catch it)",
     "weak-d2": "the original adapter's weak d2 driver (≈1.3 A): reference-circuit cars cannot close",
+    "cp-deaf": "the charger ignores CP B: it keeps delivering after the adapter's safe shutdown",
 }
+#: World faults that are a stop of the session (``stop_begun`` from the moment they fire).
+_STOP_FAULTS = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop"))
+_CAR_STOPPED = frozenset((VehicleState.STOPPING, VehicleState.WELDING_CHECK, VehicleState.DONE,
+                          VehicleState.SHUTDOWN))
 DEFAULT_FAULT_STATE = "CurrentDemand"
 DEFAULT_FAULT_DELAY_S = 60.0
 SAMPLE_S = 1.0
@@ -166,7 +171,7 @@ class World:
             config = config.model_copy(update={"stop_charging_soc": scenario.soc_stop})
         self.config = config
         self.sim = sim = VirtualRuntime(seed=scenario.seed)
-        welded, weak_d2 = self._parse_faults(scenario.faults)  # sets injector and triggers
+        welded, weak_d2, self.cp_deaf = self._parse_faults(scenario.faults)  # sets injector and triggers
 
         # the car's battery and the DC path the charger sees
         self.battery = Battery(self.profile.battery, soc=scenario.soc_start)
@@ -181,8 +186,9 @@ class World:
         sim.add(self.secc, ports={"tcp": self.tcp.server})
 
         # the adapter and its hardware
-        self.hw = AdapterHardware(controller=self._to_adapter, car=self._hw_to_car,
-                                  contactor=Contactor(), weak_d2=weak_d2)
+        self.hw = AdapterHardware(controller=self._to_adapter, car=self._hw_to_car, charger=self._hw_to_charger,
+                                  contactor=Contactor(), weak_d2=weak_d2,
+                                  inlet_meter="inlet" in config.hardware.adc.channels)
         self._weld_on_close = welded
         self.bus = CanBus(sim, "can", Impairment(latency=0.0002))
         self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter")
@@ -204,7 +210,9 @@ class World:
             listener = self.bus.port("logger")
             listener.bind("can", lambda event: self._log_can(event, on_can))
 
-        self.invariants = InvariantChecker(sx=config.sx)
+        self.invariants = InvariantChecker(sx=config.sx is True)
+        self.stop_begun = False
+        self._cp_was_c = False
         self.car_contactors = False
         self._circuit = False
         self._electrical: CarElectrical | None = None
@@ -220,10 +228,10 @@ class World:
         sim.every(scenario.step_s, self._physics, start=scenario.step_s / 2)
 
     # ------------------------------------------------------------------ faults
-    def _parse_faults(self, faults: tuple[str, ...]) -> tuple[bool, bool]:
+    def _parse_faults(self, faults: tuple[str, ...]) -> tuple[bool, bool, bool]:
         self.injector: FaultInjector | None = None
         self.triggers: list[_Trigger] = []
-        welded = weak_d2 = False
+        welded = weak_d2 = cp_deaf = False
         replies: list[Fault] = []  # every charger reply fault applies, each once in its state
         for text in faults:
             name, _, state = text.strip().partition("@")
@@ -236,6 +244,8 @@ class World:
                 welded = True
             elif name == "weak-d2":
                 weak_d2 = True
+            elif name == "cp-deaf":
+                cp_deaf = True
             elif name in WORLD_FAULTS:
                 state, _, after = state.partition("+")
                 try:
@@ -247,13 +257,19 @@ class World:
                 raise WorldError(f"unknown fault {name!r}; known: {', '.join(fault_names())}")
         if replies:
             self.injector = FaultInjector(*replies, on_fire=self._reply_fault_fired)
-        return welded, weak_d2
+        return welded, weak_d2, cp_deaf
 
     def _reply_fault_fired(self, fault: Fault) -> None:
+        # a reply fault ends the session (normally or safely) — unless the CCS side may still
+        # restart, before ChargeParameterDiscovery is done (adapter.md §4)
+        self.stop_begun = self.stop_begun or self.bridge.ccs_status.charge_parameter_discovery_done
         self.sim.log.record(self.sim.now(), "world", "fault", {"fault": fault.name, "state": fault.state.value})
 
     def _fire(self, trigger: _Trigger, now: float) -> None:
         trigger.fired = True
+        # a TCP loss before ChargeParameterDiscovery is recovered by a CCS restart (adapter.md §4)
+        restartable = trigger.name == "tcp-loss" and not self.bridge.ccs_status.charge_parameter_discovery_done
+        self.stop_begun = self.stop_begun or (trigger.name in _STOP_FAULTS and not restartable)
         self.sim.log.record(now, "world", "fault", {"fault": trigger.name, "state": trigger.state})
         if trigger.name == "tcp-loss":
             self.tcp.break_link("reset")
@@ -277,6 +293,17 @@ class World:
     # ------------------------------------------------------------------ wiring
     def _to_adapter(self, event: InputChanged) -> None:
         self.sim.inject("adapter", event)
+
+    def _hw_to_charger(self, event: InputChanged) -> None:
+        """The adapter's CP output as the charger sees it: B after C stops its output."""
+        if event.name != "cp":
+            return
+        if event.value == "C":
+            self._cp_was_c = True
+        elif self._cp_was_c:
+            self.stop_begun = True
+        if not self.cp_deaf:
+            self.stage.control_pilot(str(event.value), self.sim.now())
 
     def _hw_to_car(self, event: InputChanged) -> None:
         if event.name == "d2_supply" and isinstance(event.value, LoopSupply):
@@ -323,11 +350,14 @@ class World:
         hw.dc_current_a = current
         battery_v = self.battery.voltage
         self.inlet_v = hw.inlet_voltage(battery_v, self.car_contactors)
+        hw.measure_inlet(self.inlet_v)
         electrical = CarElectrical(round(self.inlet_v, 1), round(current, 1), round(battery_v, 1),
                                    round(self.battery.soc, 2))
         if electrical != self._electrical:
             self._electrical = electrical
             self.sim.inject("car", InputChanged("electrical", electrical))
+        if not self.stop_begun:
+            self.stop_begun = self._stop_seen()
         self.invariants.check(self._snapshot(now))
         self._track_states()
         if self.triggers:
@@ -338,6 +368,13 @@ class World:
         if self.finished_at is None and self._done():
             self.finished_at = now
             self.sim.stop()
+
+    def _stop_seen(self) -> bool:
+        """A stop the world can see without asking the adapter — the car stopping after its
+        contactors were closed (its charge session) — or the adapter's own stop.  (Button stops
+        and the other faults mark ``stop_begun`` when they fire.)"""
+        car_stopped = self.car.state in _CAR_STOPPED and self.invariants.car_closed_once
+        return car_stopped or self.bridge.stop_begun()
 
     def _snapshot(self, now: float) -> SafetySnapshot:
         hw, bridge = self.hw, self.bridge
@@ -351,8 +388,9 @@ class World:
             cp_state=hw.cp, precharge_target_v=bridge.request.precharge_voltage if in_pre else None,
             ccs_target_current_a=bridge.sent_current() if in_cd else None,
             car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
-            discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency,
-            car_max_discharge_a=float(self.car.max_discharge_current))
+            discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency or bridge.emergency_open,
+            car_max_discharge_a=float(self.car.max_discharge_current), stop_begun=self.stop_begun,
+            single_session=bridge.single_session)
 
     def _track_states(self) -> None:
         ccs, chademo = self.bridge.ccs_state, self.bridge.chademo_state
