@@ -13,7 +13,8 @@ compares. Stages (docs/exi.md, shared/spec/exi.md §4–§7):
    automaton (Glushkov), whose states are the EXI non-terminals; productions are ordered as
    EXI 1.0 §8.5.4.3 says and widths are ceil(log2(n + 1)) because strict = false;
 3. an emitter writing one dataclass, one encoder and one decoder per complex type, with the
-   fixed-width bit arithmetic inlined.
+   fixed-width bit arithmetic inlined; DIN and ISO-2 import the xmldsig types from xmldsig.py
+   where their code would be identical (``PROVIDERS``, ``Emitter.shared_types``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ SCHEMAS: dict[str, tuple[list[str], str]] = {
 
 ROOTS = {"xmldsig": [], "apphand": ["supportedAppProtocolReq", "supportedAppProtocolRes"], "din": ["V2G_Message"],
          "iso2": ["V2G_Message"]}
+
+# schemas whose module imports the types of another generated module instead of repeating them:
+# DIN and ISO-2 compile xmldsig-core along with their own files, and the xmldsig types come out
+# the same there as in xmldsig.py (Emitter.shared_types checks that type by type)
+PROVIDERS = {"din": "xmldsig", "iso2": "xmldsig"}
 
 QName = tuple[str, str]  # (namespace, local name)
 
@@ -608,6 +614,7 @@ class Model:
     globals_sorted: list[Elem]
     fragment_sorted: list[tuple[str, str]]
     roots: list[Elem]
+    provider: Model | None = None  # the model of PROVIDERS[name], whose types may be imported
 
 
 def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
@@ -656,8 +663,9 @@ def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
             raise SystemExit(f"{name}: enum/class name clash {en}")
         names[en] = "enum"
     roots = [next(e for e in globals_ if e.name == r) for r in ROOTS[name]]
+    provider = load_model(PROVIDERS[name], xsd_dir) if name in PROVIDERS else None
     return Model(name, ld, b, grammars, list(enums.values()),
-                 sorted(globals_, key=lambda e: (e.name, e.ns)), sorted(all_elems), roots)
+                 sorted(globals_, key=lambda e: (e.name, e.ns)), sorted(all_elems), roots, provider)
 
 
 # --------------------------------------------------------------------------------------------
@@ -695,8 +703,19 @@ from ._bits import (
     finish,
     pick_multiplier,
 )
-
+{imports}
 SCHEMA = "{name}"
+'''
+
+IMPORTS = '''
+# The {provider} types are imported, not repeated: their classes, encoders, decoders and tables
+# come out the same in this schema as in {provider}.py (tools/gen_exi.py compares them type by
+# type), so each is one class in both modules (its SCHEMA is "{provider}"). The document and
+# fragment grammars further down depend on all the elements of this schema and stay per schema.
+from . import {provider} as _{provider}
+from .{provider} import (
+{names}
+)
 '''
 
 
@@ -1199,23 +1218,81 @@ class Emitter:
         self.out += ["    try:", *self.assemble_dec(ops, c), "    except (ValueError, OverflowError) as x_:",
                      f'        raise ExiDecodeError(f"truncated or invalid stream ({{x_}})", p, "{c}") from None']
 
+    # ---- types imported from the provider module ----
+    def type_code(self, g: Grammar) -> tuple[list[str], list[str]]:
+        """The class, the codec and the constants of one type as this module writes them (on a
+        fresh emitter: every name the emitter declares carries the type's name, so a type's code
+        does not depend on what else the module holds)."""
+        self.emit_class(g)
+        self.emit_codec(g)
+        schema = f'    SCHEMA: ClassVar[str] = "{self.m.name}"'
+        return [ln for ln in self.out if ln != schema], self.consts
+
+    def shared_types(self) -> dict[str, Grammar]:
+        """The types this module imports from its provider module (``PROVIDERS``), by class name.
+
+        Only what is truly identical is shared. A type's grammar depends on its own content model
+        and on the members of the substitution groups of the elements it refers to, which the
+        other files of a schema could extend; the DIN and ISO-2 files do not, so the xmldsig
+        types should come out the same there as in xmldsig.py. Rather than assume it, their code
+        is generated in both contexts and compared (the class attribute SCHEMA aside, which
+        names the module of the class).
+        A type is shared when it matches, uses no enumeration (an enum class would have to be
+        shared too; xmldsig declares none) and every type it refers to is shared as well.
+        What depends on the whole schema set is never shared: the document grammar (the number
+        of global elements sets the event-code width) and the fragment grammar (all element
+        declarations of the schema, sorted) are written per schema, with their own codes for the
+        imported types.
+        """
+        prov = self.m.provider
+        if prov is None:
+            return {}
+        theirs = {g.ct.pyname: g for g in prov.grammars.values()}
+        shared: dict[str, Grammar] = {}
+        for g in self.m.grammars.values():
+            other = theirs.get(g.ct.pyname)
+            if other is None or any(fi.stype is not None and finalize_simple(fi.stype).kind == "enum"
+                                    for fi in g.fields):
+                continue
+            if Emitter(self.m).type_code(g) == Emitter(prov).type_code(other):
+                shared[g.ct.pyname] = g
+        changed = True
+        while changed:  # drop types referring to a type that is not shared
+            changed = False
+            for name, g in list(shared.items()):
+                refs = {m.type.pyname for fi in g.fields for m in fi.members if isinstance(m.type, Complex)}
+                if not refs <= shared.keys():
+                    del shared[name]
+                    changed = True
+        return shared
+
+    def imports(self, shared: dict[str, Grammar]) -> str:
+        if not shared:
+            return ""
+        assert self.m.provider is not None
+        names = [f"    {c} as {c}," for c in shared] + [f"    _{k}_{c}," for c in shared for k in "de"]
+        return IMPORTS.format(provider=self.m.provider.name, names="\n".join(names))
+
     # ---- module ----
     def emit(self) -> str:
         m = self.m
         _, desc = SCHEMAS[m.name]
-        self.out = [HEADER.format(desc=desc, name=m.name).rstrip("\n")]
+        shared = self.shared_types()
+        self.out = [HEADER.format(desc=desc, name=m.name, imports=self.imports(shared)).rstrip("\n")]
         for st in m.enums:
             self.emit_enum(st)
         for g in m.grammars.values():
-            self.emit_class(g)
+            if g.ct.pyname not in shared:
+                self.emit_class(g)
         self.out += ["", "", "def _unexpected(t: int, p: int, where: str, expected: str) -> NoReturn:",
                      '    what = {-1: "end of element", -2: "second-level event (not supported)", '
                      '-3: "invalid event code", -4: "wildcard or mixed content (not supported)"}.get(t, "element")',
                      '    raise ExiDecodeError(f"unexpected {what} where {expected} was expected", p, where)']
         for g in m.grammars.values():
-            self.emit_codec(g)
+            if g.ct.pyname not in shared:
+                self.emit_codec(g)
         self.emit_document()
-        self.emit_meta()
+        self.emit_meta(shared)
         return "\n".join(self.out) + "\n\n" + "\n".join(self.consts) + "\n"
 
     def emit_document(self) -> None:
@@ -1309,8 +1386,9 @@ class Emitter:
                      '            raise ExiEncodeError(f"{type(o).__name__} cannot be a fragment element")',
                      f"        a = ent[1](o, (a << {fb}) | ent[0])", f"    return finish((a << {fb}) | {frag_n - 1})"]
 
-    def emit_meta(self) -> None:
-        """Field metadata for JSON conversion and property tests: (name, xml, card, tag, type)."""
+    def emit_meta(self, shared: dict[str, Grammar]) -> None:
+        """Field metadata for JSON conversion and property tests: (name, xml, card, tag, type);
+        an imported type's entry is the provider module's."""
         self.out += ["", "", "# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)",
                      "ENUM_VALUES: dict[type, tuple[str, ...]] = {"]
         self.out += [f"    {st.pyname}: ({', '.join(repr(x) for x in st.enums)},)," for st in self.m.enums]
@@ -1319,6 +1397,10 @@ class Emitter:
                      " type or {element: class})",
                      "META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {"]
         for g in self.m.grammars.values():
+            if g.ct.pyname in shared:
+                assert self.m.provider is not None
+                self.out.append(f"    {g.ct.pyname}: _{self.m.provider.name}.META[{g.ct.pyname}],")
+                continue
             items = []
             for fi in g.fields:
                 card = 2 if fi.is_list else (1 if fi.optional else 0)
