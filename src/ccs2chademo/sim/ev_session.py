@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..drivers.ipv6 import Endpoint
 from ..drivers.pcapng import PcapngWriter, Tap
 from ..runtime import ByteLink, Impairment, InputChanged, Port, VirtualRuntime
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
+from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
 from .charger import PERSONALITIES, build_charger
 from .ev_battery import Battery
