@@ -39,7 +39,6 @@ from ..v2g.ipv6 import Endpoint
 from ..v2g.secc import ReplyHook
 from .battery import Battery
 from .charger import PERSONALITIES, PowerStageModel, build_charger
-from .ev_battery import Battery as StageBattery
 from .faults import FAULT_NAMES as CHARGER_FAULTS
 from .faults import Fault, FaultInjector
 from .hardware import AdapterHardware, Contactor, LoopSupply
@@ -73,23 +72,6 @@ class WorldError(ValueError):
 
 def fault_names() -> list[str]:
     return [*CHARGER_FAULTS, *WORLD_FAULTS]
-
-
-class _InletLoad(StageBattery):
-    """The charger's power stage sees the car's battery as its load through the closed DC path."""
-
-    def __init__(self, battery: Battery) -> None:  # no dataclass fields: everything is the car's
-        self.battery = battery
-
-    @property
-    def ocv(self) -> float:
-        return self.battery.ocv()
-
-    def terminal(self, current: float) -> float:
-        return self.battery.terminal_voltage(current)
-
-    def charge(self, current: float, dt: float) -> None:
-        self.battery.step(current, dt)
 
 
 def _chain(first: ReplyHook | None, second: ReplyHook | None) -> ReplyHook | None:
@@ -172,7 +154,7 @@ class World:
         self.battery = Battery(self.profile.battery, soc=scenario.soc_start)
         self.site = site = PlcSite(sim)
         self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port)
-        self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=_InletLoad(self.battery),
+        self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=self.battery,
                                   hook=_chain(self.injector, secc_hook), name="secc")
         assert isinstance(self.secc.stage, PowerStageModel)
         self.stage: PowerStageModel = self.secc.stage
