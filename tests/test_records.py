@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from ccs2chademo._build import compiled_origins
-from ccs2chademo.chademo.vehicle import CarElectrical
 from ccs2chademo.runtime import events
 from ccs2chademo.sim.invariants import SafetySnapshot
+from ccs2chademo.sim.vehicle import CarElectrical
 from ccs2chademo.v2g.evcc import EvccStatus
 from ccs2chademo.v2g.messages import EvMessage, EvseMessage, Kind
 

@@ -24,8 +24,6 @@ COMPILED_MODULES = (
     "adapter/mapping.py",
     "adapter/power.py",
     "chademo/charger.py",
-    "chademo/profiles.py",
-    "chademo/vehicle.py",
     "homeplug/connection.py",
     "v2g/codec.py",
     "v2g/evcc.py",
@@ -37,6 +35,8 @@ COMPILED_MODULES = (
     "sim/hardware.py",
     "sim/invariants.py",
     "sim/plc.py",
+    "sim/profiles.py",
+    "sim/vehicle.py",
     "sim/world.py",
 )
 

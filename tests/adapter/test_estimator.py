@@ -16,8 +16,8 @@ from ccs2chademo.adapter.estimator import (
     estimate_voltage,
     modulation_offset,
 )
-from ccs2chademo.chademo.profiles import PROFILE_NAMES, load_profile
 from ccs2chademo.sim.battery import Battery
+from ccs2chademo.sim.profiles import PROFILE_NAMES, load_profile
 from tests.adapter_e2e.helpers import PRESET_FOR
 
 # §5 "curve values for targets without data": SoC 0/20/50/80/100 % → V (one decimal)

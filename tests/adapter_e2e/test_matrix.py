@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccs2chademo.chademo.profiles import PROFILE_NAMES
 from ccs2chademo.sim.charger import PERSONALITIES
+from ccs2chademo.sim.profiles import PROFILE_NAMES
 
 from .helpers import PRESET_FOR, run, violations
 

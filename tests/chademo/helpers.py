@@ -9,7 +9,6 @@ from typing import Any
 from ccs2chademo.chademo.charger import ChademoCharger
 from ccs2chademo.chademo.frames import ChargerStatus
 from ccs2chademo.chademo.interfaces import ChargerConfig, PowerDemand
-from ccs2chademo.chademo.profiles import VehicleProfile, load_profile
 from ccs2chademo.runtime import (
     CanFrame,
     CanReceived,
@@ -24,6 +23,7 @@ from ccs2chademo.runtime import (
 from ccs2chademo.sim.battery import Battery
 from ccs2chademo.sim.chademo_world import ChademoWorld
 from ccs2chademo.sim.dc_source import DcSource
+from ccs2chademo.sim.profiles import VehicleProfile, load_profile
 from tests.recording import Recorder
 
 

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from ccs2chademo.chademo.charger import encode_remaining
 from ccs2chademo.chademo.frames import VehicleLimits, VehicleStatus
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, StopReason, Upstream
-from ccs2chademo.chademo.profiles import VehicleProfile
-from ccs2chademo.chademo.vehicle import FAULT_NAMES
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged
 from ccs2chademo.sim.chademo_world import ChademoWorld
+from ccs2chademo.sim.profiles import VehicleProfile
+from ccs2chademo.sim.vehicle import FAULT_NAMES
 from tests.chademo.helpers import ChargerHarness, Recorder, profile_with, run_until_charging, spy_on, world
 
 

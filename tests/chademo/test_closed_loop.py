@@ -6,10 +6,10 @@ import pytest
 
 from ccs2chademo.chademo import charger as charger_module
 from ccs2chademo.chademo.interfaces import ChargerConfig, ChargerState, SessionKind, StopReason
-from ccs2chademo.chademo.profiles import PROFILE_NAMES
-from ccs2chademo.chademo.vehicle import VehicleState
 from ccs2chademo.sim.chademo_world import ORIGINAL_D2_SUPPLY_A, ChademoWorld
 from ccs2chademo.sim.dc_source import DcSourceSpec
+from ccs2chademo.sim.profiles import PROFILE_NAMES
+from ccs2chademo.sim.vehicle import VehicleState
 from tests.chademo.helpers import Recorder, run_until_charging, spy_on, world
 
 CHARGE_FOR = 20.0

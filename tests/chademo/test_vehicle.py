@@ -17,11 +17,11 @@ from ccs2chademo.chademo.frames import (
     decode,
 )
 from ccs2chademo.chademo.interfaces import PowerDemand
-from ccs2chademo.chademo.profiles import PROFILE_NAMES, ProfileError, load_profile, parse_profile
-from ccs2chademo.chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
 from ccs2chademo.runtime import CanFrame, CanReceived, InputChanged, SendCan
 from ccs2chademo.sim.battery import Battery, BatterySpec
 from ccs2chademo.sim.dc_source import DcSource, DcSourceSpec
+from ccs2chademo.sim.profiles import PROFILE_NAMES, ProfileError, load_profile, parse_profile
+from ccs2chademo.sim.vehicle import CarElectrical, ChademoVehicle, VehicleState
 from tests.chademo.helpers import read_savvycan
 from tests.conftest import shared_data
 

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccs2chademo.drivers import ipv6
 from ccs2chademo.homeplug import frames as F
-from ccs2chademo.v2g import sdp
+from ccs2chademo.v2g import ipv6, sdp
 
 from .capture import all_captures, homeplug
 from .capture import sdp as sdp_frames

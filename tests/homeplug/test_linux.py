@@ -13,12 +13,12 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from ccs2chademo.drivers import ipv6
 from ccs2chademo.drivers.linux import iface
 from ccs2chademo.drivers.linux.multicast import MulticastUdpPort
 from ccs2chademo.drivers.linux.netns import VethPair, unavailable
 from ccs2chademo.drivers.linux.raweth import RawEthernetPort
 from ccs2chademo.homeplug import frames as F
+from ccs2chademo.v2g import ipv6
 
 REASON = unavailable()
 root = pytest.mark.skipif(REASON is not None, reason=f"kernel networking test skipped: {REASON}")

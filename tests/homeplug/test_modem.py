@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from ccs2chademo.drivers import ipv6
 from ccs2chademo.homeplug import frames as F
 from ccs2chademo.runtime import Event, FrameReceived, MachineBase, SendFailed, SendFrame, VirtualRuntime
 from ccs2chademo.sim.plc import PlcHost, PlcSite
+from ccs2chademo.v2g import ipv6
 
 NID_A, NMK_A = bytes.fromhex("01020304050607"), b"\x77" * 16
 NID_B = bytes.fromhex("01020304050608")

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccs2chademo.drivers import ipv6
 from ccs2chademo.drivers.pcapng import PcapngWriter
 from ccs2chademo.homeplug import frames as F
 from ccs2chademo.homeplug.slac import SlacEvse, random_network_key
 from ccs2chademo.runtime import FrameReceived, Impairment, VirtualRuntime
 from ccs2chademo.sim.plc import PlcSite
 from ccs2chademo.sim.scenario import Car, Charger, add_car, add_charger, mac
+from ccs2chademo.v2g import ipv6
 from tests.recording import Recorder
 
 from .toys import SAP_REQ, SAP_RES, EchoSecc, OneShotEvcc

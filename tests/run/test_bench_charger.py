@@ -53,7 +53,7 @@ def test_bench_load_takes_current_only_during_power_delivery_on() -> None:
     for _ in range(40):
         t += 0.25
         stage.precharge(380.0, 2.0, t)
-    assert abs(stage.load.ocv - 380.0) < 1e-6  # anchored at the precharge target: PowerDelivery may go ON
+    assert abs(stage.load.battery.ocv() - 380.0) < 1e-6  # anchored at the precharge target: PowerDelivery may go ON
     assert stage.power_delivery(True, t) == "OK"
     for _ in range(40):
         t += 0.1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ccs2chademo.runtime import InputChanged, VirtualRuntime
+from ccs2chademo.sim.battery import linear_battery
 from ccs2chademo.sim.charger import PERSONALITIES, build_charger
-from ccs2chademo.sim.ev_battery import Battery
 from ccs2chademo.sim.plc import PlcSite
 from ccs2chademo.sim.scenario import add_car, add_charger
 from ccs2chademo.v2g.evcc import Evcc, EvccConfig, EvRequest
@@ -16,10 +16,10 @@ def test_whole_din_session_behind_the_connection_supervisor() -> None:
     sim = VirtualRuntime(seed=3)
     site = PlcSite(sim)
     charger = add_charger(sim, site, "charger", 1, tcp_port=51110)
-    battery = Battery(soc=99.5)
+    battery = linear_battery(soc=99.5)
     secc = build_charger(PERSONALITIES["alpitronic"], sim.rng_for("secc"), battery=battery, name="secc")
     evcc = Evcc("evcc", EvccConfig(link="v2g", framed=True),
-                EvRequest(precharge_voltage=battery.ocv, target_voltage=410.0, target_current=20.0, soc=100))
+                EvRequest(precharge_voltage=battery.ocv(), target_voltage=410.0, target_current=20.0, soc=100))
     car = add_car(sim, site, "car", 1, [charger], {"charger": secc}, session=evcc, start_at=1.0)
     outputs: dict[str, Any] = {}
 

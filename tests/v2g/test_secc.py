@@ -8,8 +8,8 @@ import pytest
 
 from ccs2chademo.pcap import EV_TO_EVSE, V2gRecord, iter_records
 from ccs2chademo.runtime import DataReceived, InputChanged, LinkUp, SendData
+from ccs2chademo.sim.battery import Battery, linear_battery
 from ccs2chademo.sim.charger import PowerStageModel, StageParams
-from ccs2chademo.sim.ev_battery import Battery
 from ccs2chademo.sim.replay import load_recording
 from ccs2chademo.v2g import codec, v2gtp
 from ccs2chademo.v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, EvMessage, EvseMessage, Kind, Schema
@@ -98,7 +98,7 @@ def test_current_demand_after_power_delivery_false_is_alpitronics_sequence_error
 
 
 def test_power_delivery_fails_when_precharge_was_far_below_the_battery() -> None:
-    battery = Battery(soc=50.0)  # 390 V
+    battery = linear_battery(soc=50.0)  # 390 V
     seq = [sap(), request(Kind.SESSION_SETUP, bytes(8)), request(Kind.SERVICE_DISCOVERY),
            request(Kind.SERVICE_PAYMENT_SELECTION), request(Kind.CONTRACT_AUTHENTICATION),
            request(Kind.CONTRACT_AUTHENTICATION),

@@ -4,9 +4,11 @@ What it puts together (docs/run.md, docs/hardware.md): GPIO from ``[hardware.gpi
 *before* anything else (:class:`~ccs2chademo.drivers.safety.SafeOutputs`), the PLC interface
 (AF_PACKET for SLAC, IPv6 link-local UDP for SDP, IPv6 TCP with the interface's scope id), the
 CHAdeMO CAN bus through python-can, the aux-battery ADC, the systemd notify/watchdog, the rotated
-session log and the optional pcapng and CAN logs.  A ``sim`` CAN interface runs the CHAdeMO car
-in this process (:class:`~ccs2chademo.sim.car_rig.SimCarRig`) on a private python-can
-``virtual`` channel; a ``sim`` GPIO backend gives :class:`~ccs2chademo.drivers.sim.gpio.SimGpio`.
+session log and the optional pcapng and CAN logs.  A ``sim`` CAN interface runs a stand-in car
+in this process on a private python-can ``virtual`` channel: the caller hands it in as a
+:data:`CarRigFactory` (``commands/run.py`` builds the simulation's
+:class:`~ccs2chademo.sim.car_rig.SimCarRig`; the product never imports ``sim``); a ``sim`` GPIO
+backend gives :class:`~ccs2chademo.drivers.sim.gpio.SimGpio`.
 
 The run ends when the bridge releases ``power_hold`` (the original adapter switches itself off
 there), on SIGTERM/SIGINT (status 0) or on an unhandled error (status 1); every way out runs the
@@ -22,14 +24,13 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import can
 
-from ..chademo.profiles import load_profile
-from ..drivers import ipv6
 from ..drivers.can import CanBusConfig, CanPort
 from ..drivers.gpio import Gpio, open_gpio
 from ..drivers.linux import iface as netif
@@ -41,12 +42,11 @@ from ..drivers.linux.watchdog import SystemdNotifier, Watchdog
 from ..drivers.logfiles import session_log_from_config
 from ..drivers.pcapng import RotatingPcapngWriter, Tap
 from ..drivers.safety import SafeOutputs, run_guarded
-from ..drivers.sim.gpio import SimGpio
 from ..runtime import AsyncRuntime, Event, InputChanged
 from ..runtime.core import Port
 from ..runtime.events import Action, Address, SendCan
 from ..runtime.machine import MachineBase
-from ..sim.car_rig import SimCarRig
+from ..v2g import ipv6
 from .bridge import Bridge
 from .config import AdapterConfig
 
@@ -73,13 +73,23 @@ class RunError(RuntimeError):
     """The configuration cannot be run as asked (a combination the drivers do not support)."""
 
 
+class CarRig(Protocol):
+    """What stands in for the car behind the CAN bus and the GPIO lines on a desk
+    (``[hardware.can] interface = "sim"``): it sees every output of the bridge."""
+
+    def apply(self, name: str, value: Any, now: float) -> None: ...
+
+
+#: Builds the rig once the runtime, the bridge, the GPIO and the car's end of the private CAN
+#: channel exist, adds its machines to the runtime and returns it.
+CarRigFactory = Callable[[AsyncRuntime, Bridge, Gpio, Port], CarRig]
+
+
 @dataclass
 class RunOptions:
     """Desk options (``sim`` car only) and test hooks; the config file says everything else."""
 
-    car: str = "leaf-ze1-40"
-    soc: float = 50.0
-    stop_after_s: float | None = None  # sim car: press the stop button this long into CurrentDemand
+    car_rig: CarRigFactory | None = None  # sim car: builds it (required when the config asks for one)
     gpio_trace: Path | None = None  # sim GPIO: every output change appended to this file at once
     seed: int | None = None
 
@@ -249,8 +259,9 @@ class AdapterRun:
             raise RunError("a simulated car ([hardware.can] interface = \"sim\") needs [hardware.gpio] "
                            "backend = \"sim\": it drives k and the button through the simulated lines")
         self.sim_car = hw.can.interface == "sim"
-        if self.sim_car:
-            load_profile(self.options.car)  # an unknown profile is a startup error, before any pin moves
+        if self.sim_car and self.options.car_rig is None:
+            raise RunError("a simulated car ([hardware.can] interface = \"sim\") needs a car rig (`ccs2chademo run` "
+                           "builds it)")
         self.trail = _Trail()
         self.cycle = CycleStats()
         self.status: int | None = None
@@ -259,7 +270,7 @@ class AdapterRun:
         self.started = time.monotonic()
         self.wall_s = 0.0
         self.bridge: Bridge | None = None
-        self.rig: SimCarRig | None = None
+        self.rig: CarRig | None = None
         self._closers: list[Any] = []
 
     # -- the lifetime -----------------------------------------------------------------------
@@ -291,8 +302,8 @@ class AdapterRun:
             ports = await self._ccs_ports(loop, iface)
             ports["can"], car_port = self._can_ports(loop)
             rt.add(_Tracked(bridge, self.trail, self.cycle), ports, on_output=self._output)
-            if self.sim_car:
-                self._add_rig(rt, bridge, car_port)
+            if self.options.car_rig is not None and car_port is not None:
+                self.rig = self.options.car_rig(rt, bridge, self.gpio, car_port)
             self.gpio.start(self._input, loop)
             self._start_adc(loop)
             self.notifier.ready(f"running on {iface.name}")
@@ -362,16 +373,6 @@ class AdapterRun:
         tap = _CanLogTap(port, writer)
         self._closers.append(tap.close_log)
         return tap, car
-
-    def _add_rig(self, rt: AsyncRuntime, bridge: Bridge, car_port: CanPort | None) -> None:
-        assert isinstance(self.gpio, SimGpio) and car_port is not None
-        opts = self.options
-        rig = SimCarRig(load_profile(opts.car), opts.soc, self.gpio, bridge,
-                        to_car=lambda ev: rt.inject("car", ev), to_controller=lambda ev: rt.inject(bridge.name, ev),
-                        stop_after_s=opts.stop_after_s)
-        self.rig = rig
-        rt.add(rig.car, {"can": car_port}, on_output=rig.car_output)
-        rt.add(rig)
 
     def _start_adc(self, loop: asyncio.AbstractEventLoop) -> None:
         adc_config = self.config.hardware.adc

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..drivers.linux.iface import NetDriverError
-from ..drivers.linux.peers import run_evse, run_pev
+from ..sim.peers import run_evse, run_pev
 
 
 def _echo(record: dict[str, Any]) -> None:

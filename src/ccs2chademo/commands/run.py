@@ -18,11 +18,11 @@ from pathlib import Path
 import click
 
 from ..adapter.config import ConfigError, load_config
-from ..chademo.profiles import ProfileError
 from ..drivers.gpio import GpioError
 from ..drivers.linux.adc import AdcError
 from ..drivers.linux.iface import NetDriverError
 from ..runtime.sessionlog import LOGGER_NAME, ConsoleFormatter
+from ..sim.profiles import ProfileError
 
 
 def _console(verbose: int) -> None:
@@ -51,13 +51,14 @@ def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: f
             gpio_trace: Path | None, seed: int | None) -> None:
     """Run the adapter on the hardware the config file describes."""
     from ..adapter.runner import AdapterRun, RunError, RunOptions  # the bridge and its codec: only for this command
+    from ..sim.car_rig import car_rig_factory
 
     if verbose:
         _console(verbose)
     try:
         config = load_config(config_path)
-        run = AdapterRun(config, RunOptions(car=car, soc=soc, stop_after_s=stop_after, gpio_trace=gpio_trace,
-                                            seed=seed))
+        rig = car_rig_factory(car, soc, stop_after) if config.hardware.can.interface == "sim" else None
+        run = AdapterRun(config, RunOptions(car_rig=rig, gpio_trace=gpio_trace, seed=seed))
     except (ConfigError, RunError, ProfileError) as exc:
         raise click.ClickException(str(exc)) from None
     try:

@@ -26,13 +26,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..adapter.config import AdapterConfig, ConfigError, load_config
-from ..chademo.profiles import PROFILE_NAMES, ProfileError, load_profile
 from ..drivers.pcapng import PcapngWriter
 from ..runtime import CanFrame
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
 from ..sim.plot import plot_session
+from ..sim.profiles import PROFILE_NAMES, ProfileError, load_profile
 from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, summarize
 
 REFRESH_S = 0.25  # wall seconds between live-view refreshes

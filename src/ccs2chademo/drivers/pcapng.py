@@ -30,7 +30,7 @@ from ..runtime.events import (
     SendData,
     SendFrame,
 )
-from . import ipv6
+from ..v2g import ipv6
 
 LINKTYPE_ETHERNET = 1
 _SHB, _IDB, _EPB = 0x0A0D0D0A, 0x00000001, 0x00000006

@@ -1,10 +1,12 @@
-"""A traction battery for the simulated car: open-circuit voltage by SoC, internal resistance,
+"""The traction battery of every simulated car: open-circuit voltage by SoC, internal resistance,
 capacity and SoC integration (no temperature).
 
 The OCV curves come from the per-car measurements of adapter.md §5.1 (SoC % → measured battery
 voltage); the profiles carry them as point lists and the battery interpolates linearly between
 them.  That is what the adapter's battery-voltage estimate is judged against, so the simulated
-car presents exactly the voltages real cars showed.
+car presents exactly the voltages real cars showed.  The CCS-only harnesses (``ev_session``,
+``charger-sim``'s bench load, the SECC tests) use the same class with a two-point curve
+(:func:`linear_battery`); a charger's power stage (``sim/charger.py``) loads any of them.
 """
 
 from __future__ import annotations
@@ -82,3 +84,13 @@ class Battery:
         if energy_kwh < 0.0:
             self.energy_out_kwh -= energy_kwh
         self.soc = min(100.0, max(0.0, self.soc + energy_kwh / self.spec.capacity_kwh * 100.0))
+
+
+def linear_battery(capacity_ah: float = 100.0, soc: float = 50.0, empty_voltage: float = 370.0,
+                   full_voltage: float = 410.0, resistance: float = 0.05) -> Battery:
+    """A plain stand-in battery: OCV linear from ``empty_voltage`` at 0 % to ``full_voltage`` at
+    100 %, ``capacity_ah`` at the mid voltage (SoC integrates energy, as for every car)."""
+    nominal = (empty_voltage + full_voltage) / 2.0
+    return Battery(BatterySpec(capacity_kwh=capacity_ah * nominal / 1000.0,
+                               ocv=((0.0, empty_voltage), (100.0, full_voltage)),
+                               internal_resistance_ohm=resistance, initial_soc=soc))

@@ -35,23 +35,26 @@ from ..v2g.discovery import SdpServer
 from ..v2g.messages import EvMessage, Kind
 from ..v2g.sdp import SDP_PORT
 from ..v2g.secc import Reply, Secc
+from .battery import Battery, linear_battery
 from .charger import PERSONALITIES, Personality, PowerStageModel, build_charger
-from .ev_battery import Battery
 from .faults import Fault, FaultInjector
 from .modem import ModemStandIn
 
 
-@dataclass
-class BenchLoad(Battery):
+class BenchLoad:
     """A stand-in traction battery whose OCV is anchored at the precharge target (module doc)."""
 
-    capacity_ah: float = 100.0
-    soc: float = 50.0
+    def __init__(self, capacity_ah: float = 100.0, soc: float = 50.0) -> None:
+        self.capacity_ah = capacity_ah
+        self.battery: Battery = linear_battery(capacity_ah, soc)
 
-    def anchor(self, volts: float) -> None:
+    def anchor(self, volts: float) -> Battery:
+        """The battery with its curve moved so that its OCV at the present SoC is ``volts``."""
         span = 20.0  # V between 0 % and 100 %: a flat, plausible curve around the anchor
-        self.empty_voltage = volts - span * self.soc / 100.0
-        self.full_voltage = self.empty_voltage + span
+        soc = self.battery.soc
+        empty = volts - span * soc / 100.0
+        self.battery = linear_battery(self.capacity_ah, soc, empty, empty + span)
+        return self.battery
 
 
 class BenchStage:
@@ -60,7 +63,7 @@ class BenchStage:
     def __init__(self, model: PowerStageModel, load: BenchLoad) -> None:
         self.model = model
         self.load = load
-        model.battery = load
+        model.battery = load.battery
 
     def set_ev_contactor(self, closed: bool, now: float) -> None:
         self.model.set_ev_contactor(closed, now)
@@ -69,7 +72,7 @@ class BenchStage:
         return self.model.cable_check(now)
 
     def precharge(self, target_voltage: float, target_current: float, now: float) -> float:
-        self.load.anchor(target_voltage)
+        self.model.battery = self.load.anchor(target_voltage)
         return self.model.precharge(target_voltage, target_current, now)
 
     def power_delivery(self, on: bool, now: float) -> str:

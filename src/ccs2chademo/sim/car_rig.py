@@ -3,7 +3,7 @@
 On a board the car is real; on a desk (``[hardware.can] interface = "sim"``) this rig stands in
 for everything behind the GPIO lines and the CAN bus: the adapter's own hardware
 (:class:`~ccs2chademo.sim.hardware.AdapterHardware`: contactor, d1/d2, CP, button, aux battery),
-the car machine (:class:`~ccs2chademo.chademo.vehicle.ChademoVehicle`, on its own python-can
+the car machine (:class:`~ccs2chademo.sim.vehicle.ChademoVehicle`, on its own python-can
 node of the same bus as the adapter) and the car's battery.
 
 Why the DC values come from the CCS session: in the two-process setup the charger runs in
@@ -21,13 +21,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ..adapter.bridge import Bridge
-from ..chademo.profiles import VehicleProfile
-from ..chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
+from ..drivers.gpio import Gpio
 from ..drivers.sim.gpio import SimGpio
-from ..runtime import Event, InputChanged
+from ..runtime import AsyncRuntime, Event, InputChanged
+from ..runtime.core import Port
 from ..runtime.machine import MachineBase
 from .battery import Battery
 from .hardware import AdapterHardware, Contactor, LoopSupply
+from .profiles import VehicleProfile, load_profile
+from .vehicle import CarElectrical, ChademoVehicle, VehicleState
 
 Inject = Callable[[InputChanged], None]
 STEP_S = 0.02
@@ -123,3 +125,21 @@ class SimCarRig(MachineBase):
             self._pressed = True
             self._log("stop-button", after_s=round(now - self._cd_since, 3))
             self.hw.press(now, PRESS_S)
+
+
+def car_rig_factory(car: str, soc: float, stop_after_s: float | None = None
+                    ) -> Callable[[AsyncRuntime, Bridge, Gpio, Port], SimCarRig]:
+    """What ``ccs2chademo run`` hands the runner for a ``sim`` car (``adapter.runner.CarRigFactory``).
+    The profile is loaded here, so an unknown one is a startup error before any pin moves."""
+    profile = load_profile(car)
+
+    def build(rt: AsyncRuntime, bridge: Bridge, gpio: Gpio, car_port: Port) -> SimCarRig:
+        if not isinstance(gpio, SimGpio):
+            raise TypeError("the simulated car drives k and the button through the sim GPIO backend")
+        rig = SimCarRig(profile, soc, gpio, bridge, to_car=lambda ev: rt.inject("car", ev),
+                        to_controller=lambda ev: rt.inject(bridge.name, ev), stop_after_s=stop_after_s)
+        rt.add(rig.car, {"can": car_port}, on_output=rig.car_output)
+        rt.add(rig)
+        return rig
+
+    return build

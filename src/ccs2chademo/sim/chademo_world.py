@@ -14,11 +14,11 @@ from typing import Any
 
 from ..chademo.charger import ChademoCharger
 from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream
-from ..chademo.profiles import VehicleProfile
-from ..chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
 from ..runtime import CanBus, Impairment, InputChanged, VirtualRuntime
 from .battery import Battery
 from .dc_source import DcSource, DcSourceSpec
+from .profiles import VehicleProfile
+from .vehicle import CarElectrical, ChademoVehicle, VehicleState
 
 #: What the original adapter's d2 driver delivers (adapter.md §13); CHAdeMO 1.0 requires 2 A.
 ORIGINAL_D2_SUPPLY_A = 1.3

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 from ..v2g.messages import EvMessage, Kind
 from ..v2g.secc import Latency, ReplyHook, Secc, SeccConfig
-from .ev_battery import Battery
+from .battery import Battery
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,9 @@ class PowerStageModel:
         battery = self.battery if self.ev_closed else None
         if battery is not None:
             self._step_current(dt)
-            battery.charge(self.current, dt)
+            battery.step(self.current, dt)
             self.delivered_ah += self.current * dt / 3600.0
-            self.voltage = battery.terminal(self.current)
+            self.voltage = battery.terminal_voltage(self.current)
             return
         self.current = self.slope = 0.0
         if self.mode == "precharge":
@@ -129,7 +129,7 @@ class PowerStageModel:
         self.advance(now)
         self.ev_closed = closed
         if closed and self.battery is not None:
-            self.voltage = self.battery.terminal(self.current)
+            self.voltage = self.battery.terminal_voltage(self.current)
 
     def control_pilot(self, state: str, now: float) -> None:
         """The EV side's CP state.  B after C (an EV that stopped or aborted, e.g. its safe
@@ -162,7 +162,7 @@ class PowerStageModel:
             self.command = 0.0
             return "OK"
         battery = self.battery
-        if battery is not None and self.precharge_target < battery.ocv - self.p.precharge_failure_margin:
+        if battery is not None and self.precharge_target < battery.ocv() - self.p.precharge_failure_margin:
             return "FAILED_PowerDeliveryNotApplied"
         self.mode = "charging"
         self.command = 0.0

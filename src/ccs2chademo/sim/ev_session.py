@@ -1,6 +1,6 @@
 """Our EV session against a simulated charger, in virtual time.
 
-A :class:`SimCar` with a :class:`~.battery.Battery` stands in for the car behind the CCS inlet:
+A :class:`SimCar` with a :func:`~.battery.linear_battery` stands in for the car behind the CCS inlet:
 every 100 ms it tells the :class:`~ccs2chademo.v2g.evcc.Evcc` what it wants (precharge to the
 battery voltage, ramp the current +4 A / 100 ms up to the request — the adapter's ramp — and
 after N minutes of CurrentDemand ramp down −10 A / 100 ms and stop).  The Evcc's contactor output
@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..drivers.ipv6 import Endpoint
 from ..drivers.pcapng import PcapngWriter, Tap
 from ..runtime import ByteLink, Impairment, InputChanged, Port, VirtualRuntime
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
+from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
+from .battery import Battery, linear_battery
 from .charger import PERSONALITIES, build_charger
-from .ev_battery import Battery
 from .faults import Fault, FaultInjector
 
 RAMP_UP = 4.0  # A per 100 ms (adapter.md §6.1)
@@ -59,7 +59,7 @@ class SimCar:
                 target = min(target, status.evse_dynamic_current)
         self.request = replace(
             req, target_voltage=self.target_voltage, target_current=target,
-            precharge_voltage=round(self.battery.ocv + self.precharge_error, 1),
+            precharge_voltage=round(self.battery.ocv() + self.precharge_error, 1),
             max_voltage=self.target_voltage + 1.0, soc=int(self.battery.soc),
             stop=self.stopping and target <= 5.0)
         return self.request
@@ -118,11 +118,11 @@ def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, faul
     """Wire car, Evcc, link and charger; with ``pcapng`` the EV's TCP port is recorded."""
     personality = PERSONALITIES[charger]
     sim = VirtualRuntime(seed=seed)
-    battery = battery or Battery()
+    battery = battery or linear_battery()
     link = ByteLink(sim, "v2g", impairment or Impairment(latency=0.0002))
     cfg = config or protocols_for(schema)
     cfg = replace(cfg, secc=("fe80::1", personality.port))
-    evcc = Evcc("evcc", cfg, EvRequest(precharge_voltage=battery.ocv, soc=int(battery.soc)))
+    evcc = Evcc("evcc", cfg, EvRequest(precharge_voltage=battery.ocv(), soc=int(battery.soc)))
     injector = FaultInjector(fault) if fault is not None else None
     secc = build_charger(personality, sim.rng_for("charger"), battery=battery, hook=injector)
     car = SimCar(battery, current=current, minutes=minutes)

@@ -3,7 +3,7 @@
 On Linux the controller opens an AF_PACKET socket for ethertype 0x88E1 (SLAC) and a UDP socket
 for SDP on the *same* interface.  :class:`SimNic` gives the same two views of one station on a
 host-side :class:`~ccs2chademo.runtime.FrameMedium`: :meth:`raw_port` (HomePlug frames only)
-and :meth:`udp_port` (real IPv6/UDP frames built with :mod:`ccs2chademo.drivers.ipv6`, so SDP
+and :meth:`udp_port` (real IPv6/UDP frames built with :mod:`ccs2chademo.v2g.ipv6`, so SDP
 crosses the simulated modems exactly like the real packets would).  ``SendFailed`` of the
 station (carrier lost while the modem reboots) reaches every view.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from ..drivers import ipv6
 from ..homeplug.frames import is_homeplug
 from ..runtime.core import LinkError, Port
 from ..runtime.events import Event, FrameReceived, SendCan, SendData, SendFailed, SendFrame
 from ..runtime.links import StationPort
+from ..v2g import ipv6
 
 
 class _View(Port):

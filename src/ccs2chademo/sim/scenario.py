@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..drivers.ipv6 import Endpoint
 from ..drivers.pcapng import PcapngWriter, Tap
 from ..homeplug.connection import PevConnection
 from ..homeplug.slac import SlacEvse, SlacTiming, random_network_key
@@ -20,6 +19,7 @@ from ..runtime.links import ByteLink, Impairment
 from ..runtime.machine import Machine
 from ..runtime.virtual import VirtualRuntime
 from ..v2g.discovery import SdpServer
+from ..v2g.ipv6 import Endpoint
 from .modem import QCA7000
 from .plc import PlcHost, PlcSite, TcpRouter
 

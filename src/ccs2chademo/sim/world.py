@@ -8,7 +8,7 @@ link, and CHAdeMO frames on a CAN bus.  The machines are the product's own:
   :func:`ccs2chademo.sim.charger.build_charger` (SECC + power stage with a personality);
 * adapter — :class:`ccs2chademo.adapter.bridge.Bridge` behind its modem, with the hardware model
   :class:`ccs2chademo.sim.hardware.AdapterHardware` (contactor, d1/d2, CP, button, LED, cells);
-* car — :class:`ccs2chademo.chademo.vehicle.ChademoVehicle` (a profile) and its battery.
+* car — :class:`ccs2chademo.sim.vehicle.ChademoVehicle` (a profile) and its battery.
 
 **The DC bus** is modelled here, every ``step_s`` (default 20 ms — finer than
 the contactors' reaction, so the invariants see every transition in order): the charger's output reaches
@@ -30,24 +30,23 @@ from typing import Any
 
 from ..adapter.bridge import Bridge
 from ..adapter.config import AdapterConfig
-from ..chademo.profiles import VehicleProfile, load_profile
-from ..chademo.vehicle import CarElectrical, ChademoVehicle, VehicleState
-from ..drivers.ipv6 import Endpoint
 from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from ..runtime.virtual import to_ns
+from ..v2g.ipv6 import Endpoint
 from ..v2g.secc import ReplyHook
 from .battery import Battery
 from .charger import PERSONALITIES, PowerStageModel, build_charger
-from .ev_battery import Battery as StageBattery
 from .faults import FAULT_NAMES as CHARGER_FAULTS
 from .faults import Fault, FaultInjector
 from .hardware import AdapterHardware, Contactor, LoopSupply
 from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
+from .profiles import VehicleProfile, load_profile
 from .scenario import add_charger, mac
+from .vehicle import CarElectrical, ChademoVehicle, VehicleState
 
 #: Faults of the adapter's surroundings, ``NAME[@STATE][+SECONDS]``: fired SECONDS after either side
 #: (or the car) first reaches STATE — a bridge CCS/CHAdeMO state or a car state; the charger's
@@ -78,23 +77,6 @@ class WorldError(ValueError):
 
 def fault_names() -> list[str]:
     return [*CHARGER_FAULTS, *WORLD_FAULTS]
-
-
-class _InletLoad(StageBattery):
-    """The charger's power stage sees the car's battery as its load through the closed DC path."""
-
-    def __init__(self, battery: Battery) -> None:  # no dataclass fields: everything is the car's
-        self.battery = battery
-
-    @property
-    def ocv(self) -> float:
-        return self.battery.ocv()
-
-    def terminal(self, current: float) -> float:
-        return self.battery.terminal_voltage(current)
-
-    def charge(self, current: float, dt: float) -> None:
-        self.battery.step(current, dt)
 
 
 def _chain(first: ReplyHook | None, second: ReplyHook | None) -> ReplyHook | None:
@@ -177,7 +159,7 @@ class World:
         self.battery = Battery(self.profile.battery, soc=scenario.soc_start)
         self.site = site = PlcSite(sim)
         self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port)
-        self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=_InletLoad(self.battery),
+        self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=self.battery,
                                   hook=_chain(self.injector, secc_hook), name="secc")
         assert isinstance(self.secc.stage, PowerStageModel)
         self.stage: PowerStageModel = self.secc.stage

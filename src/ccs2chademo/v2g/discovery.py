@@ -11,9 +11,9 @@ import ipaddress
 from dataclasses import dataclass
 
 from ..deadline import TimerMachine
-from ..drivers.ipv6 import mac_from_link_local
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
 from ..runtime.machine import MachineBase
+from .ipv6 import mac_from_link_local
 from .sdp import (
     MULTICAST,
     SDP_PORT,

@@ -1,7 +1,7 @@
 """The simulated CHAdeMO car (sans-I/O): what real cars do on the CAN bus and the j/k, d1/d2 lines.
 
 Behaviour and timings follow chademo.md §12 (calibrated on the two Leaf logs) and are set per
-car by a :class:`~ccs2chademo.chademo.profiles.VehicleProfile`.  The car decides once per frame
+car by a :class:`~ccs2chademo.sim.profiles.VehicleProfile`.  The car decides once per frame
 cycle (100 ms; 225 ms for ZombieVerter cars) and sends its frames ``timing.spacing_s`` apart.
 
 Inputs: ``InputChanged("d1"/"d2", bool)``; ``InputChanged("d2_supply", amps)`` — what the
@@ -18,7 +18,7 @@ V2X (a ``discharge_compatible`` profile at a charger that sets 0x109.4): the car
 0x200 maximum discharge current once the charging loop runs, accepts current flowing *out*
 (negative inlet current) as a discharge instead of an under-delivery, faults on the V2H
 guideline's over-current rule, and ends the session at its discharge floor (0x200.6) — see
-:class:`~ccs2chademo.chademo.profiles.V2x` and ``docs/v2x.md``.
+:class:`~ccs2chademo.sim.profiles.V2x` and ``docs/v2x.md``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
-from .frames import (
+from ..chademo.frames import (
     ChademoFrame,
     ChargerCapability,
     ChargerStatus,
@@ -40,6 +39,7 @@ from .frames import (
     VehicleMeasured,
     VehicleStatus,
 )
+from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from .profiles import VehicleProfile
 
 LOW_CURRENT = 5.0  # A

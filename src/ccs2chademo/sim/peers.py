@@ -15,21 +15,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ...homeplug.connection import PevConnection
-from ...homeplug.frames import format_mac
-from ...homeplug.slac import SlacEvse, random_network_key
-from ...runtime.core import Port
-from ...runtime.wallclock import AsyncRuntime
-from ...sim.modem import ModemStandIn
-from ...v2g.discovery import SdpServer
-from ...v2g.loopback import FixedResponder, OneShotRequester
-from ...v2g.sdp import SDP_PORT
-from ..ipv6 import Endpoint
-from ..pcapng import PcapngWriter, Tap
-from . import iface
-from .multicast import MulticastUdpPort
-from .net import TcpClientPort, TcpServerPort
-from .raweth import RawEthernetPort
+from ..drivers.linux import iface
+from ..drivers.linux.multicast import MulticastUdpPort
+from ..drivers.linux.net import TcpClientPort, TcpServerPort
+from ..drivers.linux.raweth import RawEthernetPort
+from ..drivers.pcapng import PcapngWriter, Tap
+from ..homeplug.connection import PevConnection
+from ..homeplug.frames import format_mac
+from ..homeplug.slac import SlacEvse, random_network_key
+from ..runtime.core import Port
+from ..runtime.wallclock import AsyncRuntime
+from ..v2g.discovery import SdpServer
+from ..v2g.ipv6 import Endpoint
+from ..v2g.loopback import FixedResponder, OneShotRequester
+from ..v2g.sdp import SDP_PORT
+from .modem import ModemStandIn
 
 
 class _Taps:

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from ..sim.battery import BatterySpec
+from .battery import BatterySpec
 
 __all__ = [
     "PROFILE_NAMES",
