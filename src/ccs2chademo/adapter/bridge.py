@@ -281,7 +281,7 @@ class Bridge(MachineBase):
                 self.power.receive(event, now)
                 self._drain_power(now)
             else:
-                self._log("input-unknown", name=event.name)
+                self._log("input-rejected", name=event.name, reason="unknown input")
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
             self.connection.receive(event, now)
             self._drain_ccs(now)

@@ -39,8 +39,8 @@ REFRESH_S = 0.25  # wall seconds between live-view refreshes
 #: Session-log kinds shown as event lines in the live view.
 EVENT_KINDS = frozenset({
     "state", "stop", "contactor", "power-off-pending", "fault", "ccs-ended", "welding-detection", "battery-voltage",
-    "precharge-stall", "chademo-session", "car_stop", "safe-shutdown", "session-end", "button-press", "ccs-restart",
-    "forced-off", "car_dtc", "target-frozen",
+    "precharge-stall", "chademo-session", "car-stop", "safe-shutdown", "session-end", "button-press", "ccs-restart",
+    "forced-off", "car-dtc", "target-frozen",
 })
 
 
