@@ -29,6 +29,7 @@ from ..adapter.config import AdapterConfig, ConfigError, load_config
 from ..chademo.profiles import PROFILE_NAMES, ProfileError, load_profile
 from ..drivers.pcapng import PcapngWriter
 from ..runtime import CanFrame
+from ..runtime.logfile import SessionLogFileHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
@@ -70,7 +71,7 @@ def _session_logging(out: Path | None, live: _EventLines | None) -> Iterator[Non
     logger = logging.getLogger(LOGGER_NAME)
     handlers: list[logging.Handler] = []
     if out is not None:
-        file_handler = logging.FileHandler(out / "session.jsonl", mode="w", encoding="utf-8")
+        file_handler = SessionLogFileHandler(out / "session.jsonl", mode="w", encoding="utf-8")
         file_handler.setFormatter(JsonLinesFormatter())
         file_handler.setLevel(logging.INFO)
         handlers.append(file_handler)
