@@ -499,8 +499,8 @@ def json_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     branches: list[dict[str, Any]] = []
     for kind in KINDS:
-        props: dict[str, Any] = {"t": {"type": "null" if kind.name == "log" else "number"}, "source": {"type": "string"},
-                                 "kind": {"const": kind.name}}
+        t_type = "null" if kind.name == "log" else "number"
+        props: dict[str, Any] = {"t": {"type": t_type}, "source": {"type": "string"}, "kind": {"const": kind.name}}
         for fld in (*COMMON_FIELDS, *kind.fields):
             props[fld.name] = _field_schema(fld)
         required = [fld.name for fld in kind.fields if fld.required]
