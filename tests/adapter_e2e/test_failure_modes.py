@@ -25,7 +25,7 @@ def test_under_delivering_charger_dynamic_current() -> None:
     charging = [s for s in world.samples if s.ccs_state == "CurrentDemand" and s.current_a > 55]
     assert charging, "the charger never reached its delivery limit"
     assert max(s.request_a for s in charging) <= 60 + 10 + 2
-    assert not kinds(records, "car_current_deviation")
+    assert not kinds(records, "car-current-deviation")
 
 
 def test_charger_voltage_that_never_drops() -> None:
@@ -63,7 +63,7 @@ def test_outlander_welding_check_by_can_voltage() -> None:
         world, summary, records = run(car="outlander-phev", values=values)
         assert violations(summary) == [] and summary.result == "completed"
         assert world.car.dtcs == []
-        assert kinds(records, "car_dtc") == []
+        assert kinds(records, "car-dtc") == []
 
 
 def test_imiev_weak_d2() -> None:
@@ -122,7 +122,7 @@ def test_env200_stop_before_charging_bit_ignored() -> None:
     """#19: an e-NV200 sets 0x102.5.4 before charging; the adapter ignores it."""
     _world, summary, records = run(car="env200-40")
     assert violations(summary) == [] and summary.result == "completed"
-    assert any("0x102.5.4" in r.get("reason", "") for r in kinds(records, "rx_ignored"))
+    assert any("0x102.5.4" in r.get("reason", "") for r in kinds(records, "rx-ignored"))
 
 
 def test_leaf_ze0_v2x_second_session() -> None:

@@ -72,7 +72,7 @@ class V2xRun:
 
     def discharge_window(self) -> tuple[float, float]:
         """From the adapter's "discharging" decision to its stop (both from the session log)."""
-        on = self.record_t("v2x_discharging", on=True)
+        on = self.record_t("v2x-discharging", on=True)
         stop = next(r["t"] for r in self.records if r["kind"] == "stop" and r.get("part") == "chademo" and r["t"] > on)
         return on, stop
 
@@ -158,7 +158,7 @@ def test_leaf_zero_current_keepalive(ze0_to_floor: V2xRun) -> None:
     discharging to its floor; 0x109.3 is 0 otherwise (a negative current is no output)."""
     run, world = ze0_to_floor, ze0_to_floor.world
     assert violations(run.summary) == [] and run.summary.result == "completed"
-    assert world.car.stop_reason == "discharge floor" and not kinds(run.records, "car_zero_current_timeout")
+    assert world.car.stop_reason == "discharge floor" and not kinds(run.records, "car-zero-current-timeout")
     on, stop = run.discharge_window()
     assert stop - on > 7 * 60
     reported = [(t, ChargerStatus.from_can(f).present_current) for t, f in run.charger_frames(on, stop)

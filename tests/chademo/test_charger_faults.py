@@ -40,10 +40,10 @@ def test_can_silence_is_fatal_after_1s() -> None:
     w.run(until=silent_at + 40)
     assert StopReason.CAN_TIMEOUT in w.charger.stop_reasons
     assert 1.0 <= stop_time(log) - silent_at <= 1.25
-    assert log.kinds("chademo", "car_can_gap"), "the gap was logged as a warning first"
+    assert log.kinds("chademo", "car-can-gap"), "the gap was logged as a warning first"
     assert_safe_end(w)
     # with the car silent the charger cannot see 0x102.5.3: that stop step times out after 10 s
-    assert [f for _, f in log.kinds("chademo", "stop_step_timeout") if f["step"] == "car_contactors_open"]
+    assert [f for _, f in log.kinds("chademo", "stop-step-timeout") if f["step"] == "car_contactors_open"]
 
 
 def test_can_silence_before_ready() -> None:
@@ -101,7 +101,7 @@ def test_not_in_park_before_ready_times_out() -> None:
 
 def test_stop_request_before_charging_is_ignored() -> None:
     w, log = charging("env200-40")  # sets 0x102.5.4 spuriously before its first request
-    reasons = [f["reason"] for _, f in log.kinds("chademo", "rx_ignored")]
+    reasons = [f["reason"] for _, f in log.kinds("chademo", "rx-ignored")]
     assert any("0x102.5.4" in r for r in reasons)
     assert w.charger.state is ChargerState.CHARGING
 
@@ -112,7 +112,7 @@ def test_target_above_available_is_battery_incompatible() -> None:
     w.start()
     w.run(until=40)
     assert w.charger.stop_reasons == StopReason.BATTERY_INCOMPATIBLE
-    first_frame = log.kinds("chademo", "car_first_frame")[0][0]
+    first_frame = log.kinds("chademo", "car-first-frame")[0][0]
     assert stop_time(log) - first_frame <= 2.3
     assert w.car.charger_status is not None and w.car.charger_status.battery_incompatible  # 0x109.5.3 reached the car
     assert_safe_end(w)
@@ -184,7 +184,7 @@ def test_wrong_dlc_unknown_and_extended_ids_are_ignored_and_logged() -> None:
     h.feed(0.09, CanReceived("can", CanFrame(0x109, bytes(8))))
     h.feed(0.095, CanReceived("other-bus", status()))
     h.advance(0.5)
-    reasons = [(f["id"], f["reason"]) for _, f in h.log_kinds("rx_ignored")]
+    reasons = [(f["id"], f["reason"]) for _, f in h.log_kinds("rx-ignored")]
     assert ("0x102", "DLC 7") in reasons
     assert reasons.count(("0x123", "unknown ID")) == 1  # logged once
     assert ("0x102", "unknown ID") in reasons  # the extended one
@@ -206,14 +206,14 @@ def test_bad_inputs_are_rejected_with_a_log() -> None:
     h = started()
     h.feed(0.01, InputChanged("upstream", {"present_voltage": 5}))
     h.feed(0.02, InputChanged("start", "now"))
-    kinds = [f["name"] for _, f in h.log_kinds("input_rejected")]
+    kinds = [f["name"] for _, f in h.log_kinds("input-rejected")]
     assert kinds == ["upstream", "start"]
 
 
 def test_a_second_start_is_ignored() -> None:
     h = started()
     h.feed(0.5, InputChanged("start", True))
-    assert h.log_kinds("start_ignored")
+    assert h.log_kinds("start-ignored")
 
 
 # ------------------------------------------------------------------------------- properties

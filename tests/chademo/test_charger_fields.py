@@ -163,7 +163,7 @@ def test_v2x_discharge_detection_and_fields() -> None:
     w.source.delivery_cap = 0.0  # nothing flows: a discharger would now take power
     w.sim.run(until=w.sim.now() + 70)
     zero = next(t for t, s in _decoded(spy.frames, ChargerStatus) if s.present_current == 1)
-    (entry, _), = [(t, f) for t, f in log.kinds("chademo", "v2x_discharging") if f["on"]]
+    (entry, _), = [(t, f) for t, f in log.kinds("chademo", "v2x-discharging") if f["on"]]
     assert entry - zero == pytest.approx(3.0, abs=0.25)  # 0 A for 3 s (after the current fell)
     after = [(t, s) for t, s in _decoded(spy.frames, ChargerStatus) if t >= entry - 1e-6]
     keepalive = [t for t, s in after if s.present_current == 1]
@@ -176,7 +176,7 @@ def test_v2x_discharge_detection_and_fields() -> None:
     assert w.demand.discharge_current == 15  # the car's 0x200 maximum, faked as request toward CCS
     w.source.delivery_cap = None
     w.sim.run(until=w.sim.now() + 5)
-    assert [f["on"] for _, f in log.kinds("chademo", "v2x_discharging")] == [True, False]
+    assert [f["on"] for _, f in log.kinds("chademo", "v2x-discharging")] == [True, False]
     assert w.demand.discharge_current == 0 and w.charger.state is ChargerState.CHARGING
 
     w, log = world("leaf-ze1-40", ChargerConfig(v2x=True))  # 0x200 without a maximum: the fallback

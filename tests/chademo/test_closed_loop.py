@@ -117,7 +117,7 @@ SLOW_SOURCE = DcSourceSpec(lag_s=1.0)  # a power source that takes ≈1 s to fol
 def test_jdemo_works_with_static_current() -> None:
     w, log = world("jdemo", ChargerConfig(dynamic_current_fallback=False), source=SLOW_SOURCE)
     stop_at = charge_then_stop(w, 30.0)
-    assert log.kinds("car", "car_stop")[0][1]["reason"] == "driver stop"
+    assert log.kinds("car", "car-stop")[0][1]["reason"] == "driver stop"
     assert_stop_in_spec_times(w, log, stop_at)
     assert w.battery.energy_in_kwh > 0.25
 
@@ -126,7 +126,7 @@ def test_jdemo_stops_with_dynamic_current() -> None:
     w, log = world("jdemo", source=SLOW_SOURCE)
     w.start()
     w.run(until=60.0)
-    assert log.kinds("car", "car_stop")[0][1]["reason"] == "available current lowered to the request"
+    assert log.kinds("car", "car-stop")[0][1]["reason"] == "available current lowered to the request"
     assert w.charger.stop_reasons & (StopReason.K_OFF | StopReason.CAR_DISABLED)
     assert w.charger.state is ChargerState.ENDED
 
@@ -215,7 +215,7 @@ def test_v2x_mode_discharge_fields() -> None:
     w.sim.run(until=w.sim.now() + 10)
     w.source.delivery_cap = 0.0  # nothing flows: a discharger would now take power
     w.sim.run(until=w.sim.now() + 6)
-    assert [f for _, f in log.kinds("chademo", "v2x_discharging") if f["on"]]
+    assert [f for _, f in log.kinds("chademo", "v2x-discharging") if f["on"]]
     assert w.demand.discharge_current == 15  # the car's 0x200 maximum, faked as request toward CCS
     remaining = w.car.charger_status.remaining_time_s if w.car.charger_status is not None else 0
     assert remaining >= 5
@@ -240,7 +240,7 @@ def test_car_faults_when_the_charger_falls_silent() -> None:
     silent = w.sim.now()
     w.bus.stations[0].enabled = False  # the charger's CAN node dies (it neither sends nor hears)
     w.run(until=silent + 30)
-    t, _ = log.kinds("car", "car_can_timeout")[0]
+    t, _ = log.kinds("car", "car-can-timeout")[0]
     assert 1.0 < t - silent <= 1.2
     assert w.line_times("k", False)[0] - silent <= 1.3
     assert "system" in w.car.faults

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ccs2chademo.drivers.hardware_config import LoggingConfig
 from ccs2chademo.drivers.logfiles import rotating_session_log, session_log_from_config
+from ccs2chademo.runtime.logfile import HEADER_LINE
 from ccs2chademo.runtime.sessionlog import LOGGER_NAME, SessionLog
 
 
@@ -20,9 +21,10 @@ def test_rotates_between_records_and_keeps_count_files(tmp_path: Path) -> None:
     files = sorted(tmp_path.joinpath("logs").iterdir())
     assert [f.name for f in files] == ["session.jsonl", "session.jsonl.1", "session.jsonl.2", "session.jsonl.3"]
     seen: list[int] = []
-    for f in reversed(files[1:]):  # oldest kept file first
-        seen += [json.loads(line)["old"] for line in f.read_text().splitlines()]
-    seen += [json.loads(line)["old"] for line in path.read_text().splitlines()]
+    for f in [*reversed(files[1:]), path]:  # oldest kept file first
+        lines = f.read_text().splitlines()
+        assert lines[0] == HEADER_LINE  # every file can be read on its own
+        seen += [json.loads(line)["old"] for line in lines[1:]]
     assert all(f.stat().st_size <= 2000 for f in files)
     assert seen == list(range(seen[0], 400))  # contiguous, newest at the end, whole lines only
     assert seen[0] > 0  # the oldest records were rotated away
@@ -36,7 +38,7 @@ def test_the_handler_is_detached_afterwards(tmp_path: Path) -> None:
         SessionLog().record(1.0, "slac", "tx", {"link": "plc", "data": b"\x01"})  # DEBUG kind
     SessionLog().record(2.0, "slac", "state", {"state": "Done"})
     assert (list(session.handlers), session.level) == before
-    assert [json.loads(line)["kind"] for line in path.read_text().splitlines()] == ["tx"]
+    assert [json.loads(line)["kind"] for line in path.read_text().splitlines()] == ["session-log", "tx"]
 
 
 def test_from_config(tmp_path: Path) -> None:
@@ -46,5 +48,6 @@ def test_from_config(tmp_path: Path) -> None:
     with session_log_from_config(cfg) as handler:
         assert handler is not None and handler.maxBytes == 65536 and handler.backupCount == 2
         SessionLog().record(0.5, "bridge", "state", {"state": "Precharge"})
-    assert json.loads((tmp_path / "a.jsonl").read_text()) == {"t": 0.5, "source": "bridge", "kind": "state",
-                                                               "state": "Precharge"}
+    header, line = (tmp_path / "a.jsonl").read_text().splitlines()
+    assert header == HEADER_LINE
+    assert json.loads(line) == {"t": 0.5, "source": "bridge", "kind": "state", "state": "Precharge"}

@@ -57,14 +57,14 @@ def test_spec_timings_power_on_to_tcp() -> None:
     conn = car.connection
     assert conn.connected_at is not None
     lifesign = log.kinds("car", "lifesign")[0][0]
-    slac_ok = log.kinds("car", "slac_ok")[0][0]
+    slac_ok = log.kinds("car", "slac-ok")[0][0]
     sdp_done = next(t for t, f in log.kinds("car", "state") if f["state"] == "connecting")
     found = next(t for t, f in log.kinds("car", "state") if f["state"] == "slac")
     assert found - 10.0 == pytest.approx(0.5)  # one GET_SW round finds the local modem (§5)
     assert lifesign - found < 0.05
     assert 1.3 < slac_ok - found < 2.0  # 90 ms START + 300 ms sounds + 0.9 s wait + answers
     # the modem reboots ≈5 s after SET_KEY: SDP sends fail meanwhile and are retried (§2.4, §16.7)
-    assert log.kinds("car", "send_failed")
+    assert log.kinds("car", "send-failed")
     assert 5.0 < sdp_done - slac_ok < 6.0
     assert 7.0 < conn.connected_at - 10.0 < 8.5
     assert car.host.modem.reboots == 1
@@ -112,7 +112,7 @@ def test_two_cars_on_one_line_each_pair_with_their_own_charger() -> None:
     assert car2.connection.sdp_result is not None and car2.connection.sdp_result.port == 51002
     assert [s.received for s in secc.values()] == [[SAP_REQ], [], [], [SAP_REQ]]
     # both chargers answered both cars; each car matched by attenuation
-    assert {f["candidates"] for _, f in log.kinds("car1", "evse_chosen")} == {2}
+    assert {f["candidates"] for _, f in log.kinds("car1", "evse-chosen")} == {2}
     assert car1.host.modem.nid == c1.host.modem.nid != car2.host.modem.nid == c2.host.modem.nid
 
 

@@ -315,7 +315,7 @@ class Bridge(MachineBase):
             elif event.name == "inlet" and isinstance(event.value, int | float):
                 self._inlet_v = float(event.value)
             else:
-                self._log("input-unknown", name=event.name)
+                self._log("input-rejected", name=event.name, reason="unknown input")
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
             self.connection.receive(event, now)
             self._drain_ccs(now)

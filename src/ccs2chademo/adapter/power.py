@@ -168,7 +168,7 @@ class PowerManager(MachineBase):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 setattr(self, name, float(value))
             else:
-                self._log("input-invalid", name=name, value=repr(value))
+                self._log("input-rejected", name=name, reason="invalid value", value=repr(value))
         elif name in ("ccs_unlocked", "chademo_unlocked", "contactor_closed"):
             setattr(self, name, bool(value))
         elif name == "activity":
@@ -182,7 +182,7 @@ class PowerManager(MachineBase):
             else:
                 self._pattern_requests.append(value)
         else:
-            self._log("input-unknown", name=name)
+            self._log("input-rejected", name=name, reason="unknown input")
 
     def get_timer(self) -> float | None:
         if self.state == "off":

@@ -256,25 +256,25 @@ class ChademoCharger(MachineBase):
             if isinstance(value, Upstream):
                 self.upstream = value
             else:
-                self._log("input_rejected", name=name, reason=f"not an Upstream: {type(value).__name__}")
+                self._log("input-rejected", name=name, reason=f"not an Upstream: {type(value).__name__}")
         elif name == "start":
             kind = SessionKind.CHARGE if value is True else value
             if isinstance(kind, SessionKind):
                 self._start(kind, now)
             else:
-                self._log("input_rejected", name=name, reason=f"not a SessionKind: {value!r}")
+                self._log("input-rejected", name=name, reason=f"not a SessionKind: {value!r}")
         elif name == "promote":
             if isinstance(value, ChargerConfig):
                 self._promote(value, now)
             else:
-                self._log("input_rejected", name=name, reason=f"not a ChargerConfig: {type(value).__name__}")
+                self._log("input-rejected", name=name, reason=f"not a ChargerConfig: {type(value).__name__}")
         elif name == "stop" and value and not self._stop_requested:
             self._stop_requested = True
-            self._log("stop_requested")
+            self._log("stop-requested")
 
     def _start(self, kind: SessionKind, now: float) -> None:
         if self.state not in (S.IDLE, S.DISCOVERED):
-            self._log("start_ignored", state=self.state, reason="a real session starts only once")
+            self._log("start-ignored", state=self.state, reason="a real session starts only once")
             return
         self._reset_session()
         self.session = kind
@@ -290,7 +290,7 @@ class ChademoCharger(MachineBase):
         session's ``config``): for cars that refuse a second session (adapter.md §3, §14 #15/#16),
         recognised from their first frames.  The ready timeout counts from here."""
         if self.session is not SessionKind.DISCOVERY or self.state is not S.WAIT_CAR_READY:
-            self._log("promote_ignored", state=self.state, session=None if self.session is None else self.session.value)
+            self._log("promote-ignored", state=self.state, session=None if self.session is None else self.session.value)
             return
         self.config = config
         self.session = SessionKind.CHARGE
@@ -332,9 +332,9 @@ class ChademoCharger(MachineBase):
     def _saw_102(self, now: float) -> None:
         if not self._seen:
             self._seen = True
-            self._log("car_first_frame", id="0x102", after_d1=round(now - self._t0, 3))
+            self._log("car-first-frame", id="0x102", after_d1=round(now - self._t0, 3))
         elif self._can_warned:
-            self._log("car_can_back", gap=round(now - self._last_102, 3))
+            self._log("car-can-back", gap=round(now - self._last_102, 3))
         self._can_warned = False
         self._last_102 = now
 
@@ -342,7 +342,7 @@ class ChademoCharger(MachineBase):
         key = (fid, reason)
         if key not in self._ignored:
             self._ignored.add(key)
-            self._log("rx_ignored", id=f"0x{fid:03x}", reason=reason)
+            self._log("rx-ignored", id=f"0x{fid:03x}", reason=reason)
 
     # ---------------------------------------------------------------------------- helpers
     def _go(self, state: ChargerState, now: float, **fields: object) -> None:
@@ -428,7 +428,7 @@ class ChademoCharger(MachineBase):
                 r |= StopReason.CAN_TIMEOUT
             elif silent > CAN_WARNING and not self._can_warned:
                 self._can_warned = True
-                self._log("car_can_gap", silent=round(silent, 3))
+                self._log("car-can-gap", silent=round(silent, 3))
         if self._incompatible:
             r |= StopReason.BATTERY_INCOMPATIBLE
         if status is None:
@@ -485,7 +485,7 @@ class ChademoCharger(MachineBase):
             # |current|: a V2X discharger's current is negative and must fall just the same
             if abs(self.upstream.present_current) <= STOP_CURRENT or timed_out:
                 if timed_out:
-                    self._log("stop_step_timeout", step="current", current=self.upstream.present_current)
+                    self._log("stop-step-timeout", step="current", current=self.upstream.present_current)
                 self._charging = False
                 self._remaining = 0.0
                 self._discharging = False
@@ -528,7 +528,7 @@ class ChademoCharger(MachineBase):
             view = self.vehicle
             self.discovered = view
             self._emit(SetOutput("discovered", view))
-            self._log("discovery_done", target=view.target_voltage, max=view.max_battery_voltage, soc=view.soc)
+            self._log("discovery-done", target=view.target_voltage, max=view.max_battery_voltage, soc=view.soc)
             self._set_d1(False)
             self._tx = False
             self._next_cycle = None
@@ -538,7 +538,7 @@ class ChademoCharger(MachineBase):
         if not discovery and since is not None and (ready or now - since >= INCOMPATIBLE_PERSIST):
             if not self._incompatible:
                 self._incompatible = True
-                self._log("battery_incompatible", target=target, available=self._available_voltage())
+                self._log("battery-incompatible", target=target, available=self._available_voltage())
             return  # 0x109.5.3 goes out this cycle, the stop follows on the next one
         if ready:
             self._locked = True
@@ -581,11 +581,11 @@ class ChademoCharger(MachineBase):
             self._zero_since = now
             if self._discharging:
                 self._discharging = False
-                self._log("v2x_discharging", on=False)
+                self._log("v2x-discharging", on=False)
         elif self._zero_since is not None and now - self._zero_since >= V2X_ZERO_CURRENT and not self._discharging:
             self._discharging = True
             self._keepalive_at = now
-            self._log("v2x_discharging", on=True)
+            self._log("v2x-discharging", on=True)
         self._keepalive = self._discharging and now >= self._keepalive_at
         if self._keepalive:
             self._keepalive_at = now + V2X_KEEPALIVE
@@ -606,7 +606,7 @@ class ChademoCharger(MachineBase):
             if status is not None and status.contactors_open:
                 self._car_contactors_open(now, "0x102.5.3 set")
             elif elapsed >= STOP_STEP_TIMEOUT:
-                self._log("stop_step_timeout", step="car_contactors_open")
+                self._log("stop-step-timeout", step="car_contactors_open")
                 self._car_contactors_open(now, "timeout")
         elif elapsed >= WELDING_WAIT_09 - 1e-9:
             self._car_contactors_open(now, "fixed 4 s wait (0.9)")

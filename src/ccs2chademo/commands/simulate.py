@@ -28,6 +28,7 @@ from rich.text import Text
 from ..adapter.config import AdapterConfig, ConfigError, load_config
 from ..drivers.pcapng import PcapngWriter
 from ..runtime import CanFrame
+from ..runtime.logfile import SessionLogFileHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
@@ -39,8 +40,8 @@ REFRESH_S = 0.25  # wall seconds between live-view refreshes
 #: Session-log kinds shown as event lines in the live view.
 EVENT_KINDS = frozenset({
     "state", "stop", "contactor", "power-off-pending", "fault", "ccs-ended", "welding-detection", "battery-voltage",
-    "precharge-stall", "chademo-session", "car_stop", "safe-shutdown", "session-end", "button-press", "ccs-restart",
-    "forced-off", "car_dtc", "target-frozen",
+    "precharge-stall", "chademo-session", "car-stop", "safe-shutdown", "session-end", "button-press", "ccs-restart",
+    "forced-off", "car-dtc", "target-frozen",
 })
 
 
@@ -70,7 +71,7 @@ def _session_logging(out: Path | None, live: _EventLines | None) -> Iterator[Non
     logger = logging.getLogger(LOGGER_NAME)
     handlers: list[logging.Handler] = []
     if out is not None:
-        file_handler = logging.FileHandler(out / "session.jsonl", mode="w", encoding="utf-8")
+        file_handler = SessionLogFileHandler(out / "session.jsonl", mode="w", encoding="utf-8")
         file_handler.setFormatter(JsonLinesFormatter())
         file_handler.setLevel(logging.INFO)
         handlers.append(file_handler)

@@ -3,8 +3,9 @@
 Why rotation here and not in :mod:`ccs2chademo.runtime.sessionlog`: a simulation writes one
 bounded file per run, while an adapter in the field runs for days on an SD card, so the file
 must stay bounded too.  :class:`logging.handlers.RotatingFileHandler` rolls over between
-records, so every file holds whole JSON lines and each can be read on its own; ``rotate_count``
-old files are kept (``session.jsonl.1`` is the newest of them).
+records, so every file holds whole JSON lines and each can be read on its own (each starts with the
+format header, ``docs/session-log.md``); ``rotate_count`` old files are kept (``session.jsonl.1`` is
+the newest of them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from ..runtime.logfile import RotatingSessionLogHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from .hardware_config import LoggingConfig
 
@@ -24,7 +26,7 @@ def rotating_session_log(path: Path, max_bytes: int, backup_count: int,
                          level: int = logging.INFO) -> Iterator[RotatingFileHandler]:
     """Write the session log to ``path`` (appending, rotated) while the context is open."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler = RotatingSessionLogHandler(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
     handler.setFormatter(JsonLinesFormatter())
     handler.setLevel(level)
     session = logging.getLogger(LOGGER_NAME)

@@ -258,7 +258,7 @@ class PevConnection(MachineBase):
                     continue
                 self._to_session(FrameReceived(SESSION_LINK, message.payload), now)
         elif isinstance(event, SendFailed):
-            self._log("send_failed", link="tcp", reason=event.reason)
+            self._log("send-failed", link="tcp", reason=event.reason)
 
     # -- the seam ---------------------------------------------------------------------------------
     def _to_session(self, event: Event, now: float) -> None:

@@ -53,7 +53,7 @@ class ModemFinder(TimerMachine):
                 for m in self.found:
                     self._log("modem", mac=F.format_mac(m.mac), version=m.version, device_id=f"0x{m.device_id:02x}")
             else:
-                self._log("no_modem", round=self.rounds)
+                self._log("no-modem", round=self.rounds)
                 self._enter("pausing")
                 self._deadline = now + self.pause
         elif self.state == "pausing":
@@ -61,7 +61,7 @@ class ModemFinder(TimerMachine):
 
     def receive(self, event: Event, now: float) -> None:
         if isinstance(event, SendFailed) and event.link == self.link:
-            self._log("send_failed", reason=event.reason)
+            self._log("send-failed", reason=event.reason)
             return
         if self.state != "searching" or not isinstance(event, FrameReceived) or event.link != self.link:
             return

@@ -88,7 +88,7 @@ class _SlacBase(MachineBase):
     def _decode(self, event: Event) -> F.Mme | None:
         """The frame of ``event`` if it is a known MME for us; otherwise log why not."""
         if isinstance(event, SendFailed):
-            self._log("send_failed", link=event.link, reason=event.reason)
+            self._log("send-failed", link=event.link, reason=event.reason)
             return None
         if not isinstance(event, FrameReceived) or event.link != self.link:
             return None
@@ -194,7 +194,7 @@ class SlacPev(_SlacBase):
         elif state == "collect":
             best = min(self._candidates, key=lambda c: c.attenuation)
             self._evse_mac = best.mac
-            self._log("evse_chosen", evse=F.format_mac(best.mac), attenuation=round(best.attenuation, 2),
+            self._log("evse-chosen", evse=F.format_mac(best.mac), attenuation=round(best.attenuation, 2),
                       candidates=len(self._candidates))
             self._count = 0
             self._send_match(now)
@@ -265,7 +265,7 @@ class SlacPev(_SlacBase):
         if any(c.mac == ind.source for c in self._candidates):
             return
         self._candidates.append(_Candidate(ind.source, ind.mean_attenuation))
-        self._log("atten_char", evse=F.format_mac(ind.source), attenuation=round(ind.mean_attenuation, 2))
+        self._log("atten-char", evse=F.format_mac(ind.source), attenuation=round(ind.mean_attenuation, 2))
         if self.state != "collect":
             self._goto("collect", now, now + self.timing.match_delay)
 
@@ -289,7 +289,7 @@ class SlacPev(_SlacBase):
         attenuation = next(c.attenuation for c in self._candidates if c.mac == self._evse_mac)
         self.result = SlacResult(self._evse_mac, self._match.nid, self._match.nmk, self.run_id, attenuation)
         self._goto("done", now, None, evse=F.format_mac(self._evse_mac))
-        self._log("slac_ok", evse=F.format_mac(self._evse_mac), nid=self._match.nid.hex(), attempts=self.attempts)
+        self._log("slac-ok", evse=F.format_mac(self._evse_mac), nid=self._match.nid.hex(), attempts=self.attempts)
 
 
 def random_network_key(rng: random.Random) -> tuple[bytes, bytes]:
@@ -350,7 +350,7 @@ class SlacEvse(_SlacBase):
             self._send(mme)
         for pev, session in self.sessions.items():
             if not session.atten_sent and due(session.atten_due, now):
-                self._log("sounding_window_over", pev=F.format_mac(pev))
+                self._log("sounding-window-over", pev=F.format_mac(pev))
                 self._atten_char(now, pev, session)
         if due(self._deadline, now):
             if self.state == "configuring":
@@ -397,7 +397,7 @@ class SlacEvse(_SlacBase):
         elif isinstance(mme, F.MnbcSoundInd) and mme.count == 0 and not session.atten_sent:
             self._atten_char(now, mme.source, session)
         elif isinstance(mme, F.AttenCharRsp):
-            self._log("atten_char_rsp", pev=F.format_mac(mme.source), result=mme.result)
+            self._log("atten-char-rsp", pev=F.format_mac(mme.source), result=mme.result)
         elif isinstance(mme, F.SlacMatchReq):
             if mme.dest != self.mac or mme.evse_mac != self.mac:
                 self._reject("MATCH.REQ for another EVSE", mme)

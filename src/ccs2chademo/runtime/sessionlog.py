@@ -17,6 +17,8 @@ from typing import IO, Any
 
 from mypy_extensions import mypyc_attr
 
+from .logfile import SessionLogFileHandler
+
 LOGGER_NAME = "ccs2chademo.session"
 
 #: Kinds logged at DEBUG (high volume: every frame); everything else is INFO.
@@ -87,11 +89,15 @@ def capture(
     level: int = logging.INFO,
     console: bool = False,
 ) -> Iterator[logging.Logger]:
-    """Attach a JSON-lines (or console) handler to the session logger for the duration of a run."""
+    """Attach a JSON-lines (or console) handler to the session logger for the duration of a run.
+
+    A JSON-lines file (``path``) starts with the format header (``docs/session-log.md``); a
+    ``stream`` gets the records only."""
     logger = logging.getLogger(LOGGER_NAME)
     handler: logging.Handler
     if path is not None:
-        handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+        opener = logging.FileHandler if console else SessionLogFileHandler  # a JSON-lines file starts with the header
+        handler = opener(path, mode="w", encoding="utf-8")
     else:
         handler = logging.StreamHandler(stream)
     handler.setFormatter(ConsoleFormatter() if console else JsonLinesFormatter())

@@ -211,7 +211,7 @@ class ModemStandIn(MachineBase):
             return
         if isinstance(mme, F.SetKeyReq):
             self.keys_set += 1
-            self._log("set_key", host=F.format_mac(mme.source), nid=mme.nid.hex())
+            self._log("set-key", host=F.format_mac(mme.source), nid=mme.nid.hex())
             self._emit(SendFrame(self.link, set_key_cnf(mme, self.mac)))
         elif isinstance(mme, F.SwVerReq):
             self._emit(SendFrame(self.link, sw_ver_cnf(mme.source, self.mac, self.firmware)))

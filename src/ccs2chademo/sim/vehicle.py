@@ -290,7 +290,7 @@ class ChademoVehicle(MachineBase):
             return
         self.stop_reason = reason
         self._stop_at = now + delay
-        self._log("car_stop", reason=reason, request=self.request)
+        self._log("car-stop", reason=reason, request=self.request)
         self._go(V.STOPPING, now, reason=reason)
 
     def _fault(self, now: float, name: str) -> None:
@@ -339,7 +339,7 @@ class ChademoVehicle(MachineBase):
                 return
 
     def _d1_off(self, now: float) -> None:
-        self._log("car_d1_off", state=self.state)
+        self._log("car-d1-off", state=self.state)
         self._set_k(False)
         self._enabled = False
         self.request = 0
@@ -353,7 +353,7 @@ class ChademoVehicle(MachineBase):
             return
         checks = self.profile.checks
         if self._last_109 is not None and now - self._last_109 > checks.can_timeout_s:
-            self._log("car_can_timeout", silent=round(now - self._last_109, 3))
+            self._log("car-can-timeout", silent=round(now - self._last_109, 3))
             self._fault(now, "system")
             return
         cs = self._cs
@@ -429,7 +429,7 @@ class ChademoVehicle(MachineBase):
             self.request = 0
             self._go(V.CLOSED, now, after_d2=round(elapsed, 3))
         elif p.timing.contactor_fail_s > 0 and elapsed >= p.timing.contactor_fail_s - 1e-9:
-            self._log("car_contactors_failed", d2_supply=self.d2_supply, needed=p.checks.contactor_supply_a)
+            self._log("car-contactors-failed", d2_supply=self.d2_supply, needed=p.checks.contactor_supply_a)
             self._fault(now, "system")
 
     def _charging(self, now: float) -> None:
@@ -441,7 +441,7 @@ class ChademoVehicle(MachineBase):
         if not self._charging_seen:
             assert self._first_request_at is not None
             if now - self._first_request_at > t.charging_flag_timeout_s:
-                self._log("car_charging_flag_missing", after=round(now - self._first_request_at, 3))
+                self._log("car-charging-flag-missing", after=round(now - self._first_request_at, 3))
                 self._fault(now, "system")
                 return
         elif cs is not None and cs.stop_control:
@@ -459,7 +459,7 @@ class ChademoVehicle(MachineBase):
             and available < self._prev_available
             and available - self.request < p.checks.stop_margin_a
         ):
-            self._log("car_available_dropped", available=available, request=self.request)
+            self._log("car-available-dropped", available=available, request=self.request)
             self._stop(now, "available current lowered to the request")
             return
         self._prev_available = available
@@ -488,7 +488,7 @@ class ChademoVehicle(MachineBase):
         if v.zero_current_stop_s > 0 and cs is not None:
             self._zero_report_since = self._persist(now, cs.present_current == 0, self._zero_report_since)
             if self._zero_report_since is not None and now - self._zero_report_since >= v.zero_current_stop_s - 1e-9:
-                self._log("car_zero_current_timeout", after=round(now - self._zero_report_since, 1))
+                self._log("car-zero-current-timeout", after=round(now - self._zero_report_since, 1))
                 self._stop(now, "no current reported")
                 return True
         out = -elec.inlet_current
@@ -501,7 +501,7 @@ class ChademoVehicle(MachineBase):
         over = self._discharge_limit > 0 and out > self._discharge_limit + v.over_discharge_a
         self._over_discharge_since = self._persist(now, over, self._over_discharge_since)
         if self._over_discharge_since is not None and now - self._over_discharge_since >= v.over_discharge_s - 1e-9:
-            self._log("car_over_discharge", limit=self._discharge_limit, inlet=round(elec.inlet_current, 1))
+            self._log("car-over-discharge", limit=self._discharge_limit, inlet=round(elec.inlet_current, 1))
             self._fault(now, "fault_current_deviation")
             return True
         return False
@@ -520,14 +520,14 @@ class ChademoVehicle(MachineBase):
         )
         for since in (self._over_since, self._under_since):
             if since is not None and now - since >= checks.current_duration_s - 1e-9:
-                self._log("car_current_deviation", request=self.request, inlet=round(elec.inlet_current, 1))
+                self._log("car-current-deviation", request=self.request, inlet=round(elec.inlet_current, 1))
                 self._fault(now, "fault_current_deviation")
                 return
         if cs is not None and checks.voltage_tolerance_v > 0:
             off = abs(elec.battery_voltage - cs.present_voltage) > checks.voltage_tolerance_v
             self._volt_since = self._persist(now, off, self._volt_since)
             if self._volt_since is not None and now - self._volt_since >= checks.voltage_duration_s - 1e-9:
-                self._log("car_voltage_deviation", battery=round(elec.battery_voltage, 1), reported=cs.present_voltage)
+                self._log("car-voltage-deviation", battery=round(elec.battery_voltage, 1), reported=cs.present_voltage)
                 self._fault(now, "fault_voltage_deviation")
 
     @staticmethod
@@ -558,7 +558,7 @@ class ChademoVehicle(MachineBase):
             if now - self._low_since >= t.contactor_open_s - 1e-9:
                 self._open(now)
         elif now - self._stop_at >= t.current_drop_timeout_s:
-            self._log("car_current_not_dropped", inlet=round(self.electrical.inlet_current, 1))
+            self._log("car-current-not-dropped", inlet=round(self.electrical.inlet_current, 1))
             self._system_fault = True
             self._open(now)
 
@@ -588,7 +588,7 @@ class ChademoVehicle(MachineBase):
 
     def _dtc(self, code: str, judged: float) -> None:
         self.dtcs.append(code)
-        self._log("car_dtc", code=code, voltage=round(judged, 1), at_opening=round(self._v0, 1))
+        self._log("car-dtc", code=code, voltage=round(judged, 1), at_opening=round(self._v0, 1))
 
     # ---------------------------------------------------------------------------- frames
     def _contactor_flag(self, now: float) -> bool:

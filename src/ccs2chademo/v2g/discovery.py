@@ -78,7 +78,7 @@ class SdpClient(TimerMachine):
 
     def receive(self, event: Event, now: float) -> None:
         if isinstance(event, SendFailed) and event.link == self.link:
-            self._log("send_failed", reason=event.reason, request=self.sent)
+            self._log("send-failed", reason=event.reason, request=self.sent)
             return
         if not isinstance(event, FrameReceived) or event.link != self.link or self.state != "discovering":
             return
@@ -119,5 +119,5 @@ class SdpServer(MachineBase):
             self._log("rejected", reason=str(exc))
             return
         self.answered += 1
-        self._log("sdp_request", security=request.security, transport=request.transport)
+        self._log("sdp-request", security=request.security, transport=request.transport)
         self._emit(SendFrame(self.link, self.response, dest=event.source))
