@@ -81,6 +81,8 @@ def scan_text(path: Path, text: str, own_name: str | None = None) -> list[Ref]:
     refs: list[Ref] = []
     last_end, last_name = -1, None
     for m in REF.finditer(text):
+        if m.group("num") is None and text[m.start() - 1 : m.start()] == text[m.end() : m.end() + 1] == "`":
+            continue  # the sign itself in a code span, not a reference
         before = text[max(0, m.start() - 40) : m.start()]
         explicit = EXPLICIT.search(before)
         if explicit:
@@ -169,6 +171,7 @@ def test_every_reference_resolves(spec: dict[str, dict[str, Section]]) -> None:
         ("ccs-ev.md §16 rule 99", "no rule 99"),
         ("adapter.md §5.1; then §5", "bare reference"),
         ("cited as §n", "without a section number"),
+        ("the sign `§` itself", None),
     ],
 )
 def test_the_checker_can_fail(spec: dict[str, dict[str, Section]], text: str, why: str | None) -> None:

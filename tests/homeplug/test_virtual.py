@@ -63,7 +63,7 @@ def test_spec_timings_power_on_to_tcp() -> None:
     assert found - 10.0 == pytest.approx(0.5)  # one GET_SW round finds the local modem (§5)
     assert lifesign - found < 0.05
     assert 1.3 < slac_ok - found < 2.0  # 90 ms START + 300 ms sounds + 0.9 s wait + answers
-    # the modem reboots ≈5 s after SET_KEY: SDP sends fail meanwhile and are retried (§2.4, §16.7)
+    # the modem reboots ≈5 s after SET_KEY: SDP sends fail meanwhile and are retried (ccs-ev.md §2.4, §16 rule 7)
     assert log.kinds("car", "send_failed")
     assert 5.0 < sdp_done - slac_ok < 6.0
     assert 7.0 < conn.connected_at - 10.0 < 8.5

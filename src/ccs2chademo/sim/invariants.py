@@ -1,4 +1,4 @@
-"""Safety invariants of a whole simulated session (issue 7 §4), checked at every step.
+"""Safety invariants of a whole simulated session, checked at every step.
 
 These are the rules whose violation would damage hardware or strand a car in the field, stated
 over physical quantities the simulation knows and the real adapter cannot measure: current
