@@ -176,8 +176,9 @@ def test_every_reference_resolves(spec: dict[str, dict[str, Section]]) -> None:
 )
 def test_the_checker_can_fail(spec: dict[str, dict[str, Section]], text: str, why: str | None) -> None:
     problems = [problem(r, spec) for r in scan_text(Path("x.py"), text)]
+    assert len(problems) == len(re.findall(r"§\s*\d", text)) + text.count("§n")  # every reference seen
     if why is None:
-        assert problems and all(p is None for p in problems), problems
+        assert all(p is None for p in problems), problems
     else:
         assert any(p and why in p for p in problems), problems
 

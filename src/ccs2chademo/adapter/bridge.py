@@ -3,8 +3,8 @@
 
 Why one composite machine: the two sides are only safe together.  The order of decisions inside
 a 100 ms cycle matters (CCS values copied into the CHAdeMO charger data → the CHAdeMO state step
-→ car data copied into the CCS request, §1), the adapter contactor may close only when *both*
-sides agree (§2.2), and every stop must reach both sides.  Owning the parts makes that order
+→ car data copied into the CCS request, adapter.md §1), the adapter contactor may close only when *both*
+sides agree (adapter.md §2.2), and every stop must reach both sides.  Owning the parts makes that order
 explicit and lets the same object run on the virtual runtime and on a Raspberry Pi.
 
 Parts (each an ordinary machine, called directly):
@@ -56,11 +56,11 @@ from .mapping import (
 )
 from .power import PowerManager, SoftReset
 
-CYCLE_S = 0.1  # the CHAdeMO/UI cycle (§1)
+CYCLE_S = 0.1  # the CHAdeMO/UI cycle (adapter.md §1)
 EPS = 1e-9
-#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (§4, §14 #24).
+#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
 MAX_CCS_RESTARTS = 3
-WELDING_END_V = 40.0  # §12.3 CCS welding-detection end voltage
+WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
 _CCS_UNLOCKED = frozenset(("Idle", "End"))
 _CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
@@ -68,12 +68,12 @@ _CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP
                                ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
 #: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
 _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
-#: LED session patterns by CCS progress (§9), highest first.
+#: LED session patterns by CCS progress (adapter.md §9), highest first.
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
 
 def charger_config(cfg: AdapterConfig, v2x: bool) -> ChargerConfig:
-    """The CHAdeMO charger side's parameters from the adapter configuration (§12.1)."""
+    """The CHAdeMO charger side's parameters from the adapter configuration (adapter.md §12.1)."""
     return ChargerConfig(
         protocol_number=1 if cfg.chademo_0_9 else 2,
         welding_detection=cfg.chademo_wd,
@@ -85,20 +85,20 @@ def charger_config(cfg: AdapterConfig, v2x: bool) -> ChargerConfig:
         v2x=v2x,
         assume_car_contactors_closed_after_ms=cfg.assume_car_contactors_closed_after_ms,
         max_discharge_amps_fallback=cfg.max_discharge_amps_fallback,
-        # SX shows the battery estimate until CurrentDemand (§3); DX forces 0 V (§2 step 7)
+        # SX shows the battery estimate until CurrentDemand (adapter.md §3); DX forces 0 V (adapter.md §2 step 7)
         zero_voltage_until_car_contactors_closed=not cfg.sx,
     )
 
 
 def evcc_config(cfg: AdapterConfig, mac: bytes) -> EvccConfig:
-    """The EV session's parameters: precharge delay only in DX (§2 step 3, §3), battery-full SoC."""
+    """The EV session's parameters: precharge delay only in DX (adapter.md §2 step 3, §3), battery-full SoC."""
     return EvccConfig(
         mac=mac,
         link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
         framed=True,
         precharge_start_delay=0.0 if cfg.sx else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
-        # §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
+        # adapter.md §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
     )
@@ -146,7 +146,7 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ (re)initialisation
     def _init_sides(self, keep_discovery: bool) -> None:
-        """Fresh protocol sides; an always-on soft reset keeps the discovery results (§8)."""
+        """Fresh protocol sides; an always-on soft reset keeps the discovery results (adapter.md §8)."""
         cfg = self.config
         if not keep_discovery:
             self.battery = BatteryVoltageSource(cfg.alt_estimated_voltage, cfg.voltage_modulation)
@@ -288,7 +288,7 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ the 100 ms cycle
     def _before_chademo(self, now: float) -> None:
-        """Sessions to start this cycle, then the CCS values copied into the charger data (§1)."""
+        """Sessions to start this cycle, then the CCS values copied into the charger data (adapter.md §1)."""
         if not self.enabled:
             return
         self._cycle += 1
@@ -340,7 +340,7 @@ class Bridge(MachineBase):
         self._drain_chademo(now)
 
     def _kickoff(self, now: float) -> None:
-        """CCS kickoff (§1): from now on the CCS machines run."""
+        """CCS kickoff (adapter.md §1): from now on the CCS machines run."""
         self.kicked = True
         self._enter("ccs", reason="kickoff")
         self._push_request(now)
@@ -350,7 +350,7 @@ class Bridge(MachineBase):
     def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
         view = chademo.vehicle
         if view.seen and view.target_voltage > 0 and not self.target.frozen:
-            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (§6.1)
+            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (adapter.md §6.1)
         if view.seen and view.soc is not None and view.soc_trusted:
             self.car_soc = view.soc
         if view.measured_voltage:
@@ -359,7 +359,7 @@ class Bridge(MachineBase):
             self.battery.measured(float(view.measured_voltage))
         # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
         # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
-        # after d2, §14 #15).
+        # after d2, adapter.md §14 #15).
         sx_ready = self.config.sx and view.ready and self.ccs_status.cable_check_done
         if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and self.battery.value is None):
             self._fix_estimate(now)
@@ -393,7 +393,7 @@ class Bridge(MachineBase):
         return 0.0
 
     def _make_upstream(self) -> Upstream:
-        """§6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
+        """adapter.md §6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
         cfg, st = self.config, self.ccs_status
         in_cd = st.current_demand and self.evcc.state == "CurrentDemand"
         fake = cfg.sx and not in_cd
@@ -422,18 +422,18 @@ class Bridge(MachineBase):
         return self.ccs_status.charge_parameter_discovery_done or self.pending or self.ccs_over
 
     def _decide_contactor(self, now: float) -> None:
-        """§2.2: close only when the car's contactors are (judged) closed and the charger is at the
+        """adapter.md §2.2: close only when the car's contactors are (judged) closed and the charger is at the
         precharge voltage; open when the car's contactors open (or early at k-off if configured);
         once opened in a session it stays open.  The power manager's override wins."""
         demand = self.demand
         want = False
         # closing needs evidence; staying closed needs only the charger side's judgement (it opens
-        # once the car reports its contactors open, after the current is down, §2.1)
+        # once the car reports its contactors open, after the current is down, adapter.md §2.1)
         closed_ok = self.demand.car_contactors_closed if self.contactor else self._car_contactors_evident()
         if (self.chademo is not None and closed_ok and not self._contactor_opened
                 and self.ccs_status.precharge_reached):
             want = True
-            # §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
+            # adapter.md §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
             # open as soon as k is off, before the car's welding check
             # — but only once the CCS charger has stopped delivering: the CHAdeMO side sees 0 A as
             # soon as CCS leaves CurrentDemand, while the charger is still ramping down.
@@ -452,7 +452,7 @@ class Bridge(MachineBase):
             self._emit(SetOutput("contactor", want))
 
     def _car_contactors_evident(self) -> bool:
-        """§2.2 / §14 #11: the car's contactors are *evidently* closed.
+        """adapter.md §2.2 / §14 #11: the car's contactors are *evidently* closed.
 
         CHAdeMO ≥ 1.0 cars say so (0x102.5.3 cleared).  Under 0.9 rules the charger side only
         assumes it 2 s after d2; a car whose d2 loop is too weak (i-MiEV on the original d2
@@ -546,7 +546,7 @@ class Bridge(MachineBase):
                     self._on_ccs_status(action.value, now)
                 elif action.name == "cp":
                     self._emit(action)
-                # "contactor" is a car's EV contactor; the adapter's follows §2.2 (_decide_contactor).
+                # "contactor" is a car's EV contactor; the adapter's follows adapter.md §2.2 (_decide_contactor).
                 # "connection_level" is the connection's progress, visible in its state records.
             elif isinstance(action, Log):
                 self._emit(Log(action.kind, {"part": "ccs", **action.fields}))
@@ -588,12 +588,12 @@ class Bridge(MachineBase):
         self.chademo.receive(InputChanged("k", self._k), now)
         self._enter("running", sx=self.config.sx, v2x=v2x)
         if self.config.sx and not self.kicked and not self.pending:
-            # SX: "CCS starts at boot" (§3) — as soon as the power-on button check is over, not a
+            # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a
             # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
             self._kickoff(now)
 
     def _on_pending(self, now: float) -> None:
-        """Power-off pending (§4): both sides stop normally."""
+        """Power-off pending (adapter.md §4): both sides stop normally."""
         self.pending = True
         self.stop_cause = self.power.pending_cause
         self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
@@ -605,7 +605,7 @@ class Bridge(MachineBase):
         self._push_request(now)
 
     def _soft_reset(self, reset: SoftReset, now: float) -> None:
-        """Always-on (§8): fresh sides; keep the discovery results (except SX)."""
+        """Always-on (adapter.md §8): fresh sides; keep the discovery results (except SX)."""
         self.soft_resets = reset.count
         self._log("soft-reset", count=reset.count, keep_discovery=reset.keep_discovery)
         self._init_sides(keep_discovery=reset.keep_discovery)
@@ -629,7 +629,7 @@ class Bridge(MachineBase):
             self._ccs_ended(now)
 
     def _welding_verdict(self, status: EvccStatus) -> None:
-        """§4: a charger voltage that never fell is logged, never turned into a safe shutdown."""
+        """adapter.md §4: a charger voltage that never fell is logged, never turned into a safe shutdown."""
         self._welding_logged = True
         volts = status.present_voltage
         if volts is None or volts < WELDING_END_V:

@@ -33,7 +33,7 @@ INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CAR_CONTACTORS_OPENED_UNDER_LOAD, CON
 
 OPEN_CURRENT_LIMIT_A = 5.0
 CLOSE_VOLTAGE_LIMIT_V = 20.0
-PRECHARGE_REACHED_V = 20.0  # §12.3 precharge "reached" delta
+PRECHARGE_REACHED_V = 20.0  # adapter.md §12.3 precharge "reached" delta
 INLET_SAFE_V = 10.0  # CHAdeMO: ≤ 10 V counts as no voltage
 CURRENT_TOLERANCE_A = 0.5
 RAMP_DOWN_A_PER_S = 100.0  # −10 A per 100 ms
@@ -126,7 +126,7 @@ class Violation:
 class InvariantChecker:
     """Checks :class:`SafetySnapshot` records one by one; ``violations`` accumulates.
 
-    ``sx``: single-session mode, where d2 comes on before the precharge by design (§3).
+    ``sx``: single-session mode, where d2 comes on before the precharge by design (adapter.md §3).
     ``latency_s``: how long a CCS target may lag a new charger limit or a falling car request
     (one CCS request/response round plus one 100 ms cycle); above the car's request the target
     may also stay while it falls at the −10 A / 100 ms ramp rate.
