@@ -2,7 +2,7 @@
 """Generate the schema-informed EXI codecs in ``src/ccs2chademo/exi/`` from the V2G XSDs.
 
 Run ``python tools/gen_exi.py`` (default XSD folder ``../shared/data/xsd``); ``--check`` only
-compares. Stages (docs/exi.md, shared/spec/exi.md §4–§7):
+compares. Stages (docs/exi.md, docs/spec/exi.md §4–§7):
 
 1. a small XSD reader for the subset these schemas use (sequence, choice, element refs,
    substitution groups, complex/simple content extension, attributes, wildcards, mixed);
@@ -11,7 +11,7 @@ compares. Stages (docs/exi.md, shared/spec/exi.md §4–§7):
 2. an EXI grammar per complex type: the content model is expanded (bounded ``maxOccurs``
    unrolled, unbounded looped, substitution groups listed with their heads) into a position
    automaton (Glushkov), whose states are the EXI non-terminals; productions are ordered as
-   EXI 1.0 §8.5.4.3 says and widths are ceil(log2(n + 1)) because strict = false;
+   EXI 1.0 section 8.5.4.3 says and widths are ceil(log2(n + 1)) because strict = false;
 3. an emitter writing one dataclass, one encoder and one decoder per complex type, with the
    fixed-width bit arithmetic inlined; DIN and ISO-2 import the xmldsig types from xmldsig.py
    where their code would be identical (``PROVIDERS``, ``Emitter.shared_types``).
@@ -1350,7 +1350,7 @@ class Emitter:
                      "                       body=Body(body_element=body_element))"]
 
     def emit_fragment(self, frag_n: int) -> None:
-        """Fragment grammar (§8.5.2): every element declaration, sorted; elements of complex type."""
+        """Fragment grammar (EXI section 8.5.2): every element declaration, sorted; elements of complex type."""
         m = self.m
         frag = []
         for i, (nm, ns) in enumerate(m.fragment_sorted):
@@ -1369,7 +1369,8 @@ class Emitter:
                      f"_FRAGMENT_DEC: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {{{decs}}}",
                      f"_FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {{{encs}}}"]
         self.out += ["", "", "def decode_fragment(data: bytes) -> list[tuple[str, Any]]:",
-                     '    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""',
+                     '    """Decode an EXI fragment (EXI section 8.5.2, signed parts)'
+                     ' into (element name, value) pairs."""',
                      "    v = int.from_bytes(data, \"big\")", "    e = len(data) << 3", "    p = 8",
                      "    out: list[tuple[str, Any]] = []",
                      "    try:", "        while True:", f"            c = (v >> (e - p - {fb})) & {(1 << fb) - 1}",

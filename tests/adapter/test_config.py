@@ -12,7 +12,7 @@ from ccs2chademo.cli import cli
 from ccs2chademo.commands.config import markdown_table
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO.parent / "shared" / "spec" / "adapter.md"
+SPEC = REPO / "docs" / "spec" / "adapter.md"
 
 # adapter.md §12.1, copied by hand: key → (type, default, unit)
 SPEC_TABLE = {
@@ -57,7 +57,7 @@ def test_every_parameter_of_the_spec_table_with_type_default_unit() -> None:
             assert p.minimum is not None and p.maximum is not None and p.minimum >= 0 and p.maximum <= 65535
 
 
-def test_spec_table_keys_are_those_of_the_shared_spec() -> None:
+def test_spec_table_keys_are_those_of_the_spec() -> None:
     if not SPEC.exists():
         pytest.fail(f"spec missing: {SPEC}")
     text = SPEC.read_text()

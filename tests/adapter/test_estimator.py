@@ -1,4 +1,4 @@
-"""Battery-voltage estimate against adapter.md §5 (curve values) and §5.1 (real cars)."""
+"""Battery-voltage estimate against adapter.md §5 (curve values) and adapter.md §5.1 (real cars)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ccs2chademo.sim.battery import Battery
 from ccs2chademo.sim.profiles import PROFILE_NAMES, load_profile
 from tests.adapter_e2e.helpers import PRESET_FOR
 
-# §5 "curve values for targets without data": SoC 0/20/50/80/100 % → V (one decimal)
+# adapter.md §5 "curve values for targets without data": SoC 0/20/50/80/100 % → V (one decimal)
 CURVES = [
     (370, 0, (312.5, 319.5, 330.0, 346.5, 360.0)),
     (336, 0, (294.8, 300.9, 310.0, 324.3, 336.0)),
@@ -44,7 +44,7 @@ def test_overrides_and_general_line(target: int, alt: int, max_v: float, nom_v: 
     assert (curve.adjust_soc, curve.adjust_factor) == ((29, 0.7) if (target, alt) == (410, 1) else (None, 0.0))
 
 
-# §5.1: car, target, AV1, [(SoC, measured V low, high)], allowed error band (V) from the table
+# adapter.md §5.1: car, target, AV1, [(SoC, measured V low, high)], allowed error band (V) from the table
 CARS = [
     ("Nissan Leaf 40 kWh", 410, 0, [(0, 324, 324), (2, 330, 330), (5, 333, 333), (10, 336, 336), (20, 341, 341),
                                      (30, 343, 343), (40, 345, 345), (50, 356, 356), (60, 360, 360),
@@ -76,7 +76,7 @@ def test_per_car_points_within_the_listed_error_band(car: str, target: int, alt:
 
 @pytest.mark.parametrize("name", PROFILE_NAMES)
 def test_no_simulated_pack_sits_20_v_above_its_estimate(name: str) -> None:
-    """§5: a precharge target more than ≈20 V below the battery makes chargers refuse
+    """adapter.md §5: a precharge target more than ≈20 V below the battery makes chargers refuse
     PowerDelivery.  Every packaged car, on the preset it needs, stays inside that from 5 % SoC up
     to its stop SoC (the Jdemo pack once sat 20–30 V above from 10 % up)."""
     profile = load_profile(name)

@@ -1,5 +1,5 @@
-"""The CCS request fields of adapter.md §6.1 and the V2X request of §7 (the CHAdeMO charger
-fields of §6.2–§6.4/§7 are tested with the charger, tests/chademo/test_charger_fields.py)."""
+"""The CCS request fields of adapter.md §6.1 and the V2X request of adapter.md §7 (the CHAdeMO charger
+fields of adapter.md §6.2–§6.4/§7 are tested with the charger, tests/chademo/test_charger_fields.py)."""
 
 from __future__ import annotations
 

@@ -186,7 +186,7 @@ def test_self_charging_mode_led_toggle_and_button_off() -> None:
     assert w.series("power_hold")[-1] == (20.1, False)
 
 
-# -- special modes (§10) ---------------------------------------------------------------------
+# -- special modes (adapter.md §10) ---------------------------------------------------------------------
 
 def enter_selection(w: World, release: float = 1.0) -> World:
     return w.at(0.0, "button", True).at(release, "button", False)
@@ -327,7 +327,7 @@ def test_always_on_button_during_a_pending_stop_powers_off() -> None:
 
 
 def test_boot_and_power_off_log_version_and_non_default_config() -> None:
-    """§8/§11: boot and power-off log the version and every non-default value (driven directly)."""
+    """adapter.md §8/§11: boot and power-off log the version and every non-default value (driven directly)."""
     pm = PowerManager(build_config({"max-amps": 125}))
     pm.receive(InputChanged("vcc4", 3.95), 0.05)
     logs: list[Log] = []

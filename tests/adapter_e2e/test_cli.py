@@ -1,4 +1,4 @@
-"""``ccs2chademo simulate`` and ``ccs2chademo plot`` (the CLI contract of issue 7 §5)."""
+"""``ccs2chademo simulate`` and ``ccs2chademo plot`` (their CLI is a contract)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The real-world failure modes of adapter.md §14 that software can reproduce, one scenario each,
-plus the stop paths of §4 from either side."""
+plus the stop paths of adapter.md §4 from either side."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def test_tcp_loss_mid_session() -> None:
 
 
 def test_tcp_loss_before_charge_parameter_discovery_restarts_ccs() -> None:
-    """§4 / #24: before ChargeParameterDiscovery completes a CCS restart is allowed (once the real
+    """adapter.md §4, §14 #24: before ChargeParameterDiscovery completes a CCS restart is allowed (once the real
     CHAdeMO session has not started)."""
     world, summary, records = run(charger="compleo", faults=("tcp-loss@ContractAuthentication+5",))
     assert violations(summary) == [] and summary.result == "completed"
@@ -154,7 +154,7 @@ def test_tcp_loss_before_charge_parameter_discovery_restarts_ccs() -> None:
 
 @pytest.mark.parametrize("fault", ["evse-shutdown", "emergency-shutdown", "malfunction"])
 def test_charger_ends_the_session(fault: str) -> None:
-    """§4 / #1: EVSE_Shutdown / EmergencyShutdown / Malfunction in CurrentDemand end both sides."""
+    """adapter.md §4, §14 #1: EVSE_Shutdown / EmergencyShutdown / Malfunction in CurrentDemand end both sides."""
     world, summary, _ = run(faults=(fault,), stop=25)
     assert violations(summary) == []
     cause = fault if fault.startswith("evse-") else f"evse-{fault}"
@@ -175,7 +175,7 @@ STOP_STATES = ["wait_car_ready", "discovered", "slac", "sdp", "CableCheck", "Wai
 
 @pytest.mark.parametrize("state", STOP_STATES)
 def test_stop_button_at_every_state(state: str) -> None:
-    """§4: a short press → power-off pending → both sides stop normally, from any state."""
+    """adapter.md §4: a short press → power-off pending → both sides stop normally, from any state."""
     world, summary, records = run(faults=(f"stop-button@{state}",), stop=25)
     assert [r["state"] for r in kinds(records, "fault")] == [state]
     assert violations(summary) == []
@@ -195,7 +195,7 @@ def test_stop_button_during_a_stop(state: str) -> None:
 
 
 def test_long_press_forces_power_off() -> None:
-    """§8: holding the button for forced-off-hold-s cuts power (contactor opened first)."""
+    """adapter.md §8: holding the button for forced-off-hold-s cuts power (contactor opened first)."""
     world, summary, _ = run(faults=("long-press@CurrentDemand+5",), values={"forced-off-hold-s": 2}, stop=25)
     assert violations(summary) == []
     assert summary.result == "forced-off" and not world.hw.powered
@@ -208,7 +208,7 @@ def test_welded_contactor_is_reported() -> None:
 
 
 def test_always_on_soft_reset_keeps_the_adapter_powered() -> None:
-    """§8 always-on (V2X-AO): the session end is a soft reset, not a power-off."""
+    """adapter.md §8 always-on (V2X-AO): the session end is a soft reset, not a power-off."""
     world, summary, records = run(preset="v2x-ao")
     assert violations(summary) == [] and summary.result == "completed"
     assert world.bridge.soft_resets == 1 and world.hw.powered
@@ -217,7 +217,7 @@ def test_always_on_soft_reset_keeps_the_adapter_powered() -> None:
 
 
 def test_charger_that_mirrors_the_target() -> None:
-    """§6.2: a (portable) charger that only echoes EVTargetVoltage/Current as its present values:
+    """adapter.md §6.2: a (portable) charger that only echoes EVTargetVoltage/Current as its present values:
     the car is shown the battery estimate, not the 411 V target (it would fault on voltage)."""
     from dataclasses import replace
 
@@ -245,7 +245,7 @@ def test_charger_that_mirrors_the_target() -> None:
 
 
 def test_welding_rounds_count_only_after_the_car_contactors_open(tmp_path) -> None:
-    """§4: a car that opens its contactors 5 s after the current is down outlasts 10 welding rounds;
+    """adapter.md §4: a car that opens its contactors 5 s after the current is down outlasts 10 welding rounds;
     the rounds start counting only once the CHAdeMO side has seen them open, so the charger's
     falling voltage is seen (no false "probably welded")."""
     profile = tmp_path / "slow-leaf.toml"
@@ -310,7 +310,7 @@ def _special_mode_world(presses: int, stop_press_at: float | None = None):
     from ccs2chademo.sim.world import Scenario, World
 
     world = World(Scenario(soc_stop=21, config=build_config({}), limit_s=900))
-    world.hw.press(0.0, 0.5)  # held while powering on (§10), released
+    world.hw.press(0.0, 0.5)  # held while powering on (adapter.md §10), released
     for i in range(presses):
         world.hw.press(1.0 + 0.5 * i, 0.2)
     if stop_press_at is not None:
@@ -319,7 +319,7 @@ def _special_mode_world(presses: int, stop_press_at: float | None = None):
 
 
 def test_special_mode_1_enables_v2x() -> None:
-    """§10 mode 1 (one press at power-on): V2X — discharge fields in the real session only."""
+    """adapter.md §10 mode 1 (one press at power-on): V2X — discharge fields in the real session only."""
     world = _special_mode_world(1)
     world.run()
     assert world.bridge.modes == frozenset({"v2x"})
@@ -330,7 +330,7 @@ def test_special_mode_1_enables_v2x() -> None:
 
 
 def test_special_mode_3_unwelding_toggles_until_pressed() -> None:
-    """§10 mode 3: the contactor toggles every 100 ms (CHAdeMO does not run) until a press."""
+    """adapter.md §10 mode 3: the contactor toggles every 100 ms (CHAdeMO does not run) until a press."""
     world = _special_mode_world(3, stop_press_at=12.0)
     world.run()
     assert world.bridge.modes == frozenset({"unwelding"})

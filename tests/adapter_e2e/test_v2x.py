@@ -1,8 +1,8 @@
 """V2X end to end (adapter.md §7): the adapter in V2X mode between the ``sigenstor`` discharger and
 a discharge-compatible Leaf — the car's battery is discharged through the adapter, the CHAdeMO
-side sends 0x208/0x209 as §7 says, and the session ends cleanly with every invariant holding.
+side sends 0x208/0x209 as adapter.md §7 says, and the session ends cleanly with every invariant holding.
 
-The frames are checked on the CAN bus as the car receives them, byte for byte against the §7
+The frames are checked on the CAN bus as the car receives them, byte for byte against the adapter.md §7
 numbers (chademo.md §9 layout: currents inverted, 0xFF − A)."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class V2xRun:
             self.world = World(Scenario(car=car, charger="sigenstor", soc_start=soc, config=config, faults=faults,
                                         limit_s=1800.0), on_can=lambda t, f: self.frames.append((t, f)))
             if presses:
-                self.world.hw.press(0.0, 0.5)  # held while powering on (§10), released
+                self.world.hw.press(0.0, 0.5)  # held while powering on (adapter.md §10), released
                 for i in range(presses):
                     self.world.hw.press(1.0 + 0.5 * i, 0.2)
             self.steps = self._run()
@@ -122,7 +122,7 @@ def test_discharge_session_to_the_car_floor(ze1_to_floor: V2xRun) -> None:
 
 
 def test_discharge_frames_on_the_bus(ze0_to_floor: V2xRun) -> None:
-    """0x109.4 with 0x208/0x209 in every cycle of the real session only; §7 contents."""
+    """0x109.4 with 0x208/0x209 in every cycle of the real session only; adapter.md §7 contents."""
     run = ze0_to_floor
     charge = run.record_t("chademo-session", session="charge")
     discovery = run.charger_frames(end=charge)
@@ -154,7 +154,7 @@ def test_discharge_frames_on_the_bus(ze0_to_floor: V2xRun) -> None:
 
 
 def test_leaf_zero_current_keepalive(ze0_to_floor: V2xRun) -> None:
-    """§7: 1 A in 0x109.3 on entry and every 60 s, so the ZE0 (stops after ≈6 min at 0 A) keeps
+    """adapter.md §7: 1 A in 0x109.3 on entry and every 60 s, so the ZE0 (stops after ≈6 min at 0 A) keeps
     discharging to its floor; 0x109.3 is 0 otherwise (a negative current is no output)."""
     run, world = ze0_to_floor, ze0_to_floor.world
     assert violations(run.summary) == [] and run.summary.result == "completed"
@@ -184,7 +184,7 @@ def test_car_limited_discharge(ze0_to_floor: V2xRun) -> None:
 def test_stop_button_during_discharge(early_open: bool) -> None:
     """A short press while discharging: both sides stop; the current is under 5 A before the car's
     contactors open and before the adapter contactor opens (the invariants check the same) — also
-    when the adapter contactor opens at k-off, before the car's welding check (§2.1)."""
+    when the adapter contactor opens at k-off, before the car's welding check (adapter.md §2.1)."""
     run = V2xRun("leaf-ze1-40", 30.0, values={"open-adapter-contactor-before-wd": early_open},
                  faults=("stop-button@charging+30",))
     world, summary = run.world, run.summary
@@ -197,7 +197,7 @@ def test_stop_button_during_discharge(early_open: bool) -> None:
 
 
 def test_special_mode_1_discharges() -> None:
-    """§10 mode 1 (one press at power-on) instead of the v2x preset: the same discharge."""
+    """adapter.md §10 mode 1 (one press at power-on) instead of the v2x preset: the same discharge."""
     run = V2xRun("leaf-ze1-40", 10.5, preset=None, presses=1)
     assert run.world.bridge.modes == frozenset({"v2x"}) and not run.world.config.v2x
     assert violations(run.summary) == [] and run.summary.result == "completed"

@@ -1,4 +1,4 @@
-"""The example values the data README §2.1 (and chademo.md §3, §9, §12) gives for each log,
+"""The example values the data README section 2.1 (and chademo.md §3, §9, §12) gives for each log,
 decoded through chademo.dbc: one test per log file."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every CAN log of shared/data/chademo: read with the stated frame counts, every CHAdeMO frame
 decoded through chademo.dbc to sane values and the data README's example values, and encoded
-back to the logged bytes (data README §2; chademo.md §2, §3, §9)."""
+back to the logged bytes (data README section 2; chademo.md §2, §3, §9)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .realdata import CHADEMO_IDS, decoded
 
 @dataclass(frozen=True)
 class Stated:
-    """What the data README §2.1 states about a file."""
+    """What the data README section 2.1 states about a file."""
 
     path: str
     frames: int

@@ -155,7 +155,7 @@ class BusSpy(MachineBase):
         return None
 
     def status_bytes(self) -> list[int]:
-        """0x109 byte 5 with consecutive repeats collapsed (the §3.5 sequences)."""
+        """0x109 byte 5 with consecutive repeats collapsed (the chademo.md §3.5 sequences)."""
         out: list[int] = []
         for _, frame in self.frames:
             if frame.arbitration_id == 0x109 and (not out or out[-1] != frame.data[5]):

@@ -151,7 +151,7 @@ def test_current_deviation_fault_without_dynamic_control() -> None:
 
 
 def test_voltage_echo_triggers_voltage_deviation() -> None:
-    """A charger reporting the target instead of the real voltage trips 0x102.4.4 (§6.2)."""
+    """A charger reporting the target instead of the real voltage trips 0x102.4.4 (chademo.md §6.2)."""
     w, _ = charging("zombieverter")
     real = w.charger.upstream
     w.source.upstream = lambda: Upstream(  # type: ignore[method-assign]
@@ -288,7 +288,7 @@ def test_random_car_sequences_keep_the_invariants(steps: list, fake: int) -> Non
 
 
 def test_stop_at_zero_current_still_sends_0x25_first() -> None:
-    """5.5 is set one frame before 5.0 is cleared, even when no current flows (§3.5)."""
+    """5.5 is set one frame before 5.0 is cleared, even when no current flows (chademo.md §3.5)."""
     w, _ = charging()
     spy = spy_on(w)
     w.source.delivery_cap = 0.0

@@ -62,7 +62,7 @@ def test_dynamic_available_current() -> None:
 @pytest.mark.parametrize(("measured_a", "in_loop", "discharging", "fake", "expected"), [
     (None, True, False, 1, 1),  # nothing measured (the adapter sends 0 outside CurrentDemand): the fake
     (0, True, False, 1, 1),
-    (0, True, False, 3, 3),  # fake-idle-amps is honoured (§16)
+    (0, True, False, 3, 3),  # fake-idle-amps is honoured (adapter.md §16)
     (0, True, True, 1, 0),  # not while discharging
     (0, False, False, 1, 0),  # only in the charging loop
     (312, True, False, 1, 255),
@@ -82,7 +82,7 @@ def test_bleed_trace() -> None:
         volts = bleed_step(volts)
         trace.append(volts)
     assert trace[:3] == [332, 275, 228]
-    assert trace[9] == 60 and trace[19] == 7  # §4.1: 60 V after 1 s, 7 V after 2 s
+    assert trace[9] == 60 and trace[19] == 7  # adapter.md §4.1: 60 V after 1 s, 7 V after 2 s
 
 
 def test_bleed_meets_the_welding_check_limits() -> None:
@@ -148,7 +148,7 @@ def test_present_voltage_phases() -> None:
     assert all(v == 0 for t, v in stopping if t > opened + 1.0)
 
 def test_v2x_discharge_detection_and_fields() -> None:
-    """§7: 0x208/0x209 every cycle; 0 A for 3 s = discharging (remaining discharge time 5,
+    """adapter.md §7: 0x208/0x209 every cycle; 0 A for 3 s = discharging (remaining discharge time 5,
     present discharge current min(10 A, car maximum), the car maximum as the demand toward the
     source); a 1 A report on entry and every 60 s; the fallback without a car maximum."""
     w, log = world("leaf-ze0-24", ChargerConfig(v2x=True))
@@ -187,7 +187,7 @@ def test_v2x_discharge_detection_and_fields() -> None:
 
 
 def test_v2x_available_input_voltage_is_fixed_500_v() -> None:
-    """§7: 0x208.1–2 is 500 V whatever the CCS side offers (0x108.1–2 follows the charger)."""
+    """adapter.md §7: 0x208.1–2 is 500 V whatever the CCS side offers (0x108.1–2 follows the charger)."""
     w, _ = world("leaf-ze1-40", ChargerConfig(v2x=True), source=DcSourceSpec(max_voltage=450.0))
     spy = spy_on(w)
     run_until_charging(w, 5.0)

@@ -184,7 +184,7 @@ def test_leaf_ze0_follows_a_dynamic_limit_without_faulting() -> None:
     w.source.delivery_cap = 60.0  # the power stage under-delivers (adapter.md §14 #9)
     w.sim.run(until=w.sim.now() + 30)
     assert w.charger.state is ChargerState.CHARGING, "0x108.3 = delivered + 10 A keeps the car happy"
-    assert w.car.request <= 60 + 10 + 2  # the §6.3 rule lets it hover one ramp step above
+    assert w.car.request <= 60 + 10 + 2  # the adapter.md §6.3 rule lets it hover one ramp step above
     w.source.dynamic_limit = 20.0  # and a lower dynamic maximum
     w.sim.run(until=w.sim.now() + 5)
     assert w.car.request <= 20 and w.charger.state is ChargerState.CHARGING

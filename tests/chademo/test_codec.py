@@ -110,7 +110,7 @@ def test_encode_of_arbitrary_in_range_values_agrees(layout: MessageLayout, data:
                 "remaining_time_min": 255,
             },
         ),
-        # real V2X EVSE 0x208: present 0 A, 500 V, 15 A available, 250 V threshold (§9)
+        # real V2X EVSE 0x208: present 0 A, 500 V, 15 A available, 250 V threshold (chademo.md §9)
         (
             0x208,
             "FFF401F00000FA00",

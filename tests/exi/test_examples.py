@@ -1,4 +1,4 @@
-"""The bit-level worked examples of shared/spec/exi.md §6, the API contract and its typed errors."""
+"""The bit-level worked examples of docs/spec/exi.md §6, the API contract and its typed errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Facts about the grammar builder from shared/spec/exi.md §4 and §6."""
+"""Facts about the grammar builder from docs/spec/exi.md §4 and §6."""
 
 from __future__ import annotations
 

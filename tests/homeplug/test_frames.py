@@ -63,7 +63,7 @@ def test_every_sdp_frame_decodes_and_reencodes_byte_exactly(name: str) -> None:
 def test_sdp_frames_exist_in_captures() -> None:
     responses = [f for name in CAPTURES for _, f in sdp_frames(name) if ipv6.parse_udp(f, verify=False).sport == 15118]
     ports = {sdp.decode_response(ipv6.parse_udp(f, verify=False).payload).port for f in responses}
-    assert {53537, 51111, 51181, 30000, 51110} <= ports  # ABB, Alpitronic, Compleo, Tesla (§6)
+    assert {53537, 51111, 51181, 30000, 51110} <= ports  # ABB, Alpitronic, Compleo, Tesla (ccs-ev.md §6)
 
 
 def test_dehner_fields_match_the_spec_offsets() -> None:

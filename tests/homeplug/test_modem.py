@@ -123,5 +123,5 @@ def test_slac_frames_reach_every_host_and_evse_modem_reports_attenuation() -> No
     profile = got[1]
     assert isinstance(profile, F.AttenProfileInd) and profile.pev_mac == car.nic.mac
     assert len(profile.groups) == 58 and 9 <= min(profile.groups) <= max(profile.groups) <= 15
-    # the charger's answer to another car still reaches this car's host (§2.4 quirk)
+    # the charger's answer to another car still reaches this car's host (ccs-ev.md §2.4 quirk)
     assert [m.NAME for m in pc.mmes()] == ["CM_SLAC_PARAM.CNF"]

@@ -57,7 +57,7 @@ def run_timers(m: SlacPev | SlacEvse, until_state: str, now: float, limit: float
 
 
 def test_dehner_pev_run_sequence_and_timings() -> None:
-    """pyPLC as the car against an Alpitronic HYC: message order and timings of §3."""
+    """pyPLC as the car against an Alpitronic HYC: message order and timings of ccs-ev.md §3."""
     seq = [(t, F.decode(f)) for t, f in homeplug(DEHNER)]
     names = [m.NAME for _, m in seq]
     slac = names[1:names.index("CM_SET_KEY.CNF") + 1]
@@ -68,7 +68,7 @@ def test_dehner_pev_run_sequence_and_timings() -> None:
     sounds = t["CM_MNBC_SOUND.IND"]
     assert [m.count for _, m in seq if isinstance(m, F.MnbcSoundInd)] == list(range(9, -1, -1))
     assert t["CM_SLAC_PARAM.CNF"][0] - t["CM_SLAC_PARAM.REQ"][0] == pytest.approx(0.006, abs=0.002)
-    # this old run used TIME_OUT 10 and waited 149 ms; working sessions needed ≤ 100 ms (§3)
+    # this old run used TIME_OUT 10 and waited 149 ms; working sessions needed ≤ 100 ms (ccs-ev.md §3)
     assert t["CM_START_ATTEN_CHAR.IND"][0] - t["CM_SLAC_PARAM.CNF"][0] == pytest.approx(0.149, abs=0.003)
     assert all(m.time_out == 10 for _, m in seq if isinstance(m, F.StartAttenCharInd))
     assert max(b - a for a, b in itertools.pairwise(sounds)) < 0.040
@@ -225,7 +225,7 @@ def test_bad_frames_are_rejected_with_a_reason_and_state_intact() -> None:
 
 
 def test_pyplc_private_atten_char_broadcasts_are_ignored() -> None:
-    """The Model X capture: 210 broadcast ATTEN_CHAR.IND 'AF FE DC' power-supply messages (§4)."""
+    """The Model X capture: 210 broadcast ATTEN_CHAR.IND 'AF FE DC' power-supply messages (ccs-ev.md §4)."""
     frames = [F.decode(f) for _, f in homeplug("2025-07-22_pyPLC_with_tesla_model_x_plaid_until_charging_loop.pcapng")]
     private = [m for m in frames if isinstance(m, F.AttenCharInd) and m.dest == F.BROADCAST]
     assert len(private) == 210

@@ -60,10 +60,10 @@ def test_spec_timings_power_on_to_tcp() -> None:
     slac_ok = log.kinds("car", "slac-ok")[0][0]
     sdp_done = next(t for t, f in log.kinds("car", "state") if f["state"] == "connecting")
     found = next(t for t, f in log.kinds("car", "state") if f["state"] == "slac")
-    assert found - 10.0 == pytest.approx(0.5)  # one GET_SW round finds the local modem (§5)
+    assert found - 10.0 == pytest.approx(0.5)  # one GET_SW round finds the local modem (ccs-ev.md §5)
     assert lifesign - found < 0.05
     assert 1.3 < slac_ok - found < 2.0  # 90 ms START + 300 ms sounds + 0.9 s wait + answers
-    # the modem reboots ≈5 s after SET_KEY: SDP sends fail meanwhile and are retried (§2.4, §16.7)
+    # the modem reboots ≈5 s after SET_KEY: SDP sends fail meanwhile and are retried (ccs-ev.md §2.4, §16 rule 7)
     assert log.kinds("car", "send-failed")
     assert 5.0 < sdp_done - slac_ok < 6.0
     assert 7.0 < conn.connected_at - 10.0 < 8.5
@@ -117,7 +117,7 @@ def test_two_cars_on_one_line_each_pair_with_their_own_charger() -> None:
 
 
 def test_neighbour_slac_is_ignored_once_tcp_is_up() -> None:
-    """A second car pairs with the same charger while the first session runs (§13.2)."""
+    """A second car pairs with the same charger while the first session runs (ccs-ev.md §13.2)."""
     sim, site, _ = world(seed=7)
     charger = add_charger(sim, site, "charger", 1)
     e1, e2 = OneShotEvcc("evcc1"), OneShotEvcc("evcc2")

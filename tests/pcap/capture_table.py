@@ -1,4 +1,4 @@
-"""The capture list of data/README §1.1: file name → V2G messages the README counts."""
+"""The capture list of data/README section 1.1: file name → V2G messages the README counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.conftest import shared_data
 
-#: Every capture and its V2G message count (README §1.1 "Packets / V2G messages", second number).
+#: Every capture and its V2G message count (README section 1.1 "Packets / V2G messages", second number).
 V2G_COUNTS = {
     "2022-10-26_WP4_networkEstablishedButHiddenCommunication.pcapng": 0,
     "2022-11-17_Dehner_Alpitronic_until_SdpRequest.pcapng": 0,
@@ -25,7 +25,7 @@ V2G_COUNTS = {
     "2025-07-22_pyPLC_with_tesla_model_x_plaid_until_charging_loop.pcapng": 447,
 }
 
-#: Packets per capture (README §1.1, first number).
+#: Packets per capture (README section 1.1, first number).
 PACKET_COUNTS = {
     "2022-10-26_WP4_networkEstablishedButHiddenCommunication.pcapng": 33,
     "2022-11-17_Dehner_Alpitronic_until_SdpRequest.pcapng": 29,

@@ -1,4 +1,4 @@
-"""Parsers for the pyPLC companions of the captures (data/README §1.2).
+"""Parsers for the pyPLC companions of the captures (data/README section 1.2).
 
 * ``.decoded.txt`` format A (pyPLC car side): ``<local time>=ED|DD <hex> means:`` + JSON;
   ``ED`` = request encoded by pyPLC (ev->evse), ``DD`` = response decoded (evse->ev).

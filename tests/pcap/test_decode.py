@@ -117,7 +117,7 @@ def _lookup(flat: dict[str, Any], key: str) -> Any:
 
 def _compare(entry: DecodedEntry, m: V2gRecord, checked: dict[str, int]) -> None:
     name, flat = _ours(m)
-    if m.schema == "apphand":  # pyPLC ran the DIN decoder on the handshake (README §1.2)
+    if m.schema == "apphand":  # pyPLC ran the DIN decoder on the handshake (README section 1.2)
         assert entry.name == "" and name in ("supportedAppProtocolReq", "supportedAppProtocolRes")
         return
     assert entry.fields["g_errn"] == "0" and entry.name == name, (m.frame, entry.name, name)

@@ -1,4 +1,4 @@
-"""Extraction against the real captures and their pyPLC companions (data/README §1)."""
+"""Extraction against the real captures and their pyPLC companions (data/README section 1)."""
 
 from __future__ import annotations
 

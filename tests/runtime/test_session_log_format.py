@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 
 from ccs2chademo.adapter.config import build_config
-from ccs2chademo.chademo.profiles import load_profile
 from ccs2chademo.cli import cli
 from ccs2chademo.runtime import VirtualRuntime, logkinds
 from ccs2chademo.runtime.logfile import HEADER_LINE
@@ -26,6 +25,7 @@ from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.chademo_world import ChademoWorld
 from ccs2chademo.sim.ev_session import build_session
 from ccs2chademo.sim.faults import Fault
+from ccs2chademo.sim.profiles import load_profile
 from ccs2chademo.sim.world import Scenario, World
 from ccs2chademo.v2g.messages import Schema
 

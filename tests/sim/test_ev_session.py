@@ -53,7 +53,7 @@ def test_every_personality_completes_a_normal_session(charger: str, schema: Sche
     assert result.stop_reason == "ev-stop-request:CurrentDemand"
     assert result.safe_end
     assert session.evcc.schema is schema
-    # CP C only after ChargeParameterDiscovery, back to B before the contactors open (§13.1, §12.2)
+    # CP C only after ChargeParameterDiscovery, back to B before the contactors open (ccs-ev.md §13.1, §12.2)
     cp_c = next(t for t, name, value in history if name == "cp" and value == "C")
     closed = next(t for t, name, value in history if name == "contactor" and value is True)
     cp_b = next(t for t, name, value in history if name == "cp" and value == "B" and t > cp_c)
@@ -109,7 +109,7 @@ def test_underdeliver_delivers_far_less_than_requested() -> None:
 
 
 def expected(fault: Fault) -> tuple[str, str | None]:
-    """(result, stop reason) the spec asks for (§12, §15)."""
+    """(result, stop reason) the spec asks for (ccs-ev.md §12, §15)."""
     state = {Kind.POWER_DELIVERY: "PowerDeliveryOn"}.get(fault.state, fault.state.value)
     if fault.state is Kind.SESSION_STOP:
         # no response or a lost link after SessionStopReq: FIN and done; a FAILED code: safe shutdown
@@ -148,7 +148,7 @@ def test_every_fault_in_every_state_ends_safe(name: str, state: Kind) -> None:
             n == "cp" and v == "C" for _, n, v in history) else 0.0
         shutdown = next(r["t"] for r in log if r["kind"] == "safe-shutdown")
         opened = [t for t, n, v in history if n == "contactor" and v is False and t >= shutdown]
-        assert cp_b <= shutdown and opened and min(opened) >= shutdown + 2.0 - 1e-6  # §12.3: B, 2 s, open
+        assert cp_b <= shutdown and opened and min(opened) >= shutdown + 2.0 - 1e-6  # ccs-ev.md §12.3: B, 2 s, open
 
 
 TIMEOUTS = {Kind.SESSION_SETUP: 2.0, Kind.SERVICE_DISCOVERY: 2.0, Kind.SERVICE_PAYMENT_SELECTION: 2.0,

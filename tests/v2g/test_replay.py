@@ -45,7 +45,7 @@ def test_alpitronic_sequence_error_in_current_demand_is_a_safe_shutdown() -> Non
     assert evcc.status.stop_reason == "FAILED_SequenceError:CurrentDemand"
     assert evcc.status.result == "safe-shutdown"
     assert charger.received[-1].kind is Kind.CURRENT_DEMAND  # no PowerDelivery(OFF) after a FAILED code
-    # our PowerDeliveryReq(ON) had ReadyToChargeState true, unlike the recorded one (§9 row 9)
+    # our PowerDeliveryReq(ON) had ReadyToChargeState true, unlike the recorded one (ccs-ev.md §9 row 9)
     assert [r.power_on for r in charger.received if r.kind is Kind.POWER_DELIVERY] == [True]
 
 

@@ -3,8 +3,8 @@
 
 Why one composite machine: the two sides are only safe together.  The order of decisions inside
 a 100 ms cycle matters (CCS values copied into the CHAdeMO charger data → the CHAdeMO state step
-→ car data copied into the CCS request, §1), the adapter contactor may close only when *both*
-sides agree (§2.2), and every stop must reach both sides.  Owning the parts makes that order
+→ car data copied into the CCS request, adapter.md §1), the adapter contactor may close only when *both*
+sides agree (adapter.md §2.2), and every stop must reach both sides.  Owning the parts makes that order
 explicit and lets the same object run on the virtual runtime and on a Raspberry Pi.
 
 Parts (each an ordinary machine, called directly):
@@ -57,12 +57,12 @@ from .mapping import (
 from .power import PowerManager, SoftReset
 from .recognition import CarReport, Flow, Recognition, resolve
 
-CYCLE_S = 0.1  # the CHAdeMO/UI cycle (§1)
+CYCLE_S = 0.1  # the CHAdeMO/UI cycle (adapter.md §1)
 EPS = 1e-9
-#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (§4, §14 #24).
+#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
 MAX_CCS_RESTARTS = 3
-WELDING_END_V = 40.0  # §12.3 CCS welding-detection end voltage
-#: §12.3 precharge "reached" delta: the most the adapter contactor may ever close across (no
+WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
+#: adapter.md §12.3 precharge "reached" delta: the most the adapter contactor may ever close across (no
 #: car-side voltmeter: against the battery value; with an inlet voltmeter: against its reading).
 CLOSE_TOLERANCE_V = 20.0
 #: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
@@ -75,12 +75,12 @@ _CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP
                                ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
 #: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
 _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
-#: LED session patterns by CCS progress (§9), highest first.
+#: LED session patterns by CCS progress (adapter.md §9), highest first.
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
 
 def charger_config(cfg: AdapterConfig, v2x: bool, single_session: bool) -> ChargerConfig:
-    """The CHAdeMO charger side's parameters from the adapter configuration (§12.1)."""
+    """The CHAdeMO charger side's parameters from the adapter configuration (adapter.md §12.1)."""
     return ChargerConfig(
         protocol_number=1 if cfg.chademo_0_9 else 2,
         welding_detection=cfg.chademo_wd,
@@ -92,20 +92,21 @@ def charger_config(cfg: AdapterConfig, v2x: bool, single_session: bool) -> Charg
         v2x=v2x,
         assume_car_contactors_closed_after_ms=cfg.assume_car_contactors_closed_after_ms,
         max_discharge_amps_fallback=cfg.max_discharge_amps_fallback,
-        # SX shows the battery estimate until CurrentDemand (§3); DX forces 0 V (§2 step 7)
+        # SX shows the battery estimate until CurrentDemand (adapter.md §3); DX forces 0 V (adapter.md §2 step 7)
         zero_voltage_until_car_contactors_closed=not single_session,
     )
 
 
 def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccConfig:
-    """The EV session's parameters: precharge delay only in DX (§2 step 3, §3), battery-full SoC."""
+    """The EV session's parameters: precharge delay only in DX (adapter.md §2 step 3, §3), battery-full
+    SoC."""
     return EvccConfig(
         mac=mac,
         link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
         framed=True,
         precharge_start_delay=0.0 if single_session else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
-        # §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
+        # adapter.md §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
     )
@@ -160,7 +161,7 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ (re)initialisation
     def _init_sides(self, keep_discovery: bool) -> None:
-        """Fresh protocol sides; an always-on soft reset keeps the discovery results (§8)."""
+        """Fresh protocol sides; an always-on soft reset keeps the discovery results (adapter.md §8)."""
         cfg = self.config
         if not keep_discovery:
             alt = 0 if cfg.alt_estimated_voltage == "auto" else cfg.alt_estimated_voltage
@@ -322,7 +323,7 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ the 100 ms cycle
     def _before_chademo(self, now: float) -> None:
-        """Sessions to start this cycle, then the CCS values copied into the charger data (§1)."""
+        """Sessions to start this cycle, then the CCS values copied into the charger data (adapter.md §1)."""
         if not self.enabled:
             return
         self._cycle += 1
@@ -373,7 +374,7 @@ class Bridge(MachineBase):
         self._drain_chademo(now)
 
     def _kickoff(self, now: float) -> None:
-        """CCS kickoff (§1): from now on the CCS machines run."""
+        """CCS kickoff (adapter.md §1): from now on the CCS machines run."""
         self.kicked = True
         self._enter("ccs", reason="kickoff")
         self._push_request(now)
@@ -383,7 +384,7 @@ class Bridge(MachineBase):
     def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
         view = chademo.vehicle
         if view.seen and view.target_voltage > 0 and not self.target.frozen:
-            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (§6.1)
+            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (adapter.md §6.1)
         if view.seen and view.soc is not None and view.soc_trusted:
             self.car_soc = view.soc
         if view.measured_voltage:
@@ -392,7 +393,7 @@ class Bridge(MachineBase):
             self.battery.measured(float(view.measured_voltage))
         # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
         # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
-        # after d2, §14 #15).
+        # after d2, adapter.md §14 #15).
         if view.seen and view.session is SessionKind.DISCOVERY and view.state is ChargerState.WAIT_CAR_READY:
             found = self._recognise(view)
             if found is not None and found.flow is Flow.SINGLE_SESSION and not self.single_session and not self.kicked:
@@ -412,7 +413,7 @@ class Bridge(MachineBase):
             self._enter("discovered", target=self.car_target, soc=self.car_soc)
 
     def _car_report(self, view: VehicleView) -> CarReport:
-        target = view.frozen_target_voltage or view.target_voltage  # an Xpeng raises it after d2 (§6.1)
+        target = view.frozen_target_voltage or view.target_voltage  # an Xpeng raises it after d2 (adapter.md §6.1)
         return CarReport(target_voltage=target, max_battery_voltage=view.max_battery_voltage,
                          protocol_number=view.protocol_number, rated_capacity_kwh=view.rated_capacity_kwh,
                          legacy_dynamic_bit=view.legacy_dynamic_bit, sends_0x110=view.sends_0x110)
@@ -432,7 +433,7 @@ class Bridge(MachineBase):
         return found
 
     def _promote(self, now: float) -> None:
-        """Switch to the single-session flow (§3) without ending the discovery session: the car
+        """Switch to the single-session flow (adapter.md §3) without ending the discovery session: the car
         never sees a second session.  CCS starts now; the CHAdeMO session becomes the real one."""
         chademo = self.chademo
         assert chademo is not None
@@ -448,7 +449,7 @@ class Bridge(MachineBase):
         self._kickoff(now)
 
     def _curve(self) -> Curve:
-        """The estimate curve: the recognised car's, else the §5 curve of the configured AV."""
+        """The estimate curve: the recognised car's, else the adapter.md §5 curve of the configured AV."""
         if self.recognition is not None:
             return self.recognition.curve
         return curve_for(self.car_target or 0, self.battery.alt_estimated_voltage)
@@ -475,7 +476,7 @@ class Bridge(MachineBase):
         return 0.0
 
     def _make_upstream(self) -> Upstream:
-        """§6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
+        """adapter.md §6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
         cfg, st = self.config, self.ccs_status
         in_cd = st.current_demand and self.evcc.state == "CurrentDemand"
         fake = self.single_session and not in_cd
@@ -508,7 +509,7 @@ class Bridge(MachineBase):
         return self.ccs_status.charge_parameter_discovery_done or self.pending or self.ccs_over
 
     def _decide_contactor(self, now: float) -> None:
-        """§2.2: close only when the car's contactors are (judged) closed, the charger is at the
+        """adapter.md §2.2: close only when the car's contactors are (judged) closed, the charger is at the
         precharge voltage and no stop of any kind has begun; open when the car's contactors open
         (or early at k-off if configured), or 2 s after a CCS safe shutdown; once opened in a
         session it stays open.  The power manager's override (special mode 3) wins."""
@@ -542,7 +543,7 @@ class Bridge(MachineBase):
 
     def _keep_closed(self, now: float) -> bool:
         """Staying closed needs only the charger side's judgement (it opens once the car reports
-        its contactors open, after the current is down, §2.1)."""
+        its contactors open, after the current is down, adapter.md §2.1)."""
         chademo = self.chademo
         if chademo is None or not self.demand.car_contactors_closed:
             return False
@@ -555,7 +556,7 @@ class Bridge(MachineBase):
             self._log("contactor-emergency-open", reason="ccs safe shutdown", after_s=round(now - safe_at, 3),
                       last_current=self._last_cd_current)
             return False
-        # §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
+        # adapter.md §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
         # open as soon as k is off, before the car's welding check — but only once the CCS charger
         # has stopped delivering: the CHAdeMO side sees 0 A as soon as CCS leaves CurrentDemand,
         # while the charger is still ramping down.
@@ -604,7 +605,7 @@ class Bridge(MachineBase):
         self._drain_power(now)
 
     def _car_contactors_evident(self) -> bool:
-        """§2.2 / §14 #11: the car's contactors are *evidently* closed.
+        """adapter.md §2.2 / §14 #11: the car's contactors are *evidently* closed.
 
         CHAdeMO ≥ 1.0 cars say so (0x102.5.3 cleared).  Under 0.9 rules the charger side only
         assumes it 2 s after d2; a car whose d2 loop is too weak (i-MiEV on the original d2
@@ -698,7 +699,7 @@ class Bridge(MachineBase):
                     self._on_ccs_status(action.value, now)
                 elif action.name == "cp":
                     self._emit(action)
-                # "contactor" is a car's EV contactor; the adapter's follows §2.2 (_decide_contactor).
+                # "contactor" is a car's EV contactor; the adapter's follows adapter.md §2.2 (_decide_contactor).
                 # "connection_level" is the connection's progress, visible in its state records.
             elif isinstance(action, Log):
                 self._emit(Log(action.kind, {"part": "ccs", **action.fields}))
@@ -740,12 +741,12 @@ class Bridge(MachineBase):
         self.chademo.receive(InputChanged("k", self._k), now)
         self._enter("running", sx=self.single_session, v2x=v2x)
         if self.single_session and not self.kicked and not self.pending:
-            # SX: "CCS starts at boot" (§3) — as soon as the power-on button check is over, not a
+            # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a
             # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
             self._kickoff(now)
 
     def _on_pending(self, now: float) -> None:
-        """Power-off pending (§4): both sides stop normally."""
+        """Power-off pending (adapter.md §4): both sides stop normally."""
         self.pending = True
         self.stop_cause = self.power.pending_cause
         self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
@@ -757,9 +758,9 @@ class Bridge(MachineBase):
         self._push_request(now)
 
     def _soft_reset(self, reset: SoftReset, now: float) -> None:
-        """Always-on (§8): fresh sides; keep the discovery results (except SX)."""
+        """Always-on (adapter.md §8): fresh sides; keep the discovery results (except SX)."""
         self.soft_resets = reset.count
-        keep = reset.keep_discovery and not self.single_session  # SX keeps nothing (§3)
+        keep = reset.keep_discovery and not self.single_session  # SX keeps nothing (adapter.md §3)
         self._log("soft-reset", count=reset.count, keep_discovery=keep)
         self._init_sides(keep_discovery=keep)
         self._enter("boot", reason="soft reset")
@@ -785,7 +786,7 @@ class Bridge(MachineBase):
             self._ccs_ended(now)
 
     def _welding_verdict(self, status: EvccStatus) -> None:
-        """§4: a charger voltage that never fell is logged, never turned into a safe shutdown."""
+        """adapter.md §4: a charger voltage that never fell is logged, never turned into a safe shutdown."""
         self._welding_logged = True
         volts = status.present_voltage
         if volts is None or volts < WELDING_END_V:

@@ -1,4 +1,4 @@
-"""The adapter's configuration: every parameter of adapter.md §12.1, presets (§12.2), TOML loading.
+"""The adapter's configuration: every parameter of adapter.md §12.1, presets (adapter.md §12.2), TOML loading.
 
 Why a validated model: the original firmware takes these values as compile-time or EEPROM
 parameters with no checking; a typo in a key or a 16-bit value in an 8-bit field silently changed
@@ -82,28 +82,29 @@ class AdapterConfig(BaseModel):
                                             "treat cars without a dynamic-control flag as dynamic "
                                             "(false = JDEMO behaviour, static 0x108.3)")
     sx: bool | Literal["auto"] = _param("auto", "sx", "bool/auto", "—",
-                                        "single-session mode (§3); auto: chosen by the car recognised "
+                                        "single-session mode (adapter.md §3); auto: chosen by the car recognised "
                                         "(Xpeng G3, Lexus UX300e), else the two-session flow")
-    v2x: bool = _param(False, "v2x", "bool", "—", "discharge mode permanently on (§7)")
-    always_on: bool = _param(False, "always-on", "bool", "—", "soft reset instead of power-off (§8)")
+    v2x: bool = _param(False, "v2x", "bool", "—", "discharge mode permanently on (adapter.md §7)")
+    always_on: bool = _param(False, "always-on", "bool", "—", "soft reset instead of power-off (adapter.md §8)")
     alt_estimated_voltage: Annotated[int, Field(ge=0, le=1)] | Literal["auto"] = _param(
         "auto", "alt-estimated-voltage", "u8/auto", "—",
-        "0 or 1 = AV1 override of the battery estimate for target 410 V (§5); auto: the curve of the "
+        "0 or 1 = AV1 override of the battery estimate for target 410 V (adapter.md §5); auto: the curve of the "
         "car recognised (AV1 for Leaf / e-NV200 24–30 kWh)")
     assume_car_contactors_closed_after_ms: int = _param(
         2000, "assume-car-contactors-closed-after-ms", "u16", "ms",
         "CHAdeMO < 1.0: assume the car's contactors closed this long after d2 "
         "(at most the 4 s state timeout)", 0, 4000)
     fake_idle_amps: int = _param(1, "fake-idle-amps", "u8", "A",
-                                 "current reported in the charging loop while the charger delivers 0 A (§6.4)",
+                                 "current reported in the charging loop while the charger delivers 0 A "
+                                 "(adapter.md §6.4)",
                                  0, U8)
     voltage_modulation: int = _param(0, "voltage-modulation", "u8", "V",
-                                     "± cyclic modulation of an estimated present voltage (§5); "
+                                     "± cyclic modulation of an estimated present voltage (adapter.md §5); "
                                      "below the 20 V precharge tolerance", 0, 19)
     precharge_start_delay_ms: int = _param(2000, "precharge-start-delay-ms", "u16", "ms",
                                            "DX: delay after CableCheck before the first PreChargeReq", 0, U16)
     max_undersupply_amps: int = _param(10, "max-undersupply-amps", "u8", "A",
-                                       "dynamic control: 0x108.3 = delivered + this (§6.3)", 0, U8)
+                                       "dynamic control: 0x108.3 = delivered + this (adapter.md §6.3)", 0, U8)
     chademo_wd: bool = _param(True, "chademo-wd", "bool", "—", "0x108.0 welding-detection support")
     chademo_0_9: bool = _param(False, "chademo-0.9", "bool", "—", "claim CHAdeMO 0.9 (protocol number 1)")
     open_adapter_contactor_before_wd: bool = _param(
@@ -133,7 +134,7 @@ class AdapterConfig(BaseModel):
         return self.model_dump(by_alias=True, mode="json")  # paths of [hardware.logging] as strings
 
     def non_defaults(self) -> dict[str, Any]:
-        """TOML key → value for every parameter that differs from its default (logged at boot, §11)."""
+        """TOML key → value for every parameter that differs from its default (logged at boot, adapter.md §11)."""
         return {p.key: getattr(self, p.attribute) for p in self.parameters()
                 if getattr(self, p.attribute) != p.default}
 

@@ -3,7 +3,7 @@
 A CHAdeMO car never sends its battery voltage, yet the CCS precharge must end within ≈20 V of
 it (a target 20–30 V low made chargers refuse PowerDelivery or stop after 1–2 min; slightly high
 is better than low).  The estimate is a piecewise-linear open-circuit curve built from the car's
-CHAdeMO target voltage and SoC, with per-model overrides learned from real cars (§5.1), and is
+CHAdeMO target voltage and SoC, with per-model overrides learned from real cars (adapter.md §5.1), and is
 replaced by a real measurement when the car sends the non-standard 0x103 frame.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Curve:
-    """The §5 curve parameters: maximum and nominal voltage, optional low-SoC adjust point."""
+    """The adapter.md §5 curve parameters: maximum and nominal voltage, optional low-SoC adjust point."""
 
     max_v: float
     nom_v: float
@@ -34,7 +34,7 @@ class Curve:
         return self.nom_v + 0.55 * (self.max_v - self.nom_v)
 
     def voltage(self, soc: float) -> float:
-        """V(SoC) by the §5 formula; SoC in % (below 20 % extrapolated unless an adjust point is set)."""
+        """V(SoC) by the adapter.md §5 formula; SoC in % (below 20 % extrapolated unless an adjust point is set)."""
         if self.adjust_soc is not None and soc < self.adjust_soc:
             v0 = self.min_v - self.adjust_factor * (self.v20 - self.min_v)
             return v0 + soc / self.adjust_soc * (self.v20 - v0)
@@ -46,7 +46,7 @@ class Curve:
 
 
 def curve_for(target_v: float, alt_estimated_voltage: int = 0) -> Curve:
-    """The curve for a CHAdeMO target voltage, with the §5 overrides.
+    """The curve for a CHAdeMO target voltage, with the adapter.md §5 overrides.
 
     * 410 V: nomV 355 (Leaf 40 kWh and larger); with AV1 nomV 380, A = 29 %, f = 0.7 (Leaf /
       e-NV200 24–30 kWh);
@@ -77,7 +77,7 @@ class BatteryVoltage:
 
 
 def modulation_offset(cycle: int, amplitude_v: float) -> float:
-    """§5 voltage modulation: the cyclic offset 0, +m, 0, −m (one step per 100 ms cycle)."""
+    """adapter.md §5 voltage modulation: the cyclic offset 0, +m, 0, −m (one step per 100 ms cycle)."""
     return (0.0, amplitude_v, 0.0, -amplitude_v)[cycle % 4]
 
 
@@ -98,7 +98,7 @@ class BatteryVoltageSource:
 
     def fix_estimate(self, target_v: float, soc: float, curve: Curve | None = None) -> float:
         """Decide the estimate from the car's target voltage and SoC (once; later calls keep it),
-        on ``curve`` when the car was recognised (:mod:`.recognition`), else the §5 curve."""
+        on ``curve`` when the car was recognised (:mod:`.recognition`), else the adapter.md §5 curve."""
         if self._estimate is None:
             self.estimate_inputs = (target_v, soc)
             chosen = curve or curve_for(target_v, self.alt_estimated_voltage)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TICK_S = 0.1
-"""One LED tick = one CHAdeMO/UI cycle (§1)."""
+"""One LED tick = one CHAdeMO/UI cycle (adapter.md §1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class Pattern:
         return sum(abs(n) for n in self.ticks) * TICK_S
 
 
-# §9, in the order a session passes them (rank).
+# adapter.md §9, in the order a session passes them (rank).
 BOOT = Pattern("boot", (1,), 0)
 LIFESIGN = Pattern("lifesign", (-2, 9), 1)  # first SLAC_PARAM.CNF
 TCP_CONNECTED = Pattern("tcp-connected", (-2, 2, -2, 9), 2)
@@ -53,7 +53,7 @@ CABLE_CHECK = Pattern("cable-check", (-2, 2, -2, 2, -2, 9), 3)  # CableCheckReq 
 PRECHARGE = Pattern("precharge", (-2, 2), 4)
 CHARGING = Pattern("charging", (-10, 10), 5)  # CurrentDemand
 POWER_OFF_PENDING = Pattern("power-off-pending", (-1, 1), 6)
-USB_CHARGING = Pattern("usb-charging", (-20, 20), 7)  # self-charging mode only (§8, §16: 2 s toggle)
+USB_CHARGING = Pattern("usb-charging", (-20, 20), 7)  # self-charging mode only (adapter.md §8, §16: 2 s toggle)
 
 #: Session patterns by name (the ``led_pattern`` input of the power manager takes these names).
 PATTERNS: dict[str, Pattern] = {p.name: p for p in (BOOT, LIFESIGN, TCP_CONNECTED, CABLE_CHECK, PRECHARGE,
@@ -61,7 +61,7 @@ PATTERNS: dict[str, Pattern] = {p.name: p for p in (BOOT, LIFESIGN, TCP_CONNECTE
 
 
 class LedSequencer:
-    """Plays session patterns tick by tick with the §9 rules (cycle completion, monotonic order)."""
+    """Plays session patterns tick by tick with the adapter.md §9 rules (cycle completion, monotonic order)."""
 
     def __init__(self, initial: Pattern = BOOT) -> None:
         self.pattern = initial
@@ -108,14 +108,14 @@ def _merge(segments: list[Segment]) -> Timeline:
 
 
 def battery_blink(level: int) -> Timeline:
-    """§9: 150 ms off, then N × (150 ms off / 150 ms on), N = battery level 1..3."""
+    """adapter.md §9: 150 ms off, then N × (150 ms off / 150 ms on), N = battery level 1..3."""
     if not 1 <= level <= 3:
         raise ValueError(f"battery level must be 1..3, not {level}")
     return _merge([(False, 150)] + [(False, 150), (True, 150)] * level)
 
 
 def selection_feedback(commands: list[int] | tuple[int, ...]) -> Timeline:
-    """§9/§10: per command N × (200 ms off / 300 ms on), 600 ms (off) between commands."""
+    """adapter.md §9/§10: per command N × (200 ms off / 300 ms on), 600 ms (off) between commands."""
     segments: list[Segment] = []
     for i, count in enumerate(commands):
         if i:

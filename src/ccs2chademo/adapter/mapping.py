@@ -2,7 +2,7 @@
 per-cycle objects the bridge calls once per 100 ms CHAdeMO cycle.
 
 The opposite direction — the CHAdeMO charger fields 0x108/0x109/0x208/0x209 from the CCS values
-(§6.2–§6.4, the V2X discharge detection of §7) — belongs to
+(adapter.md §6.2–§6.4, the V2X discharge detection of adapter.md §7) — belongs to
 :mod:`ccs2chademo.chademo.charger`, which the standalone CHAdeMO charger simulation runs without
 an adapter; the bridge only feeds it the CCS values as an ``Upstream``.
 
@@ -18,15 +18,15 @@ Units: volts, amperes, seconds.  Functions here never look at a clock; per-cycle
 
 from __future__ import annotations
 
-PLACEHOLDER_TARGET_V = 410  # §3: until the car reports (SX)
+PLACEHOLDER_TARGET_V = 410  # adapter.md §3: until the car reports (SX)
 PLACEHOLDER_SOC = 20
-EV_MAXIMUM_POWER_LIMIT_W = 100_000.0  # §12.3; sent in ChargeParameterDiscoveryReq and every CurrentDemandReq (§14 #17)
-PRECHARGE_CURRENT_A = 1.0  # §6.1 PreCharge EVTargetCurrent
-RAMP_UP_A = 4.0  # per 100 ms (§6.1, §12.3)
+EV_MAXIMUM_POWER_LIMIT_W = 100_000.0  # adapter.md §12.3, §14 #17 (ChargeParameterDiscoveryReq, every CurrentDemandReq)
+PRECHARGE_CURRENT_A = 1.0  # adapter.md §6.1 PreCharge EVTargetCurrent
+RAMP_UP_A = 4.0  # per 100 ms (adapter.md §6.1, §12.3)
 RAMP_DOWN_A = 10.0
 
 
-# ------------------------------------------------------------------ §6.1 CCS request fields
+# ------------------------------------------------------------------ adapter.md §6.1 CCS request fields
 
 
 def ev_ress_soc(soc: float | None) -> int:
@@ -89,7 +89,7 @@ class CurrentRamp:
 
 
 class CcsTargetCurrent:
-    """CurrentDemand EVTargetCurrent, one call per 100 ms cycle (§6.1, §7).
+    """CurrentDemand EVTargetCurrent, one call per 100 ms cycle (adapter.md §6.1, §7).
 
     * the car's request only in the CHAdeMO charging loop, else 0 (hides the idle 1 A requests
       of i-MiEV-type cars before their contactors are closed);

@@ -36,7 +36,7 @@ Outputs (:class:`~ccs2chademo.runtime.SetOutput` names and values), emitted on c
 ``led``               bool                  both LEDs on
 ``contactor``         bool | None           override of the adapter contactor: None = the bridge
                                             decides; False = forced open (power-off, forced off);
-                                            True/False toggling = unwelding mode (§10 mode 3)
+                                            True/False toggling = unwelding mode (adapter.md §10 mode 3)
 ``power_off_pending`` bool                  both sides must stop normally
 ``sides_enabled``     bool                  the protocol sides may run (False during special-mode
                                             selection, self-charging, unwelding, after power-off)
@@ -74,15 +74,15 @@ from .leds import (
 )
 
 CYCLE_S = 0.1
-CONTACTOR_OPEN_WAIT_S = 0.1  # §2.2: open first, wait 100 ms, then cut power
-CHAIN_HOLD_S = 0.6  # §10 / §16
+CONTACTOR_OPEN_WAIT_S = 0.1  # adapter.md §2.2: open first, wait 100 ms, then cut power
+CHAIN_HOLD_S = 0.6  # adapter.md §10 / §16
 CONFIRM_GAP_S = 2.0
 CANCEL_S = 10.0
 MAX_COMMANDS = 3
-AO_MIN_VCC4 = 3.3  # §12.3
+AO_MIN_VCC4 = 3.3  # adapter.md §12.3
 EPS = 1e-9
 
-#: §10: number of presses → mode name (2 is unassigned; unknown numbers are ignored).
+#: adapter.md §10: number of presses → mode name (2 is unassigned; unknown numbers are ignored).
 MODE_BY_PRESSES = {1: "v2x", 3: "unwelding", 4: "exi-logging"}
 
 CAUSE_BUTTON = "button"
@@ -99,7 +99,7 @@ class SoftReset:
 
 
 def battery_level(vcc4: float | None) -> int:
-    """§8: vcc4 ≥ 3.9 V → 3, ≥ 3.6 V → 2, else 1 (unknown → 1)."""
+    """adapter.md §8: vcc4 ≥ 3.9 V → 3, ≥ 3.6 V → 2, else 1 (unknown → 1)."""
     if vcc4 is None:
         return 1
     if vcc4 >= 3.9:
@@ -108,12 +108,12 @@ def battery_level(vcc4: float | None) -> int:
 
 
 def is_self_charging(vcc4: float | None, vcc12: float | None) -> bool:
-    """§8/§16: vcc4 < 1.0 V and 4.0 ≤ vcc12 < 5.0 V → the adapter is being charged over USB."""
+    """adapter.md §8/§16: vcc4 < 1.0 V and 4.0 ≤ vcc12 < 5.0 V → the adapter is being charged over USB."""
     return vcc4 is not None and vcc12 is not None and vcc4 < 1.0 and 4.0 <= vcc12 < 5.0
 
 
 class PowerManager(MachineBase):
-    """The §8 power management and §10 special modes; see the module doc for inputs and outputs."""
+    """Power management and special modes (adapter.md §8, §10); see the module doc for inputs and outputs."""
 
     def __init__(self, config: AdapterConfig, name: str = "power", start: float = 0.0) -> None:
         super().__init__(name, "boot")
@@ -255,7 +255,7 @@ class PowerManager(MachineBase):
             return
         self._set("led", self._leds.tick())
 
-    # -- special-mode selection (§10) --------------------------------------------------------
+    # -- special-mode selection (adapter.md §10) --------------------------------------------------------
     def _tick_select_enter(self, now: float) -> None:
         edges = self._take_edges()
         for i, (t, pressed) in enumerate(edges):
@@ -365,7 +365,7 @@ class PowerManager(MachineBase):
             self._begin_off(now, "blink")
 
     def _begin_off(self, now: float, after: str) -> None:
-        """Open the contactor first; the rest follows ≥ 100 ms later if it was closed (§2.2)."""
+        """Open the contactor first; the rest follows ≥ 100 ms later if it was closed (adapter.md §2.2)."""
         self._after_open = after
         self._set("sides_enabled", False)
         was_closed = self.contactor_closed or self._outputs.get("contactor") is True

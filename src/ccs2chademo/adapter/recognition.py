@@ -83,7 +83,7 @@ def _nissan_small_pack(r: CarReport) -> bool:
     return old_ecu or 0.0 < r.rated_capacity_kwh <= 32.0
 
 
-#: In order; the first rule that matches wins.  Cars that match none get the §5 general curve
+#: In order; the first rule that matches wins.  Cars that match none get the adapter.md §5 general curve
 #: (with its 410 V / 336 V overrides) and the two-session flow.
 RULES: tuple[Rule, ...] = (
     Rule("nissan-24-30kwh",
@@ -111,7 +111,7 @@ GENERAL_RULE = "general"
 
 
 def recognise(report: CarReport) -> Recognition:
-    """The first matching rule of :data:`RULES`, else the general §5 curve and two sessions."""
+    """The first matching rule of :data:`RULES`, else the general adapter.md §5 curve and two sessions."""
     for rule in RULES:
         if rule.matches(report):
             return Recognition(rule.name, rule.curve(report.target_voltage), rule.flow)
@@ -124,7 +124,7 @@ Auto = Literal["auto"]
 def resolve(report: CarReport, sx: bool | Auto, alt_estimated_voltage: int | Auto) -> Recognition:
     """What the adapter uses: the recognition, with configured values winning over it.
 
-    ``sx = true/false`` forces the flow; ``alt-estimated-voltage = 0/1`` forces the §5 curve;
+    ``sx = true/false`` forces the flow; ``alt-estimated-voltage = 0/1`` forces the adapter.md §5 curve;
     ``configured`` names what was forced."""
     found = recognise(report)
     curve, flow = found.curve, found.flow

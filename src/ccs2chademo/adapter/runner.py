@@ -328,7 +328,7 @@ class AdapterRun:
         plc = RawEthernetPort(loop, iface.name)
         plc.start()
         self._closers.append(plc.shutdown)
-        sdp = MulticastUdpPort(loop, iface.name, 0, hop_limit=10)  # cars use hop limit 10…255 (§6)
+        sdp = MulticastUdpPort(loop, iface.name, 0, hop_limit=10)  # cars use hop limit 10…255 (ccs-ev.md §6)
         await sdp.start()
         self._closers.append(sdp.shutdown)
         tcp = TcpClientPort(loop, socket.AF_INET6, scope_id=iface.index)

@@ -1,4 +1,4 @@
-"""The Arduino serial-monitor text of ``diy-car-177v-session.txt`` (data README §2.2).
+"""The Arduino serial-monitor text of ``diy-car-177v-session.txt`` (data README section 2.2).
 
 One frame per line, ``Rcvd msgID: 0x102; 01; B1; 00; 00; 00; 08; 28; 00  00:01:34.652``: the ID in
 hex, the data bytes byte 0 first, two spaces and the logger's time of day ``hh:mm:ss.mmm``, which

@@ -1,6 +1,6 @@
 """SavvyCAN's CSV export (``Time Stamp,ID,Extended,Dir,Bus,LEN,D1,…,D8,``).
 
-The real exports in ``shared/data/chademo`` show the quirks handled here (data README §2.2):
+The real exports in ``shared/data/chademo`` show the quirks handled here (data README section 2.2):
 
 * ``Time Stamp`` is integer **microseconds** of the logger's clock; only differences matter.  It
   may be negative (still increasing), printed as an unsigned 64-bit number (≥ 2⁶³: subtract

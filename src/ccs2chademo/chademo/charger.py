@@ -53,16 +53,16 @@ from .interfaces import (
 S = ChargerState
 
 CYCLE = 0.1  # s, chademo.md §2
-READY_TIMEOUT = 8.0  # d1 → k + 0x102.5.0 (§4.1)
+READY_TIMEOUT = 8.0  # d1 → k + 0x102.5.0 (chademo.md §4.1)
 PRECHARGE_TIMEOUT = 20.0  # k + 5.0 → d2
 CONTACTORS_TIMEOUT = 4.0  # d2 → 0x102.5.3 cleared
 REQUEST_TIMEOUT = 4.0  # contactors closed → request > 0
-CAN_TIMEOUT = 1.0  # no 0x102: fatal (§7)
+CAN_TIMEOUT = 1.0  # no 0x102: fatal (chademo.md §7)
 CAN_WARNING = 0.3  # ≈3 missing 0x102: log
 STOP_STEP_TIMEOUT = 10.0  # each stop wait, then continue anyway
 WELDING_WAIT_09 = 4.0  # 0.9: fixed wait for the car's welding detection
 D2_TO_D1 = 0.5  # d2 off → d1 off
-STOP_CURRENT = 5.0  # A: "current ≤ 5 A" (§10)
+STOP_CURRENT = 5.0  # A: "current ≤ 5 A" (chademo.md §10)
 BLEED = 0.83  # reported voltage × 0.83 per 100 ms from k-off (adapter.md §4.1)
 INCOMPATIBLE_PERSIST = 2.0  # s a too-high target must persist before the car is ready
 V2X_ZERO_CURRENT = 3.0  # s at 0 A in the loop → "discharging" (adapter.md §7)
@@ -96,7 +96,7 @@ def _clamp(value: float, high: int) -> int:
 # ------------------------------------------------------------------ the charger fields, per cycle
 # Pure functions, so that each rule of adapter.md §6.2–§6.4/§7 is stated (and tested) once; the
 # adapter's bridge only feeds the CCS values in through ``Upstream`` (its mapping module owns the
-# opposite direction, the CCS request fields of §6.1).
+# opposite direction, the CCS request fields of adapter.md §6.1).
 
 
 def available_voltage(evse_maximum_voltage_v: float | None, max_volts: int) -> int:
@@ -648,7 +648,7 @@ class ChademoCharger(MachineBase):
             self._emit(SetOutput("demand", demand))
 
     def _available_current(self) -> int:
-        """0x108.3: dynamic (delivered + margin while the car asks for more) or static (§6.3)."""
+        """0x108.3: dynamic (delivered + margin while the car asks for more) or static (adapter.md §6.3)."""
         request = self._request() if self.state is S.CHARGING else 0
         return available_current(self._current_limits(), dynamic=self.car_dynamic, car_request_a=request,
                                  delivered_a=self._delivered(), max_undersupply_a=self.config.max_undersupply_amps)

@@ -82,7 +82,7 @@ class VehicleLimits(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class VehicleChargeTime(ChademoFrame):
-    """0x101 maximum charging time and capacity (§3.2)."""
+    """0x101 maximum charging time and capacity (chademo.md §3.2)."""
 
     FRAME_ID: ClassVar[int] = 0x101
     max_charge_time_10s: int = 0xFF
@@ -100,7 +100,7 @@ class VehicleChargeTime(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class VehicleStatus(ChademoFrame):
-    """0x102 control and status, the main loop frame (§3.3)."""
+    """0x102 control and status, the main loop frame (chademo.md §3.3)."""
 
     FRAME_ID: ClassVar[int] = 0x102
     protocol_number: int = 2
@@ -141,7 +141,7 @@ class VehicleStatus(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class VehicleMeasured(ChademoFrame):
-    """0x103, non-standard: measured battery voltage (ZombieVerter; §3.7)."""
+    """0x103, non-standard: measured battery voltage (ZombieVerter; chademo.md §3.7)."""
 
     FRAME_ID: ClassVar[int] = 0x103
     measured_battery_voltage: int = 0
@@ -149,7 +149,7 @@ class VehicleMeasured(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class VehicleExtended(ChademoFrame):
-    """0x110 extended functions of the car (§3.6)."""
+    """0x110 extended functions of the car (chademo.md §3.6)."""
 
     FRAME_ID: ClassVar[int] = 0x110
     dynamic_control: bool = False
@@ -160,7 +160,7 @@ class VehicleExtended(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class VehicleDischargeLimits(ChademoFrame):
-    """0x200 V2X discharge limits of the car (§9); currents in A (the DBC un-inverts them)."""
+    """0x200 V2X discharge limits of the car (chademo.md §9); currents in A (the DBC un-inverts them)."""
 
     FRAME_ID: ClassVar[int] = 0x200
     max_discharge_current: int = 0
@@ -171,7 +171,7 @@ class VehicleDischargeLimits(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class VehicleDischargeSequence(ChademoFrame):
-    """0x201 V2X sequence control of the car (§9)."""
+    """0x201 V2X sequence control of the car (chademo.md §9)."""
 
     FRAME_ID: ClassVar[int] = 0x201
     sequence_control_number: int = 0
@@ -193,7 +193,7 @@ class VehicleMaker(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class ChargerCapability(ChademoFrame):
-    """0x108 charger capability (§3.4)."""
+    """0x108 charger capability (chademo.md §3.4)."""
 
     FRAME_ID: ClassVar[int] = 0x108
     welding_detection: int = 1
@@ -204,7 +204,7 @@ class ChargerCapability(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class ChargerStatus(ChademoFrame):
-    """0x109 charger status (§3.5)."""
+    """0x109 charger status (chademo.md §3.5)."""
 
     FRAME_ID: ClassVar[int] = 0x109
     protocol_number: int = 2
@@ -241,13 +241,13 @@ class ChargerStatus(ChademoFrame):
 
     @property
     def error(self) -> bool:
-        """Any charger-side error bit the car reacts to with an error stop (§11)."""
+        """Any charger-side error bit the car reacts to with an error stop (chademo.md §11)."""
         return self.charger_malfunction or self.battery_incompatible or self.system_malfunction
 
 
 @dataclass(frozen=True, slots=True)
 class ChargerExtended(ChademoFrame):
-    """0x118 extended functions of the charger (§3.6)."""
+    """0x118 extended functions of the charger (chademo.md §3.6)."""
 
     FRAME_ID: ClassVar[int] = 0x118
     dynamic_control: bool = False
@@ -258,7 +258,7 @@ class ChargerExtended(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class ChargerDischargeLimits(ChademoFrame):
-    """0x208 V2X discharge limits of the charger (§9); currents in A."""
+    """0x208 V2X discharge limits of the charger (chademo.md §9); currents in A."""
 
     FRAME_ID: ClassVar[int] = 0x208
     present_discharge_current: int = 0
@@ -269,7 +269,7 @@ class ChargerDischargeLimits(ChademoFrame):
 
 @dataclass(frozen=True, slots=True)
 class ChargerDischargeSequence(ChademoFrame):
-    """0x209 V2X sequence control of the charger (§9)."""
+    """0x209 V2X sequence control of the charger (chademo.md §9)."""
 
     FRAME_ID: ClassVar[int] = 0x209
     sequence_control_number: int = 2

@@ -53,7 +53,7 @@ def _module(schema: str) -> ModuleType:
 
 
 def _check_header(data: bytes) -> None:
-    """EXI header (§5): exactly the byte 0x80 — no cookie, no options, final version 1."""
+    """EXI header (exi.md §2): exactly the byte 0x80 — no cookie, no options, final version 1."""
     if not data:
         raise ExiDecodeError("empty input", 0, "header")
     if data[:4] == b"$EXI":

@@ -6,7 +6,7 @@ gives a negative shift count (``ValueError``) that every generated function turn
 :class:`ExiDecodeError`. Encoders shift-or into one int ``a`` that starts with a sentinel 1 bit,
 so the bit count is ``a.bit_length() - 1`` and no separate counter is passed around.
 
-Only the variable-length EXI datatypes (W3C EXI 1.0 §7.1: Unsigned Integer, Integer, String,
+Only the variable-length EXI datatypes (W3C EXI 1.0 section 7.1: Unsigned Integer, Integer, String,
 Binary) live here; fixed-width reads and writes are inlined by the generator.
 """
 
@@ -36,7 +36,7 @@ class ExiEncodeError(ExiError):
 
 
 def dec_uint(v: int, p: int, e: int) -> tuple[int, int]:
-    """EXI Unsigned Integer (§7.1.6): 7-bit groups, least significant first, bit 7 = more."""
+    """EXI Unsigned Integer (EXI section 7.1.6): 7-bit groups, least significant first, bit 7 = more."""
     b = (v >> (e - p - 8)) & 0xFF
     p += 8
     if b < 0x80:
@@ -66,14 +66,14 @@ def dec_uint(v: int, p: int, e: int) -> tuple[int, int]:
 
 
 def dec_int(v: int, p: int, e: int) -> tuple[int, int]:
-    """EXI Integer (§7.1.5): sign bit (1 = negative), then Unsigned |x| (|x| - 1 if negative)."""
+    """EXI Integer (EXI section 7.1.5): sign bit (1 = negative), then Unsigned |x| (|x| - 1 if negative)."""
     neg = (v >> (e - p - 1)) & 1
     x, p = dec_uint(v, p + 1, e)
     return (-x - 1 if neg else x), p
 
 
 def dec_bin(v: int, p: int, e: int) -> tuple[bytes, int]:
-    """EXI Binary (§7.1.1): Unsigned length, then the octets."""
+    """EXI Binary (EXI section 7.1.1): Unsigned length, then the octets."""
     n, p = dec_uint(v, p, e)
     bits = n << 3
     if bits > e - p:
@@ -85,7 +85,7 @@ def dec_bin(v: int, p: int, e: int) -> tuple[bytes, int]:
 
 
 def dec_str(v: int, p: int, e: int) -> tuple[str, int]:
-    """EXI String (§7.1.10) with valuePartitionCapacity 0: length + 2, then code points.
+    """EXI String (EXI section 7.1.10) with valuePartitionCapacity 0: length + 2, then code points.
 
     Lengths 0 and 1 are string-table hits, which cannot occur without a string table; they are
     rejected (exi.md §8), as OpenV2G does.

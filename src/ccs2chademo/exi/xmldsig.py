@@ -1984,7 +1984,7 @@ _FRAGMENT_ENC: dict[type, tuple[int, Callable[[Any, int], int]]] = {Canonicaliza
 
 
 def decode_fragment(data: bytes) -> list[tuple[str, Any]]:
-    """Decode an EXI fragment (§8.5.2, signed parts) into (element name, value) pairs."""
+    """Decode an EXI fragment (EXI section 8.5.2, signed parts) into (element name, value) pairs."""
     v = int.from_bytes(data, "big")
     e = len(data) << 3
     p = 8

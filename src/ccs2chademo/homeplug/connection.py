@@ -7,15 +7,15 @@ plain state machine, which is easier to test and cannot drift into a level that 
 ==============  ======  =====================================================================
 state           level   leaves on
 ==============  ======  =====================================================================
-``modem``       5       a local modem answered GET_SW → ``slac`` (§5; asks again until one does)
+``modem``       5       a local modem answered GET_SW → ``slac`` (ccs-ev.md §5; asks again until one does)
 ``slac``        10      SET_KEY.CNF accepted → ``sdp`` (SlacPev retries itself; 15 s guard)
 ``sdp``         15      valid response → ``connecting``; 50 requests unanswered → ``modem``
 ``connecting``  50      LinkUp → ``connected``; refused/timeout → warm restart
 ``connected``   80      LinkDown → warm restart; the session closes → ``finished``
 ==============  ======  =====================================================================
 
-*Warm restart* (§6): one SDP request, 0.5 s, then SLAC again.  **From ``connecting`` on, every
-HomePlug frame and SDP datagram is ignored** (§13.2, §16 rule 4): a neighbour car's MATCH.CNF
+*Warm restart* (ccs-ev.md §6): one SDP request, 0.5 s, then SLAC again.  **From ``connecting`` on, every
+HomePlug frame and SDP datagram is ignored** (ccs-ev.md §13.2, §16 rule 4): a neighbour car's MATCH.CNF
 must never reach a SET_KEY while a session runs.
 
 The seam for the V2G session (``session``, e.g. the EVCC machine) is the ordinary machine
@@ -87,14 +87,14 @@ class PevConnection(MachineBase):
 
     # -- control ------------------------------------------------------------------------------
     def start(self, now: float) -> None:
-        """Power-on, and every full restart (§13.2: any failure → back to level 5)."""
+        """Power-on, and every full restart (ccs-ev.md §13.2: any failure → back to level 5)."""
         self._goto("modem")
         self.finder.start(now)
         self._pump()
 
     @property
     def evse_mac(self) -> bytes | None:
-        """The charger's MAC: from the SDP answer where it tells (§16 rule 8), else from SLAC."""
+        """The charger's MAC: from the SDP answer where it tells (ccs-ev.md §16 rule 8), else from SLAC."""
         if self.sdp_result is not None and self.sdp_result.evse_mac is not None:
             return self.sdp_result.evse_mac
         return self.slac_result.evse_mac if self.slac_result is not None else None
@@ -204,7 +204,7 @@ class PevConnection(MachineBase):
         elif self.state == "sdp" and self.sdp.result is not None:
             self.sdp_result = result = self.sdp.result
             self._goto("connecting", address=str(result.address), port=result.port)
-            # §16 rule 1: the announced address and port, with our interface's scope id
+            # ccs-ev.md §16 rule 1: the announced address and port, with our interface's scope id
             self._emit(OpenLink("tcp", target=(str(result.address), result.port, 0, self.scope_id)))
             self._deadline = now + self.connect_timeout
         elif self.state == "sdp" and self.sdp.failed:
@@ -212,7 +212,7 @@ class PevConnection(MachineBase):
             self.start(now)
 
     def _restart_warm(self, now: float, reason: str) -> None:
-        """§6: one SDP request and 0.5 s, then SLAC (SdpClient failure takes us to SLAC).
+        """ccs-ev.md §6: one SDP request and 0.5 s, then SLAC (SdpClient failure takes us to SLAC).
 
         After ``MAX_TCP_FAILURES`` TCP failures without a connection in between, SLAC starts
         over at once."""

@@ -1,9 +1,9 @@
 """Modem finder (ccs-ev.md §5): is there a HomePlug modem on our Ethernet at all?
 
-SLAC needs a local modem (§3 precondition, connection level 10).  The finder broadcasts
+SLAC needs a local modem (ccs-ev.md §3 precondition, connection level 10).  The finder broadcasts
 VS_SW_VER.REQ ("GET_SW"), counts the VS_SW_VER.CNF answers addressed to us for ``window``
 seconds, and repeats after ``pause`` until at least one modem answered.  Inside a formed AVLN
-the charger's modem answers too, so ``modems`` also tells "one" from "two" (§2.3).
+the charger's modem answers too, so ``modems`` also tells "one" from "two" (ccs-ev.md §2.3).
 """
 
 from __future__ import annotations

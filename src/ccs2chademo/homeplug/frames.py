@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 ETHERTYPE = 0x88E1
-MIN_FRAME = 60  # Ethernet minimum without FCS; shorter frames are zero-padded (§2.1)
+MIN_FRAME = 60  # Ethernet minimum without FCS; shorter frames are zero-padded (ccs-ev.md §2.1)
 BROADCAST = b"\xff" * 6
-#: Qualcomm "local management" address: only the modem on our own Ethernet answers it (§2.3).
+#: Qualcomm "local management" address: only the modem on our own Ethernet answers it (ccs-ev.md §2.3).
 LOCAL_MANAGEMENT = bytes.fromhex("00b052000001")
 QUALCOMM_OUI = bytes.fromhex("00b052")
-HEADER_END = 19  # payload of an MMV 1 MME starts here (§2.1)
+HEADER_END = 19  # payload of an MMV 1 MME starts here (ccs-ev.md §2.1)
 VENDOR_HEADER_END = 20  # payload of a vendor (MMV 0) MME starts after the 3-byte OUI
 
 
@@ -152,7 +152,7 @@ class Mme:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("dest", "source", "tail")}
 
 
-# -- CM_SLAC_PARAM (§2.2) --------------------------------------------------------------------
+# -- CM_SLAC_PARAM (ccs-ev.md §2.2) --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,7 +197,7 @@ class StartAttenCharInd(Mme):
     forwarding_sta: bytes
     run_id: bytes
     num_sounds: int = 10
-    time_out: int = 6  # §2.2: Compleo ignores the message with 10
+    time_out: int = 6  # ccs-ev.md §2.2: Compleo ignores the message with 10
     resp_type: int = 1
     application_type: int = 0
     security_type: int = 0
@@ -297,7 +297,7 @@ class AttenCharRsp(Mme):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttenProfileInd(_AttenuationGroups):
-    """Emitted by an EVSE-side modem to its host for every sound it heard (§2.1)."""
+    """Emitted by an EVSE-side modem to its host for every sound it heard (ccs-ev.md §2.1)."""
 
     NAME = "CM_ATTEN_PROFILE.IND"
     MMTYPE = 0x6086
@@ -362,7 +362,7 @@ class SlacMatchCnf(Mme):
             raise MmeError(f"{self.NAME}: NID is 54 bits, top bits of byte 91 set ({self.nid.hex()})")
 
 
-# -- modem keys (§2.3) --------------------------------------------------------------------------
+# -- modem keys (ccs-ev.md §2.3) --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -387,7 +387,7 @@ class SetKeyReq(Mme):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetKeyCnf(Mme):
-    """``result`` ≠ 0 from the local QCA modem means *accepted* (§2.4); it then reboots."""
+    """``result`` ≠ 0 from the local QCA modem means *accepted* (ccs-ev.md §2.4); it then reboots."""
 
     NAME = "CM_SET_KEY.CNF"
     MMTYPE = 0x6009
@@ -522,7 +522,7 @@ MESSAGES: dict[int, type[Mme]] = {
     )
 }
 
-#: Base MMTYPE → name, for reporting MMTYPEs we only name (§2.1 table).
+#: Base MMTYPE → name, for reporting MMTYPEs we only name (ccs-ev.md §2.1 table).
 KNOWN_NAMES = {0x6078: "CM_VALIDATE"}
 
 Frame = Mme | UnknownMme

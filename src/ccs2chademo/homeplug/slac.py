@@ -2,12 +2,12 @@
 
 * :class:`SlacPev` — the car side (ccs-ev.md §3): PARAM.REQ, 3 START_ATTEN_CHAR, 10 sounds,
   ATTEN_CHAR.IND/RSP, MATCH.REQ/CNF, then NID/NMK into the local modem with SET_KEY.
-* :class:`SlacEvse` — the charger side for the simulated charger (§4): echoes the RunID,
+* :class:`SlacEvse` — the charger side for the simulated charger (ccs-ev.md §4): echoes the RunID,
   answers with an attenuation profile and its own NID/NMK.
 
 Both speak raw Ethernet frames on one link (``"plc"``); the frame's MAC header carries the
 addressing, so ``SendFrame.dest`` stays ``None``.  Every received frame is checked before it may
-change state (§16 rule 5): decodable, addressed to us, our RunID.  A rejected frame is logged
+change state (ccs-ev.md §16 rule 5): decodable, addressed to us, our RunID.  A rejected frame is logged
 (``kind="rejected"`` with a ``reason``) and leaves the state untouched.
 """
 
@@ -21,14 +21,14 @@ from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
 from ..runtime.machine import MachineBase
 from . import frames as F
 
-#: §4: all groups 9 dB except the last three (value 0 is treated as defective by the Ioniq).
+#: ccs-ev.md §4: all groups 9 dB except the last three (value 0 is treated as defective by the Ioniq).
 DEFAULT_PROFILE = bytes([9] * 55 + [0x0F, 0x13, 0x19])
 NUM_GROUPS = 58
 
 
 @dataclass(frozen=True, slots=True)
 class SlacTiming:
-    """PEV timings of §3; defaults are the reference PEV's 30 ms cycle."""
+    """PEV timings of ccs-ev.md §3; defaults are the reference PEV's 30 ms cycle."""
 
     param_timeout: float = 1.0  # step 2: then a new attempt (new RunID)
     cnf_to_start: float = 0.030  # step 3: must stay ≤ 100 ms (Tesla SC, Compleo)
@@ -45,7 +45,7 @@ class SlacTiming:
 
     def __post_init__(self) -> None:
         if self.cnf_to_start > 0.1:
-            raise ValueError("§3: at most 100 ms from SLAC_PARAM.CNF to the first START_ATTEN_CHAR")
+            raise ValueError("ccs-ev.md §3: at most 100 ms from SLAC_PARAM.CNF to the first START_ATTEN_CHAR")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ class SlacPev(_SlacBase):
 
     Several chargers may answer (a shared cabinet, cross-talk): every valid ATTEN_CHAR.IND gets
     its RSP, and after ``match_delay`` the one with the lowest mean attenuation is matched
-    (ISO 15118-3 selection; with one charger this is "take the first", as §3 says).
+    (ISO 15118-3 selection; with one charger this is "take the first", as ccs-ev.md §3 says).
     """
 
     def __init__(self, mac: bytes, rng: random.Random, name: str = "slac_pev", link: str = "plc",
@@ -128,7 +128,7 @@ class SlacPev(_SlacBase):
         self._candidates: list[_Candidate] = []
         self._evse_mac = b""
         self._match: F.SlacMatchCnf | None = None
-        self.first_param_cnf_at: float | None = None  # the "CCS lifesign" (§3)
+        self.first_param_cnf_at: float | None = None  # the "CCS lifesign" (ccs-ev.md §3)
 
     # -- control ----------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -220,7 +220,7 @@ class SlacPev(_SlacBase):
         if mme is None or not self.active:
             return
         if mme.dest != self.mac:
-            # §2.4: the modem forwards the charger's answers to *any* car; never act on them.
+            # ccs-ev.md §2.4: the modem forwards the charger's answers to *any* car; never act on them.
             if isinstance(mme, F.SlacParamCnf | F.AttenCharInd | F.SlacMatchCnf | F.SetKeyCnf):
                 self._reject(f"addressed to {F.format_mac(mme.dest)}, not to us", mme)
             return
@@ -283,7 +283,7 @@ class SlacPev(_SlacBase):
         if self.state != "wait_set_key_cnf" or self._match is None:
             return
         if not cnf.accepted:
-            # §2.4: Result 0 is what a *remote* modem answers; the local QCA modem says 1.
+            # ccs-ev.md §2.4: Result 0 is what a *remote* modem answers; the local QCA modem says 1.
             self._reject("SET_KEY.CNF result 0 (not our local modem)", cnf)
             return
         attenuation = next(c.attenuation for c in self._candidates if c.mac == self._evse_mac)
@@ -293,7 +293,7 @@ class SlacPev(_SlacBase):
 
 
 def random_network_key(rng: random.Random) -> tuple[bytes, bytes]:
-    """§4 (current pyPLC EVSE): NID ``01 02 r r r r 07``, NMK ``0x77×16`` with bytes 2–6 random."""
+    """ccs-ev.md §4 (current pyPLC EVSE): NID ``01 02 r r r r 07``, NMK ``0x77×16`` with bytes 2–6 random."""
     nid = bytes([1, 2, *(rng.getrandbits(8) for _ in range(4)), 7])
     nmk = bytearray(b"\x77" * 16)
     for i in range(2, 7):
@@ -311,12 +311,12 @@ class _PevSession:
 
 
 class SlacEvse(_SlacBase):
-    """Charger-side SLAC responder.  One session per PEV MAC; the RunID is always echoed (§4).
+    """Charger-side SLAC responder.  One session per PEV MAC; the RunID is always echoed (ccs-ev.md §4).
 
     With ``configure_modem`` it first writes its NID/NMK into its own modem and waits
     ``modem_restart`` before serving, as pyPLC's EVSE does.  ``response_delay`` models the
     charger's reaction time (real chargers 5–20 ms).  When its modem delivers
-    CM_ATTEN_PROFILE.IND for a PEV, ATTEN_CHAR.IND carries their average; otherwise the §4
+    CM_ATTEN_PROFILE.IND for a PEV, ATTEN_CHAR.IND carries their average; otherwise the ccs-ev.md §4
     profile.  ATTEN_CHAR.IND goes out on the last sound (CNT 0) or, if that sound was lost, when
     the TIME_OUT window announced by START_ATTEN_CHAR.IND (6 × 100 ms) ends — as ISO 15118-3
     chargers do.

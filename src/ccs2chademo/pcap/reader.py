@@ -1,7 +1,7 @@
 """Read pcap and pcapng files into ``(frame number, timestamp, Ethernet frame)`` with typed errors.
 
 The parsing itself is dpkt's; this module only picks the format by its magic number, insists on
-Ethernet link type (every capture in shared/data is, data/README §1.2) and turns whatever dpkt
+Ethernet link type (every capture in shared/data is, data/README section 1.2) and turns whatever dpkt
 raises on a corrupt or truncated file into :class:`PcapError`.  The file is read into memory
 first: dpkt reads a block by the length field it finds, and on a real file object a corrupt
 4 GB length would make the buffered reader allocate that much; from memory it gets what exists.

@@ -1,6 +1,6 @@
 """TCP reassembly per connection and direction, as a passive observer of a capture.
 
-Rules (data/README §1.2): segments are grouped per direction of a 4-tuple; a SYN with an ISN
+Rules (data/README section 1.2): segments are grouped per direction of a 4-tuple; a SYN with an ISN
 other than the current connection's starts a new connection on the same 4-tuple (cars reuse
 nothing, but a listener restarted mid-capture may); bytes are put in order by sequence number
 and bytes already delivered are dropped, which removes TCP retransmissions and the captures

@@ -86,7 +86,7 @@ BR = "adapter/bridge.py: Bridge"
 PW = "adapter/power.py: PowerManager"
 RUN = "adapter/runner.py: AdapterRun"
 CH = "chademo/charger.py: ChademoCharger"
-VE = "chademo/vehicle.py: ChademoVehicle"
+VE = "sim/vehicle.py: ChademoVehicle"
 SP = "homeplug/slac.py: SlacPev"
 SE = "homeplug/slac.py: SlacEvse"
 CO = "homeplug/connection.py: PevConnection"
@@ -147,6 +147,7 @@ KINDS: tuple[Kind, ...] = (
         f("after_d1", N, "s since d1 was switched on"),
         f("after_d2", N, "s since d2 was switched on"),
         f("welding_check", S, "how the car's welding check went"),
+        f("promoted", B, "the discovery session continues as the real session (single-session flow)"),
         f("voltage", N, "inlet voltage, V"),
         f("dtcs", I, "diagnostic trouble codes the car set"),
         f("frozen_target", I, "the target voltage frozen for the session, V"),
@@ -209,12 +210,42 @@ KINDS: tuple[Kind, ...] = (
     Kind("chademo-session", "the bridge chose the CHAdeMO session kind", (BR,), (
         r("session", S, "`charge` or `discharge`"),
     )),
-    Kind("battery-voltage", "the car's battery voltage, measured (0x103) or estimated", (BR,), (
+    Kind("battery-voltage", "the car's battery voltage, measured (0x103, inlet voltmeter) or estimated", (BR,), (
         r("volts", N, "battery voltage used, V"),
-        f("estimate", N, "the estimate, V"),
+        f("estimate", (N, Z), "the estimate, V"),
         f("target", I, "the car's target voltage, V"),
         f("soc", N, "state of charge the car reports, %"),
+        f("rule", (S, Z), "the car-recognition rule whose curve made the estimate"),
     )),
+    Kind("car-recognised", "the car was recognised from its first frames: estimate curve and session flow",
+         (BR,), (
+             r("rule", S, "the rule that matched (`general` when none did; adapter/recognition.py)"),
+             r("flow", S, "`two-session` or `single-session`"),
+             r("configured", A, "what the configuration forced (`sx`, `alt-estimated-voltage`)"),
+             r("curve_max", N, "the estimate curve's maximum voltage, V"),
+             r("curve_nom", N, "the estimate curve's nominal (50 %) voltage, V"),
+             r("target", I, "the car's target voltage (frozen at d2), V"),
+             r("max", I, "the car's maximum battery voltage, V"),
+             r("capacity", N, "the car's rated capacity, kWh"),
+         )),
+    Kind("flow", "the bridge switched to the single-session flow for a recognised car", (BR,), (
+        r("flow", S, "the flow now in use"),
+        r("reason", S, _REASON),
+        f("rule", (S, Z), "the recognition rule"),
+    )),
+    Kind("contactor-emergency-open", "the adapter contactor opens 2 s after a CCS safe shutdown, the current "
+         "being unknown (the car's contactors never break it)", (BR,), (
+             r("reason", S, _REASON),
+             r("after_s", N, "s after the safe shutdown began"),
+             r("last_current", N, "the last current CurrentDemand reported, A"),
+         )),
+    Kind("contactor-close-refused", "the adapter will not close its contactor this session; a named stop "
+         "follows", (BR,), (
+             r("reason", S, "`voltage-mismatch` or `battery-above-charger-maximum`"),
+             f("charger", (N, Z), "the charger's present voltage, V"),
+             f("car_side", (N, Z), "the car side's voltage (inlet voltmeter or battery value), V"),
+             f("charger_max", N, "the charger's maximum voltage, V"),
+         )),
     Kind("target-frozen", "the target voltage is frozen for the session", (BR,), (
         r("target", I, "target voltage, V"),
     )),
@@ -309,6 +340,9 @@ KINDS: tuple[Kind, ...] = (
     )),
     # ---------------------------------------------------------------- CHAdeMO: the adapter toward the car
     Kind("stop-requested", "the CHAdeMO side was asked to stop", (CH,)),
+    Kind("promote-ignored", "a promotion to the real session came too late (not in discovery any more)", (CH,), (
+        r("state", S, "the state"), f("session", (S, Z), "the session kind"),
+    )),
     Kind("start-ignored", "a second start was ignored", (CH,), (
         r("state", S, "the state"), r("reason", S, _REASON),
     )),

@@ -34,7 +34,7 @@ from .battery import Battery
 @dataclass(frozen=True)
 class StageParams:
     insulation_test_s: float = 10.0
-    precharge_jump: float = 0.5  # first PreChargeReq: jump to this fraction of the target (§15)
+    precharge_jump: float = 0.5  # first PreChargeReq: jump to this fraction of the target (ccs-ev.md §15)
     precharge_slew: float = 100.0  # V/s afterwards
     voltage_tau: float = 0.05  # s, output voltage toward a no-load target
     current_tau: float = 0.25  # s, current loop time constant
@@ -44,7 +44,7 @@ class StageParams:
     welding_decay_tau: float | None = 0.4  # s; None: the reported voltage never falls
     voltage_jitter: float = 0.5  # V of uniform noise on reported voltages
     precharge_failure_margin: float = 20.0  # V below the battery that makes PowerDelivery fail
-    discharge: bool = False  # a discharger: EVTargetCurrent is the allowed discharge current (§7)
+    discharge: bool = False  # a discharger: EVTargetCurrent is the allowed discharge current (adapter.md §7)
     current_slew: float | None = None  # A/s: a linear ramp away from 0 A instead of the loop's lag …
     current_fall: float = 250.0  # … and back toward 0 A (real stages: 100 → 0 A in 0.4 s, chademo.md §10)
 
@@ -176,7 +176,7 @@ class PowerStageModel:
         trip = self.p.emergency_overshoot
         following = max(self.command, self.previous_command)  # a falling set point is lag, not overshoot
         if trip is not None and self.mode == "charging" and self.current > following + trip:
-            # Compleo: its own loop overshot what it was regulating to → EmergencyShutdown (§14.1)
+            # Compleo: its own loop overshot what it was regulating to → EmergencyShutdown (ccs-ev.md §14.1)
             self.emergency = True
             self.mode = "off"
             self.command = 0.0

@@ -3,7 +3,7 @@
 It stands in for what the adapter gets from a CCS charger: an output voltage that slews (it
 cannot jump), an insulation test when the charger asks for precharge (chademo.md §4 steps 6–8:
 up to ≈500 V, hold, discharge below 20 V), a current that follows the request with a lag of a
-few frames and never exceeds min(request, limit) (§6.1), and knobs for the faults tests need
+few frames and never exceeds min(request, limit) (chademo.md §6.1), and knobs for the faults tests need
 (dynamic limit, under-delivery, stop, fault).  When the car's contactors are closed its output
 is tied to the battery, whose terminal voltage then sets the output voltage.
 """
@@ -31,7 +31,7 @@ class DcSourceSpec:
     voltage_slew_v_per_s: float = 600.0  # output rise (real units: 265 → 505 V in ≈0.5 s)
     discharge_v_per_s: float = 1000.0  # output discharge when disabled (383 → 7 V in ≈0.4 s)
     current_up_a_per_s: float = 60.0
-    current_down_a_per_s: float = 250.0  # 31 → 0 A in ≈0.2 s, 100 → 0 A in 0.4 s (§10 step 2)
+    current_down_a_per_s: float = 250.0  # 31 → 0 A in ≈0.2 s, 100 → 0 A in 0.4 s (chademo.md §10 step 2)
     lag_s: float = 0.2  # output lags the request by 1–5 frames (chademo.md §6.1)
 
 

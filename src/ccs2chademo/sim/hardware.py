@@ -38,7 +38,7 @@ Sink = Callable[[InputChanged], None]
 
 ADC_STEP_V = 0.01
 INLET_STEP_V = 0.5  # a 12-bit ADC behind a ≈1000:1 divider resolves ≈0.5 V at the inlet
-DCDC_MIN_V = 210.0  # internal DC/DC input range 210–1200 V DC (§13)
+DCDC_MIN_V = 210.0  # internal DC/DC input range 210–1200 V DC (adapter.md §13)
 DCDC_MAX_V = 1200.0
 CELL_FULL_V = 4.2
 
@@ -61,14 +61,14 @@ class LoopSupply:
 
 NO_SUPPLY = LoopSupply(0.0, 0.0)
 FULL_SUPPLY = LoopSupply(12.0, 2.0)  # CHAdeMO 1.0: 12 V / 2 A between d1 and d2
-WEAK_SUPPLY = LoopSupply(9.4, 1.3)  # the original adapter's semiconductor d2 (§13)
+WEAK_SUPPLY = LoopSupply(9.4, 1.3)  # the original adapter's semiconductor d2 (adapter.md §13)
 
 
 class Contactor:
     """The adapter's DC− contactor: closes/opens after a delay; can weld.
 
     ``welded`` contacts stay closed whatever the coil does.  With ``weld_on_break_above_a`` set,
-    opening while more than that current flows welds the contacts (§14 #12).
+    opening while more than that current flows welds the contacts (adapter.md §14 #12).
     """
 
     def __init__(self, close_delay_s: float = 0.025, open_delay_s: float = 0.010, welded: bool = False,
@@ -112,7 +112,7 @@ class AuxBattery:
 
     While the adapter is on the cells drain; the internal DC/DC charges them while the charger
     applies 210–1200 V.  On USB charging the cells are disconnected from the ADC (vcc4 ≈ 0) and
-    the rail reads the USB supply (≈4.2 V) — the §8 self-charging signature.
+    the rail reads the USB supply (≈4.2 V) — the adapter.md §8 self-charging signature.
     """
 
     cell_v: float = 3.85
@@ -309,7 +309,7 @@ class AdapterHardware:
         self.powered = False
 
     def inlet_voltage(self, battery_v: float, car_contactors_closed: bool) -> float:
-        """Voltage at the car inlet: DC+ is wired through, DC− only via the adapter contactor (§13).
+        """Voltage at the car inlet: DC+ is wired through, DC− only via the adapter contactor (adapter.md §13).
 
         Contactor closed: the charger output (which the car's battery pins once its contactors are
         closed — the world's charger model sees that as load).  Open: the battery if the car's

@@ -1,4 +1,4 @@
-"""Safety invariants of a whole simulated session (issue 7 §4), checked at every step.
+"""Safety invariants of a whole simulated session, checked at every step.
 
 These are the rules whose violation would damage hardware or strand a car in the field, stated
 over physical quantities the simulation knows and the real adapter cannot measure: current
@@ -29,12 +29,13 @@ INLET_VOLTAGE_BEFORE_CAR_CONTACTORS = "inlet-voltage-before-car-contactors"
 SESSION_END_STATE = "session-end-state"
 
 INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CAR_CONTACTORS_OPENED_UNDER_LOAD, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
-              CONTACTOR_CLOSED_AFTER_STOP, D2_BEFORE_PRECHARGE_VOLTAGE, TARGET_ABOVE_CAR_REQUEST, TARGET_ABOVE_CHARGER_LIMIT,
-              DISCHARGE_ABOVE_CAR_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS, SESSION_END_STATE)
+              CONTACTOR_CLOSED_AFTER_STOP, D2_BEFORE_PRECHARGE_VOLTAGE, TARGET_ABOVE_CAR_REQUEST,
+              TARGET_ABOVE_CHARGER_LIMIT, DISCHARGE_ABOVE_CAR_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
+              SESSION_END_STATE)
 
 OPEN_CURRENT_LIMIT_A = 5.0
 CLOSE_VOLTAGE_LIMIT_V = 20.0
-PRECHARGE_REACHED_V = 20.0  # §12.3 precharge "reached" delta
+PRECHARGE_REACHED_V = 20.0  # adapter.md §12.3 precharge "reached" delta
 INLET_SAFE_V = 10.0  # CHAdeMO: ≤ 10 V counts as no voltage
 CURRENT_TOLERANCE_A = 0.5
 RAMP_DOWN_A_PER_S = 100.0  # −10 A per 100 ms
@@ -136,7 +137,7 @@ class Violation:
 class InvariantChecker:
     """Checks :class:`SafetySnapshot` records one by one; ``violations`` accumulates.
 
-    ``sx``: single-session mode, where d2 comes on before the precharge by design (§3).
+    ``sx``: single-session mode, where d2 comes on before the precharge by design (adapter.md §3).
     ``latency_s``: how long a CCS target may lag a new charger limit or a falling car request
     (one CCS request/response round plus one 100 ms cycle); above the car's request the target
     may also stay while it falls at the −10 A / 100 ms ramp rate.

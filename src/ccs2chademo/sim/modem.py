@@ -13,7 +13,7 @@ all modems of a charging site).  What it does, because real stacks depend on it:
   AVLN (how "two modems" is counted).  GET_KEY.REQ is answered with the current key.
 * **SLAC frames** (CM_SLAC_PARAM … CM_SLAC_MATCH) go out unassociated: every modem on the
   line hears them and hands them to its host *whatever their destination MAC* — the quirk that
-  lets a passive listener see another car's MATCH.CNF (§2.4).
+  lets a passive listener see another car's MATCH.CNF (ccs-ev.md §2.4).
 * **Everything else** (IPv6: SDP, TCP) crosses the line only inside one AVLN, and a receiving
   modem hands to its host only broadcast/multicast frames and unicast to its host's MAC.
 * An EVSE-side modem (``role="evse"``) reports each sound it hears with CM_ATTEN_PROFILE.IND
@@ -33,13 +33,13 @@ from ..runtime.events import Address, Event, FrameReceived, SendFailed, SendFram
 from ..runtime.machine import MachineBase
 
 UNASSOCIATED = bytes(7)
-SLAC_RANGE = range(0x6064, 0x6080)  # CM_SLAC_PARAM … CM_SLAC_MATCH (§2.1)
+SLAC_RANGE = range(0x6064, 0x6080)  # CM_SLAC_PARAM … CM_SLAC_MATCH (ccs-ev.md §2.1)
 QCA7420 = ("MAC-QCA7420-1.4.0.20-00-20171027-CS", 0x20)
 QCA7000 = ("MAC-QCA7000-1.1.0.727-02-20130826-FINAL", 0x22)
 
 
 def set_key_cnf(req: F.SetKeyReq, modem_mac: bytes) -> bytes:
-    """The local QCA modem's answer: Result 1 = accepted (§2.4)."""
+    """The local QCA modem's answer: Result 1 = accepted (ccs-ev.md §2.4)."""
     return F.SetKeyCnf(dest=req.source, source=modem_mac, result=1, my_nonce=bytes(4),
                        your_nonce=req.my_nonce).encode()
 

@@ -12,7 +12,7 @@ link, and CHAdeMO frames on a CAN bus.  The machines are the product's own:
 
 **The DC bus** is modelled here, every ``step_s`` (default 20 ms — finer than
 the contactors' reaction, so the invariants see every transition in order): the charger's output reaches
-the car inlet only through the adapter contactor (DC−, §13), the battery only through the car's
+the car inlet only through the adapter contactor (DC−, adapter.md §13), the battery only through the car's
 contactors, and current flows only when both are closed — that closed path is what the charger's
 power stage sees as its load (``ev_contactor``).  What the inlet sees and what flows go to the
 car's sensors (``CarElectrical``) and to the hardware model (the cells' DC/DC, weld physics).

@@ -1,7 +1,7 @@
 """Neutral V2G messages (:mod:`.messages`) to and from EXI via :mod:`ccs2chademo.exi`.
 
 The only module that knows the generated DIN/ISO-2/SAP data classes.  Requests are built with
-every field the spec asks for (ccs-ev.md §9, rule 9: the "optional" ones chargers expect) and
+every field the spec asks for (ccs-ev.md §9 and §16 rule 9: the "optional" ones chargers expect) and
 the Unit of every PhysicalValue (mandatory in ISO-2, harmless in DIN); responses are read
 field by field with absent optional fields as ``None``.  Every EXI failure, an unknown message,
 a request where a response was expected and a value that does not fit becomes a

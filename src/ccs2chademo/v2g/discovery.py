@@ -32,14 +32,14 @@ class SdpResult:
     address: ipaddress.IPv6Address
     port: int
     security: int
-    evse_mac: bytes | None  # from the EUI-64 of the announced address, when it is one (§16 rule 8)
+    evse_mac: bytes | None  # from the EUI-64 of the announced address, when it is one (ccs-ev.md §16 rule 8)
 
 
 class SdpClient(TimerMachine):
     """Send a request every ``interval`` until a valid response, at most ``max_requests`` times.
 
     Send errors (modem rebooting after SET_KEY, carrier lost) are logged and the next request
-    goes out on schedule, so the ≈5 s reboot costs nothing but retries (§16 rule 7).
+    goes out on schedule, so the ≈5 s reboot costs nothing but retries (ccs-ev.md §16 rule 7).
     """
 
     def __init__(self, name: str = "sdp_client", link: str = "sdp", interval: float = 0.5, max_requests: int = 50,
@@ -95,7 +95,7 @@ class SdpClient(TimerMachine):
 
 
 class SdpServer(MachineBase):
-    """Answer every valid request (security 0x10 or 0x00, §15) with our address and TCP port."""
+    """Answer every valid request (security 0x10 or 0x00, ccs-ev.md §15) with our address and TCP port."""
 
     def __init__(self, address: ipaddress.IPv6Address, tcp_port: int, name: str = "sdp_server",
                  link: str = "sdp") -> None:

@@ -1,7 +1,7 @@
 """The car side of a DC V2G session (EVCC): DIN SPEC 70121 and ISO 15118-2 DC with EIM.
 
 One sans-I/O machine runs the whole application layer over one TCP stream (ccs-ev.md §8–§12,
-§16): SupportedAppProtocol → SessionSetup → ServiceDiscovery → (Service)PaymentSelection →
+ccs-ev.md §16): SupportedAppProtocol → SessionSetup → ServiceDiscovery → (Service)PaymentSelection →
 ContractAuthentication/Authorization → ChargeParameterDiscovery → CableCheck → PreCharge →
 PowerDelivery(ON) → CurrentDemand loop → PowerDelivery(OFF) → WeldingDetection → SessionStop →
 FIN.  What the car side wants arrives as ``InputChanged("request", EvRequest)``; what the
@@ -17,9 +17,9 @@ Three ways a session ends, all with CP B, contactors open and TCP closed by FIN:
 
 * **normal stop** (EV stop request, battery full, EVSE_Shutdown, or at once on
   EVSE_EmergencyShutdown/EVSE_Malfunction): PowerDelivery(OFF) → CP B → 300 ms → contactors open
-  → bounded WeldingDetection → SessionStop → FIN (§12.2);
+  → bounded WeldingDetection → SessionStop → FIN (ccs-ev.md §12.2);
 * **safe shutdown** (non-OK ResponseCode, timeout, loop limit, TCP loss, bad data, a stop before
-  CurrentDemand): CP B → 2 s → contactors open → 1 s → FIN (§12.3);
+  CurrentDemand): CP B → 2 s → contactors open → 1 s → FIN (ccs-ev.md §12.3);
 * the reason is always in ``stop_reason`` (rule 16), as ``"<cause>:<state>"``.
 
 States only move forward (rule 13): PowerDelivery(ON) and PowerDelivery(OFF) are separate states.
@@ -87,7 +87,7 @@ STATES = (
 )
 _ORDER = {s: i for i, s in enumerate(STATES)}
 
-#: EVSEStatusCodes that let a session continue (§12.1).
+#: EVSEStatusCodes that let a session continue (ccs-ev.md §12.1).
 RUNNING_STATUSES = frozenset({None, "EVSE_NotReady", "EVSE_Ready", "EVSE_IsolationMonitoringActive"})
 #: EVSEStatusCodes that stop a running CurrentDemand with PowerDelivery(OFF), mapped to the cause.
 STOP_STATUSES = {
@@ -235,7 +235,7 @@ def _default_timeouts() -> dict[Kind, float]:
 
 
 def _default_limits() -> dict[Kind, int]:
-    """Request limits of the Ongoing loops (§11)."""
+    """Request limits of the Ongoing loops (ccs-ev.md §11)."""
     return {
         Kind.CONTRACT_AUTHENTICATION: 120,
         Kind.CHARGE_PARAMETER_DISCOVERY: 60,
@@ -259,13 +259,13 @@ class EvccConfig:
     secc: Address | None = None
     start_at: float = 0.0
     timeouts: dict[Kind, float] = field(default_factory=_default_timeouts)
-    #: ISO 15118-2 overrides (§10: 5 s for PowerDelivery).
+    #: ISO 15118-2 overrides (ccs-ev.md §10: 5 s for PowerDelivery).
     iso_timeouts: dict[Kind, float] = field(default_factory=lambda: {Kind.POWER_DELIVERY: 5.0})
     limits: dict[Kind, int] = field(default_factory=_default_limits)
-    ongoing_interval: float = 1.0  # Ongoing loops poll ≈1/s (§11)
-    precharge_interval: float = 0.45  # PreChargeReq spacing (§9 row 8, adapter stall)
+    ongoing_interval: float = 1.0  # Ongoing loops poll ≈1/s (ccs-ev.md §11)
+    precharge_interval: float = 0.45  # PreChargeReq spacing (ccs-ev.md §9 row 8, adapter stall)
     precharge_total: float = 30.0
-    precharge_tolerance: float = 20.0  # |present − target| below this = reached (§9 row 8)
+    precharge_tolerance: float = 20.0  # |present − target| below this = reached (ccs-ev.md §9 row 8)
     precharge_current: float = 1.0
     precharge_start_delay: float = 0.0  # the adapter uses 2 s (adapter.md §2 step 3)
     precharge_wait_limit: float = 30.0  # bound on waiting for ready_to_start
@@ -404,7 +404,7 @@ class Evcc(MachineBase):
 
     def _on_stop_request(self, now: float) -> None:
         if _ORDER[self.state] < _ORDER["PowerDeliveryOn"]:
-            # §12.3: a stop requested before CurrentDemand goes straight to safe shutdown.
+            # ccs-ev.md §12.3: a stop requested before CurrentDemand goes straight to safe shutdown.
             self._safe_shutdown(f"ev-stop-request:{self.state}", now)
         elif self.state == "CurrentDemand" and self._awaiting is None:
             self._normal_stop("ev-stop-request", now)
@@ -511,7 +511,7 @@ class Evcc(MachineBase):
             evse_dynamic_current=msg.max_current, charge_parameter_discovery_done=True)
         if msg.sa_schedule_tuple_id is not None:
             self._sa_tuple = msg.sa_schedule_tuple_id
-        self._set("cp", "C")  # §13.1: state C once ChargeParameterDiscovery is Finished
+        self._set("cp", "C")  # ccs-ev.md §13.1: state C once ChargeParameterDiscovery is Finished
         self._next("CableCheck", Kind.CABLE_CHECK, now)
 
     def _on_cable_check(self, msg: EvseMessage, now: float) -> None:
@@ -716,7 +716,7 @@ class Evcc(MachineBase):
     def _on_timeout(self, kind: Kind, now: float) -> None:
         self._log("timeout", msg=kind, state=self.state)
         if kind is Kind.SESSION_STOP:
-            self._end(now)  # §9 row 13: on response or timeout, FIN
+            self._end(now)  # ccs-ev.md §9 row 13: on response or timeout, FIN
         else:
             self._safe_shutdown(f"timeout:{self.state}", now)
 

@@ -4,7 +4,7 @@ The request (10 bytes) asks for security and transport; the response (28 bytes) 
 charger's link-local address and TCP port.  Decoding is strict on purpose: a response whose
 payload is not exactly 20 bytes, or whose address is not link-local, is refused with a typed
 error, because connecting anywhere else than the announced link-local address/port is the
-classic field failure (§16 rule 1).
+classic field failure (ccs-ev.md §16 rule 1).
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ class Secc(MachineBase):
             self._log("sequence-error", got=req.kind, after=self._last)
             return Reply(self._failed(req.kind, "FAILED_SequenceError"), delay)
         if req.kind is Kind.CURRENT_DEMAND and not self._power_on:
-            # Alpitronic: PowerDelivery with ReadyToChargeState false, then CurrentDemand (§9 row 9)
+            # Alpitronic: PowerDelivery with ReadyToChargeState false, then CurrentDemand (ccs-ev.md §9 row 9)
             return Reply(replace(self._failed(req.kind, "FAILED_SequenceError"), status_code="EVSE_Shutdown"), delay)
         self._last = req.kind
         return Reply(self._respond(req, now), delay)

@@ -1,4 +1,4 @@
-"""V2GTP (ISO 15118-2 §7.8): the 8-byte header in front of every EXI message and SDP payload.
+"""V2GTP (ISO 15118-2 section 7.8): the 8-byte header in front of every EXI message and SDP payload.
 
 ``01 FE`` (version, inverted version) + payload type (2 bytes) + payload length (4 bytes), all
 big-endian.  TCP carries a byte stream, so :class:`V2gtpStream` reassembles messages by the

@@ -3,7 +3,7 @@
 A link-local or multicast destination means nothing without the interface, so the port fills
 in the interface's scope id whenever a machine leaves it out (``SendFrame(dest=("ff02::1",
 15118))`` just works).  The socket joins the group on the interface, sends multicast out of
-that interface only, with the hop limit the caller asks for (cars use 10…255, §6), and does not
+that interface only, with the hop limit the caller asks for (cars use 10…255, ccs-ev.md §6), and does not
 loop its own multicast back.
 """
 
