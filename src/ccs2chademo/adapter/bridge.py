@@ -428,7 +428,7 @@ class Bridge(MachineBase):
         if found != self.recognition:
             self.recognition = found
             self._log("car-recognised", rule=found.rule, flow=found.flow.value, configured=list(found.configured),
-                      curve_max=found.curve.max_v, curve_nom=round(found.curve.nom_v, 2),
+                      curve_max=round(float(found.curve.max_v), 2), curve_nom=round(float(found.curve.nom_v), 2),
                       target=report.target_voltage, max=report.max_battery_voltage, capacity=report.rated_capacity_kwh)
         return found
 
@@ -771,9 +771,12 @@ class Bridge(MachineBase):
         self.ccs_status = status
         if status.safe_shutdown and self._safe_shutdown_at is None:
             self._safe_shutdown_at = now
+            if previous.state == "CurrentDemand":  # the last request may be flowing, whatever the reply said
+                self._last_cd_current = max(self._last_cd_current, self.sent_current())
         if status.current_demand and status.present_voltage is not None and status.present_current is not None:
             self._last_cd_voltage = status.present_voltage
-            self._last_cd_current = status.present_current
+            # what may be flowing: the charger's figure lags, so also what we asked for
+            self._last_cd_current = max(status.present_current, self.sent_current())
             req = self.request
             self.mirror.observe(min(req.target_voltage, req.max_voltage), self.sent_current(),
                                 status.present_voltage, status.present_current)

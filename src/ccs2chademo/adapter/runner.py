@@ -380,10 +380,14 @@ class AdapterRun:
         if adc_config.backend == "none":
             return
 
+        # an inlet voltmeter is read every CHAdeMO cycle: the bridge compares it with the charger's
+        # voltage just before it closes the contactor (docs/safety.md)
+        period = min(adc_config.period_s, 0.1) if "inlet" in adc_config.channels else adc_config.period_s
+
         def sample() -> None:
             for event in adc.sample():
                 self.rt.inject("adapter", event)
-            handle[0] = loop.call_later(adc_config.period_s, sample)
+            handle[0] = loop.call_later(period, sample)
 
         handle = [loop.call_soon(sample)]
         self._closers.append(lambda: handle[0].cancel())
