@@ -499,7 +499,8 @@ class Bridge(MachineBase):
         return Upstream(
             available_voltage=available_v, available_current=available_a, dynamic_current=dynamic,
             present_voltage=round(present_v, 1), present_current=round(present_a, 1),
-            precharge_done=True if self.single_session else st.precharge_reached,
+            # the d2 gate: never once a stop has begun (the car would close onto a charger going off)
+            precharge_done=(True if self.single_session else st.precharge_reached) and not self.stop_begun(),
             stopped=final and st.stop_reason is not None and not st.safe_shutdown,
             fault=final and st.safe_shutdown,
             estimated_battery_voltage=round(battery_v, 1))

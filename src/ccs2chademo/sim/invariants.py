@@ -211,9 +211,12 @@ class InvariantChecker:
                 self._report(new, snap.t, CONTACTOR_CLOSED_AFTER_STOP,
                              "adapter contactor closed after a stop had begun")
         if not prev.d2 and snap.d2 and not (self.sx or snap.single_session):
+            # judged on the step where d2 was commanded, like the contactor (a charger that stops in
+            # that same instant decays afterwards; d2 then closes the car's contactors onto an open
+            # adapter contactor, which the other invariants judge)
             target = snap.precharge_target_v
-            if target is None or abs(snap.charger_voltage_v - target) >= PRECHARGE_REACHED_V:
-                shown = "no precharge yet" if target is None else f"charger {snap.charger_voltage_v:.1f} V, " \
+            if target is None or abs(prev.charger_voltage_v - target) >= PRECHARGE_REACHED_V:
+                shown = "no precharge yet" if target is None else f"charger {prev.charger_voltage_v:.1f} V, " \
                                                                  f"target {target:.1f} V"
                 self._report(new, snap.t, D2_BEFORE_PRECHARGE_VOLTAGE, f"d2 on before the precharge voltage: {shown}")
 

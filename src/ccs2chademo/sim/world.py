@@ -60,6 +60,9 @@ WORLD_FAULTS: dict[str, str] = {
     "weak-d2": "the original adapter's weak d2 driver (≈1.3 A): reference-circuit cars cannot close",
     "cp-deaf": "the charger ignores CP B: it keeps delivering after the adapter's safe shutdown",
 }
+#: How long after a stop began the adapter may still close its contactor: it learns of the stop at
+#: its next 100 ms cycle at the latest (k, 0x102, the button, a CCS response), plus link latency.
+STOP_REACTION_S = 0.15
 #: World faults that are a stop of the session (``stop_begun`` from the moment they fire).
 _STOP_FAULTS = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop"))
 _CAR_STOPPED = frozenset((VehicleState.STOPPING, VehicleState.WELDING_CHECK, VehicleState.DONE,
@@ -193,7 +196,7 @@ class World:
             listener.bind("can", lambda event: self._log_can(event, on_can))
 
         self.invariants = InvariantChecker(sx=config.sx is True)
-        self.stop_begun = False
+        self.stop_begun_at: float | None = None  # when the world first saw a stop (see _stop_seen)
         self._cp_was_c = False
         self.car_contactors = False
         self._circuit = False
@@ -244,14 +247,18 @@ class World:
     def _reply_fault_fired(self, fault: Fault) -> None:
         # a reply fault ends the session (normally or safely) — unless the CCS side may still
         # restart, before ChargeParameterDiscovery is done (adapter.md §4)
-        self.stop_begun = self.stop_begun or self.bridge.ccs_status.charge_parameter_discovery_done
+        if self.bridge.ccs_status.charge_parameter_discovery_done:
+            self._mark_stop(self.sim.now())
         self.sim.log.record(self.sim.now(), "world", "fault", {"fault": fault.name, "state": fault.state.value})
 
     def _fire(self, trigger: _Trigger, now: float) -> None:
         trigger.fired = True
         # a TCP loss before ChargeParameterDiscovery is recovered by a CCS restart (adapter.md §4)
         restartable = trigger.name == "tcp-loss" and not self.bridge.ccs_status.charge_parameter_discovery_done
-        self.stop_begun = self.stop_begun or (trigger.name in _STOP_FAULTS and not restartable)
+        # a press before the sides run is the power-on special-mode entry, not a stop (adapter.md §10)
+        selecting = trigger.name in ("stop-button", "long-press") and not self.bridge.enabled
+        if trigger.name in _STOP_FAULTS and not restartable and not selecting:
+            self._mark_stop(now)
         self.sim.log.record(now, "world", "fault", {"fault": trigger.name, "state": trigger.state})
         if trigger.name == "tcp-loss":
             self.tcp.break_link("reset")
@@ -283,7 +290,7 @@ class World:
         if event.value == "C":
             self._cp_was_c = True
         elif self._cp_was_c:
-            self.stop_begun = True
+            self._mark_stop(self.sim.now())
         if not self.cp_deaf:
             self.stage.control_pilot(str(event.value), self.sim.now())
 
@@ -338,8 +345,8 @@ class World:
         if electrical != self._electrical:
             self._electrical = electrical
             self.sim.inject("car", InputChanged("electrical", electrical))
-        if not self.stop_begun:
-            self.stop_begun = self._stop_seen()
+        if self.stop_begun_at is None and self._stop_seen():
+            self._mark_stop(now)
         self.invariants.check(self._snapshot(now))
         self._track_states()
         if self.triggers:
@@ -350,6 +357,15 @@ class World:
         if self.finished_at is None and self._done():
             self.finished_at = now
             self.sim.stop()
+
+    def _stop_known(self, now: float) -> bool:
+        """A stop began long enough ago for the adapter to have seen it (``STOP_REACTION_S``)."""
+        began = self.stop_begun_at
+        return began is not None and now - began >= STOP_REACTION_S - 1e-9
+
+    def _mark_stop(self, now: float) -> None:
+        if self.stop_begun_at is None:
+            self.stop_begun_at = now
 
     def _stop_seen(self) -> bool:
         """A stop the world can see without asking the adapter — the car stopping after its
@@ -371,7 +387,7 @@ class World:
             ccs_target_current_a=bridge.sent_current() if in_cd else None,
             car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
             discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency or bridge.emergency_open,
-            car_max_discharge_a=float(self.car.max_discharge_current), stop_begun=self.stop_begun,
+            car_max_discharge_a=float(self.car.max_discharge_current), stop_begun=self._stop_known(now),
             single_session=bridge.single_session)
 
     def _track_states(self) -> None:
