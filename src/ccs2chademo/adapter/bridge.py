@@ -16,12 +16,15 @@ Parts (each an ordinary machine, called directly):
 * ``power`` — :class:`~ccs2chademo.adapter.power.PowerManager` (button, LED, power-off).
 
 Links: ``plc``, ``sdp``, ``tcp`` (the connection's), ``can`` (the CHAdeMO bus).  Inputs:
-``InputChanged`` ``k`` (the car's charge permission), ``button``, ``vcc4``, ``vcc12``.
+``InputChanged`` ``k`` (the car's charge permission), ``button``, ``vcc4``, ``vcc12``, ``inlet`` (an
+optional inlet voltmeter, V).
 Outputs (hardware roles, :mod:`ccs2chademo.sim.hardware` / the GPIO driver): ``contactor``,
 ``d1``, ``d2``, ``cp``, ``led``, ``power_hold``.  Every part's log records pass through with a
 ``part`` field.
 
-The flows, states, mapping and stop paths are described in ``docs/bridge.md``.
+The flows, states, mapping and stop paths are described in ``docs/bridge.md``; what keeps the
+contactor safe (no close once a stop began, never across 20 V, the safe-shutdown emergency open,
+car recognition) in ``docs/safety.md``.
 """
 
 from __future__ import annotations
