@@ -1,4 +1,4 @@
-"""Deadline comparison for composite machines, and a base for single-timer machines.
+"""Deadline comparison for composite machines, named timers, and a base for single-timer machines.
 
 The runtimes never hand a machine a ``now`` earlier than the deadline it asked for (see
 docs/architecture.md).  A composite machine, however, is woken for the *earliest* of its parts'
@@ -19,6 +19,48 @@ SLACK = 1e-6
 
 def due(deadline: float | None, now: float) -> bool:
     return deadline is not None and deadline <= now + SLACK
+
+
+class Timers:
+    """A machine's deadlines, each with a named purpose (a member of the machine's own timer
+    ``StrEnum``): what a machine waits for is visible in a test (:meth:`pending`) and in a log,
+    instead of hiding in a stored lambda.
+
+    Starting a purpose again re-arms it; :meth:`expired` hands out the due purposes earliest
+    first, equal deadlines in the order they were started (the runtime's FIFO rule).
+    """
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+
+    def start(self, purpose: str, at: float) -> None:
+        self._at.pop(purpose, None)  # a re-armed purpose queues behind those already waiting
+        self._at[purpose] = at
+
+    def cancel(self, purpose: str) -> None:
+        self._at.pop(purpose, None)
+
+    def clear(self) -> None:
+        self._at.clear()
+
+    def next(self) -> float | None:
+        """The earliest deadline (the machine's ``get_timer``), None when nothing waits."""
+        return min(self._at.values()) if self._at else None
+
+    def at(self, purpose: str) -> float | None:
+        return self._at.get(purpose)
+
+    def expired(self, now: float) -> list[str]:
+        """The purposes due at ``now``, removed, earliest first."""
+        hits = [(at, n, purpose) for n, (purpose, at) in enumerate(self._at.items()) if due(at, now)]
+        hits.sort()
+        for _, _, purpose in hits:
+            del self._at[purpose]
+        return [purpose for _, _, purpose in hits]
+
+    def pending(self) -> dict[str, float]:
+        """Purpose → deadline of everything armed (for tests and the live view)."""
+        return dict(self._at)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # machines outside the compiled modules derive from it

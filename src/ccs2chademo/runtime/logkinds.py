@@ -135,6 +135,11 @@ KINDS: tuple[Kind, ...] = (
         r("link", S, "local link name"),
         r("abort", B, "true: reset (RST), false: orderly close (FIN)"),
     )),
+    Kind("transition-refused", "a machine was asked for a state change its successor table does not allow; "
+         "it stayed where it was (a bug: docs/machines.md)", (MB,), (
+        r("state", S, "the state asked for"),
+        r("previous", S, "the state the machine stays in"),
+    )),
     Kind("state", "a machine entered a state; further fields say why or with what", (MB,), (
         r("state", S, "the state entered"),
         r("previous", S, "the state left"),
