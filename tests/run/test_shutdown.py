@@ -48,7 +48,7 @@ def test_sigterm_before_slac(request: pytest.FixtureRequest) -> None:
 def test_sigterm_during_slac(request: pytest.FixtureRequest) -> None:
     # the charger answers: the signal lands while the car side sounds / waits for ATTEN_CHAR.IND
     with VethSession(artifacts(request)) as session:
-        assert wait_for(lambda: session.ccs_reached("sounding", part="slac"), 30.0), session.records()[-5:]
+        assert wait_for(lambda: session.ccs_reached("sounding", part="slac"), 30.0), "\n".join(session.story())
         summary = _terminate_and_check(session)
     ccs = summary["ccs_states"]
     assert "slac" in ccs and "SessionSetup" not in ccs, ccs
@@ -57,7 +57,8 @@ def test_sigterm_during_slac(request: pytest.FixtureRequest) -> None:
 @needs_netns
 def test_sigterm_in_current_demand(request: pytest.FixtureRequest) -> None:
     with VethSession(artifacts(request), stop_after_s=None) as session:
-        assert wait_for(lambda: session.ccs_reached("CurrentDemand"), 60.0), session.records()[-5:]
+        # ≈18 s on an idle machine; a loaded one may need a CCS restart or two (adapter.md §4)
+        assert wait_for(lambda: session.ccs_reached("CurrentDemand"), 120.0), "\n".join(session.story())
         assert wait_for(lambda: final_levels(session.gpio_changes()).get("contactor") is True, 10.0)
         time.sleep(1.0)
         before = final_levels(session.gpio_changes())
