@@ -19,6 +19,7 @@ COMPILED_MODULES = (
     "runtime/sessionlog.py",
     "deadline.py",
     "adapter/bridge.py",
+    "adapter/car_voltage.py",
     "adapter/estimator.py",
     "adapter/leds.py",
     "adapter/mapping.py",

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..chademo.charger import ChademoCharger
-from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream, VehicleView
+from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream
 from ..homeplug.connection import SESSION_LINK, PevConnection
 from ..homeplug.slac import SlacTiming
 from ..runtime import (
@@ -47,27 +47,22 @@ from ..runtime import (
     SetOutput,
 )
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
+from .car_voltage import CarVoltage
 from .config import AdapterConfig
-from .estimator import BatteryVoltageSource, Curve, curve_for
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
     CcsTargetCurrent,
     MirrorDetector,
-    TargetVoltage,
-    ev_maximum_voltage_limit,
     ev_ress_soc,
 )
 from .power import PowerManager, SoftReset
-from .recognition import CarReport, Flow, Recognition, resolve
+from .recognition import Flow
 
 CYCLE_S = 0.1  # the CHAdeMO/UI cycle (adapter.md §1)
 EPS = 1e-9
 #: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
 MAX_CCS_RESTARTS = 3
 WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
-#: adapter.md §12.3 precharge "reached" delta: the most the adapter contactor may ever close across (no
-#: car-side voltmeter: against the battery value; with an inlet voltmeter: against its reading).
-CLOSE_TOLERANCE_V = 20.0
 #: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
 #: before the adapter refuses to close (well inside the 30 s PreCharge limit, ccs-ev.md).
 INLET_RETARGET_S = 10.0
@@ -167,20 +162,18 @@ class Bridge(MachineBase):
         """Fresh protocol sides; an always-on soft reset keeps the discovery results (adapter.md §8)."""
         cfg = self.config
         if not keep_discovery:
-            alt = 0 if cfg.alt_estimated_voltage == "auto" else cfg.alt_estimated_voltage
-            self.battery = BatteryVoltageSource(alt, cfg.voltage_modulation)
-            self.car_target: int | None = None
-            self.car_soc: float | None = None
-            self.recognition: Recognition | None = None
+            #: the battery voltage's whole life: learned, recognised, fixed, used (car_voltage.py)
+            self.volts = CarVoltage(cfg)
+        else:
+            self.volts.new_session()
         #: the flow of this session: configured, or switched to single-session when the car is
         #: recognised as one that refuses a second session (``_promote``)
         self.flow = Flow.SINGLE_SESSION if cfg.sx is True else Flow.TWO_SESSION
-        self.discovered = keep_discovery and self.car_target is not None
+        self.discovered = keep_discovery and self.volts.car_target is not None
         self.chademo: ChademoCharger | None = None
         self.evcc = Evcc(f"{self.name}.evcc", evcc_config(cfg, self.mac, self.single_session))
         self.connection = self._new_connection(0.0)
         self.ccs_status: EvccStatus = self.evcc.status
-        self.target = TargetVoltage()
         self.current = CcsTargetCurrent()
         self.mirror = MirrorDetector()
         self.demand = PowerDemand()
@@ -210,7 +203,6 @@ class Bridge(MachineBase):
         self.emergency_open = False
         self._last_cd_current = 0.0
         self._safe_shutdown_at: float | None = None
-        self._inlet_v: float | None = None
         self._close_wait_since: float | None = None
         self._close_refused = False
 
@@ -239,7 +231,7 @@ class Bridge(MachineBase):
 
     def view(self) -> BridgeView:
         st = self.ccs_status
-        value = self.battery.value
+        value = self.volts.value
         return BridgeView(
             ccs_state=self.ccs_state, chademo_state=self.chademo_state, power_state=self.power.state,
             contactor=self.contactor, pending=self.pending,
@@ -252,7 +244,7 @@ class Bridge(MachineBase):
             battery_measured=False if value is None else value.measured,
             stop_reason=self.stop_reason, stop_begun=self.stop_begun(), emergency_open=self.emergency_open,
             single_session=self.single_session,
-            car_rule=None if self.recognition is None else self.recognition.rule)
+            car_rule=self.volts.rule)
 
     @property
     def stop_reason(self) -> str | None:
@@ -317,7 +309,7 @@ class Bridge(MachineBase):
                 self.power.receive(event, now)
                 self._drain_power(now)
             elif event.name == "inlet" and isinstance(event.value, int | float):
-                self._inlet_v = float(event.value)
+                self.volts.inlet(float(event.value))
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
@@ -385,55 +377,31 @@ class Bridge(MachineBase):
         self._drain_ccs(now)
 
     def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
-        view = chademo.vehicle
-        if view.seen and view.target_voltage > 0 and not self.target.frozen:
-            self.car_target = view.target_voltage  # frozen at d2: an Xpeng raises it afterwards (adapter.md §6.1)
-        if view.seen and view.soc is not None and view.soc_trusted:
-            self.car_soc = view.soc
-        if view.measured_voltage:
-            if self.battery.value is None or not self.battery.value.measured:
-                self._log("battery-voltage", source="0x103", volts=view.measured_voltage)
-            self.battery.measured(float(view.measured_voltage))
+        view, volts = chademo.vehicle, self.volts
+        volts.learn(view)
+        self._drain_volts()
         # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
         # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
         # after d2, adapter.md §14 #15).
         if view.seen and view.session is SessionKind.DISCOVERY and view.state is ChargerState.WAIT_CAR_READY:
-            found = self._recognise(view)
+            found = volts.recognise(view)
+            self._drain_volts()
             if found is not None and found.flow is Flow.SINGLE_SESSION and not self.single_session and not self.kicked:
                 self._promote(now)
         sx_ready = self.single_session and view.ready and self.ccs_status.cable_check_done
-        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and self.battery.value is None):
-            self._fix_estimate(now)
-        if not self.target.frozen:
-            if self.car_target is not None:
-                self.target.update(self.car_target)
-            if self.demand.d2:
-                self._request_at_d2 = view.current_request
-                self.target.freeze()
-                self._log("target-frozen", target=self.car_target)
+        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and not volts.known):
+            volts.fix(self.chademo.vehicle if self.chademo is not None else None)
+            self._drain_volts()
+        if volts.follow_target(self.demand.d2):
+            self._request_at_d2 = view.current_request
+            self._drain_volts()
         if view.state is ChargerState.DISCOVERED and not self.discovered:
             self.discovered = True
-            self._enter("discovered", target=self.car_target, soc=self.car_soc)
+            self._enter("discovered", target=volts.car_target, soc=volts.car_soc)
 
-    def _car_report(self, view: VehicleView) -> CarReport:
-        target = view.frozen_target_voltage or view.target_voltage  # an Xpeng raises it after d2 (adapter.md §6.1)
-        return CarReport(target_voltage=target, max_battery_voltage=view.max_battery_voltage,
-                         protocol_number=view.protocol_number, rated_capacity_kwh=view.rated_capacity_kwh,
-                         legacy_dynamic_bit=view.legacy_dynamic_bit, sends_0x110=view.sends_0x110)
-
-    def _recognise(self, view: VehicleView) -> Recognition | None:
-        """Recognise the car from what it reported so far (adapter/recognition.py); logged when
-        the outcome changes.  None until it has sent its target and maximum voltage."""
-        report = self._car_report(view)
-        if report.target_voltage <= 0 or report.max_battery_voltage <= 0:
-            return None
-        found = resolve(report, self.config.sx, self.config.alt_estimated_voltage)
-        if found != self.recognition:
-            self.recognition = found
-            self._log("car-recognised", rule=found.rule, flow=found.flow.value, configured=list(found.configured),
-                      curve_max=round(float(found.curve.max_v), 2), curve_nom=round(float(found.curve.nom_v), 2),
-                      target=report.target_voltage, max=report.max_battery_voltage, capacity=report.rated_capacity_kwh)
-        return found
+    def _drain_volts(self) -> None:
+        for record in self.volts.take_logs():
+            self._emit(record)
 
     def _promote(self, now: float) -> None:
         """Switch to the single-session flow (adapter.md §3) without ending the discovery session: the car
@@ -443,7 +411,7 @@ class Bridge(MachineBase):
         self.flow = Flow.SINGLE_SESSION
         self._discovery_started = self._charge_started = True
         self._log("flow", flow=self.flow.value, reason="car recognised",
-                  rule=None if self.recognition is None else self.recognition.rule)
+                  rule=self.volts.rule)
         chademo.receive(InputChanged("promote", charger_config(self.config, self.v2x, True)), now)
         self._drain_chademo(now)
         self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac, True))
@@ -451,39 +419,12 @@ class Bridge(MachineBase):
         self.connection = self._new_connection(now)
         self._kickoff(now)
 
-    def _curve(self) -> Curve:
-        """The estimate curve: the recognised car's, else the adapter.md §5 curve of the configured AV."""
-        if self.recognition is not None:
-            return self.recognition.curve
-        return curve_for(self.car_target or 0, self.battery.alt_estimated_voltage)
-
-    def _fix_estimate(self, now: float) -> None:
-        if self.car_target is None or self.car_soc is None:
-            return
-        if self.chademo is not None:  # the latest frames (0x101 capacity may arrive late)
-            self._recognise(self.chademo.vehicle)
-        volts = self.battery.fix_estimate(self.car_target, self.car_soc, self._curve())
-        value = self.battery.value
-        assert value is not None
-        self._log("battery-voltage", source="0x103" if value.measured else "estimate", volts=round(value.volts, 1),
-                  estimate=round(volts, 1), target=self.car_target, soc=self.car_soc,
-                  rule=None if self.recognition is None else self.recognition.rule)
-
-    def _battery_report(self) -> float:
-        """0x109 present voltage where it is only the battery value (discovery, SX, mirroring)."""
-        reported = self.battery.reported(self._cycle)
-        if reported is not None:
-            return reported
-        if self.car_target is not None and self.car_soc is not None:
-            return self._curve().voltage(self.car_soc)
-        return 0.0
-
     def _make_upstream(self) -> Upstream:
         """adapter.md §6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
         cfg, st = self.config, self.ccs_status
         in_cd = st.current_demand and self.evcc.state == "CurrentDemand"
         fake = self.single_session and not in_cd
-        battery_v = self._battery_report()
+        battery_v = self.volts.report(self._cycle)
         if fake or st.evse_max_voltage is None:
             available_v, available_a, dynamic = float(cfg.max_volts), float(cfg.max_amps), None
         else:
@@ -568,37 +509,24 @@ class Bridge(MachineBase):
         ccs_off = self.evcc.state in _CCS_NOT_DELIVERING
         return not (waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k)
 
-    def _car_side_voltage(self) -> float | None:
-        """What the car side of the contactor is at: the inlet voltmeter (if fitted) once the car's
-        contactors are closed, else the battery value the precharge aimed at."""
-        if self._inlet_v is not None and self.demand.car_contactors_closed:
-            return self._inlet_v
-        value = self.battery.value
-        return None if value is None else value.volts
-
     def _voltages_agree(self, now: float) -> bool:
-        """The charger's latest present voltage is within 20 V of the car side.  With an inlet
-        voltmeter the precharge is first re-targeted to its reading; a charger that does not
-        follow within ``INLET_RETARGET_S`` makes the adapter refuse to close (a safe stop)."""
-        if self._inlet_v is not None and self.demand.car_contactors_closed:
-            value = self.battery.value
-            if value is None or abs(value.volts - self._inlet_v) >= 1.0:
-                self._log("battery-voltage", source="inlet", volts=round(self._inlet_v, 1),
-                          estimate=None if value is None else round(value.volts, 1))
-                self.battery.measured(self._inlet_v)
-        present, car_side = self.ccs_status.present_voltage, self._car_side_voltage()
-        limit = self.ccs_status.evse_max_voltage
-        if car_side is not None and limit is not None and car_side > limit:
-            # the charger cannot reach the battery: its precharge stalls at its maximum, which
-            # may still look "within 20 V" of a low estimate (an Xpeng near full at a 410 V charger)
-            self._refuse_close(now, "battery-above-charger-maximum", charger_max=limit, car_side=car_side)
+        """The charger's latest present voltage is within 20 V of the car side
+        (:meth:`CarVoltage.agrees`).  With an inlet voltmeter the precharge is first re-targeted
+        to its reading; a charger that does not follow within ``INLET_RETARGET_S`` makes the
+        adapter refuse to close (a safe stop)."""
+        volts, closed, st = self.volts, self.demand.car_contactors_closed, self.ccs_status
+        volts.retarget_to_inlet(closed)
+        self._drain_volts()
+        if volts.above(st.evse_max_voltage, closed):
+            self._refuse_close(now, "battery-above-charger-maximum", charger_max=st.evse_max_voltage,
+                               car_side=volts.car_side(closed))
             return False
-        if present is not None and car_side is not None and abs(present - car_side) < CLOSE_TOLERANCE_V:
+        if volts.agrees(st.present_voltage, closed):
             return True
         if self._close_wait_since is None:
             self._close_wait_since = now
         elif now - self._close_wait_since >= INLET_RETARGET_S - EPS:
-            self._refuse_close(now, "voltage-mismatch", charger=present, car_side=car_side)
+            self._refuse_close(now, "voltage-mismatch", charger=st.present_voltage, car_side=volts.car_side(closed))
         return False
 
     def _refuse_close(self, now: float, reason: str, **fields: object) -> None:
@@ -632,15 +560,14 @@ class Bridge(MachineBase):
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
             discharge_a=float(demand.discharge_current),
             sx_before_current_demand=self.single_session and not st.current_demand)
-        frozen = demand.voltage if self.target.frozen and demand.voltage else None
-        max_v = ev_maximum_voltage_limit(self.car_target if frozen is None else max(frozen, self.car_target or 0))
-        value = self.battery.value
+        volts = self.volts
+        max_v = volts.max_voltage(demand.voltage)
         self.request = EvRequest(
-            target_voltage=self.target.value(max_v), target_current=round(current, 1),
-            precharge_voltage=round(value.volts, 1) if value is not None else 0.0,
+            target_voltage=volts.target_voltage(max_v), target_current=round(current, 1),
+            precharge_voltage=volts.precharge_voltage(),
             max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
-            soc=ev_ress_soc(self.car_soc), stop=self.pending, hold_precharge=not self.contactor,
-            ready_to_start=value is not None, welding_hold=self.demand.car_contactors_closed)
+            soc=ev_ress_soc(volts.car_soc), stop=self.pending, hold_precharge=not self.contactor,
+            ready_to_start=volts.known, welding_hold=self.demand.car_contactors_closed)
         self._push_request(now)
 
     def _push_request(self, now: float) -> None:

@@ -179,9 +179,10 @@ class _Tracked(MachineBase):
         for states, state in ((tr.ccs_states, b.ccs_state), (tr.chademo_states, b.chademo_state)):
             if not states or states[-1] != state:
                 states.append(state)
-        if b.car_soc is not None:
-            tr.soc_start = b.car_soc if tr.soc_start is None else tr.soc_start
-            tr.soc_end = b.car_soc
+        soc = b.volts.car_soc
+        if soc is not None:
+            tr.soc_start = soc if tr.soc_start is None else tr.soc_start
+            tr.soc_end = soc
         st = b.ccs_status
         if tr.last_t is not None and st.current_demand and b.evcc.state == "CurrentDemand":
             tr.energy_wh += (st.present_voltage or 0.0) * (st.present_current or 0.0) * (now - tr.last_t) / 3600.0
