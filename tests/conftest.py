@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if stale:
         raise pytest.UsageError(f"compiled modules older than their sources: {', '.join(stale)} — "
                                 "run `make test` (it rebuilds them)")
+
+
+class _RefusedTransitions(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_refused_transitions(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every machine moves only along its successor table (docs/machines.md): a refused
+    transition anywhere in a test is a bug in the table or the machine, and fails the test.
+    Tests that provoke one on purpose carry ``@pytest.mark.refused_transitions``."""
+    handler = _RefusedTransitions()
+    machine_log = logging.getLogger("ccs2chademo.runtime.machine")
+    machine_log.addHandler(handler)
+    try:
+        yield
+    finally:
+        machine_log.removeHandler(handler)
+    if handler.seen and request.node.get_closest_marker("refused_transitions") is None:
+        pytest.fail("refused state transitions: " + "; ".join(handler.seen[:5]))

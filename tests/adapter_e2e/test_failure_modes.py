@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ccs2chademo.adapter.chademo_side import ChademoSide
 from ccs2chademo.chademo.interfaces import ChargerState
 from ccs2chademo.sim.faults import FAULT_NAMES
 from ccs2chademo.v2g.messages import EvMessage, Kind
@@ -52,7 +53,7 @@ def test_xpeng_target_change_frozen_at_d2() -> None:
     """#15: the Xpeng raises its target 434 → 450 V after its contactors close; CCS keeps 434 V."""
     world, summary, _records = run(car="xpeng-g3", preset="sx")
     assert violations(summary) == [] and summary.result == "completed"
-    assert world.bridge.chademo.vehicle.target_voltage == 450
+    assert world.bridge.car_side is not None and world.bridge.car_side.vehicle.target_voltage == 450
     assert world.bridge.request.target_voltage == 434
     assert world.bridge.request.max_voltage == 435
 
@@ -85,7 +86,7 @@ def test_jdemo_static_available_current() -> None:
     """#10: Jdemo kits stop when 0x108.3 is lowered to their request: the JDEMO preset keeps it static."""
     world, summary, _ = run(car="jdemo", preset="jdemo")
     assert violations(summary) == [] and summary.result == "completed"
-    assert world.bridge.chademo.car_dynamic is False
+    assert isinstance(world.bridge.car_side, ChademoSide) and world.bridge.car_side.charger.car_dynamic is False
 
 
 def test_precharge_target_far_below_the_battery() -> None:
@@ -139,7 +140,7 @@ def test_tcp_loss_mid_session() -> None:
     assert summary.result == "safe-shutdown"
     assert world.bridge.ccs_status.stop_reason == "tcp-reset:CurrentDemand"
     assert world.bridge.ccs_restarts == 0
-    assert world.bridge.chademo.state is ChargerState.ENDED
+    assert world.bridge.chademo_state == ChargerState.ENDED
     assert world.hw.cp == "B" and not world.hw.powered
 
 
@@ -159,7 +160,7 @@ def test_charger_ends_the_session(fault: str) -> None:
     assert violations(summary) == []
     cause = fault if fault.startswith("evse-") else f"evse-{fault}"
     assert summary.stop_reason == f"ccs: {cause}:CurrentDemand"
-    assert world.bridge.chademo.state is ChargerState.ENDED and not world.hw.powered
+    assert world.bridge.chademo_state == ChargerState.ENDED and not world.hw.powered
 
 
 def test_car_ends_the_session() -> None:
@@ -233,7 +234,7 @@ def test_charger_that_mirrors_the_target() -> None:
 
     world = World(Scenario(soc_stop=22, config=build_config({})), secc_hook=mirror)
     world.run(until=60.0)
-    assert world.bridge.evcc.state == "CurrentDemand"
+    assert world.bridge.ccs_session_state == "CurrentDemand"
     assert world.bridge.mirror.mirroring
     estimate = world.bridge.view().battery_estimate_v
     assert estimate is not None
@@ -291,7 +292,7 @@ def test_two_charger_faults_in_one_session() -> None:
     assert [r["session"] for r in kinds(records, "chademo-session")] == ["discovery", "charge"]
     assert "CurrentDemand" in summary.ccs_states  # the fault hits the first CurrentDemandRes
     assert summary.stop_reason == "ccs: evse-shutdown:CurrentDemand"
-    assert world.bridge.chademo is not None and world.bridge.chademo.state is ChargerState.ENDED
+    assert world.bridge.car_side is not None and world.bridge.chademo_state == ChargerState.ENDED
     assert world.finished_at is not None and not world.hw.powered
 
 
@@ -323,7 +324,7 @@ def test_special_mode_1_enables_v2x() -> None:
     world = _special_mode_world(1)
     world.run()
     assert world.bridge.modes == frozenset({"v2x"})
-    assert world.bridge.chademo is not None and world.bridge.chademo.config.v2x
+    assert isinstance(world.bridge.car_side, ChademoSide) and world.bridge.car_side.charger.config.v2x
     assert world.invariants.violations == []
     assert world.bridge.stop_reason == "ccs: battery-full:CurrentDemand"
     assert world.car.saw_discharge_flag and world.car.sessions == 2
@@ -335,5 +336,5 @@ def test_special_mode_3_unwelding_toggles_until_pressed() -> None:
     world.run()
     assert world.bridge.modes == frozenset({"unwelding"})
     assert world.hw.contactor.operations >= 20
-    assert world.bridge.chademo is None and world.car.sessions == 0
+    assert world.bridge.car_side is None and world.car.sessions == 0
     assert not world.hw.powered and not world.hw.contactor.closed

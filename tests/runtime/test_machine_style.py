@@ -33,6 +33,7 @@ def test_allowed_move_is_logged_as_state() -> None:
     assert door.actions() == [Log("state", {"state": Door.OPEN, "previous": Door.SHUT, "reason": "push"})]
 
 
+@pytest.mark.refused_transitions
 def test_move_outside_the_table_is_refused_and_logged() -> None:
     door = DoorMachine()
     door._enter(Door.OPEN)

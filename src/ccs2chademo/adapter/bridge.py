@@ -9,18 +9,25 @@ explicit and lets the same object run on the virtual runtime and on a Raspberry 
 
 Parts (each an ordinary machine, called directly):
 
-* ``connection`` — :class:`~ccs2chademo.homeplug.connection.PevConnection` (SLAC → SDP → TCP),
-  carrying the EV session :class:`~ccs2chademo.v2g.evcc.Evcc` (framed mode) on its seam;
-* ``chademo`` — :class:`~ccs2chademo.chademo.charger.ChademoCharger` (created when the power
-  manager lets the sides run, because special mode 1 decides V2X);
-* ``power`` — :class:`~ccs2chademo.adapter.power.PowerManager` (button, LED, power-off).
+* ``ccs`` — the CCS car side behind the :class:`~.ccs_side.CcsSide` seam: :class:`~.ccs_side.CcsEv`,
+  homeplug's ``PevConnection`` (SLAC → SDP → TCP) carrying the EV session ``Evcc``;
+* ``car_side`` — the side that feeds the car behind the :class:`~.car_side.CarSide` seam:
+  :class:`~.chademo_side.ChademoSide`, a CHAdeMO charger (created when the power manager lets the
+  sides run, because special mode 1 decides V2X);
+* ``power`` — :class:`~ccs2chademo.adapter.power.PowerManager` (button, LED, power-off);
+* ``volts`` — :class:`~.car_voltage.CarVoltage`, the battery voltage's whole life;
+* the stop policy :func:`~.stop_policy.stop_plan`, one pure function for every way a session ends.
 
-Links: ``plc``, ``sdp``, ``tcp`` (the connection's), ``can`` (the CHAdeMO bus).  Inputs:
+Both sides are built by factories (``ccs_factory``, ``car_factory``), so a test drives the
+bridge with scripted sides (tests/adapter/test_bridge.py) and a second car side plugs in
+without touching the CCS side or the stop policy.
+
+Links: ``plc``, ``sdp``, ``tcp`` (the CCS side's), ``can`` (the car's bus).  Inputs:
 ``InputChanged`` ``k`` (the car's charge permission), ``button``, ``vcc4``, ``vcc12``, ``inlet`` (an
 optional inlet voltmeter, V).
-Outputs (hardware roles, :mod:`ccs2chademo.sim.hardware` / the GPIO driver): ``contactor``,
+Outputs (hardware roles, the GPIO driver / the simulated hardware): ``contactor``,
 ``d1``, ``d2``, ``cp``, ``led``, ``power_hold``.  Every part's log records pass through with a
-``part`` field.
+``part`` field.  Phases: :class:`Phase` and its table :data:`SUCCESSORS`.
 
 The flows, states, mapping and stop paths are described in ``docs/bridge.md``; what keeps the
 contactor safe (no close once a stop began, never across 20 V, the safe-shutdown emergency open,
@@ -30,12 +37,12 @@ car recognition) in ``docs/safety.md``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-from ..chademo.charger import ChademoCharger
-from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream
-from ..homeplug.connection import SESSION_LINK, PevConnection
+from ..chademo.interfaces import PowerDemand, SessionKind, Upstream
 from ..homeplug.slac import SlacTiming
 from ..runtime import (
     CanReceived,
@@ -46,8 +53,12 @@ from ..runtime import (
     MachineBase,
     SetOutput,
 )
-from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
+from ..runtime.machine import successor_table
+from ..v2g.evcc import EvccStatus, EvRequest
+from .car_side import CarSide
 from .car_voltage import CarVoltage
+from .ccs_side import CcsEv, CcsSide
+from .chademo_side import ChademoSide
 from .config import AdapterConfig
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
@@ -57,57 +68,48 @@ from .mapping import (
 )
 from .power import PowerManager, SoftReset
 from .recognition import Flow
+from .stop_policy import StopInputs, StopPlan, stop_plan
+
+
+class Phase(StrEnum):
+    """Where the adapter is in its session (the ``state`` records of the bridge)."""
+
+    BOOT = "boot"  # the power manager's power-on checks and special-mode selection
+    RUNNING = "running"  # the sides run: the discovery session (two-session flow)
+    DISCOVERED = "discovered"  # the car is known and the estimate fixed: CCS starts next cycle
+    CCS = "ccs"  # the CCS machines run (SLAC … CurrentDemand) beside the CHAdeMO session
+    STOPPING = "stopping"  # power-off pending: both sides stop normally
+    OFF = "off"  # the power manager stopped the sides before they ran (power cut)
+
+
+#: The bridge's transition table (docs/machines.md).  A soft reset (always-on) goes back to BOOT
+#: from anywhere the sides ran.
+SUCCESSORS = successor_table({
+    Phase.BOOT: {Phase.RUNNING, Phase.STOPPING, Phase.OFF},  # stopping: a special mode's power-off (unwelding)
+    Phase.RUNNING: {Phase.DISCOVERED, Phase.CCS, Phase.STOPPING, Phase.OFF, Phase.BOOT},
+    Phase.DISCOVERED: {Phase.CCS, Phase.STOPPING, Phase.OFF, Phase.BOOT},
+    Phase.CCS: {Phase.STOPPING, Phase.OFF, Phase.BOOT},
+    Phase.STOPPING: {Phase.OFF, Phase.BOOT},
+    Phase.OFF: {Phase.BOOT},
+})
+
+#: Builds the CCS side: (start_at, single_session) → a fresh side (default: :class:`CcsEv`).
+CcsFactory = Callable[[float, bool], CcsSide]
+#: Builds the car side: (v2x, single_session) → a fresh side (default: :class:`ChademoSide`).
+CarFactory = Callable[[bool, bool], CarSide]
 
 CYCLE_S = 0.1  # the CHAdeMO/UI cycle (adapter.md §1)
 EPS = 1e-9
-#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
-MAX_CCS_RESTARTS = 3
 WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
 #: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
 #: before the adapter refuses to close (well inside the 30 s PreCharge limit, ccs-ev.md).
 INLET_RETARGET_S = 10.0
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
 _CCS_UNLOCKED = frozenset(("Idle", "End"))
-_CHADEMO_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
-_CHADEMO_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
-                               ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
 #: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
 _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
 #: LED session patterns by CCS progress (adapter.md §9), highest first.
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
-
-
-def charger_config(cfg: AdapterConfig, v2x: bool, single_session: bool) -> ChargerConfig:
-    """The CHAdeMO charger side's parameters from the adapter configuration (adapter.md §12.1)."""
-    return ChargerConfig(
-        protocol_number=1 if cfg.chademo_0_9 else 2,
-        welding_detection=cfg.chademo_wd,
-        max_volts=cfg.max_volts,
-        max_amps=cfg.max_amps,
-        max_undersupply_amps=cfg.max_undersupply_amps,
-        dynamic_current_fallback=cfg.dynamic_current_fallback,
-        fake_idle_amps=cfg.fake_idle_amps,
-        v2x=v2x,
-        assume_car_contactors_closed_after_ms=cfg.assume_car_contactors_closed_after_ms,
-        max_discharge_amps_fallback=cfg.max_discharge_amps_fallback,
-        # SX shows the battery estimate until CurrentDemand (adapter.md §3); DX forces 0 V (adapter.md §2 step 7)
-        zero_voltage_until_car_contactors_closed=not single_session,
-    )
-
-
-def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccConfig:
-    """The EV session's parameters: precharge delay only in DX (adapter.md §2 step 3, §3), battery-full
-    SoC."""
-    return EvccConfig(
-        mac=mac,
-        link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
-        framed=True,
-        precharge_start_delay=0.0 if single_session else cfg.precharge_start_delay_ms / 1000,
-        stop_soc=cfg.stop_charging_soc,
-        # adapter.md §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
-        # cycle after the response (never faster than one cycle).
-        current_demand_interval=0.03,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +143,17 @@ class Bridge(MachineBase):
     """The adapter controller (see the module docstring)."""
 
     def __init__(self, config: AdapterConfig, mac: bytes, rng: random.Random, name: str = "adapter",
-                 slac_timing: SlacTiming | None = None, scope_id: int = 0) -> None:
-        super().__init__(name, "boot")
+                 slac_timing: SlacTiming | None = None, scope_id: int = 0,
+                 ccs_factory: CcsFactory | None = None, car_factory: CarFactory | None = None) -> None:
+        # ``state`` holds the phase's plain value: the session log shows it (docs/machines.md)
+        super().__init__(name, Phase.BOOT.value, SUCCESSORS)
         self.config = config
         self.mac = mac
         self.rng = rng
         self.slac_timing = slac_timing
         self.scope_id = scope_id
+        self._ccs_factory = ccs_factory
+        self._car_factory = car_factory
         self.power = PowerManager(config, name=f"{name}.power")
         self.modes: frozenset[str] = frozenset()
         self.emergency = False
@@ -170,10 +176,11 @@ class Bridge(MachineBase):
         #: recognised as one that refuses a second session (``_promote``)
         self.flow = Flow.SINGLE_SESSION if cfg.sx is True else Flow.TWO_SESSION
         self.discovered = keep_discovery and self.volts.car_target is not None
-        self.chademo: ChademoCharger | None = None
-        self.evcc = Evcc(f"{self.name}.evcc", evcc_config(cfg, self.mac, self.single_session))
-        self.connection = self._new_connection(0.0)
-        self.ccs_status: EvccStatus = self.evcc.status
+        #: the side that feeds the car (car_side.py); created when the power manager lets the sides run
+        self.car_side: CarSide | None = None
+        #: the CCS car side (ccs_side.py): the connection carrying the EV session
+        self.ccs: CcsSide = self._new_ccs(0.0)
+        self.ccs_status: EvccStatus = self.ccs.status
         self.current = CcsTargetCurrent()
         self.mirror = MirrorDetector()
         self.demand = PowerDemand()
@@ -185,7 +192,6 @@ class Bridge(MachineBase):
         self.pending = False
         self.contactor = False
         self._contactor_opened = False
-        self._request_at_d2: int | None = None
         self._override: bool | None = None
         self._upstream: Upstream | None = None
         self._discovery_started = False
@@ -210,9 +216,23 @@ class Bridge(MachineBase):
     def single_session(self) -> bool:
         return self.flow is Flow.SINGLE_SESSION
 
-    def _new_connection(self, start_at: float) -> PevConnection:
-        return PevConnection(self.mac, self.rng, session=self.evcc, name=f"{self.name}.ccs",
-                             scope_id=self.scope_id, timing=self.slac_timing, start_at=start_at)
+    def _new_ccs(self, start_at: float) -> CcsSide:
+        """A fresh CCS side (power-on, a restart, the switch to the single-session flow)."""
+        if self._ccs_factory is not None:
+            return self._ccs_factory(start_at, self.single_session)
+        return CcsEv(self.name, self.config, self.mac, self.rng, self.single_session, start_at=start_at,
+                     scope_id=self.scope_id, slac_timing=self.slac_timing)
+
+    def _new_car_side(self, v2x: bool) -> CarSide:
+        """The side that feeds the car, when the power manager lets the sides run."""
+        if self._car_factory is not None:
+            return self._car_factory(v2x, self.single_session)
+        return ChademoSide(f"{self.name}.chademo", self.config, v2x, self.single_session)
+
+    @property
+    def ccs_session_state(self) -> str:
+        """The EV session's state (``Idle`` … ``CurrentDemand`` … ``End``)."""
+        return self.ccs.session_state
 
     # ------------------------------------------------------------------ views
     @property
@@ -220,24 +240,24 @@ class Bridge(MachineBase):
         """The EV session's state, or the connection's (slac, sdp, …) before TCP is up."""
         if not self.kicked:
             return "waiting"
-        evcc = self.evcc.state
-        if evcc in ("Idle", "Connecting") and not self.ccs_over:
-            return self.connection.state
-        return evcc
+        session = self.ccs.session_state
+        if session in ("Idle", "Connecting") and not self.ccs_over:
+            return self.ccs.link_state
+        return session
 
     @property
     def chademo_state(self) -> str:
-        return "idle" if self.chademo is None else str(self.chademo.state)
+        return "idle" if self.car_side is None else self.car_side.state
 
     def view(self) -> BridgeView:
-        st = self.ccs_status
+        st, session = self.ccs_status, self.ccs.session_state
         value = self.volts.value
         return BridgeView(
             ccs_state=self.ccs_state, chademo_state=self.chademo_state, power_state=self.power.state,
             contactor=self.contactor, pending=self.pending,
-            precharge_target_v=self.request.precharge_voltage if self.evcc.state in ("PreCharge", "ContactorsClosing")
+            precharge_target_v=self.request.precharge_voltage if session in ("PreCharge", "ContactorsClosing")
             or st.precharge_reached else None,
-            ccs_target_current_a=self.sent_current() if self.evcc.state == "CurrentDemand" else None,
+            ccs_target_current_a=self.sent_current() if session == "CurrentDemand" else None,
             car_request_a=float(self.demand.current), charger_limit_a=st.evse_dynamic_current,
             discharging=self.demand.discharge_current > 0, emergency=self.emergency,
             battery_estimate_v=None if value is None else value.volts,
@@ -270,10 +290,10 @@ class Bridge(MachineBase):
         return earliest
 
     def _chademo_timer(self) -> float | None:
-        return None if self.chademo is None else self.chademo.get_timer()
+        return None if self.car_side is None else self.car_side.get_timer()
 
     def _ccs_timer(self) -> float | None:
-        return self.connection.get_timer() if self.kicked and not self.ccs_over else None
+        return self.ccs.get_timer() if self.kicked and not self.ccs_over else None
 
     def handle_timer(self, now: float) -> None:
         tick = now >= self._n * CYCLE_S - EPS
@@ -282,29 +302,29 @@ class Bridge(MachineBase):
             self._before_chademo(now)
         # A part's deadline may lie a rounding error after ``now`` (the runtime keeps integer
         # nanoseconds): parts are called with their own deadline so they never see "too early".
-        chademo = self.chademo
-        if chademo is not None and (t := chademo.get_timer()) is not None and t <= now + EPS:
-            chademo.handle_timer(max(now, t))
-            self._drain_chademo(now)
+        side = self.car_side
+        if side is not None and (t := side.get_timer()) is not None and t <= now + EPS:
+            side.handle_timer(max(now, t))
+            self._drain_car_side(now)
         if tick:
             self._after_chademo(now)
         if (t := self.power.get_timer()) is not None and t <= now + EPS:
             self.power.handle_timer(max(now, t))
             self._drain_power(now)
         if (t := self._ccs_timer()) is not None and t <= now + EPS:
-            self.connection.handle_timer(max(now, t))
+            self.ccs.handle_timer(max(now, t))
             self._drain_ccs(now)
 
     def receive(self, event: Event, now: float) -> None:
         if isinstance(event, CanReceived):
-            if self.chademo is not None:
-                self.chademo.receive(event, now)
-                self._drain_chademo(now)
+            if self.car_side is not None:
+                self.car_side.frame(event, now)
+                self._drain_car_side(now)
         elif isinstance(event, InputChanged):
             if event.name == "k":
-                if self.chademo is not None:
-                    self.chademo.receive(event, now)
                 self._k = bool(event.value)
+                if self.car_side is not None:
+                    self.car_side.permission(self._k, now)
             elif event.name in ("button", "vcc4", "vcc12"):
                 self.power.receive(event, now)
                 self._drain_power(now)
@@ -313,7 +333,7 @@ class Bridge(MachineBase):
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
-            self.connection.receive(event, now)
+            self.ccs.receive(event, now)
             self._drain_ccs(now)
 
     # ------------------------------------------------------------------ the 100 ms cycle
@@ -323,20 +343,20 @@ class Bridge(MachineBase):
             return
         self._cycle += 1
         self._start_sessions(now)
-        chademo = self.chademo
-        if chademo is not None:
-            upstream = self._make_upstream()
+        side = self.car_side
+        if side is not None:
+            upstream = self._make_upstream(now)
             if upstream != self._upstream:
                 self._upstream = upstream
-                chademo.receive(InputChanged("upstream", upstream), now)
+                side.feed(upstream, now)
 
     def _after_chademo(self, now: float) -> None:
         """Car data copied into the CCS request; the contactor; the power manager's inputs."""
         if not self.enabled:
             return
-        chademo = self.chademo
-        if chademo is not None:
-            self._learn_car(chademo, now)
+        side = self.car_side
+        if side is not None:
+            self._learn_car(side, now)
         self._decide_contactor(now)
         self._update_request(now)
         self._feed_power(now)
@@ -347,57 +367,57 @@ class Bridge(MachineBase):
         if self.single_session:
             if not self.kicked:
                 self._kickoff(now)
-            slac = self.connection.slac
-            if not self._charge_started and slac.first_param_cnf_at is not None:
-                self._start_chademo(now, SessionKind.CHARGE)
+            if not self._charge_started and self.ccs.matched:
+                self._start_car_session(now, SessionKind.CHARGE)
             return
         if not self._discovery_started and not self.discovered:
             self._discovery_started = True
-            self._start_chademo(now, SessionKind.DISCOVERY)
+            self._start_car_session(now, SessionKind.DISCOVERY)
         elif self.discovered and not self.kicked:
             self._kickoff(now)
         elif (not self._charge_started and self.ccs_status.cable_check_done
-              and self.evcc.state == "WaitForPreCharge"):
-            self._start_chademo(now, SessionKind.CHARGE)
+              and self.ccs.session_state == "WaitForPreCharge"):
+            self._start_car_session(now, SessionKind.CHARGE)
 
-    def _start_chademo(self, now: float, kind: SessionKind) -> None:
-        assert self.chademo is not None
+    def _start_car_session(self, now: float, kind: SessionKind) -> None:
+        assert self.car_side is not None
         if kind is SessionKind.CHARGE:
             self._charge_started = True
         self._log("chademo-session", session=kind.value)
-        self.chademo.receive(InputChanged("start", kind), now)
-        self._drain_chademo(now)
+        self.car_side.start(kind, now)
+        self._drain_car_side(now)
 
     def _kickoff(self, now: float) -> None:
         """CCS kickoff (adapter.md §1): from now on the CCS machines run."""
         self.kicked = True
-        self._enter("ccs", reason="kickoff")
+        self._enter(Phase.CCS.value, reason="kickoff")
         self._push_request(now)
-        self.connection.handle_timer(now)  # its first timer starts SLAC
+        self.ccs.handle_timer(now)  # its first timer starts SLAC
         self._drain_ccs(now)
 
-    def _learn_car(self, chademo: ChademoCharger, now: float) -> None:
-        view, volts = chademo.vehicle, self.volts
+    def _learn_car(self, side: CarSide, now: float) -> None:
+        view, volts = side.vehicle, self.volts
+        discovering, discovered = view.seen and side.discovering(), side.discovered()
         volts.learn(view)
         self._drain_volts()
         # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
         # car has been ready for the whole CCS setup by then (an Xpeng reports its SoC only ≈1 s
         # after d2, adapter.md §14 #15).
-        if view.seen and view.session is SessionKind.DISCOVERY and view.state is ChargerState.WAIT_CAR_READY:
+        if discovering:
             found = volts.recognise(view)
             self._drain_volts()
             if found is not None and found.flow is Flow.SINGLE_SESSION and not self.single_session and not self.kicked:
                 self._promote(now)
         sx_ready = self.single_session and view.ready and self.ccs_status.cable_check_done
-        if (view.state is ChargerState.DISCOVERED and not self.discovered) or (sx_ready and not volts.known):
-            volts.fix(self.chademo.vehicle if self.chademo is not None else None)
+        if (discovered and not self.discovered) or (sx_ready and not volts.known):
+            volts.fix(side.vehicle)  # the latest frames (0x101 capacity may arrive late)
             self._drain_volts()
+        side.cycle_done()
         if volts.follow_target(self.demand.d2):
-            self._request_at_d2 = view.current_request
             self._drain_volts()
-        if view.state is ChargerState.DISCOVERED and not self.discovered:
+        if discovered and not self.discovered:
             self.discovered = True
-            self._enter("discovered", target=volts.car_target, soc=volts.car_soc)
+            self._enter(Phase.DISCOVERED.value, target=volts.car_target, soc=volts.car_soc)
 
     def _drain_volts(self) -> None:
         for record in self.volts.take_logs():
@@ -406,23 +426,22 @@ class Bridge(MachineBase):
     def _promote(self, now: float) -> None:
         """Switch to the single-session flow (adapter.md §3) without ending the discovery session: the car
         never sees a second session.  CCS starts now; the CHAdeMO session becomes the real one."""
-        chademo = self.chademo
-        assert chademo is not None
+        side = self.car_side
+        assert side is not None
         self.flow = Flow.SINGLE_SESSION
         self._discovery_started = self._charge_started = True
         self._log("flow", flow=self.flow.value, reason="car recognised",
                   rule=self.volts.rule)
-        chademo.receive(InputChanged("promote", charger_config(self.config, self.v2x, True)), now)
-        self._drain_chademo(now)
-        self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac, True))
-        self.ccs_status = self.evcc.status
-        self.connection = self._new_connection(now)
+        side.promote(now)
+        self._drain_car_side(now)
+        self.ccs = self._new_ccs(now)
+        self.ccs_status = self.ccs.status
         self._kickoff(now)
 
-    def _make_upstream(self) -> Upstream:
+    def _make_upstream(self, now: float) -> Upstream:
         """adapter.md §6.2/§6.3 inputs of the CHAdeMO charger from the CCS side."""
         cfg, st = self.config, self.ccs_status
-        in_cd = st.current_demand and self.evcc.state == "CurrentDemand"
+        in_cd = st.current_demand and self.ccs.session_state == "CurrentDemand"
         fake = self.single_session and not in_cd
         battery_v = self.volts.report(self._cycle)
         if fake or st.evse_max_voltage is None:
@@ -435,23 +454,35 @@ class Bridge(MachineBase):
         if fake or (in_cd and self.mirror.mirroring):
             present_v = battery_v
         present_a = (st.present_current or 0.0) if in_cd else 0.0
-        if st.safe_shutdown and self.contactor:
+        stop = self._stop_plan(now)
+        if stop.hold_car_current:
             # an abrupt CCS end: nobody tells us the current any more — it is what CurrentDemand
             # last said until the adapter contactor is open, so the stop toward the car waits
             present_a = self._last_cd_current
-        final = self._ccs_final()
         return Upstream(
             available_voltage=available_v, available_current=available_a, dynamic_current=dynamic,
             present_voltage=round(present_v, 1), present_current=round(present_a, 1),
             # the d2 gate: never once a stop has begun (the car would close onto a charger going off)
-            precharge_done=(True if self.single_session else st.precharge_reached) and not self.stop_begun(),
-            stopped=final and st.stop_reason is not None and not st.safe_shutdown,
-            fault=final and st.safe_shutdown,
+            precharge_done=(True if self.single_session else st.precharge_reached) and not stop.begun,
+            stopped=stop.upstream_stopped, fault=stop.upstream_fault,
             estimated_battery_voltage=round(battery_v, 1))
 
-    def _ccs_final(self) -> bool:
-        """A CCS end is final after ChargeParameterDiscovery, on a pending stop or out of restarts."""
-        return self.ccs_status.charge_parameter_discovery_done or self.pending or self.ccs_over
+    def _stop_inputs(self, now: float) -> StopInputs:
+        """What the stop policy looks at, read from the parts."""
+        st, side = self.ccs_status, self.car_side
+        car_stopping = self.demand.stopping or (side is not None and side.stopping())
+        car_reason = None if side is None else side.stop_report()
+        return StopInputs(
+            ccs_reason=st.stop_reason, ccs_safe_shutdown=st.safe_shutdown,
+            ccs_parameters_done=st.charge_parameter_discovery_done, ccs_ended=st.ended, ccs_over=self.ccs_over,
+            ccs_restarts=self.ccs_restarts, car_stopping=car_stopping, car_reason=car_reason,
+            power_cause=(self.power.pending_cause or "") if self.pending else None, forced_off=self.emergency,
+            contactor_closed=self.contactor, safe_shutdown_at=self._safe_shutdown_at,
+            safe_cp_wait_s=self.ccs.safe_cp_wait, now=now)
+
+    def _stop_plan(self, now: float) -> StopPlan:
+        """The one stop policy (adapter/stop_policy.py) on the parts' present status."""
+        return stop_plan(self._stop_inputs(now))
 
     def _decide_contactor(self, now: float) -> None:
         """adapter.md §2.2: close only when the car's contactors are (judged) closed, the charger is at the
@@ -470,30 +501,26 @@ class Bridge(MachineBase):
             self._emit(SetOutput("contactor", want))
 
     def stop_begun(self) -> bool:
-        """Any stop has begun: power-off pending, a CCS stop reason or safe shutdown, the CHAdeMO
-        side stopping, a forced off (a CCS failure that the CCS side recovers from by a restart,
-        before ChargeParameterDiscovery, is not a stop).  From then on no rule may close a contactor."""
-        st, chademo = self.ccs_status, self.chademo
-        ccs_stopped = (st.stop_reason is not None or st.safe_shutdown) and self._ccs_final()  # not a restart
-        return (self.pending or self.ccs_over or self.emergency or ccs_stopped
-                or self.demand.stopping or (chademo is not None and chademo.state in _CHADEMO_STOPPING))
+        """Any stop has begun (the stop policy's ``begun``): from then on no rule may close a
+        contactor."""
+        return self._stop_plan(0.0).begun
 
     def _may_close(self, now: float) -> bool:
         """Closing: evidence that the car's contactors are closed, the precharge reached, the
         charger's present voltage within 20 V of the car side, and no stop begun."""
-        if (self.chademo is None or self._contactor_opened or self._close_refused or self.stop_begun()
-                or not self.ccs_status.precharge_reached or not self._car_contactors_evident()):
+        if (self.car_side is None or self._contactor_opened or self._close_refused or self.stop_begun()
+                or not self.ccs_status.precharge_reached or not self.car_side.contactors_evident()):
             return False
         return self._voltages_agree(now)
 
     def _keep_closed(self, now: float) -> bool:
         """Staying closed needs only the charger side's judgement (it opens once the car reports
         its contactors open, after the current is down, adapter.md §2.1)."""
-        chademo = self.chademo
-        if chademo is None or not self.demand.car_contactors_closed:
+        side = self.car_side
+        if side is None or not self.demand.car_contactors_closed:
             return False
         safe_at = self._safe_shutdown_at
-        if safe_at is not None and now >= safe_at + self.evcc.cfg.safe_cp_wait - EPS:
+        if safe_at is not None and self._stop_plan(now).emergency_open:
             # the CCS safe shutdown's "contactors open" step (CP B, 2 s): the charger should be at
             # 0 A by now, but nothing says so; opening here means the car's contactors never break
             # a current the charger kept delivering (adapter.md §14 #3)
@@ -505,8 +532,8 @@ class Bridge(MachineBase):
         # open as soon as k is off, before the car's welding check — but only once the CCS charger
         # has stopped delivering: the CHAdeMO side sees 0 A as soon as CCS leaves CurrentDemand,
         # while the charger is still ramping down.
-        waiting = chademo.state is ChargerState.STOP_WAIT_CONTACTORS_OPEN
-        ccs_off = self.evcc.state in _CCS_NOT_DELIVERING
+        waiting = side.waiting_contactors_open()
+        ccs_off = self.ccs.session_state in _CCS_NOT_DELIVERING
         return not (waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k)
 
     def _voltages_agree(self, now: float) -> bool:
@@ -536,22 +563,6 @@ class Bridge(MachineBase):
         self.power.receive(InputChanged("adapter_stop", reason), now)
         self._drain_power(now)
 
-    def _car_contactors_evident(self) -> bool:
-        """adapter.md §2.2 / §14 #11: the car's contactors are *evidently* closed.
-
-        CHAdeMO ≥ 1.0 cars say so (0x102.5.3 cleared).  Under 0.9 rules the charger side only
-        assumes it 2 s after d2; a car whose d2 loop is too weak (i-MiEV on the original d2
-        driver) never closes, and closing the adapter contactor then puts the charger's voltage
-        on an open inlet.  So for 0.9 the adapter also waits for the request to rise above what
-        the car asked for at d2 (an i-MiEV's idle 1 A does not count).
-        """
-        chademo, demand = self.chademo, self.demand
-        if chademo is None or not demand.car_contactors_closed:
-            return False
-        if chademo.effective_protocol >= 2:
-            return True
-        return self._request_at_d2 is not None and chademo.vehicle.current_request > self._request_at_d2
-
     def _update_request(self, now: float) -> None:
         cfg, st, demand = self.config, self.ccs_status, self.demand
         limit = st.evse_dynamic_current if st.evse_dynamic_current is not None else st.evse_max_current
@@ -571,15 +582,14 @@ class Bridge(MachineBase):
         self._push_request(now)
 
     def _push_request(self, now: float) -> None:
-        if self.kicked and not self.ccs_over and self.evcc.req != self.request:
-            self.connection.receive(InputChanged("request", self.request), now)
+        if self.kicked and not self.ccs_over and self.ccs.request != self.request:
+            self.ccs.ask(self.request, now)
             self._drain_ccs(now)
 
     def _feed_power(self, now: float) -> None:
         power = self.power
-        chademo = self.chademo
-        unlocked = (self.evcc.state in _CCS_UNLOCKED or self.ccs_over,
-                    chademo is None or chademo.state in _CHADEMO_UNLOCKED)
+        side = self.car_side
+        unlocked = (self.ccs.session_state in _CCS_UNLOCKED or self.ccs_over, side is None or side.unlocked())
         events: list[InputChanged] = []
         if unlocked != self._unlocked:
             self._unlocked = unlocked
@@ -587,32 +597,29 @@ class Bridge(MachineBase):
         if self._power_contactor != self.contactor:
             self._power_contactor = self.contactor
             events.append(InputChanged("contactor_closed", self.contactor))
-        if chademo is not None and chademo.state is ChargerState.CHARGING:
+        if side is not None and side.charging():
             events.append(InputChanged("activity", "chademo-loop"))
-        if not self._ccs_stop_sent and (self.ccs_over or (self._ccs_final() and self.ccs_status.stop_reason)):
+        stop = self._stop_plan(now)
+        if not self._ccs_stop_sent and stop.report_ccs is not None:
             self._ccs_stop_sent = True
-            events.append(InputChanged("ccs_stop", self.ccs_status.stop_reason or "ccs-ended"))
-        if (chademo is not None and not self._chademo_stop_sent and chademo.session is SessionKind.CHARGE
-                and chademo.state in _CHADEMO_STOPPING):
+            events.append(InputChanged("ccs_stop", stop.report_ccs))
+        if not self._chademo_stop_sent and stop.report_car is not None:
             self._chademo_stop_sent = True
-            events.append(InputChanged("chademo_stop", chademo.stop_reasons.describe()))
+            events.append(InputChanged("chademo_stop", stop.report_car))
         for event in events:
             power.receive(event, now)
         self._drain_power(now)
 
     # ------------------------------------------------------------------ the parts' actions
-    def _drain_chademo(self, now: float) -> None:
-        assert self.chademo is not None
-        for action in self.chademo.actions():
-            if isinstance(action, SetOutput):
-                if action.name == "demand":
-                    self.demand = action.value
-                else:  # d1, d2
-                    self._emit(action)
-            elif isinstance(action, Log):
+    def _drain_car_side(self, now: float) -> None:
+        side = self.car_side
+        assert side is not None
+        for action in side.actions():
+            if isinstance(action, Log):
                 self._emit(Log(action.kind, {"part": "chademo", **action.fields}))
-            else:
+            else:  # CAN frames, d1, d2
                 self._emit(action)
+        self.demand = side.demand
 
     def _drain_power(self, now: float) -> None:
         for action in self.power.actions():
@@ -624,7 +631,7 @@ class Bridge(MachineBase):
                 self._emit(action)
 
     def _drain_ccs(self, now: float) -> None:
-        for action in self.connection.actions():
+        for action in self.ccs.actions():
             if isinstance(action, SetOutput):
                 if action.name == "status":
                     self._on_ccs_status(action.value, now)
@@ -636,11 +643,11 @@ class Bridge(MachineBase):
                 self._emit(Log(action.kind, {"part": "ccs", **action.fields}))
             else:
                 self._emit(action)
-        evcc = self.evcc
-        if evcc.messages != self._seen_messages:
-            self._seen_messages = evcc.messages
-            if evcc.state in ("PreCharge", "CurrentDemand"):
-                self.power.receive(InputChanged("activity", f"{evcc.state}Res"), now)
+        ccs = self.ccs
+        if ccs.responses != self._seen_messages:
+            self._seen_messages = ccs.responses
+            if (session := ccs.session_state) in ("PreCharge", "CurrentDemand"):
+                self.power.receive(InputChanged("activity", f"{session}Res"), now)
                 self._drain_power(now)
         self._leds(now)
 
@@ -657,7 +664,7 @@ class Bridge(MachineBase):
                 self._enable(now)
             elif not value and self.enabled:
                 self.enabled = False
-                self._enter("off" if self.power.state != "running" else self.state)
+                self._enter(Phase.OFF.value if self.power.state != "running" else self.state)
         elif name == "modes":
             self.modes = value
         elif name == "forced_off" and value:
@@ -668,9 +675,9 @@ class Bridge(MachineBase):
     def _enable(self, now: float) -> None:
         self.enabled = True
         self.v2x = v2x = self.config.v2x or "v2x" in self.modes
-        self.chademo = ChademoCharger(f"{self.name}.chademo", charger_config(self.config, v2x, self.single_session))
-        self.chademo.receive(InputChanged("k", self._k), now)
-        self._enter("running", sx=self.single_session, v2x=v2x)
+        self.car_side = side = self._new_car_side(v2x)
+        side.permission(self._k, now)
+        self._enter(Phase.RUNNING.value, sx=self.single_session, v2x=v2x)
         if self.single_session and not self.kicked and not self.pending:
             # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a
             # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
@@ -681,10 +688,10 @@ class Bridge(MachineBase):
         self.pending = True
         self.stop_cause = self.power.pending_cause
         self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
-        self._enter("stopping", cause=self.power.pending_cause)
-        if self.chademo is not None:
-            self.chademo.receive(InputChanged("stop", True), now)
-            self._drain_chademo(now)
+        self._enter(Phase.STOPPING.value, cause=self.power.pending_cause)
+        if self.car_side is not None:
+            self.car_side.stop(now)
+            self._drain_car_side(now)
         self.request = replace(self.request, stop=True)
         self._push_request(now)
 
@@ -694,7 +701,7 @@ class Bridge(MachineBase):
         keep = reset.keep_discovery and not self.single_session  # SX keeps nothing (adapter.md §3)
         self._log("soft-reset", count=reset.count, keep_discovery=keep)
         self._init_sides(keep_discovery=keep)
-        self._enter("boot", reason="soft reset")
+        self._enter(Phase.BOOT.value, reason="soft reset")
 
     # ------------------------------------------------------------------ the CCS side's progress
     def _on_ccs_status(self, status: EvccStatus, now: float) -> None:
@@ -733,18 +740,17 @@ class Bridge(MachineBase):
 
     def _ccs_ended(self, now: float) -> None:
         st = self.ccs_status
-        if not self._ccs_final() and self.ccs_restarts < MAX_CCS_RESTARTS:
+        if self._stop_plan(now).restart_ccs:
             self.ccs_restarts += 1
             self._log("ccs-restart", n=self.ccs_restarts, reason=st.stop_reason)
-            if self.connection.state in ("connected", "connecting"):
+            if self.ccs.link_state in ("connected", "connecting"):
                 self._emit(CloseLink("tcp"))
-            self.evcc = Evcc(f"{self.name}.evcc", evcc_config(self.config, self.mac, self.single_session))
-            self.ccs_status = self.evcc.status
+            self.ccs = self._new_ccs(now)
+            self.ccs_status = self.ccs.status
             self._safe_shutdown_at = None  # that session's safe shutdown is over
             self._seen_messages = 0
-            self.connection = self._new_connection(now)
             self._push_request(now)
-            self.connection.handle_timer(now)
+            self.ccs.handle_timer(now)
             self._drain_ccs(now)
             return
         self.ccs_over = True
@@ -753,11 +759,11 @@ class Bridge(MachineBase):
 
     def _leds(self, now: float) -> None:
         wanted: list[str] = []
-        if self.kicked and self.connection.slac.first_param_cnf_at is not None:
+        if self.kicked and self.ccs.matched:
             wanted.append("lifesign")
-        if self.connection.state == "connected":
+        if self.ccs.link_state == "connected":
             wanted.append("tcp-connected")
-        pattern = _LED_BY_EVCC_STATE.get(self.evcc.state)
+        pattern = _LED_BY_EVCC_STATE.get(self.ccs.session_state)
         if pattern is not None:
             wanted.append(pattern)
         for name in wanted:

@@ -170,7 +170,7 @@ class _Tracked(MachineBase):
         out = self.bridge.actions()
         for action in out:
             if isinstance(action, SendCan) and action.frame.arbitration_id == 0x109:
-                self.cycle.frame(self._now, self.bridge.evcc.state == "CurrentDemand")
+                self.cycle.frame(self._now, self.bridge.ccs_session_state == "CurrentDemand")
         return out
 
     def _note(self, now: float) -> None:
@@ -184,7 +184,7 @@ class _Tracked(MachineBase):
             tr.soc_start = soc if tr.soc_start is None else tr.soc_start
             tr.soc_end = soc
         st = b.ccs_status
-        if tr.last_t is not None and st.current_demand and b.evcc.state == "CurrentDemand":
+        if tr.last_t is not None and st.current_demand and b.ccs_session_state == "CurrentDemand":
             tr.energy_wh += (st.present_voltage or 0.0) * (st.present_current or 0.0) * (now - tr.last_t) / 3600.0
         tr.last_t = now
 

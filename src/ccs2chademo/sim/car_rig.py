@@ -101,10 +101,10 @@ class SimCarRig(MachineBase):
         dt = 0.0 if self._last is None else now - self._last
         self._last = now
         hw, st = self.hw, self.bridge.ccs_status
-        in_cd = self.bridge.evcc.state == "CurrentDemand"
+        in_cd = self.bridge.ccs_session_state == "CurrentDemand"
         flowing = hw.contactor.closed and self.car_contactors and in_cd
         self.current_a = current = (st.present_current or 0.0) if flowing else 0.0
-        hw.charger_voltage_v = (st.present_voltage or 0.0) if self.bridge.evcc.state in _LIVE else 0.0
+        hw.charger_voltage_v = (st.present_voltage or 0.0) if self.bridge.ccs_session_state in _LIVE else 0.0
         hw.dc_current_a = current
         hw.step(now)
         self.battery.step(current, dt)

@@ -377,8 +377,8 @@ class World:
     def _snapshot(self, now: float) -> SafetySnapshot:
         hw, bridge = self.hw, self.bridge
         st = bridge.ccs_status
-        in_cd = bridge.evcc.state == "CurrentDemand"
-        in_pre = bridge.evcc.state in ("PreCharge", "ContactorsClosing") or st.precharge_reached
+        in_cd = bridge.ccs_session_state == "CurrentDemand"
+        in_pre = bridge.ccs_session_state in ("PreCharge", "ContactorsClosing") or st.precharge_reached
         return SafetySnapshot(
             t=now, contactor_closed=hw.contactor.closed, dc_current_a=self.current_a,
             charger_voltage_v=self.stage.voltage, battery_voltage_v=self.battery.voltage,
@@ -403,7 +403,7 @@ class World:
             t=round(now, 3), charger_v=round(self.stage.voltage, 1), inlet_v=round(self.inlet_v, 1),
             battery_v=round(self.battery.voltage, 1), current_a=round(self.current_a, 1),
             soc=round(self.battery.soc, 2), request_a=float(self.car.request),
-            ccs_target_a=round(bridge.sent_current(), 1) if bridge.evcc.state == "CurrentDemand" else 0.0,
+            ccs_target_a=round(bridge.sent_current(), 1) if bridge.ccs_session_state == "CurrentDemand" else 0.0,
             ccs_state=bridge.ccs_state, chademo_state=bridge.chademo_state, car_state=str(self.car.state),
             contactor=self.hw.contactor.closed, led=self.hw.led)
         self.samples.append(sample)

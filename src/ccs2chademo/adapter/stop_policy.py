@@ -1,0 +1,120 @@
+"""The adapter's one stop policy: from the two sides' status and the power manager's cause to
+what every part does about a stop (adapter.md §4, docs/safety.md).
+
+Why one pure function: a session ends in many ways — the car (k off, a fault flag, CAN loss),
+the charger (a normal stop, EVSE shutdown, a non-OK code, a timeout, TCP loss: the EV session's
+safe shutdown), the button, a forced off, the adapter refusing to close — and every end must
+reach both sides, in the same cycle, without a contactor ever closing again.  When the
+reactions lived in four functions of the bridge, "what happens on a CurrentDemand timeout" took
+five files to answer.  Here it is one call: build a :class:`StopInputs` and read the
+:class:`StopPlan`; the bridge only applies the plan.
+
+What happens when …
+
+================================  =================================================================
+the charger stops normally         ``ccs_final`` → ``upstream_stopped`` (CHAdeMO stop sequence), the
+(EVSE_Shutdown, battery full)      cause reported to the power manager (``report_ccs``) → power-off
+                                   pending → ``request_stop``
+the EV session safe-shuts down     as above but ``upstream_fault``; the current toward the car is
+(timeout, TCP loss, bad code)      held at the last CurrentDemand figure while the adapter contactor
+                                   is closed (``hold_car_current``: the car's stop waits for low
+                                   current); ``emergency_open`` once the safe shutdown's CP B wait
+                                   is over (2 s) and nothing said the current is down
+a CCS end before                   not a stop: ``restart_ccs`` (new SDP/SLAC) up to
+ChargeParameterDiscovery           ``MAX_CCS_RESTARTS`` times, then final
+the car stops (k off, 0x102 flag,  ``report_car`` → power-off pending → ``request_stop`` toward CCS
+CAN loss, its own error)           (PowerDelivery OFF, CP B, welding detection, SessionStop)
+the button / inactivity / the      power-off pending: ``request_stop`` to both sides
+adapter refusing to close
+a forced off (long press)          ``begun``; the power manager opens the contactor and cuts power
+any of these                       ``begun``: no contactor closes, d2 is never given again
+================================  =================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
+MAX_CCS_RESTARTS = 3
+#: The slack of the runtime's integer-nanosecond clock against a float deadline.
+EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class StopInputs:
+    """What the stop policy looks at: the CCS side, the car side, the power manager, the contactor."""
+
+    #: the EV session's stop reason (None: it has not stopped)
+    ccs_reason: str | None = None
+    #: the EV session is in (or past) its safe shutdown
+    ccs_safe_shutdown: bool = False
+    #: ChargeParameterDiscovery is done (a CCS end after it is final)
+    ccs_parameters_done: bool = False
+    #: the EV session ended (its TCP connection closed)
+    ccs_ended: bool = False
+    #: the CCS side is over for this session (out of restarts or final)
+    ccs_over: bool = False
+    ccs_restarts: int = 0
+    #: the car side is stopping (the CHAdeMO charger's stop sequence or the car's own stop)
+    car_stopping: bool = False
+    #: the stop reasons of the car side's real (charge) session, when it is stopping
+    car_reason: str | None = None
+    #: the power manager's power-off cause (pending)
+    power_cause: str | None = None
+    #: a forced off (long button hold)
+    forced_off: bool = False
+    #: the adapter contactor is closed
+    contactor_closed: bool = False
+    #: when the EV session's safe shutdown began (None: none), its CP B wait, and the time now
+    safe_shutdown_at: float | None = None
+    safe_cp_wait_s: float = 2.0
+    now: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlan:
+    """What every part does about the stop (all False / None: nothing is stopping)."""
+
+    #: a stop of any kind has begun: no contactor may close, d2 is not given
+    begun: bool = False
+    #: a CCS end is final (no restart): past ChargeParameterDiscovery, pending, or over
+    ccs_final: bool = False
+    #: a CCS end that is not final: restart the connection (SDP recovery, then SLAC)
+    restart_ccs: bool = False
+    #: the cause to report to the power manager for the CCS side / the car side (once)
+    report_ccs: str | None = None
+    report_car: str | None = None
+    #: the CHAdeMO charger's upstream flags: a normal CCS stop / a CCS fault
+    upstream_stopped: bool = False
+    upstream_fault: bool = False
+    #: the present current toward the car is the last CurrentDemand current (nobody reports it)
+    hold_car_current: bool = False
+    #: open the adapter contactor now, without knowing the current (the safe shutdown's own step)
+    emergency_open: bool = False
+    #: both sides stop normally (EvRequest.stop, the CHAdeMO charger's ``stop`` input)
+    request_stop: bool = False
+
+
+def stop_plan(s: StopInputs) -> StopPlan:
+    """The stop policy (see the module docstring's table)."""
+    pending = s.power_cause is not None
+    final = s.ccs_parameters_done or pending or s.ccs_over
+    ccs_stopped = (s.ccs_reason is not None or s.ccs_safe_shutdown) and final  # not a restart
+    begun = pending or s.ccs_over or s.forced_off or ccs_stopped or s.car_stopping
+    report_ccs = None
+    if s.ccs_over or (final and s.ccs_reason):
+        report_ccs = s.ccs_reason or "ccs-ended"
+    safe_at = s.safe_shutdown_at
+    return StopPlan(
+        begun=begun,
+        ccs_final=final,
+        restart_ccs=s.ccs_ended and not s.ccs_over and not final and s.ccs_restarts < MAX_CCS_RESTARTS,
+        report_ccs=report_ccs,
+        report_car=s.car_reason,
+        upstream_stopped=final and s.ccs_reason is not None and not s.ccs_safe_shutdown,
+        upstream_fault=final and s.ccs_safe_shutdown,
+        hold_car_current=s.ccs_safe_shutdown and s.contactor_closed,
+        emergency_open=s.contactor_closed and safe_at is not None and s.now >= safe_at + s.safe_cp_wait_s - EPS,
+        request_stop=pending,
+    )
