@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -139,6 +139,63 @@ class BridgeView:
     car_rule: str | None = None
 
 
+
+@dataclass(slots=True)
+class Progress:
+    """How far this session's flow has got (a soft reset starts a new one)."""
+
+    discovery_started: bool = False
+    #: the discovery session learned the car (kept over an always-on soft reset)
+    discovered: bool = False
+    #: the CCS machines run (the kickoff, adapter.md §1)
+    ccs_started: bool = False
+    charge_started: bool = False
+    #: the CCS side is over for this session (final end, or out of restarts)
+    ccs_over: bool = False
+    ccs_restarts: int = 0
+
+
+@dataclass(slots=True)
+class CcsMemory:
+    """What the CCS side said that still matters once it stops answering."""
+
+    #: the last CurrentDemand voltage (the welding-detection verdict) and the current that may
+    #: still be flowing (the charger's figure, or what we asked for, whichever is higher)
+    last_cd_voltage: float | None = None
+    last_cd_current: float = 0.0
+    #: when this CCS session's safe shutdown began (the emergency open counts from it)
+    safe_shutdown_at: float | None = None
+    seen_responses: int = 0
+    welding_logged: bool = False
+
+
+@dataclass(slots=True)
+class ContactorState:
+    """The adapter contactor and what decides it besides the two sides (adapter.md §2.2)."""
+
+    closed: bool = False
+    #: once opened in a session it stays open
+    opened_once: bool = False
+    #: the power manager's override (power-off, unwelding mode): wins when not None
+    override: bool | None = None
+    #: the adapter refused to close for this session (a named stop)
+    refused: bool = False
+    close_wait_since: float | None = None
+    #: opened by the safe-shutdown emergency path without knowing the current
+    emergency_open: bool = False
+
+
+@dataclass(slots=True)
+class PowerTold:
+    """What the power manager has been told (its inputs are sent on change, stops once)."""
+
+    unlocked: tuple[bool, bool] | None = None
+    contactor: bool | None = None
+    ccs_stop: bool = False
+    car_stop: bool = False
+    leds: set[str] = field(default_factory=set)
+
+
 class Bridge(MachineBase):
     """The adapter controller (see the module docstring)."""
 
@@ -175,42 +232,44 @@ class Bridge(MachineBase):
         #: the flow of this session: configured, or switched to single-session when the car is
         #: recognised as one that refuses a second session (``_promote``)
         self.flow = Flow.SINGLE_SESSION if cfg.sx is True else Flow.TWO_SESSION
-        self.discovered = keep_discovery and self.volts.car_target is not None
+        #: how far this session's flow has got
+        self.progress = Progress(discovered=keep_discovery and self.volts.car_target is not None)
         #: the side that feeds the car (car_side.py); created when the power manager lets the sides run
         self.car_side: CarSide | None = None
         #: the CCS car side (ccs_side.py): the connection carrying the EV session
         self.ccs: CcsSide = self._new_ccs(0.0)
         self.ccs_status: EvccStatus = self.ccs.status
+        self.ccs_memory = CcsMemory()
         self.current = CcsTargetCurrent()
         self.mirror = MirrorDetector()
         self.demand = PowerDemand()
         self.request = EvRequest()
+        #: the power manager's outputs as the bridge follows them
         self.enabled = False
-        self.kicked = False
-        self.ccs_over = False
-        self.ccs_restarts = 0
         self.pending = False
-        self.contactor = False
-        self._contactor_opened = False
-        self._override: bool | None = None
+        self.switch = ContactorState()
+        self.told = PowerTold()
         self._upstream: Upstream | None = None
-        self._discovery_started = False
-        self._charge_started = False
-        self._ccs_stop_sent = False
-        self._chademo_stop_sent = False
-        self._seen_messages = 0
-        self._leds_sent: set[str] = set()
-        self._last_cd_voltage: float | None = None
-        self._welding_logged = False
         self._cycle = 0
-        self._unlocked: tuple[bool, bool] | None = None
-        self._power_contactor: bool | None = None
         self.v2x = False
-        self.emergency_open = False
-        self._last_cd_current = 0.0
-        self._safe_shutdown_at: float | None = None
-        self._close_wait_since: float | None = None
-        self._close_refused = False
+
+    @property
+    def _ccs_running(self) -> bool:
+        """The CCS machines run: started, and not over for this session."""
+        return self.progress.ccs_started and not self.progress.ccs_over
+
+    @property
+    def contactor(self) -> bool:
+        """The adapter contactor is (commanded) closed."""
+        return self.switch.closed
+
+    @property
+    def emergency_open(self) -> bool:
+        return self.switch.emergency_open
+
+    @property
+    def ccs_restarts(self) -> int:
+        return self.progress.ccs_restarts
 
     @property
     def single_session(self) -> bool:
@@ -238,10 +297,10 @@ class Bridge(MachineBase):
     @property
     def ccs_state(self) -> str:
         """The EV session's state, or the connection's (slac, sdp, …) before TCP is up."""
-        if not self.kicked:
+        if not self.progress.ccs_started:
             return "waiting"
         session = self.ccs.session_state
-        if session in ("Idle", "Connecting") and not self.ccs_over:
+        if session in ("Idle", "Connecting") and not self.progress.ccs_over:
             return self.ccs.link_state
         return session
 
@@ -254,7 +313,7 @@ class Bridge(MachineBase):
         value = self.volts.value
         return BridgeView(
             ccs_state=self.ccs_state, chademo_state=self.chademo_state, power_state=self.power.state,
-            contactor=self.contactor, pending=self.pending,
+            contactor=self.switch.closed, pending=self.pending,
             precharge_target_v=self.request.precharge_voltage if session in ("PreCharge", "ContactorsClosing")
             or st.precharge_reached else None,
             ccs_target_current_a=self.sent_current() if session == "CurrentDemand" else None,
@@ -262,7 +321,7 @@ class Bridge(MachineBase):
             discharging=self.demand.discharge_current > 0, emergency=self.emergency,
             battery_estimate_v=None if value is None else value.volts,
             battery_measured=False if value is None else value.measured,
-            stop_reason=self.stop_reason, stop_begun=self.stop_begun(), emergency_open=self.emergency_open,
+            stop_reason=self.stop_reason, stop_begun=self.stop_begun(), emergency_open=self.switch.emergency_open,
             single_session=self.single_session,
             car_rule=self.volts.rule)
 
@@ -293,7 +352,7 @@ class Bridge(MachineBase):
         return None if self.car_side is None else self.car_side.get_timer()
 
     def _ccs_timer(self) -> float | None:
-        return self.ccs.get_timer() if self.kicked and not self.ccs_over else None
+        return self.ccs.get_timer() if self._ccs_running else None
 
     def handle_timer(self, now: float) -> None:
         tick = now >= self._n * CYCLE_S - EPS
@@ -332,7 +391,7 @@ class Bridge(MachineBase):
                 self.volts.inlet(float(event.value))
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
-        elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self.kicked and not self.ccs_over:
+        elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self._ccs_running:
             self.ccs.receive(event, now)
             self._drain_ccs(now)
 
@@ -365,31 +424,31 @@ class Bridge(MachineBase):
         if self.pending:
             return
         if self.single_session:
-            if not self.kicked:
+            if not self.progress.ccs_started:
                 self._kickoff(now)
-            if not self._charge_started and self.ccs.matched:
+            if not self.progress.charge_started and self.ccs.matched:
                 self._start_car_session(now, SessionKind.CHARGE)
             return
-        if not self._discovery_started and not self.discovered:
-            self._discovery_started = True
+        if not self.progress.discovery_started and not self.progress.discovered:
+            self.progress.discovery_started = True
             self._start_car_session(now, SessionKind.DISCOVERY)
-        elif self.discovered and not self.kicked:
+        elif self.progress.discovered and not self.progress.ccs_started:
             self._kickoff(now)
-        elif (not self._charge_started and self.ccs_status.cable_check_done
+        elif (not self.progress.charge_started and self.ccs_status.cable_check_done
               and self.ccs.session_state == "WaitForPreCharge"):
             self._start_car_session(now, SessionKind.CHARGE)
 
     def _start_car_session(self, now: float, kind: SessionKind) -> None:
         assert self.car_side is not None
         if kind is SessionKind.CHARGE:
-            self._charge_started = True
+            self.progress.charge_started = True
         self._log("chademo-session", session=kind.value)
         self.car_side.start(kind, now)
         self._drain_car_side(now)
 
     def _kickoff(self, now: float) -> None:
         """CCS kickoff (adapter.md §1): from now on the CCS machines run."""
-        self.kicked = True
+        self.progress.ccs_started = True
         self._enter(Phase.CCS.value, reason="kickoff")
         self._push_request(now)
         self.ccs.handle_timer(now)  # its first timer starts SLAC
@@ -406,17 +465,18 @@ class Bridge(MachineBase):
         if discovering:
             found = volts.recognise(view)
             self._drain_volts()
-            if found is not None and found.flow is Flow.SINGLE_SESSION and not self.single_session and not self.kicked:
+            promote = found is not None and found.flow is Flow.SINGLE_SESSION
+            if promote and not self.single_session and not self.progress.ccs_started:
                 self._promote(now)
         sx_ready = self.single_session and view.ready and self.ccs_status.cable_check_done
-        if (discovered and not self.discovered) or (sx_ready and not volts.known):
+        if (discovered and not self.progress.discovered) or (sx_ready and not volts.known):
             volts.fix(side.vehicle)  # the latest frames (0x101 capacity may arrive late)
             self._drain_volts()
         side.cycle_done()
         if volts.follow_target(self.demand.d2):
             self._drain_volts()
-        if discovered and not self.discovered:
-            self.discovered = True
+        if discovered and not self.progress.discovered:
+            self.progress.discovered = True
             self._enter(Phase.DISCOVERED.value, target=volts.car_target, soc=volts.car_soc)
 
     def _drain_volts(self) -> None:
@@ -429,7 +489,7 @@ class Bridge(MachineBase):
         side = self.car_side
         assert side is not None
         self.flow = Flow.SINGLE_SESSION
-        self._discovery_started = self._charge_started = True
+        self.progress.discovery_started = self.progress.charge_started = True
         self._log("flow", flow=self.flow.value, reason="car recognised",
                   rule=self.volts.rule)
         side.promote(now)
@@ -458,7 +518,7 @@ class Bridge(MachineBase):
         if stop.hold_car_current:
             # an abrupt CCS end: nobody tells us the current any more — it is what CurrentDemand
             # last said until the adapter contactor is open, so the stop toward the car waits
-            present_a = self._last_cd_current
+            present_a = self.ccs_memory.last_cd_current
         return Upstream(
             available_voltage=available_v, available_current=available_a, dynamic_current=dynamic,
             present_voltage=round(present_v, 1), present_current=round(present_a, 1),
@@ -474,10 +534,10 @@ class Bridge(MachineBase):
         car_reason = None if side is None else side.stop_report()
         return StopInputs(
             ccs_reason=st.stop_reason, ccs_safe_shutdown=st.safe_shutdown,
-            ccs_parameters_done=st.charge_parameter_discovery_done, ccs_ended=st.ended, ccs_over=self.ccs_over,
-            ccs_restarts=self.ccs_restarts, car_stopping=car_stopping, car_reason=car_reason,
+            ccs_parameters_done=st.charge_parameter_discovery_done, ccs_ended=st.ended, ccs_over=self.progress.ccs_over,
+            ccs_restarts=self.progress.ccs_restarts, car_stopping=car_stopping, car_reason=car_reason,
             power_cause=(self.power.pending_cause or "") if self.pending else None, forced_off=self.emergency,
-            contactor_closed=self.contactor, safe_shutdown_at=self._safe_shutdown_at,
+            contactor_closed=self.switch.closed, safe_shutdown_at=self.ccs_memory.safe_shutdown_at,
             safe_cp_wait_s=self.ccs.safe_cp_wait, now=now)
 
     def _stop_plan(self, now: float) -> StopPlan:
@@ -489,15 +549,15 @@ class Bridge(MachineBase):
         precharge voltage and no stop of any kind has begun; open when the car's contactors open
         (or early at k-off if configured), or 2 s after a CCS safe shutdown; once opened in a
         session it stays open.  The power manager's override (special mode 3) wins."""
-        want = self._keep_closed(now) if self.contactor else self._may_close(now)
-        if self._override is not None:
-            want = self._override
-        elif self.contactor and not want:
-            self._contactor_opened = True
-        if want != self.contactor:
-            self.contactor = want
+        want = self._keep_closed(now) if self.switch.closed else self._may_close(now)
+        if self.switch.override is not None:
+            want = self.switch.override
+        elif self.switch.closed and not want:
+            self.switch.opened_once = True
+        if want != self.switch.closed:
+            self.switch.closed = want
             self._log("contactor", closed=want, car_contactors_closed=self.demand.car_contactors_closed,
-                      override=self._override)
+                      override=self.switch.override)
             self._emit(SetOutput("contactor", want))
 
     def stop_begun(self) -> bool:
@@ -508,7 +568,7 @@ class Bridge(MachineBase):
     def _may_close(self, now: float) -> bool:
         """Closing: evidence that the car's contactors are closed, the precharge reached, the
         charger's present voltage within 20 V of the car side, and no stop begun."""
-        if (self.car_side is None or self._contactor_opened or self._close_refused or self.stop_begun()
+        if (self.car_side is None or self.switch.opened_once or self.switch.refused or self.stop_begun()
                 or not self.ccs_status.precharge_reached or not self.car_side.contactors_evident()):
             return False
         return self._voltages_agree(now)
@@ -519,14 +579,14 @@ class Bridge(MachineBase):
         side = self.car_side
         if side is None or not self.demand.car_contactors_closed:
             return False
-        safe_at = self._safe_shutdown_at
+        safe_at = self.ccs_memory.safe_shutdown_at
         if safe_at is not None and self._stop_plan(now).emergency_open:
             # the CCS safe shutdown's "contactors open" step (CP B, 2 s): the charger should be at
             # 0 A by now, but nothing says so; opening here means the car's contactors never break
             # a current the charger kept delivering (adapter.md §14 #3)
-            self.emergency_open = True
+            self.switch.emergency_open = True
             self._log("contactor-emergency-open", reason="ccs safe shutdown", after_s=round(now - safe_at, 3),
-                      last_current=self._last_cd_current)
+                      last_current=self.ccs_memory.last_cd_current)
             return False
         # adapter.md §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
         # open as soon as k is off, before the car's welding check — but only once the CCS charger
@@ -550,15 +610,15 @@ class Bridge(MachineBase):
             return False
         if volts.agrees(st.present_voltage, closed):
             return True
-        if self._close_wait_since is None:
-            self._close_wait_since = now
-        elif now - self._close_wait_since >= INLET_RETARGET_S - EPS:
+        if self.switch.close_wait_since is None:
+            self.switch.close_wait_since = now
+        elif now - self.switch.close_wait_since >= INLET_RETARGET_S - EPS:
             self._refuse_close(now, "voltage-mismatch", charger=st.present_voltage, car_side=volts.car_side(closed))
         return False
 
     def _refuse_close(self, now: float, reason: str, **fields: object) -> None:
         """Never close this session; stop both sides normally with ``reason`` (a named cause)."""
-        self._close_refused = True
+        self.switch.refused = True
         self._log("contactor-close-refused", reason=reason, **fields)
         self.power.receive(InputChanged("adapter_stop", reason), now)
         self._drain_power(now)
@@ -577,34 +637,34 @@ class Bridge(MachineBase):
             target_voltage=volts.target_voltage(max_v), target_current=round(current, 1),
             precharge_voltage=volts.precharge_voltage(),
             max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
-            soc=ev_ress_soc(volts.car_soc), stop=self.pending, hold_precharge=not self.contactor,
+            soc=ev_ress_soc(volts.car_soc), stop=self.pending, hold_precharge=not self.switch.closed,
             ready_to_start=volts.known, welding_hold=self.demand.car_contactors_closed)
         self._push_request(now)
 
     def _push_request(self, now: float) -> None:
-        if self.kicked and not self.ccs_over and self.ccs.request != self.request:
+        if self._ccs_running and self.ccs.request != self.request:
             self.ccs.ask(self.request, now)
             self._drain_ccs(now)
 
     def _feed_power(self, now: float) -> None:
         power = self.power
         side = self.car_side
-        unlocked = (self.ccs.session_state in _CCS_UNLOCKED or self.ccs_over, side is None or side.unlocked())
+        unlocked = (self.ccs.session_state in _CCS_UNLOCKED or self.progress.ccs_over, side is None or side.unlocked())
         events: list[InputChanged] = []
-        if unlocked != self._unlocked:
-            self._unlocked = unlocked
+        if unlocked != self.told.unlocked:
+            self.told.unlocked = unlocked
             events += [InputChanged("ccs_unlocked", unlocked[0]), InputChanged("chademo_unlocked", unlocked[1])]
-        if self._power_contactor != self.contactor:
-            self._power_contactor = self.contactor
-            events.append(InputChanged("contactor_closed", self.contactor))
+        if self.told.contactor != self.switch.closed:
+            self.told.contactor = self.switch.closed
+            events.append(InputChanged("contactor_closed", self.switch.closed))
         if side is not None and side.charging():
             events.append(InputChanged("activity", "chademo-loop"))
         stop = self._stop_plan(now)
-        if not self._ccs_stop_sent and stop.report_ccs is not None:
-            self._ccs_stop_sent = True
+        if not self.told.ccs_stop and stop.report_ccs is not None:
+            self.told.ccs_stop = True
             events.append(InputChanged("ccs_stop", stop.report_ccs))
-        if not self._chademo_stop_sent and stop.report_car is not None:
-            self._chademo_stop_sent = True
+        if not self.told.car_stop and stop.report_car is not None:
+            self.told.car_stop = True
             events.append(InputChanged("chademo_stop", stop.report_car))
         for event in events:
             power.receive(event, now)
@@ -644,8 +704,8 @@ class Bridge(MachineBase):
             else:
                 self._emit(action)
         ccs = self.ccs
-        if ccs.responses != self._seen_messages:
-            self._seen_messages = ccs.responses
+        if ccs.responses != self.ccs_memory.seen_responses:
+            self.ccs_memory.seen_responses = ccs.responses
             if (session := ccs.session_state) in ("PreCharge", "CurrentDemand"):
                 self.power.receive(InputChanged("activity", f"{session}Res"), now)
                 self._drain_power(now)
@@ -655,7 +715,7 @@ class Bridge(MachineBase):
         if name in ("power_hold", "led"):
             self._emit(SetOutput(name, value))
         elif name == "contactor":
-            self._override = value
+            self.switch.override = value
             self._decide_contactor(now)
         elif name == "power_off_pending" and value and not self.pending:
             self._on_pending(now)
@@ -678,7 +738,7 @@ class Bridge(MachineBase):
         self.car_side = side = self._new_car_side(v2x)
         side.permission(self._k, now)
         self._enter(Phase.RUNNING.value, sx=self.single_session, v2x=v2x)
-        if self.single_session and not self.kicked and not self.pending:
+        if self.single_session and not self.progress.ccs_started and not self.pending:
             # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a
             # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
             self._kickoff(now)
@@ -707,59 +767,59 @@ class Bridge(MachineBase):
     def _on_ccs_status(self, status: EvccStatus, now: float) -> None:
         previous = self.ccs_status
         self.ccs_status = status
-        if status.safe_shutdown and self._safe_shutdown_at is None:
-            self._safe_shutdown_at = now
+        if status.safe_shutdown and self.ccs_memory.safe_shutdown_at is None:
+            self.ccs_memory.safe_shutdown_at = now
             if previous.state == "CurrentDemand":  # the last request may be flowing, whatever the reply said
-                self._last_cd_current = max(self._last_cd_current, self.sent_current())
+                self.ccs_memory.last_cd_current = max(self.ccs_memory.last_cd_current, self.sent_current())
         if status.current_demand and status.present_voltage is not None and status.present_current is not None:
-            self._last_cd_voltage = status.present_voltage
+            self.ccs_memory.last_cd_voltage = status.present_voltage
             # what may be flowing: the charger's figure lags, so also what we asked for
-            self._last_cd_current = max(status.present_current, self.sent_current())
+            self.ccs_memory.last_cd_current = max(status.present_current, self.sent_current())
             req = self.request
             self.mirror.observe(min(req.target_voltage, req.max_voltage), self.sent_current(),
                                 status.present_voltage, status.present_current)
         if status.precharge_reached and not previous.precharge_reached:
             self._log("precharge-stall" if self.request.hold_precharge else "precharge-reached",
                       present=status.present_voltage, target=self.request.precharge_voltage)
-        if status.state == "SessionStop" and not self._welding_logged and previous.state == "WeldingDetection":
+        welding_over = status.state == "SessionStop" and previous.state == "WeldingDetection"
+        if welding_over and not self.ccs_memory.welding_logged:
             self._welding_verdict(status)
-        if status.ended and not self.ccs_over:
+        if status.ended and not self.progress.ccs_over:
             self._ccs_ended(now)
 
     def _welding_verdict(self, status: EvccStatus) -> None:
         """adapter.md §4: a charger voltage that never fell is logged, never turned into a safe shutdown."""
-        self._welding_logged = True
+        self.ccs_memory.welding_logged = True
         volts = status.present_voltage
         if volts is None or volts < WELDING_END_V:
             self._log("welding-detection", result="voltage fell", volts=volts)
-        elif self._last_cd_voltage is not None and abs(volts - self._last_cd_voltage) <= LYING_TOLERANCE_V:
-            self._log("welding-detection", result="probably lying", volts=volts,
-                      last_current_demand=self._last_cd_voltage)
+        elif (last := self.ccs_memory.last_cd_voltage) is not None and abs(volts - last) <= LYING_TOLERANCE_V:
+            self._log("welding-detection", result="probably lying", volts=volts, last_current_demand=last)
         else:
             self._log("welding-detection", result="probably welded", volts=volts)
 
     def _ccs_ended(self, now: float) -> None:
         st = self.ccs_status
         if self._stop_plan(now).restart_ccs:
-            self.ccs_restarts += 1
-            self._log("ccs-restart", n=self.ccs_restarts, reason=st.stop_reason)
+            self.progress.ccs_restarts += 1
+            self._log("ccs-restart", n=self.progress.ccs_restarts, reason=st.stop_reason)
             if self.ccs.link_state in ("connected", "connecting"):
                 self._emit(CloseLink("tcp"))
             self.ccs = self._new_ccs(now)
             self.ccs_status = self.ccs.status
-            self._safe_shutdown_at = None  # that session's safe shutdown is over
-            self._seen_messages = 0
+            self.ccs_memory.safe_shutdown_at = None  # that session's safe shutdown is over
+            self.ccs_memory.seen_responses = 0
             self._push_request(now)
             self.ccs.handle_timer(now)
             self._drain_ccs(now)
             return
-        self.ccs_over = True
+        self.progress.ccs_over = True
         self._log("ccs-ended", reason=st.stop_reason, result=st.result)
         self._feed_power(now)
 
     def _leds(self, now: float) -> None:
         wanted: list[str] = []
-        if self.kicked and self.ccs.matched:
+        if self.progress.ccs_started and self.ccs.matched:
             wanted.append("lifesign")
         if self.ccs.link_state == "connected":
             wanted.append("tcp-connected")
@@ -767,7 +827,7 @@ class Bridge(MachineBase):
         if pattern is not None:
             wanted.append(pattern)
         for name in wanted:
-            if name not in self._leds_sent:
-                self._leds_sent.add(name)
+            if name not in self.told.leds:
+                self.told.leds.add(name)
                 self.power.receive(InputChanged("led_pattern", name), now)
         self._drain_power(now)
