@@ -6,10 +6,15 @@ on every link — run through the command line exactly as a user does: first as 
 hot modules compiled with mypyc, see setup.py), then the same command on the pure-Python
 sources as the peer.  Both must print the same summary apart from ``wall_s``.  Target: ≤ 5 s
 on the 2-core development machine.  Run with ``make bench`` (or ``python bench/simulate.py``).
+
+``--against PATH`` also runs another checkout — e.g. the previous commit in a git worktree, built
+in place with ``CCS2CHADEMO_COMPILE=require python setup.py build_ext --inplace`` — alternating
+with ours in the same run, so a refactor shows it is not slower (issue 12).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -49,12 +54,21 @@ def session(summary: dict[str, object]) -> dict[str, object]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", type=Path, help="another checkout, built in place, to run alternately with ours")
+    args = parser.parse_args()
     as_installed()  # measure what a deployed adapter pays (byte-compiled modules)
     compiled = len(compiled_origins())
     walls, summary = [], {}
+    other_walls: list[float] = []
+    other_summary: dict[str, object] = {}
+    other_env = None if args.against is None else dict(os.environ, PYTHONPATH=str(args.against.resolve() / "src"))
     for _ in range(RUNS):
         wall, summary = cli_run()
         walls.append(wall)
+        if other_env is not None:
+            other_wall, other_summary = cli_run(other_env)
+            other_walls.append(other_wall)
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, PYTHONPATH=str(pure_tree(Path(tmp))))
         subprocess.run([sys.executable, "-m", "compileall", "-q", tmp], check=True)
@@ -67,6 +81,11 @@ def main() -> None:
           f"{summary['energy_kwh']} kWh, {len(summary['invariant_violations'])} invariant violations")
     print(f"pure-Python peer (same sources, no extensions): {pure_wall:.2f} s wall → compiled is "
           f"{pure_wall / best:.1f}× faster")
+    if args.against is not None:
+        other = min(other_walls)
+        print(f"{args.against} (alternating, same run): {other:.2f} s wall best of {RUNS} "
+              f"(median {statistics.median(other_walls):.2f} s) → ours is {other / best:.2f}× its speed; "
+              f"same session: {'yes' if session(other_summary) == session(summary) else 'NO'}")
     same = session(summary) == session(pure_summary)
     print(f"same session both ways (summary apart from wall_s): {'yes' if same else 'NO'}")
     verdict = "meets" if best <= TARGET_S else "misses"

@@ -68,7 +68,7 @@ from .mapping import (
 )
 from .power import PowerManager, SoftReset
 from .recognition import Flow
-from .stop_policy import StopInputs, StopPlan, stop_plan
+from .stop_policy import StopInputs, StopPlan, stop_begun, stop_plan
 
 
 class Phase(StrEnum):
@@ -530,15 +530,17 @@ class Bridge(MachineBase):
     def _stop_inputs(self, now: float) -> StopInputs:
         """What the stop policy looks at, read from the parts."""
         st, side = self.ccs_status, self.car_side
-        car_stopping = self.demand.stopping or (side is not None and side.stopping())
-        car_reason = None if side is None else side.stop_report()
+        side_stopping = side is not None and side.stopping()
+        car_reason = side.stop_report() if side is not None and side_stopping else None
+        safe_at = self.ccs_memory.safe_shutdown_at
         return StopInputs(
             ccs_reason=st.stop_reason, ccs_safe_shutdown=st.safe_shutdown,
             ccs_parameters_done=st.charge_parameter_discovery_done, ccs_ended=st.ended, ccs_over=self.progress.ccs_over,
-            ccs_restarts=self.progress.ccs_restarts, car_stopping=car_stopping, car_reason=car_reason,
+            ccs_restarts=self.progress.ccs_restarts, car_stopping=self.demand.stopping or side_stopping,
+            car_reason=car_reason,
             power_cause=(self.power.pending_cause or "") if self.pending else None, forced_off=self.emergency,
-            contactor_closed=self.switch.closed, safe_shutdown_at=self.ccs_memory.safe_shutdown_at,
-            safe_cp_wait_s=self.ccs.safe_cp_wait, now=now)
+            contactor_closed=self.switch.closed, safe_shutdown_at=safe_at,
+            safe_cp_wait_s=2.0 if safe_at is None else self.ccs.safe_cp_wait, now=now)
 
     def _stop_plan(self, now: float) -> StopPlan:
         """The one stop policy (adapter/stop_policy.py) on the parts' present status."""
@@ -563,7 +565,7 @@ class Bridge(MachineBase):
     def stop_begun(self) -> bool:
         """Any stop has begun (the stop policy's ``begun``): from then on no rule may close a
         contactor."""
-        return self._stop_plan(0.0).begun
+        return stop_begun(self._stop_inputs(0.0))
 
     def _may_close(self, now: float) -> bool:
         """Closing: evidence that the car's contactors are closed, the precharge reached, the
