@@ -72,3 +72,28 @@ def test_one_timer_at_a_time() -> None:
     for _ in range(5):
         d.answer(OK[Kind.CURRENT_DEMAND])
         assert list(d.evcc.timers.pending()) == [EvccTimer.RESPONSE_TIMEOUT]
+
+
+def test_secc_moves_and_timers_are_named() -> None:
+    from ccs2chademo.runtime import DataReceived, LinkDown
+    from ccs2chademo.v2g import codec, v2gtp
+    from ccs2chademo.v2g.messages import DIN_PROTOCOL, EvMessage
+    from ccs2chademo.v2g.secc import SECC_SUCCESSORS, SeccState, SeccTimer
+
+    from .test_secc import make_secc
+
+    secc = make_secc()
+    secc.receive(LinkUp("tcp"), 0.0)
+    assert secc.state == "Handshake" and secc.timers.pending() == {SeccTimer.IDLE_TIMEOUT: 60.0}
+    sap = codec.encode_request(EvMessage(Kind.SUPPORTED_APP_PROTOCOL, protocols=(DIN_PROTOCOL,)), None)
+    secc.receive(DataReceived("tcp", v2gtp.encode(sap)), 1.0)
+    assert set(secc.timers.pending()) == {SeccTimer.REPLY, SeccTimer.IDLE_TIMEOUT}  # the reply waits its latency
+    secc.handle_timer(secc.timers.pending()[SeccTimer.REPLY])
+    assert secc.state == "Session" and secc.timers.pending() == {SeccTimer.IDLE_TIMEOUT: 61.0}
+    secc.receive(LinkDown("tcp", "closed"), 2.0)
+    assert secc.state == "Listening" and secc.timers.pending() == {}
+    secc._enter(SeccState.SESSION.value)  # listening → session skips the handshake
+    records = [(a.kind, a.fields) for a in secc.actions() if hasattr(a, "kind")]
+    assert ("transition-refused", {"state": "Session", "previous": "Listening"}) in records
+    assert [k for k, _ in records if k == "state"] == ["state", "state", "state"]
+    assert all(s in SECC_SUCCESSORS for s in ("Listening", "Handshake", "Session"))
