@@ -11,15 +11,25 @@ from hypothesis import strategies as st
 
 from ccs2chademo import __version__
 from ccs2chademo.adapter.config import AdapterConfig, build_config
-from ccs2chademo.adapter.power import PowerManager, SoftReset, battery_level, is_self_charging
+from ccs2chademo.adapter.power import (
+    POWER_SUCCESSORS,
+    PowerManager,
+    PowerState,
+    PowerTimer,
+    SoftReset,
+    battery_level,
+    is_self_charging,
+)
 from ccs2chademo.runtime import InputChanged, Log, VirtualRuntime
+from tests.recording import Recorder
 
 
 class World:
     """A power manager in virtual time with scripted inputs and a recorded output timeline."""
 
     def __init__(self, config: AdapterConfig | None = None, **inputs: Any) -> None:
-        self.rt = VirtualRuntime()
+        self.log = Recorder()
+        self.rt = VirtualRuntime(log=self.log)
         self.out: list[tuple[float, str, Any]] = []
         self.pm = PowerManager(config or AdapterConfig())
         self.slot = self.rt.add(self.pm, on_output=lambda n, v, t: self.out.append((round(t, 6), n, v)))
@@ -38,6 +48,8 @@ class World:
 
     def run(self, until: float) -> World:
         self.rt.run(until=until)
+        # every move is one of POWER_SUCCESSORS (docs/machines.md)
+        assert [f for _, _, k, f in self.log.records if k == "transition-refused"] == []
         return self
 
     def series(self, name: str) -> list[tuple[float, Any]]:
@@ -344,3 +356,31 @@ def test_boot_and_power_off_log_version_and_non_default_config() -> None:
                                     "vcc4": 3.95}
     assert [f["state"] for k, f in ((log.kind, log.fields) for log in logs) if k == "state"] == [
         "running", "blink", "off"]
+
+
+def test_a_move_outside_the_table_is_refused_and_logged() -> None:
+    pm = PowerManager(AdapterConfig())
+    pm.actions()
+    pm._go(PowerState.BLINK)  # boot → blink skips the whole session
+    assert pm.state == "boot"
+    assert pm.actions() == [Log("transition-refused", {"state": "blink", "previous": "boot"})]
+
+
+def test_timers_are_named_the_cycle_and_the_led_edge() -> None:
+    w = World()
+    assert w.pm.timers.pending() == {PowerTimer.CYCLE: pytest.approx(0.1)}
+    w.press(1.0, 0.2).run(1.3)  # running: a short press asks for the power-off, the LED blinks
+    assert w.pm.state == "blink"
+    assert list(w.pm.timers.pending()) == [PowerTimer.CYCLE, PowerTimer.LED]
+    w.run(30.0)
+    assert w.pm.state == "off" and w.pm.timers.pending() == {}
+
+
+def test_selection_confirm_and_unwelding_stay_inside_the_table() -> None:
+    w = World(button=True)  # held at power-on: the special-mode selection (adapter.md §10)
+    w.at(0.5, "button", False).press(1.0, 0.2).press(1.5, 0.2).press(2.0, 0.2).run(12.0)
+    assert w.pm.state == "unwelding"
+    w.press(13.0, 0.2).run(20.0)
+    states = [str(f["state"]) for _, s, k, f in w.log.records if k == "state"]
+    assert states[:4] == ["select-enter", "selecting", "confirming", "unwelding"]
+    assert all(b in POWER_SUCCESSORS[a] for a, b in itertools.pairwise(["boot", *states]))

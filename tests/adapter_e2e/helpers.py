@@ -29,6 +29,9 @@ def run(car: str = "leaf-ze1-40", charger: str = "alpitronic", preset: str | Non
         world = World(scenario, secc_hook=hook)
         world.run()
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    # every machine moves only along its successor table (docs/machines.md): a refused move is a bug
+    refused = kinds(records, "transition-refused")
+    assert not refused, f"transitions refused: {refused[:5]}"
     return world, summarize(world, 0.0), records
 
 

@@ -62,8 +62,10 @@ EVENTS = st.one_of(
 @given(st.lists(st.tuples(st.floats(0.0, 3.0), EVENTS), max_size=25))
 def test_any_event_stream_keeps_the_supervisor_in_a_defined_state(events: list[tuple[float, Event]]) -> None:
     conn = PevConnection(MAC, random.Random(0), session=OneShotRequester())
-    _drive(conn, events)
+    out = _drive(conn, events)
     assert conn.state in LEVELS
+    # the supervisor and its parts move only along their successor tables (docs/machines.md)
+    assert [a for a in out if isinstance(a, Log) and a.kind == "transition-refused"] == []
 
 
 def test_once_connected_slac_and_sdp_frames_change_nothing() -> None:

@@ -57,10 +57,13 @@ contactor, waits 100 ms and cuts power without the blink.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from .. import __version__
+from ..deadline import Timers
 from ..runtime import Event, InputChanged, MachineBase, SetOutput
+from ..runtime.machine import successor_table
 from .config import AdapterConfig
 from .leds import (
     PATTERNS,
@@ -90,6 +93,47 @@ CAUSE_INACTIVITY = "inactivity"
 CAUSE_UNWELDING_DONE = "unwelding-done"
 
 
+class PowerState(StrEnum):
+    """The power manager's states (adapter.md §8, §10); the values are the session log's."""
+
+    BOOT = "boot"
+    SELF_CHARGING = "self-charging"
+    SELECT_ENTER = "select-enter"
+    SELECTING = "selecting"
+    CONFIRMING = "confirming"
+    UNWELDING = "unwelding"
+    RUNNING = "running"
+    OPENING_CONTACTOR = "opening-contactor"
+    BLINK = "blink"
+    OFF = "off"
+
+
+P = PowerState
+#: Every state but ``off`` may be ended by the power-off path (a forced off: the button held):
+#: the contactor opens first if it was closed (adapter.md §2.2), then the power is cut.
+_CUT = {P.OPENING_CONTACTOR, P.OFF}
+#: What may follow each state (docs/machines.md).
+POWER_SUCCESSORS = successor_table({
+    P.BOOT: {P.SELF_CHARGING, P.SELECT_ENTER, P.RUNNING, *_CUT},
+    P.SELF_CHARGING: _CUT,
+    P.SELECT_ENTER: {P.SELECTING, *_CUT},
+    P.SELECTING: {P.CONFIRMING, P.RUNNING, *_CUT},  # running: the selection was cancelled
+    P.CONFIRMING: {P.UNWELDING, P.RUNNING, *_CUT},
+    P.UNWELDING: {P.RUNNING, *_CUT},
+    P.RUNNING: {P.BLINK, *_CUT},  # blink: power-off pending with the contactor already open
+    P.OPENING_CONTACTOR: {P.BLINK, P.RUNNING, P.OFF},  # running: an always-on soft reset
+    P.BLINK: _CUT,
+    P.OFF: set(),
+})
+
+
+class PowerTimer(StrEnum):
+    """What the power manager waits for."""
+
+    CYCLE = "cycle"  # the 100 ms cycle
+    LED = "led"  # the next edge of the LED timeline being played (followed at every wake while it plays)
+
+
 @dataclass(frozen=True, slots=True)
 class SoftReset:
     """Always-on soft reset number ``count``; ``keep_discovery``: keep CHAdeMO discovery results (not SX)."""
@@ -116,7 +160,7 @@ class PowerManager(MachineBase):
     """Power management and special modes (adapter.md §8, §10); see the module doc for inputs and outputs."""
 
     def __init__(self, config: AdapterConfig, name: str = "power", start: float = 0.0) -> None:
-        super().__init__(name, "boot")
+        super().__init__(name, P.BOOT.value, POWER_SUCCESSORS)
         self.config = config
         self._start = start
         self._n = 1  # first cycle 100 ms after power-on: the inputs' initial values arrive first
@@ -148,13 +192,15 @@ class PowerManager(MachineBase):
         self._selection_start = start
         self._toggle = False
         self._last_now = start
+        self.timers = Timers()
+        self._arm()
         for name_, value in (("power_hold", True), ("led", True), ("contactor", None),
                              ("power_off_pending", False), ("sides_enabled", False), ("forced_off", False)):
             self._set(name_, value)
 
     # -- machine protocol --------------------------------------------------------------------
     def receive(self, event: Event, now: float) -> None:
-        if not isinstance(event, InputChanged) or self.state == "off":
+        if not isinstance(event, InputChanged) or self.state == P.OFF:
             return
         name, value = event.name, event.value
         if name == "button":
@@ -185,27 +231,40 @@ class PowerManager(MachineBase):
             self._log("input-rejected", name=name, reason="unknown input")
 
     def get_timer(self) -> float | None:
-        if self.state == "off":
-            return None
-        tick = self._start + self._n * CYCLE_S
-        if self._timeline is not None:
-            edge = self._timeline.next_edge(self._last_now)
-            if edge is not None and edge < tick:
-                return edge
-        return tick
+        return self.timers.next()
 
     def handle_timer(self, now: float) -> None:
         self._last_now = now
-        if self.state == "off":
+        if self.state == P.OFF:
             return
         if now >= self._start + self._n * CYCLE_S - EPS:
+            self._on_timer(PowerTimer.CYCLE, now)
+        if self._timeline is not None and self.state != P.OFF:
+            self._on_timer(PowerTimer.LED, now)
+        self._arm()
+
+    def _on_timer(self, purpose: PowerTimer, now: float) -> None:
+        if purpose is PowerTimer.CYCLE:
             self._n += 1
             self._tick(now)
-        if self._timeline is not None and self.state != "off":
+        elif self._timeline is not None:  # LED
             self._set("led", self._timeline.level(now))
             if self._timeline.done(now):
                 self._timeline = None
                 self._timeline_done(now)
+
+    def _arm(self) -> None:
+        """The next cycle and, while a timeline plays, its next edge; nothing once off."""
+        self.timers.clear()
+        if self.state == P.OFF:
+            return
+        self.timers.start(PowerTimer.CYCLE, self._start + self._n * CYCLE_S)
+        edge = self._timeline.next_edge(self._last_now) if self._timeline is not None else None
+        if edge is not None:
+            self.timers.start(PowerTimer.LED, edge)
+
+    def _go(self, state: PowerState, **why: Any) -> None:
+        self._enter(state.value, **why)  # the plain value: the session log shows it (docs/machines.md)
 
     # -- helpers -----------------------------------------------------------------------------
     def _set(self, name: str, value: Any) -> None:
@@ -240,11 +299,11 @@ class PowerManager(MachineBase):
         self._log("boot", version=__version__, config=self.config.non_defaults(), vcc4=self.vcc4, vcc12=self.vcc12,
                   battery_level=level)
         if is_self_charging(self.vcc4, self.vcc12):
-            self._enter("self-charging", vcc4=self.vcc4, vcc12=self.vcc12)
+            self._go(P.SELF_CHARGING, vcc4=self.vcc4, vcc12=self.vcc12)
             self._leds = LedSequencer(USB_CHARGING)
             self._set("led", self._leds.tick())
         elif self.button:
-            self._enter("select-enter")
+            self._go(P.SELECT_ENTER)
         else:
             self._start_running(now, frozenset())
 
@@ -260,7 +319,7 @@ class PowerManager(MachineBase):
         edges = self._take_edges()
         for i, (t, pressed) in enumerate(edges):
             if not pressed:
-                self._enter("selecting")
+                self._go(P.SELECTING)
                 self._selection_start = self._last_release = t
                 self._edges = edges[i + 1:] + self._edges
                 self._tick_selecting(now)
@@ -296,20 +355,20 @@ class PowerManager(MachineBase):
             self._log("mode-unknown", presses=unknown)
         self.modes = frozenset(MODE_BY_PRESSES[n] for n in self._commands if n in MODE_BY_PRESSES)
         self._log("mode-selection", commands=list(self._commands), modes=sorted(self.modes))
-        self._enter("confirming")
+        self._go(P.CONFIRMING)
         self._play(selection_feedback(self._commands), now)
 
     def _tick_confirming(self, now: float) -> None:
         self._take_edges()
 
     def _timeline_done(self, now: float) -> None:
-        if self.state == "confirming":
+        if self.state == P.CONFIRMING:
             if "unwelding" in self.modes:
-                self._enter("unwelding")
+                self._go(P.UNWELDING)
                 self._set("modes", self.modes)
             else:
                 self._start_running(now, self.modes)
-        elif self.state == "blink":
+        elif self.state == P.BLINK:
             self._cut_power(now)
 
     # -- mode 3: contactor unwelding ---------------------------------------------------------
@@ -317,7 +376,7 @@ class PowerManager(MachineBase):
         if any(pressed for _, pressed in self._take_edges()):
             self._log("button-press", during="unwelding")
             self._request_off(now, CAUSE_UNWELDING_DONE)
-            self._enter("running")
+            self._go(P.RUNNING)
             self._tick_running(now)
             return
         self._toggle = not self._toggle
@@ -327,7 +386,7 @@ class PowerManager(MachineBase):
     def _start_running(self, now: float, modes: frozenset[str]) -> None:
         self.modes = modes
         self._last_activity = now
-        self._enter("running")
+        self._go(P.RUNNING)
         self._set("modes", modes)
         self._set("sides_enabled", True)
         self._set("led", self._leds.tick())
@@ -372,7 +431,7 @@ class PowerManager(MachineBase):
         self._set("contactor", False)
         if was_closed:
             self._open_since = now
-            self._enter("opening-contactor", then=after)
+            self._go(P.OPENING_CONTACTOR, then=after)
         else:
             self._after_contactor_open(now)
 
@@ -394,7 +453,7 @@ class PowerManager(MachineBase):
         if self.config.always_on and cause not in (CAUSE_BUTTON, CAUSE_UNWELDING_DONE) and vcc4_ok:
             self._soft_reset(now)
             return
-        self._enter("blink", cause=cause)
+        self._go(P.BLINK, cause=cause)
         self._play(battery_blink(battery_level(self.vcc4)), now)
 
     def _tick_blink(self, now: float) -> None:
@@ -434,4 +493,4 @@ class PowerManager(MachineBase):
         self._set("sides_enabled", False)
         self._set("led", False)
         self._set("power_hold", False)
-        self._enter("off")
+        self._go(P.OFF)

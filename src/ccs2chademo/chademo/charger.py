@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..deadline import Timers
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from .frames import (
     FRAME_TYPES,
@@ -41,8 +42,10 @@ from .frames import (
     VehicleStatus,
 )
 from .interfaces import (
+    CHARGER_SUCCESSORS,
     ChargerConfig,
     ChargerState,
+    ChargerTimer,
     PowerDemand,
     SessionKind,
     StopReason,
@@ -179,14 +182,14 @@ class ChademoCharger(MachineBase):
     """The adapter's CHAdeMO charger side.  See the module docstring for its interface."""
 
     def __init__(self, name: str = "chademo", config: ChargerConfig | None = None) -> None:
-        super().__init__(name, S.IDLE)
+        super().__init__(name, S.IDLE, CHARGER_SUCCESSORS)
         self.config = config or ChargerConfig()
         self.upstream = Upstream()
         self.k = False
         self._stop_requested = False
         self._t0 = 0.0
         self._cycles = 0
-        self._next_cycle: float | None = None
+        self.timers = Timers()
         self._demand: PowerDemand | None = None
         self._tx_cache: dict[int, tuple[ChademoFrame, CanFrame]] = {}
         #: what the discovery session learned (snapshot taken when the car was ready)
@@ -238,15 +241,23 @@ class ChademoCharger(MachineBase):
             self._on_input(event.name, event.value, now)
 
     def handle_timer(self, now: float) -> None:
-        if self._next_cycle is None or now < self._next_cycle - 1e-9:
-            return
+        at = self.timers.at(ChargerTimer.CYCLE)
+        if at is not None and now >= at - 1e-9:
+            self._on_timer(ChargerTimer.CYCLE, now)
+
+    def _on_timer(self, purpose: ChargerTimer, now: float) -> None:
+        """The one purpose, the cycle: it stays armed while it runs, so the cycle may stop the
+        clock (:meth:`_stop_cycle`); otherwise the next one is 100 ms after this one."""
         self._cycle(now)
-        if self.get_timer() is not None:  # the cycle may have stopped the clock (re-read, not narrowed)
+        if self.timers.at(ChargerTimer.CYCLE) is not None:
             self._cycles += 1
-            self._next_cycle = self._t0 + self._cycles * CYCLE
+            self.timers.start(ChargerTimer.CYCLE, self._t0 + self._cycles * CYCLE)
 
     def get_timer(self) -> float | None:
-        return self._next_cycle
+        return self.timers.next()
+
+    def _stop_cycle(self) -> None:
+        self.timers.cancel(ChargerTimer.CYCLE)
 
     # ---------------------------------------------------------------------------- inputs
     def _on_input(self, name: str, value: object, now: float) -> None:
@@ -283,7 +294,7 @@ class ChademoCharger(MachineBase):
         self._go(S.WAIT_CAR_READY, now, session=kind.value)
         self._t0 = now
         self._cycles = 1
-        self._next_cycle = now + CYCLE
+        self.timers.start(ChargerTimer.CYCLE, now + CYCLE)
 
     def _promote(self, config: ChargerConfig, now: float) -> None:
         """Continue a discovery session that has not ended yet as the real session (with the real
@@ -346,8 +357,8 @@ class ChademoCharger(MachineBase):
 
     # ---------------------------------------------------------------------------- helpers
     def _go(self, state: ChargerState, now: float, **fields: object) -> None:
-        self._since = now
-        self._enter(state, **fields)
+        if self._enter(state, **fields):  # a refused move (logged) keeps the state and its time
+            self._since = now
 
     def _set_d1(self, on: bool) -> None:
         if on != self._d1:
@@ -405,7 +416,7 @@ class ChademoCharger(MachineBase):
         if self._tx and self._seen:
             self._send_frames(now)
         if self.state is S.ENDED:
-            self._next_cycle = None
+            self._stop_cycle()
 
     def _check(self, now: float) -> StopReason:
         """The stop conditions of every state before the stop sequence (adapter.md §2.1)."""
@@ -531,7 +542,7 @@ class ChademoCharger(MachineBase):
             self._log("discovery-done", target=view.target_voltage, max=view.max_battery_voltage, soc=view.soc)
             self._set_d1(False)
             self._tx = False
-            self._next_cycle = None
+            self._stop_cycle()
             self._go(S.DISCOVERED, now)
             return
         since = self._incompatible_since

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, IntFlag, StrEnum
 
+from ..runtime.machine import successor_table
+
 
 class SessionKind(Enum):
     """A real charging session, or the short "discovery" session of the two-session flow."""
@@ -36,6 +38,32 @@ class ChargerState(StrEnum):
     STOP_UNLOCK = "stop_unlock"
     ENDED = "ended"
     DISCOVERED = "discovered"
+
+
+_C = ChargerState
+#: What may follow each charger state (docs/machines.md): the adapter.md §2.1 sequence; every
+#: state before charging ends may stop; a discovery session ends in ``discovered``, from which
+#: the real session starts.
+CHARGER_SUCCESSORS = successor_table({
+    _C.IDLE: {_C.WAIT_CAR_READY},
+    _C.DISCOVERED: {_C.WAIT_CAR_READY},
+    _C.WAIT_CAR_READY: {_C.WAIT_PRECHARGE, _C.DISCOVERED, _C.STOP_WAIT_CURRENT},
+    _C.WAIT_PRECHARGE: {_C.WAIT_CAR_CONTACTORS, _C.STOP_WAIT_CURRENT},
+    _C.WAIT_CAR_CONTACTORS: {_C.WAIT_CAR_REQUEST, _C.STOP_WAIT_CURRENT},
+    _C.WAIT_CAR_REQUEST: {_C.CHARGING, _C.STOP_WAIT_CURRENT},
+    _C.CHARGING: {_C.STOP_WAIT_CURRENT},
+    _C.STOP_WAIT_CURRENT: {_C.STOP_WAIT_CONTACTORS_OPEN, _C.STOP_WAIT_D1},  # d2 never set: straight to d1
+    _C.STOP_WAIT_CONTACTORS_OPEN: {_C.STOP_WAIT_D1},
+    _C.STOP_WAIT_D1: {_C.STOP_UNLOCK},
+    _C.STOP_UNLOCK: {_C.ENDED},
+    _C.ENDED: set(),
+})
+
+
+class ChargerTimer(StrEnum):
+    """What :class:`~ccs2chademo.chademo.charger.ChademoCharger` waits for: its one timer."""
+
+    CYCLE = "cycle"  # the 100 ms cycle (chademo.md §2); armed from start to the end of the session
 
 
 class StopReason(IntFlag):

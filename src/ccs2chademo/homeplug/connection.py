@@ -30,9 +30,10 @@ timer and all its other actions (``Log``, ``SetOutput``) pass through unchanged.
 from __future__ import annotations
 
 import random
+from enum import StrEnum
 from typing import Any
 
-from ..deadline import due
+from ..deadline import Timers, due
 from ..runtime.events import (
     Action,
     CloseLink,
@@ -49,15 +50,50 @@ from ..runtime.events import (
     SendFrame,
     SetOutput,
 )
-from ..runtime.machine import Machine, MachineBase
+from ..runtime.machine import Machine, MachineBase, successor_table
 from ..v2g import v2gtp
 from ..v2g.discovery import SdpClient, SdpResult
-from .finder import ModemFinder
+from .finder import FinderState, ModemFinder
 from .slac import SlacPev, SlacResult, SlacTiming
 
 SESSION_LINK = "v2g"
 MAX_TCP_FAILURES = 3
-LEVELS = {"modem": 5, "slac": 10, "sdp": 15, "connecting": 50, "connected": 80, "finished": 5, "idle": 5}
+
+
+class ConnectionState(StrEnum):
+    """The supervisor's states (the table of the module docstring); the values are the session log's."""
+
+    IDLE = "idle"
+    MODEM = "modem"
+    SLAC = "slac"
+    SDP = "sdp"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    FINISHED = "finished"
+
+
+C = ConnectionState
+#: ccs-ev.md §13.2 connection level of each state
+LEVELS: dict[str, int] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.CONNECTED: 80,
+                          C.FINISHED: 5, C.IDLE: 5}
+#: What may follow each state (docs/machines.md): ``modem`` is the full restart, ``sdp`` the warm
+#: one (ccs-ev.md §6); a finished session's supervisor is replaced, not restarted.
+CONNECTION_SUCCESSORS = successor_table({
+    C.IDLE: {C.MODEM},
+    C.MODEM: {C.SLAC},
+    C.SLAC: {C.SDP},
+    C.SDP: {C.CONNECTING, C.MODEM},  # modem: SDP unanswered
+    C.CONNECTING: {C.CONNECTED, C.SDP, C.MODEM},  # modem: MAX_TCP_FAILURES in a row
+    C.CONNECTED: {C.FINISHED, C.SDP},
+    C.FINISHED: set(),
+})
+
+
+class ConnectionTimer(StrEnum):
+    """What the supervisor itself waits for (its parts and the session keep their own timers)."""
+
+    POWER_ON = "power-on"  # start at the first timer (``start_at``)
+    CONNECT_TIMEOUT = "connect-timeout"  # TCP not connected within ``connect_timeout``
 
 
 class PevConnection(MachineBase):
@@ -66,7 +102,7 @@ class PevConnection(MachineBase):
     def __init__(self, mac: bytes, rng: random.Random, session: Machine | None = None, name: str = "connection",
                  scope_id: int = 0, timing: SlacTiming | None = None, connect_timeout: float = 5.0,
                  sdp_requests: int = 50, start_at: float = 0.0) -> None:
-        super().__init__(name, "idle")
+        super().__init__(name, C.IDLE.value, CONNECTION_SUCCESSORS)
         self.finder = ModemFinder(mac, name=f"{name}.finder")
         self.slac = SlacPev(mac, rng, name=f"{name}.slac", timing=timing)
         self.sdp = SdpClient(name=f"{name}.sdp", scope_id=scope_id, max_requests=sdp_requests)
@@ -81,14 +117,15 @@ class PevConnection(MachineBase):
         self.milestones: dict[str, float] = {}
         self._now = 0.0
         self._stream = v2gtp.V2gtpStream()
-        self._deadline: float | None = start_at  # power-on: start at the first timer
+        self.timers = Timers()
+        self.timers.start(ConnectionTimer.POWER_ON, start_at)
         self._tcp_failures = 0
         self._level = -1
 
     # -- control ------------------------------------------------------------------------------
     def start(self, now: float) -> None:
         """Power-on, and every full restart (ccs-ev.md §13.2: any failure → back to level 5)."""
-        self._goto("modem")
+        self._goto(C.MODEM)
         self.finder.start(now)
         self._pump()
 
@@ -103,8 +140,8 @@ class PevConnection(MachineBase):
     def level(self) -> int:
         return LEVELS[self.state]
 
-    def _goto(self, state: str, **why: Any) -> None:
-        self._enter(state, **why)
+    def _goto(self, state: ConnectionState, **why: Any) -> None:
+        self._enter(state.value, **why)  # the plain value: the session log shows it (docs/machines.md)
         self.milestones.setdefault(state, self._now)
         if self.level != self._level:
             self._level = self.level
@@ -125,10 +162,10 @@ class PevConnection(MachineBase):
     def get_timer(self) -> float | None:
         """The earliest of our own deadline, the active part's and the session's (asked after
         every event: no list built)."""
-        deadline = self._deadline
+        deadline = self.timers.next()
         state = self.state
-        part = (self.finder if state == "modem" else self.slac if state == "slac"
-                else self.sdp if state == "sdp" else None)
+        part = (self.finder if state == C.MODEM else self.slac if state == C.SLAC
+                else self.sdp if state == C.SDP else None)
         if part is not None:
             t = part.get_timer()
             if t is not None and (deadline is None or t < deadline):
@@ -141,38 +178,42 @@ class PevConnection(MachineBase):
 
     def handle_timer(self, now: float) -> None:
         self._now = now
-        if self.state == "idle" and self._level < 0:
-            self._deadline = None
-            self.start(now)
+        if self.state == C.IDLE and self._level < 0:  # the first call starts, due or not (the bridge's kickoff)
+            self.timers.cancel(ConnectionTimer.POWER_ON)
+            self._on_timer(ConnectionTimer.POWER_ON, now)
             return
-        if self.state == "modem" and due(self.finder.get_timer(), now):
+        if self.state == C.MODEM and due(self.finder.get_timer(), now):
             self.finder.handle_timer(now)
-        if self.state == "slac" and due(self.slac.get_timer(), now):
+        if self.state == C.SLAC and due(self.slac.get_timer(), now):
             self.slac.handle_timer(now)
-        if self.state == "sdp" and due(self.sdp.get_timer(), now):
+        if self.state == C.SDP and due(self.sdp.get_timer(), now):
             self.sdp.handle_timer(now)
         if self.session is not None and due(self.session.get_timer(), now):
             self.session.handle_timer(now)
-        if due(self._deadline, now):
-            self._deadline = None
-            if self.state == "connecting":
-                self._emit(CloseLink("tcp", abort=True))  # no connection yet: nothing to FIN
-                self._restart_warm(now, "TCP connect timed out")
+        for purpose in self.timers.expired(now):
+            self._on_timer(ConnectionTimer(purpose), now)
         self._pump()
         self._advance(now)
+
+    def _on_timer(self, purpose: ConnectionTimer, now: float) -> None:
+        if purpose is ConnectionTimer.POWER_ON:
+            self.start(now)
+        elif self.state == C.CONNECTING:  # CONNECT_TIMEOUT
+            self._emit(CloseLink("tcp", abort=True))  # no connection yet: nothing to FIN
+            self._restart_warm(now, "TCP connect timed out")
 
     def receive(self, event: Event, now: float) -> None:
         self._now = now
         link = getattr(event, "link", None)
         if link == "plc":
-            if self.state == "modem":
+            if self.state == C.MODEM:
                 self.finder.receive(event, now)
-            elif self.state == "slac":
+            elif self.state == C.SLAC:
                 self.slac.receive(event, now)
             elif isinstance(event, FrameReceived):
                 self._ignore("HomePlug frame", event)
         elif link == "sdp":
-            if self.state == "sdp":
+            if self.state == C.SDP:
                 self.sdp.receive(event, now)
             elif isinstance(event, FrameReceived):
                 self._ignore("SDP datagram", event)
@@ -192,22 +233,22 @@ class PevConnection(MachineBase):
 
     # -- progress -------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
-        if self.state == "modem" and self.finder.state == "done":
-            self._goto("slac", modems=len(self.finder.found))
+        if self.state == C.MODEM and self.finder.state == FinderState.DONE:
+            self._goto(C.SLAC, modems=len(self.finder.found))
             self.slac.start(now)
             self._pump()
-        elif self.state == "slac" and self.slac.result is not None:
+        elif self.state == C.SLAC and self.slac.result is not None:
             self.slac_result = self.slac.result
-            self._goto("sdp", evse=self.slac_result.evse_mac.hex())
+            self._goto(C.SDP, evse=self.slac_result.evse_mac.hex())
             self.sdp.start(now)
             self._pump()
-        elif self.state == "sdp" and self.sdp.result is not None:
+        elif self.state == C.SDP and self.sdp.result is not None:
             self.sdp_result = result = self.sdp.result
-            self._goto("connecting", address=str(result.address), port=result.port)
+            self._goto(C.CONNECTING, address=str(result.address), port=result.port)
             # ccs-ev.md §16 rule 1: the announced address and port, with our interface's scope id
             self._emit(OpenLink("tcp", target=(str(result.address), result.port, 0, self.scope_id)))
-            self._deadline = now + self.connect_timeout
-        elif self.state == "sdp" and self.sdp.failed:
+            self.timers.start(ConnectionTimer.CONNECT_TIMEOUT, now + self.connect_timeout)
+        elif self.state == C.SDP and self.sdp.failed:
             self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="modem")
             self.start(now)
 
@@ -224,26 +265,26 @@ class PevConnection(MachineBase):
             self.start(now)
             return
         self._log("restart", reason=reason, step="sdp")
-        self._goto("sdp", warm=True)
+        self._goto(C.SDP, warm=True)
         self.sdp.start(now, max_requests=1)
         self._pump()
 
     def _on_tcp(self, event: Event, now: float) -> None:
-        if isinstance(event, LinkUp) and self.state == "connecting":
-            self._deadline = None
+        if isinstance(event, LinkUp) and self.state == C.CONNECTING:
+            self.timers.cancel(ConnectionTimer.CONNECT_TIMEOUT)
             self.connected_at = now
             self._tcp_failures = 0
             self._stream = v2gtp.V2gtpStream()
-            self._goto("connected", peer=str(event.peer))
+            self._goto(C.CONNECTED, peer=str(event.peer))
             self._to_session(LinkUp(SESSION_LINK, event.peer), now)
         elif isinstance(event, LinkDown):
-            if self.state == "connected":
+            if self.state == C.CONNECTED:
                 self._to_session(LinkDown(SESSION_LINK, event.reason), now)
                 self._restart_warm(now, f"TCP {event.reason}")
-            elif self.state == "connecting":
-                self._deadline = None
+            elif self.state == C.CONNECTING:
+                self.timers.cancel(ConnectionTimer.CONNECT_TIMEOUT)
                 self._restart_warm(now, f"TCP connect {event.reason}")
-        elif isinstance(event, DataReceived) and self.state == "connected":
+        elif isinstance(event, DataReceived) and self.state == C.CONNECTED:
             try:
                 messages = self._stream.feed(event.data)
             except v2gtp.V2gtpError as exc:
@@ -267,13 +308,13 @@ class PevConnection(MachineBase):
 
     def _from_session(self, action: Action) -> None:
         if isinstance(action, SendFrame) and action.link == SESSION_LINK:
-            if self.state == "connected":
+            if self.state == C.CONNECTED:
                 self._emit(SendData("tcp", v2gtp.encode(action.frame)))
             else:
                 self._log("dropped", reason=f"session sent in state {self.state}")
         elif isinstance(action, CloseLink) and action.link == SESSION_LINK:
-            if self.state == "connected":
+            if self.state == C.CONNECTED:
                 self._emit(CloseLink("tcp", action.abort))
-                self._goto("finished")
+                self._goto(C.FINISHED)
         else:
             self._emit(action)

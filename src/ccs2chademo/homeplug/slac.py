@@ -15,15 +15,99 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from enum import StrEnum
 
-from ..deadline import due
+from ..deadline import Timers, due
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
-from ..runtime.machine import MachineBase
+from ..runtime.machine import MachineBase, successor_table
 from . import frames as F
 
 #: ccs-ev.md §4: all groups 9 dB except the last three (value 0 is treated as defective by the Ioniq).
 DEFAULT_PROFILE = bytes([9] * 55 + [0x0F, 0x13, 0x19])
 NUM_GROUPS = 58
+
+
+class PevState(StrEnum):
+    """:class:`SlacPev`'s states, the steps of ccs-ev.md §3; the values are the session log's."""
+
+    IDLE = "idle"
+    WAIT_PARAM_CNF = "wait_param_cnf"
+    START_ATTEN = "start_atten"
+    SOUNDING = "sounding"
+    WAIT_ATTEN_CHAR = "wait_atten_char"
+    COLLECT = "collect"  # ATTEN_CHAR.INDs arrive: after ``match_delay`` the best is matched
+    WAIT_MATCH_CNF = "wait_match_cnf"
+    WAIT_SET_KEY_CNF = "wait_set_key_cnf"
+    DONE = "done"
+
+
+_P = PevState
+#: The steps of one attempt …
+_STEPS = {
+    _P.IDLE: {_P.WAIT_PARAM_CNF},
+    _P.WAIT_PARAM_CNF: {_P.START_ATTEN},
+    _P.START_ATTEN: {_P.SOUNDING},
+    _P.SOUNDING: {_P.WAIT_ATTEN_CHAR, _P.COLLECT},  # collect: an answer before the last sound
+    _P.WAIT_ATTEN_CHAR: {_P.COLLECT},
+    _P.COLLECT: {_P.WAIT_MATCH_CNF},
+    _P.WAIT_MATCH_CNF: {_P.WAIT_SET_KEY_CNF},
+    _P.WAIT_SET_KEY_CNF: {_P.DONE},
+    _P.DONE: set(),
+}
+#: … and a new attempt, which starts over at ``wait_param_cnf`` from any state (a timeout, the
+#: guard, a new start): what may follow each :class:`SlacPev` state (docs/machines.md).
+PEV_SUCCESSORS = successor_table({state: {*nexts, _P.WAIT_PARAM_CNF} for state, nexts in _STEPS.items()})
+
+
+class PevTimer(StrEnum):
+    """What :class:`SlacPev` waits for: one step timer (the one of its state) and the guard."""
+
+    PARAM_CNF = "param-cnf-timeout"
+    NEXT_START_ATTEN = "next-start-atten"
+    NEXT_SOUND = "next-sound"
+    ATTEN_CHAR = "atten-char-timeout"
+    MATCH = "match"  # the end of the ATTEN_CHAR.IND collection: choose the EVSE, MATCH.REQ
+    MATCH_CNF = "match-cnf-timeout"
+    SET_KEY_CNF = "set-key-cnf-timeout"
+    GUARD = "guard"  # any step stuck longer than ``SlacTiming.guard``: start over
+
+
+#: The step timer of each state (``idle`` and ``done`` wait for nothing).
+_STEP_TIMER = {
+    _P.WAIT_PARAM_CNF: PevTimer.PARAM_CNF,
+    _P.START_ATTEN: PevTimer.NEXT_START_ATTEN,
+    _P.SOUNDING: PevTimer.NEXT_SOUND,
+    _P.WAIT_ATTEN_CHAR: PevTimer.ATTEN_CHAR,
+    _P.COLLECT: PevTimer.MATCH,
+    _P.WAIT_MATCH_CNF: PevTimer.MATCH_CNF,
+    _P.WAIT_SET_KEY_CNF: PevTimer.SET_KEY_CNF,
+}
+
+
+class EvseState(StrEnum):
+    """:class:`SlacEvse`'s states; the values are the session log's."""
+
+    CONFIGURING = "configuring"  # writing NID/NMK into its own modem (SET_KEY.REQ, retried)
+    MODEM_RESTART = "modem_restart"  # the modem accepted the key and restarts
+    SERVING = "serving"
+
+
+#: What may follow each :class:`SlacEvse` state (docs/machines.md).
+EVSE_SUCCESSORS = successor_table({
+    EvseState.CONFIGURING: {EvseState.MODEM_RESTART},
+    EvseState.MODEM_RESTART: {EvseState.SERVING},
+    EvseState.SERVING: set(),
+})
+
+
+class EvseTimer(StrEnum):
+    """What :class:`SlacEvse` waits for.  ``send`` and ``sounding-window`` stand for queues (the
+    delayed answers, each PEV's sounding window): their deadline is the earliest entry."""
+
+    SEND = "send"  # the earliest delayed answer (``response_delay``)
+    SOUNDING_WINDOW = "sounding-window"  # the earliest end of a PEV's sounding window without ATTEN_CHAR.IND
+    SET_KEY_RETRY = "set-key-retry"  # configuring: the modem did not confirm the key
+    MODEM_RESTART = "modem-restart"  # the modem restarted with the key: serve
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +150,9 @@ class _Candidate:
 class _SlacBase(MachineBase):
     """Shared receive path: decode, address check; typed rejects become log records."""
 
-    def __init__(self, name: str, mac: bytes, link: str, initial: str) -> None:
-        super().__init__(name, initial)
+    def __init__(self, name: str, mac: bytes, link: str, initial: str,
+                 successors: dict[str, frozenset[str]]) -> None:
+        super().__init__(name, initial, successors)
         if len(mac) != 6:
             raise ValueError("MAC must be 6 bytes")
         self.mac = mac
@@ -115,15 +200,15 @@ class SlacPev(_SlacBase):
 
     def __init__(self, mac: bytes, rng: random.Random, name: str = "slac_pev", link: str = "plc",
                  timing: SlacTiming | None = None, set_key_dest: bytes = F.BROADCAST) -> None:
-        super().__init__(name, mac, link, "idle")
+        super().__init__(name, mac, link, _P.IDLE.value, PEV_SUCCESSORS)
         self.rng = rng
         self.timing = timing or SlacTiming()
         self.set_key_dest = set_key_dest
         self.run_id = b""
         self.attempts = 0
         self.result: SlacResult | None = None
-        self._deadline: float | None = None
-        self._guard: float | None = None
+        self.timers = Timers()
+        self._step: PevTimer | None = None  # the armed step timer
         self._count = 0
         self._candidates: list[_Candidate] = []
         self._evse_mac = b""
@@ -140,80 +225,91 @@ class SlacPev(_SlacBase):
         self._match = None
         self._log("attempt", n=self.attempts, run_id=self.run_id.hex())
         self._send(F.SlacParamReq(dest=F.BROADCAST, source=self.mac, run_id=self.run_id))
-        self._goto("wait_param_cnf", now, now + self.timing.param_timeout)
-        self._guard = now + self.timing.guard
+        self._goto(_P.WAIT_PARAM_CNF, now, now + self.timing.param_timeout)
+        self.timers.start(PevTimer.GUARD, now + self.timing.guard)
 
     @property
     def active(self) -> bool:
-        return self.state not in ("idle", "done")
+        return self.state not in (_P.IDLE, _P.DONE)
 
-    def _goto(self, state: str, now: float, deadline: float | None, **why: object) -> None:
+    def _goto(self, state: PevState, now: float, deadline: float | None, **why: object) -> None:
         if state != self.state:
-            self._guard = now + self.timing.guard if state not in ("idle", "done") else None
-        self._enter(state, **why)
-        self._deadline = deadline
+            if state in (_P.IDLE, _P.DONE):
+                self.timers.cancel(PevTimer.GUARD)
+            else:
+                self.timers.start(PevTimer.GUARD, now + self.timing.guard)
+        self._enter(state.value, **why)  # the plain value: the session log shows it (docs/machines.md)
+        self._arm_step(deadline)
+
+    def _arm_step(self, at: float | None) -> None:
+        """(Re-)arm the step timer of the current state (one step timer at a time)."""
+        if self._step is not None:
+            self.timers.cancel(self._step)
+        self._step = _STEP_TIMER.get(PevState(self.state)) if at is not None else None
+        if self._step is not None and at is not None:
+            self.timers.start(self._step, at)
 
     # -- machine protocol -------------------------------------------------------------------
     def get_timer(self) -> float | None:
-        if self._deadline is None:
-            return self._guard
-        return self._deadline if self._guard is None else min(self._deadline, self._guard)
+        return self.timers.next()
 
     def handle_timer(self, now: float) -> None:
+        step = self._step
+        step_due = step is not None and due(self.timers.at(step), now)
+        if due(self.timers.at(PevTimer.GUARD), now) and not step_due:
+            self.timers.cancel(PevTimer.GUARD)
+            self._on_timer(PevTimer.GUARD, now)
+        elif step is not None and step_due:  # a due step goes first; a due guard waits for the next call
+            self.timers.cancel(step)
+            self._step = None
+            self._on_timer(step, now)
+
+    def _on_timer(self, purpose: PevTimer, now: float) -> None:
+        """What happens when each purpose times out; every step arms the next one."""
         t = self.timing
-        if due(self._guard, now) and not due(self._deadline, now):
+        if purpose is PevTimer.GUARD:
             self._log("timeout", step=self.state, reason="SLAC step stuck longer than the guard")
             self.start(now)
-            return
-        if not due(self._deadline, now):
-            return
-        state = self.state
-        if state == "wait_param_cnf":
-            self._log("timeout", step=state)
+        elif purpose in (PevTimer.PARAM_CNF, PevTimer.ATTEN_CHAR, PevTimer.SET_KEY_CNF):
+            self._log("timeout", step=self.state)
             self.start(now)
-        elif state == "start_atten":
+        elif purpose is PevTimer.NEXT_START_ATTEN:
             self._send(F.StartAttenCharInd(dest=F.BROADCAST, source=self.mac, forwarding_sta=self.mac,
                                            run_id=self.run_id, num_sounds=t.sound_count))
             self._count += 1
             if self._count < t.start_count:
-                self._deadline = now + t.start_spacing
+                self._arm_step(now + t.start_spacing)
             else:
                 self._count = 0
-                self._goto("sounding", now, now + t.sound_spacing)
-        elif state == "sounding":
+                self._goto(_P.SOUNDING, now, now + t.sound_spacing)
+        elif purpose is PevTimer.NEXT_SOUND:
             remaining = t.sound_count - 1 - self._count
             self._send(F.MnbcSoundInd(dest=F.BROADCAST, source=self.mac, count=remaining, run_id=self.run_id))
             self._count += 1
             if remaining > 0:
-                self._deadline = now + t.sound_spacing
+                self._arm_step(now + t.sound_spacing)
             else:
-                self._goto("wait_atten_char", now, now + t.atten_char_timeout)
-        elif state == "wait_atten_char":
-            self._log("timeout", step=state)
-            self.start(now)
-        elif state == "collect":
+                self._goto(_P.WAIT_ATTEN_CHAR, now, now + t.atten_char_timeout)
+        elif purpose is PevTimer.MATCH:
             best = min(self._candidates, key=lambda c: c.attenuation)
             self._evse_mac = best.mac
             self._log("evse-chosen", evse=F.format_mac(best.mac), attenuation=round(best.attenuation, 2),
                       candidates=len(self._candidates))
             self._count = 0
             self._send_match(now)
-        elif state == "wait_match_cnf":
+        elif purpose is PevTimer.MATCH_CNF:
             if self._count < t.match_tries:
-                self._log("retry", step=state, n=self._count)
+                self._log("retry", step=self.state, n=self._count)
                 self._send_match(now)
             else:
-                self._log("timeout", step=state)
+                self._log("timeout", step=self.state)
                 self.start(now)
-        elif state == "wait_set_key_cnf":
-            self._log("timeout", step=state)
-            self.start(now)
 
     def _send_match(self, now: float) -> None:
         self._count += 1
         self._send(F.SlacMatchReq(dest=self._evse_mac, source=self.mac, pev_mac=self.mac, evse_mac=self._evse_mac,
                                   run_id=self.run_id))
-        self._goto("wait_match_cnf", now, now + self.timing.match_timeout)
+        self._goto(_P.WAIT_MATCH_CNF, now, now + self.timing.match_timeout)
 
     def receive(self, event: Event, now: float) -> None:
         mme = self._decode(event)
@@ -241,7 +337,7 @@ class SlacPev(_SlacBase):
             self._on_match_cnf(mme, now)
 
     def _on_param_cnf(self, cnf: F.SlacParamCnf, now: float) -> None:
-        if self.state != "wait_param_cnf":
+        if self.state != _P.WAIT_PARAM_CNF:
             return  # a duplicate answer to a repeated REQ
         if cnf.forwarding_sta != self.mac:
             self._reject(f"FORWARDING_STA {F.format_mac(cnf.forwarding_sta)} is not us", cnf)
@@ -250,10 +346,10 @@ class SlacPev(_SlacBase):
             self.first_param_cnf_at = now
             self._log("lifesign", evse=F.format_mac(cnf.source))
         self._count = 0
-        self._goto("start_atten", now, now + self.timing.cnf_to_start, evse=F.format_mac(cnf.source))
+        self._goto(_P.START_ATTEN, now, now + self.timing.cnf_to_start, evse=F.format_mac(cnf.source))
 
     def _on_atten_char(self, ind: F.AttenCharInd, now: float) -> None:
-        if self.state not in ("sounding", "wait_atten_char", "collect"):
+        if self.state not in (_P.SOUNDING, _P.WAIT_ATTEN_CHAR, _P.COLLECT):
             return
         if ind.source_address != self.mac:
             self._reject(f"SOURCE_ADDRESS {F.format_mac(ind.source_address)} is not us", ind)
@@ -266,21 +362,21 @@ class SlacPev(_SlacBase):
             return
         self._candidates.append(_Candidate(ind.source, ind.mean_attenuation))
         self._log("atten-char", evse=F.format_mac(ind.source), attenuation=round(ind.mean_attenuation, 2))
-        if self.state != "collect":
-            self._goto("collect", now, now + self.timing.match_delay)
+        if self.state != _P.COLLECT:
+            self._goto(_P.COLLECT, now, now + self.timing.match_delay)
 
     def _on_match_cnf(self, cnf: F.SlacMatchCnf, now: float) -> None:
-        if self.state != "wait_match_cnf":
+        if self.state != _P.WAIT_MATCH_CNF:
             return
         if cnf.source != self._evse_mac or cnf.evse_mac != self._evse_mac or cnf.pev_mac != self.mac:
             self._reject("MATCH.CNF from or for another station", cnf)
             return
         self._match = cnf
         self._send(F.SetKeyReq(dest=self.set_key_dest, source=self.mac, nid=cnf.nid, nmk=cnf.nmk))
-        self._goto("wait_set_key_cnf", now, now + self.timing.set_key_timeout, nid=cnf.nid.hex())
+        self._goto(_P.WAIT_SET_KEY_CNF, now, now + self.timing.set_key_timeout, nid=cnf.nid.hex())
 
     def _on_set_key_cnf(self, cnf: F.SetKeyCnf, now: float) -> None:
-        if self.state != "wait_set_key_cnf" or self._match is None:
+        if self.state != _P.WAIT_SET_KEY_CNF or self._match is None:
             return
         if not cnf.accepted:
             # ccs-ev.md §2.4: Result 0 is what a *remote* modem answers; the local QCA modem says 1.
@@ -288,7 +384,7 @@ class SlacPev(_SlacBase):
             return
         attenuation = next(c.attenuation for c in self._candidates if c.mac == self._evse_mac)
         self.result = SlacResult(self._evse_mac, self._match.nid, self._match.nmk, self.run_id, attenuation)
-        self._goto("done", now, None, evse=F.format_mac(self._evse_mac))
+        self._goto(_P.DONE, now, None, evse=F.format_mac(self._evse_mac))
         self._log("slac-ok", evse=F.format_mac(self._evse_mac), nid=self._match.nid.hex(), attempts=self.attempts)
 
 
@@ -324,7 +420,8 @@ class SlacEvse(_SlacBase):
 
     def __init__(self, mac: bytes, nid: bytes, nmk: bytes, name: str = "slac_evse", link: str = "plc",
                  configure_modem: bool = True, modem_restart: float = 8.0, response_delay: float = 0.008) -> None:
-        super().__init__(name, mac, link, "configuring" if configure_modem else "serving")
+        super().__init__(name, mac, link, (EvseState.CONFIGURING if configure_modem else EvseState.SERVING).value,
+                         EVSE_SUCCESSORS)
         if len(nid) != 7 or len(nmk) != 16 or nid[6] & 0xC0:
             raise ValueError("NID is 7 bytes (54 bits), NMK 16 bytes")
         self.nid = nid
@@ -334,45 +431,67 @@ class SlacEvse(_SlacBase):
         self.sessions: dict[bytes, _PevSession] = {}
         self.matched: list[bytes] = []
         self._outbox: list[tuple[float, F.Mme]] = []
-        self._deadline: float | None = 0.0 if configure_modem else None
+        self.timers = Timers()
+        if configure_modem:
+            self.timers.start(EvseTimer.SET_KEY_RETRY, 0.0)  # the first SET_KEY.REQ at once
+        self._arm()
 
     def get_timer(self) -> float | None:
-        times = [t for t, _ in self._outbox]
-        times += [s.atten_due for s in self.sessions.values() if s.atten_due is not None and not s.atten_sent]
-        if self._deadline is not None:
-            times.append(self._deadline)
-        return min(times) if times else None
+        return self.timers.next()
 
     def handle_timer(self, now: float) -> None:
-        ready = [m for t, m in self._outbox if due(t, now)]
-        self._outbox = [(t, m) for t, m in self._outbox if not due(t, now)]
-        for mme in ready:
-            self._send(mme)
-        for pev, session in self.sessions.items():
-            if not session.atten_sent and due(session.atten_due, now):
-                self._log("sounding-window-over", pev=F.format_mac(pev))
-                self._atten_char(now, pev, session)
-        if due(self._deadline, now):
-            if self.state == "configuring":
-                self._send(F.SetKeyReq(dest=F.BROADCAST, source=self.mac, nid=self.nid, nmk=self.nmk))
-                self._deadline = now + 1.0  # retry if the modem does not confirm
-            elif self.state == "modem_restart":
-                self._deadline = None
-                self._enter("serving")
+        # the queues first, then the modem step: the order this responder has always used
+        for purpose in (EvseTimer.SEND, EvseTimer.SOUNDING_WINDOW, EvseTimer.SET_KEY_RETRY, EvseTimer.MODEM_RESTART):
+            if due(self.timers.at(purpose), now):
+                self._on_timer(purpose, now)
+        self._arm()
+
+    def _on_timer(self, purpose: EvseTimer, now: float) -> None:
+        if purpose is EvseTimer.SEND:
+            ready = [m for t, m in self._outbox if due(t, now)]
+            self._outbox = [(t, m) for t, m in self._outbox if not due(t, now)]
+            for mme in ready:
+                self._send(mme)
+        elif purpose is EvseTimer.SOUNDING_WINDOW:
+            for pev, session in self.sessions.items():
+                if not session.atten_sent and due(session.atten_due, now):
+                    self._log("sounding-window-over", pev=F.format_mac(pev))
+                    self._atten_char(now, pev, session)
+        elif purpose is EvseTimer.SET_KEY_RETRY:
+            self._send(F.SetKeyReq(dest=F.BROADCAST, source=self.mac, nid=self.nid, nmk=self.nmk))
+            self.timers.start(EvseTimer.SET_KEY_RETRY, now + 1.0)  # retry if the modem does not confirm
+        else:  # MODEM_RESTART
+            self.timers.cancel(EvseTimer.MODEM_RESTART)
+            self._enter(EvseState.SERVING.value)
+
+    def _arm(self) -> None:
+        """The queue timers follow their earliest entries."""
+        self.timers.cancel(EvseTimer.SEND)
+        if self._outbox:
+            self.timers.start(EvseTimer.SEND, min(t for t, _ in self._outbox))
+        self.timers.cancel(EvseTimer.SOUNDING_WINDOW)
+        windows = [s.atten_due for s in self.sessions.values() if s.atten_due is not None and not s.atten_sent]
+        if windows:
+            self.timers.start(EvseTimer.SOUNDING_WINDOW, min(windows))
 
     def _later(self, now: float, mme: F.Mme) -> None:
         self._outbox.append((now + self.response_delay, mme))
 
     def receive(self, event: Event, now: float) -> None:
+        self._receive(event, now)
+        self._arm()
+
+    def _receive(self, event: Event, now: float) -> None:
         mme = self._decode(event)
         if mme is None:
             return
         if isinstance(mme, F.SetKeyCnf):
-            if self.state == "configuring" and mme.dest == self.mac and mme.accepted:
-                self._enter("modem_restart")
-                self._deadline = now + self.modem_restart
+            if self.state == EvseState.CONFIGURING and mme.dest == self.mac and mme.accepted:
+                self._enter(EvseState.MODEM_RESTART.value)
+                self.timers.cancel(EvseTimer.SET_KEY_RETRY)
+                self.timers.start(EvseTimer.MODEM_RESTART, now + self.modem_restart)
             return
-        if self.state != "serving":
+        if self.state != EvseState.SERVING:
             return
         if isinstance(mme, F.SlacParamReq):
             self.sessions[mme.source] = _PevSession(mme.run_id, [0] * NUM_GROUPS)

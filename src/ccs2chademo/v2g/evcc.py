@@ -29,8 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from itertools import pairwise
 from typing import Any, Final
 
+from ..deadline import Timers
 from ..runtime.events import (
     Address,
     CloseLink,
@@ -46,7 +49,7 @@ from ..runtime.events import (
     SendFrame,
     SetOutput,
 )
-from ..runtime.machine import MachineBase
+from ..runtime.machine import MachineBase, successor_table
 from . import codec, v2gtp
 from .messages import (
     DIN_PROTOCOL,
@@ -62,30 +65,77 @@ from .messages import (
 
 EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
 
-#: Monotonic state order (rule 13); ``_go`` refuses to move backwards.
-STATES = (
-    "Idle",
-    "Connecting",
-    "SupportedAppProtocol",
-    "SessionSetup",
-    "ServiceDiscovery",
-    "ServicePaymentSelection",
-    "ContractAuthentication",
-    "ChargeParameterDiscovery",
-    "CableCheck",
-    "WaitForPreCharge",
-    "PreCharge",
-    "ContactorsClosing",
-    "PowerDeliveryOn",
-    "CurrentDemand",
-    "PowerDeliveryOff",
-    "StopWait",
-    "WeldingDetection",
-    "SessionStop",
-    "SafeShutdown",
-    "End",
-)
-_ORDER = {s: i for i, s in enumerate(STATES)}
+class EvccState(StrEnum):
+    """The session's states (rule 13: they only move forward, in this order); the values are the
+    session log's ``state`` records and what other code compares ``Evcc.state`` with."""
+
+    IDLE = "Idle"
+    CONNECTING = "Connecting"
+    SUPPORTED_APP_PROTOCOL = "SupportedAppProtocol"
+    SESSION_SETUP = "SessionSetup"
+    SERVICE_DISCOVERY = "ServiceDiscovery"
+    SERVICE_PAYMENT_SELECTION = "ServicePaymentSelection"
+    CONTRACT_AUTHENTICATION = "ContractAuthentication"
+    CHARGE_PARAMETER_DISCOVERY = "ChargeParameterDiscovery"
+    CABLE_CHECK = "CableCheck"
+    WAIT_FOR_PRE_CHARGE = "WaitForPreCharge"
+    PRE_CHARGE = "PreCharge"
+    CONTACTORS_CLOSING = "ContactorsClosing"
+    POWER_DELIVERY_ON = "PowerDeliveryOn"
+    CURRENT_DEMAND = "CurrentDemand"
+    POWER_DELIVERY_OFF = "PowerDeliveryOff"
+    STOP_WAIT = "StopWait"
+    WELDING_DETECTION = "WeldingDetection"
+    SESSION_STOP = "SessionStop"
+    SAFE_SHUTDOWN = "SafeShutdown"
+    END = "End"
+
+
+S = EvccState
+#: The states in their (monotonic) order.
+STATES = tuple(EvccState)
+_STOPPED = frozenset({S.SAFE_SHUTDOWN, S.END})
+#: The session's one path (rule 13: states only move forward, checked by a test) …
+_PATH = (S.IDLE, S.CONNECTING, S.SUPPORTED_APP_PROTOCOL, S.SESSION_SETUP, S.SERVICE_DISCOVERY,
+         S.SERVICE_PAYMENT_SELECTION, S.CONTRACT_AUTHENTICATION, S.CHARGE_PARAMETER_DISCOVERY, S.CABLE_CHECK,
+         S.WAIT_FOR_PRE_CHARGE, S.PRE_CHARGE, S.CONTACTORS_CLOSING, S.POWER_DELIVERY_ON, S.CURRENT_DEMAND,
+         S.POWER_DELIVERY_OFF, S.STOP_WAIT, S.WELDING_DETECTION, S.SESSION_STOP, S.END)
+#: … the moves that skip a step on it (a LinkUp while idle; an EVSE stop in PowerDeliveryRes(ON)) …
+_SKIPS = {S.IDLE: {S.SUPPORTED_APP_PROTOCOL}, S.POWER_DELIVERY_ON: {S.POWER_DELIVERY_OFF}}
+#: … and the safe shutdown, which every state before it may fall into (ccs-ev.md §12.3) and which
+#: ends the session: what may follow each state (docs/machines.md).
+SUCCESSORS = successor_table({
+    **{state: {after, S.SAFE_SHUTDOWN, *_SKIPS.get(state, ())} for state, after in pairwise(_PATH)},
+    S.SAFE_SHUTDOWN: {S.END},
+    S.END: set(),
+})
+#: The states in which a stop request is a safe shutdown (before PowerDelivery(ON), ccs-ev.md §12.3).
+_BEFORE_POWER = frozenset(STATES[:STATES.index(S.POWER_DELIVERY_ON)])
+
+
+class EvccTimer(StrEnum):
+    """What the Evcc waits for (one at a time: arming one replaces the other)."""
+
+    START = "start"  # "no SLAC, link already up": connect at ``start_at``
+    CONNECT_TIMEOUT = "connect-timeout"
+    RESPONSE_TIMEOUT = "response-timeout"  # the request ``TimerArgs.msg`` is unanswered
+    RESEND = "resend"  # the next request ``TimerArgs.msg`` of an Ongoing/PreCharge/welding loop
+    PRECHARGE_START = "precharge-start"  # the delay after CableCheck
+    CAR_NOT_READY = "car-not-ready"  # ready_to_start never came
+    PRECHARGE_TIMEOUT = "precharge-timeout"
+    POWER_DELIVERY_ON = "power-delivery-on"  # the contactors settled
+    NEXT_CURRENT_DEMAND = "next-current-demand"
+    OPEN_CONTACTORS = "open-contactors"  # normal stop: CP B → this → contactors open, welding
+    SAFE_OPEN = "safe-open"  # safe shutdown: CP B → this → contactors open
+    END = "end"  # safe shutdown: … → this → unlock, FIN
+
+
+@dataclass(frozen=True, slots=True)
+class TimerArgs:
+    """What a timer's purpose needs when it fires: the request it is about."""
+
+    msg: Kind
+
 
 #: EVSEStatusCodes that let a session continue (ccs-ev.md §12.1).
 RUNNING_STATUSES = frozenset({None, "EVSE_NotReady", "EVSE_Ready", "EVSE_IsolationMonitoringActive"})
@@ -301,17 +351,20 @@ class Evcc(MachineBase):
 
     def __init__(self, name: str = "evcc", config: EvccConfig | None = None,
                  request: EvRequest | None = None) -> None:
-        super().__init__(name, "Idle")
+        super().__init__(name, S.IDLE.value, SUCCESSORS)
         self.cfg = config or EvccConfig()
         self.req = request or EvRequest()
         self.schema: Schema | None = None
         self.session_id = b""
         self.messages = 0  # responses handled
         self.sent = 0  # requests written
-        self.states: list[str] = ["Idle"]
+        self.states: list[str] = [S.IDLE.value]
         self._stream = v2gtp.V2gtpStream()
-        self._deadline: float | None = self.cfg.start_at if self.cfg.secc is not None else None
-        self._on_timer: Callable[[float], None] = self._start_direct
+        #: what the machine waits for (one purpose at a time) and the request it is about
+        self.timers = Timers()
+        self._timer_args: TimerArgs | None = None
+        if self.cfg.secc is not None:
+            self.timers.start(EvccTimer.START, self.cfg.start_at)
         self._awaiting: Kind | None = None
         self._count: dict[Kind, int] = {}
         self._last_sent = 0.0
@@ -321,7 +374,7 @@ class Evcc(MachineBase):
         self._precharge_deadline = 0.0
         self._welding_started = 0.0
         self._welding_rounds = 0
-        self._status = EvccStatus("Idle")
+        self._status = EvccStatus(S.IDLE.value)
         self._published: EvccStatus | None = None
         self._emit(SetOutput("cp", "B"))
         self._emit(SetOutput("contactor", False))
@@ -338,14 +391,45 @@ class Evcc(MachineBase):
         return self._awaiting
 
     def get_timer(self) -> float | None:
-        return self._deadline
+        return self.timers.next()
 
     def handle_timer(self, now: float) -> None:
-        if self._deadline is None or now + EPSILON < self._deadline:
+        deadline = self.timers.next()
+        if deadline is None or now + EPSILON < deadline:
             return
-        self._deadline = None
-        self._on_timer(now)
+        for purpose in self.timers.expired(now):
+            self._on_timer(EvccTimer(purpose), now)
         self._publish()
+
+    def _on_timer(self, purpose: EvccTimer, now: float) -> None:
+        """What happens when each purpose times out (the one place that says so)."""
+        args, self._timer_args = self._timer_args, None
+        if purpose is EvccTimer.RESPONSE_TIMEOUT:
+            assert args is not None
+            self._on_timeout(args.msg, now)
+        elif purpose is EvccTimer.RESEND:
+            assert args is not None
+            self._send(args.msg, now)
+        elif purpose is EvccTimer.NEXT_CURRENT_DEMAND:
+            self._next_current_demand(now)
+        elif purpose is EvccTimer.POWER_DELIVERY_ON:
+            self._next(S.POWER_DELIVERY_ON, Kind.POWER_DELIVERY, now)
+        elif purpose is EvccTimer.PRECHARGE_START:
+            self._maybe_start_precharge(now)
+        elif purpose is EvccTimer.PRECHARGE_TIMEOUT:
+            self._safe_shutdown("timeout:PreCharge", now)
+        elif purpose is EvccTimer.CAR_NOT_READY:
+            self._safe_shutdown("car-not-ready:WaitForPreCharge", now)
+        elif purpose is EvccTimer.OPEN_CONTACTORS:
+            self._start_welding(now)
+        elif purpose is EvccTimer.SAFE_OPEN:
+            self._safe_open(now)
+        elif purpose is EvccTimer.END:
+            self._end(now)
+        elif purpose is EvccTimer.CONNECT_TIMEOUT:
+            self._safe_shutdown("connect-timeout:Connecting", now)
+        elif purpose is EvccTimer.START:
+            self._start_direct(now)
 
     def receive(self, event: Event, now: float) -> None:
         if isinstance(event, InputChanged):
@@ -357,7 +441,7 @@ class Evcc(MachineBase):
         elif isinstance(event, DataReceived):
             self._on_data(event.data, now)
         elif isinstance(event, FrameReceived):
-            if self.state not in ("SafeShutdown", "End"):
+            if self.state not in _STOPPED:
                 self._on_payload(event.frame, now)
         elif isinstance(event, SendFailed):
             self._safe_shutdown(f"send-failed:{self.state}", now)
@@ -371,48 +455,47 @@ class Evcc(MachineBase):
             self.req = value
             if value.stop:
                 self._on_stop_request(now)
-            elif self.state == "WaitForPreCharge" and value.ready_to_start:
+            elif self.state == S.WAIT_FOR_PRE_CHARGE and value.ready_to_start:
                 self._maybe_start_precharge(now)
-        elif name == "secc" and self.state == "Idle":
+        elif name == "secc" and self.state == S.IDLE:
             self._open(value, now)
 
     def _start_direct(self, now: float) -> None:
-        if self.state == "Idle":
+        if self.state == S.IDLE:
             self._open(self.cfg.secc, now)
 
     def _open(self, address: Address, now: float) -> None:
-        self._go("Connecting", target=address)
+        self._go(S.CONNECTING, target=address)
         self._emit(OpenLink(self.cfg.link, address))
-        self._schedule(now + self.cfg.timeouts[Kind.SUPPORTED_APP_PROTOCOL],
-                       lambda t: self._safe_shutdown("connect-timeout:Connecting", t))
+        self._arm(EvccTimer.CONNECT_TIMEOUT, now + self.cfg.timeouts[Kind.SUPPORTED_APP_PROTOCOL])
 
     def _on_link_up(self, now: float) -> None:
         self._link_up = True
-        if self.state in ("Idle", "Connecting"):
-            self._go("SupportedAppProtocol")
+        if self.state in (S.IDLE, S.CONNECTING):
+            self._go(S.SUPPORTED_APP_PROTOCOL)
             self._send(Kind.SUPPORTED_APP_PROTOCOL, now)
 
     def _on_link_down(self, reason: str, now: float) -> None:
         self._link_up = False
-        if self.state == "End":
+        if self.state == S.END:
             return
-        if self.state == "SessionStop":
+        if self.state == S.SESSION_STOP:
             self._end(now)
             return
         cause = "tcp-reset" if reason == "reset" else f"tcp-{reason.split(':')[0]}"
         self._safe_shutdown(f"{cause}:{self.state}", now)
 
     def _on_stop_request(self, now: float) -> None:
-        if _ORDER[self.state] < _ORDER["PowerDeliveryOn"]:
+        if self.state in _BEFORE_POWER:
             # ccs-ev.md §12.3: a stop requested before CurrentDemand goes straight to safe shutdown.
             self._safe_shutdown(f"ev-stop-request:{self.state}", now)
-        elif self.state == "CurrentDemand" and self._awaiting is None:
+        elif self.state == S.CURRENT_DEMAND and self._awaiting is None:
             self._normal_stop("ev-stop-request", now)
         # otherwise: evaluated at the next response (CurrentDemand) or already stopping
 
     # ------------------------------------------------------------------ receiving
     def _on_data(self, data: bytes, now: float) -> None:
-        if self.state in ("SafeShutdown", "End"):
+        if self.state in _STOPPED:
             return
         try:
             frames = self._stream.feed(data)
@@ -421,7 +504,7 @@ class Evcc(MachineBase):
             self._safe_shutdown(f"bad-frame:{self.state}", now)
             return
         for frame in frames:
-            if self.state in ("SafeShutdown", "End"):
+            if self.state in _STOPPED:
                 return
             if frame.payload_type != v2gtp.PayloadType.EXI:
                 self._log("ignored-frame", payload_type=frame.payload_type)
@@ -444,7 +527,7 @@ class Evcc(MachineBase):
             self._safe_shutdown(f"unexpected-{msg.kind}:{kind}", now)
             return
         self._awaiting = None
-        self._deadline = None
+        self._disarm()
         self.messages += 1
         self._log("response", msg=kind.value, code=msg.response_code, status=msg.status_code,
                   processing=msg.processing, voltage=msg.present_voltage, current=msg.present_current)
@@ -478,26 +561,26 @@ class Evcc(MachineBase):
             return
         self.schema = chosen.schema
         self._log("negotiated", schema=self.schema, schema_id=chosen.schema_id)
-        self._next("SessionSetup", Kind.SESSION_SETUP, now)
+        self._next(S.SESSION_SETUP, Kind.SESSION_SETUP, now)
 
     def _on_session_setup(self, msg: EvseMessage, now: float) -> None:
         if not 1 <= len(msg.session_id) <= 8:
             self._safe_shutdown("bad-session-id:SessionSetup", now)
             return
         self.session_id = msg.session_id  # rule 2: echo exactly what the charger gave
-        self._next("ServiceDiscovery", Kind.SERVICE_DISCOVERY, now)
+        self._next(S.SERVICE_DISCOVERY, Kind.SERVICE_DISCOVERY, now)
 
     def _on_service_discovery(self, msg: EvseMessage, now: float) -> None:
-        self._next("ServicePaymentSelection", Kind.SERVICE_PAYMENT_SELECTION, now)
+        self._next(S.SERVICE_PAYMENT_SELECTION, Kind.SERVICE_PAYMENT_SELECTION, now)
 
     def _on_payment_selection(self, msg: EvseMessage, now: float) -> None:
-        self._next("ContractAuthentication", Kind.CONTRACT_AUTHENTICATION, now)
+        self._next(S.CONTRACT_AUTHENTICATION, Kind.CONTRACT_AUTHENTICATION, now)
 
     def _on_authorization(self, msg: EvseMessage, now: float) -> None:
         if msg.processing == "Ongoing":
             self._poll_again(Kind.CONTRACT_AUTHENTICATION, now)
         else:
-            self._next("ChargeParameterDiscovery", Kind.CHARGE_PARAMETER_DISCOVERY, now)
+            self._next(S.CHARGE_PARAMETER_DISCOVERY, Kind.CHARGE_PARAMETER_DISCOVERY, now)
 
     def _on_charge_parameters(self, msg: EvseMessage, now: float) -> None:
         if not self._status_ok(msg, now):
@@ -512,7 +595,7 @@ class Evcc(MachineBase):
         if msg.sa_schedule_tuple_id is not None:
             self._sa_tuple = msg.sa_schedule_tuple_id
         self._set("cp", "C")  # ccs-ev.md §13.1: state C once ChargeParameterDiscovery is Finished
-        self._next("CableCheck", Kind.CABLE_CHECK, now)
+        self._next(S.CABLE_CHECK, Kind.CABLE_CHECK, now)
 
     def _on_cable_check(self, msg: EvseMessage, now: float) -> None:
         if not self._status_ok(msg, now):
@@ -522,19 +605,18 @@ class Evcc(MachineBase):
             return
         self._status = replace(self._status, cable_check_done=True)
         self._cable_check_done_at = now
-        self._go("WaitForPreCharge")
+        self._go(S.WAIT_FOR_PRE_CHARGE)
         self._maybe_start_precharge(now)
 
     def _maybe_start_precharge(self, now: float) -> None:
         start = self._cable_check_done_at + self.cfg.precharge_start_delay
         if now < start:
-            self._schedule(start, self._maybe_start_precharge)
+            self._arm(EvccTimer.PRECHARGE_START, start)
         elif self.req.ready_to_start:
             self._precharge_deadline = now + self.cfg.precharge_total
-            self._next("PreCharge", Kind.PRE_CHARGE, now)
+            self._next(S.PRE_CHARGE, Kind.PRE_CHARGE, now)
         else:
-            self._schedule(self._cable_check_done_at + self.cfg.precharge_wait_limit,
-                           lambda t: self._safe_shutdown("car-not-ready:WaitForPreCharge", t))
+            self._arm(EvccTimer.CAR_NOT_READY, self._cable_check_done_at + self.cfg.precharge_wait_limit)
 
     def _on_precharge(self, msg: EvseMessage, now: float) -> None:
         if not self._status_ok(msg, now):
@@ -549,22 +631,21 @@ class Evcc(MachineBase):
             self._status = replace(self._status, precharge_reached=True)
             self._log("precharge-reached", present=present, target=target, hold=self.req.hold_precharge)
         if self._status.precharge_reached and not self.req.hold_precharge:
-            self._go("ContactorsClosing")
+            self._go(S.CONTACTORS_CLOSING)
             self._set("contactor", True)
-            self._schedule(now + self.cfg.contactor_settle,
-                           lambda t: self._next("PowerDeliveryOn", Kind.POWER_DELIVERY, t))
+            self._arm(EvccTimer.POWER_DELIVERY_ON, now + self.cfg.contactor_settle)
             return
         at = max(now, self._last_sent + self.cfg.precharge_interval)
         if at >= self._precharge_deadline:
-            self._schedule(self._precharge_deadline, lambda t: self._safe_shutdown("timeout:PreCharge", t))
+            self._arm(EvccTimer.PRECHARGE_TIMEOUT, self._precharge_deadline)
         else:
-            self._schedule(at, lambda t: self._send(Kind.PRE_CHARGE, t))
+            self._arm(EvccTimer.RESEND, at, Kind.PRE_CHARGE)
 
     def _on_power_delivery(self, msg: EvseMessage, now: float) -> None:
-        if self.state == "PowerDeliveryOff":
+        if self.state == S.POWER_DELIVERY_OFF:
             self._set("cp", "B")  # ISO Fig. 107: after PowerDeliveryRes(OFF), before WeldingDetection
-            self._go("StopWait")
-            self._schedule(now + self.cfg.stop_cp_wait, self._start_welding)
+            self._go(S.STOP_WAIT)
+            self._arm(EvccTimer.OPEN_CONTACTORS, now + self.cfg.stop_cp_wait)
             return
         cause = STOP_STATUSES.get(msg.status_code or "")
         if cause is not None:
@@ -573,7 +654,7 @@ class Evcc(MachineBase):
             return
         else:
             self._status = replace(self._status, current_demand=True)
-            self._next("CurrentDemand", Kind.CURRENT_DEMAND, now)
+            self._next(S.CURRENT_DEMAND, Kind.CURRENT_DEMAND, now)
 
     def _on_current_demand(self, msg: EvseMessage, now: float) -> None:
         status = self._status
@@ -597,7 +678,7 @@ class Evcc(MachineBase):
             if at <= now:
                 self._send(Kind.CURRENT_DEMAND, now)
             else:
-                self._schedule(at, self._next_current_demand)
+                self._arm(EvccTimer.NEXT_CURRENT_DEMAND, at)
 
     def _next_current_demand(self, now: float) -> None:
         if self.req.stop:
@@ -609,7 +690,7 @@ class Evcc(MachineBase):
         self._set("contactor", False)
         self._welding_started = now
         self._welding_rounds = 0
-        self._next("WeldingDetection", Kind.WELDING_DETECTION, now)
+        self._next(S.WELDING_DETECTION, Kind.WELDING_DETECTION, now)
 
     def _on_welding(self, msg: EvseMessage, now: float) -> None:
         if self.req.welding_hold:  # the bound starts when the hold ends
@@ -619,15 +700,15 @@ class Evcc(MachineBase):
         self._status = replace(self._status, present_voltage=msg.present_voltage)
         voltage = msg.present_voltage
         if voltage is not None and voltage < self.cfg.welding_voltage:
-            self._next("SessionStop", Kind.SESSION_STOP, now)
+            self._next(S.SESSION_STOP, Kind.SESSION_STOP, now)
             return
         at = max(now, self._last_sent + self.cfg.welding_interval)
         if self._welding_rounds >= self.cfg.welding_rounds or at - self._welding_started >= self.cfg.welding_duration:
             # rule 15: never wait for the charger voltage to fall (stale voltage is common)
             self._log("welding-bounded", rounds=self._welding_rounds, voltage=voltage)
-            self._next("SessionStop", Kind.SESSION_STOP, now)
+            self._next(S.SESSION_STOP, Kind.SESSION_STOP, now)
         else:
-            self._schedule(at, lambda t: self._send(Kind.WELDING_DETECTION, t))
+            self._arm(EvccTimer.RESEND, at, Kind.WELDING_DETECTION)
 
     def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
         self._end(now)
@@ -644,34 +725,34 @@ class Evcc(MachineBase):
     def _normal_stop(self, cause: str, now: float) -> None:
         self._set_reason(f"{cause}:{self.state}")
         self._status = replace(self._status, current_demand=False)
-        self._next("PowerDeliveryOff", Kind.POWER_DELIVERY, now)
+        self._next(S.POWER_DELIVERY_OFF, Kind.POWER_DELIVERY, now)
 
     def _safe_shutdown(self, reason: str, now: float) -> None:
-        if self.state in ("SafeShutdown", "End"):
+        if self.state in _STOPPED:
             self._log("late-fault", reason=reason)
             return
         self._set_reason(reason)
         self._log("safe-shutdown", reason=reason)
         self._awaiting = None
         self._status = replace(self._status, safe_shutdown=True, current_demand=False)
-        self._go("SafeShutdown", reason=reason)
+        self._go(S.SAFE_SHUTDOWN, reason=reason)
         self._set("cp", "B")
-        self._schedule(now + self.cfg.safe_cp_wait, self._safe_open)
+        self._arm(EvccTimer.SAFE_OPEN, now + self.cfg.safe_cp_wait)
 
     def _safe_open(self, now: float) -> None:
         self._set("contactor", False)
-        self._schedule(now + self.cfg.safe_unlock_wait, self._end)
+        self._arm(EvccTimer.END, now + self.cfg.safe_unlock_wait)
 
     def _end(self, now: float) -> None:
         self._awaiting = None
-        self._deadline = None
+        self._disarm()
         self._set("cp", "B")
         self._set("contactor", False)
         if self._link_up:
             self._link_up = False
             self._emit(CloseLink(self.cfg.link, abort=False))  # rule 14: FIN, never RST
         self._status = replace(self._status, ended=True)
-        self._go("End")
+        self._go(S.END)
         self._log("session-end", result=self._status.result, reason=self._status.stop_reason)
 
     def _set_reason(self, reason: str) -> None:
@@ -679,7 +760,7 @@ class Evcc(MachineBase):
             self._status = replace(self._status, stop_reason=reason)
 
     # ------------------------------------------------------------------ sending
-    def _next(self, state: str, kind: Kind, now: float) -> None:
+    def _next(self, state: EvccState, kind: Kind, now: float) -> None:
         self._go(state)
         self._send(kind, now)
 
@@ -687,7 +768,7 @@ class Evcc(MachineBase):
         if self._count.get(kind, 0) >= self.cfg.limits[kind]:
             self._safe_shutdown(f"loop-limit:{self.state}", now)
             return
-        self._schedule(max(now, self._last_sent + self.cfg.ongoing_interval), lambda t: self._send(kind, t))
+        self._arm(EvccTimer.RESEND, max(now, self._last_sent + self.cfg.ongoing_interval), kind)
 
     def _send(self, kind: Kind, now: float) -> None:
         msg = self._build(kind)
@@ -711,7 +792,7 @@ class Evcc(MachineBase):
             timeout = now + self.cfg.iso_timeouts[kind]
         else:
             timeout = now + self.cfg.timeouts[kind]
-        self._schedule(timeout, lambda t: self._on_timeout(kind, t))
+        self._arm(EvccTimer.RESPONSE_TIMEOUT, timeout, kind)
 
     def _on_timeout(self, kind: Kind, now: float) -> None:
         self._log("timeout", msg=kind, state=self.state)
@@ -752,24 +833,31 @@ class Evcc(MachineBase):
         if kind is Kind.PRE_CHARGE:
             return replace(base, target_voltage=req.precharge_voltage, target_current=cfg.precharge_current)
         if kind is Kind.POWER_DELIVERY:
-            on = self.state == "PowerDeliveryOn"
+            on = self.state == S.POWER_DELIVERY_ON
             return replace(base, power_on=on, bulk_charging_complete=False,
                            charging_complete=not on and req.soc >= cfg.stop_soc,
                            sa_schedule_tuple_id=self._sa_tuple)
         return base
 
     # ------------------------------------------------------------------ bookkeeping
-    def _schedule(self, at: float, fn: Callable[[float], None]) -> None:
-        self._deadline = at
-        self._on_timer = fn
+    def _arm(self, purpose: EvccTimer, at: float, msg: Kind | None = None) -> None:
+        """Wait for ``purpose`` (about request ``msg``); it replaces whatever was armed."""
+        self.timers.clear()
+        self.timers.start(purpose, at)
+        self._timer_args = TimerArgs(msg) if msg is not None else None
 
-    def _go(self, state: str, **why: Any) -> None:
-        if _ORDER[state] < _ORDER[self.state]:
-            raise RuntimeError(f"{self.name}: state order violated {self.state} → {state}")
-        if state != self.state:
-            self.states.append(state)
-        self._enter(state, **why)
-        self._status = replace(self._status, state=state)
+    def _disarm(self) -> None:
+        self.timers.clear()
+        self._timer_args = None
+
+    def _go(self, state: EvccState, **why: Any) -> None:
+        value = state.value  # ``state`` holds the plain value: the session log shows it (docs/machines.md)
+        previous = self.state
+        if not self._enter(value, **why):
+            return  # refused (logged): the successor table does not allow it
+        if value != previous:
+            self.states.append(value)
+        self._status = replace(self._status, state=value)
 
     def _set(self, output: str, value: Any) -> None:
         if output == "cp":

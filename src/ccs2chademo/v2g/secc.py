@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
+from ..deadline import Timers
 from ..runtime.events import (
     CloseLink,
     DataReceived,
@@ -27,11 +29,36 @@ from ..runtime.events import (
     LinkUp,
     SendData,
 )
-from ..runtime.machine import MachineBase
+from ..runtime.machine import MachineBase, successor_table
 from . import codec, v2gtp
 from .messages import EvMessage, EvseMessage, Kind, Schema
 
 EPSILON = 1e-9
+
+
+class SeccState(StrEnum):
+    """The server's states; the values are the session log's."""
+
+    LISTENING = "Listening"
+    HANDSHAKE = "Handshake"  # connected: SupportedAppProtocol next
+    SESSION = "Session"  # a protocol was negotiated
+
+
+#: What may follow each state (docs/machines.md): any end of the connection goes back to listening.
+SECC_SUCCESSORS = successor_table({
+    SeccState.LISTENING: {SeccState.HANDSHAKE},
+    SeccState.HANDSHAKE: {SeccState.SESSION, SeccState.LISTENING},
+    SeccState.SESSION: {SeccState.LISTENING},
+})
+
+
+class SeccTimer(StrEnum):
+    """What the server waits for.  ``reply`` stands for the queue of delayed replies: its deadline
+    is the earliest one's."""
+
+    REPLY = "reply"
+    IDLE_TIMEOUT = "idle-timeout"  # no request for ``SeccConfig.idle_timeout``: close
+
 
 
 class PowerStage(Protocol):
@@ -136,7 +163,7 @@ class Secc(MachineBase):
 
     def __init__(self, stage: PowerStage, name: str = "secc", config: SeccConfig | None = None,
                  latency: Latency | None = None, hook: ReplyHook | None = None, link: str = "tcp") -> None:
-        super().__init__(name, "Listening")
+        super().__init__(name, SeccState.LISTENING.value, SECC_SUCCESSORS)
         self.cfg = config or SeccConfig()
         self.stage = stage
         self.latency = latency or (lambda req: 0.0)
@@ -149,34 +176,49 @@ class Secc(MachineBase):
         self._power_on = False
         self._ongoing_left = self.cfg.authorization_ongoing
         self._replies: list[tuple[float, Reply]] = []
-        self._idle_deadline: float | None = None
+        self.timers = Timers()
         self._connected = False
 
     # ------------------------------------------------------------------ machine protocol
     def get_timer(self) -> float | None:
-        deadline = self._idle_deadline
-        for t, _ in self._replies:
-            if deadline is None or t < deadline:
-                deadline = t
-        return deadline
+        return self.timers.next()
 
     def handle_timer(self, now: float) -> None:
         now += EPSILON  # the runtime may round a deadline to the nanosecond below it
-        due = [p for p in self._replies if p[0] <= now]
-        self._replies = [p for p in self._replies if p[0] > now]
-        for _, reply in due:
-            self._deliver(reply, now)
-        if self._idle_deadline is not None and now >= self._idle_deadline and self._connected:
+        # the replies first, then the idle check: the order this server has always used
+        for purpose in (SeccTimer.REPLY, SeccTimer.IDLE_TIMEOUT):
+            at = self.timers.at(purpose)
+            if at is not None and at <= now:
+                self._on_timer(purpose, now)
+        self._arm_reply()
+
+    def _on_timer(self, purpose: SeccTimer, now: float) -> None:
+        if purpose is SeccTimer.REPLY:
+            due = [p for p in self._replies if p[0] <= now]
+            self._replies = [p for p in self._replies if p[0] > now]
+            for _, reply in due:
+                self._deliver(reply, now)
+        elif self._connected:  # IDLE_TIMEOUT
             self._log("idle-timeout")
             self._emit(CloseLink(self.link, abort=False))
             self._reset(now)
 
+    def _arm_reply(self) -> None:
+        """The reply timer follows the earliest queued reply."""
+        self.timers.cancel(SeccTimer.REPLY)
+        if self._replies:
+            self.timers.start(SeccTimer.REPLY, min(t for t, _ in self._replies))
+
     def receive(self, event: Event, now: float) -> None:
+        self._receive(event, now)
+        self._arm_reply()
+
+    def _receive(self, event: Event, now: float) -> None:
         if isinstance(event, LinkUp):
             self._reset(now)
             self._connected = True
-            self._idle_deadline = now + self.cfg.idle_timeout
-            self._enter("Handshake")
+            self.timers.start(SeccTimer.IDLE_TIMEOUT, now + self.cfg.idle_timeout)
+            self._enter(SeccState.HANDSHAKE.value)
         elif isinstance(event, LinkDown):
             self._log("link-down", reason=event.reason)
             self._reset(now)
@@ -194,9 +236,9 @@ class Secc(MachineBase):
         self._power_on = False
         self._ongoing_left = self.cfg.authorization_ongoing
         self._replies = []
-        self._idle_deadline = None
+        self.timers.clear()
         self.stage.reset(now)
-        self._enter("Listening")
+        self._enter(SeccState.LISTENING.value)
 
     def _on_data(self, data: bytes, now: float) -> None:
         if not self._connected:
@@ -209,7 +251,7 @@ class Secc(MachineBase):
             self._reset(now)
             return
         for frame in frames:
-            self._idle_deadline = now + self.cfg.idle_timeout
+            self.timers.start(SeccTimer.IDLE_TIMEOUT, now + self.cfg.idle_timeout)
             try:
                 request = codec.decode_request(frame.payload, self.schema)
             except codec.CodecError as exc:
@@ -241,7 +283,7 @@ class Secc(MachineBase):
             return
         self._emit(SendData(self.link, v2gtp.encode(payload)))
         if reply.message.kind is Kind.SUPPORTED_APP_PROTOCOL and reply.message.response_code != "Failed_NoNegotiation":
-            self._enter("Session")
+            self._enter(SeccState.SESSION.value)
 
     # ------------------------------------------------------------------ answering
     def _answer(self, req: EvMessage, now: float) -> Reply:
