@@ -32,30 +32,41 @@ class Timers:
 
     def __init__(self) -> None:
         self._at: dict[str, float] = {}
+        #: the earliest deadline, kept on every change: ``get_timer`` asks after every event
+        self._next: float | None = None
+
+    def _update(self) -> None:
+        self._next = min(self._at.values()) if self._at else None
 
     def start(self, purpose: str, at: float) -> None:
         self._at.pop(purpose, None)  # a re-armed purpose queues behind those already waiting
         self._at[purpose] = at
+        self._update()
 
     def cancel(self, purpose: str) -> None:
-        self._at.pop(purpose, None)
+        if self._at.pop(purpose, None) is not None:
+            self._update()
 
     def clear(self) -> None:
         self._at.clear()
+        self._next = None
 
     def next(self) -> float | None:
         """The earliest deadline (the machine's ``get_timer``), None when nothing waits."""
-        return min(self._at.values()) if self._at else None
+        return self._next
 
     def at(self, purpose: str) -> float | None:
         return self._at.get(purpose)
 
     def expired(self, now: float) -> list[str]:
         """The purposes due at ``now``, removed, earliest first."""
+        if not due(self._next, now):
+            return []
         hits = [(at, n, purpose) for n, (purpose, at) in enumerate(self._at.items()) if due(at, now)]
         hits.sort()
         for _, _, purpose in hits:
             del self._at[purpose]
+        self._update()
         return [purpose for _, _, purpose in hits]
 
     def pending(self) -> dict[str, float]:

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from .. import __version__
 from ..deadline import Timers
@@ -109,6 +109,12 @@ class PowerState(StrEnum):
 
 
 P = PowerState
+
+# Plain values of the states compared on hot paths: a compiled module reads a module constant
+# natively, while an Enum member is a class-attribute lookup on every comparison.
+_P_BLINK: Final = "blink"
+_P_CONFIRMING: Final = "confirming"
+_P_OFF: Final = "off"
 #: Every state but ``off`` may be ended by the power-off path (a forced off: the button held):
 #: the contactor opens first if it was closed (adapter.md §2.2), then the power is cut.
 _CUT = {P.OPENING_CONTACTOR, P.OFF}
@@ -200,7 +206,7 @@ class PowerManager(MachineBase):
 
     # -- machine protocol --------------------------------------------------------------------
     def receive(self, event: Event, now: float) -> None:
-        if not isinstance(event, InputChanged) or self.state == P.OFF:
+        if not isinstance(event, InputChanged) or self.state == _P_OFF:
             return
         name, value = event.name, event.value
         if name == "button":
@@ -235,11 +241,11 @@ class PowerManager(MachineBase):
 
     def handle_timer(self, now: float) -> None:
         self._last_now = now
-        if self.state == P.OFF:
+        if self.state == _P_OFF:
             return
         if now >= self._start + self._n * CYCLE_S - EPS:
             self._on_timer(PowerTimer.CYCLE, now)
-        if self._timeline is not None and self.state != P.OFF:
+        if self._timeline is not None and self.state != _P_OFF:
             self._on_timer(PowerTimer.LED, now)
         self._arm()
 
@@ -256,7 +262,7 @@ class PowerManager(MachineBase):
     def _arm(self) -> None:
         """The next cycle and, while a timeline plays, its next edge; nothing once off."""
         self.timers.clear()
-        if self.state == P.OFF:
+        if self.state == _P_OFF:
             return
         self.timers.start(PowerTimer.CYCLE, self._start + self._n * CYCLE_S)
         edge = self._timeline.next_edge(self._last_now) if self._timeline is not None else None
@@ -362,13 +368,13 @@ class PowerManager(MachineBase):
         self._take_edges()
 
     def _timeline_done(self, now: float) -> None:
-        if self.state == P.CONFIRMING:
+        if self.state == _P_CONFIRMING:
             if "unwelding" in self.modes:
                 self._go(P.UNWELDING)
                 self._set("modes", self.modes)
             else:
                 self._start_running(now, self.modes)
-        elif self.state == P.BLINK:
+        elif self.state == _P_BLINK:
             self._cut_power(now)
 
     # -- mode 3: contactor unwelding ---------------------------------------------------------

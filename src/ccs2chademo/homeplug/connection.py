@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import random
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, cast
 
 from ..deadline import Timers, due
 from ..runtime.events import (
@@ -73,6 +73,15 @@ class ConnectionState(StrEnum):
 
 
 C = ConnectionState
+
+# Plain values of the states compared on hot paths: a compiled module reads a module constant
+# natively, while an Enum member is a class-attribute lookup on every comparison.
+_C_CONNECTED: Final = "connected"
+_C_CONNECTING: Final = "connecting"
+_C_IDLE: Final = "idle"
+_C_MODEM: Final = "modem"
+_C_SDP: Final = "sdp"
+_C_SLAC: Final = "slac"
 #: ccs-ev.md §13.2 connection level of each state
 LEVELS: dict[str, int] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.CONNECTED: 80,
                           C.FINISHED: 5, C.IDLE: 5}
@@ -164,8 +173,8 @@ class PevConnection(MachineBase):
         every event: no list built)."""
         deadline = self.timers.next()
         state = self.state
-        part = (self.finder if state == C.MODEM else self.slac if state == C.SLAC
-                else self.sdp if state == C.SDP else None)
+        part = (self.finder if state == _C_MODEM else self.slac if state == _C_SLAC
+                else self.sdp if state == _C_SDP else None)
         if part is not None:
             t = part.get_timer()
             if t is not None and (deadline is None or t < deadline):
@@ -178,27 +187,27 @@ class PevConnection(MachineBase):
 
     def handle_timer(self, now: float) -> None:
         self._now = now
-        if self.state == C.IDLE and self._level < 0:  # the first call starts, due or not (the bridge's kickoff)
+        if self.state == _C_IDLE and self._level < 0:  # the first call starts, due or not (the bridge's kickoff)
             self.timers.cancel(ConnectionTimer.POWER_ON)
             self._on_timer(ConnectionTimer.POWER_ON, now)
             return
-        if self.state == C.MODEM and due(self.finder.get_timer(), now):
+        if self.state == _C_MODEM and due(self.finder.get_timer(), now):
             self.finder.handle_timer(now)
-        if self.state == C.SLAC and due(self.slac.get_timer(), now):
+        if self.state == _C_SLAC and due(self.slac.get_timer(), now):
             self.slac.handle_timer(now)
-        if self.state == C.SDP and due(self.sdp.get_timer(), now):
+        if self.state == _C_SDP and due(self.sdp.get_timer(), now):
             self.sdp.handle_timer(now)
         if self.session is not None and due(self.session.get_timer(), now):
             self.session.handle_timer(now)
         for purpose in self.timers.expired(now):
-            self._on_timer(ConnectionTimer(purpose), now)
+            self._on_timer(cast(ConnectionTimer, purpose), now)  # the member armed: no Enum lookup
         self._pump()
         self._advance(now)
 
     def _on_timer(self, purpose: ConnectionTimer, now: float) -> None:
         if purpose is ConnectionTimer.POWER_ON:
             self.start(now)
-        elif self.state == C.CONNECTING:  # CONNECT_TIMEOUT
+        elif self.state == _C_CONNECTING:  # CONNECT_TIMEOUT
             self._emit(CloseLink("tcp", abort=True))  # no connection yet: nothing to FIN
             self._restart_warm(now, "TCP connect timed out")
 
@@ -206,14 +215,14 @@ class PevConnection(MachineBase):
         self._now = now
         link = getattr(event, "link", None)
         if link == "plc":
-            if self.state == C.MODEM:
+            if self.state == _C_MODEM:
                 self.finder.receive(event, now)
-            elif self.state == C.SLAC:
+            elif self.state == _C_SLAC:
                 self.slac.receive(event, now)
             elif isinstance(event, FrameReceived):
                 self._ignore("HomePlug frame", event)
         elif link == "sdp":
-            if self.state == C.SDP:
+            if self.state == _C_SDP:
                 self.sdp.receive(event, now)
             elif isinstance(event, FrameReceived):
                 self._ignore("SDP datagram", event)
@@ -233,22 +242,22 @@ class PevConnection(MachineBase):
 
     # -- progress -------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
-        if self.state == C.MODEM and self.finder.state == FinderState.DONE:
+        if self.state == _C_MODEM and self.finder.state == FinderState.DONE:
             self._goto(C.SLAC, modems=len(self.finder.found))
             self.slac.start(now)
             self._pump()
-        elif self.state == C.SLAC and self.slac.result is not None:
+        elif self.state == _C_SLAC and self.slac.result is not None:
             self.slac_result = self.slac.result
             self._goto(C.SDP, evse=self.slac_result.evse_mac.hex())
             self.sdp.start(now)
             self._pump()
-        elif self.state == C.SDP and self.sdp.result is not None:
+        elif self.state == _C_SDP and self.sdp.result is not None:
             self.sdp_result = result = self.sdp.result
             self._goto(C.CONNECTING, address=str(result.address), port=result.port)
             # ccs-ev.md §16 rule 1: the announced address and port, with our interface's scope id
             self._emit(OpenLink("tcp", target=(str(result.address), result.port, 0, self.scope_id)))
             self.timers.start(ConnectionTimer.CONNECT_TIMEOUT, now + self.connect_timeout)
-        elif self.state == C.SDP and self.sdp.failed:
+        elif self.state == _C_SDP and self.sdp.failed:
             self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="modem")
             self.start(now)
 
@@ -270,7 +279,7 @@ class PevConnection(MachineBase):
         self._pump()
 
     def _on_tcp(self, event: Event, now: float) -> None:
-        if isinstance(event, LinkUp) and self.state == C.CONNECTING:
+        if isinstance(event, LinkUp) and self.state == _C_CONNECTING:
             self.timers.cancel(ConnectionTimer.CONNECT_TIMEOUT)
             self.connected_at = now
             self._tcp_failures = 0
@@ -278,13 +287,13 @@ class PevConnection(MachineBase):
             self._goto(C.CONNECTED, peer=str(event.peer))
             self._to_session(LinkUp(SESSION_LINK, event.peer), now)
         elif isinstance(event, LinkDown):
-            if self.state == C.CONNECTED:
+            if self.state == _C_CONNECTED:
                 self._to_session(LinkDown(SESSION_LINK, event.reason), now)
                 self._restart_warm(now, f"TCP {event.reason}")
-            elif self.state == C.CONNECTING:
+            elif self.state == _C_CONNECTING:
                 self.timers.cancel(ConnectionTimer.CONNECT_TIMEOUT)
                 self._restart_warm(now, f"TCP connect {event.reason}")
-        elif isinstance(event, DataReceived) and self.state == C.CONNECTED:
+        elif isinstance(event, DataReceived) and self.state == _C_CONNECTED:
             try:
                 messages = self._stream.feed(event.data)
             except v2gtp.V2gtpError as exc:
@@ -308,12 +317,12 @@ class PevConnection(MachineBase):
 
     def _from_session(self, action: Action) -> None:
         if isinstance(action, SendFrame) and action.link == SESSION_LINK:
-            if self.state == C.CONNECTED:
+            if self.state == _C_CONNECTED:
                 self._emit(SendData("tcp", v2gtp.encode(action.frame)))
             else:
                 self._log("dropped", reason=f"session sent in state {self.state}")
         elif isinstance(action, CloseLink) and action.link == SESSION_LINK:
-            if self.state == C.CONNECTED:
+            if self.state == _C_CONNECTED:
                 self._emit(CloseLink("tcp", action.abort))
                 self._goto(C.FINISHED)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
 from ..deadline import Timers
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
@@ -67,7 +68,7 @@ class ModemFinder(MachineBase):
 
     def handle_timer(self, now: float) -> None:
         for purpose in self.timers.expired(now):
-            self._on_timer(FinderTimer(purpose), now)
+            self._on_timer(cast(FinderTimer, purpose), now)  # the member armed: no Enum lookup
 
     def _arm(self, purpose: FinderTimer, at: float) -> None:
         self.timers.clear()  # one timer at a time: arming replaces

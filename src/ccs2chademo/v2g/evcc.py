@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import pairwise
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ..deadline import Timers
 from ..runtime.events import (
@@ -92,6 +92,17 @@ class EvccState(StrEnum):
 
 
 S = EvccState
+
+# Plain values of the states compared on hot paths: a compiled module reads a module constant
+# natively, while an Enum member is a class-attribute lookup on every comparison.
+_S_CONNECTING: Final = "Connecting"
+_S_CURRENT_DEMAND: Final = "CurrentDemand"
+_S_END: Final = "End"
+_S_IDLE: Final = "Idle"
+_S_POWER_DELIVERY_OFF: Final = "PowerDeliveryOff"
+_S_POWER_DELIVERY_ON: Final = "PowerDeliveryOn"
+_S_SESSION_STOP: Final = "SessionStop"
+_S_WAIT_FOR_PRE_CHARGE: Final = "WaitForPreCharge"
 #: The states in their (monotonic) order.
 STATES = tuple(EvccState)
 _STOPPED = frozenset({S.SAFE_SHUTDOWN, S.END})
@@ -398,7 +409,7 @@ class Evcc(MachineBase):
         if deadline is None or now + EPSILON < deadline:
             return
         for purpose in self.timers.expired(now):
-            self._on_timer(EvccTimer(purpose), now)
+            self._on_timer(cast(EvccTimer, purpose), now)  # the member armed: no Enum lookup
         self._publish()
 
     def _on_timer(self, purpose: EvccTimer, now: float) -> None:
@@ -455,13 +466,13 @@ class Evcc(MachineBase):
             self.req = value
             if value.stop:
                 self._on_stop_request(now)
-            elif self.state == S.WAIT_FOR_PRE_CHARGE and value.ready_to_start:
+            elif self.state == _S_WAIT_FOR_PRE_CHARGE and value.ready_to_start:
                 self._maybe_start_precharge(now)
-        elif name == "secc" and self.state == S.IDLE:
+        elif name == "secc" and self.state == _S_IDLE:
             self._open(value, now)
 
     def _start_direct(self, now: float) -> None:
-        if self.state == S.IDLE:
+        if self.state == _S_IDLE:
             self._open(self.cfg.secc, now)
 
     def _open(self, address: Address, now: float) -> None:
@@ -471,15 +482,15 @@ class Evcc(MachineBase):
 
     def _on_link_up(self, now: float) -> None:
         self._link_up = True
-        if self.state in (S.IDLE, S.CONNECTING):
+        if self.state in (_S_IDLE, _S_CONNECTING):
             self._go(S.SUPPORTED_APP_PROTOCOL)
             self._send(Kind.SUPPORTED_APP_PROTOCOL, now)
 
     def _on_link_down(self, reason: str, now: float) -> None:
         self._link_up = False
-        if self.state == S.END:
+        if self.state == _S_END:
             return
-        if self.state == S.SESSION_STOP:
+        if self.state == _S_SESSION_STOP:
             self._end(now)
             return
         cause = "tcp-reset" if reason == "reset" else f"tcp-{reason.split(':')[0]}"
@@ -489,7 +500,7 @@ class Evcc(MachineBase):
         if self.state in _BEFORE_POWER:
             # ccs-ev.md §12.3: a stop requested before CurrentDemand goes straight to safe shutdown.
             self._safe_shutdown(f"ev-stop-request:{self.state}", now)
-        elif self.state == S.CURRENT_DEMAND and self._awaiting is None:
+        elif self.state == _S_CURRENT_DEMAND and self._awaiting is None:
             self._normal_stop("ev-stop-request", now)
         # otherwise: evaluated at the next response (CurrentDemand) or already stopping
 
@@ -642,7 +653,7 @@ class Evcc(MachineBase):
             self._arm(EvccTimer.RESEND, at, Kind.PRE_CHARGE)
 
     def _on_power_delivery(self, msg: EvseMessage, now: float) -> None:
-        if self.state == S.POWER_DELIVERY_OFF:
+        if self.state == _S_POWER_DELIVERY_OFF:
             self._set("cp", "B")  # ISO Fig. 107: after PowerDeliveryRes(OFF), before WeldingDetection
             self._go(S.STOP_WAIT)
             self._arm(EvccTimer.OPEN_CONTACTORS, now + self.cfg.stop_cp_wait)
@@ -833,7 +844,7 @@ class Evcc(MachineBase):
         if kind is Kind.PRE_CHARGE:
             return replace(base, target_voltage=req.precharge_voltage, target_current=cfg.precharge_current)
         if kind is Kind.POWER_DELIVERY:
-            on = self.state == S.POWER_DELIVERY_ON
+            on = self.state == _S_POWER_DELIVERY_ON
             return replace(base, power_on=on, bulk_charging_complete=False,
                            charging_complete=not on and req.soc >= cfg.stop_soc,
                            sa_schedule_tuple_id=self._sa_tuple)
