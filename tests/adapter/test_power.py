@@ -358,6 +358,7 @@ def test_boot_and_power_off_log_version_and_non_default_config() -> None:
         "running", "blink", "off"]
 
 
+@pytest.mark.refused_transitions
 def test_a_move_outside_the_table_is_refused_and_logged() -> None:
     pm = PowerManager(AdapterConfig())
     pm.actions()

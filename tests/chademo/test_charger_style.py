@@ -37,6 +37,7 @@ def test_discovery_then_the_real_session_stays_inside_the_table() -> None:
     assert log.kinds("chademo", "transition-refused") == []
 
 
+@pytest.mark.refused_transitions
 def test_a_move_outside_the_table_is_refused_and_logged() -> None:
     charger = ChademoCharger()
     charger._go(ChargerState.CHARGING, 0.0)  # idle → charging skips the whole start

@@ -67,6 +67,7 @@ def test_slac_pair_runs_inside_both_tables_with_named_timers() -> None:
     (ModemFinder(PEV_MAC), FinderState.DONE),  # idle → done without a search
     (PevConnection(PEV_MAC, random.Random(0)), ConnectionState.CONNECTED),
 ])
+@pytest.mark.refused_transitions
 def test_a_move_outside_the_table_is_refused_and_logged(machine: MachineBase, state: StrEnum) -> None:
     before = machine.state
     machine.actions()

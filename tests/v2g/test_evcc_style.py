@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
+
 from ccs2chademo.runtime import LinkUp
 from ccs2chademo.v2g.evcc import STATES, SUCCESSORS, Evcc, EvccConfig, EvccState, EvccTimer
 from ccs2chademo.v2g.messages import Kind
@@ -36,6 +38,7 @@ def test_a_whole_session_stays_inside_the_table() -> None:
     assert all(b in SUCCESSORS[a] for a, b in pairwise(d.evcc.states))
 
 
+@pytest.mark.refused_transitions
 def test_a_move_outside_the_table_is_refused_and_logged() -> None:
     d = Drive()
     d.to(Kind.SESSION_SETUP)
@@ -74,6 +77,7 @@ def test_one_timer_at_a_time() -> None:
         assert list(d.evcc.timers.pending()) == [EvccTimer.RESPONSE_TIMEOUT]
 
 
+@pytest.mark.refused_transitions
 def test_secc_moves_and_timers_are_named() -> None:
     from ccs2chademo.runtime import DataReceived, LinkDown
     from ccs2chademo.v2g import codec, v2gtp
