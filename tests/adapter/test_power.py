@@ -74,7 +74,7 @@ def test_boot_outputs_and_normal_start() -> None:
     assert w.series("power_hold") == [(0.0, True)]
     assert w.series("sides_enabled") == [(0.0, False), (0.1, True)]
     assert w.series("modes") == [(0.1, frozenset())]
-    assert w.series("contactor") == [(0.0, None)]
+    assert w.series("contactor_override") == [(0.0, None)]
     assert w.pm.state == "running"
     assert w.led_ticks(0.0, 5) == "#####"  # boot pattern {1}
 
@@ -117,7 +117,7 @@ def test_pending_waits_for_both_sides_unlocked_with_pending_pattern() -> None:
 def test_contactor_opened_first_and_100ms_before_blink() -> None:
     w = World(contactor_closed=True, vcc4=3.4).at(2.0, "ccs_stop", "session end").run(4)
     assert w.pm.pending_cause == "ccs: session end"
-    assert w.series("contactor") == [(0.0, None), (2.0, False)]
+    assert w.series("contactor_override") == [(0.0, None), (2.0, False)]
     assert w.series("sides_enabled")[-1] == (2.0, False)
     # blink starts 100 ms after the contactor was opened: 300 ms off, 150 ms on, then off
     assert w.series("led")[-3:] == [(2.1, False), (2.4, True), (2.55, False)]
@@ -135,7 +135,7 @@ def test_forced_off_after_continuous_hold_default_30s() -> None:
     w = World(ccs_unlocked=False, contactor_closed=True).at(5.0, "button", True).run(40)
     assert w.first("power_off_pending", True) == 5.0  # orderly stop first
     assert w.series("forced_off") == [(0.0, False), (35.0, True)]
-    assert w.series("contactor")[-1] == (35.0, False)
+    assert w.series("contactor_override")[-1] == (35.0, False)
     assert w.series("power_hold")[-1] == (35.1, False)  # 100 ms after opening, no blink
     assert w.series("led")[-1] == (35.0, False)
 
@@ -257,7 +257,7 @@ def test_unwelding_toggles_contactor_until_press_then_off() -> None:
     w.press(10.0, 0.1).run(12)
     assert w.pm.modes == frozenset({"unwelding"})
     start = 4.7 + 1.5 + 0.1  # confirmed at 4.7, 3 × (200 off / 300 on), first toggle on the next tick
-    contactor = [(t, v) for t, v in w.series("contactor") if v is not None]
+    contactor = [(t, v) for t, v in w.series("contactor_override") if v is not None]
     assert contactor[0] == (pytest.approx(start), True)
     assert [v for _, v in contactor[:6]] == [True, False] * 3
     toggles = [t for t, _ in contactor[:-1]]
@@ -322,7 +322,7 @@ def test_power_cut_only_when_safe(script: list[tuple[float, tuple[str, Any]]], a
             state[name] = value
     forced = w.series("forced_off")[-1][1]
     assert forced or (state["ccs_unlocked"] and state["chademo_unlocked"])
-    contactor = w.series("contactor")
+    contactor = w.series("contactor_override")
     assert contactor[-1][1] is False
     opened = contactor[-1][0]
     closed_then = next((v for t, n, v in reversed(history) if n == "contactor_closed" and t <= opened), False)

@@ -32,7 +32,7 @@ def run_logged(**kwargs: Any) -> tuple[Any, list[dict[str, Any]], Any]:
     assert inner is not None
 
     def record(name: str, value: Any, now: float) -> None:
-        if name in ("cp", "contactor"):
+        if name in ("cp", "ev_contactor"):
             history.append((now, name, value))
         inner(name, value, now)
 
@@ -55,9 +55,9 @@ def test_every_personality_completes_a_normal_session(charger: str, schema: Sche
     assert session.evcc.schema is schema
     # CP C only after ChargeParameterDiscovery, back to B before the contactors open (ccs-ev.md §13.1, §12.2)
     cp_c = next(t for t, name, value in history if name == "cp" and value == "C")
-    closed = next(t for t, name, value in history if name == "contactor" and value is True)
+    closed = next(t for t, name, value in history if name == "ev_contactor" and value is True)
     cp_b = next(t for t, name, value in history if name == "cp" and value == "B" and t > cp_c)
-    opened = next(t for t, name, value in history if name == "contactor" and value is False and t > closed)
+    opened = next(t for t, name, value in history if name == "ev_contactor" and value is False and t > closed)
     assert cp_c < closed < cp_b and opened >= cp_b + 0.3 - 1e-6
     assert any(r["kind"] == "session-end" and r["reason"] == "ev-stop-request:CurrentDemand" for r in log)
 
@@ -140,14 +140,14 @@ def test_every_fault_in_every_state_ends_safe(name: str, state: Kind) -> None:
     want_result, want_reason = expected(fault)
     assert (result.result, result.stop_reason) == (want_result, want_reason)
     assert result.safe_end
-    assert history[-1][1:] in (("cp", "B"), ("contactor", False))
+    assert history[-1][1:] in (("cp", "B"), ("ev_contactor", False))
     end = [r for r in log if r["kind"] == "session-end"]
     assert len(end) == 1 and end[0]["reason"] == want_reason
     if result.result == "safe-shutdown":
         cp_b = max(t for t, n, v in history if n == "cp" and v == "C") if any(
             n == "cp" and v == "C" for _, n, v in history) else 0.0
         shutdown = next(r["t"] for r in log if r["kind"] == "safe-shutdown")
-        opened = [t for t, n, v in history if n == "contactor" and v is False and t >= shutdown]
+        opened = [t for t, n, v in history if n == "ev_contactor" and v is False and t >= shutdown]
         assert cp_b <= shutdown and opened and min(opened) >= shutdown + 2.0 - 1e-6  # ccs-ev.md §12.3: B, 2 s, open
 
 
@@ -196,7 +196,7 @@ def test_random_delays_and_losses_always_end_with_cp_b_and_contactor_open(plan: 
     secc.hook = Chaos(plan)  # type: ignore[attr-defined]
     result = session.run(limit=3600.0)
     assert session.evcc.status.ended
-    assert result.safe_end and result.outputs["cp"] == "B" and result.outputs["contactor"] is False
+    assert result.safe_end and result.outputs["cp"] == "B" and result.outputs["ev_contactor"] is False
     assert result.stop_reason is not None
 
 

@@ -25,7 +25,7 @@ def test_whole_din_session_behind_the_connection_supervisor() -> None:
 
     def on_output(name: str, value: Any, now: float) -> None:
         outputs[name] = value
-        if name == "contactor":
+        if name == "ev_contactor":
             sim.inject("secc", InputChanged("ev_contactor", value))
 
     sim.slots["car"].on_output = on_output
@@ -36,4 +36,4 @@ def test_whole_din_session_behind_the_connection_supervisor() -> None:
     assert evcc.states[-5:] == ["PowerDeliveryOff", "StopWait", "WeldingDetection", "SessionStop", "End"]
     assert car.connection.state == "finished" and car.connection.sdp_result is not None
     assert car.connection.sdp_result.port == 51110
-    assert outputs["cp"] == "B" and outputs["contactor"] is False
+    assert outputs["cp"] == "B" and outputs["ev_contactor"] is False

@@ -99,7 +99,7 @@ class Drive:
 
 def test_starts_in_b_open_and_connects_itself_in_direct_mode() -> None:
     d = Drive(EvccConfig(secc=("fe80::1%eth0", 30000), start_at=1.5))
-    assert d.outputs == {"cp": "B", "contactor": False, "status": d.evcc.status}
+    assert d.outputs == {"cp": "B", "ev_contactor": False, "status": d.evcc.status}
     assert d.evcc.get_timer() == 1.5
     d.at(1.5)
     assert d.other == [OpenLink("tcp", ("fe80::1%eth0", 30000))]
@@ -203,7 +203,7 @@ def test_precharge_20_v_rule_contactor_and_power_delivery_on() -> None:
     d.at(first + 0.45)
     assert d.last.kind is Kind.PRE_CHARGE
     d.answer(replace(OK[Kind.PRE_CHARGE], present_voltage=371.0))
-    assert d.evcc.status.precharge_reached and d.outputs["contactor"] is True
+    assert d.evcc.status.precharge_reached and d.outputs["ev_contactor"] is True
     reached = d.now
     d.at(reached + 0.449)
     assert d.last.kind is Kind.PRE_CHARGE
@@ -220,11 +220,11 @@ def test_hold_precharge_keeps_polling_until_released_within_30_s() -> None:
     for _ in range(10):
         d.answer(OK[Kind.PRE_CHARGE])
         d.at(d.sent[-1][0] + 0.45)
-    assert d.evcc.status.precharge_reached and d.outputs["contactor"] is False
+    assert d.evcc.status.precharge_reached and d.outputs["ev_contactor"] is False
     assert all(m.kind is Kind.PRE_CHARGE for _, m in d.sent[-10:])
     d.event(InputChanged("request", REQUEST))
     d.answer(OK[Kind.PRE_CHARGE])
-    assert d.outputs["contactor"] is True
+    assert d.outputs["ev_contactor"] is True
     # and without release it would have ended at 30 s after the first PreChargeReq
     d2 = Drive(request=replace(REQUEST, hold_precharge=True))
     d2.to(Kind.PRE_CHARGE)
@@ -282,10 +282,10 @@ def test_evse_stops_lead_to_power_delivery_off_then_the_normal_tail(status: str,
     assert d.last.kind is Kind.POWER_DELIVERY and not d.last.power_on
     assert d.evcc.status.stop_reason == reason
     d.answer(OK[Kind.POWER_DELIVERY])
-    assert d.outputs["cp"] == "B" and d.outputs["contactor"] is True
+    assert d.outputs["cp"] == "B" and d.outputs["ev_contactor"] is True
     off = d.now
     d.at(off + 0.3)
-    assert d.outputs["contactor"] is False and d.last.kind is Kind.WELDING_DETECTION
+    assert d.outputs["ev_contactor"] is False and d.last.kind is Kind.WELDING_DETECTION
     d.answer(OK[Kind.WELDING_DETECTION])
     assert d.last.kind is Kind.SESSION_STOP
     d.answer(OK[Kind.SESSION_STOP])
@@ -302,11 +302,11 @@ def test_utility_interrupt_and_failed_codes_are_safe_shutdowns() -> None:
     d.answer(replace(OK[Kind.CURRENT_DEMAND], response_code="FAILED"))
     assert d.evcc.status.stop_reason == "FAILED:CurrentDemand"
     shutdown = d.now
-    assert d.outputs["cp"] == "B" and d.outputs["contactor"] is True
+    assert d.outputs["cp"] == "B" and d.outputs["ev_contactor"] is True
     d.at(shutdown + 1.999)
-    assert d.outputs["contactor"] is True
+    assert d.outputs["ev_contactor"] is True
     d.at(shutdown + 2.0)
-    assert d.outputs["contactor"] is False and CloseLink("tcp") not in d.other
+    assert d.outputs["ev_contactor"] is False and CloseLink("tcp") not in d.other
     d.at(shutdown + 3.0)
     assert d.other[-1] == CloseLink("tcp", abort=False) and d.evcc.state == "End"
 
@@ -340,7 +340,7 @@ def test_tcp_loss_is_a_safe_shutdown_without_closing_again(reason: str, cause: s
     d.event(LinkDown("tcp", reason))
     assert d.evcc.status.stop_reason == f"{cause}:CurrentDemand"
     d.at(d.now + 5.0)
-    assert d.evcc.state == "End" and CloseLink("tcp") not in d.other and d.outputs["contactor"] is False
+    assert d.evcc.state == "End" and CloseLink("tcp") not in d.other and d.outputs["ev_contactor"] is False
 
 
 def test_garbage_from_the_charger_is_a_safe_shutdown() -> None:

@@ -27,7 +27,7 @@ def replay(capture: str, connection: int = 0, end: Literal["silence", "reset"] =
     sim.add(evcc, ports={"tcp": link.client}, on_output=lambda name, value, now: outputs.__setitem__(name, value))
     sim.run(until=600.0, stop=lambda: evcc.status.ended)
     assert evcc.status.ended
-    assert outputs["cp"] == "B" and outputs["contactor"] is False and not link.connected
+    assert outputs["cp"] == "B" and outputs["ev_contactor"] is False and not link.connected
     return evcc, charger, outputs
 
 

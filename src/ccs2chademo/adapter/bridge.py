@@ -40,7 +40,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from ..chademo.interfaces import PowerDemand, SessionKind, Upstream
 from ..homeplug.slac import SlacTiming
@@ -54,6 +54,7 @@ from ..runtime import (
     SetOutput,
 )
 from ..runtime.machine import successor_table
+from ..runtime.signals import Input, Output
 from ..v2g.evcc import EvccStatus, EvRequest
 from .car_side import CarSide
 from .car_voltage import CarVoltage
@@ -66,7 +67,7 @@ from .mapping import (
     MirrorDetector,
     ev_ress_soc,
 )
-from .power import PowerManager, SoftReset
+from .power import CONTACTOR_OVERRIDE, PowerManager, SoftReset
 from .recognition import Flow
 from .stop_policy import StopInputs, StopPlan, stop_begun, stop_plan
 
@@ -112,32 +113,90 @@ _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
 
-@dataclass(frozen=True, slots=True)
+# A native class (explicit ``__init__``, ``Final`` fields) rather than a frozen dataclass, like the
+# stop policy's records: the simulated world takes one view per 20 ms physics step.
+@dataclass(slots=True, init=False)
 class BridgeView:
-    """What the bridge is doing, for the live view, the world's invariants and tests."""
+    """What the bridge is doing — the only way anything outside the bridge reads its state: the
+    world's invariants and physics, the live view, the runner's summary, a status page.  One
+    immutable snapshot, taken with :meth:`Bridge.view`."""
 
-    ccs_state: str
-    chademo_state: str
-    power_state: str
-    contactor: bool
-    pending: bool
-    precharge_target_v: float | None
-    ccs_target_current_a: float | None
-    car_request_a: float
-    charger_limit_a: float | None
-    discharging: bool
-    emergency: bool
-    battery_estimate_v: float | None
-    battery_measured: bool
-    stop_reason: str | None
+    ccs_state: Final[str]
+    chademo_state: Final[str]
+    power_state: Final[str]
+    #: the EV session's own state (``Idle`` … ``CurrentDemand`` … ``End``)
+    ccs_session_state: Final[str]
+    #: the adapter contactor (not the car's, not the charger's) is closed
+    contactor: Final[bool]
+    pending: Final[bool]
+    #: both sides run (the power manager enabled them; False before and after)
+    sides_enabled: Final[bool]
+    precharge_target_v: Final[float | None]
+    ccs_target_current_a: Final[float | None]
+    car_request_a: Final[float]
+    charger_limit_a: Final[float | None]
+    #: what the charger reports it delivers now (CCS PresentVoltage / PresentCurrent)
+    charger_voltage_v: Final[float | None]
+    charger_current_a: Final[float | None]
+    #: the CurrentDemand loop runs: the charger delivers (or takes) power
+    ccs_delivering: Final[bool]
+    #: ChargeParameterDiscovery is done: a CCS end from now on is final (no restart)
+    ccs_parameters_done: Final[bool]
+    #: the EV session is in (or past) its safe shutdown
+    ccs_safe_shutdown: Final[bool]
+    discharging: Final[bool]
+    emergency: Final[bool]
+    battery_estimate_v: Final[float | None]
+    battery_measured: Final[bool]
+    #: the SoC the car reports (0x102.6), once trusted
+    soc: Final[float | None]
+    stop_reason: Final[str | None]
     #: the first stop of any kind has begun (no contactor may close any more)
-    stop_begun: bool = False
+    stop_begun: Final[bool]
     #: the adapter contactor was opened by the safe-shutdown path without knowing the current
-    emergency_open: bool = False
+    emergency_open: Final[bool]
     #: the session flow in use and the recognition rule that chose the curve and flow
-    single_session: bool = False
-    car_rule: str | None = None
+    single_session: Final[bool]
+    car_rule: Final[str | None]
+    #: always-on soft resets so far (each starts a new session)
+    soft_resets: Final[int]
 
+    def __init__(
+        self, *, ccs_state: str, chademo_state: str, power_state: str, ccs_session_state: str,
+        contactor: bool, pending: bool, sides_enabled: bool, precharge_target_v: float | None,
+        ccs_target_current_a: float | None, car_request_a: float, charger_limit_a: float | None,
+        charger_voltage_v: float | None, charger_current_a: float | None, ccs_delivering: bool,
+        ccs_parameters_done: bool, ccs_safe_shutdown: bool, discharging: bool, emergency: bool,
+        battery_estimate_v: float | None, battery_measured: bool, soc: float | None, stop_reason: str | None,
+        stop_begun: bool, emergency_open: bool, single_session: bool, car_rule: str | None, soft_resets: int,
+    ) -> None:
+        self.ccs_state = ccs_state
+        self.chademo_state = chademo_state
+        self.power_state = power_state
+        self.ccs_session_state = ccs_session_state
+        self.contactor = contactor
+        self.pending = pending
+        self.sides_enabled = sides_enabled
+        self.precharge_target_v = precharge_target_v
+        self.ccs_target_current_a = ccs_target_current_a
+        self.car_request_a = car_request_a
+        self.charger_limit_a = charger_limit_a
+        self.charger_voltage_v = charger_voltage_v
+        self.charger_current_a = charger_current_a
+        self.ccs_delivering = ccs_delivering
+        self.ccs_parameters_done = ccs_parameters_done
+        self.ccs_safe_shutdown = ccs_safe_shutdown
+        self.discharging = discharging
+        self.emergency = emergency
+        self.battery_estimate_v = battery_estimate_v
+        self.battery_measured = battery_measured
+        self.soc = soc
+        self.stop_reason = stop_reason
+        self.stop_begun = stop_begun
+        self.emergency_open = emergency_open
+        self.single_session = single_session
+        self.car_rule = car_rule
+        self.soft_resets = soft_resets
 
 
 @dataclass(slots=True)
@@ -313,17 +372,20 @@ class Bridge(MachineBase):
         value = self.volts.value
         return BridgeView(
             ccs_state=self.ccs_state, chademo_state=self.chademo_state, power_state=self.power.state,
-            contactor=self.switch.closed, pending=self.pending,
+            ccs_session_state=session, contactor=self.switch.closed, pending=self.pending,
+            sides_enabled=self.enabled,
             precharge_target_v=self.request.precharge_voltage if session in ("PreCharge", "ContactorsClosing")
             or st.precharge_reached else None,
             ccs_target_current_a=self.sent_current() if session == "CurrentDemand" else None,
             car_request_a=float(self.demand.current), charger_limit_a=st.evse_dynamic_current,
+            charger_voltage_v=st.present_voltage, charger_current_a=st.present_current,
+            ccs_delivering=st.current_demand and session == "CurrentDemand",
+            ccs_parameters_done=st.charge_parameter_discovery_done, ccs_safe_shutdown=st.safe_shutdown,
             discharging=self.demand.discharge_current > 0, emergency=self.emergency,
             battery_estimate_v=None if value is None else value.volts,
-            battery_measured=False if value is None else value.measured,
+            battery_measured=False if value is None else value.measured, soc=self.volts.car_soc,
             stop_reason=self.stop_reason, stop_begun=self.stop_begun(), emergency_open=self.switch.emergency_open,
-            single_session=self.single_session,
-            car_rule=self.volts.rule)
+            single_session=self.single_session, car_rule=self.volts.rule, soft_resets=self.soft_resets)
 
     @property
     def stop_reason(self) -> str | None:
@@ -380,14 +442,14 @@ class Bridge(MachineBase):
                 self.car_side.frame(event, now)
                 self._drain_car_side(now)
         elif isinstance(event, InputChanged):
-            if event.name == "k":
+            if event.name == Input.K:
                 self._k = bool(event.value)
                 if self.car_side is not None:
                     self.car_side.permission(self._k, now)
-            elif event.name in ("button", "vcc4", "vcc12"):
+            elif event.name in (Input.BUTTON, Input.VCC4, Input.VCC12):
                 self.power.receive(event, now)
                 self._drain_power(now)
-            elif event.name == "inlet" and isinstance(event.value, int | float):
+            elif event.name == Input.INLET and isinstance(event.value, int | float):
                 self.volts.inlet(float(event.value))
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
@@ -560,7 +622,7 @@ class Bridge(MachineBase):
             self.switch.closed = want
             self._log("contactor", closed=want, car_contactors_closed=self.demand.car_contactors_closed,
                       override=self.switch.override)
-            self._emit(SetOutput("contactor", want))
+            self._emit(SetOutput(Output.ADAPTER_CONTACTOR, want))
 
     def stop_begun(self) -> bool:
         """Any stop has begun (the stop policy's ``begun``): from then on no rule may close a
@@ -697,9 +759,9 @@ class Bridge(MachineBase):
             if isinstance(action, SetOutput):
                 if action.name == "status":
                     self._on_ccs_status(action.value, now)
-                elif action.name == "cp":
+                elif action.name == Output.CP:
                     self._emit(action)
-                # "contactor" is a car's EV contactor; the adapter's follows adapter.md §2.2 (_decide_contactor).
+                # Output.EV_CONTACTOR is a CCS car's own; the adapter's follows adapter.md §2.2 (_decide_contactor).
                 # "connection_level" is the connection's progress, visible in its state records.
             elif isinstance(action, Log):
                 self._emit(Log(action.kind, {"part": "ccs", **action.fields}))
@@ -714,9 +776,9 @@ class Bridge(MachineBase):
         self._leds(now)
 
     def _on_power_output(self, name: str, value: Any, now: float) -> None:
-        if name in ("power_hold", "led"):
+        if name in (Output.POWER_HOLD, Output.LED):
             self._emit(SetOutput(name, value))
-        elif name == "contactor":
+        elif name == CONTACTOR_OVERRIDE:
             self.switch.override = value
             self._decide_contactor(now)
         elif name == "power_off_pending" and value and not self.pending:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..chademo.charger import ChademoCharger
 from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream, VehicleView
 from ..runtime import Action, CanReceived, InputChanged, SetOutput
+from ..runtime.signals import Input
 from .config import AdapterConfig
 
 _UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
@@ -71,7 +72,7 @@ class ChademoSide:
         self.charger.receive(event, now)
 
     def permission(self, granted: bool, now: float) -> None:
-        self.charger.receive(InputChanged("k", granted), now)
+        self.charger.receive(InputChanged(Input.K, granted), now)
 
     def start(self, kind: SessionKind, now: float) -> None:
         self.charger.receive(InputChanged("start", kind), now)

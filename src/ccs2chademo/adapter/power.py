@@ -34,7 +34,7 @@ Outputs (:class:`~ccs2chademo.runtime.SetOutput` names and values), emitted on c
 ===================== ===================== =====================================================
 ``power_hold``        bool                  keep the adapter powered (False = power cut)
 ``led``               bool                  both LEDs on
-``contactor``         bool | None           override of the adapter contactor: None = the bridge
+``contactor_override`` bool | None          override of the adapter contactor: None = the bridge
                                             decides; False = forced open (power-off, forced off);
                                             True/False toggling = unwelding mode (adapter.md §10 mode 3)
 ``power_off_pending`` bool                  both sides must stop normally
@@ -64,6 +64,7 @@ from .. import __version__
 from ..deadline import Timers
 from ..runtime import Event, InputChanged, MachineBase, SetOutput
 from ..runtime.machine import successor_table
+from ..runtime.signals import Input, Output
 from .config import AdapterConfig
 from .leds import (
     PATTERNS,
@@ -87,6 +88,10 @@ EPS = 1e-9
 
 #: adapter.md §10: number of presses → mode name (2 is unassigned; unknown numbers are ignored).
 MODE_BY_PRESSES = {1: "v2x", 3: "unwelding", 4: "exi-logging"}
+
+#: The power manager's override of the adapter contactor (None = the bridge decides; see the
+#: outputs table above).  Not a physical output: the bridge applies it (docs/bridge.md).
+CONTACTOR_OVERRIDE = "contactor_override"
 
 CAUSE_BUTTON = "button"
 CAUSE_INACTIVITY = "inactivity"
@@ -200,7 +205,7 @@ class PowerManager(MachineBase):
         self._last_now = start
         self.timers = Timers()
         self._arm()
-        for name_, value in (("power_hold", True), ("led", True), ("contactor", None),
+        for name_, value in ((Output.POWER_HOLD, True), (Output.LED, True), (CONTACTOR_OVERRIDE, None),
                              ("power_off_pending", False), ("sides_enabled", False), ("forced_off", False)):
             self._set(name_, value)
 
@@ -209,14 +214,14 @@ class PowerManager(MachineBase):
         if not isinstance(event, InputChanged) or self.state == _P_OFF:
             return
         name, value = event.name, event.value
-        if name == "button":
+        if name == Input.BUTTON:
             pressed = bool(value)
             if pressed != self.button:
                 self.button = pressed
                 self._edges.append((now, pressed))
                 if pressed:
                     self._press_t = now
-        elif name in ("vcc4", "vcc12"):
+        elif name in (Input.VCC4, Input.VCC12):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 setattr(self, name, float(value))
             else:
@@ -254,7 +259,7 @@ class PowerManager(MachineBase):
             self._n += 1
             self._tick(now)
         elif self._timeline is not None:  # LED
-            self._set("led", self._timeline.level(now))
+            self._set(Output.LED, self._timeline.level(now))
             if self._timeline.done(now):
                 self._timeline = None
                 self._timeline_done(now)
@@ -288,7 +293,7 @@ class PowerManager(MachineBase):
 
     def _play(self, timeline: Timeline, now: float) -> None:
         self._timeline = TimelinePlayer(timeline, now)
-        self._set("led", self._timeline.level(now))
+        self._set(Output.LED, self._timeline.level(now))
 
     # -- the 100 ms cycle --------------------------------------------------------------------
     def _tick(self, now: float) -> None:
@@ -307,7 +312,7 @@ class PowerManager(MachineBase):
         if is_self_charging(self.vcc4, self.vcc12):
             self._go(P.SELF_CHARGING, vcc4=self.vcc4, vcc12=self.vcc12)
             self._leds = LedSequencer(USB_CHARGING)
-            self._set("led", self._leds.tick())
+            self._set(Output.LED, self._leds.tick())
         elif self.button:
             self._go(P.SELECT_ENTER)
         else:
@@ -318,7 +323,7 @@ class PowerManager(MachineBase):
             self._log("button-press", during="self-charging")
             self._power_off(now, CAUSE_BUTTON)
             return
-        self._set("led", self._leds.tick())
+        self._set(Output.LED, self._leds.tick())
 
     # -- special-mode selection (adapter.md §10) --------------------------------------------------------
     def _tick_select_enter(self, now: float) -> None:
@@ -338,7 +343,7 @@ class PowerManager(MachineBase):
                 self._held_stored = False
             else:
                 self._last_release = t
-        self._set("led", not self.button)
+        self._set(Output.LED, not self.button)
         if self.button:
             if self._count and not self._held_stored and now - self._press_t >= CHAIN_HOLD_S - EPS:
                 self._commands.append(self._count)
@@ -386,7 +391,7 @@ class PowerManager(MachineBase):
             self._tick_running(now)
             return
         self._toggle = not self._toggle
-        self._set("contactor", self._toggle)
+        self._set(CONTACTOR_OVERRIDE, self._toggle)
 
     # -- normal operation --------------------------------------------------------------------
     def _start_running(self, now: float, modes: frozenset[str]) -> None:
@@ -395,7 +400,7 @@ class PowerManager(MachineBase):
         self._go(P.RUNNING)
         self._set("modes", modes)
         self._set("sides_enabled", True)
-        self._set("led", self._leds.tick())
+        self._set(Output.LED, self._leds.tick())
 
     def _request_off(self, now: float, cause: str) -> None:
         if self.pending_cause is not None:
@@ -425,7 +430,7 @@ class PowerManager(MachineBase):
         for name in self._pattern_requests:
             self._leds.request(PATTERNS[name])
         self._pattern_requests.clear()
-        self._set("led", self._leds.tick())
+        self._set(Output.LED, self._leds.tick())
         if self.pending_cause is not None and self.ccs_unlocked and self.chademo_unlocked:
             self._begin_off(now, "blink")
 
@@ -433,8 +438,8 @@ class PowerManager(MachineBase):
         """Open the contactor first; the rest follows ≥ 100 ms later if it was closed (adapter.md §2.2)."""
         self._after_open = after
         self._set("sides_enabled", False)
-        was_closed = self.contactor_closed or self._outputs.get("contactor") is True
-        self._set("contactor", False)
+        was_closed = self.contactor_closed or self._outputs.get(CONTACTOR_OVERRIDE) is True
+        self._set(CONTACTOR_OVERRIDE, False)
         if was_closed:
             self._open_since = now
             self._go(P.OPENING_CONTACTOR, then=after)
@@ -444,9 +449,9 @@ class PowerManager(MachineBase):
     def _tick_opening_contactor(self, now: float) -> None:
         self._take_edges()
         if self._after_open == "blink":
-            self._set("led", self._leds.tick())
+            self._set(Output.LED, self._leds.tick())
         else:
-            self._set("led", False)
+            self._set(Output.LED, False)
         if self._open_since is not None and now - self._open_since >= CONTACTOR_OPEN_WAIT_S - EPS:
             self._after_contactor_open(now)
 
@@ -474,7 +479,7 @@ class PowerManager(MachineBase):
         self._pattern_requests.clear()
         self._leds = LedSequencer()
         self._set("power_off_pending", False)
-        self._set("contactor", None)
+        self._set(CONTACTOR_OVERRIDE, None)
         self._set("soft_reset", SoftReset(self.soft_resets, keep))
         self._start_running(now, self.modes & {"exi-logging"})
 
@@ -485,7 +490,7 @@ class PowerManager(MachineBase):
         self.pending_cause = self.pending_cause or CAUSE_BUTTON
         self._set("forced_off", True)
         self._set("power_off_pending", True)
-        self._set("led", False)
+        self._set(Output.LED, False)
         self._begin_off(now, "cut")
 
     def _power_off(self, now: float, cause: str) -> None:
@@ -497,6 +502,6 @@ class PowerManager(MachineBase):
                   vcc4=self.vcc4)
         self._timeline = None
         self._set("sides_enabled", False)
-        self._set("led", False)
-        self._set("power_hold", False)
+        self._set(Output.LED, False)
+        self._set(Output.POWER_HOLD, False)
         self._go(P.OFF)

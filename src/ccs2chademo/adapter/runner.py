@@ -170,22 +170,21 @@ class _Tracked(MachineBase):
         out = self.bridge.actions()
         for action in out:
             if isinstance(action, SendCan) and action.frame.arbitration_id == 0x109:
-                self.cycle.frame(self._now, self.bridge.ccs_session_state == "CurrentDemand")
+                self.cycle.frame(self._now, self.bridge.view().ccs_session_state == "CurrentDemand")
         return out
 
     def _note(self, now: float) -> None:
         self._now = now
-        b, tr = self.bridge, self.trail
-        for states, state in ((tr.ccs_states, b.ccs_state), (tr.chademo_states, b.chademo_state)):
+        v, tr = self.bridge.view(), self.trail
+        for states, state in ((tr.ccs_states, v.ccs_state), (tr.chademo_states, v.chademo_state)):
             if not states or states[-1] != state:
                 states.append(state)
-        soc = b.volts.car_soc
+        soc = v.soc
         if soc is not None:
             tr.soc_start = soc if tr.soc_start is None else tr.soc_start
             tr.soc_end = soc
-        st = b.ccs_status
-        if tr.last_t is not None and st.current_demand and b.ccs_session_state == "CurrentDemand":
-            tr.energy_wh += (st.present_voltage or 0.0) * (st.present_current or 0.0) * (now - tr.last_t) / 3600.0
+        if tr.last_t is not None and v.ccs_delivering:
+            tr.energy_wh += (v.charger_voltage_v or 0.0) * (v.charger_current_a or 0.0) * (now - tr.last_t) / 3600.0
         tr.last_t = now
 
 
@@ -417,9 +416,9 @@ class AdapterRun:
     # -- the summary ------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """The ``simulate --json`` fields, from what the adapter knows (docs/run.md)."""
-        b, tr = self.bridge, self.trail
+        bridge, tr = self.bridge, self.trail
         return {
-            "result": self._result(), "stop_reason": (b.stop_reason if b is not None else None) or (
+            "result": self._result(), "stop_reason": (bridge.view().stop_reason if bridge is not None else None) or (
                 None if self.powered_off else self.reason),
             "soc_start": tr.soc_start, "soc_end": tr.soc_end, "energy_kwh": round(tr.energy_wh / 1000.0, 3),
             "virtual_s": None, "wall_s": round(self.wall_s, 3), "invariant_violations": None,
@@ -427,13 +426,14 @@ class AdapterRun:
         }
 
     def _result(self) -> str:
-        b = self.bridge
-        if self.status is None or b is None:
+        bridge = self.bridge
+        if self.status is None or bridge is None:
             return "not-started"
         if self.status != 0:
             return "error"
         if not self.powered_off:
             return "interrupted"
-        if b.emergency:
+        view = bridge.view()
+        if view.emergency:
             return "forced-off"
-        return "safe-shutdown" if b.ccs_status.safe_shutdown else "completed"
+        return "safe-shutdown" if view.ccs_safe_shutdown else "completed"

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from ..deadline import Timers
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
+from ..runtime.signals import Input, Output
 from .frames import (
     FRAME_TYPES,
     ChademoFrame,
@@ -261,7 +262,7 @@ class ChademoCharger(MachineBase):
 
     # ---------------------------------------------------------------------------- inputs
     def _on_input(self, name: str, value: object, now: float) -> None:
-        if name == "k":
+        if name == Input.K:
             self.k = bool(value)
         elif name == "upstream":
             if isinstance(value, Upstream):
@@ -363,13 +364,13 @@ class ChademoCharger(MachineBase):
     def _set_d1(self, on: bool) -> None:
         if on != self._d1:
             self._d1 = on
-            self._emit(SetOutput("d1", on))
+            self._emit(SetOutput(Output.D1, on))
 
     def _set_d2(self, on: bool) -> None:
         if on != self._d2:
             self._d2 = on
             self._d2_ever = self._d2_ever or on
-            self._emit(SetOutput("d2", on))
+            self._emit(SetOutput(Output.D2, on))
 
     @property
     def effective_protocol(self) -> int:

@@ -184,7 +184,8 @@ class Runtime(ABC):
         elif isinstance(action, SetOutput):
             if slot.outputs.get(action.name, _UNSET) != action.value:
                 slot.outputs[action.name] = action.value
-                self.log.record(self.now(), name, "output", {"name": action.name, "value": action.value})
+                # str(): a signal name (runtime/signals.py) is logged as its value, like a free string
+                self.log.record(self.now(), name, "output", {"name": str(action.name), "value": action.value})
             if slot.on_output is not None:
                 slot.on_output(action.name, action.value, self.now())
         elif isinstance(action, OpenLink):

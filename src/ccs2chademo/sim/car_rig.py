@@ -100,11 +100,11 @@ class SimCarRig(MachineBase):
         self._next = now + STEP_S
         dt = 0.0 if self._last is None else now - self._last
         self._last = now
-        hw, st = self.hw, self.bridge.ccs_status
-        in_cd = self.bridge.ccs_session_state == "CurrentDemand"
+        hw, view = self.hw, self.bridge.view()
+        in_cd = view.ccs_session_state == "CurrentDemand"
         flowing = hw.contactor.closed and self.car_contactors and in_cd
-        self.current_a = current = (st.present_current or 0.0) if flowing else 0.0
-        hw.charger_voltage_v = (st.present_voltage or 0.0) if self.bridge.ccs_session_state in _LIVE else 0.0
+        self.current_a = current = (view.charger_current_a or 0.0) if flowing else 0.0
+        hw.charger_voltage_v = (view.charger_voltage_v or 0.0) if view.ccs_session_state in _LIVE else 0.0
         hw.dc_current_a = current
         hw.step(now)
         self.battery.step(current, dt)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..drivers.pcapng import PcapngWriter, Tap
 from ..runtime import ByteLink, Impairment, InputChanged, Port, VirtualRuntime
+from ..runtime.signals import Output
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
@@ -99,7 +100,7 @@ class Session:
         self.sim.run(until=limit, stop=lambda: self.evcc.status.ended)
         wall = time.perf_counter() - wall
         status = self.evcc.status
-        safe = (status.ended and self.outputs.get("cp") == "B" and self.outputs.get("contactor") is False
+        safe = (status.ended and self.outputs.get("cp") == "B" and self.outputs.get(Output.EV_CONTACTOR) is False
                 and not self.link.connected)
         return SessionResult(status.result, status.stop_reason, list(self.evcc.states),
                              self.evcc.sent + self.evcc.messages, self.sim.now(), wall, safe, dict(self.outputs))
@@ -130,8 +131,8 @@ def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, faul
 
     def on_output(name: str, value: Any, now: float) -> None:
         outputs[name] = value
-        if name == "contactor":
-            sim.inject("charger", InputChanged("ev_contactor", value))
+        if name == Output.EV_CONTACTOR:
+            sim.inject("charger", InputChanged(Output.EV_CONTACTOR, value))
 
     ev_port: Port = link.client
     if pcapng is not None:

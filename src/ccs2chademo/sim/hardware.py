@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..runtime import InputChanged
+from ..runtime.signals import Input, Output
 
 Sink = Callable[[InputChanged], None]
 
@@ -194,21 +195,21 @@ class AdapterHardware:
         """Output sink for the controller machines (``on_output`` of the runtime)."""
         if not self.powered:
             return
-        if name == "power_hold":
+        if name == Output.POWER_HOLD:
             if not value:
                 self._power_off(now)
-        elif name == "led":
+        elif name == Output.LED:
             self._set_led(bool(value), now)
-        elif name == "contactor":
+        elif name == Output.ADAPTER_CONTACTOR:
             if value is not None:
                 self.contactor.command(bool(value), now)
-        elif name == "d1":
+        elif name == Output.D1:
             if bool(value) != self._d1_command:
                 self._d1_command = bool(value)
                 self._d1_change_at = now + self.d1_delay_s
-        elif name == "d2":
+        elif name == Output.D2:
             self._set_d2(bool(value))
-        elif name == "cp":
+        elif name == Output.CP:
             if value not in ("B", "C"):
                 raise ValueError(f"CP state must be 'B' or 'C', not {value!r}")
             if value != self.cp:
@@ -223,7 +224,7 @@ class AdapterHardware:
 
     def set_k(self, on: bool) -> None:
         """The car's k switch as the adapter's j opto-coupler sees it."""
-        self.controller(InputChanged("k", on))
+        self.controller(InputChanged(Input.K, on))
 
     @property
     def loop_supply(self) -> LoopSupply:
@@ -245,7 +246,7 @@ class AdapterHardware:
         self._step_button(now)
         self.battery.step(dt, self.powered, self.charger_voltage_v)
         vcc4, vcc12 = self.battery.readings(self.powered)
-        for name, volts in (("vcc4", vcc4), ("vcc12", vcc12)):
+        for name, volts in ((Input.VCC4, vcc4), (Input.VCC12, vcc12)):
             quantised = round(round(volts / ADC_STEP_V) * ADC_STEP_V, 2)
             if self._reported.get(name) != quantised:
                 self._reported[name] = quantised
@@ -259,7 +260,7 @@ class AdapterHardware:
         quantised = round(round(volts / INLET_STEP_V) * INLET_STEP_V, 1)
         if self._reported.get("inlet") != quantised:
             self._reported["inlet"] = quantised
-            self.controller(InputChanged("inlet", quantised))
+            self.controller(InputChanged(Input.INLET, quantised))
 
     def _step_button(self, now: float) -> None:
         for press in self._presses:
@@ -273,7 +274,7 @@ class AdapterHardware:
     def _set_button(self, pressed: bool) -> None:
         if pressed != self.button:
             self.button = pressed
-            self.controller(InputChanged("button", pressed))
+            self.controller(InputChanged(Input.BUTTON, pressed))
 
     def _set_led(self, on: bool, now: float) -> None:
         if on != self.led:

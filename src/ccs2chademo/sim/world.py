@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..adapter.bridge import Bridge
+from ..adapter.bridge import Bridge, BridgeView
 from ..adapter.config import AdapterConfig
 from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
@@ -247,16 +247,17 @@ class World:
     def _reply_fault_fired(self, fault: Fault) -> None:
         # a reply fault ends the session (normally or safely) — unless the CCS side may still
         # restart, before ChargeParameterDiscovery is done (adapter.md §4)
-        if self.bridge.ccs_status.charge_parameter_discovery_done:
+        if self.bridge.view().ccs_parameters_done:
             self._mark_stop(self.sim.now())
         self.sim.log.record(self.sim.now(), "world", "fault", {"fault": fault.name, "state": fault.state.value})
 
     def _fire(self, trigger: _Trigger, now: float) -> None:
         trigger.fired = True
         # a TCP loss before ChargeParameterDiscovery is recovered by a CCS restart (adapter.md §4)
-        restartable = trigger.name == "tcp-loss" and not self.bridge.ccs_status.charge_parameter_discovery_done
+        view = self.bridge.view()
+        restartable = trigger.name == "tcp-loss" and not view.ccs_parameters_done
         # a press before the sides run is the power-on special-mode entry, not a stop (adapter.md §10)
-        selecting = trigger.name in ("stop-button", "long-press") and not self.bridge.enabled
+        selecting = trigger.name in ("stop-button", "long-press") and not view.sides_enabled
         if trigger.name in _STOP_FAULTS and not restartable and not selecting:
             self._mark_stop(now)
         self.sim.log.record(now, "world", "fault", {"fault": trigger.name, "state": trigger.state})
@@ -269,8 +270,8 @@ class World:
         elif trigger.name == "car-stop":
             self.sim.inject("car", InputChanged("stop", True))
 
-    def _check_triggers(self, now: float) -> None:
-        states = (self.bridge.ccs_state, self.bridge.chademo_state, str(self.car.state))
+    def _check_triggers(self, now: float, view: BridgeView) -> None:
+        states = (view.ccs_state, view.chademo_state, str(self.car.state))
         for trigger in self.triggers:
             if trigger.fired:
                 continue
@@ -301,11 +302,11 @@ class World:
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
         cut = name == "power_hold" and not value and self._end_snapshot is None
-        if cut and not self.bridge.emergency:
-            self._end_snapshot = self._snapshot(now)  # before the power cut clears every output
+        if cut and not (view := self.bridge.view()).emergency:
+            self._end_snapshot = self._snapshot(now, view)  # before the power cut clears every output
         self.hw.apply(name, value, now)
-        if cut and self.bridge.emergency:
-            self._end_snapshot = self._snapshot(now)  # a forced off ends by the cut itself
+        if cut and (view := self.bridge.view()).emergency:
+            self._end_snapshot = self._snapshot(now, view)  # a forced off ends by the cut itself
 
     def _car_output(self, name: str, value: Any, now: float) -> None:
         if name == "k":
@@ -345,16 +346,17 @@ class World:
         if electrical != self._electrical:
             self._electrical = electrical
             self.sim.inject("car", InputChanged("electrical", electrical))
-        if self.stop_begun_at is None and self._stop_seen():
+        view = self.bridge.view()
+        if self.stop_begun_at is None and self._stop_seen(view):
             self._mark_stop(now)
-        self.invariants.check(self._snapshot(now))
-        self._track_states()
+        self.invariants.check(self._snapshot(now, view))
+        self._track_states(view)
         if self.triggers:
-            self._check_triggers(now)
+            self._check_triggers(now, view)
         if now >= self._next_sample:
             self._next_sample = now + SAMPLE_S
-            self._sample(now)
-        if self.finished_at is None and self._done():
+            self._sample(now, view)
+        if self.finished_at is None and self._done(view):
             self.finished_at = now
             self.sim.stop()
 
@@ -367,51 +369,48 @@ class World:
         if self.stop_begun_at is None:
             self.stop_begun_at = now
 
-    def _stop_seen(self) -> bool:
+    def _stop_seen(self, view: BridgeView) -> bool:
         """A stop the world can see without asking the adapter — the car stopping after its
         contactors were closed (its charge session) — or the adapter's own stop.  (Button stops
         and the other faults mark ``stop_begun`` when they fire.)"""
         car_stopped = self.car.state in _CAR_STOPPED and self.invariants.car_closed_once
-        return car_stopped or self.bridge.stop_begun()
+        return car_stopped or view.stop_begun
 
-    def _snapshot(self, now: float) -> SafetySnapshot:
-        hw, bridge = self.hw, self.bridge
-        st = bridge.ccs_status
-        in_cd = bridge.ccs_session_state == "CurrentDemand"
-        in_pre = bridge.ccs_session_state in ("PreCharge", "ContactorsClosing") or st.precharge_reached
+    def _snapshot(self, now: float, view: BridgeView) -> SafetySnapshot:
+        hw = self.hw
         return SafetySnapshot(
             t=now, contactor_closed=hw.contactor.closed, dc_current_a=self.current_a,
             charger_voltage_v=self.stage.voltage, battery_voltage_v=self.battery.voltage,
             car_contactors_closed=self.car_contactors, inlet_voltage_v=self.inlet_v, d1=hw.d1, d2=hw.d2,
-            cp_state=hw.cp, precharge_target_v=bridge.request.precharge_voltage if in_pre else None,
-            ccs_target_current_a=bridge.sent_current() if in_cd else None,
-            car_request_a=float(self.car.request), charger_limit_a=st.evse_dynamic_current,
-            discharging=bridge.demand.discharge_current > 0, emergency=bridge.emergency or bridge.emergency_open,
+            cp_state=hw.cp, precharge_target_v=view.precharge_target_v,
+            ccs_target_current_a=view.ccs_target_current_a,
+            car_request_a=float(self.car.request), charger_limit_a=view.charger_limit_a,
+            discharging=view.discharging, emergency=view.emergency or view.emergency_open,
             car_max_discharge_a=float(self.car.max_discharge_current), stop_begun=self._stop_known(now),
-            single_session=bridge.single_session)
+            single_session=view.single_session)
 
-    def _track_states(self) -> None:
-        ccs, chademo = self.bridge.ccs_state, self.bridge.chademo_state
+    def _track_states(self, view: BridgeView) -> None:
+        ccs, chademo = view.ccs_state, view.chademo_state
         if not self.ccs_states or self.ccs_states[-1] != ccs:
             self.ccs_states.append(ccs)
         if not self.chademo_states or self.chademo_states[-1] != chademo:
             self.chademo_states.append(chademo)
 
-    def _sample(self, now: float) -> None:
-        bridge = self.bridge
+    def _sample(self, now: float, view: BridgeView) -> None:
+        target = view.ccs_target_current_a
         sample = Sample(
             t=round(now, 3), charger_v=round(self.stage.voltage, 1), inlet_v=round(self.inlet_v, 1),
             battery_v=round(self.battery.voltage, 1), current_a=round(self.current_a, 1),
             soc=round(self.battery.soc, 2), request_a=float(self.car.request),
-            ccs_target_a=round(bridge.sent_current(), 1) if bridge.ccs_session_state == "CurrentDemand" else 0.0,
-            ccs_state=bridge.ccs_state, chademo_state=bridge.chademo_state, car_state=str(self.car.state),
+            ccs_target_a=0.0 if target is None else round(target, 1),
+            ccs_state=view.ccs_state, chademo_state=view.chademo_state, car_state=str(self.car.state),
             contactor=self.hw.contactor.closed, led=self.hw.led)
         self.samples.append(sample)
         self.sim.log.record(now, "world", "sample", {k: getattr(sample, k) for k in _LOGGED_FIELDS})
 
-    def _done(self) -> bool:
+    def _done(self, view: BridgeView) -> bool:
         """The adapter is off (or soft-reset in always-on) and the car has gone quiet."""
-        off = not self.hw.powered or self.bridge.soft_resets > 0
+        off = not self.hw.powered or view.soft_resets > 0
         return off and self.car.state in (VehicleState.OFF, VehicleState.DONE, VehicleState.SHUTDOWN)
 
     # ------------------------------------------------------------------ running
@@ -435,9 +434,10 @@ class World:
 
     def close(self) -> list[Violation]:
         """The end-of-session invariant (once)."""
-        snap = self._end_snapshot or self._snapshot(self.sim.now())
+        view = self.bridge.view()
+        snap = self._end_snapshot or self._snapshot(self.sim.now(), view)
         self._end_snapshot = snap
-        return self.invariants.end_session(snap, self.bridge.stop_reason)
+        return self.invariants.end_session(snap, view.stop_reason)
 
     def energy_kwh(self) -> float:
         """Net energy into the battery (negative after a V2X discharge; the ``--json`` figure)."""
@@ -476,17 +476,17 @@ def result_of(world: World) -> str:
     ``forced-off`` (emergency), ``incomplete`` (time limit: still running)."""
     if world.finished_at is None:
         return "incomplete"
-    if world.bridge.emergency:
+    view = world.bridge.view()
+    if view.emergency:
         return "forced-off"
-    status = world.bridge.ccs_status
-    if status.safe_shutdown:
+    if view.ccs_safe_shutdown:
         return "safe-shutdown"
     return "completed"
 
 
 def summarize(world: World, wall_s: float) -> Summary:
     return Summary(
-        result=result_of(world), stop_reason=world.bridge.stop_reason, soc_start=world.scenario.soc_start,
+        result=result_of(world), stop_reason=world.bridge.view().stop_reason, soc_start=world.scenario.soc_start,
         soc_end=world.battery.soc, energy_kwh=world.energy_kwh(), virtual_s=world.sim.now(), wall_s=wall_s,
         invariant_violations=[{"t": round(v.t, 3), "invariant": v.invariant, "detail": v.detail}
                               for v in world.invariants.violations],

@@ -5,8 +5,9 @@ ccs-ev.md §16): SupportedAppProtocol → SessionSetup → ServiceDiscovery → 
 ContractAuthentication/Authorization → ChargeParameterDiscovery → CableCheck → PreCharge →
 PowerDelivery(ON) → CurrentDemand loop → PowerDelivery(OFF) → WeldingDetection → SessionStop →
 FIN.  What the car side wants arrives as ``InputChanged("request", EvRequest)``; what the
-hardware must do leaves as ``SetOutput("cp", "B"|"C")`` and ``SetOutput("contactor", bool)``;
-everything a bridge needs to know leaves as ``SetOutput("status", EvccStatus)``.
+hardware must do leaves as ``SetOutput(Output.CP, "B"|"C")`` and ``SetOutput(Output.EV_CONTACTOR,
+bool)`` (the car's own contactors, runtime/signals.py); everything a bridge needs to know
+leaves as ``SetOutput("status", EvccStatus)``.
 
 Who opens TCP: the Evcc itself, with ``OpenLink(link, address)`` — at ``config.start_at`` when
 ``config.secc`` is set ("no SLAC, link already up" mode), or on ``InputChanged("secc",
@@ -50,6 +51,7 @@ from ..runtime.events import (
     SetOutput,
 )
 from ..runtime.machine import MachineBase, successor_table
+from ..runtime.signals import Output
 from . import codec, v2gtp
 from .messages import (
     DIN_PROTOCOL,
@@ -387,8 +389,8 @@ class Evcc(MachineBase):
         self._welding_rounds = 0
         self._status = EvccStatus(S.IDLE.value)
         self._published: EvccStatus | None = None
-        self._emit(SetOutput("cp", "B"))
-        self._emit(SetOutput("contactor", False))
+        self._emit(SetOutput(Output.CP, "B"))
+        self._emit(SetOutput(Output.EV_CONTACTOR, False))
         self._publish()
 
     # ------------------------------------------------------------------ machine protocol
@@ -605,7 +607,7 @@ class Evcc(MachineBase):
             evse_dynamic_current=msg.max_current, charge_parameter_discovery_done=True)
         if msg.sa_schedule_tuple_id is not None:
             self._sa_tuple = msg.sa_schedule_tuple_id
-        self._set("cp", "C")  # ccs-ev.md §13.1: state C once ChargeParameterDiscovery is Finished
+        self._set(Output.CP, "C")  # ccs-ev.md §13.1: state C once ChargeParameterDiscovery is Finished
         self._next(S.CABLE_CHECK, Kind.CABLE_CHECK, now)
 
     def _on_cable_check(self, msg: EvseMessage, now: float) -> None:
@@ -643,7 +645,7 @@ class Evcc(MachineBase):
             self._log("precharge-reached", present=present, target=target, hold=self.req.hold_precharge)
         if self._status.precharge_reached and not self.req.hold_precharge:
             self._go(S.CONTACTORS_CLOSING)
-            self._set("contactor", True)
+            self._set(Output.EV_CONTACTOR, True)
             self._arm(EvccTimer.POWER_DELIVERY_ON, now + self.cfg.contactor_settle)
             return
         at = max(now, self._last_sent + self.cfg.precharge_interval)
@@ -654,7 +656,7 @@ class Evcc(MachineBase):
 
     def _on_power_delivery(self, msg: EvseMessage, now: float) -> None:
         if self.state == _S_POWER_DELIVERY_OFF:
-            self._set("cp", "B")  # ISO Fig. 107: after PowerDeliveryRes(OFF), before WeldingDetection
+            self._set(Output.CP, "B")  # ISO Fig. 107: after PowerDeliveryRes(OFF), before WeldingDetection
             self._go(S.STOP_WAIT)
             self._arm(EvccTimer.OPEN_CONTACTORS, now + self.cfg.stop_cp_wait)
             return
@@ -698,7 +700,7 @@ class Evcc(MachineBase):
             self._send(Kind.CURRENT_DEMAND, now)
 
     def _start_welding(self, now: float) -> None:
-        self._set("contactor", False)
+        self._set(Output.EV_CONTACTOR, False)
         self._welding_started = now
         self._welding_rounds = 0
         self._next(S.WELDING_DETECTION, Kind.WELDING_DETECTION, now)
@@ -747,18 +749,18 @@ class Evcc(MachineBase):
         self._awaiting = None
         self._status = replace(self._status, safe_shutdown=True, current_demand=False)
         self._go(S.SAFE_SHUTDOWN, reason=reason)
-        self._set("cp", "B")
+        self._set(Output.CP, "B")
         self._arm(EvccTimer.SAFE_OPEN, now + self.cfg.safe_cp_wait)
 
     def _safe_open(self, now: float) -> None:
-        self._set("contactor", False)
+        self._set(Output.EV_CONTACTOR, False)
         self._arm(EvccTimer.END, now + self.cfg.safe_unlock_wait)
 
     def _end(self, now: float) -> None:
         self._awaiting = None
         self._disarm()
-        self._set("cp", "B")
-        self._set("contactor", False)
+        self._set(Output.CP, "B")
+        self._set(Output.EV_CONTACTOR, False)
         if self._link_up:
             self._link_up = False
             self._emit(CloseLink(self.cfg.link, abort=False))  # rule 14: FIN, never RST
@@ -870,8 +872,8 @@ class Evcc(MachineBase):
             self.states.append(value)
         self._status = replace(self._status, state=value)
 
-    def _set(self, output: str, value: Any) -> None:
-        if output == "cp":
+    def _set(self, output: Output, value: Any) -> None:
+        if output == Output.CP:
             self._status = replace(self._status, cp=value)
         else:
             self._status = replace(self._status, contactor=value)

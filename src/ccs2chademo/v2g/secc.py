@@ -30,6 +30,7 @@ from ..runtime.events import (
     SendData,
 )
 from ..runtime.machine import MachineBase, successor_table
+from ..runtime.signals import Output
 from . import codec, v2gtp
 from .messages import EvMessage, EvseMessage, Kind, Schema
 
@@ -224,7 +225,7 @@ class Secc(MachineBase):
             self._reset(now)
         elif isinstance(event, DataReceived):
             self._on_data(event.data, now)
-        elif isinstance(event, InputChanged) and event.name in ("ev_contactor", "contactor"):
+        elif isinstance(event, InputChanged) and event.name == Output.EV_CONTACTOR:
             self.stage.set_ev_contactor(bool(event.value), now)
 
     # ------------------------------------------------------------------ receiving
