@@ -22,12 +22,15 @@ Both sides are built by factories (``ccs_factory``, ``car_factory``), so a test 
 bridge with scripted sides (tests/adapter/test_bridge.py) and a second car side plugs in
 without touching the CCS side or the stop policy.
 
-Links: ``plc``, ``sdp``, ``tcp`` (the CCS side's), ``can`` (the car's bus).  Inputs:
-``InputChanged`` ``k`` (the car's charge permission), ``button``, ``vcc4``, ``vcc12``, ``inlet`` (an
-optional inlet voltmeter, V).
-Outputs (hardware roles, the GPIO driver / the simulated hardware): ``contactor``,
-``d1``, ``d2``, ``cp``, ``led``, ``power_hold``.  Every part's log records pass through with a
-``part`` field.  Phases: :class:`Phase` and its table :data:`SUCCESSORS`.
+Links: ``plc``, ``sdp``, ``tcp`` (the CCS side's), ``can`` (the car's bus).  Inputs
+(``InputChanged`` with a :class:`~ccs2chademo.runtime.signals.Input` name): ``K`` (the car's
+charge permission), ``BUTTON``, ``VCC4``, ``VCC12``, ``INLET`` (an optional inlet voltmeter, V).
+Outputs (``SetOutput`` with an :class:`~ccs2chademo.runtime.signals.Output` name, for the GPIO
+driver / the simulated hardware): ``ADAPTER_CONTACTOR``, ``D1``, ``D2``, ``CP``, ``LED``,
+``POWER_HOLD``.  The parts are called through typed methods (:class:`.car_side.CarSide`,
+:class:`.ccs_side.CcsSide`, the power manager's ``press``/``unlocked``/``stop_reported``/…).
+Everything outside reads the bridge through :meth:`Bridge.view`.  Every part's log records
+pass through with a ``part`` field.  Phases: :class:`Phase` and its table :data:`SUCCESSORS`.
 
 The flows, states, mapping and stop paths are described in ``docs/bridge.md``; what keeps the
 contactor safe (no close once a stop began, never across 20 V, the safe-shutdown emergency open,
@@ -446,8 +449,11 @@ class Bridge(MachineBase):
                 self._k = bool(event.value)
                 if self.car_side is not None:
                     self.car_side.permission(self._k, now)
-            elif event.name in (Input.BUTTON, Input.VCC4, Input.VCC12):
-                self.power.receive(event, now)
+            elif event.name == Input.BUTTON:
+                self.power.press(bool(event.value), now)
+                self._drain_power(now)
+            elif event.name in (Input.VCC4, Input.VCC12):
+                self.power.supply(event.name, event.value, now)
                 self._drain_power(now)
             elif event.name == Input.INLET and isinstance(event.value, int | float):
                 self.volts.inlet(float(event.value))
@@ -684,7 +690,7 @@ class Bridge(MachineBase):
         """Never close this session; stop both sides normally with ``reason`` (a named cause)."""
         self.switch.refused = True
         self._log("contactor-close-refused", reason=reason, **fields)
-        self.power.receive(InputChanged("adapter_stop", reason), now)
+        self.power.stop_reported("adapter", reason, now)
         self._drain_power(now)
 
     def _update_request(self, now: float) -> None:
@@ -714,24 +720,21 @@ class Bridge(MachineBase):
         power = self.power
         side = self.car_side
         unlocked = (self.ccs.session_state in _CCS_UNLOCKED or self.progress.ccs_over, side is None or side.unlocked())
-        events: list[InputChanged] = []
         if unlocked != self.told.unlocked:
             self.told.unlocked = unlocked
-            events += [InputChanged("ccs_unlocked", unlocked[0]), InputChanged("chademo_unlocked", unlocked[1])]
+            power.unlocked(unlocked[0], unlocked[1], now)
         if self.told.contactor != self.switch.closed:
             self.told.contactor = self.switch.closed
-            events.append(InputChanged("contactor_closed", self.switch.closed))
+            power.contactor(self.switch.closed, now)
         if side is not None and side.charging():
-            events.append(InputChanged("activity", "chademo-loop"))
+            power.activity(now)
         stop = self._stop_plan(now)
         if not self.told.ccs_stop and stop.report_ccs is not None:
             self.told.ccs_stop = True
-            events.append(InputChanged("ccs_stop", stop.report_ccs))
+            power.stop_reported("ccs", stop.report_ccs, now)
         if not self.told.car_stop and stop.report_car is not None:
             self.told.car_stop = True
-            events.append(InputChanged("chademo_stop", stop.report_car))
-        for event in events:
-            power.receive(event, now)
+            power.stop_reported("chademo", stop.report_car, now)
         self._drain_power(now)
 
     # ------------------------------------------------------------------ the parts' actions
@@ -770,8 +773,8 @@ class Bridge(MachineBase):
         ccs = self.ccs
         if ccs.responses != self.ccs_memory.seen_responses:
             self.ccs_memory.seen_responses = ccs.responses
-            if (session := ccs.session_state) in ("PreCharge", "CurrentDemand"):
-                self.power.receive(InputChanged("activity", f"{session}Res"), now)
+            if ccs.session_state in ("PreCharge", "CurrentDemand"):  # a PreChargeRes or CurrentDemandRes
+                self.power.activity(now)
                 self._drain_power(now)
         self._leds(now)
 
@@ -893,5 +896,5 @@ class Bridge(MachineBase):
         for name in wanted:
             if name not in self.told.leds:
                 self.told.leds.add(name)
-                self.power.receive(InputChanged("led_pattern", name), now)
+                self.power.pattern(name, now)
         self._drain_power(now)

@@ -1,18 +1,17 @@
-"""The CHAdeMO car side of the bridge: :class:`~ccs2chademo.chademo.charger.ChademoCharger`
-behind the :class:`~.car_side.CarSide` seam.
+"""The CHAdeMO car side of the bridge: :class:`~ccs2chademo.chademo.charger.ChademoCharger` behind the
+:class:`~.car_side.CarSide` seam.
 
-The charger machine keeps its own protocol (``InputChanged`` names, ``SetOutput`` d1/d2/demand,
-chademo.md); this wrapper turns the seam's typed calls into those inputs, keeps the car's latest
-demand, and answers the judgements that need CHAdeMO knowledge — which states mean "stopping" or
-"unlocked", and when the car's contactors are *evidently* closed under CHAdeMO 0.9 rules.
+The charger machine keeps its own protocol (chademo.md: typed inputs, ``SetOutput`` d1/d2/demand);
+this wrapper passes the seam's calls on, keeps the car's latest demand, and answers the judgements
+that need CHAdeMO knowledge — which states mean "stopping" or "unlocked", and when the car's
+contactors are *evidently* closed under CHAdeMO 0.9 rules.
 """
 
 from __future__ import annotations
 
 from ..chademo.charger import ChademoCharger
 from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream, VehicleView
-from ..runtime import Action, CanReceived, InputChanged, SetOutput
-from ..runtime.signals import Input
+from ..runtime import Action, CanReceived, SetOutput
 from .config import AdapterConfig
 
 _UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
@@ -72,19 +71,19 @@ class ChademoSide:
         self.charger.receive(event, now)
 
     def permission(self, granted: bool, now: float) -> None:
-        self.charger.receive(InputChanged(Input.K, granted), now)
+        self.charger.permission(granted, now)
 
     def start(self, kind: SessionKind, now: float) -> None:
-        self.charger.receive(InputChanged("start", kind), now)
+        self.charger.start(kind, now)
 
     def promote(self, now: float) -> None:
-        self.charger.receive(InputChanged("promote", charger_config(self.config, self.v2x, True)), now)
+        self.charger.promote(charger_config(self.config, self.v2x, True), now)
 
     def feed(self, upstream: Upstream, now: float) -> None:
-        self.charger.receive(InputChanged("upstream", upstream), now)
+        self.charger.feed(upstream, now)
 
     def stop(self, now: float) -> None:
-        self.charger.receive(InputChanged("stop", True), now)
+        self.charger.stop(now)
 
     # ---------------------------------------------------------------- what the bridge reads
     @property

@@ -10,7 +10,10 @@ It is a sans-I/O machine on the 100 ms CHAdeMO/UI cycle: ticks at ``start + n ×
 a one-shot LED timeline plays (battery-level blink, special-mode confirmation) it also wakes at
 the timeline's exact edges (see :mod:`.leds`).
 
-Inputs (:class:`~ccs2chademo.runtime.InputChanged` names and values):
+Inputs: the physical ones arrive as :class:`~ccs2chademo.runtime.InputChanged` (``Input.BUTTON``,
+``Input.VCC4``, ``Input.VCC12``); what the bridge tells it are typed calls — :meth:`press`,
+:meth:`supply`, :meth:`unlocked`, :meth:`contactor`, :meth:`activity`, :meth:`stop_reported`,
+:meth:`pattern`.  :meth:`receive` also takes each by the name in this table (tests, tools):
 
 ==================== ================ ==========================================================
 ``button``           bool             stop button pressed (edges are timed exactly; a press
@@ -211,35 +214,78 @@ class PowerManager(MachineBase):
 
     # -- machine protocol --------------------------------------------------------------------
     def receive(self, event: Event, now: float) -> None:
-        if not isinstance(event, InputChanged) or self.state == _P_OFF:
+        """A physical input (``Input.BUTTON``, ``Input.VCC4``, ``Input.VCC12``), or — for tests and
+        tools — any input of the table above by name, mapped onto the typed methods below."""
+        if not isinstance(event, InputChanged):
             return
         name, value = event.name, event.value
         if name == Input.BUTTON:
-            pressed = bool(value)
-            if pressed != self.button:
-                self.button = pressed
-                self._edges.append((now, pressed))
-                if pressed:
-                    self._press_t = now
+            self.press(bool(value), now)
         elif name in (Input.VCC4, Input.VCC12):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                setattr(self, name, float(value))
-            else:
-                self._log("input-rejected", name=name, reason="invalid value", value=repr(value))
-        elif name in ("ccs_unlocked", "chademo_unlocked", "contactor_closed"):
-            setattr(self, name, bool(value))
+            self.supply(name, value, now)
+        elif name in ("ccs_unlocked", "chademo_unlocked"):
+            ccs = bool(value) if name == "ccs_unlocked" else self.ccs_unlocked
+            chademo = bool(value) if name == "chademo_unlocked" else self.chademo_unlocked
+            self.unlocked(ccs, chademo, now)
+        elif name == "contactor_closed":
+            self.contactor(bool(value), now)
         elif name == "activity":
-            self._last_activity = now
+            self.activity(now)
         elif name in ("ccs_stop", "chademo_stop", "adapter_stop"):
-            if value:
-                self._stop_causes.append(f"{name.removesuffix('_stop')}: {value}")
+            self.stop_reported(name.removesuffix("_stop"), value, now)
         elif name == "led_pattern":
-            if value not in PATTERNS:
-                self._log("led-pattern-unknown", pattern=value)
-            else:
-                self._pattern_requests.append(value)
-        else:
+            self.pattern(str(value), now)
+        elif self.state != _P_OFF:
             self._log("input-rejected", name=name, reason="unknown input")
+
+    # -- what the bridge tells it (typed; once off, nothing is taken) -------------------------
+    def press(self, pressed: bool, now: float) -> None:
+        """The stop button's level; edges are timed exactly (a press shorter than a tick counts)."""
+        if self.state != _P_OFF and pressed != self.button:
+            self.button = pressed
+            self._edges.append((now, pressed))
+            if pressed:
+                self._press_t = now
+
+    def supply(self, rail: str, volts: object, now: float) -> None:
+        """A reading of the internal battery (``vcc4``) or the 12 V rail (``vcc12``)."""
+        if self.state == _P_OFF:
+            return
+        if isinstance(volts, int | float) and not isinstance(volts, bool):
+            setattr(self, rail, float(volts))
+        else:
+            self._log("input-rejected", name=rail, reason="invalid value", value=repr(volts))
+
+    def unlocked(self, ccs: bool, chademo: bool, now: float) -> None:
+        """Whether each side is logically unlocked (nothing holds its connector)."""
+        if self.state != _P_OFF:
+            self.ccs_unlocked, self.chademo_unlocked = ccs, chademo
+
+    def contactor(self, closed: bool, now: float) -> None:
+        """The adapter contactor is (commanded) closed."""
+        if self.state != _P_OFF:
+            self.contactor_closed = closed
+
+    def activity(self, now: float) -> None:
+        """A sign of a running charge (a PreCharge/CurrentDemand response, a CHAdeMO loop cycle):
+        the inactivity timer starts again."""
+        if self.state != _P_OFF:
+            self._last_activity = now
+
+    def stop_reported(self, side: str, reason: object, now: float) -> None:
+        """A side (``ccs``, ``chademo``, or the ``adapter`` itself) reports a stop: a truthy
+        ``reason`` makes power-off pending with the cause ``"side: reason"``."""
+        if self.state != _P_OFF and reason:
+            self._stop_causes.append(f"{side}: {reason}")
+
+    def pattern(self, name: str, now: float) -> None:
+        """Show a session LED pattern of :data:`.leds.PATTERNS` (the highest wanted wins)."""
+        if self.state == _P_OFF:
+            return
+        if name not in PATTERNS:
+            self._log("led-pattern-unknown", pattern=name)
+        else:
+            self._pattern_requests.append(name)
 
     def get_timer(self) -> float | None:
         return self.timers.next()

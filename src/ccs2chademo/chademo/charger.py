@@ -5,16 +5,19 @@ timeouts of chademo.md §4.1/§10.  Everything is decided once per 100 ms cycle,
 original does it: received car frames (stored on arrival) → state step → frames 0x108, 0x109,
 0x118 (+0x208, 0x209 in V2X) back-to-back, only once a 0x102 of this session has arrived.
 
-Inputs (``receive``):
+Inputs: ``CanReceived`` on ``config.link`` (``receive``) — car frames; only DLC 8 and known
+vehicle IDs are used, everything else is logged once per ID and ignored.  The others are typed
+calls (the adapter's ``ChademoSide`` uses them), and ``receive`` takes the same by name
+(``InputChanged``, for the simulated worlds and tests; a value of the wrong type is logged as
+``input-rejected``):
 
-* ``CanReceived`` on ``config.link`` — car frames; only DLC 8 and known vehicle IDs are used,
-  everything else is logged once per ID and ignored;
-* ``InputChanged("start", SessionKind)`` — begin a session (d1 on); ``True`` means CHARGE;
-* ``InputChanged("stop", True)`` — power-off pending / stop button: orderly stop;
-* ``InputChanged("k", bool)`` — the charge permission input j (the car's switch k);
-* ``InputChanged("upstream", Upstream)`` — the power source's capabilities and measurements.
+* :meth:`~ChademoCharger.start` (``"start"``, a ``SessionKind``; ``True`` means CHARGE) — begin a session (d1 on);
+* :meth:`~ChademoCharger.stop` (``"stop"``) — power-off pending / stop button: orderly stop;
+* :meth:`~ChademoCharger.permission` (``Input.K``) — the charge permission input j (the car's switch k);
+* :meth:`~ChademoCharger.feed` (``"upstream"``, an ``Upstream``) — the power source's capabilities and measurements;
+* :meth:`~ChademoCharger.promote` (``"promote"``, a ``ChargerConfig``) — the discovery session becomes the real one.
 
-Outputs: ``SetOutput("d1"/"d2", bool)``, ``SetOutput("demand", PowerDemand)`` on change,
+Outputs: ``SetOutput(Output.D1/Output.D2, bool)``, ``SetOutput("demand", PowerDemand)`` on change,
 ``SetOutput("discovered", VehicleView)`` when a discovery session has its values, CAN frames,
 and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the read-only
 :class:`VehicleView` of what has been learned about the car.
@@ -262,25 +265,49 @@ class ChademoCharger(MachineBase):
 
     # ---------------------------------------------------------------------------- inputs
     def _on_input(self, name: str, value: object, now: float) -> None:
+        """An input by name (the simulated worlds, tests): checked, then the typed call below."""
         if name == Input.K:
-            self.k = bool(value)
+            self.permission(bool(value), now)
         elif name == "upstream":
             if isinstance(value, Upstream):
-                self.upstream = value
+                self.feed(value, now)
             else:
                 self._log("input-rejected", name=name, reason=f"not an Upstream: {type(value).__name__}")
         elif name == "start":
             kind = SessionKind.CHARGE if value is True else value
             if isinstance(kind, SessionKind):
-                self._start(kind, now)
+                self.start(kind, now)
             else:
                 self._log("input-rejected", name=name, reason=f"not a SessionKind: {value!r}")
         elif name == "promote":
             if isinstance(value, ChargerConfig):
-                self._promote(value, now)
+                self.promote(value, now)
             else:
                 self._log("input-rejected", name=name, reason=f"not a ChargerConfig: {type(value).__name__}")
-        elif name == "stop" and value and not self._stop_requested:
+        elif name == "stop" and value:
+            self.stop(now)
+
+    # The typed inputs (what adapter/chademo_side.py calls): one method per input of the module
+    # docstring's list.
+    def permission(self, granted: bool, now: float) -> None:
+        """The charge permission input j (the car's switch k)."""
+        self.k = granted
+
+    def feed(self, upstream: Upstream, now: float) -> None:
+        """The power source's capabilities and measurements."""
+        self.upstream = upstream
+
+    def start(self, kind: SessionKind, now: float) -> None:
+        """Begin a session (d1 on): the real one, or the short discovery session."""
+        self._start(kind, now)
+
+    def promote(self, config: ChargerConfig, now: float) -> None:
+        """Make the running discovery session the real one, with the real session's configuration."""
+        self._promote(config, now)
+
+    def stop(self, now: float) -> None:
+        """Power-off pending / stop button: the orderly stop (once)."""
+        if not self._stop_requested:
             self._stop_requested = True
             self._log("stop-requested")
 
