@@ -70,7 +70,7 @@ from .mapping import (
     MirrorDetector,
     ev_ress_soc,
 )
-from .power import CONTACTOR_OVERRIDE, PowerManager, SoftReset
+from .power import PowerManager, PowerSignal, SoftReset
 from .recognition import Flow
 from .stop_policy import StopInputs, StopPlan, stop_begun, stop_plan
 
@@ -781,22 +781,22 @@ class Bridge(MachineBase):
     def _on_power_output(self, name: str, value: Any, now: float) -> None:
         if name in (Output.POWER_HOLD, Output.LED):
             self._emit(SetOutput(name, value))
-        elif name == CONTACTOR_OVERRIDE:
+        elif name == PowerSignal.CONTACTOR_OVERRIDE:
             self.switch.override = value
             self._decide_contactor(now)
-        elif name == "power_off_pending" and value and not self.pending:
+        elif name == PowerSignal.POWER_OFF_PENDING and value and not self.pending:
             self._on_pending(now)
-        elif name == "sides_enabled":
+        elif name == PowerSignal.SIDES_ENABLED:
             if value and not self.enabled:
                 self._enable(now)
             elif not value and self.enabled:
                 self.enabled = False
                 self._enter(Phase.OFF.value if self.power.state != "running" else self.state)
-        elif name == "modes":
+        elif name == PowerSignal.MODES:
             self.modes = value
-        elif name == "forced_off" and value:
+        elif name == PowerSignal.FORCED_OFF and value:
             self.emergency = True
-        elif name == "soft_reset" and isinstance(value, SoftReset):
+        elif name == PowerSignal.SOFT_RESET and isinstance(value, SoftReset):
             self._soft_reset(value, now)
 
     def _enable(self, now: float) -> None:

@@ -92,9 +92,19 @@ EPS = 1e-9
 #: adapter.md §10: number of presses → mode name (2 is unassigned; unknown numbers are ignored).
 MODE_BY_PRESSES = {1: "v2x", 3: "unwelding", 4: "exi-logging"}
 
-#: The power manager's override of the adapter contactor (None = the bridge decides; see the
-#: outputs table above).  Not a physical output: the bridge applies it (docs/bridge.md).
-CONTACTOR_OVERRIDE = "contactor_override"
+
+class PowerSignal(StrEnum):
+    """The power manager's outputs that are not physical (:class:`~ccs2chademo.runtime.signals.Output`
+    has ``POWER_HOLD`` and ``LED``): what it tells the bridge (the outputs table above)."""
+
+    #: override of the adapter contactor (None = the bridge decides); the bridge applies it
+    CONTACTOR_OVERRIDE = "contactor_override"
+    POWER_OFF_PENDING = "power_off_pending"
+    SIDES_ENABLED = "sides_enabled"
+    MODES = "modes"
+    SOFT_RESET = "soft_reset"
+    FORCED_OFF = "forced_off"
+
 
 CAUSE_BUTTON = "button"
 CAUSE_INACTIVITY = "inactivity"
@@ -208,8 +218,9 @@ class PowerManager(MachineBase):
         self._last_now = start
         self.timers = Timers()
         self._arm()
-        for name_, value in ((Output.POWER_HOLD, True), (Output.LED, True), (CONTACTOR_OVERRIDE, None),
-                             ("power_off_pending", False), ("sides_enabled", False), ("forced_off", False)):
+        for name_, value in ((Output.POWER_HOLD, True), (Output.LED, True), (PowerSignal.CONTACTOR_OVERRIDE, None),
+                             (PowerSignal.POWER_OFF_PENDING, False), (PowerSignal.SIDES_ENABLED, False),
+                             (PowerSignal.FORCED_OFF, False)):
             self._set(name_, value)
 
     # -- machine protocol --------------------------------------------------------------------
@@ -343,7 +354,7 @@ class PowerManager(MachineBase):
 
     # -- the 100 ms cycle --------------------------------------------------------------------
     def _tick(self, now: float) -> None:
-        if (self.button and not self._outputs["forced_off"]
+        if (self.button and not self._outputs[PowerSignal.FORCED_OFF]
                 and now - self._press_t >= self.config.forced_off_hold_s - EPS):
             self._forced_off(now)
             return
@@ -422,7 +433,7 @@ class PowerManager(MachineBase):
         if self.state == _P_CONFIRMING:
             if "unwelding" in self.modes:
                 self._go(P.UNWELDING)
-                self._set("modes", self.modes)
+                self._set(PowerSignal.MODES, self.modes)
             else:
                 self._start_running(now, self.modes)
         elif self.state == _P_BLINK:
@@ -437,15 +448,15 @@ class PowerManager(MachineBase):
             self._tick_running(now)
             return
         self._toggle = not self._toggle
-        self._set(CONTACTOR_OVERRIDE, self._toggle)
+        self._set(PowerSignal.CONTACTOR_OVERRIDE, self._toggle)
 
     # -- normal operation --------------------------------------------------------------------
     def _start_running(self, now: float, modes: frozenset[str]) -> None:
         self.modes = modes
         self._last_activity = now
         self._go(P.RUNNING)
-        self._set("modes", modes)
-        self._set("sides_enabled", True)
+        self._set(PowerSignal.MODES, modes)
+        self._set(PowerSignal.SIDES_ENABLED, True)
         self._set(Output.LED, self._leds.tick())
 
     def _request_off(self, now: float, cause: str) -> None:
@@ -457,7 +468,7 @@ class PowerManager(MachineBase):
             return
         self.pending_cause = cause
         self._log("power-off-pending", cause=cause)
-        self._set("power_off_pending", True)
+        self._set(PowerSignal.POWER_OFF_PENDING, True)
         self._leds.request(POWER_OFF_PENDING)
 
     def _tick_running(self, now: float) -> None:
@@ -483,9 +494,9 @@ class PowerManager(MachineBase):
     def _begin_off(self, now: float, after: str) -> None:
         """Open the contactor first; the rest follows ≥ 100 ms later if it was closed (adapter.md §2.2)."""
         self._after_open = after
-        self._set("sides_enabled", False)
-        was_closed = self.contactor_closed or self._outputs.get(CONTACTOR_OVERRIDE) is True
-        self._set(CONTACTOR_OVERRIDE, False)
+        self._set(PowerSignal.SIDES_ENABLED, False)
+        was_closed = self.contactor_closed or self._outputs.get(PowerSignal.CONTACTOR_OVERRIDE) is True
+        self._set(PowerSignal.CONTACTOR_OVERRIDE, False)
         if was_closed:
             self._open_since = now
             self._go(P.OPENING_CONTACTOR, then=after)
@@ -524,9 +535,9 @@ class PowerManager(MachineBase):
         self._stop_causes.clear()
         self._pattern_requests.clear()
         self._leds = LedSequencer()
-        self._set("power_off_pending", False)
-        self._set(CONTACTOR_OVERRIDE, None)
-        self._set("soft_reset", SoftReset(self.soft_resets, keep))
+        self._set(PowerSignal.POWER_OFF_PENDING, False)
+        self._set(PowerSignal.CONTACTOR_OVERRIDE, None)
+        self._set(PowerSignal.SOFT_RESET, SoftReset(self.soft_resets, keep))
         self._start_running(now, self.modes & {"exi-logging"})
 
     # -- power-off ---------------------------------------------------------------------------
@@ -534,8 +545,8 @@ class PowerManager(MachineBase):
         self._log("forced-off", held_s=round(now - self._press_t, 3), hold_limit_s=self.config.forced_off_hold_s)
         self._timeline = None
         self.pending_cause = self.pending_cause or CAUSE_BUTTON
-        self._set("forced_off", True)
-        self._set("power_off_pending", True)
+        self._set(PowerSignal.FORCED_OFF, True)
+        self._set(PowerSignal.POWER_OFF_PENDING, True)
         self._set(Output.LED, False)
         self._begin_off(now, "cut")
 
@@ -547,7 +558,7 @@ class PowerManager(MachineBase):
         self._log("power-off", cause=self.pending_cause, version=__version__, config=self.config.non_defaults(),
                   vcc4=self.vcc4)
         self._timeline = None
-        self._set("sides_enabled", False)
+        self._set(PowerSignal.SIDES_ENABLED, False)
         self._set(Output.LED, False)
         self._set(Output.POWER_HOLD, False)
         self._go(P.OFF)
