@@ -10,6 +10,7 @@ replaced by a real measurement when the car sends the non-standard 0x103 frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,18 @@ def estimate_voltage(target_v: float, soc: float, alt_estimated_voltage: int = 0
     return curve_for(target_v, alt_estimated_voltage).voltage(soc)
 
 
-@dataclass(frozen=True, slots=True)
+# A native class (explicit ``__init__``, ``Final`` fields), not a frozen dataclass: one is made
+# whenever the bridge or its view asks for the voltage in use, several times per 100 ms cycle.
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class BatteryVoltage:
     """The battery voltage the adapter works with; ``measured`` when it came from 0x103."""
 
-    volts: float
-    measured: bool
+    volts: Final[float]
+    measured: Final[bool]
+
+    def __init__(self, volts: float, measured: bool) -> None:
+        self.volts = volts
+        self.measured = measured
 
 
 def modulation_offset(cycle: int, amplitude_v: float) -> float:
