@@ -238,6 +238,8 @@ class ClaraSide(MachineBase):
                 self._enable_seen = False
                 self.watchdog_ok = True
                 self.timers.start(ClaraTimer.WATCHDOG, now + WATCHDOG_S)
+        # the request passes at once: the bridge reads it at its next cycle, not one of ours later
+        self._update_demand()
 
     def permission(self, granted: bool, now: float) -> None:
         self._wake(now)

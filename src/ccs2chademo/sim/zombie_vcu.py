@@ -42,6 +42,8 @@ from ..runtime.machine import successor_table
 from .vehicle import CarElectrical
 
 CYCLE_S = 0.1
+#: when its 100 ms task first runs: a VCU is not phase-locked to the controller's cycle
+CYCLE_PHASE_S = 0.05
 SDO_RESEND_S = 0.1
 WRITE_4 = 0x23
 PORT_CHARGING_DC = 4
@@ -112,7 +114,7 @@ class ZombieVcu(MachineBase):
         self.soc_stop = soc_stop
         self.can_map = DEFAULT_MAP
         self.timers = Timers()
-        self.timers.start(VcuTimer.CYCLE, CYCLE_S)
+        self.timers.start(VcuTimer.CYCLE, CYCLE_PHASE_S)
         self.request = 0  # A, the charge current request in 0x358
         self.max_discharge_current = 0  # a VCU never asks for V2X (what the world reads of a car)
         self.enabled = True
