@@ -4,8 +4,14 @@ typed errors, and packing/unpacking 0x358 / 0x109 / 0x357 (issue 13)."""
 from __future__ import annotations
 
 import contextlib
+import json
+from importlib import resources
+from pathlib import Path
 
+import can
+import cantools
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +30,9 @@ from ccs2chademo.adapter.clara_map import (
     unpack,
     validate_map,
 )
+from ccs2chademo.canlog import write_log
+from ccs2chademo.chademo.codec import ChademoCodec
+from ccs2chademo.cli import cli
 
 FAST = settings(max_examples=150, deadline=None)
 
@@ -129,3 +138,27 @@ def test_arbitrary_frames_never_crash(frame_id: int, data: bytes) -> None:
 def test_arbitrary_maps_validate_or_raise_a_typed_error(rows: list[tuple[str, int, int, int, float]]) -> None:
     with contextlib.suppress(CanMapError):  # anything else (TypeError, IndexError …) fails the test
         validate_map(MapEntry(p, i, s, n, g) for p, i, s, n, g in rows)
+
+
+def test_the_shipped_clara_dbc_is_the_default_map() -> None:
+    text = resources.files("ccs2chademo.chademo").joinpath("clara.dbc").read_text(encoding="utf-8")
+    codec = ChademoCodec(text)
+    for frame_id in (0x358, 0x109, 0x357):
+        layout = {s.name: (s.start, s.length) for s in cantools.database.load_string(text).get_message_by_frame_id(
+            frame_id).signals}
+        assert layout == {e.param: (e.start, e.length) for e in DEFAULT_MAP.in_frame(frame_id)}
+        assert codec.knows(frame_id)
+
+
+def test_can_decode_takes_the_clara_dbc(tmp_path: Path) -> None:
+    data = pack(DEFAULT_MAP, 0x358, {"enable": 1, "soc": 55, "BatteryVoltage": 384, "TargetVoltage": 398,
+                                     "ChargeCurrent": 125}, Direction.RECEIVED)
+    path = tmp_path / "clara.log"
+    write_log([can.Message(timestamp=1.0, arbitration_id=0x358, data=data, is_extended_id=False, channel="can0"),
+               can.Message(timestamp=1.1, arbitration_id=0x596, data=bytes.fromhex("8000310000000008"),
+                           is_extended_id=False, channel="can0")], path)
+    result = CliRunner().invoke(cli, ["can", "decode", "--json", "--dbc", "clara", str(path)])
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert first["name"] == "VcuChargeRequest" and first["signals"]["ChargeCurrent"] == 125
+    assert second["name"] == "SdoAnswer" and second["signals"]["command"] == 0x80
