@@ -111,6 +111,21 @@ def test_soc_above_95_percent_is_battery_full() -> None:
     assert 95.0 < summary.soc_end < 96.0
 
 
+@pytest.mark.parametrize(("fault", "result", "code"), [
+    # the seam says "stopped" (normal) or "fault" (our safe shutdown), not which EVSE status: 4 or 6
+    ("emergency-shutdown@CurrentDemand", "completed", 4), ("evse-shutdown@CurrentDemand", "completed", 4),
+    ("malfunction@CurrentDemand", "completed", 4), ("timeout@CurrentDemand", "safe-shutdown", 6),
+    ("tcp-loss@CurrentDemand+10", "safe-shutdown", 6), ("stop-button@CurrentDemand+10", "completed", 1),
+])
+def test_charger_faults_and_the_stop_button_end_safe(fault: str, result: str, code: int) -> None:
+    world, summary, _ = run(faults=(fault,), stop=None)
+    assert violations(summary) == [] and summary.result == result
+    side = world.bridge.car_side
+    assert isinstance(side, clara_side.ClaraSide)
+    assert side.values["StopReason"] == code and side.state == "ended"  # readable over SDO (uid 2017)
+    assert not world.hw.contactor.closed
+
+
 def test_the_can_silence_invariant_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     """A controller that waits 10 s instead of 3 s is caught."""
     monkeypatch.setattr(clara_side, "WATCHDOG_S", 10.0)
