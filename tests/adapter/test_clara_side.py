@@ -120,6 +120,16 @@ def test_charge_current_feeds_the_watchdog_only_after_an_enable() -> None:
     assert d.side.values["ChargeCurrent"] == 30  # the write itself was applied
 
 
+def test_a_session_started_without_the_vcu_times_out_after_3_s() -> None:
+    d = Driver()
+    d.vcu = None
+    d.side.start(SessionKind.CHARGE, 0.0)  # the single-session flow starts at once
+    d.run(WATCHDOG_S - 0.1)
+    assert d.side.stop_report() is None
+    d.run(WATCHDOG_S + 0.1)
+    assert d.side.stop_report() == "CAN timeout"
+
+
 @pytest.mark.parametrize(("change", "reason"), [({"enable": 0.0}, "enable off"), ({"soc": 96.0}, "battery full")])
 def test_enable_drop_and_full_battery_stop(change: dict[str, float], reason: str) -> None:
     d = Driver().charging()
@@ -153,7 +163,7 @@ def test_a_short_0x358_is_rejected_and_sets_nothing() -> None:
     d = Driver()
     d.vcu = None
     d.side.frame(CanReceived("can", CanFrame(0x358, bytes(3))), 0.0)
-    assert d.side.actions() and d.side.values["enable"] == 0.0 and not d.side.vcu_seen
+    assert d.side.actions() and d.side.values["BatteryVoltage"] == 0.0 and not d.side.vcu_seen
 
 
 def test_lightbulb_demo_without_vcu_closes_the_load_relay_late_and_never_times_out() -> None:

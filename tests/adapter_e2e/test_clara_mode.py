@@ -78,6 +78,14 @@ def test_zombieverter_configures_the_map_over_sdo_then_ramps_its_request() -> No
     assert summary.energy_kwh > 0.5
 
 
+def test_single_session_flow() -> None:
+    """``sx = true``: the charge session starts when SLAC matched, without a discovery session."""
+    _, summary, records = run(values={"sx": True}, charger="tesla-sc")
+    assert violations(summary) == [] and summary.result == "completed"
+    assert "discovered" not in summary.chademo_states and "charging" in summary.chademo_states
+    assert [r["session"] for r in kinds(records, "chademo-session")] == ["charge"]
+
+
 def test_generic_bms_variant() -> None:
     _, summary, _ = run(vcu="bms", charger="abb", protocol="iso2")
     assert violations(summary) == [] and summary.result == "completed"
@@ -92,7 +100,7 @@ def _fault_time(records: list[dict[str, Any]], name: str) -> float:
 @pytest.mark.parametrize("protocol", ["din", "iso2"])
 def test_can_silence_ends_the_session_within_3_s_and_a_cycle(protocol: str) -> None:
     world, summary, records = run(faults=("can-silence@CurrentDemand+10",), stop=None, protocol=protocol)
-    assert violations(summary) == []
+    assert violations(summary) == [] and problems(records) == []
     assert summary.stop_reason == "chademo: CAN timeout" and summary.result == "completed"
     (stop,) = kinds(records, "clara-stop")
     assert stop["code"] == 3 and 3.0 - 0.1 <= stop["t"] - _fault_time(records, "can-silence") <= 3.0 + 0.1
@@ -139,6 +147,7 @@ def test_lightbulb_demo(charger: str, protocol: str | None) -> None:
     world, summary, records = run("lightbulb", charger=charger, protocol=protocol,
                                   values={"clara": {"demo-voltage": 230}})
     assert violations(summary) == [] and summary.result == "completed" and summary.stop_reason == "button"
+    assert problems(records) == []
     states = kinds(records, "state")
     cd_start = next(r["t"] for r in states if r["state"] == "CurrentDemand")
     precharged = next(r["t"] for r in states if r["state"] == "charging" and r.get("part") == "chademo")

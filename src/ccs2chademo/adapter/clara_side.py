@@ -147,7 +147,8 @@ class ClaraSide(MachineBase):
         if self.demo:
             self.values.update(TargetVoltage=clara.demo_voltage, BatteryVoltage=clara.demo_voltage,
                                ChargeCurrent=clara.demo_current, enable=1.0, soc=50.0, AllowUnlock=1.0)
-        self.values["LockState"] = LOCK_OPEN
+        # enable defaults to 1 as in ccs32clara: a VCU that never spoke is a CAN timeout, not "enable off"
+        self.values.update(LockState=LOCK_OPEN, enable=1.0)
         self.timers = Timers()
         self.session: SessionKind | None = None
         self.stop_reason = ClaraStop.NONE
@@ -260,11 +261,23 @@ class ClaraSide(MachineBase):
     def _start_charge(self, now: float) -> None:
         self.session = SessionKind.CHARGE
         if self._enter(_C.WAIT_PRECHARGE.value, session=SessionKind.CHARGE.value):
+            if not self.demo and self.timers.at(ClaraTimer.WATCHDOG) is None:
+                # a session started before the VCU ever fed the watchdog (single-session flow):
+                # it has 3 s from now
+                self.timers.start(ClaraTimer.WATCHDOG, now + WATCHDOG_S)
             self._set_lock(True)
             self._update_demand()
+            self._judge_upstream(now)
 
     def feed(self, upstream: Upstream, now: float) -> None:
         self.upstream = upstream
+        self._judge_upstream(now)
+
+    def _judge_upstream(self, now: float) -> None:
+        """The CCS side's verdicts: precharge done (the pack side may be connected), or stopped.
+        Also judged when the charge session starts: the single-session flow reports the precharge
+        done from the beginning, before the session exists."""
+        upstream = self.upstream
         if self.state == _C.WAIT_PRECHARGE and upstream.precharge_done and not (upstream.stopped or upstream.fault):
             self._enter(_C.CHARGING.value, voltage=self.values["BatteryVoltage"])
             if self.demo:
