@@ -120,7 +120,8 @@ def _view(world: World, events: _EventLines, wall: float) -> Group:
     progress.add_row(f"SoC {world.battery.soc:5.1f} %", ProgressBar(total=span, completed=done, width=50),
                      f"→ {stop} %", f"{world.energy_kwh():6.2f} kWh")
     speed = now / wall if wall > 0 else 0.0
-    title = (f"{sc.car} on {sc.charger} — t = {now:7.1f} s virtual, {wall:5.1f} s wall (×{speed:,.0f})")
+    who = sc.car if world.config.mode == "chademo" else f"{world.config.mode} mode"
+    title = (f"{who} on {sc.charger} — t = {now:7.1f} s virtual, {wall:5.1f} s wall (×{speed:,.0f})")
     lines = Text("\n".join(events.lines) or "…", style="dim", no_wrap=True, overflow="ellipsis")
     return Group(Panel(Group(table, progress), title=title), Panel(lines, title="events"))
 

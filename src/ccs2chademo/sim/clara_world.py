@@ -105,8 +105,9 @@ class ClaraWorld(World):
         clara = scenario.config.clara
         if self.demo:
             ohms = clara.demo_voltage / clara.demo_current
+            # a load has no SoC: an enormous capacity keeps the scenario's figure where it was
             return Battery(BatterySpec(capacity_kwh=1e6, ocv=((0.0, 0.0), (100.0, 0.0)),
-                                       internal_resistance_ohm=ohms, initial_soc=0.0))
+                                       internal_resistance_ohm=ohms), soc=scenario.soc_start)
         return Battery(DIY_PACK, soc=scenario.soc_start)
 
     def _make_car(self) -> SimCar:
