@@ -19,6 +19,7 @@ from ccs2chademo.cli import cli
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.charger import PERSONALITIES
 from ccs2chademo.sim.clara_world import CAN_SILENCE_NOT_STOPPED, ClaraWorld
+from ccs2chademo.sim.invariants import CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE
 from ccs2chademo.sim.world import Scenario, Summary, build_world, summarize
 
 from ..runtime.test_session_log_format import problems
@@ -132,6 +133,13 @@ def test_charger_faults_and_the_stop_button_end_safe(fault: str, result: str, co
     assert isinstance(side, clara_side.ClaraSide)
     assert side.values["StopReason"] == code and side.state == "ended"  # readable over SDO (uid 2017)
     assert not world.hw.contactor.closed
+
+
+def test_a_vcu_reporting_a_wrong_pack_voltage_is_caught_by_the_invariants() -> None:
+    """The controller trusts the VCU's battery voltage for the precharge; 30 V off, the inlet
+    contactors close across 30 V — the world's close-voltage invariant must say so."""
+    _, summary, _ = run(faults=("vcu-voltage-lie",))
+    assert [v["invariant"] for v in summary.invariant_violations] == [CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE]
 
 
 def test_the_can_silence_invariant_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:

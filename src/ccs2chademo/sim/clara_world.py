@@ -40,7 +40,10 @@ from .zombie_vcu import VARIANTS, VcuState, ZombieVcu
 CLARA_FAULTS: dict[str, str] = {
     "can-silence": "the VCU's CAN dies (default: 60 s into CurrentDemand)",
     "enable-drop": "the VCU withdraws its enable (default: 60 s into CurrentDemand)",
+    "vcu-voltage-lie": "the VCU reports the pack 30 V low from the start (a miscalibrated shunt): the "
+                       "controller cannot know, the invariants must catch the inlet contactors closing across it",
 }
+VOLTAGE_LIE_V = -30.0
 #: How late the charge session may end after the VCU's last frame: the 3 s watchdog, one 100 ms
 #: cycle, one physics step.
 CAN_SILENCE_LIMIT_S = 3.0 + 0.1 + 0.02
@@ -94,6 +97,7 @@ class ClaraWorld(World):
         if self.demo and not scenario.faults:
             inner = replace(inner, faults=(LIGHTBULB_STOP,))
         self.last_vcu_frame: float | None = None
+        self.voltage_error_v = 0.0
         self._silence_reported = False
         super().__init__(inner, pcap=pcap, on_can=on_can, secc_hook=secc_hook)
         self.scenario = scenario
@@ -115,7 +119,7 @@ class ClaraWorld(World):
         if self.demo:
             return LightBulbLoad("car", clara.demo_current)
         return ZombieVcu("car", node_id=clara.node_id, variant=self.scenario.vcu, target_voltage=DIY_TARGET_V,
-                         bms_limit_a=DIY_BMS_LIMIT_A, soc_stop=self.target_soc)
+                         bms_limit_a=DIY_BMS_LIMIT_A, soc_stop=self.target_soc, voltage_error_v=self.voltage_error_v)
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
         if name == "load_relay":
@@ -128,6 +132,9 @@ class ClaraWorld(World):
         result = super()._parse_faults(tuple(text for text in faults if text not in ours))
         for text in ours:
             name, _, rest = text.strip().partition("@")
+            if name == "vcu-voltage-lie":
+                self.voltage_error_v = VOLTAGE_LIE_V
+                continue
             state, _, after = rest.partition("+")
             try:
                 delay = float(after) if after else 60.0 if not state else 0.0

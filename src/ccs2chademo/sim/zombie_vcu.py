@@ -17,7 +17,7 @@ It stands in for the car in the simulated world: ``state``, ``request`` and
 CarElectrical)`` gives it the pack's voltage and SoC; its pack contactors are closed from the start
 (``SetOutput("contactors", True)``: the pack is on the DC bus behind the inlet contactors).
 Test knobs: ``InputChanged("can_silent", True)`` (its CAN dies), ``InputChanged("enable",
-False)`` (it withdraws the enable).  It stops itself (enable 0) at ``soc_stop``.
+False)`` (it withdraws the enable), ``voltage_error_v`` (it reports a wrong pack voltage).  It stops itself (enable 0) at ``soc_stop``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ class ZombieVcu(MachineBase):
     """The simulated VCU (see the module docstring)."""
 
     def __init__(self, name: str = "car", node_id: int = 22, variant: str = "zombieverter",
-                 target_voltage: float = 398.0, bms_limit_a: float = 125.0, soc_stop: float | None = None) -> None:
+                 target_voltage: float = 398.0, bms_limit_a: float = 125.0, soc_stop: float | None = None,
+                 voltage_error_v: float = 0.0) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown VCU {variant!r}; known: {', '.join(VARIANTS)}")
         configure = variant == "zombieverter"
@@ -112,6 +113,8 @@ class ZombieVcu(MachineBase):
         self.target_voltage = target_voltage
         self.bms_limit_a = bms_limit_a
         self.soc_stop = soc_stop
+        #: added to the battery voltage it reports (a miscalibrated shunt, fault ``vcu-voltage-lie``)
+        self.voltage_error_v = voltage_error_v
         self.can_map = DEFAULT_MAP
         self.timers = Timers()
         self.timers.start(VcuTimer.CYCLE, CYCLE_PHASE_S)
@@ -211,7 +214,7 @@ class ZombieVcu(MachineBase):
         if self.enabled:
             self._ramp()
         values = {"enable": 1.0 if self.enabled else 0.0, "AcObcState": 2.0, "AllowUnlock": 1.0,
-                  "soc": round(self.soc), "BatteryVoltage": round(self.battery_v),
+                  "soc": round(self.soc), "BatteryVoltage": round(self.battery_v + self.voltage_error_v),
                   "TargetVoltage": self.target_voltage, "ChargeCurrent": self.request}
         assert set(values) <= set(PARAMETERS)
         self._emit(SendCan("can", CanFrame(0x358, pack(self.can_map, 0x358, values, Direction.RECEIVED))))
