@@ -17,7 +17,8 @@ It stands in for the car in the simulated world: ``state``, ``request`` and
 CarElectrical)`` gives it the pack's voltage and SoC; its pack contactors are closed from the start
 (``SetOutput("contactors", True)``: the pack is on the DC bus behind the inlet contactors).
 Test knobs: ``InputChanged("can_silent", True)`` (its CAN dies), ``InputChanged("enable",
-False)`` (it withdraws the enable), ``voltage_error_v`` (it reports a wrong pack voltage).  It stops itself (enable 0) at ``soc_stop``.
+False)`` (it withdraws the enable), ``voltage_error_v`` (it reports a wrong pack voltage).  It
+stops itself (enable 0) at ``soc_stop``.
 """
 
 from __future__ import annotations
