@@ -48,6 +48,7 @@ from ..chademo.interfaces import (
 from ..deadline import Timers
 from ..runtime import CanFrame, CanReceived, MachineBase, SendCan, SetOutput
 from ..runtime.machine import successor_table
+from ..runtime.signals import Output
 from .clara_map import PARAMETERS, CanMap, FrameError, pack, unpack
 from .config import AdapterConfig
 from .sdo import SdoServer
@@ -351,13 +352,13 @@ class ClaraSide(MachineBase):
     def _set_lock(self, closed: bool, **why: object) -> None:
         self.values["LockState"] = LOCK_CLOSED if closed else LOCK_OPEN
         self._log("clara-lock", closed=closed, **why)
-        self._emit(SetOutput("lock", closed))
+        self._emit(SetOutput(Output.LOCK, closed))
 
     def _set_load_relay(self, closed: bool) -> None:
         if closed != self._load_relay and self.demo:
             self._load_relay = closed
             self._log("clara-load-relay", closed=closed)
-            self._emit(SetOutput("load_relay", closed))
+            self._emit(SetOutput(Output.LOAD_RELAY, closed))
 
     def _update_demand(self) -> None:
         state, v = self.state, self.values

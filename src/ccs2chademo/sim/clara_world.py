@@ -28,8 +28,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ..adapter.bridge import BridgeView
 from ..drivers.pcapng import Sink as PcapSink
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SetOutput
+from ..runtime.signals import Output
 from ..v2g.secc import ReplyHook
 from .battery import Battery, BatterySpec
 from .invariants import SafetySnapshot, Violation
@@ -122,7 +124,7 @@ class ClaraWorld(World):
                          bms_limit_a=DIY_BMS_LIMIT_A, soc_stop=self.target_soc, voltage_error_v=self.voltage_error_v)
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
-        if name == "load_relay":
+        if name == Output.LOAD_RELAY:
             self.sim.inject("car", InputChanged("load_relay", bool(value)))
         super()._bridge_output(name, value, now)
 
@@ -160,28 +162,28 @@ class ClaraWorld(World):
         if isinstance(event, CanReceived) and event.frame.arbitration_id == 0x358:
             self.last_vcu_frame = self.sim.now()
 
-    def _stop_seen(self) -> bool:
+    def _stop_seen(self, view: BridgeView) -> bool:
         vcu_stopped = self.car.state in (VcuState.STOPPED, VcuState.SILENT)
-        return vcu_stopped or self.bridge.stop_begun()
+        return vcu_stopped or view.stop_begun
 
-    def _done(self) -> bool:
-        return not self.hw.powered or self.bridge.soft_resets > 0
+    def _done(self, view: BridgeView) -> bool:
+        return not self.hw.powered or view.soft_resets > 0
 
-    def _snapshot(self, now: float) -> SafetySnapshot:
-        snap = super()._snapshot(now)
-        self._check_can_silence(now)
+    def _snapshot(self, now: float, view: BridgeView) -> SafetySnapshot:
+        snap = super()._snapshot(now, view)
+        self._check_can_silence(now, view)
         if not self.demo:
             return snap
         demo_v = float(self.config.clara.demo_voltage)
         return replace(snap, car_contactors_closed=True, battery_voltage_v=demo_v,
                        inlet_voltage_v=snap.charger_voltage_v if snap.contactor_closed else demo_v)
 
-    def _check_can_silence(self, now: float) -> None:
+    def _check_can_silence(self, now: float, view: BridgeView) -> None:
         """The charge session ends within 3 s + one cycle of the VCU's last frame."""
-        side, last = self.bridge.car_side, self.last_vcu_frame
-        if self.demo or side is None or last is None or self._silence_reported:
+        last = self.last_vcu_frame
+        if self.demo or last is None or self._silence_reported:
             return
-        if side.state in _SESSION_STATES and now - last > CAN_SILENCE_LIMIT_S:
+        if view.chademo_state in _SESSION_STATES and now - last > CAN_SILENCE_LIMIT_S:
             self._silence_reported = True
             violation = Violation(now, CAN_SILENCE_NOT_STOPPED,
                                   f"the charge session still runs {now - last:.2f} s after the VCU's last frame")
