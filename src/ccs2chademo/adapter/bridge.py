@@ -63,6 +63,7 @@ from .car_side import CarSide
 from .car_voltage import CarVoltage
 from .ccs_side import CcsEv, CcsSide
 from .chademo_side import ChademoSide
+from .clara_side import ClaraSide
 from .config import AdapterConfig
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
@@ -348,6 +349,8 @@ class Bridge(MachineBase):
         """The side that feeds the car, when the power manager lets the sides run."""
         if self._car_factory is not None:
             return self._car_factory(v2x, self.single_session)
+        if self.config.mode != "chademo":  # a CAN-controlled EV or the light-bulb demo (docs/clara-mode.md)
+            return ClaraSide(f"{self.name}.clara", self.config)
         return ChademoSide(f"{self.name}.chademo", self.config, v2x, self.single_session)
 
     @property

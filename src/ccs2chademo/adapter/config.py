@@ -15,6 +15,12 @@ Precedence, lowest first: built-in defaults → the preset (``--preset`` on the 
 given, else the file's ``preset`` key) → the values written in the file.  So a file value always
 wins over its preset, and ``--preset`` replaces (does not stack on) the file's preset.
 
+``mode`` chooses the side that feeds the car: ``"chademo"`` (the adapter, default),
+``"clara"`` (a CAN-controlled EV: a ZombieVerter-like VCU drives the charge over the openinverter
+CAN map, issue 13) or ``"lightbulb"`` (the stand-alone demo: a fixed demo voltage and current, no
+VCU, the load relay closed in CurrentDemand); the ``[clara]`` table holds that mode's settings
+(:class:`ClaraConfig`, docs/clara-mode.md).
+
 Sections: the ``[hardware]`` table is the nested :class:`~ccs2chademo.drivers.hardware_config.HardwareConfig`
 (what the machines are wired to on one board, used by ``ccs2chademo run``); files without the
 table keep loading unchanged and get the simulated devices.  Any other table is an "unknown
@@ -29,10 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
 from ..drivers.hardware_config import HardwareConfig
+from .clara_map import DEFAULT_MAP, CanMap, MapEntry, validate_map
 
 U8 = 255
 U16 = 65535
@@ -61,6 +68,51 @@ def _param(default: Any, key: str, type_: str, unit: str, meaning: str, lo: int 
     """A field with its TOML key as alias and the table columns stored in the schema extras."""
     extra: dict[str, Any] = {"type": type_, "unit": unit}
     return Field(default, alias=key, description=meaning, ge=lo, le=hi, json_schema_extra=extra)
+
+
+class MapRow(BaseModel):
+    """One ``[[clara.map]]`` row: a parameter in a frame (:class:`~.clara_map.MapEntry`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    param: str
+    id: int = Field(ge=0, le=0x7FF)
+    start: int = Field(ge=0, le=63)
+    length: int = Field(ge=1, le=32)
+    gain: float = 1.0
+    offset: int = 0
+
+    def entry(self) -> MapEntry:
+        return MapEntry(self.param, self.id, self.start, self.length, self.gain, self.offset)
+
+
+class ClaraConfig(BaseModel):
+    """``[clara]``: the CAN-controlled EV mode and the light-bulb demo (docs/clara-mode.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+    node_id: int = Field(22, alias="node-id", ge=1, le=63,
+                         description="openinverter node id: SDO requests on 0x600+id, answers on 0x580+id")
+    demo_voltage: int = Field(200, alias="demo-voltage", ge=150, le=250,
+                              description="lightbulb mode: the voltage the charger is asked for (V)")
+    demo_current: int = Field(10, alias="demo-current", ge=1, le=20,
+                              description="lightbulb mode: the current asked for (A)")
+    load_relay_delay_ms: int = Field(2500, alias="load-relay-delay-ms", ge=0, le=60_000,
+                                     description="lightbulb mode: the load relay closes this long after the "
+                                                 "precharge ended (≈2 s into CurrentDemand)")
+    map: tuple[MapRow, ...] | None = Field(None, strict=False,  # TOML gives a list of tables
+                                           description="the CAN map; none = ZombieVerter's")
+
+    @field_validator("map")
+    @classmethod
+    def _valid_map(cls, rows: tuple[MapRow, ...] | None) -> tuple[MapRow, ...] | None:
+        if rows is not None:
+            validate_map(row.entry() for row in rows)  # a CanMapError is a ValueError: named by its key
+        return rows
+
+    def can_map(self) -> CanMap:
+        """The map in effect at start (SDO writes may change it afterwards)."""
+        return DEFAULT_MAP if self.map is None else validate_map(row.entry() for row in self.map)
 
 
 class AdapterConfig(BaseModel):
@@ -116,6 +168,11 @@ class AdapterConfig(BaseModel):
     inactivity_off_s: int = _param(180, "inactivity-off-s", "u16", "s",
                                    "(ours) power-off pending after this long without charging activity "
                                    "(0 = never)", 0, U16)
+    mode: Literal["chademo", "clara", "lightbulb"] = Field(
+        default="chademo", description="the side that feeds the car: chademo (the adapter), clara (a CAN-controlled "
+        "EV driven by a VCU), lightbulb (the stand-alone demo)")
+    clara: ClaraConfig = Field(default_factory=lambda: ClaraConfig.model_validate({}),
+                               description="[clara]: the clara and lightbulb modes")
     hardware: HardwareConfig = Field(default_factory=HardwareConfig,
                                      description="[hardware]: what the machines are wired to (ccs2chademo run)")
 

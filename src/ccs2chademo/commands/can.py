@@ -1,9 +1,11 @@
 """``ccs2chademo can``: decode CAN logs through the CHAdeMO DBC and convert between log formats.
 
-* ``can decode FILE [--json]`` — one line per frame: time since the first frame, ID, message name
+* ``can decode FILE [--json] [--dbc clara]`` — one line per frame: time since the first frame, ID, message name
   and signals; ``--json`` prints exactly one JSON object per frame,
   ``{"t": s, "id": "0x102", "name": …, "signals": {…}}`` (unknown IDs: ``name`` null, no signals;
-  a CHAdeMO ID with the wrong DLC: an extra ``"error"``).
+  a CHAdeMO ID with the wrong DLC: an extra ``"error"``).  ``--dbc clara`` decodes through
+  ``clara.dbc`` instead: the clara mode's frames (0x358, 0x109, 0x357 and the SDO frames of node
+  22, docs/clara-mode.md) — its 0x109 is not CHAdeMO's, so one log is decoded with one of them.
 * ``can convert IN OUT`` — read any supported log, write the python-can format of OUT's extension.
 
 Bad lines are skipped with a warning on stderr (logged by :mod:`ccs2chademo.canlog`); ``--strict`` stops at the
@@ -13,12 +15,21 @@ first one with file and line number.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import click
 
 from ..canlog import CanLog, CanLogError, write_log
 from ..canlog.decode import DecodedFrame, decode_messages
+from ..chademo.codec import ChademoCodec
+
+#: The DBC files shipped beside the CHAdeMO codec.
+DBCS = ("chademo", "clara")
+
+
+def _codec(name: str) -> ChademoCodec:
+    return ChademoCodec(resources.files("ccs2chademo.chademo").joinpath(f"{name}.dbc").read_text(encoding="utf-8"))
 
 
 @click.group("can")
@@ -47,11 +58,14 @@ def _human(frame: DecodedFrame) -> str:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per frame.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad line instead of skipping it.")
-def decode(file: Path, as_json: bool, strict: bool) -> None:
-    """Print every frame of FILE, CHAdeMO frames decoded through chademo.dbc."""
+@click.option("--dbc", type=click.Choice(DBCS), default="chademo", show_default=True,
+              help="chademo.dbc (CHAdeMO) or clara.dbc (the clara mode's VCU frames).")
+def decode(file: Path, as_json: bool, strict: bool, dbc: str) -> None:
+    """Print every frame of FILE, decoded through chademo.dbc (or clara.dbc)."""
     log = _open(file, strict)
+    codec = None if dbc == "chademo" else _codec(dbc)
     try:
-        for frame in decode_messages(log):
+        for frame in decode_messages(log, codec):
             click.echo(json.dumps(frame.to_json()) if as_json else _human(frame))
     except CanLogError as exc:
         raise click.ClickException(str(exc)) from None

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, ConfigError, load_config
+from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, ClaraConfig, ConfigError, load_config
 
 
 def _fmt(value: Any) -> str:
@@ -70,7 +71,27 @@ def show(path: Path | None, preset: str | None, as_json: bool, markdown: bool) -
         mark = p.key in changed
         table.add_row(("* " if mark else "  ") + p.key, _fmt(value), _fmt(p.default), p.unit, p.meaning,
                       style="bold" if mark else None)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(_mode_table(config))
+
+
+def _mode_table(config: AdapterConfig) -> Table:
+    """``mode`` and the ``[clara]`` table (the CAN-controlled EV mode, docs/clara-mode.md)."""
+    table = Table(title=escape(f"mode = {config.mode!r}; [clara] (used by the clara and lightbulb modes)"))
+    table.add_column("key", no_wrap=True)
+    for column in ("value", "default", "meaning"):
+        table.add_column(column, overflow="fold")
+    defaults = ClaraConfig.model_validate({})
+    for name, field in ClaraConfig.model_fields.items():
+        value, default = getattr(config.clara, name), getattr(defaults, name)
+        if name == "map":
+            entries = config.clara.can_map().entries
+            value = f"{len(entries)} entries" + (" (ZombieVerter's)" if value is None else "")
+            default = "ZombieVerter's"
+        mark = "* " if getattr(config.clara, name) != getattr(defaults, name) else "  "
+        table.add_row(mark + (field.alias or name), _fmt(value), _fmt(default), field.description or "")
+    return table
 
 
 @command.command("check")

@@ -31,10 +31,12 @@ from ..runtime import CanFrame
 from ..runtime.logfile import SessionLogFileHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from ..sim.charger import PERSONALITIES
+from ..sim.clara_world import CLARA_FAULTS
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
 from ..sim.plot import plot_session
 from ..sim.profiles import PROFILE_NAMES, ProfileError, load_profile
-from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, summarize
+from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, build_world, summarize
+from ..sim.zombie_vcu import VARIANTS
 
 REFRESH_S = 0.25  # wall seconds between live-view refreshes
 #: Session-log kinds shown as event lines in the live view.
@@ -118,7 +120,8 @@ def _view(world: World, events: _EventLines, wall: float) -> Group:
     progress.add_row(f"SoC {world.battery.soc:5.1f} %", ProgressBar(total=span, completed=done, width=50),
                      f"→ {stop} %", f"{world.energy_kwh():6.2f} kWh")
     speed = now / wall if wall > 0 else 0.0
-    title = (f"{sc.car} on {sc.charger} — t = {now:7.1f} s virtual, {wall:5.1f} s wall (×{speed:,.0f})")
+    who = sc.car if world.config.mode == "chademo" else f"{world.config.mode} mode"
+    title = (f"{who} on {sc.charger} — t = {now:7.1f} s virtual, {wall:5.1f} s wall (×{speed:,.0f})")
     lines = Text("\n".join(events.lines) or "…", style="dim", no_wrap=True, overflow="ellipsis")
     return Group(Panel(Group(table, progress), title=title), Panel(lines, title="events"))
 
@@ -135,6 +138,9 @@ def _list() -> None:
         click.echo(f"  {name}")
     click.echo("world faults (NAME[@STATE][+SECONDS]; STATE a CCS, CHAdeMO or car state):")
     for name, meaning in WORLD_FAULTS.items():
+        click.echo(f"  {name:<18} {meaning}")
+    click.echo("clara-mode faults (--mode clara; NAME[@STATE][+SECONDS]):")
+    for name, meaning in CLARA_FAULTS.items():
         click.echo(f"  {name:<18} {meaning}")
 
 
@@ -165,14 +171,26 @@ def _samples(world: World) -> list[dict[str, Any]]:
 @click.option("--realtime", is_flag=True, help="Pace virtual time to the wall clock.")
 @click.option("--list", "list_", is_flag=True, help="List cars, chargers and faults.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the virtual world.")
+@click.option("--mode", type=click.Choice(["chademo", "clara", "lightbulb"]),
+              help="The side that feeds the car (default: the configuration's mode): a CHAdeMO car, a "
+                   "CAN-controlled EV (a VCU and a 96s pack, docs/clara-mode.md) or the light-bulb demo.")
+@click.option("--vcu", type=click.Choice(VARIANTS), default="zombieverter", show_default=True,
+              help="--mode clara: the VCU (ZombieVerter with its SDO map configuration, or a generic BMS).")
+@click.option("--protocol", type=click.Choice(["din", "iso2"]),
+              help="Restrict the charger to one schema (default: it picks DIN from what the EV offers).")
 def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path: Path | None,
-            faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int) -> None:
-    """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car, in virtual time."""
+            faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int,
+            mode: str | None, vcu: str, protocol: str | None) -> None:
+    """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car (or, --mode clara, a
+    CAN-controlled EV), in virtual time."""
     if list_:
         _list()
         return
+    config = _config(config_path)
+    if mode is not None:
+        config = config.model_copy(update={"mode": mode})
     scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
-                        config=_config(config_path), faults=faults, seed=seed)
+                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     events = None if as_json else _EventLines()
@@ -184,7 +202,7 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
             writer = PcapngWriter(stack.enter_context((out / "ccs.pcapng").open("wb")))
             pcap = writer.write
         try:
-            world = World(scenario, pcap=pcap, on_can=(lambda t, f: frames.append((t, f))) if out else None)
+            world = build_world(scenario, pcap=pcap, on_can=(lambda t, f: frames.append((t, f))) if out else None)
         except (WorldError, ProfileError) as exc:
             raise click.ClickException(str(exc)) from None
         wall0 = time.perf_counter()

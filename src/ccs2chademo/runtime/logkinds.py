@@ -86,6 +86,8 @@ BR = "adapter/bridge.py: Bridge"
 PW = "adapter/power.py: PowerManager"
 RUN = "adapter/runner.py: AdapterRun"
 CH = "chademo/charger.py: ChademoCharger"
+CL = "adapter/clara_side.py: ClaraSide"
+VCU = "sim/zombie_vcu.py: ZombieVcu"
 VE = "sim/vehicle.py: ChademoVehicle"
 SP = "homeplug/slac.py: SlacPev"
 SE = "homeplug/slac.py: SlacEvse"
@@ -342,6 +344,41 @@ KINDS: tuple[Kind, ...] = (
         r("p50_ms", (N, Z), "median cycle, ms"),
         r("p99_ms", (N, Z), "99th percentile, ms"),
         r("max_ms", N, "worst cycle, ms"),
+    )),
+    # ---------------------------------------------------------------- clara mode: the CAN-controlled EV (issue 13)
+    Kind("clara-stop", "the clara side stops the charge session (ccs32clara's stop reasons)", (CL,), (
+        r("reason", S, "`CAN timeout`, `enable off`, `battery full`, `stop requested`, `charger shutdown`, "
+                       "`charger emergency`"),
+        r("code", I, "the StopReason number reported on CAN"),
+        r("state", S, "the state the stop began in"),
+        r("soc", N, "the VCU's SoC, %"),
+        r("enable", N, "the VCU's enable"),
+    )),
+    Kind("clara-watchdog", "no counted charge-current write from the VCU for 3 s", (CL,), (
+        r("expired", B, "always true"), r("after_s", N, "the watchdog time, s"),
+    )),
+    Kind("clara-frame-rejected", "a VCU frame too short for the CAN map; nothing of it is used", (CL,), (
+        r("id", S, "CAN identifier"), r("reason", S, _REASON),
+    )),
+    Kind("clara-sdo-abort", "an SDO request answered with an abort", (CL,), (
+        r("index", S, "the object index, hex"), r("subindex", I, "the subindex"),
+        r("code", S, "the CANopen abort code, hex"), r("reason", S, "the abort code's name"),
+    )),
+    Kind("clara-map", "the CAN map changed over SDO (or was saved)", (CL,), (
+        r("index", S, "the object index written, hex"), r("entries", I, "entries in the map now"),
+        f("saved", B, "the VCU asked to save the map"),
+    )),
+    Kind("clara-lock", "the inlet lock is commanded", (CL,), (
+        r("closed", B, "locked"), f("voltage", N, "the charger's present voltage when it opened, V"),
+        f("rule", S, "why it may open: `low voltage` or `timeout` after the contactors opened"),
+    )),
+    Kind("clara-load-relay", "lightbulb demo: the load relay switches", (CL,), (r("closed", B, "closed"),)),
+    Kind("vcu-enable", "the simulated VCU withdraws its enable", (VCU,), (
+        r("enable", B, "the enable it sends now"), r("reason", S, _REASON), r("soc", N, "the pack's SoC, %"),
+    )),
+    Kind("vcu-config", "the simulated ZombieVerter's SDO map configuration", (VCU,), (
+        r("step", I, "the configuration request reached"), f("aborted", S, "an abort answer, hex"),
+        f("done", B, "the configuration is complete"),
     )),
     # ---------------------------------------------------------------- CHAdeMO: the adapter toward the car
     Kind("stop-requested", "the CHAdeMO side was asked to stop", (CH,)),

@@ -35,6 +35,10 @@ class Output(StrEnum):
     POWER_HOLD = "power_hold"
     #: both status LEDs (bool: lit)
     LED = "led"
+    #: clara mode (docs/clara-mode.md): the CCS inlet's lock (bool: locked) and the light-bulb
+    #: demo's load relay (bool: closed) — not GPIO roles yet
+    LOCK = "lock"
+    LOAD_RELAY = "load_relay"
 
 
 class Input(StrEnum):

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
+
+from mypy_extensions import mypyc_attr
 
 from ..adapter.bridge import Bridge, BridgeView
 from ..adapter.config import AdapterConfig
@@ -34,8 +36,10 @@ from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
+from ..runtime.machine import Machine
 from ..runtime.virtual import to_ns
 from ..v2g.ipv6 import Endpoint
+from ..v2g.messages import Schema
 from ..v2g.secc import ReplyHook
 from .battery import Battery
 from .charger import PERSONALITIES, PowerStageModel, build_charger
@@ -112,6 +116,24 @@ class Scenario:
     seed: int = 0
     step_s: float = 0.02
     limit_s: float = 4 * 3600.0
+    #: restrict the charger to one schema (``din`` / ``iso2``); None: it picks from what the EV offers (DIN)
+    protocol: str | None = None
+    #: the clara mode's VCU (``sim/clara_world.py``): ``zombieverter`` or ``bms``
+    vcu: str = "zombieverter"
+
+
+class SimCar(Machine, Protocol):
+    """What the world reads of whatever sits on the car's side of the adapter: a CHAdeMO car, or
+    (clara mode) a VCU or a light-bulb load."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def request(self) -> int: ...
+
+    @property
+    def max_discharge_current(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +159,11 @@ SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
 _LOGGED_FIELDS = SAMPLE_FIELDS[1:]  # a sample record: the log line carries t itself
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # sim/clara_world.py derives the clara mode's world
 class World:
-    """The wired site; :meth:`run` runs the session to the adapter's power-off."""
+    """The wired site; :meth:`run` runs the session to the adapter's power-off.  What sits on the
+    car's side is made by :meth:`_make_battery` and :meth:`_make_car` (the clara mode overrides
+    them, ``sim/clara_world.py``); :func:`build_world` picks the world for the configured mode."""
 
     def __init__(self, scenario: Scenario, pcap: PcapSink | None = None,
                  on_can: Callable[[float, CanFrame], None] | None = None, secc_hook: ReplyHook | None = None) -> None:
@@ -150,7 +175,12 @@ class World:
             personality = PERSONALITIES[scenario.charger]
         except KeyError:
             raise WorldError(f"unknown charger {scenario.charger!r}; known: {', '.join(PERSONALITIES)}") from None
-        self.profile: VehicleProfile = load_profile(scenario.car)
+        if scenario.protocol is not None:
+            try:
+                only = Schema(scenario.protocol)
+            except ValueError:
+                raise WorldError(f"unknown protocol {scenario.protocol!r}; known: din, iso2") from None
+            personality = replace(personality, secc=replace(personality.secc, schemas=(only,)))
         config = scenario.config
         if scenario.soc_stop is not None:
             config = config.model_copy(update={"stop_charging_soc": scenario.soc_stop})
@@ -159,7 +189,7 @@ class World:
         welded, weak_d2, self.cp_deaf = self._parse_faults(scenario.faults)  # sets injector and triggers
 
         # the car's battery and the DC path the charger sees
-        self.battery = Battery(self.profile.battery, soc=scenario.soc_start)
+        self.battery = self._make_battery(scenario)
         self.site = site = PlcSite(sim)
         self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port)
         self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=self.battery,
@@ -189,7 +219,7 @@ class World:
         ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": TcpRouter(sim, {str(evse.ip): tcp}),
                                   "can": self.bus.port("adapter")}
         sim.add(self.bridge, ports=ports, on_output=self._bridge_output)
-        self.car = ChademoVehicle(self.profile, "car")
+        self.car: SimCar = self._make_car()
         sim.add(self.car, {"can": self.bus.port("car")}, on_output=self._car_output)
         if on_can is not None:
             listener = self.bus.port("logger")
@@ -211,6 +241,16 @@ class World:
         self.inlet_v = 0.0
         self.finished_at: float | None = None
         sim.every(scenario.step_s, self._physics, start=scenario.step_s / 2)
+
+    # ------------------------------------------------------------------ the car's side
+    def _make_battery(self, scenario: Scenario) -> Battery:
+        """The car's traction battery (the profile's)."""
+        self.profile: VehicleProfile = load_profile(scenario.car)
+        return Battery(self.profile.battery, soc=scenario.soc_start)
+
+    def _make_car(self) -> SimCar:
+        """The machine on the car's CAN bus (the profile's CHAdeMO car)."""
+        return ChademoVehicle(self.profile, "car")
 
     # ------------------------------------------------------------------ faults
     def _parse_faults(self, faults: tuple[str, ...]) -> tuple[bool, bool, bool]:
@@ -462,13 +502,19 @@ class Summary:
     invariant_violations: list[dict[str, Any]]
     ccs_states: list[str]
     chademo_states: list[str]
+    #: the configured mode; for ``clara`` / ``lightbulb`` the JSON adds ``mode`` and
+    #: ``downstream_states`` (the car side's states; ``chademo_states`` holds the same list)
+    mode: str = "chademo"
 
     def as_json(self) -> dict[str, Any]:
-        return {"result": self.result, "stop_reason": self.stop_reason, "soc_start": round(self.soc_start, 2),
-                "soc_end": round(self.soc_end, 2), "energy_kwh": round(self.energy_kwh, 3),
-                "virtual_s": round(self.virtual_s, 3), "wall_s": round(self.wall_s, 3),
-                "invariant_violations": self.invariant_violations, "ccs_states": self.ccs_states,
-                "chademo_states": self.chademo_states}
+        out = {"result": self.result, "stop_reason": self.stop_reason, "soc_start": round(self.soc_start, 2),
+               "soc_end": round(self.soc_end, 2), "energy_kwh": round(self.energy_kwh, 3),
+               "virtual_s": round(self.virtual_s, 3), "wall_s": round(self.wall_s, 3),
+               "invariant_violations": self.invariant_violations, "ccs_states": self.ccs_states,
+               "chademo_states": self.chademo_states}
+        if self.mode != "chademo":
+            out.update(mode=self.mode, downstream_states=self.chademo_states)
+        return out
 
 
 def result_of(world: World) -> str:
@@ -490,12 +536,23 @@ def summarize(world: World, wall_s: float) -> Summary:
         soc_end=world.battery.soc, energy_kwh=world.energy_kwh(), virtual_s=world.sim.now(), wall_s=wall_s,
         invariant_violations=[{"t": round(v.t, 3), "invariant": v.invariant, "detail": v.detail}
                               for v in world.invariants.violations],
-        ccs_states=world.ccs_states, chademo_states=world.chademo_states)
+        ccs_states=world.ccs_states, chademo_states=world.chademo_states, mode=world.config.mode)
+
+
+def build_world(scenario: Scenario, pcap: PcapSink | None = None,
+                on_can: Callable[[float, CanFrame], None] | None = None, secc_hook: ReplyHook | None = None) -> World:
+    """The world for the configured mode: the adapter with a CHAdeMO car, or (``clara``,
+    ``lightbulb``) a CAN-controlled EV or the light-bulb demo (:mod:`.clara_world`)."""
+    if scenario.config.mode == "chademo":
+        return World(scenario, pcap=pcap, on_can=on_can, secc_hook=secc_hook)
+    from .clara_world import ClaraWorld  # it derives from World: imported when first needed
+
+    return ClaraWorld(scenario, pcap=pcap, on_can=on_can, secc_hook=secc_hook)
 
 
 def simulate(scenario: Scenario) -> Summary:
     """Build, run and summarise one session (tests and the benchmark)."""
     wall = time.perf_counter()
-    world = World(scenario)
+    world = build_world(scenario)
     world.run()
     return summarize(world, time.perf_counter() - wall)
