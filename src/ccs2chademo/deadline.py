@@ -36,12 +36,20 @@ class Timers:
         self._next: float | None = None
 
     def _update(self) -> None:
-        self._next = min(self._at.values()) if self._at else None
+        best: float | None = None
+        for at in self._at.values():  # a loop, not min(): compiled, it compares unboxed floats
+            if best is None or at < best:
+                best = at
+        self._next = best
 
     def start(self, purpose: str, at: float) -> None:
-        self._at.pop(purpose, None)  # a re-armed purpose queues behind those already waiting
+        old = self._at.pop(purpose, None)  # a re-armed purpose queues behind those already waiting
         self._at[purpose] = at
-        self._update()
+        nxt = self._next
+        if nxt is None or at < nxt:
+            self._next = at
+        elif old is not None and old <= nxt:  # the earliest one moved later: look again
+            self._update()
 
     def cancel(self, purpose: str) -> None:
         if self._at.pop(purpose, None) is not None:
@@ -62,12 +70,14 @@ class Timers:
         """The purposes due at ``now``, removed, earliest first."""
         if not due(self._next, now):
             return []
-        hits = [(at, n, purpose) for n, (purpose, at) in enumerate(self._at.items()) if due(at, now)]
-        hits.sort()
-        for _, _, purpose in hits:
-            del self._at[purpose]
+        deadlines = self._at
+        hits = [purpose for purpose, at in deadlines.items() if due(at, now)]
+        if len(hits) > 1:  # a stable sort: equal deadlines stay in the order they were started
+            hits.sort(key=deadlines.__getitem__)
+        for purpose in hits:
+            del deadlines[purpose]
         self._update()
-        return [purpose for _, _, purpose in hits]
+        return hits
 
     def pending(self) -> dict[str, float]:
         """Purpose → deadline of everything armed (for tests and the live view)."""

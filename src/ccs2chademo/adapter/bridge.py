@@ -111,6 +111,8 @@ WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
 INLET_RETARGET_S = 10.0
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
 _CCS_UNLOCKED = frozenset(("Idle", "End"))
+#: read on every cycle: a module constant, not an Enum class attribute lookup
+_SINGLE_SESSION: Final = Flow.SINGLE_SESSION
 #: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
 _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
 #: LED session patterns by CCS progress (adapter.md §9), highest first.
@@ -299,6 +301,8 @@ class Bridge(MachineBase):
         self.progress = Progress(discovered=keep_discovery and self.volts.car_target is not None)
         #: the side that feeds the car (car_side.py); created when the power manager lets the sides run
         self.car_side: CarSide | None = None
+        #: the last view, valid until the bridge next handles something (the world asks every physics step)
+        self._view: BridgeView | None = None
         #: the CCS car side (ccs_side.py): the connection carrying the EV session
         self.ccs: CcsSide = self._new_ccs(0.0)
         self.ccs_status: EvccStatus = self.ccs.status
@@ -336,7 +340,7 @@ class Bridge(MachineBase):
 
     @property
     def single_session(self) -> bool:
-        return self.flow is Flow.SINGLE_SESSION
+        return self.flow is _SINGLE_SESSION
 
     def _new_ccs(self, start_at: float) -> CcsSide:
         """A fresh CCS side (power-on, a restart, the switch to the single-session flow)."""
@@ -374,6 +378,13 @@ class Bridge(MachineBase):
         return "idle" if self.car_side is None else self.car_side.state
 
     def view(self) -> BridgeView:
+        """The bridge's state as one immutable snapshot.  The parts change only while the bridge
+        handles an event or a timer, so a view stays valid until then and is made once."""
+        if self._view is None:
+            self._view = self._make_view()
+        return self._view
+
+    def _make_view(self) -> BridgeView:
         st, session = self.ccs_status, self.ccs.session_state
         value = self.volts.value
         return BridgeView(
@@ -423,6 +434,7 @@ class Bridge(MachineBase):
         return self.ccs.get_timer() if self._ccs_running else None
 
     def handle_timer(self, now: float) -> None:
+        self._view = None
         tick = now >= self._n * CYCLE_S - EPS
         if tick:
             self._n += 1
@@ -443,6 +455,7 @@ class Bridge(MachineBase):
             self._drain_ccs(now)
 
     def receive(self, event: Event, now: float) -> None:
+        self._view = None
         if isinstance(event, CanReceived):
             if self.car_side is not None:
                 self.car_side.frame(event, now)
