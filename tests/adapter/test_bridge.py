@@ -217,3 +217,15 @@ def test_unknown_input_is_rejected_and_logged() -> None:
     rig.bridge.receive(InputChanged("no-such-input", 1), 0.0)
     rig.out += rig.bridge.actions()
     assert [f["name"] for f in rig.logs("input-rejected")] == ["no-such-input"]
+
+
+def test_a_held_stop_button_blocks_the_close() -> None:
+    """The press is known before the power manager's tick acts on it in the same cycle: the
+    contactor decision must not close in between (tests/adapter_e2e/test_safety.py)."""
+    rig = waiting_for_precharge(Rig())
+    rig.bridge.receive(InputChanged("button", True), rig.now)
+    rig.ccs.reach(rig.now, "PreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, present_voltage=ESTIMATE, evse_max_voltage=500.0)
+    rig.car.demand, rig.car.evident = CLOSED, True
+    rig.run(rig.now + 0.5)
+    assert rig.outputs("contactor") == [] and rig.bridge.view().stop_begun

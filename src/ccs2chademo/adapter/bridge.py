@@ -653,8 +653,12 @@ class Bridge(MachineBase):
 
     def _may_close(self, now: float) -> bool:
         """Closing: evidence that the car's contactors are closed, the precharge reached, the
-        charger's present voltage within 20 V of the car side, and no stop begun."""
+        charger's present voltage within 20 V of the car side, and no stop begun — nor about to
+        begin: a stop button held down is a stop the power manager acts on at its tick, after this
+        decision in the same cycle (adapter.md §1 order), and the CCS stop it causes makes the
+        charger ramp its voltage down while the contactor would still be closing."""
         if (self.car_side is None or self.switch.opened_once or self.switch.refused or self.stop_begun()
+                or self.power.button
                 or not self.ccs_status.precharge_reached or not self.car_side.contactors_evident()):
             return False
         return self._voltages_agree(now)
