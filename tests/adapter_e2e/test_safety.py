@@ -76,12 +76,13 @@ def test_no_contactor_closes_onto_a_dead_charger_during_a_stop() -> None:
 
 
 @pytest.mark.parametrize("fault", ["stop-button@closed+0", "long-press@closed+0"])
-def test_a_button_pressed_as_the_car_closes_its_contactors_keeps_the_adapters_open(fault: str) -> None:
+@pytest.mark.parametrize("car", PROFILE_NAMES)
+def test_a_button_pressed_as_the_car_closes_its_contactors_keeps_the_adapters_open(car: str, fault: str) -> None:
     """Found by ``tools/random_faults.py`` (seed 50581): the press lands in the cycle that would
     close the adapter contactor; the power manager acts on it after that decision, and the CCS stop
     it causes makes the charger ramp down while the contactor closes (31 V across it).  A held
     stop button now blocks the close."""
-    world, summary, records = run("leaf-ze1-62", soc=30.0, faults=(fault,))
+    world, summary, records = run(car, soc=30.0, faults=(fault,), preset="jdemo" if car == "jdemo" else None)
     assert violations(summary) == []
     assert summary.stop_reason == "button"
     assert not any(r["closed"] for r in kinds(records, "contactor"))
