@@ -40,6 +40,17 @@ def test_safe_shutdown_opens_the_contactor_after_its_cp_b_wait() -> None:
     assert not stop_plan(replace(inputs, now=12.0, contactor_closed=False)).emergency_open
 
 
+def test_safe_shutdown_opens_the_contactor_before_a_stopping_car_gives_up() -> None:
+    """The car opens its contactors 2.5 s after its stop whatever the current (chademo.md §10):
+    when it stopped before the safe shutdown, the adapter's contactor breaks the current first."""
+    inputs = replace(RUNNING, ccs_reason="timeout:CurrentDemand", ccs_safe_shutdown=True, safe_shutdown_at=10.8,
+                     car_stopping=True, car_stop_at=10.0)
+    assert not stop_plan(replace(inputs, now=11.99)).emergency_open
+    assert stop_plan(replace(inputs, now=12.0)).emergency_open  # before CP B + 2 s (12.8)
+    assert not stop_plan(replace(inputs, now=12.0, safe_shutdown_at=None, ccs_safe_shutdown=False,
+                                 ccs_reason=None)).emergency_open  # a charger that answers reports the current
+
+
 def test_ccs_end_before_parameter_discovery_restarts_not_stops() -> None:
     early = StopInputs(ccs_reason="tcp-reset:SessionSetup", ccs_safe_shutdown=True, ccs_ended=True)
     plan = stop_plan(early)

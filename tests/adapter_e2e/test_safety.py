@@ -89,6 +89,19 @@ def test_a_button_pressed_as_the_car_closes_its_contactors_keeps_the_adapters_op
     assert world.hw.contactor.operations == 0
 
 
+@pytest.mark.parametrize("car", PROFILE_NAMES)
+def test_a_stopping_car_never_breaks_the_current_of_a_charger_deaf_and_silent(car: str) -> None:
+    """Found by ``tools/random_faults.py`` (seed 62288): the car stops as CurrentDemand starts, the
+    charger stops answering (timeout → safe shutdown) and ignores CP B.  The car opens its
+    contactors 2.5 s after its stop whatever the current; the adapter contactor now opens 2 s after
+    the car side's stop began instead of 2 s after CP B, so the car's contactors open at 0 A."""
+    _, summary, records = run(car, "alpitronic", preset="jdemo" if car == "jdemo" else None,
+                              faults=("cp-deaf", "timeout@CurrentDemand", "car-stop@CurrentDemand+0.2"))
+    assert violations(summary) == []
+    assert summary.result == "safe-shutdown"
+    assert kinds(records, "contactor-emergency-open")
+
+
 @pytest.mark.parametrize(("car", "soc", "rule"), [
     ("leaf-ze0-24", 50, "nissan-24-30kwh"), ("leaf-ze0-24", 10, "nissan-24-30kwh"),
     ("leaf-ze0-24", 30, "nissan-24-30kwh"), ("leaf-aze0-30", 50, "nissan-24-30kwh"),

@@ -218,6 +218,8 @@ class Progress:
     #: the CCS side is over for this session (final end, or out of restarts)
     ccs_over: bool = False
     ccs_restarts: int = 0
+    #: when the car side's stop began, as the bridge first saw it (the car's clock for low current)
+    car_stop_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -500,6 +502,8 @@ class Bridge(MachineBase):
         side = self.car_side
         if side is not None:
             self._learn_car(side, now)
+            if self.progress.car_stop_at is None and (self.demand.stopping or side.stopping()):
+                self.progress.car_stop_at = now
         self._decide_contactor(now)
         self._update_request(now)
         self._feed_power(now)
@@ -624,7 +628,8 @@ class Bridge(MachineBase):
             car_reason=car_reason,
             power_cause=(self.power.pending_cause or "") if self.pending else None, forced_off=self.emergency,
             contactor_closed=self.switch.closed, safe_shutdown_at=safe_at,
-            safe_cp_wait_s=2.0 if safe_at is None else self.ccs.safe_cp_wait, now=now)
+            safe_cp_wait_s=2.0 if safe_at is None else self.ccs.safe_cp_wait,
+            car_stop_at=self.progress.car_stop_at, now=now)
 
     def _stop_plan(self, now: float) -> StopPlan:
         """The one stop policy (adapter/stop_policy.py) on the parts' present status."""
@@ -633,7 +638,8 @@ class Bridge(MachineBase):
     def _decide_contactor(self, now: float) -> None:
         """adapter.md §2.2: close only when the car's contactors are (judged) closed, the charger is at the
         precharge voltage and no stop of any kind has begun; open when the car's contactors open
-        (or early at k-off if configured), or 2 s after a CCS safe shutdown; once opened in a
+        (or early at k-off if configured), or in a CCS safe shutdown 2 s after CP B or after the car
+        side's stop began, whichever is first (stop_policy.py); once opened in a
         session it stays open.  The power manager's override (special mode 3) wins."""
         want = self._keep_closed(now) if self.switch.closed else self._may_close(now)
         if self.switch.override is not None:

@@ -19,7 +19,10 @@ the EV session safe-shuts down     as above but ``upstream_fault``; the current 
 (timeout, TCP loss, bad code)      held at the last CurrentDemand figure while the adapter contactor
                                    is closed (``hold_car_current``: the car's stop waits for low
                                    current); ``emergency_open`` once the safe shutdown's CP B wait
-                                   is over (2 s) and nothing said the current is down
+                                   is over (2 s) and nothing said the current is down — or earlier,
+                                   2 s after the car side began its stop: the car opens its own
+                                   contactors 2.5 s after its stop whatever the current
+                                   (chademo.md §10), so the adapter's must break it first
 a CCS end before                   not a stop: ``restart_ccs`` (new SDP/SLAC) up to
 ChargeParameterDiscovery           ``MAX_CCS_RESTARTS`` times, then final
 the car stops (k off, 0x102 flag,  ``report_car`` → power-off pending → ``request_stop`` toward CCS
@@ -38,6 +41,11 @@ from typing import Final
 
 #: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
 MAX_CCS_RESTARTS = 3
+#: The car gives the charger 2.5 s to bring the current to ≤ 5 A after its stop, then opens its
+#: contactors anyway (chademo.md §10); in a CCS safe shutdown nothing confirms the current, so the
+#: adapter contactor opens this long after the car side's stop began — one CHAdeMO cycle (the
+#: adapter learns of the stop up to 100 ms late), the contactor's opening time and a margin before.
+CAR_CURRENT_WAIT_S = 2.0
 #: The slack of the runtime's integer-nanosecond clock against a float deadline.
 EPS = 1e-9
 
@@ -73,6 +81,8 @@ class StopInputs:
     #: when the EV session's safe shutdown began (None: none), its CP B wait, and the time now
     safe_shutdown_at: Final[float | None]
     safe_cp_wait_s: Final[float]
+    #: when the car side's stop began (None: it has not), as the bridge first saw it
+    car_stop_at: Final[float | None]
     now: Final[float]
 
     def __init__(
@@ -91,6 +101,7 @@ class StopInputs:
         contactor_closed: bool = False,
         safe_shutdown_at: float | None = None,
         safe_cp_wait_s: float = 2.0,
+        car_stop_at: float | None = None,
         now: float = 0.0,
     ) -> None:
         self.ccs_reason = ccs_reason
@@ -106,6 +117,7 @@ class StopInputs:
         self.contactor_closed = contactor_closed
         self.safe_shutdown_at = safe_shutdown_at
         self.safe_cp_wait_s = safe_cp_wait_s
+        self.car_stop_at = car_stop_at
         self.now = now
 
 
@@ -171,6 +183,13 @@ def stop_begun(s: StopInputs) -> bool:
     return (s.ccs_reason is not None or s.ccs_safe_shutdown) and _final(s)  # a restart is not a stop
 
 
+def _emergency_due(s: StopInputs, safe_at: float) -> bool:
+    """In a safe shutdown: the CP B wait is over, or the car is about to give up waiting for low current."""
+    if s.now >= safe_at + s.safe_cp_wait_s - EPS:
+        return True
+    return s.car_stop_at is not None and s.now >= s.car_stop_at + CAR_CURRENT_WAIT_S - EPS
+
+
 def stop_plan(s: StopInputs) -> StopPlan:
     """The stop policy (see the module docstring's table)."""
     pending = s.power_cause is not None
@@ -189,6 +208,6 @@ def stop_plan(s: StopInputs) -> StopPlan:
         upstream_stopped=final and s.ccs_reason is not None and not s.ccs_safe_shutdown,
         upstream_fault=final and s.ccs_safe_shutdown,
         hold_car_current=s.ccs_safe_shutdown and s.contactor_closed,
-        emergency_open=s.contactor_closed and safe_at is not None and s.now >= safe_at + s.safe_cp_wait_s - EPS,
+        emergency_open=s.contactor_closed and safe_at is not None and _emergency_due(s, safe_at),
         request_stop=pending,
     )
