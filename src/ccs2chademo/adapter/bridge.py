@@ -611,11 +611,13 @@ class Bridge(MachineBase):
             stopped=stop.upstream_stopped, fault=stop.upstream_fault,
             estimated_battery_voltage=round(battery_v, 1))
 
-    def _stop_inputs(self, now: float) -> StopInputs:
-        """What the stop policy looks at, read from the parts."""
+    def _stop_inputs(self, now: float, reasons: bool = True) -> StopInputs:
+        """What the stop policy looks at, read from the parts (``reasons=False``: without the car
+        side's stop report, which :func:`stop_begun` never reads)."""
         st, side = self.ccs_status, self.car_side
         side_stopping = side is not None and side.stopping()
-        car_reason = side.stop_report() if side is not None and side_stopping else None
+        # the report is a call through the seam that the per-physics-step view does not need
+        car_reason = side.stop_report() if reasons and side is not None and side_stopping else None
         safe_at = self.ccs_memory.safe_shutdown_at
         return StopInputs(
             ccs_reason=st.stop_reason, ccs_safe_shutdown=st.safe_shutdown,
@@ -649,7 +651,7 @@ class Bridge(MachineBase):
     def stop_begun(self) -> bool:
         """Any stop has begun (the stop policy's ``begun``): from then on no rule may close a
         contactor."""
-        return stop_begun(self._stop_inputs(0.0))
+        return stop_begun(self._stop_inputs(0.0, reasons=False))
 
     def _may_close(self, now: float) -> bool:
         """Closing: evidence that the car's contactors are closed, the precharge reached, the

@@ -26,6 +26,7 @@ and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from ..deadline import Timers
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
@@ -58,6 +59,8 @@ from .interfaces import (
 )
 
 S = ChargerState
+#: the member by its value: ``vehicle`` is read every cycle, and ``ChargerState(value)`` is an Enum call
+_STATE_BY_VALUE: Final = {state.value: state for state in ChargerState}
 
 CYCLE = 0.1  # s, chademo.md §2
 READY_TIMEOUT = 8.0  # d1 → k + 0x102.5.0 (chademo.md §4.1)
@@ -776,7 +779,7 @@ class ChademoCharger(MachineBase):
             )
             faults = sum(1 << i for i, bit in enumerate(bits) if bit)
         return VehicleView(
-            state=ChargerState(self.state),
+            state=_STATE_BY_VALUE[self.state],
             session=self.session,
             seen=self._seen,
             protocol_number=status.protocol_number if status is not None else 0,
