@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ccs2chademo._build import compiled_origins
+from ccs2chademo.chademo.interfaces import ChargerState, SessionKind, StopReason, VehicleView
 from ccs2chademo.runtime import events
 from ccs2chademo.sim.invariants import SafetySnapshot
 from ccs2chademo.sim.vehicle import CarElectrical
@@ -40,6 +41,12 @@ def value_for(annotation: str, i: int) -> object:
         return bytes([i])
     if kind == "Kind":
         return list(Kind)[i % len(Kind)]
+    if kind == "ChargerState":
+        return list(ChargerState)[i % len(ChargerState)]
+    if kind == "SessionKind":
+        return list(SessionKind)[i % len(SessionKind)]
+    if kind == "StopReason":
+        return StopReason(1 << (i % 17))
     if kind == "CanFrame":
         return events.CanFrame(i, bytes([i]))
     if kind.startswith("tuple"):
@@ -66,7 +73,7 @@ def source_annotations(cls: type) -> dict[str, str]:
 
 
 RECORDS = [cls for cls in vars(events).values() if dataclasses.is_dataclass(cls) and isinstance(cls, type)]
-RECORDS += [CarElectrical, SafetySnapshot, EvccStatus, EvMessage, EvseMessage]
+RECORDS += [CarElectrical, SafetySnapshot, EvccStatus, EvMessage, EvseMessage, VehicleView]
 
 
 @pytest.mark.parametrize("cls", RECORDS, ids=lambda c: c.__name__)

@@ -28,6 +28,7 @@ COMPILED_MODULES = (
     "adapter/power.py",
     "adapter/stop_policy.py",
     "chademo/charger.py",
+    "chademo/interfaces.py",
     "homeplug/connection.py",
     "v2g/codec.py",
     "v2g/evcc.py",

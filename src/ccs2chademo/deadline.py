@@ -51,8 +51,17 @@ class Timers:
         elif old is not None and old <= nxt:  # the earliest one moved later: look again
             self._update()
 
+    def only(self, purpose: str, at: float) -> None:
+        """Arm ``purpose`` alone: :meth:`clear` then :meth:`start`, in one step (a one-at-a-time
+        machine re-arms on every message)."""
+        self._at.clear()
+        self._at[purpose] = at
+        self._next = at
+
     def cancel(self, purpose: str) -> None:
-        if self._at.pop(purpose, None) is not None:
+        old = self._at.pop(purpose, None)
+        nxt = self._next
+        if old is not None and nxt is not None and old <= nxt:  # only the earliest leaving moves it
             self._update()
 
     def clear(self) -> None:

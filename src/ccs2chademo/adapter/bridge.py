@@ -103,6 +103,25 @@ CcsFactory = Callable[[float, bool], CcsSide]
 #: Builds the car side: (v2x, single_session) → a fresh side (default: :class:`ChademoSide`).
 CarFactory = Callable[[bool, bool], CarSide]
 
+#: read per event, step or cycle: module constants, not Enum class attribute lookups
+_IN_BUTTON: Final = Input.BUTTON
+_IN_INLET: Final = Input.INLET
+_IN_K: Final = Input.K
+_IN_VCC12: Final = Input.VCC12
+_IN_VCC4: Final = Input.VCC4
+_K_CHARGE: Final = SessionKind.CHARGE
+_K_DISCOVERY: Final = SessionKind.DISCOVERY
+_OUT_ADAPTER_CONTACTOR: Final = Output.ADAPTER_CONTACTOR
+_OUT_CP: Final = Output.CP
+_OUT_LED: Final = Output.LED
+_OUT_POWER_HOLD: Final = Output.POWER_HOLD
+_PH_BOOT: Final = Phase.BOOT
+_PH_CCS: Final = Phase.CCS
+_PH_DISCOVERED: Final = Phase.DISCOVERED
+_PH_OFF: Final = Phase.OFF
+_PH_RUNNING: Final = Phase.RUNNING
+_PH_STOPPING: Final = Phase.STOPPING
+
 CYCLE_S = 0.1  # the CHAdeMO/UI cycle (adapter.md §1)
 EPS = 1e-9
 WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
@@ -270,7 +289,7 @@ class Bridge(MachineBase):
                  slac_timing: SlacTiming | None = None, scope_id: int = 0,
                  ccs_factory: CcsFactory | None = None, car_factory: CarFactory | None = None) -> None:
         # ``state`` holds the phase's plain value: the session log shows it (docs/machines.md)
-        super().__init__(name, Phase.BOOT.value, SUCCESSORS)
+        super().__init__(name, _PH_BOOT.value, SUCCESSORS)
         self.config = config
         self.mac = mac
         self.rng = rng
@@ -463,17 +482,17 @@ class Bridge(MachineBase):
                 self.car_side.frame(event, now)
                 self._drain_car_side(now)
         elif isinstance(event, InputChanged):
-            if event.name == Input.K:
+            if event.name == _IN_K:
                 self._k = bool(event.value)
                 if self.car_side is not None:
                     self.car_side.permission(self._k, now)
-            elif event.name == Input.BUTTON:
+            elif event.name == _IN_BUTTON:
                 self.power.press(bool(event.value), now)
                 self._drain_power(now)
-            elif event.name in (Input.VCC4, Input.VCC12):
+            elif event.name in (_IN_VCC4, _IN_VCC12):
                 self.power.supply(event.name, event.value, now)
                 self._drain_power(now)
-            elif event.name == Input.INLET and isinstance(event.value, int | float):
+            elif event.name == _IN_INLET and isinstance(event.value, int | float):
                 self.volts.inlet(float(event.value))
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
@@ -515,20 +534,20 @@ class Bridge(MachineBase):
             if not self.progress.ccs_started:
                 self._kickoff(now)
             if not self.progress.charge_started and self.ccs.matched:
-                self._start_car_session(now, SessionKind.CHARGE)
+                self._start_car_session(now, _K_CHARGE)
             return
         if not self.progress.discovery_started and not self.progress.discovered:
             self.progress.discovery_started = True
-            self._start_car_session(now, SessionKind.DISCOVERY)
+            self._start_car_session(now, _K_DISCOVERY)
         elif self.progress.discovered and not self.progress.ccs_started:
             self._kickoff(now)
         elif (not self.progress.charge_started and self.ccs_status.cable_check_done
               and self.ccs.session_state == "WaitForPreCharge"):
-            self._start_car_session(now, SessionKind.CHARGE)
+            self._start_car_session(now, _K_CHARGE)
 
     def _start_car_session(self, now: float, kind: SessionKind) -> None:
         assert self.car_side is not None
-        if kind is SessionKind.CHARGE:
+        if kind is _K_CHARGE:
             self.progress.charge_started = True
         self._log("chademo-session", session=kind.value)
         self.car_side.start(kind, now)
@@ -537,7 +556,7 @@ class Bridge(MachineBase):
     def _kickoff(self, now: float) -> None:
         """CCS kickoff (adapter.md §1): from now on the CCS machines run."""
         self.progress.ccs_started = True
-        self._enter(Phase.CCS.value, reason="kickoff")
+        self._enter(_PH_CCS.value, reason="kickoff")
         self._push_request(now)
         self.ccs.handle_timer(now)  # its first timer starts SLAC
         self._drain_ccs(now)
@@ -565,7 +584,7 @@ class Bridge(MachineBase):
             self._drain_volts()
         if discovered and not self.progress.discovered:
             self.progress.discovered = True
-            self._enter(Phase.DISCOVERED.value, target=volts.car_target, soc=volts.car_soc)
+            self._enter(_PH_DISCOVERED.value, target=volts.car_target, soc=volts.car_soc)
 
     def _drain_volts(self) -> None:
         for record in self.volts.take_logs():
@@ -615,11 +634,13 @@ class Bridge(MachineBase):
             stopped=stop.upstream_stopped, fault=stop.upstream_fault,
             estimated_battery_voltage=round(battery_v, 1))
 
-    def _stop_inputs(self, now: float) -> StopInputs:
-        """What the stop policy looks at, read from the parts."""
+    def _stop_inputs(self, now: float, reasons: bool = True) -> StopInputs:
+        """What the stop policy looks at, read from the parts (``reasons=False``: without the car
+        side's stop report, which :func:`stop_begun` never reads)."""
         st, side = self.ccs_status, self.car_side
         side_stopping = side is not None and side.stopping()
-        car_reason = side.stop_report() if side is not None and side_stopping else None
+        # the report is a call through the seam that the per-physics-step view does not need
+        car_reason = side.stop_report() if reasons and side is not None and side_stopping else None
         safe_at = self.ccs_memory.safe_shutdown_at
         return StopInputs(
             ccs_reason=st.stop_reason, ccs_safe_shutdown=st.safe_shutdown,
@@ -650,12 +671,12 @@ class Bridge(MachineBase):
             self.switch.closed = want
             self._log("contactor", closed=want, car_contactors_closed=self.demand.car_contactors_closed,
                       override=self.switch.override)
-            self._emit(SetOutput(Output.ADAPTER_CONTACTOR, want))
+            self._emit(SetOutput(_OUT_ADAPTER_CONTACTOR, want))
 
     def stop_begun(self) -> bool:
         """Any stop has begun (the stop policy's ``begun``): from then on no rule may close a
         contactor."""
-        return stop_begun(self._stop_inputs(0.0))
+        return stop_begun(self._stop_inputs(0.0, reasons=False))
 
     def _may_close(self, now: float) -> bool:
         """Closing: evidence that the car's contactors are closed, the precharge reached, the
@@ -788,7 +809,7 @@ class Bridge(MachineBase):
             if isinstance(action, SetOutput):
                 if action.name == "status":
                     self._on_ccs_status(action.value, now)
-                elif action.name == Output.CP:
+                elif action.name == _OUT_CP:
                     self._emit(action)
                 # Output.EV_CONTACTOR is a CCS car's own; the adapter's follows adapter.md §2.2 (_decide_contactor).
                 # "connection_level" is the connection's progress, visible in its state records.
@@ -805,7 +826,7 @@ class Bridge(MachineBase):
         self._leds(now)
 
     def _on_power_output(self, name: str, value: Any, now: float) -> None:
-        if name in (Output.POWER_HOLD, Output.LED):
+        if name in (_OUT_POWER_HOLD, _OUT_LED):
             self._emit(SetOutput(name, value))
         elif name == PowerSignal.CONTACTOR_OVERRIDE:
             self.switch.override = value
@@ -817,7 +838,7 @@ class Bridge(MachineBase):
                 self._enable(now)
             elif not value and self.enabled:
                 self.enabled = False
-                self._enter(Phase.OFF.value if self.power.state != "running" else self.state)
+                self._enter(_PH_OFF.value if self.power.state != "running" else self.state)
         elif name == PowerSignal.MODES:
             self.modes = value
         elif name == PowerSignal.FORCED_OFF and value:
@@ -830,7 +851,7 @@ class Bridge(MachineBase):
         self.v2x = v2x = self.config.v2x or "v2x" in self.modes
         self.car_side = side = self._new_car_side(v2x)
         side.permission(self._k, now)
-        self._enter(Phase.RUNNING.value, sx=self.single_session, v2x=v2x)
+        self._enter(_PH_RUNNING.value, sx=self.single_session, v2x=v2x)
         if self.single_session and not self.progress.ccs_started and not self.pending:
             # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a
             # CHAdeMO cycle later (the time to the first SLAC frame is a measured target).
@@ -841,7 +862,7 @@ class Bridge(MachineBase):
         self.pending = True
         self.stop_cause = self.power.pending_cause
         self._log("stop", cause=self.power.pending_cause, ccs=self.ccs_state, chademo=self.chademo_state)
-        self._enter(Phase.STOPPING.value, cause=self.power.pending_cause)
+        self._enter(_PH_STOPPING.value, cause=self.power.pending_cause)
         if self.car_side is not None:
             self.car_side.stop(now)
             self._drain_car_side(now)
@@ -854,7 +875,7 @@ class Bridge(MachineBase):
         keep = reset.keep_discovery and not self.single_session  # SX keeps nothing (adapter.md §3)
         self._log("soft-reset", count=reset.count, keep_discovery=keep)
         self._init_sides(keep_discovery=keep)
-        self._enter(Phase.BOOT.value, reason="soft reset")
+        self._enter(_PH_BOOT.value, reason="soft reset")
 
     # ------------------------------------------------------------------ the CCS side's progress
     def _on_ccs_status(self, status: EvccStatus, now: float) -> None:

@@ -166,6 +166,32 @@ class SoftReset:
     keep_discovery: bool
 
 
+#: read per event, step or cycle: module constants, not Enum class attribute lookups
+_IN_BUTTON: Final = Input.BUTTON
+_IN_VCC12: Final = Input.VCC12
+_IN_VCC4: Final = Input.VCC4
+_OUT_LED: Final = Output.LED
+_OUT_POWER_HOLD: Final = Output.POWER_HOLD
+_PS_BLINK: Final = P.BLINK
+_PS_BOOT: Final = P.BOOT
+_PS_CONFIRMING: Final = P.CONFIRMING
+_PS_OFF: Final = P.OFF
+_PS_OPENING_CONTACTOR: Final = P.OPENING_CONTACTOR
+_PS_RUNNING: Final = P.RUNNING
+_PS_SELECTING: Final = P.SELECTING
+_PS_SELECT_ENTER: Final = P.SELECT_ENTER
+_PS_SELF_CHARGING: Final = P.SELF_CHARGING
+_PS_UNWELDING: Final = P.UNWELDING
+_SIG_CONTACTOR_OVERRIDE: Final = PowerSignal.CONTACTOR_OVERRIDE
+_SIG_FORCED_OFF: Final = PowerSignal.FORCED_OFF
+_SIG_MODES: Final = PowerSignal.MODES
+_SIG_POWER_OFF_PENDING: Final = PowerSignal.POWER_OFF_PENDING
+_SIG_SIDES_ENABLED: Final = PowerSignal.SIDES_ENABLED
+_SIG_SOFT_RESET: Final = PowerSignal.SOFT_RESET
+_T_CYCLE: Final = PowerTimer.CYCLE
+_T_LED: Final = PowerTimer.LED
+
+
 def battery_level(vcc4: float | None) -> int:
     """adapter.md §8: vcc4 ≥ 3.9 V → 3, ≥ 3.6 V → 2, else 1 (unknown → 1)."""
     if vcc4 is None:
@@ -184,7 +210,7 @@ class PowerManager(MachineBase):
     """Power management and special modes (adapter.md §8, §10); see the module doc for inputs and outputs."""
 
     def __init__(self, config: AdapterConfig, name: str = "power", start: float = 0.0) -> None:
-        super().__init__(name, P.BOOT.value, POWER_SUCCESSORS)
+        super().__init__(name, _PS_BOOT.value, POWER_SUCCESSORS)
         self.config = config
         self._start = start
         self._n = 1  # first cycle 100 ms after power-on: the inputs' initial values arrive first
@@ -218,9 +244,9 @@ class PowerManager(MachineBase):
         self._last_now = start
         self.timers = Timers()
         self._arm()
-        for name_, value in ((Output.POWER_HOLD, True), (Output.LED, True), (PowerSignal.CONTACTOR_OVERRIDE, None),
-                             (PowerSignal.POWER_OFF_PENDING, False), (PowerSignal.SIDES_ENABLED, False),
-                             (PowerSignal.FORCED_OFF, False)):
+        for name_, value in ((_OUT_POWER_HOLD, True), (_OUT_LED, True), (_SIG_CONTACTOR_OVERRIDE, None),
+                             (_SIG_POWER_OFF_PENDING, False), (_SIG_SIDES_ENABLED, False),
+                             (_SIG_FORCED_OFF, False)):
             self._set(name_, value)
 
     # -- machine protocol --------------------------------------------------------------------
@@ -230,9 +256,9 @@ class PowerManager(MachineBase):
         if not isinstance(event, InputChanged):
             return
         name, value = event.name, event.value
-        if name == Input.BUTTON:
+        if name == _IN_BUTTON:
             self.press(bool(value), now)
-        elif name in (Input.VCC4, Input.VCC12):
+        elif name in (_IN_VCC4, _IN_VCC12):
             self.supply(name, value, now)
         elif name in ("ccs_unlocked", "chademo_unlocked"):
             ccs = bool(value) if name == "ccs_unlocked" else self.ccs_unlocked
@@ -306,17 +332,17 @@ class PowerManager(MachineBase):
         if self.state == _P_OFF:
             return
         if now >= self._start + self._n * CYCLE_S - EPS:
-            self._on_timer(PowerTimer.CYCLE, now)
+            self._on_timer(_T_CYCLE, now)
         if self._timeline is not None and self.state != _P_OFF:
-            self._on_timer(PowerTimer.LED, now)
+            self._on_timer(_T_LED, now)
         self._arm()
 
     def _on_timer(self, purpose: PowerTimer, now: float) -> None:
-        if purpose is PowerTimer.CYCLE:
+        if purpose is _T_CYCLE:
             self._n += 1
             self._tick(now)
         elif self._timeline is not None:  # LED
-            self._set(Output.LED, self._timeline.level(now))
+            self._set(_OUT_LED, self._timeline.level(now))
             if self._timeline.done(now):
                 self._timeline = None
                 self._timeline_done(now)
@@ -326,10 +352,10 @@ class PowerManager(MachineBase):
         self.timers.clear()
         if self.state == _P_OFF:
             return
-        self.timers.start(PowerTimer.CYCLE, self._start + self._n * CYCLE_S)
+        self.timers.start(_T_CYCLE, self._start + self._n * CYCLE_S)
         edge = self._timeline.next_edge(self._last_now) if self._timeline is not None else None
         if edge is not None:
-            self.timers.start(PowerTimer.LED, edge)
+            self.timers.start(_T_LED, edge)
 
     def _go(self, state: PowerState, **why: Any) -> None:
         self._enter(state.value, **why)  # the plain value: the session log shows it (docs/machines.md)
@@ -350,11 +376,11 @@ class PowerManager(MachineBase):
 
     def _play(self, timeline: Timeline, now: float) -> None:
         self._timeline = TimelinePlayer(timeline, now)
-        self._set(Output.LED, self._timeline.level(now))
+        self._set(_OUT_LED, self._timeline.level(now))
 
     # -- the 100 ms cycle --------------------------------------------------------------------
     def _tick(self, now: float) -> None:
-        if (self.button and not self._outputs[PowerSignal.FORCED_OFF]
+        if (self.button and not self._outputs[_SIG_FORCED_OFF]
                 and now - self._press_t >= self.config.forced_off_hold_s - EPS):
             self._forced_off(now)
             return
@@ -367,11 +393,11 @@ class PowerManager(MachineBase):
         self._log("boot", version=__version__, config=self.config.non_defaults(), vcc4=self.vcc4, vcc12=self.vcc12,
                   battery_level=level)
         if is_self_charging(self.vcc4, self.vcc12):
-            self._go(P.SELF_CHARGING, vcc4=self.vcc4, vcc12=self.vcc12)
+            self._go(_PS_SELF_CHARGING, vcc4=self.vcc4, vcc12=self.vcc12)
             self._leds = LedSequencer(USB_CHARGING)
-            self._set(Output.LED, self._leds.tick())
+            self._set(_OUT_LED, self._leds.tick())
         elif self.button:
-            self._go(P.SELECT_ENTER)
+            self._go(_PS_SELECT_ENTER)
         else:
             self._start_running(now, frozenset())
 
@@ -380,14 +406,14 @@ class PowerManager(MachineBase):
             self._log("button-press", during="self-charging")
             self._power_off(now, CAUSE_BUTTON)
             return
-        self._set(Output.LED, self._leds.tick())
+        self._set(_OUT_LED, self._leds.tick())
 
     # -- special-mode selection (adapter.md §10) --------------------------------------------------------
     def _tick_select_enter(self, now: float) -> None:
         edges = self._take_edges()
         for i, (t, pressed) in enumerate(edges):
             if not pressed:
-                self._go(P.SELECTING)
+                self._go(_PS_SELECTING)
                 self._selection_start = self._last_release = t
                 self._edges = edges[i + 1:] + self._edges
                 self._tick_selecting(now)
@@ -400,7 +426,7 @@ class PowerManager(MachineBase):
                 self._held_stored = False
             else:
                 self._last_release = t
-        self._set(Output.LED, not self.button)
+        self._set(_OUT_LED, not self.button)
         if self.button:
             if self._count and not self._held_stored and now - self._press_t >= CHAIN_HOLD_S - EPS:
                 self._commands.append(self._count)
@@ -423,7 +449,7 @@ class PowerManager(MachineBase):
             self._log("mode-unknown", presses=unknown)
         self.modes = frozenset(MODE_BY_PRESSES[n] for n in self._commands if n in MODE_BY_PRESSES)
         self._log("mode-selection", commands=list(self._commands), modes=sorted(self.modes))
-        self._go(P.CONFIRMING)
+        self._go(_PS_CONFIRMING)
         self._play(selection_feedback(self._commands), now)
 
     def _tick_confirming(self, now: float) -> None:
@@ -432,8 +458,8 @@ class PowerManager(MachineBase):
     def _timeline_done(self, now: float) -> None:
         if self.state == _P_CONFIRMING:
             if "unwelding" in self.modes:
-                self._go(P.UNWELDING)
-                self._set(PowerSignal.MODES, self.modes)
+                self._go(_PS_UNWELDING)
+                self._set(_SIG_MODES, self.modes)
             else:
                 self._start_running(now, self.modes)
         elif self.state == _P_BLINK:
@@ -444,20 +470,20 @@ class PowerManager(MachineBase):
         if any(pressed for _, pressed in self._take_edges()):
             self._log("button-press", during="unwelding")
             self._request_off(now, CAUSE_UNWELDING_DONE)
-            self._go(P.RUNNING)
+            self._go(_PS_RUNNING)
             self._tick_running(now)
             return
         self._toggle = not self._toggle
-        self._set(PowerSignal.CONTACTOR_OVERRIDE, self._toggle)
+        self._set(_SIG_CONTACTOR_OVERRIDE, self._toggle)
 
     # -- normal operation --------------------------------------------------------------------
     def _start_running(self, now: float, modes: frozenset[str]) -> None:
         self.modes = modes
         self._last_activity = now
-        self._go(P.RUNNING)
-        self._set(PowerSignal.MODES, modes)
-        self._set(PowerSignal.SIDES_ENABLED, True)
-        self._set(Output.LED, self._leds.tick())
+        self._go(_PS_RUNNING)
+        self._set(_SIG_MODES, modes)
+        self._set(_SIG_SIDES_ENABLED, True)
+        self._set(_OUT_LED, self._leds.tick())
 
     def _request_off(self, now: float, cause: str) -> None:
         if self.pending_cause is not None:
@@ -468,7 +494,7 @@ class PowerManager(MachineBase):
             return
         self.pending_cause = cause
         self._log("power-off-pending", cause=cause)
-        self._set(PowerSignal.POWER_OFF_PENDING, True)
+        self._set(_SIG_POWER_OFF_PENDING, True)
         self._leds.request(POWER_OFF_PENDING)
 
     def _tick_running(self, now: float) -> None:
@@ -487,28 +513,28 @@ class PowerManager(MachineBase):
         for name in self._pattern_requests:
             self._leds.request(PATTERNS[name])
         self._pattern_requests.clear()
-        self._set(Output.LED, self._leds.tick())
+        self._set(_OUT_LED, self._leds.tick())
         if self.pending_cause is not None and self.ccs_unlocked and self.chademo_unlocked:
             self._begin_off(now, "blink")
 
     def _begin_off(self, now: float, after: str) -> None:
         """Open the contactor first; the rest follows ≥ 100 ms later if it was closed (adapter.md §2.2)."""
         self._after_open = after
-        self._set(PowerSignal.SIDES_ENABLED, False)
-        was_closed = self.contactor_closed or self._outputs.get(PowerSignal.CONTACTOR_OVERRIDE) is True
-        self._set(PowerSignal.CONTACTOR_OVERRIDE, False)
+        self._set(_SIG_SIDES_ENABLED, False)
+        was_closed = self.contactor_closed or self._outputs.get(_SIG_CONTACTOR_OVERRIDE) is True
+        self._set(_SIG_CONTACTOR_OVERRIDE, False)
         if was_closed:
             self._open_since = now
-            self._go(P.OPENING_CONTACTOR, then=after)
+            self._go(_PS_OPENING_CONTACTOR, then=after)
         else:
             self._after_contactor_open(now)
 
     def _tick_opening_contactor(self, now: float) -> None:
         self._take_edges()
         if self._after_open == "blink":
-            self._set(Output.LED, self._leds.tick())
+            self._set(_OUT_LED, self._leds.tick())
         else:
-            self._set(Output.LED, False)
+            self._set(_OUT_LED, False)
         if self._open_since is not None and now - self._open_since >= CONTACTOR_OPEN_WAIT_S - EPS:
             self._after_contactor_open(now)
 
@@ -521,7 +547,7 @@ class PowerManager(MachineBase):
         if self.config.always_on and cause not in (CAUSE_BUTTON, CAUSE_UNWELDING_DONE) and vcc4_ok:
             self._soft_reset(now)
             return
-        self._go(P.BLINK, cause=cause)
+        self._go(_PS_BLINK, cause=cause)
         self._play(battery_blink(battery_level(self.vcc4)), now)
 
     def _tick_blink(self, now: float) -> None:
@@ -535,9 +561,9 @@ class PowerManager(MachineBase):
         self._stop_causes.clear()
         self._pattern_requests.clear()
         self._leds = LedSequencer()
-        self._set(PowerSignal.POWER_OFF_PENDING, False)
-        self._set(PowerSignal.CONTACTOR_OVERRIDE, None)
-        self._set(PowerSignal.SOFT_RESET, SoftReset(self.soft_resets, keep))
+        self._set(_SIG_POWER_OFF_PENDING, False)
+        self._set(_SIG_CONTACTOR_OVERRIDE, None)
+        self._set(_SIG_SOFT_RESET, SoftReset(self.soft_resets, keep))
         self._start_running(now, self.modes & {"exi-logging"})
 
     # -- power-off ---------------------------------------------------------------------------
@@ -545,9 +571,9 @@ class PowerManager(MachineBase):
         self._log("forced-off", held_s=round(now - self._press_t, 3), hold_limit_s=self.config.forced_off_hold_s)
         self._timeline = None
         self.pending_cause = self.pending_cause or CAUSE_BUTTON
-        self._set(PowerSignal.FORCED_OFF, True)
-        self._set(PowerSignal.POWER_OFF_PENDING, True)
-        self._set(Output.LED, False)
+        self._set(_SIG_FORCED_OFF, True)
+        self._set(_SIG_POWER_OFF_PENDING, True)
+        self._set(_OUT_LED, False)
         self._begin_off(now, "cut")
 
     def _power_off(self, now: float, cause: str) -> None:
@@ -558,7 +584,7 @@ class PowerManager(MachineBase):
         self._log("power-off", cause=self.pending_cause, version=__version__, config=self.config.non_defaults(),
                   vcc4=self.vcc4)
         self._timeline = None
-        self._set(PowerSignal.SIDES_ENABLED, False)
-        self._set(Output.LED, False)
-        self._set(Output.POWER_HOLD, False)
-        self._go(P.OFF)
+        self._set(_SIG_SIDES_ENABLED, False)
+        self._set(_OUT_LED, False)
+        self._set(_OUT_POWER_HOLD, False)
+        self._go(_PS_OFF)

@@ -26,6 +26,7 @@ and logs (states, stop reasons in hex).  :attr:`ChademoCharger.vehicle` is the r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from ..deadline import Timers
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
@@ -58,6 +59,27 @@ from .interfaces import (
 )
 
 S = ChargerState
+#: the member by its value: ``vehicle`` is read every cycle, and ``ChargerState(value)`` is an Enum call
+_STATE_BY_VALUE: Final = {state.value: state for state in ChargerState}
+
+#: read per event, step or cycle: module constants, not Enum class attribute lookups
+_K_CHARGE: Final = SessionKind.CHARGE
+_K_DISCOVERY: Final = SessionKind.DISCOVERY
+_OUT_D1: Final = Output.D1
+_OUT_D2: Final = Output.D2
+_S_CHARGING: Final = S.CHARGING
+_S_DISCOVERED: Final = S.DISCOVERED
+_S_ENDED: Final = S.ENDED
+_S_IDLE: Final = S.IDLE
+_S_STOP_UNLOCK: Final = S.STOP_UNLOCK
+_S_STOP_WAIT_CONTACTORS_OPEN: Final = S.STOP_WAIT_CONTACTORS_OPEN
+_S_STOP_WAIT_CURRENT: Final = S.STOP_WAIT_CURRENT
+_S_STOP_WAIT_D1: Final = S.STOP_WAIT_D1
+_S_WAIT_CAR_CONTACTORS: Final = S.WAIT_CAR_CONTACTORS
+_S_WAIT_CAR_READY: Final = S.WAIT_CAR_READY
+_S_WAIT_CAR_REQUEST: Final = S.WAIT_CAR_REQUEST
+_S_WAIT_PRECHARGE: Final = S.WAIT_PRECHARGE
+_T_CYCLE: Final = ChargerTimer.CYCLE
 
 CYCLE = 0.1  # s, chademo.md §2
 READY_TIMEOUT = 8.0  # d1 → k + 0x102.5.0 (chademo.md §4.1)
@@ -83,9 +105,9 @@ U8_MAX = 0xFF  # one-byte current fields (0x108.3, 0x109.3, 0x208.3)
 VEHICLE_IDS = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
 CHARGER_IDS = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
 _UNUSED_IDS = frozenset((0x201, 0x700))  # decoded by the DBC, but nothing the charger acts on
-_ACTIVE = frozenset((S.WAIT_CAR_READY, S.WAIT_PRECHARGE, S.WAIT_CAR_CONTACTORS, S.WAIT_CAR_REQUEST, S.CHARGING))
-_AFTER_READY = frozenset((S.WAIT_PRECHARGE, S.WAIT_CAR_CONTACTORS, S.WAIT_CAR_REQUEST, S.CHARGING))
-_STOPPING = frozenset((S.STOP_WAIT_CURRENT, S.STOP_WAIT_CONTACTORS_OPEN, S.STOP_WAIT_D1, S.STOP_UNLOCK))
+_ACTIVE = frozenset((_S_WAIT_CAR_READY, _S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
+_AFTER_READY = frozenset((_S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
+_STOPPING = frozenset((_S_STOP_WAIT_CURRENT, _S_STOP_WAIT_CONTACTORS_OPEN, _S_STOP_WAIT_D1, _S_STOP_UNLOCK))
 
 
 def encode_remaining(seconds: float) -> tuple[int, int]:
@@ -186,7 +208,7 @@ class ChademoCharger(MachineBase):
     """The adapter's CHAdeMO charger side.  See the module docstring for its interface."""
 
     def __init__(self, name: str = "chademo", config: ChargerConfig | None = None) -> None:
-        super().__init__(name, S.IDLE, CHARGER_SUCCESSORS)
+        super().__init__(name, _S_IDLE, CHARGER_SUCCESSORS)
         self.config = config or ChargerConfig()
         self.upstream = Upstream()
         self.k = False
@@ -245,23 +267,23 @@ class ChademoCharger(MachineBase):
             self._on_input(event.name, event.value, now)
 
     def handle_timer(self, now: float) -> None:
-        at = self.timers.at(ChargerTimer.CYCLE)
+        at = self.timers.at(_T_CYCLE)
         if at is not None and now >= at - 1e-9:
-            self._on_timer(ChargerTimer.CYCLE, now)
+            self._on_timer(_T_CYCLE, now)
 
     def _on_timer(self, purpose: ChargerTimer, now: float) -> None:
         """The one purpose, the cycle: it stays armed while it runs, so the cycle may stop the
         clock (:meth:`_stop_cycle`); otherwise the next one is 100 ms after this one."""
         self._cycle(now)
-        if self.timers.at(ChargerTimer.CYCLE) is not None:
+        if self.timers.at(_T_CYCLE) is not None:
             self._cycles += 1
-            self.timers.start(ChargerTimer.CYCLE, self._t0 + self._cycles * CYCLE)
+            self.timers.start(_T_CYCLE, self._t0 + self._cycles * CYCLE)
 
     def get_timer(self) -> float | None:
         return self.timers.next()
 
     def _stop_cycle(self) -> None:
-        self.timers.cancel(ChargerTimer.CYCLE)
+        self.timers.cancel(_T_CYCLE)
 
     # ---------------------------------------------------------------------------- inputs
     def _on_input(self, name: str, value: object, now: float) -> None:
@@ -274,7 +296,7 @@ class ChademoCharger(MachineBase):
             else:
                 self._log("input-rejected", name=name, reason=f"not an Upstream: {type(value).__name__}")
         elif name == "start":
-            kind = SessionKind.CHARGE if value is True else value
+            kind = _K_CHARGE if value is True else value
             if isinstance(kind, SessionKind):
                 self.start(kind, now)
             else:
@@ -312,31 +334,31 @@ class ChademoCharger(MachineBase):
             self._log("stop-requested")
 
     def _start(self, kind: SessionKind, now: float) -> None:
-        if self.state not in (S.IDLE, S.DISCOVERED):
+        if self.state not in (_S_IDLE, _S_DISCOVERED):
             self._log("start-ignored", state=self.state, reason="a real session starts only once")
             return
         self._reset_session()
         self.session = kind
         self._tx = True
         self._set_d1(True)
-        self._go(S.WAIT_CAR_READY, now, session=kind.value)
+        self._go(_S_WAIT_CAR_READY, now, session=kind.value)
         self._t0 = now
         self._cycles = 1
-        self.timers.start(ChargerTimer.CYCLE, now + CYCLE)
+        self.timers.start(_T_CYCLE, now + CYCLE)
 
     def _promote(self, config: ChargerConfig, now: float) -> None:
         """Continue a discovery session that has not ended yet as the real session (with the real
         session's ``config``): for cars that refuse a second session (adapter.md §3, §14 #15/#16),
         recognised from their first frames.  The ready timeout counts from here."""
-        if self.session is not SessionKind.DISCOVERY or self.state is not S.WAIT_CAR_READY:
+        if self.session is not _K_DISCOVERY or self.state is not _S_WAIT_CAR_READY:
             self._log("promote-ignored", state=self.state, session=None if self.session is None else self.session.value)
             return
         self.config = config
-        self.session = SessionKind.CHARGE
-        self._go(S.WAIT_CAR_READY, now, session=SessionKind.CHARGE.value, promoted=True)
+        self.session = _K_CHARGE
+        self._go(_S_WAIT_CAR_READY, now, session=_K_CHARGE.value, promoted=True)
 
     def _on_frame(self, frame: CanFrame, now: float) -> None:
-        if self.session is None or self.state in (S.ENDED, S.DISCOVERED, S.IDLE):
+        if self.session is None or self.state in (_S_ENDED, _S_DISCOVERED, _S_IDLE):
             return
         fid = frame.arbitration_id
         if not frame.is_extended_id and (fid in _UNUSED_IDS or self._rx_last.get(fid) == frame.data):
@@ -391,13 +413,13 @@ class ChademoCharger(MachineBase):
     def _set_d1(self, on: bool) -> None:
         if on != self._d1:
             self._d1 = on
-            self._emit(SetOutput(Output.D1, on))
+            self._emit(SetOutput(_OUT_D1, on))
 
     def _set_d2(self, on: bool) -> None:
         if on != self._d2:
             self._d2 = on
             self._d2_ever = self._d2_ever or on
-            self._emit(SetOutput(Output.D2, on))
+            self._emit(SetOutput(_OUT_D2, on))
 
     @property
     def effective_protocol(self) -> int:
@@ -420,12 +442,12 @@ class ChademoCharger(MachineBase):
         return self._status.target_voltage if self._status is not None else 0
 
     def _available_voltage(self) -> int:
-        discovery = self.session is SessionKind.DISCOVERY  # no source yet: the configured maximum
+        discovery = self.session is _K_DISCOVERY  # no source yet: the configured maximum
         return available_voltage(None if discovery else self.upstream.available_voltage, self.config.max_volts)
 
     def _current_limits(self) -> ChargerCurrent:
         amps = self.config.max_amps
-        if self.session is SessionKind.DISCOVERY:
+        if self.session is _K_DISCOVERY:
             return ChargerCurrent(amps, amps)
         up = self.upstream
         return charger_current(up.available_current, up.dynamic_current, amps)
@@ -443,7 +465,7 @@ class ChademoCharger(MachineBase):
         self._publish_demand()
         if self._tx and self._seen:
             self._send_frames(now)
-        if self.state is S.ENDED:
+        if self.state is _S_ENDED:
             self._stop_cycle()
 
     def _check(self, now: float) -> StopReason:
@@ -452,7 +474,7 @@ class ChademoCharger(MachineBase):
         if self._stop_requested:
             r |= StopReason.USER
         status = self._status
-        if self.session is SessionKind.DISCOVERY:
+        if self.session is _K_DISCOVERY:
             if status is not None and status.system_fault:
                 r |= StopReason.CAR_ERROR
             return r
@@ -483,7 +505,7 @@ class ChademoCharger(MachineBase):
                 r |= StopReason.NOT_IN_PARK
             if status.any_fault:
                 r |= StopReason.BATTERY_FAULT
-        if self.state is S.CHARGING:
+        if self.state is _S_CHARGING:
             if status.target_voltage == 0:
                 r |= StopReason.TARGET_ZERO
             if self._remaining <= 0:
@@ -495,29 +517,29 @@ class ChademoCharger(MachineBase):
     def _step(self, now: float) -> None:
         state = self.state
         elapsed = now - self._since
-        if state is S.WAIT_CAR_READY:
+        if state is _S_WAIT_CAR_READY:
             self._wait_car_ready(now, elapsed)
-        elif state is S.WAIT_PRECHARGE:
+        elif state is _S_WAIT_PRECHARGE:
             self._refresh_before_loop()
             if self.upstream.precharge_done:
                 self._frozen_target = self._target()
                 self._request_at_d2 = self._request()
                 self._set_d2(True)
-                self._go(S.WAIT_CAR_CONTACTORS, now, frozen_target=self._frozen_target)
+                self._go(_S_WAIT_CAR_CONTACTORS, now, frozen_target=self._frozen_target)
             elif elapsed >= PRECHARGE_TIMEOUT:
                 self._begin_stop(now, StopReason.PRECHARGE_TIMEOUT)
-        elif state is S.WAIT_CAR_CONTACTORS:
+        elif state is _S_WAIT_CAR_CONTACTORS:
             self._refresh_before_loop()
             self._wait_car_contactors(now, elapsed)
-        elif state is S.WAIT_CAR_REQUEST:
+        elif state is _S_WAIT_CAR_REQUEST:
             self._refresh_before_loop()
             if self._request() > 0:
                 self._start_charging(now)
             elif elapsed >= REQUEST_TIMEOUT:
                 self._begin_stop(now, StopReason.REQUEST_TIMEOUT)
-        elif state is S.CHARGING:
+        elif state is _S_CHARGING:
             self._charging_loop(now)
-        elif state is S.STOP_WAIT_CURRENT:
+        elif state is _S_STOP_WAIT_CURRENT:
             timed_out = elapsed >= STOP_STEP_TIMEOUT
             if elapsed <= 0 and self._charging:
                 return  # one frame with 5.5 = 1 while 5.0 is still 1 (chademo.md §3.5), even at 0 A
@@ -529,20 +551,20 @@ class ChademoCharger(MachineBase):
                 self._remaining = 0.0
                 self._discharging = False
                 if self._d2_ever:
-                    self._go(S.STOP_WAIT_CONTACTORS_OPEN, now)
+                    self._go(_S_STOP_WAIT_CONTACTORS_OPEN, now)
                 else:
                     self._car_contactors_open(now, "d2 never set")
-        elif state is S.STOP_WAIT_CONTACTORS_OPEN:
+        elif state is _S_STOP_WAIT_CONTACTORS_OPEN:
             self._wait_contactors_open(now, elapsed)
-        elif state is S.STOP_WAIT_D1:
+        elif state is _S_STOP_WAIT_D1:
             if elapsed >= D2_TO_D1 - 1e-9:
                 self._set_d1(False)
                 self._locked = False
-                self._go(S.STOP_UNLOCK, now)
-        elif state is S.STOP_UNLOCK:
+                self._go(_S_STOP_UNLOCK, now)
+        elif state is _S_STOP_UNLOCK:
             # the frame with 0x109.5.2 cleared went out last cycle: logical unlock, CAN off
             self._tx = False
-            self._go(S.ENDED, now, reasons=self._reasons.describe())
+            self._go(_S_ENDED, now, reasons=self._reasons.describe())
 
     def _refresh_before_loop(self) -> None:
         """Threshold and remaining time follow the car until the charging loop (adapter.md §2.1)."""
@@ -562,7 +584,7 @@ class ChademoCharger(MachineBase):
         elif not too_high:
             self._incompatible_since = None
         ready = self.k and status is not None and status.charging_enabled
-        discovery = self.session is SessionKind.DISCOVERY
+        discovery = self.session is _K_DISCOVERY
         if ready and discovery:
             view = self.vehicle
             self.discovered = view
@@ -571,7 +593,7 @@ class ChademoCharger(MachineBase):
             self._set_d1(False)
             self._tx = False
             self._stop_cycle()
-            self._go(S.DISCOVERED, now)
+            self._go(_S_DISCOVERED, now)
             return
         since = self._incompatible_since
         if not discovery and since is not None and (ready or now - since >= INCOMPATIBLE_PERSIST):
@@ -581,7 +603,7 @@ class ChademoCharger(MachineBase):
             return  # 0x109.5.3 goes out this cycle, the stop follows on the next one
         if ready:
             self._locked = True
-            self._go(S.WAIT_PRECHARGE, now, after_d1=round(now - self._t0, 3))
+            self._go(_S_WAIT_PRECHARGE, now, after_d1=round(now - self._t0, 3))
         elif not discovery and elapsed >= READY_TIMEOUT:
             self._begin_stop(now, StopReason.CAR_READY_TIMEOUT)
 
@@ -597,7 +619,7 @@ class ChademoCharger(MachineBase):
             how = "request rose from 0" if rising else "assumed after d2 (0.9)"
         if closed:
             self._contactors_closed = True
-            self._go(S.WAIT_CAR_REQUEST, now, how=how, after_d2=round(elapsed, 3))
+            self._go(_S_WAIT_CAR_REQUEST, now, how=how, after_d2=round(elapsed, 3))
             if self._request() > 0:
                 self._start_charging(now)
         elif elapsed >= CONTACTORS_TIMEOUT:
@@ -609,7 +631,7 @@ class ChademoCharger(MachineBase):
         self._charging = True
         self._stop_control = False
         self._zero_since = now
-        self._go(S.CHARGING, now, request=self._request(), remaining_s=self._remaining)
+        self._go(_S_CHARGING, now, request=self._request(), remaining_s=self._remaining)
 
     def _charging_loop(self, now: float) -> None:
         flowing = self.upstream.present_current > 0
@@ -635,7 +657,7 @@ class ChademoCharger(MachineBase):
         self._stop_control = True
         self._keepalive = False
         self._log("stop", reasons=self._reasons.describe(), state=self.state)
-        self._go(S.STOP_WAIT_CURRENT, now)
+        self._go(_S_STOP_WAIT_CURRENT, now)
 
     def _wait_contactors_open(self, now: float, elapsed: float) -> None:
         if not self.k:
@@ -654,7 +676,7 @@ class ChademoCharger(MachineBase):
         self._reported_voltage = 0
         self._contactors_closed = False
         self._set_d2(False)
-        self._go(S.STOP_WAIT_D1, now, how=how)
+        self._go(_S_STOP_WAIT_D1, now, how=how)
 
     # ---------------------------------------------------------------------------- outputs
     def _present_voltage_live(self) -> int:
@@ -664,7 +686,7 @@ class ChademoCharger(MachineBase):
 
     def _publish_demand(self) -> None:
         state = self.state
-        charging = state is S.CHARGING
+        charging = state is _S_CHARGING
         target = self._frozen_target if self._frozen_target is not None else self._target()
         if self._threshold is not None:
             target = min(target, self._threshold)
@@ -673,11 +695,11 @@ class ChademoCharger(MachineBase):
             car_max = self._discharge.max_discharge_current if self._discharge is not None else 0
             discharge = car_max or self.config.max_discharge_amps_fallback
         demand = PowerDemand(
-            precharge=state is S.WAIT_PRECHARGE,
+            precharge=state is _S_WAIT_PRECHARGE,
             d2=self._d2,
             car_contactors_closed=self._contactors_closed,
             charging=charging,
-            stopping=state in _STOPPING or state is S.ENDED,
+            stopping=state in _STOPPING or state is _S_ENDED,
             voltage=target,
             current=min(self._request(), self._current_limits().dyn_available) if charging else 0,
             discharge_current=discharge,
@@ -688,13 +710,13 @@ class ChademoCharger(MachineBase):
 
     def _available_current(self) -> int:
         """0x108.3: dynamic (delivered + margin while the car asks for more) or static (adapter.md §6.3)."""
-        request = self._request() if self.state is S.CHARGING else 0
+        request = self._request() if self.state is _S_CHARGING else 0
         return available_current(self._current_limits(), dynamic=self.car_dynamic, car_request_a=request,
                                  delivered_a=self._delivered(), max_undersupply_a=self.config.max_undersupply_amps)
 
     def _status_frame(self) -> ChargerStatus:
         state = self.state
-        discovery = self.session is SessionKind.DISCOVERY
+        discovery = self.session is _K_DISCOVERY
         if discovery:
             voltage = _clamp(round(self.upstream.estimated_battery_voltage), 0xFFFF)
         elif state in _STOPPING:
@@ -702,7 +724,7 @@ class ChademoCharger(MachineBase):
         else:
             voltage = self._present_voltage_live()
         current = present_current(None if discovery else self.upstream.present_current,
-                                  in_charging_loop=state is S.CHARGING,
+                                  in_charging_loop=state is _S_CHARGING,
                                   discharging=self._discharging and not self._keepalive,
                                   fake_idle_amps=self.config.fake_idle_amps)
         byte6, byte7 = encode_remaining(self._remaining)
@@ -732,7 +754,7 @@ class ChademoCharger(MachineBase):
             self._status_frame(),
             ChargerExtended(dynamic_control=True),
         ]
-        if self.config.v2x and self.session is SessionKind.CHARGE:
+        if self.config.v2x and self.session is _K_CHARGE:
             car_max = self._discharge.max_discharge_current if self._discharge is not None else 0
             out.append(
                 ChargerDischargeLimits(
@@ -776,7 +798,7 @@ class ChademoCharger(MachineBase):
             )
             faults = sum(1 << i for i, bit in enumerate(bits) if bit)
         return VehicleView(
-            state=ChargerState(self.state),
+            state=_STATE_BY_VALUE[self.state],
             session=self.session,
             seen=self._seen,
             protocol_number=status.protocol_number if status is not None else 0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntFlag, StrEnum
+from typing import Final
 
 from ..runtime.machine import successor_table
 
@@ -169,40 +170,112 @@ class PowerDemand:
     discharge_current: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+# A hot record (Final fields, a hand-written __init__, tests/test_records.py): the charger makes one
+# every 100 ms cycle for the bridge, and a frozen dataclass sets each of its 33 fields through object.__setattr__.
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class VehicleView:
     """What the charger knows about the car, plus its own session state (``charger.vehicle``)."""
 
-    state: ChargerState
-    session: SessionKind | None
-    seen: bool  # a 0x102 arrived in this session
-    protocol_number: int  # the car's 0x102.0 (0 until seen)
-    effective_protocol: int  # min(car, ours): 1 = 0.9 rules, >= 2 = 1.0 rules
-    target_voltage: int
-    frozen_target_voltage: int | None  # snapshot at d2
-    max_battery_voltage: int
-    min_battery_voltage: int
-    min_charge_current: int
-    current_request: int
-    soc: float | None  # % after the 0x100.6 divider, clamped to 100; None before any 0x102
-    soc_trusted: bool  # k on and 0x102.5.0 = 1 (chademo.md §3.3)
-    rated_capacity_kwh: float
-    max_charge_time_s: int
-    measured_voltage: int | None  # 0x103 (non-standard)
-    dynamic_control: bool  # 0x110.0.0, or 0x102.5.6, or the configured fallback
-    legacy_dynamic_bit: bool  # 0x102.5.6 itself (car recognition, adapter/recognition.py)
-    sends_0x110: bool  # a 0x110 frame arrived in this session (car recognition)
-    discharge_compatible: bool  # 0x102.5.7
-    max_discharge_current: int  # 0x200.0 (A)
-    k: bool
-    ready: bool  # k and 0x102.5.0
-    car_contactors_closed: bool  # judged by the protocol rules
-    car_reports_contactors_open: bool  # 0x102.5.3
-    battery_faults: int  # 0x102.4 bits 0..4
-    system_fault: bool  # 0x102.5.2
-    not_in_park: bool  # 0x102.5.1
-    stop_reasons: StopReason
-    d1: bool
-    d2: bool
-    locked: bool  # 0x109.5.2
-    charging: bool  # 0x109.5.0
+    state: Final[ChargerState]
+    session: Final[SessionKind | None]
+    seen: Final[bool]  # a 0x102 arrived in this session
+    protocol_number: Final[int]  # the car's 0x102.0 (0 until seen)
+    effective_protocol: Final[int]  # min(car, ours): 1 = 0.9 rules, >= 2 = 1.0 rules
+    target_voltage: Final[int]
+    frozen_target_voltage: Final[int | None]  # snapshot at d2
+    max_battery_voltage: Final[int]
+    min_battery_voltage: Final[int]
+    min_charge_current: Final[int]
+    current_request: Final[int]
+    soc: Final[float | None]  # % after the 0x100.6 divider, clamped to 100; None before any 0x102
+    soc_trusted: Final[bool]  # k on and 0x102.5.0 = 1 (chademo.md §3.3)
+    rated_capacity_kwh: Final[float]
+    max_charge_time_s: Final[int]
+    measured_voltage: Final[int | None]  # 0x103 (non-standard)
+    dynamic_control: Final[bool]  # 0x110.0.0, or 0x102.5.6, or the configured fallback
+    legacy_dynamic_bit: Final[bool]  # 0x102.5.6 itself (car recognition, adapter/recognition.py)
+    sends_0x110: Final[bool]  # a 0x110 frame arrived in this session (car recognition)
+    discharge_compatible: Final[bool]  # 0x102.5.7
+    max_discharge_current: Final[int]  # 0x200.0 (A)
+    k: Final[bool]
+    ready: Final[bool]  # k and 0x102.5.0
+    car_contactors_closed: Final[bool]  # judged by the protocol rules
+    car_reports_contactors_open: Final[bool]  # 0x102.5.3
+    battery_faults: Final[int]  # 0x102.4 bits 0..4
+    system_fault: Final[bool]  # 0x102.5.2
+    not_in_park: Final[bool]  # 0x102.5.1
+    stop_reasons: Final[StopReason]
+    d1: Final[bool]
+    d2: Final[bool]
+    locked: Final[bool]  # 0x109.5.2
+    charging: Final[bool]  # 0x109.5.0
+
+    def __init__(
+        self,
+        state: ChargerState,
+        session: SessionKind | None,
+        seen: bool,
+        protocol_number: int,
+        effective_protocol: int,
+        target_voltage: int,
+        frozen_target_voltage: int | None,
+        max_battery_voltage: int,
+        min_battery_voltage: int,
+        min_charge_current: int,
+        current_request: int,
+        soc: float | None,
+        soc_trusted: bool,
+        rated_capacity_kwh: float,
+        max_charge_time_s: int,
+        measured_voltage: int | None,
+        dynamic_control: bool,
+        legacy_dynamic_bit: bool,
+        sends_0x110: bool,
+        discharge_compatible: bool,
+        max_discharge_current: int,
+        k: bool,
+        ready: bool,
+        car_contactors_closed: bool,
+        car_reports_contactors_open: bool,
+        battery_faults: int,
+        system_fault: bool,
+        not_in_park: bool,
+        stop_reasons: StopReason,
+        d1: bool,
+        d2: bool,
+        locked: bool,
+        charging: bool,
+    ) -> None:
+        self.state = state
+        self.session = session
+        self.seen = seen
+        self.protocol_number = protocol_number
+        self.effective_protocol = effective_protocol
+        self.target_voltage = target_voltage
+        self.frozen_target_voltage = frozen_target_voltage
+        self.max_battery_voltage = max_battery_voltage
+        self.min_battery_voltage = min_battery_voltage
+        self.min_charge_current = min_charge_current
+        self.current_request = current_request
+        self.soc = soc
+        self.soc_trusted = soc_trusted
+        self.rated_capacity_kwh = rated_capacity_kwh
+        self.max_charge_time_s = max_charge_time_s
+        self.measured_voltage = measured_voltage
+        self.dynamic_control = dynamic_control
+        self.legacy_dynamic_bit = legacy_dynamic_bit
+        self.sends_0x110 = sends_0x110
+        self.discharge_compatible = discharge_compatible
+        self.max_discharge_current = max_discharge_current
+        self.k = k
+        self.ready = ready
+        self.car_contactors_closed = car_contactors_closed
+        self.car_reports_contactors_open = car_reports_contactors_open
+        self.battery_faults = battery_faults
+        self.system_fault = system_fault
+        self.not_in_park = not_in_park
+        self.stop_reasons = stop_reasons
+        self.d1 = d1
+        self.d2 = d2
+        self.locked = locked
+        self.charging = charging

@@ -30,12 +30,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from ..runtime import InputChanged
 from ..runtime.signals import Input, Output
 
 Sink = Callable[[InputChanged], None]
+
+#: read per event, step or cycle: module constants, not Enum class attribute lookups
+_IN_BUTTON: Final = Input.BUTTON
+_IN_INLET: Final = Input.INLET
+_IN_K: Final = Input.K
+_IN_VCC12: Final = Input.VCC12
+_IN_VCC4: Final = Input.VCC4
+_OUT_ADAPTER_CONTACTOR: Final = Output.ADAPTER_CONTACTOR
+_OUT_CP: Final = Output.CP
+_OUT_D1: Final = Output.D1
+_OUT_D2: Final = Output.D2
+_OUT_LED: Final = Output.LED
+_OUT_POWER_HOLD: Final = Output.POWER_HOLD
 
 ADC_STEP_V = 0.01
 INLET_STEP_V = 0.5  # a 12-bit ADC behind a ≈1000:1 divider resolves ≈0.5 V at the inlet
@@ -195,21 +208,21 @@ class AdapterHardware:
         """Output sink for the controller machines (``on_output`` of the runtime)."""
         if not self.powered:
             return
-        if name == Output.POWER_HOLD:
+        if name == _OUT_POWER_HOLD:
             if not value:
                 self._power_off(now)
-        elif name == Output.LED:
+        elif name == _OUT_LED:
             self._set_led(bool(value), now)
-        elif name == Output.ADAPTER_CONTACTOR:
+        elif name == _OUT_ADAPTER_CONTACTOR:
             if value is not None:
                 self.contactor.command(bool(value), now)
-        elif name == Output.D1:
+        elif name == _OUT_D1:
             if bool(value) != self._d1_command:
                 self._d1_command = bool(value)
                 self._d1_change_at = now + self.d1_delay_s
-        elif name == Output.D2:
+        elif name == _OUT_D2:
             self._set_d2(bool(value))
-        elif name == Output.CP:
+        elif name == _OUT_CP:
             if value not in ("B", "C"):
                 raise ValueError(f"CP state must be 'B' or 'C', not {value!r}")
             if value != self.cp:
@@ -224,7 +237,7 @@ class AdapterHardware:
 
     def set_k(self, on: bool) -> None:
         """The car's k switch as the adapter's j opto-coupler sees it."""
-        self.controller(InputChanged(Input.K, on))
+        self.controller(InputChanged(_IN_K, on))
 
     @property
     def loop_supply(self) -> LoopSupply:
@@ -246,7 +259,7 @@ class AdapterHardware:
         self._step_button(now)
         self.battery.step(dt, self.powered, self.charger_voltage_v)
         vcc4, vcc12 = self.battery.readings(self.powered)
-        for name, volts in ((Input.VCC4, vcc4), (Input.VCC12, vcc12)):
+        for name, volts in ((_IN_VCC4, vcc4), (_IN_VCC12, vcc12)):
             quantised = round(round(volts / ADC_STEP_V) * ADC_STEP_V, 2)
             if self._reported.get(name) != quantised:
                 self._reported[name] = quantised
@@ -260,7 +273,7 @@ class AdapterHardware:
         quantised = round(round(volts / INLET_STEP_V) * INLET_STEP_V, 1)
         if self._reported.get("inlet") != quantised:
             self._reported["inlet"] = quantised
-            self.controller(InputChanged(Input.INLET, quantised))
+            self.controller(InputChanged(_IN_INLET, quantised))
 
     def _step_button(self, now: float) -> None:
         for press in self._presses:
@@ -274,7 +287,7 @@ class AdapterHardware:
     def _set_button(self, pressed: bool) -> None:
         if pressed != self.button:
             self.button = pressed
-            self.controller(InputChanged(Input.BUTTON, pressed))
+            self.controller(InputChanged(_IN_BUTTON, pressed))
 
     def _set_led(self, on: bool, now: float) -> None:
         if on != self.led:

@@ -131,8 +131,8 @@ class EvccTimer(StrEnum):
 
     START = "start"  # "no SLAC, link already up": connect at ``start_at``
     CONNECT_TIMEOUT = "connect-timeout"
-    RESPONSE_TIMEOUT = "response-timeout"  # the request ``TimerArgs.msg`` is unanswered
-    RESEND = "resend"  # the next request ``TimerArgs.msg`` of an Ongoing/PreCharge/welding loop
+    RESPONSE_TIMEOUT = "response-timeout"  # the request ``_timer_msg`` is unanswered
+    RESEND = "resend"  # the next request ``_timer_msg`` of an Ongoing/PreCharge/welding loop
     PRECHARGE_START = "precharge-start"  # the delay after CableCheck
     CAR_NOT_READY = "car-not-ready"  # ready_to_start never came
     PRECHARGE_TIMEOUT = "precharge-timeout"
@@ -143,11 +143,15 @@ class EvccTimer(StrEnum):
     END = "end"  # safe shutdown: … → this → unlock, FIN
 
 
-@dataclass(frozen=True, slots=True)
-class TimerArgs:
-    """What a timer's purpose needs when it fires: the request it is about."""
-
-    msg: Kind
+#: read on every CurrentDemand round: module constants, not Enum class attribute lookups
+_T_RESPONSE_TIMEOUT: Final = EvccTimer.RESPONSE_TIMEOUT
+_T_RESEND: Final = EvccTimer.RESEND
+_T_NEXT_CURRENT_DEMAND: Final = EvccTimer.NEXT_CURRENT_DEMAND
+_K_CURRENT_DEMAND: Final = Kind.CURRENT_DEMAND
+_K_PRE_CHARGE: Final = Kind.PRE_CHARGE
+_K_SUPPORTED_APP_PROTOCOL: Final = Kind.SUPPORTED_APP_PROTOCOL
+_SCHEMA_DIN: Final = Schema.DIN
+_SCHEMA_ISO2: Final = Schema.ISO2
 
 
 #: EVSEStatusCodes that let a session continue (ccs-ev.md §12.1).
@@ -375,7 +379,7 @@ class Evcc(MachineBase):
         self._stream = v2gtp.V2gtpStream()
         #: what the machine waits for (one purpose at a time) and the request it is about
         self.timers = Timers()
-        self._timer_args: TimerArgs | None = None
+        self._timer_msg: Kind | None = None  # the request the armed purpose is about (no record built per arm)
         if self.cfg.secc is not None:
             self.timers.start(EvccTimer.START, self.cfg.start_at)
         self._awaiting: Kind | None = None
@@ -416,14 +420,14 @@ class Evcc(MachineBase):
 
     def _on_timer(self, purpose: EvccTimer, now: float) -> None:
         """What happens when each purpose times out (the one place that says so)."""
-        args, self._timer_args = self._timer_args, None
-        if purpose is EvccTimer.RESPONSE_TIMEOUT:
-            assert args is not None
-            self._on_timeout(args.msg, now)
-        elif purpose is EvccTimer.RESEND:
-            assert args is not None
-            self._send(args.msg, now)
-        elif purpose is EvccTimer.NEXT_CURRENT_DEMAND:
+        msg, self._timer_msg = self._timer_msg, None
+        if purpose is _T_RESPONSE_TIMEOUT:
+            assert msg is not None
+            self._on_timeout(msg, now)
+        elif purpose is _T_RESEND:
+            assert msg is not None
+            self._send(msg, now)
+        elif purpose is _T_NEXT_CURRENT_DEMAND:
             self._next_current_demand(now)
         elif purpose is EvccTimer.POWER_DELIVERY_ON:
             self._next(S.POWER_DELIVERY_ON, Kind.POWER_DELIVERY, now)
@@ -689,15 +693,15 @@ class Evcc(MachineBase):
         else:
             at = max(now, self._last_sent + self.cfg.current_demand_interval)
             if at <= now:
-                self._send(Kind.CURRENT_DEMAND, now)
+                self._send(_K_CURRENT_DEMAND, now)
             else:
-                self._arm(EvccTimer.NEXT_CURRENT_DEMAND, at)
+                self._arm(_T_NEXT_CURRENT_DEMAND, at)
 
     def _next_current_demand(self, now: float) -> None:
         if self.req.stop:
             self._normal_stop("ev-stop-request", now)
         else:
-            self._send(Kind.CURRENT_DEMAND, now)
+            self._send(_K_CURRENT_DEMAND, now)
 
     def _start_welding(self, now: float) -> None:
         self._set(Output.EV_CONTACTOR, False)
@@ -786,7 +790,7 @@ class Evcc(MachineBase):
     def _send(self, kind: Kind, now: float) -> None:
         msg = self._build(kind)
         try:
-            payload = codec.encode_request(msg, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
+            payload = codec.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:  # a value we cannot represent: never send garbage
             self._log("encode-failed", error=str(exc), msg=kind)
             self._safe_shutdown(f"encode-failed:{self.state}", now)
@@ -799,13 +803,13 @@ class Evcc(MachineBase):
         self.sent += 1
         self._last_sent = now
         self._awaiting = kind
-        if kind is Kind.PRE_CHARGE:
+        if kind is _K_PRE_CHARGE:
             timeout = self._precharge_deadline
-        elif self.schema is Schema.ISO2 and kind in self.cfg.iso_timeouts:
+        elif self.schema is _SCHEMA_ISO2 and kind in self.cfg.iso_timeouts:
             timeout = now + self.cfg.iso_timeouts[kind]
         else:
             timeout = now + self.cfg.timeouts[kind]
-        self._arm(EvccTimer.RESPONSE_TIMEOUT, timeout, kind)
+        self._arm(_T_RESPONSE_TIMEOUT, timeout, kind)
 
     def _on_timeout(self, kind: Kind, now: float) -> None:
         self._log("timeout", msg=kind, state=self.state)
@@ -816,10 +820,10 @@ class Evcc(MachineBase):
 
     def _build(self, kind: Kind) -> EvMessage:
         req, cfg = self.req, self.cfg
-        din = self.schema is Schema.DIN
+        din = self.schema is _SCHEMA_DIN
         soc = max(0, min(100, int(req.soc)))
         conditioning = False if din else None
-        if kind is Kind.CURRENT_DEMAND:  # every 30 ms: built in one go
+        if kind is _K_CURRENT_DEMAND:  # every 30 ms: built in one go
             current = min(req.target_current, req.max_current)
             dynamic = self._status.evse_dynamic_current
             if dynamic is not None:
@@ -855,13 +859,12 @@ class Evcc(MachineBase):
     # ------------------------------------------------------------------ bookkeeping
     def _arm(self, purpose: EvccTimer, at: float, msg: Kind | None = None) -> None:
         """Wait for ``purpose`` (about request ``msg``); it replaces whatever was armed."""
-        self.timers.clear()
-        self.timers.start(purpose, at)
-        self._timer_args = TimerArgs(msg) if msg is not None else None
+        self.timers.only(purpose, at)  # one step instead of clear() + start()
+        self._timer_msg = msg
 
     def _disarm(self) -> None:
         self.timers.clear()
-        self._timer_args = None
+        self._timer_msg = None
 
     def _go(self, state: EvccState, **why: Any) -> None:
         value = state.value  # ``state`` holds the plain value: the session log shows it (docs/machines.md)

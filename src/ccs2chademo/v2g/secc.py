@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from ..deadline import Timers
 from ..runtime.events import (
@@ -60,6 +60,21 @@ class SeccTimer(StrEnum):
     REPLY = "reply"
     IDLE_TIMEOUT = "idle-timeout"  # no request for ``SeccConfig.idle_timeout``: close
 
+
+#: read on every request and reply: module constants, not Enum class attribute lookups
+_T_REPLY: Final = SeccTimer.REPLY
+_T_IDLE_TIMEOUT: Final = SeccTimer.IDLE_TIMEOUT
+_K_CABLE_CHECK: Final = Kind.CABLE_CHECK
+_K_CHARGE_PARAMETER_DISCOVERY: Final = Kind.CHARGE_PARAMETER_DISCOVERY
+_K_CONTRACT_AUTHENTICATION: Final = Kind.CONTRACT_AUTHENTICATION
+_K_CURRENT_DEMAND: Final = Kind.CURRENT_DEMAND
+_K_POWER_DELIVERY: Final = Kind.POWER_DELIVERY
+_K_PRE_CHARGE: Final = Kind.PRE_CHARGE
+_K_SESSION_SETUP: Final = Kind.SESSION_SETUP
+_K_SESSION_STOP: Final = Kind.SESSION_STOP
+_K_SUPPORTED_APP_PROTOCOL: Final = Kind.SUPPORTED_APP_PROTOCOL
+_K_WELDING_DETECTION: Final = Kind.WELDING_DETECTION
+_TIMER_ORDER: Final = (_T_REPLY, _T_IDLE_TIMEOUT)
 
 
 class PowerStage(Protocol):
@@ -187,14 +202,14 @@ class Secc(MachineBase):
     def handle_timer(self, now: float) -> None:
         now += EPSILON  # the runtime may round a deadline to the nanosecond below it
         # the replies first, then the idle check: the order this server has always used
-        for purpose in (SeccTimer.REPLY, SeccTimer.IDLE_TIMEOUT):
+        for purpose in _TIMER_ORDER:
             at = self.timers.at(purpose)
             if at is not None and at <= now:
                 self._on_timer(purpose, now)
         self._arm_reply()
 
     def _on_timer(self, purpose: SeccTimer, now: float) -> None:
-        if purpose is SeccTimer.REPLY:
+        if purpose is _T_REPLY:
             due = [p for p in self._replies if p[0] <= now]
             self._replies = [p for p in self._replies if p[0] > now]
             for _, reply in due:
@@ -206,9 +221,10 @@ class Secc(MachineBase):
 
     def _arm_reply(self) -> None:
         """The reply timer follows the earliest queued reply."""
-        self.timers.cancel(SeccTimer.REPLY)
-        if self._replies:
-            self.timers.start(SeccTimer.REPLY, min(t for t, _ in self._replies))
+        if self._replies:  # start() re-arms (same order and earliest as cancel() first), one dict op fewer
+            self.timers.start(_T_REPLY, min(t for t, _ in self._replies))
+        else:
+            self.timers.cancel(_T_REPLY)
 
     def receive(self, event: Event, now: float) -> None:
         self._receive(event, now)
@@ -218,7 +234,7 @@ class Secc(MachineBase):
         if isinstance(event, LinkUp):
             self._reset(now)
             self._connected = True
-            self.timers.start(SeccTimer.IDLE_TIMEOUT, now + self.cfg.idle_timeout)
+            self.timers.start(_T_IDLE_TIMEOUT, now + self.cfg.idle_timeout)
             self._enter(SeccState.HANDSHAKE.value)
         elif isinstance(event, LinkDown):
             self._log("link-down", reason=event.reason)
@@ -252,7 +268,7 @@ class Secc(MachineBase):
             self._reset(now)
             return
         for frame in frames:
-            self.timers.start(SeccTimer.IDLE_TIMEOUT, now + self.cfg.idle_timeout)
+            self.timers.start(_T_IDLE_TIMEOUT, now + self.cfg.idle_timeout)
             try:
                 request = codec.decode_request(frame.payload, self.schema)
             except codec.CodecError as exc:
@@ -278,25 +294,25 @@ class Secc(MachineBase):
         assert reply.message is not None
         try:
             payload = codec.encode_response(reply.message, self.schema if reply.message.kind
-                                            is not Kind.SUPPORTED_APP_PROTOCOL else None)
+                                            is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:
             self._log("encode-failed", error=str(exc))
             return
         self._emit(SendData(self.link, v2gtp.encode(payload)))
-        if reply.message.kind is Kind.SUPPORTED_APP_PROTOCOL and reply.message.response_code != "Failed_NoNegotiation":
+        if reply.message.kind is _K_SUPPORTED_APP_PROTOCOL and reply.message.response_code != "Failed_NoNegotiation":
             self._enter(SeccState.SESSION.value)
 
     # ------------------------------------------------------------------ answering
     def _answer(self, req: EvMessage, now: float) -> Reply:
         delay = self.latency(req)
-        if req.kind is Kind.SUPPORTED_APP_PROTOCOL:
+        if req.kind is _K_SUPPORTED_APP_PROTOCOL:
             return Reply(self._negotiate(req), delay)
-        if req.kind is not Kind.SESSION_SETUP and req.session_id != self.cfg.session_id:
+        if req.kind is not _K_SESSION_SETUP and req.session_id != self.cfg.session_id:
             return Reply(self._failed(req.kind, "FAILED_UnknownSession"), delay)
         if req.kind not in _ALLOWED[self._last]:
             self._log("sequence-error", got=req.kind, after=self._last)
             return Reply(self._failed(req.kind, "FAILED_SequenceError"), delay)
-        if req.kind is Kind.CURRENT_DEMAND and not self._power_on:
+        if req.kind is _K_CURRENT_DEMAND and not self._power_on:
             # Alpitronic: PowerDelivery with ReadyToChargeState false, then CurrentDemand (ccs-ev.md §9 row 9)
             return Reply(replace(self._failed(req.kind, "FAILED_SequenceError"), status_code="EVSE_Shutdown"), delay)
         self._last = req.kind
@@ -305,11 +321,11 @@ class Secc(MachineBase):
     def _negotiate(self, req: EvMessage) -> EvseMessage:
         ours = [p for p in sorted(req.protocols, key=lambda p: p.priority) if p.schema in self.cfg.schemas]
         if not ours:
-            return EvseMessage(Kind.SUPPORTED_APP_PROTOCOL, response_code="Failed_NoNegotiation")
+            return EvseMessage(_K_SUPPORTED_APP_PROTOCOL, response_code="Failed_NoNegotiation")
         chosen = ours[0]
         self.schema = chosen.schema
         self._log("negotiated", schema=self.schema, schema_id=chosen.schema_id)
-        return EvseMessage(Kind.SUPPORTED_APP_PROTOCOL, response_code="OK_SuccessfulNegotiation",
+        return EvseMessage(_K_SUPPORTED_APP_PROTOCOL, response_code="OK_SuccessfulNegotiation",
                            schema_id=chosen.schema_id)
 
     def _failed(self, kind: Kind, code: str) -> EvseMessage:
@@ -325,30 +341,30 @@ class Secc(MachineBase):
     def _respond(self, req: EvMessage, now: float) -> EvseMessage:
         cfg = self.cfg
         kind = req.kind
-        if kind is Kind.SESSION_SETUP:
+        if kind is _K_SESSION_SETUP:
             return self._base(kind, cfg.session_setup_code, evse_id=cfg.evse_id)
-        if kind is Kind.CONTRACT_AUTHENTICATION:
+        if kind is _K_CONTRACT_AUTHENTICATION:
             ongoing = self._ongoing_left > 0
             self._ongoing_left -= 1
             return self._base(kind, processing="Ongoing" if ongoing else "Finished")
-        if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        if kind is _K_CHARGE_PARAMETER_DISCOVERY:
             return self._base(
                 kind, status=cfg.parameter_status, processing="Finished", max_voltage=cfg.max_voltage,
                 max_current=cfg.max_current, max_power=cfg.max_power, min_voltage=cfg.min_voltage,
                 min_current=cfg.min_current, current_regulation_tolerance=cfg.current_regulation_tolerance,
                 peak_current_ripple=cfg.peak_current_ripple, sa_schedule_tuple_id=1)
-        if kind is Kind.CABLE_CHECK:
+        if kind is _K_CABLE_CHECK:
             if self.stage.cable_check(now):
                 return self._base(kind, status="EVSE_Ready", valid=True, processing="Finished")
             return self._base(kind, status="EVSE_IsolationMonitoringActive", processing="Ongoing")
-        if kind is Kind.PRE_CHARGE:
+        if kind is _K_PRE_CHARGE:
             voltage = self.stage.precharge(req.target_voltage, req.target_current, now)
             return self._base(kind, status="EVSE_Ready", valid=True, present_voltage=voltage)
-        if kind is Kind.POWER_DELIVERY:
+        if kind is _K_POWER_DELIVERY:
             code = self.stage.power_delivery(req.power_on, now)
             self._power_on = req.power_on and code == "OK"
             return self._base(kind, code, status="EVSE_Ready", valid=True)
-        if kind is Kind.CURRENT_DEMAND:
+        if kind is _K_CURRENT_DEMAND:
             voltage, current, status = self.stage.current_demand(req.target_voltage, req.target_current, now)
             return self._base(
                 kind, status=status, valid=True, present_voltage=voltage, present_current=current,
@@ -358,8 +374,8 @@ class Secc(MachineBase):
                 max_current=cfg.max_current if "current" in cfg.demand_limits else None,
                 max_power=cfg.max_power if "power" in cfg.demand_limits else None,
                 sa_schedule_tuple_id=1)
-        if kind is Kind.WELDING_DETECTION:
+        if kind is _K_WELDING_DETECTION:
             return self._base(kind, status="EVSE_Ready", valid=True, present_voltage=self.stage.welding(now))
-        if kind is Kind.SESSION_STOP:
+        if kind is _K_SESSION_STOP:
             self.stage.power_delivery(False, now)
         return self._base(kind)
