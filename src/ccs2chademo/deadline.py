@@ -43,8 +43,11 @@ class Timers:
         self._next = best
 
     def start(self, purpose: str, at: float) -> None:
-        old = self._at.pop(purpose, None)  # a re-armed purpose queues behind those already waiting
-        self._at[purpose] = at
+        deadlines = self._at
+        old = deadlines.get(purpose)  # get + del: compiled primitives, where pop(key, None) is a method call
+        if old is not None:
+            del deadlines[purpose]  # a re-armed purpose queues behind those already waiting
+        deadlines[purpose] = at
         nxt = self._next
         if nxt is None or at < nxt:
             self._next = at
@@ -59,9 +62,13 @@ class Timers:
         self._next = at
 
     def cancel(self, purpose: str) -> None:
-        old = self._at.pop(purpose, None)
+        deadlines = self._at
+        old = deadlines.get(purpose)  # get + del: compiled primitives, where pop(key, None) is a method call
+        if old is None:
+            return
+        del deadlines[purpose]
         nxt = self._next
-        if old is not None and nxt is not None and old <= nxt:  # only the earliest leaving moves it
+        if nxt is not None and old <= nxt:  # only the earliest leaving moves it
             self._update()
 
     def clear(self) -> None:

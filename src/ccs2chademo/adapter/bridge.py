@@ -122,7 +122,7 @@ _PH_OFF: Final = Phase.OFF
 _PH_RUNNING: Final = Phase.RUNNING
 _PH_STOPPING: Final = Phase.STOPPING
 
-CYCLE_S = 0.1  # the CHAdeMO/UI cycle (adapter.md §1)
+CYCLE_S: Final = 0.1  # the CHAdeMO/UI cycle (adapter.md §1); Final: compiled in, not a module dict lookup per event
 EPS = 1e-9
 WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
 #: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
@@ -442,10 +442,17 @@ class Bridge(MachineBase):
 
     # ------------------------------------------------------------------ machine protocol
     def get_timer(self) -> float | None:
+        # asked after every event: three comparisons in the same order, no tuple built and iterated
         earliest = self._n * CYCLE_S
-        for t in (self.power.get_timer(), self._chademo_timer(), self._ccs_timer()):
-            if t is not None and t < earliest:
-                earliest = t
+        t = self.power.get_timer()
+        if t is not None and t < earliest:
+            earliest = t
+        t = self._chademo_timer()
+        if t is not None and t < earliest:
+            earliest = t
+        t = self._ccs_timer()
+        if t is not None and t < earliest:
+            earliest = t
         return earliest
 
     def _chademo_timer(self) -> float | None:
