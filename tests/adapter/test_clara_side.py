@@ -242,5 +242,5 @@ def test_bridge_stops_both_sides_on_can_silence() -> None:
     rig = clara_charging()
     rig.vcu = None
     rig.drive(rig.now + WATCHDOG_S + 0.3)
-    assert rig.bridge.stop_reason == "chademo: CAN timeout"
+    assert rig.bridge.stop_reason == "clara: CAN timeout"
     assert rig.ccs.request.stop and rig.ccs.request.target_current < 40.0

@@ -58,7 +58,7 @@ def violations(summary: Summary) -> list[str]:
 def test_zombieverter_session_at_every_charger(charger: str, protocol: str) -> None:
     world, summary, records = run(charger=charger, protocol=protocol)
     assert violations(summary) == []
-    assert summary.result == "completed" and summary.stop_reason == "chademo: enable off"  # the VCU's target SoC
+    assert summary.result == "completed" and summary.stop_reason == "clara: enable off"  # the VCU's target SoC
     assert summary.soc_end >= 21.0 and "CurrentDemand" in summary.ccs_states
     assert "charging" in summary.chademo_states and summary.chademo_states[-1] == "ended"
     assert {r["schema"].lower() for r in kinds(records, "negotiated")} == {protocol}
@@ -102,7 +102,7 @@ def _fault_time(records: list[dict[str, Any]], name: str) -> float:
 def test_can_silence_ends_the_session_within_3_s_and_a_cycle(protocol: str) -> None:
     world, summary, records = run(faults=("can-silence@CurrentDemand+10",), stop=None, protocol=protocol)
     assert violations(summary) == [] and problems(records) == []
-    assert summary.stop_reason == "chademo: CAN timeout" and summary.result == "completed"
+    assert summary.stop_reason == "clara: CAN timeout" and summary.result == "completed"
     (stop,) = kinds(records, "clara-stop")
     assert stop["code"] == 3 and 3.0 - 0.1 <= stop["t"] - _fault_time(records, "can-silence") <= 3.0 + 0.1
     assert not world.hw.contactor.closed
@@ -110,13 +110,13 @@ def test_can_silence_ends_the_session_within_3_s_and_a_cycle(protocol: str) -> N
 
 def test_enable_drop_stops_the_session() -> None:
     _, summary, records = run(faults=("enable-drop@CurrentDemand+8",), stop=None, charger="compleo")
-    assert violations(summary) == [] and summary.stop_reason == "chademo: enable off"
+    assert violations(summary) == [] and summary.stop_reason == "clara: enable off"
     assert kinds(records, "clara-stop")[0]["t"] - _fault_time(records, "enable-drop") <= 0.25
 
 
 def test_soc_above_95_percent_is_battery_full() -> None:
     _, summary, _ = run(soc=94.6, stop=None, charger="tesla-sc", protocol="iso2")
-    assert violations(summary) == [] and summary.stop_reason == "chademo: battery full"
+    assert violations(summary) == [] and summary.stop_reason == "clara: battery full"
     assert 95.0 < summary.soc_end < 96.0
 
 

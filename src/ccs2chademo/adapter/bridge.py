@@ -788,7 +788,8 @@ class Bridge(MachineBase):
             power.stop_reported("ccs", stop.report_ccs, now)
         if not self.told.car_stop and stop.report_car is not None:
             self.told.car_stop = True
-            power.stop_reported("chademo", stop.report_car, now)
+            # the car side by its mode: "chademo: 0x…" toward a CHAdeMO car, "clara: CAN timeout" toward a VCU
+            power.stop_reported(self.config.mode if self.config.mode != "lightbulb" else "clara", stop.report_car, now)
         self._drain_power(now)
 
     # ------------------------------------------------------------------ the parts' actions
