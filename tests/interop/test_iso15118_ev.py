@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,24 +21,12 @@ import pytest
 
 from ccs2chademo.drivers.linux import netns
 
-HERE = Path(__file__).resolve().parent
-PEER_PYTHON = HERE.parent.parent / ".venv-peer" / "bin" / "python"
+from .helpers import PEER_PYTHON, stop, why_not
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 #: (our schema name, their protocol name): one run each.
 PROTOCOLS = [("din", "DIN_SPEC_70121"), ("iso2", "ISO_15118_2")]
-
-
-def _why_not() -> str | None:
-    reason = netns.unavailable()
-    if reason:
-        return reason
-    if not PEER_PYTHON.exists():
-        return "needs .venv-peer with iso15118 0.31 (make .venv-peer)"
-    if shutil.which("java") is None:
-        return "needs a Java runtime for the iso15118 codec"
-    return None
 
 
 def _ev_config(path: Path, protocol: str) -> Path:
@@ -52,7 +39,7 @@ def _ev_config(path: Path, protocol: str) -> Path:
 
 @pytest.mark.parametrize(("schema", "protocol"), PROTOCOLS, ids=[p[0] for p in PROTOCOLS])
 def test_iso15118_ev_completes_a_session_with_our_charger_sim(schema: str, protocol: str, tmp_path: Path) -> None:
-    reason = _why_not()
+    reason = why_not()
     if reason:
         pytest.skip(reason)
     config = _ev_config(tmp_path / "evcc.json", protocol)
@@ -69,14 +56,8 @@ def test_iso15118_ev_completes_a_session_with_our_charger_sim(schema: str, proto
         try:
             out, err = charger.communicate(timeout=200)
         finally:
-            for process in (ev, charger):
-                if process.poll() is None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+            stop(ev)
+            stop(charger)
     log = peer_log.read_text(errors="replace")
     lines = out.strip().splitlines()
     assert lines, f"charger-sim printed nothing: {err[-3000:]}\nEV: {log[-3000:]}"
