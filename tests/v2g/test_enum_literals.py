@@ -19,9 +19,11 @@ from typing import Any
 
 import pytest
 
+from ccs2chademo.adapter.config import build_config
 from ccs2chademo.exi import din, iso2
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.ev_session import build_session
+from ccs2chademo.sim.world import Scenario, World, summarize
 from ccs2chademo.v2g.evcc import RUNNING_STATUSES, STOP_STATUSES
 from ccs2chademo.v2g.messages import OK_CODES, PROCESSING_FINISHED, PROCESSING_ONGOING, EvMessage, Kind, Schema
 from ccs2chademo.v2g.secc import Reply
@@ -159,3 +161,20 @@ def test_ev_session_compares_enum_literals_exactly() -> None:
     found = _fuzzy_matches(SRC / "v2g" / "evcc.py") + _fuzzy_matches(SRC / "v2g" / "messages.py")
     assert set(found) <= _NOT_ENUMS, sorted(set(found) - _NOT_ENUMS)
     assert _fuzzy_matches(Path(__file__)), "the scan finds nothing: broken"
+
+
+
+
+def test_the_adapter_charges_at_a_charger_that_waits_for_customer_interaction() -> None:
+    """The whole adapter (CHAdeMO car, bridge, EV session) on the ISO-2 customer-interaction
+    charger: it waits out the 20 s and charges (this personality is left out of the matrices)."""
+    scenario = Scenario(car="leaf-ze1-40", charger="customer-interaction", soc_start=78.0, soc_stop=79,
+                        config=build_config({}, None), protocol="iso2")
+    stream = io.StringIO()
+    with capture(stream=stream):
+        world = World(scenario)
+        world.run()
+    summary = summarize(world, 0.0)
+    assert summary.result == "completed" and summary.invariant_violations == []
+    assert summary.stop_reason == "ccs: battery-full:CurrentDemand" and "CurrentDemand" in summary.ccs_states
+    assert stream.getvalue().count('"processing":"Ongoing_WaitingForCustomerInteraction"') >= 19

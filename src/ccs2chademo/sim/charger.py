@@ -213,6 +213,9 @@ class Personality:
     latency: Range = (0.010, 0.020)
     latency_by_kind: Mapping[Kind, Range] = field(default_factory=dict)
     power_off_latency: Range | None = None
+    #: In the every-car × every-charger matrices (tests/adapter_e2e).  False for a protocol quirk
+    #: on the base power stage: its own scenario tests it, every car would add nothing but time.
+    matrix: bool = True
 
     def latency_for(self, rng: random.Random) -> Latency:
         def latency(req: EvMessage) -> float:
@@ -292,7 +295,7 @@ PERSONALITIES: dict[str, Personality] = {
             15118, replace(_BASE, authorization_ongoing=0, authorization_wait_s=20.0,
                            iso_ongoing_literal="Ongoing_WaitingForCustomerInteraction"),
             StageParams(insulation_test_s=6.0),
-            latency=(0.015, 0.030)),
+            latency=(0.015, 0.030), matrix=False),
     )
 }
 
