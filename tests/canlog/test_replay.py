@@ -12,8 +12,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ccs2chademo.canlog.replay import ReplayError, replay_log, transitions
+from ccs2chademo.canlog.replay import (
+    CAR_IDS,
+    CHARGER_IDS,
+    ReplayError,
+    compare,
+    replay_log,
+    run_session,
+    split_sessions,
+    transitions,
+)
 from ccs2chademo.cli import cli
 from ccs2chademo.runtime import CanFrame
 
@@ -138,3 +149,25 @@ def test_bits_changing_in_one_frame_follow_the_session_order() -> None:
     assert [t.label for t in transitions(frames)] == [
         "connector-locked on", "charging on", "stop-control off", "stop-control on", "charging off",
         "connector-locked off"]
+
+
+_IDS = sorted(CAR_IDS | CHARGER_IDS)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(0.0, 0.4), st.sampled_from(_IDS), st.binary(min_size=8, max_size=8)),
+                min_size=1, max_size=120))
+def test_any_frame_sequence_replays_or_is_a_replay_error(steps: list[tuple[float, int, bytes]]) -> None:
+    """Random both-side traffic (any bytes, any spacing): a result or a ReplayError, never a crash."""
+    t = 0.0
+    frames = []
+    for dt, fid, data in steps:
+        t += dt
+        frames.append((t, CanFrame(fid, data)))
+    try:
+        sessions = split_sessions(frames)
+    except ReplayError:
+        return
+    for session in sessions:
+        result = compare(*run_session(session))
+        assert result.car_frames <= len(session) and result.max_status_lag_s >= 0.0

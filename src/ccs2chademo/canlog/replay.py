@@ -44,7 +44,7 @@ from ..chademo.frames import ChargerCapability, ChargerStatus, VehicleLimits, Ve
 from ..chademo.interfaces import ChargerConfig, Upstream
 from ..runtime import CanFrame, CanReceived, InputChanged, SendCan
 from ..runtime.signals import Input
-from .reader import CanLog
+from .reader import CanLog, CanLogError
 
 #: What the car sends that our charger reads (0x110/0x202/0x700 carry nothing it acts on).
 CAR_IDS = frozenset((0x100, 0x101, 0x102, 0x200, 0x201))
@@ -135,9 +135,7 @@ def read_frames(path: Path) -> list[Timed]:
             if message.dlc != 8:
                 raise ReplayError(f"{path}: 0x{fid:03x} at {t:.3f} s has DLC {message.dlc}; CHAdeMO frames are DLC 8")
             frames.append((t, CanFrame(fid, bytes(message.data[:8]))))
-    except ValueError as exc:  # CanLogError and friends
-        if isinstance(exc, ReplayError):
-            raise
+    except CanLogError as exc:
         raise ReplayError(str(exc)) from None
     return frames
 
