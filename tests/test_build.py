@@ -39,7 +39,8 @@ def test_compiled_and_pure_sessions_are_byte_identical(tmp_path: Path) -> None:
     pure = tmp_path / "pure-src"
     shutil.copytree(SRC, pure / "ccs2chademo", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
     args = [sys.executable, "-m", "ccs2chademo", "simulate", "--soc-start", "20", "--soc-stop", "21", "--json"]
-    for name, env in (("compiled", None), ("pure", dict(os.environ, PYTHONPATH=str(pure)))):
+    fixed = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")  # the capture's start time, else the wall clock
+    for name, env in (("compiled", fixed), ("pure", dict(fixed, PYTHONPATH=str(pure)))):
         subprocess.run([*args, "--out", str(tmp_path / name)], check=True, capture_output=True, env=env)
     for artefact in ("session.jsonl", "chademo.log", "ccs.pcapng"):
         assert (tmp_path / "compiled" / artefact).read_bytes() == (tmp_path / "pure" / artefact).read_bytes(), artefact

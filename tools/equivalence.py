@@ -35,7 +35,8 @@ installed.
 
 ``compare`` checks every run present in both: ``ccs.pcapng`` and ``chademo.log`` byte-identical,
 ``summary.json`` equal as JSON except ``wall_s`` (wall-clock time, the one field that differs
-between two runs of the same code: the pcapng maps session time 0 to the Unix epoch and has no
+between two runs of the same code: the pcapng maps session time 0 to the Unix epoch (runs get
+``SOURCE_DATE_EPOCH=0``; by default a capture starts at the wall clock) and has no
 random section or interface ids, the candump log has virtual times, and two records of the same
 code — separate processes, so separate string-hash seeds — compare equal, the pure and the
 compiled build too), ``session.jsonl`` identical or equivalent by
@@ -122,6 +123,7 @@ def target(src: Path | None, compiled: bool) -> Iterator[Target]:
     """The installed package, a pure copy of ``src``'s sources (what ``make test-pure`` runs), or
     ``src``'s sources as they are, with their in-place extensions (``compiled``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CCS2CHADEMO_PURE")}
+    env["SOURCE_DATE_EPOCH"] = "0"  # captures start at the Unix epoch, as recordings made before issue 14 did
     if src is None:
         yield Target(env, "installed", None)
         return

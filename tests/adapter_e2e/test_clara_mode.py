@@ -25,7 +25,7 @@ from ccs2chademo.sim.world import Scenario, Summary, build_world, summarize
 from ..runtime.test_session_log_format import problems
 
 #: Chargers that charge (the V2X discharger needs the adapter's v2x mode, which a VCU never asks for).
-CHARGERS = sorted(name for name, p in PERSONALITIES.items() if not p.stage.discharge)
+CHARGERS = sorted(name for name, p in PERSONALITIES.items() if not p.stage.discharge and p.matrix)
 
 
 def run(mode: str = "clara", charger: str = "alpitronic", protocol: str | None = None, soc: float = 20.0,

@@ -20,7 +20,7 @@ from ccs2chademo.sim.vehicle import VehicleState
 
 from .helpers import kinds, run, violations
 
-CHARGERS = sorted(name for name, p in PERSONALITIES.items() if not p.stage.discharge)
+CHARGERS = sorted(name for name, p in PERSONALITIES.items() if not p.stage.discharge and p.matrix)
 SOCS = (5, 10, 30, 50, 70, 90)
 BATTERY_FULL = "ccs: battery-full:CurrentDemand"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,27 +17,15 @@ import pytest
 
 from ccs2chademo.drivers.linux import netns
 
-HERE = Path(__file__).resolve().parent
-PEER_PYTHON = HERE.parent.parent / ".venv-peer" / "bin" / "python"
+from .helpers import HERE, PEER_PYTHON, stop, why_not
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
-
-
-def _why_not() -> str | None:
-    reason = netns.unavailable()
-    if reason:
-        return reason
-    if not PEER_PYTHON.exists():
-        return "needs .venv-peer with iso15118 0.31 (make .venv-peer)"
-    if shutil.which("java") is None:
-        return "needs a Java runtime for the iso15118 codec"
-    return None
 
 
 @pytest.mark.parametrize(("schema", "protocols"), [("din", "DIN_SPEC_70121"), ("iso2", "ISO_15118_2")])
 def test_session_to_current_demand_and_session_stop_against_iso15118_secc(schema: str, protocols: str,
                                                                           tmp_path: Path) -> None:
-    reason = _why_not()
+    reason = why_not()
     if reason:
         pytest.skip(reason)
     peer_log = tmp_path / "peer.log"
@@ -53,12 +40,7 @@ def test_session_to_current_demand_and_session_stop_against_iso15118_secc(schema
                                                 schema),
                                 capture_output=True, text=True, timeout=240, check=False)
         finally:
-            peer.terminate()
-            try:
-                peer.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                peer.kill()
-                peer.wait()
+            stop(peer)
     log = peer_log.read_text(errors="replace")
     lines = ev.stdout.strip().splitlines()
     assert lines, f"EV side printed nothing: {ev.stderr[-3000:]}\npeer: {log[-3000:]}"

@@ -7,6 +7,12 @@
   ``clara.dbc`` instead: the clara mode's frames (0x358, 0x109, 0x357 and the SDO frames of node
   22, docs/clara-mode.md) — its 0x109 is not CHAdeMO's, so one log is decoded with one of them.
 * ``can convert IN OUT`` — read any supported log, write the python-can format of OUT's extension.
+* ``can replay FILE [--json]`` — feed the car's frames of a real CHAdeMO session log into our
+  charger side and compare our 0x108/0x109 (0x208/0x209) with the real charger's
+  (:mod:`ccs2chademo.canlog.replay`); ``--json`` prints one summary line last,
+  ``{"car_frames", "charger_frames", "our_frames", "status_bit_order_agrees", "max_status_lag_s",
+  "current_rms_diff_a", "differences": [...]}``.  A log that cannot be replayed (one side
+  missing, a gap, a wrong DLC) is an error (exit status 1).
 
 Bad lines are skipped with a warning on stderr (logged by :mod:`ccs2chademo.canlog`); ``--strict`` stops at the
 first one with file and line number.
@@ -22,6 +28,7 @@ import click
 
 from ..canlog import CanLog, CanLogError, write_log
 from ..canlog.decode import DecodedFrame, decode_messages
+from ..canlog.replay import ReplayError, replay_log
 from ..chademo.codec import ChademoCodec
 
 #: The DBC files shipped beside the CHAdeMO codec.
@@ -83,3 +90,26 @@ def convert(source: Path, target: Path, strict: bool) -> None:
     except CanLogError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {count} frames to {target}", err=True)
+
+
+@command.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary line last.")
+def replay(file: Path, as_json: bool) -> None:
+    """Replay the car's frames of FILE (a real CHAdeMO session) into our charger side and compare
+    our 0x108/0x109 (0x208/0x209) with the real charger's."""
+    try:
+        result = replay_log(file)
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = result.as_json()
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(f"{summary['car_frames']} car frames fed, {summary['charger_frames']} real charger frames, "
+               f"{summary['our_frames']} of ours")
+    click.echo(f"status bit order agrees: {'yes' if summary['status_bit_order_agrees'] else 'no'}, "
+               f"largest status lag {summary['max_status_lag_s']:.2f} s, "
+               f"present current RMS difference {summary['current_rms_diff_a']:.2f} A")
+    for difference in summary["differences"]:
+        click.echo(f"  {difference}")

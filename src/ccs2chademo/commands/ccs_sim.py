@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..drivers.pcapng import PcapngWriter
+from ..drivers.pcapng import PcapngWriter, session_epoch
 from ..runtime.sessionlog import capture
 from ..sim.charger import PERSONALITIES
 from ..sim.ev_session import build_session
@@ -60,9 +60,13 @@ def command(charger: str, protocol: str, fault: str | None, out: Path | None, as
         result = build_session(charger, Schema(protocol), parsed, minutes, seed).run(limit)
     else:
         out.mkdir(parents=True, exist_ok=True)
+        try:
+            epoch = session_epoch()
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
         with (out / "session.pcapng").open("wb") as stream, capture(path=out / "session.jsonl",
                                                                     level=logging.DEBUG):
-            writer = PcapngWriter(stream)
+            writer = PcapngWriter(stream, epoch=epoch)
             result = build_session(charger, Schema(protocol), parsed, minutes, seed, pcapng=writer).run(limit)
             writer.flush()
     if as_json:

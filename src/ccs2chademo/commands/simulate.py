@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..adapter.config import AdapterConfig, ConfigError, load_config
-from ..drivers.pcapng import PcapngWriter
+from ..drivers.pcapng import PcapngWriter, session_epoch
 from ..runtime import CanFrame
 from ..runtime.logfile import SessionLogFileHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
@@ -193,13 +193,17 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
                         config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        try:
+            epoch = session_epoch()
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     events = None if as_json else _EventLines()
     frames: list[tuple[float, CanFrame]] = []
     with ExitStack() as stack:
         stack.enter_context(_session_logging(out, events))
         pcap = None
         if out is not None:
-            writer = PcapngWriter(stack.enter_context((out / "ccs.pcapng").open("wb")))
+            writer = PcapngWriter(stack.enter_context((out / "ccs.pcapng").open("wb")), epoch=epoch)
             pcap = writer.write
         try:
             world = build_world(scenario, pcap=pcap, on_can=(lambda t, f: frames.append((t, f))) if out else None)

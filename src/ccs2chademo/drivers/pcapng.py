@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,6 +50,20 @@ def _option(code: int, value: bytes) -> bytes:
 def _block(block_type: int, body: bytes) -> bytes:
     length = 12 + len(body)
     return struct.pack("<II", block_type, length) + body + struct.pack("<I", length)
+
+
+def session_epoch() -> float:
+    """The Unix time a simulated session's time 0 maps to in its capture: the wall clock at the
+    session start (Wireshark shows real dates, not 1970), or ``SOURCE_DATE_EPOCH`` when set (the
+    reproducible-builds convention: two runs of the same code then write identical bytes).  Read
+    once by the command that starts the session; the virtual world only adds its offset."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed is not None:
+        try:
+            return float(int(fixed))
+        except ValueError:
+            raise ValueError(f"SOURCE_DATE_EPOCH={fixed!r} is not an integer Unix time") from None
+    return float(int(time.time()))
 
 
 class PcapngWriter:

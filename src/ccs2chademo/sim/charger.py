@@ -213,6 +213,9 @@ class Personality:
     latency: Range = (0.010, 0.020)
     latency_by_kind: Mapping[Kind, Range] = field(default_factory=dict)
     power_off_latency: Range | None = None
+    #: In the every-car × every-charger matrices (tests/adapter_e2e).  False for a protocol quirk
+    #: on the base power stage: its own scenario tests it, every car would add nothing but time.
+    matrix: bool = True
 
     def latency_for(self, rng: random.Random) -> Latency:
         def latency(req: EvMessage) -> float:
@@ -286,6 +289,13 @@ PERSONALITIES: dict[str, Personality] = {
             51110, replace(_BASE, max_voltage=920.0, max_current=200.0, max_power=150_000.0, authorization_ongoing=0),
             StageParams(insulation_test_s=8.0, welding_decay_tau=None),
             latency=(0.006, 0.010)),
+        Personality(
+            "customer-interaction", "waits 20 s for an RFID card or an app: AuthorizationRes "
+            "Ongoing_WaitingForCustomerInteraction (ISO-2; DIN: Ongoing) until then (issue 14)",
+            15118, replace(_BASE, authorization_ongoing=0, authorization_wait_s=20.0,
+                           iso_ongoing_literal="Ongoing_WaitingForCustomerInteraction"),
+            StageParams(insulation_test_s=6.0),
+            latency=(0.015, 0.030), matrix=False),
     )
 }
 

@@ -44,9 +44,19 @@ def set_key_cnf(req: F.SetKeyReq, modem_mac: bytes) -> bytes:
                        your_nonce=req.my_nonce).encode()
 
 
+#: A real QCA modem's VS_SW_VER.CNF (every one in ../shared/data/captures, QCA7000/7005/7420):
+#: 297 bytes; the version string, its NUL and its length byte's count (string + NUL) sit in a fixed
+#: 64-byte field at offset 23, then Upgradable (offset 87) and vendor data.  Wireshark reads the
+#: fixed field (a 60-byte frame is "Malformed" to it).  We zero what real firmware leaves as stale
+#: bytes after the NUL (Wireshark warns "Trailing stray characters" on those) and the vendor data.
+SW_VER_CNF_SIZE = 297
+
+
 def sw_ver_cnf(dest: bytes, modem_mac: bytes, firmware: tuple[str, int]) -> bytes:
     version, device = firmware
-    return F.SwVerCnf(dest=dest, source=modem_mac, version=version, device_id=device).encode()
+    string_end = 23 + len(version) + 1  # the default length byte: the string and its NUL
+    return F.SwVerCnf(dest=dest, source=modem_mac, version=version, device_id=device,
+                      tail=bytes(SW_VER_CNF_SIZE - string_end)).encode()
 
 
 class SimModem(TimerMachine):

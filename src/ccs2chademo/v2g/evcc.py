@@ -57,6 +57,8 @@ from .messages import (
     DIN_PROTOCOL,
     ISO2_PROTOCOL,
     OK_CODES,
+    PROCESSING_FINISHED,
+    PROCESSING_ONGOING,
     SAP_OK_CODES,
     AppProtocol,
     EvMessage,
@@ -594,16 +596,13 @@ class Evcc(MachineBase):
         self._next(S.CONTRACT_AUTHENTICATION, Kind.CONTRACT_AUTHENTICATION, now)
 
     def _on_authorization(self, msg: EvseMessage, now: float) -> None:
-        if msg.processing == "Ongoing":
-            self._poll_again(Kind.CONTRACT_AUTHENTICATION, now)
-        else:
+        if self._finished(msg, now):
             self._next(S.CHARGE_PARAMETER_DISCOVERY, Kind.CHARGE_PARAMETER_DISCOVERY, now)
 
     def _on_charge_parameters(self, msg: EvseMessage, now: float) -> None:
         if not self._status_ok(msg, now):
             return
-        if msg.processing == "Ongoing":
-            self._poll_again(Kind.CHARGE_PARAMETER_DISCOVERY, now)
+        if not self._finished(msg, now):
             return
         self._status = replace(
             self._status, evse_max_voltage=msg.max_voltage, evse_max_current=msg.max_current,
@@ -617,8 +616,7 @@ class Evcc(MachineBase):
     def _on_cable_check(self, msg: EvseMessage, now: float) -> None:
         if not self._status_ok(msg, now):
             return
-        if msg.processing == "Ongoing":
-            self._poll_again(Kind.CABLE_CHECK, now)
+        if not self._finished(msg, now):
             return
         self._status = replace(self._status, cable_check_done=True)
         self._cable_check_done_at = now
@@ -737,6 +735,19 @@ class Evcc(MachineBase):
         if msg.status_code in RUNNING_STATUSES:
             return True
         self._safe_shutdown(f"{STOP_STATUSES.get(msg.status_code or '', msg.status_code)}:{self.state}", now)
+        return False
+
+    def _finished(self, msg: EvseMessage, now: float) -> bool:
+        """EVSEProcessing: Finished → True; any Ongoing* literal → poll again; else a safe shutdown.
+
+        Exact matches only: a longer or unknown literal must never pass for a known one (an ISO-2
+        ``Ongoing_WaitingForCustomerInteraction`` once was taken as Finished, issue 14)."""
+        if msg.processing == PROCESSING_FINISHED:
+            return True
+        if msg.processing in PROCESSING_ONGOING:
+            self._poll_again(msg.kind, now)
+        else:
+            self._safe_shutdown(f"processing-{msg.processing}:{self.state}", now)
         return False
 
     def _normal_stop(self, cause: str, now: float) -> None:

@@ -52,6 +52,13 @@ ISO2_NAMESPACE = "urn:iso:15118:2:2013:MsgDef"
 OK_CODES = frozenset({"OK", "OK_NewSessionEstablished", "OK_OldSessionJoined", "OK_CertificateExpiresSoon"})
 SAP_OK_CODES = frozenset({"OK_SuccessfulNegotiation", "OK_SuccessfulNegotiationWithMinorDeviation"})
 
+#: EVSEProcessing: the one literal that lets the EV move on ...
+PROCESSING_FINISHED = "Finished"
+#: ... and every literal that keeps it polling.  ISO 15118-2 adds Ongoing_WaitingForCustomerInteraction
+#: (XSD EVSEProcessingType: a charger waiting for an RFID card or an app) to DIN's Ongoing.  Anything
+#: else (an undefined index) is neither: the EV stops safely rather than guess.
+PROCESSING_ONGOING = frozenset({"Ongoing", "Ongoing_WaitingForCustomerInteraction"})
+
 
 @dataclass(frozen=True, slots=True)
 class AppProtocol:

@@ -136,6 +136,11 @@ class SeccConfig:
     peak_current_ripple: float = 5.0
     #: ContractAuthentication/Authorization answers Ongoing this many times before Finished.
     authorization_ongoing: int = 1
+    #: … and, besides, keeps answering Ongoing until this long after the first request (a charger
+    #: waiting for an RFID card or an app; 0: no wait).
+    authorization_wait_s: float = 0.0
+    #: The literal of those Ongoing answers in ISO 15118-2 (DIN knows only "Ongoing").
+    iso_ongoing_literal: str = "Ongoing"
     #: DC_EVSEStatusCode in ChargeParameterDiscoveryRes (Compleo: EVSE_NotReady).
     parameter_status: str = "EVSE_Ready"
     #: Which EVSEMaximum*Limit fields CurrentDemandRes carries (Compleo: current and power).
@@ -191,6 +196,7 @@ class Secc(MachineBase):
         self._last: Kind | None = None
         self._power_on = False
         self._ongoing_left = self.cfg.authorization_ongoing
+        self._authorization_from: float | None = None
         self._replies: list[tuple[float, Reply]] = []
         self.timers = Timers()
         self._connected = False
@@ -252,6 +258,7 @@ class Secc(MachineBase):
         self._last = None
         self._power_on = False
         self._ongoing_left = self.cfg.authorization_ongoing
+        self._authorization_from = None
         self._replies = []
         self.timers.clear()
         self.stage.reset(now)
@@ -344,9 +351,12 @@ class Secc(MachineBase):
         if kind is _K_SESSION_SETUP:
             return self._base(kind, cfg.session_setup_code, evse_id=cfg.evse_id)
         if kind is _K_CONTRACT_AUTHENTICATION:
-            ongoing = self._ongoing_left > 0
+            if self._authorization_from is None:
+                self._authorization_from = now
+            ongoing = self._ongoing_left > 0 or now - self._authorization_from < cfg.authorization_wait_s
             self._ongoing_left -= 1
-            return self._base(kind, processing="Ongoing" if ongoing else "Finished")
+            literal = cfg.iso_ongoing_literal if self.schema is Schema.ISO2 else "Ongoing"
+            return self._base(kind, processing=literal if ongoing else "Finished")
         if kind is _K_CHARGE_PARAMETER_DISCOVERY:
             return self._base(
                 kind, status=cfg.parameter_status, processing="Finished", max_voltage=cfg.max_voltage,
