@@ -63,7 +63,7 @@ from .car_side import CarSide
 from .car_voltage import CarVoltage
 from .ccs_side import CcsEv, CcsSide
 from .chademo_side import ChademoSide
-from .clara_side import ClaraSide
+from .clara_side import SENSOR_INPUTS, ClaraSide
 from .config import AdapterConfig
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
@@ -303,6 +303,8 @@ class Bridge(MachineBase):
         self.soft_resets = 0
         self.stop_cause: str | None = None  # the last power-off cause (kept over a soft reset)
         self._k = False
+        #: the last value of each clara-mode sensor input (lock feedback, temperatures, CP duty)
+        self.clara_inputs: dict[str, object] = {}
         self._n = 1
         self._init_sides(keep_discovery=False)
 
@@ -501,6 +503,12 @@ class Bridge(MachineBase):
                 self._drain_power(now)
             elif event.name == _IN_INLET and isinstance(event.value, int | float):
                 self.volts.inlet(float(event.value))
+            elif event.name in SENSOR_INPUTS and self.config.mode != "chademo":
+                # clara mode's lock feedback, inlet temperatures, CP duty: kept for a side created later
+                self.clara_inputs[event.name] = event.value
+                if isinstance(side := self.car_side, ClaraSide):
+                    side.sensor(event.name, event.value, now)
+                    self._drain_car_side(now)
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self._ccs_running:
@@ -859,6 +867,9 @@ class Bridge(MachineBase):
         self.v2x = v2x = self.config.v2x or "v2x" in self.modes
         self.car_side = side = self._new_car_side(v2x)
         side.permission(self._k, now)
+        if isinstance(side, ClaraSide):
+            for name, value in self.clara_inputs.items():
+                side.sensor(name, value, now)
         self._enter(_PH_RUNNING.value, sx=self.single_session, v2x=v2x)
         if self.single_session and not self.progress.ccs_started and not self.pending:
             # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a
