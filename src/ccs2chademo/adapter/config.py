@@ -200,6 +200,14 @@ class AdapterConfig(BaseModel):
     hardware: HardwareConfig = Field(default_factory=HardwareConfig,
                                      description="[hardware]: what the machines are wired to (ccs2chademo run)")
 
+    @model_validator(mode="after")
+    def _lock_feedback_wired(self) -> AdapterConfig:
+        gpio = self.hardware.gpio
+        if (self.mode != "chademo" and self.clara.lock_feedback and gpio.backend == "gpiod"
+                and gpio.lines.lock_feedback is None):
+            raise ValueError("clara.lock-feedback = true needs [hardware.gpio.lines] lock_feedback")
+        return self
+
     # -- introspection ---------------------------------------------------------------------
     @classmethod
     def parameters(cls) -> list[ParameterInfo]:
@@ -265,7 +273,8 @@ def build_config(values: Mapping[str, Any], preset: str | None = None, source: s
     merged = preset_values(preset) if preset else {}
     merged.update(values)
     try:
-        return AdapterConfig.model_validate(merged)
+        # the mode decides which GPIO roles a board must wire (drivers/hardware_config.py)
+        return AdapterConfig.model_validate(merged, context={"mode": merged.get("mode", "chademo")})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source, merged)) from None
 
