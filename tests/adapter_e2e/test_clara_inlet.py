@@ -38,11 +38,11 @@ def _side(world: ClaraWorld) -> clara_side.ClaraSide:
 # ---------------------------------------------------------------------------------- inlet temperature
 def test_a_hot_day_derates_without_stopping() -> None:
     # max-amps 125 = ccs32clara's MaxCurrent default: the derating bites from derate-temp on
-    world, summary, records = run(faults=("hot-day", "stop-button@CurrentDemand+120"), stop=None,
-                                  values={"max-amps": 125})
+    world, summary, records = run(faults=("hot-day", "stop-button@CurrentDemand+70"), stop=None,
+                                  values={"max-amps": 125, "clara": {"derate-temp": 55, "max-pin-temperature": 65}})
     assert violations(summary) == [] and summary.stop_reason == "button"
     (derating,) = kinds(records, "clara-derating")
-    assert derating["inlet_hot"] and derating["temperature"] > 60
+    assert derating["inlet_hot"] and derating["temperature"] > 55
     late = [s for s in world.samples if derating["t"] + 20 < s.t and s.ccs_state == "CurrentDemand"]
     assert late and max(s.current_a for s in late) < 110  # the VCU clamped to the derated 0x109 maximum
     assert world.inlet.hottest_c < world.config.clara.max_pin_temperature
@@ -123,7 +123,7 @@ def test_cli_stand_alone_demo() -> None:
 # ---------------------------------------------------------------------------------- basic AC
 def test_basic_ac_with_the_simulated_evse() -> None:
     frames: list[CanFrame] = []
-    scenario = Scenario(charger="alpitronic", soc_start=20.0, soc_stop=21, config=build_config({"mode": "clara"}),
+    scenario = Scenario(charger="alpitronic", soc_start=20.3, soc_stop=21, config=build_config({"mode": "clara"}),
                         ac_amps=32.0, limit_s=900.0)
     with capture(stream=io.StringIO(), level=logging.WARNING):
         world = build_world(scenario, on_can=lambda t, frame: frames.append(frame))
@@ -142,7 +142,8 @@ def test_basic_ac_with_the_simulated_evse() -> None:
 
 
 def test_cli_basic_ac() -> None:
-    result = CliRunner().invoke(cli, ["simulate", "--json", "--mode", "clara", "--ac", "16", "--soc-stop", "21"])
+    result = CliRunner().invoke(cli, ["simulate", "--json", "--mode", "clara", "--ac", "16", "--soc-start", "20.4",
+                                      "--soc-stop", "21"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["result"] == "completed" and "ac_charging" in summary["downstream_states"]

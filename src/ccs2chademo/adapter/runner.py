@@ -433,6 +433,9 @@ class AdapterRun:
             "soc_start": tr.soc_start, "soc_end": tr.soc_end, "energy_kwh": round(tr.energy_wh / 1000.0, 3),
             "virtual_s": None, "wall_s": round(self.wall_s, 3), "invariant_violations": None,
             "ccs_states": tr.ccs_states, "chademo_states": tr.chademo_states,
+            # clara / lightbulb: the mode and the car side's states, as `simulate --json` has them
+            **({} if self.config.mode == "chademo" else {"mode": self.config.mode,
+                                                          "downstream_states": tr.chademo_states}),
         }
 
     def _result(self) -> str:

@@ -80,7 +80,6 @@ UNLOCKED_UNDER_VOLTAGE = "clara-unlocked-under-voltage"
 CURRENT_WHILE_OVERHEATED = "clara-current-while-overheated"
 UNLOCK_SAFE_V = 60.0
 OVERHEAT_REACTION_S = 3.0
-TEMP_STEP_C = 0.5  # the sensors' resolution as the world reports them
 OBC_EFFICIENCY = 0.93
 _SESSION_STATES = frozenset(("wait_precharge", "charging", "ac_charging"))
 LIGHTBULB_STOP = "stop-button@CurrentDemand+20"
@@ -147,7 +146,6 @@ class ClaraWorld(World):
                 self.ac.duty  # noqa: B018 — the offer must have a duty cycle
             except ValueError as exc:
                 raise WorldError(str(exc)) from None
-        self._temps_told: list[float | None] = [None, None]
         self._side_t = 0.0
         self._overheated_at: float | None = None
         self._reported: set[str] = set()
@@ -279,11 +277,8 @@ class ClaraWorld(World):
             return
         self._side_t = now
         self.inlet.step(self.current_a, dt)
-        for i, pin in enumerate(self.inlet.pins):
-            reading = round(pin.temperature_c / TEMP_STEP_C) * TEMP_STEP_C
-            if reading != self._temps_told[i]:
-                self._temps_told[i] = reading
-                self.sim.inject("adapter", InputChanged(Input.INLET_TEMP1 if i == 0 else Input.INLET_TEMP2, reading))
+        for reading in self.inlet.readings():
+            self.sim.inject("adapter", reading)
         if self.ac is not None and isinstance(self.car, ZombieVcu):
             power = self.ac.power_w(self.car.obc_amps)
             if power > 0.0:

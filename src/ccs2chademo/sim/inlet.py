@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..runtime import InputChanged
+from ..runtime.signals import Input
+
 PIN_RESISTANCE_OHM = 0.25e-3  # contact + pin of a sound DC pin
 PIN_THERMAL_RESISTANCE_K_PER_W = 8.0
 PIN_HEAT_CAPACITY_J_PER_K = 20.0
@@ -27,6 +30,8 @@ HOT_DAY_C = 50.0
 WORN_FACTOR = 4.0
 LOOSE_CRIMP_OHM = 60e-3
 LOCK_MOTION_S = 0.3
+TEMP_STEP_C = 0.5  # the sensors' resolution as the simulation reports them
+_SENSORS = (Input.INLET_TEMP1, Input.INLET_TEMP2)
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Inlet:
     """The inlet's DC+ and DC− pins (sensors ``inlet_temp1`` / ``inlet_temp2``)."""
 
     pins: tuple[Pin, Pin] = field(default_factory=lambda: (Pin(), Pin()))
+    _told: list[float | None] = field(default_factory=lambda: [None, None])
 
     @classmethod
     def with_fault(cls, fault: str | None) -> Inlet:
@@ -66,6 +72,16 @@ class Inlet:
     def step(self, current_a: float, dt: float) -> None:
         for pin in self.pins:
             pin.step(current_a, dt)
+
+    def readings(self) -> list[InputChanged]:
+        """The sensors' readings (0.5 °C steps) that changed since the last call, as inputs."""
+        changed = []
+        for i, pin in enumerate(self.pins):
+            reading = round(pin.temperature_c / TEMP_STEP_C) * TEMP_STEP_C
+            if reading != self._told[i]:
+                self._told[i] = reading
+                changed.append(InputChanged(_SENSORS[i], reading))
+        return changed
 
     @property
     def hottest_c(self) -> float:
