@@ -19,11 +19,12 @@ from ccs2chademo.adapter.clara_side import (
     temperature_limit,
 )
 from ccs2chademo.adapter.config import ConfigError, build_config
+from ccs2chademo.adapter.mapping import CurrentRamp
 from ccs2chademo.chademo.interfaces import SessionKind, Upstream
 from ccs2chademo.runtime.signals import Input
 from ccs2chademo.sim.ac_evse import duty_for
 
-from .test_clara_side import BATTERY, Driver
+from .test_clara_side import BATTERY, Driver, clara_charging, vcu_frame
 
 
 # ---------------------------------------------------------------------------------- IEC 61851-1 duty → current
@@ -176,3 +177,23 @@ def test_5_percent_takes_the_dc_flow() -> None:
     d.side.start(SessionKind.DISCOVERY, 0.0)
     d.run(0.3)
     assert d.side.discovered() and d.frames(0x357)[-1]["EvseAcCurrentLimit"] == 0
+
+
+# ---------------------------------------------------------------------------------- the VCU's request, at once
+def test_a_vcu_current_change_reaches_the_pending_request_at_once_within_the_ramp() -> None:
+    rig = clara_charging()
+    assert rig.ccs.request.target_current == 40.0
+    rig.bridge.receive(vcu_frame(ChargeCurrent=41.0), rig.now + 0.03)  # between two cycles
+    assert rig.ccs.request.target_current == 41.0  # the next CurrentDemandReq carries it
+    rig.bridge.receive(vcu_frame(ChargeCurrent=60.0), rig.now + 0.05)
+    assert rig.ccs.request.target_current == 44.0  # still at most +4 A in this cycle
+    rig.bridge.receive(vcu_frame(ChargeCurrent=10.0), rig.now + 0.07)
+    assert rig.ccs.request.target_current == 30.0  # and at most −10 A
+
+
+def test_the_ramp_redone_within_a_cycle_keeps_its_rate() -> None:
+    ramp = CurrentRamp()
+    assert [ramp.step(100.0, 200.0) for _ in range(3)] == [4.0, 8.0, 12.0]
+    assert ramp.step(9.0, 200.0, again=True) == 9.0  # this cycle's step (from 8 A) redone with 9 A
+    assert ramp.step(100.0, 200.0, again=True) == 12.0  # the cycle's step from 8 A, redone
+    assert ramp.step(100.0, 200.0) == 16.0

@@ -70,6 +70,8 @@ class VethSession:
     charger_timeout_s: float = 300.0
     adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
     mode: str = "chademo"  # or "clara": a VCU instead of the CHAdeMO car (module docstring)
+    #: the adapter's command before ``--config …`` (a benchmark's probe wraps ``run``); default ``ccs2chademo run``
+    adapter_command: tuple[str, ...] = ()
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
@@ -124,8 +126,8 @@ class VethSession:
                                                      "--personality", self.personality,
                                                      "--timeout", str(self.charger_timeout_s), "--json",
                                                      *(["--fault", self.fault] if self.fault else [])])
-        argv = [*PY, "run", "--config", str(self.config_path), "-v", "--car", self.car, "--soc", str(self.soc),
-                "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
+        argv = [*(self.adapter_command or (*PY, "run")), "--config", str(self.config_path), "-v", "--car", self.car,
+                "--soc", str(self.soc), "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
         self._spawn("adapter", self.adapter_ns, argv, self.adapter_env)
