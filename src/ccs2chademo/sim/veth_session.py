@@ -227,10 +227,10 @@ def wait_for(predicate: Callable[[], bool], timeout: float, poll: float = 0.05) 
 
 
 def main(argv: list[str]) -> int:
-    """``python -m ccs2chademo.sim.veth_session ARTIFACTS`` — ``make veth-demo``: one session,
-    the adapter's summary JSON printed last."""
+    """``python -m ccs2chademo.sim.veth_session ARTIFACTS [MODE]`` — ``make veth-demo`` (``make
+    veth-demo-clara``: MODE ``clara``): one session, the adapter's summary JSON printed last."""
     artifacts = Path(argv[0] if argv else "test-artifacts/veth-demo")
-    with VethSession(artifacts) as session:
+    with VethSession(artifacts, mode=argv[1] if len(argv) > 1 else "chademo") as session:
         adapter = session.wait("adapter", 180.0)
         charger = session.wait("charger", 30.0)
         left = session.close()
