@@ -87,6 +87,13 @@ def test_a_hot_inlet_derates_the_request_and_0x109_then_stops_above_the_maximum(
     assert d.frames(0x357)[-1]["PortState"] == 5 and d.side.values["StopReason"] == 7
 
 
+def test_a_session_that_starts_with_a_hot_inlet_stops_at_once() -> None:
+    d = Driver()
+    d.side.sensor(Input.INLET_TEMP1, 80.0, 0.0)  # one reading, before the session; none after
+    _start_locking(d)
+    assert d.side.stop_reason is ClaraStop.INLET_OVERHEAT and not d.side.contactors_evident()
+
+
 def test_a_wrong_typed_sensor_value_is_logged_and_dropped() -> None:
     d = Driver()
     d.side.sensor(Input.INLET_TEMP1, "hot", 0.0)

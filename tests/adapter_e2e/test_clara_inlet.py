@@ -59,6 +59,7 @@ def test_a_loose_crimp_derates_then_stops_with_inlet_overheat() -> None:
 def test_the_overheat_invariant_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     """A controller that ignores its temperature sensors is caught."""
     monkeypatch.setattr(clara_side.ClaraSide, "_judge_temperature", lambda self, now: None)
+    monkeypatch.setattr(clara_side.ClaraSide, "_overheated", lambda self: False)
     _, summary, _ = run(faults=("loose-crimp", "stop-button@CurrentDemand+30"), stop=None)
     assert CURRENT_WHILE_OVERHEATED in [v["invariant"] for v in summary.invariant_violations]
 

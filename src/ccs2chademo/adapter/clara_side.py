@@ -391,6 +391,8 @@ class ClaraSide(MachineBase):
             self._start_ac(now)
         elif state == _C.WAIT_VCU and self._vcu_ready(ac=False):
             self._enter(_C.DISCOVERED.value, voltage=self.values["BatteryVoltage"])
+        elif state in _SESSION and self._overheated():
+            self._stop(ClaraStop.INLET_OVERHEAT, now)  # also a session that started hot (no new reading)
         elif state in _SESSION and not self.standalone:
             if self.values["enable"] < 1.0:
                 self._stop(ClaraStop.MISSING_ENABLE, now)
@@ -505,9 +507,12 @@ class ClaraSide(MachineBase):
         if hot != self.values["LimitationReason"]:
             self.values["LimitationReason"] = hot
             self._log("clara-derating", inlet_hot=bool(hot), temperature=round(hottest, 1), limit=limit)
-        if hottest > clara.max_pin_temperature and self.state in _SESSION:
+        if self._overheated() and self.state in _SESSION:
             self._stop(ClaraStop.INLET_OVERHEAT, now)
         self._update_demand()
+
+    def _overheated(self) -> bool:
+        return bool(self._temps) and max(self._temps.values()) > self.config.clara.max_pin_temperature
 
     # ---------------------------------------------------------------- basic AC
     def _ac_offered(self) -> bool:

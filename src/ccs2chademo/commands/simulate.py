@@ -193,6 +193,8 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
     config = _config(config_path)
     if mode is not None:
         config = config.model_copy(update={"mode": mode})
+    if ac_amps is not None and config.mode != "clara":
+        raise click.UsageError("--ac is basic AC charging of the clara mode: add --mode clara")
     scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
                         config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol, ac_amps=ac_amps)
     if out is not None:
