@@ -53,7 +53,7 @@ class Inlet:
     """The inlet's DC+ and DC− pins (sensors ``inlet_temp1`` / ``inlet_temp2``)."""
 
     pins: tuple[Pin, Pin] = field(default_factory=lambda: (Pin(), Pin()))
-    _told: list[float | None] = field(default_factory=lambda: [None, None])
+    _told: list[float | None] = field(default_factory=lambda: [None, None], init=False, repr=False)
 
     @classmethod
     def with_fault(cls, fault: str | None) -> Inlet:
