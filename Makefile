@@ -100,3 +100,11 @@ DEMO_OUT ?= demo-out
 demo: $(STAMP)
 	$(BIN)/ccs2chademo simulate --car leaf-ze1-40 --charger alpitronic --soc-start 20 --soc-stop 80 --out $(DEMO_OUT)
 # --- end of the demo block ----------------------------------------------------------------------
+
+# --- veth demo in clara mode (issue 13): the same two processes, the adapter as the clara charge
+# controller with a ZombieVerter-like VCU on its virtual CAN channel; needs root.  Artefacts in
+# test-artifacts/veth-demo-clara/.
+.PHONY: veth-demo-clara
+veth-demo-clara: $(STAMP) debian-net
+	@test "$$(id -u)" = 0 || { echo "make veth-demo-clara needs root (network namespaces)"; exit 1; }
+	$(BIN)/python -m ccs2chademo.sim.veth_session test-artifacts/veth-demo-clara clara

@@ -63,9 +63,10 @@ class EdgeEvent:
         RISING_EDGE = 1
         FALLING_EDGE = 2
 
-    def __init__(self, event_type: EdgeEvent.Type, line_offset: int) -> None:
+    def __init__(self, event_type: EdgeEvent.Type, line_offset: int, timestamp_ns: int = 0) -> None:
         self.event_type = event_type
         self.line_offset = line_offset
+        self.timestamp_ns = timestamp_ns  # the kernel's CLOCK_MONOTONIC stamp of the edge
 
 
 class FakeChip:
@@ -86,10 +87,10 @@ class FakeChip:
             return self.names.index(line)
         raise OSError(errno.ENOENT, "No such file or directory")
 
-    def pull(self, offset: int, level: int) -> None:
-        """The outside world drives an input pin to ``level``."""
+    def pull(self, offset: int, level: int, t_ns: int = 0) -> None:
+        """The outside world drives an input pin to ``level`` (at ``t_ns``, the edge's timestamp)."""
         for request in self.requests:
-            request._pin_changed(offset, level)
+            request._pin_changed(offset, level, t_ns)
         self.levels[offset] = level
 
 
@@ -145,12 +146,13 @@ class FakeRequest:
         self.chip.levels[off] = level
         self.writes.append((off, level))
 
-    def _pin_changed(self, off: int, level: int) -> None:
+    def _pin_changed(self, off: int, level: int, t_ns: int = 0) -> None:
         s = self.settings.get(off)
         if s is None or s.edge_detection is not Edge.BOTH or self.chip.levels[off] == level or self.released:
             return
         logical = bool(level) != s.active_low
-        self._events.append(EdgeEvent(EdgeEvent.Type.RISING_EDGE if logical else EdgeEvent.Type.FALLING_EDGE, off))
+        kind = EdgeEvent.Type.RISING_EDGE if logical else EdgeEvent.Type.FALLING_EDGE
+        self._events.append(EdgeEvent(kind, off, t_ns))
         os.write(self._w, b"e")
 
     def read_edge_events(self, max_events: int | None = None) -> list[EdgeEvent]:

@@ -63,7 +63,7 @@ from .car_side import CarSide
 from .car_voltage import CarVoltage
 from .ccs_side import CcsEv, CcsSide
 from .chademo_side import ChademoSide
-from .clara_side import ClaraSide
+from .clara_side import SENSOR_INPUTS, ClaraSide
 from .config import AdapterConfig
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
@@ -303,6 +303,10 @@ class Bridge(MachineBase):
         self.soft_resets = 0
         self.stop_cause: str | None = None  # the last power-off cause (kept over a soft reset)
         self._k = False
+        #: a CAN-controlled EV (or the light-bulb demo) feeds the car side, not a CHAdeMO car
+        self.clara = config.mode != "chademo"
+        #: the last value of each clara-mode sensor input (lock feedback, temperatures, CP duty)
+        self.clara_inputs: dict[str, object] = {}
         self._n = 1
         self._init_sides(keep_discovery=False)
 
@@ -486,8 +490,13 @@ class Bridge(MachineBase):
         self._view = None
         if isinstance(event, CanReceived):
             if self.car_side is not None:
+                asked = self.demand.current
                 self.car_side.frame(event, now)
                 self._drain_car_side(now)
+                if self.demand.current != asked and self.clara and self.enabled and self.ccs_status.current_demand:
+                    # a VCU's new current request reaches the next CurrentDemandReq, not only the one
+                    # after our next cycle: this cycle's ramp step is redone with it (docs/clara-mode.md)
+                    self._update_request(now, again=True)
         elif isinstance(event, InputChanged):
             if event.name == _IN_K:
                 self._k = bool(event.value)
@@ -501,6 +510,12 @@ class Bridge(MachineBase):
                 self._drain_power(now)
             elif event.name == _IN_INLET and isinstance(event.value, int | float):
                 self.volts.inlet(float(event.value))
+            elif event.name in SENSOR_INPUTS and self.clara:
+                # clara mode's lock feedback, inlet temperatures, CP duty: kept for a side created later
+                self.clara_inputs[event.name] = event.value
+                if isinstance(side := self.car_side, ClaraSide):
+                    side.sensor(event.name, event.value, now)
+                    self._drain_car_side(now)
             else:
                 self._log("input-rejected", name=event.name, reason="unknown input")
         elif getattr(event, "link", None) in ("plc", "sdp", "tcp") and self._ccs_running:
@@ -747,14 +762,14 @@ class Bridge(MachineBase):
         self.power.stop_reported("adapter", reason, now)
         self._drain_power(now)
 
-    def _update_request(self, now: float) -> None:
+    def _update_request(self, now: float, again: bool = False) -> None:
         cfg, st, demand = self.config, self.ccs_status, self.demand
         limit = st.evse_dynamic_current if st.evse_dynamic_current is not None else st.evse_max_current
         current = self.current.step(
             float(demand.current), in_charging_loop=demand.charging,
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
             discharge_a=float(demand.discharge_current),
-            sx_before_current_demand=self.single_session and not st.current_demand)
+            sx_before_current_demand=self.single_session and not st.current_demand, again=again)
         volts = self.volts
         max_v = volts.max_voltage(demand.voltage)
         self.request = EvRequest(
@@ -859,6 +874,9 @@ class Bridge(MachineBase):
         self.v2x = v2x = self.config.v2x or "v2x" in self.modes
         self.car_side = side = self._new_car_side(v2x)
         side.permission(self._k, now)
+        if isinstance(side, ClaraSide):
+            for name, value in self.clara_inputs.items():
+                side.sensor(name, value, now)
         self._enter(_PH_RUNNING.value, sx=self.single_session, v2x=v2x)
         if self.single_session and not self.progress.ccs_started and not self.pending:
             # SX: "CCS starts at boot" (adapter.md §3) — as soon as the power-on button check is over, not a

@@ -21,13 +21,32 @@ Rules (ccs32clara / ZombieVerter public sources, our own code): a charge-current
 the CAN watchdog only if ``enable`` arrived since the previous one; 3 s without it stops the
 session (``CAN timeout``); ``enable`` = 0 stops it; SoC above 95 % is "battery full".
 
-``lightbulb`` mode is ccs32clara's stand-alone demo: no VCU and no watchdog; the demo voltage is
-both the target and the "battery" the precharge aims at, the request is the demo current, and the
-load relay (output ``load_relay``) closes ``load-relay-delay-ms`` after the precharge ended —
-about 2 s into CurrentDemand — so the charger's precharge never sees a load.
+**Stand-alone** (``[clara] demo-control = "stand-alone"``, ccs32clara's DemoControl = 234, and
+the ``lightbulb`` mode): no VCU and no watchdog; the demo voltage is both the target and the
+"battery" the precharge aims at, the request is the demo current.  In ``lightbulb`` mode the load
+relay (output ``load_relay``) closes ``load-relay-delay-ms`` after the precharge ended — about
+2 s into CurrentDemand — so the charger's precharge never sees a load; in ``clara`` mode a real
+pack sits behind the inlet contactors.
 
-Outputs besides CAN frames and logs: ``lock`` (the inlet lock: closed when the charge session
-starts, opened at the end when the VCU allows it and the inlet is below 60 V), ``load_relay``.
+**Inlet temperature** (inputs ``inlet_temp1`` / ``inlet_temp2``, °C): above ``derate-temp`` the
+current limit falls linearly from ``max-amps`` to ``derate-min-current`` at
+``max-pin-temperature`` (``LimitationReason`` 1 "inlet hot", ``TempLimitedCurrent``; the limit
+also caps ``EvseMaxCurrent`` in 0x109, so the VCU clamps its request to it); above
+``max-pin-temperature`` the session stops (``StopReason`` 7, "inlet overheat").
+
+**Inlet lock** (output ``lock``; with ``lock-feedback`` the input ``lock_feedback``, True =
+locked): the charge session locks the inlet and, with feedback, the inlet contactors close only
+once the lock reports closed; no "closed" within ``lock-timeout-ms``, or an "open" while locked,
+stops the session (``StopReason`` 9 "lock failure", ours: ccs32clara has none).  At the end the
+lock opens when the VCU allows it and the inlet is below 60 V.
+
+**Basic AC** (input ``cp_duty``, the CP PWM duty cycle in %, IEC 61851-1): a duty cycle of an AC
+offer gives ``EvseAcCurrentLimit`` (:func:`ac_current_limit`); the VCU then drives its on-board
+charger and reports it in ``AcObcState`` (1 lock, 2 charging, 3 pause, 4 complete): the side
+locks, presents CP state C while the OBC charges (B otherwise) and never starts CCS.  5 % (3–7 %)
+means digital communication: the DC flow.  No ``cp_duty`` input at all is the DC flow as well.
+
+Outputs besides CAN frames and logs: ``lock``, ``load_relay``, ``cp`` (basic AC only).
 States: :class:`ClaraState` and :data:`CLARA_SUCCESSORS`; timers: :class:`ClaraTimer`
 (docs/machines.md).
 """
@@ -48,7 +67,7 @@ from ..chademo.interfaces import (
 from ..deadline import Timers
 from ..runtime import CanFrame, CanReceived, MachineBase, SendCan, SetOutput
 from ..runtime.machine import successor_table
-from ..runtime.signals import Output
+from ..runtime.signals import Input, Output
 from .clara_map import PARAMETERS, CanMap, FrameError, pack, unpack
 from .config import AdapterConfig
 from .sdo import SdoServer
@@ -63,6 +82,32 @@ STOP_CURRENT_A = 5.0
 STOP_HOLD_S = 1.0
 UNLOCK_SAFE_V = 60.0  # the inlet lock opens only below this …
 UNLOCK_FALLBACK_S = 5.0  # … or this long after the contactors opened (a charger whose figure never falls)
+#: ZombieVerter's AcObcState (ccs32clara ``ACOBCSTT``): 0 idle, 1 lock, 2 charging, 3 pause, 4 complete, 5 error.
+OBC_LOCK, OBC_CHARGING, OBC_COMPLETE = 1, 2, 4
+#: The sensor inputs the side reads (the bridge hands them over, also the last value of each when
+#: the side is created).
+SENSOR_INPUTS = frozenset((Input.LOCK_FEEDBACK, Input.INLET_TEMP1, Input.INLET_TEMP2, Input.CP_DUTY))
+
+
+def ac_current_limit(duty: float) -> float:
+    """The AC current an EVSE offers by its CP duty cycle (%), IEC 61851-1:2017 Annex A,
+    Table A.8 (a fact): 8–10 % → 6 A; 10–85 % → duty × 0.6 A; 85–96 % → (duty − 64) × 2.5 A;
+    96–97 % → 80 A.  Anything else (3–7 %: digital communication, i.e. DC; 0 / 100 %: no PWM;
+    the undefined gaps) offers no AC current: 0."""
+    if 8.0 <= duty < 10.0:
+        return 6.0
+    if 10.0 <= duty <= 85.0:
+        return round(duty * 0.6, 1)
+    if 85.0 < duty <= 96.0:
+        return round((duty - 64.0) * 2.5, 1)
+    if 96.0 < duty <= 97.0:
+        return 80.0
+    return 0.0
+
+
+def digital_communication(duty: float) -> bool:
+    """3–7 % (5 % nominal): the EVSE asks for digital communication (ISO 15118 / DIN: the DC flow)."""
+    return 3.0 <= duty <= 7.0
 
 
 class ClaraState(StrEnum):
@@ -73,6 +118,7 @@ class ClaraState(StrEnum):
     DISCOVERED = "discovered"
     WAIT_PRECHARGE = "wait_precharge"  # charge session: locked, cable check and precharge run
     CHARGING = "charging"  # precharge done: the inlet contactors may close, the request passes
+    AC_CHARGING = "ac_charging"  # basic AC: locked, CP C while the VCU's on-board charger charges
     STOP_WAIT_CURRENT = "stop_wait_current"
     STOP_UNLOCK = "stop_unlock"  # contactors open; the lock opens when allowed and safe
     ENDED = "ended"
@@ -81,10 +127,11 @@ class ClaraState(StrEnum):
 _C = ClaraState
 CLARA_SUCCESSORS = successor_table({
     _C.IDLE: {_C.WAIT_VCU, _C.WAIT_PRECHARGE, _C.ENDED},
-    _C.WAIT_VCU: {_C.DISCOVERED, _C.WAIT_PRECHARGE, _C.ENDED},
+    _C.WAIT_VCU: {_C.DISCOVERED, _C.WAIT_PRECHARGE, _C.AC_CHARGING, _C.ENDED},
     _C.DISCOVERED: {_C.WAIT_PRECHARGE, _C.ENDED},
     _C.WAIT_PRECHARGE: {_C.CHARGING, _C.STOP_WAIT_CURRENT},
     _C.CHARGING: {_C.STOP_WAIT_CURRENT},
+    _C.AC_CHARGING: {_C.STOP_UNLOCK},
     _C.STOP_WAIT_CURRENT: {_C.STOP_UNLOCK},
     _C.STOP_UNLOCK: {_C.ENDED},
     _C.ENDED: set(),
@@ -97,6 +144,7 @@ class ClaraTimer(StrEnum):
     CYCLE = "cycle"  # 100 ms: the frames out, the VCU's values judged
     WATCHDOG = "watchdog"  # WATCHDOG_S after the last counted charge-current write
     LOAD_RELAY = "load-relay"  # lightbulb: the load relay closes
+    LOCK = "lock"  # lock-timeout-ms after a lock or unlock command: the feedback must have followed
 
 
 class ClaraStop(IntEnum):
@@ -109,6 +157,8 @@ class ClaraStop(IntEnum):
     CHARGER_SHUTDOWN = 4
     ACCU_FULL = 5
     CHARGER_EMERGENCY = 6
+    INLET_OVERHEAT = 7
+    LOCK_FAILURE = 9  # ours: ccs32clara's list ends at 8 (EvseMalfunction)
 
 
 STOP_TEXT = {
@@ -118,20 +168,25 @@ STOP_TEXT = {
     ClaraStop.CHARGER_SHUTDOWN: "charger shutdown",
     ClaraStop.ACCU_FULL: "battery full",
     ClaraStop.CHARGER_EMERGENCY: "charger emergency",
+    ClaraStop.INLET_OVERHEAT: "inlet overheat",
+    ClaraStop.LOCK_FAILURE: "lock failure",
 }
 
 #: PortState values (0x357) by state.
 _PORT_STATE = {_C.IDLE: 0, _C.WAIT_VCU: 1, _C.DISCOVERED: 1, _C.WAIT_PRECHARGE: 2, _C.CHARGING: 4,
-               _C.STOP_WAIT_CURRENT: 5, _C.STOP_UNLOCK: 5, _C.ENDED: 6}
+               _C.AC_CHARGING: 3, _C.STOP_WAIT_CURRENT: 5, _C.STOP_UNLOCK: 5, _C.ENDED: 6}
 #: The nearest CHAdeMO charger state, for the view's ``state`` field (never decided on).
 _VIEW_STATE = {_C.IDLE: ChargerState.IDLE, _C.WAIT_VCU: ChargerState.WAIT_CAR_READY,
                _C.DISCOVERED: ChargerState.DISCOVERED, _C.WAIT_PRECHARGE: ChargerState.WAIT_PRECHARGE,
-               _C.CHARGING: ChargerState.CHARGING, _C.STOP_WAIT_CURRENT: ChargerState.STOP_WAIT_CURRENT,
+               _C.CHARGING: ChargerState.CHARGING, _C.AC_CHARGING: ChargerState.CHARGING,
+               _C.STOP_WAIT_CURRENT: ChargerState.STOP_WAIT_CURRENT,
                _C.STOP_UNLOCK: ChargerState.STOP_UNLOCK, _C.ENDED: ChargerState.ENDED}
-_SESSION = frozenset((_C.WAIT_PRECHARGE, _C.CHARGING))
+_DC_SESSION = frozenset((_C.WAIT_PRECHARGE, _C.CHARGING))
+_SESSION = frozenset((*_DC_SESSION, _C.AC_CHARGING))
 _STOPPING = frozenset((_C.STOP_WAIT_CURRENT, _C.STOP_UNLOCK, _C.ENDED))
 _UNLOCKED = frozenset((_C.IDLE, _C.WAIT_VCU, _C.DISCOVERED, _C.ENDED))
-LOCK_OPEN, LOCK_CLOSED = 1, 2
+#: LockState (ccs32clara ``LOCK``): 1 open, 2 closed, 3 opening, 4 closing
+LOCK_OPEN, LOCK_CLOSED, LOCK_OPENING, LOCK_CLOSING = 1, 2, 3, 4
 
 
 class ClaraSide(MachineBase):
@@ -140,28 +195,35 @@ class ClaraSide(MachineBase):
     def __init__(self, name: str, config: AdapterConfig) -> None:
         super().__init__(name, ClaraState.IDLE.value, CLARA_SUCCESSORS)
         self.config = config
-        self.demo = config.mode == "lightbulb"
         clara = config.clara
+        self.lightbulb = config.mode == "lightbulb"
+        #: no VCU: the demo values, no watchdog (the light bulb, or demo-control = "stand-alone")
+        self.standalone = self.lightbulb or clara.demo_control == "stand-alone"
         self.sdo = SdoServer(clara.node_id, clara.can_map())
         #: every parameter's present value (inputs from the VCU, values we report)
         self.values: dict[str, float] = dict.fromkeys(PARAMETERS, 0.0)
-        if self.demo:
+        if self.standalone:
             self.values.update(TargetVoltage=clara.demo_voltage, BatteryVoltage=clara.demo_voltage,
                                ChargeCurrent=clara.demo_current, enable=1.0, soc=50.0, AllowUnlock=1.0)
         # enable defaults to 1 as in ccs32clara: a VCU that never spoke is a CAN timeout, not "enable off"
-        self.values.update(LockState=LOCK_OPEN, enable=1.0)
+        self.values.update(LockState=LOCK_OPEN, enable=1.0, TempLimitedCurrent=float(config.max_amps))
         self.timers = Timers()
         self.session: SessionKind | None = None
         self.stop_reason = ClaraStop.NONE
         self.upstream = Upstream()
-        self.vcu_seen = self.demo
-        self.watchdog_ok = self.demo
+        self.vcu_seen = self.standalone
+        self.watchdog_ok = self.standalone
         self._enable_seen = False
         self._k = False
         self._demand = PowerDemand()
         self._low_current_since: float | None = None
         self._opened_at: float | None = None
         self._load_relay = False
+        self._lock_feedback = False  # the lock's switch: True = locked
+        self._unlock_asked = False
+        self._temps: dict[str, float] = {}
+        self._duty: float | None = None  # the CP duty cycle (%), None: never measured
+        self._cp_c = False
 
     @property
     def can_map(self) -> CanMap:
@@ -191,6 +253,8 @@ class ClaraSide(MachineBase):
                 self._stop(ClaraStop.CAN_TIMEOUT, now)
         elif purpose is ClaraTimer.LOAD_RELAY and self.state == _C.CHARGING:
             self._set_load_relay(True)
+        elif purpose is ClaraTimer.LOCK:
+            self._lock_timeout(now)
 
     def _wake(self, now: float) -> None:
         """The 100 ms cycle runs from the first call that carries a time (the side's creation)."""
@@ -230,8 +294,8 @@ class ClaraSide(MachineBase):
     def _inputs(self, values: Mapping[str, float], now: float) -> None:
         """The VCU's inputs in the order they arrived: ``enable`` arms the watchdog, the next
         ``ChargeCurrent`` feeds it."""
-        if self.demo:
-            return  # stand-alone: the demo values stay
+        if self.standalone:
+            return  # no VCU: the demo values stay
         for name, value in values.items():
             self.values[name] = value
             if name == "enable":
@@ -242,6 +306,25 @@ class ClaraSide(MachineBase):
                 self.timers.start(ClaraTimer.WATCHDOG, now + WATCHDOG_S)
         # the request passes at once: the bridge reads it at its next cycle, not one of ours later
         self._update_demand()
+
+    def sensor(self, name: str, value: object, now: float) -> None:
+        """A board input of this mode (:data:`SENSOR_INPUTS`): the lock's feedback switch, an
+        inlet temperature (°C), the CP duty cycle (%).  Values of the wrong type are logged and
+        dropped (a driver bug must not look like a cold inlet)."""
+        self._wake(now)
+        if name == Input.LOCK_FEEDBACK and isinstance(value, bool):
+            self._on_lock_feedback(value, now)
+        elif name in (Input.INLET_TEMP1, Input.INLET_TEMP2) and isinstance(value, int | float) \
+                and not isinstance(value, bool):
+            self._temps[name] = float(value)
+            self.values["temp1" if name == Input.INLET_TEMP1 else "temp2"] = round(float(value))
+            self._judge_temperature(now)
+        elif name == Input.CP_DUTY and isinstance(value, int | float) and not isinstance(value, bool):
+            self._duty = float(value)
+            self.values["ControlPilotDuty"] = round(self._duty, 1)
+            self.values["EvseAcCurrentLimit"] = ac_current_limit(self._duty)
+        else:
+            self._log("clara-input-rejected", name=name, value=repr(value))
 
     def permission(self, granted: bool, now: float) -> None:
         self._wake(now)
@@ -262,13 +345,16 @@ class ClaraSide(MachineBase):
     def _start_charge(self, now: float) -> None:
         self.session = SessionKind.CHARGE
         if self._enter(_C.WAIT_PRECHARGE.value, session=SessionKind.CHARGE.value):
-            if not self.demo and self.timers.at(ClaraTimer.WATCHDOG) is None:
-                # a session started before the VCU ever fed the watchdog (single-session flow):
-                # it has 3 s from now
-                self.timers.start(ClaraTimer.WATCHDOG, now + WATCHDOG_S)
-            self._set_lock(True)
+            self._arm_watchdog(now)
+            self._set_lock(True, now)
             self._update_demand()
             self._judge_upstream(now)
+
+    def _arm_watchdog(self, now: float) -> None:
+        if not self.standalone and self.timers.at(ClaraTimer.WATCHDOG) is None:
+            # a session started before the VCU ever fed the watchdog (single-session flow):
+            # it has 3 s from now
+            self.timers.start(ClaraTimer.WATCHDOG, now + WATCHDOG_S)
 
     def feed(self, upstream: Upstream, now: float) -> None:
         self.upstream = upstream
@@ -281,10 +367,10 @@ class ClaraSide(MachineBase):
         upstream = self.upstream
         if self.state == _C.WAIT_PRECHARGE and upstream.precharge_done and not (upstream.stopped or upstream.fault):
             self._enter(_C.CHARGING.value, voltage=self.values["BatteryVoltage"])
-            if self.demo:
+            if self.lightbulb:
                 self.timers.start(ClaraTimer.LOAD_RELAY, now + self.config.clara.load_relay_delay_ms / 1000.0)
             self._update_demand()
-        if self.state in _SESSION and (upstream.stopped or upstream.fault):
+        if self.state in _DC_SESSION and (upstream.stopped or upstream.fault):
             self._stop(ClaraStop.CHARGER_EMERGENCY if upstream.fault else ClaraStop.CHARGER_SHUTDOWN, now)
 
     def stop(self, now: float) -> None:
@@ -301,13 +387,19 @@ class ClaraSide(MachineBase):
     # ---------------------------------------------------------------- the 100 ms cycle
     def _cycle(self, now: float) -> None:
         state = self.state
-        if state == _C.WAIT_VCU and self._vcu_ready():
+        if state == _C.WAIT_VCU and self._ac_offered() and self._vcu_ready(ac=True):
+            self._start_ac(now)
+        elif state == _C.WAIT_VCU and self._vcu_ready(ac=False):
             self._enter(_C.DISCOVERED.value, voltage=self.values["BatteryVoltage"])
-        elif state in _SESSION and not self.demo:
+        elif state in _SESSION and self._overheated():
+            self._stop(ClaraStop.INLET_OVERHEAT, now)  # also a session that started hot (no new reading)
+        elif state in _SESSION and not self.standalone:
             if self.values["enable"] < 1.0:
                 self._stop(ClaraStop.MISSING_ENABLE, now)
             elif self.values["soc"] > FULL_SOC:
                 self._stop(ClaraStop.ACCU_FULL, now)
+            elif state == _C.AC_CHARGING:
+                self._ac_cycle(now)
         elif state == _C.STOP_WAIT_CURRENT:
             self._wait_current(now)
         elif state == _C.STOP_UNLOCK:
@@ -315,19 +407,25 @@ class ClaraSide(MachineBase):
         self._update_demand()
         self._send_frames()
 
-    def _vcu_ready(self) -> bool:
+    def _vcu_ready(self, ac: bool) -> bool:
         v = self.values
-        return self.demo or (self.watchdog_ok and v["enable"] >= 1.0 and v["TargetVoltage"] > 0
-                             and v["BatteryVoltage"] > 0)
+        return self.standalone or (self.watchdog_ok and v["enable"] >= 1.0 and (
+            ac or (v["TargetVoltage"] > 0 and v["BatteryVoltage"] > 0)))
 
     def _stop(self, reason: ClaraStop, now: float) -> None:
         self.stop_reason = reason
         self.values["StopReason"] = int(reason)
         self._log("clara-stop", reason=STOP_TEXT[reason], code=int(reason), state=self.state,
                   soc=self.values["soc"], enable=self.values["enable"])
-        self._enter(_C.STOP_WAIT_CURRENT.value, reason=STOP_TEXT[reason])
+        ac = self.state == _C.AC_CHARGING
         self.timers.cancel(ClaraTimer.LOAD_RELAY)
         self._low_current_since = None
+        if ac:  # the OBC stops on CP B: nothing of ours carries current, the lock may follow
+            self._set_cp(False)
+            self._opened_at = now
+            self._enter(_C.STOP_UNLOCK.value, reason=STOP_TEXT[reason])
+        else:
+            self._enter(_C.STOP_WAIT_CURRENT.value, reason=STOP_TEXT[reason])
         self._update_demand()
 
     def _wait_current(self, now: float) -> None:
@@ -341,21 +439,113 @@ class ClaraSide(MachineBase):
             self._set_load_relay(False)
             self._enter(_C.STOP_UNLOCK.value, reason="current down")
 
+    # ---------------------------------------------------------------- the inlet lock
     def _try_unlock(self, now: float) -> None:
-        allowed = self.demo or self.values["AllowUnlock"] >= 1.0
+        if self._unlock_asked:
+            return  # waiting for the feedback (or its timeout)
+        allowed = self.standalone or self.values["AllowUnlock"] >= 1.0
         low = self.upstream.present_voltage < UNLOCK_SAFE_V
         waited = self._opened_at is not None and now - self._opened_at >= UNLOCK_FALLBACK_S - 1e-9
         if allowed and (low or waited):
-            self._set_lock(False, voltage=self.upstream.present_voltage, rule="low voltage" if low else "timeout")
-            self._enter(_C.ENDED.value, reason="unlocked")
+            self._unlock_asked = True
+            self._set_lock(False, now, voltage=self.upstream.present_voltage, rule="low voltage" if low else "timeout")
+            if self.values["LockState"] == LOCK_OPEN:
+                self._enter(_C.ENDED.value, reason="unlocked")
 
-    def _set_lock(self, closed: bool, **why: object) -> None:
-        self.values["LockState"] = LOCK_CLOSED if closed else LOCK_OPEN
+    def _set_lock(self, closed: bool, now: float, **why: object) -> None:
         self._log("clara-lock", closed=closed, **why)
         self._emit(SetOutput(Output.LOCK, closed))
+        if not self.config.clara.lock_feedback or self._lock_feedback == closed:
+            self.values["LockState"] = LOCK_CLOSED if closed else LOCK_OPEN
+            return
+        self.values["LockState"] = LOCK_CLOSING if closed else LOCK_OPENING
+        self.timers.start(ClaraTimer.LOCK, now + self.config.clara.lock_timeout_ms / 1000.0)
 
+    def _on_lock_feedback(self, locked: bool, now: float) -> None:
+        self._lock_feedback = locked
+        if not self.config.clara.lock_feedback:
+            return
+        state = self.values["LockState"]
+        if state == LOCK_CLOSING and locked:
+            self.timers.cancel(ClaraTimer.LOCK)
+            self.values["LockState"] = LOCK_CLOSED
+            self._log("clara-lock-feedback", locked=True)
+        elif state == LOCK_OPENING and not locked:
+            self.timers.cancel(ClaraTimer.LOCK)
+            self.values["LockState"] = LOCK_OPEN
+            self._log("clara-lock-feedback", locked=False)
+            if self.state == _C.STOP_UNLOCK:
+                self._enter(_C.ENDED.value, reason="unlocked")
+        elif state == LOCK_CLOSED and not locked:
+            self.values["LockState"] = LOCK_OPEN
+            self._log("clara-lock-feedback", locked=False, unexpected=True)
+            if self.state in _SESSION:
+                self._stop(ClaraStop.LOCK_FAILURE, now)
+
+    def _lock_timeout(self, now: float) -> None:
+        closing = self.values["LockState"] == LOCK_CLOSING
+        self._log("clara-lock-failed", closing=closing, after_ms=self.config.clara.lock_timeout_ms)
+        self.values["LockState"] = 0  # "none": the lock's position is unknown
+        if closing and self.state in _SESSION:
+            self._stop(ClaraStop.LOCK_FAILURE, now)
+        elif self.state == _C.STOP_UNLOCK:  # stuck locked: the cable stays in, nothing else to do
+            self._enter(_C.ENDED.value, reason="lock stuck")
+
+    def _locked(self) -> bool:
+        return self.values["LockState"] == LOCK_CLOSED
+
+    # ---------------------------------------------------------------- inlet temperature
+    def _judge_temperature(self, now: float) -> None:
+        """Derating and the over-temperature stop (module docstring)."""
+        clara = self.config.clara
+        hottest = max(self._temps.values())
+        self.values["MaxTemp"] = round(hottest)
+        self.values["TempLimitedCurrent"] = limit = temperature_limit(
+            hottest, float(self.config.max_amps), clara.derate_temp, clara.max_pin_temperature,
+            clara.derate_min_current)
+        hot = 1 if limit < self.config.max_amps else 0
+        if hot != self.values["LimitationReason"]:
+            self.values["LimitationReason"] = hot
+            self._log("clara-derating", inlet_hot=bool(hot), temperature=round(hottest, 1), limit=limit)
+        if self._overheated() and self.state in _SESSION:
+            self._stop(ClaraStop.INLET_OVERHEAT, now)
+        self._update_demand()
+
+    def _overheated(self) -> bool:
+        return bool(self._temps) and max(self._temps.values()) > self.config.clara.max_pin_temperature
+
+    # ---------------------------------------------------------------- basic AC
+    def _ac_offered(self) -> bool:
+        return self._duty is not None and ac_current_limit(self._duty) > 0
+
+    def _start_ac(self, now: float) -> None:
+        """An AC EVSE (its duty cycle offers current): no CCS; the charge session is the VCU's
+        on-board charger behind the inlet lock and CP state C."""
+        self.session = SessionKind.CHARGE
+        self._enter(_C.AC_CHARGING.value, reason=f"AC offer: {self.values['EvseAcCurrentLimit']:g} A")
+        self._arm_watchdog(now)
+
+    def _ac_cycle(self, now: float) -> None:
+        obc = int(self.values["AcObcState"])
+        if not self._ac_offered():
+            self._stop(ClaraStop.CHARGER_SHUTDOWN, now)  # the EVSE withdrew its offer
+            return
+        if obc == OBC_COMPLETE:
+            self._stop(ClaraStop.ACCU_FULL, now)
+            return
+        if obc in (OBC_LOCK, OBC_CHARGING) and self.values["LockState"] == LOCK_OPEN:
+            self._set_lock(True, now)  # a failed lock stops the session (_lock_timeout): never retried
+        self._set_cp(obc == OBC_CHARGING and self._locked())
+
+    def _set_cp(self, state_c: bool) -> None:
+        if state_c != self._cp_c:
+            self._cp_c = state_c
+            self._log("clara-cp", cp="C" if state_c else "B")
+            self._emit(SetOutput(Output.CP, "C" if state_c else "B"))
+
+    # ---------------------------------------------------------------- outputs
     def _set_load_relay(self, closed: bool) -> None:
-        if closed != self._load_relay and self.demo:
+        if closed != self._load_relay and self.lightbulb:
             self._load_relay = closed
             self._log("clara-load-relay", closed=closed)
             self._emit(SetOutput(Output.LOAD_RELAY, closed))
@@ -364,7 +554,7 @@ class ClaraSide(MachineBase):
         state, v = self.state, self.values
         charging = state == _C.CHARGING
         connected = state in (_C.CHARGING, _C.STOP_WAIT_CURRENT)
-        request = max(0, int(v["ChargeCurrent"])) if charging else 0
+        request = max(0, int(min(v["ChargeCurrent"], v["TempLimitedCurrent"]))) if charging else 0
         self._demand = PowerDemand(
             precharge=state == _C.WAIT_PRECHARGE, d2=connected, car_contactors_closed=connected,
             charging=charging, stopping=state in _STOPPING, voltage=max(0, int(v["TargetVoltage"])),
@@ -376,7 +566,8 @@ class ClaraSide(MachineBase):
         up, v = self.upstream, self.values
         v["EvseVoltage"] = up.present_voltage
         v["EvseCurrent"] = up.present_current
-        v["EvseMaxCurrent"] = up.dynamic_current if up.dynamic_current is not None else up.available_current
+        charger_max = up.dynamic_current if up.dynamic_current is not None else up.available_current
+        v["EvseMaxCurrent"] = min(charger_max, v["TempLimitedCurrent"])  # the VCU clamps to it
         v["EvseMaxVoltage"] = up.available_voltage
         v["PortState"] = _PORT_STATE[ClaraState(self.state)]
         v["opmode"] = list(ClaraState).index(ClaraState(self.state))
@@ -404,7 +595,7 @@ class ClaraSide(MachineBase):
             sends_0x110=False, discharge_compatible=False, max_discharge_current=0, k=self._k,
             ready=v["enable"] >= 1.0, car_contactors_closed=connected, car_reports_contactors_open=not connected,
             battery_faults=0, system_fault=False, not_in_park=False, stop_reasons=StopReason.NONE, d1=False,
-            d2=self._demand.d2, locked=v["LockState"] == LOCK_CLOSED, charging=state == _C.CHARGING)
+            d2=self._demand.d2, locked=self._locked(), charging=state == _C.CHARGING)
 
     def discovering(self) -> bool:
         return self.state == _C.WAIT_VCU
@@ -413,12 +604,12 @@ class ClaraSide(MachineBase):
         return self.state == _C.DISCOVERED
 
     def contactors_evident(self) -> bool:
-        """The pack side is ready: the precharge is done and the VCU reports a battery voltage
-        (its pack contactors are closed)."""
-        return self.state == _C.CHARGING and self.values["BatteryVoltage"] > 0
+        """The pack side is ready: the precharge is done, the VCU reports a battery voltage
+        (its pack contactors are closed) and the inlet lock is closed (with feedback: reported)."""
+        return self.state == _C.CHARGING and self.values["BatteryVoltage"] > 0 and self._locked()
 
     def charging(self) -> bool:
-        return self.state == _C.CHARGING
+        return self.state in (_C.CHARGING, _C.AC_CHARGING)
 
     def stopping(self) -> bool:
         return self.state in _STOPPING
@@ -433,3 +624,12 @@ class ClaraSide(MachineBase):
 
     def unlocked(self) -> bool:
         return self.state in _UNLOCKED
+
+
+def temperature_limit(hottest: float, full: float, derate_temp: float, max_temp: float, floor: float) -> float:
+    """The inlet's current limit at ``hottest`` °C: ``full`` up to ``derate_temp``, then falling
+    linearly to ``floor`` at ``max_temp`` (and ``floor`` above it: the stop takes over there)."""
+    if hottest <= derate_temp:
+        return full
+    share = min(1.0, (hottest - derate_temp) / (max_temp - derate_temp))
+    return round(full - (full - floor) * share, 1)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from ..drivers.hardware_config import HardwareConfig
@@ -100,6 +100,23 @@ class ClaraConfig(BaseModel):
     load_relay_delay_ms: int = Field(2500, alias="load-relay-delay-ms", ge=0, le=60_000,
                                      description="lightbulb mode: the load relay closes this long after the "
                                                  "precharge ended (≈2 s into CurrentDemand)")
+    demo_control: Literal["can", "stand-alone"] = Field(
+        "can", alias="demo-control",
+        description="clara mode: \"stand-alone\" charges a pack at demo-voltage with demo-current without a VCU "
+                    "and without the CAN watchdog (ccs32clara's DemoControl = 234)")
+    derate_temp: int = Field(60, alias="derate-temp", ge=0, le=150,
+                             description="inlet pin temperature (°C) above which the current limit falls")
+    max_pin_temperature: int = Field(70, alias="max-pin-temperature", ge=1, le=150,
+                                     description="the limit reaches derate-min-current here (°C); above it the "
+                                                 "session stops (StopReason 7, inlet overheat)")
+    derate_min_current: int = Field(10, alias="derate-min-current", ge=0, le=500,
+                                    description="the derated current limit at max-pin-temperature (A)")
+    lock_feedback: bool = Field(False, alias="lock-feedback",
+                                description="the inlet lock reports its position on the input lock_feedback; "
+                                            "without it the lock counts as moved when commanded")
+    lock_timeout_ms: int = Field(1500, alias="lock-timeout-ms", ge=100, le=10_000,
+                                 description="with lock-feedback: the lock must report closed (or open) this "
+                                             "long after the command, else the session stops (lock failure)")
     map: tuple[MapRow, ...] | None = Field(None, strict=False,  # TOML gives a list of tables
                                            description="the CAN map; none = ZombieVerter's")
 
@@ -109,6 +126,13 @@ class ClaraConfig(BaseModel):
         if rows is not None:
             validate_map(row.entry() for row in rows)  # a CanMapError is a ValueError: named by its key
         return rows
+
+    @model_validator(mode="after")
+    def _derating_order(self) -> ClaraConfig:
+        if self.derate_temp >= self.max_pin_temperature:
+            raise ValueError(f"derate-temp ({self.derate_temp} °C) must be below max-pin-temperature "
+                             f"({self.max_pin_temperature} °C)")
+        return self
 
     def can_map(self) -> CanMap:
         """The map in effect at start (SDO writes may change it afterwards)."""
@@ -176,6 +200,14 @@ class AdapterConfig(BaseModel):
     hardware: HardwareConfig = Field(default_factory=HardwareConfig,
                                      description="[hardware]: what the machines are wired to (ccs2chademo run)")
 
+    @model_validator(mode="after")
+    def _lock_feedback_wired(self) -> AdapterConfig:
+        gpio = self.hardware.gpio
+        if (self.mode != "chademo" and self.clara.lock_feedback and gpio.backend == "gpiod"
+                and gpio.lines.lock_feedback is None):
+            raise ValueError("clara.lock-feedback = true needs [hardware.gpio.lines] lock_feedback")
+        return self
+
     # -- introspection ---------------------------------------------------------------------
     @classmethod
     def parameters(cls) -> list[ParameterInfo]:
@@ -241,7 +273,8 @@ def build_config(values: Mapping[str, Any], preset: str | None = None, source: s
     merged = preset_values(preset) if preset else {}
     merged.update(values)
     try:
-        return AdapterConfig.model_validate(merged)
+        # the mode decides which GPIO roles a board must wire (drivers/hardware_config.py)
+        return AdapterConfig.model_validate(merged, context={"mode": merged.get("mode", "chademo")})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source, merged)) from None
 

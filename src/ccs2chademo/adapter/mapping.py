@@ -79,11 +79,18 @@ class CurrentRamp:
 
     def __init__(self) -> None:
         self.value = 0.0
+        self._before = 0.0  # the value before this cycle's step
 
-    def step(self, request_a: float, limit_a: float) -> float:
+    def step(self, request_a: float, limit_a: float, again: bool = False) -> float:
+        """One 100 ms step; ``again`` redoes this cycle's step with a newer request (clara mode:
+        a VCU frame between two cycles) from the same starting value, so the rate stays +4 / −10 A
+        per cycle however often the request changes."""
+        if not again:
+            self._before = self.value
+        base = self._before
         target = max(0.0, min(request_a, limit_a))
-        # the clamp to [value − 10, value + 4] is the ramp, min with the limit is "limited again"
-        ramped = max(self.value - RAMP_DOWN_A, min(target, self.value + RAMP_UP_A))
+        # the clamp to [base − 10, base + 4] is the ramp, min with the limit is "limited again"
+        ramped = max(base - RAMP_DOWN_A, min(target, base + RAMP_UP_A))
         self.value = max(0.0, min(ramped, limit_a))
         return self.value
 
@@ -104,8 +111,8 @@ class CcsTargetCurrent:
         self.ramp = CurrentRamp()
 
     def step(self, car_request_a: float, *, in_charging_loop: bool, dynamic_max_a: float,
-             discharge_a: float = 0.0, sx_before_current_demand: bool = False) -> float:
-        charging = self.ramp.step(car_request_a if in_charging_loop else 0.0, dynamic_max_a)
+             discharge_a: float = 0.0, sx_before_current_demand: bool = False, again: bool = False) -> float:
+        charging = self.ramp.step(car_request_a if in_charging_loop else 0.0, dynamic_max_a, again)
         if discharge_a > 0:
             return discharge_a
         if sx_before_current_demand:

@@ -54,8 +54,11 @@ logger = logging.getLogger(__name__)
 
 #: Bridge output → GPIO roles (the bridge speaks adapter.md §13 signals, the board wires roles).
 _LED_ROLES = ("led_external", "led_internal")
-#: GPIO input role → bridge input name.
-_INPUTS = {"k": "k", "stop_button": "button"}
+#: GPIO input role (or the PWM's duty input) → bridge input name.
+_INPUTS = {"k": "k", "stop_button": "button", "lock_feedback": "lock_feedback", "cp_duty": "cp_duty"}
+#: The bridge's contactor output drives both contactor roles (clara mode: the inlet contactors on
+#: ``contactor`` and/or ``inlet_contactor``; a role the board does not wire is dropped).
+_CONTACTOR_ROLES = ("contactor", "inlet_contactor")
 _SDP_CLIENT_PORT = 50001  # only a label in the pcapng (the kernel picks the real one)
 
 
@@ -381,8 +384,12 @@ class AdapterRun:
             return
 
         # an inlet voltmeter is read every CHAdeMO cycle: the bridge compares it with the charger's
-        # voltage just before it closes the contactor (docs/safety.md)
-        period = min(adc_config.period_s, 0.1) if "inlet" in adc_config.channels else adc_config.period_s
+        # voltage just before it closes the contactor (docs/safety.md); inlet temperatures every second
+        period = adc_config.period_s
+        if "inlet" in adc_config.channels:
+            period = min(period, 0.1)
+        elif any(name.startswith("inlet_temp") for name in adc_config.channels):
+            period = min(period, 1.0)
 
         def sample() -> None:
             for event in adc.sample():
@@ -397,6 +404,9 @@ class AdapterRun:
         gpio: Gpio = self.gpio
         if name == "cp":
             gpio.set_output("cp_state_c", value == "C")
+        elif name == "contactor":
+            for role in _CONTACTOR_ROLES:
+                gpio.set_output(role, bool(value))
         elif name == "led":
             for role in _LED_ROLES:
                 gpio.set_output(role, bool(value))
@@ -423,6 +433,9 @@ class AdapterRun:
             "soc_start": tr.soc_start, "soc_end": tr.soc_end, "energy_kwh": round(tr.energy_wh / 1000.0, 3),
             "virtual_s": None, "wall_s": round(self.wall_s, 3), "invariant_violations": None,
             "ccs_states": tr.ccs_states, "chademo_states": tr.chademo_states,
+            # clara / lightbulb: the mode and the car side's states, as `simulate --json` has them
+            **({} if self.config.mode == "chademo" else {"mode": self.config.mode,
+                                                          "downstream_states": tr.chademo_states}),
         }
 
     def _result(self) -> str:

@@ -52,12 +52,16 @@ def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: f
     """Run the adapter on the hardware the config file describes."""
     from ..adapter.runner import AdapterRun, RunError, RunOptions  # the bridge and its codec: only for this command
     from ..sim.car_rig import car_rig_factory
+    from ..sim.clara_rig import clara_rig_factory
 
     if verbose:
         _console(verbose)
     try:
         config = load_config(config_path)
-        rig = car_rig_factory(car, soc, stop_after) if config.hardware.can.interface == "sim" else None
+        rig = None
+        if config.hardware.can.interface == "sim":  # a simulated car (clara mode: a VCU and its pack)
+            rig = car_rig_factory(car, soc, stop_after) if config.mode == "chademo" else \
+                clara_rig_factory(config, soc, stop_after)
         run = AdapterRun(config, RunOptions(car_rig=rig, gpio_trace=gpio_trace, seed=seed))
     except (ConfigError, RunError, ProfileError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -174,13 +174,17 @@ def _samples(world: World) -> list[dict[str, Any]]:
 @click.option("--mode", type=click.Choice(["chademo", "clara", "lightbulb"]),
               help="The side that feeds the car (default: the configuration's mode): a CHAdeMO car, a "
                    "CAN-controlled EV (a VCU and a 96s pack, docs/clara-mode.md) or the light-bulb demo.")
-@click.option("--vcu", type=click.Choice(VARIANTS), default="zombieverter", show_default=True,
-              help="--mode clara: the VCU (ZombieVerter with its SDO map configuration, or a generic BMS).")
+@click.option("--vcu", type=click.Choice([*VARIANTS, "none"]), default="zombieverter", show_default=True,
+              help="--mode clara: the VCU (ZombieVerter with its SDO map configuration, or a generic BMS), or none: "
+                   "the stand-alone demo charging a pack at demo-voltage with demo-current.")
+@click.option("--ac", "ac_amps", type=click.FloatRange(6.0, 80.0), default=None,
+              help="--mode clara: basic AC — an AC EVSE offering this many amperes by its CP duty cycle "
+                   "(IEC 61851-1) instead of the DC charger; the VCU's on-board charger charges.")
 @click.option("--protocol", type=click.Choice(["din", "iso2"]),
               help="Restrict the charger to one schema (default: it picks DIN from what the EV offers).")
 def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path: Path | None,
             faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int,
-            mode: str | None, vcu: str, protocol: str | None) -> None:
+            mode: str | None, vcu: str, ac_amps: float | None, protocol: str | None) -> None:
     """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car (or, --mode clara, a
     CAN-controlled EV), in virtual time."""
     if list_:
@@ -189,8 +193,10 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
     config = _config(config_path)
     if mode is not None:
         config = config.model_copy(update={"mode": mode})
+    if ac_amps is not None and config.mode != "clara":
+        raise click.UsageError("--ac is basic AC charging of the clara mode: add --mode clara")
     scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
-                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol)
+                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol, ac_amps=ac_amps)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         try:

@@ -6,6 +6,10 @@ line; this base class holds what every backend shares: the role vocabulary, refu
 are not booleans (a machine bug must be loud, not a half-driven relay), dropping roles this board
 does not wire, and reporting each input *change* once.
 
+One input is not a level: ``cp_pwm`` (clara mode, basic AC) is the CP line's PWM, whose edge
+timestamps a :class:`~.cp_pwm.DutyMeter` turns into ``InputChanged("cp_duty", percent)``; a
+backend hands its edges to :meth:`Gpio._pwm_edge` and polls :meth:`Gpio.poll_pwm` for a steady line.
+
 Backends: :class:`ccs2chademo.drivers.linux.gpio.GpiodGpio` (libgpiod v2) and
 :class:`ccs2chademo.drivers.sim.gpio.SimGpio` (records the outputs, lets a test drive inputs).
 """
@@ -20,11 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.events import InputChanged
-from .hardware_config import INPUT_ROLES, OUTPUT_ROLES, GpioConfig
+from .cp_pwm import DutyMeter
+from .hardware_config import ALL_INPUT_ROLES, ALL_OUTPUT_ROLES, GpioConfig
 
 logger = logging.getLogger(__name__)
 
 InputSink = Callable[[InputChanged], None]
+#: The PWM input role and the input it reports.
+PWM_ROLE = "cp_pwm"
+DUTY_INPUT = "cp_duty"
 
 
 class GpioError(RuntimeError):
@@ -37,13 +45,14 @@ class Gpio(ABC):
     def __init__(self, outputs: Iterable[str], inputs: Iterable[str]) -> None:
         self.wired_outputs = frozenset(outputs)
         self.wired_inputs = frozenset(inputs)
-        unknown = (self.wired_outputs - set(OUTPUT_ROLES)) | (self.wired_inputs - set(INPUT_ROLES))
+        unknown = (self.wired_outputs - set(ALL_OUTPUT_ROLES)) | (self.wired_inputs - set(ALL_INPUT_ROLES))
         if unknown:
             raise GpioError(f"unknown GPIO roles: {', '.join(sorted(unknown))}")
         #: Last logical value driven per wired output.
         self.outputs: dict[str, bool] = {}
         self._reported: dict[str, bool] = {}
         self._on_input: InputSink | None = None
+        self._duty = DutyMeter() if PWM_ROLE in self.wired_inputs else None
         #: Set by :meth:`close`; later writes are dropped, so nothing re-closes a contactor after
         #: the safe shutdown (a machine still emitting during teardown).
         self.closed = False
@@ -52,11 +61,11 @@ class Gpio(ABC):
     @staticmethod
     def owns(name: str) -> bool:
         """True for a GPIO output role (other ``SetOutput`` names belong to other consumers)."""
-        return name in OUTPUT_ROLES
+        return name in ALL_OUTPUT_ROLES
 
     def set_output(self, role: str, value: Any) -> None:
-        if role not in OUTPUT_ROLES:
-            raise GpioError(f"{role!r} is not a GPIO output role ({', '.join(OUTPUT_ROLES)})")
+        if role not in ALL_OUTPUT_ROLES:
+            raise GpioError(f"{role!r} is not a GPIO output role ({', '.join(ALL_OUTPUT_ROLES)})")
         if not isinstance(value, bool):
             raise GpioError(f"output {role}: expected True/False, got {value!r}")
         if role not in self.wired_outputs:
@@ -87,8 +96,21 @@ class Gpio(ABC):
         A backend with its own event source (gpiod's fd) extends this to start watching ``loop``."""
         self._on_input = on_input
         self._reported.clear()
-        for role in sorted(self.wired_inputs):
+        for role in sorted(self.wired_inputs - {PWM_ROLE}):  # the PWM reports duty cycles, not levels
             self._report(role, self._read(role))
+
+    def _pwm_edge(self, rising: bool, t_ns: int) -> None:
+        assert self._duty is not None  # only called for a wired cp_pwm
+        self._tell_duty(self._duty.edge(rising, t_ns))
+
+    def poll_pwm(self, t_ns: int) -> None:
+        """A steady CP line (no edges for a while) is 0 or 100 %: backends call this periodically."""
+        if self._duty is not None and not self.closed:
+            self._tell_duty(self._duty.idle(t_ns, self._read(PWM_ROLE)))
+
+    def _tell_duty(self, duty: float | None) -> None:
+        if duty is not None and self._on_input is not None:
+            self._on_input(InputChanged(DUTY_INPUT, duty))
 
     def _report(self, role: str, value: bool) -> None:
         if self._reported.get(role) == value:

@@ -8,6 +8,10 @@ a misspelt ``active_low`` on the d2 line is a safety problem, not a detail.
 
 The GPIO roles and polarities follow adapter.md §13; logical values are what the machines see
 (``True`` = d1 on, contactor closed, k on, button pressed, …), ``active_low`` maps them to levels.
+The clara mode (docs/clara-mode.md) adds its own roles — inlet contactor, inlet lock, load relay,
+the lock's feedback switch and the CP PWM input — which a board wires by name like the others;
+which roles a ``gpiod`` board must wire depends on the mode (the validation context
+``{"mode": …}`` that :func:`ccs2chademo.adapter.config.build_config` passes down).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 #: Output roles (adapter.md §13) in the order the safe sequence drives them; see drivers/safety.py.
 OUTPUT_ROLES: tuple[str, ...] = (
@@ -30,6 +34,16 @@ OUTPUT_ROLES: tuple[str, ...] = (
 )
 #: Input roles: ``k`` (vehicle charge permission), ``stop_button`` (both buttons on one input).
 INPUT_ROLES: tuple[str, ...] = ("k", "stop_button")
+#: Clara mode's outputs: a second inlet contactor line (it follows ``contactor``: DC+ and DC− on
+#: their own drivers), the inlet lock (True = locked), the light-bulb demo's load relay.  Not
+#: wired by default (a desk's sim GPIO wires the adapter's roles), so only a clara board's
+#: ``[hardware.gpio.lines]`` brings them in.
+CLARA_OUTPUT_ROLES: tuple[str, ...] = ("inlet_contactor", "lock", "load_relay")
+#: Clara mode's inputs: the lock's feedback switch (True = locked) and the CP line's PWM, whose
+#: edge timestamps give the duty cycle (:mod:`ccs2chademo.drivers.cp_pwm`, basic AC).
+CLARA_INPUT_ROLES: tuple[str, ...] = ("lock_feedback", "cp_pwm")
+ALL_OUTPUT_ROLES = OUTPUT_ROLES + CLARA_OUTPUT_ROLES
+ALL_INPUT_ROLES = INPUT_ROLES + CLARA_INPUT_ROLES
 
 #: Logical safe value of every output: contactor open, d1/d2 off, CP state B (not C), LEDs off,
 #: power hold *held* (releasing it powers the adapter off; it is dropped last on shutdown).
@@ -41,10 +55,16 @@ SAFE_OUTPUTS: dict[str, bool] = {
     "led_external": False,
     "led_internal": False,
     "power_hold": True,
+    "inlet_contactor": False,
+    "lock": False,  # at start-up (nothing runs); the shutdown leaves the lock where it is (drivers/safety.py)
+    "load_relay": False,
 }
 
 #: Roles a ``gpiod`` board must wire: without them the adapter cannot charge safely.
 REQUIRED_ROLES: tuple[str, ...] = ("contactor", "d1", "d2", "cp_state_c", "k")
+#: … and in clara / lightbulb mode: the CP state C switch and the lock (the inlet contactors are
+#: ``contactor`` or ``inlet_contactor``, at least one of them).
+CLARA_REQUIRED_ROLES: tuple[str, ...] = ("cp_state_c", "lock")
 
 _IFNAME = re.compile(r"^[^\s/:]{1,15}$")  # Linux IFNAMSIZ-1, no slash, colon or whitespace
 IIO_DEVICE_NAME = re.compile(r"^iio:device\d+$")
@@ -92,9 +112,15 @@ class GpioLines(_Strict):
     led_internal: LineSpec | None = None
     k: LineSpec | None = None
     stop_button: LineSpec | None = None
+    inlet_contactor: LineSpec | None = None
+    lock: LineSpec | None = None
+    load_relay: LineSpec | None = None
+    lock_feedback: LineSpec | None = None
+    cp_pwm: LineSpec | None = None
 
     def wired(self) -> dict[str, LineSpec]:
-        return {role: spec for role in (*OUTPUT_ROLES, *INPUT_ROLES) if (spec := getattr(self, role)) is not None}
+        return {role: spec for role in (*ALL_OUTPUT_ROLES, *ALL_INPUT_ROLES)
+                if (spec := getattr(self, role)) is not None}
 
 
 class GpioConfig(_Strict):
@@ -104,19 +130,24 @@ class GpioConfig(_Strict):
     lines: GpioLines = Field(default_factory=GpioLines)
 
     @model_validator(mode="after")
-    def _check_lines(self) -> GpioConfig:
+    def _check_lines(self, info: ValidationInfo) -> GpioConfig:
         seen: dict[tuple[str, str | int], str] = {}
         for role, spec in self.lines.wired().items():
-            if spec.debounce_ms and role not in INPUT_ROLES:
+            if spec.debounce_ms and role not in ALL_INPUT_ROLES:
                 raise ValueError(f"lines.{role}: debounce_ms applies to inputs only")
             key = (spec.chip or self.chip, spec.line)
             if key in seen:
                 raise ValueError(f"lines.{role}: line {spec.line!r} on {key[0]} is already used by {seen[key]}")
             seen[key] = role
+        mode = (info.context or {}).get("mode", "chademo") if isinstance(info.context, dict) else "chademo"
         if self.backend == "gpiod":
-            missing = [role for role in REQUIRED_ROLES if getattr(self.lines, role) is None]
+            required = REQUIRED_ROLES if mode == "chademo" else CLARA_REQUIRED_ROLES
+            missing = [role for role in required if getattr(self.lines, role) is None]
+            if mode != "chademo" and self.lines.contactor is None and self.lines.inlet_contactor is None:
+                missing.append("contactor or inlet_contactor")
             if missing:
-                raise ValueError(f"backend gpiod needs lines for {', '.join(missing)}")
+                raise ValueError(f"backend gpiod needs lines for {', '.join(missing)}"
+                                 + ("" if mode == "chademo" else f" (mode {mode})"))
         return self
 
 
@@ -164,17 +195,31 @@ class PlcConfig(_Strict):
         return value
 
 
+class Ntc(_Strict):
+    """An NTC thermistor from the channel's input to ground with a pull-up to ``supply_v``
+    (clara mode's inlet pin sensors).  Defaults: 10 kΩ at 25 °C, β = 3900 (ccs32clara's
+    TempSensorNomRes / TempSensorBeta defaults), 10 kΩ pull-up to 3.3 V."""
+
+    nominal_ohm: float = Field(default=10_000.0, gt=0.0, description="resistance at 25 °C")
+    beta: float = Field(default=3900.0, gt=0.0, description="β of the thermistor, K")
+    pullup_ohm: float = Field(default=10_000.0, gt=0.0)
+    supply_v: float = Field(default=3.3, gt=0.0)
+
+
 class AdcChannel(_Strict):
-    """``in_voltage<index>_raw`` of the IIO device; volts = (raw + offset) × scale / 1000 × divider."""
+    """``in_voltage<index>_raw`` of the IIO device; volts = (raw + offset) × scale / 1000 × divider.
+    An ``ntc`` channel reports °C instead (:func:`ccs2chademo.drivers.linux.adc.ntc_celsius`)."""
 
     index: int = Field(ge=0, le=255)
     divider: float = Field(default=1.0, gt=0.0, description="resistor divider factor (×11 for vcc12, ×2 for vcc4)")
+    ntc: Ntc | None = Field(default=None, description="the channel reads an NTC thermistor (inlet_temp1/2)")
 
 
 class AdcConfig(_Strict):
     backend: Literal["iio", "none"] = "none"
     device: str | None = Field(default=None, description="iio:deviceN, or the device's name (its sysfs 'name' file)")
-    channels: dict[Literal["vcc12", "vcc4", "inlet"], AdcChannel] = Field(default_factory=dict)
+    channels: dict[Literal["vcc12", "vcc4", "inlet", "inlet_temp1", "inlet_temp2"], AdcChannel] = Field(
+        default_factory=dict)
     period_s: float = Field(default=2.0, gt=0.0, le=60.0, description="how often the aux battery is sampled")
 
     @model_validator(mode="after")
@@ -184,6 +229,10 @@ class AdcConfig(_Strict):
                 raise ValueError("backend iio needs device (iio:deviceN or the device's name)")
             if not self.channels:
                 raise ValueError("backend iio needs at least one channel (vcc12, vcc4)")
+        for name, channel in self.channels.items():
+            if name.startswith("inlet_temp") != (channel.ntc is not None):
+                raise ValueError(f"channels.{name}: " + ("an inlet temperature needs ntc = {…}" if channel.ntc is None
+                                                         else "ntc applies to inlet_temp1 / inlet_temp2 only"))
         return self
 
     @field_validator("device")

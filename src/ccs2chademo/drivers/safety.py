@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .gpio import Gpio
-from .hardware_config import OUTPUT_ROLES, SAFE_OUTPUTS
+from .hardware_config import ALL_OUTPUT_ROLES, SAFE_OUTPUTS
 from .linux.watchdog import SystemdNotifier
 
 logger = logging.getLogger(__name__)
@@ -32,11 +32,18 @@ logger = logging.getLogger(__name__)
 #: Contactor open → wait before anything else changes (adapter.md §12.3).
 CONTACTOR_SETTLE_S = 0.1
 
-#: Outputs in shutdown order after the contactor; power hold last (released, not held).
+#: The contactors, opened first (the adapter's, or clara mode's inlet contactors on one or two lines).
+CONTACTOR_ROLES = ("contactor", "inlet_contactor")
+#: Outputs in shutdown order after the contactors; power hold last (released, not held).  The inlet
+#: lock (clara mode) is left where it is: only the controller may open it, at a safe voltage — a
+#: crash must not unlock a live inlet (docs/clara-mode.md).
 SHUTDOWN_ORDER: tuple[tuple[str, bool], ...] = (
-    *((role, SAFE_OUTPUTS[role]) for role in OUTPUT_ROLES if role not in ("contactor", "power_hold")),
+    *((role, SAFE_OUTPUTS[role]) for role in ALL_OUTPUT_ROLES
+      if role not in (*CONTACTOR_ROLES, "power_hold", "lock")),
     ("power_hold", False),
 )
+#: Start-up order: the contactors first, then every other output (power hold held).
+STARTUP_ORDER = (*CONTACTOR_ROLES, *(role for role in ALL_OUTPUT_ROLES if role not in CONTACTOR_ROLES))
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -63,7 +70,7 @@ class SafeOutputs:
         self.shut_down = False
         self.reason: str | None = None
         self._previous: dict[int, Any] = {}
-        for role in OUTPUT_ROLES:  # contactor first, power hold held
+        for role in STARTUP_ORDER:  # contactors first, power hold held
             self._drive(role, SAFE_OUTPUTS[role])
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -97,8 +104,9 @@ class SafeOutputs:
         logger.info("safe shutdown (%s): opening the contactor first", reason)
         if self.notifier is not None:
             self.notifier.stopping()
-        self._drive("contactor", False)
-        if "contactor" in self.gpio.wired_outputs:
+        for role in CONTACTOR_ROLES:
+            self._drive(role, False)
+        if self.gpio.wired_outputs & set(CONTACTOR_ROLES):
             self._sleep(CONTACTOR_SETTLE_S)
         for role, value in SHUTDOWN_ORDER:
             self._drive(role, value)

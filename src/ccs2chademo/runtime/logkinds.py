@@ -88,6 +88,7 @@ RUN = "adapter/runner.py: AdapterRun"
 CH = "chademo/charger.py: ChademoCharger"
 CL = "adapter/clara_side.py: ClaraSide"
 VCU = "sim/zombie_vcu.py: ZombieVcu"
+CW = "sim/clara_world.py: ClaraWorld"
 VE = "sim/vehicle.py: ChademoVehicle"
 SP = "homeplug/slac.py: SlacPev"
 SE = "homeplug/slac.py: SlacEvse"
@@ -348,7 +349,7 @@ KINDS: tuple[Kind, ...] = (
     # ---------------------------------------------------------------- clara mode: the CAN-controlled EV (issue 13)
     Kind("clara-stop", "the clara side stops the charge session (ccs32clara's stop reasons)", (CL,), (
         r("reason", S, "`CAN timeout`, `enable off`, `battery full`, `stop requested`, `charger shutdown`, "
-                       "`charger emergency`"),
+                       "`charger emergency`, `inlet overheat`, `lock failure`"),
         r("code", I, "the StopReason number reported on CAN"),
         r("state", S, "the state the stop began in"),
         r("soc", N, "the VCU's SoC, %"),
@@ -373,6 +374,23 @@ KINDS: tuple[Kind, ...] = (
         f("rule", S, "why it may open: `low voltage` or `timeout` after the contactors opened"),
     )),
     Kind("clara-load-relay", "lightbulb demo: the load relay switches", (CL,), (r("closed", B, "closed"),)),
+    Kind("clara-lock-feedback", "the inlet lock's feedback switch reports a position", (CL,), (
+        r("locked", B, "the lock reports locked"), f("unexpected", B, "it opened while it should be locked"),
+    )),
+    Kind("clara-lock-failed", "the inlet lock did not report the commanded position in time", (CL,), (
+        r("closing", B, "it was locking (else unlocking)"), r("after_ms", I, "the lock timeout, ms"),
+    )),
+    Kind("clara-derating", "the inlet temperature starts or ends limiting the current", (CL,), (
+        r("inlet_hot", B, "LimitationReason 1: the current is limited"),
+        r("temperature", N, "the hottest inlet pin, °C"), r("limit", N, "the temperature-limited current, A"),
+    )),
+    Kind("clara-cp", "basic AC: the CP state presented to the AC EVSE", (CL,), (r("cp", S, "`B` or `C`"),)),
+    Kind("clara-input-rejected", "a clara-mode board input of the wrong type; dropped", (CL,), (
+        r("name", S, "the input"), r("value", S, "the value, as Python shows it"),
+    )),
+    Kind("inlet-lock", "the simulated inlet lock reached a position (its feedback switch changed)", (CW,), (
+        r("locked", B, "locked"),
+    )),
     Kind("vcu-enable", "the simulated VCU withdraws its enable", (VCU,), (
         r("enable", B, "the enable it sends now"), r("reason", S, _REASON), r("soc", N, "the pack's SoC, %"),
     )),

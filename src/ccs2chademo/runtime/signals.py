@@ -36,7 +36,7 @@ class Output(StrEnum):
     #: both status LEDs (bool: lit)
     LED = "led"
     #: clara mode (docs/clara-mode.md): the CCS inlet's lock (bool: locked) and the light-bulb
-    #: demo's load relay (bool: closed) — not GPIO roles yet
+    #: demo's load relay (bool: closed); GPIO roles of the same names
     LOCK = "lock"
     LOAD_RELAY = "load_relay"
 
@@ -53,3 +53,9 @@ class Input(StrEnum):
     VCC12 = "vcc12"
     #: the voltmeter on the CCS inlet, if fitted (float, volts)
     INLET = "inlet"
+    #: clara mode (docs/clara-mode.md): the inlet lock's feedback switch (bool: locked), the
+    #: inlet's pin temperatures (float, °C) and the CP PWM duty cycle (float, %, basic AC)
+    LOCK_FEEDBACK = "lock_feedback"
+    INLET_TEMP1 = "inlet_temp1"
+    INLET_TEMP2 = "inlet_temp2"
+    CP_DUTY = "cp_duty"

@@ -28,8 +28,8 @@ from ..runtime.core import Port
 from ..runtime.machine import MachineBase
 from .battery import Battery
 from .hardware import AdapterHardware, Contactor, LoopSupply
-from .profiles import VehicleProfile, load_profile
-from .vehicle import CarElectrical, ChademoVehicle, VehicleState
+from .profiles import load_profile
+from .vehicle import CarElectrical, ChademoVehicle
 
 Inject = Callable[[InputChanged], None]
 STEP_S = 0.02
@@ -42,8 +42,9 @@ PRESS_S = 0.3
 class SimCarRig(MachineBase):
     """Steps the rig every ``STEP_S`` on the runtime's clock (a timer-only machine)."""
 
-    def __init__(self, profile: VehicleProfile, soc: float, gpio: SimGpio, bridge: Bridge, to_car: Inject,
+    def __init__(self, car: MachineBase, battery: Battery, gpio: SimGpio, bridge: Bridge, to_car: Inject,
                  to_controller: Inject, stop_after_s: float | None = None, name: str = "rig") -> None:
+        """``car`` is the machine behind the CAN bus (named ``car`` in the runtime), ``battery`` its pack."""
         super().__init__(name, "running")
         self.gpio = gpio
         self.bridge = bridge
@@ -51,8 +52,8 @@ class SimCarRig(MachineBase):
         self.to_controller = to_controller
         self.stop_after_s = stop_after_s
         self.hw = AdapterHardware(controller=self._controller, car=self._car_input, contactor=Contactor())
-        self.car = ChademoVehicle(profile, "car")
-        self.battery = Battery(profile.battery, soc=soc)
+        self.car = car
+        self.battery = battery
         self.car_contactors = False
         self.current_a = 0.0
         self._last: float | None = None
@@ -84,10 +85,6 @@ class SimCarRig(MachineBase):
         if event.name == "d2_supply" and isinstance(event.value, LoopSupply):
             event = InputChanged("d2_supply", event.value.amps)
         self.to_car(event)
-
-    @property
-    def done(self) -> bool:
-        return not self.hw.powered and self.car.state in (VehicleState.OFF, VehicleState.DONE, VehicleState.SHUTDOWN)
 
     # -- machine protocol -------------------------------------------------------------------
     def receive(self, event: Event, now: float) -> None:
@@ -136,8 +133,9 @@ def car_rig_factory(car: str, soc: float, stop_after_s: float | None = None
     def build(rt: AsyncRuntime, bridge: Bridge, gpio: Gpio, car_port: Port) -> SimCarRig:
         if not isinstance(gpio, SimGpio):
             raise TypeError("the simulated car drives k and the button through the sim GPIO backend")
-        rig = SimCarRig(profile, soc, gpio, bridge, to_car=lambda ev: rt.inject("car", ev),
-                        to_controller=lambda ev: rt.inject(bridge.name, ev), stop_after_s=stop_after_s)
+        rig = SimCarRig(ChademoVehicle(profile, "car"), Battery(profile.battery, soc=soc), gpio, bridge,
+                        to_car=lambda ev: rt.inject("car", ev), to_controller=lambda ev: rt.inject(bridge.name, ev),
+                        stop_after_s=stop_after_s)
         rt.add(rig.car, {"can": car_port}, on_output=rig.car_output)
         rt.add(rig)
         return rig

@@ -8,6 +8,11 @@ The adapter's config is written here: PLC on its veth end, GPIO ``sim`` (with a 
 every output change), CAN ``sim`` (the CHAdeMO car in the adapter process), the session log,
 the adapter's own pcapng and a CAN log under ``artifacts``.  :meth:`VethSession.close` ends
 every process it started (by its PID) and deletes both namespaces, on every way out.
+
+``mode = "clara"``: the adapter is the clara mode's charge controller and the car a DIY
+conversion with a ZombieVerter-like VCU on the adapter's private python-can ``virtual`` channel
+(:mod:`.clara_rig`); the sim GPIO wires the clara roles too (lock, its feedback switch, the
+inlet contactor line) and ``lock-feedback`` is on.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..drivers.hardware_config import ALL_INPUT_ROLES, ALL_OUTPUT_ROLES
 from ..drivers.linux.netns import VethPair
 
 PY = [sys.executable, "-m", "ccs2chademo"]
@@ -63,6 +69,9 @@ class VethSession:
     fault: str | None = None  # charger-sim --fault NAME@STATE
     charger_timeout_s: float = 300.0
     adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
+    mode: str = "chademo"  # or "clara": a VCU instead of the CHAdeMO car (module docstring)
+    #: the adapter's command before ``--config …`` (a benchmark's probe wraps ``run``); default ``ccs2chademo run``
+    adapter_command: tuple[str, ...] = ()
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
@@ -117,20 +126,29 @@ class VethSession:
                                                      "--personality", self.personality,
                                                      "--timeout", str(self.charger_timeout_s), "--json",
                                                      *(["--fault", self.fault] if self.fault else [])])
-        argv = [*PY, "run", "--config", str(self.config_path), "-v", "--car", self.car, "--soc", str(self.soc),
-                "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
+        argv = [*(self.adapter_command or (*PY, "run")), "--config", str(self.config_path), "-v", "--car", self.car,
+                "--soc", str(self.soc), "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
         self._spawn("adapter", self.adapter_ns, argv, self.adapter_env)
 
     def _config(self) -> str:
         a = self.artifacts
-        return (f"{self.adapter_config}\n"
+        return (f"{self.adapter_config}\n{self._clara_config()}"
                 f"[hardware.gpio]\nbackend = \"sim\"\n"
                 f"[hardware.can]\ninterface = \"sim\"\n"
                 f"[hardware.plc]\ninterface = \"{self.adapter_if}\"\n"
                 f"[hardware.logging]\nsession_log = \"{self.session_log}\"\npcapng = \"{a / 'adapter.pcapng'}\"\n"
                 f"can_log = \"{a / 'can.log'}\"\n")
+
+    def _clara_config(self) -> str:
+        """Clara mode: the mode, the lock's feedback, and sim GPIO lines for every role (a sim
+        backend given lines wires exactly those)."""
+        if self.mode == "chademo":
+            return ""
+        roles = (*ALL_OUTPUT_ROLES, *ALL_INPUT_ROLES)
+        lines = "".join(f"{role} = {{ line = {i} }}\n" for i, role in enumerate(roles))
+        return f"mode = \"{self.mode}\"\n[clara]\nlock-feedback = true\n[hardware.gpio.lines]\n{lines}"
 
     def signal(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Send ``sig`` to the command inside ``ip netns exec`` (which execs it: same PID)."""
@@ -209,10 +227,10 @@ def wait_for(predicate: Callable[[], bool], timeout: float, poll: float = 0.05) 
 
 
 def main(argv: list[str]) -> int:
-    """``python -m ccs2chademo.sim.veth_session ARTIFACTS`` — ``make veth-demo``: one session,
-    the adapter's summary JSON printed last."""
+    """``python -m ccs2chademo.sim.veth_session ARTIFACTS [MODE]`` — ``make veth-demo`` (``make
+    veth-demo-clara``: MODE ``clara``): one session, the adapter's summary JSON printed last."""
     artifacts = Path(argv[0] if argv else "test-artifacts/veth-demo")
-    with VethSession(artifacts) as session:
+    with VethSession(artifacts, mode=argv[1] if len(argv) > 1 else "chademo") as session:
         adapter = session.wait("adapter", 180.0)
         charger = session.wait("charger", 30.0)
         left = session.close()

@@ -118,8 +118,10 @@ class Scenario:
     limit_s: float = 4 * 3600.0
     #: restrict the charger to one schema (``din`` / ``iso2``); None: it picks from what the EV offers (DIN)
     protocol: str | None = None
-    #: the clara mode's VCU (``sim/clara_world.py``): ``zombieverter`` or ``bms``
+    #: the clara mode's VCU (``sim/clara_world.py``): ``zombieverter``, ``bms`` or ``none`` (stand-alone)
     vcu: str = "zombieverter"
+    #: clara mode: an AC EVSE offering this many amperes (basic AC) instead of the DC charger
+    ac_amps: float | None = None
 
 
 class SimCar(Machine, Protocol):

@@ -9,6 +9,11 @@ voltage, target voltage, charge current request.  While the controller reports p
 "charging DC" (0x357) it ramps the request by 1 A per 100 ms toward its voltage set-point (up
 below it, down above it), clamped to the charger's available current (0x109) and its BMS limit.
 
+Basic AC: while the controller reports port state "charging AC" (3) the VCU drives its on-board
+charger and reports it in ``AcObcState`` (1 "lock" until the controller reports the inlet locked,
+then 2 "charging"; 4 "complete" once it stopped itself); the OBC draws
+``min(EvseAcCurrentLimit, obc_max_a)`` per phase (``obc_amps``, what the world's AC EVSE supplies).
+
 The generic BMS variant sends the same 0x358 (the controller's default map, no SDO) and asks for
 its charge limit at once, tapering near the set-point.
 
@@ -47,7 +52,10 @@ CYCLE_S = 0.1
 CYCLE_PHASE_S = 0.05
 SDO_RESEND_S = 0.1
 WRITE_4 = 0x23
-PORT_CHARGING_DC = 4
+PORT_CHARGING_AC, PORT_CHARGING_DC = 3, 4
+LOCK_CLOSED = 2
+OBC_IDLE, OBC_LOCK, OBC_CHARGING, OBC_COMPLETE = 0, 1, 2, 4
+OBC_MAX_A = 16.0  # a typical 3.7 kW single-phase on-board charger
 BMS_TAPER_V = 10.0  # the BMS variant tapers its request over the last 10 V below the set-point
 VARIANTS = ("zombieverter", "bms")
 
@@ -126,6 +134,9 @@ class ZombieVcu(MachineBase):
         self.soc = 0.0
         self.port_state = 0
         self.available_a = 0.0
+        self.ac_limit_a = 0.0
+        self.lock_state = 0
+        self.obc_state = OBC_IDLE
         self.config_frames = zombieverter_configuration() if configure else []
         self._config_step = 0
         self._in_flight: bytes | None = None
@@ -181,6 +192,10 @@ class ZombieVcu(MachineBase):
             self.available_a = values["EvseMaxCurrent"]
         if "PortState" in values:
             self.port_state = int(values["PortState"])
+        if "EvseAcCurrentLimit" in values:
+            self.ac_limit_a = values["EvseAcCurrentLimit"]
+        if "LockState" in values:
+            self.lock_state = int(values["LockState"])
 
     def _send_sdo(self, data: bytes, now: float) -> None:
         self._in_flight = data
@@ -214,11 +229,25 @@ class ZombieVcu(MachineBase):
             self._disable("target soc")
         if self.enabled:
             self._ramp()
-        values = {"enable": 1.0 if self.enabled else 0.0, "AcObcState": 2.0, "AllowUnlock": 1.0,
+        self._obc()
+        values = {"enable": 1.0 if self.enabled else 0.0, "AcObcState": self.obc_state, "AllowUnlock": 1.0,
                   "soc": round(self.soc), "BatteryVoltage": round(self.battery_v + self.voltage_error_v),
                   "TargetVoltage": self.target_voltage, "ChargeCurrent": self.request}
         assert set(values) <= set(PARAMETERS)
         self._emit(SendCan("can", CanFrame(0x358, pack(self.can_map, 0x358, values, Direction.RECEIVED))))
+
+    def _obc(self) -> None:
+        if not self.enabled:
+            self.obc_state = OBC_COMPLETE if self.obc_state != OBC_IDLE else OBC_IDLE
+        elif self.port_state == PORT_CHARGING_AC and self.ac_limit_a > 0:
+            self.obc_state = OBC_CHARGING if self.lock_state == LOCK_CLOSED else OBC_LOCK
+        else:
+            self.obc_state = OBC_IDLE
+
+    @property
+    def obc_amps(self) -> float:
+        """What the on-board charger draws per phase while charging (0 otherwise)."""
+        return min(self.ac_limit_a, OBC_MAX_A) if self.obc_state == OBC_CHARGING else 0.0
 
     def _ramp(self) -> None:
         if self.port_state != PORT_CHARGING_DC:

@@ -6,6 +6,9 @@ count — per channel (``in_voltage<M>_scale``) or shared (``in_voltage_scale``)
 reader serves them all with no library.  Volts = (raw + offset) × scale / 1000 × divider, the
 divider being the board's resistor ratio (×11 for vcc12, ×2 for vcc4 on the original).
 
+Clara mode's inlet pin sensors are NTC thermistors on ADC channels (``inlet_temp1`` /
+``inlet_temp2`` with ``ntc``): their samples are °C (:func:`ntc_celsius`), for the clara side.
+
 The device is found by ``iio:deviceN`` or by its ``name`` file, because N depends on probe order.
 Scale and offset are re-read on every sample: some drivers let the gain change at run time.
 """
@@ -13,10 +16,11 @@ Scale and offset are re-read on every sample: some drivers let the gain change a
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from ...runtime.events import InputChanged
-from ..hardware_config import IIO_DEVICE_NAME, AdcChannel, AdcConfig
+from ..hardware_config import IIO_DEVICE_NAME, AdcChannel, AdcConfig, Ntc
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,21 @@ def _number(path: Path) -> float:
         return float(text)
     except ValueError:
         raise AdcError(f"{path}: {text[:40]!r} is not a number") from None
+
+
+KELVIN_25C = 298.15
+#: An NTC reading this far outside 0 … supply is an open or shorted sensor: reported as hot
+#: (the clara side then stops the session), never as cold.
+FAULT_C = 200.0
+
+
+def ntc_celsius(volts: float, ntc: Ntc) -> float:
+    """°C of an NTC to ground with a pull-up (β equation, a fact: 1/T = 1/T25 + ln(R/R25)/β).
+    An open sensor (≈ supply) or a short (≈ 0 V) gives :data:`FAULT_C`."""
+    if not 0.01 * ntc.supply_v < volts < 0.99 * ntc.supply_v:
+        return FAULT_C
+    ohms = ntc.pullup_ohm * volts / (ntc.supply_v - volts)
+    return 1.0 / (1.0 / KELVIN_25C + math.log(ohms / ntc.nominal_ohm) / ntc.beta) - 273.15
 
 
 class IioAdc:
@@ -100,7 +119,11 @@ class IioAdc:
 
     def sample(self) -> list[InputChanged]:
         """One reading of every channel as events for the power manager (``InputChanged("vcc4", 3.8)``)."""
-        return [InputChanged(name, round(volts, 3)) for name, volts in self.read_all().items()]
+        events = []
+        for name, volts in self.read_all().items():
+            ntc = self.channels[name].ntc
+            events.append(InputChanged(name, round(volts, 3) if ntc is None else round(ntc_celsius(volts, ntc), 1)))
+        return events
 
 
 class NoAdc:

@@ -11,6 +11,8 @@ Why these choices:
 * Inputs use both-edge detection with the configured bias and debounce (the kernel debounces in
   software where the chip has no hardware debounce); the request's fd goes to
   ``loop.add_reader`` so edges arrive in the event loop without a thread.
+* The CP PWM input (clara mode) gets both edges with their kernel timestamps (CLOCK_MONOTONIC,
+  gpiod's default), handed to the duty-cycle meter; a timer every ``IDLE_S`` polls for a steady line.
 * ``gpiod`` is imported lazily: the package, the simulation and the tests run without it.
 """
 
@@ -19,13 +21,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-from ..gpio import Gpio, GpioError, InputSink
-from ..hardware_config import INPUT_ROLES, SAFE_OUTPUTS, GpioConfig, LineSpec
+from ..cp_pwm import IDLE_S
+from ..gpio import PWM_ROLE, Gpio, GpioError, InputSink
+from ..hardware_config import ALL_INPUT_ROLES, SAFE_OUTPUTS, GpioConfig, LineSpec
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def chip_path(chip: str) -> str:
 def line_settings(gpiod: ModuleType, role: str, spec: LineSpec) -> Any:
     """The ``gpiod.LineSettings`` for one role: outputs start at their safe value."""
     bias = getattr(gpiod.line.Bias, _BIAS[spec.bias])
-    if role in INPUT_ROLES:
+    if role in ALL_INPUT_ROLES:
         return gpiod.LineSettings(
             direction=gpiod.line.Direction.INPUT,
             edge_detection=gpiod.line.Edge.BOTH,
@@ -71,7 +75,7 @@ class GpiodGpio(Gpio):
 
     def __init__(self, config: GpioConfig, gpiod: ModuleType | None = None) -> None:
         wired = config.lines.wired()
-        super().__init__([r for r in wired if r not in INPUT_ROLES], [r for r in wired if r in INPUT_ROLES])
+        super().__init__([r for r in wired if r not in ALL_INPUT_ROLES], [r for r in wired if r in ALL_INPUT_ROLES])
         self._gpiod = gpiod or load_gpiod()
         self._lines: dict[str, _Line] = {}
         self._roles_by_offset: dict[tuple[int, int], str] = {}  # (id(request), offset) → input role
@@ -100,7 +104,7 @@ class GpiodGpio(Gpio):
         offsets = dict(zip(request.lines, request.offsets, strict=True))
         for role, spec in roles.items():
             self._lines[role] = _Line(request, spec.line)
-            if role in INPUT_ROLES:
+            if role in ALL_INPUT_ROLES:
                 self._roles_by_offset[(id(request), offsets[spec.line])] = role
 
     def _write(self, role: str, value: bool) -> None:
@@ -124,12 +128,22 @@ class GpiodGpio(Gpio):
         for request in self._requests:
             if any(key[0] == id(request) for key in self._roles_by_offset):
                 self._loop.add_reader(request.fd, self._edges, request)
+        if PWM_ROLE in self.wired_inputs:
+            self._poll_pwm()
+
+    def _poll_pwm(self) -> None:
+        if self._loop is None or self.closed:
+            return
+        self.poll_pwm(time.monotonic_ns())
+        self._loop.call_later(IDLE_S, self._poll_pwm)
 
     def _edges(self, request: Any) -> None:
         rising = self._gpiod.EdgeEvent.Type.RISING_EDGE
         for event in request.read_edge_events():
             role = self._roles_by_offset.get((id(request), event.line_offset))
-            if role is not None:
+            if role == PWM_ROLE:
+                self._pwm_edge(event.event_type == rising, event.timestamp_ns)
+            elif role is not None:
                 self._report(role, event.event_type == rising)  # edges are logical (active-low applied)
 
     def close(self) -> None:

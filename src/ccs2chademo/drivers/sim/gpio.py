@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..gpio import Gpio, GpioError
-from ..hardware_config import INPUT_ROLES, OUTPUT_ROLES, SAFE_OUTPUTS, GpioConfig
+from ..gpio import PWM_ROLE, Gpio, GpioError
+from ..hardware_config import ALL_INPUT_ROLES, ALL_OUTPUT_ROLES, INPUT_ROLES, OUTPUT_ROLES, SAFE_OUTPUTS, GpioConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +36,9 @@ class SimGpio(Gpio):
                  trace: Path | None = None) -> None:
         wired = config.lines.wired() if config is not None else {}
         if wired:
-            outputs = [r for r in wired if r in OUTPUT_ROLES]
-            inputs = [r for r in wired if r in INPUT_ROLES]
-        else:  # no lines given: a desk setup wires every role, all active-high
+            outputs = [r for r in wired if r in ALL_OUTPUT_ROLES]
+            inputs = [r for r in wired if r in ALL_INPUT_ROLES]
+        else:  # no lines given: a desk setup wires every role of the adapter, all active-high
             outputs, inputs = list(OUTPUT_ROLES), list(INPUT_ROLES)
         super().__init__(outputs, inputs)
         self._active_low = {role: spec.active_low for role, spec in wired.items()}
@@ -46,7 +46,7 @@ class SimGpio(Gpio):
         self.timeline: list[OutputChange] = []
         self._inputs = {role: False for role in self.wired_inputs}
         self._trace: IO[str] | None = trace.open("a", encoding="utf-8") if trace is not None else None
-        for role in OUTPUT_ROLES:  # like a line request: every output starts at its safe value
+        for role in ALL_OUTPUT_ROLES:  # like a line request: every output starts at its safe value
             if role in self.wired_outputs:
                 self.set_output(role, SAFE_OUTPUTS[role])
 
@@ -63,6 +63,14 @@ class SimGpio(Gpio):
         self._inputs[role] = value
         if self._on_input is not None:
             self._report(role, value)
+
+    def pwm_edge(self, rising: bool, t_ns: int) -> None:
+        """An edge of the CP PWM input (``cp_pwm``) at ``t_ns``, as gpiod timestamps it."""
+        if PWM_ROLE not in self.wired_inputs:
+            raise GpioError("input 'cp_pwm' is not wired")
+        self._inputs[PWM_ROLE] = rising
+        if self._on_input is not None:
+            self._pwm_edge(rising, t_ns)
 
     def _write(self, role: str, value: bool) -> None:
         if self.outputs.get(role) == value:
