@@ -63,6 +63,7 @@ class VethSession:
     fault: str | None = None  # charger-sim --fault NAME@STATE
     charger_timeout_s: float = 300.0
     adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
+    adapter_args: tuple[str, ...] = ()  # more `run` options (e.g. `--web PORT`, bench/web.py)
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
@@ -121,7 +122,7 @@ class VethSession:
                 "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
-        self._spawn("adapter", self.adapter_ns, argv, self.adapter_env)
+        self._spawn("adapter", self.adapter_ns, [*argv, *self.adapter_args], self.adapter_env)
 
     def _config(self) -> str:
         a = self.artifacts

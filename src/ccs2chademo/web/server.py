@@ -15,7 +15,8 @@ Safety and security (issue 16):
 * CSRF: a POST must be JSON, carry ``X-CSRF-Token`` equal to the ``csrf`` cookie (double submit;
   the cookie is ``SameSite=Strict``) and, if it has an ``Origin``, come from this host;
 * limits: bodies over :data:`MAX_BODY` are refused (413), a body that does not arrive within
-  ``body_timeout_s`` is 408, each client address gets a token bucket (429 beyond it), at most
+  ``body_timeout_s`` is 408, each client address gets a token bucket (beyond it: 429 after a
+  pause, and the connection closed), at most
   :data:`MAX_STREAMS` live streams, and a stream whose client does not read is closed after
   ``write_timeout_s``;
 * downloads are looked up by name in :class:`~.sessions.FileTable` (no path from a request).
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
 MAX_STREAMS = 8
 STREAM_INTERVAL_S = 0.25
+KEEPALIVE_S = 15.0
+MAX_HELD = 16
 _CSRF_COOKIE = "csrf"
 _CHUNK = 64 * 1024
 _STATIC = {"index.html": "text/html", "app.css": "text/css", "app.js": "application/javascript"}
@@ -100,6 +103,7 @@ class WebOptions:
     speed: float = 1.0
     rate_per_s: float = 20.0
     burst: int = 40
+    tarpit_s: float = 0.5
     body_timeout_s: float = 5.0
     write_timeout_s: float = 5.0
 
@@ -135,6 +139,7 @@ class WebServer:
         self.files = FileTable([*options.session_logs, *options.files])
         self._buckets = _Buckets(options.rate_per_s, options.burst)
         self._streams = 0
+        self._held: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
         self._reading = asyncio.Lock()
@@ -179,7 +184,7 @@ class WebServer:
                      ) -> web.StreamResponse:
         peer = request.remote or "?"
         if not self._buckets.allow(peer, time.monotonic()):
-            return _error(429, "too many requests", {"Retry-After": "1"})
+            return await self._tarpit(peer)
         if request.method == "POST":
             refused = self._refuse_post(request)
             if refused is not None:
@@ -188,6 +193,25 @@ class WebServer:
         response.headers.update(_SECURITY_HEADERS)
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    async def _tarpit(self, peer: str) -> web.Response:
+        """429, after a pause: an HTTP/1.1 client waits for the answer before its next request on
+        that connection, so a flood costs the loop one cheap timer per request instead of parsing
+        thousands per second (what the charging machines' cycle would feel, bench/web.py).  A peer
+        with more than :data:`MAX_HELD` requests held is cut off at once."""
+        held = self._held.get(peer, 0)
+        response = _error(429, "too many requests", {"Retry-After": "1"})
+        response.force_close()
+        if held >= MAX_HELD:
+            return response
+        self._held[peer] = held + 1
+        try:
+            await asyncio.sleep(self.options.tarpit_s)
+        finally:
+            self._held[peer] -= 1
+            if not self._held[peer]:
+                del self._held[peer]
         return response
 
     def _refuse_post(self, request: web.Request) -> web.Response | None:
@@ -251,10 +275,15 @@ class WebServer:
                                                **_SECURITY_HEADERS})
         try:
             await response.prepare(request)
-            seen, last_t = -1, None
+            seen, last_t, quiet = -1, None, 0.0
             while not self._stopping.is_set():
-                version = await self.board.wait_change(seen, 15.0)
+                version = await self.board.wait_change(seen, 1.0)
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client went away
                 if version == seen:
+                    quiet += 1.0
+                    if quiet < KEEPALIVE_S:
+                        continue
                     payload = b": keep-alive\n\n"
                 else:
                     seen = version
@@ -263,6 +292,7 @@ class WebServer:
                     if status["points"]:
                         last_t = status["points"][-1]["t"]
                     payload = b"event: status\ndata: " + json.dumps(status).encode() + b"\n\n"
+                quiet = 0.0
                 await asyncio.wait_for(response.write(payload), self.options.write_timeout_s)
                 await asyncio.sleep(STREAM_INTERVAL_S)
         except (TimeoutError, ConnectionError, asyncio.CancelledError):

@@ -52,15 +52,19 @@ class LedTracker:
         runs = [round((b[0] - a[0]) / TICK_S) * (1 if a[1] else -1) for a, b in itertools.pairwise(edges)]
         if not runs or now - edges[-1][0] > 2.5:  # no edge for longer than any cycle: steady
             return None
+        best: tuple[int, int, str] | None = None  # (runs matched, pattern length, name)
         for pattern in PATTERNS.values():
             ticks = list(pattern.ticks)
             n = len(ticks)
-            if n < 2 or len(runs) < n:
+            window = min(len(runs), 2 * n)  # up to two cycles: a short pattern must not match a part of a long one
+            if n < 2 or window < n:
                 continue
-            last = runs[-n:]
-            if any(last == ticks[i:] + ticks[:i] for i in range(n)):
-                return pattern.name
-        return None
+            cycle = ticks * 3
+            last = runs[-window:]
+            if any(cycle[i:i + window] == last for i in range(n)):
+                candidate = (window, n, pattern.name)
+                best = candidate if best is None or candidate > best else best
+        return None if best is None else best[2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ async function loadSettings() {
     const o = document.createElement("option"); o.value = name; o.textContent = name || "(none)"; sel.append(o);
   }
   sel.value = settings.preset || "";
+  shownPreset = sel.value;
   presetInfo();
   const locked = settings.locked || !settings.editable;
   $("settings-fields").disabled = locked;
@@ -190,7 +191,23 @@ function presetInfo() {
   const p = settings.presets[$("f-preset").value];
   $("preset-for").textContent = p ? p.for + ": " + JSON.stringify(p.values) : "";
 }
-$("f-preset").addEventListener("change", presetInfo);
+
+// choosing a preset shows its values: the old preset's keys go back to the defaults (or the
+// file's own values), the new preset's keys take its values
+let shownPreset = null;
+function applyPreset() {
+  const old = settings.presets[shownPreset || ""], now = settings.presets[$("f-preset").value];
+  const byKey = Object.fromEntries(settings.parameters.map((p) => [p.key, p]));
+  for (const key of Object.keys(old ? old.values : {})) {
+    if (!byKey[key]) continue;
+    const v = key in settings.file_values ? settings.file_values[key] : byKey[key].default;
+    $("f-" + key).value = String(v);
+  }
+  for (const [key, v] of Object.entries(now ? now.values : {})) if (byKey[key]) $("f-" + key).value = String(v);
+  shownPreset = $("f-preset").value;
+  presetInfo();
+}
+$("f-preset").addEventListener("change", applyPreset);
 
 $("settings-form").addEventListener("submit", async (e) => {
   e.preventDefault();
