@@ -134,3 +134,10 @@ def test_led_pattern_from_edges() -> None:
     assert play([-2, 2, -2, 9], 3).pattern(4.6) == "tcp-connected"
     assert play([-10, 10], 3).pattern(60.0) is None  # no edge for long: steady
     assert play([-3, 7], 3).pattern(3.1) is None  # not a pattern of adapter.md §9
+    leds = play([-2, 2], 4)
+    assert leds.pattern(1.7) == "precharge"
+    leds.edge(2.6, True)  # charging begins: one off run of 1 s matches nothing yet
+    assert leds.pattern(2.7) == "precharge"
+    leds.edge(3.6, False)
+    leds.edge(4.6, True)
+    assert leds.pattern(4.7) == "charging"

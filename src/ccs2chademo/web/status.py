@@ -39,6 +39,7 @@ class LedTracker:
     def __init__(self) -> None:
         self.level = False
         self._edges: deque[tuple[float, bool]] = deque(maxlen=_EDGES)
+        self._recognised: str | None = None
 
     def edge(self, t: float, level: bool) -> None:
         if self._edges and self._edges[-1][1] == level:
@@ -51,20 +52,23 @@ class LedTracker:
         edges = list(self._edges)
         runs = [round((b[0] - a[0]) / TICK_S) * (1 if a[1] else -1) for a, b in itertools.pairwise(edges)]
         if not runs or now - edges[-1][0] > 2.5:  # no edge for longer than any cycle: steady
+            self._recognised = None
             return None
+        # the longest recent stretch that a pattern explains wins, up to two of its cycles: a
+        # short pattern must not win over a longer one of which it is a part (lifesign in tcp-connected)
         best: tuple[int, int, str] | None = None  # (runs matched, pattern length, name)
         for pattern in PATTERNS.values():
             ticks = list(pattern.ticks)
             n = len(ticks)
-            window = min(len(runs), 2 * n)  # up to two cycles: a short pattern must not match a part of a long one
-            if n < 2 or window < n:
-                continue
             cycle = ticks * 3
-            last = runs[-window:]
-            if any(cycle[i:i + window] == last for i in range(n)):
-                candidate = (window, n, pattern.name)
-                best = candidate if best is None or candidate > best else best
-        return None if best is None else best[2]
+            for window in range(min(len(runs), 2 * n), n - 1, -1):
+                if n >= 2 and any(cycle[i:i + window] == runs[-window:] for i in range(n)):
+                    candidate = (window, n, pattern.name)
+                    best = candidate if best is None or candidate > best else best
+                    break
+        if best is not None:
+            self._recognised = best[2]
+        return self._recognised  # between two patterns the runs match neither for a cycle: keep the last one
 
 
 @dataclass(frozen=True, slots=True)

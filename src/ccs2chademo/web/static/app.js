@@ -81,8 +81,12 @@ function led(s) {
 }
 
 function drawChart(canvas, pts) {
+  // drawn at the size it is shown, in device pixels: sharp text on a phone
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 640, h = Math.round(w * 0.42), pad = 28;
+  if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr); }
   const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, pad = 28;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
   ctx.strokeStyle = "#000"; ctx.lineWidth = 1;
