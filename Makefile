@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test test-pure lint bench clean debian-build debian-net debian-tshark veth-demo demo
+.PHONY: test test-pure lint bench clean debian-build debian-net debian-tshark debian-chromium veth-demo demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ debian-net:
 debian-tshark:
 	@command -v tshark >/dev/null 2>&1 || { echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tshark; }
 
+# Debian's headless chromium and its chromedriver for the status-page tests (tests/web; never a
+# downloaded browser).  Where it cannot be installed (not root, no repository) those tests skip.
+debian-chromium:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; } || echo "chromium could not be installed: the browser tests will be skipped"
+
 # --- iso15118 peer codec for the EXI benchmark ------------------------------------------------
 # bench/exi.py compares our codec with the iso15118 package's (EXIficient in a JVM). That package
 # pins pydantic 1 and its own cryptography, so it lives in its own venv, which the benchmark
@@ -60,13 +65,13 @@ $(PEER_VENV):
 TEST_PEER := $(if $(filter 0,$(shell id -u)),$(PEER_VENV))
 # --- end of the ev-session block -----------------------------------------------------------------
 
-test: $(STAMP) debian-net debian-tshark $(TEST_PEER)
+test: $(STAMP) debian-net debian-tshark debian-chromium $(TEST_PEER)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The whole suite on the pure-Python sources (a copy without the compiled extensions): the
 # reference behaviour, and what a machine without a C compiler runs (CCS2CHADEMO_PURE=1).
 PURE_TREE := build/pure-src
-test-pure: $(STAMP) debian-net debian-tshark
+test-pure: $(STAMP) debian-net debian-tshark debian-chromium
 	rm -rf $(PURE_TREE) && mkdir -p $(PURE_TREE)
 	tar cf - --exclude='*.so' --exclude=__pycache__ -C src ccs2chademo | tar xf - -C $(PURE_TREE)
 	CCS2CHADEMO_PURE=1 PYTHONPATH=$(CURDIR)/$(PURE_TREE) $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -88,6 +88,22 @@ class CarRig(Protocol):
 CarRigFactory = Callable[[AsyncRuntime, Bridge, Gpio, Port], CarRig]
 
 
+class Service(Protocol):
+    """Something that runs beside the bridge in the same loop and only watches it (the status
+    page, ``web/run_service.py``): started once the bridge runs, stopped before the drivers close.
+    A service that fails to start is logged and left out; the charge goes on without it."""
+
+    async def start(self, run: AdapterRun) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+#: Sees every output of the bridge after the board applied it: (name, value, session time).
+OutputListener = Callable[[str, Any, float], None]
+#: A short press of the stop button (the ``stop-button`` fault of the simulation presses as long).
+SHORT_PRESS_S = 0.3
+
+
 @dataclass
 class RunOptions:
     """Desk options (``sim`` car only) and test hooks; the config file says everything else."""
@@ -95,6 +111,8 @@ class RunOptions:
     car_rig: CarRigFactory | None = None  # sim car: builds it (required when the config asks for one)
     gpio_trace: Path | None = None  # sim GPIO: every output change appended to this file at once
     seed: int | None = None
+    services: list[Service] = field(default_factory=list)
+    on_output: OutputListener | None = None
 
 
 @dataclass
@@ -315,7 +333,15 @@ class AdapterRun:
             self._closers.append(watchdog.stop)
             logger.info("running on %s (%s), simulated: %s", iface.name, iface.link_local,
                         ", ".join(hw.simulated()) or "nothing")
-            await rt.run(stop=lambda: self.powered_off)
+            started = [service for service in self.options.services if await self._start_service(service)]
+            try:
+                await rt.run(stop=lambda: self.powered_off)
+            finally:
+                for service in started:
+                    try:
+                        await service.stop()
+                    except Exception:
+                        logger.exception("stopping a service failed")
         finally:
             rt.log.record(rt.now(), "adapter", "can-cycle", self.cycle.fields())
             rt.close()  # nothing acts on the drivers while they close (also after a signal)
@@ -325,6 +351,24 @@ class AdapterRun:
                 except Exception:
                     logger.exception("closing a driver failed")
             self._closers.clear()
+
+    async def _start_service(self, service: Service) -> bool:
+        try:
+            await service.start(self)
+        except Exception:
+            logger.exception("a service failed to start; the adapter runs without it")
+            return False
+        return True
+
+    def press_stop(self) -> None:
+        """A short press of the stop button, through the same input as the GPIO line (the status
+        page's stop button)."""
+        if self.bridge is None:
+            return
+        name = self.bridge.name
+        self.rt.inject(name, InputChanged("button", True))
+        release = InputChanged("button", False)
+        asyncio.get_running_loop().call_later(SHORT_PRESS_S, lambda: self.rt.inject(name, release))
 
     # -- drivers ----------------------------------------------------------------------------
     async def _ccs_ports(self, loop: asyncio.AbstractEventLoop, iface: _Interface) -> dict[str, Port]:
@@ -414,6 +458,8 @@ class AdapterRun:
             gpio.output_sink(name, value, now)
         if self.rig is not None:
             self.rig.apply(name, value, now)
+        if self.options.on_output is not None:
+            self.options.on_output(name, value, now)
         if name == "power_hold" and not value:
             logger.info("the bridge released power hold: the adapter switches itself off")
             self.powered_off = True

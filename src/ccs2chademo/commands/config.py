@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, ClaraConfig, ConfigError, load_config
+from ..web.token import load_or_create, token_path
 
 
 def _fmt(value: Any) -> str:
@@ -74,6 +75,17 @@ def show(path: Path | None, preset: str | None, as_json: bool, markdown: bool) -
     console = Console()
     console.print(table)
     console.print(_mode_table(config))
+    console.print(escape(_token_line(path)))
+
+
+def _token_line(path: Path | None) -> str:
+    """The status page's access token (made on first use; docs/web.md)."""
+    where = token_path(path)
+    try:
+        token = load_or_create(where)
+    except OSError as exc:
+        return f"web access token: unavailable ({exc})"
+    return f"web access token (status page off localhost): {token}  ({where}, mode 600)"
 
 
 def _mode_table(config: AdapterConfig) -> Table:

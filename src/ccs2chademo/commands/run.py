@@ -14,15 +14,19 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..adapter.config import ConfigError, load_config
+from ..adapter.config import AdapterConfig, ConfigError, load_config
 from ..drivers.gpio import GpioError
 from ..drivers.linux.adc import AdcError
 from ..drivers.linux.iface import NetDriverError
 from ..runtime.sessionlog import LOGGER_NAME, ConsoleFormatter
 from ..sim.profiles import ProfileError
+
+if TYPE_CHECKING:
+    from ..adapter.runner import RunOptions
 
 
 def _console(verbose: int) -> None:
@@ -36,6 +40,24 @@ def _console(verbose: int) -> None:
     session.propagate = False
 
 
+def _add_web(options: RunOptions, web: str, config_path: Path, config: AdapterConfig) -> None:
+    """The status page as a service of the run: logs beside the configured ones."""
+    from ..web.run_service import RunWebService
+    from ..web.server import ListenError, WebOptions, parse_listen
+
+    try:
+        host, port = parse_listen(web)
+    except ListenError as exc:
+        raise click.BadParameter(str(exc), param_hint="--web") from None
+    log = config.hardware.logging
+    service = RunWebService(WebOptions(
+        host=host, port=port, config_path=config_path, config=config,
+        session_logs=[log.session_log] if log.session_log else [],
+        files=[p for p in (log.pcapng, log.can_log) if p is not None]))
+    options.services.append(service)
+    options.on_output = service.on_output
+
+
 @click.command("run")
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="TOML file: adapter parameters and the [hardware] section.")
@@ -47,8 +69,11 @@ def _console(verbose: int) -> None:
 @click.option("--gpio-trace", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="sim GPIO: append every output change to this JSON-lines file.")
 @click.option("--seed", type=int, default=None, help="Seed of the SLAC RunID (default: random).")
+@click.option("--web", metavar="[ADDR:]PORT", default=None,
+              help="Serve the status page (docs/web.md) on ADDR (default 127.0.0.1; another address needs the "
+                   "access token of `ccs2chademo config show` for every change).")
 def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: float | None,
-            gpio_trace: Path | None, seed: int | None) -> None:
+            gpio_trace: Path | None, seed: int | None, web: str | None) -> None:
     """Run the adapter on the hardware the config file describes."""
     from ..adapter.runner import AdapterRun, RunError, RunOptions  # the bridge and its codec: only for this command
     from ..sim.car_rig import car_rig_factory
@@ -62,7 +87,10 @@ def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: f
         if config.hardware.can.interface == "sim":  # a simulated car (clara mode: a VCU and its pack)
             rig = car_rig_factory(car, soc, stop_after) if config.mode == "chademo" else \
                 clara_rig_factory(config, soc, stop_after)
-        run = AdapterRun(config, RunOptions(car_rig=rig, gpio_trace=gpio_trace, seed=seed))
+        options = RunOptions(car_rig=rig, gpio_trace=gpio_trace, seed=seed)
+        if web is not None:
+            _add_web(options, web, config_path, config)
+        run = AdapterRun(config, options)
     except (ConfigError, RunError, ProfileError) as exc:
         raise click.ClickException(str(exc)) from None
     try:

@@ -8,6 +8,7 @@ the view costs little virtual speed.  ``--json`` prints one summary object inste
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -37,6 +38,9 @@ from ..sim.plot import plot_session
 from ..sim.profiles import PROFILE_NAMES, ProfileError, load_profile
 from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, build_world, summarize
 from ..sim.zombie_vcu import VARIANTS
+from ..web.server import ListenError, WebOptions, WebServer, parse_listen
+from ..web.token import TokenError
+from ._web_sim import serve_session
 
 REFRESH_S = 0.25  # wall seconds between live-view refreshes
 #: Session-log kinds shown as event lines in the live view.
@@ -182,14 +186,23 @@ def _samples(world: World) -> list[dict[str, Any]]:
                    "(IEC 61851-1) instead of the DC charger; the VCU's on-board charger charges.")
 @click.option("--protocol", type=click.Choice(["din", "iso2"]),
               help="Restrict the charger to one schema (default: it picks DIN from what the EV offers).")
+@click.option("--speed", type=click.FloatRange(min=0.01), default=None, metavar="N",
+              help="--realtime: run N× faster than the wall clock (default 1).")
+@click.option("--web", "web", metavar="[ADDR:]PORT",
+              help="--realtime: serve the status page (docs/web.md) on ADDR (default 127.0.0.1); it stays up "
+                   "after the session until Ctrl-C.")
 def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path: Path | None,
             faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int,
-            mode: str | None, vcu: str, ac_amps: float | None, protocol: str | None) -> None:
+            mode: str | None, vcu: str, ac_amps: float | None, protocol: str | None, speed: float | None,
+            web: str | None) -> None:
     """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car (or, --mode clara, a
     CAN-controlled EV), in virtual time."""
     if list_:
         _list()
         return
+    if (speed is not None or web is not None) and not realtime:
+        raise click.UsageError("--speed and --web go with --realtime")
+    listen = _listen(web) if web is not None else None
     config = _config(config_path)
     if mode is not None:
         config = config.model_copy(update={"mode": mode})
@@ -203,7 +216,7 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
             epoch = session_epoch()
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
-    events = None if as_json else _EventLines()
+    events = None if as_json or listen is not None else _EventLines()
     frames: list[tuple[float, CanFrame]] = []
     with ExitStack() as stack:
         stack.enter_context(_session_logging(out, events))
@@ -216,11 +229,31 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
         except (WorldError, ProfileError) as exc:
             raise click.ClickException(str(exc)) from None
         wall0 = time.perf_counter()
+        if listen is not None:
+            options = WebOptions(host=listen[0], port=listen[1], config_path=config_path, config=config,
+                                 session_logs=_session_logs(config, out), files=_capture_files(config, out))
+
+            def end() -> None:
+                summary = summarize(world, time.perf_counter() - wall0)
+                stack.close()  # the session log and the capture are complete: the page lists them
+                _finish(world, frames, out, as_json, summary)
+                click.echo("session ended; the status page stays up until Ctrl-C", err=True)
+
+            try:
+                asyncio.run(serve_session(world, options, speed or 1.0, on_end=end, announce=_announce))
+            except (OSError, TokenError) as exc:
+                raise click.ClickException(f"--web {web}: {exc}") from None
+            return
         if events is None:
-            world.run(pace=_pacer(wall0) if realtime else None)
+            world.run(pace=_pacer(wall0, speed or 1.0) if realtime else None)
         else:
-            _run_live(world, events, wall0, realtime)
+            _run_live(world, events, wall0, realtime, speed or 1.0)
         summary = summarize(world, time.perf_counter() - wall0)
+    _finish(world, frames, out, as_json, summary)
+
+
+def _finish(world: World, frames: list[tuple[float, CanFrame]], out: Path | None, as_json: bool,
+            summary: Summary) -> None:
     if out is not None:
         _write_outputs(world, frames, out)
     if as_json:
@@ -229,18 +262,42 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
         _print_summary(summary, out)
 
 
-def _pacer(wall0: float) -> Any:
+def _listen(text: str) -> tuple[str, int]:
+    try:
+        return parse_listen(text)
+    except ListenError as exc:
+        raise click.BadParameter(str(exc), param_hint="--web") from None
+
+
+def _announce(server: WebServer) -> None:
+    note = " (changes need the access token: `ccs2chademo config show`)" if server.token else ""
+    click.echo(f"status page: http://{server.options.host}:{server.port}/{note}", err=True)
+
+
+def _session_logs(config: AdapterConfig, out: Path | None) -> list[Path]:
+    """What the Sessions page reads: this run's ``--out`` log and the configured rotated log."""
+    logs = [out / "session.jsonl"] if out is not None else []
+    return logs + ([config.hardware.logging.session_log] if config.hardware.logging.session_log else [])
+
+
+def _capture_files(config: AdapterConfig, out: Path | None) -> list[Path]:
+    files = [out / "ccs.pcapng", out / "chademo.log"] if out is not None else []
+    log = config.hardware.logging
+    return files + [p for p in (log.pcapng, log.can_log) if p is not None]
+
+
+def _pacer(wall0: float, speed: float = 1.0) -> Any:
     def pace(now: float) -> None:
-        ahead = now - (time.perf_counter() - wall0)
+        ahead = now / speed - (time.perf_counter() - wall0)
         if ahead > 0:
             time.sleep(ahead)
 
     return pace
 
 
-def _run_live(world: World, events: _EventLines, wall0: float, realtime: bool) -> None:
+def _run_live(world: World, events: _EventLines, wall0: float, realtime: bool, speed: float) -> None:
     console = Console()
-    pacer = _pacer(wall0) if realtime else None
+    pacer = _pacer(wall0, speed) if realtime else None
     last = [0.0]
     with Live(_view(world, events, 0.0), console=console, auto_refresh=False, transient=False) as live:
         def pace(now: float) -> None:

@@ -72,6 +72,7 @@ class VethSession:
     mode: str = "chademo"  # or "clara": a VCU instead of the CHAdeMO car (module docstring)
     #: the adapter's command before ``--config …`` (a benchmark's probe wraps ``run``); default ``ccs2chademo run``
     adapter_command: tuple[str, ...] = ()
+    adapter_args: tuple[str, ...] = ()  # more `run` options (e.g. `--web PORT`, bench/web.py)
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
@@ -130,7 +131,7 @@ class VethSession:
                 "--soc", str(self.soc), "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
-        self._spawn("adapter", self.adapter_ns, argv, self.adapter_env)
+        self._spawn("adapter", self.adapter_ns, [*argv, *self.adapter_args], self.adapter_env)
 
     def _config(self) -> str:
         a = self.artifacts

@@ -72,6 +72,7 @@ _STOP_FAULTS = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop"))
 _CAR_STOPPED = frozenset((VehicleState.STOPPING, VehicleState.WELDING_CHECK, VehicleState.DONE,
                           VehicleState.SHUTDOWN))
 DEFAULT_FAULT_STATE = "CurrentDemand"
+SHORT_PRESS_S = 0.3  # a short press of the stop button (well below any hold the power manager acts on)
 DEFAULT_FAULT_DELAY_S = 60.0
 SAMPLE_S = 1.0
 SDP_CLIENT_PORT = 50001
@@ -306,11 +307,18 @@ class World:
         if trigger.name == "tcp-loss":
             self.tcp.break_link("reset")
         elif trigger.name == "stop-button":
-            self.hw.press(now, 0.3)
+            self.hw.press(now, SHORT_PRESS_S)
         elif trigger.name == "long-press":
             self.hw.press(now, self.config.forced_off_hold_s + 1.0)
         elif trigger.name == "car-stop":
             self.sim.inject("car", InputChanged("stop", True))
+
+    def press_stop(self, now: float) -> None:
+        """A short press of the adapter's stop button now, as the ``stop-button`` fault makes it
+        (the status page's stop button in ``simulate --web``); a stop once the sides run."""
+        if self.bridge.view().sides_enabled:
+            self._mark_stop(now)
+        self.hw.press(now, SHORT_PRESS_S)
 
     def _check_triggers(self, now: float, view: BridgeView) -> None:
         states = (view.ccs_state, view.chademo_state, str(self.car.state))
