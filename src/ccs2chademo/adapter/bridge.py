@@ -134,6 +134,11 @@ _CCS_UNLOCKED = frozenset(("Idle", "End"))
 _SINGLE_SESSION: Final = Flow.SINGLE_SESSION
 #: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
 _CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
+#: … and how long after reaching one its current may still be ramping down (real stages: 100 → 0 A
+#: in 0.4 s, chademo.md §10; the simulated stage's 0.25 s lag takes 125 A to < 1 A in ≈1.3 s from
+#: PowerDelivery(OFF)): the early open (``_keep_closed``) waits this long — nothing measures the
+#: current there, and opening at k-off alone broke up to 27 A (the firmware#12 field scenario).
+CURRENT_DOWN_S = 1.0
 #: LED session patterns by CCS progress (adapter.md §9), highest first.
 _LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
@@ -253,6 +258,9 @@ class CcsMemory:
     safe_shutdown_at: float | None = None
     seen_responses: int = 0
     welding_logged: bool = False
+    #: when the CCS side first reached a state in which the charger delivers nothing (the current's
+    #: ramp-down is measured from it: the early open waits for ``CURRENT_DOWN_S``)
+    not_delivering_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -730,10 +738,19 @@ class Bridge(MachineBase):
         # adapter.md §2.1 "Stopping: wait car contactors open" (the current is ≤ 5 A by then): optionally
         # open as soon as k is off, before the car's welding check — but only once the CCS charger
         # has stopped delivering: the CHAdeMO side sees 0 A as soon as CCS leaves CurrentDemand,
-        # while the charger is still ramping down.
+        # while the charger is still ramping down.  A charger whose output is still up then
+        # (Alpitronic HYC: it never falls, firmware#12/#17) would hold the inlet up through the
+        # car's own welding check — a Leaf stores a trouble code: open early for it too.
         waiting = side.waiting_contactors_open()
-        ccs_off = self.ccs.session_state in _CCS_NOT_DELIVERING
-        return not (waiting and ccs_off and self.config.open_adapter_contactor_before_wd and not self._k)
+        off_at = self.ccs_memory.not_delivering_at
+        ccs_off = off_at is not None and now - off_at >= CURRENT_DOWN_S - EPS
+        early = self.config.open_adapter_contactor_before_wd or self._charger_output_up()
+        return not (waiting and ccs_off and early and not self._k)
+
+    def _charger_output_up(self) -> bool:
+        """The CCS charger still reports its output above the welding-detection end voltage."""
+        volts = self.ccs_status.present_voltage
+        return volts is not None and volts > WELDING_END_V
 
     def _voltages_agree(self, now: float) -> bool:
         """The charger's latest present voltage is within 20 V of the car side
@@ -918,6 +935,8 @@ class Bridge(MachineBase):
             req = self.request
             self.mirror.observe(min(req.target_voltage, req.max_voltage), self.sent_current(),
                                 status.present_voltage, status.present_current)
+        if status.state in _CCS_NOT_DELIVERING and self.ccs_memory.not_delivering_at is None:
+            self.ccs_memory.not_delivering_at = now
         if status.precharge_reached and not previous.precharge_reached:
             self._log("precharge-stall" if self.request.hold_precharge else "precharge-reached",
                       present=status.present_voltage, target=self.request.precharge_voltage)
@@ -943,6 +962,7 @@ class Bridge(MachineBase):
         if self._stop_plan(now).restart_ccs:
             self.progress.ccs_restarts += 1
             self._log("ccs-restart", n=self.progress.ccs_restarts, reason=st.stop_reason)
+            self.ccs_memory.not_delivering_at = None  # the next CCS session delivers again
             if self.ccs.link_state in ("connected", "connecting"):
                 self._emit(CloseLink("tcp"))
             self.ccs = self._new_ccs(now)

@@ -185,7 +185,8 @@ class AdapterConfig(BaseModel):
     chademo_0_9: bool = _param(False, "chademo-0.9", "bool", "—", "claim CHAdeMO 0.9 (protocol number 1)")
     open_adapter_contactor_before_wd: bool = _param(
         False, "open-adapter-contactor-before-wd", "bool", "—",
-        "open the adapter contactor as soon as k goes off during a stop")
+        "open the adapter contactor as soon as k goes off during a stop (once the charger's current is down; "
+        "automatic at a charger whose output stays up)")
     forced_off_hold_s: int = _param(30, "forced-off-hold-s", "u8", "s",
                                     "(ours) holding the stop button this long forces power-off "
                                     "(emergency; the original firmware fixes 10 s)", 2, U8)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ..v2g.messages import EvMessage, Kind
-from ..v2g.secc import Latency, ReplyHook, Secc, SeccConfig
+from ..v2g.secc import Latency, Reply, ReplyHook, Secc, SeccConfig
 from .battery import Battery
 
 
@@ -216,6 +216,8 @@ class Personality:
     #: In the every-car × every-charger matrices (tests/adapter_e2e).  False for a protocol quirk
     #: on the base power stage: its own scenario tests it, every car would add nothing but time.
     matrix: bool = True
+    #: a protocol quirk of this charger: rewrites its replies before any injected fault sees them
+    hook: ReplyHook | None = None
 
     def latency_for(self, rng: random.Random) -> Latency:
         def latency(req: EvMessage) -> float:
@@ -229,6 +231,17 @@ class Personality:
 
 
 _BASE = SeccConfig()
+
+
+def _requires_ev_limits(request: EvMessage, reply: Reply) -> Reply:
+    """Plugit HUBE S (firmware#11, its fix firmware#13 and uhi22/ccs32clara#59): FAILED unless a
+    CurrentDemandReq carries EVMaximumVoltageLimit and EVMaximumCurrentLimit (optional in DIN 70121;
+    the cars it was tested with send them)."""
+    message = reply.message
+    if request.kind is Kind.CURRENT_DEMAND and message is not None and (
+            request.max_voltage is None or request.max_current is None):
+        return replace(reply, message=replace(message, response_code="FAILED"))
+    return reply
 
 PERSONALITIES: dict[str, Personality] = {
     p.name: p
@@ -296,6 +309,21 @@ PERSONALITIES: dict[str, Personality] = {
                            iso_ongoing_literal="Ongoing_WaitingForCustomerInteraction"),
             StageParams(insulation_test_s=6.0),
             latency=(0.015, 0.030), matrix=False),
+        # field chargers (docs/field-issues.md): numbers from the firmware#N threads, the rest defaults; each is
+        # tested by its own field scenario (tests/adapter_e2e/test_field_scenarios.py), and its power stage
+        # adds no class the matrices lack (tritium-rtm's delivered limit is underdeliver's), so matrix=False
+        Personality(
+            "plugit-hube-s", "Plugit HUBE S (firmware#11): ends the session (FAILED) at a CurrentDemandReq without "
+            "EVMaximumVoltageLimit/EVMaximumCurrentLimit", 15118, _BASE, StageParams(), hook=_requires_ev_limits,
+            matrix=False),
+        Personality(
+            "starcharge-180", "Sungrow/Starcharge 180 kW (firmware#18): advertises 500 V / 200 A",
+            15118, replace(_BASE, max_voltage=500.0, max_current=200.0, max_power=180_000.0), StageParams(),
+            matrix=False),
+        Personality(
+            "tritium-rtm", "Tritium RTM (firmware#33): advertises 200 A, delivers at most 102 A",
+            15118, replace(_BASE, max_voltage=500.0, max_current=200.0, max_power=75_000.0),
+            StageParams(delivered_limit=102.0), matrix=False),
     )
 }
 
@@ -305,5 +333,8 @@ def build_charger(personality: Personality, rng: random.Random, battery: Battery
     """A ready-to-add :class:`Secc` with this personality's power stage and latencies."""
     stage = PowerStageModel(personality.stage, personality.secc.max_current, personality.secc.max_power,
                             rng=random.Random(rng.random()), battery=battery)
+    if personality.hook is not None:
+        quirk, outer = personality.hook, hook
+        hook = quirk if outer is None else (lambda request, reply: outer(request, quirk(request, reply)))
     return Secc(stage, name=name, config=personality.secc, latency=personality.latency_for(rng), hook=hook,
                 link=link)
