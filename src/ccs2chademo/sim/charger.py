@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..v2g.messages import EvMessage, Kind
@@ -213,6 +213,9 @@ class Personality:
     latency: Range = (0.010, 0.020)
     latency_by_kind: Mapping[Kind, Range] = field(default_factory=dict)
     power_off_latency: Range | None = None
+    #: a hostile charger (``sim/hostile.py``): makes the hook that rewrites this SECC's replies,
+    #: given the SECC and the hook it wraps (faults, observers)
+    hostile: Callable[[Secc, ReplyHook | None], ReplyHook] | None = None
 
     def latency_for(self, rng: random.Random) -> Latency:
         def latency(req: EvMessage) -> float:
@@ -295,5 +298,8 @@ def build_charger(personality: Personality, rng: random.Random, battery: Battery
     """A ready-to-add :class:`Secc` with this personality's power stage and latencies."""
     stage = PowerStageModel(personality.stage, personality.secc.max_current, personality.secc.max_power,
                             rng=random.Random(rng.random()), battery=battery)
-    return Secc(stage, name=name, config=personality.secc, latency=personality.latency_for(rng), hook=hook,
+    secc = Secc(stage, name=name, config=personality.secc, latency=personality.latency_for(rng), hook=hook,
                 link=link)
+    if personality.hostile is not None:
+        secc.hook = personality.hostile(secc, hook)
+    return secc
