@@ -10,12 +10,17 @@ import tracemalloc
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ccs2chademo.runtime.sessionlog import capture
+from ccs2chademo.sim.ev_session import build_session
 from ccs2chademo.sim.faults import FAULT_STATES
 from ccs2chademo.sim.hostile import CHARGERS, HOSTILE, neighbour_charger, rogue_sdp
 from ccs2chademo.sim.world import Scenario, World, summarize
 from ccs2chademo.v2g import v2gtp
+from ccs2chademo.v2g.messages import EvMessage
+from ccs2chademo.v2g.secc import Reply
 
 #: Virtual seconds any of these sessions may take (a normal 20 → 21 % session: ≈ 60 s).
 BOUND_S = 600.0
@@ -189,3 +194,31 @@ def test_nmk_changed_mid_session_ends_safe() -> None:
 
 
 NEW_NMK = bytes(range(16))
+
+
+# ------------------------------------------------------------------------------ random bytes
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(at=st.integers(1, 30), payload=st.binary(max_size=96), framed=st.booleans(),
+       chunk=st.sampled_from([0, 1, 3, 8]))
+def test_random_bytes_in_place_of_a_reply_end_safe(at: int, payload: bytes, framed: bool, chunk: int) -> None:
+    """What atheris cannot drive — the EV session *machine* behind the parsers: any bytes, framed
+    as V2GTP or raw, whole or in chunks 0.1 s apart, in place of the charger's n-th reply, end the
+    session with CP B and the EV contactor open (or complete it, if the bytes happen to be right)."""
+    data = v2gtp.encode(payload) if framed else payload
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] if chunk else [data]
+    seen = 0
+
+    def hook(request: EvMessage, reply: Reply) -> Reply:
+        nonlocal seen
+        seen += 1
+        if seen != at or reply.message is None or not data:
+            return reply
+        return Reply(None, reply.delay, raw=tuple((0.1 * i, piece) for i, piece in enumerate(pieces)))
+
+    session = build_session(charger="abb", minutes=0.02)
+    session.sim.slots["charger"].machine.hook = hook  # type: ignore[attr-defined]
+    result = session.run(limit=1800.0)
+    assert session.evcc.status.ended and result.virtual_s < 1800.0
+    assert result.safe_end and result.outputs["cp"] == "B" and result.outputs["ev_contactor"] is False
