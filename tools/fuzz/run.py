@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -74,6 +75,8 @@ def _one(target_name: str) -> object:
 
 def child(args: argparse.Namespace) -> None:
     import atheris
+
+    logging.disable(logging.WARNING)  # the readers' warnings about skipped lines, once per input: noise
 
     sys.path.insert(0, str(HERE))
     with atheris.instrument_imports(include=["ccs2chademo", "dpkt", "can", "tomllib", "targets"]):
