@@ -48,7 +48,7 @@ async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, boo
 @click.command("charger-sim")
 @click.option("--iface", required=True, help="Network interface to serve on (a veth end; no real modem).")
 @click.option("--personality", type=click.Choice(sorted(CHARGERS)), default="abb", show_default=True,
-              help="Charger behaviour from sim/charger.py.")
+              help="Charger behaviour from sim/charger.py, or a hostile one from sim/hostile.py.")
 @click.option("--fault", default=None, metavar="NAME@STATE",
               help=f"One injected charger fault: {', '.join(FAULT_NAMES)} "
                    "(STATE: a DIN message, default CurrentDemand).")
