@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test test-pure lint bench clean debian-build debian-net debian-tshark debian-chromium veth-demo demo
+.PHONY: test test-pure pure-tree lint bench clean debian-build debian-net debian-tshark debian-chromium veth-demo demo fuzz fuzz-deps soak soak-veth
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,10 +71,12 @@ test: $(STAMP) debian-net debian-tshark debian-chromium $(TEST_PEER)
 # The whole suite on the pure-Python sources (a copy without the compiled extensions): the
 # reference behaviour, and what a machine without a C compiler runs (CCS2CHADEMO_PURE=1).
 PURE_TREE := build/pure-src
-test-pure: $(STAMP) debian-net debian-tshark debian-chromium
+test-pure: $(STAMP) debian-net debian-tshark debian-chromium pure-tree
+	CCS2CHADEMO_PURE=1 PYTHONPATH=$(CURDIR)/$(PURE_TREE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+pure-tree:
 	rm -rf $(PURE_TREE) && mkdir -p $(PURE_TREE)
 	tar cf - --exclude='*.so' --exclude=__pycache__ -C src ccs2chademo | tar xf - -C $(PURE_TREE)
-	CCS2CHADEMO_PURE=1 PYTHONPATH=$(CURDIR)/$(PURE_TREE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard src tests bench tools setup.py)
@@ -113,3 +115,42 @@ demo: $(STAMP)
 veth-demo-clara: $(STAMP) debian-net
 	@test "$$(id -u)" = 0 || { echo "make veth-demo-clara needs root (network namespaces)"; exit 1; }
 	$(BIN)/python -m ccs2chademo.sim.veth_session test-artifacts/veth-demo-clara clara
+
+# --- fuzz (issue 15): coverage-guided fuzzing of every parser that meets outside bytes ----------
+# tools/fuzz/run.py per target (atheris = libFuzzer for Python, the optional extra [fuzz]: a
+# manylinux wheel; clang comes from Debian only when pip has to build it).  It runs on the
+# pure-Python tree (coverage inside mypyc-compiled modules is invisible to atheris); FUZZ_RUNS
+# inputs per target, FUZZ_SECONDS caps each target's wall time (0: no cap); corpora, logs and
+# findings in build/fuzz/TARGET/.  Not part of `make test`; figures in docs/reliability.md.
+FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?= 0
+FUZZ_TARGETS ?= exi-apphand exi-din exi-iso2 v2gtp sdp homeplug chademo canlog pcap config
+
+fuzz-deps: $(STAMP)
+	@$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/python -c "import subprocess, sys, tomllib; \
+	  deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['fuzz']; \
+	  sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install', '--quiet', *deps]))" \
+	  || { command -v clang >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends clang; }; \
+	       CLANG_BIN=$$(command -v clang) $(BIN)/pip install --quiet --no-binary atheris atheris; }
+
+fuzz: fuzz-deps pure-tree
+	@for t in $(FUZZ_TARGETS); do \
+	  CCS2CHADEMO_PURE=1 PYTHONPATH=$(CURDIR)/$(PURE_TREE) nice $(BIN)/python tools/fuzz/run.py $$t \
+	    --runs $(FUZZ_RUNS) --seconds $(FUZZ_SECONDS) || exit 1; done
+# --- end of the fuzz block ------------------------------------------------------------------------
+
+# --- soak (issue 15): 24 virtual hours of back-to-back sessions in one process; the veth soak ---
+# `make soak`: tools/soak.py (memory growth ≤ 1 MB per virtual hour after the first, no live
+# runtime/world/timer after each session); SOAK_HOURS to shorten.  `make soak-veth` (root): one
+# wall-clock hour (SOAK_MINUTES) of `ccs2chademo run` against `charger-sim` on a veth pair, RSS,
+# CPU and the CHAdeMO cycle's jitter sampled each minute.  Figures in docs/reliability.md.
+SOAK_HOURS ?= 24
+SOAK_MINUTES ?= 60
+
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py --hours $(SOAK_HOURS)
+
+soak-veth: $(STAMP) debian-net
+	@test "$$(id -u)" = 0 || { echo "make soak-veth needs root (network namespaces)"; exit 1; }
+	$(BIN)/python tools/soak.py --veth $(SOAK_MINUTES) --out test-artifacts/soak-veth
+# --- end of the soak block ------------------------------------------------------------------------

@@ -292,6 +292,8 @@ def load_config(path: str | Path | None = None, preset: str | None = None) -> Ad
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the bytes itself (found by fuzzing, issue 15)
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 at byte {exc.start}") from None
     file_preset = data.pop("preset", None)
     if file_preset is not None and not isinstance(file_preset, str):
         raise ConfigError(f"{path}: preset: expected a preset name string, got {file_preset!r}")

@@ -22,7 +22,7 @@ from typing import TextIO, cast
 
 import can
 
-from . import arduino, savvycan
+from . import arduino, blf, savvycan
 from .lines import OVERLONG, LineFeed, numbered_lines
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,11 @@ class CanLog:
     # -- python-can's binary and structured readers -----------------------------------------
     def _python_can(self) -> Iterator[can.Message]:
         count = 0
+        if self.format == ".blf":
+            try:
+                blf.check(self.path)  # python-can would loop forever on some corrupt files
+            except blf.BlfObjectError as exc:
+                raise CanLogError(self.path, None, f"{self.format} reader refused the file: {exc}") from None
         try:
             reader = can.LogReader(self.path)
         except Exception as exc:  # python-can raises assorted types on a file it cannot open

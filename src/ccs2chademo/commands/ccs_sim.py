@@ -16,15 +16,15 @@ import click
 
 from ..drivers.pcapng import PcapngWriter, session_epoch
 from ..runtime.sessionlog import capture
-from ..sim.charger import PERSONALITIES
 from ..sim.ev_session import build_session
 from ..sim.faults import DEFAULT_STATE, FAULT_NAMES, FAULT_STATES, Fault, FaultError
+from ..sim.hostile import CHARGERS
 from ..v2g.messages import Schema
 
 
 def _list() -> None:
     click.echo("personalities:")
-    for p in PERSONALITIES.values():
+    for p in CHARGERS.values():
         click.echo(f"  {p.name:<14} port {p.port:<5}  {p.description}")
     click.echo("faults (NAME[@STATE], default state " + DEFAULT_STATE.value + "):")
     click.echo("  " + ", ".join(FAULT_NAMES))
@@ -33,7 +33,7 @@ def _list() -> None:
 
 
 @click.command("ccs-sim")
-@click.option("--charger", default="alpitronic", type=click.Choice(sorted(PERSONALITIES)), show_default=True,
+@click.option("--charger", default="alpitronic", type=click.Choice(sorted(CHARGERS)), show_default=True,
               help="Charger personality.")
 @click.option("--protocol", default="din", type=click.Choice([s.value for s in Schema]), show_default=True,
               help="Schema the EV offers first (both are offered).")

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import click
 
 from ..drivers.linux.iface import NetDriverError
-from ..sim.charger import PERSONALITIES
 from ..sim.faults import FAULT_NAMES, FaultError
+from ..sim.hostile import CHARGERS
 
 if TYPE_CHECKING:
     from ..sim.bench_charger import BenchCharger, ChargerRun
@@ -47,8 +47,8 @@ async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, boo
 
 @click.command("charger-sim")
 @click.option("--iface", required=True, help="Network interface to serve on (a veth end; no real modem).")
-@click.option("--personality", type=click.Choice(sorted(PERSONALITIES)), default="abb", show_default=True,
-              help="Charger behaviour from sim/charger.py.")
+@click.option("--personality", type=click.Choice(sorted(CHARGERS)), default="abb", show_default=True,
+              help="Charger behaviour from sim/charger.py, or a hostile one from sim/hostile.py.")
 @click.option("--fault", default=None, metavar="NAME@STATE",
               help=f"One injected charger fault: {', '.join(FAULT_NAMES)} "
                    "(STATE: a DIN message, default CurrentDemand).")

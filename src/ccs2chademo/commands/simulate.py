@@ -31,9 +31,9 @@ from ..drivers.pcapng import PcapngWriter, session_epoch
 from ..runtime import CanFrame
 from ..runtime.logfile import SessionLogFileHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
-from ..sim.charger import PERSONALITIES
 from ..sim.clara_world import CLARA_FAULTS
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
+from ..sim.hostile import CHARGERS
 from ..sim.plot import plot_session
 from ..sim.profiles import PROFILE_NAMES, ProfileError, load_profile
 from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, build_world, summarize
@@ -135,7 +135,7 @@ def _list() -> None:
     for name in PROFILE_NAMES:
         click.echo(f"  {name:<16} {load_profile(name).description}")
     click.echo("chargers:")
-    for name, personality in PERSONALITIES.items():
+    for name, personality in CHARGERS.items():
         click.echo(f"  {name:<16} {personality.description}")
     click.echo("charger reply faults (NAME[@STATE]; STATE a DIN message name, default CurrentDemand):")
     for name in CHARGER_FAULTS:

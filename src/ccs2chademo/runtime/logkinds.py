@@ -513,6 +513,9 @@ KINDS: tuple[Kind, ...] = (
         r("voltage", (N, Z), "EVSEPresentVoltage, V"), r("current", (N, Z), "EVSEPresentCurrent, A"),
     )),
     Kind("bad-frame", "a V2GTP frame could not be parsed", (EV, SC), (r("error", S, "the error"),)),
+    Kind("hostile", "a hostile charger personality misbehaves (sim/hostile.py)", (SC,), (
+        r("behaviour", S, "what it does (`sim/hostile.py` BEHAVIOURS)"), r("msg", S, "the request it answers"),
+    )),
     Kind("ignored-frame", "a V2GTP payload type the EV session does not handle", (EV,), (
         r("payload_type", I, "payload type"),
     )),
@@ -522,6 +525,9 @@ KINDS: tuple[Kind, ...] = (
     )),
     Kind("wrong-response", "a response other than the one awaited", (EV,), (
         r("expected", S, "awaited"), r("got", S, "received"),
+    )),
+    Kind("session-id-changed", "a response carries another SessionID than SessionSetupRes (a safe shutdown)", (EV,), (
+        r("expected", S, "the session's SessionID"), r("got", S, "the response's"), r("msg", S, "the message"),
     )),
     Kind("welding-bounded", "WeldingDetection ended after its bounded rounds", (EV,), (
         r("rounds", I, "rounds"), r("voltage", (N, Z), "the voltage, V"),

@@ -36,8 +36,9 @@ from ..v2g.messages import EvMessage, Kind
 from ..v2g.sdp import SDP_PORT
 from ..v2g.secc import Reply, Secc
 from .battery import Battery, linear_battery
-from .charger import PERSONALITIES, Personality, PowerStageModel, build_charger
+from .charger import Personality, PowerStageModel, build_charger
 from .faults import Fault, FaultInjector
+from .hostile import CHARGERS
 from .modem import ModemStandIn
 
 
@@ -130,9 +131,9 @@ class BenchCharger:
     def __init__(self, ifname: str, personality: str = "abb", fault: str | None = None, seed: int = 0,
                  log: SessionLog | None = None) -> None:
         try:
-            self.personality: Personality = PERSONALITIES[personality]
+            self.personality: Personality = CHARGERS[personality]
         except KeyError:
-            raise ValueError(f"unknown personality {personality!r}; known: {', '.join(PERSONALITIES)}") from None
+            raise ValueError(f"unknown personality {personality!r}; known: {', '.join(CHARGERS)}") from None
         self.fault = Fault.parse(fault) if fault else None
         self.ifname = ifname
         self.mac = iface.mac_address(ifname)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..v2g.messages import EvMessage, Kind
@@ -218,6 +218,9 @@ class Personality:
     matrix: bool = True
     #: a protocol quirk of this charger: rewrites its replies before any injected fault sees them
     hook: ReplyHook | None = None
+    #: a hostile charger (``sim/hostile.py``): makes the hook that rewrites this SECC's replies,
+    #: given the SECC and the hook it wraps (faults, observers)
+    hostile: Callable[[Secc, ReplyHook | None], ReplyHook] | None = None
 
     def latency_for(self, rng: random.Random) -> Latency:
         def latency(req: EvMessage) -> float:
@@ -336,5 +339,8 @@ def build_charger(personality: Personality, rng: random.Random, battery: Battery
     if personality.hook is not None:
         quirk, outer = personality.hook, hook
         hook = quirk if outer is None else (lambda request, reply: outer(request, quirk(request, reply)))
-    return Secc(stage, name=name, config=personality.secc, latency=personality.latency_for(rng), hook=hook,
+    secc = Secc(stage, name=name, config=personality.secc, latency=personality.latency_for(rng), hook=hook,
                 link=link)
+    if personality.hostile is not None:
+        secc.hook = personality.hostile(secc, hook)
+    return secc

@@ -22,8 +22,9 @@ from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
 from .battery import Battery, linear_battery
-from .charger import PERSONALITIES, build_charger
+from .charger import build_charger
 from .faults import Fault, FaultInjector
+from .hostile import CHARGERS
 
 RAMP_UP = 4.0  # A per 100 ms (adapter.md §6.1)
 RAMP_DOWN = 10.0
@@ -117,7 +118,7 @@ def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, faul
                   battery: Battery | None = None, current: float = 100.0,
                   impairment: Impairment | None = None, pcapng: PcapngWriter | None = None) -> Session:
     """Wire car, Evcc, link and charger; with ``pcapng`` the EV's TCP port is recorded."""
-    personality = PERSONALITIES[charger]
+    personality = CHARGERS[charger]
     sim = VirtualRuntime(seed=seed)
     battery = battery or linear_battery()
     link = ByteLink(sim, "v2g", impairment or Impairment(latency=0.0002))

@@ -75,7 +75,17 @@ class GatedByteLink(ByteLink):
                  max_chunk: int | None = None, connect_timeout: float = 3.0) -> None:
         super().__init__(sim, name, impairment, max_chunk)
         self.reachable = reachable
+        self.lose_unreachable = False
         self.connect_timeout = connect_timeout
+
+    def send(self, side: int, data: bytes) -> None:
+        """With ``lose_unreachable`` (a charger that changes its NMK mid-session, sim/hostile.py),
+        bytes sent while the two modems are not in one AVLN are lost: TCP would retransmit them
+        into the void until the peers' own timeouts end the session.  Off by default: the short
+        modem reboots of a CCS restart are not modelled byte by byte."""
+        if self.lose_unreachable and self.connected and not self.reachable():
+            return
+        super().send(side, data)
 
     def connect(self, side: int) -> None:
         if not self.connected and self.listening and not self.reachable():

@@ -42,10 +42,11 @@ from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import Schema
 from ..v2g.secc import ReplyHook
 from .battery import Battery
-from .charger import PERSONALITIES, PowerStageModel, build_charger
+from .charger import PowerStageModel, build_charger
 from .faults import FAULT_NAMES as CHARGER_FAULTS
 from .faults import Fault, FaultInjector
 from .hardware import AdapterHardware, Contactor, LoopSupply
+from .hostile import CHARGERS
 from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
 from .profiles import VehicleProfile, load_profile
@@ -175,9 +176,9 @@ class World:
         charger's replies (a charger quirk, after any ``--fault``)."""
         self.scenario = scenario
         try:
-            personality = PERSONALITIES[scenario.charger]
+            personality = CHARGERS[scenario.charger]
         except KeyError:
-            raise WorldError(f"unknown charger {scenario.charger!r}; known: {', '.join(PERSONALITIES)}") from None
+            raise WorldError(f"unknown charger {scenario.charger!r}; known: {', '.join(CHARGERS)}") from None
         if scenario.protocol is not None:
             try:
                 only = Schema(scenario.protocol)

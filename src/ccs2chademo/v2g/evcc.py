@@ -151,6 +151,7 @@ _T_RESEND: Final = EvccTimer.RESEND
 _T_NEXT_CURRENT_DEMAND: Final = EvccTimer.NEXT_CURRENT_DEMAND
 _K_CURRENT_DEMAND: Final = Kind.CURRENT_DEMAND
 _K_PRE_CHARGE: Final = Kind.PRE_CHARGE
+_K_SESSION_SETUP: Final = Kind.SESSION_SETUP
 _K_SUPPORTED_APP_PROTOCOL: Final = Kind.SUPPORTED_APP_PROTOCOL
 _SCHEMA_DIN: Final = Schema.DIN
 _SCHEMA_ISO2: Final = Schema.ISO2
@@ -544,6 +545,12 @@ class Evcc(MachineBase):
         if msg.kind is not kind:
             self._log("wrong-response", expected=kind, got=msg.kind)
             self._safe_shutdown(f"unexpected-{msg.kind}:{kind}", now)
+            return
+        if msg.session_id != self.session_id and kind is not _K_SUPPORTED_APP_PROTOCOL and kind is not _K_SESSION_SETUP:
+            # every real charger answers a whole connection with the SessionID of its SessionSetupRes
+            # (all captures in shared/data); another one is another session's answer (issue 15)
+            self._log("session-id-changed", expected=self.session_id, got=msg.session_id, msg=kind)
+            self._safe_shutdown(f"session-id-changed:{kind}", now)
             return
         self._awaiting = None
         self._disarm()

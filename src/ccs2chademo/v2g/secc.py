@@ -107,11 +107,17 @@ class PowerStage(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the SECC does with one request: answer after ``delay``, stay silent, or RST."""
+    """What the SECC does with one request: answer after ``delay``, stay silent, or RST.
+
+    ``raw`` replaces the answer with bytes sent as they are, each chunk ``offset`` seconds after
+    ``delay`` — what a broken or hostile charger sends (``sim/hostile.py``): a corrupt or
+    oversized message, a V2GTP length field of 4 GB, a reply dripped one byte per second.
+    """
 
     message: EvseMessage | None
     delay: float = 0.0
     reset: bool = False
+    raw: tuple[tuple[float, bytes], ...] = ()
 
 
 #: Rewrites a reply (fault injection); gets the request and the reply the charger would give.
@@ -285,6 +291,10 @@ class Secc(MachineBase):
             reply = self._answer(request, now)
             if self.hook is not None:
                 reply = self.hook(request, reply)
+            if reply.raw:
+                for offset, chunk in reply.raw:
+                    self._replies.append((now + reply.delay + offset, Reply(None, raw=((0.0, chunk),))))
+                continue
             if reply.message is None and not reply.reset:
                 self._log("no-response", msg=request.kind)
                 continue
@@ -297,6 +307,9 @@ class Secc(MachineBase):
             self._log("reset-connection")
             self._emit(CloseLink(self.link, abort=True))
             self._reset(now)
+            return
+        if reply.raw:
+            self._emit(SendData(self.link, reply.raw[0][1]))
             return
         assert reply.message is not None
         try:
