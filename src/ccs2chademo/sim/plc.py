@@ -84,6 +84,13 @@ class GatedByteLink(ByteLink):
             return
         super().connect(side)
 
+    def send(self, side: int, data: bytes) -> None:
+        """An established connection whose path went away (a modem rebooted out of the network)
+        loses what is sent: no RST, the ends learn it from their timeouts."""
+        if self.connected and not self.reachable():
+            return
+        super().send(side, data)
+
 
 class TcpRouter(Port):
     """A host's TCP client socket: ``open((address, port, …))`` picks the link to that address.
