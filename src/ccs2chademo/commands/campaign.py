@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from ..sim.campaign import report
-from ..sim.campaign.dimensions import generate
+from ..sim.campaign.dimensions import generate, in_run_order
 from ..sim.campaign.matrix import PRESETS, MatrixError, load_matrix
 from ..sim.campaign.runner import ClusterError, default_workers, run_dask, run_local
 from ..sim.campaign.spec import OK, Outcome, Spec
@@ -107,12 +107,13 @@ def command(preset: str, matrix_path: Path | None, workers: int | None, out: Pat
     out.mkdir(parents=True, exist_ok=True)
     n_workers = workers or default_workers()
     progress = _Progress(out / "outcomes.jsonl", len(specs))
+    ordered = in_run_order(specs)
     wall = time.perf_counter()
     try:
         if dask_address is not None:
-            outcomes, n_workers = run_dask(specs, dask_address, progress)
+            outcomes, n_workers = run_dask(ordered, dask_address, progress)
         else:
-            outcomes = run_local(specs, n_workers, progress)
+            outcomes = run_local(ordered, n_workers, progress)
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

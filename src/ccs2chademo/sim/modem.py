@@ -99,7 +99,7 @@ class SimModem(TimerMachine):
         default network, outside the AVLN.  ``slac_deaf`` — SLAC frames from the line are dropped."""
         if name == "reboot" and self.up:
             self._pending_key = (UNASSOCIATED, bytes(16))
-            self._enter("rebooting", cause="glitch")
+            self._enter("rebooting", reason="supply glitch")
             self._emit(SetOutput("carrier", False))
             self._deadline = now + self.reboot_time
             self.reboots += 1

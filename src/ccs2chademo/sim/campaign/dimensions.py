@@ -73,6 +73,17 @@ def generate(matrix: Matrix) -> list[ScenarioSpec]:
     return [spec for name in names for spec in DIMENSIONS[name](matrix)]
 
 
+def in_run_order(specs: list[ScenarioSpec]) -> list[ScenarioSpec]:
+    """The specs interleaved across dimensions, each advancing in proportion to its size (each
+    in its own order): a run cut short has covered every dimension, not the first ones only."""
+    queues: dict[str, list[ScenarioSpec]] = {}
+    for spec in specs:
+        queues.setdefault(spec.dimension, []).append(spec)
+    keyed = [((i + 0.5) / len(q), d, i) for d, q in enumerate(queues.values()) for i in range(len(q))]
+    lists = list(queues.values())
+    return [lists[d][i] for _, d, i in sorted(keyed)]
+
+
 class _Cells:
     """Hands out (car, charger, SoC window) for the cells of a fault dimension: every car per
     cell (``cross_cars``) or one in turn; charger and window always in turn."""
