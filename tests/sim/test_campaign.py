@@ -20,10 +20,9 @@ from ccs2chademo.sim.campaign.runner import run_local
 from ccs2chademo.sim.campaign.spec import OK, UNEXPECTED_END, UNSAFE, End, Expected, ScenarioSpec, judge
 from ccs2chademo.sim.invariants import CONTACTOR_OPENED_UNDER_LOAD, SESSION_END_STATE
 
-#: A few cheap scenarios (faults that end the session early) for the machinery tests.
+#: A few random fault schedules (most end the session early) for the cluster test.
 TINY = Matrix(cars=("leaf-ze1-40", "imiev"), chargers=("alpitronic", "abb"), modes=("chademo",),
-              faults=("cp-loss",), fault_times=(0.5,), soc_windows=((50.0, 51),), seeds=(0,),
-              random=0, cross_cars=False, dimensions=("ccs-faults",))
+              soc_windows=((50.0, 51),), random=10, random_first=100, dimensions=("random",))
 
 
 def test_the_smoke_preset_passes(tmp_path: Path) -> None:
@@ -110,7 +109,7 @@ def test_a_failing_scenario_keeps_its_artefacts_and_command(tmp_path: Path) -> N
 def test_a_dask_cluster_gives_the_process_pools_outcomes() -> None:
     distributed = pytest.importorskip("distributed", reason="the [cluster] extra (dask[distributed]) is not installed")
     specs = generate(TINY)
-    assert len(specs) >= 8
+    assert len(specs) == 10
     local = run_local(specs, 2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         from ccs2chademo.sim.campaign.runner import run_dask
