@@ -98,6 +98,7 @@ class SimModem(TimerMachine):
         glitch; the key written by SET_KEY is volatile, so the modem comes back with its empty
         default network, outside the AVLN.  ``slac_deaf`` — SLAC frames from the line are dropped."""
         if name == "reboot" and self.up:
+            self.nid, self.nmk = UNASSOCIATED, bytes(16)  # volatile: gone with the supply
             self._pending_key = (UNASSOCIATED, bytes(16))
             self._enter("rebooting", reason="supply glitch")
             self._emit(SetOutput("carrier", False))

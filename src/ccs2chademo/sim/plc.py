@@ -61,7 +61,7 @@ class PlcSite:
             max_chunk: int | None = None) -> GatedByteLink:
         a, b = self.hosts[client].modem, self.hosts[server].modem
         return GatedByteLink(self.sim, f"tcp-{client}-{server}", lambda: a.in_network and a.nid == b.nid,
-                             impairment or Impairment(latency=0.004), max_chunk)
+                             impairment or Impairment(latency=0.004), max_chunk, carries=lambda: a.nid == b.nid)
 
 
 class GatedByteLink(ByteLink):
@@ -72,10 +72,11 @@ class GatedByteLink(ByteLink):
     """
 
     def __init__(self, sim: VirtualRuntime, name: str, reachable: Any, impairment: Impairment | None = None,
-                 max_chunk: int | None = None, connect_timeout: float = 3.0) -> None:
+                 max_chunk: int | None = None, connect_timeout: float = 3.0, carries: Any = None) -> None:
         super().__init__(sim, name, impairment, max_chunk)
         self.reachable = reachable
         self.connect_timeout = connect_timeout
+        self.carries = carries
 
     def connect(self, side: int) -> None:
         if not self.connected and self.listening and not self.reachable():
@@ -85,9 +86,10 @@ class GatedByteLink(ByteLink):
         super().connect(side)
 
     def send(self, side: int, data: bytes) -> None:
-        """An established connection whose path went away (a modem rebooted out of the network)
-        loses what is sent: no RST, the ends learn it from their timeouts."""
-        if self.connected and not self.reachable():
+        """An established connection whose path went away (``carries()`` false: a modem that lost
+        its network key in a supply glitch) loses what is sent: no RST, the ends learn it from
+        their timeouts.  (The reboot after a SET_KEY keeps carrying, as this model always did.)"""
+        if self.connected and self.carries is not None and not self.carries():
             return
         super().send(side, data)
 
