@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,13 +46,21 @@ def throughput(sample: int, workers: int) -> float:
     return len(specs) / ((time.perf_counter() - start) / 60.0)
 
 
-def smoke_wall() -> tuple[float, dict[str, object]]:
+def smoke_wall() -> tuple[float, float, dict[str, object]]:
+    """Wall and CPU seconds (all processes) of the smoke preset: on a shared machine the CPU / 2
+    is what it costs 2 idle cores."""
     with tempfile.TemporaryDirectory() as out:
+        cpu0 = _children_cpu()
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "ccs2chademo", "campaign", "--preset", "smoke", "--workers",
                                "2", "--out", out, "--json"], capture_output=True, text=True, cwd=ROOT, check=False)
         wall = time.perf_counter() - start
-    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, _children_cpu() - cpu0, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def tree(commit: str, into: Path) -> Path:
@@ -112,9 +121,10 @@ def main() -> None:
           f"{many:.0f}/min on {cores} cores = {many / cores:.0f} per minute per core "
           f"(scaling {many / one:.2f}× of {cores})")
     if not args.no_smoke:
-        wall, line = smoke_wall()
+        wall, cpu, line = smoke_wall()
         print(f"smoke preset: {line['scenarios']} scenarios, {line['ok']} ok, {wall:.1f} s wall with 2 workers "
-              f"(campaign's own wall_s {line['wall_s']})")
+              f"(campaign's own wall_s {line['wall_s']}), {cpu:.1f} CPU s (≈ {cpu / 2:.0f} s on 2 idle cores; "
+              f"load average {os.getloadavg()[0]:.1f})")
     ours, theirs, s_ours, s_base = session_walls("HEAD", base, args.runs)
     same = "same summary" if s_ours == s_base else f"DIFFERENT summary: {s_ours} vs {s_base}"
     print(f"single session (simulate 50→60 %, pure Python, best of {args.runs}): {ours:.2f} s on HEAD vs "
