@@ -5,6 +5,10 @@ Dask cluster gives the same outcomes as the process pool for the same seeds."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +121,22 @@ def test_a_dask_cluster_gives_the_process_pools_outcomes() -> None:
         on_dask, workers = run_dask(specs, cluster.scheduler_address)
     assert workers == 2
     assert [o.comparable() for o in on_dask] == [o.comparable() for o in local]
+
+
+def test_an_interrupted_campaign_reports_what_ran(tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text('cars = ["leaf-ze1-40", "imiev"]\nmodes = ["chademo"]\n'
+                                     'soc_windows = [[50, 51]]\nseeds = [0]\ndimensions = ["pairings"]\n')
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "ccs2chademo", "campaign", "--matrix", str(tmp_path / "m.toml"),
+                             "--workers", "1", "--out", str(out), "--json"], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        lines = (out / "outcomes.jsonl").read_text() if (out / "outcomes.jsonl").exists() else ""
+        if lines.count("\n") >= 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=120)
+    line = json.loads(stdout.strip().splitlines()[-1])
+    assert 2 <= line["scenarios"] < 14 and line["ok"] == line["scenarios"]
+    assert len(json.loads((out / "report.json").read_text())["outcomes"]) == line["scenarios"]

@@ -2,22 +2,24 @@
 with faults, judged by the safety invariants and by the end their faults call for
 (:mod:`ccs2chademo.sim.campaign`).
 
-Writes to ``--out``: ``outcomes.jsonl`` (one line per scenario as it ends: an interrupted run
-keeps what ran), ``report.json``, ``report.html`` and, per failing scenario (the first
-``MAX_ARTEFACTS``), ``failures/ID/`` with the session log, pcapng, CAN log and plot of a rerun of
-its reproduce command.  ``--json`` prints one summary line last; the exit status is 1 when a
-scenario failed.
+Writes to ``--out``: ``outcomes.jsonl`` (one line per scenario as it ends), ``report.json``,
+``report.html`` and, per failing scenario (the first ``MAX_ARTEFACTS``), ``failures/ID/`` with
+the session log, pcapng, CAN log and plot of a rerun of its reproduce command.  Interrupted
+(Ctrl-C, SIGTERM, a worker killed), it reports the scenarios that ran.  ``--json`` prints one
+summary line last; the exit status is 1 when a scenario failed.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ class _Progress:
     """Appends each outcome to ``outcomes.jsonl`` and reports progress on stderr every ~5 %."""
 
     def __init__(self, path: Path, total: int) -> None:
+        self.outcomes: list[Outcome] = []
         self.fh = path.open("w", encoding="utf-8")
         self.total = total
         self.done = 0
@@ -46,6 +49,7 @@ class _Progress:
         self.step = max(1, total // 20)
 
     def __call__(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
         self.done += 1
         self.failed += outcome.verdict != OK
         self.fh.write(json.dumps(outcome.as_json()) + "\n")
@@ -81,6 +85,10 @@ def keep_artefacts(specs: Sequence[Spec], outcomes: Sequence[Outcome], out: Path
             for o, r in zip(failing, reruns, strict=True)}
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @click.command("campaign")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default="smoke", show_default=True,
               help="smoke: ≥ 300 short scenarios (make test); full: ≥ 10 000 (make campaign).")
@@ -109,6 +117,7 @@ def command(preset: str, matrix_path: Path | None, workers: int | None, out: Pat
     progress = _Progress(out / "outcomes.jsonl", len(specs))
     ordered = in_run_order(specs)
     wall = time.perf_counter()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if dask_address is not None:
             outcomes, n_workers = run_dask(ordered, dask_address, progress)
@@ -116,8 +125,13 @@ def command(preset: str, matrix_path: Path | None, workers: int | None, out: Pat
             outcomes = run_local(ordered, n_workers, progress)
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from None
+    except (KeyboardInterrupt, BrokenProcessPool):  # Ctrl-C, SIGTERM, a worker killed: report what ran
+        outcomes = progress.outcomes
+        click.echo(f"interrupted: reporting the {len(outcomes)} scenarios that ran", err=True)
     finally:
         progress.fh.close()
+    ran = {o.id for o in outcomes}
+    specs = [s for s in specs if s.id in ran]
     wall_s = time.perf_counter() - wall
     figures = report.summary(outcomes, wall_s, n_workers)
     artefacts = keep_artefacts(specs, outcomes, out, n_workers)

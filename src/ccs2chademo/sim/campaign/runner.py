@@ -48,11 +48,14 @@ def run_local(specs: Sequence[Spec], workers: int, on_outcome: OnOutcome | None 
                 on_outcome(outcome)
         return outcomes
     chunk = max(1, min(8, len(specs) // (workers * 8)))
-    with ProcessPoolExecutor(workers) as pool:
+    pool = ProcessPoolExecutor(workers)
+    try:
         for outcome in pool.map(run_spec, specs, chunksize=chunk):
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
+    finally:  # interrupted: what has not started never will
+        pool.shutdown(wait=True, cancel_futures=True)
     return outcomes
 
 
