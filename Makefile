@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test test-pure pure-tree lint bench clean debian-build debian-net debian-tshark debian-chromium veth-demo demo fuzz fuzz-deps soak soak-veth
+.PHONY: test test-pure pure-tree lint bench clean debian-build debian-net debian-tshark debian-chromium veth-demo demo fuzz fuzz-deps soak soak-veth campaign
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ COMPILED := $(shell sed -n 's|^ *"\([a-z0-9_/]*\.py\)",$$|src/ccs2chademo/\1|p' 
 $(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)/python
 	@$(MAKE) --no-print-directory debian-build
 	$(BIN)/pip install --quiet 'setuptools>=77' wheel 'mypy>=1.18'
-	CCS2CHADEMO_PURE=1 $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench]'
+	CCS2CHADEMO_PURE=1 $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench,cluster]'
 	CCS2CHADEMO_COMPILE=require $(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
@@ -154,3 +154,13 @@ soak-veth: $(STAMP) debian-net
 	@test "$$(id -u)" = 0 || { echo "make soak-veth needs root (network namespaces)"; exit 1; }
 	$(BIN)/python tools/soak.py --veth $(SOAK_MINUTES) --out test-artifacts/soak-veth
 # --- end of the soak block ------------------------------------------------------------------------
+
+# --- reliability campaign (issue 15): the full preset, ≥ 10 000 scenarios (not in `make test`, which
+# runs the smoke preset); CAMPAIGN_ARGS e.g. `--workers 1` or `--dask tcp://HOST:8786`.  The report
+# lands in $(CAMPAIGN_OUT)/report.html; figures in docs/reliability.md.
+CAMPAIGN_OUT ?= campaign-out
+CAMPAIGN_ARGS ?=
+
+campaign: $(STAMP)
+	$(BIN)/ccs2chademo campaign --preset full --out $(CAMPAIGN_OUT) --json $(CAMPAIGN_ARGS)
+# --- end of the campaign block ------------------------------------------------------------------

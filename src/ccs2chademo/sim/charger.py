@@ -134,9 +134,10 @@ class PowerStageModel:
     def control_pilot(self, state: str, now: float) -> None:
         """The EV side's CP state.  B after C (an EV that stopped or aborted, e.g. its safe
         shutdown) makes a charger switch its output off: the current ramps to 0 A as after
-        PowerDelivery(OFF) (IEC 61851: state B means "not ready to accept energy")."""
+        PowerDelivery(OFF) (IEC 61851: state B means "not ready to accept energy"); so does A, a lost
+        pilot contact (the ``cp-loss`` world fault)."""
         self.advance(now)
-        if state == "B" and self.mode in ("charging", "precharge"):
+        if state in ("A", "B") and self.mode in ("charging", "precharge"):
             self.mode = "off"
             self.command = 0.0
 

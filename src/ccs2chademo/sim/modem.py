@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 from ..deadline import TimerMachine
 from ..homeplug import frames as F
-from ..runtime.events import Address, Event, FrameReceived, SendFailed, SendFrame, SetOutput
+from ..runtime.events import Address, Event, FrameReceived, InputChanged, SendFailed, SendFrame, SetOutput
 from ..runtime.machine import MachineBase
 
 UNASSOCIATED = bytes(7)
@@ -79,6 +79,7 @@ class SimModem(TimerMachine):
         self._pending_key: tuple[bytes, bytes] | None = None
         self.reboots = 0
         self.dropped = 0
+        self.slac_deaf = False
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -99,11 +100,28 @@ class SimModem(TimerMachine):
             assert self._pending_key is not None
             self.nid, self.nmk = self._pending_key
             self._pending_key = None
-            self._enter("in_network", nid=self.nid.hex())
+            self._enter("in_network" if self.nid != UNASSOCIATED else "no_network", nid=self.nid.hex())
             self._emit(SetOutput("carrier", True))
+
+    def _knob(self, name: str, now: float) -> None:
+        """Fault injection (the world's ``modem-reboot`` and ``slac-fail``): ``reboot`` — a supply
+        glitch; the key written by SET_KEY is volatile, so the modem comes back with its empty
+        default network, outside the AVLN.  ``slac_deaf`` — SLAC frames from the line are dropped."""
+        if name == "reboot" and self.up:
+            self.nid, self.nmk = UNASSOCIATED, bytes(16)  # volatile: gone with the supply
+            self._pending_key = (UNASSOCIATED, bytes(16))
+            self._enter("rebooting", reason="supply glitch")
+            self._emit(SetOutput("carrier", False))
+            self._deadline = now + self.reboot_time
+            self.reboots += 1
+        elif name == "slac_deaf":
+            self.slac_deaf = True
 
     # -- frames -------------------------------------------------------------------------------
     def receive(self, event: Event, now: float) -> None:
+        if isinstance(event, InputChanged):
+            self._knob(event.name, now)
+            return
         if isinstance(event, SendFailed) or not isinstance(event, FrameReceived):
             return
         if not self.up:
@@ -153,6 +171,9 @@ class SimModem(TimerMachine):
             return
         nid, frame = burst[:7], burst[7:]
         if nid == UNASSOCIATED:
+            if self.slac_deaf:
+                self.dropped += 1
+                return
             if F.is_homeplug(frame) and F.mmtype_of(frame) in SLAC_RANGE:
                 self._to_host(frame)
                 if self.role == "evse" and F.mmtype_of(frame) == F.MnbcSoundInd.MMTYPE:

@@ -61,7 +61,7 @@ class PlcSite:
             max_chunk: int | None = None) -> GatedByteLink:
         a, b = self.hosts[client].modem, self.hosts[server].modem
         return GatedByteLink(self.sim, f"tcp-{client}-{server}", lambda: a.in_network and a.nid == b.nid,
-                             impairment or Impairment(latency=0.004), max_chunk)
+                             impairment or Impairment(latency=0.004), max_chunk, carries=lambda: a.nid == b.nid)
 
 
 class GatedByteLink(ByteLink):
@@ -72,11 +72,12 @@ class GatedByteLink(ByteLink):
     """
 
     def __init__(self, sim: VirtualRuntime, name: str, reachable: Any, impairment: Impairment | None = None,
-                 max_chunk: int | None = None, connect_timeout: float = 3.0) -> None:
+                 max_chunk: int | None = None, connect_timeout: float = 3.0, carries: Any = None) -> None:
         super().__init__(sim, name, impairment, max_chunk)
         self.reachable = reachable
         self.lose_unreachable = False
         self.connect_timeout = connect_timeout
+        self.carries = carries
 
     def send(self, side: int, data: bytes) -> None:
         """With ``lose_unreachable`` (a charger that changes its NMK mid-session, sim/hostile.py),
@@ -93,6 +94,14 @@ class GatedByteLink(ByteLink):
             self.sim.call_later(self.connect_timeout, lambda _: port.emit(LinkDown(port.link, "error: timed out")))
             return
         super().connect(side)
+
+    def send(self, side: int, data: bytes) -> None:
+        """An established connection whose path went away (``carries()`` false: a modem that lost
+        its network key in a supply glitch) loses what is sent: no RST, the ends learn it from
+        their timeouts.  (The reboot after a SET_KEY keeps carrying, as this model always did.)"""
+        if self.connected and self.carries is not None and not self.carries():
+            return
+        super().send(side, data)
 
 
 class TcpRouter(Port):

@@ -9,7 +9,8 @@ charger's d2 loop can deliver (the original adapter ≈1.3 A); ``InputChanged("e
 CarElectrical)`` — inlet voltage/current, battery voltage and SoC from the world model;
 ``CanReceived`` charger frames.  Test knobs: ``InputChanged("shift", "park"|"drive")``,
 ``InputChanged("fault", name)`` (a 0x102.4 bit name or ``"system"``), ``InputChanged("stop",
-True)`` (the driver ends charging), ``InputChanged("can_silent", bool)`` (the car's CAN dies).
+True)`` (the driver ends charging), ``InputChanged("can_silent", bool)`` (the car's CAN dies),
+``InputChanged("over_request", bool)`` (the car asks ``OVER_REQUEST_A`` above what 0x108 offers).
 
 Outputs: ``SetOutput("k", bool)``, ``SetOutput("contactors", bool)``, CAN frames, logs (and
 ``dtcs``, the trouble codes the car stored, e.g. after a failed welding check).
@@ -46,6 +47,7 @@ LOW_CURRENT = 5.0  # A
 LOW_INLET = 20.0  # V, contactors close only below this (Leafs, chademo.md §4 step 9)
 WELDING_RATIO_AT_1S = 0.25  # judged voltage ≤ 25 % of the voltage at opening within 1 s
 WELDING_VOLTS_AT_2S = 10.0  # … and ≤ 10 V within 2 s (chademo.md §10 step 4)
+OVER_REQUEST_A = 20  # A above 0x108's available current the over_request knob asks for
 DISCHARGE_LIMIT_RAMP_A = 2  # 0x200.0 rises 2 A per frame when power flow starts (chademo.md §9)
 FAULT_NAMES = (
     "fault_over_voltage",
@@ -109,6 +111,7 @@ class ChademoVehicle(MachineBase):
         self.electrical = CarElectrical(battery_voltage=0.0, soc=profile.battery.initial_soc)
         self.in_park = True
         self.can_silent = False
+        self.over_request = False
         self.dtcs: list[str] = []
         self.sessions = 0
         self._saw_discharge_flag = False
@@ -235,6 +238,8 @@ class ChademoVehicle(MachineBase):
             self._injected.add("driver_stop")
         elif name == "can_silent":
             self.can_silent = bool(value)
+        elif name == "over_request":
+            self.over_request = bool(value)
 
     def _on_frame(self, frame: CanFrame, now: float) -> None:
         if len(frame.data) != 8 or frame.is_extended_id:
@@ -469,6 +474,8 @@ class ChademoVehicle(MachineBase):
             return
         seen = available if p.follows_available else self._static_available
         limit = max(0, min(int(p.max_current(soc)), seen - p.available_margin_a, 255))
+        if self.over_request:
+            limit = min(available + OVER_REQUEST_A, 255)
         self.request = min(self.request + p.ramp_a_per_frame, limit)
         if self.v2x_session:
             if self._v2x(now):

@@ -51,8 +51,10 @@ from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
 from .profiles import VehicleProfile, load_profile
 from .scenario import add_charger, mac
+from .vehicle import FAULT_NAMES as CAR_FAULT_BITS
 from .vehicle import CarElectrical, ChademoVehicle, VehicleState
 
+AUX_LOW_V = 3.3  # below the 3.6 V of battery level 1 (adapter.md §8)
 #: Faults of the adapter's surroundings, ``NAME[@STATE][+SECONDS]``: fired SECONDS after either side
 #: (or the car) first reaches STATE — a bridge CCS/CHAdeMO state or a car state; the charger's
 #: reply faults come from ``faults.py``.
@@ -64,12 +66,27 @@ WORLD_FAULTS: dict[str, str] = {
     "weld": "the adapter contactor welds when it first closes (the invariants must catch it)",
     "weak-d2": "the original adapter's weak d2 driver (≈1.3 A): reference-circuit cars cannot close",
     "cp-deaf": "the charger ignores CP B: it keeps delivering after the adapter's safe shutdown",
+    # issue 15 (the reliability campaign): the CCS link, the CHAdeMO car and the adapter itself
+    "modem-reboot": "the adapter's modem reboots (a supply glitch) and comes back outside the charger's network",
+    "slac-fail": "the charger's modem passes no SLAC frame from then on (a SLAC that cannot succeed)",
+    "cp-loss": "the control pilot contact is lost for a moment: the charger sees state A, cuts its output and "
+               "drops the connection",
+    "car-can-silent": "the car's CAN goes silent (its frames stop; k and the contactors stay as they are)",
+    **{f"car-{bit.replace('_', '-')}": f"the car sets 0x102.4 {bit} and stops" for bit in CAR_FAULT_BITS},
+    "car-system-fault": "the car sets 0x102.5.2 (system fault) and stops",
+    "k-drop": "the k line opens (a broken wire): the adapter sees the car's permission go while the car charges on",
+    "over-request": "the car requests more current than the charger advertises (0x108) from then on",
+    "car-contactors-no-close": "the car's contactors never close (the car believes they did)",
+    "car-contactors-no-open": "the car's contactors never open (welded; the car believes they opened)",
+    "aux-low": f"the adapter's internal cells drop to {AUX_LOW_V} V (a tired aux battery)",
 }
+#: World faults that hold for the whole session (no ``@STATE``).
+_STATIC_FAULTS = frozenset(("weld", "weak-d2", "cp-deaf", "car-contactors-no-close", "car-contactors-no-open"))
 #: How long after a stop began the adapter may still close its contactor: it learns of the stop at
 #: its next 100 ms cycle at the latest (k, 0x102, the button, a CCS response), plus link latency.
 STOP_REACTION_S = 0.15
 #: World faults that are a stop of the session (``stop_begun`` from the moment they fire).
-_STOP_FAULTS = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop"))
+_STOP_FAULTS = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop", "cp-loss"))
 _CAR_STOPPED = frozenset((VehicleState.STOPPING, VehicleState.WELDING_CHECK, VehicleState.DONE,
                           VehicleState.SHUTDOWN))
 DEFAULT_FAULT_STATE = "CurrentDemand"
@@ -260,6 +277,8 @@ class World:
     def _parse_faults(self, faults: tuple[str, ...]) -> tuple[bool, bool, bool]:
         self.injector: FaultInjector | None = None
         self.triggers: list[_Trigger] = []
+        self.car_contactors_stuck: str | None = None  # car-contactors-no-close / -no-open
+        self.k_dropped = False
         welded = weak_d2 = cp_deaf = False
         replies: list[Fault] = []  # every charger reply fault applies, each once in its state
         for text in faults:
@@ -275,6 +294,8 @@ class World:
                 weak_d2 = True
             elif name == "cp-deaf":
                 cp_deaf = True
+            elif name in _STATIC_FAULTS:
+                self.car_contactors_stuck = name
             elif name in WORLD_FAULTS:
                 state, _, after = state.partition("+")
                 try:
@@ -297,9 +318,10 @@ class World:
 
     def _fire(self, trigger: _Trigger, now: float) -> None:
         trigger.fired = True
-        # a TCP loss before ChargeParameterDiscovery is recovered by a CCS restart (adapter.md §4)
+        # a TCP loss (or a lost pilot, which drops the connection too) before
+        # ChargeParameterDiscovery is recovered by a CCS restart (adapter.md §4)
         view = self.bridge.view()
-        restartable = trigger.name == "tcp-loss" and not view.ccs_parameters_done
+        restartable = trigger.name in ("tcp-loss", "cp-loss") and not view.ccs_parameters_done
         # a press before the sides run is the power-on special-mode entry, not a stop (adapter.md §10)
         selecting = trigger.name in ("stop-button", "long-press") and not view.sides_enabled
         if trigger.name in _STOP_FAULTS and not restartable and not selecting:
@@ -313,6 +335,31 @@ class World:
             self.hw.press(now, self.config.forced_off_hold_s + 1.0)
         elif trigger.name == "car-stop":
             self.sim.inject("car", InputChanged("stop", True))
+        else:
+            self._fire_issue15(trigger.name, now)
+
+    def _fire_issue15(self, name: str, now: float) -> None:
+        """The faults of the reliability campaign (issue 15): the CCS link, the car, the adapter."""
+        if name == "modem-reboot":
+            self.sim.inject(self.site.hosts["adapter"].modem.name, InputChanged("reboot", True))
+        elif name == "slac-fail":
+            self.sim.inject(self.charger.host.modem.name, InputChanged("slac_deaf", True))
+        elif name == "cp-loss":
+            self.stage.control_pilot("A", now)
+            self.tcp.break_link("reset")
+        elif name == "car-can-silent":
+            self.sim.inject("car", InputChanged("can_silent", True))
+        elif name == "car-system-fault":
+            self.sim.inject("car", InputChanged("fault", "system"))
+        elif name.startswith("car-fault-"):
+            self.sim.inject("car", InputChanged("fault", name.removeprefix("car-").replace("-", "_")))
+        elif name == "k-drop":
+            self.k_dropped = True
+            self.hw.set_k(False)
+        elif name == "over-request":
+            self.sim.inject("car", InputChanged("over_request", True))
+        elif name == "aux-low":
+            self.hw.battery.cell_v = min(self.hw.battery.cell_v, AUX_LOW_V)
 
     def press_stop(self, now: float) -> None:
         """A short press of the adapter's stop button now, as the ``stop-button`` fault makes it
@@ -361,8 +408,14 @@ class World:
 
     def _car_output(self, name: str, value: Any, now: float) -> None:
         if name == "k":
-            self.hw.set_k(bool(value))
+            if not self.k_dropped:
+                self.hw.set_k(bool(value))
         elif name == "contactors":
+            stuck = self.car_contactors_stuck
+            if stuck == "car-contactors-no-close":
+                return
+            if stuck == "car-contactors-no-open" and not value:
+                return
             self.car_contactors = bool(value)
 
     def _log_can(self, event: Event, sink: Callable[[float, CanFrame], None]) -> None:
