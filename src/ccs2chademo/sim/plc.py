@@ -79,15 +79,6 @@ class GatedByteLink(ByteLink):
         self.connect_timeout = connect_timeout
         self.carries = carries
 
-    def send(self, side: int, data: bytes) -> None:
-        """With ``lose_unreachable`` (a charger that changes its NMK mid-session, sim/hostile.py),
-        bytes sent while the two modems are not in one AVLN are lost: TCP would retransmit them
-        into the void until the peers' own timeouts end the session.  Off by default: the short
-        modem reboots of a CCS restart are not modelled byte by byte."""
-        if self.lose_unreachable and self.connected and not self.reachable():
-            return
-        super().send(side, data)
-
     def connect(self, side: int) -> None:
         if not self.connected and self.listening and not self.reachable():
             port = self.ports[0]
@@ -96,10 +87,14 @@ class GatedByteLink(ByteLink):
         super().connect(side)
 
     def send(self, side: int, data: bytes) -> None:
-        """An established connection whose path went away (``carries()`` false: a modem that lost
-        its network key in a supply glitch) loses what is sent: no RST, the ends learn it from
-        their timeouts.  (The reboot after a SET_KEY keeps carrying, as this model always did.)"""
-        if self.connected and self.carries is not None and not self.carries():
+        """An established connection whose path went away loses what is sent: no RST, the ends
+        learn it from their timeouts (TCP would retransmit into the void).  Two ways to lose the
+        path: ``carries()`` false (a modem that lost its network key in a supply glitch; the reboot
+        after a SET_KEY keeps carrying, as this model always did), or, with ``lose_unreachable``
+        (a charger that changes its NMK mid-session, sim/hostile.py), ``reachable()`` false —
+        off by default: the short modem reboots of a CCS restart are not modelled byte by byte."""
+        if self.connected and ((self.carries is not None and not self.carries())
+                               or (self.lose_unreachable and not self.reachable())):
             return
         super().send(side, data)
 
