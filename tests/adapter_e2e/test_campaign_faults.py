@@ -42,6 +42,18 @@ def test_slac_failure_ends_in_inactivity() -> None:
     assert world.energy_kwh() == 0.0
 
 
+@pytest.mark.parametrize("car", ["lexus-ux300e", "xpeng-g3"])
+def test_slac_failure_ends_in_inactivity_when_the_car_closed_first(car: str) -> None:
+    """The single-session flow: these cars close their contactors before the CCS session; a
+    charger that never completes SLAC must not hold them (and the adapter powered) for ever —
+    the campaign found them retrying SLAC for 4 virtual hours."""
+    world, summary, _ = run(car=car, soc=50.0, faults=("slac-fail@slac",), limit_s=900.0)
+    assert "SupportedAppProtocol" not in summary.ccs_states
+    assert violations(summary) == [] and summary.stop_reason == "inactivity"
+    assert summary.virtual_s < 400.0
+    assert world.energy_kwh() == 0.0
+
+
 def test_cp_loss_in_current_demand_stops_the_charger_and_the_session() -> None:
     world, summary, records = run(faults=("cp-loss@CurrentDemand+10",))
     assert violations(summary) == []

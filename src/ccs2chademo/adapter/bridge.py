@@ -812,7 +812,10 @@ class Bridge(MachineBase):
         if self.told.contactor != self.switch.closed:
             self.told.contactor = self.switch.closed
             power.contactor(self.switch.closed, now)
-        if side is not None and side.charging():
+        # A charging car side is a running charge only while the CCS link is up: a car that closed its
+        # contactors first (the single-session flow) beside a charger whose SLAC never succeeds is
+        # inactivity, and the power manager ends it (a campaign finding, issue 15).
+        if side is not None and side.charging() and self.ccs.link_state == "connected":
             power.activity(now)
         stop = self._stop_plan(now)
         if not self.told.ccs_stop and stop.report_ccs is not None:
