@@ -119,6 +119,19 @@ def test_car_contactors_that_never_close_are_caught_by_the_invariants() -> None:
     assert world.energy_kwh() == 0.0
 
 
+@pytest.mark.parametrize("car", ["zombieverter", "lexus-ux300e", "leaf-ze0-24"])
+def test_car_contactors_that_never_close_end_in_inactivity_at_90_percent(car: str) -> None:
+    """At 90 % the battery is within the car's voltage check of the charger's output, and these
+    cars tolerate under-delivery: nothing but the adapter can end a CurrentDemand that delivers
+    0 A to a 10 A request — the campaign found such sessions running for 4 virtual hours."""
+    world, summary, _ = run(car=car, soc=90.0, faults=("car-contactors-no-close",), limit_s=900.0)
+    found = {v["invariant"] for v in summary.invariant_violations}
+    assert found == {CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS}
+    assert summary.result == "completed" and summary.stop_reason == "inactivity"
+    assert summary.virtual_s < 300.0
+    assert world.energy_kwh() == 0.0
+
+
 def test_car_contactors_that_never_open_fail_the_cars_welding_check() -> None:
     world, summary, _ = run(faults=("car-contactors-no-open",))
     assert world.car_contactors  # still closed at the end

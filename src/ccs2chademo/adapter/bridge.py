@@ -128,6 +128,8 @@ WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
 #: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
 #: before the adapter refuses to close (well inside the 30 s PreCharge limit, ccs-ev.md).
 INLET_RETARGET_S = 10.0
+#: below this a CurrentDemand's present current is no charge (a stage's idle reading)
+IDLE_CURRENT_A = 1.0
 LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
 _CCS_UNLOCKED = frozenset(("Idle", "End"))
 #: read on every cycle: a module constant, not an Enum class attribute lookup
@@ -797,6 +799,18 @@ class Bridge(MachineBase):
             ready_to_start=volts.known, welding_hold=self.demand.car_contactors_closed)
         self._push_request(now)
 
+    def _charge_flows(self) -> bool:
+        """Whether CurrentDemand may count as a running charge (activity): not while the adapter
+        asks the charger for current and none flows.  Car contactors that report closed but are
+        open leave the charger's output on an open circuit: 0 A at the target voltage, which a car
+        tolerant of under-delivery (and within its voltage check) accepts for ever; the
+        inactivity power-off ends that (a campaign finding, issue 15).  A target of 0 A (the car's
+        or the charger's pause) and every other state are activity as before."""
+        if not (self.ccs_status.current_demand and self.ccs.session_state == "CurrentDemand"):
+            return True
+        return (self.request.target_current < IDLE_CURRENT_A
+                or abs(self.ccs_status.present_current or 0.0) >= IDLE_CURRENT_A)
+
     def _push_request(self, now: float) -> None:
         if self._ccs_running and self.ccs.request != self.request:
             self.ccs.ask(self.request, now)
@@ -815,7 +829,7 @@ class Bridge(MachineBase):
         # A charging car side is a running charge only while the CCS link is up: a car that closed its
         # contactors first (the single-session flow) beside a charger whose SLAC never succeeds is
         # inactivity, and the power manager ends it (a campaign finding, issue 15).
-        if side is not None and side.charging() and self.ccs.link_state == "connected":
+        if side is not None and side.charging() and self.ccs.link_state == "connected" and self._charge_flows():
             power.activity(now)
         stop = self._stop_plan(now)
         if not self.told.ccs_stop and stop.report_ccs is not None:
@@ -863,7 +877,8 @@ class Bridge(MachineBase):
         ccs = self.ccs
         if ccs.responses != self.ccs_memory.seen_responses:
             self.ccs_memory.seen_responses = ccs.responses
-            if ccs.session_state in ("PreCharge", "CurrentDemand"):  # a PreChargeRes or CurrentDemandRes
+            # a PreChargeRes or CurrentDemandRes
+            if ccs.session_state in ("PreCharge", "CurrentDemand") and self._charge_flows():
                 self.power.activity(now)
                 self._drain_power(now)
         self._leds(now)
