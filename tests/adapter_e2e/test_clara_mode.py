@@ -114,6 +114,21 @@ def test_enable_drop_stops_the_session() -> None:
     assert kinds(records, "clara-stop")[0]["t"] - _fault_time(records, "enable-drop") <= 0.25
 
 
+@pytest.mark.parametrize("vcu", ["zombieverter", "bms"])
+@pytest.mark.parametrize("delay", ["0", "0.5", "2"])
+@pytest.mark.parametrize("charger", ["tesla-sc", "abb"])
+def test_enable_drop_early_in_current_demand_is_no_target_violation(charger: str, delay: str, vcu: str) -> None:
+    """Campaign finding (docs/reliability.md, clara 4): the VCU zeroes its request right after a
+    frame that asked for more; the controller's next CurrentDemandReq still carries that frame's
+    step, the one after drops — the invariant judged the step in flight as "not ramping down"."""
+    world, summary, records = run(faults=(f"enable-drop@CurrentDemand+{delay}",), stop=None, soc=5.0,
+                                  charger=charger, vcu=vcu)
+    assert violations(summary) == [] and summary.stop_reason == "clara: enable off"
+    fault = _fault_time(records, "enable-drop")
+    late = [s.ccs_target_a for s in world.samples if s.t > fault + 1.5 and s.ccs_target_a is not None]
+    assert all(target == 0.0 for target in late)  # the CCS target followed the 0 A request
+
+
 def test_soc_above_95_percent_is_battery_full() -> None:
     _, summary, _ = run(soc=94.6, stop=None, charger="tesla-sc", protocol="iso2")
     assert violations(summary) == [] and summary.stop_reason == "clara: battery full"
