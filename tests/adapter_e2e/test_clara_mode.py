@@ -18,7 +18,7 @@ from ccs2chademo.adapter.config import build_config
 from ccs2chademo.cli import cli
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.charger import PERSONALITIES
-from ccs2chademo.sim.clara_world import CAN_SILENCE_NOT_STOPPED, ClaraWorld
+from ccs2chademo.sim.clara_world import CAN_SILENCE_NOT_STOPPED, UNLOCKED_WITHOUT_ALLOW, ClaraWorld
 from ccs2chademo.sim.invariants import CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE
 from ccs2chademo.sim.world import Scenario, Summary, build_world, summarize
 
@@ -114,6 +114,21 @@ def test_enable_drop_stops_the_session() -> None:
     assert kinds(records, "clara-stop")[0]["t"] - _fault_time(records, "enable-drop") <= 0.25
 
 
+@pytest.mark.parametrize("vcu", ["zombieverter", "bms"])
+@pytest.mark.parametrize("delay", ["0", "0.5", "2"])
+@pytest.mark.parametrize("charger", ["tesla-sc", "abb"])
+def test_enable_drop_early_in_current_demand_is_no_target_violation(charger: str, delay: str, vcu: str) -> None:
+    """Campaign finding (docs/reliability.md, clara 4): the VCU zeroes its request right after a
+    frame that asked for more; the controller's next CurrentDemandReq still carries that frame's
+    step, the one after drops — the invariant judged the step in flight as "not ramping down"."""
+    world, summary, records = run(faults=(f"enable-drop@CurrentDemand+{delay}",), stop=None, soc=5.0,
+                                  charger=charger, vcu=vcu)
+    assert violations(summary) == [] and summary.stop_reason == "clara: enable off"
+    fault = _fault_time(records, "enable-drop")
+    late = [s.ccs_target_a for s in world.samples if s.t > fault + 1.5 and s.ccs_target_a is not None]
+    assert all(target == 0.0 for target in late)  # the CCS target followed the 0 A request
+
+
 def test_soc_above_95_percent_is_battery_full() -> None:
     _, summary, _ = run(soc=94.6, stop=None, charger="tesla-sc", protocol="iso2")
     assert violations(summary) == [] and summary.stop_reason == "clara: battery full"
@@ -147,6 +162,29 @@ def test_the_can_silence_invariant_can_fail(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(clara_side, "WATCHDOG_S", 10.0)
     _, summary, _ = run(faults=("can-silence@CurrentDemand+5",), stop=None)
     assert [v["invariant"] for v in summary.invariant_violations] == [CAN_SILENCE_NOT_STOPPED]
+
+
+def test_a_withheld_allow_unlock_keeps_the_lock_closed_until_the_vcu_allows_it() -> None:
+    """``no-unlock``: AllowUnlock = 0 from the start; the controller stops, opens the inlet
+    contactors, and keeps the lock closed in ``stop_unlock`` until the VCU allows it (30 s later)."""
+    world, summary, records = run(faults=("no-unlock@stop_unlock+30",), charger="tesla-sc")
+    assert violations(summary) == [] and summary.stop_reason == "clara: enable off"
+    waiting = next(r["t"] for r in kinds(records, "state") if r["state"] == "stop_unlock")
+    allowed = _fault_time(records, "no-unlock")
+    assert allowed == pytest.approx(waiting + 30.0, abs=0.05)
+    lock = kinds(records, "clara-lock")
+    assert [r["closed"] for r in lock] == [True, False]
+    assert 0.0 <= lock[1]["t"] - allowed <= 0.2 + 1e-9  # the next 0x358 and the controller's cycle
+    assert [r["locked"] for r in kinds(records, "inlet-lock")] == [True, False]
+    assert not world.lock.locked and not world.hw.contactor.closed
+    assert world.bridge.car_side is not None and world.bridge.car_side.state == "ended"
+
+
+def test_the_allow_unlock_invariant_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A controller that ignores AllowUnlock opens the lock while the VCU withholds it: caught."""
+    monkeypatch.setattr(clara_side.ClaraSide, "_unlock_allowed", lambda self: True)
+    _, summary, _ = run(faults=("no-unlock@stop_unlock+30",), charger="tesla-sc")
+    assert [v["invariant"] for v in summary.invariant_violations] == [UNLOCKED_WITHOUT_ALLOW]
 
 
 # ---------------------------------------------------------------------------------- the light-bulb demo

@@ -143,6 +143,26 @@ def test_target_that_does_not_ramp_down_after_the_request_fell() -> None:
     assert found == [TARGET_ABOVE_CAR_REQUEST]
 
 
+def test_a_ramp_step_in_flight_when_the_request_falls_is_not_a_violation() -> None:
+    """Campaign finding (clara, enable dropped early in CurrentDemand): the car's request falls to
+    0 right after its last frame asked for 9 A; the controller's next step still follows that
+    frame (8 → 9 A), then drops at the next one.  Within the latency the target may follow the
+    request as it was; above it, or rising after the latency, it may not."""
+    base = replace(IDLE, charger_limit_a=200.0, car_request_a=9.0, ccs_target_current_a=8.0)
+
+    def run_steps(targets: list[float]) -> list[str]:
+        checker = InvariantChecker(latency_s=0.5)
+        checker.check(base)
+        return [v.invariant for i, target in enumerate(targets, 1)
+                for v in checker.check(replace(base, t=i * 0.02, car_request_a=0.0, ccs_target_current_a=target))]
+
+    assert run_steps([9.0] * 5 + [0.0] * 5) == []
+    assert run_steps([9.0] * 5 + [9.0 - 1.0 * i for i in range(1, 9)]) == []  # ramping down at the rate
+    assert run_steps([12.0]) == [TARGET_ABOVE_CAR_REQUEST]  # above the request it had
+    assert run_steps([9.0] * 30 + [9.5, 9.5]) == [TARGET_ABOVE_CAR_REQUEST]  # never down after the latency
+    assert run_steps([9.0] * 30) == [TARGET_ABOVE_CAR_REQUEST]
+
+
 def test_discharging_target_is_not_a_request_violation() -> None:
     checker = InvariantChecker()
     base = replace(IDLE, charger_limit_a=200.0, car_request_a=0.0, ccs_target_current_a=40.0, discharging=True)

@@ -443,7 +443,7 @@ class ClaraSide(MachineBase):
     def _try_unlock(self, now: float) -> None:
         if self._unlock_asked:
             return  # waiting for the feedback (or its timeout)
-        allowed = self.standalone or self.values["AllowUnlock"] >= 1.0
+        allowed = self._unlock_allowed()
         low = self.upstream.present_voltage < UNLOCK_SAFE_V
         waited = self._opened_at is not None and now - self._opened_at >= UNLOCK_FALLBACK_S - 1e-9
         if allowed and (low or waited):
@@ -451,6 +451,10 @@ class ClaraSide(MachineBase):
             self._set_lock(False, now, voltage=self.upstream.present_voltage, rule="low voltage" if low else "timeout")
             if self.values["LockState"] == LOCK_OPEN:
                 self._enter(_C.ENDED.value, reason="unlocked")
+
+    def _unlock_allowed(self) -> bool:
+        """The VCU's AllowUnlock bit (no VCU: always); while it is 0 the lock stays closed."""
+        return self.standalone or self.values["AllowUnlock"] >= 1.0
 
     def _set_lock(self, closed: bool, now: float, **why: object) -> None:
         self._log("clara-lock", closed=closed, **why)

@@ -35,7 +35,8 @@ the VCU's on-board charger charges the pack while the adapter presents CP state 
 More invariants of this mode: the inlet contactors never closed while the lock is not locked
 (``clara-contactor-closed-unlocked``), the lock never opens above 60 V
 (``clara-unlocked-under-voltage``), no current above 5 A more than 3 s after a pin passed
-``max-pin-temperature`` (``clara-current-while-overheated``).
+``max-pin-temperature`` (``clara-current-while-overheated``), the lock never commanded open while
+the VCU's AllowUnlock is 0 (``clara-unlocked-without-allow``; fault ``no-unlock`` withholds it).
 """
 
 from __future__ import annotations
@@ -66,17 +67,22 @@ CLARA_FAULTS: dict[str, str] = {
     "worn-pin": "the DC+ pin has 4× its contact resistance: it heats, the controller derates",
     "loose-crimp": "the DC+ pin has 60 mΩ: too hot even at the derated minimum, the session stops (inlet overheat)",
     "lock-jam": "the inlet lock never reaches 'locked': the session must not start (lock failure)",
+    "no-unlock": "the VCU withholds AllowUnlock from the start and allows it SECONDS after STATE (default 10 s "
+                 "into stop_unlock): the lock must stay closed until then",
 }
 #: Static faults (from the start, no trigger).
 _STATIC_FAULTS = frozenset(("vcu-voltage-lie", "hot-day", "worn-pin", "loose-crimp", "lock-jam"))
 _INLET_FAULTS = frozenset(("hot-day", "worn-pin", "loose-crimp"))
 VOLTAGE_LIE_V = -30.0
+#: ``no-unlock`` without ``@STATE``: the driver unlocks the car 10 s after the controller began to wait
+NO_UNLOCK_DEFAULT = ("stop_unlock", 10.0)
 #: How late the charge session may end after the VCU's last frame: the 3 s watchdog, one 100 ms
 #: cycle, one physics step.
 CAN_SILENCE_LIMIT_S = 3.0 + 0.1 + 0.02
 CAN_SILENCE_NOT_STOPPED = "clara-can-silence-not-stopped"
 CONTACTOR_CLOSED_UNLOCKED = "clara-contactor-closed-unlocked"
 UNLOCKED_UNDER_VOLTAGE = "clara-unlocked-under-voltage"
+UNLOCKED_WITHOUT_ALLOW = "clara-unlocked-without-allow"
 CURRENT_WHILE_OVERHEATED = "clara-current-while-overheated"
 UNLOCK_SAFE_V = 60.0
 OVERHEAT_REACTION_S = 3.0
@@ -157,6 +163,7 @@ class ClaraWorld(World):
             inner = replace(inner, faults=(LIGHTBULB_STOP,))
         self.last_vcu_frame: float | None = None
         self.voltage_error_v = 0.0
+        self.allow_unlock = True
         super().__init__(inner, pcap=pcap, on_can=on_can, secc_hook=secc_hook)
         self.scenario = scenario
         watch = self.bus.port("clara-watch")
@@ -179,12 +186,16 @@ class ClaraWorld(World):
         if self.standalone:
             return LightBulbLoad("car", clara.demo_current, relay=self.demo)
         return ZombieVcu("car", node_id=clara.node_id, variant=self.scenario.vcu, target_voltage=DIY_TARGET_V,
-                         bms_limit_a=DIY_BMS_LIMIT_A, soc_stop=self.target_soc, voltage_error_v=self.voltage_error_v)
+                         bms_limit_a=DIY_BMS_LIMIT_A, soc_stop=self.target_soc, voltage_error_v=self.voltage_error_v,
+                         allow_unlock=self.allow_unlock)
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
         if name == Output.LOAD_RELAY:
             self.sim.inject("car", InputChanged("load_relay", bool(value)))
         elif name == Output.LOCK and self.lock.command(bool(value)):
+            if not value and isinstance(self.car, ZombieVcu) and not self.car.allow_unlock:
+                self._violation(now, UNLOCKED_WITHOUT_ALLOW, "the inlet lock was commanded open while the VCU's "
+                                                             "AllowUnlock was 0")
             self.sim.call_at(now + LOCK_MOTION_S, self._lock_arrives)
         elif name == Output.CP and self.ac is not None:
             self.ac.control_pilot(str(value))
@@ -214,6 +225,10 @@ class ClaraWorld(World):
                 delay = float(after) if after else 60.0 if not state else 0.0
             except ValueError:
                 raise WorldError(f"{text!r}: the delay after '+' is in seconds") from None
+            if name == "no-unlock":
+                self.allow_unlock = False
+                if not rest:
+                    state, delay = NO_UNLOCK_DEFAULT
             self.triggers.append(_Trigger(name, state or "CurrentDemand", delay))
         return result
 
@@ -230,10 +245,13 @@ class ClaraWorld(World):
             super()._fire(trigger, now)
             return
         trigger.fired = True
-        self._mark_stop(now)
+        if trigger.name != "no-unlock":  # the driver's unlock is no stop
+            self._mark_stop(now)
         self.sim.log.record(now, "world", "fault", {"fault": trigger.name, "state": trigger.state})
         if trigger.name == "can-silence":
             self.sim.inject("car", InputChanged("can_silent", True))
+        elif trigger.name == "no-unlock":
+            self.sim.inject("car", InputChanged("allow_unlock", True))
         else:
             self.sim.inject("car", InputChanged("enable", False))
 

@@ -155,7 +155,7 @@ class InvariantChecker:
         self._active: set[str] = set()
         self._over_limit_since: float | None = None
         self._over_discharge_since: float | None = None
-        self._excess_start: tuple[float, float] | None = None
+        self._excess_start: tuple[float, float, float] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
     def _report(self, new: list[Violation], t: float, invariant: str, detail: str) -> None:
@@ -239,9 +239,18 @@ class InvariantChecker:
         excessive = False
         if above and target is not None:
             if self._excess_start is None:  # the envelope starts where the target was before
-                before = self._prev.ccs_target_current_a if self._prev is not None else None
-                self._excess_start = (snap.t, target if before is None else before)
-            t0, start_target = self._excess_start
+                prev = self._prev
+                before = prev.ccs_target_current_a if prev is not None else None
+                start = target if before is None else before
+                # within the latency the controller still acts on the request as the car last
+                # made it (it learns of the fall only with the car's next frame): up to there the
+                # target may still follow it — a ramp step in flight is no violation
+                ceiling = max(start, prev.car_request_a) if prev is not None and before is not None else start
+                self._excess_start = (snap.t, start, ceiling)
+            t0, start_target, ceiling = self._excess_start
+            if snap.t - t0 <= self.latency_s + 1e-9 and start_target < target <= ceiling + CURRENT_TOLERANCE_A:
+                start_target = target  # the envelope then ramps down from the highest such target
+                self._excess_start = (t0, start_target, ceiling)
             allowed = start_target - RAMP_DOWN_A_PER_S * max(0.0, snap.t - t0 - self.latency_s)
             excessive = target > allowed + CURRENT_TOLERANCE_A or target > start_target + CURRENT_TOLERANCE_A
         else:

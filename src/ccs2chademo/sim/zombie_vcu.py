@@ -22,7 +22,8 @@ It stands in for the car in the simulated world: ``state``, ``request`` and
 CarElectrical)`` gives it the pack's voltage and SoC; its pack contactors are closed from the start
 (``SetOutput("contactors", True)``: the pack is on the DC bus behind the inlet contactors).
 Test knobs: ``InputChanged("can_silent", True)`` (its CAN dies), ``InputChanged("enable",
-False)`` (it withdraws the enable), ``voltage_error_v`` (it reports a wrong pack voltage).  It
+False)`` (it withdraws the enable), ``voltage_error_v`` (it reports a wrong pack voltage),
+``allow_unlock`` (False: AllowUnlock = 0 until ``InputChanged("allow_unlock", True)``).  It
 stops itself (enable 0) at ``soc_stop``.
 """
 
@@ -112,7 +113,7 @@ class ZombieVcu(MachineBase):
 
     def __init__(self, name: str = "car", node_id: int = 22, variant: str = "zombieverter",
                  target_voltage: float = 398.0, bms_limit_a: float = 125.0, soc_stop: float | None = None,
-                 voltage_error_v: float = 0.0) -> None:
+                 voltage_error_v: float = 0.0, allow_unlock: bool = True) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown VCU {variant!r}; known: {', '.join(VARIANTS)}")
         configure = variant == "zombieverter"
@@ -124,6 +125,8 @@ class ZombieVcu(MachineBase):
         self.soc_stop = soc_stop
         #: added to the battery voltage it reports (a miscalibrated shunt, fault ``vcu-voltage-lie``)
         self.voltage_error_v = voltage_error_v
+        #: the AllowUnlock bit of 0x358 (fault ``no-unlock``: withheld until the world allows it)
+        self.allow_unlock = allow_unlock
         self.can_map = DEFAULT_MAP
         self.timers = Timers()
         self.timers.start(VcuTimer.CYCLE, CYCLE_PHASE_S)
@@ -169,6 +172,8 @@ class ZombieVcu(MachineBase):
         elif name == "can_silent" and value:
             self.timers.clear()
             self._enter(VcuState.SILENT.value, reason="can silent")
+        elif name == "allow_unlock":
+            self.allow_unlock = bool(value)
         elif name == "enable" and not value:
             self._disable("test knob")
 
@@ -230,8 +235,9 @@ class ZombieVcu(MachineBase):
         if self.enabled:
             self._ramp()
         self._obc()
-        values = {"enable": 1.0 if self.enabled else 0.0, "AcObcState": self.obc_state, "AllowUnlock": 1.0,
-                  "soc": round(self.soc), "BatteryVoltage": round(self.battery_v + self.voltage_error_v),
+        values = {"enable": 1.0 if self.enabled else 0.0, "AcObcState": self.obc_state,
+                  "AllowUnlock": float(self.allow_unlock), "soc": round(self.soc),
+                  "BatteryVoltage": round(self.battery_v + self.voltage_error_v),
                   "TargetVoltage": self.target_voltage, "ChargeCurrent": self.request}
         assert set(values) <= set(PARAMETERS)
         self._emit(SendCan("can", CanFrame(0x358, pack(self.can_map, 0x358, values, Direction.RECEIVED))))
