@@ -155,6 +155,9 @@ class ScriptedCar:
     def charging(self) -> bool:
         return self.is_charging
 
+    def charging_alone(self) -> bool:
+        return False
+
     def stopping(self) -> bool:
         return self.is_stopping
 

@@ -826,10 +826,12 @@ class Bridge(MachineBase):
         if self.told.contactor != self.switch.closed:
             self.told.contactor = self.switch.closed
             power.contactor(self.switch.closed, now)
-        # A charging car side is a running charge only while the CCS link is up: a car that closed its
-        # contactors first (the single-session flow) beside a charger whose SLAC never succeeds is
-        # inactivity, and the power manager ends it (a campaign finding, issue 15).
-        if side is not None and side.charging() and self.ccs.link_state == "connected" and self._charge_flows():
+        # A charging car side is a running charge only while the CCS link is up (or the car charges
+        # without it: basic AC): a car that closed its contactors first (the single-session flow)
+        # beside a charger whose SLAC never succeeds is inactivity, and the power manager ends it
+        # (a campaign finding, issue 15).
+        if (side is not None and side.charging() and (self.ccs.link_state == "connected" or side.charging_alone())
+                and self._charge_flows()):
             power.activity(now)
         stop = self._stop_plan(now)
         if not self.told.ccs_stop and stop.report_ccs is not None:

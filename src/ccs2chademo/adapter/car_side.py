@@ -85,6 +85,10 @@ class CarSide(Protocol):
     def charging(self) -> bool:
         """The car is in its charging loop (activity for the power manager)."""
 
+    def charging_alone(self) -> bool:
+        """The car charges without the CCS session (basic AC in clara mode): its charging loop is
+        activity even with no CCS link."""
+
     def stopping(self) -> bool:
         """The car side is in its stop sequence (or has ended)."""
 

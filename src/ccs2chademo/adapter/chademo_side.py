@@ -130,6 +130,9 @@ class ChademoSide:
     def charging(self) -> bool:
         return self.charger.state is ChargerState.CHARGING
 
+    def charging_alone(self) -> bool:
+        return False  # a CHAdeMO car charges only from the CCS charger
+
     def stopping(self) -> bool:
         return self.charger.state in _STOPPING
 

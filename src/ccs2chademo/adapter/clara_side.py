@@ -615,6 +615,9 @@ class ClaraSide(MachineBase):
     def charging(self) -> bool:
         return self.state in (_C.CHARGING, _C.AC_CHARGING)
 
+    def charging_alone(self) -> bool:
+        return self.state == _C.AC_CHARGING
+
     def stopping(self) -> bool:
         return self.state in _STOPPING
 

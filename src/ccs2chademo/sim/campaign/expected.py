@@ -78,8 +78,9 @@ def fault_expected(fault: str) -> Expected:
                                                             INLET_VOLTAGE_BEFORE_CAR_CONTACTORS}))
     if name in ("can-silence", "enable-drop"):
         return Expected((CLARA_STOP, CCS_STOP, BATTERY_FULL))
-    if name in ("hot-day", "worn-pin"):
-        return Expected((CLARA_STOP,))  # the controller derates the current: the VCU's own end
+    if name in ("hot-day", "worn-pin", "no-unlock"):
+        # derating, or a lock held until the VCU allows it: the VCU's own end
+        return Expected((CLARA_STOP,))
     if name in ("loose-crimp", "lock-jam"):
         # inlet overheat / lock failure, named by the controller; a lock that never locks may also
         # leave the CCS side waiting until the adapter gives up
