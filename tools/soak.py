@@ -20,8 +20,9 @@ exits 1 when a bound is broken or a session violated a safety invariant.
 
 ``--veth MINUTES`` is the other half: ``ccs2chademo run`` against ``charger-sim`` on a veth pair
 (root; :class:`~ccs2chademo.sim.veth_session.VethSession`) for that many wall-clock minutes of one
-long charge (a Leaf 62 kWh from 5 % at the 60 A ``underdeliver`` charger, the stop button at the
-end), sampling the adapter process each minute: RSS, CPU (user + system, % of one core over the
+long charge (a Leaf ZE1 40 kWh from 5 % at the 60 A ``underdeliver`` charger, the stop button at the
+end — the 40 kWh Leaf announces 80 minutes of maximum charging time; the 62 kWh e+ announces only
+228 × 10 s = 38 minutes, as the real one does, and would end the hour early with CHARGING_TIME), sampling the adapter process each minute: RSS, CPU (user + system, % of one core over the
 minute) and the jitter of its CHAdeMO cycle (the intervals between the 0x109 frames it sent,
 100 ms nominal, from its CAN log): one JSON line per minute, a summary last.
 (``make soak-veth``: 60 minutes.)
@@ -135,7 +136,7 @@ def veth(minutes: float, out: Path) -> int:
     from ccs2chademo.sim.veth_session import VethSession
 
     samples = []
-    with VethSession(out, personality="underdeliver", car="leaf-ze1-62", soc=5.0, stop_after_s=minutes * 60.0,
+    with VethSession(out, personality="underdeliver", car="leaf-ze1-40", soc=5.0, stop_after_s=minutes * 60.0,
                      charger_timeout_s=minutes * 60.0 + 600.0) as session:
         adapter = session.procs["adapter"]
         last_cpu, last_t, since = 0.0, time.monotonic(), 0.0
