@@ -226,6 +226,36 @@ def test_bridge_charges_on_the_vcu_request() -> None:
     assert any(isinstance(a, SendCan) and a.frame.arbitration_id == 0x109 for a in rig.out)
 
 
+def test_bridge_ramps_the_vcu_request_only_from_the_first_current_demand() -> None:
+    """The VCU asks for 125 A from the end of the precharge; ContactorsClosing and PowerDelivery
+    take seconds (a Compleo answers PowerDelivery after ≈0.9 s).  The ramp must not run there: the
+    first CurrentDemandReq would carry the accumulated step, which a Compleo overshoots into its
+    EmergencyShutdown (campaign finding 5, docs/reliability.md)."""
+    rig = ClaraRig()
+    rig.vcu = {**VCU, "ChargeCurrent": 125.0}
+    rig.drive(1.0)
+    rig.ccs.reach(rig.now, "WaitForPreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  evse_max_voltage=500.0, evse_max_current=125.0)
+    rig.drive(rig.now + 0.3)
+    rig.ccs.reach(rig.now, "PreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, present_voltage=BATTERY - 3, evse_max_voltage=500.0,
+                  evse_max_current=125.0)
+    rig.drive(rig.now + 0.3)
+    assert rig.outputs("contactor") == [True] and rig.sides[0].demand.current == 125
+    rig.ccs.reach(rig.now, "PowerDeliveryOn", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, present_voltage=BATTERY, evse_max_voltage=500.0, evse_max_current=125.0)
+    rig.drive(rig.now + 3.0)
+    assert rig.ccs.request.target_current == 0.0  # what the first CurrentDemandReq carries
+    rig.ccs.reach(rig.now, "CurrentDemand", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, current_demand=True, present_voltage=BATTERY, present_current=0.0,
+                  evse_max_voltage=500.0, evse_max_current=125.0)
+    targets = []
+    for _ in range(5):
+        rig.drive(rig.now + 0.1)
+        targets.append(rig.ccs.request.target_current)
+    assert targets == [4.0, 8.0, 12.0, 16.0, 20.0]  # +4 A per 100 ms from 0 A
+
+
 def test_bridge_contactor_refuses_to_close_across_20_volts_of_the_vcu_battery() -> None:
     rig = ClaraRig()
     rig.drive(1.0)

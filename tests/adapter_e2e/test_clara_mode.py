@@ -65,6 +65,22 @@ def test_zombieverter_session_at_every_charger(charger: str, protocol: str) -> N
     assert world.finished_at is not None and not world.hw.powered
 
 
+@pytest.mark.parametrize("protocol", ["din", "iso2"])
+@pytest.mark.parametrize("vcu", ["zombieverter", "bms"])
+@pytest.mark.parametrize("soc", [10.0, 90.0, 50.0])
+def test_a_session_at_the_compleo_ends_as_the_vcu_ends_it(soc: float, vcu: str, protocol: str) -> None:
+    """Campaign finding (docs/reliability.md, clara 5): the generic BMS asks for its full current
+    at once; the first CurrentDemandReq carried the ramp accumulated during ContactorsClosing and
+    PowerDelivery (≈70 A), the Compleo's under-damped loop overshot it by > 10 A and it answered
+    EmergencyShutdown.  The ramp now starts with CurrentDemand."""
+    _, summary, records = run(charger="compleo", protocol=protocol, soc=soc, stop=int(soc) + 1, vcu=vcu)
+    assert violations(summary) == []
+    assert summary.result == "completed" and summary.stop_reason == "clara: enable off"
+    assert summary.soc_end > soc + 0.9 and summary.chademo_states[-1] == "ended"  # the VCU rounds its SoC
+    statuses = {r.get("status") for r in kinds(records, "response") if r.get("msg") == "CurrentDemand"}
+    assert statuses == {"EVSE_Ready"}
+
+
 def test_zombieverter_configures_the_map_over_sdo_then_ramps_its_request() -> None:
     world, summary, records = run(stop=22, level=logging.DEBUG)
     assert problems(records) == []
