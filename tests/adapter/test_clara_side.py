@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ccs2chademo.adapter.clara_map import DEFAULT_MAP, Direction, pack, unpack
-from ccs2chademo.adapter.clara_side import WATCHDOG_S, ClaraSide, ClaraState
+from ccs2chademo.adapter.clara_side import SAVE_OUTPUT, WATCHDOG_S, ClaraSave, ClaraSide, ClaraState
 from ccs2chademo.adapter.config import build_config
 from ccs2chademo.adapter.sdo import param_index, request
 from ccs2chademo.chademo.interfaces import SessionKind, Upstream
@@ -157,6 +157,40 @@ def test_stop_opens_the_contactors_after_the_current_then_unlocks_when_allowed()
     d.run(d.now + 0.3)
     assert d.side.unlocked() and d.outputs("lock") == [True, False]
     assert d.side.stop_report() == "stop requested"
+
+
+def sdo(driver: Driver, data: bytes) -> bytes:
+    """One SDO request to the side; its answer's data bytes."""
+    driver.side.frame(CanReceived("can", CanFrame(0x616, data)), driver.now)
+    actions = driver.side.actions()
+    driver.out += actions
+    (answer,) = [a.frame.data for a in actions if isinstance(a, SendCan) and a.frame.arbitration_id == 0x596]
+    return bytes(answer)
+
+
+def test_an_sdo_save_hands_the_clara_table_to_the_runtime() -> None:
+    """Settings written over SDO are read back at once, change nothing in the running session, and
+    a save hands the whole [clara] table (settings and map) to the runtime as one output."""
+    d = Driver()
+    assert sdo(d, request(0x23, *param_index(21), 5 * 32))[0] == 0x60  # NodeId 5
+    assert sdo(d, request(0x40, *param_index(21)))[4:] == (5 * 32).to_bytes(4, "little")
+    assert d.side.sdo.request_id == 0x616  # the running node id stays until the next start
+    assert sdo(d, request(0x23, *param_index(25), 234 * 32))[0] == 0x60  # DemoControl stand-alone
+    assert not d.side.standalone
+    assert sdo(d, request(0x23, 0x5002, 0)) == bytes.fromhex("6002500000000000")
+    (save,) = d.outputs(SAVE_OUTPUT)
+    assert isinstance(save, ClaraSave) and save.clara.node_id == 5 and save.clara.demo_control == "stand-alone"
+    assert save.clara.can_map() == DEFAULT_MAP and d.logs("clara-map")[-1]["saved"] is True
+
+
+def test_a_save_that_gives_no_valid_clara_table_is_refused_whole() -> None:
+    """MaxPinTemperature 50 °C is in its range, but not above derate-temp (60 °C): the save is
+    answered with openinverter's "cannot save" abort and nothing reaches the runtime."""
+    d = Driver()
+    assert sdo(d, request(0x23, *param_index(31), 50 * 32))[0] == 0x60
+    answer = sdo(d, request(0x23, 0x5002, 0))
+    assert answer[:4] == bytes((0x80, 0x02, 0x50, 0)) and int.from_bytes(answer[4:], "little") == 0x08000000
+    assert d.outputs(SAVE_OUTPUT) == [] and "derate-temp" in d.logs("clara-map")[-1]["refused"]
 
 
 def test_a_short_0x358_is_rejected_and_sets_nothing() -> None:

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from ccs2chademo.adapter import clara_side
+from ccs2chademo.adapter.clara_map import DEFAULT_MAP
 from ccs2chademo.adapter.config import build_config
 from ccs2chademo.cli import cli
 from ccs2chademo.runtime.sessionlog import capture
@@ -88,6 +89,10 @@ def test_zombieverter_configures_the_map_over_sdo_then_ramps_its_request() -> No
     # the clearing ends with one abort per direction; every entry write is acknowledged
     assert [r["reason"] for r in kinds(records, "clara-sdo-abort")] == ["GENERAL", "GENERAL"]
     assert kinds(records, "clara-map")[-1] == {**kinds(records, "clara-map")[-1], "entries": 17, "saved": True}
+    # the save reaches the runtime as the whole [clara] table (recorded here; `run` writes its file)
+    (saved,) = world.saved
+    assert set(saved.can_map().entries) == set(DEFAULT_MAP.entries) and saved.node_id == 22
+    assert [r["entries"] for r in kinds(records, "clara-saved")] == [17]
     requests = [s.request_a for s in world.samples if s.ccs_state == "CurrentDemand"]
     steps = [b - a for a, b in itertools.pairwise(requests)]
     assert max(steps) <= 10.0 + 1e-9  # ≤ 1 A per 100 ms, sampled every second

@@ -57,6 +57,7 @@ States: :class:`ClaraState` and :data:`CLARA_SUCCESSORS`; timers: :class:`ClaraT
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from ..chademo.interfaces import (
@@ -72,9 +73,12 @@ from ..runtime import CanFrame, CanReceived, MachineBase, SendCan, SetOutput
 from ..runtime.machine import successor_table
 from ..runtime.signals import Input, Output
 from .clara_map import PARAMETERS, CanMap, FrameError, pack, unpack
-from .config import AdapterConfig
-from .sdo import SdoServer
+from .config import AdapterConfig, ClaraConfig
+from .sdo import SdoAbort, SdoServer
 
+#: The output that hands an SDO save to the runtime (value: :class:`ClaraSave`): ``ccs2chademo run``
+#: writes it into the configuration file, the simulation records it.  Not a physical signal.
+SAVE_OUTPUT = "clara_save"
 CYCLE_S = 0.1
 WATCHDOG_S = 3.0  # no counted ChargeCurrent for this long: "CAN timeout"
 FULL_SOC = 95.0  # SoC above this: battery full
@@ -111,6 +115,16 @@ def ac_current_limit(duty: float) -> float:
 def digital_communication(duty: float) -> bool:
     """3–7 % (5 % nominal): the EVSE asks for digital communication (ISO 15118 / DIN: the DC flow)."""
     return 3.0 <= duty <= 7.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClaraSave:
+    """An SDO save (0x5002.0) to keep: the whole ``[clara]`` table it gives, validated."""
+
+    clara: ClaraConfig
+
+    def __str__(self) -> str:  # the session log's "output" record
+        return f"[clara] node {self.clara.node_id}, {len(self.clara.can_map().entries)} map entries"
 
 
 class ClaraState(StrEnum):
@@ -214,6 +228,7 @@ class ClaraSide(MachineBase):
         # enable and AllowUnlock default to 1 as in ccs32clara (include/param_prj.h): a VCU that never
         # spoke is a CAN timeout, not "enable off", and its silence does not keep the cable locked for ever
         self.values.update(LockState=LOCK_OPEN, enable=1.0, AllowUnlock=1.0, TempLimitedCurrent=float(config.max_amps))
+        self.values.update(clara.sdo_settings())
         self.timers = Timers()
         self.session: SessionKind | None = None
         self.stop_reason = ClaraStop.NONE
@@ -289,16 +304,27 @@ class ClaraSide(MachineBase):
 
     def _sdo(self, data: bytes, now: float) -> None:
         outcome = self.sdo.handle(data, self.values)
+        kept: ClaraConfig | None = None
+        if outcome.persist is not None:
+            try:  # the map and the settings must make a valid [clara] table, or nothing is kept
+                kept = self.config.clara.with_sdo(outcome.persist.settings, outcome.persist.can_map)
+            except ValueError as exc:
+                self._log("clara-map", index=f"0x{outcome.index:04x}", entries=len(self.can_map.entries),
+                          saved=False, refused=str(exc))
+                outcome = self.sdo.refuse(outcome, SdoAbort.GENERAL)
         self._emit(SendCan("can", CanFrame(self.sdo.answer_id, outcome.answer)))
         if outcome.abort is not None:
             self._log("clara-sdo-abort", index=f"0x{outcome.index:04x}", subindex=outcome.subindex,
                       code=f"0x{int(outcome.abort):08x}", reason=outcome.abort.name)
         if outcome.new_map is not None:
             self._log("clara-map", index=f"0x{outcome.index:04x}", entries=len(outcome.new_map.entries))
-        if outcome.saved:
+        if kept is not None:
             self._log("clara-map", index=f"0x{outcome.index:04x}", entries=len(self.can_map.entries), saved=True)
-        if outcome.written:
-            self._inputs(outcome.written, now)
+            self._emit(SetOutput(SAVE_OUTPUT, ClaraSave(kept)))
+        settings = {name: v for name, v in outcome.written.items() if PARAMETERS[name].setting is not None}
+        self.values.update(settings)  # used from the next start; kept by a save
+        if len(settings) < len(outcome.written):
+            self._inputs({name: v for name, v in outcome.written.items() if name not in settings}, now)
 
     def _inputs(self, values: Mapping[str, float], now: float) -> None:
         """The VCU's inputs in the order they arrived: ``enable`` arms the watchdog, the next

@@ -49,6 +49,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..adapter.bridge import BridgeView
+from ..adapter.clara_side import SAVE_OUTPUT, ClaraSave
+from ..adapter.config import ClaraConfig
 from ..drivers.pcapng import Sink as PcapSink
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SetOutput
 from ..runtime.signals import Input, Output
@@ -173,6 +175,8 @@ class ClaraWorld(World):
         self.last_vcu_frame: float | None = None
         #: when the controller can know that the VCU fell silent (its last frame + the watchdog)
         self.silence_known_at: float | None = None
+        #: the [clara] tables the controller handed over on SDO saves (`run` writes them to its file)
+        self.saved: list[ClaraConfig] = []
         self.voltage_error_v = 0.0
         self.allow_unlock = True
         super().__init__(inner, pcap=pcap, on_can=on_can, secc_hook=secc_hook)
@@ -201,7 +205,11 @@ class ClaraWorld(World):
                          allow_unlock=self.allow_unlock)
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
-        if name == Output.LOAD_RELAY:
+        if name == SAVE_OUTPUT and isinstance(value, ClaraSave):  # an SDO save: recorded, no file here
+            self.saved.append(value.clara)
+            self.sim.log.record(now, "world", "clara-saved", {"entries": len(value.clara.can_map().entries),
+                                                               "written": False})
+        elif name == Output.LOAD_RELAY:
             self.sim.inject("car", InputChanged("load_relay", bool(value)))
         elif name == Output.LOCK and self.lock.command(bool(value)):
             if not value and isinstance(self.car, ZombieVcu) and not self.car.allow_unlock:
