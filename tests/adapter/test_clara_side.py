@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ccs2chademo.adapter.clara_map import DEFAULT_MAP, Direction, pack, unpack
-from ccs2chademo.adapter.clara_side import WATCHDOG_S, ClaraSide, ClaraState
+from ccs2chademo.adapter.clara_side import SAVE_OUTPUT, WATCHDOG_S, ClaraSave, ClaraSide, ClaraState
 from ccs2chademo.adapter.config import build_config
 from ccs2chademo.adapter.sdo import param_index, request
 from ccs2chademo.chademo.interfaces import SessionKind, Upstream
@@ -159,6 +159,40 @@ def test_stop_opens_the_contactors_after_the_current_then_unlocks_when_allowed()
     assert d.side.stop_report() == "stop requested"
 
 
+def sdo(driver: Driver, data: bytes) -> bytes:
+    """One SDO request to the side; its answer's data bytes."""
+    driver.side.frame(CanReceived("can", CanFrame(0x616, data)), driver.now)
+    actions = driver.side.actions()
+    driver.out += actions
+    (answer,) = [a.frame.data for a in actions if isinstance(a, SendCan) and a.frame.arbitration_id == 0x596]
+    return bytes(answer)
+
+
+def test_an_sdo_save_hands_the_clara_table_to_the_runtime() -> None:
+    """Settings written over SDO are read back at once, change nothing in the running session, and
+    a save hands the whole [clara] table (settings and map) to the runtime as one output."""
+    d = Driver()
+    assert sdo(d, request(0x23, *param_index(21), 5 * 32))[0] == 0x60  # NodeId 5
+    assert sdo(d, request(0x40, *param_index(21)))[4:] == (5 * 32).to_bytes(4, "little")
+    assert d.side.sdo.request_id == 0x616  # the running node id stays until the next start
+    assert sdo(d, request(0x23, *param_index(25), 234 * 32))[0] == 0x60  # DemoControl stand-alone
+    assert not d.side.standalone
+    assert sdo(d, request(0x23, 0x5002, 0)) == bytes.fromhex("6002500000000000")
+    (save,) = d.outputs(SAVE_OUTPUT)
+    assert isinstance(save, ClaraSave) and save.clara.node_id == 5 and save.clara.demo_control == "stand-alone"
+    assert save.clara.can_map() == DEFAULT_MAP and d.logs("clara-map")[-1]["saved"] is True
+
+
+def test_a_save_that_gives_no_valid_clara_table_is_refused_whole() -> None:
+    """MaxPinTemperature 50 °C is in its range, but not above derate-temp (60 °C): the save is
+    answered with openinverter's "cannot save" abort and nothing reaches the runtime."""
+    d = Driver()
+    assert sdo(d, request(0x23, *param_index(31), 50 * 32))[0] == 0x60
+    answer = sdo(d, request(0x23, 0x5002, 0))
+    assert answer[:4] == bytes((0x80, 0x02, 0x50, 0)) and int.from_bytes(answer[4:], "little") == 0x08000000
+    assert d.outputs(SAVE_OUTPUT) == [] and "derate-temp" in d.logs("clara-map")[-1]["refused"]
+
+
 def test_a_short_0x358_is_rejected_and_sets_nothing() -> None:
     d = Driver()
     d.vcu = None
@@ -224,6 +258,36 @@ def test_bridge_charges_on_the_vcu_request() -> None:
     assert rig.sides[0].state == ClaraState.CHARGING
     assert rig.ccs.request.target_current == 40.0 and rig.ccs.request.target_voltage == 398.0
     assert any(isinstance(a, SendCan) and a.frame.arbitration_id == 0x109 for a in rig.out)
+
+
+def test_bridge_ramps_the_vcu_request_only_from_the_first_current_demand() -> None:
+    """The VCU asks for 125 A from the end of the precharge; ContactorsClosing and PowerDelivery
+    take seconds (a Compleo answers PowerDelivery after ≈0.9 s).  The ramp must not run there: the
+    first CurrentDemandReq would carry the accumulated step, which a Compleo overshoots into its
+    EmergencyShutdown (campaign finding 5, docs/reliability.md)."""
+    rig = ClaraRig()
+    rig.vcu = {**VCU, "ChargeCurrent": 125.0}
+    rig.drive(1.0)
+    rig.ccs.reach(rig.now, "WaitForPreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  evse_max_voltage=500.0, evse_max_current=125.0)
+    rig.drive(rig.now + 0.3)
+    rig.ccs.reach(rig.now, "PreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, present_voltage=BATTERY - 3, evse_max_voltage=500.0,
+                  evse_max_current=125.0)
+    rig.drive(rig.now + 0.3)
+    assert rig.outputs("contactor") == [True] and rig.sides[0].demand.current == 125
+    rig.ccs.reach(rig.now, "PowerDeliveryOn", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, present_voltage=BATTERY, evse_max_voltage=500.0, evse_max_current=125.0)
+    rig.drive(rig.now + 3.0)
+    assert rig.ccs.request.target_current == 0.0  # what the first CurrentDemandReq carries
+    rig.ccs.reach(rig.now, "CurrentDemand", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, current_demand=True, present_voltage=BATTERY, present_current=0.0,
+                  evse_max_voltage=500.0, evse_max_current=125.0)
+    targets = []
+    for _ in range(5):
+        rig.drive(rig.now + 0.1)
+        targets.append(rig.ccs.request.target_current)
+    assert targets == [4.0, 8.0, 12.0, 16.0, 20.0]  # +4 A per 100 ms from 0 A
 
 
 def test_bridge_contactor_refuses_to_close_across_20_volts_of_the_vcu_battery() -> None:

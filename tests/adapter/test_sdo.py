@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccs2chademo.adapter.clara_map import DEFAULT_MAP, CanMap, validate_map
+from ccs2chademo.adapter.clara_map import DEFAULT_MAP, CanMap, MapEntry, validate_map
 from ccs2chademo.adapter.sdo import SdoAbort, SdoServer, param_index, request
 from ccs2chademo.sim.zombie_vcu import zombieverter_configuration
 
@@ -46,8 +46,66 @@ def test_zombieverter_configuration_byte_for_byte() -> None:
     assert [a.abort for a in answers[:11]] == [None] * 10 + [SdoAbort.GENERAL]
     assert [a.abort for a in answers[11:19]] == [None] * 7 + [SdoAbort.GENERAL]
     assert all(a.abort is None and a.answer[0] == 0x60 for a in answers[19:])
-    assert answers[-1].saved
+    saved = answers[-1].persist
+    assert saved is not None and saved.can_map == sdo.can_map
     assert set(sdo.can_map.entries) == set(DEFAULT_MAP.entries)
+
+
+def configured() -> SdoServer:
+    """A server after ZombieVerter's configuration (the map cleared, then written entry by entry)."""
+    frames = zombieverter_configuration()
+    sdo = server()
+    for frame in [frames[0]] * 11 + [frames[1]] * 8 + frames[2:]:
+        sdo.handle(frame, VALUES)
+    return sdo
+
+
+def test_the_map_reads_back_byte_for_byte_what_zombieverter_wrote() -> None:
+    """0x3100 + n (sent) / 0x3180 + n (received), as openinverter numbers them: subindex 0 the
+    frame id, 2k+1 and 2k+2 the k-th entry — the data bytes of ZombieVerter's own writes."""
+    sdo = configured()
+    writes = zombieverter_configuration()[2:-1]
+    expected: dict[tuple[int, int], list[bytes]] = {}  # (0x3000 / 0x3001, frame id) → its writes' data
+    for sub0, sub1, sub2 in zip(writes[::3], writes[1::3], writes[2::3], strict=True):
+        key = (int.from_bytes(sub0[1:3], "little"), int.from_bytes(sub0[4:], "little"))
+        expected.setdefault(key, [sub0[4:]]).extend((sub1[4:], sub2[4:]))
+    frame_numbers: dict[int, int] = {}
+    read = 0
+    for (index, _), words in expected.items():
+        n = frame_numbers[index] = frame_numbers.get(index, -1) + 1
+        base = 0x3100 if index == 0x3000 else 0x3180
+        for subindex, data in enumerate(words):
+            answer = sdo.handle(request(0x40, base + n, subindex), VALUES).answer
+            assert answer == bytes((0x43, (base + n) & 0xFF, (base + n) >> 8, subindex)) + data
+            read += 1
+    assert read == 3 + 17 * 2  # three frames, seventeen entries
+    assert frame_numbers == {0x3000: 1, 0x3001: 0}  # 0x109 and 0x357 sent, 0x358 received
+    # past the last entry, past the last frame: aborts, as openinverter answers them
+    assert abort_code(sdo.handle(request(0x40, 0x3100, 9), VALUES).answer) == SdoAbort.NO_OBJECT
+    assert abort_code(sdo.handle(request(0x40, 0x3102, 0), VALUES).answer) == SdoAbort.NO_OBJECT
+    assert abort_code(sdo.handle(request(0x40, 0x3181, 0), VALUES).answer) == SdoAbort.NO_OBJECT
+
+
+def test_a_read_back_gives_negative_gains_and_offsets_in_their_fields() -> None:
+    sdo = server(validate_map((MapEntry("EvseCurrent", 0x109, 16, 16, gain=-0.5, offset=-3),)))
+    answer = sdo.handle(request(0x40, 0x3100, 2), VALUES).answer
+    assert answer[4:] == ((-500) & 0xFFFFFF | 0xFD << 24).to_bytes(4, "little")
+    assert sdo.handle(request(0x40, 0x3100, 1), VALUES).answer[4:] == bytes((0xDA, 0x07, 16, 16))
+
+
+def test_removing_an_entry_by_frame_and_number_as_openinverter_does() -> None:
+    """A write of 0 to 0x3100 + n subindex s removes entry max(0, s − 1) / 2 of frame n; a frame
+    left empty gets the last frame in its place (libopeninv CanMap::Remove)."""
+    sdo = server(validate_map((MapEntry("EvseVoltage", 0x101, 0, 16), MapEntry("EvseCurrent", 0x101, 16, 16),
+                               MapEntry("PortState", 0x102, 0, 8), MapEntry("LockState", 0x103, 0, 8))))
+    frame_ids = lambda: [sdo.handle(request(0x40, 0x3100 + n, 0), VALUES).answer[4:6] for n in range(3)]  # noqa: E731
+    assert sdo.handle(request(0x23, 0x3100, 3, 1), VALUES).abort is SdoAbort.GENERAL  # not a write of 0
+    assert sdo.handle(request(0x23, 0x3100, 3, 0), VALUES).new_map is not None  # entry 1 of 0x101
+    assert [e.param for e in sdo.can_map.entries] == ["EvseVoltage", "PortState", "LockState"]
+    assert sdo.handle(request(0x23, 0x3100, 0, 0), VALUES).abort is None  # 0x101 now empty: 0x103 moves up
+    assert frame_ids()[:2] == [bytes((0x03, 0x01)), bytes((0x02, 0x01))]
+    assert abort_code(sdo.handle(request(0x40, 0x3102, 0), VALUES).answer) == SdoAbort.NO_OBJECT
+    assert sdo.handle(request(0x23, 0x3101, 5, 0), VALUES).abort is SdoAbort.GENERAL  # no entry 2 there
 
 
 def test_parameter_read_and_write_in_openinverter_fixed_point() -> None:
@@ -92,6 +150,32 @@ def test_a_map_entry_is_applied_only_when_complete_and_valid() -> None:
     sdo.handle(request(0x23, 0x3001, 1, 2006 | 32 << 16 | 16 << 24), VALUES)
     assert sdo.handle(request(0x23, 0x3001, 2, 1000), VALUES).abort is SdoAbort.GENERAL
     assert [e.param for e in sdo.can_map.entries] == ["soc"]
+
+
+def test_a_save_keeps_the_map_and_the_settings_not_an_entry_half_built() -> None:
+    """0x5002.0 keeps the map and the settings (openinverter saves the map and its parameters, not
+    the VCU's inputs); an entry that had two of its three writes is not in it, and is gone."""
+    sdo = configured()
+    values = {**VALUES, "NodeId": 22.0, "DemoControl": 0.0, "ChargeCurrent": 99.0}
+    sdo.handle(request(0x23, 0x3000, 0, 0x10A), values)
+    sdo.handle(request(0x23, 0x3000, 1, 2029 | 0 << 16 | 16 << 24), values)  # EVTargetCurrent, 2 of 3 writes
+    saved = sdo.handle(request(0x23, 0x5002, 0), values)
+    assert saved.answer == bytes.fromhex("6002500000000000") and saved.persist is not None
+    assert saved.persist.can_map == sdo.can_map and 0x10A not in sdo.can_map.sent_ids()
+    assert set(saved.persist.settings) == {"LockRunTime", "DemoVoltage", "NodeId", "DemoControl", "MaxPinTemperature"}
+    assert saved.persist.settings["NodeId"] == 22.0
+    assert sdo.handle(request(0x23, 0x3000, 2, 1000), values).abort is SdoAbort.GENERAL  # the entry is gone
+
+
+def test_settings_are_written_in_whole_numbers_and_their_choices() -> None:
+    sdo = server()
+    node = param_index(21)
+    assert sdo.handle(request(0x23, *node, 5 * 32), VALUES).written == {"NodeId": 5.0}
+    assert sdo.handle(request(0x23, *node, 5 * 32 + 16), VALUES).abort is SdoAbort.VALUE_RANGE  # 5.5
+    assert sdo.handle(request(0x23, *node, 64 * 32), VALUES).abort is SdoAbort.VALUE_RANGE
+    demo = param_index(25)
+    assert sdo.handle(request(0x23, *demo, 234 * 32), VALUES).written == {"DemoControl": 234.0}
+    assert sdo.handle(request(0x23, *demo, 100 * 32), VALUES).abort is SdoAbort.VALUE_RANGE  # not 0 or 234
 
 
 @settings(max_examples=300, deadline=None)

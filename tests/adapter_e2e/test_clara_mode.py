@@ -14,12 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from ccs2chademo.adapter import clara_side
+from ccs2chademo.adapter.clara_map import DEFAULT_MAP
 from ccs2chademo.adapter.config import build_config
 from ccs2chademo.cli import cli
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.charger import PERSONALITIES
 from ccs2chademo.sim.clara_world import CAN_SILENCE_NOT_STOPPED, UNLOCKED_WITHOUT_ALLOW, ClaraWorld
-from ccs2chademo.sim.invariants import CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE
+from ccs2chademo.sim.invariants import CONTACTOR_CLOSED_AFTER_STOP, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE
 from ccs2chademo.sim.world import Scenario, Summary, build_world, summarize
 
 from ..runtime.test_session_log_format import problems
@@ -65,6 +66,22 @@ def test_zombieverter_session_at_every_charger(charger: str, protocol: str) -> N
     assert world.finished_at is not None and not world.hw.powered
 
 
+@pytest.mark.parametrize("protocol", ["din", "iso2"])
+@pytest.mark.parametrize("vcu", ["zombieverter", "bms"])
+@pytest.mark.parametrize("soc", [10.0, 90.0, 50.0])
+def test_a_session_at_the_compleo_ends_as_the_vcu_ends_it(soc: float, vcu: str, protocol: str) -> None:
+    """Campaign finding (docs/reliability.md, clara 5): the generic BMS asks for its full current
+    at once; the first CurrentDemandReq carried the ramp accumulated during ContactorsClosing and
+    PowerDelivery (≈70 A), the Compleo's under-damped loop overshot it by > 10 A and it answered
+    EmergencyShutdown.  The ramp now starts with CurrentDemand."""
+    _, summary, records = run(charger="compleo", protocol=protocol, soc=soc, stop=int(soc) + 1, vcu=vcu)
+    assert violations(summary) == []
+    assert summary.result == "completed" and summary.stop_reason == "clara: enable off"
+    assert summary.soc_end > soc + 0.9 and summary.chademo_states[-1] == "ended"  # the VCU rounds its SoC
+    statuses = {r.get("status") for r in kinds(records, "response") if r.get("msg") == "CurrentDemand"}
+    assert statuses == {"EVSE_Ready"}
+
+
 def test_zombieverter_configures_the_map_over_sdo_then_ramps_its_request() -> None:
     world, summary, records = run(stop=22, level=logging.DEBUG)
     assert problems(records) == []
@@ -72,6 +89,10 @@ def test_zombieverter_configures_the_map_over_sdo_then_ramps_its_request() -> No
     # the clearing ends with one abort per direction; every entry write is acknowledged
     assert [r["reason"] for r in kinds(records, "clara-sdo-abort")] == ["GENERAL", "GENERAL"]
     assert kinds(records, "clara-map")[-1] == {**kinds(records, "clara-map")[-1], "entries": 17, "saved": True}
+    # the save reaches the runtime as the whole [clara] table (recorded here; `run` writes its file)
+    (saved,) = world.saved
+    assert set(saved.can_map().entries) == set(DEFAULT_MAP.entries) and saved.node_id == 22
+    assert [r["entries"] for r in kinds(records, "clara-saved")] == [17]
     requests = [s.request_a for s in world.samples if s.ccs_state == "CurrentDemand"]
     steps = [b - a for a, b in itertools.pairwise(requests)]
     assert max(steps) <= 10.0 + 1e-9  # ≤ 1 A per 100 ms, sampled every second
@@ -106,6 +127,52 @@ def test_can_silence_ends_the_session_within_3_s_and_a_cycle(protocol: str) -> N
     (stop,) = kinds(records, "clara-stop")
     assert stop["code"] == 3 and 3.0 - 0.1 <= stop["t"] - _fault_time(records, "can-silence") <= 3.0 + 0.1
     assert not world.hw.contactor.closed
+
+
+#: Campaign finding (docs/reliability.md, clara 3): a VCU silent before the charge loop.  Every
+#: state of the CCS setup (the link, every message up to CableCheck: the controller is in
+#: ``discovered``), and the precharge with the contactor closing after the silence (what the world
+#: counted as a stop at once): the session ends 3 s after the VCU's last frame, "CAN timeout".
+SILENT_BEFORE_THE_LOOP = ("modem+0", "slac+0", "sdp+0", "SupportedAppProtocol+0", "SessionSetup+0",
+                          "ServiceDiscovery+0", "ServicePaymentSelection+0", "ContractAuthentication+0",
+                          "ChargeParameterDiscovery+0", "CableCheck+0", "CableCheck+2", "WaitForPreCharge+2",
+                          "PreCharge+0", "PreCharge+1")
+
+
+@pytest.mark.parametrize("at", SILENT_BEFORE_THE_LOOP)
+def test_can_silence_before_the_charge_loop_ends_the_session_within_3_s(at: str) -> None:
+    vcu = "bms" if SILENT_BEFORE_THE_LOOP.index(at) % 2 else "zombieverter"
+    world, summary, records = run(faults=(f"can-silence@{at}",), stop=6, soc=5.0, charger="abb", vcu=vcu)
+    assert violations(summary) == [] and problems(records) == []
+    assert summary.stop_reason == "clara: CAN timeout" and summary.result in ("completed", "safe-shutdown")
+    (stop,) = kinds(records, "clara-stop")
+    assert world.last_vcu_frame is not None and 3.0 - 1e-6 <= stop["t"] - world.last_vcu_frame <= 3.0 + 0.1
+    assert stop["code"] == 3
+    side = world.bridge.car_side
+    assert isinstance(side, clara_side.ClaraSide) and side.values["StopReason"] == 3 and side.state == "ended"
+    assert not world.hw.contactor.closed and not world.lock.locked
+
+
+def test_a_single_session_start_after_the_vcu_fell_silent_ends_at_once() -> None:
+    """``sx = true`` starts the charge session at the SLAC match; a VCU silent since the SLAC
+    began has missed its watchdog long before: the session ends there (not 3 s later)."""
+    world, summary, records = run(faults=("can-silence@slac+0",), values={"sx": True}, stop=6, soc=5.0,
+                                  charger="abb", vcu="bms")
+    assert violations(summary) == [] and summary.stop_reason == "clara: CAN timeout"
+    (session,) = kinds(records, "chademo-session")
+    (stop,) = kinds(records, "clara-stop")
+    assert stop["t"] == session["t"] and stop["state"] == "idle"
+    assert "wait_precharge" not in summary.chademo_states and not world.hw.contactor.closed
+
+
+def test_a_silent_vcu_is_a_stop_from_the_watchdog_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The world counts a silent VCU as a stop only from its last frame + 3 s (the controller
+    cannot know earlier): a contactor that closes after that is still caught — here a controller
+    with a 10 s watchdog closes 4 s into the silence."""
+    monkeypatch.setattr(clara_side, "WATCHDOG_S", 10.0)
+    _, summary, _ = run(faults=("can-silence@WaitForPreCharge+0",), stop=6, soc=5.0, charger="abb", vcu="bms")
+    assert {v["invariant"] for v in summary.invariant_violations} == {CAN_SILENCE_NOT_STOPPED,
+                                                                      CONTACTOR_CLOSED_AFTER_STOP}
 
 
 def test_enable_drop_stops_the_session() -> None:

@@ -36,6 +36,9 @@ def test_clara_session_over_veth(request: pytest.FixtureRequest) -> None:
     # the VCU configured its map over SDO on the CAN bus, and the controller answered every step
     saved = [r for r in records if r["kind"] == "clara-map" and r.get("saved")]
     assert saved and saved[0]["entries"] == 17
+    # the runtime keeps the save: ZombieVerter's map is what the file already gives, so it is not rewritten
+    kept = [r for r in records if r["kind"] == "clara-saved"]
+    assert [(r["entries"], r["written"], "error" in r) for r in kept] == [(17, False, False)]
 
     # GPIO: locked (and its feedback seen) before both inlet contactor lines closed; unlocked
     # only after they opened; everything but the lock safe at the end

@@ -163,6 +163,26 @@ def test_a_ramp_step_in_flight_when_the_request_falls_is_not_a_violation() -> No
     assert run_steps([9.0] * 30) == [TARGET_ABOVE_CAR_REQUEST]
 
 
+def test_a_ramp_step_in_flight_after_the_request_fell_is_not_a_violation() -> None:
+    """The request falls (125 → 0 A) while the target is still at 0 A, and the controller's next
+    ramp step (0 → 4 A, made on the request it last heard) comes a few physics steps later:
+    within the latency that is the step in flight; after the latency it is a violation."""
+    base = replace(IDLE, charger_limit_a=200.0, car_request_a=125.0, ccs_target_current_a=0.0)
+
+    def run_steps(step_at: int) -> list[str]:
+        checker = InvariantChecker(latency_s=0.5)
+        checker.check(base)
+        out = []
+        for i in range(1, 40):
+            target = 4.0 if step_at <= i < step_at + 5 else 0.0
+            out += [v.invariant for v in checker.check(replace(base, t=i * 0.02, car_request_a=0.0,
+                                                               ccs_target_current_a=target))]
+        return out
+
+    assert run_steps(3) == []  # 40 ms after the fall, dropped 100 ms later
+    assert run_steps(30) == [TARGET_ABOVE_CAR_REQUEST]  # 0.6 s after the fall: the controller knew
+
+
 def test_discharging_target_is_not_a_request_violation() -> None:
     checker = InvariantChecker()
     base = replace(IDLE, charger_limit_a=200.0, car_request_a=0.0, ccs_target_current_a=40.0, discharging=True)

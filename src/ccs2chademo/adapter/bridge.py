@@ -784,8 +784,14 @@ class Bridge(MachineBase):
     def _update_request(self, now: float, again: bool = False) -> None:
         cfg, st, demand = self.config, self.ccs_status, self.demand
         limit = st.evse_dynamic_current if st.evse_dynamic_current is not None else st.evse_max_current
+        # A VCU asks for its current from the end of the precharge, seconds before the first
+        # CurrentDemandReq (ContactorsClosing, PowerDelivery: ≈0.9 s at a Compleo): a ramp running
+        # meanwhile reached the charger as one step, which a Compleo's current loop overshot into
+        # its EmergencyShutdown (campaign finding, docs/reliability.md).  In clara mode the ramp
+        # starts with the CurrentDemand loop, from 0 A.
+        loop = demand.charging and (st.current_demand or not self.clara)
         current = self.current.step(
-            float(demand.current), in_charging_loop=demand.charging,
+            float(demand.current), in_charging_loop=loop,
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
             discharge_a=float(demand.discharge_current),
             sx_before_current_demand=self.single_session and not st.current_demand, again=again)

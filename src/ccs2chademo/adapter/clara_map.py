@@ -42,7 +42,9 @@ class Direction(Enum):
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
     """One openinverter parameter or value the clara mode knows: its unique id (what the CAN map
-    and the SDO protocol name it by), direction, range and unit."""
+    and the SDO protocol name it by), direction, range and unit.  ``setting``: the ``[clara]``
+    key of a *setting* — a parameter openinverter keeps on ``save`` (its ``PARAM_ENTRY``; the
+    VCU's inputs are test parameters, never saved); whole numbers, ``choices`` if given."""
 
     name: str
     uid: int
@@ -51,6 +53,8 @@ class ParamSpec:
     maximum: float
     unit: str
     meaning: str
+    setting: str | None = None
+    choices: tuple[int, ...] = ()
 
 
 _R, _S = Direction.RECEIVED, Direction.SENT
@@ -64,6 +68,15 @@ PARAMETERS: dict[str, ParamSpec] = {p.name: p for p in (
     ParamSpec("enable", 23, _R, 0, 1, "", "1 = charging allowed; 0 stops the session"),
     ParamSpec("AcObcState", 29, _R, 0, 15, "", "the VCU's on-board charger state (basic AC)"),
     ParamSpec("AllowUnlock", 32, _R, 0, 1, "", "1 = the inlet lock may open"),
+    # settings: written over SDO, used from the next start, kept on save (the ranges are ours)
+    ParamSpec("LockRunTime", 13, _R, 100, 10_000, "ms", "with lock feedback: time for the lock to report",
+              setting="lock-timeout-ms"),
+    ParamSpec("DemoVoltage", 20, _R, 150, 250, "V", "stand-alone and light-bulb demo voltage", setting="demo-voltage"),
+    ParamSpec("NodeId", 21, _R, 1, 63, "", "openinverter node id (SDO on 0x600 + id)", setting="node-id"),
+    ParamSpec("DemoControl", 25, _R, 0, 234, "", "0 = CAN (a VCU), 234 = stand-alone", setting="demo-control",
+              choices=(0, 234)),
+    ParamSpec("MaxPinTemperature", 31, _R, 1, 150, "°C", "above it the session stops (inlet overheat)",
+              setting="max-pin-temperature"),
     ParamSpec("opmode", 2000, _S, 0, 255, "", "the controller's state (number)"),
     ParamSpec("temp1", 2003, _S, 0, 255, "°C", "inlet pin temperature 1 (DC+)"),
     ParamSpec("temp2", 2004, _S, 0, 255, "°C", "inlet pin temperature 2 (DC−)"),
@@ -155,6 +168,15 @@ class CanMap:
 
     def in_frame(self, frame_id: int) -> tuple[MapEntry, ...]:
         return tuple(e for e in self.entries if e.frame_id == frame_id)
+
+    def frames(self, direction: Direction) -> list[tuple[int, tuple[MapEntry, ...]]]:
+        """One direction's frames in the order of their first entry, each with its entries in map
+        order: openinverter's message list, which SDO reads and removals number (:mod:`.sdo`)."""
+        grouped: dict[int, list[MapEntry]] = {}
+        for e in self.entries:
+            if e.spec.direction is direction:
+                grouped.setdefault(e.frame_id, []).append(e)
+        return [(frame_id, tuple(entries)) for frame_id, entries in grouped.items()]
 
 
 def _check_entry(entry: MapEntry) -> None:

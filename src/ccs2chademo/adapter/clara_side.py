@@ -19,7 +19,10 @@ changes is who says what the battery wants: here a VCU on CAN, through the openi
 
 Rules (ccs32clara / ZombieVerter public sources, our own code): a charge-current write counts as
 the CAN watchdog only if ``enable`` arrived since the previous one; 3 s without it stops the
-session (``CAN timeout``); ``enable`` = 0 stops it; SoC above 95 % is "battery full".
+session (``CAN timeout``); ``enable`` = 0 stops it; SoC above 95 % is "battery full".  These hold
+from the moment the VCU is discovered — the CCS setup (SLAC … CableCheck) runs for the VCU too,
+so a VCU silent there ends the session within the 3 s as well, before its charge session starts
+(``discovered`` → ``ended``: nothing was locked or closed yet).
 
 **Stand-alone** (``[clara] demo-control = "stand-alone"``, ccs32clara's DemoControl = 234, and
 the ``lightbulb`` mode): no VCU and no watchdog; the demo voltage is both the target and the
@@ -54,6 +57,7 @@ States: :class:`ClaraState` and :data:`CLARA_SUCCESSORS`; timers: :class:`ClaraT
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from ..chademo.interfaces import (
@@ -69,9 +73,12 @@ from ..runtime import CanFrame, CanReceived, MachineBase, SendCan, SetOutput
 from ..runtime.machine import successor_table
 from ..runtime.signals import Input, Output
 from .clara_map import PARAMETERS, CanMap, FrameError, pack, unpack
-from .config import AdapterConfig
-from .sdo import SdoServer
+from .config import AdapterConfig, ClaraConfig
+from .sdo import SdoAbort, SdoServer
 
+#: The output that hands an SDO save to the runtime (value: :class:`ClaraSave`): ``ccs2chademo run``
+#: writes it into the configuration file, the simulation records it.  Not a physical signal.
+SAVE_OUTPUT = "clara_save"
 CYCLE_S = 0.1
 WATCHDOG_S = 3.0  # no counted ChargeCurrent for this long: "CAN timeout"
 FULL_SOC = 95.0  # SoC above this: battery full
@@ -110,6 +117,16 @@ def digital_communication(duty: float) -> bool:
     return 3.0 <= duty <= 7.0
 
 
+@dataclass(frozen=True, slots=True)
+class ClaraSave:
+    """An SDO save (0x5002.0) to keep: the whole ``[clara]`` table it gives, validated."""
+
+    clara: ClaraConfig
+
+    def __str__(self) -> str:  # the session log's "output" record
+        return f"[clara] node {self.clara.node_id}, {len(self.clara.can_map().entries)} map entries"
+
+
 class ClaraState(StrEnum):
     """The clara car side's states (logged as the side's ``state`` records)."""
 
@@ -128,7 +145,7 @@ _C = ClaraState
 CLARA_SUCCESSORS = successor_table({
     _C.IDLE: {_C.WAIT_VCU, _C.WAIT_PRECHARGE, _C.ENDED},
     _C.WAIT_VCU: {_C.DISCOVERED, _C.WAIT_PRECHARGE, _C.AC_CHARGING, _C.ENDED},
-    _C.DISCOVERED: {_C.WAIT_PRECHARGE, _C.ENDED},
+    _C.DISCOVERED: {_C.WAIT_PRECHARGE, _C.ENDED},  # ended: the VCU stopped during the CCS setup
     _C.WAIT_PRECHARGE: {_C.CHARGING, _C.STOP_WAIT_CURRENT},
     _C.CHARGING: {_C.STOP_WAIT_CURRENT},
     _C.AC_CHARGING: {_C.STOP_UNLOCK},
@@ -183,6 +200,9 @@ _VIEW_STATE = {_C.IDLE: ChargerState.IDLE, _C.WAIT_VCU: ChargerState.WAIT_CAR_RE
                _C.STOP_UNLOCK: ChargerState.STOP_UNLOCK, _C.ENDED: ChargerState.ENDED}
 _DC_SESSION = frozenset((_C.WAIT_PRECHARGE, _C.CHARGING))
 _SESSION = frozenset((*_DC_SESSION, _C.AC_CHARGING))
+#: the states in which the VCU's stop rules (CAN timeout, enable off, battery full) end the session:
+#: from its discovery on, the CCS setup included
+_VCU_RULED = frozenset((_C.DISCOVERED, *_SESSION))
 _STOPPING = frozenset((_C.STOP_WAIT_CURRENT, _C.STOP_UNLOCK, _C.ENDED))
 _UNLOCKED = frozenset((_C.IDLE, _C.WAIT_VCU, _C.DISCOVERED, _C.ENDED))
 #: LockState (ccs32clara ``LOCK``): 1 open, 2 closed, 3 opening, 4 closing
@@ -205,14 +225,18 @@ class ClaraSide(MachineBase):
         if self.standalone:
             self.values.update(TargetVoltage=clara.demo_voltage, BatteryVoltage=clara.demo_voltage,
                                ChargeCurrent=clara.demo_current, enable=1.0, soc=50.0, AllowUnlock=1.0)
-        # enable defaults to 1 as in ccs32clara: a VCU that never spoke is a CAN timeout, not "enable off"
-        self.values.update(LockState=LOCK_OPEN, enable=1.0, TempLimitedCurrent=float(config.max_amps))
+        # enable and AllowUnlock default to 1 as in ccs32clara (include/param_prj.h): a VCU that never
+        # spoke is a CAN timeout, not "enable off", and its silence does not keep the cable locked for ever
+        self.values.update(LockState=LOCK_OPEN, enable=1.0, AllowUnlock=1.0, TempLimitedCurrent=float(config.max_amps))
+        self.values.update(clara.sdo_settings())
         self.timers = Timers()
         self.session: SessionKind | None = None
         self.stop_reason = ClaraStop.NONE
         self.upstream = Upstream()
         self.vcu_seen = self.standalone
         self.watchdog_ok = self.standalone
+        #: the VCU has fed the watchdog at least once (a watchdog that is not ok then has expired)
+        self._fed = False
         self._enable_seen = False
         self._k = False
         self._demand = PowerDemand()
@@ -249,7 +273,7 @@ class ClaraSide(MachineBase):
         elif purpose is ClaraTimer.WATCHDOG:
             self.watchdog_ok = False
             self._log("clara-watchdog", expired=True, after_s=WATCHDOG_S)
-            if self.state in _SESSION:
+            if self.state in _VCU_RULED:
                 self._stop(ClaraStop.CAN_TIMEOUT, now)
         elif purpose is ClaraTimer.LOAD_RELAY and self.state == _C.CHARGING:
             self._set_load_relay(True)
@@ -280,16 +304,27 @@ class ClaraSide(MachineBase):
 
     def _sdo(self, data: bytes, now: float) -> None:
         outcome = self.sdo.handle(data, self.values)
+        kept: ClaraConfig | None = None
+        if outcome.persist is not None:
+            try:  # the map and the settings must make a valid [clara] table, or nothing is kept
+                kept = self.config.clara.with_sdo(outcome.persist.settings, outcome.persist.can_map)
+            except ValueError as exc:
+                self._log("clara-map", index=f"0x{outcome.index:04x}", entries=len(self.can_map.entries),
+                          saved=False, refused=str(exc))
+                outcome = self.sdo.refuse(outcome, SdoAbort.GENERAL)
         self._emit(SendCan("can", CanFrame(self.sdo.answer_id, outcome.answer)))
         if outcome.abort is not None:
             self._log("clara-sdo-abort", index=f"0x{outcome.index:04x}", subindex=outcome.subindex,
                       code=f"0x{int(outcome.abort):08x}", reason=outcome.abort.name)
         if outcome.new_map is not None:
             self._log("clara-map", index=f"0x{outcome.index:04x}", entries=len(outcome.new_map.entries))
-        if outcome.saved:
+        if kept is not None:
             self._log("clara-map", index=f"0x{outcome.index:04x}", entries=len(self.can_map.entries), saved=True)
-        if outcome.written:
-            self._inputs(outcome.written, now)
+            self._emit(SetOutput(SAVE_OUTPUT, ClaraSave(kept)))
+        settings = {name: v for name, v in outcome.written.items() if PARAMETERS[name].setting is not None}
+        self.values.update(settings)  # used from the next start; kept by a save
+        if len(settings) < len(outcome.written):
+            self._inputs({name: v for name, v in outcome.written.items() if name not in settings}, now)
 
     def _inputs(self, values: Mapping[str, float], now: float) -> None:
         """The VCU's inputs in the order they arrived: ``enable`` arms the watchdog, the next
@@ -302,7 +337,7 @@ class ClaraSide(MachineBase):
                 self._enable_seen = True
             elif name == "ChargeCurrent" and self._enable_seen:
                 self._enable_seen = False
-                self.watchdog_ok = True
+                self.watchdog_ok = self._fed = True
                 self.timers.start(ClaraTimer.WATCHDOG, now + WATCHDOG_S)
         # the request passes at once: the bridge reads it at its next cycle, not one of ours later
         self._update_demand()
@@ -344,6 +379,11 @@ class ClaraSide(MachineBase):
 
     def _start_charge(self, now: float) -> None:
         self.session = SessionKind.CHARGE
+        if self._fed and not self.watchdog_ok and not self.standalone:
+            # the single-session flow starts the charge session at the SLAC match, whatever the
+            # VCU did meanwhile: one that went silent more than 3 s ago ends it at once
+            self._stop(ClaraStop.CAN_TIMEOUT, now)
+            return
         if self._enter(_C.WAIT_PRECHARGE.value, session=SessionKind.CHARGE.value):
             self._arm_watchdog(now)
             self._set_lock(True, now)
@@ -393,7 +433,7 @@ class ClaraSide(MachineBase):
             self._enter(_C.DISCOVERED.value, voltage=self.values["BatteryVoltage"])
         elif state in _SESSION and self._overheated():
             self._stop(ClaraStop.INLET_OVERHEAT, now)  # also a session that started hot (no new reading)
-        elif state in _SESSION and not self.standalone:
+        elif state in _VCU_RULED and not self.standalone:
             if self.values["enable"] < 1.0:
                 self._stop(ClaraStop.MISSING_ENABLE, now)
             elif self.values["soc"] > FULL_SOC:
@@ -420,7 +460,11 @@ class ClaraSide(MachineBase):
         ac = self.state == _C.AC_CHARGING
         self.timers.cancel(ClaraTimer.LOAD_RELAY)
         self._low_current_since = None
-        if ac:  # the OBC stops on CP B: nothing of ours carries current, the lock may follow
+        if self.state not in _SESSION:
+            # before the charge session (the CCS setup, or a single-session start after the VCU
+            # fell silent): nothing locked, no contactor closed — the end is at once
+            self._enter(_C.ENDED.value, reason=STOP_TEXT[reason])
+        elif ac:  # the OBC stops on CP B: nothing of ours carries current, the lock may follow
             self._set_cp(False)
             self._opened_at = now
             self._enter(_C.STOP_UNLOCK.value, reason=STOP_TEXT[reason])
@@ -622,7 +666,9 @@ class ClaraSide(MachineBase):
         return self.state in _STOPPING
 
     def stop_report(self) -> str | None:
-        if self.session is SessionKind.CHARGE and self.state in _STOPPING and self.stop_reason is not ClaraStop.NONE:
+        """Why the session stopped — also a stop during the CCS setup, before the charge session:
+        a clara discovery never ends by a stop of its own (the VCU sees one session)."""
+        if self.state in _STOPPING and self.stop_reason is not ClaraStop.NONE:
             return STOP_TEXT[self.stop_reason]
         return None
 

@@ -39,10 +39,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from ..drivers.hardware_config import HardwareConfig
-from .clara_map import DEFAULT_MAP, CanMap, MapEntry, validate_map
+from .clara_map import DEFAULT_MAP, PARAMETERS, CanMap, MapEntry, validate_map
 
 U8 = 255
 U16 = 65535
+#: ``demo-control`` as ccs32clara's ``DemoControl`` numbers it (include/param_prj.h, DEMOCTRL)
+DEMO_CONTROL_CODES = {"can": 0, "stand-alone": 234}
 
 
 class ConfigError(ValueError):
@@ -84,6 +86,11 @@ class MapRow(BaseModel):
 
     def entry(self) -> MapEntry:
         return MapEntry(self.param, self.id, self.start, self.length, self.gain, self.offset)
+
+    @classmethod
+    def of(cls, entry: MapEntry) -> MapRow:
+        return cls(param=entry.param, id=entry.frame_id, start=entry.start, length=entry.length,
+                   gain=float(entry.gain), offset=entry.offset)
 
 
 class ClaraConfig(BaseModel):
@@ -137,6 +144,30 @@ class ClaraConfig(BaseModel):
     def can_map(self) -> CanMap:
         """The map in effect at start (SDO writes may change it afterwards)."""
         return DEFAULT_MAP if self.map is None else validate_map(row.entry() for row in self.map)
+
+    def sdo_settings(self) -> dict[str, float]:
+        """The settings that are openinverter parameters (:data:`.clara_map.PARAMETERS` with a
+        ``setting``) as SDO reads them: name → value."""
+        table = self.model_dump(by_alias=True)
+        return {p.name: float(DEMO_CONTROL_CODES[table[p.setting]] if p.setting == "demo-control"
+                              else table[p.setting])
+                for p in PARAMETERS.values() if p.setting is not None}
+
+    def with_sdo(self, settings: Mapping[str, float], can_map: CanMap) -> ClaraConfig:
+        """This table with the settings and the map an SDO save keeps, validated as a whole (a
+        :class:`ConfigError` — e.g. ``max-pin-temperature`` not above ``derate-temp`` — refuses it)."""
+        table: dict[str, Any] = self.model_dump(by_alias=True, exclude={"map"})
+        names = {code: name for name, code in DEMO_CONTROL_CODES.items()}
+        for p in PARAMETERS.values():
+            if p.setting is not None and p.name in settings:
+                value = int(settings[p.name])
+                table[p.setting] = names.get(value, str(value)) if p.setting == "demo-control" else value
+        table["map"] = [MapRow.of(entry) for entry in can_map.entries]
+        try:
+            return ClaraConfig.model_validate(table)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'clara'}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"the SDO save's [clara] is not valid: {problems}") from None
 
 
 class AdapterConfig(BaseModel):

@@ -48,7 +48,9 @@ from ..runtime.events import Action, Address, SendCan
 from ..runtime.machine import MachineBase
 from ..v2g import ipv6
 from .bridge import Bridge
-from .config import AdapterConfig
+from .clara_side import SAVE_OUTPUT, ClaraSave
+from .config import AdapterConfig, ConfigError
+from .config_file import persist_clara
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,8 @@ class RunOptions:
     seed: int | None = None
     services: list[Service] = field(default_factory=list)
     on_output: OutputListener | None = None
+    #: the configuration file: clara mode writes an SDO save's [clara] table into it (None: not kept)
+    config_path: Path | None = None
 
 
 @dataclass
@@ -454,6 +458,8 @@ class AdapterRun:
         elif name == "led":
             for role in _LED_ROLES:
                 gpio.set_output(role, bool(value))
+        elif name == SAVE_OUTPUT and isinstance(value, ClaraSave):
+            self._keep(value, now)
         else:
             gpio.output_sink(name, value, now)
         if self.rig is not None:
@@ -463,6 +469,29 @@ class AdapterRun:
         if name == "power_hold" and not value:
             logger.info("the bridge released power hold: the adapter switches itself off")
             self.powered_off = True
+
+    def _keep(self, save: ClaraSave, now: float) -> None:
+        """An SDO save into the configuration file (atomically, with a backup; unchanged settings
+        are not rewritten).  A failure is logged and leaves the file as it was: the running
+        session goes on with the map in memory.  The write is synchronous: a VCU saves once, at
+        its start, before any charge."""
+        path = self.options.config_path
+        fields: dict[str, Any] = {"entries": len(save.clara.can_map().entries), "written": False}
+        if path is None:
+            fields["error"] = "no configuration file"
+        else:
+            fields["file"] = str(path)
+            try:
+                backup = persist_clara(path, save.clara)
+            except (ConfigError, OSError) as exc:
+                fields["error"] = str(exc)
+                logger.error("the SDO save was not written to %s: %s", path, exc)
+            else:
+                fields["written"] = backup is not None
+                if backup is not None:
+                    fields["backup"] = str(backup)
+                    logger.info("SDO save written to %s (backup %s)", path, backup)
+        self.rt.log.record(now, "adapter", "clara-saved", fields)
 
     def _input(self, event: InputChanged) -> None:
         name = _INPUTS.get(event.name)

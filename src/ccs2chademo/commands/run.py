@@ -87,7 +87,7 @@ def command(config_path: Path, verbose: int, car: str, soc: float, stop_after: f
         if config.hardware.can.interface == "sim":  # a simulated car (clara mode: a VCU and its pack)
             rig = car_rig_factory(car, soc, stop_after) if config.mode == "chademo" else \
                 clara_rig_factory(config, soc, stop_after)
-        options = RunOptions(car_rig=rig, gpio_trace=gpio_trace, seed=seed)
+        options = RunOptions(car_rig=rig, gpio_trace=gpio_trace, seed=seed, config_path=config_path)
         if web is not None:
             _add_web(options, web, config_path, config)
         run = AdapterRun(config, options)

@@ -367,7 +367,14 @@ KINDS: tuple[Kind, ...] = (
     )),
     Kind("clara-map", "the CAN map changed over SDO (or was saved)", (CL,), (
         r("index", S, "the object index written, hex"), r("entries", I, "entries in the map now"),
-        f("saved", B, "the VCU asked to save the map"),
+        f("saved", B, "the VCU asked to save the map and the settings: true, handed to the runtime; false, refused"),
+        f("refused", S, "why a save was refused (the [clara] table it would give is not valid)"),
+    )),
+    Kind("clara-saved", "an SDO save reached the configuration file (`run`) or was recorded (simulation)",
+         (RUN, CW), (
+        r("entries", I, "map entries kept"), r("written", B, "the file was rewritten (false: unchanged, or failed)"),
+        f("file", S, "the configuration file"), f("backup", S, "the previous file, kept as FILE.bak"),
+        f("error", S, "why the file was not written"),
     )),
     Kind("clara-lock", "the inlet lock is commanded", (CL,), (
         r("closed", B, "locked"), f("voltage", N, "the charger's present voltage when it opened, V"),

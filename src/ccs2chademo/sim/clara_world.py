@@ -12,7 +12,10 @@ The DC bus in clara terms: the adapter contactor is the **inlet contactors**; th
 contactors" are the pack contactors, which the VCU closes at start — so the world's existing
 invariants are those of this mode (close only within 20 V of the pack, never after a stop began,
 never open above 5 A, the CCS target never above the VCU's request).  One more is checked here:
-the charge session ends within 3 s + one cycle of the VCU's last 0x358 (``CAN silence``).
+the session ends within 3 s + one cycle of the VCU's last 0x358 (``CAN silence``) — from the VCU's
+discovery on, the CCS setup included.  A silent VCU counts as a stop for the other invariants
+(no contactor closes after it) only from when the controller can know: its last frame + the 3 s
+watchdog (a silence is not a message).
 
 The light bulb is a :class:`~.battery.Battery` with an open-circuit voltage of 0 V and an
 internal resistance of ``demo-voltage / demo-current``: its terminal voltage is I·R, so once the
@@ -46,6 +49,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..adapter.bridge import BridgeView
+from ..adapter.clara_side import SAVE_OUTPUT, ClaraSave
+from ..adapter.config import ClaraConfig
 from ..drivers.pcapng import Sink as PcapSink
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SetOutput
 from ..runtime.signals import Input, Output
@@ -76,9 +81,13 @@ _INLET_FAULTS = frozenset(("hot-day", "worn-pin", "loose-crimp"))
 VOLTAGE_LIE_V = -30.0
 #: ``no-unlock`` without ``@STATE``: the driver unlocks the car 10 s after the controller began to wait
 NO_UNLOCK_DEFAULT = ("stop_unlock", 10.0)
-#: How late the charge session may end after the VCU's last frame: the 3 s watchdog, one 100 ms
-#: cycle, one physics step.
-CAN_SILENCE_LIMIT_S = 3.0 + 0.1 + 0.02
+#: The CAN watchdog of the issue (ccs32clara's rule): 3 s without a counted charge-current write
+#: stops the session.  The world's own figure, not the controller's constant: a controller with a
+#: longer watchdog must be caught.
+VCU_WATCHDOG_S = 3.0
+#: How late the session may end after the VCU's last frame: the watchdog, one 100 ms cycle, one
+#: physics step.
+CAN_SILENCE_LIMIT_S = VCU_WATCHDOG_S + 0.1 + 0.02
 CAN_SILENCE_NOT_STOPPED = "clara-can-silence-not-stopped"
 CONTACTOR_CLOSED_UNLOCKED = "clara-contactor-closed-unlocked"
 UNLOCKED_UNDER_VOLTAGE = "clara-unlocked-under-voltage"
@@ -87,7 +96,9 @@ CURRENT_WHILE_OVERHEATED = "clara-current-while-overheated"
 UNLOCK_SAFE_V = 60.0
 OVERHEAT_REACTION_S = 3.0
 OBC_EFFICIENCY = 0.93
-_SESSION_STATES = frozenset(("wait_precharge", "charging", "ac_charging"))
+#: the controller's states in which a silent VCU must end the session: from its discovery on (the
+#: CCS setup runs for it), the charge session itself
+_SESSION_STATES = frozenset(("discovered", "wait_precharge", "charging", "ac_charging"))
 LIGHTBULB_STOP = "stop-button@CurrentDemand+20"
 
 #: 96s NMC: cell open-circuit voltage by SoC (a typical NMC curve, 3.3 V empty … 4.17 V full).
@@ -162,6 +173,10 @@ class ClaraWorld(World):
         if self.standalone and not scenario.faults:
             inner = replace(inner, faults=(LIGHTBULB_STOP,))
         self.last_vcu_frame: float | None = None
+        #: when the controller can know that the VCU fell silent (its last frame + the watchdog)
+        self.silence_known_at: float | None = None
+        #: the [clara] tables the controller handed over on SDO saves (`run` writes them to its file)
+        self.saved: list[ClaraConfig] = []
         self.voltage_error_v = 0.0
         self.allow_unlock = True
         super().__init__(inner, pcap=pcap, on_can=on_can, secc_hook=secc_hook)
@@ -190,7 +205,11 @@ class ClaraWorld(World):
                          allow_unlock=self.allow_unlock)
 
     def _bridge_output(self, name: str, value: Any, now: float) -> None:
-        if name == Output.LOAD_RELAY:
+        if name == SAVE_OUTPUT and isinstance(value, ClaraSave):  # an SDO save: recorded, no file here
+            self.saved.append(value.clara)
+            self.sim.log.record(now, "world", "clara-saved", {"entries": len(value.clara.can_map().entries),
+                                                               "written": False})
+        elif name == Output.LOAD_RELAY:
             self.sim.inject("car", InputChanged("load_relay", bool(value)))
         elif name == Output.LOCK and self.lock.command(bool(value)):
             if not value and isinstance(self.car, ZombieVcu) and not self.car.allow_unlock:
@@ -245,7 +264,10 @@ class ClaraWorld(World):
             super()._fire(trigger, now)
             return
         trigger.fired = True
-        if trigger.name != "no-unlock":  # the driver's unlock is no stop
+        if trigger.name == "can-silence":
+            # a silence is a stop only once the controller can know it: no frame for the watchdog time
+            self.silence_known_at = (self.last_vcu_frame if self.last_vcu_frame is not None else now) + VCU_WATCHDOG_S
+        elif trigger.name != "no-unlock":  # the driver's unlock is no stop
             self._mark_stop(now)
         self.sim.log.record(now, "world", "fault", {"fault": trigger.name, "state": trigger.state})
         if trigger.name == "can-silence":
@@ -257,12 +279,15 @@ class ClaraWorld(World):
 
     # ------------------------------------------------------------------ judgements
     def _watch_can(self, event: Event) -> None:
-        if isinstance(event, CanReceived) and event.frame.arbitration_id == 0x358:
+        """The VCU's frames the controller can have heard (not those before its car side runs)."""
+        if (isinstance(event, CanReceived) and event.frame.arbitration_id == 0x358
+                and self.bridge.view().sides_enabled):
             self.last_vcu_frame = self.sim.now()
 
     def _stop_seen(self, view: BridgeView) -> bool:
-        vcu_stopped = self.car.state in (VcuState.STOPPED, VcuState.SILENT)
-        return vcu_stopped or view.stop_begun
+        silence = self.silence_known_at
+        silent = silence is not None and self.sim.now() >= silence - 1e-9
+        return self.car.state == VcuState.STOPPED or silent or view.stop_begun
 
     def _done(self, view: BridgeView) -> bool:
         return not self.hw.powered or view.soft_resets > 0
@@ -278,13 +303,13 @@ class ClaraWorld(World):
                        inlet_voltage_v=snap.charger_voltage_v if snap.contactor_closed else demo_v)
 
     def _check_can_silence(self, now: float, view: BridgeView) -> None:
-        """The charge session ends within 3 s + one cycle of the VCU's last frame."""
+        """The session ends within 3 s + one cycle of the VCU's last frame (from its discovery on)."""
         last = self.last_vcu_frame
         if self.standalone or last is None:
             return
         if view.chademo_state in _SESSION_STATES and now - last > CAN_SILENCE_LIMIT_S:
             self._violation(now, CAN_SILENCE_NOT_STOPPED,
-                            f"the charge session still runs {now - last:.2f} s after the VCU's last frame")
+                            f"the session still runs {now - last:.2f} s after the VCU's last frame")
 
     # ------------------------------------------------------------------ the inlet and basic AC, every physics step
     def _side_step(self, now: float) -> None:

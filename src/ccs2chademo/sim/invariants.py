@@ -156,6 +156,8 @@ class InvariantChecker:
         self._over_limit_since: float | None = None
         self._over_discharge_since: float | None = None
         self._excess_start: tuple[float, float, float] | None = None
+        #: the car's last request fall: (when, the request before it)
+        self._request_fell: tuple[float, float] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
     def _report(self, new: list[Violation], t: float, invariant: str, detail: str) -> None:
@@ -235,17 +237,22 @@ class InvariantChecker:
         self._episode(new, self._late(since, snap.t), snap.t, TARGET_ABOVE_CHARGER_LIMIT,
                       f"EVTargetCurrent {target} A above the charger limit {limit} A for more than "
                       f"{self.latency_s:g} s")
+        prev = self._prev
+        if prev is not None and snap.car_request_a < prev.car_request_a - CURRENT_TOLERANCE_A:
+            self._request_fell = (snap.t, prev.car_request_a)
         above = target is not None and not snap.discharging and target > snap.car_request_a + CURRENT_TOLERANCE_A
         excessive = False
         if above and target is not None:
             if self._excess_start is None:  # the envelope starts where the target was before
-                prev = self._prev
                 before = prev.ccs_target_current_a if prev is not None else None
                 start = target if before is None else before
                 # within the latency the controller still acts on the request as the car last
                 # made it (it learns of the fall only with the car's next frame): up to there the
-                # target may still follow it — a ramp step in flight is no violation
-                ceiling = max(start, prev.car_request_a) if prev is not None and before is not None else start
+                # target may still follow it — a ramp step in flight is no violation, also when
+                # the fall came a few steps before the step (the first steps of CurrentDemand)
+                fell = self._request_fell
+                recent = fell[1] if fell is not None and snap.t - fell[0] <= self.latency_s + 1e-9 else 0.0
+                ceiling = max(start, prev.car_request_a, recent) if prev is not None and before is not None else start
                 self._excess_start = (snap.t, start, ceiling)
             t0, start_target, ceiling = self._excess_start
             if snap.t - t0 <= self.latency_s + 1e-9 and start_target < target <= ceiling + CURRENT_TOLERANCE_A:

@@ -36,11 +36,12 @@ from ..adapter.sdo import (
     ANSWER_BASE,
     CMD_WRITE_DONE,
     INDEX_COMMANDS,
+    INDEX_MAP_ITEMS_RECEIVED,
+    INDEX_MAP_ITEMS_SENT,
     INDEX_MAP_RECEIVED,
-    INDEX_MAP_REMOVE_RECEIVED,
-    INDEX_MAP_REMOVE_SENT,
     INDEX_MAP_SENT,
     REQUEST_BASE,
+    entry_words,
     request,
 )
 from ..deadline import Timers
@@ -86,9 +87,9 @@ def _map_writes(can_map: CanMap, direction: Direction) -> list[bytes]:
     frames = []
     for e in can_map.entries:
         if e.spec.direction is direction:
-            frames += [request(WRITE_4, index, 0, e.frame_id),
-                       request(WRITE_4, index, 1, e.spec.uid | e.start << 16 | e.length << 24),
-                       request(WRITE_4, index, 2, round(e.gain * 1000) & 0xFFFFFF | (e.offset & 0xFF) << 24)]
+            ids, gains = entry_words(e)
+            frames += [request(WRITE_4, index, 0, e.frame_id), request(WRITE_4, index, 1, ids),
+                       request(WRITE_4, index, 2, gains)]
     return frames
 
 
@@ -103,7 +104,7 @@ def zombieverter_configuration(can_map: CanMap = DEFAULT_MAP) -> list[bytes]:
     received = sorted((e for e in can_map.entries if e.spec.direction is Direction.RECEIVED),
                       key=lambda e: _ZV_RECEIVED_ORDER.index(e.param) if e.param in _ZV_RECEIVED_ORDER else 99)
     ordered = CanMap((*(e for e in can_map.entries if e.spec.direction is Direction.SENT), *received))
-    return [request(WRITE_4, INDEX_MAP_REMOVE_SENT, 0), request(WRITE_4, INDEX_MAP_REMOVE_RECEIVED, 0),
+    return [request(WRITE_4, INDEX_MAP_ITEMS_SENT, 0), request(WRITE_4, INDEX_MAP_ITEMS_RECEIVED, 0),
             *_map_writes(ordered, Direction.SENT), *_map_writes(ordered, Direction.RECEIVED),
             request(WRITE_4, INDEX_COMMANDS, 0)]
 

@@ -40,8 +40,9 @@ from typing import Any
 from aiohttp import web
 
 from ..adapter.config import AdapterConfig
+from ..adapter.config_file import write_atomically
 from .sessions import FileTable, Session, SessionIndex
-from .settings import SettingsError, check, describe, write_atomically
+from .settings import SettingsError, check, describe
 from .status import StatusBoard
 from .token import load_or_create, token_path
 

@@ -16,8 +16,6 @@ is active.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -26,8 +24,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, ConfigError, build_config
+from ..adapter.config_file import toml_key, toml_value
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TABLE = re.compile(r"^\s*\[")
 _MAX_KEYS = 64
 
@@ -111,34 +109,6 @@ def check(form: Any, path: Path) -> tuple[str, AdapterConfig]:
     return new_text, config
 
 
-def write_atomically(path: Path, text: str) -> Path:
-    """Replace ``path`` with ``text`` atomically; the old file becomes ``FILE.bak``.  Returns the backup."""
-    backup = path.with_name(path.name + ".bak")
-    mode = path.stat().st_mode & 0o777
-    _replace(backup, path.read_bytes(), mode)
-    _replace(path, text.encode("utf-8"), mode)
-    return backup
-
-
-def _replace(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _parse(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
@@ -155,23 +125,11 @@ def _tail(text: str) -> str:
     return ""
 
 
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(str(value))  # a TOML basic string for the plain names used here
-
-
 def _render(preset: str | None, values: dict[str, Any], tail: str) -> str:
     lines = ["# written by the ccs2chademo status page (the previous file: *.bak)"]
     if preset:
-        lines.append(f"preset = {_toml_value(preset.lower())}")
+        lines.append(f"preset = {toml_value(preset.lower())}")
     order = {k: i for i, k in enumerate(_top_keys())}
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in sorted(values.items(), key=lambda kv: order[kv[0]])]
+    lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in sorted(values.items(), key=lambda kv: order[kv[0]])]
     head = "\n".join(lines) + "\n"
     return head + ("\n" + tail if tail else "")
