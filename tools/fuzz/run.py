@@ -10,7 +10,8 @@ exception outside the target's documented error.  Prints one JSON line last:
 The work directory (``build/fuzz/TARGET/``) keeps the grown corpus between runs, so a second
 run starts where the first stopped, and any crashing input (``crash-…``, ``timeout-…``,
 ``oom-…``) as libFuzzer wrote it; ``--reproduce FILE`` runs one such input outside libFuzzer
-and prints its traceback.  Coverage is of the pure-Python sources: run it against the
+and prints its traceback; ``--speed S`` measures the target's inputs per second over the corpus
+for S seconds, instrumented as when fuzzing.  Coverage is of the pure-Python sources: run it against the
 ``make test-pure`` tree (the Makefile's ``fuzz`` target does), mypyc-compiled modules are opaque.
 """
 
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -105,6 +107,9 @@ def child(args: argparse.Namespace) -> None:
     target = TARGETS[args.target]
     callback = _one(args.target)
     corpus = Path(args.workdir) / "corpus"
+    if args.speed:
+        _speed(args.target, callback, corpus, args.speed)
+        return
     for path in sorted(corpus.iterdir()):  # warm caches and imports before measuring the baseline
         callback(path.read_bytes())  # type: ignore[operator]
     rss_limit = _rss_mb() + RSS_MARGIN_MB
@@ -116,6 +121,20 @@ def child(args: argparse.Namespace) -> None:
         argv.append(f"-max_total_time={args.seconds}")
     atheris.Setup(argv, callback)
     atheris.Fuzz()
+
+
+def _speed(target_name: str, callback: Any, corpus: Path, seconds: float) -> None:
+    """Inputs per second of the target alone, instrumented as when fuzzing: every corpus file in
+    turn, again and again for ``seconds`` (no mutation, no libFuzzer bookkeeping)."""
+    inputs = [p.read_bytes() for p in sorted(corpus.iterdir())]
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for data in inputs:
+            callback(data)
+        count += len(inputs)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"target": target_name, "corpus": len(inputs), "mean_bytes": sum(map(len, inputs)) // len(inputs),
+                      "inputs": count, "seconds": round(elapsed, 1), "inputs_per_s": round(count / elapsed)}))
 
 
 def reproduce(target_name: str, path: Path) -> int:
@@ -140,6 +159,8 @@ def main() -> int:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reproduce", type=Path, default=None)
+    parser.add_argument("--speed", type=float, default=0,
+                        help="measure inputs/s over the corpus for this many seconds instead of fuzzing")
     args = parser.parse_args()
     workdir = Path(args.workdir or ROOT / "build" / "fuzz" / args.target)
     args.workdir = str(workdir)
@@ -154,6 +175,9 @@ def main() -> int:
     if args.reproduce is not None:
         return reproduce(args.target, args.reproduce)
     seeds = _seed(args.target, workdir / "corpus")
+    if args.speed:
+        return subprocess.run([sys.executable, __file__, args.target, "--child", f"--speed={args.speed}",
+                               f"--workdir={workdir}"], check=False).returncode
     start, deadline = time.perf_counter(), time.perf_counter() + (args.seconds or 1e9)
     runs, spurious, exit_code, cov = 0, 0, 0, []
     artifacts: list[str] = []
