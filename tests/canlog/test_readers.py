@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 
 from ccs2chademo.canlog import ARDUINO, SAVVYCAN, CanLog, CanLogError, arduino, detect_format, savvycan, write_log
 from ccs2chademo.canlog.lines import MAX_LINE
+
+from ..conftest import shared_data
 
 HEADER = "Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8\n"
 
@@ -166,6 +169,46 @@ def test_python_can_csv_is_read_by_python_can(tmp_path: Path) -> None:
     assert detect_format(path) == ".csv"
     (back,) = CanLog(path)
     assert back.equals(message, timestamp_delta=1e-6, check_channel=False)
+
+
+def _frames(log: CanLog) -> list[tuple[float, int, bool, bytes]]:
+    return [(m.timestamp, m.arbitration_id, m.is_extended_id, bytes(m.data)) for m in log]
+
+
+@pytest.mark.parametrize("relative", ["diy-car-v2x-charger-fail.csv", "diy-car-177v-session.txt"])
+def test_a_real_log_in_memory_reads_as_its_file(relative: str) -> None:
+    """Bytes and a file object give the file's frames, its logger-restart drop included (the
+    SavvyCAN log drops 4 rows, data README 2.1)."""
+    path = shared_data("chademo", relative)
+    from_file = CanLog(path)
+    expected = _frames(from_file)
+    with path.open("rb") as fh:
+        from_object = CanLog(fh)
+    from_bytes = CanLog(path.read_bytes())
+    assert _frames(from_bytes) == expected and _frames(from_object) == expected
+    assert (from_bytes.format, from_bytes.dropped, from_bytes.skipped) == (from_file.format, from_file.dropped, 0)
+    assert from_object.path == path and from_bytes.path == Path("<memory>")
+
+
+@pytest.mark.parametrize("name", ["x.blf", "x.asc", "x.trc", "x.log", "x.csv", "x.log.gz", "x.asc.gz"])
+def test_python_can_formats_in_memory_take_the_format_from_the_name(tmp_path: Path, name: str) -> None:
+    real = list(CanLog(shared_data("chademo", "zombieverter", "FAILCHAD.csv")))[:40]
+    path = tmp_path / name
+    write_log(real, path)
+    expected = _frames(CanLog(path))
+    assert len(expected) == 40
+    assert _frames(CanLog(path.read_bytes(), name=f"upload-{name}")) == expected
+    with pytest.raises(CanLogError, match="<memory>: unknown log format"):
+        CanLog(path.read_bytes())  # no name, no extension
+
+
+def test_in_memory_errors_name_the_log() -> None:
+    text = (HEADER + "1000,00000102,false,Rx,0,8,01,B1,00,00,00,08,28,00,\nbad\n").encode()
+    with pytest.raises(CanLogError) as info:
+        list(CanLog(io.BytesIO(text), strict=True, name="upload.csv"))
+    assert str(info.value).startswith("upload.csv:3: ") and info.value.line == 3
+    with pytest.raises(CanLogError, match="uncompressed file only"):
+        list(CanLog(b"SQLite format 3\0", name="x.db"))
 
 
 @settings(max_examples=200, deadline=None)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.ev_session import build_session
 from ccs2chademo.sim.faults import FAULT_STATES
-from ccs2chademo.sim.hostile import CHARGERS, HOSTILE, neighbour_charger, rogue_sdp
+from ccs2chademo.sim.hostile import CHARGERS, HOSTILE, neighbour_charger, rogue_sdp, tarpit
 from ccs2chademo.sim.world import Scenario, World, summarize
 from ccs2chademo.v2g import v2gtp
 from ccs2chademo.v2g.messages import EvMessage
@@ -155,6 +155,39 @@ def test_sdp_answer_pointing_to_nobody_ends_safe() -> None:
     world, records = _run(setup)
     _assert_safe(world, records)
     assert [r for r in records if r["kind"] == "restart" and r.get("reason") == "TCP connect refused"]
+
+
+OTHER_PORT = 15119
+
+
+def _answer_other_port(world: World) -> None:
+    """The first SDP answer names the charger's own address with another TCP port."""
+    charger = world.charger
+    second = rogue_sdp(world.sim, charger.host, charger.host.nic.ip, OTHER_PORT)
+    charger.sdp.response, second.response = second.response, charger.sdp.response
+
+
+@pytest.mark.parametrize(("listener", "kind", "cause"), [
+    ("nothing", "restart", "TCP connect refused"),
+    ("tarpit", "safe-shutdown", "timeout:SupportedAppProtocol"),
+])
+def test_sdp_answer_pointing_to_another_port_ends_safe(listener: str, kind: str, cause: str) -> None:
+    """The first SDP answer names the charger's link-local address but port 15119 (its SECC is on
+    15118).  Nothing listens there: every connect is refused (a RST), the CCS side restarts and
+    the session ends idle — or a tarpit accepts and never answers: every SupportedAppProtocolReq
+    times out and the adapter powers off for it.  No power either way, every connection to 15119,
+    bounded."""
+    def setup(world: World) -> None:
+        _answer_other_port(world)
+        if listener == "tarpit":
+            tarpit(world.sim, world.site, world.router, "adapter", world.charger.host, OTHER_PORT)
+    world, records = _run(setup)
+    _assert_safe(world, records)
+    connects = [r for r in records if r["kind"] == "state" and r.get("part") == "ccs" and r["state"] == "connecting"]
+    assert connects and {(r["address"], r["port"]) for r in connects} == {(str(world.charger.host.nic.ip), OTHER_PORT)}
+    assert [r for r in records if r["kind"] == kind and r.get("reason") == cause]
+    assert not [r for r in records if r["kind"] == "state" and r.get("state") == "CurrentDemand"]
+    assert [r for r in records if r["kind"] == "power-off"]
 
 
 # ------------------------------------------------------------------------------ SLAC

@@ -13,6 +13,7 @@ their first byte(s) as the selector, so one byte string is always one reproducib
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import can
+import dpkt
 
 from ccs2chademo import exi
 from ccs2chademo.adapter.config import ConfigError, load_config
@@ -28,10 +30,12 @@ from ccs2chademo.canlog.reader import CanLog, CanLogError
 from ccs2chademo.canlog.writer import write_log
 from ccs2chademo.chademo.codec import ChademoFrameError, default_codec
 from ccs2chademo.chademo.frames import decode as decode_chademo
+from ccs2chademo.drivers.pcapng import PcapngWriter
 from ccs2chademo.homeplug import frames as homeplug
 from ccs2chademo.pcap.extract import extract
+from ccs2chademo.pcap.frames import SdpDatagram, TcpSegment, classify
 from ccs2chademo.pcap.jsonl import raw_record_json, v2g_record_json
-from ccs2chademo.pcap.reader import PcapError, read_frames
+from ccs2chademo.pcap.reader import LINKTYPE_ETHERNET, Frame, PcapError, read_frames
 from ccs2chademo.runtime.events import CanFrame
 from ccs2chademo.v2g import codec, sdp, v2gtp
 from ccs2chademo.v2g.messages import Schema
@@ -93,9 +97,47 @@ def _v2gtp_seeds(data_dir: Path) -> Iterator[bytes]:
     yield from _records(data_dir, "sdp")
 
 
+#: Largest pcap input: libFuzzer's cost per input grows with its frames, and a mutation touches one.
+_PCAP_MAX_LEN = 8192
+#: Bytes of Ethernet frames in a capture cut from a real one: the first SLAC messages, or SDP,
+#: the TCP handshake and the first V2G requests and responses (≈ 20 frames).
+_PCAP_WINDOW = 3000
+
+
 def _pcap_seeds(data_dir: Path) -> Iterator[bytes]:
-    for path in _captures(data_dir, limit=40_000):
+    """The small real captures whole (their own section and interface blocks), then cut from
+    every capture: its first frames, and its V2G frames alone (SDP and TCP; the rest of a sniff
+    is skipped by the extraction anyway) — each :data:`_PCAP_WINDOW` bytes of frames, written as
+    pcapng and, every other capture, classic pcap (the real captures are all pcapng).  Whole large
+    captures would make every input slow and spend it re-reading frames no mutation touched."""
+    for path in _captures(data_dir, limit=_PCAP_MAX_LEN):
         yield path.read_bytes()
+    for index, path in enumerate(_captures(data_dir, limit=1 << 30)):
+        frames = list(read_frames(path))
+        v2g = [f for f in frames if isinstance(classify(f), SdpDatagram | TcpSegment)]
+        for window in (frames, v2g) if v2g else (frames,):
+            yield _pcap_file(list(_window(window, _PCAP_WINDOW)), classic=index % 2 == 1)
+
+
+def _window(frames: list[Frame], size: int) -> Iterator[Frame]:
+    for frame in frames:
+        size -= len(frame.data)
+        if size < 0:
+            return
+        yield frame
+
+
+def _pcap_file(frames: list[Frame], classic: bool) -> bytes:
+    out = io.BytesIO()
+    if classic:
+        writer = dpkt.pcap.Writer(out, linktype=LINKTYPE_ETHERNET)
+        for frame in frames:
+            writer.writepkt(frame.data, frame.time)
+    else:
+        pcapng = PcapngWriter(out)
+        for frame in frames:
+            pcapng.write(frame.time, frame.data)
+    return out.getvalue()
 
 
 def _can_seeds(data_dir: Path) -> Iterator[bytes]:
@@ -197,19 +239,15 @@ _TMP = Path(os.environ.get("FUZZ_TMP", "/dev/shm" if Path("/dev/shm").is_dir() e
 
 
 def _canlog(data: bytes) -> None:
-    """A log file of the format the first byte picks (by extension; our two text formats are
-    recognised by their first line whatever the name), read leniently, then strictly."""
+    """A log of the format the first byte picks (by the extension of its name; our two text
+    formats are recognised by their first line whatever the name), read leniently, then strictly
+    — from memory, through the same readers a file goes through."""
     if not data:
         return
-    suffix = _CANLOG_SUFFIXES[data[0] % len(_CANLOG_SUFFIXES)]
-    path = _TMP / f"ccs2chademo-fuzz-{os.getpid()}{suffix}"
-    path.write_bytes(data[1:])
-    try:
-        for strict in (False, True):
-            for _ in CanLog(path, strict=strict):
-                pass
-    finally:
-        path.unlink()
+    name = "fuzz" + _CANLOG_SUFFIXES[data[0] % len(_CANLOG_SUFFIXES)]
+    for strict in (False, True):
+        for _ in CanLog(data[1:], strict=strict, name=name):
+            pass
 
 
 def _pcap(data: bytes) -> None:
@@ -244,7 +282,7 @@ TARGETS: dict[str, Target] = {
         Target("homeplug", _homeplug, (homeplug.MmeError,), _homeplug_seeds, 1600, "HomePlug MME decoder"),
         Target("chademo", _chademo, (ChademoFrameError,), _can_seeds, 10, "CHAdeMO frame codec and dataclasses"),
         Target("canlog", _canlog, (CanLogError,), _canlog_seeds, 8192, "CAN log readers (every format)"),
-        Target("pcap", _pcap, (PcapError,), _pcap_seeds, 40_000, "pcap/pcapng reader → V2G extraction → JSON"),
+        Target("pcap", _pcap, (PcapError,), _pcap_seeds, _PCAP_MAX_LEN, "pcap/pcapng reader → V2G extraction → JSON"),
         Target("config", _config, (ConfigError,), _config_seeds, 4096, "the TOML configuration"),
     )
 }

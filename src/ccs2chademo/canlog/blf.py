@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
+from typing import BinaryIO
 
 _OBJECT = struct.Struct("<4sHHLL")  # signature, header size, header version, object size, object type
 _CONTAINER = struct.Struct("<H6xL4x")  # compression method, uncompressed size
@@ -39,35 +39,35 @@ class BlfObjectError(ValueError):
                          f"{_OBJECT.size}-byte header")
 
 
-def check(path: Path) -> None:
-    """Raise :class:`BlfObjectError` if python-can would loop on ``path``; ``OSError`` passes."""
-    with path.open("rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8 or head[:4] != b"LOGG":
+def check(fh: BinaryIO) -> None:
+    """Raise :class:`BlfObjectError` if python-can would loop on the BLF file ``fh`` (positioned
+    at its start); ``OSError`` passes."""
+    head = fh.read(8)
+    if len(head) < 8 or head[:4] != b"LOGG":
+        return
+    fh.seek(int.from_bytes(head[4:8], "little"))
+    tail = b""
+    while True:
+        raw = fh.read(_OBJECT.size)
+        if len(raw) < _OBJECT.size:
             return
-        fh.seek(int.from_bytes(head[4:8], "little"))
-        tail = b""
-        while True:
-            raw = fh.read(_OBJECT.size)
-            if len(raw) < _OBJECT.size:
+        signature, _, _, size, kind = _OBJECT.unpack(raw)
+        if signature != b"LOBJ" or size < _OBJECT.size:
+            return  # python-can raises, or reads the rest of the file as this object: no loop
+        body = fh.read(size - _OBJECT.size)
+        fh.read(size % 4)
+        if kind != _LOG_CONTAINER or len(body) < _CONTAINER.size:
+            continue
+        method, _ = _CONTAINER.unpack_from(body)
+        payload = body[_CONTAINER.size :]
+        if method == _ZLIB:
+            try:
+                payload = zlib.decompressobj().decompress(payload, MAX_CONTAINER)
+            except zlib.error:
                 return
-            signature, _, _, size, kind = _OBJECT.unpack(raw)
-            if signature != b"LOBJ" or size < _OBJECT.size:
-                return  # python-can raises, or reads the rest of the file as this object: no loop
-            body = fh.read(size - _OBJECT.size)
-            fh.read(size % 4)
-            if kind != _LOG_CONTAINER or len(body) < _CONTAINER.size:
-                continue
-            method, _ = _CONTAINER.unpack_from(body)
-            payload = body[_CONTAINER.size :]
-            if method == _ZLIB:
-                try:
-                    payload = zlib.decompressobj().decompress(payload, MAX_CONTAINER)
-                except zlib.error:
-                    return
-            elif method != _NO_COMPRESSION:
-                continue
-            tail = _inner(tail + payload)
+        elif method != _NO_COMPRESSION:
+            continue
+        tail = _inner(tail + payload)
 
 
 def _inner(data: bytes) -> bytes:

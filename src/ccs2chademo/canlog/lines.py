@@ -7,8 +7,9 @@ and the rest of such a line is skipped in bounded chunks.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from pathlib import Path
+from typing import BinaryIO
 
 #: No CAN log line of any supported text format comes near this (CAN FD candump: ≈ 160 chars).
 MAX_LINE = 4096
@@ -17,10 +18,11 @@ MAX_LINE = 4096
 OVERLONG = "\0overlong"
 
 
-def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text without the line break)``, counting from 1; undecodable bytes become
-    U+FFFD so that a corrupt line fails its own parse instead of ending the read."""
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as file:
+def numbered_lines(binary: BinaryIO) -> Iterator[tuple[int, str]]:
+    """``(line number, text without the line break)`` of a log's binary stream (closed at the end),
+    counting from 1; undecodable bytes become U+FFFD so that a corrupt line fails its own parse
+    instead of ending the read."""
+    with io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="") as file:
         lineno = 0
         while True:
             line = file.readline(MAX_LINE)

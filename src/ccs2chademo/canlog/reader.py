@@ -5,6 +5,12 @@ Formats (:func:`detect_format`): the first line decides for our two text formats
 to python-can's reader for the extension (``.log`` candump, ``.asc``, ``.blf``, ``.csv``,
 ``.trc``, ``.mf4``, ``.db``, each optionally ``.gz``).
 
+A log is a file, or bytes already in memory (an archive member, an upload, standard input): the
+same readers read both, from a stream this module opens.  python-can's reader class is taken from
+its table of built-in formats (``can.io.player.MESSAGE_READERS``) rather than through
+``can.LogReader``, which scans every installed distribution's entry points for reader plugins on
+each call — 12 ms per log here, more than reading a small log takes.
+
 Bad lines (policy, docs/can-logs.md): a real log with one corrupt row must still decode, so by
 default a line that does not parse is **skipped**, counted in :attr:`CanLog.skipped` and logged as
 a warning (the first few individually, then a summary).  ``strict=True`` raises
@@ -15,12 +21,16 @@ error, so a failure there always raises :class:`CanLogError` (with the number of
 
 from __future__ import annotations
 
+import gzip
+import io
+import locale
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO, cast
+from typing import BinaryIO, TextIO, cast
 
 import can
+from can.io.generic import FileIOMessageReader, MessageReader, TextIOMessageReader
 
 from . import arduino, blf, savvycan
 from .lines import OVERLONG, LineFeed, numbered_lines
@@ -34,6 +44,12 @@ ARDUINO = "arduino"
 
 #: Individual warnings per file before only the count is reported.
 WARN_LINES = 5
+
+#: Largest log read from a file object into memory.
+MAX_MEMORY_LOG = 512 * 1024 * 1024
+
+#: The name of an in-memory log that has none.
+MEMORY = "<memory>"
 
 
 class CanLogError(ValueError):
@@ -61,27 +77,59 @@ def detect_format(path: Path) -> str:
     """``"savvycan"``, ``"arduino"`` or a python-can extension; :class:`CanLogError` if unknown."""
     try:
         with path.open("rb") as file:
-            head = file.read(256).decode("latin-1").removeprefix("\xef\xbb\xbf")
+            head = file.read(256)
     except OSError as exc:
         raise CanLogError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    if savvycan.is_header(head):
+    return _format(head, path)
+
+
+def _format(head: bytes, name: Path) -> str:
+    """:func:`detect_format` of a log that starts with ``head`` and is called ``name``."""
+    text = head[:256].decode("latin-1").removeprefix("\xef\xbb\xbf")
+    if savvycan.is_header(text):
         return SAVVYCAN
-    if head.startswith(arduino.MARKER):
+    if text.startswith(arduino.MARKER):
         return ARDUINO
-    suffix = python_can_suffix(path)
+    suffix = python_can_suffix(name)
     if suffix is None:
-        raise CanLogError(path, None, "unknown log format (not SavvyCAN CSV or Arduino text, and no "
+        raise CanLogError(name, None, "unknown log format (not SavvyCAN CSV or Arduino text, and no "
                                       f"python-can extension among {sorted(can.io.player.MESSAGE_READERS)})")
     return suffix
 
 
-class CanLog:
-    """The frames of one log file, in file order.  Iterating again re-reads the file."""
+def _read_into_memory(file: BinaryIO, name: Path) -> bytes:
+    try:
+        data = file.read(MAX_MEMORY_LOG + 1)
+    except OSError as exc:
+        raise CanLogError(name, None, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_MEMORY_LOG:
+        raise CanLogError(name, None, f"larger than {MAX_MEMORY_LOG} bytes: read it from a file")
+    return data
 
-    def __init__(self, path: Path | str, *, strict: bool = False) -> None:
-        self.path = Path(path)
+
+class CanLog:
+    """The frames of one log, in file order.  Iterating again re-reads it.
+
+    ``source`` is a file's path, or the log in memory: ``bytes``, or a binary file object read to
+    its end once (at most :data:`MAX_MEMORY_LOG` bytes).  ``name`` (default: a file object's own
+    name, else ``"<memory>"``) stands for an in-memory log's path in errors and warnings, and its
+    extension picks python-can's reader as a file's would (``"upload.blf"``); SQLite ``.db`` logs
+    are read from files only.
+    """
+
+    def __init__(self, source: Path | str | bytes | BinaryIO, *, strict: bool = False,
+                 name: str | None = None) -> None:
         self.strict = strict
-        self.format = detect_format(self.path)
+        #: the log's content when it was given in memory (None: read from :attr:`path`)
+        self._data: bytes | None = None
+        if isinstance(source, Path | str):
+            self.path = Path(source)
+            self.format = detect_format(self.path)
+        else:
+            own_name = getattr(source, "name", None)
+            self.path = Path(name or (own_name if isinstance(own_name, str) else MEMORY))
+            self._data = source if isinstance(source, bytes) else _read_into_memory(source, self.path)
+            self.format = _format(self._data, self.path)
         #: Lines that did not parse (skipped) in the last pass.
         self.skipped = 0
         #: Rows dropped because the logger's time restarted after them (SavvyCAN).
@@ -94,7 +142,7 @@ class CanLog:
             if self.format == SAVVYCAN:
                 yield from self._savvycan()
             elif self.format == ARDUINO:
-                yield from self._parsed(numbered_lines(self.path), arduino.parse_line)
+                yield from self._parsed(numbered_lines(self._open()), arduino.parse_line)
             elif self.format == ".log":
                 yield from self._candump()
             else:
@@ -104,10 +152,17 @@ class CanLog:
         if self.skipped:
             logger.warning("%s: skipped %d bad line(s)", self.path, self.skipped)
 
+    def _open(self, *, gunzip: bool = False) -> BinaryIO:
+        """A fresh binary stream of the log (``gunzip``: of its decompressed content)."""
+        if self._data is None:
+            return cast(BinaryIO, gzip.open(self.path, "rb")) if gunzip else self.path.open("rb")
+        memory = io.BytesIO(self._data)
+        return cast(BinaryIO, gzip.GzipFile(fileobj=memory, mode="rb")) if gunzip else memory
+
     # -- line-oriented readers --------------------------------------------------------------
     def _savvycan(self) -> Iterator[can.Message]:
-        first = savvycan.restart_line(numbered_lines(self.path))
-        lines = numbered_lines(self.path)
+        first = savvycan.restart_line(numbered_lines(self._open()))
+        lines = numbered_lines(self._open())
         if first is not None:
             for lineno, line in lines:
                 if line.strip() and not savvycan.is_header(line):
@@ -134,7 +189,7 @@ class CanLog:
 
     def _candump(self) -> Iterator[can.Message]:
         """python-can's candump reader, re-created after each line it rejects."""
-        feed = LineFeed(numbered_lines(self.path))
+        feed = LineFeed(numbered_lines(self._open()))
         while True:
             try:
                 # the reader only iterates its file; LineFeed provides exactly that
@@ -155,11 +210,14 @@ class CanLog:
         count = 0
         if self.format == ".blf":
             try:
-                blf.check(self.path)  # python-can would loop forever on some corrupt files
+                with self._open() as file:
+                    blf.check(file)  # python-can would loop forever on some corrupt files
             except blf.BlfObjectError as exc:
                 raise CanLogError(self.path, None, f"{self.format} reader refused the file: {exc}") from None
         try:
-            reader = can.LogReader(self.path)
+            reader = self._python_can_reader()
+        except CanLogError:
+            raise
         except Exception as exc:  # python-can raises assorted types on a file it cannot open
             raise CanLogError(self.path, None, f"{self.format} reader failed: {exc}") from None
         try:
@@ -170,3 +228,21 @@ class CanLog:
             raise CanLogError(self.path, None, f"{self.format} reader failed after {count} frames: {exc}") from None
         finally:
             reader.stop()
+
+    def _python_can_reader(self) -> MessageReader:
+        """python-can's reader of :attr:`format` over a stream of the log (as ``can.LogReader``
+        opens a file: text in the locale's encoding, ``.gz`` decompressed on the fly)."""
+        gz = self.format.endswith(".gz")
+        reader_type = can.io.player.MESSAGE_READERS[self.format.removesuffix(".gz")]
+        if not issubclass(reader_type, FileIOMessageReader):  # SQLite: a database, not a stream
+            if self._data is not None or gz:
+                raise CanLogError(self.path, None, f"a {self.format} log is read from an uncompressed file only")
+            return reader_type(file=self.path)
+        binary = self._open(gunzip=gz)
+        try:
+            if issubclass(reader_type, TextIOMessageReader):
+                return reader_type(file=io.TextIOWrapper(binary, encoding=locale.getpreferredencoding(False)))
+            return reader_type(file=binary)
+        except BaseException:
+            binary.close()
+            raise

@@ -17,7 +17,8 @@ that complete a session, which the car × charger matrices iterate — and regis
 
 Behaviours of the other layers are scenario wiring, not personalities: a RST at every state is
 the ``tcp-reset@STATE`` fault (``faults.py``) plus :data:`HOSTILE` ``hostile-rst-handshake``;
-SDP answers and SLAC neighbours are built by :func:`rogue_sdp` and :func:`neighbour_charger`.
+SDP answers and SLAC neighbours are built by :func:`rogue_sdp` and :func:`neighbour_charger`, a
+server on the port a rogue answer names by :func:`tarpit`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..runtime.events import Event
+from ..runtime.links import Impairment
+from ..runtime.machine import MachineBase
 from ..runtime.virtual import VirtualRuntime
 from ..v2g import codec, v2gtp
 from ..v2g.discovery import SdpServer
@@ -33,7 +37,7 @@ from ..v2g.messages import EvMessage, Kind, Schema
 from ..v2g.sdp import SdpResponse, Security, Transport
 from ..v2g.secc import Reply, ReplyHook, Secc
 from .charger import PERSONALITIES, Personality
-from .plc import PlcHost, PlcSite
+from .plc import PlcHost, PlcSite, TcpRouter
 from .scenario import SDP_PORT, Charger, add_charger
 
 #: A behaviour: the reply as the hostile charger sends it instead of ``reply``.
@@ -185,3 +189,27 @@ def neighbour_charger(sim: VirtualRuntime, site: PlcSite, attenuation: dict[str,
     """The charger next door: its own SLAC responder and SDP server on the same power line (no
     SECC behind it), heard by the car with ``attenuation`` (dB, per host name)."""
     return add_charger(sim, site, f"neighbour{n}", n, tcp_port=15118, attenuation=attenuation)
+
+
+class Tarpit(MachineBase):
+    """A TCP server that accepts every connection and never sends a byte: what waits behind a
+    port that a rogue SDP answer names, when something does listen there."""
+
+    def receive(self, event: Event, now: float) -> None:
+        pass
+
+    def handle_timer(self, now: float) -> None:
+        pass
+
+    def get_timer(self) -> float | None:
+        return None
+
+
+def tarpit(sim: VirtualRuntime, site: PlcSite, router: TcpRouter, client: str, host: PlcHost, tcp_port: int) -> Tarpit:
+    """A :class:`Tarpit` listening on ``host`` at ``tcp_port``, reachable from the host ``client``
+    through its TCP socket ``router`` (the world's ``router``)."""
+    link = site.tcp(client, host.name, Impairment(latency=0.004))
+    machine = Tarpit(f"{host.name}.tarpit{tcp_port}")
+    sim.add(machine, ports={"tcp": link.server})
+    router.add_route(str(host.nic.ip), tcp_port, link.client)
+    return machine

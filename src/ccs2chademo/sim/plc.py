@@ -100,12 +100,14 @@ class GatedByteLink(ByteLink):
 
 
 class TcpRouter(Port):
-    """A host's TCP client socket: ``open((address, port, …))`` picks the link to that address.
+    """A host's TCP client socket: ``open((address, port, …))`` picks the link to that listener.
 
-    An address nobody has gives ``LinkDown("refused")``, like a RST from an unknown host.
+    Routes are keyed by ``(address, port)``: an address nobody has, or a port nobody listens on
+    at an address that exists (an SDP answer naming the wrong port), gives ``LinkDown("refused")``,
+    as the RST of an unknown host or of a closed port does.
     """
 
-    def __init__(self, sim: VirtualRuntime, routes: Mapping[str, Port]) -> None:
+    def __init__(self, sim: VirtualRuntime, routes: Mapping[tuple[str, int], Port]) -> None:
         super().__init__()
         self.sim = sim
         self.routes = dict(routes)
@@ -116,6 +118,12 @@ class TcpRouter(Port):
         super().bind(link, deliver)
         for port in self.routes.values():
             port.bind(link, self._forward(port))
+
+    def add_route(self, address: str, tcp_port: int, port: Port) -> None:
+        """Another listener (a second server on a charger's host), usable at once."""
+        self.routes[(address, tcp_port)] = port
+        if self._deliver is not None:
+            port.bind(self.link, self._forward(port))
 
     def _forward(self, port: Port) -> Callable[[Event], None]:
         def deliver(event: Event) -> None:
@@ -128,9 +136,9 @@ class TcpRouter(Port):
         self.sim.call_later(0.0, lambda _: self.emit(event))
 
     def open(self, target: Address) -> None:
-        if not isinstance(target, tuple) or not target:
+        if not isinstance(target, tuple) or len(target) < 2:
             raise LinkError(f"{self.link!r}: open needs an (address, port) target")
-        port = self.routes.get(str(target[0]).split("%")[0])
+        port = self.routes.get((str(target[0]).split("%")[0], int(target[1])))
         if port is None:
             self._later(LinkDown(self.link, "refused"))
             return

@@ -93,7 +93,7 @@ def add_car(sim: VirtualRuntime, site: PlcSite, name: str, n: int, chargers: lis
     sdp_port = 50000 + n
     me = Endpoint(host.nic.mac, host.nic.ip, 49152 + n)
     routes = {
-        str(c.host.nic.ip): rec.tap(links[c.host.name].client, "tcp", me,
+        (str(c.host.nic.ip), c.tcp_port): rec.tap(links[c.host.name].client, "tcp", me,
                                     Endpoint(c.host.nic.mac, c.host.nic.ip, c.tcp_port))
         for c in chargers
     }

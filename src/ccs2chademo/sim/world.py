@@ -237,8 +237,9 @@ class World:
             sdp = Tap(sdp, pcap, sim.now, "udp", local=Endpoint(nic.mac, nic.ip, SDP_CLIENT_PORT))
             tcp = Tap(tcp, pcap, sim.now, "tcp", local=Endpoint(nic.mac, nic.ip, TCP_CLIENT_PORT),
                       peer=Endpoint(evse.mac, evse.ip, personality.port))
-        ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": TcpRouter(sim, {str(evse.ip): tcp}),
-                                  "can": self.bus.port("adapter")}
+        #: the adapter's TCP client socket (a test adds a rogue listener to it, sim/hostile.py)
+        self.router = TcpRouter(sim, {(str(evse.ip), personality.port): tcp})
+        ports: dict[str, Port] = {"plc": plc, "sdp": sdp, "tcp": self.router, "can": self.bus.port("adapter")}
         sim.add(self.bridge, ports=ports, on_output=self._bridge_output)
         self.car: SimCar = self._make_car()
         sim.add(self.car, {"can": self.bus.port("car")}, on_output=self._car_output)
