@@ -66,6 +66,7 @@ from .messages import (
     Kind,
     Schema,
 )
+from .tls import TLS_STOP_CAUSES
 
 EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
 
@@ -502,7 +503,9 @@ class Evcc(MachineBase):
         if self.state == _S_SESSION_STOP:
             self._end(now)
             return
-        cause = "tcp-reset" if reason == "reset" else f"tcp-{reason.split(':')[0]}"
+        head = reason.split(":")[0]
+        # a failure of the TLS layer below (v2g/tls.py) names its own cause
+        cause = head if head in TLS_STOP_CAUSES else "tcp-reset" if reason == "reset" else f"tcp-{head}"
         self._safe_shutdown(f"{cause}:{self.state}", now)
 
     def _on_stop_request(self, now: float) -> None:
