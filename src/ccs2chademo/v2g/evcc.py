@@ -448,6 +448,8 @@ class Evcc(MachineBase):
         elif purpose is EvccTimer.END:
             self._end(now)
         elif purpose is EvccTimer.CONNECT_TIMEOUT:
+            # abort the attempt: TCP may be up below a TLS handshake that never finished (v2g/tls.py)
+            self._emit(CloseLink(self.cfg.link, abort=True))
             self._safe_shutdown("connect-timeout:Connecting", now)
         elif purpose is EvccTimer.START:
             self._start_direct(now)
