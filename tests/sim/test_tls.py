@@ -8,20 +8,28 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
 from ccs2chademo.adapter.config import AdapterConfig, build_config
+from ccs2chademo.cli import cli
 from ccs2chademo.homeplug.connection import ConnectionState
 from ccs2chademo.runtime import logkinds
 from ccs2chademo.runtime.sessionlog import capture
+from ccs2chademo.sim.hostile import CHARGERS
 from ccs2chademo.sim.pki import SimPki, make_test_pki
 from ccs2chademo.sim.tls_charger import ChargerTls, trusting_config
 from ccs2chademo.sim.world import Scenario, Summary, World, summarize
+from ccs2chademo.v2g import codec, v2gtp
 from ccs2chademo.v2g.discovery import TlsOffer
+from ccs2chademo.v2g.evcc import EvccConfig
+from ccs2chademo.v2g.messages import EvMessage, Kind
 
 #: The SDP request of the Tesla Model X Plaid (2025-07-22 capture in ../shared/data/captures, first
 #: SDP datagram): it asks for TLS — the request our ``prefer``/``require`` sends, byte for byte.
@@ -182,3 +190,25 @@ def test_the_key_log_file_is_written_only_when_configured(pki: SimPki, tmp_path:
     keylog.unlink()
     _run(trusting_config(build_config({}), pki), ChargerTls(pki), soc=79.0)
     assert list(keylog.parent.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark (make debian-tshark)")
+def test_wireshark_decrypts_our_capture_with_the_key_log(tmp_path: Path) -> None:
+    """``simulate --tls ok --out DIR``: DIR/ccs.pcapng carries only TLS records on TCP, and tshark
+    with DIR/tls-keys.log decrypts them into the V2GTP messages the Evcc sent, byte for byte."""
+    out = tmp_path / "out"
+    done = CliRunner().invoke(cli, ["simulate", "--json", "--soc-start", "79", "--soc-stop", "80", "--protocol",
+                                    "iso2", "--tls", "ok", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output.splitlines()[-1])["result"] == "completed"
+    port = CHARGERS["alpitronic"].port
+    tshark = subprocess.run(["tshark", "-n", "-r", str(out / "ccs.pcapng"), "-d", f"tcp.port=={port},tls",
+                             "-o", f"tls.keylog_file:{out / 'tls-keys.log'}", "-Y", "tls.app_data",
+                             "-T", "fields", "-e", "data.data"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert tshark.returncode == 0, tshark.stderr
+    decrypted = [bytes.fromhex(line) for line in tshark.stdout.split() if line]
+    assert len(decrypted) > 50 and all(d.startswith(V2GTP_EXI) for d in decrypted)
+    # the first one is our SupportedAppProtocolReq (DIN and ISO-2 offered), exactly as encoded
+    sap = codec.encode_request(EvMessage(Kind.SUPPORTED_APP_PROTOCOL, protocols=EvccConfig().protocols), None)
+    assert decrypted[0] == v2gtp.encode(sap)
