@@ -3,6 +3,7 @@ classification, the composite around the Evcc (direct mode) and the Secc, and th
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 
@@ -177,3 +178,20 @@ def test_the_client_context_checks_no_host_name_and_keeps_the_iso2_suite(pki: Si
     suites = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
     assert suites == {"ECDHE-ECDSA-AES128-SHA256"}
     assert (tmp_path / "keys.log").exists()
+
+
+@pytest.mark.parametrize(("variant", "result", "reason"), [
+    ("ok", "completed", "ev-stop-request:CurrentDemand"),
+    ("expired", "safe-shutdown", "tls-bad-certificate:Connecting"),
+])
+def test_ccs_sim_with_a_tls_charger(tmp_path: Path, variant: str, result: str, reason: str) -> None:
+    from click.testing import CliRunner
+
+    from ccs2chademo.cli import cli
+
+    done = CliRunner().invoke(cli, ["ccs-sim", "--protocol", "iso2", "--minutes", "0.1", "--json", "--tls", variant,
+                                    "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output.splitlines()[-1])
+    assert (summary["result"], summary["stop_reason"], summary["safe_end"]) == (result, reason, True)
+    assert (tmp_path / "pki" / "v2g-root.pem").exists() and (tmp_path / "tls-keys.log").exists()

@@ -233,7 +233,7 @@ class TlsChannel(MachineBase):
         self._tls = context.wrap_bio(self._in, self._out, server_side=server_side)
         self.info: TlsInfo | None = None
         self.failure: tuple[TlsFailure, str] | None = None
-        self._started = 0.0
+        self.started_at = 0.0  # when the handshake began (session time)
 
     # -- the owner's calls ------------------------------------------------------------------------
     @property
@@ -246,7 +246,7 @@ class TlsChannel(MachineBase):
 
     def start(self, now: float) -> None:
         """TCP is up: a client sends its ClientHello, a server waits for one (both bounded)."""
-        self._started = now
+        self.started_at = now
         self._enter(TlsState.HANDSHAKE.value, role="server" if self.server_side else "client")
         self.timers.start(TlsTimer.HANDSHAKE, now + self.handshake_timeout)
         if not self.server_side:
@@ -326,7 +326,7 @@ class TlsChannel(MachineBase):
                                    hashlib.sha256(der).hexdigest() if der else None)
         self._enter(TlsState.ESTABLISHED.value)
         self._log("tls-established", version=info.version, cipher=info.cipher, verified=info.verified,
-                  peer_sha256=info.peer_sha256, handshake_ms=round((now - self._started) * 1000.0, 3))
+                  peer_sha256=info.peer_sha256, handshake_ms=round((now - self.started_at) * 1000.0, 3))
         if not verified and not self.server_side:
             # tls-accept-unverified (adapter/config.py): allowed, never silent
             logger.warning("%s: the charger's certificate was NOT verified (tls-accept-unverified); sha256 %s",
@@ -361,7 +361,7 @@ class TlsChannel(MachineBase):
         self.timers.clear()
         self.failure = (cause, detail)
         self._enter(TlsState.FAILED.value, cause=cause.value)
-        self._log("tls-failed", cause=cause.value, detail=detail, after_ms=round((now - self._started) * 1000.0, 3))
+        self._log("tls-failed", cause=cause.value, detail=detail, after_ms=round((now - self.started_at) * 1000.0, 3))
         self._flush()  # the alert OpenSSL wrote, if any, goes out before the owner's FIN
 
 
