@@ -20,6 +20,8 @@ from click.testing import CliRunner
 from ccs2chademo.adapter.config import AdapterConfig, build_config
 from ccs2chademo.cli import cli
 from ccs2chademo.homeplug.connection import ConnectionState
+from ccs2chademo.pcap.extract import iter_records
+from ccs2chademo.pcap.records import RawRecord, V2gRecord
 from ccs2chademo.runtime import logkinds
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.hostile import CHARGERS
@@ -30,6 +32,7 @@ from ccs2chademo.v2g import codec, v2gtp
 from ccs2chademo.v2g.discovery import TlsOffer
 from ccs2chademo.v2g.evcc import EvccConfig
 from ccs2chademo.v2g.messages import EvMessage, Kind
+from ccs2chademo.v2g.sdp import Security
 
 #: The SDP request of the Tesla Model X Plaid (2025-07-22 capture in ../shared/data/captures, first
 #: SDP datagram): it asks for TLS — the request our ``prefer``/``require`` sends, byte for byte.
@@ -192,18 +195,25 @@ def test_the_key_log_file_is_written_only_when_configured(pki: SimPki, tmp_path:
     assert list(keylog.parent.iterdir()) == []
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark (make debian-tshark)")
-def test_wireshark_decrypts_our_capture_with_the_key_log(tmp_path: Path) -> None:
-    """``simulate --tls ok --out DIR``: DIR/ccs.pcapng carries only TLS records on TCP, and tshark
-    with DIR/tls-keys.log decrypts them into the V2GTP messages the Evcc sent, byte for byte."""
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``simulate --tls ok --out DIR``: one whole session, its capture, key log and PKI."""
+    out = tmp_path_factory.mktemp("simulate") / "out"
     done = CliRunner().invoke(cli, ["simulate", "--json", "--soc-start", "79", "--soc-stop", "80", "--protocol",
                                     "iso2", "--tls", "ok", "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert json.loads(done.output.splitlines()[-1])["result"] == "completed"
+    assert (out / "pki" / "v2g-root.pem").exists()
+    return out
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark (make debian-tshark)")
+def test_wireshark_decrypts_our_capture_with_the_key_log(simulated: Path) -> None:
+    """DIR/ccs.pcapng carries only TLS records on TCP, and tshark with DIR/tls-keys.log decrypts
+    them into the V2GTP messages the Evcc sent, byte for byte."""
     port = CHARGERS["alpitronic"].port
-    tshark = subprocess.run(["tshark", "-n", "-r", str(out / "ccs.pcapng"), "-d", f"tcp.port=={port},tls",
-                             "-o", f"tls.keylog_file:{out / 'tls-keys.log'}", "-Y", "tls.app_data",
+    tshark = subprocess.run(["tshark", "-n", "-r", str(simulated / "ccs.pcapng"), "-d", f"tcp.port=={port},tls",
+                             "-o", f"tls.keylog_file:{simulated / 'tls-keys.log'}", "-Y", "tls.app_data",
                              "-T", "fields", "-e", "data.data"], capture_output=True, text=True, timeout=120,
                             check=False)
     assert tshark.returncode == 0, tshark.stderr
@@ -212,3 +222,28 @@ def test_wireshark_decrypts_our_capture_with_the_key_log(tmp_path: Path) -> None
     # the first one is our SupportedAppProtocolReq (DIN and ISO-2 offered), exactly as encoded
     sap = codec.encode_request(EvMessage(Kind.SUPPORTED_APP_PROTOCOL, protocols=EvccConfig().protocols), None)
     assert decrypted[0] == v2gtp.encode(sap)
+
+
+def test_our_pcap_reader_names_a_tls_stream(simulated: Path, caplog: pytest.LogCaptureFixture) -> None:
+    records = list(iter_records(simulated / "ccs.pcapng"))
+    assert not [r for r in records if isinstance(r, V2gRecord)]
+    assert [r for r in records if isinstance(r, RawRecord) and r.kind == "sdp"]
+    assert sum("a TLS stream, not decoded here" in m for m in caplog.messages) == 2  # both directions
+
+
+def test_a_charger_that_announces_tls_and_speaks_plain_tcp_ends_safe(pki: SimPki) -> None:
+    """SDP says 0x00, the TCP port serves plain V2GTP: our ClientHello is garbage to it, it
+    closes, the handshake never finishes (``tls-closed``)."""
+    stream = io.StringIO()
+    scenario = Scenario(car="leaf-ze1-40", charger="alpitronic", soc_start=78.0, soc_stop=80,
+                        config=trusting_config(build_config({}), pki), protocol="iso2", limit_s=900.0)
+    with capture(stream=stream):
+        world = World(scenario)
+        world.charger.sdp.response = world.charger.sdp.responses[Security.TLS]  # the lie
+        world.run()
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    summary = summarize(world, 0.0)
+    _assert_safe_without_power(summary, world)
+    assert summary.stop_reason == "ccs: tls-closed:Idle", summary
+    assert {r["cause"] for r in _kind(records, "tls-failed")} == {"closed"}
+    assert _kind(records, "bad-frame", "secc")  # the charger's V2GTP parser choked on the ClientHello

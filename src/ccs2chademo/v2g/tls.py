@@ -66,7 +66,7 @@ ISO2_CIPHERS: Final = "ECDHE-ECDSA-AES128-SHA256"
 #: ccs-ev.md §14.1); 5 s — the TCP connect bound of the connection supervisor — catches a charger
 #: that stalls without eating into the 60 s the charger waits for a first request.
 HANDSHAKE_TIMEOUT: Final = 5.0
-#: First byte of a TLS record carrying a handshake (RFC 8446 §5.1, ContentType 22); a V2GTP
+#: First byte of a TLS record carrying a handshake (RFC 8446, section 5.1: ContentType 22); a V2GTP
 #: message starts with its version byte 0x01.
 TLS_HANDSHAKE_RECORD: Final = 0x16
 _READ_SIZE: Final = 16 * 1024
