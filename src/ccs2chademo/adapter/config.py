@@ -24,7 +24,7 @@ VCU, the load relay closed in CurrentDemand); the ``[clara]`` table holds that m
 The ``[ccs]`` table (:class:`CcsConfig`) is the CCS car side's transport security: TLS ``off``
 (default: the SDP request asks for none, exactly as before the table existed), ``prefer`` or
 ``require``, the V2G root certificates the charger's chain is checked against, the logged escape
-hatch ``tls-accept-unverified`` and ``tls-keylog-file`` (docs/ev-session.md "TLS").
+hatch ``tls-accept-unverified`` and ``tls-keylog-file`` (docs/tls.md).
 
 Sections: the ``[hardware]`` table is the nested :class:`~ccs2chademo.drivers.hardware_config.HardwareConfig`
 (what the machines are wired to on one board, used by ``ccs2chademo run``); files without the
@@ -145,7 +145,7 @@ class ClaraConfig(BaseModel):
 
 
 class CcsConfig(BaseModel):
-    """``[ccs]``: TLS toward the charger (docs/ev-session.md "TLS"; ``tls`` takes the values of
+    """``[ccs]``: TLS toward the charger (docs/tls.md; ``tls`` takes the values of
     :class:`~ccs2chademo.v2g.tls.TlsMode`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)

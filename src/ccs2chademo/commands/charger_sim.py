@@ -10,7 +10,7 @@ to stdout (``--json``: one JSON object); ``result`` is ``completed`` (SessionSto
 closed), ``aborted`` (TCP ended without SessionStop), ``interrupted`` (a signal) or
 ``no-session`` (``--timeout`` without a session: exit status 1; all others 0).  Needs
 CAP_NET_RAW (root in a network namespace).  ``--tls PKI_DIR`` serves TLS to a car that asks for
-it (docs/ev-session.md "TLS"), also a hostile variant (``--tls-variant``).
+it (docs/tls.md), also a hostile variant (``--tls-variant``).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def show(path: Path | None, preset: str | None, as_json: bool, markdown: bool) -
     console = Console()
     console.print(table)
     console.print(_mode_table(config))
-    console.print(_section_table("[ccs] (TLS toward the charger, docs/ev-session.md)", config.ccs,
+    console.print(_section_table("[ccs] (TLS toward the charger, docs/tls.md)", config.ccs,
                                  CcsConfig.model_validate({})))
     console.print(escape(_token_line(path)))
 

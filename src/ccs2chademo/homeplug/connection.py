@@ -15,7 +15,7 @@ state           level   leaves on
 ``connected``   80      LinkDown → warm restart; the session closes → ``finished``
 ==============  ======  =====================================================================
 
-**TLS** (:mod:`ccs2chademo.v2g.tls`, docs/ev-session.md "TLS"): with a :class:`~ccs2chademo.v2g.tls.
+**TLS** (:mod:`ccs2chademo.v2g.tls`, docs/tls.md): with a :class:`~ccs2chademo.v2g.tls.
 TlsPolicy` other than ``off`` the SDP request asks for TLS (security 0x00) and the charger's answer
 decides: 0x00 → a :class:`~ccs2chademo.v2g.tls.TlsChannel` (part ``tls``) sits between TCP and the
 V2GTP stream; 0x10 → plain TCP with ``prefer`` (logged ``tls-declined``), the end with ``require``

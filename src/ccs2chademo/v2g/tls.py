@@ -388,7 +388,7 @@ class TlsLink(MachineBase):
     Runs under the inner machine's name (its records keep their ``source``; the channel's carry
     ``part`` = ``tls``).  A server with ``plain`` also serves a connection whose first byte is not
     a TLS handshake record as plain TCP: the car decided from the SDP answer (a charger that
-    offers TLS to those who ask for it, docs/ev-session.md "TLS").
+    offers TLS to those who ask for it, docs/tls.md).
     """
 
     def __init__(self, inner: Machine, context: ssl.SSLContext, server_side: bool, link: str = "tcp",
