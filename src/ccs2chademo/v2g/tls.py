@@ -24,8 +24,9 @@ quotes them, ``iso15118/shared/security.py``, EcoG-io/iso15118):
 * ISO 15118-20 requires TLS 1.3 with TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256
   ([V2G20-1856], [V2G20-2459] for the EVCC); both are in OpenSSL's default TLS 1.3 list, AES-256
   first, and Python's ``ssl`` cannot narrow that list, so it stays the default.  A -20 session is
-  not offered over TLS 1.2 or plain TCP ([V2G20-1237]): :attr:`TlsChannel.info` tells the session
-  which version it got.
+  not offered over TLS 1.2 or plain TCP ([V2G20-1237], as a summary of ISO 15118-20 clause 7.3.4 on
+  blog.csdn.net/weixin_40900932/article/details/136406037 quotes it): :attr:`TlsChannel.info`
+  tells the session which version it got.
 * The SDP security byte: 0x00 = TLS, 0x10 = none (docs/spec/ccs-ev.md §6; the Tesla Model X of
   2025-07-22 asks 0x00 and falls back when the charger answers 0x10).
 
