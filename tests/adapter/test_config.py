@@ -152,7 +152,7 @@ def test_cli_show_json_and_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     values = json.loads(result.output)
     assert values["max-amps"] == 125 and values["sx"] is True and values["v2x"] is False
-    assert set(values) == {*SPEC_TABLE, "hardware", "mode", "clara"}
+    assert set(values) == {*SPEC_TABLE, "hardware", "mode", "clara", "ccs"}
     assert values["hardware"]["plc"] == {"interface": "sim"}
     result = runner.invoke(cli, ["config", "show", "--config", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0

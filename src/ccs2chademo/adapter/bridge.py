@@ -59,6 +59,7 @@ from ..runtime import (
 from ..runtime.machine import successor_table
 from ..runtime.signals import Input, Output
 from ..v2g.evcc import EvccStatus, EvRequest
+from ..v2g.tls import TlsPolicy
 from .car_side import CarSide
 from .car_voltage import CarVoltage
 from .ccs_side import CcsEv, CcsSide
@@ -297,7 +298,10 @@ class Bridge(MachineBase):
 
     def __init__(self, config: AdapterConfig, mac: bytes, rng: random.Random, name: str = "adapter",
                  slac_timing: SlacTiming | None = None, scope_id: int = 0,
-                 ccs_factory: CcsFactory | None = None, car_factory: CarFactory | None = None) -> None:
+                 ccs_factory: CcsFactory | None = None, car_factory: CarFactory | None = None,
+                 tls: TlsPolicy | None = None) -> None:
+        """``tls``: the CCS side's TLS, built by the composition root from ``config.ccs``
+        (:func:`~.ccs_side.tls_policy`: it reads the root certificates); required unless TLS is off."""
         # ``state`` holds the phase's plain value: the session log shows it (docs/machines.md)
         super().__init__(name, _PH_BOOT.value, SUCCESSORS)
         self.config = config
@@ -305,6 +309,9 @@ class Bridge(MachineBase):
         self.rng = rng
         self.slac_timing = slac_timing
         self.scope_id = scope_id
+        if tls is None and config.ccs.tls != "off":
+            raise ValueError(f"[ccs] tls = {config.ccs.tls!r}: pass the TlsPolicy built by ccs_side.tls_policy()")
+        self.tls = tls
         self._ccs_factory = ccs_factory
         self._car_factory = car_factory
         self.power = PowerManager(config, name=f"{name}.power")
@@ -382,7 +389,7 @@ class Bridge(MachineBase):
         if self._ccs_factory is not None:
             return self._ccs_factory(start_at, self.single_session)
         return CcsEv(self.name, self.config, self.mac, self.rng, self.single_session, start_at=start_at,
-                     scope_id=self.scope_id, slac_timing=self.slac_timing)
+                     scope_id=self.scope_id, slac_timing=self.slac_timing, tls=self.tls)
 
     def _new_car_side(self, v2x: bool) -> CarSide:
         """The side that feeds the car, when the power manager lets the sides run."""

@@ -11,14 +11,19 @@ the Evcc's place without the bridge knowing.
 
 from __future__ import annotations
 
+import logging
 import random
+import ssl
 from typing import Protocol
 
 from ..homeplug.connection import SESSION_LINK, PevConnection
 from ..homeplug.slac import SlacTiming
 from ..runtime import Action, Event, InputChanged
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
-from .config import AdapterConfig
+from ..v2g.tls import TlsMode, TlsPolicy, client_context
+from .config import AdapterConfig, CcsConfig, ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 class CcsSide(Protocol):
@@ -83,15 +88,34 @@ def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccCon
     )
 
 
+def tls_policy(ccs: CcsConfig, source: str = "[ccs]") -> TlsPolicy:
+    """The CCS side's TLS from the ``[ccs]`` table.  Reads the root certificates and opens the key
+    log file, so a composition root calls it once (``ccs2chademo run``, the simulated world), never
+    a machine; an unreadable file is a :class:`ConfigError` naming the key."""
+    mode = TlsMode(ccs.tls)
+    if mode is TlsMode.OFF:
+        return TlsPolicy()
+    if ccs.tls_accept_unverified:
+        logger.warning("%s tls-accept-unverified = true: the charger's certificate is NOT checked", source)
+    try:
+        context = client_context(() if ccs.tls_accept_unverified else ccs.v2g_root_certs,
+                                 accept_unverified=ccs.tls_accept_unverified, keylog_file=ccs.tls_keylog_file)
+    except (OSError, ssl.SSLError) as exc:
+        key = "tls-keylog-file" if ccs.tls_keylog_file and ccs.tls_keylog_file in str(exc) else "v2g-root-certs"
+        raise ConfigError(f"{source} {key}: {exc}") from None
+    return TlsPolicy(mode, context)
+
+
 class CcsEv:
     """The real CCS side: ``PevConnection`` carrying an ``Evcc`` in framed mode."""
 
     def __init__(self, name: str, config: AdapterConfig, mac: bytes, rng: random.Random, single_session: bool,
-                 start_at: float = 0.0, scope_id: int = 0, slac_timing: SlacTiming | None = None) -> None:
+                 start_at: float = 0.0, scope_id: int = 0, slac_timing: SlacTiming | None = None,
+                 tls: TlsPolicy | None = None) -> None:
         self.name = name
         self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session))
         self.connection = PevConnection(mac, rng, session=self.evcc, name=f"{name}.ccs", scope_id=scope_id,
-                                        timing=slac_timing, start_at=start_at)
+                                        timing=slac_timing, start_at=start_at, tls=tls)
 
     def get_timer(self) -> float | None:
         return self.connection.get_timer()

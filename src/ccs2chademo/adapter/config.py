@@ -21,6 +21,11 @@ CAN map, issue 13) or ``"lightbulb"`` (the stand-alone demo: a fixed demo voltag
 VCU, the load relay closed in CurrentDemand); the ``[clara]`` table holds that mode's settings
 (:class:`ClaraConfig`, docs/clara-mode.md).
 
+The ``[ccs]`` table (:class:`CcsConfig`) is the CCS car side's transport security: TLS ``off``
+(default: the SDP request asks for none, exactly as before the table existed), ``prefer`` or
+``require``, the V2G root certificates the charger's chain is checked against, the logged escape
+hatch ``tls-accept-unverified`` and ``tls-keylog-file`` (docs/tls.md).
+
 Sections: the ``[hardware]`` table is the nested :class:`~ccs2chademo.drivers.hardware_config.HardwareConfig`
 (what the machines are wired to on one board, used by ``ccs2chademo run``); files without the
 table keep loading unchanged and get the simulated devices.  Any other table is an "unknown
@@ -170,6 +175,35 @@ class ClaraConfig(BaseModel):
             raise ConfigError(f"the SDO save's [clara] is not valid: {problems}") from None
 
 
+class CcsConfig(BaseModel):
+    """``[ccs]``: TLS toward the charger (docs/tls.md; ``tls`` takes the values of
+    :class:`~ccs2chademo.v2g.tls.TlsMode`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+    tls: Literal["off", "prefer", "require"] = Field(
+        "off", description="TLS toward the charger: off (SDP asks for none), prefer (asks for TLS, the charger's "
+        "answer decides), require (asks for TLS; a charger answering no TLS ends the session)")
+    v2g_root_certs: tuple[str, ...] = Field(
+        (), alias="v2g-root-certs", strict=False,  # TOML gives a list
+        description="PEM files of the V2G root certificates the charger's chain must lead to")
+    tls_accept_unverified: bool = Field(
+        False, alias="tls-accept-unverified",
+        description="accept a charger whose certificate is not verified (a DIY adapter rarely holds the V2G "
+                    "roots); every such session logs tls-unverified and a warning")
+    tls_keylog_file: str | None = Field(
+        None, alias="tls-keylog-file",
+        description="append the TLS session secrets to this file (SSLKEYLOGFILE format) so Wireshark can "
+                    "decrypt captures of our sessions; none: off")
+
+    @model_validator(mode="after")
+    def _trust_chosen(self) -> CcsConfig:
+        if self.tls != "off" and not self.v2g_root_certs and not self.tls_accept_unverified:
+            raise ValueError(f"tls = {self.tls!r} needs v2g-root-certs (the V2G roots to check the charger "
+                             "against) or tls-accept-unverified = true")
+        return self
+
+
 class AdapterConfig(BaseModel):
     """Every tunable of the adapter (adapter.md §12.1); attribute = TOML key in snake_case."""
 
@@ -229,6 +263,8 @@ class AdapterConfig(BaseModel):
         "EV driven by a VCU), lightbulb (the stand-alone demo)")
     clara: ClaraConfig = Field(default_factory=lambda: ClaraConfig.model_validate({}),
                                description="[clara]: the clara and lightbulb modes")
+    ccs: CcsConfig = Field(default_factory=lambda: CcsConfig.model_validate({}),
+                           description="[ccs]: TLS toward the charger")
     hardware: HardwareConfig = Field(default_factory=HardwareConfig,
                                      description="[hardware]: what the machines are wired to (ccs2chademo run)")
 

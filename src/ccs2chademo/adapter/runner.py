@@ -48,6 +48,7 @@ from ..runtime.events import Action, Address, SendCan
 from ..runtime.machine import MachineBase
 from ..v2g import ipv6
 from .bridge import Bridge
+from .ccs_side import tls_policy
 from .clara_side import SAVE_OUTPUT, ClaraSave
 from .config import AdapterConfig, ConfigError
 from .config_file import persist_clara
@@ -287,6 +288,8 @@ class AdapterRun:
         if self.sim_car and self.options.car_rig is None:
             raise RunError("a simulated car ([hardware.can] interface = \"sim\") needs a car rig (`ccs2chademo run` "
                            "builds it)")
+        #: TLS toward the charger: the roots are read here, once (a ConfigError names the key)
+        self.tls = tls_policy(config.ccs)
         self.trail = _Trail()
         self.cycle = CycleStats()
         self.status: int | None = None
@@ -321,7 +324,7 @@ class AdapterRun:
         rt = AsyncRuntime(loop=loop)
         self.rt = rt
         seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(4), "big")
-        bridge = Bridge(cfg, iface.mac, random.Random(seed), name="adapter", scope_id=iface.index)
+        bridge = Bridge(cfg, iface.mac, random.Random(seed), name="adapter", scope_id=iface.index, tls=self.tls)
         self.bridge = bridge
         try:
             ports = await self._ccs_ports(loop, iface)

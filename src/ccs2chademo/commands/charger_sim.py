@@ -9,7 +9,8 @@ listening after the car closed TCP), on SIGTERM/SIGINT, or after ``--timeout``; 
 to stdout (``--json``: one JSON object); ``result`` is ``completed`` (SessionStop, then TCP
 closed), ``aborted`` (TCP ended without SessionStop), ``interrupted`` (a signal) or
 ``no-session`` (``--timeout`` without a session: exit status 1; all others 0).  Needs
-CAP_NET_RAW (root in a network namespace).
+CAP_NET_RAW (root in a network namespace).  ``--tls PKI_DIR`` serves TLS to a car that asks for
+it (docs/tls.md), also a hostile variant (``--tls-variant``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -26,6 +28,8 @@ import click
 from ..drivers.linux.iface import NetDriverError
 from ..sim.faults import FAULT_NAMES, FaultError
 from ..sim.hostile import CHARGERS
+from ..sim.pki import SimPki, make_test_pki
+from ..sim.tls_charger import MAX_VERSIONS, TLS_VARIANTS, ChargerTls
 
 if TYPE_CHECKING:
     from ..sim.bench_charger import BenchCharger, ChargerRun
@@ -55,12 +59,26 @@ async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, boo
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the network key and the latencies.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def command(iface: str, personality: str, fault: str | None, timeout: float, seed: int, as_json: bool) -> None:
+@click.option("--tls", "tls_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="PKI_DIR",
+              help="Serve TLS to a car that asks for it (SDP security 0x00), with the test PKI in PKI_DIR "
+                   "(generated there when it holds none; the car trusts PKI_DIR/v2g-root.pem).")
+@click.option("--tls-variant", type=click.Choice(TLS_VARIANTS), default="ok", show_default=True,
+              help="--tls: a good chain, or a hostile wrong-root / expired certificate / handshake stall.")
+@click.option("--tls-max", type=click.Choice(sorted(MAX_VERSIONS)), default="1.3", show_default=True,
+              help="--tls: the highest TLS version served (1.2: an ISO 15118-2 charger).")
+def command(iface: str, personality: str, fault: str | None, timeout: float, seed: int, as_json: bool,
+            tls_dir: Path | None, tls_variant: str, tls_max: str) -> None:
     """Run the simulated charger on IFACE until one session has ended."""
     from ..sim.bench_charger import BenchCharger  # the SECC and its EXI codec: only for this command
 
     try:
-        charger = BenchCharger(iface, personality, fault, seed=seed)
+        tls = None
+        if tls_dir is not None:
+            pki = SimPki(tls_dir)
+            if not pki.root.exists():
+                pki = make_test_pki(tls_dir)
+            tls = ChargerTls(pki, tls_variant, tls_max)
+        charger = BenchCharger(iface, personality, fault, seed=seed, tls=tls)
         run, _interrupted = asyncio.run(_serve(charger, timeout))
     except (NetDriverError, FaultError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, ClaraConfig, ConfigError, load_config
+from ..adapter.config import PRESET_PURPOSE, PRESETS, AdapterConfig, CcsConfig, ClaraConfig, ConfigError, load_config
 from ..web.token import load_or_create, token_path
 
 
@@ -75,6 +77,8 @@ def show(path: Path | None, preset: str | None, as_json: bool, markdown: bool) -
     console = Console()
     console.print(table)
     console.print(_mode_table(config))
+    console.print(_section_table("[ccs] (TLS toward the charger, docs/tls.md)", config.ccs,
+                                 CcsConfig.model_validate({})))
     console.print(escape(_token_line(path)))
 
 
@@ -90,18 +94,26 @@ def _token_line(path: Path | None) -> str:
 
 def _mode_table(config: AdapterConfig) -> Table:
     """``mode`` and the ``[clara]`` table (the CAN-controlled EV mode, docs/clara-mode.md)."""
-    table = Table(title=escape(f"mode = {config.mode!r}; [clara] (used by the clara and lightbulb modes)"))
+    entries = config.clara.can_map().entries
+    shown = {"map": (f"{len(entries)} entries" + (" (ZombieVerter's)" if config.clara.map is None else ""),
+                     "ZombieVerter's")}
+    return _section_table(f"mode = {config.mode!r}; [clara] (used by the clara and lightbulb modes)",
+                          config.clara, ClaraConfig.model_validate({}), shown)
+
+
+def _section_table(title: str, current: BaseModel, defaults: BaseModel,
+                   shown: Mapping[str, tuple[object, object]] | None = None) -> Table:
+    """One ``[section]`` of the file: key, value, default, meaning (``shown``: a field's value and
+    default as words instead)."""
+    table = Table(title=escape(title))
     table.add_column("key", no_wrap=True)
     for column in ("value", "default", "meaning"):
         table.add_column(column, overflow="fold")
-    defaults = ClaraConfig.model_validate({})
-    for name, field in ClaraConfig.model_fields.items():
-        value, default = getattr(config.clara, name), getattr(defaults, name)
-        if name == "map":
-            entries = config.clara.can_map().entries
-            value = f"{len(entries)} entries" + (" (ZombieVerter's)" if value is None else "")
-            default = "ZombieVerter's"
-        mark = "* " if getattr(config.clara, name) != getattr(defaults, name) else "  "
+    for name, field in type(current).model_fields.items():
+        value, default = getattr(current, name), getattr(defaults, name)
+        mark = "* " if value != default else "  "
+        if shown and name in shown:
+            value, default = shown[name]
         table.add_row(mark + (field.alias or name), _fmt(value), _fmt(default), field.description or "")
     return table
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -34,8 +35,10 @@ from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from ..sim.clara_world import CLARA_FAULTS
 from ..sim.faults import FAULT_NAMES as CHARGER_FAULTS
 from ..sim.hostile import CHARGERS
+from ..sim.pki import make_test_pki
 from ..sim.plot import plot_session
 from ..sim.profiles import PROFILE_NAMES, ProfileError, load_profile
+from ..sim.tls_charger import MAX_VERSIONS, TLS_VARIANTS, ChargerTls, trusting_config
 from ..sim.world import SAMPLE_FIELDS, WORLD_FAULTS, Scenario, Summary, World, WorldError, build_world, summarize
 from ..sim.zombie_vcu import VARIANTS
 from ..web.server import ListenError, WebOptions, WebServer, parse_listen
@@ -191,10 +194,17 @@ def _samples(world: World) -> list[dict[str, Any]]:
 @click.option("--web", "web", metavar="[ADDR:]PORT",
               help="--realtime: serve the status page (docs/web.md) on ADDR (default 127.0.0.1); it stays up "
                    "after the session until Ctrl-C.")
+@click.option("--tls", "tls_variant", type=click.Choice(TLS_VARIANTS),
+              help="The charger serves TLS with a test PKI generated for this run (--out DIR/pki/): ok, or a "
+                   "hostile wrong-root / expired certificate / handshake stall.  Unless the config's [ccs] "
+                   "chose TLS, the adapter requires it and trusts the generated root (key log: "
+                   "--out DIR/tls-keys.log).")
+@click.option("--tls-max", type=click.Choice(sorted(MAX_VERSIONS)), default="1.3", show_default=True,
+              help="--tls: the highest TLS version the charger speaks (1.2: an ISO 15118-2 charger).")
 def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path: Path | None,
             faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int,
             mode: str | None, vcu: str, ac_amps: float | None, protocol: str | None, speed: float | None,
-            web: str | None) -> None:
+            web: str | None, tls_variant: str | None, tls_max: str) -> None:
     """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car (or, --mode clara, a
     CAN-controlled EV), in virtual time."""
     if list_:
@@ -208,10 +218,17 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
         config = config.model_copy(update={"mode": mode})
     if ac_amps is not None and config.mode != "clara":
         raise click.UsageError("--ac is basic AC charging of the clara mode: add --mode clara")
-    scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
-                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol, ac_amps=ac_amps)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    pki_dir = None if tls_variant is None or out is not None else tempfile.TemporaryDirectory(prefix="ccs2chademo-pki-")
+    tls = None
+    if tls_variant is not None:
+        pki = make_test_pki(out / "pki" if out is not None else Path(pki_dir.name if pki_dir else "."))
+        config = trusting_config(config, pki, keylog_file=out / "tls-keys.log" if out is not None else None)
+        tls = ChargerTls(pki, tls_variant, tls_max)
+    scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
+                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol, ac_amps=ac_amps, tls=tls)
+    if out is not None:
         try:
             epoch = session_epoch()
         except ValueError as exc:

@@ -10,9 +10,20 @@ state           level   leaves on
 ``modem``       5       a local modem answered GET_SW → ``slac`` (ccs-ev.md §5; asks again until one does)
 ``slac``        10      SET_KEY.CNF accepted → ``sdp`` (SlacPev retries itself; 15 s guard)
 ``sdp``         15      valid response → ``connecting``; 50 requests unanswered → ``modem``
-``connecting``  50      LinkUp → ``connected``; refused/timeout → warm restart
+``connecting``  50      LinkUp → ``connected`` (``tls`` when TLS was agreed); refused/timeout → warm restart
+``tls``         60      handshake done → ``connected``; any TLS failure → ``finished``
 ``connected``   80      LinkDown → warm restart; the session closes → ``finished``
 ==============  ======  =====================================================================
+
+**TLS** (:mod:`ccs2chademo.v2g.tls`, docs/tls.md): with a :class:`~ccs2chademo.v2g.tls.
+TlsPolicy` other than ``off`` the SDP request asks for TLS (security 0x00) and the charger's answer
+decides: 0x00 → a :class:`~ccs2chademo.v2g.tls.TlsChannel` (part ``tls``) sits between TCP and the
+V2GTP stream; 0x10 → plain TCP with ``prefer`` (logged ``tls-declined``), the end with ``require``
+(``tls-failed``, cause ``not-offered``).  A TLS failure (bad certificate, alert, handshake failure
+or stall, a bad record) closes TCP and reaches the session as ``LinkDown("v2g", "tls-<cause>: …")``;
+the connection is then ``finished`` (the bridge decides whether a new CCS session starts).  Before
+``LinkUp`` the session gets ``InputChanged("tls", TlsInfo)`` when the link is secured (an ISO
+15118-20 session must know the version, [V2G20-1237]).
 
 *Warm restart* (ccs-ev.md §6): one SDP request, 0.5 s, then SLAC again.  **From ``connecting`` on, every
 HomePlug frame and SDP datagram is ignored** (ccs-ev.md §13.2, §16 rule 4): a neighbour car's MATCH.CNF
@@ -43,7 +54,6 @@ from ..runtime.events import (
     InputChanged,
     LinkDown,
     LinkUp,
-    Log,
     OpenLink,
     SendData,
     SendFailed,
@@ -53,6 +63,8 @@ from ..runtime.events import (
 from ..runtime.machine import Machine, MachineBase, successor_table
 from ..v2g import v2gtp
 from ..v2g.discovery import SdpClient, SdpResult
+from ..v2g.sdp import Security
+from ..v2g.tls import TlsChannel, TlsFailure, TlsMode, TlsPolicy, link_down_reason, tagged
 from .finder import FinderState, ModemFinder
 from .slac import SlacPev, SlacResult, SlacTiming
 
@@ -68,6 +80,7 @@ class ConnectionState(StrEnum):
     SLAC = "slac"
     SDP = "sdp"
     CONNECTING = "connecting"
+    TLS = "tls"
     CONNECTED = "connected"
     FINISHED = "finished"
 
@@ -82,8 +95,9 @@ _C_IDLE: Final = "idle"
 _C_MODEM: Final = "modem"
 _C_SDP: Final = "sdp"
 _C_SLAC: Final = "slac"
+_C_TLS: Final = "tls"
 #: ccs-ev.md §13.2 connection level of each state
-LEVELS: dict[str, int] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.CONNECTED: 80,
+LEVELS: dict[str, int] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.TLS: 60, C.CONNECTED: 80,
                           C.FINISHED: 5, C.IDLE: 5}
 #: What may follow each state (docs/machines.md): ``modem`` is the full restart, ``sdp`` the warm
 #: one (ccs-ev.md §6); a finished session's supervisor is replaced, not restarted.
@@ -91,8 +105,9 @@ CONNECTION_SUCCESSORS = successor_table({
     C.IDLE: {C.MODEM},
     C.MODEM: {C.SLAC},
     C.SLAC: {C.SDP},
-    C.SDP: {C.CONNECTING, C.MODEM},  # modem: SDP unanswered
-    C.CONNECTING: {C.CONNECTED, C.SDP, C.MODEM},  # modem: MAX_TCP_FAILURES in a row
+    C.SDP: {C.CONNECTING, C.MODEM, C.FINISHED},  # modem: SDP unanswered; finished: TLS required, not offered
+    C.CONNECTING: {C.CONNECTED, C.TLS, C.SDP, C.MODEM},  # modem: MAX_TCP_FAILURES in a row
+    C.TLS: {C.CONNECTED, C.FINISHED},  # finished: the handshake failed
     C.CONNECTED: {C.FINISHED, C.SDP},
     C.FINISHED: set(),
 })
@@ -110,11 +125,17 @@ class PevConnection(MachineBase):
 
     def __init__(self, mac: bytes, rng: random.Random, session: Machine | None = None, name: str = "connection",
                  scope_id: int = 0, timing: SlacTiming | None = None, connect_timeout: float = 5.0,
-                 sdp_requests: int = 50, start_at: float = 0.0) -> None:
+                 sdp_requests: int = 50, start_at: float = 0.0, tls: TlsPolicy | None = None) -> None:
         super().__init__(name, C.IDLE.value, CONNECTION_SUCCESSORS)
+        self.tls = tls or TlsPolicy()
         self.finder = ModemFinder(mac, name=f"{name}.finder")
         self.slac = SlacPev(mac, rng, name=f"{name}.slac", timing=timing)
-        self.sdp = SdpClient(name=f"{name}.sdp", scope_id=scope_id, max_requests=sdp_requests)
+        self.sdp = SdpClient(name=f"{name}.sdp", scope_id=scope_id, max_requests=sdp_requests,
+                             security=self.tls.security)
+        #: the TLS connection of the present TCP connection, when the charger agreed to TLS
+        self.tls_channel: TlsChannel | None = None
+        self._secure = False  # the SDP answer agreed to TLS: the next TCP connection is secured
+        self._peer: Any = None
         self.session = session
         self.scope_id = scope_id
         self.connect_timeout = connect_timeout
@@ -160,9 +181,8 @@ class PevConnection(MachineBase):
         """Move the parts' actions into our queue; react to what they finished."""
         for part in (self.finder, self.slac, self.sdp):
             for action in part.actions():
-                if isinstance(action, Log):  # keep which part decided (the record's source is us)
-                    action = Log(action.kind, {"part": part.name.rsplit(".", 1)[-1], **action.fields})
-                self._emit(action)
+                self._emit(tagged(action, part.name.rsplit(".", 1)[-1]))  # keep which part decided
+        self._drain_tls()
         if self.session is not None:
             for action in self.session.actions():
                 self._from_session(action)
@@ -177,6 +197,10 @@ class PevConnection(MachineBase):
                 else self.sdp if state == _C_SDP else None)
         if part is not None:
             t = part.get_timer()
+            if t is not None and (deadline is None or t < deadline):
+                deadline = t
+        elif state == _C_TLS and self.tls_channel is not None:
+            t = self.tls_channel.get_timer()
             if t is not None and (deadline is None or t < deadline):
                 deadline = t
         if self.session is not None:
@@ -197,6 +221,11 @@ class PevConnection(MachineBase):
             self.slac.handle_timer(now)
         if self.state == _C_SDP and due(self.sdp.get_timer(), now):
             self.sdp.handle_timer(now)
+        channel = self.tls_channel
+        if self.state == _C_TLS and channel is not None and due(channel.get_timer(), now):
+            channel.handle_timer(now)
+            if channel.failed:
+                self._tls_failed(channel, now)
         if self.session is not None and due(self.session.get_timer(), now):
             self.session.handle_timer(now)
         for purpose in self.timers.expired(now):
@@ -253,6 +282,8 @@ class PevConnection(MachineBase):
             self._pump()
         elif self.state == _C_SDP and self.sdp.result is not None:
             self.sdp_result = result = self.sdp.result
+            if not self._agree_tls(result, now):
+                return
             self._goto(C.CONNECTING, address=str(result.address), port=result.port)
             # ccs-ev.md §16 rule 1: the announced address and port, with our interface's scope id
             self._emit(OpenLink("tcp", target=(str(result.address), result.port, 0, self.scope_id)))
@@ -261,12 +292,44 @@ class PevConnection(MachineBase):
             self._log("restart", reason=f"SDP unanswered after {self.sdp.sent} requests", step="modem")
             self.start(now)
 
+    def _agree_tls(self, result: SdpResult, now: float) -> bool:
+        """The charger's SDP answer decides TLS (module docstring); False: the session ends here."""
+        mode = self.tls.mode
+        self._secure = mode is not TlsMode.OFF and result.security == Security.TLS
+        if mode is TlsMode.OFF or self._secure:
+            return True
+        if mode is TlsMode.PREFER:
+            self._log("tls-declined", security=result.security)
+            return True
+        failure = (TlsFailure.NOT_OFFERED, f"the SDP answer's security is 0x{result.security:02x}, tls = require")
+        self._log("tls-failed", part="tls", cause=failure[0].value, detail=failure[1], after_ms=0.0)
+        self._to_session(LinkDown(SESSION_LINK, link_down_reason(failure)), now)
+        self._goto(C.FINISHED, reason=f"tls-{failure[0].value}")
+        return False
+
+    def _tls_failed(self, channel: TlsChannel, now: float, close: bool = True) -> None:
+        """A TLS failure ends this connection: FIN after the alert (unless TCP is gone), the
+        session told why."""
+        assert channel.failure is not None
+        self._drain_tls()
+        self.tls_channel = None
+        if close:
+            self._emit(CloseLink("tcp", abort=False))
+        self._to_session(LinkDown(SESSION_LINK, link_down_reason(channel.failure)), now)
+        self._goto(C.FINISHED, reason=f"tls-{channel.failure[0].value}")
+
+    def _drain_tls(self) -> None:
+        if self.tls_channel is not None:
+            for action in self.tls_channel.actions():
+                self._emit(tagged(action, "tls"))
+
     def _restart_warm(self, now: float, reason: str) -> None:
         """ccs-ev.md §6: one SDP request and 0.5 s, then SLAC (SdpClient failure takes us to SLAC).
 
         After ``MAX_TCP_FAILURES`` TCP failures without a connection in between, SLAC starts
         over at once."""
         self._stream = v2gtp.V2gtpStream()
+        self.tls_channel = None
         self._tcp_failures += 1
         if self._tcp_failures >= MAX_TCP_FAILURES:
             self._tcp_failures = 0
@@ -284,18 +347,36 @@ class PevConnection(MachineBase):
             self.connected_at = now
             self._tcp_failures = 0
             self._stream = v2gtp.V2gtpStream()
-            self._goto(C.CONNECTED, peer=str(event.peer))
-            self._to_session(LinkUp(SESSION_LINK, event.peer), now)
+            self._peer = event.peer
+            if self._secure:
+                assert self.tls.context is not None  # TlsPolicy guarantees it unless the mode is off
+                self.tls_channel = TlsChannel(self.tls.context, server_side=False, name=f"{self.name}.tls",
+                                              handshake_timeout=self.tls.handshake_timeout)
+                self._goto(C.TLS, peer=str(event.peer))
+                self.tls_channel.start(now)
+            else:
+                self._goto(C.CONNECTED, peer=str(event.peer))
+                self._to_session(LinkUp(SESSION_LINK, event.peer), now)
         elif isinstance(event, LinkDown):
-            if self.state == _C_CONNECTED:
+            handshaking = self.tls_channel
+            if self.state == _C_TLS and handshaking is not None:
+                handshaking.lost(event.reason, now)
+                self._tls_failed(handshaking, now, close=False)
+            elif self.state == _C_CONNECTED:
                 self._to_session(LinkDown(SESSION_LINK, event.reason), now)
                 self._restart_warm(now, f"TCP {event.reason}")
             elif self.state == _C_CONNECTING:
                 self.timers.cancel(ConnectionTimer.CONNECT_TIMEOUT)
                 self._restart_warm(now, f"TCP connect {event.reason}")
-        elif isinstance(event, DataReceived) and self.state == _C_CONNECTED:
+        elif isinstance(event, DataReceived) and (self.state == _C_CONNECTED or self.state == _C_TLS):
+            data = event.data
+            channel = self.tls_channel
+            if channel is not None:
+                data = self._decrypt(channel, data, now)
+                if not data:
+                    return
             try:
-                messages = self._stream.feed(event.data)
+                messages = self._stream.feed(data)
             except v2gtp.V2gtpError as exc:
                 self._log("rejected", reason=str(exc), step="v2gtp")
                 self._emit(CloseLink("tcp"))
@@ -310,6 +391,20 @@ class PevConnection(MachineBase):
         elif isinstance(event, SendFailed):
             self._log("send-failed", link="tcp", reason=event.reason)
 
+    def _decrypt(self, channel: TlsChannel, data: bytes, now: float) -> bytes:
+        """Ciphertext in, plaintext out; the handshake's end connects the session."""
+        plain = channel.feed(data, now)
+        self._drain_tls()
+        if channel.failed:
+            self._tls_failed(channel, now)
+            return b""
+        if self.state == _C_TLS and channel.established:
+            assert channel.info is not None
+            self._goto(C.CONNECTED, peer=str(self._peer), tls=channel.info.version)
+            self._to_session(InputChanged("tls", channel.info), now)
+            self._to_session(LinkUp(SESSION_LINK, self._peer), now)
+        return plain
+
     # -- the seam ---------------------------------------------------------------------------------
     def _to_session(self, event: Event, now: float) -> None:
         if self.session is not None:
@@ -318,11 +413,19 @@ class PevConnection(MachineBase):
     def _from_session(self, action: Action) -> None:
         if isinstance(action, SendFrame) and action.link == SESSION_LINK:
             if self.state == _C_CONNECTED:
-                self._emit(SendData("tcp", v2gtp.encode(action.frame)))
+                channel = self.tls_channel
+                if channel is None:
+                    self._emit(SendData("tcp", v2gtp.encode(action.frame)))
+                else:
+                    channel.send(v2gtp.encode(action.frame))
+                    self._drain_tls()
             else:
                 self._log("dropped", reason=f"session sent in state {self.state}")
         elif isinstance(action, CloseLink) and action.link == SESSION_LINK:
             if self.state == _C_CONNECTED:
+                if self.tls_channel is not None and not action.abort:
+                    self.tls_channel.close()  # close_notify before the FIN
+                    self._drain_tls()
                 self._emit(CloseLink("tcp", action.abort))
                 self._goto(C.FINISHED)
         else:

@@ -60,6 +60,10 @@ def iter_records(source: str | Path | bytes | BinaryIO,
             try:
                 messages = stream.feed(chunk.data)
             except v2gtp.V2gtpError as exc:
+                if exc.offset == 0 and chunk.data[:1] == b"\x16":  # a TLS handshake record (docs/tls.md)
+                    log.warning("frame %d, connection %d: a TLS stream, not decoded here (Wireshark decrypts it "
+                                "with the key log, docs/tls.md)", frame.number, conn.index)
+                    continue
                 log.warning("frame %d, connection %d: V2GTP stream broken, rest of this direction ignored: %s",
                             frame.number, conn.index, exc)
                 continue

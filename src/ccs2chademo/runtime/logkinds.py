@@ -99,6 +99,9 @@ SC = "v2g/secc.py: Secc"
 DI = "v2g/discovery.py: SdpClient"
 SDS = "v2g/discovery.py: SdpServer"
 LB = "v2g/loopback.py: FixedResponder"
+TC = "v2g/tls.py: TlsChannel"
+TL = "v2g/tls.py: TlsLink"
+SST = "sim/tls_charger.py: StallingServer"
 WO = "sim/world.py: World"
 MO = "sim/modem.py: SimModem"
 RIG = "sim/car_rig.py: SimCarRig"
@@ -178,6 +181,9 @@ KINDS: tuple[Kind, ...] = (
         f("v2x", B, "the session is a V2X discharge"),
         f("vcc4", N, "supply voltage VCC4, V"),
         f("vcc12", N, "supply voltage VCC12, V"),
+        f("role", S, "`client` or `server` (a TLS channel's handshake)"),
+        f("by", S, "who ended the TLS connection: `us`, `peer` or `TCP …`"),
+        f("tls", S, "the TLS version the connection is secured with (connection: `connected`)"),
     )),
     # ---------------------------------------------------------------- the simulated world
     Kind("sample", "one telemetry point of the simulated world (what `ccs2chademo plot` draws)", (WO,), (
@@ -500,7 +506,7 @@ KINDS: tuple[Kind, ...] = (
         r("reason", S, _REASON), f("mmtype", S, "HomePlug MMTYPE, hex"),
         f("length", I, "frame length"), f("count", I, "ignored so far"),
     )),
-    Kind("dropped", "a frame or message dropped", (CO, MO), (
+    Kind("dropped", "a frame or message dropped", (CO, MO, TC), (
         r("reason", S, _REASON), f("mmtype", S, "HomePlug MMTYPE, hex"),
     )),
     Kind("timeout", "a step or a message timed out", (SP, SE, EV), (
@@ -520,7 +526,7 @@ KINDS: tuple[Kind, ...] = (
         r("voltage", (N, Z), "EVSEPresentVoltage, V"), r("current", (N, Z), "EVSEPresentCurrent, A"),
     )),
     Kind("bad-frame", "a V2GTP frame could not be parsed", (EV, SC), (r("error", S, "the error"),)),
-    Kind("hostile", "a hostile charger personality misbehaves (sim/hostile.py)", (SC,), (
+    Kind("hostile", "a hostile charger personality misbehaves (sim/hostile.py, sim/tls_charger.py)", (SC, SST), (
         r("behaviour", S, "what it does (`sim/hostile.py` BEHAVIOURS)"), r("msg", S, "the request it answers"),
     )),
     Kind("ignored-frame", "a V2GTP payload type the EV session does not handle", (EV,), (
@@ -552,6 +558,25 @@ KINDS: tuple[Kind, ...] = (
     Kind("no-response", "the charger has no response for a request", (SC,), (r("msg", S, "the request"),)),
     Kind("reset-connection", "the charger resets the TCP connection", (SC,)),
     Kind("sequence-error", "a request out of sequence", (SC,), (r("got", S, "received"), r("after", (S, Z), "after"))),
+    # ---------------------------------------------------------------- TLS (v2g/tls.py; records carry part `tls`)
+    Kind("tls-established", "the TLS handshake finished", (TC,), (
+        r("version", S, "the TLS version (`TLSv1.3`, `TLSv1.2`)"),
+        r("cipher", S, "the cipher suite, OpenSSL's name"),
+        r("verified", B, "the peer's certificate chain was verified (a server: false, -2 has no client certificate)"),
+        r("peer_sha256", (S, Z), "SHA-256 of the peer's certificate (DER, hex)"),
+        r("handshake_ms", N, "from TCP up to the finished handshake, ms"),
+    )),
+    Kind("tls-failed", "TLS failed: the connection ends, the session's stop reason is `tls-<cause>`", (TC, TL, CO), (
+        r("cause", S, "`bad-certificate`, `handshake-failure`, `alert`, `timeout`, `closed`, `protocol-error`, "
+                      "`not-offered`"),
+        r("detail", S, "OpenSSL's reason or the check that failed"),
+        r("after_ms", N, "since the handshake began, ms"),
+    )),
+    Kind("tls-unverified", "the charger's certificate was accepted without verification (`tls-accept-unverified`)",
+         (TC,), (r("peer_sha256", (S, Z), "SHA-256 of the charger's certificate (DER, hex)"),)),
+    Kind("tls-declined", "TLS was asked for (`prefer`) and the charger's SDP answer said none: plain TCP", (CO,), (
+        r("security", I, "the SDP answer's security byte"),
+    )),
 )
 
 #: Every kind renamed, oldest first (format version 1 unified the kinds: kebab-case, one input refusal).

@@ -31,7 +31,7 @@ from ..drivers.linux.raweth import RawEthernetPort
 from ..homeplug import frames as F
 from ..homeplug.slac import SlacEvse, random_network_key
 from ..runtime import AsyncRuntime, SessionLog
-from ..v2g.discovery import SdpServer
+from ..v2g.discovery import SdpServer, TlsOffer
 from ..v2g.messages import EvMessage, Kind
 from ..v2g.sdp import SDP_PORT
 from ..v2g.secc import Reply, Secc
@@ -40,6 +40,7 @@ from .charger import Personality, PowerStageModel, build_charger
 from .faults import Fault, FaultInjector
 from .hostile import CHARGERS
 from .modem import ModemStandIn
+from .tls_charger import ChargerTls
 
 
 class BenchLoad:
@@ -117,6 +118,7 @@ class ChargerRun:
     secc_states: list[str] = field(default_factory=list)
     delivered_ah: float = 0.0
     wall_s: float = 0.0
+    tls: str | None = None  # the TLS variant served (``--tls``), None: plain TCP only
 
     def as_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -129,7 +131,7 @@ class BenchCharger:
     """Wires the charger's machines to ``iface`` on an :class:`AsyncRuntime`."""
 
     def __init__(self, ifname: str, personality: str = "abb", fault: str | None = None, seed: int = 0,
-                 log: SessionLog | None = None) -> None:
+                 log: SessionLog | None = None, tls: ChargerTls | None = None) -> None:
         try:
             self.personality: Personality = CHARGERS[personality]
         except KeyError:
@@ -140,6 +142,7 @@ class BenchCharger:
         self.address = iface.link_local_address(ifname)
         self.rng = random.Random(seed)
         self.log = log
+        self.tls = tls
         self.secc_states: list[str] = []
         self.session_seen = False
         self.session_stopped = False
@@ -152,7 +155,8 @@ class BenchCharger:
         mac = self.mac
         self.slac = SlacEvse(mac, nid, nmk, name="charger.slac", configure_modem=False)
         self.modem = ModemStandIn(b"\x02\xb0\x52" + mac[3:], mac, name="charger.modem_standin")
-        self.sdp = SdpServer(self.address, self.personality.port, name="charger.sdp")
+        self.sdp = SdpServer(self.address, self.personality.port, name="charger.sdp",
+                             tls=TlsOffer.NONE if self.tls is None else self.tls.offer)
         self.injector = FaultInjector(self.fault) if self.fault is not None else None
         secc = build_charger(self.personality, self.rng, hook=self._observe, name="secc")
         assert isinstance(secc.stage, PowerStageModel)
@@ -170,7 +174,7 @@ class BenchCharger:
         rt.add(self.slac, {"plc": slac_port})
         rt.add(self.modem, {"plc": modem_port})
         rt.add(self.sdp, {"sdp": udp})
-        rt.add(secc, {"tcp": tcp})
+        rt.add(secc if self.tls is None else self.tls.serve(secc), {"tcp": tcp})
         return rt
 
     def _observe(self, request: EvMessage, reply: Reply) -> Reply:
@@ -203,4 +207,4 @@ class BenchCharger:
             iface=self.ifname, address=str(self.address), tcp_port=self.personality.port,
             slac_matched=[F.format_mac(m) for m in self.slac.matched], sdp_answered=self.sdp.answered,
             set_key_answered=self.modem.keys_set, v2g_requests=self.secc.requests, secc_states=self.secc_states,
-            delivered_ah=self.stage.delivered_ah, wall_s=wall_s)
+            delivered_ah=self.stage.delivered_ah, wall_s=wall_s, tls=None if self.tls is None else self.tls.variant)

@@ -11,20 +11,24 @@ connects the battery to the charger's power stage.  :func:`run_session` returns 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..drivers.pcapng import PcapngWriter, Tap
 from ..runtime import ByteLink, Impairment, InputChanged, Port, VirtualRuntime
+from ..runtime.machine import Machine
 from ..runtime.signals import Output
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
+from ..v2g.tls import TlsLink
 from .battery import Battery, linear_battery
 from .charger import build_charger
 from .faults import Fault, FaultInjector
 from .hostile import CHARGERS
+from .tls_charger import ChargerTls
 
 RAMP_UP = 4.0  # A per 100 ms (adapter.md §6.1)
 RAMP_DOWN = 10.0
@@ -116,8 +120,11 @@ def protocols_for(schema: Schema) -> EvccConfig:
 def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, fault: Fault | None = None,
                   minutes: float = 1.0, seed: int = 0, config: EvccConfig | None = None,
                   battery: Battery | None = None, current: float = 100.0,
-                  impairment: Impairment | None = None, pcapng: PcapngWriter | None = None) -> Session:
-    """Wire car, Evcc, link and charger; with ``pcapng`` the EV's TCP port is recorded."""
+                  impairment: Impairment | None = None, pcapng: PcapngWriter | None = None,
+                  tls: ChargerTls | None = None, tls_client: ssl.SSLContext | None = None) -> Session:
+    """Wire car, Evcc, link and charger; with ``pcapng`` the EV's TCP port is recorded.  With
+    ``tls`` the charger serves TLS and the Evcc (direct mode) speaks it with ``tls_client``
+    (:func:`~ccs2chademo.v2g.tls.client_context`), both behind a :class:`~ccs2chademo.v2g.tls.TlsLink`."""
     personality = CHARGERS[charger]
     sim = VirtualRuntime(seed=seed)
     battery = battery or linear_battery()
@@ -140,8 +147,13 @@ def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, faul
         ev = Endpoint(cfg.mac, ipaddress.IPv6Address("fe80::ff:fe00:1"), 50000)
         evse = Endpoint(bytes.fromhex("020000000002"), ipaddress.IPv6Address("fe80::1"), personality.port)
         ev_port = Tap(link.client, pcapng.write, sim.now, "tcp", ev, evse)
-    sim.add(secc, ports={"tcp": link.server})
-    sim.add(evcc, ports={"tcp": ev_port}, on_output=on_output)
+    ev_machine: Machine = evcc
+    if tls is not None:
+        if tls_client is None:
+            raise ValueError("a TLS charger needs the EV's client context (tls_client)")
+        ev_machine = TlsLink(evcc, tls_client, server_side=False)
+    sim.add(secc if tls is None else tls.serve(secc), ports={"tcp": link.server})
+    sim.add(ev_machine, ports={"tcp": ev_port}, on_output=on_output)
 
     def tick(now: float) -> None:
         status = evcc.status

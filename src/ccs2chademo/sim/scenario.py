@@ -18,7 +18,7 @@ from ..runtime.core import Port
 from ..runtime.links import ByteLink, Impairment
 from ..runtime.machine import Machine
 from ..runtime.virtual import VirtualRuntime
-from ..v2g.discovery import SdpServer
+from ..v2g.discovery import SdpServer, TlsOffer
 from ..v2g.ipv6 import Endpoint
 from .modem import QCA7000
 from .plc import PlcHost, PlcSite, TcpRouter
@@ -59,13 +59,14 @@ class _Recorder:
 
 def add_charger(sim: VirtualRuntime, site: PlcSite, name: str, n: int, tcp_port: int = 15118,
                 attenuation: dict[str, float] | None = None, modem_restart: float = 8.0,
-                slac: SlacEvse | None = None, pcap: PcapngWriter | None = None) -> Charger:
-    """A charger host (SLAC responder + SDP server) behind an EVSE-side modem."""
+                slac: SlacEvse | None = None, pcap: PcapngWriter | None = None,
+                sdp_tls: TlsOffer = TlsOffer.NONE) -> Charger:
+    """A charger host (SLAC responder + SDP server announcing ``sdp_tls``) behind an EVSE-side modem."""
     host = site.add_host(name, mac(0xE0, n), mac(0xEE, n), role="evse", attenuation=attenuation, firmware=QCA7000)
     if slac is None:
         nid, nmk = random_network_key(sim.rng_for(f"{name}-key"))
         slac = SlacEvse(host.nic.mac, nid, nmk, name=f"{name}.slac", modem_restart=modem_restart)
-    sdp = SdpServer(host.nic.ip, tcp_port, name=f"{name}.sdp")
+    sdp = SdpServer(host.nic.ip, tcp_port, name=f"{name}.sdp", tls=sdp_tls)
     rec = _Recorder(sim, pcap)
     sim.add(slac, ports={"plc": rec.tap(host.nic.raw_port())})
     sim.add(sdp, ports={"sdp": rec.tap(host.nic.udp_port(SDP_PORT, hop_limit=64), "udp",

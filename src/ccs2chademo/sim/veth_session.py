@@ -73,6 +73,12 @@ class VethSession:
     #: the adapter's command before ``--config …`` (a benchmark's probe wraps ``run``); default ``ccs2chademo run``
     adapter_command: tuple[str, ...] = ()
     adapter_args: tuple[str, ...] = ()  # more `run` options (e.g. `--web PORT`, bench/web.py)
+    #: the charger serves TLS (``charger-sim --tls``, a test PKI made in ``artifacts/pki``): the variant
+    #: (``ok``, ``wrong-root``, ``expired``, ``stall``); the adapter's ``[ccs] tls`` is ``adapter_tls``,
+    #: trusting that PKI's root, its key log in ``artifacts/tls-keys.log``
+    tls: str | None = None
+    tls_max: str = "1.3"
+    adapter_tls: str = "require"
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
@@ -85,6 +91,7 @@ class VethSession:
         self.session_log = self.artifacts / "session.jsonl"
         self.gpio_trace = self.artifacts / "gpio.jsonl"
         self.capture = self.artifacts / "veth.pcapng"
+        self.keylog = self.artifacts / "tls-keys.log"
 
     def __enter__(self) -> VethSession:
         try:
@@ -126,16 +133,33 @@ class VethSession:
             self._spawn("charger", self.charger_ns, [*PY, "charger-sim", "--iface", self.charger_if,
                                                      "--personality", self.personality,
                                                      "--timeout", str(self.charger_timeout_s), "--json",
-                                                     *(["--fault", self.fault] if self.fault else [])])
+                                                     *(["--fault", self.fault] if self.fault else []),
+                                                     *self._tls_args()])
         argv = [*(self.adapter_command or (*PY, "run")), "--config", str(self.config_path), "-v", "--car", self.car,
                 "--soc", str(self.soc), "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
         if self.stop_after_s is not None:
             argv += ["--stop-after", str(self.stop_after_s)]
         self._spawn("adapter", self.adapter_ns, [*argv, *self.adapter_args], self.adapter_env)
 
+    def _tls_args(self) -> list[str]:
+        if self.tls is None:
+            return []
+        return ["--tls", str(self.artifacts / "pki"), "--tls-variant", self.tls, "--tls-max", self.tls_max]
+
+    def _tls_config(self) -> str:
+        """``[ccs]``: TLS trusting the test PKI (made here, before either process starts)."""
+        if self.tls is None:
+            return ""
+        from .pki import make_test_pki  # cryptography: only for a TLS session
+
+        pki = make_test_pki(self.artifacts / "pki")
+        self.keylog.unlink(missing_ok=True)
+        return (f"[ccs]\ntls = \"{self.adapter_tls}\"\nv2g-root-certs = [\"{pki.root}\"]\n"
+                f"tls-keylog-file = \"{self.keylog}\"\n")
+
     def _config(self) -> str:
         a = self.artifacts
-        return (f"{self.adapter_config}\n{self._clara_config()}"
+        return (f"{self.adapter_config}\n{self._clara_config()}{self._tls_config()}"
                 f"[hardware.gpio]\nbackend = \"sim\"\n"
                 f"[hardware.can]\ninterface = \"sim\"\n"
                 f"[hardware.plc]\ninterface = \"{self.adapter_if}\"\n"

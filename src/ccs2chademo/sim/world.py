@@ -31,13 +31,15 @@ from typing import Any, Protocol
 from mypy_extensions import mypyc_attr
 
 from ..adapter.bridge import Bridge, BridgeView
-from ..adapter.config import AdapterConfig
+from ..adapter.ccs_side import tls_policy
+from ..adapter.config import AdapterConfig, ConfigError
 from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from ..runtime.machine import Machine
 from ..runtime.virtual import to_ns
+from ..v2g.discovery import TlsOffer
 from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import Schema
 from ..v2g.secc import ReplyHook
@@ -51,6 +53,7 @@ from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
 from .profiles import VehicleProfile, load_profile
 from .scenario import add_charger, mac
+from .tls_charger import ChargerTls
 from .vehicle import FAULT_NAMES as CAR_FAULT_BITS
 from .vehicle import CarElectrical, ChademoVehicle, VehicleState
 
@@ -141,6 +144,8 @@ class Scenario:
     vcu: str = "zombieverter"
     #: clara mode: an AC EVSE offering this many amperes (basic AC) instead of the DC charger
     ac_amps: float | None = None
+    #: the charger serves TLS (``sim/tls_charger.py``); the adapter's ``[ccs]`` decides whether it asks
+    tls: ChargerTls | None = None
 
 
 class SimCar(Machine, Protocol):
@@ -212,14 +217,16 @@ class World:
         # the car's battery and the DC path the charger sees
         self.battery = self._make_battery(scenario)
         self.site = site = PlcSite(sim)
-        self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port)
+        tls = scenario.tls
+        self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port,
+                                   sdp_tls=TlsOffer.NONE if tls is None else tls.offer)
         self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=self.battery,
                                   hook=_chain(self.injector, secc_hook), name="secc")
         assert isinstance(self.secc.stage, PowerStageModel)
         self.stage: PowerStageModel = self.secc.stage
         host = site.add_host("adapter", mac(0xCA, 1), mac(0xCC, 1), role="pev")
         self.tcp = site.tcp("adapter", "charger", Impairment(latency=0.004))
-        sim.add(self.secc, ports={"tcp": self.tcp.server})
+        sim.add(self.secc if tls is None else tls.serve(self.secc), ports={"tcp": self.tcp.server})
 
         # the adapter and its hardware
         self.hw = AdapterHardware(controller=self._to_adapter, car=self._hw_to_car, charger=self._hw_to_charger,
@@ -227,7 +234,11 @@ class World:
                                   inlet_meter="inlet" in config.hardware.adc.channels)
         self._weld_on_close = welded
         self.bus = CanBus(sim, "can", Impairment(latency=0.0002))
-        self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter")
+        try:
+            ccs_tls = tls_policy(config.ccs)
+        except ConfigError as exc:
+            raise WorldError(str(exc)) from None
+        self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter", tls=ccs_tls)
         nic, evse = host.nic, self.charger.host.nic
         plc: Port = nic.raw_port()
         sdp: Port = nic.udp_port(SDP_CLIENT_PORT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..deadline import TimerMachine
 from ..runtime.events import Event, FrameReceived, SendFailed, SendFrame
@@ -94,14 +95,26 @@ class SdpClient(TimerMachine):
         self._enter("done", address=str(response.address), port=response.port, requests=self.sent)
 
 
+class TlsOffer(StrEnum):
+    """What a charger's SDP answer says about TLS (the security byte of the response)."""
+
+    NONE = "none"  # always 0x10: no TLS (every simulated charger before TLS existed)
+    ASKED = "asked"  # what the car asked for: a charger that serves both (the car's request decides)
+    ONLY = "only"  # always 0x00: a charger that speaks only TLS (ISO 15118-20)
+
+
 class SdpServer(MachineBase):
-    """Answer every valid request (security 0x10 or 0x00, ccs-ev.md §15) with our address and TCP port."""
+    """Answer every valid request (security 0x10 or 0x00, ccs-ev.md §15) with our address, TCP
+    port and the security ``tls`` gives."""
 
     def __init__(self, address: ipaddress.IPv6Address, tcp_port: int, name: str = "sdp_server",
-                 link: str = "sdp") -> None:
+                 link: str = "sdp", tls: TlsOffer = TlsOffer.NONE) -> None:
         super().__init__(name, "serving")
-        self.response = SdpResponse(address, tcp_port, Security.NONE, Transport.TCP).encode()
+        self.responses = {security: SdpResponse(address, tcp_port, security, Transport.TCP).encode()
+                          for security in (Security.NONE, Security.TLS)}
+        self.response = self.responses[Security.TLS if tls is TlsOffer.ONLY else Security.NONE]
         self.link = link
+        self.tls = tls
         self.answered = 0
 
     def get_timer(self) -> float | None:
@@ -120,4 +133,7 @@ class SdpServer(MachineBase):
             return
         self.answered += 1
         self._log("sdp-request", security=request.security, transport=request.transport)
-        self._emit(SendFrame(self.link, self.response, dest=event.source))
+        response = self.response
+        if self.tls is TlsOffer.ASKED and request.security == Security.TLS:
+            response = self.responses[Security.TLS]
+        self._emit(SendFrame(self.link, response, dest=event.source))

@@ -66,6 +66,7 @@ from .messages import (
     Kind,
     Schema,
 )
+from .tls import TLS_STOP_CAUSES
 
 EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
 
@@ -447,6 +448,8 @@ class Evcc(MachineBase):
         elif purpose is EvccTimer.END:
             self._end(now)
         elif purpose is EvccTimer.CONNECT_TIMEOUT:
+            # abort the attempt: TCP may be up below a TLS handshake that never finished (v2g/tls.py)
+            self._emit(CloseLink(self.cfg.link, abort=True))
             self._safe_shutdown("connect-timeout:Connecting", now)
         elif purpose is EvccTimer.START:
             self._start_direct(now)
@@ -502,7 +505,9 @@ class Evcc(MachineBase):
         if self.state == _S_SESSION_STOP:
             self._end(now)
             return
-        cause = "tcp-reset" if reason == "reset" else f"tcp-{reason.split(':')[0]}"
+        head = reason.split(":")[0]
+        # a failure of the TLS layer below (v2g/tls.py) names its own cause
+        cause = head if head in TLS_STOP_CAUSES else "tcp-reset" if reason == "reset" else f"tcp-{head}"
         self._safe_shutdown(f"{cause}:{self.state}", now)
 
     def _on_stop_request(self, now: float) -> None:
