@@ -41,3 +41,21 @@ def test_encode_rejects_bad_json() -> None:
 def test_schema_choice_is_enforced() -> None:
     out = CliRunner().invoke(cli, ["exi", "decode", "--schema", "iso20", CDRES])
     assert out.exit_code == 2
+
+
+# A -20 DC ChargeLoopReq (dynamic mode) as the iso15118 package's codec (EXIficient) encodes it
+CLREQ20 = "80340400810182028303840b9602810012006348300a04180a020c00410606408000004003e82003080c1001580400"
+
+
+def test_iso20_decode_and_encode_back() -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["exi", "decode", "--schema", "iso20-dc", CLREQ20])
+    assert out.exit_code == 0, out.output
+    obj = json.loads(out.output)
+    assert obj["schema"] == "iso20-dc" and obj["message"] == "DC_ChargeLoopReq"
+    assert obj["body"]["DC_ChargeLoopReq"]["Dynamic_DC_CLReqControlMode"]["EVMaximumVoltage"] == {
+        "Exponent": 0, "Value": 450}
+    back = runner.invoke(cli, ["exi", "encode", "--schema", "iso20-dc"], input=out.output)
+    assert back.exit_code == 0 and back.output.strip() == CLREQ20
+    wrong = runner.invoke(cli, ["exi", "decode", "--schema", "iso20-cm", CLREQ20])  # not a common message
+    assert wrong.exit_code == 1 and "error" in json.loads(wrong.output)
