@@ -3,8 +3,9 @@
 For random valid messages of every message of the common messages, DC (BPT included) and AC
 sets, and for the session vectors: the peer's encoding equals ours byte for byte, the peer decodes
 ours to the same JSON, and we decode the peer's to the same object. One peer process serves the
-whole session (tests/exi/peer_codec.py; the xdist group keeps these tests on one worker), and
-every hypothesis example goes to it as one batch. ISO20_PEER_EXAMPLES sets the number of examples
+whole pytest session (tests/exi/peer_codec.py; under xdist, each worker that runs some of these
+tests starts its own: xdist's loadgroup cannot group tests under pytest 9, which ignores the node
+ids it rewrites), and every hypothesis example goes to it as one batch. ISO20_PEER_EXAMPLES sets the number of examples
 (batches) per message set: the default 1 (a fresh random message of every root per run) keeps the
 JVM's share to about 10 s of CPU, most of it its start and first use of each grammar;
 ``ISO20_PEER_EXAMPLES=50`` is the deeper run.
@@ -34,8 +35,6 @@ from .iso20_vectors import FRAGMENTS, VECTORS
 from .peer_codec import PEER_PYTHON, Peer
 from .peer_json import NAMESPACES, agrees, document, to_peer
 from .strategies import instance, roots
-
-pytestmark = pytest.mark.xdist_group("iso15118-peer")
 
 EXAMPLES = int(os.environ.get("ISO20_PEER_EXAMPLES", "1"))
 ORACLE_SCHEMAS = ["iso20-cm", "iso20-dc", "iso20-ac"]
