@@ -35,11 +35,13 @@ except ImportError:
     EXI = None
 
 PEER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-peer" / "bin" / "python"
-NAMESPACES = {"apphand": "SAP", "din": "DIN_MSG_DEF", "iso2": "ISO_V2_MSG_DEF"}
+NAMESPACES = {"apphand": "SAP", "din": "DIN_MSG_DEF", "iso2": "ISO_V2_MSG_DEF", "iso20-cm": "ISO_V20_COMMON_MSG",
+              "iso20-dc": "ISO_V20_DC"}
 
 
 def _why(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
+    # the package's V2GMessageValidationError says nothing itself; its cause (pydantic's) does
+    lines = str(exc).strip().splitlines() or " ".join(str(exc.__cause__ or "").split()).splitlines()
     return f"{type(exc).__name__}: {lines[0][:160] if lines else ''}"
 
 

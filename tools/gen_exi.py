@@ -13,8 +13,10 @@ compares. Stages (docs/exi.md, docs/spec/exi.md §4–§7):
    automaton (Glushkov), whose states are the EXI non-terminals; productions are ordered as
    EXI 1.0 section 8.5.4.3 says and widths are ceil(log2(n + 1)) because strict = false;
 3. an emitter writing one dataclass, one encoder and one decoder per complex type, with the
-   fixed-width bit arithmetic inlined; DIN and ISO-2 import the xmldsig types from xmldsig.py
-   where their code would be identical (``PROVIDERS``, ``Emitter.shared_types``).
+   fixed-width bit arithmetic inlined; DIN, ISO-2 and the ISO 15118-20 common messages import the
+   xmldsig types from xmldsig.py, the other -20 message sets the CommonTypes types and
+   enumerations from iso20_cm.py, where their code would be identical (``PROVIDERS``,
+   ``Emitter.shared_types``, ``Emitter.shared_enums``).
 """
 
 from __future__ import annotations
@@ -57,15 +59,37 @@ SCHEMAS: dict[str, tuple[list[str], str]] = {
         "ISO 15118-2:2013 (urn:iso:15118:2:2013:MsgDef)",
     ),
     "xmldsig": (["xmldsig-core-schema.xsd"], "W3C XML Signature (fragments only)"),
+    # ISO 15118-20: one EXI grammar per message set, each compiled from its own file with
+    # CommonTypes and xmldsig (the files it imports), never from the other message sets
+    **{
+        f"iso20-{short}": (
+            [f"iso15118_20/V2G_CI_{xsd}.xsd", "iso15118_20/V2G_CI_CommonTypes.xsd", "xmldsig-core-schema.xsd"],
+            f"ISO 15118-20:2022 {title} (urn:iso:std:iso:15118:-20:{xsd})",
+        )
+        for short, xsd, title in [("cm", "CommonMessages", "common messages"), ("dc", "DC", "DC (with BPT)"),
+                                  ("ac", "AC", "AC (with BPT)"), ("wpt", "WPT", "wireless power transfer"),
+                                  ("acdp", "ACDP", "AC with a pantograph connection device (ACDP)")]
+    },
 }
 
+# document roots the API decodes and encodes; ISO 15118-20 has no V2G_Message wrapper: every
+# message is a global element of its own (MESSAGES: the Req/Res elements of the schema's first file)
+MESSAGES = "messages"
 ROOTS = {"xmldsig": [], "apphand": ["supportedAppProtocolReq", "supportedAppProtocolRes"], "din": ["V2G_Message"],
-         "iso2": ["V2G_Message"]}
+         "iso2": ["V2G_Message"], **{name: MESSAGES for name in SCHEMAS if name.startswith("iso20-")}}
 
 # schemas whose module imports the types of another generated module instead of repeating them:
-# DIN and ISO-2 compile xmldsig-core along with their own files, and the xmldsig types come out
-# the same there as in xmldsig.py (Emitter.shared_types checks that type by type)
-PROVIDERS = {"din": "xmldsig", "iso2": "xmldsig"}
+# DIN, ISO-2 and the -20 common messages compile xmldsig-core along with their own files, and the
+# xmldsig types come out the same there as in xmldsig.py; the other -20 message sets compile
+# CommonTypes as the common messages do, so they share those types (and enumerations) with
+# iso20_cm.py (Emitter.shared_types checks that type by type)
+PROVIDERS = {"din": "xmldsig", "iso2": "xmldsig", "iso20-cm": "xmldsig",
+             **{name: "iso20-cm" for name in SCHEMAS if name.startswith("iso20-") and name != "iso20-cm"}}
+
+
+def module_name(schema: str) -> str:
+    """The Python module of a schema: ``iso20-dc`` → ``iso20_dc``."""
+    return schema.replace("-", "_")
 
 QName = tuple[str, str]  # (namespace, local name)
 
@@ -96,8 +120,10 @@ class Simple:
     vmin: int | None = None
     vmax: int | None = None
     maxlen: int | None = None
+    minlen: int = 0  # length facets do not change the EXI encoding; kept for what a valid value is
     bits: int = 0
     pyname: str = ""  # enum class name
+    builtin: str = ""  # the XSD built-in type it derives from (hexBinary vs base64Binary in XML/JSON text)
 
 
 @dataclass
@@ -124,6 +150,7 @@ class Elem:
     type: Complex | Simple | None = None
     head: QName | None = None
     is_global: bool = False
+    abstract: bool = False  # never valid in a document; EXI still lists it in its substitution group
     type_ref: object = None  # raw reference, resolved lazily
 
 
@@ -136,6 +163,7 @@ class Complex:
     simple: Simple | None = None
     mixed: bool = False
     pyname: str = ""
+    abstract: bool = False  # a valid document never holds an element of this type (XSD); EXI grammars ignore it
 
 
 class Loader:
@@ -147,6 +175,7 @@ class Loader:
         self.ctypes: dict[QName, Complex] = {}
         self.stypes: dict[QName, Simple] = {}
         self.order: list[QName] = []  # global elements in file order
+        self.namespaces: list[str] = []  # target namespace of each file, in the order given
         for path in paths:
             nsmap: dict[str, str] = {}
             for _event, item in ET.iterparse(path, events=("start-ns",)):
@@ -154,6 +183,7 @@ class Loader:
                 nsmap.setdefault(prefix, uri)
             root = ET.parse(path).getroot()
             tns = root.get("targetNamespace", "")
+            self.namespaces.append(tns)
             forms = {"element": root.get("elementFormDefault", "unqualified"),
                      "attribute": root.get("attributeFormDefault", "unqualified")}
             for child in root:
@@ -179,6 +209,7 @@ class Loader:
             self.elems[qn] = el
             if node.get("substitutionGroup"):
                 el.head = self.qname(node.get("substitutionGroup", ""), nsmap)
+            el.abstract = node.get("abstract") == "true"
             el.type = self._elem_type(node, nsmap, tns, forms, qn[1])
         return self.elems[qn]
 
@@ -208,7 +239,7 @@ class Loader:
 
     @staticmethod
     def builtin(name: str) -> Simple:
-        st = Simple(None)
+        st = Simple(None, builtin=name)
         if name == "boolean":
             st.kind = "bool"
         elif name in INT_RANGES:
@@ -233,7 +264,8 @@ class Loader:
             base = self.simple_type(inner, nsmap, None, name)
         if not isinstance(base, Simple):
             raise SystemExit(f"simple type {name} restricts a complex type")
-        st = Simple(name, base.kind, list(base.enums), base.vmin, base.vmax, base.maxlen, pyname=base.pyname)
+        st = Simple(name, base.kind, list(base.enums), base.vmin, base.vmax, base.maxlen, base.minlen,
+                    pyname=base.pyname, builtin=base.builtin)
         enums = []
         for facet in restr:
             tag, val = _local(facet.tag), facet.get("value", "")
@@ -245,6 +277,8 @@ class Loader:
                 st.vmax = int(val) - (tag == "maxExclusive")
             elif tag in ("maxLength", "length"):
                 st.maxlen = int(val)
+            if tag in ("minLength", "length"):
+                st.minlen = int(val)
         if enums:
             st.kind, st.enums = "enum", enums
             st.pyname = name[:-4] if name.endswith("Type") else name
@@ -263,6 +297,7 @@ class Loader:
             base = name[0].upper() + name[1:]
         ct.pyname = base
         ct.mixed = node.get("mixed") == "true"
+        ct.abstract = node.get("abstract") == "true"
         for child in node:
             tag = _local(child.tag)
             if tag in ("sequence", "choice"):
@@ -617,6 +652,32 @@ class Model:
     provider: Model | None = None  # the model of PROVIDERS[name], whose types may be imported
 
 
+def declared_elements(ld: Loader, found: dict[QName, list[Elem]]) -> None:
+    """Add to ``found`` the local element declarations of every named complex type, also of those
+    no global element reaches: the fragment grammar lists every element declaration of the schema
+    set (EXI 1.0 section 8.5.2), and EXIficient counts them (ISO 15118-20 CommonTypes declares
+    elements in abstract base types and in DisplayParameters, which the common messages never use;
+    without them the fragment codes of the -20 signed elements differ from the iso15118 codec's)."""
+    seen: set[int] = set()
+
+    def walk(pt: Particle | None) -> None:
+        if pt is None:
+            return
+        if pt.elem is not None:
+            found.setdefault((pt.elem.name, pt.elem.ns), [])
+            if isinstance(pt.elem.type, Complex) and pt.elem.type.name is None and id(pt.elem.type) not in seen:
+                seen.add(id(pt.elem.type))
+                walk(pt.elem.type.content)
+        for child in pt.children:
+            walk(child)
+
+    for kind, qn in list(ld.raw):
+        if kind == "complexType":
+            ct = ld.type_of(qn)
+            assert isinstance(ct, Complex)
+            walk(ct.content)
+
+
 def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
     files, _ = SCHEMAS[name]
     ld = Loader([xsd_dir / f for f in files])
@@ -653,6 +714,7 @@ def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
             visit(el.type)
         elif el.type is not None:
             visit_simple(el.type)
+    declared_elements(ld, all_elems)
     names: dict[str, str] = {}
     for g in grammars.values():
         if g.ct.pyname in names:
@@ -662,7 +724,12 @@ def load_model(name: str, xsd_dir: Path = DEFAULT_XSD) -> Model:
         if en in names:
             raise SystemExit(f"{name}: enum/class name clash {en}")
         names[en] = "enum"
-    roots = [next(e for e in globals_ if e.name == r) for r in ROOTS[name]]
+    rule = ROOTS[name]
+    if rule == MESSAGES:
+        own_ns = ld.namespaces[0]
+        roots = [e for e in globals_ if e.ns == own_ns and e.name.endswith(("Req", "Res"))]
+    else:
+        roots = [next(e for e in globals_ if e.name == r) for r in rule]
     provider = load_model(PROVIDERS[name], xsd_dir) if name in PROVIDERS else None
     return Model(name, ld, b, grammars, list(enums.values()),
                  sorted(globals_, key=lambda e: (e.name, e.ns)), sorted(all_elems), roots, provider)
@@ -710,12 +777,11 @@ SCHEMA = "{name}"
 IMPORTS = '''
 # The {provider} types are imported, not repeated: their classes, encoders, decoders and tables
 # come out the same in this schema as in {provider}.py (tools/gen_exi.py compares them type by
-# type), so each is one class in both modules (its SCHEMA is "{provider}"). The document and
-# fragment grammars further down depend on all the elements of this schema and stay per schema.
+# type), so each is one class in both modules (its SCHEMA names the module that defines it). The
+# document and fragment grammars further down depend on all the elements of this schema and stay
+# per schema.
 from . import {provider} as _{provider}
-from .{provider} import (
-{names}
-)
+{blocks}
 '''
 
 
@@ -902,12 +968,14 @@ class Emitter:
         return Emitter.group_runs(ops, run, out, flush)
 
     # ---- per type ----
-    def emit_enum(self, st: Simple) -> None:
+    def emit_enum(self, st: Simple, imported: bool = False) -> None:
+        """The enum class (unless ``imported`` from the provider) and the decoder's code table."""
         names = [member_name(v) for v in st.enums]
         if len(set(names)) != len(names):
             raise SystemExit(f"enum {st.pyname}: member names clash after sanitizing")
-        self.out += ["", "", f"class {st.pyname}(OpenEnum):", f'    """XSD simpleType {st.name}."""', ""]
-        self.out += [f"    {n} = {i}" for i, n in enumerate(names)]
+        if not imported:
+            self.out += ["", "", f"class {st.pyname}(OpenEnum):", f'    """XSD simpleType {st.name}."""', ""]
+            self.out += [f"    {n} = {i}" for i, n in enumerate(names)]
         size = 1 << (len(st.enums) - 1).bit_length()
         self.consts.append(f"_EN_{st.pyname}: tuple[{st.pyname}, ...] = tuple(map({st.pyname}, range({size})))")
 
@@ -1237,8 +1305,8 @@ class Emitter:
         types should come out the same there as in xmldsig.py. Rather than assume it, their code
         is generated in both contexts and compared (the class attribute SCHEMA aside, which
         names the module of the class).
-        A type is shared when it matches, uses no enumeration (an enum class would have to be
-        shared too; xmldsig declares none) and every type it refers to is shared as well.
+        A type is shared when it matches, every enumeration it uses is shared
+        (:meth:`shared_enums`) and every type it refers to is shared as well.
         What depends on the whole schema set is never shared: the document grammar (the number
         of global elements sets the event-code width) and the fragment grammar (all element
         declarations of the schema, sorted) are written per schema, with their own codes for the
@@ -1247,12 +1315,13 @@ class Emitter:
         prov = self.m.provider
         if prov is None:
             return {}
+        enums = self.shared_enums()
         theirs = {g.ct.pyname: g for g in prov.grammars.values()}
         shared: dict[str, Grammar] = {}
         for g in self.m.grammars.values():
             other = theirs.get(g.ct.pyname)
             if other is None or any(fi.stype is not None and finalize_simple(fi.stype).kind == "enum"
-                                    for fi in g.fields):
+                                    and fi.stype.pyname not in enums for fi in g.fields):
                 continue
             if Emitter(self.m).type_code(g) == Emitter(prov).type_code(other):
                 shared[g.ct.pyname] = g
@@ -1266,21 +1335,49 @@ class Emitter:
                     changed = True
         return shared
 
-    def imports(self, shared: dict[str, Grammar]) -> str:
-        if not shared:
+    def shared_enums(self) -> dict[str, Simple]:
+        """The enumerations this module imports from its provider: same class name, same XSD type
+        name and the same literals in the same order (so the same member codes)."""
+        prov = self.m.provider
+        if prov is None:
+            return {}
+        theirs = {st.pyname: st for st in prov.enums}
+        return {st.pyname: st for st in self.m.enums
+                if st.pyname in theirs and (theirs[st.pyname].name, theirs[st.pyname].enums) == (st.name, st.enums)}
+
+    def origin(self, name: str) -> Model:
+        """The module that defines the shared class ``name`` (the provider, or the provider's own
+        provider where the provider imports it too), so imports name where a class is defined."""
+        prov = self.m.provider
+        assert prov is not None
+        upstream = Emitter(prov)
+        if name in upstream.shared_types() or name in upstream.shared_enums():
+            return upstream.origin(name)
+        return prov
+
+    def imports(self, shared: dict[str, Grammar], enums: dict[str, Simple]) -> str:
+        if not shared and not enums:
             return ""
+        groups: dict[str, tuple[list[str], list[str]]] = {}  # origin: (classes, codec functions)
+        for c in [*enums, *shared]:
+            classes, codecs = groups.setdefault(self.origin(c).name, ([], []))
+            classes.append(f"    {c} as {c},")
+            codecs.extend(f"    _{k}_{c}," for k in ("de" if c in shared else ""))
+        blocks = [f"from .{module_name(origin)} import (\n" + "\n".join(classes + codecs) + "\n)"
+                  for origin, (classes, codecs) in groups.items()]
         assert self.m.provider is not None
-        names = [f"    {c} as {c}," for c in shared] + [f"    _{k}_{c}," for c in shared for k in "de"]
-        return IMPORTS.format(provider=self.m.provider.name, names="\n".join(names))
+        provider = module_name(self.m.provider.name)
+        return IMPORTS.format(provider=provider, blocks="\n".join(blocks))
 
     # ---- module ----
     def emit(self) -> str:
         m = self.m
         _, desc = SCHEMAS[m.name]
         shared = self.shared_types()
-        self.out = [HEADER.format(desc=desc, name=m.name, imports=self.imports(shared)).rstrip("\n")]
+        enums = self.shared_enums()
+        self.out = [HEADER.format(desc=desc, name=m.name, imports=self.imports(shared, enums)).rstrip("\n")]
         for st in m.enums:
-            self.emit_enum(st)
+            self.emit_enum(st, st.pyname in enums)
         for g in m.grammars.values():
             if g.ct.pyname not in shared:
                 self.emit_class(g)
@@ -1400,7 +1497,7 @@ class Emitter:
         for g in self.m.grammars.values():
             if g.ct.pyname in shared:
                 assert self.m.provider is not None
-                self.out.append(f"    {g.ct.pyname}: _{self.m.provider.name}.META[{g.ct.pyname}],")
+                self.out.append(f"    {g.ct.pyname}: _{module_name(self.m.provider.name)}.META[{g.ct.pyname}],")
                 continue
             items = []
             for fi in g.fields:
@@ -1420,7 +1517,7 @@ class Emitter:
 
 def generate(xsd_dir: Path = DEFAULT_XSD) -> dict[str, str]:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-    return {f"{name}.py": Emitter(load_model(name, xsd_dir)).emit() for name in SCHEMAS}
+    return {f"{module_name(name)}.py": Emitter(load_model(name, xsd_dir)).emit() for name in SCHEMAS}
 
 
 def main() -> int:

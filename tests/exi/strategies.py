@@ -4,6 +4,11 @@ Every draw follows the grammar of the type (so choices, unrolled bounds and requ
 respected by construction) and fills simple values within their XSD facets; strings and lists
 are capped to keep examples small. Wildcards and mixed text are never produced (the codec does
 not encode them).
+
+``xml=True`` draws only what an XML toolchain such as the iso15118 package's (JSON → XML →
+EXIficient) can carry: no element of an abstract type or an abstract element (invalid in a
+document, although EXI lists them), only XML characters, and no empty string or binary value
+(EXIficient writes those as a second-level EE, docs/exi.md, so the streams would differ by design).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ MAX_ITEMS = 3
 MAX_TEXT = 12
 
 
-def simple_strategy(module: ModuleType, stype: Any) -> st.SearchStrategy[Any]:
+def simple_strategy(module: ModuleType, stype: Any, xml: bool = False) -> st.SearchStrategy[Any]:
     s = gen().finalize_simple(stype)
     if s.kind == "bool":
         return st.booleans()
@@ -32,10 +37,18 @@ def simple_strategy(module: ModuleType, stype: Any) -> st.SearchStrategy[Any]:
         lo = s.vmin if s.vmin is not None else -(2**70)
         hi = s.vmax if s.vmax is not None else 2**70
         return st.integers(lo, hi)
-    cap = min(s.maxlen, MAX_TEXT) if s.maxlen is not None else MAX_TEXT
+    low = max(s.minlen, 1) if xml else s.minlen
+    cap = max(min(s.maxlen, MAX_TEXT) if s.maxlen is not None else MAX_TEXT, low)
     if s.kind == "str":
-        return st.text(st.characters(codec="utf-8"), max_size=cap)
-    return st.binary(max_size=cap)
+        # XML collapses the white space of every string type but xs:string (anyURI, ID, token …)
+        drop = ["Cc", "Cs"] + (["Zs"] if s.builtin != "string" else [])
+        chars = st.characters(codec="utf-8", exclude_categories=drop) if xml else st.characters(codec="utf-8")
+        return st.text(chars, min_size=low, max_size=cap)
+    return st.binary(min_size=low, max_size=cap)
+
+
+def _valid_in_xml(pos: Any) -> bool:
+    return not (pos.elem.abstract or getattr(pos.elem.type, "abstract", False))
 
 
 @functools.cache
@@ -44,7 +57,7 @@ def _grammars(schema: str) -> dict[str, Any]:
 
 
 @st.composite
-def instance(draw: st.DrawFn, schema: str, pyname: str, depth: int = 0) -> Any:
+def instance(draw: st.DrawFn, schema: str, pyname: str, depth: int = 0, xml: bool = False) -> Any:
     module = exi.FRAGMENT_SCHEMAS[schema]
     g = _grammars(schema)[pyname]
     field_of = {p.idx: fi for fi in g.fields for p in fi.positions}
@@ -52,7 +65,8 @@ def instance(draw: st.DrawFn, schema: str, pyname: str, depth: int = 0) -> Any:
     counts: dict[str, int] = {}
     state = 0
     for _ in range(10_000):
-        options = [(k, t) for k, t in g.prods[state] if k in ("SE", "AT", "CH", "EE")]
+        options = [(k, t) for k, t in g.prods[state] if k in ("SE", "AT", "CH", "EE")
+                   and not (xml and k == "SE" and not _valid_in_xml(g.positions[t - 1]))]
         if depth > 6 or any(counts.get(field_of[t].pyname, 0) >= MAX_ITEMS for k, t in options if t > 0):
             ee = [o for o in options if o[0] == "EE"]
             fresh = [o for o in options if o[0] != "EE" and counts.get(field_of[o[1]].pyname, 0) < MAX_ITEMS]
@@ -64,9 +78,9 @@ def instance(draw: st.DrawFn, schema: str, pyname: str, depth: int = 0) -> Any:
         fi = field_of[target]
         pos = g.positions[target - 1]
         if kind == "SE" and not isinstance(pos.elem.type, gen().Simple):
-            val = draw(instance(schema, pos.elem.type.pyname, depth + 1))
+            val = draw(instance(schema, pos.elem.type.pyname, depth + 1, xml))
         else:
-            val = draw(simple_strategy(module, fi.stype))
+            val = draw(simple_strategy(module, fi.stype, xml))
         counts[fi.pyname] = counts.get(fi.pyname, 0) + 1
         if fi.is_list:
             values[fi.pyname].append(val)
@@ -74,6 +88,12 @@ def instance(draw: st.DrawFn, schema: str, pyname: str, depth: int = 0) -> Any:
             values[fi.pyname] = val
         state = target
     raise AssertionError("grammar walk did not terminate")
+
+
+def roots(schema: str) -> list[str]:
+    """The document roots' classes; loads the grammar model now, outside hypothesis (which runs
+    draws with a lower recursion limit than the -20 schedules' unrolled 2048 copies need)."""
+    return [el.type.pyname for el in model(schema).roots]
 
 
 def body_members(schema: str) -> list[str]:

@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 from ccs2chademo import exi
 
 from . import oracle
-from .strategies import body_members, instance, v2g_message
+from .iso20_vectors import VECTORS as ISO20_VECTORS
+from .strategies import body_members, instance, roots, v2g_message
 from .test_vectors import VECTORS
+
+ISO20 = [schema for schema in exi.SCHEMAS if schema.startswith("iso20-")]
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                         HealthCheck.data_too_large])
@@ -48,20 +51,24 @@ def test_sap_messages_roundtrip(root: str, data: st.DataObject) -> None:
     _roundtrip(data.draw(instance("apphand", root)))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("schema, root", [(schema, root) for schema in ISO20 for root in roots(schema)])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
-def test_iso2_authorization_fragment_roundtrip(data: st.DataObject) -> None:
-    obj = data.draw(instance("iso2", "AuthorizationReq"))
-    raw = exi.encode_fragment([obj], "iso2")
-    assert exi.decode_fragment(raw, "iso2") == [("AuthorizationReq", obj)]
+def test_iso20_messages_roundtrip(schema: str, root: str, data: st.DataObject) -> None:
+    _roundtrip(data.draw(instance(schema, root)))
 
 
+@pytest.mark.parametrize("schema, element, cls", [
+    ("iso2", "AuthorizationReq", "AuthorizationReq"),  # signed ISO-2 AuthorizationReq
+    ("xmldsig", "SignedInfo", "SignedInfo"),  # SignedInfo digests
+    ("iso20-cm", "PnC_AReqAuthorizationMode", "PnC_AReqAuthorizationMode"),  # signed -20 Authorization
+])
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_xmldsig_signed_info_fragment_roundtrip(data: st.DataObject) -> None:
-    obj = data.draw(instance("xmldsig", "SignedInfo"))
-    raw = exi.encode_fragment([obj], "xmldsig")
-    assert exi.decode_fragment(raw, "xmldsig") == [("SignedInfo", obj)]
+def test_fragment_roundtrip(schema: str, element: str, cls: str, data: st.DataObject) -> None:
+    obj = data.draw(instance(schema, cls))
+    raw = exi.encode_fragment([obj], schema)
+    assert exi.decode_fragment(raw, schema) == [(element, obj)]
 
 
 def _decode_only_typed_errors(data: bytes, schema: str) -> None:
@@ -83,9 +90,28 @@ def test_random_bytes(schema: str, tail: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.sampled_from(ISO20), st.integers(0, 63), st.binary(max_size=80))
+def test_iso20_random_bytes(schema: str, root_code: int, tail: bytes) -> None:
+    """After the header, a root code (6 bits in every -20 set) of any global element, then noise."""
+    head = (0x80 << 6 | root_code).to_bytes(2, "big")
+    _decode_only_typed_errors(head + tail, schema)
+    _decode_only_typed_errors(tail, schema)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(ISO20_VECTORS), st.data())
+def test_iso20_mutated_vectors(vec: tuple[str, object, str], data: st.DataObject) -> None:
+    _decode_only_typed_errors(_mutated(bytearray.fromhex(vec[2]), data), vec[0])
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from([v for v in VECTORS if "fragment" not in v["message"]]), st.data())
 def test_mutated_vectors(vec: dict[str, str], data: st.DataObject) -> None:
-    raw = bytearray.fromhex(vec["hex"])
+    _decode_only_typed_errors(_mutated(bytearray.fromhex(vec["hex"]), data), vec["schema"])
+
+
+def _mutated(raw: bytearray, data: st.DataObject) -> bytes:
+    """One bit flipped, a cut, bytes inserted or a byte replaced, at a random place after the header."""
     op = data.draw(st.sampled_from(["flip", "truncate", "insert", "byte"]))
     i = data.draw(st.integers(1, len(raw) - 1))
     if op == "flip":
@@ -96,4 +122,4 @@ def test_mutated_vectors(vec: dict[str, str], data: st.DataObject) -> None:
         raw[i:i] = data.draw(st.binary(min_size=1, max_size=4))
     else:
         raw[i] = data.draw(st.integers(0, 255))
-    _decode_only_typed_errors(bytes(raw), vec["schema"])
+    return bytes(raw)

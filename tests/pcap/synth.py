@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import dpkt
 
@@ -34,16 +35,18 @@ def pcap_bytes(frames: list[bytes], start: float = 1_700_000_000.0, step: float 
     return out.getvalue()
 
 
-def session_frames(messages: list[tuple[bool, bytes]], ev_isn: int = 1000, evse_isn: int = 2000,
+def session_frames(messages: Sequence[tuple[bool, bytes] | tuple[bool, bytes, int]], ev_isn: int = 1000,
+                   evse_isn: int = 2000,
                    cuts: tuple[int, ...] | list[int] = (100_000,), dup: frozenset[int] | set[int] = frozenset(),
                    ev_port: int = 50000) -> list[bytes]:
-    """Handshake, then each message's V2GTP bytes cut into segments (``cuts`` = sizes, cycled)."""
+    """Handshake, then each message's V2GTP bytes cut into segments (``cuts`` = sizes, cycled);
+    a message is ``(from_ev, payload)`` or ``(from_ev, payload, V2GTP payload type)``."""
     frames = [tcp_frame(True, ev_isn, dpkt.tcp.TH_SYN, ev_port=ev_port),
               tcp_frame(False, evse_isn, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK, ev_port=ev_port)]
     seq = {True: (ev_isn + 1) % 2**32, False: (evse_isn + 1) % 2**32}
     k = 0
-    for from_ev, payload in messages:
-        wire = v2gtp.encode(payload)
+    for from_ev, payload, *payload_type in messages:
+        wire = v2gtp.encode(payload, *payload_type)
         while wire:
             size = cuts[k % len(cuts)]
             k += 1

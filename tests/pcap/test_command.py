@@ -8,7 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ccs2chademo.cli import cli
+from ccs2chademo.v2g.v2gtp import PayloadType
 from tests.conftest import shared_data
+from tests.exi.iso20_vectors import VECTORS
 
 from .capture_table import capture
 from .conftest import extracted
@@ -80,3 +82,16 @@ def test_slac_and_sdp_frames_are_listed_decoded() -> None:
                      "CM_SET_KEY.REQ", "SDP_REQUEST"):
         assert expected in types, (expected, types)
     assert types.index("CM_SLAC_PARAM.REQ") < types.index("CM_SLAC_MATCH.CNF") < types.index("SDP_REQUEST")
+
+
+def test_an_iso20_session_prints_its_messages(tmp_path: Path) -> None:
+    """-20 messages travel under their message set's V2GTP payload type; the lines name the schema."""
+    types = {"iso20-cm": PayloadType.ISO20_COMMON_MESSAGES, "iso20-dc": PayloadType.ISO20_DC}
+    path = tmp_path / "iso20.pcap"
+    path.write_bytes(pcap_bytes(session_frames([(type(msg).__name__.endswith("Req"), bytes.fromhex(hexa),
+                                                 types[schema]) for schema, msg, hexa in VECTORS])))
+    code, lines, _ = _run(path)
+    assert code == 0
+    assert [(line["schema"], line["message"]) for line in lines] == [(s, type(m).__name__) for s, m, _ in VECTORS]
+    loop = next(line for line in lines if line["message"] == "DC_ChargeLoopReq")
+    assert loop["body"]["DC_ChargeLoopReq"]["EVPresentVoltage"] == {"Exponent": -1, "Value": 3824}  # type: ignore[index]

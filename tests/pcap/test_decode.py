@@ -12,7 +12,9 @@ import pytest
 
 from ccs2chademo import exi
 from ccs2chademo.pcap import V2gRecord, extract, negotiated_schema, read_frames
+from ccs2chademo.v2g.v2gtp import PayloadType
 from tests.conftest import shared_data
+from tests.exi.iso20_vectors import VECTORS as ISO20_VECTORS
 
 from .capture_table import FORMAT_A, FORMAT_B, V2G_COUNTS, WITH_VALUES, capture, decoded_a, decoded_b, values
 from .companions import DecodedEntry, parse_decoded, parse_values, to_utc_seconds, utc_offset
@@ -77,6 +79,28 @@ def test_a_session_negotiated_to_iso2_is_decoded_as_iso2() -> None:
     got = extract(pcap_bytes(session_frames(messages))).messages
     assert [m.schema for m in got] == ["apphand", "apphand"] + ["iso2"] * len(iso2)
     assert [exi.message_name(exi.decode(m.payload, "iso2")) for m in got[2:]] == [v["message"] for v in iso2]
+
+
+def test_an_iso20_session_is_decoded_by_payload_type() -> None:
+    """No capture has -20 traffic: a handshake that picks -20 DC, then the -20 session vectors, each
+    under the V2GTP payload type of its message set (0x8002 common messages, 0x8004 DC)."""
+    offer = exi.encode(exi.apphand.SupportedAppProtocolReq(app_protocol=[
+        exi.apphand.AppProtocol(protocol_namespace="urn:iso:std:iso:15118:-20:DC", version_number_major=1,
+                                version_number_minor=0, schema_id=1, priority=1),
+        exi.apphand.AppProtocol(protocol_namespace="urn:din:70121:2012:MsgDef", version_number_major=2,
+                                version_number_minor=0, schema_id=2, priority=2)]))
+    answer = exi.encode(exi.apphand.SupportedAppProtocolRes(
+        response_code=exi.apphand.ResponseCode.OK_SuccessfulNegotiation, schema_id=1))
+    assert negotiated_schema(offer, answer) == "iso20-dc"
+    types = {"iso20-cm": PayloadType.ISO20_COMMON_MESSAGES, "iso20-dc": PayloadType.ISO20_DC}
+    session = [(type(msg).__name__.endswith("Req"), bytes.fromhex(hexa), types[schema])
+               for schema, msg, hexa in ISO20_VECTORS]
+    got = extract(pcap_bytes(session_frames([(True, offer), (False, answer), *session], cuts=(7, 100)))).messages
+    assert [m.schema for m in got] == ["apphand", "apphand"] + [schema for schema, _, _ in ISO20_VECTORS]
+    assert [exi.decode(m.payload, m.schema or "") for m in got[2:]] == [msg for _, msg, _ in ISO20_VECTORS]
+    # a capture that begins mid-session: the payload type alone tells the schema
+    late = extract(pcap_bytes(session_frames(session[20:24]))).messages
+    assert [m.schema for m in late] == [schema for schema, _, _ in ISO20_VECTORS[20:24]]
 
 
 # --- names and key values against the companions ---------------------------------------------

@@ -14,6 +14,8 @@ import click
 from .. import exi
 
 _SCHEMA = click.Choice(sorted(exi.SCHEMAS))
+_SCHEMA_HELP = ("apphand (handshake), din, iso2, or an ISO 15118-20 message set: iso20-cm (common messages), "
+                "iso20-dc, iso20-ac, iso20-wpt, iso20-acdp")
 
 
 def _decode_line(text: str, schema: str) -> dict[str, object]:
@@ -29,11 +31,11 @@ def _decode_line(text: str, schema: str) -> dict[str, object]:
 
 @click.group("exi")
 def command() -> None:
-    """Decode and encode V2G EXI messages (SupportedAppProtocol, DIN 70121, ISO 15118-2)."""
+    """Decode and encode V2G EXI messages (SupportedAppProtocol, DIN 70121, ISO 15118-2, ISO 15118-20)."""
 
 
 @command.command("decode")
-@click.option("--schema", required=True, type=_SCHEMA, help="apphand (handshake), din or iso2")
+@click.option("--schema", required=True, type=_SCHEMA, help=_SCHEMA_HELP)
 @click.argument("hex_", metavar="[HEX]", required=False)
 def decode_cmd(schema: str, hex_: str | None) -> None:
     """Print one JSON object {"schema", "message", "body"} per EXI message (HEX, or one per stdin line)."""
@@ -50,7 +52,7 @@ def decode_cmd(schema: str, hex_: str | None) -> None:
 
 
 @command.command("encode")
-@click.option("--schema", required=True, type=_SCHEMA, help="apphand (handshake), din or iso2")
+@click.option("--schema", required=True, type=_SCHEMA, help=_SCHEMA_HELP)
 def encode_cmd(schema: str) -> None:
     """Read the JSON objects that ``decode`` prints (one per stdin line), print one hex string each."""
     failed = False

@@ -32,8 +32,9 @@ from ._bits import (
 
 # The xmldsig types are imported, not repeated: their classes, encoders, decoders and tables
 # come out the same in this schema as in xmldsig.py (tools/gen_exi.py compares them type by
-# type), so each is one class in both modules (its SCHEMA is "xmldsig"). The document and
-# fragment grammars further down depend on all the elements of this schema and stay per schema.
+# type), so each is one class in both modules (its SCHEMA names the module that defines it). The
+# document and fragment grammars further down depend on all the elements of this schema and stay
+# per schema.
 from . import xmldsig as _xmldsig
 from .xmldsig import (
     Signature as Signature,

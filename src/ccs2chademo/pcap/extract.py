@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..v2g import v2gtp
-from .follower import Negotiator, SessionFollower
+from .follower import PAYLOAD_SCHEMAS, Negotiator, SessionFollower
 from .frames import HomePlugFrame, SdpDatagram, TcpSegment, classify
 from .negotiate import negotiated_schema
 from .reader import read_frames
@@ -68,11 +68,11 @@ def iter_records(source: str | Path | bytes | BinaryIO,
                             frame.number, conn.index, exc)
                 continue
             for message in messages:
-                if message.payload_type != v2gtp.PayloadType.EXI:
+                if message.payload_type != v2gtp.PayloadType.EXI and message.payload_type not in PAYLOAD_SCHEMAS:
                     log.warning("frame %d: V2GTP payload type %#06x on TCP skipped", frame.number,
                                 message.payload_type)
                     continue
-                schema = state.follower.schema_for(chunk.from_ev, message.payload)
+                schema = state.follower.schema_for(chunk.from_ev, message.payload, message.payload_type)
                 yield V2gRecord(frame.time, frame.number, conn.index, EV_TO_EVSE if chunk.from_ev else EVSE_TO_EV,
                                 schema, message.payload)
 

@@ -5,16 +5,36 @@ the SupportedAppProtocol handshake; after it, the schema is the one the response
 picks from the request's AppProtocol list.  When that cannot be learnt (no negotiator, an
 undecodable handshake, a namespace we do not know such as Tesla's, or a capture that starts
 mid-session) the first two bytes decide: ``80 9A`` DIN, ``80 98`` ISO 15118-2:2013.
+
+ISO 15118-20 needs neither rule after the handshake: the V2GTP payload type of each message names
+its message set (common messages, DC, AC, …), so a -20 message is decoded with the schema of its
+payload type wherever it appears.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-#: AppProtocol namespaces of the schemas we decode.
+from ..v2g.v2gtp import PayloadType
+
+#: AppProtocol namespaces of the schemas we decode.  A -20 namespace names the energy transfer
+#: the EV offers (DC, AC …); the session then also uses the common messages (by payload type).
 NAMESPACES = {
     "urn:din:70121:2012:MsgDef": "din",
     "urn:iso:15118:2:2013:MsgDef": "iso2",
+    "urn:iso:std:iso:15118:-20:DC": "iso20-dc",
+    "urn:iso:std:iso:15118:-20:AC": "iso20-ac",
+    "urn:iso:std:iso:15118:-20:WPT": "iso20-wpt",
+    "urn:iso:std:iso:15118:-20:ACDP": "iso20-acdp",
+}
+
+#: the ISO 15118-20 payload types and the schema of the messages they carry
+PAYLOAD_SCHEMAS: dict[int, str] = {
+    PayloadType.ISO20_COMMON_MESSAGES: "iso20-cm",
+    PayloadType.ISO20_AC: "iso20-ac",
+    PayloadType.ISO20_DC: "iso20-dc",
+    PayloadType.ISO20_ACDP: "iso20-acdp",
+    PayloadType.ISO20_WPT: "iso20-wpt",
 }
 
 _FIRST_BYTES = {b"\x80\x9a": "din", b"\x80\x98": "iso2", b"\x80\x00": "apphand", b"\x80\x40": "apphand"}
@@ -36,7 +56,11 @@ class SessionFollower:
         self._in_session = False
         self.negotiated: str | None = None
 
-    def schema_for(self, from_ev: bool, payload: bytes) -> str | None:
+    def schema_for(self, from_ev: bool, payload: bytes, payload_type: int = PayloadType.EXI) -> str | None:
+        iso20 = PAYLOAD_SCHEMAS.get(payload_type)
+        if iso20 is not None:
+            self._in_session = True
+            return iso20
         if self._in_session:
             return self.negotiated or schema_from_first_bytes(payload)
         guess = schema_from_first_bytes(payload)

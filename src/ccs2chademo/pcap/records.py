@@ -21,7 +21,7 @@ class V2gRecord:
     frame: int  #: 1-based number of the frame that completed the message
     connection: int  #: 0-based index of the TCP connection in the capture
     direction: Direction
-    schema: str | None  #: "apphand", "din", "iso2", or None when neither rule could tell
+    schema: str | None  #: "apphand", "din", "iso2", "iso20-cm", "iso20-dc" …, or None when no rule could tell
     payload: bytes  #: the EXI document (V2GTP header stripped)
 
     @property

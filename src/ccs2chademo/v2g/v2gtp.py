@@ -21,7 +21,14 @@ MAX_PAYLOAD = 64 * 1024
 
 
 class PayloadType(IntEnum):
-    EXI = 0x8001
+    EXI = 0x8001  #: DIN / ISO 15118-2 messages; under ISO 15118-20 the SupportedAppProtocol handshake only
+    # ISO 15118-20 names the message set of each EXI payload by its payload type (its V2GTP payload
+    # type table; the iso15118 package's ISOV20PayloadTypes has the same values)
+    ISO20_COMMON_MESSAGES = 0x8002
+    ISO20_AC = 0x8003
+    ISO20_DC = 0x8004
+    ISO20_ACDP = 0x8005
+    ISO20_WPT = 0x8006
     SDP_REQUEST = 0x9000
     SDP_RESPONSE = 0x9001
 
