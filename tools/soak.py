@@ -22,9 +22,10 @@ exits 1 when a bound is broken or a session violated a safety invariant.
 (root; :class:`~ccs2chademo.sim.veth_session.VethSession`) for that many wall-clock minutes of one
 long charge (a Leaf ZE1 40 kWh from 5 % at the 60 A ``underdeliver`` charger, the stop button at the
 end — the 40 kWh Leaf announces 80 minutes of maximum charging time; the 62 kWh e+ announces only
-228 × 10 s = 38 minutes, as the real one does, and would end the hour early with CHARGING_TIME), sampling the adapter process each minute: RSS, CPU (user + system, % of one core over the
-minute) and the jitter of its CHAdeMO cycle (the intervals between the 0x109 frames it sent,
-100 ms nominal, from its CAN log): one JSON line per minute, a summary last.
+228 × 10 s = 38 minutes, as the real one does, and would end the hour early with CHARGING_TIME),
+sampling the adapter process each minute: RSS, CPU (user + system, % of one core over the minute)
+and the jitter of its CHAdeMO cycle (the intervals between the 0x109 frames it sent, 100 ms nominal,
+from its CAN log): one JSON line per minute, a summary last.
 (``make soak-veth``: 60 minutes.)
 """
 
