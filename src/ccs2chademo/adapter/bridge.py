@@ -812,13 +812,29 @@ class Bridge(MachineBase):
             ready_to_start=volts.known, welding_hold=self.demand.car_contactors_closed)
         self._push_request(now)
 
-    def _charge_flows(self) -> bool:
-        """Whether CurrentDemand may count as a running charge (activity): not while the adapter
-        asks the charger for current and none flows.  Car contactors that report closed but are
-        open leave the charger's output on an open circuit: 0 A at the target voltage, which a car
-        tolerant of under-delivery (and within its voltage check) accepts for ever; the
-        inactivity power-off ends that (a campaign finding, issue 15).  A target of 0 A (the car's
-        or the charger's pause) and every other state are activity as before."""
+    def _is_running_charge(self, *, ccs_response: bool) -> bool:
+        """The one rule of what keeps the power manager's inactivity timer from ending a session
+        (adapter.md §8, "activity"): a running charge.  Two moments ask — a PreChargeRes/CurrentDemandRes came
+        (``ccs_response``), and every feed of the power manager (the car side charging).
+
+        * A CCS response counts in PreCharge and CurrentDemand.
+        * A charging car side counts only while the CCS link is up, or when the car charges without
+          it (basic AC, ``charging_alone``): a car that closed its contactors first (the
+          single-session flow) beside a charger whose SLAC never succeeds is inactivity (a campaign
+          finding, issue 15).
+        * Neither counts while the adapter asks the charger for current in CurrentDemand and none
+          flows: car contactors that report closed but are open leave the charger's output on an
+          open circuit — 0 A at the target voltage, which a car tolerant of under-delivery (and
+          within its voltage check) accepts for ever (a campaign finding, issue 15).  A target of
+          0 A (the car's or the charger's pause) is a running charge."""
+        if ccs_response:
+            moving = self.ccs.session_state in ("PreCharge", "CurrentDemand")
+        else:
+            side = self.car_side
+            moving = (side is not None and side.charging()
+                      and (self.ccs.link_state == "connected" or side.charging_alone()))
+        if not moving:
+            return False
         if not (self.ccs_status.current_demand and self.ccs.session_state == "CurrentDemand"):
             return True
         return (self.request.target_current < IDLE_CURRENT_A
@@ -839,12 +855,7 @@ class Bridge(MachineBase):
         if self.told.contactor != self.switch.closed:
             self.told.contactor = self.switch.closed
             power.contactor(self.switch.closed, now)
-        # A charging car side is a running charge only while the CCS link is up (or the car charges
-        # without it: basic AC): a car that closed its contactors first (the single-session flow)
-        # beside a charger whose SLAC never succeeds is inactivity, and the power manager ends it
-        # (a campaign finding, issue 15).
-        if (side is not None and side.charging() and (self.ccs.link_state == "connected" or side.charging_alone())
-                and self._charge_flows()):
+        if self._is_running_charge(ccs_response=False):
             power.activity(now)
         stop = self._stop_plan(now)
         if not self.told.ccs_stop and stop.report_ccs is not None:
@@ -893,7 +904,7 @@ class Bridge(MachineBase):
         if ccs.responses != self.ccs_memory.seen_responses:
             self.ccs_memory.seen_responses = ccs.responses
             # a PreChargeRes or CurrentDemandRes
-            if ccs.session_state in ("PreCharge", "CurrentDemand") and self._charge_flows():
+            if self._is_running_charge(ccs_response=True):
                 self.power.activity(now)
                 self._drain_power(now)
         self._leds(now)
