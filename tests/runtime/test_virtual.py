@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -198,6 +199,22 @@ def test_frame_medium_unicast_and_deaf_stations() -> None:
     sim.run()
     assert [f for _, f in b.got] == [b"all", b"to-b"]
     assert c.got == [] and a.got == []
+
+
+def test_a_can_frame_reaches_every_other_station_in_one_event_in_station_order() -> None:
+    sim = VirtualRuntime()
+    bus = CanBus(sim, "can", Impairment(latency=0.001))
+    ports = [bus.port(name) for name in "abcd"]
+    heard: list[str] = []
+
+    def hears(name: str) -> Callable[[Event], None]:
+        return lambda event: heard.append(name)
+
+    for name, port in zip("abcd", ports, strict=True):
+        port.bind("can", hears(name))
+    ports[1].transmit(SendCan("can", CanFrame(0x100, b"\x01")))
+    sim.run()
+    assert heard == ["a", "c", "d"] and sim.events_run == 1 and bus.delivered == 3
 
 
 def test_impairment_validates() -> None:
