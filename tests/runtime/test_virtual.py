@@ -72,6 +72,48 @@ def test_machine_timer_rearm_supersedes_old_deadline() -> None:
     assert m.fired == [1.0]
 
 
+class _Mover(MachineBase):
+    """Its deadline is whatever the last event said (``FrameReceived`` carries it as text)."""
+
+    def __init__(self, order: list[str], deadline: float) -> None:
+        super().__init__("mover")
+        self.order = order
+        self.deadline: float | None = deadline
+
+    def receive(self, event: Event, now: float) -> None:
+        assert isinstance(event, FrameReceived)
+        self.deadline = float(event.frame)
+
+    def handle_timer(self, now: float) -> None:
+        self.order.append(f"mover@{now:g}")
+        self.deadline = None
+
+    def get_timer(self) -> float | None:
+        return self.deadline
+
+
+def _move(sim: VirtualRuntime, at: float, to: float) -> None:
+    sim.call_at(at, lambda _: sim.inject("mover", FrameReceived("x", str(to).encode())))
+
+
+def test_a_moved_deadline_fires_where_a_fresh_entry_would_and_leaves_no_stale_entries() -> None:
+    sim = VirtualRuntime()
+    order: list[str] = []
+    sim.add(_Mover(order, 1.0))
+    sim.call_at(3.0, order.append, "queued-before-the-move")
+    for i in range(100):  # later and later, then earlier, then later again: 102 moves
+        _move(sim, 0.001 * (i + 1), 1.0 + i / 100)
+    _move(sim, 0.2, 0.5)
+    _move(sim, 0.3, 3.0)
+    sim.call_at(0.4, lambda _: sim.call_at(3.0, order.append, "queued-after-the-move"))
+    sim.run()
+    assert order == ["queued-before-the-move", "mover@3", "queued-after-the-move"]
+    # the test's 105 events and 102 injections, then the slot's entries: the one for 0.5 reached
+    # and dropped (the one for 1.0 comes earlier than 3.0), the one for 1.0 back in at 3.0, the
+    # timer; one stale entry per move would add a hundred
+    assert sim.events_run == 105 + 102 + 3
+
+
 def _ping_scenario(seed: int) -> str:
     sim = VirtualRuntime(seed=seed)
     link = ByteLink(sim, "tcp", Impairment(latency=0.002, jitter=0.003), max_chunk=3)
