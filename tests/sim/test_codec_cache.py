@@ -57,7 +57,7 @@ class Counting:
 
     def decode_response(self, payload: bytes, schema: Schema | None, /) -> EvseMessage:
         self.calls += 1
-        return codec.decode_response(payload, schema)
+        return codec.decode_response(bytes(payload), schema)  # the compiled codec takes exactly bytes
 
 
 def _demand(soc: int) -> EvMessage:
