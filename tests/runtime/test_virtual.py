@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -69,6 +70,48 @@ def test_machine_timer_rearm_supersedes_old_deadline() -> None:
     sim.call_at(0.5, lambda _: sim.inject("moving", FrameReceived("x", b"")))
     sim.run(until=10)
     assert m.fired == [1.0]
+
+
+class _Mover(MachineBase):
+    """Its deadline is whatever the last event said (``FrameReceived`` carries it as text)."""
+
+    def __init__(self, order: list[str], deadline: float) -> None:
+        super().__init__("mover")
+        self.order = order
+        self.deadline: float | None = deadline
+
+    def receive(self, event: Event, now: float) -> None:
+        assert isinstance(event, FrameReceived)
+        self.deadline = float(event.frame)
+
+    def handle_timer(self, now: float) -> None:
+        self.order.append(f"mover@{now:g}")
+        self.deadline = None
+
+    def get_timer(self) -> float | None:
+        return self.deadline
+
+
+def _move(sim: VirtualRuntime, at: float, to: float) -> None:
+    sim.call_at(at, lambda _: sim.inject("mover", FrameReceived("x", str(to).encode())))
+
+
+def test_a_moved_deadline_fires_where_a_fresh_entry_would_and_leaves_no_stale_entries() -> None:
+    sim = VirtualRuntime()
+    order: list[str] = []
+    sim.add(_Mover(order, 1.0))
+    sim.call_at(3.0, order.append, "queued-before-the-move")
+    for i in range(100):  # later and later, then earlier, then later again: 102 moves
+        _move(sim, 0.001 * (i + 1), 1.0 + i / 100)
+    _move(sim, 0.2, 0.5)
+    _move(sim, 0.3, 3.0)
+    sim.call_at(0.4, lambda _: sim.call_at(3.0, order.append, "queued-after-the-move"))
+    sim.run()
+    assert order == ["queued-before-the-move", "mover@3", "queued-after-the-move"]
+    # the test's 105 events and 102 injections, then the slot's entries: the one for 0.5 reached
+    # and dropped (the one for 1.0 comes earlier than 3.0), the one for 1.0 back in at 3.0, the
+    # timer; one stale entry per move would add a hundred
+    assert sim.events_run == 105 + 102 + 3
 
 
 def _ping_scenario(seed: int) -> str:
@@ -198,6 +241,22 @@ def test_frame_medium_unicast_and_deaf_stations() -> None:
     sim.run()
     assert [f for _, f in b.got] == [b"all", b"to-b"]
     assert c.got == [] and a.got == []
+
+
+def test_a_can_frame_reaches_every_other_station_in_one_event_in_station_order() -> None:
+    sim = VirtualRuntime()
+    bus = CanBus(sim, "can", Impairment(latency=0.001))
+    ports = [bus.port(name) for name in "abcd"]
+    heard: list[str] = []
+
+    def hears(name: str) -> Callable[[Event], None]:
+        return lambda event: heard.append(name)
+
+    for name, port in zip("abcd", ports, strict=True):
+        port.bind("can", hears(name))
+    ports[1].transmit(SendCan("can", CanFrame(0x100, b"\x01")))
+    sim.run()
+    assert heard == ["a", "c", "d"] and sim.events_run == 1 and bus.delivered == 3
 
 
 def test_impairment_validates() -> None:

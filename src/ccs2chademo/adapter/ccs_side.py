@@ -19,6 +19,7 @@ from typing import Protocol
 from ..homeplug.connection import SESSION_LINK, PevConnection
 from ..homeplug.slac import SlacTiming
 from ..runtime import Action, Event, InputChanged
+from ..v2g.codec import EXI, Codec
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.tls import TlsMode, TlsPolicy, client_context
 from .config import AdapterConfig, CcsConfig, ConfigError
@@ -111,9 +112,9 @@ class CcsEv:
 
     def __init__(self, name: str, config: AdapterConfig, mac: bytes, rng: random.Random, single_session: bool,
                  start_at: float = 0.0, scope_id: int = 0, slac_timing: SlacTiming | None = None,
-                 tls: TlsPolicy | None = None) -> None:
+                 tls: TlsPolicy | None = None, exi: Codec = EXI) -> None:
         self.name = name
-        self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session))
+        self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session), exi=exi)
         self.connection = PevConnection(mac, rng, session=self.evcc, name=f"{name}.ccs", scope_id=scope_id,
                                         timing=slac_timing, start_at=start_at, tls=tls)
 

@@ -199,12 +199,15 @@ def _samples(world: World) -> list[dict[str, Any]]:
                    "hostile wrong-root / expired certificate / handshake stall.  Unless the config's [ccs] "
                    "chose TLS, the adapter requires it and trusts the generated root (key log: "
                    "--out DIR/tls-keys.log).")
+@click.option("--no-codec-cache", "no_codec_cache", is_flag=True,
+              help="Encode and decode every EXI message as the adapter does, without the simulation's cache "
+                   "(slower; the links and logs are the same).")
 @click.option("--tls-max", type=click.Choice(sorted(MAX_VERSIONS)), default="1.3", show_default=True,
               help="--tls: the highest TLS version the charger speaks (1.2: an ISO 15118-2 charger).")
 def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path: Path | None,
             faults: tuple[str, ...], out: Path | None, as_json: bool, realtime: bool, list_: bool, seed: int,
             mode: str | None, vcu: str, ac_amps: float | None, protocol: str | None, speed: float | None,
-            web: str | None, tls_variant: str | None, tls_max: str) -> None:
+            web: str | None, tls_variant: str | None, tls_max: str, no_codec_cache: bool) -> None:
     """Simulate a charging session: CCS charger ↔ adapter ↔ CHAdeMO car (or, --mode clara, a
     CAN-controlled EV), in virtual time."""
     if list_:
@@ -227,7 +230,8 @@ def command(car: str, charger: str, soc_start: float, soc_stop: int, config_path
         config = trusting_config(config, pki, keylog_file=out / "tls-keys.log" if out is not None else None)
         tls = ChargerTls(pki, tls_variant, tls_max)
     scenario = Scenario(car=car, charger=charger, soc_start=soc_start, soc_stop=soc_stop,
-                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol, ac_amps=ac_amps, tls=tls)
+                        config=config, faults=faults, seed=seed, vcu=vcu, protocol=protocol, ac_amps=ac_amps, tls=tls,
+                        codec_cache=not no_codec_cache)
     if out is not None:
         try:
             epoch = session_epoch()

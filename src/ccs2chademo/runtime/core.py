@@ -79,7 +79,10 @@ class Slot:
     ports: dict[str, Port]
     on_output: OutputSink | None
     deadline: float | None = None
-    generation: int = 0
+    #: virtual runtime: the (time ns, sequence) the timer fires at, and the keys of this slot's
+    #: queue entries (``runtime/virtual.py``: a moved deadline keeps its entry)
+    due: tuple[int, int] | None = None
+    queued: list[tuple[int, int]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,7 +167,6 @@ class Runtime(ABC):
         deadline = machine.get_timer()
         if deadline != slot.deadline:
             slot.deadline = deadline
-            slot.generation += 1
             self._arm(slot)
 
     def _dispatch(self, slot: Slot, action: Action) -> None:

@@ -231,14 +231,16 @@ class FrameMedium:
         self.sent += 1
         dest = action.dest if isinstance(action, SendFrame) else None
         imp = self.impairment
-        # fixed latency (no loss, jitter or reordering): one delay for every receiver, no RNG draws
-        fixed_ns = None if (imp.loss or imp.jitter or imp.reorder) else sim.now_ns + round(imp.latency * 1e9)
-        for station in self.stations:
-            if station is sender or (dest is not None and station.address != dest):
-                continue
-            if fixed_ns is not None:
-                sim.call_at_ns(fixed_ns, self._arrive, (station, self._event(station, action, sender.address)))
-                continue
+        receivers = [s for s in self.stations if s is not sender and (dest is None or s.address == dest)]
+        if not (imp.loss or imp.jitter or imp.reorder):
+            # fixed latency: one delay for every receiver, no RNG draws, and one queue entry for
+            # them all — their entries would have been consecutive (same time, consecutive
+            # sequence numbers), so nothing else could run between them; the order is unchanged
+            arrivals = [(station, self._event(station, action, sender.address)) for station in receivers]
+            if arrivals:
+                sim.call_at_ns(sim.now_ns + round(imp.latency * 1e9), self._arrive_all, arrivals)
+            return
+        for station in receivers:
             delay = self._delay()
             if delay is None:
                 self.lost += 1
@@ -252,6 +254,10 @@ class FrameMedium:
             station.emit(event)
         else:
             self.lost += 1
+
+    def _arrive_all(self, arrivals: list[tuple[StationPort, Event]]) -> None:
+        for arrival in arrivals:
+            self._arrive(arrival)
 
 
 class CanBus(FrameMedium):

@@ -82,21 +82,50 @@ class VirtualRuntime(Runtime):
         self.deliver(arg[0], arg[1])
 
     def _arm(self, slot: Slot) -> None:
-        if slot.deadline is not None:
-            t_ns = round(slot.deadline * NS)
-            self._seq += 1
-            heapq.heappush(self._heap, (t_ns if t_ns > self._now_ns else self._now_ns, self._seq, self._timer,
-                                        (slot, slot.generation)))
+        """Schedule ``slot``'s timer at its new deadline, keeping the entry it may already have.
 
-    def _timer(self, arg: tuple[Slot, int]) -> None:
-        slot, generation = arg
-        if generation == slot.generation:  # otherwise superseded by a newer deadline
-            deadline = slot.deadline
-            slot.deadline = None
-            slot.generation += 1
-            # the clock is integer ns: never hand a machine a `now` a hair before its own deadline
-            slot.machine.handle_timer(self._now if deadline is None or self._now >= deadline else deadline)
-            self._service(slot)
+        The timer fires at the (time, sequence) key a fresh entry would have now, so the order of
+        events is that of one entry per arm.  But a deadline moves at nearly every message (a
+        reply timer before an idle timeout, the next cycle after a response), and one entry per
+        move left a stale entry behind each time — 14 % of the events of a default session, and
+        a queue thousands of entries deep.  So an entry of the slot that comes no later than the
+        new key is kept: when it is reached it goes back in at the key then due
+        (:meth:`_timer`).  Only a deadline earlier than every entry of the slot adds one.
+        """
+        if slot.deadline is None:
+            slot.due = None  # the slot's entries are dropped when reached
+            return
+        t_ns = round(slot.deadline * NS)
+        self._seq += 1
+        due = (t_ns if t_ns > self._now_ns else self._now_ns, self._seq)
+        slot.due = due
+        for key in slot.queued:
+            if key <= due:
+                return
+        self._queue_timer(slot, due)
+
+    def _queue_timer(self, slot: Slot, key: tuple[int, int]) -> None:
+        slot.queued.append(key)
+        heapq.heappush(self._heap, (key[0], key[1], self._timer, (slot, key)))
+
+    def _timer(self, arg: tuple[Slot, tuple[int, int]]) -> None:
+        slot, key = arg
+        slot.queued.remove(key)
+        due = slot.due
+        if due is None:
+            return
+        if key != due:  # the deadline moved on (later: an entry comes no later than ``due``)
+            for other in slot.queued:
+                if other <= due:
+                    return
+            self._queue_timer(slot, due)
+            return
+        deadline = slot.deadline
+        slot.deadline = None
+        slot.due = None
+        # the clock is integer ns: never hand a machine a `now` a hair before its own deadline
+        slot.machine.handle_timer(self._now if deadline is None or self._now >= deadline else deadline)
+        self._service(slot)
 
     # -- running ----------------------------------------------------------------------------
     def stop(self) -> None:

@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ..v2g.codec import EXI, Codec
 from ..v2g.messages import EvMessage, Kind
 from ..v2g.secc import Latency, Reply, ReplyHook, Secc, SeccConfig
 from .battery import Battery
@@ -333,15 +334,17 @@ PERSONALITIES: dict[str, Personality] = {
 
 
 def build_charger(personality: Personality, rng: random.Random, battery: Battery | None = None,
-                  hook: ReplyHook | None = None, name: str = "charger", link: str = "tcp") -> Secc:
-    """A ready-to-add :class:`Secc` with this personality's power stage and latencies."""
+                  hook: ReplyHook | None = None, name: str = "charger", link: str = "tcp",
+                  exi: Codec = EXI) -> Secc:
+    """A ready-to-add :class:`Secc` with this personality's power stage and latencies, speaking
+    EXI through ``exi`` (the world's cache, ``sim/codec_cache.py``)."""
     stage = PowerStageModel(personality.stage, personality.secc.max_current, personality.secc.max_power,
                             rng=random.Random(rng.random()), battery=battery)
     if personality.hook is not None:
         quirk, outer = personality.hook, hook
         hook = quirk if outer is None else (lambda request, reply: outer(request, quirk(request, reply)))
     secc = Secc(stage, name=name, config=personality.secc, latency=personality.latency_for(rng), hook=hook,
-                link=link)
+                link=link, exi=exi)
     if personality.hostile is not None:
         secc.hook = personality.hostile(secc, hook)
     return secc

@@ -20,12 +20,14 @@ from ..drivers.pcapng import PcapngWriter, Tap
 from ..runtime import ByteLink, Impairment, InputChanged, Port, VirtualRuntime
 from ..runtime.machine import Machine
 from ..runtime.signals import Output
+from ..v2g.codec import Codec
 from ..v2g.evcc import Evcc, EvccConfig, EvccStatus, EvRequest
 from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import DIN_PROTOCOL, ISO2_PROTOCOL, Schema
 from ..v2g.tls import TlsLink
 from .battery import Battery, linear_battery
 from .charger import build_charger
+from .codec_cache import CachedCodec
 from .faults import Fault, FaultInjector
 from .hostile import CHARGERS
 from .tls_charger import ChargerTls
@@ -121,19 +123,23 @@ def build_session(charger: str = "alpitronic", schema: Schema = Schema.DIN, faul
                   minutes: float = 1.0, seed: int = 0, config: EvccConfig | None = None,
                   battery: Battery | None = None, current: float = 100.0,
                   impairment: Impairment | None = None, pcapng: PcapngWriter | None = None,
-                  tls: ChargerTls | None = None, tls_client: ssl.SSLContext | None = None) -> Session:
+                  tls: ChargerTls | None = None, tls_client: ssl.SSLContext | None = None,
+                  exi: Codec | None = None) -> Session:
     """Wire car, Evcc, link and charger; with ``pcapng`` the EV's TCP port is recorded.  With
     ``tls`` the charger serves TLS and the Evcc (direct mode) speaks it with ``tls_client``
-    (:func:`~ccs2chademo.v2g.tls.client_context`), both behind a :class:`~ccs2chademo.v2g.tls.TlsLink`."""
+    (:func:`~ccs2chademo.v2g.tls.client_context`), both behind a :class:`~ccs2chademo.v2g.tls.TlsLink`.
+    ``exi``: the EXI codec of both ends (default: a fresh :class:`~.codec_cache.CachedCodec`;
+    :data:`~ccs2chademo.v2g.codec.EXI` runs uncached)."""
     personality = CHARGERS[charger]
     sim = VirtualRuntime(seed=seed)
     battery = battery or linear_battery()
     link = ByteLink(sim, "v2g", impairment or Impairment(latency=0.0002))
     cfg = config or protocols_for(schema)
     cfg = replace(cfg, secc=("fe80::1", personality.port))
-    evcc = Evcc("evcc", cfg, EvRequest(precharge_voltage=battery.ocv(), soc=int(battery.soc)))
+    exi = CachedCodec() if exi is None else exi
+    evcc = Evcc("evcc", cfg, EvRequest(precharge_voltage=battery.ocv(), soc=int(battery.soc)), exi=exi)
     injector = FaultInjector(fault) if fault is not None else None
-    secc = build_charger(personality, sim.rng_for("charger"), battery=battery, hook=injector)
+    secc = build_charger(personality, sim.rng_for("charger"), battery=battery, hook=injector, exi=exi)
     car = SimCar(battery, current=current, minutes=minutes)
     outputs: dict[str, Any] = {}
 

@@ -39,12 +39,14 @@ from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputCha
 from ..runtime.core import Port
 from ..runtime.machine import Machine
 from ..runtime.virtual import to_ns
+from ..v2g.codec import EXI, Codec
 from ..v2g.discovery import TlsOffer
 from ..v2g.ipv6 import Endpoint
 from ..v2g.messages import Schema
 from ..v2g.secc import ReplyHook
 from .battery import Battery
 from .charger import PowerStageModel, build_charger
+from .codec_cache import CachedCodec
 from .faults import FAULT_NAMES as CHARGER_FAULTS
 from .faults import Fault, FaultInjector
 from .hardware import AdapterHardware, Contactor, LoopSupply
@@ -146,6 +148,9 @@ class Scenario:
     ac_amps: float | None = None
     #: the charger serves TLS (``sim/tls_charger.py``); the adapter's ``[ccs]`` decides whether it asks
     tls: ChargerTls | None = None
+    #: the adapter and the charger share one EXI cache (``sim/codec_cache.py``); False: the product's
+    #: uncached codec, to measure its cost or to show the cache changes nothing on the links
+    codec_cache: bool = True
 
 
 class SimCar(Machine, Protocol):
@@ -220,8 +225,10 @@ class World:
         tls = scenario.tls
         self.charger = add_charger(sim, site, "charger", 1, tcp_port=personality.port,
                                    sdp_tls=TlsOffer.NONE if tls is None else tls.offer)
+        #: the EXI codec of both ends of the CCS link
+        self.exi: Codec = CachedCodec() if scenario.codec_cache else EXI
         self.secc = build_charger(personality, sim.rng_for("charger-stage"), battery=self.battery,
-                                  hook=_chain(self.injector, secc_hook), name="secc")
+                                  hook=_chain(self.injector, secc_hook), name="secc", exi=self.exi)
         assert isinstance(self.secc.stage, PowerStageModel)
         self.stage: PowerStageModel = self.secc.stage
         host = site.add_host("adapter", mac(0xCA, 1), mac(0xCC, 1), role="pev")
@@ -238,7 +245,8 @@ class World:
             ccs_tls = tls_policy(config.ccs)
         except ConfigError as exc:
             raise WorldError(str(exc)) from None
-        self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter", tls=ccs_tls)
+        self.bridge = Bridge(config, host.nic.mac, sim.rng_for("adapter-runid"), name="adapter", tls=ccs_tls,
+                             exi=self.exi)
         nic, evse = host.nic, self.charger.host.nic
         plc: Port = nic.raw_port()
         sdp: Port = nic.udp_port(SDP_CLIENT_PORT)

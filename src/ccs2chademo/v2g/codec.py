@@ -7,19 +7,17 @@ field by field with absent optional fields as ``None``.  Every EXI failure, an u
 a request where a response was expected and a value that does not fit becomes a
 :class:`CodecError`.
 
-The four public functions are memoised (:func:`_memo`): in a CurrentDemand loop the same
-requests and responses repeat (a whole 20→80 % session: ≈170 distinct requests and ≈1700
-distinct responses among 61 000 exchanges), and each is a pure function of its arguments — the neutral messages
-are frozen and the payloads are bytes — so an equal input always gives the same bytes or the
-same message.  Failures are never cached; they are raised again on the next call.
+Every message is encoded and decoded as it is: a real adapter's measured values change every
+message, so a cache would only hide the real cost (issue 17).  :class:`Codec` is the seam the
+machines take (``exi=``, default :data:`EXI`); the simulation passes its own cache there
+(``sim/codec_cache.py``), where a CurrentDemand loop repeats the same messages.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
 from .. import exi
 from ..exi import apphand, din, iso2
@@ -29,32 +27,6 @@ from .messages import ISO_NAMES, AppProtocol, EvMessage, EvseMessage, Kind, Sche
 
 class CodecError(ValueError):
     """A message that cannot be decoded or encoded (bad EXI, unknown message, value out of range)."""
-
-
-_In = TypeVar("_In")
-_Out = TypeVar("_Out")
-
-#: distinct messages remembered per function (a few MB at most)
-_MEMO_SIZE = 4096
-
-
-def _memo(fn: Callable[[_In, Schema | None], _Out]) -> Callable[[_In, Schema | None], _Out]:
-    """``fn`` with a bounded LRU cache keyed on its arguments; an unhashable argument bypasses it
-    (a TypeError ``fn`` raises itself is simply raised again by the uncached call).
-
-    The key compares by value (``==``), so only arguments of the declared types are meant: the
-    frozen :class:`EvMessage`/:class:`EvseMessage` and ``bytes`` payloads.
-    """
-    cached = functools.lru_cache(maxsize=_MEMO_SIZE)(fn)
-
-    @functools.wraps(fn)
-    def call(arg: _In, schema: Schema | None) -> _Out:
-        try:
-            return cached(arg, schema)
-        except TypeError:  # unhashable (a bytearray payload): computed as it is, never stored
-            return fn(arg, schema)
-
-    return call
 
 
 _MODULES: dict[Schema, ModuleType] = {Schema.DIN: din, Schema.ISO2: iso2}
@@ -220,7 +192,7 @@ def _request_body(m: ModuleType, msg: EvMessage) -> Any:
     raise CodecError(f"no request body for {kind}")
 
 
-def _encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
+def encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
     """EXI of a request; ``schema`` is None for the SupportedAppProtocol handshake."""
     if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
         offer = apphand.SupportedAppProtocolReq(app_protocol=[
@@ -244,7 +216,7 @@ def _dc_ev_status_of(body: Any) -> Any:
     return None
 
 
-def _decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
+def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
     """A request as the SECC sees it (any combination of optional fields)."""
     kind, body, session_id = _decode(payload, schema, "Req")
     if kind is Kind.SUPPORTED_APP_PROTOCOL:
@@ -375,7 +347,7 @@ def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
     raise CodecError(f"no response body for {kind}")
 
 
-def _encode_response(msg: EvseMessage, schema: Schema | None) -> bytes:
+def encode_response(msg: EvseMessage, schema: Schema | None) -> bytes:
     """EXI of a response; ``schema`` is None for the SupportedAppProtocol handshake."""
     if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
         try:
@@ -396,7 +368,7 @@ def _dc_evse_status_of(body: Any) -> Any:
     return None
 
 
-def _decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
+def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
     """A response as the EV sees it; ``schema`` is None for the handshake."""
     kind, body, session_id = _decode(payload, schema, "Res")
     if kind is Kind.SUPPORTED_APP_PROTOCOL:
@@ -441,7 +413,34 @@ def _decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
     return EvseMessage(kind, **fields)
 
 
-encode_request = _memo(_encode_request)
-decode_request = _memo(_decode_request)
-encode_response = _memo(_encode_response)
-decode_response = _memo(_decode_response)
+class Codec(Protocol):
+    """The four EXI operations a V2G machine needs (``exi=`` of :class:`~.evcc.Evcc` and
+    :class:`~.secc.Secc`); ``schema`` is None for the SupportedAppProtocol handshake."""
+
+    def encode_request(self, msg: EvMessage, schema: Schema | None, /) -> bytes: ...
+
+    def decode_request(self, payload: bytes, schema: Schema | None, /) -> EvMessage: ...
+
+    def encode_response(self, msg: EvseMessage, schema: Schema | None, /) -> bytes: ...
+
+    def decode_response(self, payload: bytes, schema: Schema | None, /) -> EvseMessage: ...
+
+
+class ExiCodec:
+    """The product's codec: this module's functions, every call computed."""
+
+    def encode_request(self, msg: EvMessage, schema: Schema | None, /) -> bytes:
+        return encode_request(msg, schema)
+
+    def decode_request(self, payload: bytes, schema: Schema | None, /) -> EvMessage:
+        return decode_request(payload, schema)
+
+    def encode_response(self, msg: EvseMessage, schema: Schema | None, /) -> bytes:
+        return encode_response(msg, schema)
+
+    def decode_response(self, payload: bytes, schema: Schema | None, /) -> EvseMessage:
+        return decode_response(payload, schema)
+
+
+#: the default codec of every machine
+EXI: Codec = ExiCodec()

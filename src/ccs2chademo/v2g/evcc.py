@@ -371,9 +371,11 @@ class Evcc(MachineBase):
     """The EV communication controller's session machine (see the module docstring)."""
 
     def __init__(self, name: str = "evcc", config: EvccConfig | None = None,
-                 request: EvRequest | None = None) -> None:
+                 request: EvRequest | None = None, exi: codec.Codec = codec.EXI) -> None:
+        """``exi``: the EXI codec (the simulation passes its cache, ``sim/codec_cache.py``)."""
         super().__init__(name, S.IDLE.value, SUCCESSORS)
         self.cfg = config or EvccConfig()
+        self._exi = exi
         self.req = request or EvRequest()
         self.schema: Schema | None = None
         self.session_id = b""
@@ -542,7 +544,7 @@ class Evcc(MachineBase):
             self._log("unexpected-message", state=self.state)
             return
         try:
-            msg = codec.decode_response(payload, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
+            msg = self._exi.decode_response(payload, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:
             self._log("bad-message", error=str(exc), expected=kind)
             self._safe_shutdown(f"bad-message:{kind}", now)
@@ -813,7 +815,7 @@ class Evcc(MachineBase):
     def _send(self, kind: Kind, now: float) -> None:
         msg = self._build(kind)
         try:
-            payload = codec.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
+            payload = self._exi.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:  # a value we cannot represent: never send garbage
             self._log("encode-failed", error=str(exc), msg=kind)
             self._safe_shutdown(f"encode-failed:{self.state}", now)

@@ -189,9 +189,12 @@ class Secc(MachineBase):
     """One charger connector's V2G server (see the module docstring)."""
 
     def __init__(self, stage: PowerStage, name: str = "secc", config: SeccConfig | None = None,
-                 latency: Latency | None = None, hook: ReplyHook | None = None, link: str = "tcp") -> None:
+                 latency: Latency | None = None, hook: ReplyHook | None = None, link: str = "tcp",
+                 exi: codec.Codec = codec.EXI) -> None:
+        """``exi``: the EXI codec (the simulation passes its cache, ``sim/codec_cache.py``)."""
         super().__init__(name, SeccState.LISTENING.value, SECC_SUCCESSORS)
         self.cfg = config or SeccConfig()
+        self._exi = exi
         self.stage = stage
         self.latency = latency or (lambda req: 0.0)
         self.hook = hook
@@ -283,7 +286,7 @@ class Secc(MachineBase):
         for frame in frames:
             self.timers.start(_T_IDLE_TIMEOUT, now + self.cfg.idle_timeout)
             try:
-                request = codec.decode_request(frame.payload, self.schema)
+                request = self._exi.decode_request(frame.payload, self.schema)
             except codec.CodecError as exc:
                 self._log("bad-message", error=str(exc))
                 continue
@@ -313,7 +316,7 @@ class Secc(MachineBase):
             return
         assert reply.message is not None
         try:
-            payload = codec.encode_response(reply.message, self.schema if reply.message.kind
+            payload = self._exi.encode_response(reply.message, self.schema if reply.message.kind
                                             is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:
             self._log("encode-failed", error=str(exc))
