@@ -407,10 +407,11 @@ class Bridge(MachineBase):
     # ------------------------------------------------------------------ views
     @property
     def ccs_state(self) -> str:
-        """The EV session's state, or the connection's (slac, sdp, …) before TCP is up."""
+        """The EV session's state as its schema names it, or the connection's (slac, sdp, …) before
+        TCP is up."""
         if not self.progress.ccs_started:
             return "waiting"
-        session = self.ccs.session_state
+        session = self.ccs.session_state_name
         if session in ("Idle", "Connecting") and not self.progress.ccs_over:
             return self.ccs.link_state
         return session

@@ -61,6 +61,10 @@ class CcsSide(Protocol):
         """The EV session's state (``Idle`` … ``CurrentDemand`` … ``End``)."""
 
     @property
+    def session_state_name(self) -> str:
+        """The same state as the negotiated schema names it (ISO 15118-20: ``DC_ChargeLoop``), to show."""
+
+    @property
     def responses(self) -> int:
         """Responses received so far (a response is activity for the power manager)."""
 
@@ -82,6 +86,9 @@ def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccCon
         framed=True,
         precharge_start_delay=0.0 if single_session else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
+        iso20_priority=cfg.ccs.iso20_priority,
+        iso20_without_tls=cfg.ccs.iso20_without_tls,
+        iso20_control_mode=cfg.ccs.iso20_control_mode,
         # adapter.md §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
@@ -147,6 +154,10 @@ class CcsEv:
     @property
     def session_state(self) -> str:
         return self.evcc.state
+
+    @property
+    def session_state_name(self) -> str:
+        return self.evcc.state_name
 
     @property
     def responses(self) -> int:

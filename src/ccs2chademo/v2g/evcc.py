@@ -1058,7 +1058,7 @@ class Evcc(MachineBase):
         if not self._enter(value, **why):
             return  # refused (logged): the successor table does not allow it
         if value != previous:
-            self.states.append(value)
+            self.states.append(self.state_name)
         self._status = replace(self._status, state=value)
 
     def _set(self, output: Output, value: Any) -> None:
