@@ -136,11 +136,9 @@ _PATH20 = (S.IDLE, S.CONNECTING, S.SUPPORTED_APP_PROTOCOL, *(state for state, _ 
 #: The -20 names of the phases a -20 session shares with DIN/ISO-2: what summaries and stop reasons
 #: show (``ccs_states``, ``battery-full:DC_ChargeLoop``); ``Evcc.state`` keeps the DIN-named phase
 #: every consumer (the bridge) already understands.
-ISO20_STATE_NAMES: Final = {S.CONTRACT_AUTHENTICATION.value: "Authorization",
-                            **{state.value: name for state, name in (
-                                (S.CHARGE_PARAMETER_DISCOVERY, "DC_ChargeParameterDiscovery"),
-                                (S.CABLE_CHECK, "DC_CableCheck"), (S.PRE_CHARGE, "DC_PreCharge"),
-                                (S.CURRENT_DEMAND, "DC_ChargeLoop"), (S.WELDING_DETECTION, "DC_WeldingDetection"))}}
+ISO20_STATE_NAMES: Final = {state.value: name for state, name in (
+    (S.CHARGE_PARAMETER_DISCOVERY, "DC_ChargeParameterDiscovery"), (S.CABLE_CHECK, "DC_CableCheck"),
+    (S.PRE_CHARGE, "DC_PreCharge"), (S.CURRENT_DEMAND, "DC_ChargeLoop"), (S.WELDING_DETECTION, "DC_WeldingDetection"))}
 #: … the moves that skip a step on it (a LinkUp while idle; an EVSE stop in PowerDeliveryRes(ON)) …
 _SKIPS = {S.IDLE: {S.SUPPORTED_APP_PROTOCOL}, S.POWER_DELIVERY_ON: {S.POWER_DELIVERY_OFF}}
 #: … and the safe shutdown, which every state before it may fall into (ccs-ev.md §12.3) and which
