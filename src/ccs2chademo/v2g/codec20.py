@@ -12,8 +12,9 @@ changes besides the names:
 * values are RationalNumbers without units; the EVSE's state is an ``EVSEStatus`` notification
   instead of a DC_EVSEStatusCode.  ``Terminate`` and ``Pause`` become ``EVSE_Shutdown`` (this EV
   does not pause: it stops, as after a DIN EVSE_Shutdown), every other notification no status.
-  The charger's side says EVSE_Shutdown as ``Terminate``, and an EVSE_EmergencyShutdown or
-  EVSE_Malfunction as ResponseCode FAILED with ``Terminate`` (-20 has no such status);
+  The charger's side says EVSE_Shutdown as ``Terminate`` (ResponseCode FAILED in a message without
+  EVSEStatus), and an EVSE_EmergencyShutdown or EVSE_Malfunction as ResponseCode FAILED with
+  ``Terminate`` (-20 has no such status);
 * the control mode (``"scheduled"``/``"dynamic"``) picks the ScheduleExchange and DC_ChargeLoop
   variants.  In dynamic mode the charger decides the current: the EV's wish (``target_current``)
   travels as EVMaximumChargeCurrent, its voltage limit (``target_voltage``) as EVMaximumVoltage.
@@ -297,7 +298,10 @@ def encode_response(msg: EvseMessage, time_stamp: int) -> bytes:
     build = _RESPONSE_FIELDS.get(msg.kind)  # none: header and ResponseCode only (ServiceSelection, …)
     fields = {} if build is None else build(msg, time_stamp)
     code = msg.response_code
-    if msg.status_code in _FAILED_STATUSES and code.startswith("OK"):
+    # a stop the message cannot say as a notification (DC_CableCheckRes, … carry no EVSEStatus) and
+    # every emergency: FAILED, the one way a -20 charger refuses there
+    if code.startswith("OK") and (msg.status_code in _FAILED_STATUSES or (
+            msg.status_code == "EVSE_Shutdown" and "evse_status" not in fields)):
         code = "FAILED"
     return _encode(_class(msg.kind, "Res")(header=header, response_code=_enum(cm.ResponseCode, code), **fields))
 
