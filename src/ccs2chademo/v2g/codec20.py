@@ -49,6 +49,10 @@ _DC_KINDS = frozenset({Kind.CHARGE_PARAMETER_DISCOVERY, Kind.CABLE_CHECK, Kind.P
 _KIND_OF_NAME = {ISO20_NAMES.get(k, k.value): k for k in Kind}
 _STOPPING_NOTIFICATIONS = frozenset({"Terminate", "Pause"})
 _FAILED_STATUSES = frozenset({"EVSE_EmergencyShutdown", "EVSE_Malfunction"})
+#: the schema wants at least one service and one parameter set even in a FAILED answer (the EV reads
+#: none of it then): what a response without them carries
+_PLACEHOLDER_SERVICES = (DC_SERVICE,)
+_PLACEHOLDER_PARAMETER_SETS = ((1, "scheduled"),)
 
 
 def payload_type(kind: Kind) -> int:
@@ -231,7 +235,7 @@ def _service_parameters(msg: EvseMessage) -> cm.ServiceParameterList:
         cm.Parameter(name="ControlMode", int_value=_CONTROL_MODE_IDS[mode]),
         cm.Parameter(name="MeasurementMethod", int_value=1),
         cm.Parameter(name="BPTChannel", int_value=1),
-    ]) for set_id, mode in msg.parameter_sets])
+    ]) for set_id, mode in msg.parameter_sets or _PLACEHOLDER_PARAMETER_SETS])
 
 
 def _schedule(msg: EvseMessage, time_stamp: int) -> dict[str, Any]:
@@ -270,7 +274,7 @@ _RESPONSE_FIELDS: dict[Kind, _Fields] = {
     Kind.CONTRACT_AUTHENTICATION: _processing,
     Kind.SERVICE_DISCOVERY: lambda msg, t: {
         "service_renegotiation_supported": False, "energy_transfer_service_list": cm.ServiceList(
-            service=[cm.Service(service_id=s, free_service=True) for s in msg.services])},
+            service=[cm.Service(service_id=s, free_service=True) for s in msg.services or _PLACEHOLDER_SERVICES])},
     Kind.SERVICE_DETAIL: lambda msg, t: {"service_id": DC_SERVICE, "service_parameter_list": _service_parameters(msg)},
     Kind.CHARGE_PARAMETER_DISCOVERY: lambda msg, t: {
         "dc_cpd_res_energy_transfer_mode": dc.DC_CPDResEnergyTransferMode(
