@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from ccs2chademo import exi
 from ccs2chademo.runtime import DataReceived, InputChanged, LinkDown, LinkUp
 from ccs2chademo.v2g import codec20, v2gtp
 from ccs2chademo.v2g.evcc import ISO20_STATE_NAMES, SETUP_SEQUENCE, SUCCESSORS, Evcc, EvccConfig
@@ -60,12 +61,14 @@ class Drive20(Drive):
 
     def __init__(self, mode: str = "scheduled", **config: object) -> None:
         cfg = EvccConfig(secc=("::1", 15118), iso20_priority=1, iso20_without_tls=True, iso20_control_mode=mode)
+        self.frames: list[tuple[float, v2gtp.V2gtpMessage]] = []  # the -20 requests as sent
         super().__init__(replace(cfg, **config), REQUEST)  # type: ignore[arg-type]
         self.ok = ok20(mode)
 
     def decode(self, frame: v2gtp.V2gtpMessage) -> EvMessage:
         if frame.payload_type == v2gtp.PayloadType.EXI:
             return super().decode(frame)
+        self.frames.append((self.now, frame))
         return codec20.decode_request(frame.payload, frame.payload_type)
 
     def answer(self, msg: EvseMessage, after: float = 0.01) -> None:
@@ -165,6 +168,15 @@ def test_full_session_follows_the_schema_order_in_both_modes(mode: str) -> None:
                                   "SessionStop", "End"]
     assert d.outputs["cp"] == "B" and d.outputs["ev_contactor"] is False
     assert d.evcc.state == "End" and status.state == "End"
+
+
+def test_time_stamps_are_unix_time_and_payload_types_name_the_message_set() -> None:
+    d = Drive20(epoch=1_700_000_000.0)
+    d.to20(Kind.CURRENT_DEMAND)
+    for now, frame in d.frames:
+        schema = "iso20-dc" if frame.payload_type == v2gtp.PayloadType.ISO20_DC else "iso20-cm"
+        assert exi.decode(frame.payload, schema).header.time_stamp == int(1_700_000_000 + now)
+    assert [f.payload_type for _, f in d.frames][-2:] == [0x8002, 0x8004]  # PowerDelivery, DC_ChargeLoop
 
 
 def test_cp_c_only_after_schedule_exchange() -> None:

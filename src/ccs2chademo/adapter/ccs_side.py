@@ -77,9 +77,9 @@ class CcsSide(Protocol):
         """The safe shutdown's wait between CP B and "contactors open", s."""
 
 
-def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccConfig:
+def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool, epoch: float = 0.0) -> EvccConfig:
     """The EV session's parameters: precharge delay only in DX (adapter.md §2 step 3, §3), battery-full
-    SoC."""
+    SoC, the ISO 15118-20 offer; ``epoch``: Unix time at session time 0 (-20 TimeStamps)."""
     return EvccConfig(
         mac=mac,
         link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
@@ -89,6 +89,7 @@ def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccCon
         iso20_priority=cfg.ccs.iso20_priority,
         iso20_without_tls=cfg.ccs.iso20_without_tls,
         iso20_control_mode=cfg.ccs.iso20_control_mode,
+        epoch=epoch,
         # adapter.md §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
@@ -118,9 +119,9 @@ class CcsEv:
 
     def __init__(self, name: str, config: AdapterConfig, mac: bytes, rng: random.Random, single_session: bool,
                  start_at: float = 0.0, scope_id: int = 0, slac_timing: SlacTiming | None = None,
-                 tls: TlsPolicy | None = None) -> None:
+                 tls: TlsPolicy | None = None, epoch: float = 0.0) -> None:
         self.name = name
-        self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session))
+        self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session, epoch))
         self.connection = PevConnection(mac, rng, session=self.evcc, name=f"{name}.ccs", scope_id=scope_id,
                                         timing=slac_timing, start_at=start_at, tls=tls)
 

@@ -1,4 +1,4 @@
-"""The car side of a DC V2G session (EVCC): DIN SPEC 70121 and ISO 15118-2 DC with EIM.
+"""The car side of a DC V2G session (EVCC): DIN SPEC 70121, ISO 15118-2 DC and ISO 15118-20 DC with EIM.
 
 One sans-I/O machine runs the whole application layer over one TCP stream (ccs-ev.md §8–§12,
 ccs-ev.md §16): SupportedAppProtocol → SessionSetup → ServiceDiscovery → (Service)PaymentSelection →
@@ -8,6 +8,13 @@ FIN.  What the car side wants arrives as ``InputChanged("request", EvRequest)``;
 hardware must do leaves as ``SetOutput(Output.CP, "B"|"C")`` and ``SetOutput(Output.EV_CONTACTOR,
 bool)`` (the car's own contactors, runtime/signals.py); everything a bridge needs to know
 leaves as ``SetOutput("status", EvccStatus)``.
+
+ISO 15118-20 DC (docs/iso20.md) runs in the same machine when ``iso20_priority`` offers it and the
+charger picks it: its setup takes its own path (:data:`SETUP_SEQUENCE`: AuthorizationSetup and
+Authorization before ServiceDiscovery, ServiceDetail/ServiceSelection, ScheduleExchange after
+ChargeParameterDiscovery), then the same states as DIN from CableCheck on.  ``state`` stays the
+DIN-named phase (what the bridge compares); :attr:`Evcc.state_name` is the -20 name shown in
+summaries and stop reasons.  Every -20 message goes through :mod:`.codec20`.
 
 Who opens TCP: the Evcc itself, with ``OpenLink(link, address)`` — at ``config.start_at`` when
 ``config.secc`` is set ("no SLAC, link already up" mode), or on ``InputChanged("secc",
@@ -402,6 +409,9 @@ class EvccConfig:
     iso20_without_tls: bool = False
     #: the -20 control mode the EV asks for in ServiceSelection: "scheduled" or "dynamic"
     iso20_control_mode: str = "scheduled"
+    #: Unix time at ``now`` = 0: every -20 MessageHeader's TimeStamp is ``epoch + now`` (a
+    #: composition root reads the clock; 0 in simulation keeps runs reproducible)
+    epoch: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.protocols or len(self.protocols) > 20:
@@ -439,7 +449,7 @@ class Evcc(MachineBase):
         self.session_id = b""
         self.messages = 0  # responses handled
         self.sent = 0  # requests written
-        self.states: list[str] = [S.IDLE.value]
+        self.states: list[str] = [S.IDLE.value]  # the states entered, as the schema names them
         self._stream = v2gtp.V2gtpStream()
         #: what the machine waits for (one purpose at a time) and the request it is about
         self.timers = Timers()
@@ -962,7 +972,7 @@ class Evcc(MachineBase):
         iso20 = self.schema is _SCHEMA_ISO20 and kind is not _K_SUPPORTED_APP_PROTOCOL
         try:
             if iso20:
-                payload = codec20.encode_request(self._iso20_fields(msg), int(now))
+                payload = codec20.encode_request(self._iso20_fields(msg), int(self.cfg.epoch + now))
             else:
                 payload = codec.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:  # a value we cannot represent: never send garbage

@@ -1,10 +1,11 @@
-"""The V2G messages of a DC EIM session in one neutral model, for both DIN 70121 and ISO 15118-2.
+"""The V2G messages of a DC EIM session in one neutral model, for DIN 70121, ISO 15118-2 and -20.
 
 The session machines (:mod:`.evcc`, :mod:`.secc`) speak :class:`EvMessage` (requests, the car's
 side) and :class:`EvseMessage` (responses, the charger's side) and never see the EXI data
 classes: :mod:`.codec` is the one place that maps this model to and from the generated DIN/ISO-2
 types.  That keeps codec details (field names, enum numbering, PhysicalValue multipliers) in one
-module and lets one machine run either schema.
+module and lets one machine run either schema (ISO 15118-20: :mod:`.codec20`, the same way; its
+DC messages are the DIN kinds, its own setup messages four more kinds).
 
 Message kinds are named after the **DIN** messages without Req/Res (``"CableCheck"``); the ISO-2
 names of the two that differ are in :data:`ISO_NAMES`.  Enumerated values travel as their schema

@@ -1,4 +1,4 @@
-"""The charger side of a DC V2G session (SECC), DIN SPEC 70121 and ISO 15118-2 DC, EIM.
+"""The charger side of a DC V2G session (SECC), DIN SPEC 70121, ISO 15118-2 DC and ISO 15118-20 DC, EIM.
 
 It answers one EV over one TCP stream: handshake (the offered schema of best priority that we
 support), SessionSetup (any request SessionID of 1–8 bytes, ours as configured — Tesla uses 4),
@@ -9,7 +9,9 @@ electronics behind the answers (insulation test, precharge slew, present voltage
 Latency per reply and a ``hook`` that may rewrite a reply (fault injection) come from outside,
 so the same machine is a fast Alpitronic, a slow Compleo or a charger that stops answering.
 Requests out of sequence get FAILED_SequenceError, a wrong SessionID FAILED_UnknownSession
-(as a real Supercharger did).
+(as a real Supercharger did).  An ISO 15118-20 session (``Schema.ISO20`` among ``schemas``)
+follows the -20 message order, offers the control modes ``iso20_control_modes`` in
+ServiceDetailRes and answers ScheduleExchange in the mode asked for (:mod:`.codec20`).
 """
 
 from __future__ import annotations
@@ -160,6 +162,8 @@ class SeccConfig:
     def __post_init__(self) -> None:
         if not 1 <= len(self.session_id) <= 8:
             raise ValueError("SessionID is 1 to 8 bytes")
+        if not self.iso20_control_modes or not set(self.iso20_control_modes) <= set(codec20.CONTROL_MODES.values()):
+            raise ValueError("iso20_control_modes: one or more of scheduled, dynamic")
 
 
 #: Responses that carry a DC_EVSEStatus.
