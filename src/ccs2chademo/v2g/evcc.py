@@ -124,7 +124,7 @@ _S_WAIT_FOR_PRE_CHARGE: Final = "WaitForPreCharge"
 #: The states in their (monotonic) order.
 STATES = tuple(EvccState)
 _STOPPED = frozenset({S.SAFE_SHUTDOWN, S.END})
-#: The session's one path (rule 13: states only move forward, checked by a test) …
+#: The DIN/ISO-2 session's path (rule 13: states only move forward, checked by a test) …
 _POWER_PATH = (S.CABLE_CHECK, S.WAIT_FOR_PRE_CHARGE, S.PRE_CHARGE, S.CONTACTORS_CLOSING, S.POWER_DELIVERY_ON,
                S.CURRENT_DEMAND, S.POWER_DELIVERY_OFF, S.STOP_WAIT, S.WELDING_DETECTION, S.SESSION_STOP, S.END)
 _PATH = (S.IDLE, S.CONNECTING, S.SUPPORTED_APP_PROTOCOL, S.SESSION_SETUP, S.SERVICE_DISCOVERY,
@@ -849,7 +849,6 @@ class Evcc(MachineBase):
     def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
         self._end(now)
 
-
     # ------------------------------------------------------------------ ISO 15118-20 setup
     def _setup_next(self, now: float) -> None:
         """Send the -20 setup request that follows the current state (:data:`SETUP_SEQUENCE`)."""
@@ -897,6 +896,7 @@ class Evcc(MachineBase):
             self._sa_tuple = msg.sa_schedule_tuple_id
         self._set(Output.CP, "C")  # as after DIN's ChargeParameterDiscovery: the charge is agreed
         self._next(S.CABLE_CHECK, Kind.CABLE_CHECK, now)
+
 
     # ------------------------------------------------------------------ stopping
     def _status_ok(self, msg: EvseMessage, now: float) -> bool:
