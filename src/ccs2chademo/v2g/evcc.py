@@ -140,6 +140,8 @@ SETUP_SEQUENCE: Final = (
 #: state of a -20 setup step → the next step
 _SETUP_NEXT: Final = {state.value: step for (state, _), step in pairwise(SETUP_SEQUENCE)}
 _PATH20 = (S.IDLE, S.CONNECTING, S.SUPPORTED_APP_PROTOCOL, *(state for state, _ in SETUP_SEQUENCE), *_POWER_PATH)
+#: the states only a -20 session enters
+ISO20_ONLY_STATES: Final = frozenset(state.value for state in _PATH20) - {state.value for state in _PATH}
 #: The -20 names of the phases a -20 session shares with DIN/ISO-2: what summaries and stop reasons
 #: show (``ccs_states``, ``battery-full:DC_ChargeLoop``); ``Evcc.state`` keeps the DIN-named phase
 #: every consumer (the bridge) already understands.
