@@ -19,6 +19,7 @@ from ccs2chademo.sim.faults import FAULT_NAMES, ISO20_FAULT_STATES
 from ccs2chademo.sim.pki import make_test_pki
 from ccs2chademo.sim.tls_charger import ChargerTls, trusting_config
 from ccs2chademo.sim.world import Scenario, World, summarize
+from ccs2chademo.v2g.evcc import ISO20_STATE_NAMES, SETUP_SEQUENCE
 from ccs2chademo.v2g.messages import ISO20_NAMES
 
 from .helpers import kinds, run, violations
@@ -96,3 +97,20 @@ def test_every_charger_fault_at_every_iso20_state_ends_safely(fault: str, state:
         assert summary.result == "completed", summary.stop_reason
     else:
         assert world.bridge.ccs_restarts == 0
+
+
+#: the -20 session's states as ``ccs_states`` names them, SupportedAppProtocol … SessionStop
+ISO20_SESSION_STATES = ["SupportedAppProtocol", *(ISO20_STATE_NAMES.get(s.value, s.value) for s, _ in SETUP_SEQUENCE),
+                        "DC_CableCheck", "WaitForPreCharge", "DC_PreCharge", "ContactorsClosing", "PowerDeliveryOn",
+                        "DC_ChargeLoop", "PowerDeliveryOff", "StopWait", "DC_WeldingDetection", "SessionStop"]
+
+
+@pytest.mark.parametrize("state", ISO20_SESSION_STATES)
+@pytest.mark.parametrize("fault", ["tcp-loss", "cp-loss", "stop-button"])
+def test_world_faults_at_every_iso20_state_end_safely(fault: str, state: str) -> None:
+    """The link, the pilot and the button fail at each -20 state (named as the summary names it)."""
+    world, summary, _ = run(charger="iso20-dc", faults=(f"{fault}@{state}",), stop=22)
+    assert violations(summary) == []
+    assert world.finished_at is not None and not world.hw.powered
+    assert summary.stop_reason is not None
+    assert not world.hw.contactor.closed
