@@ -230,11 +230,12 @@ def _evse_status(msg: EvseMessage) -> cm.EVSEStatus | None:
 
 
 def _service_parameters(msg: EvseMessage) -> cm.ServiceParameterList:
+    """The DC service's parameter sets: connector, control mode, measurement method (the DC_BPT
+    service adds BPTChannel and more, tests/exi/iso20_vectors.py; not offered here)."""
     return cm.ServiceParameterList(parameter_set=[cm.ParameterSet(parameter_set_id=set_id, parameter=[
         cm.Parameter(name="Connector", int_value=2),
         cm.Parameter(name="ControlMode", int_value=_CONTROL_MODE_IDS[mode]),
         cm.Parameter(name="MeasurementMethod", int_value=1),
-        cm.Parameter(name="BPTChannel", int_value=1),
     ]) for set_id, mode in msg.parameter_sets or _PLACEHOLDER_PARAMETER_SETS])
 
 
