@@ -7,6 +7,11 @@ the counterpart of DIN's CurrentDemandReq, and in BPT dynamic mode, the largest;
 best of several timeit repeats in µs per operation, in process CPU time (the machine is shared;
 CPU time is what the codec costs). Run with ``make bench`` (or ``python bench/exi.py``). Target
 (issue 3): CurrentDemandReq decode + encode ≤ 15 µs on the project machine.
+
+The ``session`` rows time what the EV session pays per charging-loop request: the neutral request
+the Evcc builds, encoded and decoded by the message-model codec — DIN's CurrentDemandReq through
+``v2g/codec.py`` (its uncached functions: the public ones are memoised) next to ISO 15118-20's
+DC_ChargeLoopReq through ``v2g/codec20.py`` (not memoised), in both control modes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from peer_exi import run_peer
 
 from ccs2chademo import exi
 from ccs2chademo.pcap import extract
+from ccs2chademo.v2g import codec, codec20
+from ccs2chademo.v2g.messages import EvMessage, Kind, Schema
 
 BENCH = Path(__file__).resolve().parent
 
@@ -57,6 +64,30 @@ def rows() -> list[tuple[str, str, float, float]]:
         dec = per_op_us(lambda d=data, s=schema: exi.decode(d, s))
         enc = per_op_us(lambda m=msg: exi.encode(m))
         out.append((schema, name, dec, enc))
+    return out
+
+
+def _loop_request(control_mode: str | None) -> EvMessage:
+    """A charging-loop request as the Evcc builds it (400 V pack at 55 %, asking for 125 A)."""
+    return EvMessage(Kind.CURRENT_DEMAND, session_id=bytes.fromhex("5a1e0c3d7b29e481"), soc=55, ev_ready=True,
+                     target_voltage=410.0, target_current=125.0, max_voltage=411.0, max_current=200.0,
+                     max_power=100_000.0, bulk_charging_complete=False, remaining_full_s=1200.0,
+                     remaining_bulk_s=600.0, present_voltage=382.4, control_mode=control_mode)
+
+
+def session_rows() -> list[tuple[str, str, float, float]]:
+    """(schema, message, decode µs, encode µs) of the charging-loop request through the session codecs."""
+    din = _loop_request(None)
+    din_data = codec._encode_request(din, Schema.DIN)
+    out = [("din", "CurrentDemandReq session", per_op_us(lambda: codec._decode_request(din_data, Schema.DIN)),
+            per_op_us(lambda: codec._encode_request(din, Schema.DIN)))]
+    ptype = codec20.payload_type(Kind.CURRENT_DEMAND)
+    for mode in ("scheduled", "dynamic"):
+        msg = _loop_request(mode)
+        data = codec20.encode_request(msg, 1_700_000_000)
+        out.append(("iso20", f"DC_ChargeLoopReq session {mode[:5]}",
+                    per_op_us(lambda d=data: codec20.decode_request(d, ptype)),
+                    per_op_us(lambda m=msg: codec20.encode_request(m, 1_700_000_000))))
     return out
 
 
@@ -146,9 +177,9 @@ def comparison() -> None:
 
 
 def main() -> None:
-    print(f"{'schema':8} {'message':28} {'decode µs':>10} {'encode µs':>10} {'sum µs':>8}")
-    for schema, name, dec, enc in rows():
-        print(f"{schema:8} {name:28} {dec:10.2f} {enc:10.2f} {dec + enc:8.2f}")
+    print(f"{'schema':8} {'message':34} {'decode µs':>10} {'encode µs':>10} {'sum µs':>8}")
+    for schema, name, dec, enc in (*rows(), *session_rows()):
+        print(f"{schema:8} {name:34} {dec:10.2f} {enc:10.2f} {dec + enc:8.2f}")
     comparison()
 
 

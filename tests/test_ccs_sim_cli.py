@@ -47,3 +47,23 @@ def test_out_writes_the_session_log_and_a_pcapng_our_capture_reader_follows(tmp_
     names = [exi.message_name(exi.decode(r.payload, r.schema or "din")) for r in records]
     assert names[:2] == ["supportedAppProtocolReq", "supportedAppProtocolRes"]
     assert names[-2:] == ["SessionStopReq", "SessionStopRes"]
+
+
+def test_iso20_session_and_its_capture(tmp_path: Path) -> None:
+    """``--protocol iso20`` at the -20 charger: -20 state names, a -20 fault by its name, and a
+    capture our reader follows through the -20 payload types."""
+    result = CliRunner().invoke(cli, ["ccs-sim", "--charger", "iso20-dc", "--protocol", "iso20", "--minutes", "0.02",
+                                      "--json", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["result"] == "completed" and out["stop_reason"] == "ev-stop-request:DC_ChargeLoop"
+    assert "ScheduleExchange" in out["states"] and "DC_ChargeLoop" in out["states"]
+    records = [r for r in iter_records(tmp_path / "session.pcapng") if isinstance(r, V2gRecord)]
+    assert len(records) == out["messages"]
+    names = [exi.message_name(exi.decode(r.payload, r.schema or "din")) for r in records]
+    assert names[2:4] == ["SessionSetupReq", "SessionSetupRes"] and "DC_ChargeLoopReq" in names
+    assert names[-2:] == ["SessionStopReq", "SessionStopRes"]
+    fault = CliRunner().invoke(cli, ["ccs-sim", "--charger", "iso20-dc", "--protocol", "iso20",
+                                     "--fault", "timeout@ScheduleExchange", "--json"])
+    assert json.loads(fault.output)["stop_reason"] == "timeout:ScheduleExchange"
+    assert "DC_ChargeLoop" in CliRunner().invoke(cli, ["ccs-sim", "--list"]).output

@@ -75,6 +75,10 @@ class ScriptedCcs:
         self.request = request
         self.asked.append(request)
 
+    @property
+    def session_state_name(self) -> str:
+        return self.session_state  # a DIN session: the names are the states
+
     def reach(self, now: float, session_state: str, link_state: str = "connected", **status: Any) -> None:
         """The EV session got to ``session_state`` with these status fields (a response arrived)."""
         self.session_state, self.link_state = session_state, link_state

@@ -42,6 +42,21 @@ def test_simulate_json_summary_and_outputs(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_simulate_at_the_iso20_charger_and_its_capture(tmp_path: Path) -> None:
+    """``--charger iso20-dc``: -20 state names in the summary, a capture ``pcap`` decodes as -20."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["simulate", "--charger", "iso20-dc", "--soc-start", "30", "--soc-stop", "31",
+                                      "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["result"] == "completed" and summary["invariant_violations"] == []
+    assert summary["stop_reason"] == "ccs: battery-full:DC_ChargeLoop"
+    assert {"ScheduleExchange", "DC_CableCheck", "DC_ChargeLoop", "DC_WeldingDetection"} <= set(summary["ccs_states"])
+    result = CliRunner().invoke(cli, ["pcap", str(out / "ccs.pcapng")])
+    assert result.exit_code == 0, result.output
+    assert '"message": "DC_ChargeLoopReq"' in result.output and '"message": "SessionStopRes"' in result.output
+
+
 def test_simulate_live_view_prints_summary() -> None:
     result = CliRunner().invoke(cli, ["simulate", "--soc-start", "50", "--soc-stop", "51"])
     assert result.exit_code == 0, result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from hypothesis import strategies as st
 
 from ccs2chademo.runtime.sessionlog import capture
 from ccs2chademo.sim.charger import PERSONALITIES
-from ccs2chademo.sim.ev_session import build_session
+from ccs2chademo.sim.ev_session import build_session, protocols_for
 from ccs2chademo.sim.faults import FAULT_NAMES, FAULT_STATES, Fault
-from ccs2chademo.v2g.messages import EvMessage, Kind, Schema
+from ccs2chademo.v2g.evcc import ISO20_STATE_NAMES, SUCCESSORS
+from ccs2chademo.v2g.messages import CODEC_SCHEMAS, EvMessage, Kind, Schema
 from ccs2chademo.v2g.secc import DC_STATUS_KINDS, Reply
 
 FULL = ["Idle", "Connecting", "SupportedAppProtocol", "SessionSetup", "ServiceDiscovery", "ServicePaymentSelection",
@@ -44,7 +46,7 @@ def run_logged(**kwargs: Any) -> tuple[Any, list[dict[str, Any]], Any]:
     return result, log, (session, history)
 
 
-@pytest.mark.parametrize("schema", list(Schema))
+@pytest.mark.parametrize("schema", list(CODEC_SCHEMAS))
 @pytest.mark.parametrize("charger", sorted(PERSONALITIES))
 def test_every_personality_completes_a_normal_session(charger: str, schema: Schema) -> None:
     result, log, (session, history) = run_logged(charger=charger, schema=schema, minutes=0.1)
@@ -237,7 +239,7 @@ FULL_ORDER = [*FULL[:-1], "SafeShutdown", "End"]
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(CODES), st.sampled_from(STATUSES),
                           st.sampled_from([False] * 15 + [True])), min_size=1, max_size=60),
-       st.sampled_from(list(Schema)))
+       st.sampled_from(list(CODEC_SCHEMAS)))
 def test_random_codes_and_statuses_always_end_safe(plan: list[tuple[str | None, str | None, bool]],
                                                     schema: Schema) -> None:
     session = build_session(charger="abb", minutes=0.02, schema=schema)
@@ -246,3 +248,20 @@ def test_random_codes_and_statuses_always_end_safe(plan: list[tuple[str | None, 
     assert session.evcc.status.ended and result.safe_end and result.stop_reason is not None
     order = result.states
     assert order == sorted(order, key=FULL_ORDER.index)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from([*CODES, "WARNING_EVPowerProfileViolation", "OK_PowerToleranceConfirmed"]),
+                          st.sampled_from(STATUSES), st.sampled_from([False] * 15 + [True])), min_size=1, max_size=60),
+       st.sampled_from(["scheduled", "dynamic"]))
+def test_random_codes_and_statuses_always_end_safe_in_iso20(plan: list[tuple[str | None, str | None, bool]],
+                                                            mode: str) -> None:
+    """The same at the -20 charger: whatever it answers, the -20 session ends safe and moves only
+    along its successor table."""
+    config = replace(protocols_for(Schema.ISO20), iso20_control_mode=mode)
+    session = build_session(charger="iso20-dc", minutes=0.02, schema=Schema.ISO20, config=config)
+    session.sim.slots["charger"].machine.hook = Garbler(plan)  # type: ignore[attr-defined]
+    result = session.run(limit=3600.0)
+    assert session.evcc.status.ended and result.safe_end and result.stop_reason is not None
+    raw = [next((k for k, v in ISO20_STATE_NAMES.items() if v == s), s) for s in result.states]
+    assert all(after in SUCCESSORS[before] for before, after in pairwise(raw)), raw

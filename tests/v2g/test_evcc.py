@@ -51,15 +51,18 @@ class Drive:
     def _drain(self) -> None:
         for action in self.evcc.actions():
             if isinstance(action, SendData):
-                payload = v2gtp.V2gtpStream().feed(action.data)[0].payload
-                schema = None if not self.sent else self.evcc.schema
-                self.sent.append((self.now, codec.decode_request(payload, schema)))
+                frame = v2gtp.V2gtpStream().feed(action.data)[0]
+                self.sent.append((self.now, self.decode(frame)))
             elif isinstance(action, SetOutput):
                 self.outputs[action.name] = action.value
             elif hasattr(action, "kind"):
                 self.log.append((self.now, action.kind, action.fields))
             else:
                 self.other.append(action)
+
+    def decode(self, frame: v2gtp.V2gtpMessage) -> EvMessage:
+        """A request the Evcc sent (the first: the handshake)."""
+        return codec.decode_request(frame.payload, None if not self.sent else self.evcc.schema)
 
     def at(self, t: float) -> None:
         """Advance to ``t`` firing every deadline on the way."""

@@ -300,10 +300,11 @@ class Bridge(MachineBase):
     def __init__(self, config: AdapterConfig, mac: bytes, rng: random.Random, name: str = "adapter",
                  slac_timing: SlacTiming | None = None, scope_id: int = 0,
                  ccs_factory: CcsFactory | None = None, car_factory: CarFactory | None = None,
-                 tls: TlsPolicy | None = None, exi: Codec = EXI) -> None:
+                 tls: TlsPolicy | None = None, exi: Codec = EXI, epoch: float = 0.0) -> None:
         """``tls``: the CCS side's TLS, built by the composition root from ``config.ccs``
         (:func:`~.ccs_side.tls_policy`: it reads the root certificates); required unless TLS is off.
-        ``exi``: the CCS side's EXI codec (the simulated world passes its cache)."""
+        ``exi``: the CCS side's EXI codec (the simulated world passes its cache).
+        ``epoch``: Unix time at session time 0, read by the composition root (ISO 15118-20 TimeStamps)."""
         # ``state`` holds the phase's plain value: the session log shows it (docs/machines.md)
         super().__init__(name, _PH_BOOT.value, SUCCESSORS)
         self.config = config
@@ -315,6 +316,7 @@ class Bridge(MachineBase):
             raise ValueError(f"[ccs] tls = {config.ccs.tls!r}: pass the TlsPolicy built by ccs_side.tls_policy()")
         self.tls = tls
         self.exi = exi
+        self.epoch = epoch
         self._ccs_factory = ccs_factory
         self._car_factory = car_factory
         self.power = PowerManager(config, name=f"{name}.power")
@@ -392,7 +394,8 @@ class Bridge(MachineBase):
         if self._ccs_factory is not None:
             return self._ccs_factory(start_at, self.single_session)
         return CcsEv(self.name, self.config, self.mac, self.rng, self.single_session, start_at=start_at,
-                     scope_id=self.scope_id, slac_timing=self.slac_timing, tls=self.tls, exi=self.exi)
+                     scope_id=self.scope_id, slac_timing=self.slac_timing, tls=self.tls, exi=self.exi,
+                     epoch=self.epoch)
 
     def _new_car_side(self, v2x: bool) -> CarSide:
         """The side that feeds the car, when the power manager lets the sides run."""
@@ -410,10 +413,11 @@ class Bridge(MachineBase):
     # ------------------------------------------------------------------ views
     @property
     def ccs_state(self) -> str:
-        """The EV session's state, or the connection's (slac, sdp, …) before TCP is up."""
+        """The EV session's state as its schema names it, or the connection's (slac, sdp, …) before
+        TCP is up."""
         if not self.progress.ccs_started:
             return "waiting"
-        session = self.ccs.session_state
+        session = self.ccs.session_state_name
         if session in ("Idle", "Connecting") and not self.progress.ccs_over:
             return self.ccs.link_state
         return session

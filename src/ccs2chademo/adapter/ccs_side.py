@@ -62,6 +62,10 @@ class CcsSide(Protocol):
         """The EV session's state (``Idle`` … ``CurrentDemand`` … ``End``)."""
 
     @property
+    def session_state_name(self) -> str:
+        """The same state as the negotiated schema names it (ISO 15118-20: ``DC_ChargeLoop``), to show."""
+
+    @property
     def responses(self) -> int:
         """Responses received so far (a response is activity for the power manager)."""
 
@@ -74,15 +78,19 @@ class CcsSide(Protocol):
         """The safe shutdown's wait between CP B and "contactors open", s."""
 
 
-def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool) -> EvccConfig:
+def evcc_config(cfg: AdapterConfig, mac: bytes, single_session: bool, epoch: float = 0.0) -> EvccConfig:
     """The EV session's parameters: precharge delay only in DX (adapter.md §2 step 3, §3), battery-full
-    SoC."""
+    SoC, the ISO 15118-20 offer; ``epoch``: Unix time at session time 0 (-20 TimeStamps)."""
     return EvccConfig(
         mac=mac,
         link=SESSION_LINK,  # whole EXI documents on PevConnection's seam (V2GTP is done below)
         framed=True,
         precharge_start_delay=0.0 if single_session else cfg.precharge_start_delay_ms / 1000,
         stop_soc=cfg.stop_charging_soc,
+        iso20_priority=cfg.ccs.iso20_priority,
+        iso20_without_tls=cfg.ccs.iso20_without_tls,
+        iso20_control_mode=cfg.ccs.iso20_control_mode,
+        epoch=epoch,
         # adapter.md §1: the CCS machines run in a 30 ms loop; the next CurrentDemandReq goes out in the
         # cycle after the response (never faster than one cycle).
         current_demand_interval=0.03,
@@ -112,9 +120,9 @@ class CcsEv:
 
     def __init__(self, name: str, config: AdapterConfig, mac: bytes, rng: random.Random, single_session: bool,
                  start_at: float = 0.0, scope_id: int = 0, slac_timing: SlacTiming | None = None,
-                 tls: TlsPolicy | None = None, exi: Codec = EXI) -> None:
+                 tls: TlsPolicy | None = None, exi: Codec = EXI, epoch: float = 0.0) -> None:
         self.name = name
-        self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session), exi=exi)
+        self.evcc = Evcc(f"{name}.evcc", evcc_config(config, mac, single_session, epoch), exi=exi)
         self.connection = PevConnection(mac, rng, session=self.evcc, name=f"{name}.ccs", scope_id=scope_id,
                                         timing=slac_timing, start_at=start_at, tls=tls)
 
@@ -148,6 +156,10 @@ class CcsEv:
     @property
     def session_state(self) -> str:
         return self.evcc.state
+
+    @property
+    def session_state_name(self) -> str:
+        return self.evcc.state_name
 
     @property
     def responses(self) -> int:

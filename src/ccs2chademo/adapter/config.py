@@ -24,7 +24,9 @@ VCU, the load relay closed in CurrentDemand); the ``[clara]`` table holds that m
 The ``[ccs]`` table (:class:`CcsConfig`) is the CCS car side's transport security: TLS ``off``
 (default: the SDP request asks for none, exactly as before the table existed), ``prefer`` or
 ``require``, the V2G root certificates the charger's chain is checked against, the logged escape
-hatch ``tls-accept-unverified`` and ``tls-keylog-file`` (docs/tls.md).
+hatch ``tls-accept-unverified`` and ``tls-keylog-file`` (docs/tls.md); and ISO 15118-20:
+``iso20-priority`` (unset: not offered), ``iso20-without-tls``, ``iso20-control-mode``
+(docs/iso20.md).
 
 Sections: the ``[hardware]`` table is the nested :class:`~ccs2chademo.drivers.hardware_config.HardwareConfig`
 (what the machines are wired to on one board, used by ``ccs2chademo run``); files without the
@@ -177,7 +179,7 @@ class ClaraConfig(BaseModel):
 
 class CcsConfig(BaseModel):
     """``[ccs]``: TLS toward the charger (docs/tls.md; ``tls`` takes the values of
-    :class:`~ccs2chademo.v2g.tls.TlsMode`)."""
+    :class:`~ccs2chademo.v2g.tls.TlsMode`) and the ISO 15118-20 offer (docs/iso20.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
@@ -195,6 +197,18 @@ class CcsConfig(BaseModel):
         None, alias="tls-keylog-file",
         description="append the TLS session secrets to this file (SSLKEYLOGFILE format) so Wireshark can "
                     "decrypt captures of our sessions; none: off")
+    iso20_priority: Literal[1, 2, 3] | None = Field(
+        None, alias="iso20-priority",
+        description="offer ISO 15118-20 DC in SupportedAppProtocol at this place among DIN and ISO 15118-2 "
+                    "(1 = first); none: not offered (docs/iso20.md)")
+    iso20_without_tls: bool = Field(
+        False, alias="iso20-without-tls",
+        description="offer ISO 15118-20 also over plain TCP (real -20 chargers require TLS 1.3; the simulation "
+                    "uses this without --tls); every such session logs iso20-without-tls")
+    iso20_control_mode: Literal["scheduled", "dynamic"] = Field(
+        "scheduled", alias="iso20-control-mode",
+        description="the ISO 15118-20 control mode asked for: scheduled (the EV sets target current and "
+                    "voltage) or dynamic (the charger decides within the EV's limits)")
 
     @model_validator(mode="after")
     def _trust_chosen(self) -> CcsConfig:
@@ -264,7 +278,7 @@ class AdapterConfig(BaseModel):
     clara: ClaraConfig = Field(default_factory=lambda: ClaraConfig.model_validate({}),
                                description="[clara]: the clara and lightbulb modes")
     ccs: CcsConfig = Field(default_factory=lambda: CcsConfig.model_validate({}),
-                           description="[ccs]: TLS toward the charger")
+                           description="[ccs]: TLS toward the charger, the ISO 15118-20 offer")
     hardware: HardwareConfig = Field(default_factory=HardwareConfig,
                                      description="[hardware]: what the machines are wired to (ccs2chademo run)")
 

@@ -324,7 +324,8 @@ class AdapterRun:
         rt = AsyncRuntime(loop=loop)
         self.rt = rt
         seed = self.options.seed if self.options.seed is not None else int.from_bytes(os.urandom(4), "big")
-        bridge = Bridge(cfg, iface.mac, random.Random(seed), name="adapter", scope_id=iface.index, tls=self.tls)
+        bridge = Bridge(cfg, iface.mac, random.Random(seed), name="adapter", scope_id=iface.index, tls=self.tls,
+                        epoch=time.time() - rt.now())
         self.bridge = bridge
         try:
             ports = await self._ccs_ports(loop, iface)

@@ -19,11 +19,11 @@ import click
 from ..drivers.pcapng import PcapngWriter, session_epoch
 from ..runtime.sessionlog import capture
 from ..sim.ev_session import SessionResult, build_session
-from ..sim.faults import DEFAULT_STATE, FAULT_NAMES, FAULT_STATES, Fault, FaultError
+from ..sim.faults import DEFAULT_STATE, FAULT_NAMES, FAULT_STATES, ISO20_FAULT_STATES, Fault, FaultError
 from ..sim.hostile import CHARGERS
 from ..sim.pki import make_test_pki
 from ..sim.tls_charger import MAX_VERSIONS, TLS_VARIANTS, ChargerTls
-from ..v2g.messages import Schema
+from ..v2g.messages import ISO20_NAMES, Schema
 from ..v2g.tls import client_context
 
 
@@ -35,13 +35,16 @@ def _list() -> None:
     click.echo("  " + ", ".join(FAULT_NAMES))
     click.echo("states:")
     click.echo("  " + ", ".join(k.value for k in FAULT_STATES))
+    click.echo("ISO 15118-20 states (--protocol iso20):")
+    click.echo("  " + ", ".join(ISO20_NAMES.get(k, k.value) for k in ISO20_FAULT_STATES))
 
 
 @click.command("ccs-sim")
 @click.option("--charger", default="alpitronic", type=click.Choice(sorted(CHARGERS)), show_default=True,
               help="Charger personality.")
 @click.option("--protocol", default="din", type=click.Choice([s.value for s in Schema]), show_default=True,
-              help="Schema the EV offers first (both are offered).")
+              help="Schema the EV offers first (DIN and ISO-2 are always offered; iso20: ISO 15118-20 DC "
+                   "before both).")
 @click.option("--fault", metavar="NAME[@STATE]", help="Inject one charger fault, e.g. timeout@CableCheck.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write the session log (session.jsonl, every frame included) to this directory.")

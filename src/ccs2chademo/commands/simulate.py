@@ -140,7 +140,8 @@ def _list() -> None:
     click.echo("chargers:")
     for name, personality in CHARGERS.items():
         click.echo(f"  {name:<16} {personality.description}")
-    click.echo("charger reply faults (NAME[@STATE]; STATE a DIN message name, default CurrentDemand):")
+    click.echo("charger reply faults (NAME[@STATE]; STATE a DIN message name — or an ISO 15118-20 one at a -20 "
+               "charger, e.g. DC_ChargeLoop — default CurrentDemand):")
     for name in CHARGER_FAULTS:
         click.echo(f"  {name}")
     click.echo("world faults (NAME[@STATE][+SECONDS]; STATE a CCS, CHAdeMO or car state):")

@@ -32,10 +32,12 @@ must never reach a SET_KEY while a session runs.
 The seam for the V2G session (``session``, e.g. the EVCC machine) is the ordinary machine
 protocol on one datagram link named ``"v2g"``: it receives ``LinkUp("v2g", peer)`` when TCP is
 connected to the announced address/port, ``FrameReceived("v2g", exi)`` for every complete V2GTP
-message of payload type 0x8001 (the 8-byte header stripped, reassembled however TCP split it),
-and ``LinkDown("v2g", reason)`` when TCP ends; it answers with ``SendFrame("v2g", exi)`` (framed
-here with a V2GTP header) and ``CloseLink("v2g", abort)`` (FIN, or RST with ``abort``).  Its
-timer and all its other actions (``Log``, ``SetOutput``) pass through unchanged.
+message of payload type 0x8001 — or 0x8002/0x8004, ISO 15118-20's common and DC message sets —
+(the 8-byte header stripped, reassembled however TCP split it), and ``LinkDown("v2g", reason)``
+when TCP ends; it answers with ``SendFrame("v2g", exi)`` (framed here with a V2GTP header of type
+0x8001, or of the type an ISO 15118-20 session gives as the frame's ``dest``) and
+``CloseLink("v2g", abort)`` (FIN, or RST with ``abort``).  Its timer and all its other actions
+(``Log``, ``SetOutput``) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ _C_MODEM: Final = "modem"
 _C_SDP: Final = "sdp"
 _C_SLAC: Final = "slac"
 _C_TLS: Final = "tls"
+#: V2GTP payload types passed to the session: DIN/ISO-2 (and every handshake) and ISO 15118-20 DC
+_SESSION_PAYLOAD_TYPES: Final = frozenset({v2gtp.PayloadType.EXI, v2gtp.PayloadType.ISO20_COMMON_MESSAGES,
+                                           v2gtp.PayloadType.ISO20_DC})
 #: ccs-ev.md §13.2 connection level of each state
 LEVELS: dict[str, int] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.TLS: 60, C.CONNECTED: 80,
                           C.FINISHED: 5, C.IDLE: 5}
@@ -384,7 +389,7 @@ class PevConnection(MachineBase):
                 self._restart_warm(now, "bad V2GTP header")
                 return
             for message in messages:
-                if message.payload_type != v2gtp.PayloadType.EXI:
+                if message.payload_type not in _SESSION_PAYLOAD_TYPES:
                     self._log("ignored", reason=f"V2GTP payload type 0x{message.payload_type:04x} on TCP")
                     continue
                 self._to_session(FrameReceived(SESSION_LINK, message.payload), now)
@@ -414,10 +419,12 @@ class PevConnection(MachineBase):
         if isinstance(action, SendFrame) and action.link == SESSION_LINK:
             if self.state == _C_CONNECTED:
                 channel = self.tls_channel
+                # the session names an ISO 15118-20 message set by the payload type in ``dest``
+                payload_type = action.dest if isinstance(action.dest, int) else v2gtp.PayloadType.EXI
                 if channel is None:
-                    self._emit(SendData("tcp", v2gtp.encode(action.frame)))
+                    self._emit(SendData("tcp", v2gtp.encode(action.frame, payload_type)))
                 else:
-                    channel.send(v2gtp.encode(action.frame))
+                    channel.send(v2gtp.encode(action.frame, payload_type))
                     self._drain_tls()
             else:
                 self._log("dropped", reason=f"session sent in state {self.state}")

@@ -518,7 +518,17 @@ KINDS: tuple[Kind, ...] = (
         r("security", I, "security byte"), r("transport", I, "transport byte"),
     )),
     Kind("negotiated", "the application protocol was agreed", (EV, SC), (
-        r("schema", S, "`din` or `iso2`"), r("schema_id", I, "SchemaID"),
+        r("schema", S, "`din`, `iso2` or `iso20`"), r("schema_id", I, "SchemaID"),
+    )),
+    Kind("iso20-not-offered", "`[ccs] iso20-priority` is set but the link is not TLS 1.3: ISO 15118-20 is left "
+         "out of the offer (`iso20-without-tls` would offer it)", (EV,), (
+        r("tls", (S, Z), "the link's TLS version (null: plain TCP)"),
+    )),
+    Kind("iso20-without-tls", "ISO 15118-20 is offered on a link that is not TLS 1.3 (`[ccs] iso20-without-tls`)",
+         (EV,), (r("tls", (S, Z), "the link's TLS version (null: plain TCP)"),)),
+    Kind("service-selected", "ISO 15118-20: the charger accepted the energy transfer service chosen", (EV,), (
+        r("service", I, "ServiceID (2: DC)"), r("parameter_set", I, "ParameterSetID"),
+        r("control_mode", S, "`scheduled` or `dynamic`"),
     )),
     Kind("response", "the EV session got a response", (EV,), (
         r("msg", S, "the message"), r("code", S, "ResponseCode"),

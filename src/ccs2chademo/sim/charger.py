@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..v2g.codec import EXI, Codec
-from ..v2g.messages import EvMessage, Kind
+from ..v2g.messages import EvMessage, Kind, Schema
 from ..v2g.secc import Latency, Reply, ReplyHook, Secc, SeccConfig
 from .battery import Battery
 
@@ -307,6 +307,13 @@ PERSONALITIES: dict[str, Personality] = {
             51110, replace(_BASE, max_voltage=920.0, max_current=200.0, max_power=150_000.0, authorization_ongoing=0),
             StageParams(insulation_test_s=8.0, welding_decay_tau=None),
             latency=(0.006, 0.010)),
+        Personality(
+            "iso20-dc", "an ISO 15118-20 DC charger (DIN and ISO-2 too): scheduled and dynamic "
+            "control mode, 500 V / 200 A / 100 kW",
+            15118, replace(_BASE, schemas=(Schema.ISO20, Schema.ISO2, Schema.DIN), max_voltage=500.0,
+                           max_current=200.0, max_power=100_000.0, authorization_ongoing=1),
+            StageParams(insulation_test_s=4.0, precharge_slew=120.0),
+            latency=(0.008, 0.015), matrix=False),
         Personality(
             "customer-interaction", "waits 20 s for an RFID card or an app: AuthorizationRes "
             "Ongoing_WaitingForCustomerInteraction (ISO-2; DIN: Ongoing) until then (issue 14)",

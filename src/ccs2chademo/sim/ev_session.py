@@ -114,7 +114,10 @@ class Session:
 
 
 def protocols_for(schema: Schema) -> EvccConfig:
-    """Offer both schemas with ``schema`` first (priority 1)."""
+    """Offer both schemas with ``schema`` first (priority 1); ISO 15118-20: before DIN and ISO-2,
+    over plain TCP too (the simulated -20 charger serves TLS only with ``--tls``)."""
+    if schema is Schema.ISO20:
+        return EvccConfig(iso20_priority=1, iso20_without_tls=True)
     first, second = (DIN_PROTOCOL, ISO2_PROTOCOL) if schema is Schema.DIN else (ISO2_PROTOCOL, DIN_PROTOCOL)
     return EvccConfig(protocols=(replace(first, priority=1), replace(second, priority=2)))
 

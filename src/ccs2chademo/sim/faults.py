@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..v2g.messages import EvMessage, Kind
+from ..v2g.messages import ISO20_NAMES, ISO20_ONLY_KINDS, EvMessage, Kind
 from ..v2g.secc import DC_STATUS_KINDS, Reply
 
 RESPONSE_CODES = {
@@ -42,8 +42,13 @@ STATUS_CODES = {
     "malfunction": "EVSE_Malfunction",
 }
 FAULT_NAMES: tuple[str, ...] = (*RESPONSE_CODES, "timeout", "tcp-reset", *STATUS_CODES)
-#: States a fault can target: every DIN message of the session (not the handshake).
-FAULT_STATES: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.SUPPORTED_APP_PROTOCOL)
+#: States a fault can target: every DIN message of the session (not the handshake) …
+FAULT_STATES: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.SUPPORTED_APP_PROTOCOL
+                                       and k not in ISO20_ONLY_KINDS)
+#: … and every message of an ISO 15118-20 DC session, named by its kind (``ScheduleExchange``,
+#: ``CurrentDemand``) or its -20 name (``DC_ChargeLoop``).
+ISO20_FAULT_STATES: tuple[Kind, ...] = tuple(k for k in Kind if k not in (
+    Kind.SUPPORTED_APP_PROTOCOL, Kind.SERVICE_PAYMENT_SELECTION))
 DEFAULT_STATE = Kind.CURRENT_DEMAND
 
 
@@ -63,10 +68,11 @@ class Fault:
             raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
         if not state:
             return cls(name)
-        for kind in FAULT_STATES:
-            if kind.value == state:
+        for kind in (*FAULT_STATES, *ISO20_FAULT_STATES):
+            if state in (kind.value, ISO20_NAMES.get(kind)):
                 return cls(name, kind)
-        raise FaultError(f"unknown state {state!r}; known: {', '.join(k.value for k in FAULT_STATES)}")
+        known = dict.fromkeys(k.value for k in (*FAULT_STATES, *ISO20_FAULT_STATES))
+        raise FaultError(f"unknown state {state!r}; known: {', '.join(known)} (and the -20 names)")
 
     def __str__(self) -> str:
         return f"{self.name}@{self.state.value}"

@@ -79,6 +79,8 @@ class VethSession:
     tls: str | None = None
     tls_max: str = "1.3"
     adapter_tls: str = "require"
+    #: more ``[ccs]`` lines of the adapter's config (e.g. ``iso20-priority = 1``)
+    ccs_config: str = ""
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
 
@@ -146,20 +148,21 @@ class VethSession:
             return []
         return ["--tls", str(self.artifacts / "pki"), "--tls-variant", self.tls, "--tls-max", self.tls_max]
 
-    def _tls_config(self) -> str:
-        """``[ccs]``: TLS trusting the test PKI (made here, before either process starts)."""
+    def _ccs_config(self) -> str:
+        """``[ccs]``: TLS trusting the test PKI (made here, before either process starts), and
+        ``ccs_config``."""
         if self.tls is None:
-            return ""
+            return f"[ccs]\n{self.ccs_config}\n" if self.ccs_config else ""
         from .pki import make_test_pki  # cryptography: only for a TLS session
 
         pki = make_test_pki(self.artifacts / "pki")
         self.keylog.unlink(missing_ok=True)
         return (f"[ccs]\ntls = \"{self.adapter_tls}\"\nv2g-root-certs = [\"{pki.root}\"]\n"
-                f"tls-keylog-file = \"{self.keylog}\"\n")
+                f"tls-keylog-file = \"{self.keylog}\"\n{self.ccs_config}\n")
 
     def _config(self) -> str:
         a = self.artifacts
-        return (f"{self.adapter_config}\n{self._clara_config()}{self._tls_config()}"
+        return (f"{self.adapter_config}\n{self._clara_config()}{self._ccs_config()}"
                 f"[hardware.gpio]\nbackend = \"sim\"\n"
                 f"[hardware.can]\ninterface = \"sim\"\n"
                 f"[hardware.plc]\ninterface = \"{self.adapter_if}\"\n"

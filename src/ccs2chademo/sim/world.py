@@ -210,11 +210,17 @@ class World:
             try:
                 only = Schema(scenario.protocol)
             except ValueError:
-                raise WorldError(f"unknown protocol {scenario.protocol!r}; known: din, iso2") from None
+                raise WorldError(f"unknown protocol {scenario.protocol!r}; known: "
+                                 f"{', '.join(s.value for s in Schema)}") from None
             personality = replace(personality, secc=replace(personality.secc, schemas=(only,)))
         config = scenario.config
         if scenario.soc_stop is not None:
             config = config.model_copy(update={"stop_charging_soc": scenario.soc_stop})
+        if Schema.ISO20 in personality.secc.schemas and config.ccs.iso20_priority is None:
+            # a -20 charger: the adapter offers -20 first, over plain TCP too when the charger serves no TLS
+            ccs = config.ccs.model_copy(update={
+                "iso20_priority": 1, "iso20_without_tls": config.ccs.iso20_without_tls or scenario.tls is None})
+            config = config.model_copy(update={"ccs": ccs})
         self.config = config
         self.sim = sim = VirtualRuntime(seed=scenario.seed)
         welded, weak_d2, self.cp_deaf = self._parse_faults(scenario.faults)  # sets injector and triggers

@@ -1,4 +1,4 @@
-"""The car side of a DC V2G session (EVCC): DIN SPEC 70121 and ISO 15118-2 DC with EIM.
+"""The car side of a DC V2G session (EVCC): DIN SPEC 70121, ISO 15118-2 DC and ISO 15118-20 DC with EIM.
 
 One sans-I/O machine runs the whole application layer over one TCP stream (ccs-ev.md §8–§12,
 ccs-ev.md §16): SupportedAppProtocol → SessionSetup → ServiceDiscovery → (Service)PaymentSelection →
@@ -8,6 +8,13 @@ FIN.  What the car side wants arrives as ``InputChanged("request", EvRequest)``;
 hardware must do leaves as ``SetOutput(Output.CP, "B"|"C")`` and ``SetOutput(Output.EV_CONTACTOR,
 bool)`` (the car's own contactors, runtime/signals.py); everything a bridge needs to know
 leaves as ``SetOutput("status", EvccStatus)``.
+
+ISO 15118-20 DC (docs/iso20.md) runs in the same machine when ``iso20_priority`` offers it and the
+charger picks it: its setup takes its own path (:data:`SETUP_SEQUENCE`: AuthorizationSetup and
+Authorization before ServiceDiscovery, ServiceDetail/ServiceSelection, ScheduleExchange after
+ChargeParameterDiscovery), then the same states as DIN from CableCheck on.  ``state`` stays the
+DIN-named phase (what the bridge compares); :attr:`Evcc.state_name` is the -20 name shown in
+summaries and stop reasons.  Every -20 message goes through :mod:`.codec20`.
 
 Who opens TCP: the Evcc itself, with ``OpenLink(link, address)`` — at ``config.start_at`` when
 ``config.secc`` is set ("no SLAC, link already up" mode), or on ``InputChanged("secc",
@@ -52,10 +59,11 @@ from ..runtime.events import (
 )
 from ..runtime.machine import MachineBase, successor_table
 from ..runtime.signals import Output
-from . import codec, v2gtp
+from . import codec, codec20, v2gtp
 from .messages import (
     DIN_PROTOCOL,
     ISO2_PROTOCOL,
+    ISO20_DC_PROTOCOL,
     OK_CODES,
     PROCESSING_FINISHED,
     PROCESSING_ONGOING,
@@ -78,10 +86,15 @@ class EvccState(StrEnum):
     CONNECTING = "Connecting"
     SUPPORTED_APP_PROTOCOL = "SupportedAppProtocol"
     SESSION_SETUP = "SessionSetup"
+    AUTHORIZATION_SETUP = "AuthorizationSetup"  # ISO 15118-20 only
+    AUTHORIZATION = "Authorization"  # ISO 15118-20 only (before ServiceDiscovery there)
     SERVICE_DISCOVERY = "ServiceDiscovery"
+    SERVICE_DETAIL = "ServiceDetail"  # ISO 15118-20 only
+    SERVICE_SELECTION = "ServiceSelection"  # ISO 15118-20 only
     SERVICE_PAYMENT_SELECTION = "ServicePaymentSelection"
     CONTRACT_AUTHENTICATION = "ContractAuthentication"
     CHARGE_PARAMETER_DISCOVERY = "ChargeParameterDiscovery"
+    SCHEDULE_EXCHANGE = "ScheduleExchange"  # ISO 15118-20 only
     CABLE_CHECK = "CableCheck"
     WAIT_FOR_PRE_CHARGE = "WaitForPreCharge"
     PRE_CHARGE = "PreCharge"
@@ -111,20 +124,44 @@ _S_WAIT_FOR_PRE_CHARGE: Final = "WaitForPreCharge"
 #: The states in their (monotonic) order.
 STATES = tuple(EvccState)
 _STOPPED = frozenset({S.SAFE_SHUTDOWN, S.END})
-#: The session's one path (rule 13: states only move forward, checked by a test) …
+#: The DIN/ISO-2 session's path (rule 13: states only move forward, checked by a test) …
+_POWER_PATH = (S.CABLE_CHECK, S.WAIT_FOR_PRE_CHARGE, S.PRE_CHARGE, S.CONTACTORS_CLOSING, S.POWER_DELIVERY_ON,
+               S.CURRENT_DEMAND, S.POWER_DELIVERY_OFF, S.STOP_WAIT, S.WELDING_DETECTION, S.SESSION_STOP, S.END)
 _PATH = (S.IDLE, S.CONNECTING, S.SUPPORTED_APP_PROTOCOL, S.SESSION_SETUP, S.SERVICE_DISCOVERY,
-         S.SERVICE_PAYMENT_SELECTION, S.CONTRACT_AUTHENTICATION, S.CHARGE_PARAMETER_DISCOVERY, S.CABLE_CHECK,
-         S.WAIT_FOR_PRE_CHARGE, S.PRE_CHARGE, S.CONTACTORS_CLOSING, S.POWER_DELIVERY_ON, S.CURRENT_DEMAND,
-         S.POWER_DELIVERY_OFF, S.STOP_WAIT, S.WELDING_DETECTION, S.SESSION_STOP, S.END)
+         S.SERVICE_PAYMENT_SELECTION, S.CONTRACT_AUTHENTICATION, S.CHARGE_PARAMETER_DISCOVERY, *_POWER_PATH)
+#: … the ISO 15118-20 session's path: its setup messages in the schema's order (SETUP_SEQUENCE), then
+#: the same phases as DIN/ISO-2 from CableCheck on …
+SETUP_SEQUENCE: Final = (
+    (S.SESSION_SETUP, Kind.SESSION_SETUP), (S.AUTHORIZATION_SETUP, Kind.AUTHORIZATION_SETUP),
+    (S.AUTHORIZATION, Kind.CONTRACT_AUTHENTICATION), (S.SERVICE_DISCOVERY, Kind.SERVICE_DISCOVERY),
+    (S.SERVICE_DETAIL, Kind.SERVICE_DETAIL), (S.SERVICE_SELECTION, Kind.SERVICE_SELECTION),
+    (S.CHARGE_PARAMETER_DISCOVERY, Kind.CHARGE_PARAMETER_DISCOVERY), (S.SCHEDULE_EXCHANGE, Kind.SCHEDULE_EXCHANGE),
+)
+#: state of a -20 setup step → the next step
+_SETUP_NEXT: Final = {state.value: step for (state, _), step in pairwise(SETUP_SEQUENCE)}
+_PATH20 = (S.IDLE, S.CONNECTING, S.SUPPORTED_APP_PROTOCOL, *(state for state, _ in SETUP_SEQUENCE), *_POWER_PATH)
+#: the states only a -20 session enters
+ISO20_ONLY_STATES: Final = frozenset(state.value for state in _PATH20) - {state.value for state in _PATH}
+#: The -20 names of the phases a -20 session shares with DIN/ISO-2: what summaries and stop reasons
+#: show (``ccs_states``, ``battery-full:DC_ChargeLoop``); ``Evcc.state`` keeps the DIN-named phase
+#: every consumer (the bridge) already understands.
+ISO20_STATE_NAMES: Final = {state.value: name for state, name in (
+    (S.CHARGE_PARAMETER_DISCOVERY, "DC_ChargeParameterDiscovery"), (S.CABLE_CHECK, "DC_CableCheck"),
+    (S.PRE_CHARGE, "DC_PreCharge"), (S.CURRENT_DEMAND, "DC_ChargeLoop"), (S.WELDING_DETECTION, "DC_WeldingDetection"))}
 #: … the moves that skip a step on it (a LinkUp while idle; an EVSE stop in PowerDeliveryRes(ON)) …
 _SKIPS = {S.IDLE: {S.SUPPORTED_APP_PROTOCOL}, S.POWER_DELIVERY_ON: {S.POWER_DELIVERY_OFF}}
 #: … and the safe shutdown, which every state before it may fall into (ccs-ev.md §12.3) and which
 #: ends the session: what may follow each state (docs/machines.md).
-SUCCESSORS = successor_table({
-    **{state: {after, S.SAFE_SHUTDOWN, *_SKIPS.get(state, ())} for state, after in pairwise(_PATH)},
-    S.SAFE_SHUTDOWN: {S.END},
-    S.END: set(),
-})
+def _successors() -> dict[str, set[str]]:
+    """Each path's next step, the skips, and the safe shutdown after any state before it."""
+    table: dict[str, set[str]] = {S.SAFE_SHUTDOWN: {S.END}, S.END: set()}
+    for path in (_PATH, _PATH20):
+        for state, after in pairwise(path):
+            table.setdefault(state, {S.SAFE_SHUTDOWN, *_SKIPS.get(state, ())}).add(after)
+    return table
+
+
+SUCCESSORS = successor_table(_successors())
 #: The states in which a stop request is a safe shutdown (before PowerDelivery(ON), ccs-ev.md §12.3).
 _BEFORE_POWER = frozenset(STATES[:STATES.index(S.POWER_DELIVERY_ON)])
 
@@ -156,6 +193,9 @@ _K_SESSION_SETUP: Final = Kind.SESSION_SETUP
 _K_SUPPORTED_APP_PROTOCOL: Final = Kind.SUPPORTED_APP_PROTOCOL
 _SCHEMA_DIN: Final = Schema.DIN
 _SCHEMA_ISO2: Final = Schema.ISO2
+_SCHEMA_ISO20: Final = Schema.ISO20
+#: V2GTP payload types a -20 session reads besides the handshake's (its message sets)
+_ISO20_PAYLOAD_TYPES: Final = frozenset({v2gtp.PayloadType.ISO20_COMMON_MESSAGES, v2gtp.PayloadType.ISO20_DC})
 
 
 #: EVSEStatusCodes that let a session continue (ccs-ev.md §12.1).
@@ -302,6 +342,12 @@ def _default_timeouts() -> dict[Kind, float]:
         Kind.CURRENT_DEMAND: 1.0,
         Kind.WELDING_DETECTION: 2.0,
         Kind.SESSION_STOP: 2.0,
+        # ISO 15118-20 only: as their ISO-2 neighbours (ServiceDetail like ServiceDiscovery, the
+        # ScheduleExchange poll like ChargeParameterDiscovery)
+        Kind.AUTHORIZATION_SETUP: 2.0,
+        Kind.SERVICE_DETAIL: 2.0,
+        Kind.SERVICE_SELECTION: 2.0,
+        Kind.SCHEDULE_EXCHANGE: 5.0,
     }
 
 
@@ -311,6 +357,7 @@ def _default_limits() -> dict[Kind, int]:
         Kind.CONTRACT_AUTHENTICATION: 120,
         Kind.CHARGE_PARAMETER_DISCOVERY: 60,
         Kind.CABLE_CHECK: 60,
+        Kind.SCHEDULE_EXCHANGE: 60,
     }
 
 
@@ -357,6 +404,16 @@ class EvccConfig:
     bulk_soc: int = 80
     remaining_full_s: float = 1200.0
     remaining_bulk_s: float = 600.0
+    #: ISO 15118-20 DC: its place among ``protocols`` in the offer (1 = first); None = not offered
+    #: (the offer and everything after it as without -20).  Offered only over TLS 1.3 (real -20
+    #: chargers require it, [V2G20-1237]) unless ``iso20_without_tls``.
+    iso20_priority: int | None = None
+    iso20_without_tls: bool = False
+    #: the -20 control mode the EV asks for in ServiceSelection: "scheduled" or "dynamic"
+    iso20_control_mode: str = "scheduled"
+    #: Unix time at ``now`` = 0: every -20 MessageHeader's TimeStamp is ``epoch + now`` (a
+    #: composition root reads the clock; 0 in simulation keeps runs reproducible)
+    epoch: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.protocols or len(self.protocols) > 20:
@@ -365,6 +422,21 @@ class EvccConfig:
             raise ValueError("app protocol SchemaIDs must be distinct")
         if len(self.mac) != 6:
             raise ValueError("EVCCID is the 6-byte MAC")
+        if self.iso20_priority is not None and not 1 <= self.iso20_priority <= len(self.protocols) + 1:
+            raise ValueError(f"iso20_priority is 1 to {len(self.protocols) + 1}")
+        if self.iso20_priority is not None and ISO20_DC_PROTOCOL.schema_id in {p.schema_id for p in self.protocols}:
+            raise ValueError(f"SchemaID {ISO20_DC_PROTOCOL.schema_id} is ISO 15118-20's")
+        if self.iso20_control_mode not in codec20.CONTROL_MODES.values():
+            raise ValueError("iso20_control_mode is scheduled or dynamic")
+
+    def offer(self, tls_version: str | None) -> tuple[AppProtocol, ...]:
+        """The SupportedAppProtocol offer over a link secured with ``tls_version`` (None: plain
+        TCP): ``protocols`` as they are, or with -20 at its place and every priority renumbered."""
+        if self.iso20_priority is None or (tls_version != "TLSv1.3" and not self.iso20_without_tls):
+            return self.protocols
+        ordered = sorted(self.protocols, key=lambda p: p.priority)
+        ordered.insert(self.iso20_priority - 1, ISO20_DC_PROTOCOL)
+        return tuple(replace(p, priority=i) for i, p in enumerate(ordered, 1))
 
 
 class Evcc(MachineBase):
@@ -381,7 +453,7 @@ class Evcc(MachineBase):
         self.session_id = b""
         self.messages = 0  # responses handled
         self.sent = 0  # requests written
-        self.states: list[str] = [S.IDLE.value]
+        self.states: list[str] = [S.IDLE.value]  # the states entered, as the schema names them
         self._stream = v2gtp.V2gtpStream()
         #: what the machine waits for (one purpose at a time) and the request it is about
         self.timers = Timers()
@@ -393,6 +465,11 @@ class Evcc(MachineBase):
         self._last_sent = 0.0
         self._link_up = False
         self._sa_tuple = 1
+        #: the TLS version of the link (InputChanged "tls" before LinkUp), the offer made on it, and
+        #: the -20 service choice (ServiceDetail)
+        self._tls_version: str | None = None
+        self._offered = self.cfg.protocols
+        self._parameter_set = 0
         self._cable_check_done_at = 0.0
         self._precharge_deadline = 0.0
         self._welding_started = 0.0
@@ -407,6 +484,14 @@ class Evcc(MachineBase):
     @property
     def status(self) -> EvccStatus:
         return self._status
+
+    @property
+    def state_name(self) -> str:
+        """The state as the negotiated schema names it (a -20 session: ``DC_ChargeLoop`` for
+        ``CurrentDemand``, :data:`ISO20_STATE_NAMES`); what summaries and stop reasons show."""
+        if self.schema is _SCHEMA_ISO20:
+            return ISO20_STATE_NAMES.get(self.state, self.state)
+        return self.state
 
     @property
     def awaiting(self) -> Kind | None:
@@ -440,7 +525,7 @@ class Evcc(MachineBase):
         elif purpose is EvccTimer.PRECHARGE_START:
             self._maybe_start_precharge(now)
         elif purpose is EvccTimer.PRECHARGE_TIMEOUT:
-            self._safe_shutdown("timeout:PreCharge", now)
+            self._safe_shutdown(f"timeout:{self.state_name}", now)
         elif purpose is EvccTimer.CAR_NOT_READY:
             self._safe_shutdown("car-not-ready:WaitForPreCharge", now)
         elif purpose is EvccTimer.OPEN_CONTACTORS:
@@ -469,7 +554,7 @@ class Evcc(MachineBase):
             if self.state not in _STOPPED:
                 self._on_payload(event.frame, now)
         elif isinstance(event, SendFailed):
-            self._safe_shutdown(f"send-failed:{self.state}", now)
+            self._safe_shutdown(f"send-failed:{self.state_name}", now)
         self._publish()
 
     # ------------------------------------------------------------------ inputs and link
@@ -484,6 +569,8 @@ class Evcc(MachineBase):
                 self._maybe_start_precharge(now)
         elif name == "secc" and self.state == _S_IDLE:
             self._open(value, now)
+        elif name == "tls":  # the link below is secured (a TlsInfo), before LinkUp: decides the -20 offer
+            self._tls_version = getattr(value, "version", None)
 
     def _start_direct(self, now: float) -> None:
         if self.state == _S_IDLE:
@@ -498,7 +585,20 @@ class Evcc(MachineBase):
         self._link_up = True
         if self.state in (_S_IDLE, _S_CONNECTING):
             self._go(S.SUPPORTED_APP_PROTOCOL)
+            self._offer()
             self._send(Kind.SUPPORTED_APP_PROTOCOL, now)
+
+    def _offer(self) -> None:
+        """Choose the SupportedAppProtocol offer for this link (ISO 15118-20 only over TLS 1.3 or
+        with ``iso20_without_tls``), logging why -20 is left out or offered without TLS."""
+        cfg = self.cfg
+        self._offered = cfg.offer(self._tls_version)
+        if cfg.iso20_priority is None:
+            return
+        if self._offered is cfg.protocols:
+            self._log("iso20-not-offered", tls=self._tls_version)
+        elif self._tls_version != "TLSv1.3":
+            self._log("iso20-without-tls", tls=self._tls_version)
 
     def _on_link_down(self, reason: str, now: float) -> None:
         self._link_up = False
@@ -510,12 +610,12 @@ class Evcc(MachineBase):
         head = reason.split(":")[0]
         # a failure of the TLS layer below (v2g/tls.py) names its own cause
         cause = head if head in TLS_STOP_CAUSES else "tcp-reset" if reason == "reset" else f"tcp-{head}"
-        self._safe_shutdown(f"{cause}:{self.state}", now)
+        self._safe_shutdown(f"{cause}:{self.state_name}", now)
 
     def _on_stop_request(self, now: float) -> None:
         if self.state in _BEFORE_POWER:
             # ccs-ev.md §12.3: a stop requested before CurrentDemand goes straight to safe shutdown.
-            self._safe_shutdown(f"ev-stop-request:{self.state}", now)
+            self._safe_shutdown(f"ev-stop-request:{self.state_name}", now)
         elif self.state == _S_CURRENT_DEMAND and self._awaiting is None:
             self._normal_stop("ev-stop-request", now)
         # otherwise: evaluated at the next response (CurrentDemand) or already stopping
@@ -528,12 +628,13 @@ class Evcc(MachineBase):
             frames = self._stream.feed(data)
         except v2gtp.V2gtpError as exc:
             self._log("bad-frame", error=str(exc))
-            self._safe_shutdown(f"bad-frame:{self.state}", now)
+            self._safe_shutdown(f"bad-frame:{self.state_name}", now)
             return
         for frame in frames:
             if self.state in _STOPPED:
                 return
-            if frame.payload_type != v2gtp.PayloadType.EXI:
+            if frame.payload_type != v2gtp.PayloadType.EXI and not (
+                    self.schema is _SCHEMA_ISO20 and frame.payload_type in _ISO20_PAYLOAD_TYPES):
                 self._log("ignored-frame", payload_type=frame.payload_type)
                 continue
             self._on_payload(frame.payload, now)
@@ -544,7 +645,10 @@ class Evcc(MachineBase):
             self._log("unexpected-message", state=self.state)
             return
         try:
-            msg = self._exi.decode_response(payload, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
+            if self.schema is _SCHEMA_ISO20 and kind is not _K_SUPPORTED_APP_PROTOCOL:
+                msg = codec20.decode_response(payload, kind)
+            else:
+                msg = self._exi.decode_response(payload, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:
             self._log("bad-message", error=str(exc), expected=kind)
             self._safe_shutdown(f"bad-message:{kind}", now)
@@ -571,9 +675,9 @@ class Evcc(MachineBase):
             self._on_sap(msg, now)
             return
         if msg.response_code not in OK_CODES:
-            self._safe_shutdown(f"{msg.response_code}:{self.state}", now)
+            self._safe_shutdown(f"{msg.response_code}:{self.state_name}", now)
             return
-        handler = _HANDLERS[msg.kind]
+        handler = (_HANDLERS20 if self.schema is _SCHEMA_ISO20 else _HANDLERS)[msg.kind]
         handler(self, msg, now)
 
     # ------------------------------------------------------------------ response handlers
@@ -581,9 +685,9 @@ class Evcc(MachineBase):
         if msg.response_code not in SAP_OK_CODES:
             self._safe_shutdown(f"{msg.response_code}:SupportedAppProtocol", now)
             return
-        offered = {p.schema_id: p for p in self.cfg.protocols}
+        offered = {p.schema_id: p for p in self._offered}
         if msg.schema_id is None:
-            chosen = min(self.cfg.protocols, key=lambda p: p.priority)
+            chosen = min(self._offered, key=lambda p: p.priority)
         elif msg.schema_id in offered:
             chosen = offered[msg.schema_id]
         else:
@@ -597,11 +701,15 @@ class Evcc(MachineBase):
         self._next(S.SESSION_SETUP, Kind.SESSION_SETUP, now)
 
     def _on_session_setup(self, msg: EvseMessage, now: float) -> None:
+        if self._take_session_id(msg, now):
+            self._next(S.SERVICE_DISCOVERY, Kind.SERVICE_DISCOVERY, now)
+
+    def _take_session_id(self, msg: EvseMessage, now: float) -> bool:
         if not 1 <= len(msg.session_id) <= 8:
             self._safe_shutdown("bad-session-id:SessionSetup", now)
-            return
+            return False
         self.session_id = msg.session_id  # rule 2: echo exactly what the charger gave
-        self._next(S.SERVICE_DISCOVERY, Kind.SERVICE_DISCOVERY, now)
+        return True
 
     def _on_service_discovery(self, msg: EvseMessage, now: float) -> None:
         self._next(S.SERVICE_PAYMENT_SELECTION, Kind.SERVICE_PAYMENT_SELECTION, now)
@@ -624,6 +732,9 @@ class Evcc(MachineBase):
             evse_dynamic_current=msg.max_current, charge_parameter_discovery_done=True)
         if msg.sa_schedule_tuple_id is not None:
             self._sa_tuple = msg.sa_schedule_tuple_id
+        if self.schema is _SCHEMA_ISO20:
+            self._setup_next(now)  # -20: ScheduleExchange before CP C and CableCheck
+            return
         self._set(Output.CP, "C")  # ccs-ev.md §13.1: state C once ChargeParameterDiscovery is Finished
         self._next(S.CABLE_CHECK, Kind.CABLE_CHECK, now)
 
@@ -695,7 +806,7 @@ class Evcc(MachineBase):
         if cause is not None:
             self._normal_stop(cause, now)
         elif msg.status_code not in RUNNING_STATUSES:
-            self._safe_shutdown(f"{msg.status_code}:CurrentDemand", now)
+            self._safe_shutdown(f"{msg.status_code}:{self.state_name}", now)
         elif msg.notification == "StopCharging":
             self._normal_stop("evse-notification-stop", now)
         elif self.req.stop:
@@ -742,13 +853,61 @@ class Evcc(MachineBase):
     def _on_session_stop(self, msg: EvseMessage, now: float) -> None:
         self._end(now)
 
+    # ------------------------------------------------------------------ ISO 15118-20 setup
+    def _setup_next(self, now: float) -> None:
+        """Send the -20 setup request that follows the current state (:data:`SETUP_SEQUENCE`)."""
+        state, kind = _SETUP_NEXT[self.state]
+        self._next(state, kind, now)
+
+    def _on_session_setup20(self, msg: EvseMessage, now: float) -> None:
+        if self._take_session_id(msg, now):
+            self._setup_next(now)
+
+    def _on_authorization_setup20(self, msg: EvseMessage, now: float) -> None:
+        self._setup_next(now)  # EIM only: whatever services it lists, AuthorizationReq(EIM) tells
+
+    def _on_authorization20(self, msg: EvseMessage, now: float) -> None:
+        if self._finished(msg, now):
+            self._setup_next(now)
+
+    def _on_service_discovery20(self, msg: EvseMessage, now: float) -> None:
+        if codec20.DC_SERVICE not in msg.services:
+            self._safe_shutdown(f"no-dc-service:{self.state_name}", now)
+        else:
+            self._setup_next(now)
+
+    def _on_service_detail20(self, msg: EvseMessage, now: float) -> None:
+        wanted = self.cfg.iso20_control_mode
+        sets = [set_id for set_id, mode in msg.parameter_sets if mode == wanted]
+        if not sets:
+            self._safe_shutdown(f"no-{wanted}-mode:{self.state_name}", now)
+            return
+        self._parameter_set = sets[0]
+        self._setup_next(now)
+
+    def _on_service_selection20(self, msg: EvseMessage, now: float) -> None:
+        self._log("service-selected", service=codec20.DC_SERVICE, parameter_set=self._parameter_set,
+                  control_mode=self.cfg.iso20_control_mode)
+        self._setup_next(now)
+
+    def _on_schedule_exchange20(self, msg: EvseMessage, now: float) -> None:
+        if not self._finished(msg, now):
+            return
+        if msg.control_mode != self.cfg.iso20_control_mode:
+            self._safe_shutdown(f"control-mode-{msg.control_mode}:{self.state_name}", now)
+            return
+        if msg.sa_schedule_tuple_id is not None:
+            self._sa_tuple = msg.sa_schedule_tuple_id
+        self._set(Output.CP, "C")  # as after DIN's ChargeParameterDiscovery: the charge is agreed
+        self._next(S.CABLE_CHECK, Kind.CABLE_CHECK, now)
+
 
     # ------------------------------------------------------------------ stopping
     def _status_ok(self, msg: EvseMessage, now: float) -> bool:
         """Before CurrentDemand any stopping EVSE status is a safe shutdown."""
         if msg.status_code in RUNNING_STATUSES:
             return True
-        self._safe_shutdown(f"{STOP_STATUSES.get(msg.status_code or '', msg.status_code)}:{self.state}", now)
+        self._safe_shutdown(f"{STOP_STATUSES.get(msg.status_code or '', msg.status_code)}:{self.state_name}", now)
         return False
 
     def _finished(self, msg: EvseMessage, now: float) -> bool:
@@ -761,11 +920,11 @@ class Evcc(MachineBase):
         if msg.processing in PROCESSING_ONGOING:
             self._poll_again(msg.kind, now)
         else:
-            self._safe_shutdown(f"processing-{msg.processing}:{self.state}", now)
+            self._safe_shutdown(f"processing-{msg.processing}:{self.state_name}", now)
         return False
 
     def _normal_stop(self, cause: str, now: float) -> None:
-        self._set_reason(f"{cause}:{self.state}")
+        self._set_reason(f"{cause}:{self.state_name}")
         self._status = replace(self._status, current_demand=False)
         self._next(S.POWER_DELIVERY_OFF, Kind.POWER_DELIVERY, now)
 
@@ -808,19 +967,27 @@ class Evcc(MachineBase):
 
     def _poll_again(self, kind: Kind, now: float) -> None:
         if self._count.get(kind, 0) >= self.cfg.limits[kind]:
-            self._safe_shutdown(f"loop-limit:{self.state}", now)
+            self._safe_shutdown(f"loop-limit:{self.state_name}", now)
             return
         self._arm(EvccTimer.RESEND, max(now, self._last_sent + self.cfg.ongoing_interval), kind)
 
     def _send(self, kind: Kind, now: float) -> None:
         msg = self._build(kind)
+        iso20 = self.schema is _SCHEMA_ISO20 and kind is not _K_SUPPORTED_APP_PROTOCOL
         try:
-            payload = self._exi.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
+            if iso20:
+                payload = codec20.encode_request(self._iso20_fields(msg), int(self.cfg.epoch + now))
+            else:
+                payload = self._exi.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:  # a value we cannot represent: never send garbage
             self._log("encode-failed", error=str(exc), msg=kind)
-            self._safe_shutdown(f"encode-failed:{self.state}", now)
+            self._safe_shutdown(f"encode-failed:{self.state_name}", now)
             return
-        if self.cfg.framed:
+        if iso20:  # -20 names the message set by the payload type (framed: the V2GTP layer below reads dest)
+            ptype = codec20.payload_type(kind)
+            self._emit(SendFrame(self.cfg.link, payload, ptype) if self.cfg.framed
+                       else SendData(self.cfg.link, v2gtp.encode(payload, ptype)))
+        elif self.cfg.framed:
             self._emit(SendFrame(self.cfg.link, payload))
         else:
             self._emit(SendData(self.cfg.link, v2gtp.encode(payload)))
@@ -841,7 +1008,7 @@ class Evcc(MachineBase):
         if kind is Kind.SESSION_STOP:
             self._end(now)  # ccs-ev.md §9 row 13: on response or timeout, FIN
         else:
-            self._safe_shutdown(f"timeout:{self.state}", now)
+            self._safe_shutdown(f"timeout:{self.state_name}", now)
 
     def _build(self, kind: Kind) -> EvMessage:
         req, cfg = self.req, self.cfg
@@ -865,7 +1032,7 @@ class Evcc(MachineBase):
                 kind is Kind.WELDING_DETECTION and cfg.welding_ev_ready),
             cabin_conditioning=conditioning, ress_conditioning=conditioning)
         if kind is Kind.SUPPORTED_APP_PROTOCOL:
-            return EvMessage(kind, protocols=cfg.protocols)
+            return EvMessage(kind, protocols=self._offered)
         if kind is Kind.SESSION_SETUP:
             return EvMessage(kind, session_id=bytes(8), evcc_id=cfg.mac)
         if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
@@ -880,6 +1047,12 @@ class Evcc(MachineBase):
                            charging_complete=not on and req.soc >= cfg.stop_soc,
                            sa_schedule_tuple_id=self._sa_tuple)
         return base
+
+    def _iso20_fields(self, msg: EvMessage) -> EvMessage:
+        """``msg`` with what only -20 carries: the battery voltage as EVPresentVoltage, the control
+        mode and the DC service chosen (the DIN/ISO-2 fields stay as :meth:`_build` made them)."""
+        return replace(msg, present_voltage=self.req.precharge_voltage, control_mode=self.cfg.iso20_control_mode,
+                       service_id=codec20.DC_SERVICE, parameter_set_id=self._parameter_set)
 
     # ------------------------------------------------------------------ bookkeeping
     def _arm(self, purpose: EvccTimer, at: float, msg: Kind | None = None) -> None:
@@ -897,7 +1070,7 @@ class Evcc(MachineBase):
         if not self._enter(value, **why):
             return  # refused (logged): the successor table does not allow it
         if value != previous:
-            self.states.append(value)
+            self.states.append(self.state_name)
         self._status = replace(self._status, state=value)
 
     def _set(self, output: Output, value: Any) -> None:
@@ -931,4 +1104,15 @@ _HANDLERS: dict[Kind, Callable[[Evcc, EvseMessage, float], None]] = {
     Kind.CURRENT_DEMAND: Evcc._on_current_demand,
     Kind.WELDING_DETECTION: Evcc._on_welding,
     Kind.SESSION_STOP: Evcc._on_session_stop,
+}
+#: … and in an ISO 15118-20 session (its setup differs; from CableCheck on the same handlers)
+_HANDLERS20: dict[Kind, Callable[[Evcc, EvseMessage, float], None]] = {
+    **_HANDLERS,
+    Kind.SESSION_SETUP: Evcc._on_session_setup20,
+    Kind.AUTHORIZATION_SETUP: Evcc._on_authorization_setup20,
+    Kind.CONTRACT_AUTHENTICATION: Evcc._on_authorization20,
+    Kind.SERVICE_DISCOVERY: Evcc._on_service_discovery20,
+    Kind.SERVICE_DETAIL: Evcc._on_service_detail20,
+    Kind.SERVICE_SELECTION: Evcc._on_service_selection20,
+    Kind.SCHEDULE_EXCHANGE: Evcc._on_schedule_exchange20,
 }

@@ -1,10 +1,11 @@
-"""The V2G messages of a DC EIM session in one neutral model, for both DIN 70121 and ISO 15118-2.
+"""The V2G messages of a DC EIM session in one neutral model, for DIN 70121, ISO 15118-2 and -20.
 
 The session machines (:mod:`.evcc`, :mod:`.secc`) speak :class:`EvMessage` (requests, the car's
 side) and :class:`EvseMessage` (responses, the charger's side) and never see the EXI data
 classes: :mod:`.codec` is the one place that maps this model to and from the generated DIN/ISO-2
 types.  That keeps codec details (field names, enum numbering, PhysicalValue multipliers) in one
-module and lets one machine run either schema.
+module and lets one machine run either schema (ISO 15118-20: :mod:`.codec20`, the same way; its
+DC messages are the DIN kinds, its own setup messages four more kinds).
 
 Message kinds are named after the **DIN** messages without Req/Res (``"CableCheck"``); the ISO-2
 names of the two that differ are in :data:`ISO_NAMES`.  Enumerated values travel as their schema
@@ -22,6 +23,11 @@ from typing import Final
 class Schema(StrEnum):
     DIN = "din"
     ISO2 = "iso2"
+    ISO20 = "iso20"  #: ISO 15118-20 DC (its own codec module, :mod:`.codec20`)
+
+
+#: the schemas of :mod:`.codec` (DIN and ISO-2 share one message model and one codec module)
+CODEC_SCHEMAS = (Schema.DIN, Schema.ISO2)
 
 
 class Kind(StrEnum):
@@ -37,6 +43,11 @@ class Kind(StrEnum):
     CURRENT_DEMAND = "CurrentDemand"
     WELDING_DETECTION = "WeldingDetection"
     SESSION_STOP = "SessionStop"
+    # ISO 15118-20 only (its Authorization is CONTRACT_AUTHENTICATION, its DC_ChargeLoop CURRENT_DEMAND)
+    AUTHORIZATION_SETUP = "AuthorizationSetup"
+    SERVICE_DETAIL = "ServiceDetail"
+    SERVICE_SELECTION = "ServiceSelection"
+    SCHEDULE_EXCHANGE = "ScheduleExchange"
 
 
 #: ISO 15118-2 names where they differ from DIN (ccs-ev.md §10).
@@ -45,11 +56,31 @@ ISO_NAMES = {
     Kind.CONTRACT_AUTHENTICATION: "Authorization",
 }
 
+#: the kinds only ISO 15118-20 has
+ISO20_ONLY_KINDS = frozenset({Kind.AUTHORIZATION_SETUP, Kind.SERVICE_DETAIL, Kind.SERVICE_SELECTION,
+                              Kind.SCHEDULE_EXCHANGE})
+#: ISO 15118-20 message names where they differ from the kind (its DC messages carry a ``DC_``
+#: prefix, its charging loop is DC_ChargeLoop).
+ISO20_NAMES = {
+    Kind.CONTRACT_AUTHENTICATION: "Authorization",
+    Kind.CHARGE_PARAMETER_DISCOVERY: "DC_ChargeParameterDiscovery",
+    Kind.CABLE_CHECK: "DC_CableCheck",
+    Kind.PRE_CHARGE: "DC_PreCharge",
+    Kind.CURRENT_DEMAND: "DC_ChargeLoop",
+    Kind.WELDING_DETECTION: "DC_WeldingDetection",
+}
+
 DIN_NAMESPACE = "urn:din:70121:2012:MsgDef"
 ISO2_NAMESPACE = "urn:iso:15118:2:2013:MsgDef"
+#: the DC namespace of ISO 15118-20 (its SupportedAppProtocol entry names the energy transfer
+#: class; the messages themselves use the CommonMessages and DC schemas)
+ISO20_DC_NAMESPACE = "urn:iso:std:iso:15118:-20:DC"
 
 #: Response codes that accept a message (SessionSetup also accepts OK_NewSessionEstablished).
-OK_CODES = frozenset({"OK", "OK_NewSessionEstablished", "OK_OldSessionJoined", "OK_CertificateExpiresSoon"})
+#: ISO 15118-20 adds OK_PowerToleranceConfirmed; its WARNING_* codes are not accepted (the EV
+#: stops safely rather than go on with a warning it cannot act on).
+OK_CODES = frozenset({"OK", "OK_NewSessionEstablished", "OK_OldSessionJoined", "OK_CertificateExpiresSoon",
+                      "OK_PowerToleranceConfirmed"})
 SAP_OK_CODES = frozenset({"OK_SuccessfulNegotiation", "OK_SuccessfulNegotiationWithMinorDeviation"})
 
 #: EVSEProcessing: the one literal that lets the EV move on ...
@@ -76,11 +107,15 @@ class AppProtocol:
             return Schema.DIN
         if self.namespace == ISO2_NAMESPACE:
             return Schema.ISO2
+        if self.namespace == ISO20_DC_NAMESPACE:
+            return Schema.ISO20
         return None
 
 
 DIN_PROTOCOL = AppProtocol(DIN_NAMESPACE, 2, 0, 1, 1)
 ISO2_PROTOCOL = AppProtocol(ISO2_NAMESPACE, 2, 0, 2, 2)
+#: ISO 15118-20 DC, version 1.0; its priority is placed among the others by the EVCC's config
+ISO20_DC_PROTOCOL = AppProtocol(ISO20_DC_NAMESPACE, 1, 0, 3, 3)
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -119,6 +154,12 @@ class EvMessage:
     # PowerDelivery: DIN ReadyToChargeState / ISO ChargeProgress Start (True) or Stop (False)
     power_on: Final[bool]
     sa_schedule_tuple_id: Final[int]
+    # ISO 15118-20: EVPresentVoltage (PreCharge, DC_ChargeLoop), the control mode ("scheduled" or
+    # "dynamic": ScheduleExchange, DC_ChargeLoop) and the service chosen (ServiceDetail/Selection)
+    present_voltage: Final[float | None]
+    control_mode: Final[str | None]
+    service_id: Final[int]
+    parameter_set_id: Final[int]
 
     def __init__(
         self,
@@ -146,6 +187,10 @@ class EvMessage:
         remaining_bulk_s: float | None = None,
         power_on: bool = False,
         sa_schedule_tuple_id: int = 1,
+        present_voltage: float | None = None,
+        control_mode: str | None = None,
+        service_id: int = 0,
+        parameter_set_id: int = 0,
     ) -> None:
         self.kind = kind
         self.session_id = session_id
@@ -171,6 +216,10 @@ class EvMessage:
         self.remaining_bulk_s = remaining_bulk_s
         self.power_on = power_on
         self.sa_schedule_tuple_id = sa_schedule_tuple_id
+        self.present_voltage = present_voltage
+        self.control_mode = control_mode
+        self.service_id = service_id
+        self.parameter_set_id = parameter_set_id
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -203,6 +252,11 @@ class EvseMessage:
     current_limit_achieved: Final[bool]
     voltage_limit_achieved: Final[bool]
     power_limit_achieved: Final[bool]
+    # ISO 15118-20: the energy transfer services offered (ServiceDiscovery), the parameter sets of
+    # one (ServiceDetail: (ParameterSetID, control mode)), the control mode answered (ScheduleExchange)
+    services: Final[tuple[int, ...]]
+    parameter_sets: Final[tuple[tuple[int, str], ...]]
+    control_mode: Final[str | None]
 
     def __init__(
         self,
@@ -229,6 +283,9 @@ class EvseMessage:
         current_limit_achieved: bool = False,
         voltage_limit_achieved: bool = False,
         power_limit_achieved: bool = False,
+        services: tuple[int, ...] = (),
+        parameter_sets: tuple[tuple[int, str], ...] = (),
+        control_mode: str | None = None,
     ) -> None:
         self.kind = kind
         self.response_code = response_code
@@ -253,3 +310,6 @@ class EvseMessage:
         self.current_limit_achieved = current_limit_achieved
         self.voltage_limit_achieved = voltage_limit_achieved
         self.power_limit_achieved = power_limit_achieved
+        self.services = services
+        self.parameter_sets = parameter_sets
+        self.control_mode = control_mode

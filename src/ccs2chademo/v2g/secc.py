@@ -1,4 +1,4 @@
-"""The charger side of a DC V2G session (SECC), DIN SPEC 70121 and ISO 15118-2 DC, EIM.
+"""The charger side of a DC V2G session (SECC), DIN SPEC 70121, ISO 15118-2 DC and ISO 15118-20 DC, EIM.
 
 It answers one EV over one TCP stream: handshake (the offered schema of best priority that we
 support), SessionSetup (any request SessionID of 1–8 bytes, ours as configured — Tesla uses 4),
@@ -9,7 +9,9 @@ electronics behind the answers (insulation test, precharge slew, present voltage
 Latency per reply and a ``hook`` that may rewrite a reply (fault injection) come from outside,
 so the same machine is a fast Alpitronic, a slow Compleo or a charger that stops answering.
 Requests out of sequence get FAILED_SequenceError, a wrong SessionID FAILED_UnknownSession
-(as a real Supercharger did).
+(as a real Supercharger did).  An ISO 15118-20 session (``Schema.ISO20`` among ``schemas``)
+follows the -20 message order, offers the control modes ``iso20_control_modes`` in
+ServiceDetailRes and answers ScheduleExchange in the mode asked for (:mod:`.codec20`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..runtime.events import (
 )
 from ..runtime.machine import MachineBase, successor_table
 from ..runtime.signals import Output
-from . import codec, v2gtp
+from . import codec, codec20, v2gtp
 from .messages import EvMessage, EvseMessage, Kind, Schema
 
 EPSILON = 1e-9
@@ -154,10 +156,14 @@ class SeccConfig:
     #: Close the connection after this long without a request (longer than every EV timeout,
     #: ISO-2's 60 s sequence timeout).
     idle_timeout: float = 60.0
+    #: ISO 15118-20: the control modes offered in ServiceDetailRes, one parameter set each (IDs 1, 2, …)
+    iso20_control_modes: tuple[str, ...] = ("scheduled", "dynamic")
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.session_id) <= 8:
             raise ValueError("SessionID is 1 to 8 bytes")
+        if not self.iso20_control_modes or not set(self.iso20_control_modes) <= set(codec20.CONTROL_MODES.values()):
+            raise ValueError("iso20_control_modes: one or more of scheduled, dynamic")
 
 
 #: Responses that carry a DC_EVSEStatus.
@@ -181,8 +187,30 @@ _NEXT: dict[Kind | None, frozenset[Kind]] = {
     Kind.WELDING_DETECTION: frozenset({Kind.WELDING_DETECTION}),
     Kind.SESSION_STOP: frozenset(),
 }
-#: what may follow: the successors, and SessionStop after anything but the start
-_ALLOWED = {last: nxt if last is None else nxt | {Kind.SESSION_STOP} for last, nxt in _NEXT.items()}
+#: … and in an ISO 15118-20 DC session (its setup order; from CableCheck on as above)
+_NEXT20: dict[Kind | None, frozenset[Kind]] = {
+    None: frozenset({Kind.SESSION_SETUP}),
+    Kind.SESSION_SETUP: frozenset({Kind.AUTHORIZATION_SETUP}),
+    Kind.AUTHORIZATION_SETUP: frozenset({Kind.CONTRACT_AUTHENTICATION}),
+    Kind.CONTRACT_AUTHENTICATION: frozenset({Kind.CONTRACT_AUTHENTICATION, Kind.SERVICE_DISCOVERY}),
+    Kind.SERVICE_DISCOVERY: frozenset({Kind.SERVICE_DETAIL}),
+    Kind.SERVICE_DETAIL: frozenset({Kind.SERVICE_DETAIL, Kind.SERVICE_SELECTION}),
+    Kind.SERVICE_SELECTION: frozenset({Kind.CHARGE_PARAMETER_DISCOVERY}),
+    Kind.CHARGE_PARAMETER_DISCOVERY: frozenset({Kind.SCHEDULE_EXCHANGE}),
+    Kind.SCHEDULE_EXCHANGE: frozenset({Kind.SCHEDULE_EXCHANGE, Kind.CABLE_CHECK}),
+    **{last: nxt for last, nxt in _NEXT.items() if last is not None and last not in (
+        Kind.SESSION_SETUP, Kind.SERVICE_DISCOVERY, Kind.SERVICE_PAYMENT_SELECTION, Kind.CONTRACT_AUTHENTICATION,
+        Kind.CHARGE_PARAMETER_DISCOVERY)},
+}
+
+
+def _allowed(table: dict[Kind | None, frozenset[Kind]]) -> dict[Kind | None, frozenset[Kind]]:
+    """What may follow: the successors, and SessionStop after anything but the start."""
+    return {last: nxt if last is None else nxt | {Kind.SESSION_STOP} for last, nxt in table.items()}
+
+
+_ALLOWED = _allowed(_NEXT)
+_ALLOWED20 = _allowed(_NEXT20)
 
 
 class Secc(MachineBase):
@@ -286,7 +314,10 @@ class Secc(MachineBase):
         for frame in frames:
             self.timers.start(_T_IDLE_TIMEOUT, now + self.cfg.idle_timeout)
             try:
-                request = self._exi.decode_request(frame.payload, self.schema)
+                if self.schema is Schema.ISO20:
+                    request = codec20.decode_request(frame.payload, frame.payload_type)
+                else:
+                    request = self._exi.decode_request(frame.payload, self.schema)
             except codec.CodecError as exc:
                 self._log("bad-message", error=str(exc))
                 continue
@@ -315,13 +346,20 @@ class Secc(MachineBase):
             self._emit(SendData(self.link, reply.raw[0][1]))
             return
         assert reply.message is not None
+        iso20 = self.schema is Schema.ISO20 and reply.message.kind is not _K_SUPPORTED_APP_PROTOCOL
         try:
-            payload = self._exi.encode_response(reply.message, self.schema if reply.message.kind
-                                            is not _K_SUPPORTED_APP_PROTOCOL else None)
+            if iso20:
+                payload = codec20.encode_response(reply.message, int(now))
+            else:
+                payload = self._exi.encode_response(reply.message, self.schema if reply.message.kind
+                                                    is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:
             self._log("encode-failed", error=str(exc))
             return
-        self._emit(SendData(self.link, v2gtp.encode(payload)))
+        if iso20:
+            self._emit(SendData(self.link, v2gtp.encode(payload, codec20.payload_type(reply.message.kind))))
+        else:
+            self._emit(SendData(self.link, v2gtp.encode(payload)))
         if reply.message.kind is _K_SUPPORTED_APP_PROTOCOL and reply.message.response_code != "Failed_NoNegotiation":
             self._enter(SeccState.SESSION.value)
 
@@ -332,14 +370,14 @@ class Secc(MachineBase):
             return Reply(self._negotiate(req), delay)
         if req.kind is not _K_SESSION_SETUP and req.session_id != self.cfg.session_id:
             return Reply(self._failed(req.kind, "FAILED_UnknownSession"), delay)
-        if req.kind not in _ALLOWED[self._last]:
+        if req.kind not in (_ALLOWED20 if self.schema is Schema.ISO20 else _ALLOWED)[self._last]:
             self._log("sequence-error", got=req.kind, after=self._last)
             return Reply(self._failed(req.kind, "FAILED_SequenceError"), delay)
         if req.kind is _K_CURRENT_DEMAND and not self._power_on:
             # Alpitronic: PowerDelivery with ReadyToChargeState false, then CurrentDemand (ccs-ev.md §9 row 9)
             return Reply(replace(self._failed(req.kind, "FAILED_SequenceError"), status_code="EVSE_Shutdown"), delay)
         self._last = req.kind
-        return Reply(self._respond(req, now), delay)
+        return Reply(self._respond20(req, now) if self.schema is Schema.ISO20 else self._respond(req, now), delay)
 
     def _negotiate(self, req: EvMessage) -> EvseMessage:
         ours = [p for p in sorted(req.protocols, key=lambda p: p.priority) if p.schema in self.cfg.schemas]
@@ -360,6 +398,28 @@ class Secc(MachineBase):
         isolation = "Valid" if valid else "Invalid" if status is not None else None
         return EvseMessage(kind, response_code=code, session_id=self.cfg.session_id, status_code=status,
                            isolation=isolation, **fields)
+
+    def _respond20(self, req: EvMessage, now: float) -> EvseMessage:
+        """An ISO 15118-20 DC answer: its own setup messages here, the rest as DIN/ISO-2 with the
+        request's control mode (:mod:`.codec20` maps the DC_EVSEStatusCodes)."""
+        cfg = self.cfg
+        kind = req.kind
+        if kind is Kind.SERVICE_DISCOVERY:
+            return self._base(kind, services=(codec20.DC_SERVICE,))
+        if kind is Kind.SERVICE_DETAIL:
+            if req.service_id != codec20.DC_SERVICE:
+                return self._base(kind, "FAILED_ServiceIDInvalid")
+            return self._base(kind, parameter_sets=tuple(enumerate(cfg.iso20_control_modes, 1)))
+        if kind is Kind.SERVICE_SELECTION:
+            if req.service_id != codec20.DC_SERVICE or not 1 <= req.parameter_set_id <= len(cfg.iso20_control_modes):
+                return self._base(kind, "FAILED_ServiceSelectionInvalid")
+            return self._base(kind)
+        if kind is Kind.SCHEDULE_EXCHANGE:
+            return self._base(kind, processing="Finished", control_mode=req.control_mode, max_power=cfg.max_power,
+                              sa_schedule_tuple_id=1)
+        if kind is Kind.AUTHORIZATION_SETUP:
+            return self._base(kind)
+        return replace(self._respond(req, now), control_mode=req.control_mode)
 
     def _respond(self, req: EvMessage, now: float) -> EvseMessage:
         cfg = self.cfg

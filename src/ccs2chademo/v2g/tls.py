@@ -50,6 +50,7 @@ from ..runtime.events import (
     CloseLink,
     DataReceived,
     Event,
+    InputChanged,
     LinkDown,
     LinkUp,
     Log,
@@ -502,6 +503,9 @@ class TlsLink(MachineBase):
 
     def _up(self, now: float) -> None:
         self._inner_up = True
+        channel = self.channel
+        if channel is not None and channel.info is not None:  # as PevConnection does: the version first
+            self.inner.receive(InputChanged("tls", channel.info), now)
         self.inner.receive(LinkUp(self.link, self._peer), now)
 
     def _failed(self, channel: TlsChannel, now: float) -> None:

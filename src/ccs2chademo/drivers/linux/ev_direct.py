@@ -10,6 +10,7 @@ session; after ``demand_seconds`` of CurrentDemand it is asked to stop.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -64,7 +65,8 @@ async def run_ev_direct(ifname: str, request: EvRequest, demand_seconds: float =
         secc = await discover(runtime, ifname, timeout=30.0)
         if secc is None:
             return {"result": "no-sdp-answer", "stop_reason": None, "states": [], "messages": 0, "safe_end": True}
-    cfg = replace(config or EvccConfig(), mac=iface.mac_address(ifname), secc=secc, start_at=runtime.now())
+    cfg = replace(config or EvccConfig(), mac=iface.mac_address(ifname), secc=secc, start_at=runtime.now(),
+                  epoch=time.time() - runtime.now())
     evcc = Evcc("evcc", cfg, request)
     runtime.add(evcc, ports={"tcp": TcpClientPort(runtime.loop, scope_id=iface.index(ifname))})
     stop_after_demand(runtime, evcc, demand_seconds)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 from ...chademo.interfaces import ChargerState
 from ...homeplug.connection import ConnectionState
-from ...v2g.evcc import EvccState
+from ...v2g.evcc import ISO20_ONLY_STATES, EvccState
 from ..clara_world import CLARA_FAULTS
 from ..faults import FAULT_NAMES as REPLY_FAULTS
 from ..faults import FAULT_STATES as REPLY_STATES
@@ -34,9 +34,9 @@ from .spec import ScenarioSpec
 Dimension = Callable[[Matrix], Iterator[ScenarioSpec]]
 DIMENSIONS: dict[str, Dimension] = {}
 
-#: The EV session's states in the order of a session: the link (modem, SLAC, SDP), then every
-#: message state up to SessionStop.
-_EVCC = list(EvccState)
+#: The EV session's states in the order of a (DIN/ISO-2) session: the link (modem, SLAC, SDP), then
+#: every message state up to SessionStop.
+_EVCC = [s for s in EvccState if s.value not in ISO20_ONLY_STATES]
 EV_STATES: tuple[str, ...] = tuple(s.value for s in (
     ConnectionState.MODEM, ConnectionState.SLAC, ConnectionState.SDP,
     *_EVCC[_EVCC.index(EvccState.SUPPORTED_APP_PROTOCOL):_EVCC.index(EvccState.SESSION_STOP) + 1]))

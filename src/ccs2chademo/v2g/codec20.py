@@ -1,0 +1,368 @@
+"""Neutral V2G messages (:mod:`.messages`) to and from ISO 15118-20 DC EXI.
+
+The one module that knows the -20 data classes (:mod:`ccs2chademo.exi.iso20_cm`,
+:mod:`ccs2chademo.exi.iso20_dc`), as :mod:`.codec` is for DIN/ISO-2: the session machines keep
+speaking :class:`EvMessage`/:class:`EvseMessage`, so one machine runs every schema.  What -20
+changes besides the names:
+
+* every message is a document root of its own with a ``MessageHeader`` (SessionID and a
+  TimeStamp, the caller's clock in whole seconds) instead of a V2G_Message;
+* the V2GTP payload type names the message set (:func:`payload_type`: 0x8002 common messages,
+  0x8004 DC);
+* values are RationalNumbers without units; the EVSE's state is an ``EVSEStatus`` notification
+  instead of a DC_EVSEStatusCode.  ``Terminate`` and ``Pause`` become ``EVSE_Shutdown`` (this EV
+  does not pause: it stops, as after a DIN EVSE_Shutdown), every other notification no status.
+  The charger's side says EVSE_Shutdown as ``Terminate`` (ResponseCode FAILED in a message without
+  EVSEStatus), and an EVSE_EmergencyShutdown or EVSE_Malfunction as ResponseCode FAILED with
+  ``Terminate`` (-20 has no such status);
+* the control mode (``"scheduled"``/``"dynamic"``) picks the ScheduleExchange and DC_ChargeLoop
+  variants.  In dynamic mode the charger decides the current: the EV's wish (``target_current``)
+  travels as EVMaximumChargeCurrent, its voltage limit (``target_voltage``) as EVMaximumVoltage.
+
+Nothing is memoised: every call builds its message from its arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import exi
+from ..exi import iso20_cm as cm
+from ..exi import iso20_dc as dc
+from ..exi._bits import pick_multiplier
+from .codec import CodecError
+from .messages import ISO20_NAMES, EvMessage, EvseMessage, Kind
+from .v2gtp import PayloadType
+
+#: ISO 15118-20 energy transfer service DC (its ServiceID table; the DC_BPT service is 6)
+DC_SERVICE = 2
+#: ServiceDetail parameter "ControlMode": 1 scheduled, 2 dynamic
+CONTROL_MODES = {1: "scheduled", 2: "dynamic"}
+_CONTROL_MODE_IDS = {v: k for k, v in CONTROL_MODES.items()}
+#: the EV's requested energy and schedule size: what a CHAdeMO car behind the adapter can say
+ENERGY_REQUEST_WH = 100_000.0
+MAX_SUPPORTING_POINTS = 1024
+
+_DC_KINDS = frozenset({Kind.CHARGE_PARAMETER_DISCOVERY, Kind.CABLE_CHECK, Kind.PRE_CHARGE, Kind.CURRENT_DEMAND,
+                       Kind.WELDING_DETECTION})
+_KIND_OF_NAME = {ISO20_NAMES.get(k, k.value): k for k in Kind}
+_STOPPING_NOTIFICATIONS = frozenset({"Terminate", "Pause"})
+_FAILED_STATUSES = frozenset({"EVSE_EmergencyShutdown", "EVSE_Malfunction"})
+#: the schema wants at least one service and one parameter set even in a FAILED answer (the EV reads
+#: none of it then): what a response without them carries
+_PLACEHOLDER_SERVICES = (DC_SERVICE,)
+_PLACEHOLDER_PARAMETER_SETS = ((1, "scheduled"),)
+
+
+def payload_type(kind: Kind) -> int:
+    """The V2GTP payload type of ``kind``'s messages."""
+    return PayloadType.ISO20_DC if kind in _DC_KINDS else PayloadType.ISO20_COMMON_MESSAGES
+
+
+def _r(x: float) -> cm.RationalNumber:
+    """A RationalNumber: the exponent closest to 0 that is exact, else the finest that fits."""
+    try:
+        value, exponent = pick_multiplier(float(x), -3, 3, -32768, 32767)
+    except exi.ExiError as exc:
+        raise CodecError(str(exc)) from None
+    return cm.RationalNumber(exponent=exponent, value=value)
+
+
+def _opt_r(x: float | None) -> cm.RationalNumber | None:
+    return None if x is None else _r(x)
+
+
+def _value(r: cm.RationalNumber | None) -> float | None:
+    return None if r is None else round(r.value * 10.0 ** r.exponent, 6)
+
+
+def _enum(cls: Any, name: str) -> Any:
+    try:
+        return cls[name]
+    except KeyError:
+        raise CodecError(f"{name!r} is not a {cls.__name__}") from None
+
+
+def _encode(message: Any) -> bytes:
+    try:
+        return bytes(exi.encode(message))
+    except exi.ExiError as exc:
+        raise CodecError(f"cannot encode {type(message).__name__}: {exc}") from None
+
+
+def _decode(payload: bytes, schema: str, suffix: str) -> tuple[Kind, Any]:
+    try:
+        message = exi.decode(bytes(payload), schema)
+    except exi.ExiError as exc:
+        raise CodecError(f"bad {schema} EXI: {exc}") from None
+    name = type(message).__name__
+    kind = _KIND_OF_NAME.get(name.removesuffix(suffix))
+    if kind is None or not name.endswith(suffix):
+        raise CodecError(f"{name} is not a -20 DC {'request' if suffix == 'Req' else 'response'}")
+    return kind, message
+
+
+def _schema(kind: Kind) -> str:
+    return "iso20-dc" if kind in _DC_KINDS else "iso20-cm"
+
+
+def _class(kind: Kind, suffix: str) -> Any:
+    cls = getattr(dc if kind in _DC_KINDS else cm, ISO20_NAMES.get(kind, kind.value) + suffix, None)
+    if cls is None:
+        raise CodecError(f"{kind} is not a -20 message")
+    return cls
+
+
+# ---------------------------------------------------------------------------------------- requests
+def _loop_mode(msg: EvMessage) -> Any:
+    if msg.control_mode == "dynamic":
+        energy = _r(ENERGY_REQUEST_WH)
+        return dc.Dynamic_DC_CLReqControlMode(
+            ev_target_energy_request=energy, ev_maximum_energy_request=energy, ev_minimum_energy_request=_r(0),
+            ev_maximum_charge_power=_r(msg.max_power or 0.0), ev_minimum_charge_power=_r(0),
+            ev_maximum_charge_current=_r(msg.target_current), ev_maximum_voltage=_r(msg.target_voltage),
+            ev_minimum_voltage=_r(0))
+    return dc.Scheduled_DC_CLReqControlMode(
+        ev_target_current=_r(msg.target_current), ev_target_voltage=_r(msg.target_voltage),
+        ev_maximum_charge_power=_opt_r(msg.max_power), ev_maximum_charge_current=_opt_r(msg.max_current),
+        ev_maximum_voltage=_opt_r(msg.max_voltage))
+
+
+def _request_fields(msg: EvMessage) -> dict[str, Any]:
+    """The body of ``msg`` as keyword arguments of its -20 request class."""
+    kind = msg.kind
+    if kind is Kind.SESSION_SETUP:
+        return {"evccid": msg.evcc_id.hex().upper()}
+    if kind is Kind.CONTRACT_AUTHENTICATION:
+        return {"selected_authorization_service": cm.Authorization.EIM,
+                "eim_a_req_authorization_mode": cm.EIM_AReqAuthorizationMode()}
+    if kind is Kind.SERVICE_DETAIL:
+        return {"service_id": msg.service_id}
+    if kind is Kind.SERVICE_SELECTION:
+        return {"selected_energy_transfer_service": cm.SelectedService(
+            service_id=msg.service_id, parameter_set_id=msg.parameter_set_id)}
+    if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        return {"dc_cpd_req_energy_transfer_mode": dc.DC_CPDReqEnergyTransferMode(
+            ev_maximum_charge_power=_r(msg.max_power or 0.0), ev_minimum_charge_power=_r(0),
+            ev_maximum_charge_current=_r(msg.max_current or 0.0), ev_minimum_charge_current=_r(0),
+            ev_maximum_voltage=_r(msg.max_voltage or 0.0), ev_minimum_voltage=_r(0), target_soc=msg.full_soc)}
+    if kind is Kind.SCHEDULE_EXCHANGE:
+        energy = _r(msg.energy_request or 0.0)
+        if msg.control_mode == "dynamic":
+            return {"maximum_supporting_points": MAX_SUPPORTING_POINTS,
+                    "dynamic_se_req_control_mode": cm.Dynamic_SEReqControlMode(
+                        departure_time=0, target_soc=msg.full_soc, ev_target_energy_request=energy,
+                        ev_maximum_energy_request=energy, ev_minimum_energy_request=_r(0))}
+        return {"maximum_supporting_points": MAX_SUPPORTING_POINTS,
+                "scheduled_se_req_control_mode": cm.Scheduled_SEReqControlMode(ev_target_energy_request=energy)}
+    if kind is Kind.PRE_CHARGE:
+        return {"ev_processing": cm.Processing.Ongoing, "ev_present_voltage": _r(msg.present_voltage or 0.0),
+                "ev_target_voltage": _r(msg.target_voltage)}
+    if kind is Kind.POWER_DELIVERY:
+        return {"ev_processing": cm.Processing.Finished,
+                "charge_progress": cm.ChargeProgress.Start if msg.power_on else cm.ChargeProgress.Stop}
+    if kind is Kind.CURRENT_DEMAND:
+        # ChargingComplete whenever DisplayParameters go out (docs/iso20.md: a peer's model requires it)
+        display = dc.DisplayParameters(present_soc=msg.soc, charging_complete=msg.charging_complete)
+        return {"display_parameters": display,
+                "meter_info_requested": False, "ev_present_voltage": _r(msg.present_voltage or 0.0),
+                "cl_req_control_mode": _loop_mode(msg)}
+    if kind is Kind.WELDING_DETECTION:
+        return {"ev_processing": cm.Processing.Ongoing}
+    if kind is Kind.SESSION_STOP:
+        return {"charging_session": cm.ChargingSession.Terminate}
+    return {}  # AuthorizationSetup, ServiceDiscovery, CableCheck: the header only
+
+
+def encode_request(msg: EvMessage, time_stamp: int) -> bytes:
+    """``msg`` as -20 EXI (send it with :func:`payload_type`)."""
+    if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
+        raise CodecError("the SupportedAppProtocol handshake is not a -20 message")
+    header = cm.MessageHeader(session_id=msg.session_id, time_stamp=time_stamp)
+    return _encode(_class(msg.kind, "Req")(header=header, **_request_fields(msg)))
+
+
+def decode_request(payload: bytes, payload_type_: int) -> EvMessage:
+    """A -20 request (the charger's side); the payload type says which schema it is in."""
+    schema = "iso20-dc" if payload_type_ == PayloadType.ISO20_DC else "iso20-cm"
+    kind, m = _decode(payload, schema, "Req")
+    base: dict[str, Any] = {"session_id": m.header.session_id}
+    if kind is Kind.SESSION_SETUP:
+        base["evcc_id"] = m.evccid.encode()
+    elif kind is Kind.SERVICE_DETAIL:
+        base["service_id"] = m.service_id
+    elif kind is Kind.SERVICE_SELECTION:
+        chosen = m.selected_energy_transfer_service
+        base.update(service_id=chosen.service_id, parameter_set_id=chosen.parameter_set_id)
+    elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
+        mode = m.dc_cpd_req_energy_transfer_mode
+        base.update(max_voltage=_value(mode.ev_maximum_voltage), max_current=_value(mode.ev_maximum_charge_current),
+                    max_power=_value(mode.ev_maximum_charge_power))
+    elif kind is Kind.SCHEDULE_EXCHANGE:
+        base["control_mode"] = "dynamic" if m.dynamic_se_req_control_mode is not None else "scheduled"
+    elif kind is Kind.PRE_CHARGE:
+        base.update(target_voltage=_value(m.ev_target_voltage), present_voltage=_value(m.ev_present_voltage))
+    elif kind is Kind.POWER_DELIVERY:
+        base["power_on"] = m.charge_progress == cm.ChargeProgress.Start
+    elif kind is Kind.CURRENT_DEMAND:
+        mode = m.cl_req_control_mode
+        display = m.display_parameters
+        base.update(present_voltage=_value(m.ev_present_voltage),
+                    soc=display.present_soc or 0 if display is not None else 0)
+        if isinstance(mode, dc.Dynamic_DC_CLReqControlMode):
+            base.update(control_mode="dynamic", target_current=_value(mode.ev_maximum_charge_current),
+                        target_voltage=_value(mode.ev_maximum_voltage), max_power=_value(mode.ev_maximum_charge_power))
+        elif isinstance(mode, dc.Scheduled_DC_CLReqControlMode):
+            base.update(control_mode="scheduled", target_current=_value(mode.ev_target_current),
+                        target_voltage=_value(mode.ev_target_voltage), max_voltage=_value(mode.ev_maximum_voltage),
+                        max_current=_value(mode.ev_maximum_charge_current))
+        else:
+            raise CodecError(f"{type(mode).__name__}: not a DC control mode of this charger")
+    return EvMessage(kind, **base)
+
+
+# --------------------------------------------------------------------------------------- responses
+def _evse_status(msg: EvseMessage) -> cm.EVSEStatus | None:
+    if msg.status_code in ("EVSE_Shutdown", "EVSE_EmergencyShutdown", "EVSE_Malfunction"):
+        return cm.EVSEStatus(notification_max_delay=0, evse_notification=cm.EvseNotification.Terminate)
+    return None
+
+
+def _service_parameters(msg: EvseMessage) -> cm.ServiceParameterList:
+    """The DC service's parameter sets: connector, control mode, measurement method (the DC_BPT
+    service adds BPTChannel and more, tests/exi/iso20_vectors.py; not offered here)."""
+    return cm.ServiceParameterList(parameter_set=[cm.ParameterSet(parameter_set_id=set_id, parameter=[
+        cm.Parameter(name="Connector", int_value=2),
+        cm.Parameter(name="ControlMode", int_value=_CONTROL_MODE_IDS[mode]),
+        cm.Parameter(name="MeasurementMethod", int_value=1),
+    ]) for set_id, mode in msg.parameter_sets or _PLACEHOLDER_PARAMETER_SETS])
+
+
+def _schedule(msg: EvseMessage, time_stamp: int) -> dict[str, Any]:
+    if msg.control_mode == "dynamic":
+        return {"dynamic_se_res_control_mode": cm.Dynamic_SEResControlMode()}
+    entries = cm.PowerScheduleEntryList(power_schedule_entry=[
+        cm.PowerScheduleEntry(duration=86_400, power=_r(msg.max_power or 0.0))])
+    return {"scheduled_se_res_control_mode": cm.Scheduled_SEResControlMode(schedule_tuple=[cm.ScheduleTuple(
+        schedule_tuple_id=msg.sa_schedule_tuple_id or 1, charging_schedule=cm.ChargingSchedule(
+            power_schedule=cm.PowerSchedule(time_anchor=time_stamp, power_schedule_entries=entries)))])}
+
+
+def _loop_res_mode(msg: EvseMessage) -> Any:
+    if msg.control_mode == "dynamic":
+        return dc.Dynamic_DC_CLResControlMode(
+            evse_maximum_charge_power=_r(msg.max_power or 0.0), evse_minimum_charge_power=_r(0),
+            evse_maximum_charge_current=_r(msg.max_current or 0.0), evse_maximum_voltage=_r(msg.max_voltage or 0.0))
+    return dc.Scheduled_DC_CLResControlMode(
+        evse_maximum_charge_power=_opt_r(msg.max_power), evse_maximum_charge_current=_opt_r(msg.max_current),
+        evse_maximum_voltage=_opt_r(msg.max_voltage))
+
+
+_Fields = Callable[[EvseMessage, int], dict[str, Any]]
+
+
+def _processing(msg: EvseMessage, time_stamp: int) -> dict[str, Any]:
+    return {"evse_processing": _enum(cm.Processing, msg.processing or "Finished")}
+
+
+
+_RESPONSE_FIELDS: dict[Kind, _Fields] = {
+    Kind.SESSION_SETUP: lambda msg, t: {"evseid": msg.evse_id.decode("ascii", "replace")},
+    Kind.AUTHORIZATION_SETUP: lambda msg, t: {
+        "authorization_services": [cm.Authorization.EIM], "certificate_installation_service": False,
+        "eim_as_res_authorization_mode": cm.EIM_ASResAuthorizationMode()},
+    Kind.CONTRACT_AUTHENTICATION: _processing,
+    Kind.SERVICE_DISCOVERY: lambda msg, t: {
+        "service_renegotiation_supported": False, "energy_transfer_service_list": cm.ServiceList(
+            service=[cm.Service(service_id=s, free_service=True) for s in msg.services or _PLACEHOLDER_SERVICES])},
+    Kind.SERVICE_DETAIL: lambda msg, t: {"service_id": DC_SERVICE, "service_parameter_list": _service_parameters(msg)},
+    Kind.CHARGE_PARAMETER_DISCOVERY: lambda msg, t: {
+        "dc_cpd_res_energy_transfer_mode": dc.DC_CPDResEnergyTransferMode(
+            evse_maximum_charge_power=_r(msg.max_power or 0.0), evse_minimum_charge_power=_r(0),
+            evse_maximum_charge_current=_r(msg.max_current or 0.0),
+            evse_minimum_charge_current=_r(msg.min_current or 0.0), evse_maximum_voltage=_r(msg.max_voltage or 0.0),
+            evse_minimum_voltage=_r(msg.min_voltage or 0.0))},
+    Kind.SCHEDULE_EXCHANGE: lambda msg, t: _processing(msg, t) | _schedule(msg, t),
+    Kind.CABLE_CHECK: _processing,
+    Kind.PRE_CHARGE: lambda msg, t: {"evse_present_voltage": _r(msg.present_voltage or 0.0)},
+    Kind.POWER_DELIVERY: lambda msg, t: {"evse_status": _evse_status(msg)},
+    Kind.CURRENT_DEMAND: lambda msg, t: {
+        "evse_status": _evse_status(msg), "evse_present_current": _r(msg.present_current or 0.0),
+        "evse_present_voltage": _r(msg.present_voltage or 0.0),
+        "evse_power_limit_achieved": msg.power_limit_achieved,
+        "evse_current_limit_achieved": msg.current_limit_achieved,
+        "evse_voltage_limit_achieved": msg.voltage_limit_achieved, "cl_res_control_mode": _loop_res_mode(msg)},
+    Kind.WELDING_DETECTION: lambda msg, t: {"evse_present_voltage": _r(msg.present_voltage or 0.0)},
+}
+
+
+def encode_response(msg: EvseMessage, time_stamp: int) -> bytes:
+    """``msg`` as -20 EXI (the charger's side)."""
+    header = cm.MessageHeader(session_id=msg.session_id, time_stamp=time_stamp)
+    build = _RESPONSE_FIELDS.get(msg.kind)  # none: header and ResponseCode only (ServiceSelection, …)
+    fields = {} if build is None else build(msg, time_stamp)
+    code = msg.response_code
+    # a stop the message cannot say as a notification (DC_CableCheckRes, … carry no EVSEStatus) and
+    # every emergency: FAILED, the one way a -20 charger refuses there
+    if code.startswith("OK") and (msg.status_code in _FAILED_STATUSES or (
+            msg.status_code == "EVSE_Shutdown" and "evse_status" not in fields)):
+        code = "FAILED"
+    return _encode(_class(msg.kind, "Res")(header=header, response_code=_enum(cm.ResponseCode, code), **fields))
+
+
+def _control_mode(parameter_set: cm.ParameterSet) -> str:
+    """A ServiceDetail parameter set's control mode ("unknown" when it names none we know)."""
+    ids = [p.int_value for p in parameter_set.parameter if p.name == "ControlMode" and p.int_value is not None]
+    return CONTROL_MODES.get(ids[0], "unknown") if ids else "unknown"
+
+
+def _status_of(m: Any) -> tuple[str | None, str]:
+    """(DC_EVSEStatusCode equivalent, notification name) of a response's optional EVSEStatus."""
+    status = getattr(m, "evse_status", None)
+    if status is None:
+        return None, "None"
+    name = status.evse_notification.name
+    return ("EVSE_Shutdown" if name in _STOPPING_NOTIFICATIONS else None), name
+
+
+def decode_response(payload: bytes, kind: Kind) -> EvseMessage:
+    """A -20 response to a ``kind`` request (the EV's side: the expected kind names the schema)."""
+    got, m = _decode(payload, _schema(kind), "Res")
+    status, notification = _status_of(m)
+    processing = getattr(m, "evse_processing", None)  # Finished is 0: compare with None, not truth
+    fields: dict[str, Any] = {"response_code": m.response_code.name, "session_id": m.header.session_id,
+                              "status_code": status, "notification": notification,
+                              "processing": None if processing is None else processing.name}
+    if got is Kind.SESSION_SETUP:
+        fields["evse_id"] = m.evseid.encode()
+    elif got is Kind.SERVICE_DISCOVERY:
+        fields["services"] = tuple(s.service_id for s in m.energy_transfer_service_list.service)
+    elif got is Kind.SERVICE_DETAIL:
+        fields["parameter_sets"] = tuple(
+            (ps.parameter_set_id, _control_mode(ps)) for ps in m.service_parameter_list.parameter_set)
+    elif got is Kind.CHARGE_PARAMETER_DISCOVERY:
+        mode = m.dc_cpd_res_energy_transfer_mode
+        fields.update(processing="Finished", max_voltage=_value(mode.evse_maximum_voltage),
+                      max_current=_value(mode.evse_maximum_charge_current),
+                      max_power=_value(mode.evse_maximum_charge_power),
+                      min_voltage=_value(mode.evse_minimum_voltage),
+                      min_current=_value(mode.evse_minimum_charge_current))
+    elif got is Kind.SCHEDULE_EXCHANGE:
+        scheduled = m.scheduled_se_res_control_mode
+        fields["control_mode"] = "dynamic" if m.dynamic_se_res_control_mode is not None else (
+            "scheduled" if scheduled is not None else None)
+        if scheduled is not None and scheduled.schedule_tuple:
+            fields["sa_schedule_tuple_id"] = scheduled.schedule_tuple[0].schedule_tuple_id
+    elif got in (Kind.PRE_CHARGE, Kind.WELDING_DETECTION):
+        fields["present_voltage"] = _value(m.evse_present_voltage)
+    elif got is Kind.CURRENT_DEMAND:
+        mode = m.cl_res_control_mode
+        fields.update(present_voltage=_value(m.evse_present_voltage), present_current=_value(m.evse_present_current),
+                      current_limit_achieved=m.evse_current_limit_achieved,
+                      voltage_limit_achieved=m.evse_voltage_limit_achieved,
+                      power_limit_achieved=m.evse_power_limit_achieved,
+                      max_voltage=_value(getattr(mode, "evse_maximum_voltage", None)),
+                      max_current=_value(getattr(mode, "evse_maximum_charge_current", None)),
+                      max_power=_value(getattr(mode, "evse_maximum_charge_power", None)))
+    return EvseMessage(got, **fields)
