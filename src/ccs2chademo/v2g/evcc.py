@@ -648,7 +648,7 @@ class Evcc(MachineBase):
             if self.schema is _SCHEMA_ISO20 and kind is not _K_SUPPORTED_APP_PROTOCOL:
                 msg = codec20.decode_response(payload, kind)
             else:
-                msg = self._exi.decode_response(payload, self.schema if kind is not Kind.SUPPORTED_APP_PROTOCOL else None)
+                msg = self._exi.decode_response(payload, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
         except codec.CodecError as exc:
             self._log("bad-message", error=str(exc), expected=kind)
             self._safe_shutdown(f"bad-message:{kind}", now)
