@@ -120,16 +120,23 @@ def _proc(pid: int) -> tuple[float, float]:
 PAUSE_MS = 1000.0
 
 
-def _cycle_ms(can_log: Path, since: float) -> list[float]:
+def _can_logs(out: Path) -> list[Path]:
+    """The adapter's CAN logs, oldest first: the rotated ``can_<time>_#NNN.log`` files (python-can's
+    size rotation; their names sort by time) and ``can.log``, which is always the newest."""
+    return [*sorted(out.glob("can_*.log")), *([out / "can.log"] if (out / "can.log").exists() else [])]
+
+
+def _cycle_ms(out: Path, since: float) -> list[float]:
     """Intervals (ms) between the adapter's 0x109 frames logged after ``since`` (candump time),
-    pauses between CHAdeMO sessions left out."""
+    pauses between CHAdeMO sessions left out; across a rotation of the log too."""
     times = []
-    with can_log.open() as fh:
-        for line in fh:
-            if " 109#" in line:
-                t = float(line[1 : line.index(")")])
-                if t > since:
-                    times.append(t)
+    for can_log in _can_logs(out):
+        with can_log.open() as fh:
+            for line in fh:
+                if " 109#" in line:
+                    t = float(line[1 : line.index(")")])
+                    if t > since:
+                        times.append(t)
     return [ms for a, b in itertools.pairwise(times) if (ms := (b - a) * 1000.0) < PAUSE_MS]
 
 
@@ -138,7 +145,7 @@ def veth(minutes: float, out: Path) -> int:
 
     samples = []
     with VethSession(out, personality="underdeliver", car="leaf-ze1-40", soc=5.0, stop_after_s=minutes * 60.0,
-                     charger_timeout_s=minutes * 60.0 + 600.0) as session:
+                     charger_timeout_s=minutes * 60.0 + 600.0, charger_load=True) as session:
         adapter = session.procs["adapter"]
         last_cpu, last_t, since = 0.0, time.monotonic(), 0.0
         while adapter.poll() is None:
@@ -147,7 +154,7 @@ def veth(minutes: float, out: Path) -> int:
                 break
             rss, cpu = _proc(adapter.pid)
             now = time.monotonic()
-            cycles = sorted(_cycle_ms(out / "can.log", since)) if (out / "can.log").exists() else []
+            cycles = sorted(_cycle_ms(out, since))
             sample = {"minute": len(samples) + 1, "rss_mb": round(rss, 2),
                       "cpu_pct": round(100.0 * (cpu - last_cpu) / (now - last_t), 1),
                       "cycles": len(cycles),
@@ -157,7 +164,7 @@ def veth(minutes: float, out: Path) -> int:
             samples.append(sample)
             print(json.dumps(sample), flush=True)
             last_cpu, last_t = cpu, now
-            since = _last_time(out / "can.log")
+            since = _last_time(out)
         result = session.wait("adapter", 120.0)
         session.wait("charger", 60.0)
     rss = [s["rss_mb"] for s in samples]
@@ -171,15 +178,17 @@ def veth(minutes: float, out: Path) -> int:
     return 0 if result.returncode == 0 else 1
 
 
-def _last_time(can_log: Path) -> float:
-    if not can_log.exists():
-        return 0.0
-    last = 0.0
-    with can_log.open() as fh:
-        for line in fh:
-            if line.startswith("("):
-                last = float(line[1 : line.index(")")])
-    return last
+def _last_time(out: Path) -> float:
+    """The candump time of the last frame logged so far (a ``can.log`` just rotated may be empty)."""
+    for can_log in reversed(_can_logs(out)):
+        last = 0.0
+        with can_log.open() as fh:
+            for line in fh:
+                if line.startswith("("):
+                    last = float(line[1 : line.index(")")])
+        if last:
+            return last
+    return 0.0
 
 
 def main() -> int:

@@ -7,9 +7,11 @@ import random
 
 from ccs2chademo.homeplug import frames as F
 from ccs2chademo.runtime import FrameReceived, SendFrame
+from ccs2chademo.sim.battery import Battery
 from ccs2chademo.sim.bench_charger import BenchLoad, BenchStage
 from ccs2chademo.sim.charger import PERSONALITIES, PowerStageModel
 from ccs2chademo.sim.modem import ModemStandIn
+from ccs2chademo.sim.profiles import load_profile
 
 CAR = bytes.fromhex("0200000000ca")
 EVSE = bytes.fromhex("0200000000e0")
@@ -83,3 +85,29 @@ def test_cycle_stats_histogram_percentiles_and_gaps() -> None:
     assert stats.n == 200
     assert stats.fields()["frames"] == 200
     assert CycleStats().percentile(99) is None
+
+
+def test_bench_load_with_the_cars_pack_reports_the_voltage_the_cars_battery_has() -> None:
+    """``charger-sim --load CAR``: an hour at 60 A moves the Leaf's pack tens of volts; the flat
+    stand-in stays ≈ 20 V below it and the car stops on the deviation (the first veth soak); the
+    car's own model, anchored at the precharge target, keeps the charger's voltage on the car's."""
+    spec = load_profile("leaf-ze1-40").battery
+    car = Battery(spec, soc=5.0)
+    p = PERSONALITIES["underdeliver"]
+    model = PowerStageModel(p.stage, p.secc.max_current, p.secc.max_power, rng=random.Random(1))
+    stage = BenchStage(model, BenchLoad(soc=5.0, spec=spec))
+    t = 0.0
+    while not stage.cable_check(t):
+        t += 0.5
+    for _ in range(40):
+        t += 0.25
+        stage.precharge(car.ocv(), 2.0, t)
+    assert stage.power_delivery(True, t) == "OK"
+    start = car.ocv()
+    voltage = 0.0
+    for _ in range(3600):
+        t += 1.0
+        voltage, current, _status = stage.current_demand(car.ocv() + 30.0, 60.0, t)
+        car.step(current, 1.0)
+    assert car.ocv() - start > 15.0  # the pack really moved
+    assert abs(voltage - car.terminal_voltage(60.0)) < 3.0

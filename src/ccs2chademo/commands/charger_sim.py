@@ -66,10 +66,16 @@ async def _serve(charger: BenchCharger, timeout: float) -> tuple[ChargerRun, boo
               help="--tls: a good chain, or a hostile wrong-root / expired certificate / handshake stall.")
 @click.option("--tls-max", type=click.Choice(sorted(MAX_VERSIONS)), default="1.3", show_default=True,
               help="--tls: the highest TLS version served (1.2: an ISO 15118-2 charger).")
+@click.option("--load", "load_car", default=None, metavar="CAR",
+              help="Load the output with this car profile's pack model (default: a flat stand-in battery; "
+                   "for long sessions, so the reported voltage rises as the car's does).")
+@click.option("--load-soc", type=click.FloatRange(0.0, 100.0), default=50.0, show_default=True,
+              help="--load: the pack's SoC at the start, in %.")
 def command(iface: str, personality: str, fault: str | None, timeout: float, seed: int, as_json: bool,
-            tls_dir: Path | None, tls_variant: str, tls_max: str) -> None:
+            tls_dir: Path | None, tls_variant: str, tls_max: str, load_car: str | None, load_soc: float) -> None:
     """Run the simulated charger on IFACE until one session has ended."""
-    from ..sim.bench_charger import BenchCharger  # the SECC and its EXI codec: only for this command
+    from ..sim.bench_charger import BenchCharger, BenchLoad  # the SECC and its EXI codec: only for this command
+    from ..sim.profiles import load_profile
 
     try:
         tls = None
@@ -78,7 +84,8 @@ def command(iface: str, personality: str, fault: str | None, timeout: float, see
             if not pki.root.exists():
                 pki = make_test_pki(tls_dir)
             tls = ChargerTls(pki, tls_variant, tls_max)
-        charger = BenchCharger(iface, personality, fault, seed=seed, tls=tls)
+        load = None if load_car is None else BenchLoad(soc=load_soc, spec=load_profile(load_car).battery)
+        charger = BenchCharger(iface, personality, fault, seed=seed, tls=tls, load=load)
         run, _interrupted = asyncio.run(_serve(charger, timeout))
     except (NetDriverError, FaultError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None

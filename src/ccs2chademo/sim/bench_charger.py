@@ -14,14 +14,19 @@ Two stand-ins replace what a veth pair does not have:
 * **The car's battery behind the cable** (:class:`BenchLoad`).  The two processes share no DC
   bus, so the power stage is loaded by a stand-in battery whose open-circuit voltage is the
   precharge target; it connects when PowerDelivery(ON) succeeds and disconnects at OFF, so
-  present current follows the EV target as on a real charger.
+  present current follows the EV target as on a real charger.  By default its curve is flat (20 V
+  from empty to full), which is plausible for a session of minutes; for a long one
+  (``charger-sim --load CAR --load-soc SOC``, the veth soak) it is the car's own pack model at
+  the car's SoC, so the voltage the charger reports rises as the car's battery does — a CHAdeMO
+  car compares the charger's present voltage with its own and stops on a deviation (the first
+  veth soak hour ended at minute 56 that way, the flat stand-in 21 V below the Leaf's pack).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..drivers.linux import iface
@@ -35,7 +40,7 @@ from ..v2g.discovery import SdpServer, TlsOffer
 from ..v2g.messages import EvMessage, Kind
 from ..v2g.sdp import SDP_PORT
 from ..v2g.secc import Reply, Secc
-from .battery import Battery, linear_battery
+from .battery import Battery, BatterySpec, linear_battery
 from .charger import Personality, PowerStageModel, build_charger
 from .faults import Fault, FaultInjector
 from .hostile import CHARGERS
@@ -44,16 +49,23 @@ from .tls_charger import ChargerTls
 
 
 class BenchLoad:
-    """A stand-in traction battery whose OCV is anchored at the precharge target (module doc)."""
+    """A stand-in traction battery whose OCV is anchored at the precharge target (module doc):
+    a flat 100 Ah curve, or ``spec`` (a car's pack model) at ``soc``."""
 
-    def __init__(self, capacity_ah: float = 100.0, soc: float = 50.0) -> None:
+    def __init__(self, capacity_ah: float = 100.0, soc: float = 50.0, spec: BatterySpec | None = None) -> None:
         self.capacity_ah = capacity_ah
-        self.battery: Battery = linear_battery(capacity_ah, soc)
+        self.spec = spec
+        self.battery: Battery = linear_battery(capacity_ah, soc) if spec is None else Battery(spec, soc)
 
     def anchor(self, volts: float) -> Battery:
         """The battery with its curve moved so that its OCV at the present SoC is ``volts``."""
-        span = 20.0  # V between 0 % and 100 %: a flat, plausible curve around the anchor
         soc = self.battery.soc
+        if self.spec is not None:  # the car's curve, shifted by what the precharge target says it is off
+            shift = volts - Battery(self.spec, soc).ocv()
+            shifted = replace(self.spec, ocv=tuple((s, v + shift) for s, v in self.spec.ocv))
+            self.battery = Battery(shifted, soc)
+            return self.battery
+        span = 20.0  # V between 0 % and 100 %: a flat, plausible curve around the anchor
         empty = volts - span * soc / 100.0
         self.battery = linear_battery(self.capacity_ah, soc, empty, empty + span)
         return self.battery
@@ -131,7 +143,7 @@ class BenchCharger:
     """Wires the charger's machines to ``iface`` on an :class:`AsyncRuntime`."""
 
     def __init__(self, ifname: str, personality: str = "abb", fault: str | None = None, seed: int = 0,
-                 log: SessionLog | None = None, tls: ChargerTls | None = None) -> None:
+                 log: SessionLog | None = None, tls: ChargerTls | None = None, load: BenchLoad | None = None) -> None:
         try:
             self.personality: Personality = CHARGERS[personality]
         except KeyError:
@@ -143,6 +155,7 @@ class BenchCharger:
         self.rng = random.Random(seed)
         self.log = log
         self.tls = tls
+        self.load = load or BenchLoad()
         self.secc_states: list[str] = []
         self.session_seen = False
         self.session_stopped = False
@@ -160,7 +173,7 @@ class BenchCharger:
         self.injector = FaultInjector(self.fault) if self.fault is not None else None
         secc = build_charger(self.personality, self.rng, hook=self._observe, name="secc")
         assert isinstance(secc.stage, PowerStageModel)
-        self.stage = BenchStage(secc.stage, BenchLoad())
+        self.stage = BenchStage(secc.stage, self.load)
         secc.stage = self.stage
         self.secc: Secc = secc
         slac_port, modem_port = RawEthernetPort(loop, self.ifname), RawEthernetPort(loop, self.ifname)

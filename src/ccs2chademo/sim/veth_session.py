@@ -68,6 +68,10 @@ class VethSession:
     charger: bool = True
     fault: str | None = None  # charger-sim --fault NAME@STATE
     charger_timeout_s: float = 300.0
+    #: the charger's output loaded with the car's own pack model at ``soc`` (``charger-sim --load``)
+    #: instead of the flat stand-in: a long session (the veth soak) needs the reported voltage to rise
+    #: with the car's battery, or the car stops on the deviation (sim/bench_charger.py)
+    charger_load: bool = False
     adapter_env: dict[str, str] = field(default_factory=dict)  # e.g. NOTIFY_SOCKET for a systemd check
     mode: str = "chademo"  # or "clara": a VCU instead of the CHAdeMO car (module docstring)
     #: the adapter's command before ``--config …`` (a benchmark's probe wraps ``run``); default ``ccs2chademo run``
@@ -136,6 +140,8 @@ class VethSession:
                                                      "--personality", self.personality,
                                                      "--timeout", str(self.charger_timeout_s), "--json",
                                                      *(["--fault", self.fault] if self.fault else []),
+                                                     *(["--load", self.car, "--load-soc", str(self.soc)]
+                                                       if self.charger_load else []),
                                                      *self._tls_args()])
         argv = [*(self.adapter_command or (*PY, "run")), "--config", str(self.config_path), "-v", "--car", self.car,
                 "--soc", str(self.soc), "--gpio-trace", str(self.gpio_trace), "--seed", "1"]
