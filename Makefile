@@ -17,7 +17,9 @@ $(BIN)/python:
 # at install time skips it).
 # The build runs in .venv itself (no build isolation) so mypy sees the installed dependencies:
 # first a pure install that brings them, then the compiled one.  Any change to a compiled module
-# rebuilds the extensions.
+# rebuilds the extensions.  Bytecode caches are written at install: the generated EXI modules are
+# ≈ 2.5 MB of source, and where a process may not write them (PYTHONDONTWRITEBYTECODE, a read-only
+# tree) every start would compile them again — seconds and tens of MB of RSS (docs/perf.md).
 COMPILED := $(shell sed -n 's|^ *"\([a-z0-9_/]*\.py\)",$$|src/ccs2chademo/\1|p' src/ccs2chademo/_build.py)
 
 $(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)/python
@@ -25,6 +27,7 @@ $(STAMP): pyproject.toml setup.py src/ccs2chademo/_build.py $(COMPILED) | $(BIN)
 	$(BIN)/pip install --quiet 'setuptools>=77' wheel 'mypy>=1.18'
 	CCS2CHADEMO_PURE=1 $(BIN)/pip install --quiet --no-build-isolation -e '.[test,bench,cluster]'
 	CCS2CHADEMO_COMPILE=require $(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
+	$(BIN)/python -m compileall -q src/ccs2chademo
 	touch $(STAMP)
 
 # A C compiler and the Python headers for the compiled modules (only when missing; skipped for

@@ -32,13 +32,11 @@ from ..exi import iso20_cm as cm
 from ..exi import iso20_dc as dc
 from ..exi._bits import pick_multiplier
 from .codec import CodecError
-from .messages import ISO20_NAMES, EvMessage, EvseMessage, Kind
+from .messages import ISO20_CONTROL_MODES, ISO20_DC_SERVICE, ISO20_NAMES, EvMessage, EvseMessage, Kind
 from .v2gtp import PayloadType
 
-#: ISO 15118-20 energy transfer service DC (its ServiceID table; the DC_BPT service is 6)
-DC_SERVICE = 2
-#: ServiceDetail parameter "ControlMode": 1 scheduled, 2 dynamic
-CONTROL_MODES = {1: "scheduled", 2: "dynamic"}
+DC_SERVICE = ISO20_DC_SERVICE
+CONTROL_MODES = ISO20_CONTROL_MODES
 _CONTROL_MODE_IDS = {v: k for k, v in CONTROL_MODES.items()}
 #: the EV's requested energy and schedule size: what a CHAdeMO car behind the adapter can say
 ENERGY_REQUEST_WH = 100_000.0

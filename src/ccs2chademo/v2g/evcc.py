@@ -14,7 +14,10 @@ charger picks it: its setup takes its own path (:data:`SETUP_SEQUENCE`: Authoriz
 Authorization before ServiceDiscovery, ServiceDetail/ServiceSelection, ScheduleExchange after
 ChargeParameterDiscovery), then the same states as DIN from CableCheck on.  ``state`` stays the
 DIN-named phase (what the bridge compares); :attr:`Evcc.state_name` is the -20 name shown in
-summaries and stop reasons.  Every -20 message goes through :mod:`.codec20`.
+summaries and stop reasons.  Every -20 message goes through :mod:`.codec20`, imported at the
+first -20 message: its generated schema modules are large (≈ 1 MB of source; compiled from source
+they took ≈ 70 MB at import where bytecode caches cannot be written), and a session that never
+negotiates -20 needs none of them.
 
 Who opens TCP: the Evcc itself, with ``OpenLink(link, address)`` — at ``config.start_at`` when
 ``config.secc`` is set ("no SLAC, link already up" mode), or on ``InputChanged("secc",
@@ -59,11 +62,13 @@ from ..runtime.events import (
 )
 from ..runtime.machine import MachineBase, successor_table
 from ..runtime.signals import Output
-from . import codec, codec20, v2gtp
+from . import codec, v2gtp
 from .messages import (
     DIN_PROTOCOL,
     ISO2_PROTOCOL,
+    ISO20_CONTROL_MODES,
     ISO20_DC_PROTOCOL,
+    ISO20_DC_SERVICE,
     OK_CODES,
     PROCESSING_FINISHED,
     PROCESSING_ONGOING,
@@ -426,7 +431,7 @@ class EvccConfig:
             raise ValueError(f"iso20_priority is 1 to {len(self.protocols) + 1}")
         if self.iso20_priority is not None and ISO20_DC_PROTOCOL.schema_id in {p.schema_id for p in self.protocols}:
             raise ValueError(f"SchemaID {ISO20_DC_PROTOCOL.schema_id} is ISO 15118-20's")
-        if self.iso20_control_mode not in codec20.CONTROL_MODES.values():
+        if self.iso20_control_mode not in ISO20_CONTROL_MODES.values():
             raise ValueError("iso20_control_mode is scheduled or dynamic")
 
     def offer(self, tls_version: str | None) -> tuple[AppProtocol, ...]:
@@ -646,6 +651,7 @@ class Evcc(MachineBase):
             return
         try:
             if self.schema is _SCHEMA_ISO20 and kind is not _K_SUPPORTED_APP_PROTOCOL:
+                from . import codec20  # imported at the first -20 message: module doc
                 msg = codec20.decode_response(payload, kind)
             else:
                 msg = self._exi.decode_response(payload, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
@@ -871,7 +877,7 @@ class Evcc(MachineBase):
             self._setup_next(now)
 
     def _on_service_discovery20(self, msg: EvseMessage, now: float) -> None:
-        if codec20.DC_SERVICE not in msg.services:
+        if ISO20_DC_SERVICE not in msg.services:
             self._safe_shutdown(f"no-dc-service:{self.state_name}", now)
         else:
             self._setup_next(now)
@@ -886,7 +892,7 @@ class Evcc(MachineBase):
         self._setup_next(now)
 
     def _on_service_selection20(self, msg: EvseMessage, now: float) -> None:
-        self._log("service-selected", service=codec20.DC_SERVICE, parameter_set=self._parameter_set,
+        self._log("service-selected", service=ISO20_DC_SERVICE, parameter_set=self._parameter_set,
                   control_mode=self.cfg.iso20_control_mode)
         self._setup_next(now)
 
@@ -976,6 +982,7 @@ class Evcc(MachineBase):
         iso20 = self.schema is _SCHEMA_ISO20 and kind is not _K_SUPPORTED_APP_PROTOCOL
         try:
             if iso20:
+                from . import codec20  # imported at the first -20 message: module doc
                 payload = codec20.encode_request(self._iso20_fields(msg), int(self.cfg.epoch + now))
             else:
                 payload = self._exi.encode_request(msg, self.schema if kind is not _K_SUPPORTED_APP_PROTOCOL else None)
@@ -1052,7 +1059,7 @@ class Evcc(MachineBase):
         """``msg`` with what only -20 carries: the battery voltage as EVPresentVoltage, the control
         mode and the DC service chosen (the DIN/ISO-2 fields stay as :meth:`_build` made them)."""
         return replace(msg, present_voltage=self.req.precharge_voltage, control_mode=self.cfg.iso20_control_mode,
-                       service_id=codec20.DC_SERVICE, parameter_set_id=self._parameter_set)
+                       service_id=ISO20_DC_SERVICE, parameter_set_id=self._parameter_set)
 
     # ------------------------------------------------------------------ bookkeeping
     def _arm(self, purpose: EvccTimer, at: float, msg: Kind | None = None) -> None:

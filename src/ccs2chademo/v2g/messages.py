@@ -70,6 +70,11 @@ ISO20_NAMES = {
     Kind.WELDING_DETECTION: "DC_WeldingDetection",
 }
 
+#: ISO 15118-20 energy transfer service DC (its ServiceID table; the DC_BPT service is 6)
+ISO20_DC_SERVICE: Final = 2
+#: ISO 15118-20 ServiceDetail parameter "ControlMode": 1 scheduled, 2 dynamic
+ISO20_CONTROL_MODES: Final = {1: "scheduled", 2: "dynamic"}
+
 DIN_NAMESPACE = "urn:din:70121:2012:MsgDef"
 ISO2_NAMESPACE = "urn:iso:15118:2:2013:MsgDef"
 #: the DC namespace of ISO 15118-20 (its SupportedAppProtocol entry names the energy transfer

@@ -33,8 +33,8 @@ from ..runtime.events import (
 )
 from ..runtime.machine import MachineBase, successor_table
 from ..runtime.signals import Output
-from . import codec, codec20, v2gtp
-from .messages import EvMessage, EvseMessage, Kind, Schema
+from . import codec, v2gtp
+from .messages import ISO20_CONTROL_MODES, ISO20_DC_SERVICE, EvMessage, EvseMessage, Kind, Schema
 
 EPSILON = 1e-9
 
@@ -162,7 +162,7 @@ class SeccConfig:
     def __post_init__(self) -> None:
         if not 1 <= len(self.session_id) <= 8:
             raise ValueError("SessionID is 1 to 8 bytes")
-        if not self.iso20_control_modes or not set(self.iso20_control_modes) <= set(codec20.CONTROL_MODES.values()):
+        if not self.iso20_control_modes or not set(self.iso20_control_modes) <= set(ISO20_CONTROL_MODES.values()):
             raise ValueError("iso20_control_modes: one or more of scheduled, dynamic")
 
 
@@ -315,6 +315,7 @@ class Secc(MachineBase):
             self.timers.start(_T_IDLE_TIMEOUT, now + self.cfg.idle_timeout)
             try:
                 if self.schema is Schema.ISO20:
+                    from . import codec20  # imported at the first -20 message: as in evcc.py, module doc
                     request = codec20.decode_request(frame.payload, frame.payload_type)
                 else:
                     request = self._exi.decode_request(frame.payload, self.schema)
@@ -349,6 +350,7 @@ class Secc(MachineBase):
         iso20 = self.schema is Schema.ISO20 and reply.message.kind is not _K_SUPPORTED_APP_PROTOCOL
         try:
             if iso20:
+                from . import codec20  # imported at the first -20 message: module doc
                 payload = codec20.encode_response(reply.message, int(now))
             else:
                 payload = self._exi.encode_response(reply.message, self.schema if reply.message.kind
@@ -405,13 +407,13 @@ class Secc(MachineBase):
         cfg = self.cfg
         kind = req.kind
         if kind is Kind.SERVICE_DISCOVERY:
-            return self._base(kind, services=(codec20.DC_SERVICE,))
+            return self._base(kind, services=(ISO20_DC_SERVICE,))
         if kind is Kind.SERVICE_DETAIL:
-            if req.service_id != codec20.DC_SERVICE:
+            if req.service_id != ISO20_DC_SERVICE:
                 return self._base(kind, "FAILED_ServiceIDInvalid")
             return self._base(kind, parameter_sets=tuple(enumerate(cfg.iso20_control_modes, 1)))
         if kind is Kind.SERVICE_SELECTION:
-            if req.service_id != codec20.DC_SERVICE or not 1 <= req.parameter_set_id <= len(cfg.iso20_control_modes):
+            if req.service_id != ISO20_DC_SERVICE or not 1 <= req.parameter_set_id <= len(cfg.iso20_control_modes):
                 return self._base(kind, "FAILED_ServiceSelectionInvalid")
             return self._base(kind)
         if kind is Kind.SCHEDULE_EXCHANGE:
