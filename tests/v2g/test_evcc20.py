@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -252,22 +253,18 @@ def test_emergency_in_the_charge_loop_arrives_as_failed() -> None:
     assert d.evcc.status.stop_reason == "FAILED:DC_ChargeLoop"
 
 
-def test_a_charger_without_dc_or_the_control_mode_ends_safe() -> None:
-    d = Drive20()
-    d.to20(Kind.SERVICE_DISCOVERY)
-    d.answer(replace(d.ok[Kind.SERVICE_DISCOVERY], services=(1, 6)))
+@pytest.mark.parametrize(("mode", "kind", "change", "reason"), [
+    ("scheduled", Kind.SERVICE_DISCOVERY, {"services": (1, 6)}, "no-dc-service:ServiceDiscovery"),
+    ("dynamic", Kind.SERVICE_DETAIL, {"parameter_sets": ((1, "scheduled"),)}, "no-dynamic-mode:ServiceDetail"),
+    ("dynamic", Kind.SCHEDULE_EXCHANGE, {"control_mode": "scheduled"}, "control-mode-scheduled:ScheduleExchange"),
+], ids=["no-dc-service", "no-dynamic-mode", "other-control-mode"])
+def test_a_charger_without_dc_or_the_control_mode_ends_safe(mode: str, kind: Kind, change: dict[str, Any],
+                                                            reason: str) -> None:
+    d = Drive20(mode)
+    d.to20(kind)
+    d.answer(replace(d.ok[kind], **change))
     d.ends_safe()
-    assert d.evcc.status.stop_reason == "no-dc-service:ServiceDiscovery"
-    d = Drive20("dynamic")
-    d.to20(Kind.SERVICE_DETAIL)
-    d.answer(replace(d.ok[Kind.SERVICE_DETAIL], parameter_sets=((1, "scheduled"),)))
-    d.ends_safe()
-    assert d.evcc.status.stop_reason == "no-dynamic-mode:ServiceDetail"
-    d = Drive20("dynamic")
-    d.to20(Kind.SCHEDULE_EXCHANGE)
-    d.answer(replace(d.ok[Kind.SCHEDULE_EXCHANGE], control_mode="scheduled"))
-    d.ends_safe()
-    assert d.evcc.status.stop_reason == "control-mode-scheduled:ScheduleExchange"
+    assert d.evcc.status.stop_reason == reason
 
 
 def test_ongoing_schedule_exchange_polls_up_to_the_limit() -> None:
