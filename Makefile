@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --durations=25
 
 .PHONY: test test-pure pure-tree lint bench clean debian-build debian-net debian-tshark debian-chromium veth-demo demo fuzz fuzz-deps soak soak-veth campaign
 

@@ -3,7 +3,7 @@
 * **startup**: from spawning ``ccs2chademo run`` (SX preset, so the CCS side starts at the first
   100 ms cycle instead of after the CHAdeMO discovery of DX mode) to the first SLAC frame seen on
   the far end of the veth — Python start, imports, config, safe outputs, drivers, first SLAC
-  frame.  Best and median of 5.  Target ≤ 0.5 s.
+  frame.  Best and median of ``--rounds`` (5).  Target ≤ 0.5 s.
 * **RSS and jitter**: one two-process session (charger-sim ↔ run) held in CurrentDemand for
   ``--minutes`` (default 10, the issue's figure) before the simulated stop button; the adapter
   process's VmRSS at the start of CurrentDemand, then every 10 s; target ≤ 60 MB after 10 min.
@@ -11,6 +11,12 @@
   between consecutive 0x109 frames handed to the CAN driver during CurrentDemand,
   |interval − 100 ms| p50/p99 (target p99 ≤ 5 ms), while the CCS CurrentDemand loop runs over
   TCP at the same time.
+
+``--against CHECKOUT`` (repeatable) measures other checkouts the same way in the same run — the
+start-ups alternating with ours round by round, then each one's long session — so a figure
+quoted from another day and machine (issue 17's 0.40 s and 49.5 MB) becomes a side-by-side
+ratio.  A checkout runs with its own ``.venv`` when it has one (an older tree's dependencies),
+else with ours and its ``src`` on ``PYTHONPATH``.
 
 Only monotonic clocks are compared (CLOCK_MONOTONIC is system-wide, so across processes too):
 the wall clock of a test box may step.  Run with ``make bench`` or
@@ -21,18 +27,21 @@ that the 10-minute figure is extrapolated.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._deploy import as_installed
 from ccs2chademo.drivers.linux.netns import VethPair, unavailable
-from ccs2chademo.sim.veth_session import PY, VethSession, wait_for
+from ccs2chademo.sim.veth_session import VethSession, wait_for
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out" / "run"
 
@@ -48,7 +57,18 @@ print(time.monotonic(), flush=True)
 """
 
 
-def startup_once() -> float:
+def adapter_python(checkout: Path | None) -> tuple[list[str], dict[str, str] | None]:
+    """The interpreter command and environment that run ``checkout``'s ccs2chademo (ours: None)."""
+    if checkout is None:
+        return [sys.executable], None
+    own = checkout / ".venv" / "bin" / "python"
+    if own.exists():
+        return [str(own)], None
+    return [sys.executable], dict(os.environ, PYTHONPATH=str(checkout / "src"))
+
+
+def startup_once(checkout: Path | None = None) -> float:
+    python, env = adapter_python(checkout)
     out = OUT / "startup"
     out.mkdir(parents=True, exist_ok=True)
     with VethPair(prefix="c2cb") as v:
@@ -58,8 +78,8 @@ def startup_once() -> float:
         config = out / "adapter.toml"
         config.write_text(f'preset = "sx"\n[hardware.plc]\ninterface = "{v.if_b}"\n', encoding="utf-8")
         t0 = time.monotonic()
-        run = subprocess.Popen(v.command(v.ns_b, *PY, "run", "--config", str(config)),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run = subprocess.Popen(v.command(v.ns_b, *python, "-m", "ccs2chademo", "run", "--config", str(config)),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         try:
             first = float(watch.communicate(timeout=10)[0].strip())
         finally:
@@ -69,13 +89,14 @@ def startup_once() -> float:
     return first - t0
 
 
-def import_seconds() -> dict[str, float]:
+def import_seconds(checkout: Path | None = None) -> dict[str, float]:
     """Fresh-interpreter import times of what ``run`` loads (the EXI codecs separately)."""
     code = ("import time; t=time.perf_counter(); import ccs2chademo.exi.din, ccs2chademo.exi.iso2; "
             "e=time.perf_counter()-t; t=time.perf_counter(); "
             "import ccs2chademo.cli, ccs2chademo.commands.run, ccs2chademo.adapter.runner; "
             "print(e, time.perf_counter()-t)")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    python, env = adapter_python(checkout)
+    runs = [subprocess.run([*python, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
             for _ in range(3)]
     exi, rest = min(float(r[0]) for r in runs), min(float(r[1]) for r in runs)
     return {"exi": exi, "rest": rest}
@@ -91,10 +112,12 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
-def long_session(minutes: float) -> dict[str, object]:
+def long_session(minutes: float, checkout: Path | None = None) -> dict[str, object]:
     hold = minutes * 60.0
-    out = OUT / "session"
-    with VethSession(out, personality="tesla-sc", soc=20.0, stop_after_s=hold, charger_timeout_s=hold + 300) as session:
+    out = OUT / ("session" if checkout is None else f"session-{checkout.name}")
+    python, env = adapter_python(checkout)
+    with VethSession(out, personality="tesla-sc", soc=20.0, stop_after_s=hold, charger_timeout_s=hold + 300,
+                     adapter_command=(*python, "-m", "ccs2chademo", "run"), adapter_env=env or {}) as session:
         pid = session.procs["adapter"].pid
         if not wait_for(lambda: session.ccs_reached("CurrentDemand"), 120.0):
             raise RuntimeError("no CurrentDemand")
@@ -108,7 +131,7 @@ def long_session(minutes: float) -> dict[str, object]:
                 break
             time.sleep(10.0)
         adapter = session.wait("adapter", 120.0)
-        cycle = next((r for r in reversed(session.records()) if r.get("kind") == "can-cycle"), {})
+        cycle: dict[str, Any] = next((r for r in reversed(session.records()) if r.get("kind") == "can-cycle"), {})
     summary = adapter.summary() or {}
     return {"samples": samples, "cycle": cycle, "summary": summary, "returncode": adapter.returncode}
 
@@ -117,28 +140,37 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100.0 * (len(values) - 1)))]
 
 
-def main() -> int:
-    as_installed()  # measure what a deployed adapter pays (byte-compiled modules)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0, help="minutes of CurrentDemand (default 10)")
-    parser.add_argument("--skip-long", action="store_true", help="only the startup figure")
-    args = parser.parse_args()
-    reason = unavailable()
-    if reason is not None:
-        print(f"bench/run.py skipped: {reason}")
-        return 0
-    times = [startup_once() for _ in range(5)]
-    print(f"startup to first SLAC frame (SX, 5 runs): best {min(times):.3f} s, median {statistics.median(times):.3f} s"
-          f" (target ≤ 0.5 s) {'OK' if statistics.median(times) <= 0.5 else 'MISSED'}")
-    imports = import_seconds()
-    print(f"  of which imports: EXI DIN+ISO-2 codecs {imports['exi']:.3f} s, everything else run needs "
-          f"{imports['rest']:.3f} s; then the power manager's first 100 ms tick (the power-on check "
-          "of the stop button for special modes) before SLAC starts")
-    if args.skip_long:
-        return 0
-    result = long_session(args.minutes)
+def _label(checkout: Path | None) -> str:
+    return "this tree" if checkout is None else str(checkout)
+
+
+def report_startup(checkouts: list[Path | None], rounds: int) -> None:
+    times: dict[Path | None, list[float]] = {c: [] for c in checkouts}
+    for _ in range(rounds):  # alternating, so a busy moment of the shared machine hits every tree
+        for checkout in checkouts:
+            times[checkout].append(startup_once(checkout))
+    ours = statistics.median(times[None])
+    for checkout in checkouts:
+        median = statistics.median(times[checkout])
+        ratio = "" if checkout is None else f"; ours is {median / ours:.2f}× as fast"
+        verdict = f" (target ≤ 0.5 s) {'OK' if median <= 0.5 else 'MISSED'}" if checkout is None else ratio
+        print(f"startup to first SLAC frame (SX, {rounds} runs), {_label(checkout)}: "
+              f"best {min(times[checkout]):.3f} s, median {median:.3f} s{verdict}")
+        try:
+            imports = import_seconds(checkout)
+        except subprocess.CalledProcessError:
+            continue  # an older tree without one of the modules named
+        print(f"  of which imports: EXI DIN+ISO-2 codecs {imports['exi']:.3f} s, everything else run needs "
+              f"{imports['rest']:.3f} s")
+    print("  then the power manager's first 100 ms tick (the power-on check of the stop button for special "
+          "modes) before SLAC starts")
+
+
+def report_long(minutes: float, checkout: Path | None) -> None:
+    result = long_session(minutes, checkout)
     samples = result["samples"]
     assert isinstance(samples, list)
+    print(f"-- {_label(checkout)}")
     if samples:
         first, last = samples[0], samples[-1]
         span_min = max((last[0] - first[0]) / 60.0, 1e-9)
@@ -157,7 +189,32 @@ def main() -> int:
               f"(target p99 ≤ 5 ms) {'OK' if p99 <= 5.0 else 'MISSED'}")
     else:
         print("CHAdeMO cycle jitter: no can-cycle record in the session log")
-    print(json.dumps({k: result["summary"].get(k) for k in ("result", "stop_reason", "energy_kwh", "wall_s")}))  # type: ignore[union-attr]
+    summary = result["summary"]
+    assert isinstance(summary, dict)
+    print(json.dumps({k: summary.get(k) for k in ("result", "stop_reason", "energy_kwh", "wall_s")}))
+
+
+def main() -> int:
+    as_installed()  # measure what a deployed adapter pays (byte-compiled modules)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="minutes of CurrentDemand (default 10)")
+    parser.add_argument("--skip-long", action="store_true", help="only the startup figure")
+    parser.add_argument("--rounds", type=int, default=5, help="start-ups per tree (default 5)")
+    parser.add_argument("--against", type=Path, action="append", default=[],
+                        help="another checkout, built, measured the same way in the same run (repeatable)")
+    args = parser.parse_args()
+    reason = unavailable()
+    if reason is not None:
+        print(f"bench/run.py skipped: {reason}")
+        return 0
+    checkouts: list[Path | None] = [None, *(c.resolve() for c in args.against)]
+    for checkout in checkouts[1:]:
+        assert checkout is not None
+        compileall.compile_dir(checkout / "src", quiet=1)  # it too runs as installed
+    report_startup(checkouts, args.rounds)
+    if not args.skip_long:
+        for checkout in checkouts:
+            report_long(args.minutes, checkout)
     return 0
 
 
