@@ -141,9 +141,10 @@ def _cycle_ms(out: Path, since: float) -> list[float]:
 
 
 def veth(minutes: float, out: Path) -> int:
-    from ccs2chademo.sim.veth_session import VethSession
+    from ccs2chademo.sim.veth_session import VethSession, exit_on_termination
 
-    samples = []
+    exit_on_termination()  # a killed soak still deletes its namespaces and ends its children
+    samples: list[dict[str, Any]] = []
     with VethSession(out, personality="underdeliver", car="leaf-ze1-40", soc=5.0, stop_after_s=minutes * 60.0,
                      charger_timeout_s=minutes * 60.0 + 600.0, charger_load=True) as session:
         adapter = session.procs["adapter"]
@@ -167,11 +168,11 @@ def veth(minutes: float, out: Path) -> int:
             since = _last_time(out)
         result = session.wait("adapter", 120.0)
         session.wait("charger", 60.0)
-    rss = [s["rss_mb"] for s in samples]
+    rss_mb = [s["rss_mb"] for s in samples]
     summary = result.summary() or {}
     print(json.dumps({"minutes": len(samples), "result": summary.get("result"),
                       "stop_reason": summary.get("stop_reason"),
-                      "rss_mb_first": rss[0] if rss else None, "rss_mb_end": rss[-1] if rss else None,
+                      "rss_mb_first": rss_mb[0] if rss_mb else None, "rss_mb_end": rss_mb[-1] if rss_mb else None,
                       "cpu_pct_mean": round(sum(s["cpu_pct"] for s in samples) / len(samples), 1) if samples else None,
                       "cycle_ms_max": max((s["cycle_ms_max"] or 0.0 for s in samples), default=None),
                       "exit": result.returncode}))

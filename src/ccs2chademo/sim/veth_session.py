@@ -281,3 +281,17 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def exit_on_termination() -> None:
+    """Make SIGTERM and SIGHUP end the calling tool like Ctrl-C does, through ``SystemExit``.
+
+    Python's default for SIGTERM kills the process without unwinding, so a long tool killed by
+    its supervisor (``timeout``, systemd, a CI job's cancel) would leave a :class:`VethSession`'s
+    namespaces and child processes behind; raised as an exception, ``close`` runs on the way out.
+    """
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGHUP, _exit)
