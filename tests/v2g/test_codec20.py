@@ -50,8 +50,36 @@ def test_peer_requests_read_as_the_neutral_model() -> None:
         "scheduled", 125.0, 410.0, 382.4)
     dynamic = codec20.decode_request(_hex("DC_ChargeLoopReq", 2), dc)
     assert (dynamic.control_mode, dynamic.target_current, dynamic.target_voltage) == ("dynamic", 125.0, 435.0)
-    with pytest.raises(CodecError, match="BPT"):
-        codec20.decode_request(_hex("DC_ChargeLoopReq", 1), dc)  # BPT is not this charger's
+    scheduled_bpt = codec20.decode_request(_hex("DC_ChargeLoopReq", 1), dc)
+    assert (scheduled_bpt.control_mode, scheduled_bpt.target_current, scheduled_bpt.max_discharge_current,
+            scheduled_bpt.max_discharge_power) == ("scheduled", -25.0, 25.0, 10_000.0)
+    dynamic_bpt = codec20.decode_request(_hex("DC_ChargeLoopReq", 3), dc)
+    assert (dynamic_bpt.control_mode, dynamic_bpt.max_discharge_current, dynamic_bpt.min_soc,
+            dynamic_bpt.v2x_energy_to_floor) == ("dynamic", 25.0, 30, -10_000.0)
+    cpd = codec20.decode_request(_hex("DC_ChargeParameterDiscoveryReq", 1), dc)
+    assert (cpd.max_discharge_current, cpd.max_discharge_power) == (25.0, 10_000.0)
+    start = codec20.decode_request(_hex("PowerDeliveryReq"), v2gtp.PayloadType.ISO20_COMMON_MESSAGES)
+    assert start.power_on and start.discharge_channel
+
+
+def test_peer_bpt_responses_read_as_the_neutral_model() -> None:
+    """The DC_BPT answers a bidirectional charger gives: its discharge limits, and the discharging
+    schedule's power as a magnitude (the peer writes it negative)."""
+    cpd = codec20.decode_response(_hex("DC_ChargeParameterDiscoveryRes", 1), Kind.CHARGE_PARAMETER_DISCOVERY)
+    assert (cpd.max_discharge_current, cpd.max_discharge_power) == (30.0, 11_000.0)
+    loop = codec20.decode_response(_hex("DC_ChargeLoopRes", 3), Kind.CURRENT_DEMAND)
+    assert (loop.present_current, loop.max_discharge_current, loop.max_discharge_power) == (-25.0, 30.0, 11_000.0)
+    plain = codec20.decode_response(_hex("DC_ChargeLoopRes"), Kind.CURRENT_DEMAND)
+    assert plain.max_discharge_current is None
+    schedule = codec20.decode_response(_hex("ScheduleExchangeRes", 1), Kind.SCHEDULE_EXCHANGE)
+    assert schedule.schedule_discharge_power == 10_000.0
+
+
+def test_a_bpt_power_delivery_start_is_byte_exact_with_the_peer() -> None:
+    want = _hex("PowerDeliveryReq")
+    stamp = next(m for _, m, _ in VECTORS if type(m).__name__ == "PowerDeliveryReq").header.time_stamp
+    msg = EvMessage(Kind.POWER_DELIVERY, session_id=SESSION_ID, power_on=True, discharge_channel=True)
+    assert codec20.encode_request(msg, stamp) == want
 
 
 @pytest.mark.parametrize("name", ["AuthorizationSetupReq", "ServiceDiscoveryReq", "DC_CableCheckReq"])
@@ -98,6 +126,33 @@ def test_charge_loop_response_round_trip(mode: str, v: float, i: float, status: 
     stopping = status not in (None, "EVSE_Ready")
     assert back.status_code == ("EVSE_Shutdown" if stopping else None)
     assert back.response_code == ("FAILED" if status in ("EVSE_EmergencyShutdown", "EVSE_Malfunction") else "OK")
+
+
+signed_amps = st.integers(-4000, 4000).map(lambda v: v / 10)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(["scheduled", "dynamic"]), signed_amps, amps, st.integers(0, 100),
+       st.one_of(st.none(), st.integers(-1000, 0).map(lambda wh: wh * 100.0)))
+def test_bpt_charge_loop_round_trip(mode: str, target: float, discharge: float, floor: int,
+                                    to_floor: float | None) -> None:
+    """A DC_BPT loop request (signed target, discharge limits, MinimumSOC, V2X energy) and its
+    answer (a negative present current, the charger's discharge limits) survive the wire."""
+    msg = EvMessage(Kind.CURRENT_DEMAND, session_id=SESSION_ID, soc=50, target_voltage=380.0, target_current=target,
+                    max_voltage=500.0, max_current=200.0, max_power=100_000.0, present_voltage=370.0,
+                    control_mode=mode, max_discharge_current=discharge, max_discharge_power=12_500.0,
+                    min_soc=floor, v2x_energy_to_floor=to_floor)
+    back = codec20.decode_request(codec20.encode_request(msg, 1), v2gtp.PayloadType.ISO20_DC)
+    assert (back.control_mode, back.max_discharge_current, back.max_discharge_power, back.min_soc) == (
+        mode, discharge, 12_500.0, floor)
+    assert back.target_current == target  # scheduled: EVTargetCurrent; dynamic: EVMaximumChargeCurrent
+    assert back.v2x_energy_to_floor == (to_floor if mode == "dynamic" else None)
+    res = EvseMessage(Kind.CURRENT_DEMAND, session_id=SESSION_ID, present_voltage=370.0, present_current=-discharge,
+                      max_voltage=500.0, max_current=40.0, max_power=11_000.0, min_voltage=150.0, control_mode=mode,
+                      max_discharge_current=40.0, max_discharge_power=11_000.0)
+    answer = codec20.decode_response(codec20.encode_response(res, 1), Kind.CURRENT_DEMAND)
+    assert (answer.present_current, answer.max_discharge_current, answer.max_discharge_power) == (
+        -discharge, 40.0, 11_000.0)
 
 
 def test_a_stop_without_evse_status_is_failed() -> None:
