@@ -209,6 +209,7 @@ class VehicleView:
     d2: Final[bool]
     locked: Final[bool]  # 0x109.5.2
     charging: Final[bool]  # 0x109.5.0
+    discharge_floor_soc: Final[float | None]  # 0x200.6 as a SoC, % (chademo/charger.py discharge_floor_soc)
 
     def __init__(
         self,
@@ -245,6 +246,7 @@ class VehicleView:
         d2: bool,
         locked: bool,
         charging: bool,
+        discharge_floor_soc: float | None = None,
     ) -> None:
         self.state = state
         self.session = session
@@ -279,3 +281,4 @@ class VehicleView:
         self.d2 = d2
         self.locked = locked
         self.charging = charging
+        self.discharge_floor_soc = discharge_floor_soc
