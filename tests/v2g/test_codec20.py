@@ -4,13 +4,14 @@ tests/exi/iso20_vectors.py, its round trips, and the Secc answering a -20 sessio
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccs2chademo.runtime import DataReceived, LinkUp, SendData
-from ccs2chademo.sim.charger import PowerStageModel, StageParams
+from ccs2chademo.sim.charger import PERSONALITIES, PowerStageModel, StageParams
 from ccs2chademo.v2g import codec, codec20, v2gtp
 from ccs2chademo.v2g.codec import CodecError
 from ccs2chademo.v2g.messages import ISO20_DC_PROTOCOL, EvMessage, EvseMessage, Kind, Schema
@@ -227,3 +228,52 @@ def test_secc_refuses_a_wrong_selection_and_a_din_order() -> None:
     answers = _talk(_secc(), [EvMessage(Kind.SESSION_SETUP, session_id=bytes(8), evcc_id=b"\x02" * 6),
                               EvMessage(Kind.SERVICE_DISCOVERY, session_id=SID)])  # DIN's order
     assert answers[-1].response_code == "FAILED_SequenceError"
+
+
+@pytest.mark.parametrize("mode", ["scheduled", "dynamic"])
+def test_the_bidi_wallbox_secc_discharges_an_ev_that_offers_dc_bpt(mode: str) -> None:
+    """The ``bidi-wallbox`` SECC: DC_BPT listed and detailed, its discharge limits answered, a
+    discharging schedule in scheduled mode; in the loop its bidirectional stage takes the EV's
+    discharge (dynamic: it decides, at the EV's limit held to its 11 kW; scheduled: the EV's
+    negative target)."""
+    wallbox = PERSONALITIES["bidi-wallbox"]
+    stage = PowerStageModel(replace(wallbox.stage, insulation_test_s=0.0, precharge_slew=1e6, voltage_jitter=0.0),
+                            wallbox.secc.max_current, wallbox.secc.max_power, rng=random.Random(1))
+    set_id = 1 if mode == "scheduled" else 2
+    bpt = {"max_discharge_current": 35.0, "max_discharge_power": 13_000.0}
+    answers = _talk(Secc(stage, config=wallbox.secc), [
+        EvMessage(Kind.SESSION_SETUP, session_id=bytes(8), evcc_id=b"\x02\x00\x00\x00\x00\x01"),
+        EvMessage(Kind.AUTHORIZATION_SETUP, session_id=SID),
+        EvMessage(Kind.CONTRACT_AUTHENTICATION, session_id=SID),
+        EvMessage(Kind.CONTRACT_AUTHENTICATION, session_id=SID),
+        EvMessage(Kind.SERVICE_DISCOVERY, session_id=SID),
+        EvMessage(Kind.SERVICE_DETAIL, session_id=SID, service_id=6),
+        EvMessage(Kind.SERVICE_SELECTION, session_id=SID, service_id=6, parameter_set_id=set_id),
+        EvMessage(Kind.CHARGE_PARAMETER_DISCOVERY, session_id=SID, max_voltage=411.0, max_current=125.0,
+                  max_power=100_000.0, **bpt),
+        EvMessage(Kind.SCHEDULE_EXCHANGE, session_id=SID, energy_request=50_000.0, control_mode=mode),
+        EvMessage(Kind.CABLE_CHECK, session_id=SID),
+        EvMessage(Kind.PRE_CHARGE, session_id=SID, target_voltage=380.0, present_voltage=380.0),
+        EvMessage(Kind.POWER_DELIVERY, session_id=SID, power_on=True, discharge_channel=True),
+        EvMessage(Kind.CURRENT_DEMAND, session_id=SID, target_voltage=411.0, present_voltage=380.0,
+                  target_current=-20.0 if mode == "scheduled" else 60.0, max_power=100_000.0, control_mode=mode,
+                  **bpt)])
+    assert all(a.response_code.startswith("OK") for a in answers), [a.response_code for a in answers]
+    assert answers[4].services == (2, 6)
+    assert answers[5].service_id == 6 and answers[5].parameter_sets == ((1, "scheduled"), (2, "dynamic"))
+    assert (answers[7].max_discharge_current, answers[7].max_discharge_power) == (40.0, 11_000.0)
+    assert answers[8].schedule_discharge_power == (11_000.0 if mode == "scheduled" else None)
+    assert answers[-1].max_discharge_current == 40.0
+    # dynamic: the EV's 35 A held to 11 kW at 380 V; scheduled: the EV's −20 A
+    assert stage.command == pytest.approx(-20.0 if mode == "scheduled" else -11_000.0 / 380.0, abs=0.5)
+
+
+def test_a_plain_dc_session_at_the_bidi_wallbox_charges() -> None:
+    wallbox = PERSONALITIES["bidi-wallbox"]
+    stage = PowerStageModel(wallbox.stage, 40.0, 11_000.0, rng=random.Random(1))
+    stage.power_delivery(True, 0.0)
+    stage.voltage = 380.0
+    stage.current_demand(400.0, 25.0, 0.1)
+    assert stage.command == 25.0
+    stage.current_demand(400.0, -60.0, 0.2)
+    assert stage.command == pytest.approx(-11_000.0 / stage.voltage, abs=0.5)  # held to its power both ways
