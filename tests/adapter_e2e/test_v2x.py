@@ -35,12 +35,12 @@ class V2xRun:
     """One session at the discharger, with the session log and every frame on the CHAdeMO bus."""
 
     def __init__(self, car: str, soc: float, values: dict[str, Any] | None = None, preset: str | None = "v2x",
-                 faults: tuple[str, ...] = (), presses: int = 0) -> None:
+                 faults: tuple[str, ...] = (), presses: int = 0, charger: str = "sigenstor") -> None:
         config = build_config(values or {}, preset)
         self.frames: list[tuple[float, CanFrame]] = []
         stream = io.StringIO()
         with capture(stream=stream):
-            self.world = World(Scenario(car=car, charger="sigenstor", soc_start=soc, config=config, faults=faults,
+            self.world = World(Scenario(car=car, charger=charger, soc_start=soc, config=config, faults=faults,
                                         limit_s=1800.0), on_can=lambda t, f: self.frames.append((t, f)))
             if presses:
                 self.world.hw.press(0.0, 0.5)  # held while powering on (adapter.md §10), released

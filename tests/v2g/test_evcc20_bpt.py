@@ -126,3 +126,22 @@ def test_a_fault_at_every_bpt_state_ends_safe(kind: Kind, name: str, fault: str)
         d.answer(replace(d.ok[kind], response_code="FAILED"))
     d.ends_safe()
     assert d.evcc.status.stop_reason == f"{fault}:{name}" and d.evcc.status.result == "safe-shutdown"
+
+
+@pytest.mark.parametrize(("mode", "schedule", "goes_on"), [("dynamic", None, True), ("scheduled", WALLBOX_W, True),
+                                                           ("scheduled", None, False)])
+def test_at_the_charge_limit_a_bpt_session_goes_on_discharging(mode: str, schedule: float | None,
+                                                              goes_on: bool) -> None:
+    """``stop_soc`` reached: a session that may still discharge goes on without asking for charge;
+    one that may not (scheduled, no discharging schedule) stops as battery full."""
+    full = replace(BPT_REQUEST, soc=95)
+    d = Drive20(mode, request=full, stop_soc=80)
+    d.ok = bpt_ok(mode)
+    d.ok[Kind.SCHEDULE_EXCHANGE] = replace(d.ok[Kind.SCHEDULE_EXCHANGE], schedule_discharge_power=schedule)
+    d.to20(Kind.CURRENT_DEMAND)
+    d.answer(d.ok[Kind.CURRENT_DEMAND])
+    if goes_on:
+        assert d.last.kind is Kind.CURRENT_DEMAND and d.last.target_current <= 0.0
+        assert d.last.max_discharge_current == 40.0
+    else:
+        assert d.last.kind is Kind.POWER_DELIVERY and d.evcc.status.stop_reason == "battery-full:DC_ChargeLoop"

@@ -838,7 +838,7 @@ class Evcc(MachineBase):
             self._normal_stop("evse-notification-stop", now)
         elif self.req.stop:
             self._normal_stop("ev-stop-request", now)
-        elif self.req.soc >= self.cfg.stop_soc:
+        elif self.req.soc >= self.cfg.stop_soc and not self._may_discharge():
             self._normal_stop("battery-full", now)
         else:
             at = max(now, self._last_sent + self.cfg.current_demand_interval)
@@ -846,6 +846,13 @@ class Evcc(MachineBase):
                 self._send(_K_CURRENT_DEMAND, now)
             else:
                 self._arm(_T_NEXT_CURRENT_DEMAND, at)
+
+    def _may_discharge(self) -> bool:
+        """A DC_BPT session in which current may still be taken out: the car offers it and the
+        charger decides (dynamic mode) or its schedule asks for it (scheduled).  A full battery
+        does not end such a session: it only stops asking for charge (:meth:`_bpt_fields`)."""
+        return self._status.bidirectional and self.req.discharge_current_limit > 0 and (
+            self.cfg.iso20_control_mode == "dynamic" or bool(self._schedule_discharge))
 
     def _next_current_demand(self, now: float) -> None:
         if self.req.stop:
@@ -1099,7 +1106,8 @@ class Evcc(MachineBase):
         battery voltage), its discharge floor as MinimumSOC and the energy down to it (negative
         above the floor), BPT_ChannelSelection Discharge at PowerDelivery(Start); in scheduled
         mode, where the EV sets the current, a negative EVTargetCurrent while the charger's schedule
-        asks for a discharge (its power at the battery voltage, within the car's limit)."""
+        asks for a discharge (its power at the battery voltage, within the car's limit); at the
+        charge limit (``stop_soc``) no charge is asked for any more, only the discharge offered."""
         req = self.req
         limit = req.discharge_current_limit
         voltage = max(req.precharge_voltage, 1.0)
@@ -1110,9 +1118,13 @@ class Evcc(MachineBase):
         msg = replace(msg, max_discharge_current=limit, max_discharge_power=round(limit * voltage),
                       min_soc=floor, v2x_energy_to_floor=to_floor,
                       discharge_channel=msg.kind is Kind.POWER_DELIVERY and msg.power_on)
+        if msg.kind is not _K_CURRENT_DEMAND:
+            return msg
         scheduled = self._schedule_discharge
-        if msg.kind is _K_CURRENT_DEMAND and self.cfg.iso20_control_mode == "scheduled" and scheduled:
-            msg = replace(msg, target_current=-round(min(limit, scheduled / voltage), 1))
+        if self.cfg.iso20_control_mode == "scheduled" and scheduled:
+            return replace(msg, target_current=-round(min(limit, scheduled / voltage), 1))
+        if req.soc >= self.cfg.stop_soc:
+            return replace(msg, target_current=0.0)
         return msg
 
     # ------------------------------------------------------------------ bookkeeping
