@@ -1112,10 +1112,10 @@ class Evcc(MachineBase):
         limit = req.discharge_current_limit
         voltage = max(req.precharge_voltage, 1.0)
         floor = req.discharge_floor_soc
-        to_floor = None
+        to_floor: float | None = None
         if floor is not None and req.battery_capacity_wh > 0:
-            to_floor = round((floor - max(0, min(100, req.soc))) / 100.0 * req.battery_capacity_wh)
-        msg = replace(msg, max_discharge_current=limit, max_discharge_power=round(limit * voltage),
+            to_floor = float(round((floor - max(0, min(100, req.soc))) / 100.0 * req.battery_capacity_wh))
+        msg = replace(msg, max_discharge_current=limit, max_discharge_power=float(round(limit * voltage)),
                       min_soc=floor, v2x_energy_to_floor=to_floor,
                       discharge_channel=msg.kind is Kind.POWER_DELIVERY and msg.power_on)
         if msg.kind is not _K_CURRENT_DEMAND:
