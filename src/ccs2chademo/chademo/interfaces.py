@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, IntFlag, StrEnum
 from typing import Final
 
@@ -209,7 +209,10 @@ class VehicleView:
     d2: Final[bool]
     locked: Final[bool]  # 0x109.5.2
     charging: Final[bool]  # 0x109.5.0
-    discharge_floor_soc: Final[float | None]  # 0x200.6 as a SoC, % (chademo/charger.py discharge_floor_soc)
+    #: 0x200.6 as a SoC, % (chademo/charger.py discharge_floor_soc).  Left out of the repr, which the
+    #: session log's ``discovered`` output record shows, so every log stays as it was before this
+    #: field existed; not Final only because a field() specifier is a class-level value to mypy.
+    discharge_floor_soc: float | None = field(repr=False)
 
     def __init__(
         self,
