@@ -194,20 +194,27 @@ def _talk(secc: Secc, requests: list[EvMessage]) -> list[EvseMessage]:
 SID = SeccConfig().session_id
 
 
-@pytest.mark.parametrize("mode", ["scheduled", "dynamic"])
-def test_secc_answers_the_setup_in_the_mode_asked_for(mode: str) -> None:
-    set_id = 1 if mode == "scheduled" else 2
-    answers = _talk(_secc(), [
+def _setup(service: int, set_id: int, mode: str, **parameters: float) -> list[EvMessage]:
+    """A -20 EV's setup requests, SessionSetup … ScheduleExchange (Authorization twice: Ongoing
+    first), selecting ``service`` with parameter set ``set_id``; ``parameters`` go into its
+    DC_ChargeParameterDiscoveryReq."""
+    return [
         EvMessage(Kind.SESSION_SETUP, session_id=bytes(8), evcc_id=b"\x02\x00\x00\x00\x00\x01"),
         EvMessage(Kind.AUTHORIZATION_SETUP, session_id=SID),
         EvMessage(Kind.CONTRACT_AUTHENTICATION, session_id=SID),
         EvMessage(Kind.CONTRACT_AUTHENTICATION, session_id=SID),
         EvMessage(Kind.SERVICE_DISCOVERY, session_id=SID),
-        EvMessage(Kind.SERVICE_DETAIL, session_id=SID, service_id=2),
-        EvMessage(Kind.SERVICE_SELECTION, session_id=SID, service_id=2, parameter_set_id=set_id),
-        EvMessage(Kind.CHARGE_PARAMETER_DISCOVERY, session_id=SID, max_voltage=411.0, max_current=200.0,
-                  max_power=100_000.0),
-        EvMessage(Kind.SCHEDULE_EXCHANGE, session_id=SID, energy_request=50_000.0, control_mode=mode)])
+        EvMessage(Kind.SERVICE_DETAIL, session_id=SID, service_id=service),
+        EvMessage(Kind.SERVICE_SELECTION, session_id=SID, service_id=service, parameter_set_id=set_id),
+        EvMessage(Kind.CHARGE_PARAMETER_DISCOVERY, session_id=SID, max_voltage=411.0, max_power=100_000.0,
+                  **parameters),
+        EvMessage(Kind.SCHEDULE_EXCHANGE, session_id=SID, energy_request=50_000.0, control_mode=mode)]
+
+
+@pytest.mark.parametrize("mode", ["scheduled", "dynamic"])
+def test_secc_answers_the_setup_in_the_mode_asked_for(mode: str) -> None:
+    set_id = 1 if mode == "scheduled" else 2
+    answers = _talk(_secc(), _setup(2, set_id, mode, max_current=200.0))
     assert [a.response_code for a in answers] == ["OK_NewSessionEstablished"] + ["OK"] * 8
     assert [a.processing for a in answers[2:4]] == ["Ongoing", "Finished"]
     assert answers[4].services == (2,)
@@ -242,16 +249,7 @@ def test_the_bidi_wallbox_secc_discharges_an_ev_that_offers_dc_bpt(mode: str) ->
     set_id = 1 if mode == "scheduled" else 2
     bpt = {"max_discharge_current": 35.0, "max_discharge_power": 13_000.0}
     answers = _talk(Secc(stage, config=wallbox.secc), [
-        EvMessage(Kind.SESSION_SETUP, session_id=bytes(8), evcc_id=b"\x02\x00\x00\x00\x00\x01"),
-        EvMessage(Kind.AUTHORIZATION_SETUP, session_id=SID),
-        EvMessage(Kind.CONTRACT_AUTHENTICATION, session_id=SID),
-        EvMessage(Kind.CONTRACT_AUTHENTICATION, session_id=SID),
-        EvMessage(Kind.SERVICE_DISCOVERY, session_id=SID),
-        EvMessage(Kind.SERVICE_DETAIL, session_id=SID, service_id=6),
-        EvMessage(Kind.SERVICE_SELECTION, session_id=SID, service_id=6, parameter_set_id=set_id),
-        EvMessage(Kind.CHARGE_PARAMETER_DISCOVERY, session_id=SID, max_voltage=411.0, max_current=125.0,
-                  max_power=100_000.0, **bpt),
-        EvMessage(Kind.SCHEDULE_EXCHANGE, session_id=SID, energy_request=50_000.0, control_mode=mode),
+        *_setup(6, set_id, mode, max_current=125.0, **bpt),
         EvMessage(Kind.CABLE_CHECK, session_id=SID),
         EvMessage(Kind.PRE_CHARGE, session_id=SID, target_voltage=380.0, present_voltage=380.0),
         EvMessage(Kind.POWER_DELIVERY, session_id=SID, power_on=True, discharge_channel=True),
