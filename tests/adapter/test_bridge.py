@@ -229,3 +229,34 @@ def test_a_held_stop_button_blocks_the_close() -> None:
     rig.car.demand, rig.car.evident = CLOSED, True
     rig.run(rig.now + 0.5)
     assert rig.outputs("contactor") == [] and rig.bridge.view().stop_begun
+
+
+# ---------------------------------------------------------------------------------- V2X toward a bidirectional charger
+@pytest.mark.parametrize("v2x", [False, True])
+def test_v2x_offers_the_cars_discharge_to_the_ccs_side(v2x: bool) -> None:
+    """V2X mode and a discharge-compatible car: the request carries its discharge limit (0x200, or
+    the fallback), floor and capacity for a DC_BPT session; without V2X nothing is offered."""
+    rig = Rig(v2x=v2x)
+    rig.run(0.25)
+    rig.car.vehicle = replace(rig.car.vehicle, discharge_compatible=True, max_discharge_current=0,
+                              discharge_floor_soc=10.0)
+    charging(rig)
+    request = rig.ccs.request
+    if v2x:
+        assert (request.discharge_current_limit, request.discharge_floor_soc, request.battery_capacity_wh) == (
+            40.0, 10, 24_000.0)
+    else:
+        assert (request.discharge_current_limit, request.discharge_floor_soc) == (0.0, None)
+
+
+def test_no_faked_discharge_request_toward_a_bidirectional_charger() -> None:
+    """Discharging (the car side's demand says so): a DIN discharger is asked for the discharge as
+    EVTargetCurrent; a DC_BPT charger (``EvccStatus.bidirectional``) is not — it has the limit."""
+    for bidirectional, target in ((False, 40.0), (True, 0.0)):
+        rig = charging(Rig(v2x=True))
+        rig.ccs.reach(rig.now, "CurrentDemand", charge_parameter_discovery_done=True, cable_check_done=True,
+                      precharge_reached=True, current_demand=True, present_voltage=ESTIMATE, present_current=-30.0,
+                      evse_max_voltage=500.0, bidirectional=bidirectional)
+        rig.car.demand = replace(CLOSED, charging=True, discharge_current=40)
+        rig.run(rig.now + 0.3)
+        assert rig.ccs.request.target_current == target

@@ -87,3 +87,21 @@ def test_mirror_detector() -> None:
     assert mirror.observe(410, 4, 410, 4) and mirror.observe(410, 8, 410.0, 8.0)
     assert not mirror.observe(410, 12, 371.5, 11.8)
     assert not mirror.observe(410, 12, 410, 12)  # a real measurement was seen: stays off
+
+
+# ------------------------------------------------------------------ the discharge offered to a DC_BPT charger
+def test_discharge_is_offered_only_in_v2x_mode_for_a_discharge_compatible_car() -> None:
+    from dataclasses import replace
+
+    from ccs2chademo.adapter.mapping import NO_DISCHARGE, discharge_offer
+
+    from .fakes import LEAF_24
+
+    assert discharge_offer(LEAF_24, v2x=True, fallback_a=40) is NO_DISCHARGE  # not discharge compatible
+    ze0 = replace(LEAF_24, discharge_compatible=True, max_discharge_current=15, discharge_floor_soc=27.9)
+    assert discharge_offer(ze0, v2x=False, fallback_a=40) is NO_DISCHARGE
+    offer = discharge_offer(ze0, v2x=True, fallback_a=40)
+    assert (offer.current_a, offer.floor_soc, offer.capacity_wh) == (15.0, 28, 24_000.0)  # floor rounded up
+    # a car that declares no maximum (0 A, the ZE1) gets the fallback; an unknown floor stays unknown
+    offer = discharge_offer(replace(ze0, max_discharge_current=0, discharge_floor_soc=None), v2x=True, fallback_a=40)
+    assert (offer.current_a, offer.floor_soc) == (40.0, None)

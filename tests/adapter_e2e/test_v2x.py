@@ -35,12 +35,12 @@ class V2xRun:
     """One session at the discharger, with the session log and every frame on the CHAdeMO bus."""
 
     def __init__(self, car: str, soc: float, values: dict[str, Any] | None = None, preset: str | None = "v2x",
-                 faults: tuple[str, ...] = (), presses: int = 0) -> None:
+                 faults: tuple[str, ...] = (), presses: int = 0, charger: str = "sigenstor") -> None:
         config = build_config(values or {}, preset)
         self.frames: list[tuple[float, CanFrame]] = []
         stream = io.StringIO()
         with capture(stream=stream):
-            self.world = World(Scenario(car=car, charger="sigenstor", soc_start=soc, config=config, faults=faults,
+            self.world = World(Scenario(car=car, charger=charger, soc_start=soc, config=config, faults=faults,
                                         limit_s=1800.0), on_can=lambda t, f: self.frames.append((t, f)))
             if presses:
                 self.world.hw.press(0.0, 0.5)  # held while powering on (adapter.md §10), released
@@ -204,12 +204,18 @@ def test_special_mode_1_discharges() -> None:
     assert run.world.car.stop_reason == "discharge floor" and run.summary.energy_kwh < 0
 
 
-def test_cli_v2x_session(tmp_path: Path) -> None:
+def cli_discharge(tmp_path: Path, charger: str) -> dict[str, Any]:
+    """``simulate --charger CHARGER --config`` (preset v2x) from 10.4 %: a completed discharge; the summary."""
     config = tmp_path / "v2x.toml"
     config.write_text('preset = "v2x"\n')
-    result = CliRunner().invoke(cli, ["simulate", "--charger", "sigenstor", "--config", str(config),
+    result = CliRunner().invoke(cli, ["simulate", "--charger", charger, "--config", str(config),
                                       "--soc-start", "10.4", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary: dict[str, Any] = json.loads(result.output)
     assert summary["result"] == "completed" and summary["invariant_violations"] == []
     assert summary["soc_end"] < 10.4 and summary["energy_kwh"] < 0
+    return summary
+
+
+def test_cli_v2x_session(tmp_path: Path) -> None:
+    cli_discharge(tmp_path, "sigenstor")

@@ -13,6 +13,7 @@ from ccs2chademo.chademo.charger import (
     car_has_dynamic_control,
     charger_current,
     count_down_remaining,
+    discharge_floor_soc,
     present_current,
     threshold_voltage,
 )
@@ -184,6 +185,23 @@ def test_v2x_discharge_detection_and_fields() -> None:
     w.source.delivery_cap = 0.0
     w.sim.run(until=w.sim.now() + 6)
     assert w.demand.discharge_current == 40
+
+
+def test_discharge_floor_as_a_soc() -> None:
+    """0x200.6: % with a 0x201 sequence number ≥ 1, else kWh × 10 of the 0x101 capacity."""
+    assert discharge_floor_soc(10, 2, 40.0) == 10.0
+    assert discharge_floor_soc(67, None, 21.0) == pytest.approx(31.9, abs=0.05)
+    assert discharge_floor_soc(67, 0, 21.0) == pytest.approx(31.9, abs=0.05)
+    assert discharge_floor_soc(67, None, 0.0) is None  # kWh without a capacity: unknown
+
+
+@pytest.mark.parametrize(("car", "floor"), [("leaf-ze1-40", 10.0), ("leaf-ze0-24", 30.2)])
+def test_the_car_view_carries_the_discharge_floor(car: str, floor: float) -> None:
+    """The simulated cars' floors read back from their frames: the ZE1's 10 %; the ZE0's 6.7 kWh of
+    the 22.2 kWh its 0x101 reports (the car itself counts 6.7 of its 21 usable kWh: 31.9 %)."""
+    w, _ = world(car, ChargerConfig(v2x=True))
+    run_until_charging(w, 1.0)
+    assert w.charger.vehicle.discharge_floor_soc == pytest.approx(floor, abs=0.1)
 
 
 def test_v2x_available_input_voltage_is_fixed_500_v() -> None:

@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 
 from ccs2chademo import exi
 from ccs2chademo.exi import iso20_cm, iso20_dc, xmldsig
+from ccs2chademo.v2g import codec20
+from ccs2chademo.v2g.messages import EvMessage, EvseMessage, Kind
 
 from .iso20_vectors import FRAGMENTS, VECTORS
 from .peer_codec import PEER_PYTHON, Peer
@@ -148,4 +150,31 @@ def test_peer_cannot_encode_key_info_binaries(peer: Peer) -> None:
 @given(data=st.data())
 def test_peer_handles_wpt_and_acdp(peer: Peer, schema: str, data: st.DataObject) -> None:
     messages = [data.draw(instance(schema, root, xml=True), label=root) for root in roots(schema)]
+    assert _compare(peer, messages) == []
+
+
+def test_the_dc_bpt_session_messages_agree_with_the_peer(peer: Peer) -> None:
+    """What our DC_BPT session sends and the bidi-wallbox answers (v2g/codec20.py from the neutral
+    model, both control modes): the peer encodes them to the same bytes and decodes ours alike."""
+    sid, bpt = bytes(8), {"max_discharge_current": 40.0, "max_discharge_power": 15_600.0}
+    requests = [EvMessage(Kind.CHARGE_PARAMETER_DISCOVERY, session_id=sid, max_voltage=411.0, max_current=125.0,
+                          max_power=100_000.0, full_soc=100, **bpt),
+                EvMessage(Kind.SCHEDULE_EXCHANGE, session_id=sid, energy_request=100_000.0, full_soc=100,
+                          control_mode="dynamic", min_soc=10, v2x_energy_to_floor=-12_800.0),
+                EvMessage(Kind.POWER_DELIVERY, session_id=sid, power_on=True, discharge_channel=True),
+                *(EvMessage(Kind.CURRENT_DEMAND, session_id=sid, soc=42, target_voltage=410.0,
+                            target_current=-28.2 if mode == "scheduled" else 80.0, max_voltage=411.0,
+                            max_current=125.0, max_power=100_000.0, present_voltage=390.0, control_mode=mode,
+                            min_soc=10, v2x_energy_to_floor=-12_800.0, **bpt) for mode in ("scheduled", "dynamic"))]
+    responses = [EvseMessage(Kind.SERVICE_DETAIL, session_id=sid, service_id=6,
+                             parameter_sets=((1, "scheduled"), (2, "dynamic"))),
+                 EvseMessage(Kind.SCHEDULE_EXCHANGE, session_id=sid, processing="Finished", control_mode="scheduled",
+                             max_power=11_000.0, schedule_discharge_power=11_000.0, sa_schedule_tuple_id=1),
+                 *(EvseMessage(Kind.CURRENT_DEMAND, session_id=sid, present_voltage=389.0, present_current=-28.0,
+                               max_voltage=500.0, max_current=40.0, max_power=11_000.0, min_voltage=150.0,
+                               control_mode=mode, max_discharge_current=40.0, max_discharge_power=11_000.0)
+                   for mode in ("scheduled", "dynamic"))]
+    encoded = [(codec20.encode_request(m, 1_700_000_000), codec20.payload_type(m.kind)) for m in requests] + [
+        (codec20.encode_response(m, 1_700_000_000), codec20.payload_type(m.kind)) for m in responses]
+    messages = [exi.decode(data, "iso20-dc" if ptype == 0x8004 else "iso20-cm") for data, ptype in encoded]
     assert _compare(peer, messages) == []

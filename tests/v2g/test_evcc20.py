@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ccs2chademo import exi
 from ccs2chademo.runtime import DataReceived, InputChanged, LinkDown, LinkUp
 from ccs2chademo.v2g import codec20, v2gtp
-from ccs2chademo.v2g.evcc import ISO20_STATE_NAMES, SETUP_SEQUENCE, SUCCESSORS, Evcc, EvccConfig
+from ccs2chademo.v2g.evcc import ISO20_STATE_NAMES, SETUP_SEQUENCE, SUCCESSORS, Evcc, EvccConfig, EvRequest
 from ccs2chademo.v2g.messages import ISO20_DC_PROTOCOL, EvMessage, EvseMessage, Kind, Schema
 
 from .test_evcc import REQUEST, Drive
@@ -60,10 +60,10 @@ TLS13 = SimpleNamespace(version="TLSv1.3")
 class Drive20(Drive):
     """A Drive whose charger speaks ISO 15118-20 DC after the handshake."""
 
-    def __init__(self, mode: str = "scheduled", **config: object) -> None:
+    def __init__(self, mode: str = "scheduled", request: EvRequest = REQUEST, **config: object) -> None:
         cfg = EvccConfig(secc=("::1", 15118), iso20_priority=1, iso20_without_tls=True, iso20_control_mode=mode)
         self.frames: list[tuple[float, v2gtp.V2gtpMessage]] = []  # the -20 requests as sent
-        super().__init__(replace(cfg, **config), REQUEST)  # type: ignore[arg-type]
+        super().__init__(replace(cfg, **config), request)  # type: ignore[arg-type]
         self.ok = ok20(mode)
 
     def decode(self, frame: v2gtp.V2gtpMessage) -> EvMessage:
@@ -89,6 +89,15 @@ class Drive20(Drive):
             assert not self._waiting(), self.evcc.status.stop_reason
             self.answer(self.ok[self.last.kind])
             if self.evcc.awaiting is None and self.last.kind is not kind and not self._waiting():
+                self.at(self.evcc.get_timer() or self.now)
+
+    def stop_to_the_end(self, request: EvRequest) -> None:
+        """The car asks to stop (``request`` with ``stop``); every request answered well to the end."""
+        self.event(InputChanged("request", replace(request, stop=True)))
+        while not self.evcc.status.ended:
+            if self.evcc.awaiting is not None:
+                self.answer(self.ok[self.evcc.awaiting])
+            else:
                 self.at(self.evcc.get_timer() or self.now)
 
     def ends_safe(self) -> None:
@@ -157,12 +166,7 @@ def test_full_session_follows_the_schema_order_in_both_modes(mode: str) -> None:
     d.answer(d.ok[Kind.CURRENT_DEMAND])
     assert d.last.target_current == 70.0  # capped by the charger's latest limit (dynamic: sent as the EV's maximum)
     assert d.outputs["cp"] == "C" and d.outputs["ev_contactor"] is True
-    d.event(InputChanged("request", replace(REQUEST, stop=True)))
-    while not d.evcc.status.ended:
-        if d.evcc.awaiting is not None:
-            d.answer(d.ok[d.evcc.awaiting])
-        else:
-            d.at(d.evcc.get_timer() or d.now)
+    d.stop_to_the_end(REQUEST)
     status = d.evcc.status
     assert status.result == "completed" and status.stop_reason == "ev-stop-request:DC_ChargeLoop"
     assert d.evcc.states[-6:] == ["DC_ChargeLoop", "PowerDeliveryOff", "StopWait", "DC_WeldingDetection",

@@ -69,8 +69,10 @@ from .clara_side import SENSOR_INPUTS, ClaraSide
 from .config import AdapterConfig
 from .mapping import (
     EV_MAXIMUM_POWER_LIMIT_W,
+    NO_DISCHARGE,
     CcsTargetCurrent,
     MirrorDetector,
+    discharge_offer,
     ev_ress_soc,
 )
 from .power import PowerManager, PowerSignal, SoftReset
@@ -366,6 +368,8 @@ class Bridge(MachineBase):
         self._upstream: Upstream | None = None
         self._cycle = 0
         self.v2x = False
+        #: V2X mode: what the car lets a bidirectional charger take (EvRequest.discharge_*)
+        self.discharge = NO_DISCHARGE
 
     @property
     def _ccs_running(self) -> bool:
@@ -610,6 +614,8 @@ class Bridge(MachineBase):
     def _learn_car(self, side: CarSide, now: float) -> None:
         view, volts = side.vehicle, self.volts
         discovering, discovered = view.seen and side.discovering(), side.discovered()
+        if self.v2x:
+            self.discharge = discharge_offer(view, v2x=True, fallback_a=self.config.max_discharge_amps_fallback)
         volts.learn(view)
         self._drain_volts()
         # DX: decided at the end of discovery.  SX: when the precharge is about to start — the
@@ -807,7 +813,8 @@ class Bridge(MachineBase):
         current = self.current.step(
             float(demand.current), in_charging_loop=loop,
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
-            discharge_a=float(demand.discharge_current),
+            # a bidirectional (DC_BPT) charger takes current out when it decides to: no faked request
+            discharge_a=0.0 if st.bidirectional else float(demand.discharge_current),
             sx_before_current_demand=self.single_session and not st.current_demand, again=again)
         volts = self.volts
         max_v = volts.max_voltage(demand.voltage)
@@ -816,7 +823,9 @@ class Bridge(MachineBase):
             precharge_voltage=volts.precharge_voltage(),
             max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
             soc=ev_ress_soc(volts.car_soc), stop=self.pending, hold_precharge=not self.switch.closed,
-            ready_to_start=volts.known, welding_hold=self.demand.car_contactors_closed)
+            ready_to_start=volts.known, welding_hold=self.demand.car_contactors_closed,
+            discharge_current_limit=self.discharge.current_a, discharge_floor_soc=self.discharge.floor_soc,
+            battery_capacity_wh=self.discharge.capacity_wh)
         self._push_request(now)
 
     def _is_running_charge(self, *, ccs_response: bool) -> bool:

@@ -18,6 +18,11 @@ Units: volts, amperes, seconds.  Functions here never look at a clock; per-cycle
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+from ..chademo.interfaces import VehicleView
+
 PLACEHOLDER_TARGET_V = 410  # adapter.md §3: until the car reports (SX)
 PLACEHOLDER_SOC = 20
 EV_MAXIMUM_POWER_LIMIT_W = 100_000.0  # adapter.md §12.3, §14 #17 (ChargeParameterDiscoveryReq, every CurrentDemandReq)
@@ -27,6 +32,32 @@ RAMP_DOWN_A = 10.0
 
 
 # ------------------------------------------------------------------ adapter.md §6.1 CCS request fields
+
+
+@dataclass(frozen=True, slots=True)
+class DischargeOffer:
+    """What the car lets a bidirectional CCS charger take (ISO 15118-20 DC_BPT, docs/iso20.md
+    "BPT"): the current (A; 0: no discharge offered), its discharge floor (%; None: unknown) and
+    the battery's rated capacity (Wh; 0: unknown)."""
+
+    current_a: float = 0.0
+    floor_soc: int | None = None
+    capacity_wh: float = 0.0
+
+
+NO_DISCHARGE = DischargeOffer()
+
+
+def discharge_offer(view: VehicleView, *, v2x: bool, fallback_a: float) -> DischargeOffer:
+    """The discharge the adapter offers for the car: only in V2X mode and for a car that says it is
+    discharge compatible (0x102.5.7); its 0x200 maximum discharge current, or — a car that declares
+    none (0 A, the ZE1; the ZE0 before power flow) — ``max-discharge-amps-fallback``, as the
+    CHAdeMO side fakes toward a DIN discharger (adapter.md §7)."""
+    if not (v2x and view.discharge_compatible):
+        return NO_DISCHARGE
+    floor = view.discharge_floor_soc
+    return DischargeOffer(float(view.max_discharge_current or fallback_a),
+                          None if floor is None else math.ceil(floor - 1e-9), view.rated_capacity_kwh * 1000.0)
 
 
 def ev_ress_soc(soc: float | None) -> int:

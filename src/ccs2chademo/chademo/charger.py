@@ -41,6 +41,7 @@ from .frames import (
     ChargerStatus,
     VehicleChargeTime,
     VehicleDischargeLimits,
+    VehicleDischargeSequence,
     VehicleExtended,
     VehicleLimits,
     VehicleMeasured,
@@ -104,7 +105,7 @@ U8_MAX = 0xFF  # one-byte current fields (0x108.3, 0x109.3, 0x208.3)
 
 VEHICLE_IDS = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
 CHARGER_IDS = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
-_UNUSED_IDS = frozenset((0x201, 0x700))  # decoded by the DBC, but nothing the charger acts on
+_UNUSED_IDS = frozenset((0x700,))  # decoded by the DBC, but nothing the charger acts on
 _ACTIVE = frozenset((_S_WAIT_CAR_READY, _S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
 _AFTER_READY = frozenset((_S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
 _STOPPING = frozenset((_S_STOP_WAIT_CURRENT, _S_STOP_WAIT_CONTACTORS_OPEN, _S_STOP_WAIT_D1, _S_STOP_UNLOCK))
@@ -120,6 +121,18 @@ def encode_remaining(seconds: float) -> tuple[int, int]:
 
 def _clamp(value: float, high: int) -> int:
     return max(0, min(int(value), high))
+
+
+def discharge_floor_soc(level: int, sequence_number: int | None, capacity_kwh: float) -> float | None:
+    """0x200.6, the car's discharge floor, as a SoC in %: % for a car that sends a 0x201 sequence
+    control number ≥ 1, else kWh × 10 of the rated capacity (0x101) — the reading docs/v2x.md
+    gives ("kWh×10 before V2H guideline 1.0, % afterwards").  None when it cannot be told (no
+    0x200, or kWh without a capacity)."""
+    if sequence_number is not None and sequence_number >= 1:
+        return float(min(level, 100))
+    if capacity_kwh <= 0:
+        return None
+    return min(100.0, level / 10.0 / capacity_kwh * 100.0)
 
 
 # ------------------------------------------------------------------ the charger fields, per cycle
@@ -232,6 +245,7 @@ class ChademoCharger(MachineBase):
         self._measured: int | None = None
         self._extended: VehicleExtended | None = None
         self._discharge: VehicleDischargeLimits | None = None
+        self._sequence_number: int | None = None  # 0x201.0 (None: no 0x201 yet)
         self._seen = False
         self._last_102 = 0.0
         self._can_warned = False
@@ -389,6 +403,8 @@ class ChademoCharger(MachineBase):
             self._extended = decoded
         elif isinstance(decoded, VehicleDischargeLimits):
             self._discharge = decoded
+        elif isinstance(decoded, VehicleDischargeSequence):
+            self._sequence_number = decoded.sequence_control_number
 
     def _saw_102(self, now: float) -> None:
         if not self._seen:
@@ -831,4 +847,7 @@ class ChademoCharger(MachineBase):
             d2=self._d2,
             locked=self._locked,
             charging=self._charging,
+            discharge_floor_soc=None if self._discharge is None else discharge_floor_soc(
+                self._discharge.min_discharge_level, self._sequence_number,
+                self._charge_time.rated_capacity if self._charge_time is not None else 0.0),
         )

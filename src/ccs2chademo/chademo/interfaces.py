@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, IntFlag, StrEnum
 from typing import Final
 
@@ -209,6 +209,10 @@ class VehicleView:
     d2: Final[bool]
     locked: Final[bool]  # 0x109.5.2
     charging: Final[bool]  # 0x109.5.0
+    #: 0x200.6 as a SoC, % (chademo/charger.py discharge_floor_soc).  Left out of the repr, which the
+    #: session log's ``discovered`` output record shows, so every log stays as it was before this
+    #: field existed; not Final only because a field() specifier is a class-level value to mypy.
+    discharge_floor_soc: float | None = field(repr=False)
 
     def __init__(
         self,
@@ -245,6 +249,7 @@ class VehicleView:
         d2: bool,
         locked: bool,
         charging: bool,
+        discharge_floor_soc: float | None = None,
     ) -> None:
         self.state = state
         self.session = session
@@ -279,3 +284,4 @@ class VehicleView:
         self.d2 = d2
         self.locked = locked
         self.charging = charging
+        self.discharge_floor_soc = discharge_floor_soc

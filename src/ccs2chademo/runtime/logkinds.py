@@ -527,8 +527,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("iso20-without-tls", "ISO 15118-20 is offered on a link that is not TLS 1.3 (`[ccs] iso20-without-tls`)",
          (EV,), (r("tls", (S, Z), "the link's TLS version (null: plain TCP)"),)),
     Kind("service-selected", "ISO 15118-20: the charger accepted the energy transfer service chosen", (EV,), (
-        r("service", I, "ServiceID (2: DC)"), r("parameter_set", I, "ParameterSetID"),
+        r("service", I, "ServiceID (2: DC, 6: DC_BPT)"), r("parameter_set", I, "ParameterSetID"),
         r("control_mode", S, "`scheduled` or `dynamic`"),
+        f("discharge_a", N, "DC_BPT: the discharge current the car allows (its 0x200 maximum or the fallback), A"),
+        f("floor_soc", (I, Z), "DC_BPT: the car's discharge floor sent as MinimumSOC, % (null: unknown)"),
     )),
     Kind("response", "the EV session got a response", (EV,), (
         r("msg", S, "the message"), r("code", S, "ResponseCode"),

@@ -15,6 +15,8 @@ backwards: it reads EVTargetCurrent as the current it may take **from** the batt
 EVSEPresentCurrent it reports.  Its current ramps up at a fixed slew rate (and down as fast as
 real stages do), is held to
 ``max_power`` at the present (falling) terminal voltage; ``docs/v2x.md`` says what is chosen.
+A *bidirectional* stage (``StageParams.bidirectional``, the ``bidi-wallbox``) follows a signed
+target instead: positive charges, negative discharges (docs/iso20.md "The bidi-wallbox").
 
 Personalities take their numbers from ccs-ev.md §14.1 (measured on real chargers).
 """
@@ -48,6 +50,9 @@ class StageParams:
     discharge: bool = False  # a discharger: EVTargetCurrent is the allowed discharge current (adapter.md §7)
     current_slew: float | None = None  # A/s: a linear ramp away from 0 A instead of the loop's lag …
     current_fall: float = 250.0  # … and back toward 0 A (real stages: 100 → 0 A in 0.4 s, chademo.md §10)
+    #: both ways (ISO 15118-20 DC_BPT, the ``bidi-wallbox``): a negative target current is a
+    #: discharge, held to the same current and power limits as a charge
+    bidirectional: bool = False
 
 
 class PowerStageModel:
@@ -188,7 +193,7 @@ class PowerStageModel:
         limit = min(self.max_current, self.max_power / max(self.voltage, 1.0))
         if self.p.delivered_limit is not None:
             limit = min(limit, self.p.delivered_limit)
-        command = max(0.0, min(target_current, limit))
+        command = max(-limit if self.p.bidirectional else 0.0, min(target_current, limit))
         if self.p.discharge:
             command = -command  # the allowed discharge current, taken from the battery
         if command != self.command:
@@ -314,6 +319,14 @@ PERSONALITIES: dict[str, Personality] = {
                            max_current=200.0, max_power=100_000.0, authorization_ongoing=1),
             StageParams(insulation_test_s=4.0, precharge_slew=120.0),
             latency=(0.008, 0.015), matrix=False),
+        Personality(
+            "bidi-wallbox", "a bidirectional DC wallbox, ISO 15118-20 DC and DC_BPT (DIN and ISO-2 too): "
+            "charges, and discharges whenever the EV offers DC_BPT; ±11 kW / ±40 A, 150–500 V",
+            15118, replace(_BASE, schemas=(Schema.ISO20, Schema.ISO2, Schema.DIN), max_voltage=500.0,
+                           max_current=40.0, max_power=11_000.0, min_voltage=150.0, authorization_ongoing=1,
+                           iso20_bpt=True),
+            StageParams(insulation_test_s=4.0, precharge_slew=120.0, bidirectional=True, current_slew=20.0),
+            latency=(0.010, 0.020), matrix=False),
         Personality(
             "customer-interaction", "waits 20 s for an RFID card or an app: AuthorizationRes "
             "Ongoing_WaitingForCustomerInteraction (ISO-2; DIN: Ongoing) until then (issue 14)",

@@ -17,7 +17,12 @@ changes besides the names:
   ``Terminate`` (-20 has no such status);
 * the control mode (``"scheduled"``/``"dynamic"``) picks the ScheduleExchange and DC_ChargeLoop
   variants.  In dynamic mode the charger decides the current: the EV's wish (``target_current``)
-  travels as EVMaximumChargeCurrent, its voltage limit (``target_voltage``) as EVMaximumVoltage.
+  travels as EVMaximumChargeCurrent, its voltage limit (``target_voltage``) as EVMaximumVoltage;
+* bidirectional DC (DC_BPT, docs/iso20.md "BPT"): a request with ``max_discharge_current`` set
+  takes the BPT member of each substitution group (BPT_DC_CPDReqEnergyTransferMode,
+  BPT_Scheduled_/BPT_Dynamic_DC_CLReqControlMode), a response with ``max_discharge_current`` set
+  the BPT answers; a scheduled BPT target current below 0 is a discharge.  ServiceDetail of DC_BPT
+  adds the BPT parameters (BPTChannel, GeneratorMode, islanding detection).
 
 Nothing is memoised: every call builds its message from its arguments.
 """
@@ -32,10 +37,23 @@ from ..exi import iso20_cm as cm
 from ..exi import iso20_dc as dc
 from ..exi._bits import pick_multiplier
 from .codec import CodecError
-from .messages import ISO20_CONTROL_MODES, ISO20_DC_SERVICE, ISO20_NAMES, EvMessage, EvseMessage, Kind
+from .messages import (
+    ISO20_CONTROL_MODES,
+    ISO20_DC_BPT_SERVICE,
+    ISO20_DC_SERVICE,
+    ISO20_NAMES,
+    EvMessage,
+    EvseMessage,
+    Kind,
+)
 from .v2gtp import PayloadType
 
 DC_SERVICE = ISO20_DC_SERVICE
+BPT_SERVICE = ISO20_DC_BPT_SERVICE
+#: ISO 15118-20's DC_BPT parameters besides the DC ones (its ServiceDetail parameter table), as the
+#: simulated wallbox offers them: BPTChannel 1 = Unified (one channel both ways), GeneratorMode 1 =
+#: GridFollowing, GridCodeIslandingDetectionMethod 1 = Active
+BPT_PARAMETERS = (("BPTChannel", 1), ("GeneratorMode", 1), ("GridCodeIslandingDetectionMethod", 1))
 CONTROL_MODES = ISO20_CONTROL_MODES
 _CONTROL_MODE_IDS = {v: k for k, v in CONTROL_MODES.items()}
 #: the EV's requested energy and schedule size: what a CHAdeMO car behind the adapter can say
@@ -113,18 +131,36 @@ def _class(kind: Kind, suffix: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- requests
+def _either(plain: Any, bpt: Any, fields: dict[str, Any], side: str, msg: EvMessage | EvseMessage, *,
+            required: bool = True, minimum_current: bool = False, **bpt_only: Any) -> Any:
+    """The plain member of a substitution group with ``fields``, or — ``msg`` offers a discharge
+    (``max_discharge_current`` set) — its BPT member with ``side``'s ("ev"/"evse") discharge
+    limits besides; ``required``: the BPT member's minimum discharge power is mandatory (the
+    dynamic and ChargeParameterDiscovery modes), ``minimum_current``: its minimum discharge
+    current too (ChargeParameterDiscovery)."""
+    if msg.max_discharge_current is None:
+        return plain(**fields)
+    limits = {f"{side}_maximum_discharge_power": _r(msg.max_discharge_power or 0.0),
+              f"{side}_maximum_discharge_current": _r(msg.max_discharge_current)}
+    if required:
+        limits[f"{side}_minimum_discharge_power"] = _r(0)
+    if minimum_current:
+        limits[f"{side}_minimum_discharge_current"] = _r(0)
+    return bpt(**fields, **limits, **bpt_only)
+
+
 def _loop_mode(msg: EvMessage) -> Any:
     if msg.control_mode == "dynamic":
         energy = _r(ENERGY_REQUEST_WH)
-        return dc.Dynamic_DC_CLReqControlMode(
+        return _either(dc.Dynamic_DC_CLReqControlMode, dc.BPT_Dynamic_DC_CLReqControlMode, dict(
             ev_target_energy_request=energy, ev_maximum_energy_request=energy, ev_minimum_energy_request=_r(0),
             ev_maximum_charge_power=_r(msg.max_power or 0.0), ev_minimum_charge_power=_r(0),
             ev_maximum_charge_current=_r(msg.target_current), ev_maximum_voltage=_r(msg.target_voltage),
-            ev_minimum_voltage=_r(0))
-    return dc.Scheduled_DC_CLReqControlMode(
+            ev_minimum_voltage=_r(0)), "ev", msg, ev_minimum_v2_x_energy_request=_opt_r(msg.v2x_energy_to_floor))
+    return _either(dc.Scheduled_DC_CLReqControlMode, dc.BPT_Scheduled_DC_CLReqControlMode, dict(
         ev_target_current=_r(msg.target_current), ev_target_voltage=_r(msg.target_voltage),
         ev_maximum_charge_power=_opt_r(msg.max_power), ev_maximum_charge_current=_opt_r(msg.max_current),
-        ev_maximum_voltage=_opt_r(msg.max_voltage))
+        ev_maximum_voltage=_opt_r(msg.max_voltage)), "ev", msg, required=False)
 
 
 def _request_fields(msg: EvMessage) -> dict[str, Any]:
@@ -141,17 +177,21 @@ def _request_fields(msg: EvMessage) -> dict[str, Any]:
         return {"selected_energy_transfer_service": cm.SelectedService(
             service_id=msg.service_id, parameter_set_id=msg.parameter_set_id)}
     if kind is Kind.CHARGE_PARAMETER_DISCOVERY:
-        return {"dc_cpd_req_energy_transfer_mode": dc.DC_CPDReqEnergyTransferMode(
-            ev_maximum_charge_power=_r(msg.max_power or 0.0), ev_minimum_charge_power=_r(0),
-            ev_maximum_charge_current=_r(msg.max_current or 0.0), ev_minimum_charge_current=_r(0),
-            ev_maximum_voltage=_r(msg.max_voltage or 0.0), ev_minimum_voltage=_r(0), target_soc=msg.full_soc)}
+        return {"dc_cpd_req_energy_transfer_mode": _either(
+            dc.DC_CPDReqEnergyTransferMode, dc.BPT_DC_CPDReqEnergyTransferMode, dict(
+                ev_maximum_charge_power=_r(msg.max_power or 0.0), ev_minimum_charge_power=_r(0),
+                ev_maximum_charge_current=_r(msg.max_current or 0.0), ev_minimum_charge_current=_r(0),
+                ev_maximum_voltage=_r(msg.max_voltage or 0.0), ev_minimum_voltage=_r(0), target_soc=msg.full_soc),
+            "ev", msg, minimum_current=True)}
     if kind is Kind.SCHEDULE_EXCHANGE:
         energy = _r(msg.energy_request or 0.0)
         if msg.control_mode == "dynamic":
             return {"maximum_supporting_points": MAX_SUPPORTING_POINTS,
                     "dynamic_se_req_control_mode": cm.Dynamic_SEReqControlMode(
-                        departure_time=0, target_soc=msg.full_soc, ev_target_energy_request=energy,
-                        ev_maximum_energy_request=energy, ev_minimum_energy_request=_r(0))}
+                        departure_time=0, minimum_soc=msg.min_soc, target_soc=msg.full_soc,
+                        ev_target_energy_request=energy, ev_maximum_energy_request=energy,
+                        ev_minimum_energy_request=_r(0),
+                        ev_minimum_v2_x_energy_request=_opt_r(msg.v2x_energy_to_floor))}
         return {"maximum_supporting_points": MAX_SUPPORTING_POINTS,
                 "scheduled_se_req_control_mode": cm.Scheduled_SEReqControlMode(ev_target_energy_request=energy)}
     if kind is Kind.PRE_CHARGE:
@@ -159,10 +199,12 @@ def _request_fields(msg: EvMessage) -> dict[str, Any]:
                 "ev_target_voltage": _r(msg.target_voltage)}
     if kind is Kind.POWER_DELIVERY:
         return {"ev_processing": cm.Processing.Finished,
-                "charge_progress": cm.ChargeProgress.Start if msg.power_on else cm.ChargeProgress.Stop}
+                "charge_progress": cm.ChargeProgress.Start if msg.power_on else cm.ChargeProgress.Stop,
+                "bpt_channel_selection": cm.ChannelSelection.Discharge if msg.discharge_channel else None}
     if kind is Kind.CURRENT_DEMAND:
         # ChargingComplete whenever DisplayParameters go out (docs/iso20.md: a peer's model requires it)
-        display = dc.DisplayParameters(present_soc=msg.soc, charging_complete=msg.charging_complete)
+        display = dc.DisplayParameters(present_soc=msg.soc, minimum_soc=msg.min_soc,
+                                       charging_complete=msg.charging_complete)
         return {"display_parameters": display,
                 "meter_info_requested": False, "ev_present_voltage": _r(msg.present_voltage or 0.0),
                 "cl_req_control_mode": _loop_mode(msg)}
@@ -196,28 +238,44 @@ def decode_request(payload: bytes, payload_type_: int) -> EvMessage:
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
         mode = m.dc_cpd_req_energy_transfer_mode
         base.update(max_voltage=_value(mode.ev_maximum_voltage), max_current=_value(mode.ev_maximum_charge_current),
-                    max_power=_value(mode.ev_maximum_charge_power))
+                    max_power=_value(mode.ev_maximum_charge_power), **_discharge_limits(mode, "ev"))
     elif kind is Kind.SCHEDULE_EXCHANGE:
-        base["control_mode"] = "dynamic" if m.dynamic_se_req_control_mode is not None else "scheduled"
+        dynamic = m.dynamic_se_req_control_mode
+        base["control_mode"] = "dynamic" if dynamic is not None else "scheduled"
+        if dynamic is not None:
+            base.update(min_soc=dynamic.minimum_soc, v2x_energy_to_floor=_value(dynamic.ev_minimum_v2_x_energy_request))
     elif kind is Kind.PRE_CHARGE:
         base.update(target_voltage=_value(m.ev_target_voltage), present_voltage=_value(m.ev_present_voltage))
     elif kind is Kind.POWER_DELIVERY:
-        base["power_on"] = m.charge_progress == cm.ChargeProgress.Start
+        base.update(power_on=m.charge_progress == cm.ChargeProgress.Start,
+                    discharge_channel=m.bpt_channel_selection == cm.ChannelSelection.Discharge)
     elif kind is Kind.CURRENT_DEMAND:
         mode = m.cl_req_control_mode
         display = m.display_parameters
         base.update(present_voltage=_value(m.ev_present_voltage),
-                    soc=display.present_soc or 0 if display is not None else 0)
-        if isinstance(mode, dc.Dynamic_DC_CLReqControlMode):
+                    soc=display.present_soc or 0 if display is not None else 0,
+                    min_soc=display.minimum_soc if display is not None else None, **_discharge_limits(mode, "ev"))
+        if isinstance(mode, dc.BPT_Dynamic_DC_CLReqControlMode):
+            base["v2x_energy_to_floor"] = _value(mode.ev_minimum_v2_x_energy_request)
+        if isinstance(mode, (dc.Dynamic_DC_CLReqControlMode, dc.BPT_Dynamic_DC_CLReqControlMode)):
             base.update(control_mode="dynamic", target_current=_value(mode.ev_maximum_charge_current),
                         target_voltage=_value(mode.ev_maximum_voltage), max_power=_value(mode.ev_maximum_charge_power))
-        elif isinstance(mode, dc.Scheduled_DC_CLReqControlMode):
+        elif isinstance(mode, (dc.Scheduled_DC_CLReqControlMode, dc.BPT_Scheduled_DC_CLReqControlMode)):
             base.update(control_mode="scheduled", target_current=_value(mode.ev_target_current),
                         target_voltage=_value(mode.ev_target_voltage), max_voltage=_value(mode.ev_maximum_voltage),
                         max_current=_value(mode.ev_maximum_charge_current))
         else:
             raise CodecError(f"{type(mode).__name__}: not a DC control mode of this charger")
     return EvMessage(kind, **base)
+
+
+def _discharge_limits(mode: Any, side: str) -> dict[str, float | None]:
+    """The discharge limits of a BPT energy transfer or control mode (``side``: "ev" or "evse"),
+    as ``max_discharge_current``/``max_discharge_power``; nothing for a plain DC one."""
+    if not type(mode).__name__.startswith("BPT_"):
+        return {}
+    return {"max_discharge_current": _value(getattr(mode, f"{side}_maximum_discharge_current")),
+            "max_discharge_power": _value(getattr(mode, f"{side}_maximum_discharge_power"))}
 
 
 # --------------------------------------------------------------------------------------- responses
@@ -228,33 +286,43 @@ def _evse_status(msg: EvseMessage) -> cm.EVSEStatus | None:
 
 
 def _service_parameters(msg: EvseMessage) -> cm.ServiceParameterList:
-    """The DC service's parameter sets: connector, control mode, measurement method (the DC_BPT
-    service adds BPTChannel and more, tests/exi/iso20_vectors.py; not offered here)."""
+    """The DC service's parameter sets: connector, control mode, measurement method; the DC_BPT
+    service's add :data:`BPT_PARAMETERS`."""
+    extra = BPT_PARAMETERS if msg.service_id == BPT_SERVICE else ()
     return cm.ServiceParameterList(parameter_set=[cm.ParameterSet(parameter_set_id=set_id, parameter=[
         cm.Parameter(name="Connector", int_value=2),
         cm.Parameter(name="ControlMode", int_value=_CONTROL_MODE_IDS[mode]),
         cm.Parameter(name="MeasurementMethod", int_value=1),
+        *(cm.Parameter(name=name, int_value=value) for name, value in extra),
     ]) for set_id, mode in msg.parameter_sets or _PLACEHOLDER_PARAMETER_SETS])
 
 
 def _schedule(msg: EvseMessage, time_stamp: int) -> dict[str, Any]:
     if msg.control_mode == "dynamic":
         return {"dynamic_se_res_control_mode": cm.Dynamic_SEResControlMode()}
-    entries = cm.PowerScheduleEntryList(power_schedule_entry=[
-        cm.PowerScheduleEntry(duration=86_400, power=_r(msg.max_power or 0.0))])
+    def schedule(power: float) -> cm.ChargingSchedule:  # one 24 h entry
+        entries = cm.PowerScheduleEntryList(power_schedule_entry=[cm.PowerScheduleEntry(duration=86_400,
+                                                                                         power=_r(power))])
+        return cm.ChargingSchedule(power_schedule=cm.PowerSchedule(time_anchor=time_stamp,
+                                                                   power_schedule_entries=entries))
+
+    # the discharging schedule's power is written negative (power into the EV is positive, as
+    # EVSEPresentCurrent's sign); the EV reads its magnitude
+    discharge = msg.schedule_discharge_power
     return {"scheduled_se_res_control_mode": cm.Scheduled_SEResControlMode(schedule_tuple=[cm.ScheduleTuple(
-        schedule_tuple_id=msg.sa_schedule_tuple_id or 1, charging_schedule=cm.ChargingSchedule(
-            power_schedule=cm.PowerSchedule(time_anchor=time_stamp, power_schedule_entries=entries)))])}
+        schedule_tuple_id=msg.sa_schedule_tuple_id or 1, charging_schedule=schedule(msg.max_power or 0.0),
+        discharging_schedule=None if discharge is None else schedule(-discharge))])}
 
 
 def _loop_res_mode(msg: EvseMessage) -> Any:
     if msg.control_mode == "dynamic":
-        return dc.Dynamic_DC_CLResControlMode(
+        return _either(dc.Dynamic_DC_CLResControlMode, dc.BPT_Dynamic_DC_CLResControlMode, dict(
             evse_maximum_charge_power=_r(msg.max_power or 0.0), evse_minimum_charge_power=_r(0),
-            evse_maximum_charge_current=_r(msg.max_current or 0.0), evse_maximum_voltage=_r(msg.max_voltage or 0.0))
-    return dc.Scheduled_DC_CLResControlMode(
+            evse_maximum_charge_current=_r(msg.max_current or 0.0), evse_maximum_voltage=_r(msg.max_voltage or 0.0)),
+            "evse", msg, evse_minimum_voltage=_r(msg.min_voltage or 0.0))
+    return _either(dc.Scheduled_DC_CLResControlMode, dc.BPT_Scheduled_DC_CLResControlMode, dict(
         evse_maximum_charge_power=_opt_r(msg.max_power), evse_maximum_charge_current=_opt_r(msg.max_current),
-        evse_maximum_voltage=_opt_r(msg.max_voltage))
+        evse_maximum_voltage=_opt_r(msg.max_voltage)), "evse", msg, required=False)
 
 
 _Fields = Callable[[EvseMessage, int], dict[str, Any]]
@@ -274,13 +342,14 @@ _RESPONSE_FIELDS: dict[Kind, _Fields] = {
     Kind.SERVICE_DISCOVERY: lambda msg, t: {
         "service_renegotiation_supported": False, "energy_transfer_service_list": cm.ServiceList(
             service=[cm.Service(service_id=s, free_service=True) for s in msg.services or _PLACEHOLDER_SERVICES])},
-    Kind.SERVICE_DETAIL: lambda msg, t: {"service_id": DC_SERVICE, "service_parameter_list": _service_parameters(msg)},
-    Kind.CHARGE_PARAMETER_DISCOVERY: lambda msg, t: {
-        "dc_cpd_res_energy_transfer_mode": dc.DC_CPDResEnergyTransferMode(
+    Kind.SERVICE_DETAIL: lambda msg, t: {"service_id": msg.service_id or DC_SERVICE,
+                                         "service_parameter_list": _service_parameters(msg)},
+    Kind.CHARGE_PARAMETER_DISCOVERY: lambda msg, t: {"dc_cpd_res_energy_transfer_mode": _either(
+        dc.DC_CPDResEnergyTransferMode, dc.BPT_DC_CPDResEnergyTransferMode, dict(
             evse_maximum_charge_power=_r(msg.max_power or 0.0), evse_minimum_charge_power=_r(0),
             evse_maximum_charge_current=_r(msg.max_current or 0.0),
             evse_minimum_charge_current=_r(msg.min_current or 0.0), evse_maximum_voltage=_r(msg.max_voltage or 0.0),
-            evse_minimum_voltage=_r(msg.min_voltage or 0.0))},
+            evse_minimum_voltage=_r(msg.min_voltage or 0.0)), "evse", msg, minimum_current=True)},
     Kind.SCHEDULE_EXCHANGE: lambda msg, t: _processing(msg, t) | _schedule(msg, t),
     Kind.CABLE_CHECK: _processing,
     Kind.PRE_CHARGE: lambda msg, t: {"evse_present_voltage": _r(msg.present_voltage or 0.0)},
@@ -337,6 +406,7 @@ def decode_response(payload: bytes, kind: Kind) -> EvseMessage:
     elif got is Kind.SERVICE_DISCOVERY:
         fields["services"] = tuple(s.service_id for s in m.energy_transfer_service_list.service)
     elif got is Kind.SERVICE_DETAIL:
+        fields["service_id"] = m.service_id
         fields["parameter_sets"] = tuple(
             (ps.parameter_set_id, _control_mode(ps)) for ps in m.service_parameter_list.parameter_set)
     elif got is Kind.CHARGE_PARAMETER_DISCOVERY:
@@ -345,13 +415,17 @@ def decode_response(payload: bytes, kind: Kind) -> EvseMessage:
                       max_current=_value(mode.evse_maximum_charge_current),
                       max_power=_value(mode.evse_maximum_charge_power),
                       min_voltage=_value(mode.evse_minimum_voltage),
-                      min_current=_value(mode.evse_minimum_charge_current))
+                      min_current=_value(mode.evse_minimum_charge_current), **_discharge_limits(mode, "evse"))
     elif got is Kind.SCHEDULE_EXCHANGE:
         scheduled = m.scheduled_se_res_control_mode
         fields["control_mode"] = "dynamic" if m.dynamic_se_res_control_mode is not None else (
             "scheduled" if scheduled is not None else None)
         if scheduled is not None and scheduled.schedule_tuple:
-            fields["sa_schedule_tuple_id"] = scheduled.schedule_tuple[0].schedule_tuple_id
+            chosen = scheduled.schedule_tuple[0]
+            fields["sa_schedule_tuple_id"] = chosen.schedule_tuple_id
+            if chosen.discharging_schedule is not None:
+                entries = chosen.discharging_schedule.power_schedule.power_schedule_entries.power_schedule_entry
+                fields["schedule_discharge_power"] = abs(_value(entries[0].power) or 0.0)
     elif got in (Kind.PRE_CHARGE, Kind.WELDING_DETECTION):
         fields["present_voltage"] = _value(m.evse_present_voltage)
     elif got is Kind.CURRENT_DEMAND:
@@ -362,5 +436,6 @@ def decode_response(payload: bytes, kind: Kind) -> EvseMessage:
                       power_limit_achieved=m.evse_power_limit_achieved,
                       max_voltage=_value(getattr(mode, "evse_maximum_voltage", None)),
                       max_current=_value(getattr(mode, "evse_maximum_charge_current", None)),
-                      max_power=_value(getattr(mode, "evse_maximum_charge_power", None)))
+                      max_power=_value(getattr(mode, "evse_maximum_charge_power", None)),
+                      **_discharge_limits(mode, "evse"))
     return EvseMessage(got, **fields)

@@ -67,6 +67,7 @@ from .messages import (
     DIN_PROTOCOL,
     ISO2_PROTOCOL,
     ISO20_CONTROL_MODES,
+    ISO20_DC_BPT_SERVICE,
     ISO20_DC_PROTOCOL,
     ISO20_DC_SERVICE,
     OK_CODES,
@@ -199,6 +200,9 @@ _K_SUPPORTED_APP_PROTOCOL: Final = Kind.SUPPORTED_APP_PROTOCOL
 _SCHEMA_DIN: Final = Schema.DIN
 _SCHEMA_ISO2: Final = Schema.ISO2
 _SCHEMA_ISO20: Final = Schema.ISO20
+#: the requests a DC_BPT session changes (:meth:`Evcc._bpt_fields`)
+_BPT_KINDS: Final = frozenset({Kind.CHARGE_PARAMETER_DISCOVERY, Kind.SCHEDULE_EXCHANGE, Kind.POWER_DELIVERY,
+                               Kind.CURRENT_DEMAND})
 #: V2GTP payload types a -20 session reads besides the handshake's (its message sets)
 _ISO20_PAYLOAD_TYPES: Final = frozenset({v2gtp.PayloadType.ISO20_COMMON_MESSAGES, v2gtp.PayloadType.ISO20_DC})
 
@@ -226,7 +230,12 @@ class EvRequest:
     * ``stop``: end the session (normal stop in CurrentDemand, safe shutdown before it);
     * ``hold_precharge``: once the precharge voltage is reached keep re-sending PreChargeReq
       (≈450 ms) instead of completing — the adapter's precharge stall (adapter.md §2 step 5);
-    * ``ready_to_start``: the first PreChargeReq waits for it after CableCheck.
+    * ``ready_to_start``: the first PreChargeReq waits for it after CableCheck;
+    * ``discharge_current_limit``: what a bidirectional charger may take from the battery (A; the
+      CHAdeMO car's 0x200 maximum or the adapter's fallback, in V2X mode); above 0 an ISO 15118-20
+      session selects DC_BPT when the charger offers it (docs/iso20.md "BPT");
+    * ``discharge_floor_soc``, ``battery_capacity_wh``: the car's discharge floor (%) and capacity,
+      sent as MinimumSOC and EVMinimumV2XEnergyRequest in a DC_BPT session.
     """
 
     target_voltage: float = 0.0
@@ -242,6 +251,9 @@ class EvRequest:
     #: the adapter: the car's contactors are still closed, so WeldingDetection rounds do not count
     #: yet (adapter.md §4: counted only after the car's contactors are open)
     welding_hold: bool = False
+    discharge_current_limit: float = 0.0
+    discharge_floor_soc: int | None = None
+    battery_capacity_wh: float = 0.0
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -269,6 +281,9 @@ class EvccStatus:
     stop_reason: Final[str | None]
     safe_shutdown: Final[bool]
     ended: Final[bool]
+    #: the charger agreed to a bidirectional service (ISO 15118-20 DC_BPT): it takes current out
+    #: of the battery when it decides to, reading no target current as a discharge allowance
+    bidirectional: Final[bool]
 
     def __init__(
         self,
@@ -292,6 +307,7 @@ class EvccStatus:
         stop_reason: str | None = None,
         safe_shutdown: bool = False,
         ended: bool = False,
+        bidirectional: bool = False,
     ) -> None:
         self.state = state
         self.schema = schema
@@ -313,6 +329,7 @@ class EvccStatus:
         self.stop_reason = stop_reason
         self.safe_shutdown = safe_shutdown
         self.ended = ended
+        self.bidirectional = bidirectional
 
     def measured(self, voltage: float | None, current: float | None, evse_status: str | None,
                  dynamic_current: float | None) -> EvccStatus:
@@ -322,7 +339,8 @@ class EvccStatus:
             self.state, self.schema, self.session_id, self.cp, self.contactor, voltage, current, evse_status,
             self.evse_max_voltage, self.evse_max_current, self.evse_max_power, self.evse_min_voltage,
             dynamic_current, self.charge_parameter_discovery_done, self.cable_check_done,
-            self.precharge_reached, self.current_demand, self.stop_reason, self.safe_shutdown, self.ended)
+            self.precharge_reached, self.current_demand, self.stop_reason, self.safe_shutdown, self.ended,
+            self.bidirectional)
 
     @property
     def result(self) -> str:
@@ -474,7 +492,10 @@ class Evcc(MachineBase):
         #: the -20 service choice (ServiceDetail)
         self._tls_version: str | None = None
         self._offered = self.cfg.protocols
+        self._service = ISO20_DC_SERVICE
         self._parameter_set = 0
+        #: DC_BPT, scheduled mode: the discharge power of the charger's schedule (None: it has none)
+        self._schedule_discharge: float | None = None
         self._cable_check_done_at = 0.0
         self._precharge_deadline = 0.0
         self._welding_started = 0.0
@@ -817,7 +838,7 @@ class Evcc(MachineBase):
             self._normal_stop("evse-notification-stop", now)
         elif self.req.stop:
             self._normal_stop("ev-stop-request", now)
-        elif self.req.soc >= self.cfg.stop_soc:
+        elif self.req.soc >= self.cfg.stop_soc and not self._may_discharge():
             self._normal_stop("battery-full", now)
         else:
             at = max(now, self._last_sent + self.cfg.current_demand_interval)
@@ -825,6 +846,13 @@ class Evcc(MachineBase):
                 self._send(_K_CURRENT_DEMAND, now)
             else:
                 self._arm(_T_NEXT_CURRENT_DEMAND, at)
+
+    def _may_discharge(self) -> bool:
+        """A DC_BPT session in which current may still be taken out: the car offers it and the
+        charger decides (dynamic mode) or its schedule asks for it (scheduled).  A full battery
+        does not end such a session: it only stops asking for charge (:meth:`_bpt_fields`)."""
+        return self._status.bidirectional and self.req.discharge_current_limit > 0 and (
+            self.cfg.iso20_control_mode == "dynamic" or bool(self._schedule_discharge))
 
     def _next_current_demand(self, now: float) -> None:
         if self.req.stop:
@@ -877,10 +905,13 @@ class Evcc(MachineBase):
             self._setup_next(now)
 
     def _on_service_discovery20(self, msg: EvseMessage, now: float) -> None:
-        if ISO20_DC_SERVICE not in msg.services:
+        """DC_BPT when the charger lists it and the car lets current be taken out; else DC."""
+        if ISO20_DC_BPT_SERVICE in msg.services and self.req.discharge_current_limit > 0:
+            self._service = ISO20_DC_BPT_SERVICE
+        elif ISO20_DC_SERVICE not in msg.services:
             self._safe_shutdown(f"no-dc-service:{self.state_name}", now)
-        else:
-            self._setup_next(now)
+            return
+        self._setup_next(now)
 
     def _on_service_detail20(self, msg: EvseMessage, now: float) -> None:
         wanted = self.cfg.iso20_control_mode
@@ -892,8 +923,12 @@ class Evcc(MachineBase):
         self._setup_next(now)
 
     def _on_service_selection20(self, msg: EvseMessage, now: float) -> None:
-        self._log("service-selected", service=ISO20_DC_SERVICE, parameter_set=self._parameter_set,
-                  control_mode=self.cfg.iso20_control_mode)
+        bpt: dict[str, Any] = {}
+        if self._service == ISO20_DC_BPT_SERVICE:
+            self._status = replace(self._status, bidirectional=True)
+            bpt = {"discharge_a": self.req.discharge_current_limit, "floor_soc": self.req.discharge_floor_soc}
+        self._log("service-selected", service=self._service, parameter_set=self._parameter_set,
+                  control_mode=self.cfg.iso20_control_mode, **bpt)
         self._setup_next(now)
 
     def _on_schedule_exchange20(self, msg: EvseMessage, now: float) -> None:
@@ -904,6 +939,7 @@ class Evcc(MachineBase):
             return
         if msg.sa_schedule_tuple_id is not None:
             self._sa_tuple = msg.sa_schedule_tuple_id
+        self._schedule_discharge = msg.schedule_discharge_power
         self._set(Output.CP, "C")  # as after DIN's ChargeParameterDiscovery: the charge is agreed
         self._next(S.CABLE_CHECK, Kind.CABLE_CHECK, now)
 
@@ -1057,9 +1093,39 @@ class Evcc(MachineBase):
 
     def _iso20_fields(self, msg: EvMessage) -> EvMessage:
         """``msg`` with what only -20 carries: the battery voltage as EVPresentVoltage, the control
-        mode and the DC service chosen (the DIN/ISO-2 fields stay as :meth:`_build` made them)."""
-        return replace(msg, present_voltage=self.req.precharge_voltage, control_mode=self.cfg.iso20_control_mode,
-                       service_id=ISO20_DC_SERVICE, parameter_set_id=self._parameter_set)
+        mode and the service chosen (the DIN/ISO-2 fields stay as :meth:`_build` made them), and
+        in a DC_BPT session what :meth:`_bpt_fields` adds."""
+        msg = replace(msg, present_voltage=self.req.precharge_voltage, control_mode=self.cfg.iso20_control_mode,
+                      service_id=self._service, parameter_set_id=self._parameter_set)
+        if self._service != ISO20_DC_BPT_SERVICE or msg.kind not in _BPT_KINDS:
+            return msg
+        return self._bpt_fields(msg)
+
+    def _bpt_fields(self, msg: EvMessage) -> EvMessage:
+        """A DC_BPT request (docs/iso20.md "BPT"): the discharge limits (the car's current at the
+        battery voltage), its discharge floor as MinimumSOC and the energy down to it (negative
+        above the floor), BPT_ChannelSelection Discharge at PowerDelivery(Start); in scheduled
+        mode, where the EV sets the current, a negative EVTargetCurrent while the charger's schedule
+        asks for a discharge (its power at the battery voltage, within the car's limit); at the
+        charge limit (``stop_soc``) no charge is asked for any more, only the discharge offered."""
+        req = self.req
+        limit = req.discharge_current_limit
+        voltage = max(req.precharge_voltage, 1.0)
+        floor = req.discharge_floor_soc
+        to_floor: float | None = None
+        if floor is not None and req.battery_capacity_wh > 0:
+            to_floor = float(round((floor - max(0, min(100, req.soc))) / 100.0 * req.battery_capacity_wh))
+        msg = replace(msg, max_discharge_current=limit, max_discharge_power=float(round(limit * voltage)),
+                      min_soc=floor, v2x_energy_to_floor=to_floor,
+                      discharge_channel=msg.kind is Kind.POWER_DELIVERY and msg.power_on)
+        if msg.kind is not _K_CURRENT_DEMAND:
+            return msg
+        scheduled = self._schedule_discharge
+        if self.cfg.iso20_control_mode == "scheduled" and scheduled:
+            return replace(msg, target_current=-round(min(limit, scheduled / voltage), 1))
+        if req.soc >= self.cfg.stop_soc:
+            return replace(msg, target_current=0.0)
+        return msg
 
     # ------------------------------------------------------------------ bookkeeping
     def _arm(self, purpose: EvccTimer, at: float, msg: Kind | None = None) -> None:

@@ -70,8 +70,9 @@ ISO20_NAMES = {
     Kind.WELDING_DETECTION: "DC_WeldingDetection",
 }
 
-#: ISO 15118-20 energy transfer service DC (its ServiceID table; the DC_BPT service is 6)
+#: ISO 15118-20 energy transfer services (its ServiceID table): DC, and bidirectional DC (DC_BPT)
 ISO20_DC_SERVICE: Final = 2
+ISO20_DC_BPT_SERVICE: Final = 6
 #: ISO 15118-20 ServiceDetail parameter "ControlMode": 1 scheduled, 2 dynamic
 ISO20_CONTROL_MODES: Final = {1: "scheduled", 2: "dynamic"}
 
@@ -165,6 +166,14 @@ class EvMessage:
     control_mode: Final[str | None]
     service_id: Final[int]
     parameter_set_id: Final[int]
+    # ISO 15118-20 DC_BPT (None: a plain DC request): what may be taken from the battery
+    # (ChargeParameterDiscovery, DC_ChargeLoop), the car's discharge floor as MinimumSOC and the
+    # energy to it (EVMinimumV2XEnergyRequest: negative above the floor), the PowerDelivery channel
+    max_discharge_current: Final[float | None]
+    max_discharge_power: Final[float | None]
+    min_soc: Final[int | None]
+    v2x_energy_to_floor: Final[float | None]
+    discharge_channel: Final[bool]
 
     def __init__(
         self,
@@ -196,6 +205,11 @@ class EvMessage:
         control_mode: str | None = None,
         service_id: int = 0,
         parameter_set_id: int = 0,
+        max_discharge_current: float | None = None,
+        max_discharge_power: float | None = None,
+        min_soc: int | None = None,
+        v2x_energy_to_floor: float | None = None,
+        discharge_channel: bool = False,
     ) -> None:
         self.kind = kind
         self.session_id = session_id
@@ -225,6 +239,11 @@ class EvMessage:
         self.control_mode = control_mode
         self.service_id = service_id
         self.parameter_set_id = parameter_set_id
+        self.max_discharge_current = max_discharge_current
+        self.max_discharge_power = max_discharge_power
+        self.min_soc = min_soc
+        self.v2x_energy_to_floor = v2x_energy_to_floor
+        self.discharge_channel = discharge_channel
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
@@ -262,6 +281,13 @@ class EvseMessage:
     services: Final[tuple[int, ...]]
     parameter_sets: Final[tuple[tuple[int, str], ...]]
     control_mode: Final[str | None]
+    # ISO 15118-20 DC_BPT: the service a ServiceDetailRes describes; the charger's discharge limits
+    # (ChargeParameterDiscovery, DC_ChargeLoop; None: a plain DC answer) and the discharge power of
+    # its schedule (ScheduleExchange, scheduled mode: the DischargingSchedule's first entry, > 0)
+    service_id: Final[int]
+    max_discharge_current: Final[float | None]
+    max_discharge_power: Final[float | None]
+    schedule_discharge_power: Final[float | None]
 
     def __init__(
         self,
@@ -291,6 +317,10 @@ class EvseMessage:
         services: tuple[int, ...] = (),
         parameter_sets: tuple[tuple[int, str], ...] = (),
         control_mode: str | None = None,
+        service_id: int = 0,
+        max_discharge_current: float | None = None,
+        max_discharge_power: float | None = None,
+        schedule_discharge_power: float | None = None,
     ) -> None:
         self.kind = kind
         self.response_code = response_code
@@ -318,3 +348,7 @@ class EvseMessage:
         self.services = services
         self.parameter_sets = parameter_sets
         self.control_mode = control_mode
+        self.service_id = service_id
+        self.max_discharge_current = max_discharge_current
+        self.max_discharge_power = max_discharge_power
+        self.schedule_discharge_power = schedule_discharge_power

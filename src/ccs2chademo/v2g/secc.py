@@ -11,7 +11,9 @@ so the same machine is a fast Alpitronic, a slow Compleo or a charger that stops
 Requests out of sequence get FAILED_SequenceError, a wrong SessionID FAILED_UnknownSession
 (as a real Supercharger did).  An ISO 15118-20 session (``Schema.ISO20`` among ``schemas``)
 follows the -20 message order, offers the control modes ``iso20_control_modes`` in
-ServiceDetailRes and answers ScheduleExchange in the mode asked for (:mod:`.codec20`).
+ServiceDetailRes and answers ScheduleExchange in the mode asked for (:mod:`.codec20`).  With
+``iso20_bpt`` it lists bidirectional DC (DC_BPT) too; an EV that selects it is discharged whenever
+it offers to be (:meth:`Secc._bpt_target`, docs/iso20.md "The bidi-wallbox").
 """
 
 from __future__ import annotations
@@ -34,7 +36,15 @@ from ..runtime.events import (
 from ..runtime.machine import MachineBase, successor_table
 from ..runtime.signals import Output
 from . import codec, v2gtp
-from .messages import ISO20_CONTROL_MODES, ISO20_DC_SERVICE, EvMessage, EvseMessage, Kind, Schema
+from .messages import (
+    ISO20_CONTROL_MODES,
+    ISO20_DC_BPT_SERVICE,
+    ISO20_DC_SERVICE,
+    EvMessage,
+    EvseMessage,
+    Kind,
+    Schema,
+)
 
 EPSILON = 1e-9
 
@@ -158,6 +168,9 @@ class SeccConfig:
     idle_timeout: float = 60.0
     #: ISO 15118-20: the control modes offered in ServiceDetailRes, one parameter set each (IDs 1, 2, …)
     iso20_control_modes: tuple[str, ...] = ("scheduled", "dynamic")
+    #: ISO 15118-20: offer bidirectional DC (DC_BPT) besides DC; its discharge limits are the
+    #: charge limits (``max_current``, ``max_power``)
+    iso20_bpt: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.session_id) <= 8:
@@ -234,6 +247,7 @@ class Secc(MachineBase):
         self._power_on = False
         self._ongoing_left = self.cfg.authorization_ongoing
         self._authorization_from: float | None = None
+        self._bpt = False  # the EV selected DC_BPT
         self._replies: list[tuple[float, Reply]] = []
         self.timers = Timers()
         self._connected = False
@@ -296,6 +310,7 @@ class Secc(MachineBase):
         self._power_on = False
         self._ongoing_left = self.cfg.authorization_ongoing
         self._authorization_from = None
+        self._bpt = False
         self._replies = []
         self.timers.clear()
         self.stage.reset(now)
@@ -406,22 +421,42 @@ class Secc(MachineBase):
         request's control mode (:mod:`.codec20` maps the DC_EVSEStatusCodes)."""
         cfg = self.cfg
         kind = req.kind
+        services = (ISO20_DC_SERVICE, ISO20_DC_BPT_SERVICE) if cfg.iso20_bpt else (ISO20_DC_SERVICE,)
         if kind is Kind.SERVICE_DISCOVERY:
-            return self._base(kind, services=(ISO20_DC_SERVICE,))
+            return self._base(kind, services=services)
         if kind is Kind.SERVICE_DETAIL:
-            if req.service_id != ISO20_DC_SERVICE:
+            if req.service_id not in services:
                 return self._base(kind, "FAILED_ServiceIDInvalid")
-            return self._base(kind, parameter_sets=tuple(enumerate(cfg.iso20_control_modes, 1)))
+            return self._base(kind, service_id=req.service_id,
+                              parameter_sets=tuple(enumerate(cfg.iso20_control_modes, 1)))
         if kind is Kind.SERVICE_SELECTION:
-            if req.service_id != ISO20_DC_SERVICE or not 1 <= req.parameter_set_id <= len(cfg.iso20_control_modes):
+            if req.service_id not in services or not 1 <= req.parameter_set_id <= len(cfg.iso20_control_modes):
                 return self._base(kind, "FAILED_ServiceSelectionInvalid")
+            self._bpt = req.service_id == ISO20_DC_BPT_SERVICE
             return self._base(kind)
+        bpt = self._bpt
         if kind is Kind.SCHEDULE_EXCHANGE:
             return self._base(kind, processing="Finished", control_mode=req.control_mode, max_power=cfg.max_power,
-                              sa_schedule_tuple_id=1)
+                              sa_schedule_tuple_id=1, schedule_discharge_power=cfg.max_power if bpt and (
+                                  req.control_mode == "scheduled") else None)
         if kind is Kind.AUTHORIZATION_SETUP:
             return self._base(kind)
-        return replace(self._respond(req, now), control_mode=req.control_mode)
+        if bpt and kind is _K_CURRENT_DEMAND:
+            req = replace(req, target_current=self._bpt_target(req))
+        answer = replace(self._respond(req, now), control_mode=req.control_mode)
+        if bpt and kind in (_K_CHARGE_PARAMETER_DISCOVERY, _K_CURRENT_DEMAND):
+            answer = replace(answer, max_discharge_current=cfg.max_current, max_discharge_power=cfg.max_power,
+                             min_voltage=cfg.min_voltage)
+        return answer
+
+    def _bpt_target(self, req: EvMessage) -> float:
+        """The current a DC_BPT charger sets (negative: out of the battery).  Scheduled mode: the
+        EV's EVTargetCurrent, as it is.  Dynamic mode, where the charger decides: a discharge at
+        the EV's EVMaximumDischargeCurrent whenever it offers one (the power stage holds it to the
+        charger's limits), else a charge at the EV's EVMaximumChargeCurrent."""
+        if req.control_mode == "dynamic" and req.max_discharge_current:
+            return -req.max_discharge_current
+        return req.target_current
 
     def _respond(self, req: EvMessage, now: float) -> EvseMessage:
         cfg = self.cfg
