@@ -1052,7 +1052,8 @@ class Evcc(MachineBase):
             on = self.state == _S_POWER_DELIVERY_ON
             return replace(base, power_on=on, bulk_charging_complete=False,
                            charging_complete=not on and req.soc >= cfg.stop_soc,
-                           sa_schedule_tuple_id=self._sa_tuple)
+                           sa_schedule_tuple_id=self._sa_tuple, max_power=req.max_power,
+                           remaining_full_s=cfg.remaining_full_s)
         return base
 
     def _iso20_fields(self, msg: EvMessage) -> EvMessage:
