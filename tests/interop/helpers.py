@@ -1,5 +1,5 @@
 """What the interop tests need: the peer's Python, why a run is impossible, stopping a process,
-running our EV against the package's SECC, the package's PKI layout."""
+running our EV against the package's SECC."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from ccs2chademo.drivers.linux import netns
-from ccs2chademo.sim.pki import SimPki
 
 HERE = Path(__file__).resolve().parent
 PEER_PYTHON = HERE.parent.parent / ".venv-peer" / "bin" / "python"
@@ -41,22 +40,6 @@ def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def peer_pki(pki: SimPki, path: Path) -> Path:
-    """Our generated test PKI (sim/pki.py) laid out where the iso15118 package's SECC reads its
-    own (``PKI_PATH``: it always reads ``iso15118_2/``, -20 too): the SECC chain and its key (no
-    password), and our root as its "OEM root" — the CA it checks a car's certificate against when
-    ``ENABLE_TLS_1_3`` is set."""
-    certs, keys = path / "iso15118_2" / "certs", path / "iso15118_2" / "private_keys"
-    certs.mkdir(parents=True)
-    keys.mkdir(parents=True)
-    chain, key = pki.chain()
-    shutil.copy(chain, certs / "cpoCertChain.pem")
-    shutil.copy(pki.root, certs / "oemRootCACert.pem")
-    shutil.copy(key, keys / "seccLeaf.key")
-    (keys / "seccLeafPassword.txt").write_text("\n")
-    return path
 
 
 @dataclass

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from ccs2chademo.sim.pki import make_test_pki
+from ccs2chademo.sim.pki import iso15118_layout, make_test_pki
 
-from .helpers import PEER_PYTHON, peer_pki, run_against_peer_secc, why_not
+from .helpers import PEER_PYTHON, run_against_peer_secc, why_not
 
 ONLY_20 = "ISO_15118_20_DC"
 
@@ -69,7 +69,7 @@ def test_iso20_dc_session_against_iso15118_secc(schema: str, loop_mode: str, tmp
 @pytest.mark.slow
 def test_iso20_over_tls13_against_iso15118_secc(tmp_path: Path) -> None:
     _skip_unless_possible()
-    pki = peer_pki(make_test_pki(tmp_path / "pki"), tmp_path / "peer-pki")
+    pki = iso15118_layout(make_test_pki(tmp_path / "pki"), tmp_path / "peer-pki")
     # asyncio debug mode: the package logs nothing of a failed server handshake otherwise
     run = run_against_peer_secc(tmp_path, ONLY_20, ["3", "iso20", "tls"], prefix="i20t",
                                 env={"PKI_PATH": str(pki), "ENABLE_TLS_1_3": "true", "PYTHONASYNCIODEBUG": "1"})
@@ -90,7 +90,7 @@ def test_no_iso20_over_tls12_at_iso15118_secc(tmp_path: Path) -> None:
     """Its default TLS is 1.2 only: our EV leaves -20 out of the offer there ([V2G20-1237]), and
     an SECC that speaks only -20 has nothing to choose; our EV ends safe before any power."""
     _skip_unless_possible()
-    pki = peer_pki(make_test_pki(tmp_path / "pki"), tmp_path / "peer-pki")
+    pki = iso15118_layout(make_test_pki(tmp_path / "pki"), tmp_path / "peer-pki")
     run = run_against_peer_secc(tmp_path, ONLY_20, ["3", "iso20", "tls"], prefix="i20u",
                                 env={"PKI_PATH": str(pki), "ENABLE_TLS_1_3": "false"})
     out = run.summary
