@@ -5,7 +5,8 @@ Run with ``.venv-peer/bin/python`` in the charger's network namespace:
 package's SECC does (``iso15118.shared.security.get_ssl_context(True)``: TLS 1.2 only with
 ISO 15118-2's suites, or with ``ENABLE_TLS_1_3`` TLS 1.3 demanding the car's certificate) and
 serves it with asyncio's streams, as its ``TCPServer`` does, on every address, for ``SECONDS``
-(printing ``ready`` once it listens: importing the package takes seconds).
+(printing ``ready`` once it listens: importing the package takes seconds).  Without those
+arguments (``make bench`` runs every bench/*.py) it says what it is and exits 0.
 Not its whole SECC: that opens one TLS server per SDP request and closes it after the session
 (seconds per connection), so timing hundreds of handshakes through it is not cheap.
 """
@@ -35,5 +36,8 @@ async def serve(port: int, seconds: float) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 5:  # `make bench` runs every bench/*.py: this one only serves bench/tls.py
+        print("bench/peer_tls.py is the peer side of bench/tls.py (run it there); nothing to time alone")
+        raise SystemExit(0)
     os.environ["PKI_PATH"], os.environ["ENABLE_TLS_1_3"] = sys.argv[2], sys.argv[3]
     asyncio.run(serve(int(sys.argv[1]), float(sys.argv[4])))
