@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccs2chademo import exi
+from ccs2chademo.exi import iso20_cm as cm
 from ccs2chademo.runtime import DataReceived, LinkUp, SendData
 from ccs2chademo.sim.charger import PERSONALITIES, PowerStageModel, StageParams
 from ccs2chademo.v2g import codec, codec20, v2gtp
@@ -100,6 +102,26 @@ def test_payload_types_name_the_message_set() -> None:
         codec20.encode_request(EvMessage(Kind.SERVICE_PAYMENT_SELECTION, session_id=SESSION_ID), 0)
     with pytest.raises(CodecError):
         codec20.decode_response(b"\x80\x00\x01", Kind.SESSION_SETUP)
+
+
+@pytest.mark.parametrize("mode", ["scheduled", "dynamic"])
+def test_power_delivery_start_names_the_schedule_tuple_taken(mode: str) -> None:
+    """-20 carries the EV's choice of schedule tuple only in PowerDelivery(Start)'s EVPowerProfile."""
+    msg = EvMessage(Kind.POWER_DELIVERY, session_id=SESSION_ID, power_on=True, sa_schedule_tuple_id=7,
+                    max_power=50_000.0, remaining_full_s=1200.0, control_mode=mode)
+    start = exi.decode(codec20.encode_request(msg, 1_700_000_000), "iso20-cm")
+    assert isinstance(start, cm.PowerDeliveryReq) and start.ev_power_profile is not None
+    profile = start.ev_power_profile
+    assert profile.time_anchor == 1_700_000_000
+    [entry] = profile.ev_power_profile_entries.ev_power_profile_entry
+    assert (entry.duration, entry.power.value * 10 ** entry.power.exponent) == (1200, 50_000)
+    if mode == "scheduled":
+        assert profile.scheduled_evppt_control_mode is not None
+        assert profile.scheduled_evppt_control_mode.selected_schedule_tuple_id == 7
+    else:
+        assert profile.dynamic_evppt_control_mode is not None and profile.scheduled_evppt_control_mode is None
+    stop = exi.decode(codec20.encode_request(replace(msg, power_on=False), 1), "iso20-cm")
+    assert isinstance(stop, cm.PowerDeliveryReq) and stop.ev_power_profile is None
 
 
 volts = st.integers(0, 9000).map(lambda v: v / 10)

@@ -283,6 +283,38 @@ def test_ongoing_schedule_exchange_polls_up_to_the_limit() -> None:
     assert d.evcc.status.stop_reason == "loop-limit:ScheduleExchange"
 
 
+#: ISO 15118-20's V2G_EVCC_Msg_Timeout (Tables 214 and 216, docs/iso20.md "Timing")
+MSG_TIMEOUT = {Kind.SERVICE_DETAIL: 5.0, Kind.CURRENT_DEMAND: 0.5}
+
+
+@pytest.mark.parametrize(("kind", "name"), SEQUENCE)
+def test_every_request_waits_as_long_as_the_iso20_table_says(kind: Kind, name: str) -> None:
+    d = Drive20()
+    d.to20(kind)
+    sent_at = d.sent[-1][0]
+    assert d.evcc.get_timer() == pytest.approx(sent_at + MSG_TIMEOUT.get(kind, 2.0))
+    d.at(sent_at + MSG_TIMEOUT.get(kind, 2.0) - 0.001)
+    assert not d.evcc.status.ended and d.evcc.status.stop_reason is None
+    d.ends_safe()
+    assert d.evcc.status.stop_reason == f"timeout:{name}"
+
+
+@pytest.mark.parametrize(("kind", "name"), [(Kind.CONTRACT_AUTHENTICATION, "Authorization"),
+                                            (Kind.CABLE_CHECK, "DC_CableCheck")])
+def test_an_ongoing_loop_ends_at_the_iso20_ongoing_timeout(kind: Kind, name: str) -> None:
+    """60 s from the loop's first request (V2G_EVCC_Ongoing_Timeout), slow answers or not; DIN/-2
+    keep their request counts (Authorization: 120)."""
+    d = Drive20()
+    d.to20(kind)
+    first = d.sent[-1][0]
+    while not d.evcc.status.ended:
+        d.answer(replace(d.ok[kind], processing="Ongoing"), after=1.5)
+        d.at(d.evcc.get_timer() or d.now)
+    assert d.evcc.status.stop_reason == f"ongoing-timeout:{name}"
+    polls = [t for t, m in d.sent if m.kind is kind]
+    assert len(polls) < 60 and polls[-1] - first < 60.0  # the time bound, before any request count
+
+
 def test_iso20_path_only_moves_forward() -> None:
     d = Drive20()
     d.to20(Kind.CURRENT_DEMAND)

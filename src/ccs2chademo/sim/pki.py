@@ -56,3 +56,20 @@ def make_test_pki(directory: str | Path, now: dt.datetime | None = None) -> SimP
     out = Path(directory)
     generate(out, now or dt.datetime.now(dt.UTC))
     return SimPki(out)
+
+
+def iso15118_layout(pki: SimPki, path: str | Path) -> Path:
+    """``pki`` laid out where the ``iso15118`` package's SECC reads its own (its ``PKI_PATH``; it
+    reads ``iso15118_2/`` for -20 too): the SECC chain, its key (an empty password file: none),
+    and our root as its "OEM root" — the CA it checks a car's certificate against when its
+    ``ENABLE_TLS_1_3`` is set.  For the interop tests and bench/tls.py; returns ``path``."""
+    out = Path(path)
+    certs, keys = out / "iso15118_2" / "certs", out / "iso15118_2" / "private_keys"
+    certs.mkdir(parents=True, exist_ok=True)
+    keys.mkdir(parents=True, exist_ok=True)
+    chain, key = pki.chain()
+    (certs / "cpoCertChain.pem").write_bytes(chain.read_bytes())
+    (certs / "oemRootCACert.pem").write_bytes(pki.root.read_bytes())
+    (keys / "seccLeaf.key").write_bytes(key.read_bytes())
+    (keys / "seccLeafPassword.txt").write_text("\n")
+    return out

@@ -163,8 +163,25 @@ def _loop_mode(msg: EvMessage) -> Any:
         ev_maximum_voltage=_opt_r(msg.max_voltage)), "ev", msg, required=False)
 
 
-def _request_fields(msg: EvMessage) -> dict[str, Any]:
-    """The body of ``msg`` as keyword arguments of its -20 request class."""
+def _power_profile(msg: EvMessage, time_anchor: int) -> cm.EVPowerProfile:
+    """PowerDelivery(Start)'s EVPowerProfile: the only place where a -20 EV names the schedule
+    tuple it took (Scheduled_EVPPTControlMode); one entry, the EV's maximum power until full.
+    PowerToleranceAcceptance (optional in the XSD) says what is true — this EV confirms no power
+    tolerance — and the iso15118 package's SECC refuses the message without it (docs/iso20.md)."""
+    entries = cm.EVPowerProfileEntryList(ev_power_profile_entry=[cm.PowerScheduleEntry(
+        duration=int(msg.remaining_full_s or 0), power=_r(msg.max_power or 0.0))])
+    if msg.control_mode == "dynamic":
+        return cm.EVPowerProfile(time_anchor=time_anchor, dynamic_evppt_control_mode=cm.Dynamic_EVPPTControlMode(),
+                                 ev_power_profile_entries=entries)
+    return cm.EVPowerProfile(time_anchor=time_anchor, ev_power_profile_entries=entries,
+                             scheduled_evppt_control_mode=cm.Scheduled_EVPPTControlMode(
+                                 selected_schedule_tuple_id=msg.sa_schedule_tuple_id,
+                                 power_tolerance_acceptance=cm.PowerToleranceAcceptance.PowerToleranceNotConfirmed))
+
+
+def _request_fields(msg: EvMessage, time_stamp: int) -> dict[str, Any]:
+    """The body of ``msg`` as keyword arguments of its -20 request class (``time_stamp``: the
+    header's, also PowerDelivery's TimeAnchor)."""
     kind = msg.kind
     if kind is Kind.SESSION_SETUP:
         return {"evccid": msg.evcc_id.hex().upper()}
@@ -198,8 +215,11 @@ def _request_fields(msg: EvMessage) -> dict[str, Any]:
         return {"ev_processing": cm.Processing.Ongoing, "ev_present_voltage": _r(msg.present_voltage or 0.0),
                 "ev_target_voltage": _r(msg.target_voltage)}
     if kind is Kind.POWER_DELIVERY:
-        return {"ev_processing": cm.Processing.Finished,
-                "charge_progress": cm.ChargeProgress.Start if msg.power_on else cm.ChargeProgress.Stop,
+        if not msg.power_on:
+            return {"ev_processing": cm.Processing.Finished, "charge_progress": cm.ChargeProgress.Stop,
+                    "bpt_channel_selection": cm.ChannelSelection.Discharge if msg.discharge_channel else None}
+        return {"ev_processing": cm.Processing.Finished, "charge_progress": cm.ChargeProgress.Start,
+                "ev_power_profile": _power_profile(msg, time_stamp),
                 "bpt_channel_selection": cm.ChannelSelection.Discharge if msg.discharge_channel else None}
     if kind is Kind.CURRENT_DEMAND:
         # ChargingComplete whenever DisplayParameters go out (docs/iso20.md: a peer's model requires it)
@@ -220,7 +240,7 @@ def encode_request(msg: EvMessage, time_stamp: int) -> bytes:
     if msg.kind is Kind.SUPPORTED_APP_PROTOCOL:
         raise CodecError("the SupportedAppProtocol handshake is not a -20 message")
     header = cm.MessageHeader(session_id=msg.session_id, time_stamp=time_stamp)
-    return _encode(_class(msg.kind, "Req")(header=header, **_request_fields(msg)))
+    return _encode(_class(msg.kind, "Req")(header=header, **_request_fields(msg, time_stamp)))
 
 
 def decode_request(payload: bytes, payload_type_: int) -> EvMessage:

@@ -365,13 +365,20 @@ def _default_timeouts() -> dict[Kind, float]:
         Kind.CURRENT_DEMAND: 1.0,
         Kind.WELDING_DETECTION: 2.0,
         Kind.SESSION_STOP: 2.0,
-        # ISO 15118-20 only: as their ISO-2 neighbours (ServiceDetail like ServiceDiscovery, the
-        # ScheduleExchange poll like ChargeParameterDiscovery)
-        Kind.AUTHORIZATION_SETUP: 2.0,
-        Kind.SERVICE_DETAIL: 2.0,
-        Kind.SERVICE_SELECTION: 2.0,
-        Kind.SCHEDULE_EXCHANGE: 5.0,
     }
+
+
+def _iso20_timeouts() -> dict[Kind, float]:
+    """ISO 15118-20's V2G_EVCC_Msg_Timeout per request (docs/iso20.md "Timing", with sources):
+    Table 214 for the common messages (2 s; ServiceDetail 5 s), Table 216 for DC (2 s;
+    DC_ChargeLoop 0.5 s).  DC_PreCharge's stays inside the 30 s PreCharge bound (``precharge_total``)."""
+    timeouts = dict.fromkeys(
+        (Kind.SESSION_SETUP, Kind.AUTHORIZATION_SETUP, Kind.CONTRACT_AUTHENTICATION, Kind.SERVICE_DISCOVERY,
+         Kind.SERVICE_SELECTION, Kind.CHARGE_PARAMETER_DISCOVERY, Kind.SCHEDULE_EXCHANGE, Kind.CABLE_CHECK,
+         Kind.PRE_CHARGE, Kind.POWER_DELIVERY, Kind.WELDING_DETECTION, Kind.SESSION_STOP), 2.0)
+    timeouts[Kind.SERVICE_DETAIL] = 5.0
+    timeouts[Kind.CURRENT_DEMAND] = 0.5
+    return timeouts
 
 
 def _default_limits() -> dict[Kind, int]:
@@ -402,6 +409,11 @@ class EvccConfig:
     timeouts: dict[Kind, float] = field(default_factory=_default_timeouts)
     #: ISO 15118-2 overrides (ccs-ev.md §10: 5 s for PowerDelivery).
     iso_timeouts: dict[Kind, float] = field(default_factory=lambda: {Kind.POWER_DELIVERY: 5.0})
+    #: ISO 15118-20's timeout of every -20 request (its own table, not DIN's)
+    iso20_timeouts: dict[Kind, float] = field(default_factory=_iso20_timeouts)
+    #: ISO 15118-20 V2G_EVCC_Ongoing_Timeout: the longest an Ongoing loop (Authorization,
+    #: ScheduleExchange, DC_CableCheck) may last, from its first request (docs/iso20.md "Timing")
+    iso20_ongoing_timeout: float = 60.0
     limits: dict[Kind, int] = field(default_factory=_default_limits)
     ongoing_interval: float = 1.0  # Ongoing loops poll ≈1/s (ccs-ev.md §11)
     precharge_interval: float = 0.45  # PreChargeReq spacing (ccs-ev.md §9 row 8, adapter stall)
@@ -485,6 +497,7 @@ class Evcc(MachineBase):
             self.timers.start(EvccTimer.START, self.cfg.start_at)
         self._awaiting: Kind | None = None
         self._count: dict[Kind, int] = {}
+        self._ongoing_since: dict[Kind, float] = {}  # an Ongoing loop's first request (-20's Ongoing timer)
         self._last_sent = 0.0
         self._link_up = False
         self._sa_tuple = 1
@@ -1011,6 +1024,11 @@ class Evcc(MachineBase):
         if self._count.get(kind, 0) >= self.cfg.limits[kind]:
             self._safe_shutdown(f"loop-limit:{self.state_name}", now)
             return
+        # the first Ongoing answers the loop's first request: that send began the -20 Ongoing timer
+        started = self._ongoing_since.setdefault(kind, self._last_sent)
+        if self.schema is _SCHEMA_ISO20 and now - started >= self.cfg.iso20_ongoing_timeout:
+            self._safe_shutdown(f"ongoing-timeout:{self.state_name}", now)
+            return
         self._arm(EvccTimer.RESEND, max(now, self._last_sent + self.cfg.ongoing_interval), kind)
 
     def _send(self, kind: Kind, now: float) -> None:
@@ -1038,7 +1056,11 @@ class Evcc(MachineBase):
         self.sent += 1
         self._last_sent = now
         self._awaiting = kind
-        if kind is _K_PRE_CHARGE:
+        if iso20:
+            timeout = now + self.cfg.iso20_timeouts[kind]
+            if kind is _K_PRE_CHARGE:
+                timeout = min(timeout, self._precharge_deadline)
+        elif kind is _K_PRE_CHARGE:
             timeout = self._precharge_deadline
         elif self.schema is _SCHEMA_ISO2 and kind in self.cfg.iso_timeouts:
             timeout = now + self.cfg.iso_timeouts[kind]
@@ -1088,7 +1110,8 @@ class Evcc(MachineBase):
             on = self.state == _S_POWER_DELIVERY_ON
             return replace(base, power_on=on, bulk_charging_complete=False,
                            charging_complete=not on and req.soc >= cfg.stop_soc,
-                           sa_schedule_tuple_id=self._sa_tuple)
+                           sa_schedule_tuple_id=self._sa_tuple, max_power=req.max_power,
+                           remaining_full_s=cfg.remaining_full_s)
         return base
 
     def _iso20_fields(self, msg: EvMessage) -> EvMessage:
