@@ -50,7 +50,10 @@ def _unasked(line: str, iface: str) -> str | None:
             return "a UDP socket not bound to the PLC interface"
         return "the SDP server port" if int(match.group(2)) == SDP_PORT else None
     if netid == "p_raw":
-        return None if local == f"[{ETHERTYPE}]:{iface}" else "a packet socket other than HomePlug on the PLC interface"
+        # protocol 0 ("[0]:*"): a packet socket unhooked from every interface receives nothing —
+        # the kernel shows the HomePlug socket so for an instant while it is being closed
+        ours = (f"[{ETHERTYPE}]:{iface}", "[0]:*")
+        return None if local in ours else "a packet socket other than HomePlug on the PLC interface"
     if netid.startswith("u_"):
         return "a listening Unix socket" if state == "LISTEN" or not local.startswith("*") else None
     return f"a {netid} socket"
