@@ -13,7 +13,12 @@ What the package's SECC offers and where it stops (docs/iso20.md "Interop"):
 * Its message model requires ``PowerToleranceAcceptance`` in a scheduled PowerDelivery(Start),
   which the XSD makes optional (strict xfail; our EV sends it).
 
-DC_BPT is not tried: our EV has no BPT yet (issue 18).  Each session stops 3 s into the charge
+* **DC_BPT** (the SECC lists ServiceID 6): our EV with a car that lets current out selects it
+  and runs the whole session with the BPT control modes, scheduled and dynamic.  Finding: the
+  dynamic ScheduleExchangeReq must carry EVMaximum- and EVMinimumV2XEnergyRequest together
+  ([V2G20-2681]); ours sent only the minimum and the SECC refused it (fixed in codec20).
+
+Each session stops 3 s into the charge
 loop (≈15 s wall).  The session tests need root, the ``ip`` command, .venv-peer (``make
 .venv-peer``) and a Java runtime; skipped otherwise.
 """
@@ -59,6 +64,26 @@ def test_iso20_dc_session_against_iso15118_secc(schema: str, loop_mode: str, tmp
         assert state in out["states"]
     assert out["states"][-2:] == ["SessionStop", "End"]
     assert "Chosen protocol: ISO_15118_20_DC" in run.peer_log and f'"{loop_mode}"' in run.peer_log
+    assert "ERROR" not in run.peer_log
+
+
+@pytest.mark.parametrize(("schema", "loop_mode"), [("iso20-bpt", "BPT_Scheduled_DC_CLReqControlMode"),
+                                                   ("iso20-dynamic-bpt", "BPT_Dynamic_DC_CLReqControlMode")],
+                         ids=["scheduled", "dynamic"])
+@pytest.mark.root
+@pytest.mark.slow
+def test_iso20_dc_bpt_session_against_iso15118_secc(schema: str, loop_mode: str, tmp_path: Path) -> None:
+    """A car that offers 20 A of discharge down to 10 %: DC_BPT selected, its limits sent, BPT
+    control modes through the charge loop, BPTChannelSelection at PowerDelivery, a safe end."""
+    _skip_unless_possible()
+    run = run_against_peer_secc(tmp_path, ONLY_20, ["3", schema], prefix="i20b")
+    out = run.summary
+    assert out is not None, f"EV side printed nothing: {run.ev_stderr[-3000:]}\npeer: {run.peer_log[-3000:]}"
+    assert out["result"] == "completed", f"{out}\npeer: {run.peer_log[-4000:]}"
+    assert out["stop_reason"] == "ev-stop-request:DC_ChargeLoop" and out["safe_end"]
+    assert '"SelectedEnergyTransferService":{"ServiceID":6' in run.peer_log
+    assert '"BPT_DC_CPDReqEnergyTransferMode"' in run.peer_log and f'"{loop_mode}"' in run.peer_log
+    assert '"BPT_ChannelSelection":"Discharge"' in run.peer_log
     assert "ERROR" not in run.peer_log
 
 

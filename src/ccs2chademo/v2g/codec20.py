@@ -149,6 +149,16 @@ def _either(plain: Any, bpt: Any, fields: dict[str, Any], side: str, msg: EvMess
     return bpt(**fields, **limits, **bpt_only)
 
 
+def _v2x_energy(msg: EvMessage, maximum_wh: float) -> dict[str, Any]:
+    """EVMinimum/MaximumV2XEnergyRequest of the dynamic modes: both or neither ([V2G20-2681];
+    the iso15118 package's SECC refuses a request with only one).  The minimum is the energy down
+    to the car's discharge floor (negative above it), the maximum the EV's charge energy request."""
+    if msg.v2x_energy_to_floor is None:
+        return {}
+    return {"ev_minimum_v2_x_energy_request": _r(msg.v2x_energy_to_floor),
+            "ev_maximum_v2_x_energy_request": _r(maximum_wh)}
+
+
 def _loop_mode(msg: EvMessage) -> Any:
     if msg.control_mode == "dynamic":
         energy = _r(ENERGY_REQUEST_WH)
@@ -156,7 +166,7 @@ def _loop_mode(msg: EvMessage) -> Any:
             ev_target_energy_request=energy, ev_maximum_energy_request=energy, ev_minimum_energy_request=_r(0),
             ev_maximum_charge_power=_r(msg.max_power or 0.0), ev_minimum_charge_power=_r(0),
             ev_maximum_charge_current=_r(msg.target_current), ev_maximum_voltage=_r(msg.target_voltage),
-            ev_minimum_voltage=_r(0)), "ev", msg, ev_minimum_v2_x_energy_request=_opt_r(msg.v2x_energy_to_floor))
+            ev_minimum_voltage=_r(0)), "ev", msg, **_v2x_energy(msg, ENERGY_REQUEST_WH))
     return _either(dc.Scheduled_DC_CLReqControlMode, dc.BPT_Scheduled_DC_CLReqControlMode, dict(
         ev_target_current=_r(msg.target_current), ev_target_voltage=_r(msg.target_voltage),
         ev_maximum_charge_power=_opt_r(msg.max_power), ev_maximum_charge_current=_opt_r(msg.max_current),
@@ -207,8 +217,7 @@ def _request_fields(msg: EvMessage, time_stamp: int) -> dict[str, Any]:
                     "dynamic_se_req_control_mode": cm.Dynamic_SEReqControlMode(
                         departure_time=0, minimum_soc=msg.min_soc, target_soc=msg.full_soc,
                         ev_target_energy_request=energy, ev_maximum_energy_request=energy,
-                        ev_minimum_energy_request=_r(0),
-                        ev_minimum_v2_x_energy_request=_opt_r(msg.v2x_energy_to_floor))}
+                        ev_minimum_energy_request=_r(0), **_v2x_energy(msg, msg.energy_request or 0.0))}
         return {"maximum_supporting_points": MAX_SUPPORTING_POINTS,
                 "scheduled_se_req_control_mode": cm.Scheduled_SEReqControlMode(ev_target_energy_request=energy)}
     if kind is Kind.PRE_CHARGE:
