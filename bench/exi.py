@@ -8,10 +8,11 @@ best of several timeit repeats in µs per operation, in process CPU time (the ma
 CPU time is what the codec costs). Run with ``make bench`` (or ``python bench/exi.py``). Target
 (issue 3): CurrentDemandReq decode + encode ≤ 15 µs on the project machine.
 
-The ``session`` rows time what the EV session pays per charging-loop request: the neutral request
-the Evcc builds, encoded and decoded by the message-model codec — DIN's CurrentDemandReq through
-``v2g/codec.py`` (its uncached functions: the public ones are memoised) next to ISO 15118-20's
-DC_ChargeLoopReq through ``v2g/codec20.py`` (not memoised), in both control modes.
+The ``session`` rows time what the EV session pays per charging-loop message: the neutral message
+encoded and decoded by the message-model codec (the EXI rows above plus the neutral ⇄ generated
+mapping) — DIN's CurrentDemandReq as the Evcc builds it, the real CurrentDemandRes and PreChargeReq
+above, through ``v2g/codec.py`` (never memoised: issue 17) next to ISO 15118-20's DC_ChargeLoopReq
+through ``v2g/codec20.py`` (not memoised), in both control modes.
 """
 
 from __future__ import annotations
@@ -78,9 +79,19 @@ def _loop_request(control_mode: str | None) -> EvMessage:
 def session_rows() -> list[tuple[str, str, float, float]]:
     """(schema, message, decode µs, encode µs) of the charging-loop request through the session codecs."""
     din = _loop_request(None)
-    din_data = codec._encode_request(din, Schema.DIN)
-    out = [("din", "CurrentDemandReq session", per_op_us(lambda: codec._decode_request(din_data, Schema.DIN)),
-            per_op_us(lambda: codec._encode_request(din, Schema.DIN)))]
+    din_data = codec.encode_request(din, Schema.DIN)
+    out = [("din", "CurrentDemandReq session", per_op_us(lambda: codec.decode_request(din_data, Schema.DIN)),
+            per_op_us(lambda: codec.encode_request(din, Schema.DIN)))]
+    # the charger's CurrentDemandRes and the car's PreChargeReq of the real session, as the neutral
+    # messages they decode to and back
+    res_data = bytes.fromhex(MESSAGES[1][2])
+    res = codec.decode_response(res_data, Schema.DIN)
+    out.append(("din", "CurrentDemandRes session", per_op_us(lambda: codec.decode_response(res_data, Schema.DIN)),
+                per_op_us(lambda: codec.encode_response(res, Schema.DIN))))
+    pre_data = bytes.fromhex(MESSAGES[2][2])
+    pre = codec.decode_request(pre_data, Schema.DIN)
+    out.append(("din", "PreChargeReq session", per_op_us(lambda: codec.decode_request(pre_data, Schema.DIN)),
+                per_op_us(lambda: codec.encode_request(pre, Schema.DIN))))
     ptype = codec20.payload_type(Kind.CURRENT_DEMAND)
     for mode in ("scheduled", "dynamic"):
         msg = _loop_request(mode)

@@ -9,7 +9,9 @@ on the 2-core development machine.  Run with ``make bench`` (or ``python bench/s
 
 ``--against PATH`` also runs another checkout — e.g. the previous commit in a git worktree, built
 in place with ``CCS2CHADEMO_COMPILE=require python setup.py build_ext --inplace`` — alternating
-with ours in the same run, so a refactor shows it is not slower (issue 12).
+with ours in the same run, so a refactor shows it is not slower (issue 12); then both run the
+session without the simulation's codec cache (the product's codec), alternating, by CPU seconds
+of the command (issue 17's ratio to the previous main).
 
 Then the same session in this process with the simulation's EXI cache (``sim/codec_cache.py``,
 the default) and without it (``--no-codec-cache``: the adapter's and the charger's codec as in
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,6 +52,36 @@ def cli_run(env: dict[str, str] | None = None) -> tuple[float, dict[str, object]
     start = time.perf_counter()
     out = subprocess.run(COMMAND, check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout
     return time.perf_counter() - start, json.loads(out)
+
+
+def uncached_cpu_s(env: dict[str, str] | None) -> tuple[float, dict[str, object]]:
+    """CPU seconds (user + system) of ``simulate --json --no-codec-cache`` in a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([*COMMAND, "--no-codec-cache"], check=True, capture_output=True, text=True, cwd=ROOT,
+                         env=env).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, json.loads(out)
+
+
+def uncached_against(other_env: dict[str, str], label: str, runs: int) -> bool:
+    """The product's codec (no cache) here and in another checkout, alternating: the ratio issue 17 asks for."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    summary: dict[str, object] = {}
+    other_summary: dict[str, object] = {}
+    for _ in range(runs):
+        cpu, summary = uncached_cpu_s(None)
+        ours.append(cpu)
+        cpu, other_summary = uncached_cpu_s(other_env)
+        theirs.append(cpu)
+    virtual = float(str(summary["virtual_s"]))
+    same = session(summary) == session(other_summary)
+    print(f"--no-codec-cache, CPU s of the whole command (start-up included), best of {runs} alternating: "
+          f"ours {min(ours):.2f} s = {virtual / min(ours):.0f}× real time per CPU s, {label} {min(theirs):.2f} s "
+          f"= {virtual / min(theirs):.0f}× → ours is {min(theirs) / min(ours):.2f}× its speed "
+          f"(medians {statistics.median(ours):.2f} / {statistics.median(theirs):.2f} s); "
+          f"same session: {'yes' if same else 'NO'}")
+    return same
 
 
 def pure_tree(into: Path) -> Path:
@@ -142,8 +175,9 @@ def main() -> None:
     print(f"same session both ways (summary apart from wall_s): {'yes' if same else 'NO'}")
     verdict = "meets" if best <= TARGET_S else "misses"
     print(f"target ≤ {TARGET_S:g} s: {verdict} it ({best / TARGET_S:.2f} × the target)")
+    same_uncached = True if args.against is None else uncached_against(other_env or {}, str(args.against), RUNS)
     same_with_cache = codec_cache_figures(args.cache_runs)
-    if not (same and same_with_cache):
+    if not (same and same_with_cache and same_uncached):
         sys.exit(1)
 
 

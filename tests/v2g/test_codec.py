@@ -70,3 +70,50 @@ def test_responses_round_trip_through_exi(schema: Schema, kind: Kind, code: str,
         assert back.status_code == status
     if kind is Kind.CURRENT_DEMAND:
         assert (back.present_voltage, back.present_current, back.max_current) == (v, i, i)
+
+
+# --- the mapping's fast paths make the choices of the general code -------------------------------
+
+
+def _physical(x: float) -> tuple[int, int] | str:
+    from ccs2chademo.exi import din
+
+    try:
+        pv = codec._pv(din, x, "V")
+    except codec.CodecError as exc:
+        return str(exc)
+    return pv.value, pv.multiplier
+
+
+def _reference(x: float) -> tuple[int, int] | str:
+    from ccs2chademo.exi._bits import ExiError, pick_multiplier
+
+    try:
+        return pick_multiplier(x, -3, 3, -32768, 32767)
+    except ExiError as exc:
+        return str(exc)
+
+
+@settings(max_examples=2000)
+@given(st.one_of(st.floats(-4e7, 4e7), st.integers(-40_000_000, 40_000_000).map(lambda n: n / 1000),
+                 st.integers(-400_000, 400_000).map(lambda n: n / 10), st.integers(-4_000_000, 4_000_000)
+                 .map(float), st.integers(-40_000_000, 40_000_000).map(lambda n: n * 0.001)))
+def test_physical_value_fast_path_chooses_as_pick_multiplier(x: float) -> None:
+    assert _physical(x) == _reference(x)
+
+
+def test_physical_value_of_no_number_is_a_codec_error() -> None:
+    for x in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(codec.CodecError, match="not a number"):
+            codec._pv(codec.din, x, "A")
+
+
+def test_value_of_every_short_at_every_multiplier_is_the_rounded_product() -> None:
+    """``_value`` divides instead of rounding value × 10^multiplier to 6 decimals: same floats."""
+    from ccs2chademo.exi import din
+
+    for multiplier in range(-3, 4):
+        pv = din.PhysicalValue(multiplier=multiplier, unit=None, value=0)
+        for value in range(-32768, 32768):
+            pv.value = value
+            assert codec._value(pv) == round(float(value * 10.0**multiplier), 6), (value, multiplier)

@@ -15,7 +15,10 @@ machines take (``exi=``, default :data:`EXI`); the simulation passes its own cac
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
+import math
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -43,33 +46,58 @@ def _module(schema: Schema | None) -> ModuleType:
 
 
 def _enum_name(value: Any) -> str:
-    return str(value.name).rstrip("_")  # EVSENotification.None_ → "None"
+    # ``_name_`` is the member's plain attribute; ``.name`` is a property (a Python-level call)
+    return str(value._name_).rstrip("_")  # EVSENotification.None_ → "None"
+
+
+#: enum class → {name: member}, filled on first use: the enum class's ``[name]`` is a Python-level
+#: call, and a session looks up the same few names (units, status codes) in every message
+_MEMBERS: dict[type, dict[str, Any]] = {}
 
 
 def _enum(cls: Any, name: str) -> Any:
-    try:
+    members = _MEMBERS.get(cls)
+    if members is None:
+        members = _MEMBERS[cls] = {member._name_: member for member in cls}
+        if "None_" in members:
+            members["None"] = members["None_"]
+    member = members.get(name)
+    if member is not None:
+        return member
+    try:  # the ``UNDEFINED_<n>`` pseudo-members (byte-exact with OpenV2G, see OpenEnum)
         return cls.from_name("None_" if name == "None" else name)
     except KeyError:
         raise CodecError(f"{name!r} is not a {cls.__name__}") from None
 
 
-_SCALES = ((0, 1.0), (-1, 10.0), (-2, 100.0), (-3, 1000.0))
+#: multiplier → 10^(3 + multiplier): a value with up to 3 decimals, scaled to thousandths and
+#: divisible by this, is exact at that multiplier
+_THOUSANDTHS = ((0, 1000), (-1, 100), (-2, 10), (-3, 1))
 
 
 def _pv(m: ModuleType, x: float, unit: str) -> Any:
     """A PhysicalValue with the multiplier closest to 0 that represents ``x`` exactly.
 
-    The common case (a value with up to 3 decimals that fits a short) is found here directly;
-    everything else goes to the codec's general :meth:`PhysicalValue.of`, which gives the same
-    choice, only slower — this runs four times per CurrentDemand exchange.
+    The common case (a value with up to 3 decimals that fits a short) is found here with one
+    rounding: ``x`` in thousandths, then the coarsest multiplier that keeps it whole.  Anything
+    else goes to the codec's general :func:`pick_multiplier`, which makes the same choice, only
+    slower (``tests/v2g/test_codec.py`` compares the two) — this runs up to seven times per
+    CurrentDemand message.
     """
-    symbol = m.UnitSymbol[unit]
+    symbol = _enum(m.UnitSymbol, unit)
     x = float(x)
-    for multiplier, scale in _SCALES:
-        scaled = x * scale
-        value = round(scaled)
-        if -32768 <= value <= 32767 and abs(value - scaled) <= 1e-9 * max(1.0, abs(scaled)):
-            return m.PhysicalValue(multiplier=multiplier, unit=symbol, value=value)
+    if not math.isfinite(x):
+        raise CodecError(f"physical value {x} is not a number")
+    scaled = x * 1000.0
+    thousandths = round(scaled)
+    size = scaled if scaled >= 0.0 else -scaled  # plain float arithmetic: no builtins calls when compiled
+    if abs(thousandths - scaled) <= 1e-9 * (size if size > 1.0 else 1.0):
+        for multiplier, step in _THOUSANDTHS:
+            if thousandths % step == 0:
+                value = thousandths // step
+                if -32768 <= value <= 32767:
+                    return m.PhysicalValue(multiplier=multiplier, unit=symbol, value=value)
+                break
     value, multiplier = _general_pick(x)
     return m.PhysicalValue(multiplier=multiplier, unit=symbol, value=value)
 
@@ -87,14 +115,32 @@ def _opt_pv(m: ModuleType, x: float | None, unit: str) -> Any:
     return None if x is None else _pv(m, x, unit)
 
 
+#: 10^-multiplier for the multipliers below 0 that the schemas allow
+_DIVISORS = {-1: 10.0, -2: 100.0, -3: 1000.0}
+
+
 def _value(pv: Any) -> float | None:
-    return None if pv is None else round(float(pv.value_float), 6)
+    """Value × 10^Multiplier as the float nearest the decimal it denotes (0.3, not 3 × 0.1 = 0.30000000000000004).
+
+    ``value / 10.0**-multiplier`` is one correctly rounded division, so it *is* that nearest float
+    (the same result as rounding ``value × 0.1`` to 6 decimals, the general case, without the
+    ``round``; ``tests/v2g/test_codec.py`` checks every short value at every multiplier).
+    """
+    if pv is None:
+        return None
+    multiplier = pv.multiplier
+    if multiplier == 0:
+        return float(pv.value)
+    divisor = _DIVISORS.get(multiplier)
+    if divisor is not None:
+        return float(pv.value / divisor)
+    return round(float(pv.value * 10.0**multiplier), 6)
 
 
 def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
     doc = m.V2G_Message(header=m.MessageHeader(session_id=session_id), body=m.Body(body_element=body))
-    try:
-        return bytes(exi.encode(doc))
+    try:  # the module's own entry point: ``exi.encode`` would look the module up again by name
+        return bytes(m.encode_document(doc))
     except exi.ExiError as exc:
         raise CodecError(f"cannot encode {type(body).__name__}: {exc}") from None
 
@@ -110,29 +156,52 @@ def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, A
         if not isinstance(doc, wanted):
             raise CodecError(f"expected SupportedAppProtocol{suffix}, got {type(doc).__name__}")
         return Kind.SUPPORTED_APP_PROTOCOL, doc, b""
-    if not isinstance(doc, din.V2G_Message | iso2.V2G_Message):
+    if not isinstance(doc, _V2G_MESSAGES):
         raise CodecError(f"expected a V2G_Message, got {type(doc).__name__}")
     body = doc.body.body_element
-    cls = type(body).__name__
-    if body is None or not (cls.endswith(suffix) or (suffix == "Req" and cls == "SessionStop")):
+    kind = (_REQUEST_KINDS if suffix == "Req" else _RESPONSE_KINDS).get(type(body))
+    if kind is not None:
+        return kind, body, bytes(doc.header.session_id)
+    return _body_kind(type(body).__name__, suffix), body, bytes(doc.header.session_id)
+
+
+def _body_kind(cls: str, suffix: str) -> Kind:
+    """The neutral kind of a body element by its generated class name (or the error saying why not;
+    an empty Body is ``NoneType``)."""
+    if not (cls.endswith(suffix) or (suffix == "Req" and cls == "SessionStop")):
         raise CodecError(f"expected a {suffix} message, got {cls}")
     base = cls[: -len(suffix)] if cls.endswith(suffix) else cls
     kind = _KIND_OF_NAME.get(base)
     if kind is None:
         raise CodecError(f"{cls} is not part of a DC EIM session")
-    return kind, body, bytes(doc.header.session_id)
+    return kind
+
+
+def _kinds(suffix: str) -> dict[type, Kind]:
+    """Generated body class → kind for every class :func:`_body_kind` accepts (looked up per message)."""
+    table: dict[type, Kind] = {}
+    for module in _MODULES.values():
+        for cls in vars(module).values():
+            if isinstance(cls, type) and getattr(cls, "SCHEMA", None) == module.SCHEMA:
+                with contextlib.suppress(CodecError):  # not a body element of this direction
+                    table[cls] = _body_kind(cls.__name__, suffix)
+    return table
+
+
+_V2G_MESSAGES = (din.V2G_Message, iso2.V2G_Message)
+_REQUEST_KINDS = _kinds("Req")
+_RESPONSE_KINDS = _kinds("Res")
 
 
 # ------------------------------------------------------------------------------ requests (EV)
 
 
 def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
-    fields: dict[str, Any] = {"ev_ready": msg.ev_ready, "ev_error_code": _enum(m.DC_EVErrorCode, msg.error_code),
-                              "evresssoc": msg.soc}
+    error = _enum(m.DC_EVErrorCode, msg.error_code)
     if m is din:
-        fields["ev_cabin_conditioning"] = msg.cabin_conditioning
-        fields["evress_conditioning"] = msg.ress_conditioning
-    return m.DC_EVStatus(**fields)
+        return din.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
+                               ev_cabin_conditioning=msg.cabin_conditioning, evress_conditioning=msg.ress_conditioning)
+    return m.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
 
 
 def _request_body(m: ModuleType, msg: EvMessage) -> Any:
@@ -207,12 +276,27 @@ def encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
     return _document(m, msg.session_id, _request_body(m, msg))
 
 
+#: generated class → its field names: ``getattr(obj, name, None)`` on a field the class lacks
+#: raises and catches an AttributeError inside (≈0.5 µs), and the responses are read by such probes
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _has(obj: Any, name: str) -> bool:
+    """Whether ``obj``'s generated class declares the field ``name`` (None has none)."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(
+            cls) else frozenset()
+    return name in names
+
+
 def _dc_ev_status_of(body: Any) -> Any:
-    holders = (body, getattr(body, "ev_charge_parameter", None), getattr(body, "ev_power_delivery_parameter", None))
-    for holder in holders:
-        status = getattr(holder, "dc_ev_status", None)
-        if status is not None:
-            return status
+    """The DC_EVStatus of a request: in the body, or in its charge or power delivery parameter."""
+    for holder_name in ("", "ev_charge_parameter", "ev_power_delivery_parameter"):
+        holder: Any = body if not holder_name else getattr(body, holder_name) if _has(body, holder_name) else None
+        if _has(holder, "dc_ev_status") and holder.dc_ev_status is not None:
+            return holder.dc_ev_status
     return None
 
 
@@ -226,9 +310,10 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
     fields: dict[str, Any] = {"session_id": session_id}
     status = _dc_ev_status_of(body)
     if status is not None:
+        din_status = isinstance(status, din.DC_EVStatus)  # ISO-2's has no conditioning flags
         fields.update(ev_ready=status.ev_ready, error_code=_enum_name(status.ev_error_code), soc=status.evresssoc,
-                      cabin_conditioning=getattr(status, "ev_cabin_conditioning", None),
-                      ress_conditioning=getattr(status, "evress_conditioning", None))
+                      cabin_conditioning=status.ev_cabin_conditioning if din_status else None,
+                      ress_conditioning=status.evress_conditioning if din_status else None)
     if kind is Kind.SESSION_SETUP:
         fields["evcc_id"] = bytes(body.evccid)
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
@@ -359,12 +444,18 @@ def encode_response(msg: EvseMessage, schema: Schema | None) -> bytes:
     return _document(m, msg.session_id, _response_body(m, msg))
 
 
+_DC_EVSE_STATUS = (din.DC_EVSEStatus, iso2.DC_EVSEStatus)
+
+
 def _dc_evse_status_of(body: Any) -> Any:
-    for holder in (body, getattr(body, "evse_charge_parameter", None)):
+    """The DC_EVSEStatus of a response: in the body (DIN and ISO-2 name it differently in some) or
+    in its charge parameter."""
+    for holder in (body, body.evse_charge_parameter if _has(body, "evse_charge_parameter") else None):
         for name in ("dc_evse_status", "evse_status"):
-            status = getattr(holder, name, None)
-            if isinstance(status, din.DC_EVSEStatus | iso2.DC_EVSEStatus):
-                return status
+            if _has(holder, name):
+                status = getattr(holder, name)
+                if isinstance(status, _DC_EVSE_STATUS):
+                    return status
     return None
 
 
@@ -374,7 +465,7 @@ def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
     if kind is Kind.SUPPORTED_APP_PROTOCOL:
         return EvseMessage(kind, response_code=_enum_name(body.response_code), schema_id=body.schema_id)
     fields: dict[str, Any] = {"session_id": session_id, "response_code": _enum_name(body.response_code)}
-    processing = getattr(body, "evse_processing", None)
+    processing = body.evse_processing if _has(body, "evse_processing") else None
     if processing is not None:
         fields["processing"] = _enum_name(processing)
     status = _dc_evse_status_of(body)
