@@ -3,7 +3,9 @@
 Real AF_PACKET SLAC, IPv6 link-local SDP multicast and TCP between two kernel stacks; the car is
 simulated in the adapter process (CAN ``sim``), GPIO ``sim``.  A short charge: the simulated stop
 button 5 s into CurrentDemand.  The veth capture is kept under test-artifacts/ and must decode
-into the whole DIN session with our own pcap reader.
+into the whole DIN session with our own pcap reader.  The same session proves that nothing
+listens by accident: the adapter's sockets, sampled throughout, are only those its
+configuration asks for (tests/run/listening.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from ccs2chademo.sim.veth_session import VethSession
 
 from .helpers import artifacts, assert_safe_shutdown, needs_netns
+from .listening import SocketSampler
 
 pytestmark = needs_netns
 
@@ -40,7 +43,8 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     reader.start()
     env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "2000000"}
     with VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0, adapter_env=env) as session:
-        adapter = session.wait("adapter", 90.0)
+        with SocketSampler(session) as sockets:  # every 0.3 s until the adapter exits
+            adapter = session.wait("adapter", 90.0)
         charger = session.wait("charger", 30.0)
         changes = session.gpio_changes()
     notify.close()
@@ -59,6 +63,9 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     assert "charging" in summary["chademo_states"] and summary["chademo_states"][-1] == "ended"
     assert summary["energy_kwh"] > 0.005  # 5 s of current reported by the charger
     assert summary["soc_start"] == 60.0
+
+    # nothing listens by accident: the samples saw the session, and only the sockets it asks for
+    sockets.check()
 
     chg = charger.summary()
     assert chg is not None and chg["result"] == "completed"

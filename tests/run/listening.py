@@ -1,6 +1,7 @@
 """Nothing listens by accident (issue 15, item 6): the sockets ``ccs2chademo run`` holds in its
 network namespace during a session, sampled with ``ss`` every few hundred milliseconds, are only
-those its configuration asks for.
+those its configuration asks for.  tests/run/test_veth.py samples its full session with
+:class:`SocketSampler` (one session proves both, instead of a second one for this alone).
 
 The adapter is a *car* on the CCS side: it opens connections, it serves nothing.  With
 ``[hardware.plc] interface = IF`` it may hold exactly
@@ -12,7 +13,7 @@ The adapter is a *car* on the CCS side: it opens connections, it serves nothing.
 * no listening or bound Unix sockets (the systemd notification socket is a client), no raw IP
   sockets, no other packet sockets.
 
-Anything else fails the test with the offending ``ss`` line.
+Anything else is reported with the offending ``ss`` line.
 """
 
 from __future__ import annotations
@@ -21,15 +22,9 @@ import re
 import subprocess
 import threading
 
-import pytest
-
 from ccs2chademo.homeplug.frames import ETHERTYPE
 from ccs2chademo.sim.veth_session import VethSession
 from ccs2chademo.v2g.sdp import SDP_PORT
-
-from .helpers import artifacts, needs_netns
-
-pytestmark = needs_netns
 
 SS = ["ss", "-H", "-a", "-n", "-p", "-t", "-u", "-w", "-x", "-0"]
 
@@ -39,7 +34,7 @@ def _sample(session: VethSession, pid: int) -> list[str]:
     return [" ".join(line.split()) for line in done.stdout.splitlines() if f"pid={pid}," in line]
 
 
-def _unasked(line: str, iface: str) -> str | None:
+def unasked(line: str, iface: str) -> str | None:
     """Why the socket of this ``ss`` line is not one the configuration asks for (None: it is)."""
     netid, state, _rq, _sq, local, *_ = line.split()
     if netid == "tcp":
@@ -59,30 +54,36 @@ def _unasked(line: str, iface: str) -> str | None:
     return f"a {netid} socket"
 
 
-@pytest.mark.slow
-def test_run_listens_on_nothing_it_was_not_asked_for(request: pytest.FixtureRequest) -> None:
-    lines: set[str] = set()
-    with VethSession(artifacts(request), stop_after_s=5.0) as session:
-        adapter = session.procs["adapter"]
-        stop = threading.Event()
+class SocketSampler:
+    """``with SocketSampler(session):`` samples the adapter's sockets every ``every`` seconds until
+    the block ends or the adapter exits; then :attr:`lines` holds every distinct ``ss`` line seen."""
 
-        def poll() -> None:
-            while not stop.is_set() and adapter.poll() is None:
-                lines.update(_sample(session, adapter.pid))
-                stop.wait(0.3)
+    def __init__(self, session: VethSession, every: float = 0.3) -> None:
+        self.session = session
+        self.every = every
+        self.lines: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
 
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        result = session.wait("adapter", 90.0)
-        stop.set()
-        poller.join(5.0)
-        session.wait("charger", 30.0)
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = result.summary()
-    assert summary is not None and "CurrentDemand" in summary["ccs_states"], summary
-    iface = session.adapter_if
-    # the samples saw the session itself: the SLAC socket and the V2G connection to the charger
-    assert any(line.startswith("p_raw") for line in lines), lines
-    assert any(line.startswith("tcp") and "ESTAB" in line for line in lines), lines
-    unasked = sorted(f"{why}: {line}" for line in lines if (why := _unasked(line, iface)) is not None)
-    assert not unasked, "\n".join(unasked)
+    def _poll(self) -> None:
+        adapter = self.session.procs["adapter"]
+        while not self._stop.is_set() and adapter.poll() is None:
+            self.lines.update(_sample(self.session, adapter.pid))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> SocketSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+
+    def check(self) -> None:
+        """The samples saw the session itself (the SLAC socket and the V2G connection to the
+        charger), and no socket the configuration does not ask for."""
+        lines, iface = self.lines, self.session.adapter_if
+        assert any(line.startswith("p_raw") for line in lines), lines
+        assert any(line.startswith("tcp") and "ESTAB" in line for line in lines), lines
+        found = sorted(f"{why}: {line}" for line in lines if (why := unasked(line, iface)) is not None)
+        assert not found, "\n".join(found)
