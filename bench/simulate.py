@@ -175,7 +175,7 @@ def main() -> None:
     print(f"same session both ways (summary apart from wall_s): {'yes' if same else 'NO'}")
     verdict = "meets" if best <= TARGET_S else "misses"
     print(f"target ≤ {TARGET_S:g} s: {verdict} it ({best / TARGET_S:.2f} × the target)")
-    same_uncached = True if args.against is None else uncached_against(other_env or {}, str(args.against), RUNS)
+    same_uncached = other_env is None or uncached_against(other_env, str(args.against), RUNS)
     same_with_cache = codec_cache_figures(args.cache_runs)
     if not (same and same_with_cache and same_uncached):
         sys.exit(1)

@@ -281,22 +281,22 @@ def encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
 _FIELDS: dict[type, frozenset[str]] = {}
 
 
-def _has(obj: Any, name: str) -> bool:
-    """Whether ``obj``'s generated class declares the field ``name`` (None has none)."""
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` if ``obj``'s generated class declares that field, else None (None has none)."""
     cls = type(obj)
     names = _FIELDS.get(cls)
     if names is None:
         names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(
             cls) else frozenset()
-    return name in names
+    return getattr(obj, name) if name in names else None
 
 
 def _dc_ev_status_of(body: Any) -> Any:
     """The DC_EVStatus of a request: in the body, or in its charge or power delivery parameter."""
-    for holder_name in ("", "ev_charge_parameter", "ev_power_delivery_parameter"):
-        holder: Any = body if not holder_name else getattr(body, holder_name) if _has(body, holder_name) else None
-        if _has(holder, "dc_ev_status") and holder.dc_ev_status is not None:
-            return holder.dc_ev_status
+    for holder in (body, _field(body, "ev_charge_parameter"), _field(body, "ev_power_delivery_parameter")):
+        status = _field(holder, "dc_ev_status")
+        if status is not None:
+            return status
     return None
 
 
@@ -310,10 +310,9 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
     fields: dict[str, Any] = {"session_id": session_id}
     status = _dc_ev_status_of(body)
     if status is not None:
-        din_status = isinstance(status, din.DC_EVStatus)  # ISO-2's has no conditioning flags
         fields.update(ev_ready=status.ev_ready, error_code=_enum_name(status.ev_error_code), soc=status.evresssoc,
-                      cabin_conditioning=status.ev_cabin_conditioning if din_status else None,
-                      ress_conditioning=status.evress_conditioning if din_status else None)
+                      cabin_conditioning=_field(status, "ev_cabin_conditioning"),
+                      ress_conditioning=_field(status, "evress_conditioning"))
     if kind is Kind.SESSION_SETUP:
         fields["evcc_id"] = bytes(body.evccid)
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
@@ -450,12 +449,11 @@ _DC_EVSE_STATUS = (din.DC_EVSEStatus, iso2.DC_EVSEStatus)
 def _dc_evse_status_of(body: Any) -> Any:
     """The DC_EVSEStatus of a response: in the body (DIN and ISO-2 name it differently in some) or
     in its charge parameter."""
-    for holder in (body, body.evse_charge_parameter if _has(body, "evse_charge_parameter") else None):
+    for holder in (body, _field(body, "evse_charge_parameter")):
         for name in ("dc_evse_status", "evse_status"):
-            if _has(holder, name):
-                status = getattr(holder, name)
-                if isinstance(status, _DC_EVSE_STATUS):
-                    return status
+            status = _field(holder, name)
+            if isinstance(status, _DC_EVSE_STATUS):
+                return status
     return None
 
 
@@ -465,7 +463,7 @@ def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
     if kind is Kind.SUPPORTED_APP_PROTOCOL:
         return EvseMessage(kind, response_code=_enum_name(body.response_code), schema_id=body.schema_id)
     fields: dict[str, Any] = {"session_id": session_id, "response_code": _enum_name(body.response_code)}
-    processing = body.evse_processing if _has(body, "evse_processing") else None
+    processing = _field(body, "evse_processing")
     if processing is not None:
         fields["processing"] = _enum_name(processing)
     status = _dc_evse_status_of(body)
@@ -489,7 +487,7 @@ def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
                           current_regulation_tolerance=_value(param.evse_current_regulation_tolerance),
                           peak_current_ripple=_value(param.evse_peak_current_ripple))
         schedules = body.sa_schedules
-        tuples = getattr(schedules, "sa_schedule_tuple", None)
+        tuples = _field(schedules, "sa_schedule_tuple")
         if tuples:
             fields["sa_schedule_tuple_id"] = tuples[0].sa_schedule_tuple_id
     elif kind is Kind.CURRENT_DEMAND:
