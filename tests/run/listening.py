@@ -1,5 +1,5 @@
 """Nothing listens by accident (issue 15, item 6): the sockets ``ccs2chademo run`` holds in its
-network namespace during a session, sampled with ``ss`` every few hundred milliseconds, are only
+network namespace during a session, sampled with ``ss`` every half second, are only
 those its configuration asks for.  tests/run/test_veth.py samples its full session with
 :class:`SocketSampler` (one session proves both, instead of a second one for this alone).
 
@@ -30,7 +30,10 @@ SS = ["ss", "-H", "-a", "-n", "-p", "-t", "-u", "-w", "-x", "-0"]
 
 
 def _sample(session: VethSession, pid: int) -> list[str]:
-    done = subprocess.run(session.veth.command(session.adapter_ns, *SS), capture_output=True, text=True, check=False)
+    # at low priority: ``ss -p`` walks every process's descriptors, and the session it watches
+    # keeps real-time protocol timings (a CurrentDemandRes later than 1 s ends it)
+    argv = ["nice", "-n", "10", *session.veth.command(session.adapter_ns, *SS)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     return [" ".join(line.split()) for line in done.stdout.splitlines() if f"pid={pid}," in line]
 
 
@@ -46,7 +49,8 @@ def unasked(line: str, iface: str) -> str | None:
         return "the SDP server port" if int(match.group(2)) == SDP_PORT else None
     if netid == "p_raw":
         # protocol 0 ("[0]:*"): a packet socket unhooked from every interface receives nothing —
-        # the kernel shows the HomePlug socket so for an instant while it is being closed
+        # the HomePlug socket shows so between socket() and bind() (drivers/linux/raweth.py opens
+        # it with protocol 0) and for an instant while it is being closed
         ours = (f"[{ETHERTYPE}]:{iface}", "[0]:*")
         return None if local in ours else "a packet socket other than HomePlug on the PLC interface"
     if netid.startswith("u_"):
@@ -58,7 +62,7 @@ class SocketSampler:
     """``with SocketSampler(session):`` samples the adapter's sockets every ``every`` seconds until
     the block ends or the adapter exits; then :attr:`lines` holds every distinct ``ss`` line seen."""
 
-    def __init__(self, session: VethSession, every: float = 0.3) -> None:
+    def __init__(self, session: VethSession, every: float = 0.5) -> None:
         self.session = session
         self.every = every
         self.lines: set[str] = set()

@@ -43,7 +43,7 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     reader.start()
     env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "2000000"}
     with VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=5.0, adapter_env=env) as session:
-        with SocketSampler(session) as sockets:  # every 0.3 s until the adapter exits
+        with SocketSampler(session) as sockets:  # every 0.5 s until the adapter exits
             adapter = session.wait("adapter", 90.0)
         charger = session.wait("charger", 30.0)
         changes = session.gpio_changes()
@@ -55,7 +55,8 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     assert summary is not None, adapter.stdout
     assert set(summary) == {"result", "stop_reason", "soc_start", "soc_end", "energy_kwh", "virtual_s", "wall_s",
                             "invariant_violations", "ccs_states", "chademo_states"}
-    assert summary["result"] == "completed" and summary["stop_reason"] == "button"
+    assert (summary["result"], summary["stop_reason"]) == ("completed", "button"), \
+        (summary, session.niceness, "\n".join(session.story()))
     ccs = summary["ccs_states"]
     for state in ("slac", "sdp", "SessionSetup", "CableCheck", "PreCharge", "CurrentDemand", "WeldingDetection",
                   "SessionStop", "End"):

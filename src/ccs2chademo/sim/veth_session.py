@@ -17,7 +17,6 @@ inlet contactor line) and ``lock-feedback`` is on.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -87,6 +86,9 @@ class VethSession:
     ccs_config: str = ""
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
+    #: the nice value each process was given (None: refused, it runs at the caller's) — what a
+    #: failing timing assertion reports beside :meth:`story`
+    niceness: dict[str, int | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.veth = VethPair(prefix="c2c")  # a unique tag per session: parallel runs never collide
@@ -121,9 +123,14 @@ class VethSession:
         self.procs[name] = proc
         # The session's processes keep real-time protocol timings (SLAC's 50 ms windows, the
         # 100 ms CAN cycle): on a small machine that is also running a busy test worker they get
-        # the CPU first, as a deployed adapter's service would (deploy/).  Only root may raise it.
-        with contextlib.suppress(OSError):
+        # the CPU first, as a deployed adapter's service would (deploy/).  Only root (with
+        # CAP_SYS_NICE) may raise it; :attr:`niceness` says what each process got.
+        try:
             os.setpriority(os.PRIO_PROCESS, proc.pid, REALTIME_NICE)
+        except OSError:
+            self.niceness[name] = None
+        else:
+            self.niceness[name] = REALTIME_NICE
 
     def _start(self) -> None:
         for path in (self.session_log, self.gpio_trace):

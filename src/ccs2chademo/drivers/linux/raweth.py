@@ -37,7 +37,10 @@ class RawEthernetPort(Port):
         """Open and bind the socket; raises :class:`~.iface.NetDriverError` subclasses."""
         iface.index(self.ifname)
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(self.ethertype))
+            # protocol 0 until bound: a packet socket opened with 0x88E1 would hear that ethertype
+            # on every interface until bind() narrows it to ours (packet(7)); with 0 it hears
+            # nothing, and bind() sets interface and protocol together
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except OSError as exc:
             raise iface.translate(exc, "opening a raw packet socket", self.ifname) from None
         try:
