@@ -210,6 +210,27 @@ class Rig:
             self.out += self.bridge.actions()
         self.now = until
 
+    def drive(self, until: float) -> None:
+        """Time passes up to ``until`` (a rig with a talking car side feeds it on the way)."""
+        self.run(until)
+
+    def ramp_from_power_delivery(self, present_voltage: float, steps: int = 5) -> tuple[float, list[float]]:
+        """PowerDelivery answered, the first CurrentDemandRes 3 s later (a slow charger): the
+        EVTargetCurrent the first CurrentDemandReq carries, then the one of each of the next
+        ``steps`` 100 ms cycles."""
+        done: dict[str, Any] = {
+            "charge_parameter_discovery_done": True, "cable_check_done": True, "precharge_reached": True,
+            "present_voltage": present_voltage, "evse_max_voltage": 500.0, "evse_max_current": 125.0}
+        self.ccs.reach(self.now, "PowerDeliveryOn", **done)
+        self.drive(self.now + 3.0)
+        first = self.ccs.request.target_current
+        self.ccs.reach(self.now, "CurrentDemand", current_demand=True, present_current=0.0, **done)
+        targets = []
+        for _ in range(steps):
+            self.drive(self.now + 0.1)
+            targets.append(self.ccs.request.target_current)
+        return first, targets
+
     def outputs(self, name: str) -> list[Any]:
         return [a.value for a in self.out if isinstance(a, SetOutput) and a.name == name]
 

@@ -104,6 +104,32 @@ def test_a_car_that_refuses_a_second_session_is_promoted_to_the_single_session_f
     assert len(rig.ccs_sides) == 2 and rig.ccs.single_session  # a fresh CCS side in the single-session flow
 
 
+def test_the_single_session_ramp_starts_with_the_first_current_demand() -> None:
+    """In the single-session flow the car's charging loop runs ahead of CCS: it asks for current
+    while ContactorsClosing and PowerDelivery still take their time.  The request holds 1 A until
+    CurrentDemand (adapter.md §6.1) and the +4 A / 100 ms ramp must not run underneath: the first
+    CurrentDemandReq after the 1 A would carry its accumulated step (the clara mode's Compleo
+    finding, docs/reliability.md)."""
+    rig = Rig()
+    rig.run(0.25)
+    rig.car.vehicle, rig.car.is_discovering = XPENG, True
+    rig.run(0.45)
+    assert rig.bridge.single_session
+    rig.ccs.reach(rig.now, "WaitForPreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  evse_max_voltage=500.0, evse_max_current=125.0)
+    rig.run(rig.now + 0.3)
+    estimate = rig.ccs.request.precharge_voltage
+    rig.ccs.reach(rig.now, "PreCharge", charge_parameter_discovery_done=True, cable_check_done=True,
+                  precharge_reached=True, present_voltage=estimate, evse_max_voltage=500.0, evse_max_current=125.0)
+    rig.car.demand = PowerDemand(d2=True, car_contactors_closed=True, charging=True, current=125)
+    rig.car.evident = True
+    rig.run(rig.now + 0.3)
+    assert rig.outputs("contactor") == [True]
+    first, targets = rig.ramp_from_power_delivery(estimate)
+    assert first == 1.0  # the single-session placeholder until CurrentDemand
+    assert targets == [4.0, 8.0, 12.0, 16.0, 20.0]  # +4 A per 100 ms from 0 A, never the step
+
+
 # ---------------------------------------------------------------------------------- the contactor
 def test_contactor_closes_when_both_sides_agree() -> None:
     rig = precharged(Rig())

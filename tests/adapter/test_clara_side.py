@@ -228,6 +228,7 @@ class ClaraRig(Rig):
         return self.sides[-1]
 
     def drive(self, until: float) -> None:
+        """Time passes, the VCU's frame every 100 ms."""
         while self.now < until - 1e-9:
             if self.vcu is not None:
                 self.bridge.receive(vcu_frame(**self.vcu), self.now)
@@ -276,17 +277,8 @@ def test_bridge_ramps_the_vcu_request_only_from_the_first_current_demand() -> No
                   evse_max_current=125.0)
     rig.drive(rig.now + 0.3)
     assert rig.outputs("contactor") == [True] and rig.sides[0].demand.current == 125
-    rig.ccs.reach(rig.now, "PowerDeliveryOn", charge_parameter_discovery_done=True, cable_check_done=True,
-                  precharge_reached=True, present_voltage=BATTERY, evse_max_voltage=500.0, evse_max_current=125.0)
-    rig.drive(rig.now + 3.0)
-    assert rig.ccs.request.target_current == 0.0  # what the first CurrentDemandReq carries
-    rig.ccs.reach(rig.now, "CurrentDemand", charge_parameter_discovery_done=True, cable_check_done=True,
-                  precharge_reached=True, current_demand=True, present_voltage=BATTERY, present_current=0.0,
-                  evse_max_voltage=500.0, evse_max_current=125.0)
-    targets = []
-    for _ in range(5):
-        rig.drive(rig.now + 0.1)
-        targets.append(rig.ccs.request.target_current)
+    first, targets = rig.ramp_from_power_delivery(BATTERY)
+    assert first == 0.0  # what the first CurrentDemandReq carries
     assert targets == [4.0, 8.0, 12.0, 16.0, 20.0]  # +4 A per 100 ms from 0 A
 
 

@@ -807,9 +807,10 @@ class Bridge(MachineBase):
         # A VCU asks for its current from the end of the precharge, seconds before the first
         # CurrentDemandReq (ContactorsClosing, PowerDelivery: ≈0.9 s at a Compleo): a ramp running
         # meanwhile reached the charger as one step, which a Compleo's current loop overshot into
-        # its EmergencyShutdown (campaign finding, docs/reliability.md).  In clara mode the ramp
-        # starts with the CurrentDemand loop, from 0 A.
-        loop = demand.charging and (st.current_demand or not self.clara)
+        # its EmergencyShutdown (campaign finding, docs/reliability.md).  A single-session car's
+        # charging loop runs ahead of CCS the same way (the request shows 1 A meanwhile).  In
+        # both the ramp starts with the CurrentDemand loop, from 0 A.
+        loop = demand.charging and (st.current_demand or not (self.clara or self.single_session))
         current = self.current.step(
             float(demand.current), in_charging_loop=loop,
             dynamic_max_a=float(cfg.max_amps) if limit is None else min(limit, cfg.max_amps),
