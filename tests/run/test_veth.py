@@ -11,6 +11,7 @@ configuration asks for (tests/run/listening.py).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import subprocess
@@ -18,8 +19,10 @@ import sys
 import threading
 from pathlib import Path
 
+import can
 import pytest
 
+from ccs2chademo.runtime.logfile import HEADER_LINE
 from ccs2chademo.sim.veth_session import VethSession
 
 from .helpers import artifacts, assert_safe_shutdown, needs_netns
@@ -91,6 +94,37 @@ def test_full_session_over_veth(request: pytest.FixtureRequest, tmp_path: Path) 
     names = [line.get("message") for line in lines]
     assert names.count("CurrentDemandReq") >= 20 and "SessionStopRes" in names
     assert any(line.get("kind") == "homeplug" for line in lines) and any(line.get("kind") == "sdp" for line in lines)
+
+
+def test_a_stalled_session_log_never_stalls_the_session(request: pytest.FixtureRequest) -> None:
+    """The session log on a stalling SD card (sim/stalled_disk.py: a FIFO with a 4 KiB buffer that
+    nobody reads for the first 16 s — through the discovery session, SLAC, the EV session's start
+    and the CHAdeMO charge session's first seconds).  The adapter's loop never waits for it
+    (drivers/offload.py): the CAN log shows the charge session's 100 ms cycle without a gap while
+    the card stalls, the session charges and stops on the button as usual, and the whole session
+    log arrives once the card reads again."""
+    stall = 16.0
+    with VethSession(artifacts(request), session_log_stall_s=stall) as session:
+        adapter = session.wait("adapter", 90.0)
+        charger = session.wait("charger", 30.0)
+    assert adapter.returncode == 0 and charger.returncode == 0, adapter.stderr[-2000:]
+    summary = adapter.summary()
+    assert summary is not None, adapter.stdout
+    assert (summary["result"], summary["stop_reason"]) == ("completed", "button"), (summary, adapter.stderr[-2000:])
+    records = session.records()
+    assert [r["state"] for r in records if r.get("part") == "chademo" and r["kind"] == "state"][-1] == "ENDED"
+    # the card's buffer was full seconds before it read again: an adapter writing from its loop
+    # would have waited there
+    logged = len(HEADER_LINE) + sum(len(json.dumps(r)) for r in records if r.get("t", stall) < stall - 4.0)
+    assert logged > 4096, logged
+    # the loop's 0x108 every 100 ms meanwhile: the charge session's frames up to the card's return
+    fifo = session.stalled_log
+    assert fifo is not None and fifo.reading_at is not None
+    stamps = [m.timestamp for m in can.LogReader(str(session.artifacts / "can.log")) if m.arbitration_id == 0x108]
+    charge = [t for t in stamps[next(i for i in range(1, len(stamps)) if stamps[i] - stamps[i - 1] > 2.0):]
+              if t < fifo.reading_at]
+    assert charge and fifo.reading_at - charge[0] > 2.0, (charge, fifo.reading_at)
+    assert max(b - a for a, b in itertools.pairwise(charge)) < 0.3, charge
 
 
 def test_charger_fault_over_veth_stops_both_sides(request: pytest.FixtureRequest) -> None:

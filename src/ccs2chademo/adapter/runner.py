@@ -40,6 +40,7 @@ from ..drivers.linux.net import TcpClientPort
 from ..drivers.linux.raweth import RawEthernetPort
 from ..drivers.linux.watchdog import SystemdNotifier, Watchdog
 from ..drivers.logfiles import session_log_from_config
+from ..drivers.offload import WriterThread
 from ..drivers.pcapng import RotatingPcapngWriter, Tap
 from ..drivers.safety import SafeOutputs, run_guarded
 from ..runtime import AsyncRuntime, Event, InputChanged
@@ -226,16 +227,19 @@ class _TcpTap(Tap):
 class _CanLogTap(Port):
     """Every CAN frame in and out of the adapter into a python-can log (rotated by size)."""
 
-    def __init__(self, inner: Port, writer: can.Listener) -> None:
+    def __init__(self, inner: Port, log: can.Listener, writer: WriterThread) -> None:
         super().__init__()
         self.inner = inner
-        self.writer = writer
+        self.log = log
+        self._log_frame = writer.wrap(log.on_message_received)  # written on the writer thread
+        self._stop_log = writer.wrap(log.stop)
         self.closed = False
 
     def close_log(self) -> None:
-        """Stop the writer; frames still in flight (a callback already queued) are not logged."""
+        """Stop the log after the frames logged so far; frames still in flight (a callback
+        already queued) are not logged."""
         self.closed = True
-        self.writer.stop()
+        self._stop_log()
 
     def bind(self, link: str, deliver: Any) -> None:
         super().bind(link, deliver)
@@ -250,7 +254,7 @@ class _CanLogTap(Port):
     def _write(self, frame: Any, rx: bool) -> None:
         if self.closed:
             return
-        self.writer.on_message_received(can.Message(
+        self._log_frame(can.Message(
             timestamp=time.time(), arbitration_id=frame.arbitration_id, data=frame.data,
             is_extended_id=frame.is_extended_id, is_rx=rx))
 
@@ -300,6 +304,8 @@ class AdapterRun:
         self.bridge: Bridge | None = None
         self.rig: CarRig | None = None
         self._closers: list[Any] = []
+        #: every log file's writes (the session log, pcapng, CAN log), off the event loop
+        self.writer = WriterThread()
 
     # -- the lifetime -----------------------------------------------------------------------
     def execute(self) -> int:
@@ -309,7 +315,10 @@ class AdapterRun:
         gpio = open_gpio(hw.gpio, trace=self.options.gpio_trace)
         self.gpio = gpio
         self.notifier = notifier = SystemdNotifier.from_env()
-        with SafeOutputs(gpio, notifier) as safe, session_log_from_config(hw.logging):
+        # every log file is written on the writer thread (drivers/offload.py: the loop never
+        # waits for the SD card); it closes last, once the files' last records are written
+        with (self.writer, SafeOutputs(gpio, notifier) as safe,
+              session_log_from_config(hw.logging, writer=self.writer)):
             self.status = run_guarded(safe, self._main)
             self.reason = safe.reason or "end of run"
         notifier.close()
@@ -394,15 +403,16 @@ class AdapterRun:
             return ports
         path.parent.mkdir(parents=True, exist_ok=True)
         log = self.config.hardware.logging
-        writer = RotatingPcapngWriter(path, log.rotate_bytes, log.rotate_count, epoch=time.time(),
-                                      interface=iface.name)
-        self._closers.append(writer.close)
-        self._closers.append(writer.flush)
-        clock = self.rt.now
+        pcap = RotatingPcapngWriter(path, log.rotate_bytes, log.rotate_count, epoch=time.time(),
+                                    interface=iface.name)
+        # on the writer thread, in order: the frames, then flush and close (closers run reversed)
+        self._closers.append(self.writer.wrap(pcap.close))
+        self._closers.append(self.writer.wrap(pcap.flush))
+        write, clock = self.writer.wrap(pcap.write), self.rt.now
         me = ipv6.Endpoint(iface.mac, iface.link_local, _SDP_CLIENT_PORT)
-        return {"plc": Tap(plc, writer.write, clock),
-                "sdp": Tap(sdp, writer.write, clock, "udp", me),
-                "tcp": _TcpTap(tcp, writer.write, clock, "tcp", me, me)}
+        return {"plc": Tap(plc, write, clock),
+                "sdp": Tap(sdp, write, clock, "udp", me),
+                "tcp": _TcpTap(tcp, write, clock, "tcp", me, me)}
 
     def _can_ports(self, loop: asyncio.AbstractEventLoop) -> tuple[Port, CanPort | None]:
         """The adapter's CAN port (and the sim car's, on the same private virtual channel)."""
@@ -423,9 +433,9 @@ class AdapterRun:
         if log.can_log is None:
             return port, car
         log.can_log.parent.mkdir(parents=True, exist_ok=True)
-        writer = can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes)
-        writer.rotator = _pruning_rotator(log.can_log, log.rotate_count)
-        tap = _CanLogTap(port, writer)
+        can_log = can.SizedRotatingLogger(str(log.can_log), max_bytes=log.rotate_bytes)
+        can_log.rotator = _pruning_rotator(log.can_log, log.rotate_count)
+        tap = _CanLogTap(port, can_log, self.writer)
         self._closers.append(tap.close_log)
         return tap, car
 

@@ -13,20 +13,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from ..runtime.logfile import RotatingSessionLogHandler
 from ..runtime.sessionlog import LOGGER_NAME, JsonLinesFormatter
 from .hardware_config import LoggingConfig
+from .offload import OffloadedHandler, WriterThread
 
 
 @contextmanager
-def rotating_session_log(path: Path, max_bytes: int, backup_count: int,
-                         level: int = logging.INFO) -> Iterator[RotatingFileHandler]:
-    """Write the session log to ``path`` (appending, rotated) while the context is open."""
+def rotating_session_log(path: Path, max_bytes: int, backup_count: int, level: int = logging.INFO,
+                         writer: WriterThread | None = None) -> Iterator[logging.Handler]:
+    """Write the session log to ``path`` (appending, rotated) while the context is open; with a
+    ``writer``, the records are formatted here and written on its thread (drivers/offload.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = RotatingSessionLogHandler(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    file = RotatingSessionLogHandler(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler: logging.Handler = file if writer is None else OffloadedHandler(file, writer)
     handler.setFormatter(JsonLinesFormatter())
     handler.setLevel(level)
     session = logging.getLogger(LOGGER_NAME)
@@ -43,10 +45,12 @@ def rotating_session_log(path: Path, max_bytes: int, backup_count: int,
 
 
 @contextmanager
-def session_log_from_config(config: LoggingConfig, level: int = logging.INFO) -> Iterator[RotatingFileHandler | None]:
+def session_log_from_config(config: LoggingConfig, level: int = logging.INFO,
+                            writer: WriterThread | None = None) -> Iterator[logging.Handler | None]:
     """The ``[hardware.logging]`` session log, or nothing when no path is configured."""
     if config.session_log is None:
         yield None
         return
-    with rotating_session_log(config.session_log, config.rotate_bytes, config.rotate_count, level) as handler:
+    with rotating_session_log(config.session_log, config.rotate_bytes, config.rotate_count, level,
+                              writer) as handler:
         yield handler

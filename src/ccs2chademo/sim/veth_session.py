@@ -30,6 +30,7 @@ from typing import Any
 
 from ..drivers.hardware_config import ALL_INPUT_ROLES, ALL_OUTPUT_ROLES
 from ..drivers.linux.netns import VethPair
+from .stalled_disk import StalledFifo
 
 PY = [sys.executable, "-m", "ccs2chademo"]
 #: the priority the session's processes run at as root (``Nice=`` of deploy/ccs2chademo.service)
@@ -84,6 +85,9 @@ class VethSession:
     adapter_tls: str = "require"
     #: more ``[ccs]`` lines of the adapter's config (e.g. ``iso20-priority = 1``)
     ccs_config: str = ""
+    #: the session log goes to a FIFO whose reader reads nothing for this many seconds after the
+    #: adapter opened it (sim/stalled_disk.py: a stalling SD card); :attr:`session_log` is its copy
+    session_log_stall_s: float = 0.0
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
     #: the nice value each process was given (None: refused, it runs at the caller's) — what a
@@ -97,6 +101,7 @@ class VethSession:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         self.config_path = self.artifacts / "adapter.toml"
         self.session_log = self.artifacts / "session.jsonl"
+        self.stalled_log: StalledFifo | None = None
         self.gpio_trace = self.artifacts / "gpio.jsonl"
         self.capture = self.artifacts / "veth.pcapng"
         self.keylog = self.artifacts / "tls-keys.log"
@@ -135,6 +140,9 @@ class VethSession:
     def _start(self) -> None:
         for path in (self.session_log, self.gpio_trace):
             path.unlink(missing_ok=True)
+        if self.session_log_stall_s > 0:
+            self.stalled_log = StalledFifo(self.artifacts / "session.fifo", self.session_log,
+                                           self.session_log_stall_s)
         ready = self.artifacts / ".capture-ready"
         ready.unlink(missing_ok=True)
         self._spawn("capture", self.adapter_ns, [sys.executable, "-m", "ccs2chademo.drivers.linux.sniff",
@@ -179,8 +187,11 @@ class VethSession:
                 f"[hardware.gpio]\nbackend = \"sim\"\n"
                 f"[hardware.can]\ninterface = \"sim\"\n"
                 f"[hardware.plc]\ninterface = \"{self.adapter_if}\"\n"
-                f"[hardware.logging]\nsession_log = \"{self.session_log}\"\npcapng = \"{a / 'adapter.pcapng'}\"\n"
+                f"[hardware.logging]\nsession_log = \"{self._log_path()}\"\npcapng = \"{a / 'adapter.pcapng'}\"\n"
                 f"can_log = \"{a / 'can.log'}\"\n")
+
+    def _log_path(self) -> Path:
+        return self.stalled_log.fifo if self.stalled_log is not None else self.session_log
 
     def _clara_config(self) -> str:
         """Clara mode: the mode, the lock's feedback, and sim GPIO lines for every role (a sim
@@ -220,6 +231,8 @@ class VethSession:
                 continue
             proc.send_signal(signal.SIGTERM)
             left[name] = self.wait(name, 10.0)
+        if self.stalled_log is not None:
+            self.stalled_log.close()
         self.veth.cleanup()
         return left
 

@@ -1,0 +1,101 @@
+"""The writer thread (drivers/offload.py): ``run``'s log files are written off the event loop, in
+order, completely by ``close()`` — and a stalled file (a real pipe nobody reads, standing in for an
+SD card that stalls) holds the writer thread, never the caller."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from ccs2chademo.drivers.logfiles import rotating_session_log
+from ccs2chademo.drivers.offload import WriterThread
+from ccs2chademo.runtime.logfile import HEADER_LINE
+from ccs2chademo.runtime.sessionlog import SessionLog
+
+F_SETPIPE_SZ = 1031  # fcntl.h (Linux): the pipe's buffer size
+
+
+def test_everything_submitted_is_done_in_order_by_close() -> None:
+    done: list[int] = []
+    with WriterThread() as writer:
+        for i in range(2000):
+            writer.submit(done.append, i)
+    assert done == list(range(2000))
+
+
+def test_a_failing_write_is_counted_and_the_writes_after_it_still_happen(caplog: pytest.LogCaptureFixture) -> None:
+    done: list[str] = []
+
+    def broken(_: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    with WriterThread() as writer:
+        writer.submit(done.append, "before")
+        writer.submit(broken, "x")
+        writer.submit(broken, "y")
+        writer.submit(done.append, "after")
+    assert done == ["before", "after"] and writer.failures == 2
+    assert "No space left on device" in caplog.text and "2 log writes failed" in caplog.text
+
+
+def test_without_the_thread_a_write_happens_at_once() -> None:
+    """Before ``start`` and after ``close`` (a record logged while the run shuts down) nothing is
+    queued where no thread would write it."""
+    done: list[int] = []
+    writer = WriterThread()
+    writer.submit(done.append, 1)
+    assert done == [1]
+    with writer:
+        pass
+    writer.submit(done.append, 2)
+    assert done == [1, 2]
+
+
+def test_a_stalled_session_log_holds_the_writer_thread_not_the_logging_caller(tmp_path: Path) -> None:
+    """The session log is a FIFO with a 4 KiB buffer whose reader stops reading: without the
+    writer thread the second kilobyte-sized batch of records would block the logging call (the
+    event loop in ``run``).  With it, 400 records are logged while the reader sleeps; once it
+    reads again, every line arrives, in order, after the header."""
+    fifo = tmp_path / "session.jsonl"
+    os.mkfifo(fifo)
+    release = threading.Event()
+    received: list[bytes] = []
+
+    def reader() -> None:
+        fd = os.open(fifo, os.O_RDONLY)
+        fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
+        release.wait(30.0)
+        while chunk := os.read(fd, 65536):
+            received.append(chunk)
+        os.close(fd)
+
+    reading = threading.Thread(target=reader, daemon=True)
+    reading.start()
+    log = SessionLog()
+    with WriterThread() as writer, rotating_session_log(fifo, 1_000_000, 2, writer=writer):
+        caller = threading.Thread(target=lambda: [log.record(i / 10, "adapter", "state", {"state": f"s{i}",
+                                                                                           "pad": "x" * 60})
+                                                  for i in range(400)], daemon=True)
+        caller.start()
+        caller.join(20.0)
+        assert not caller.is_alive(), "the logging call blocked on the stalled file"
+        assert not received  # the reader has read nothing yet: the records wait in the writer
+        release.set()
+    reading.join(20.0)
+    lines = b"".join(received).decode().splitlines()
+    assert lines[0] == HEADER_LINE
+    assert [json.loads(line)["state"] for line in lines[1:]] == [f"s{i}" for i in range(400)]
+
+
+@pytest.fixture(autouse=True)
+def _session_logger_level() -> object:
+    logger = logging.getLogger("ccs2chademo.session")
+    saved = logger.level
+    yield None
+    logger.setLevel(saved)
