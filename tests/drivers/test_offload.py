@@ -93,6 +93,24 @@ def test_a_stalled_session_log_holds_the_writer_thread_not_the_logging_caller(tm
     assert [json.loads(line)["state"] for line in lines[1:]] == [f"s{i}" for i in range(400)]
 
 
+def test_closing_gives_up_on_a_file_that_never_comes_back(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A dead card must not keep ``run`` from exiting: ``close`` waits its timeout, then says
+    what it left behind."""
+    fifo = tmp_path / "dead"
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader that never reads
+    fcntl.fcntl(keep, F_SETPIPE_SZ, 4096)
+    out = os.open(fifo, os.O_WRONLY)
+    writer = WriterThread()
+    with writer:
+        for _ in range(3):
+            writer.submit(os.write, out, b"x" * 4096)  # the second one blocks for good
+        writer.close(timeout=0.5)
+    assert "log writes still pending" in caplog.text
+    os.close(keep)  # the blocked write fails (EPIPE) and the thread ends
+    os.close(out)
+
+
 @pytest.fixture(autouse=True)
 def _session_logger_level() -> object:
     logger = logging.getLogger("ccs2chademo.session")

@@ -61,13 +61,17 @@ class WriterThread:
         """``fn`` as a function that submits its call instead of making it."""
         return lambda *args: self.submit(fn, *args)
 
-    def close(self) -> None:
-        """Perform what was submitted, then stop the thread."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Perform what was submitted, then stop the thread — waiting at most ``timeout`` seconds:
+        a card that never comes back must not keep the process from exiting (what is still
+        queued then is lost, and said so)."""
         if not self._running:
             return
         self._running = False
         self._queue.put(None)
-        self._thread.join()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.error("log writes still pending after %.0f s: exiting without them", timeout)
         if self.failures > 1:
             logger.error("%d log writes failed in all", self.failures)
 
