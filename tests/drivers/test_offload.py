@@ -64,12 +64,13 @@ def test_a_stalled_session_log_holds_the_writer_thread_not_the_logging_caller(tm
     reads again, every line arrives, in order, after the header."""
     fifo = tmp_path / "session.jsonl"
     os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the buffer is set while the pipe is empty
+    fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
+    os.set_blocking(fd, True)
     release = threading.Event()
     received: list[bytes] = []
 
     def reader() -> None:
-        fd = os.open(fifo, os.O_RDONLY)
-        fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
         release.wait(30.0)
         while chunk := os.read(fd, 65536):
             received.append(chunk)
@@ -78,10 +79,13 @@ def test_a_stalled_session_log_holds_the_writer_thread_not_the_logging_caller(tm
     reading = threading.Thread(target=reader, daemon=True)
     reading.start()
     log = SessionLog()
+
+    def logging_caller() -> None:
+        for i in range(400):
+            log.record(i / 10, "adapter", "state", {"state": f"s{i}", "pad": "x" * 60})
+
     with WriterThread() as writer, rotating_session_log(fifo, 1_000_000, 2, writer=writer):
-        caller = threading.Thread(target=lambda: [log.record(i / 10, "adapter", "state", {"state": f"s{i}",
-                                                                                           "pad": "x" * 60})
-                                                  for i in range(400)], daemon=True)
+        caller = threading.Thread(target=logging_caller, daemon=True)
         caller.start()
         caller.join(20.0)
         assert not caller.is_alive(), "the logging call blocked on the stalled file"

@@ -19,35 +19,39 @@ F_SETPIPE_SZ = 1031  # <fcntl.h> on Linux: set a pipe's buffer size (rounded up 
 
 
 class StalledFifo:
-    """``fifo`` (created here) copied to ``copy`` by a thread that starts reading ``stall_s`` after
-    the writer opened it; :meth:`close` waits for the writer to close it (or gives up)."""
+    """``fifo`` (created here, its buffer set before anyone writes) copied to ``copy`` by a thread
+    that reads nothing for the first ``stall_s`` seconds; :meth:`close` lets it finish once the
+    writer has closed its end (or gives up after ``timeout``)."""
 
     def __init__(self, fifo: Path, copy: Path, stall_s: float, buffer: int = 4096) -> None:
-        self.fifo, self.copy, self.stall_s, self.buffer = fifo, copy, stall_s, buffer
+        self.fifo, self.copy, self.stall_s = fifo, copy, stall_s
         fifo.unlink(missing_ok=True)
         os.mkfifo(fifo)
-        #: when the writer opened the FIFO, and when the reader started to read (``time.time()``,
-        #: the clock of the adapter's CAN log)
-        self.opened_at: float | None = None
+        # the read end first (non-blocking: no writer yet), so the buffer is set while it is empty
+        # (F_SETPIPE_SZ refuses to shrink a pipe below what it holds); then an end of our own for
+        # writing, so the reader sees end-of-file only after close(), not before the adapter opened
+        self._read = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        fcntl.fcntl(self._read, F_SETPIPE_SZ, buffer)
+        os.set_blocking(self._read, True)
+        self._hold: int | None = os.open(fifo, os.O_WRONLY)
+        #: when the reader started to read (``time.time()``, the clock of the adapter's CAN log)
         self.reading_at: float | None = None
         self._thread = threading.Thread(target=self._copy, name="stalled-fifo", daemon=True)
         self._thread.start()
 
     def _copy(self) -> None:
-        fd = os.open(self.fifo, os.O_RDONLY)  # returns once the adapter opened it for writing
-        self.opened_at = time.time()
         try:
-            fcntl.fcntl(fd, F_SETPIPE_SZ, self.buffer)
             time.sleep(self.stall_s)
             self.reading_at = time.time()
             with self.copy.open("ab") as out:
-                while chunk := os.read(fd, 65536):
+                while chunk := os.read(self._read, 65536):
                     out.write(chunk)
                     out.flush()
         finally:
-            os.close(fd)
+            os.close(self._read)
 
     def close(self, timeout: float = 10.0) -> None:
-        if self.opened_at is None:  # the adapter never opened it: let the reader's open() return
-            os.close(os.open(self.fifo, os.O_RDWR | os.O_NONBLOCK))
+        if self._hold is not None:
+            os.close(self._hold)
+            self._hold = None
         self._thread.join(timeout)
