@@ -5,6 +5,7 @@ SD card that stalls) holds the writer thread, never the caller."""
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import logging
 import os
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from ccs2chademo.drivers.logfiles import rotating_session_log
-from ccs2chademo.drivers.offload import WriterThread
+from ccs2chademo.drivers.offload import WriterThread, offloaded
 from ccs2chademo.runtime.logfile import HEADER_LINE
-from ccs2chademo.runtime.sessionlog import SessionLog
+from ccs2chademo.runtime.sessionlog import ConsoleFormatter, SessionLog
 
 F_SETPIPE_SZ = 1031  # fcntl.h (Linux): the pipe's buffer size
 
@@ -113,6 +114,36 @@ def test_closing_gives_up_on_a_file_that_never_comes_back(tmp_path: Path, caplog
     assert "log writes still pending" in caplog.text
     os.close(keep)  # the blocked write fails (EPIPE) and the thread ends
     os.close(out)
+
+
+def test_console_lines_go_through_the_writer_and_the_console_handler_is_put_back_as_it_was() -> None:
+    """``run -v``: the session logger's console handler writes through the writer thread while
+    the run lasts — the same lines as without it — and is itself again afterwards."""
+    logger = logging.getLogger("ccs2chademo.test-offload")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    direct, through = io.StringIO(), io.StringIO()
+    formatter = ConsoleFormatter()
+    console = logging.StreamHandler(through)
+    console.setFormatter(formatter)
+    logger.addHandler(console)
+    log = SessionLog(logger)
+    fields = {"state": "CurrentDemand", "previous": "PowerDeliveryOn"}
+    writer = WriterThread()
+    with offloaded(logger, writer), writer:
+        assert logger.handlers != [console]
+        for i in range(50):
+            log.record(i * 0.1, "adapter", "state", fields)
+    assert logger.handlers == [console] and console.formatter is formatter
+    plain = logging.getLogger("ccs2chademo.test-offload-direct")
+    plain.propagate = False
+    plain.setLevel(logging.INFO)
+    reference = logging.StreamHandler(direct)
+    reference.setFormatter(formatter)
+    plain.addHandler(reference)
+    for i in range(50):
+        SessionLog(plain).record(i * 0.1, "adapter", "state", fields)
+    assert through.getvalue() == direct.getvalue() and through.getvalue().count("\n") == 50
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,11 @@ def test_run_web_status_and_stop(request: pytest.FixtureRequest) -> None:
     with VethSession(out, personality="tesla-sc", soc=60.0, stop_after_s=None,
                      adapter_args=("--web", f"127.0.0.1:{port}")) as session:
         assert wait_for(lambda: session.ccs_reached("CurrentDemand"), 90.0), session.story()
-        wait_for(lambda: False, 1.5)  # a few 250 ms status updates into CurrentDemand
+        # the car's charging loop (its request flows: current on the page), then a few of the
+        # page's 250 ms status updates — not a fixed delay after CurrentDemand, which a loaded
+        # machine can outlast before the car asks for current
+        assert wait_for(lambda: session.ccs_reached("CHARGING", part="chademo"), 30.0), session.story()
+        wait_for(lambda: False, 1.0)
         client = subprocess.run(session.veth.command(session.adapter_ns, sys.executable, "-c", _CLIENT, str(port)),
                                 capture_output=True, text=True, timeout=30, check=False)
         assert client.returncode == 0, client.stderr

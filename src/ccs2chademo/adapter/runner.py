@@ -40,13 +40,14 @@ from ..drivers.linux.net import TcpClientPort
 from ..drivers.linux.raweth import RawEthernetPort
 from ..drivers.linux.watchdog import SystemdNotifier, Watchdog
 from ..drivers.logfiles import session_log_from_config
-from ..drivers.offload import WriterThread
+from ..drivers.offload import WriterThread, offloaded
 from ..drivers.pcapng import RotatingPcapngWriter, Tap
 from ..drivers.safety import SafeOutputs, run_guarded
 from ..runtime import AsyncRuntime, Event, InputChanged
 from ..runtime.core import Port
 from ..runtime.events import Action, Address, SendCan
 from ..runtime.machine import MachineBase
+from ..runtime.sessionlog import LOGGER_NAME
 from ..v2g import ipv6
 from .bridge import Bridge
 from .ccs_side import tls_policy
@@ -315,10 +316,11 @@ class AdapterRun:
         gpio = open_gpio(hw.gpio, trace=self.options.gpio_trace)
         self.gpio = gpio
         self.notifier = notifier = SystemdNotifier.from_env()
-        # every log file is written on the writer thread (drivers/offload.py: the loop never
-        # waits for the SD card); it closes last, once the files' last records are written
-        with (self.writer, SafeOutputs(gpio, notifier) as safe,
-              session_log_from_config(hw.logging, writer=self.writer)):
+        # every log line is written on the writer thread (drivers/offload.py: the loop never
+        # waits for the SD card, a terminal or journald); it closes last but one, once the last
+        # lines are written, and then the console handlers (`run -v`) are put back
+        with (offloaded(logging.getLogger(LOGGER_NAME), self.writer), self.writer,
+              SafeOutputs(gpio, notifier) as safe, session_log_from_config(hw.logging, writer=self.writer)):
             self.status = run_guarded(safe, self._main)
             self.reason = safe.reason or "end of run"
         notifier.close()

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from logging.handlers import RotatingFileHandler
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from queue import SimpleQueue
 from types import TracebackType
 from typing import Any
@@ -96,16 +96,20 @@ class WriterThread:
 
 
 class OffloadedHandler(logging.Handler):
-    """A logging handler that formats a record on the caller's thread and leaves writing it to
-    ``target`` (a rotating file handler) on the writer thread.
+    """A logging handler that formats a record on the caller's thread (with ``target``'s own
+    formatter unless it is given another) and leaves writing the line to ``target`` on the writer
+    thread.
 
-    The target writes the finished line as it is (its formatter is ``%(message)s``), so its
-    rotation, header and flush behave as they do on their own."""
+    The target writes the finished line as it is (its formatter is ``%(message)s`` meanwhile), so
+    its rotation, header and flush behave as they do on their own.  An owned target is closed by
+    :meth:`close`; a borrowed one (:func:`offloaded`) gets its formatter back by :meth:`detach`."""
 
-    def __init__(self, target: RotatingFileHandler, writer: WriterThread, level: int = logging.NOTSET) -> None:
+    def __init__(self, target: logging.Handler, writer: WriterThread, level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self.target = target
         self.writer = writer
+        self._target_formatter = target.formatter
+        self.setFormatter(target.formatter)
         target.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -117,7 +121,28 @@ class OffloadedHandler(logging.Handler):
         self.writer.submit(self.target.handle, logging.makeLogRecord({"msg": line, "levelno": record.levelno,
                                                                       "levelname": record.levelname}))
 
+    def detach(self) -> None:
+        """Give the target its formatter back, after the lines submitted before."""
+        self.writer.submit(self.target.setFormatter, self._target_formatter)
+
     def close(self) -> None:
         """Closes the target after the lines submitted before."""
         self.writer.submit(self.target.close)
         super().close()
+
+
+@contextmanager
+def offloaded(logger: logging.Logger, writer: WriterThread) -> Iterator[None]:
+    """While open, the handlers ``logger`` has now write through ``writer`` (``run -v``'s console
+    lines: a terminal, a file or journald can stall as a card can); then they are put back."""
+    pairs = [(handler, OffloadedHandler(handler, writer, handler.level)) for handler in list(logger.handlers)]
+    for handler, wrapper in pairs:
+        logger.removeHandler(handler)
+        logger.addHandler(wrapper)
+    try:
+        yield
+    finally:
+        for handler, wrapper in pairs:
+            logger.removeHandler(wrapper)
+            wrapper.detach()
+            logger.addHandler(handler)
