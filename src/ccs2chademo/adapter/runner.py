@@ -231,7 +231,6 @@ class _CanLogTap(Port):
     def __init__(self, inner: Port, log: can.Listener, writer: WriterThread) -> None:
         super().__init__()
         self.inner = inner
-        self.log = log
         self._log_frame = writer.wrap(log.on_message_received)  # written on the writer thread
         self._stop_log = writer.wrap(log.stop)
         self.closed = False
@@ -305,7 +304,7 @@ class AdapterRun:
         self.bridge: Bridge | None = None
         self.rig: CarRig | None = None
         self._closers: list[Any] = []
-        #: every log file's writes (the session log, pcapng, CAN log), off the event loop
+        #: every log write (the session log, pcapng, CAN log, `-v` console lines), off the event loop
         self.writer = WriterThread()
 
     # -- the lifetime -----------------------------------------------------------------------
