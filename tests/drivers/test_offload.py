@@ -19,8 +19,6 @@ from ccs2chademo.drivers.offload import WriterThread, offloaded
 from ccs2chademo.runtime.logfile import HEADER_LINE
 from ccs2chademo.runtime.sessionlog import ConsoleFormatter, SessionLog
 
-F_SETPIPE_SZ = 1031  # fcntl.h (Linux): the pipe's buffer size
-
 
 def test_everything_submitted_is_done_in_order_by_close() -> None:
     done: list[int] = []
@@ -66,7 +64,7 @@ def test_a_stalled_session_log_holds_the_writer_thread_not_the_logging_caller(tm
     fifo = tmp_path / "session.jsonl"
     os.mkfifo(fifo)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the buffer is set while the pipe is empty
-    fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
+    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 4096)
     os.set_blocking(fd, True)
     release = threading.Event()
     received: list[bytes] = []
@@ -104,7 +102,7 @@ def test_closing_gives_up_on_a_file_that_never_comes_back(tmp_path: Path, caplog
     fifo = tmp_path / "dead"
     os.mkfifo(fifo)
     keep = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader that never reads
-    fcntl.fcntl(keep, F_SETPIPE_SZ, 4096)
+    fcntl.fcntl(keep, fcntl.F_SETPIPE_SZ, 4096)
     out = os.open(fifo, os.O_WRONLY)
     writer = WriterThread()
     with writer:
@@ -144,11 +142,3 @@ def test_console_lines_go_through_the_writer_and_the_console_handler_is_put_back
     for i in range(50):
         SessionLog(plain).record(i * 0.1, "adapter", "state", fields)
     assert through.getvalue() == direct.getvalue() and through.getvalue().count("\n") == 50
-
-
-@pytest.fixture(autouse=True)
-def _session_logger_level() -> object:
-    logger = logging.getLogger("ccs2chademo.session")
-    saved = logger.level
-    yield None
-    logger.setLevel(saved)

@@ -45,7 +45,8 @@ class WriterThread:
         self.failures = 0
 
     def start(self) -> None:
-        if not self._running and not self._thread.is_alive():
+        """Start the thread (once: after :meth:`close` writes happen on the caller's thread)."""
+        if self._thread.ident is None:
             self._running = True
             self._thread.start()
 

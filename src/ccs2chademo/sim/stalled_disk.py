@@ -15,8 +15,6 @@ import threading
 import time
 from pathlib import Path
 
-F_SETPIPE_SZ = 1031  # <fcntl.h> on Linux: set a pipe's buffer size (rounded up to a page)
-
 
 class StalledFifo:
     """``fifo`` (created here, its buffer set before anyone writes) copied to ``copy`` by a thread
@@ -31,7 +29,7 @@ class StalledFifo:
         # (F_SETPIPE_SZ refuses to shrink a pipe below what it holds); then an end of our own for
         # writing, so the reader sees end-of-file only after close(), not before the adapter opened
         self._read = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        fcntl.fcntl(self._read, F_SETPIPE_SZ, buffer)
+        fcntl.fcntl(self._read, fcntl.F_SETPIPE_SZ, buffer)
         os.set_blocking(self._read, True)
         self._hold: int | None = os.open(fifo, os.O_WRONLY)
         #: when the reader started to read (``time.time()``, the clock of the adapter's CAN log)

@@ -85,8 +85,8 @@ class VethSession:
     adapter_tls: str = "require"
     #: more ``[ccs]`` lines of the adapter's config (e.g. ``iso20-priority = 1``)
     ccs_config: str = ""
-    #: the session log goes to a FIFO whose reader reads nothing for this many seconds after the
-    #: adapter opened it (sim/stalled_disk.py: a stalling SD card); :attr:`session_log` is its copy
+    #: the session log goes to a FIFO whose reader reads nothing for this many seconds from the
+    #: session's start (sim/stalled_disk.py: a stalling SD card); :attr:`session_log` is its copy
     session_log_stall_s: float = 0.0
     veth: VethPair = field(init=False)
     procs: dict[str, subprocess.Popen[str]] = field(init=False, default_factory=dict)
