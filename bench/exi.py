@@ -8,6 +8,11 @@ best of several timeit repeats in µs per operation, in process CPU time (the ma
 CPU time is what the codec costs). Run with ``make bench`` (or ``python bench/exi.py``). Target
 (issue 3): CurrentDemandReq decode + encode ≤ 15 µs on the project machine.
 
+The ``compiled`` table (issue 17) times the DIN messages through the compiled twin of the generated
+module (``exi/native/din.py``, what the adapter's codec uses in a compiled build) beside the pure
+generated module, in the same run, with their ratio; target ≥ 6×.  The comparison with the
+``iso15118`` package at the end has both in one table.
+
 The ``session`` rows time what the EV session pays per charging-loop message: the neutral message
 encoded and decoded by the message-model codec (the EXI rows above plus the neutral ⇄ generated
 mapping) — DIN's CurrentDemandReq as the Evcc builds it, the real CurrentDemandRes and PreChargeReq
@@ -22,6 +27,7 @@ import sys
 import time
 import timeit
 from pathlib import Path
+from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,6 +71,29 @@ def rows() -> list[tuple[str, str, float, float]]:
         dec = per_op_us(lambda d=data, s=schema: exi.decode(d, s))
         enc = per_op_us(lambda m=msg: exi.encode(m))
         out.append((schema, name, dec, enc))
+    return out
+
+
+def twin() -> ModuleType | None:
+    """The compiled twin of the DIN module, or None in a pure build (where the codec uses ``exi.din``)."""
+    module = exi.codec_module("din")
+    return None if module is exi.din else module
+
+
+def twin_rows() -> list[tuple[str, float, float, float, float]]:
+    """(message, pure decode µs, pure encode µs, twin decode µs, twin encode µs) for the DIN messages."""
+    module = twin()
+    out = []
+    for schema, name, hexstr in MESSAGES:
+        if schema != "din" or module is None:
+            continue
+        data = bytes.fromhex(hexstr)
+        pure_doc, twin_doc = exi.din.decode_document(data), module.decode_document(data)
+        assert exi.din.encode_document(pure_doc) == module.encode_document(twin_doc) == data
+        out.append((name, per_op_us(lambda d=data: exi.din.decode_document(d)),
+                    per_op_us(lambda m=pure_doc: exi.din.encode_document(m)),
+                    per_op_us(lambda d=data, t=module: t.decode_document(d)),
+                    per_op_us(lambda m=twin_doc, t=module: t.encode_document(m))))
     return out
 
 
@@ -133,10 +162,16 @@ def comparison() -> None:
     singles = [(schema, name, bytes.fromhex(h)) for schema, name, h in MESSAGES]
     session = session_messages()
     ours: dict[str, tuple[float, float]] = {}
+    compiled: dict[str, tuple[float, float]] = {}  # the compiled twin, where there is one
+    module = twin()
     for schema, name, data in singles:
         msg = exi.decode(data, schema)
         ours[name] = (wall_op_us(lambda d=data, s=schema: exi.decode(d, s), 20000),
                       wall_op_us(lambda m=msg: exi.encode(m), 20000))
+        if schema == "din" and module is not None:
+            doc = module.decode_document(data)
+            compiled[name] = (wall_op_us(lambda d=data, t=module: t.decode_document(d), 20000),
+                              wall_op_us(lambda m=doc, t=module: t.encode_document(m), 20000))
     session_label = f"session ({len(session)} msgs, per msg)"
     ours[session_label] = ours_session_us(session)
     items = [{"name": name, "schema": schema, "hex": data.hex(), "repeat": PEER_REPEAT, "warmup": PEER_WARMUP}
@@ -172,16 +207,21 @@ def comparison() -> None:
                                f"{sum(not r['roundtrip'] for r in timed)} re-encode differently"
                                + (f", {failed} failed" if failed else ""))
     print(f"peer: iso15118 codec {header['version']}, JVM start {header['startup_s']:.2f} s (not counted)")
-    print(f"{'message':32} {'ours dec':>9} {'ours enc':>9} {'peer dec':>10} {'peer enc':>10} {'ratio':>8}  note")
+    print(f"{'message':32} {'ours dec':>9} {'ours enc':>9} {'peer dec':>10} {'peer enc':>10} {'ratio':>8} "
+          f"{'compiled':>9} {'ratio':>8}  note")
     for name, (odec, oenc) in ours.items():
+        cdec, cenc = compiled.get(name, (0.0, 0.0))
+        shown = f"{cdec + cenc:9.2f}" if name in compiled else f"{'—':>9}"
         if name not in peer:
-            print(f"{name:32} {odec:9.2f} {oenc:9.2f} {'—':>10} {'—':>10} {'—':>8}")
+            print(f"{name:32} {odec:9.2f} {oenc:9.2f} {'—':>10} {'—':>10} {'—':>8} {shown} {'—':>8}")
             continue
         pdec, penc, note = peer[name]
         ratio = (pdec + penc) / (odec + oenc)
-        print(f"{name:32} {odec:9.2f} {oenc:9.2f} {pdec:10.0f} {penc:10.0f} {ratio:7.0f}×  {note}")
+        cratio = f"{(pdec + penc) / (cdec + cenc):7.0f}×" if name in compiled else f"{'—':>8}"
+        print(f"{name:32} {odec:9.2f} {oenc:9.2f} {pdec:10.0f} {penc:10.0f} {ratio:7.0f}× {shown} {cratio}  {note}")
     print("ratio = peer (decode + encode) / ours (decode + encode), wall clock on both sides (the peer works in "
-          "its JVM process); peer figures are the codec proper "
+          "its JVM process); compiled = decode + encode through the compiled twin (exi/native/din.py) and its "
+          "ratio to the peer; peer figures are the codec proper "
           f"(JSON in/out, after {PEER_WARMUP} untimed calls per single message; the session runs after them)")
     print("session row: ours = best of 5 runs over all its messages, peer = mean of one call per message "
           "(best of 5 would take minutes)")
@@ -191,6 +231,17 @@ def main() -> None:
     print(f"{'schema':8} {'message':34} {'decode µs':>10} {'encode µs':>10} {'sum µs':>8}")
     for schema, name, dec, enc in (*rows(), *session_rows()):
         print(f"{schema:8} {name:34} {dec:10.2f} {enc:10.2f} {dec + enc:8.2f}")
+    compiled = twin_rows()
+    if not compiled:
+        print("\ncompiled twin: not built (pure installation); the codec uses the pure modules")
+    else:
+        print("\ncompiled twin (exi/native/din.py) vs the pure generated module, decode + encode, CPU µs, "
+              "same run (issue 17: ≥ 6×)")
+        print(f"{'message':20} {'pure dec':>9} {'pure enc':>9} {'pure sum':>9} {'twin dec':>9} {'twin enc':>9} "
+              f"{'twin sum':>9} {'ratio':>7}")
+        for name, pdec, penc, tdec, tenc in compiled:
+            print(f"{name:20} {pdec:9.2f} {penc:9.2f} {pdec + penc:9.2f} {tdec:9.2f} {tenc:9.2f} {tdec + tenc:9.2f} "
+                  f"{(pdec + penc) / (tdec + tenc):6.1f}×")
     comparison()
 
 

@@ -2,7 +2,8 @@
 
 The list is read by ``setup.py`` (without importing the package) and by the tests, which refuse
 to run against compiled modules older than their sources.  These are the modules that run once
-per simulated event: the runtime engine and links, the adapter's machines, the simulated world.
+per simulated event: the runtime engine and links, the adapter's machines, the simulated world,
+and the EXI codec's compiled twins.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-COMPILED_MODULES = (
+#: the modules that run once per simulated event, one compilation group
+CORE_MODULES = (
     "runtime/core.py",
     "runtime/events.py",
     "runtime/links.py",
@@ -44,6 +46,15 @@ COMPILED_MODULES = (
     "sim/vehicle.py",
     "sim/world.py",
 )
+
+#: the generated EXI codec's twins written for compilation (``exi/native/``, tools/gen_exi.py
+#: ``NATIVE``), a group of their own: its C compiles beside the core group's, on a second core
+EXI_MODULES = (
+    "exi/native/_bits.py",
+    "exi/native/din.py",
+)
+
+COMPILED_MODULES = CORE_MODULES + EXI_MODULES
 
 
 def module_name(path: str) -> str:

@@ -18,3 +18,18 @@ def test_regenerating_gives_identical_files(schema: str) -> None:
     text = gen().Emitter(gen().load_model(schema, shared_data("xsd"))).emit()
     name = gen().module_name(schema)
     assert (OUT / f"{name}.py").read_text() == text, f"run: python tools/gen_exi.py ({name}.py is stale)"
+
+
+@pytest.mark.parametrize("schema", list(gen().NATIVE))
+def test_regenerating_gives_identical_native_twins(schema: str) -> None:
+    text = gen().Emitter(gen().load_model(schema, shared_data("xsd")), native=True).emit()
+    name = gen().module_name(schema)
+    stale = f"run: python tools/gen_exi.py (native/{name}.py is stale)"
+    assert (OUT / "native" / f"{name}.py").read_text() == text, stale
+
+
+def test_the_package_knows_the_twins_the_generator_writes() -> None:
+    from ccs2chademo import exi
+
+    assert exi.NATIVE_SCHEMAS == gen().NATIVE
+

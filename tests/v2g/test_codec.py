@@ -105,7 +105,7 @@ def test_physical_value_fast_path_chooses_as_pick_multiplier(x: float) -> None:
 def test_physical_value_of_no_number_is_a_codec_error() -> None:
     for x in (float("nan"), float("inf"), -float("inf")):
         with pytest.raises(codec.CodecError, match="not a number"):
-            codec._pv(codec.din, x, "A")
+            codec._pv(codec._DIN, x, "A")
 
 
 def test_value_of_every_short_at_every_multiplier_is_the_rounded_product() -> None:

@@ -11,12 +11,15 @@ type, see docs/exi.md for the naming rules); this package adds the schema-indepe
 * :func:`message_name` — the body element name (``"CurrentDemandReq"``) or the root name
   (SAP, and every -20 message, which has no V2G_Message wrapper);
 * :func:`to_json` / :func:`from_json` — the ``{"schema", "message", "body"}`` form the CLI prints;
-* :func:`decode_fragment` / :func:`encode_fragment` — EXI fragments (signed parts, PnC).
+* :func:`decode_fragment` / :func:`encode_fragment` — EXI fragments (signed parts, PnC);
+* :func:`codec_module` / :func:`decode_with` — the module the adapter's own codec uses for a
+  schema: the compiled twin of ``native/`` where the build compiled one, else the pure module.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -32,8 +35,10 @@ __all__ = [
     "ExiError",
     "Message",
     "apphand",
+    "codec_module",
     "decode",
     "decode_fragment",
+    "decode_with",
     "din",
     "encode",
     "encode_fragment",
@@ -86,6 +91,30 @@ else:
     Message = Any  # the union above; the -20 modules are not imported yet
 
 
+#: the schemas with a twin written for compilation in ``native/`` (tools/gen_exi.py ``NATIVE``)
+NATIVE_SCHEMAS = ("din",)
+_TWINS: dict[str, ModuleType] = {}  # schema → its twin, once :func:`codec_module` has loaded it
+
+
+def codec_module(schema: str) -> ModuleType:
+    """The module that encodes and decodes ``schema`` fastest in this installation.
+
+    That is the compiled twin (``native/din.py`` built by mypyc) when there is one and the build
+    compiled it, and otherwise the pure module: interpreted, the twin is slower than the pure
+    module, which is written for the interpreter.  Both give the same bytes, objects (of their
+    own classes) and errors (tests/exi/test_native.py), so the choice is only one of speed.  The
+    objects of a twin work with :func:`encode`, :func:`to_json` and :func:`message_name` too.
+    """
+    if schema in _TWINS:
+        return _TWINS[schema]
+    if schema in NATIVE_SCHEMAS:
+        twin = importlib.import_module(f"{__name__}.native.{schema.replace('-', '_')}")
+        if not str(twin.__file__).endswith(".py"):
+            _TWINS[schema] = twin
+            return twin
+    return _module(schema)
+
+
 def _module(schema: str) -> ModuleType:
     try:
         return SCHEMAS[schema]
@@ -119,6 +148,11 @@ def decode(data: bytes, schema: str) -> Message:
     module = _LOADED.get(schema) if isinstance(schema, str) else None
     if module is None:
         module = _module(schema)
+    return decode_with(module, data)
+
+
+def decode_with(module: ModuleType, data: bytes) -> Message:
+    """:func:`decode` with a module of :data:`SCHEMAS` or the one :func:`codec_module` chose."""
     if type(data) is not bytes:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ExiDecodeError(f"expected bytes, got {type(data).__name__}")
@@ -133,7 +167,11 @@ def _module_of(msg: Any) -> ModuleType:
     schema = getattr(msg, "SCHEMA", None)
     if not isinstance(schema, str) or schema not in SCHEMAS:
         raise ExiEncodeError(f"{type(msg).__name__} is not a message of the EXI codec")
-    return SCHEMAS[schema]
+    module = SCHEMAS[schema]
+    owner = type(msg).__module__
+    if owner != module.__name__ and owner.startswith(f"{__name__}.native."):  # a twin's object
+        return sys.modules[owner]
+    return module
 
 
 def encode(msg: Message) -> bytes:
@@ -148,7 +186,8 @@ def message_name(msg: Message) -> str:
     A V2G_Message with an empty Body gives ``"V2G_Message"``.
     """
     module = _module_of(msg)
-    if isinstance(msg, din.V2G_Message | iso2.V2G_Message):
+    wrapper = getattr(module, "V2G_Message", None)  # DIN, ISO-2 and their twins wrap the body
+    if wrapper is not None and isinstance(msg, wrapper):
         content = msg.body.body_element
         if content is None:
             return "V2G_Message"

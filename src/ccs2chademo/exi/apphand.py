@@ -333,14 +333,14 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
 }
 
 _EN_ResponseCode: tuple[ResponseCode, ...] = tuple(map(ResponseCode, range(4)))
-_W_SupportedAppProtocolReq = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
-_T_SupportedAppProtocolReq = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (-1, -2,),)
+_W_SupportedAppProtocolReq: tuple[int, ...] = (1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,)
+_T_SupportedAppProtocolReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (3, -1, -2, -3,), (4, -1, -2, -3,), (5, -1, -2, -3,), (6, -1, -2, -3,), (7, -1, -2, -3,), (8, -1, -2, -3,), (9, -1, -2, -3,), (10, -1, -2, -3,), (11, -1, -2, -3,), (12, -1, -2, -3,), (13, -1, -2, -3,), (14, -1, -2, -3,), (15, -1, -2, -3,), (16, -1, -2, -3,), (17, -1, -2, -3,), (18, -1, -2, -3,), (19, -1, -2, -3,), (20, -1, -2, -3,), (-1, -2,),)
 _X_SupportedAppProtocolReq_app_protocol: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 3), 3: (2, 0, 4), 4: (2, 0, 5), 5: (2, 0, 6), 6: (2, 0, 7), 7: (2, 0, 8), 8: (2, 0, 9), 9: (2, 0, 10), 10: (2, 0, 11), 11: (2, 0, 12), 12: (2, 0, 13), 13: (2, 0, 14), 14: (2, 0, 15), 15: (2, 0, 16), 16: (2, 0, 17), 17: (2, 0, 18), 18: (2, 0, 19), 19: (2, 0, 20)}
 _EE_SupportedAppProtocolReq: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1), 3: (2, 1), 4: (2, 1), 5: (2, 1), 6: (2, 1), 7: (2, 1), 8: (2, 1), 9: (2, 1), 10: (2, 1), 11: (2, 1), 12: (2, 1), 13: (2, 1), 14: (2, 1), 15: (2, 1), 16: (2, 1), 17: (2, 1), 18: (2, 1), 19: (2, 1), 20: (1, 0)}
 _P_SupportedAppProtocolReq_app_protocol = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,))
-_W_AppProtocol = (1, 1, 1, 1, 1, 1,)
-_T_AppProtocol = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
-_W_SupportedAppProtocolRes = (1, 2, 1,)
-_T_SupportedAppProtocolRes = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
+_W_AppProtocol: tuple[int, ...] = (1, 1, 1, 1, 1, 1,)
+_T_AppProtocol: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
+_W_SupportedAppProtocolRes: tuple[int, ...] = (1, 2, 1,)
+_T_SupportedAppProtocolRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
 _EE_SupportedAppProtocolRes: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
-_T_SupportedAppProtocolRes_1 = _T_SupportedAppProtocolRes[1]
+_T_SupportedAppProtocolRes_1: tuple[int, ...] = _T_SupportedAppProtocolRes[1]

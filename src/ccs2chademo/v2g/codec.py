@@ -16,14 +16,14 @@ machines take (``exi=``, default :data:`EXI`); the simulation passes its own cac
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import math
+import sys
 from types import ModuleType
 from typing import Any, Protocol
 
 from .. import exi
-from ..exi import apphand, din, iso2
+from ..exi import apphand, iso2
 from ..exi._bits import pick_multiplier
 from .messages import ISO_NAMES, AppProtocol, EvMessage, EvseMessage, Kind, Schema
 
@@ -32,7 +32,11 @@ class CodecError(ValueError):
     """A message that cannot be decoded or encoded (bad EXI, unknown message, value out of range)."""
 
 
-_MODULES: dict[Schema, ModuleType] = {Schema.DIN: din, Schema.ISO2: iso2}
+#: DIN through the compiled twin of its generated module where the build made one (exi.codec_module):
+#: the same bytes and errors as the pure module, several times faster; the names below that need a
+#: DIN class take it from this module, never from ``exi.din`` directly
+_DIN: ModuleType = exi.codec_module("din")
+_MODULES: dict[Schema, ModuleType] = {Schema.DIN: _DIN, Schema.ISO2: iso2}
 
 #: Generated class name (without Req/Res) → neutral kind, for both schemas.
 _KIND_OF_NAME: dict[str, Kind] = {k.value: k for k in Kind} | {v: k for k, v in ISO_NAMES.items()}
@@ -148,7 +152,7 @@ def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
 def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, Any, bytes]:
     name = "apphand" if schema is None else schema.value
     try:
-        doc = exi.decode(payload, name)
+        doc = exi.decode_with(apphand if schema is None else _MODULES[schema], payload)
     except exi.ExiError as exc:
         raise CodecError(f"bad {name} EXI: {exc}") from None
     if schema is None:
@@ -188,8 +192,10 @@ def _kinds(suffix: str) -> dict[type, Kind]:
     return table
 
 
-_V2G_MESSAGES = (din.V2G_Message, iso2.V2G_Message)
+_V2G_MESSAGES = (_DIN.V2G_Message, iso2.V2G_Message)
 _REQUEST_KINDS = _kinds("Req")
+_DC_EV_CHARGE_PARAMETER = (_DIN.DC_EVChargeParameter, iso2.DC_EVChargeParameter)
+_DC_EV_POWER_DELIVERY_PARAMETER = (_DIN.DC_EVPowerDeliveryParameter, iso2.DC_EVPowerDeliveryParameter)
 _RESPONSE_KINDS = _kinds("Res")
 
 
@@ -198,8 +204,8 @@ _RESPONSE_KINDS = _kinds("Res")
 
 def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
     error = _enum(m.DC_EVErrorCode, msg.error_code)
-    if m is din:
-        return din.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
+    if m is _DIN:
+        return _DIN.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
                                ev_cabin_conditioning=msg.cabin_conditioning, evress_conditioning=msg.ress_conditioning)
     return m.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
 
@@ -286,8 +292,10 @@ def _field(obj: Any, name: str) -> Any:
     cls = type(obj)
     names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(
-            cls) else frozenset()
+        # the generated module's field table (META) names them, for the pure dataclasses and the
+        # compiled twin's classes alike
+        meta = getattr(sys.modules.get(cls.__module__), "META", {}).get(cls)
+        names = _FIELDS[cls] = frozenset(f[0] for f in meta) if meta is not None else frozenset()
     return getattr(obj, name) if name in names else None
 
 
@@ -317,7 +325,7 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
         fields["evcc_id"] = bytes(body.evccid)
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
         param = body.ev_charge_parameter
-        if not isinstance(param, din.DC_EVChargeParameter | iso2.DC_EVChargeParameter):
+        if not isinstance(param, _DC_EV_CHARGE_PARAMETER):
             raise CodecError(f"ChargeParameterDiscoveryReq with {type(param).__name__}: not DC")
         fields.update(max_voltage=_value(param.ev_maximum_voltage_limit),
                       max_current=_value(param.ev_maximum_current_limit),
@@ -332,7 +340,7 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
         else:
             fields["power_on"] = bool(body.ready_to_charge_state)
         param = body.ev_power_delivery_parameter
-        if isinstance(param, din.DC_EVPowerDeliveryParameter | iso2.DC_EVPowerDeliveryParameter):
+        if isinstance(param, _DC_EV_POWER_DELIVERY_PARAMETER):
             fields.update(bulk_charging_complete=param.bulk_charging_complete,
                           charging_complete=param.charging_complete)
     elif kind is Kind.CURRENT_DEMAND:
@@ -443,7 +451,8 @@ def encode_response(msg: EvseMessage, schema: Schema | None) -> bytes:
     return _document(m, msg.session_id, _response_body(m, msg))
 
 
-_DC_EVSE_STATUS = (din.DC_EVSEStatus, iso2.DC_EVSEStatus)
+_DC_EVSE_STATUS = (_DIN.DC_EVSEStatus, iso2.DC_EVSEStatus)
+_DC_EVSE_CHARGE_PARAMETER = (_DIN.DC_EVSEChargeParameter, iso2.DC_EVSEChargeParameter)
 
 
 def _dc_evse_status_of(body: Any) -> Any:
@@ -478,7 +487,7 @@ def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
         fields["evse_id"] = evse_id.encode("utf-8") if isinstance(evse_id, str) else bytes(evse_id)
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
         param = body.evse_charge_parameter
-        if isinstance(param, din.DC_EVSEChargeParameter | iso2.DC_EVSEChargeParameter):
+        if isinstance(param, _DC_EVSE_CHARGE_PARAMETER):
             fields.update(max_voltage=_value(param.evse_maximum_voltage_limit),
                           max_current=_value(param.evse_maximum_current_limit),
                           max_power=_value(param.evse_maximum_power_limit),

@@ -1,0 +1,135 @@
+"""The native twin of the DIN codec (``exi/native/din.py``) gives the pure module's results.
+
+Byte for byte on every real message (the public vectors and every captured DIN message), error
+for error (type, text and bit offset) on every truncation of them and on damaged and random
+input, and the same bytes for random valid messages.  The twin runs compiled in the normal build
+and interpreted under ``make test-pure``; both must agree with the pure reference.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccs2chademo import exi
+from ccs2chademo._build import compiled_origins
+from ccs2chademo.exi import _json, din
+from ccs2chademo.exi.native import din as native_din
+from ccs2chademo.v2g import codec
+from ccs2chademo.v2g.messages import Schema
+from tests.conftest import shared_data
+from tests.pcap.capture_table import V2G_COUNTS
+from tests.pcap.conftest import extracted
+
+from .strategies import body_members, v2g_message
+
+#: loaded outside hypothesis, which lowers the recursion limit the grammar model needs
+DIN_BODIES = body_members("din")
+
+
+@functools.cache
+def din_messages() -> list[bytes]:
+    """Every DIN document of the public vectors and of the captures, each once."""
+    found: dict[bytes, None] = {}
+    with shared_data("exi-vectors.jsonl").open() as f:
+        for line in f:
+            vec = json.loads(line) if line.strip() else None
+            if vec and vec["schema"] == "din" and "fragment" not in vec["message"]:
+                found[bytes.fromhex(vec["hex"])] = None
+    for name, count in sorted(V2G_COUNTS.items()):
+        if count:
+            for m in extracted(name).messages:
+                if m.schema == "din":
+                    found[bytes(m.payload)] = None
+    return list(found)
+
+
+def outcome(module: Any, data: bytes) -> tuple[str, Any]:
+    """What decoding ``data`` with ``module`` gives: the JSON form and the re-encoded bytes, or the
+    error's type, text and offset."""
+    try:
+        doc = module.decode_document(data)
+    except exi.ExiError as err:
+        return "error", (type(err).__name__, str(err), getattr(err, "bit_offset", None))
+    return "ok", (_json.document_to_json(doc, module), module.encode_document(doc).hex())
+
+
+def test_the_messages_are_there() -> None:
+    assert len(din_messages()) > 300
+
+
+def test_every_real_message_gives_the_same_json_and_bytes() -> None:
+    for data in din_messages():
+        assert outcome(native_din, data) == outcome(din, data), data.hex()
+
+
+def test_every_truncation_of_every_real_message_fails_the_same_way() -> None:
+    for data in din_messages():
+        for end in range(1, len(data)):
+            assert outcome(native_din, data[:end]) == outcome(din, data[:end]), data[:end].hex()
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.integers(0, 10_000), flips=st.lists(st.integers(0, 10_000), min_size=1, max_size=4))
+def test_damaged_real_messages_give_the_same_outcome(index: int, flips: list[int]) -> None:
+    data = bytearray(din_messages()[index % len(din_messages())])
+    for f in flips:
+        bit = 8 + f % ((len(data) - 1) * 8)  # the header stays: both modules decode after it
+        data[bit >> 3] ^= 0x80 >> (bit & 7)
+    assert outcome(native_din, bytes(data)) == outcome(din, bytes(data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=64))
+def test_random_bytes_give_the_same_outcome(tail: bytes) -> None:
+    data = b"\x80" + tail
+    assert outcome(native_din, data) == outcome(din, data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_valid_messages_encode_to_the_same_bytes(data: st.DataObject) -> None:
+    body = data.draw(st.sampled_from(DIN_BODIES))
+    msg = data.draw(v2g_message("din", body))
+    twin = _json.document_from_json(json.loads(json.dumps(_json.document_to_json(msg, din))), native_din)
+    encoded = din.encode_document(msg)
+    assert native_din.encode_document(twin) == encoded
+    assert _json.document_to_json(native_din.decode_document(encoded), native_din) == \
+        _json.document_to_json(msg, din)
+
+
+def test_the_enumerations_are_the_pure_modules() -> None:
+    assert native_din.ResponseCode is din.ResponseCode
+    assert native_din.ENUM_VALUES == din.ENUM_VALUES
+
+
+@pytest.mark.parametrize("field", ["SCHEMA"])
+def test_records_name_their_schema(field: str) -> None:
+    assert getattr(native_din.CurrentDemandReq, field) == "din"
+    pv = native_din.PhysicalValue.of(412.8, din.UnitSymbol.V)
+    assert (pv.value, pv.multiplier) == (4128, -1)
+    assert pv == native_din.PhysicalValue(multiplier=-1, unit=din.UnitSymbol.V, value=4128)
+    assert "value=4128" in repr(pv)
+
+
+@pytest.mark.skipif(not compiled_origins(), reason="pure-Python build: the codec uses the pure module")
+def test_a_compiled_build_encodes_din_through_the_compiled_twin() -> None:
+    twin = exi.codec_module("din")
+    assert twin is native_din and not str(twin.__file__).endswith(".py")
+    assert codec._MODULES[Schema.DIN] is twin
+
+
+def test_the_package_api_takes_the_twins_objects() -> None:
+    data = din_messages()[0]
+    mine = exi.decode_with(native_din, data)
+    theirs = exi.decode(data, "din")
+    assert type(mine).__module__ == native_din.__name__ and type(mine).__name__ == "V2G_Message"
+    assert exi.encode(mine) == exi.encode(theirs)
+    assert exi.message_name(mine) == exi.message_name(theirs)
+    assert exi.to_json(mine) == exi.to_json(theirs)
+
