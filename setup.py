@@ -23,8 +23,8 @@ SRC = Path(__file__).resolve().parent / "src"
 BUILD = runpy.run_path(str(SRC / "ccs2chademo" / "_build.py"))
 COMPILED = BUILD["COMPILED_MODULES"]
 # two groups, two C extensions, compiled at the same time (``parallel`` below): the EXI twins'
-# C takes about as long as the core's, so on two cores the build takes hardly longer for them
-GROUPS = [(BUILD["CORE_MODULES"], "ccs2chademo_core"), (BUILD["EXI_MODULES"], "ccs2chademo_exi")]
+# C compiles on the second core while the core's compiles on the first
+GROUPS = [BUILD["CORE_MODULES"], BUILD["EXI_MODULES"]]
 
 
 def remove_stale_extensions() -> None:
@@ -52,9 +52,10 @@ def ext_modules() -> list[object]:
         from mypyc.build import mypycify
     except ImportError:  # pragma: no cover - build requirements normally provide it
         return pure("mypyc is not installed")
-    groups = [([str(SRC / "ccs2chademo" / m) for m in modules], name) for modules, name in GROUPS]
-    try:
-        return list(mypycify([path for paths, _ in groups for path in paths], opt_level="3", separate=groups))
+    try:  # one mypycify call per group: mypyc's `separate` groups call across modules through
+        # exported tables, which made the compiled EXI twin ≈ 10 % slower (docs/perf.md)
+        return [ext for modules in GROUPS for ext in mypycify([str(SRC / "ccs2chademo" / m) for m in modules],
+                                                                opt_level="3")]
     except SystemExit as exc:  # mypyc reports type errors (e.g. dependencies missing) by exiting
         return pure(f"mypyc failed ({exc})")
 

@@ -874,7 +874,7 @@ class Emitter:
     def rd(self, width: int | str, mask: int | None = None) -> str:
         """The expression reading ``width`` bits at ``p`` (masked to ``mask`` if given)."""
         if self.native:
-            if isinstance(width, int) and width > 56:  # rd works in one machine word
+            if isinstance(width, int) and width > 48:  # rd works in one machine word
                 raise SystemExit(f"{self.m.name}: a merged read of {width} bits is too wide for the native twin")
             return f"rd(v, p, {width})" + (f" & {mask}" if mask is not None else "")
         if mask is None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ccs2chademo import exi
 from ccs2chademo._build import compiled_origins
 from ccs2chademo.exi import _json, din
+from ccs2chademo.exi.native import _bits as native_bits
 from ccs2chademo.exi.native import din as native_din
 from ccs2chademo.v2g import codec
 from ccs2chademo.v2g.messages import Schema
@@ -132,4 +133,37 @@ def test_the_package_api_takes_the_twins_objects() -> None:
     assert exi.encode(mine) == exi.encode(theirs)
     assert exi.message_name(mine) == exi.message_name(theirs)
     assert exi.to_json(mine) == exi.to_json(theirs)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.binary(min_size=1, max_size=24), p=st.integers(0, 200), n=st.integers(0, 48))
+def test_a_native_read_is_the_pure_read(data: bytes, p: int, n: int) -> None:
+    """Every width the twin may read (up to 48 bits) at every offset, and past the end."""
+    v, e = int.from_bytes(data, "big"), len(data) * 8
+    try:
+        expected: object = (v >> (e - p - n)) & ((1 << n) - 1)
+    except ValueError as err:
+        expected = str(err)
+    try:
+        got: object = native_bits.rd(data, p, n)
+    except ValueError as err:
+        got = str(err)
+    assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 31), st.integers(0, 2**31 - 1)), max_size=40),
+       st.binary(max_size=20), st.integers(0, 200))
+def test_the_writer_writes_what_the_pure_accumulator_holds(writes: list[tuple[int, int]], octets: bytes,
+                                                           wide: int) -> None:
+    a, pure = native_bits.Writer(), 1
+    for n, x in writes:
+        x &= (1 << n) - 1
+        a.put(n, x)
+        pure = (pure << n) | x
+    a.octets(octets)
+    pure = (pure << (8 * len(octets))) | int.from_bytes(octets, "big")
+    a.bits(wide, (1 << wide) - 1)
+    pure = (pure << wide) | ((1 << wide) - 1)
+    assert native_bits.finish(a) == exi._bits.finish(pure)
 
