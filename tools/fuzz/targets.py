@@ -205,7 +205,7 @@ def _din_twin(data: bytes) -> None:
     from ccs2chademo.exi import din
     from ccs2chademo.exi.native import din as twin
 
-    outcomes = []
+    outcomes: list[tuple[object, object]] = []
     for module in (din, twin):
         try:
             doc = exi.decode_with(module, data)
