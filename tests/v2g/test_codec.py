@@ -117,3 +117,24 @@ def test_value_of_every_short_at_every_multiplier_is_the_rounded_product() -> No
         for value in range(-32768, 32768):
             pv.value = value
             assert codec._value(pv) == round(float(value * 10.0**multiplier), 6), (value, multiplier)
+
+
+def test_a_din_session_never_imports_the_iso2_codec() -> None:
+    """ISO-2's generated module (≈ 1.9 MB of a process) is imported at the first ISO-2 message; a
+    DIN session, the common case, never loads it.  A fresh interpreter, as ``run`` starts."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from ccs2chademo.v2g import codec\n"
+        "from ccs2chademo.v2g.messages import EvMessage, Kind, Schema\n"
+        "setup = EvMessage(Kind.SESSION_SETUP, session_id=bytes(8), evcc_id=bytes(6))\n"
+        "assert codec.decode_request(codec.encode_request(setup, Schema.DIN), Schema.DIN).kind is Kind.SESSION_SETUP\n"
+        "assert 'ccs2chademo.exi.iso2' not in sys.modules, 'DIN loaded ISO-2'\n"
+        "iso = codec.encode_request(setup, Schema.ISO2)\n"
+        "assert codec.decode_request(iso, Schema.ISO2).kind is Kind.SESSION_SETUP\n"
+        "assert 'ccs2chademo.exi.iso2' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from . import apphand, din, iso2, xmldsig
+from . import apphand, din, xmldsig
 from ._bits import ExiDecodeError, ExiEncodeError, ExiError
 from ._json import document_from_json, document_to_json
 
@@ -50,19 +50,22 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from . import iso20_ac, iso20_acdp, iso20_cm, iso20_dc, iso20_wpt
+    from . import iso2, iso20_ac, iso20_acdp, iso20_cm, iso20_dc, iso20_wpt
 
 #: the ISO 15118-20 message sets: schema name → module; imported on first use, as they are
 #: large (the common messages unroll 1024- and 2048-entry schedules) and a DIN or ISO-2
 #: session never needs them
 ISO20_SCHEMAS = {"iso20-cm": "iso20_cm", "iso20-dc": "iso20_dc", "iso20-ac": "iso20_ac",
                  "iso20-wpt": "iso20_wpt", "iso20-acdp": "iso20_acdp"}
+#: every schema imported on first use: ISO-2 as well (≈ 1.9 MB of a process's memory that a DIN
+#: session, the most common, never needs; docs/perf.md)
+LAZY_SCHEMAS = {"iso2": "iso2", **ISO20_SCHEMAS}
 
-_LOADED: dict[str, ModuleType] = {"apphand": apphand, "din": din, "iso2": iso2}
+_LOADED: dict[str, ModuleType] = {"apphand": apphand, "din": din}
 
 
 class _Schemas(Mapping[str, ModuleType]):
-    """Schema name → generated module, importing an ISO 15118-20 module when first asked for."""
+    """Schema name → generated module, importing an ISO-2 or ISO 15118-20 module when first asked for."""
 
     def __init__(self, eager: dict[str, ModuleType]) -> None:
         self._eager = eager
@@ -70,15 +73,22 @@ class _Schemas(Mapping[str, ModuleType]):
     def __getitem__(self, schema: str) -> ModuleType:
         module = self._eager.get(schema) or _LOADED.get(schema)
         if module is None:
-            module = importlib.import_module(f"{__name__}.{ISO20_SCHEMAS[schema]}")
+            module = importlib.import_module(f"{__name__}.{LAZY_SCHEMAS[schema]}")
             _LOADED[schema] = module
         return module
 
     def __iter__(self) -> Iterator[str]:
-        return iter([*self._eager, *ISO20_SCHEMAS])
+        return iter([*self._eager, *LAZY_SCHEMAS])
 
     def __len__(self) -> int:
-        return len(self._eager) + len(ISO20_SCHEMAS)
+        return len(self._eager) + len(LAZY_SCHEMAS)
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``exi.iso2`` (and the -20 modules by their module names) imported on first use."""
+    if name in LAZY_SCHEMAS.values():
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 SCHEMAS: Mapping[str, ModuleType] = _Schemas(dict(_LOADED))

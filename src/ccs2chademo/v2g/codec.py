@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from .. import exi
-from ..exi import apphand, iso2
+from ..exi import apphand
 from ..exi._bits import pick_multiplier
 from .messages import ISO_NAMES, AppProtocol, EvMessage, EvseMessage, Kind, Schema
 
@@ -36,7 +36,9 @@ class CodecError(ValueError):
 #: the same bytes and errors as the pure module, several times faster; the names below that need a
 #: DIN class take it from this module, never from ``exi.din`` directly
 _DIN: ModuleType = exi.codec_module("din")
-_MODULES: dict[Schema, ModuleType] = {Schema.DIN: _DIN, Schema.ISO2: iso2}
+#: the schemas' modules, ISO-2 added by :func:`_load` at its first message (a DIN session never
+#: imports it: ≈ 1.9 MB, docs/perf.md)
+_MODULES: dict[Schema, ModuleType] = {Schema.DIN: _DIN}
 
 #: Generated class name (without Req/Res) → neutral kind, for both schemas.
 _KIND_OF_NAME: dict[str, Kind] = {k.value: k for k in Kind} | {v: k for k, v in ISO_NAMES.items()}
@@ -46,7 +48,23 @@ _KIND_OF_NAME["SessionStop"] = Kind.SESSION_STOP  # DIN names SessionStopReq's t
 def _module(schema: Schema | None) -> ModuleType:
     if schema is None:
         raise CodecError("no schema negotiated yet")
-    return _MODULES[schema]
+    module = _MODULES.get(schema)
+    return module if module is not None else _load(schema)
+
+
+def _load(schema: Schema) -> ModuleType:
+    """Import a schema's module at its first message and add its classes to the lookup tables."""
+    global _V2G_MESSAGES, _DC_EV_CHARGE_PARAMETER, _DC_EV_POWER_DELIVERY_PARAMETER, _DC_EVSE_STATUS
+    global _DC_EVSE_CHARGE_PARAMETER
+    module = _MODULES[schema] = exi.codec_module(schema.value)
+    _REQUEST_KINDS.update(_kinds(module, "Req"))
+    _RESPONSE_KINDS.update(_kinds(module, "Res"))
+    _V2G_MESSAGES = (*_V2G_MESSAGES, module.V2G_Message)
+    _DC_EV_CHARGE_PARAMETER = (*_DC_EV_CHARGE_PARAMETER, module.DC_EVChargeParameter)
+    _DC_EV_POWER_DELIVERY_PARAMETER = (*_DC_EV_POWER_DELIVERY_PARAMETER, module.DC_EVPowerDeliveryParameter)
+    _DC_EVSE_STATUS = (*_DC_EVSE_STATUS, module.DC_EVSEStatus)
+    _DC_EVSE_CHARGE_PARAMETER = (*_DC_EVSE_CHARGE_PARAMETER, module.DC_EVSEChargeParameter)
+    return module
 
 
 def _enum_name(value: Any) -> str:
@@ -152,7 +170,7 @@ def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
 def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, Any, bytes]:
     name = "apphand" if schema is None else schema.value
     try:
-        doc = exi.decode_with(apphand if schema is None else _MODULES[schema], payload)
+        doc = exi.decode_with(apphand if schema is None else _module(schema), payload)
     except exi.ExiError as exc:
         raise CodecError(f"bad {name} EXI: {exc}") from None
     if schema is None:
@@ -181,22 +199,23 @@ def _body_kind(cls: str, suffix: str) -> Kind:
     return kind
 
 
-def _kinds(suffix: str) -> dict[type, Kind]:
-    """Generated body class → kind for every class :func:`_body_kind` accepts (looked up per message)."""
+def _kinds(module: ModuleType, suffix: str) -> dict[type, Kind]:
+    """Generated body class → kind for every class of ``module`` :func:`_body_kind` accepts (looked
+    up per message)."""
     table: dict[type, Kind] = {}
-    for module in _MODULES.values():
-        for cls in vars(module).values():
-            if isinstance(cls, type) and getattr(cls, "SCHEMA", None) == module.SCHEMA:
-                with contextlib.suppress(CodecError):  # not a body element of this direction
-                    table[cls] = _body_kind(cls.__name__, suffix)
+    for cls in vars(module).values():
+        if isinstance(cls, type) and getattr(cls, "SCHEMA", None) == module.SCHEMA:
+            with contextlib.suppress(CodecError):  # not a body element of this direction
+                table[cls] = _body_kind(cls.__name__, suffix)
     return table
 
 
-_V2G_MESSAGES = (_DIN.V2G_Message, iso2.V2G_Message)
-_REQUEST_KINDS = _kinds("Req")
-_DC_EV_CHARGE_PARAMETER = (_DIN.DC_EVChargeParameter, iso2.DC_EVChargeParameter)
-_DC_EV_POWER_DELIVERY_PARAMETER = (_DIN.DC_EVPowerDeliveryParameter, iso2.DC_EVPowerDeliveryParameter)
-_RESPONSE_KINDS = _kinds("Res")
+# the classes of every loaded schema that a message is checked against (_load adds ISO-2's)
+_V2G_MESSAGES: tuple[Any, ...] = (_DIN.V2G_Message,)
+_REQUEST_KINDS = _kinds(_DIN, "Req")
+_DC_EV_CHARGE_PARAMETER: tuple[Any, ...] = (_DIN.DC_EVChargeParameter,)
+_DC_EV_POWER_DELIVERY_PARAMETER: tuple[Any, ...] = (_DIN.DC_EVPowerDeliveryParameter,)
+_RESPONSE_KINDS = _kinds(_DIN, "Res")
 
 
 # ------------------------------------------------------------------------------ requests (EV)
@@ -212,7 +231,7 @@ def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
 
 def _request_body(m: ModuleType, msg: EvMessage) -> Any:
     kind = msg.kind
-    iso = m is iso2
+    iso = m is not _DIN
     if kind is Kind.SESSION_SETUP:
         return m.SessionSetupReq(evccid=msg.evcc_id)
     if kind is Kind.SERVICE_DISCOVERY:
@@ -334,8 +353,8 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
     elif kind is Kind.PRE_CHARGE:
         fields.update(target_voltage=_value(body.ev_target_voltage), target_current=_value(body.ev_target_current))
     elif kind is Kind.POWER_DELIVERY:
-        if isinstance(body, iso2.PowerDeliveryReq):
-            fields.update(power_on=body.charge_progress == iso2.ChargeProgress.Start,
+        if schema is Schema.ISO2:
+            fields.update(power_on=body.charge_progress == _module(schema).ChargeProgress.Start,
                           sa_schedule_tuple_id=body.sa_schedule_tuple_id)
         else:
             fields["power_on"] = bool(body.ready_to_charge_state)
@@ -365,9 +384,9 @@ def _evse_status(m: ModuleType, msg: EvseMessage) -> Any:
 
 
 def _schedules(m: ModuleType, msg: EvseMessage) -> Any:
-    p_max = (_pv(m, msg.max_power or 0.0, "W") if m is iso2 else int(min(32767, (msg.max_power or 0.0) / 10)))
+    p_max = (_pv(m, msg.max_power or 0.0, "W") if m is not _DIN else int(min(32767, (msg.max_power or 0.0) / 10)))
     entry = m.PMaxScheduleEntry(time_interval=m.RelativeTimeInterval(start=0, duration=86400), p_max=p_max)
-    schedule = m.PMaxSchedule(p_max_schedule_entry=[entry]) if m is iso2 else m.PMaxSchedule(
+    schedule = m.PMaxSchedule(p_max_schedule_entry=[entry]) if m is not _DIN else m.PMaxSchedule(
         p_max_schedule_id=1, p_max_schedule_entry=[entry])
     return m.SAScheduleList(sa_schedule_tuple=[m.SAScheduleTuple(
         sa_schedule_tuple_id=msg.sa_schedule_tuple_id or 1, p_max_schedule=schedule)])
@@ -375,7 +394,7 @@ def _schedules(m: ModuleType, msg: EvseMessage) -> Any:
 
 def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
     kind = msg.kind
-    iso = m is iso2
+    iso = m is not _DIN
     code = _enum(m.ResponseCode, msg.response_code)
     if kind is Kind.SESSION_SETUP:
         return m.SessionSetupRes(response_code=code, evseid=msg.evse_id.decode("latin-1") if iso else msg.evse_id)
@@ -451,8 +470,8 @@ def encode_response(msg: EvseMessage, schema: Schema | None) -> bytes:
     return _document(m, msg.session_id, _response_body(m, msg))
 
 
-_DC_EVSE_STATUS = (_DIN.DC_EVSEStatus, iso2.DC_EVSEStatus)
-_DC_EVSE_CHARGE_PARAMETER = (_DIN.DC_EVSEChargeParameter, iso2.DC_EVSEChargeParameter)
+_DC_EVSE_STATUS: tuple[Any, ...] = (_DIN.DC_EVSEStatus,)
+_DC_EVSE_CHARGE_PARAMETER: tuple[Any, ...] = (_DIN.DC_EVSEChargeParameter,)
 
 
 def _dc_evse_status_of(body: Any) -> Any:
