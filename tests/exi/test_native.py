@@ -109,9 +109,8 @@ def test_the_enumerations_are_the_pure_modules() -> None:
     assert native_din.ENUM_VALUES == din.ENUM_VALUES
 
 
-@pytest.mark.parametrize("field", ["SCHEMA"])
-def test_records_name_their_schema(field: str) -> None:
-    assert getattr(native_din.CurrentDemandReq, field) == "din"
+def test_records_name_their_schema() -> None:
+    assert native_din.CurrentDemandReq.SCHEMA == "din"
     pv = native_din.PhysicalValue.of(412.8, din.UnitSymbol.V)
     assert (pv.value, pv.multiplier) == (4128, -1)
     assert pv == native_din.PhysicalValue(multiplier=-1, unit=din.UnitSymbol.V, value=4128)

@@ -103,7 +103,6 @@ else:
 
 #: the schemas with a twin written for compilation in ``native/`` (tools/gen_exi.py ``NATIVE``)
 NATIVE_SCHEMAS = ("din",)
-_TWINS: dict[str, ModuleType] = {}  # schema → its twin, once :func:`codec_module` has loaded it
 
 
 def codec_module(schema: str) -> ModuleType:
@@ -115,12 +114,9 @@ def codec_module(schema: str) -> ModuleType:
     own classes) and errors (tests/exi/test_native.py), so the choice is only one of speed.  The
     objects of a twin work with :func:`encode`, :func:`to_json` and :func:`message_name` too.
     """
-    if schema in _TWINS:
-        return _TWINS[schema]
     if schema in NATIVE_SCHEMAS:
         twin = importlib.import_module(f"{__name__}.native.{schema.replace('-', '_')}")
         if not str(twin.__file__).endswith(".py"):
-            _TWINS[schema] = twin
             return twin
     return _module(schema)
 
