@@ -121,7 +121,9 @@ def test_value_of_every_short_at_every_multiplier_is_the_rounded_product() -> No
 
 def test_a_din_session_never_imports_the_iso2_codec() -> None:
     """ISO-2's generated module (≈ 1.9 MB of a process) is imported at the first ISO-2 message; a
-    DIN session, the common case, never loads it.  A fresh interpreter, as ``run`` starts."""
+    DIN session, the common case, never loads it.  Nor, in the compiled build, DIN's pure module:
+    the compiled twin takes its enumerations and tables from ``exi/din_data.py``.  A fresh
+    interpreter, as ``run`` starts."""
     import subprocess
     import sys
 
@@ -132,6 +134,8 @@ def test_a_din_session_never_imports_the_iso2_codec() -> None:
         "setup = EvMessage(Kind.SESSION_SETUP, session_id=bytes(8), evcc_id=bytes(6))\n"
         "assert codec.decode_request(codec.encode_request(setup, Schema.DIN), Schema.DIN).kind is Kind.SESSION_SETUP\n"
         "assert 'ccs2chademo.exi.iso2' not in sys.modules, 'DIN loaded ISO-2'\n"
+        "pure = 'ccs2chademo.exi.din'\n"
+        "assert (pure in sys.modules) == (codec._DIN.__name__ == pure), 'the compiled twin loaded the pure module'\n"
         "iso = codec.encode_request(setup, Schema.ISO2)\n"
         "assert codec.decode_request(iso, Schema.ISO2).kind is Kind.SESSION_SETUP\n"
         "assert 'ccs2chademo.exi.iso2' in sys.modules\n"

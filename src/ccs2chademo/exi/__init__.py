@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from . import apphand, din, xmldsig
+from . import apphand, xmldsig
 from ._bits import ExiDecodeError, ExiEncodeError, ExiError
 from ._json import document_from_json, document_to_json
 
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from . import iso2, iso20_ac, iso20_acdp, iso20_cm, iso20_dc, iso20_wpt
+    from . import din, iso2, iso20_ac, iso20_acdp, iso20_cm, iso20_dc, iso20_wpt
 
 #: the ISO 15118-20 message sets: schema name → module; imported on first use, as they are
 #: large (the common messages unroll 1024- and 2048-entry schedules) and a DIN or ISO-2
@@ -58,10 +58,11 @@ if TYPE_CHECKING:
 ISO20_SCHEMAS = {"iso20-cm": "iso20_cm", "iso20-dc": "iso20_dc", "iso20-ac": "iso20_ac",
                  "iso20-wpt": "iso20_wpt", "iso20-acdp": "iso20_acdp"}
 #: every schema imported on first use: ISO-2 as well (≈ 1.9 MB of a process's memory that a DIN
-#: session, the most common, never needs; docs/perf.md)
-LAZY_SCHEMAS = {"iso2": "iso2", **ISO20_SCHEMAS}
+#: session, the most common, never needs), and DIN's pure module, which the adapter does not use
+#: where its compiled twin was built (:func:`codec_module`; docs/perf.md)
+LAZY_SCHEMAS = {"din": "din", "iso2": "iso2", **ISO20_SCHEMAS}
 
-_LOADED: dict[str, ModuleType] = {"apphand": apphand, "din": din}
+_LOADED: dict[str, ModuleType] = {"apphand": apphand}
 
 
 class _Schemas(Mapping[str, ModuleType]):
@@ -85,7 +86,7 @@ class _Schemas(Mapping[str, ModuleType]):
 
 
 def __getattr__(name: str) -> ModuleType:
-    """``exi.iso2`` (and the -20 modules by their module names) imported on first use."""
+    """``exi.din``, ``exi.iso2`` (and the -20 modules by their module names) imported on first use."""
     if name in LAZY_SCHEMAS.values():
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -105,177 +105,344 @@ from .xmldsig import (
     _e_SignatureProperty,
 )
 
+from .din_data import (
+    FaultCode as FaultCode,
+    DC_EVErrorCode as DC_EVErrorCode,
+    ResponseCode as ResponseCode,
+    IsolationLevel as IsolationLevel,
+    DC_EVSEStatusCode as DC_EVSEStatusCode,
+    EVSENotification as EVSENotification,
+    EVSEProcessing as EVSEProcessing,
+    EVRequestedEnergyTransfer as EVRequestedEnergyTransfer,
+    UnitSymbol as UnitSymbol,
+    CostKind as CostKind,
+    Value as Value,
+    ServiceCategory as ServiceCategory,
+    PaymentOption as PaymentOption,
+    EVSESupportedEnergyTransfer as EVSESupportedEnergyTransfer,
+    _EN_FaultCode as _EN_FaultCode,
+    _EN_DC_EVErrorCode as _EN_DC_EVErrorCode,
+    _EN_ResponseCode as _EN_ResponseCode,
+    _EN_IsolationLevel as _EN_IsolationLevel,
+    _EN_DC_EVSEStatusCode as _EN_DC_EVSEStatusCode,
+    _EN_EVSENotification as _EN_EVSENotification,
+    _EN_EVSEProcessing as _EN_EVSEProcessing,
+    _EN_EVRequestedEnergyTransfer as _EN_EVRequestedEnergyTransfer,
+    _EN_UnitSymbol as _EN_UnitSymbol,
+    _EN_CostKind as _EN_CostKind,
+    _EN_Value as _EN_Value,
+    _EN_ServiceCategory as _EN_ServiceCategory,
+    _EN_PaymentOption as _EN_PaymentOption,
+    _EN_EVSESupportedEnergyTransfer as _EN_EVSESupportedEnergyTransfer,
+    _W_V2G_Message as _W_V2G_Message,
+    _T_V2G_Message as _T_V2G_Message,
+    _W_MessageHeader as _W_MessageHeader,
+    _T_MessageHeader as _T_MessageHeader,
+    _EE_MessageHeader as _EE_MessageHeader,
+    _T_MessageHeader_1 as _T_MessageHeader_1,
+    _T_MessageHeader_2 as _T_MessageHeader_2,
+    _W_Notification as _W_Notification,
+    _T_Notification as _T_Notification,
+    _EE_Notification as _EE_Notification,
+    _T_Notification_1 as _T_Notification_1,
+    _W_Body as _W_Body,
+    _T_Body as _T_Body,
+    _EE_Body as _EE_Body,
+    _T_Body_0 as _T_Body_0,
+    _P_Body_body_element as _P_Body_body_element,
+    _W_BodyBase as _W_BodyBase,
+    _T_BodyBase as _T_BodyBase,
+    _W_CableCheckReq as _W_CableCheckReq,
+    _T_CableCheckReq as _T_CableCheckReq,
+    _W_DC_EVStatus as _W_DC_EVStatus,
+    _T_DC_EVStatus as _T_DC_EVStatus,
+    _T_DC_EVStatus_1 as _T_DC_EVStatus_1,
+    _T_DC_EVStatus_2 as _T_DC_EVStatus_2,
+    _W_CableCheckRes as _W_CableCheckRes,
+    _T_CableCheckRes as _T_CableCheckRes,
+    _W_DC_EVSEStatus as _W_DC_EVSEStatus,
+    _T_DC_EVSEStatus as _T_DC_EVSEStatus,
+    _T_DC_EVSEStatus_0 as _T_DC_EVSEStatus_0,
+    _W_CertificateInstallationReq as _W_CertificateInstallationReq,
+    _T_CertificateInstallationReq as _T_CertificateInstallationReq,
+    _T_CertificateInstallationReq_0 as _T_CertificateInstallationReq_0,
+    _W_ListOfRootCertificateIDs as _W_ListOfRootCertificateIDs,
+    _T_ListOfRootCertificateIDs as _T_ListOfRootCertificateIDs,
+    _X_ListOfRootCertificateIDs_root_certificate_id as _X_ListOfRootCertificateIDs_root_certificate_id,
+    _EE_ListOfRootCertificateIDs as _EE_ListOfRootCertificateIDs,
+    _P_ListOfRootCertificateIDs_root_certificate_id as _P_ListOfRootCertificateIDs_root_certificate_id,
+    _W_CertificateInstallationRes as _W_CertificateInstallationRes,
+    _T_CertificateInstallationRes as _T_CertificateInstallationRes,
+    _W_CertificateChain as _W_CertificateChain,
+    _T_CertificateChain as _T_CertificateChain,
+    _EE_CertificateChain as _EE_CertificateChain,
+    _T_CertificateChain_1 as _T_CertificateChain_1,
+    _W_SubCertificates as _W_SubCertificates,
+    _T_SubCertificates as _T_SubCertificates,
+    _X_SubCertificates_certificate as _X_SubCertificates_certificate,
+    _EE_SubCertificates as _EE_SubCertificates,
+    _P_SubCertificates_certificate as _P_SubCertificates_certificate,
+    _W_CertificateUpdateReq as _W_CertificateUpdateReq,
+    _T_CertificateUpdateReq as _T_CertificateUpdateReq,
+    _T_CertificateUpdateReq_0 as _T_CertificateUpdateReq_0,
+    _W_CertificateUpdateRes as _W_CertificateUpdateRes,
+    _T_CertificateUpdateRes as _T_CertificateUpdateRes,
+    _W_ChargeParameterDiscoveryReq as _W_ChargeParameterDiscoveryReq,
+    _T_ChargeParameterDiscoveryReq as _T_ChargeParameterDiscoveryReq,
+    _EE_ChargeParameterDiscoveryReq as _EE_ChargeParameterDiscoveryReq,
+    _T_ChargeParameterDiscoveryReq_1 as _T_ChargeParameterDiscoveryReq_1,
+    _P_ChargeParameterDiscoveryReq_ev_charge_parameter as _P_ChargeParameterDiscoveryReq_ev_charge_parameter,
+    _W_AC_EVChargeParameter as _W_AC_EVChargeParameter,
+    _T_AC_EVChargeParameter as _T_AC_EVChargeParameter,
+    _W_PhysicalValue as _W_PhysicalValue,
+    _T_PhysicalValue as _T_PhysicalValue,
+    _T_PhysicalValue_1 as _T_PhysicalValue_1,
+    _W_DC_EVChargeParameter as _W_DC_EVChargeParameter,
+    _T_DC_EVChargeParameter as _T_DC_EVChargeParameter,
+    _X_DC_EVChargeParameter_bulk_soc as _X_DC_EVChargeParameter_bulk_soc,
+    _EE_DC_EVChargeParameter as _EE_DC_EVChargeParameter,
+    _T_DC_EVChargeParameter_2 as _T_DC_EVChargeParameter_2,
+    _T_DC_EVChargeParameter_4 as _T_DC_EVChargeParameter_4,
+    _T_DC_EVChargeParameter_5 as _T_DC_EVChargeParameter_5,
+    _T_DC_EVChargeParameter_6 as _T_DC_EVChargeParameter_6,
+    _T_DC_EVChargeParameter_7 as _T_DC_EVChargeParameter_7,
+    _W_EVChargeParameter as _W_EVChargeParameter,
+    _T_EVChargeParameter as _T_EVChargeParameter,
+    _W_ChargeParameterDiscoveryRes as _W_ChargeParameterDiscoveryRes,
+    _T_ChargeParameterDiscoveryRes as _T_ChargeParameterDiscoveryRes,
+    _EE_ChargeParameterDiscoveryRes as _EE_ChargeParameterDiscoveryRes,
+    _T_ChargeParameterDiscoveryRes_2 as _T_ChargeParameterDiscoveryRes_2,
+    _P_ChargeParameterDiscoveryRes_sa_schedules as _P_ChargeParameterDiscoveryRes_sa_schedules,
+    _P_ChargeParameterDiscoveryRes_evse_charge_parameter as _P_ChargeParameterDiscoveryRes_evse_charge_parameter,
+    _W_SAScheduleList as _W_SAScheduleList,
+    _T_SAScheduleList as _T_SAScheduleList,
+    _X_SAScheduleList_sa_schedule_tuple as _X_SAScheduleList_sa_schedule_tuple,
+    _EE_SAScheduleList as _EE_SAScheduleList,
+    _P_SAScheduleList_sa_schedule_tuple as _P_SAScheduleList_sa_schedule_tuple,
+    _W_SAScheduleTuple as _W_SAScheduleTuple,
+    _T_SAScheduleTuple as _T_SAScheduleTuple,
+    _EE_SAScheduleTuple as _EE_SAScheduleTuple,
+    _T_SAScheduleTuple_2 as _T_SAScheduleTuple_2,
+    _W_PMaxSchedule as _W_PMaxSchedule,
+    _T_PMaxSchedule as _T_PMaxSchedule,
+    _X_PMaxSchedule_p_max_schedule_entry as _X_PMaxSchedule_p_max_schedule_entry,
+    _EE_PMaxSchedule as _EE_PMaxSchedule,
+    _P_PMaxSchedule_p_max_schedule_entry as _P_PMaxSchedule_p_max_schedule_entry,
+    _W_PMaxScheduleEntry as _W_PMaxScheduleEntry,
+    _T_PMaxScheduleEntry as _T_PMaxScheduleEntry,
+    _T_PMaxScheduleEntry_0 as _T_PMaxScheduleEntry_0,
+    _P_PMaxScheduleEntry_time_interval as _P_PMaxScheduleEntry_time_interval,
+    _W_RelativeTimeInterval as _W_RelativeTimeInterval,
+    _T_RelativeTimeInterval as _T_RelativeTimeInterval,
+    _EE_RelativeTimeInterval as _EE_RelativeTimeInterval,
+    _T_RelativeTimeInterval_1 as _T_RelativeTimeInterval_1,
+    _W_Interval as _W_Interval,
+    _T_Interval as _T_Interval,
+    _W_SalesTariff as _W_SalesTariff,
+    _T_SalesTariff as _T_SalesTariff,
+    _X_SalesTariff_sales_tariff_entry as _X_SalesTariff_sales_tariff_entry,
+    _EE_SalesTariff as _EE_SalesTariff,
+    _T_SalesTariff_2 as _T_SalesTariff_2,
+    _P_SalesTariff_sales_tariff_entry as _P_SalesTariff_sales_tariff_entry,
+    _W_SalesTariffEntry as _W_SalesTariffEntry,
+    _T_SalesTariffEntry as _T_SalesTariffEntry,
+    _X_SalesTariffEntry_consumption_cost as _X_SalesTariffEntry_consumption_cost,
+    _EE_SalesTariffEntry as _EE_SalesTariffEntry,
+    _T_SalesTariffEntry_0 as _T_SalesTariffEntry_0,
+    _P_SalesTariffEntry_time_interval as _P_SalesTariffEntry_time_interval,
+    _T_SalesTariffEntry_3 as _T_SalesTariffEntry_3,
+    _T_SalesTariffEntry_4 as _T_SalesTariffEntry_4,
+    _W_ConsumptionCost as _W_ConsumptionCost,
+    _T_ConsumptionCost as _T_ConsumptionCost,
+    _X_ConsumptionCost_cost as _X_ConsumptionCost_cost,
+    _EE_ConsumptionCost as _EE_ConsumptionCost,
+    _T_ConsumptionCost_1 as _T_ConsumptionCost_1,
+    _T_ConsumptionCost_2 as _T_ConsumptionCost_2,
+    _W_Cost as _W_Cost,
+    _T_Cost as _T_Cost,
+    _EE_Cost as _EE_Cost,
+    _T_Cost_2 as _T_Cost_2,
+    _W_SASchedules as _W_SASchedules,
+    _T_SASchedules as _T_SASchedules,
+    _W_AC_EVSEChargeParameter as _W_AC_EVSEChargeParameter,
+    _T_AC_EVSEChargeParameter as _T_AC_EVSEChargeParameter,
+    _W_AC_EVSEStatus as _W_AC_EVSEStatus,
+    _T_AC_EVSEStatus as _T_AC_EVSEStatus,
+    _W_DC_EVSEChargeParameter as _W_DC_EVSEChargeParameter,
+    _T_DC_EVSEChargeParameter as _T_DC_EVSEChargeParameter,
+    _EE_DC_EVSEChargeParameter as _EE_DC_EVSEChargeParameter,
+    _T_DC_EVSEChargeParameter_2 as _T_DC_EVSEChargeParameter_2,
+    _T_DC_EVSEChargeParameter_6 as _T_DC_EVSEChargeParameter_6,
+    _T_DC_EVSEChargeParameter_8 as _T_DC_EVSEChargeParameter_8,
+    _W_EVSEChargeParameter as _W_EVSEChargeParameter,
+    _T_EVSEChargeParameter as _T_EVSEChargeParameter,
+    _W_ChargingStatusReq as _W_ChargingStatusReq,
+    _T_ChargingStatusReq as _T_ChargingStatusReq,
+    _W_ChargingStatusRes as _W_ChargingStatusRes,
+    _T_ChargingStatusRes as _T_ChargingStatusRes,
+    _T_ChargingStatusRes_3 as _T_ChargingStatusRes_3,
+    _T_ChargingStatusRes_4 as _T_ChargingStatusRes_4,
+    _W_MeterInfo as _W_MeterInfo,
+    _T_MeterInfo as _T_MeterInfo,
+    _X_MeterInfo_t_meter as _X_MeterInfo_t_meter,
+    _EE_MeterInfo as _EE_MeterInfo,
+    _T_MeterInfo_1 as _T_MeterInfo_1,
+    _T_MeterInfo_2 as _T_MeterInfo_2,
+    _T_MeterInfo_3 as _T_MeterInfo_3,
+    _T_MeterInfo_4 as _T_MeterInfo_4,
+    _W_ContractAuthenticationReq as _W_ContractAuthenticationReq,
+    _T_ContractAuthenticationReq as _T_ContractAuthenticationReq,
+    _EE_ContractAuthenticationReq as _EE_ContractAuthenticationReq,
+    _T_ContractAuthenticationReq_0 as _T_ContractAuthenticationReq_0,
+    _T_ContractAuthenticationReq_1 as _T_ContractAuthenticationReq_1,
+    _W_ContractAuthenticationRes as _W_ContractAuthenticationRes,
+    _T_ContractAuthenticationRes as _T_ContractAuthenticationRes,
+    _W_CurrentDemandReq as _W_CurrentDemandReq,
+    _T_CurrentDemandReq as _T_CurrentDemandReq,
+    _X_CurrentDemandReq_bulk_charging_complete as _X_CurrentDemandReq_bulk_charging_complete,
+    _X_CurrentDemandReq_charging_complete as _X_CurrentDemandReq_charging_complete,
+    _T_CurrentDemandReq_2 as _T_CurrentDemandReq_2,
+    _T_CurrentDemandReq_3 as _T_CurrentDemandReq_3,
+    _T_CurrentDemandReq_4 as _T_CurrentDemandReq_4,
+    _T_CurrentDemandReq_5 as _T_CurrentDemandReq_5,
+    _T_CurrentDemandReq_7 as _T_CurrentDemandReq_7,
+    _T_CurrentDemandReq_8 as _T_CurrentDemandReq_8,
+    _W_CurrentDemandRes as _W_CurrentDemandRes,
+    _T_CurrentDemandRes as _T_CurrentDemandRes,
+    _EE_CurrentDemandRes as _EE_CurrentDemandRes,
+    _T_CurrentDemandRes_7 as _T_CurrentDemandRes_7,
+    _T_CurrentDemandRes_8 as _T_CurrentDemandRes_8,
+    _T_CurrentDemandRes_9 as _T_CurrentDemandRes_9,
+    _W_MeteringReceiptReq as _W_MeteringReceiptReq,
+    _T_MeteringReceiptReq as _T_MeteringReceiptReq,
+    _T_MeteringReceiptReq_0 as _T_MeteringReceiptReq_0,
+    _T_MeteringReceiptReq_2 as _T_MeteringReceiptReq_2,
+    _W_MeteringReceiptRes as _W_MeteringReceiptRes,
+    _T_MeteringReceiptRes as _T_MeteringReceiptRes,
+    _W_PaymentDetailsReq as _W_PaymentDetailsReq,
+    _T_PaymentDetailsReq as _T_PaymentDetailsReq,
+    _W_PaymentDetailsRes as _W_PaymentDetailsRes,
+    _T_PaymentDetailsRes as _T_PaymentDetailsRes,
+    _W_PowerDeliveryReq as _W_PowerDeliveryReq,
+    _T_PowerDeliveryReq as _T_PowerDeliveryReq,
+    _EE_PowerDeliveryReq as _EE_PowerDeliveryReq,
+    _T_PowerDeliveryReq_1 as _T_PowerDeliveryReq_1,
+    _T_PowerDeliveryReq_2 as _T_PowerDeliveryReq_2,
+    _P_PowerDeliveryReq_ev_power_delivery_parameter as _P_PowerDeliveryReq_ev_power_delivery_parameter,
+    _W_ChargingProfile as _W_ChargingProfile,
+    _T_ChargingProfile as _T_ChargingProfile,
+    _X_ChargingProfile_profile_entry as _X_ChargingProfile_profile_entry,
+    _EE_ChargingProfile as _EE_ChargingProfile,
+    _P_ChargingProfile_profile_entry as _P_ChargingProfile_profile_entry,
+    _W_ProfileEntry as _W_ProfileEntry,
+    _T_ProfileEntry as _T_ProfileEntry,
+    _W_DC_EVPowerDeliveryParameter as _W_DC_EVPowerDeliveryParameter,
+    _T_DC_EVPowerDeliveryParameter as _T_DC_EVPowerDeliveryParameter,
+    _T_DC_EVPowerDeliveryParameter_1 as _T_DC_EVPowerDeliveryParameter_1,
+    _W_EVPowerDeliveryParameter as _W_EVPowerDeliveryParameter,
+    _T_EVPowerDeliveryParameter as _T_EVPowerDeliveryParameter,
+    _W_PowerDeliveryRes as _W_PowerDeliveryRes,
+    _T_PowerDeliveryRes as _T_PowerDeliveryRes,
+    _EE_PowerDeliveryRes as _EE_PowerDeliveryRes,
+    _T_PowerDeliveryRes_1 as _T_PowerDeliveryRes_1,
+    _P_PowerDeliveryRes_evse_status as _P_PowerDeliveryRes_evse_status,
+    _W_EVSEStatus as _W_EVSEStatus,
+    _T_EVSEStatus as _T_EVSEStatus,
+    _W_PreChargeReq as _W_PreChargeReq,
+    _T_PreChargeReq as _T_PreChargeReq,
+    _W_PreChargeRes as _W_PreChargeRes,
+    _T_PreChargeRes as _T_PreChargeRes,
+    _W_ServiceDetailReq as _W_ServiceDetailReq,
+    _T_ServiceDetailReq as _T_ServiceDetailReq,
+    _W_ServiceDetailRes as _W_ServiceDetailRes,
+    _T_ServiceDetailRes as _T_ServiceDetailRes,
+    _EE_ServiceDetailRes as _EE_ServiceDetailRes,
+    _T_ServiceDetailRes_2 as _T_ServiceDetailRes_2,
+    _W_ServiceParameterList as _W_ServiceParameterList,
+    _T_ServiceParameterList as _T_ServiceParameterList,
+    _X_ServiceParameterList_parameter_set as _X_ServiceParameterList_parameter_set,
+    _EE_ServiceParameterList as _EE_ServiceParameterList,
+    _P_ServiceParameterList_parameter_set as _P_ServiceParameterList_parameter_set,
+    _W_ParameterSet as _W_ParameterSet,
+    _T_ParameterSet as _T_ParameterSet,
+    _X_ParameterSet_parameter as _X_ParameterSet_parameter,
+    _EE_ParameterSet as _EE_ParameterSet,
+    _P_ParameterSet_parameter as _P_ParameterSet_parameter,
+    _W_Parameter as _W_Parameter,
+    _T_Parameter as _T_Parameter,
+    _X_Parameter_byte_value as _X_Parameter_byte_value,
+    _X_Parameter_short_value as _X_Parameter_short_value,
+    _X_Parameter_int_value as _X_Parameter_int_value,
+    _X_Parameter_physical_value as _X_Parameter_physical_value,
+    _X_Parameter_string_value as _X_Parameter_string_value,
+    _EE_Parameter as _EE_Parameter,
+    _T_Parameter_2 as _T_Parameter_2,
+    _W_ServiceDiscoveryReq as _W_ServiceDiscoveryReq,
+    _T_ServiceDiscoveryReq as _T_ServiceDiscoveryReq,
+    _EE_ServiceDiscoveryReq as _EE_ServiceDiscoveryReq,
+    _T_ServiceDiscoveryReq_0 as _T_ServiceDiscoveryReq_0,
+    _T_ServiceDiscoveryReq_1 as _T_ServiceDiscoveryReq_1,
+    _W_ServiceDiscoveryRes as _W_ServiceDiscoveryRes,
+    _T_ServiceDiscoveryRes as _T_ServiceDiscoveryRes,
+    _EE_ServiceDiscoveryRes as _EE_ServiceDiscoveryRes,
+    _T_ServiceDiscoveryRes_3 as _T_ServiceDiscoveryRes_3,
+    _W_PaymentOptions as _W_PaymentOptions,
+    _T_PaymentOptions as _T_PaymentOptions,
+    _X_PaymentOptions_payment_option as _X_PaymentOptions_payment_option,
+    _EE_PaymentOptions as _EE_PaymentOptions,
+    _P_PaymentOptions_payment_option as _P_PaymentOptions_payment_option,
+    _W_ServiceCharge as _W_ServiceCharge,
+    _T_ServiceCharge as _T_ServiceCharge,
+    _W_ServiceTag as _W_ServiceTag,
+    _T_ServiceTag as _T_ServiceTag,
+    _EE_ServiceTag as _EE_ServiceTag,
+    _T_ServiceTag_1 as _T_ServiceTag_1,
+    _T_ServiceTag_3 as _T_ServiceTag_3,
+    _W_ServiceTagList as _W_ServiceTagList,
+    _T_ServiceTagList as _T_ServiceTagList,
+    _X_ServiceTagList_service as _X_ServiceTagList_service,
+    _EE_ServiceTagList as _EE_ServiceTagList,
+    _P_ServiceTagList_service as _P_ServiceTagList_service,
+    _W_Service as _W_Service,
+    _T_Service as _T_Service,
+    _W_ServicePaymentSelectionReq as _W_ServicePaymentSelectionReq,
+    _T_ServicePaymentSelectionReq as _T_ServicePaymentSelectionReq,
+    _W_SelectedServiceList as _W_SelectedServiceList,
+    _T_SelectedServiceList as _T_SelectedServiceList,
+    _X_SelectedServiceList_selected_service as _X_SelectedServiceList_selected_service,
+    _EE_SelectedServiceList as _EE_SelectedServiceList,
+    _P_SelectedServiceList_selected_service as _P_SelectedServiceList_selected_service,
+    _W_SelectedService as _W_SelectedService,
+    _T_SelectedService as _T_SelectedService,
+    _EE_SelectedService as _EE_SelectedService,
+    _T_SelectedService_1 as _T_SelectedService_1,
+    _W_ServicePaymentSelectionRes as _W_ServicePaymentSelectionRes,
+    _T_ServicePaymentSelectionRes as _T_ServicePaymentSelectionRes,
+    _W_SessionSetupReq as _W_SessionSetupReq,
+    _T_SessionSetupReq as _T_SessionSetupReq,
+    _W_SessionSetupRes as _W_SessionSetupRes,
+    _T_SessionSetupRes as _T_SessionSetupRes,
+    _EE_SessionSetupRes as _EE_SessionSetupRes,
+    _T_SessionSetupRes_2 as _T_SessionSetupRes_2,
+    _W_SessionStop as _W_SessionStop,
+    _T_SessionStop as _T_SessionStop,
+    _W_SessionStopRes as _W_SessionStopRes,
+    _T_SessionStopRes as _T_SessionStopRes,
+    _W_WeldingDetectionReq as _W_WeldingDetectionReq,
+    _T_WeldingDetectionReq as _T_WeldingDetectionReq,
+    _W_WeldingDetectionRes as _W_WeldingDetectionRes,
+    _T_WeldingDetectionRes as _T_WeldingDetectionRes,
+    _W_Entry as _W_Entry,
+    _T_Entry as _T_Entry,
+    _EE_Entry as _EE_Entry,
+    _T_Entry_0 as _T_Entry_0,
+    _P_Entry_time_interval as _P_Entry_time_interval,
+    _W_EVStatus as _W_EVStatus,
+    _T_EVStatus as _T_EVStatus,
+    ENUM_VALUES as ENUM_VALUES,
+)
+
 SCHEMA = "din"
-
-
-class FaultCode(OpenEnum):
-    """XSD simpleType faultCodeType."""
-
-    ParsingError = 0
-    NoTLSRootCertificatAvailable = 1
-    UnknownError = 2
-
-
-class DC_EVErrorCode(OpenEnum):
-    """XSD simpleType DC_EVErrorCodeType."""
-
-    NO_ERROR = 0
-    FAILED_RESSTemperatureInhibit = 1
-    FAILED_EVShiftPosition = 2
-    FAILED_ChargerConnectorLockFault = 3
-    FAILED_EVRESSMalfunction = 4
-    FAILED_ChargingCurrentdifferential = 5
-    FAILED_ChargingVoltageOutOfRange = 6
-    Reserved_A = 7
-    Reserved_B = 8
-    Reserved_C = 9
-    FAILED_ChargingSystemIncompatibility = 10
-    NoData = 11
-
-
-class ResponseCode(OpenEnum):
-    """XSD simpleType responseCodeType."""
-
-    OK = 0
-    OK_NewSessionEstablished = 1
-    OK_OldSessionJoined = 2
-    OK_CertificateExpiresSoon = 3
-    FAILED = 4
-    FAILED_SequenceError = 5
-    FAILED_ServiceIDInvalid = 6
-    FAILED_UnknownSession = 7
-    FAILED_ServiceSelectionInvalid = 8
-    FAILED_PaymentSelectionInvalid = 9
-    FAILED_CertificateExpired = 10
-    FAILED_SignatureError = 11
-    FAILED_NoCertificateAvailable = 12
-    FAILED_CertChainError = 13
-    FAILED_ChallengeInvalid = 14
-    FAILED_ContractCanceled = 15
-    FAILED_WrongChargeParameter = 16
-    FAILED_PowerDeliveryNotApplied = 17
-    FAILED_TariffSelectionInvalid = 18
-    FAILED_ChargingProfileInvalid = 19
-    FAILED_EVSEPresentVoltageToLow = 20
-    FAILED_MeteringSignatureNotValid = 21
-    FAILED_WrongEnergyTransferType = 22
-
-
-class IsolationLevel(OpenEnum):
-    """XSD simpleType isolationLevelType."""
-
-    Invalid = 0
-    Valid = 1
-    Warning = 2
-    Fault = 3
-
-
-class DC_EVSEStatusCode(OpenEnum):
-    """XSD simpleType DC_EVSEStatusCodeType."""
-
-    EVSE_NotReady = 0
-    EVSE_Ready = 1
-    EVSE_Shutdown = 2
-    EVSE_UtilityInterruptEvent = 3
-    EVSE_IsolationMonitoringActive = 4
-    EVSE_EmergencyShutdown = 5
-    EVSE_Malfunction = 6
-    Reserved_8 = 7
-    Reserved_9 = 8
-    Reserved_A = 9
-    Reserved_B = 10
-    Reserved_C = 11
-
-
-class EVSENotification(OpenEnum):
-    """XSD simpleType EVSENotificationType."""
-
-    None_ = 0
-    StopCharging = 1
-    ReNegotiation = 2
-
-
-class EVSEProcessing(OpenEnum):
-    """XSD simpleType EVSEProcessingType."""
-
-    Finished = 0
-    Ongoing = 1
-
-
-class EVRequestedEnergyTransfer(OpenEnum):
-    """XSD simpleType EVRequestedEnergyTransferType."""
-
-    AC_single_phase_core = 0
-    AC_three_phase_core = 1
-    DC_core = 2
-    DC_extended = 3
-    DC_combo_core = 4
-    DC_unique = 5
-
-
-class UnitSymbol(OpenEnum):
-    """XSD simpleType unitSymbolType."""
-
-    h = 0
-    m = 1
-    s = 2
-    A = 3
-    Ah = 4
-    V = 5
-    VA = 6
-    W = 7
-    W_s = 8
-    Wh = 9
-
-
-class CostKind(OpenEnum):
-    """XSD simpleType costKindType."""
-
-    relativePricePercentage = 0
-    RenewableGenerationPercentage = 1
-    CarbonDioxideEmission = 2
-
-
-class Value(OpenEnum):
-    """XSD simpleType valueType."""
-
-    bool = 0
-    byte = 1
-    short = 2
-    int = 3
-    physicalValue = 4
-    string = 5
-
-
-class ServiceCategory(OpenEnum):
-    """XSD simpleType serviceCategoryType."""
-
-    EVCharging = 0
-    Internet = 1
-    ContractCertificate = 2
-    OtherCustom = 3
-
-
-class PaymentOption(OpenEnum):
-    """XSD simpleType paymentOptionType."""
-
-    Contract = 0
-    ExternalPayment = 1
-
-
-class EVSESupportedEnergyTransfer(OpenEnum):
-    """XSD simpleType EVSESupportedEnergyTransferType."""
-
-    AC_single_phase_core = 0
-    AC_three_phase_core = 1
-    DC_core = 2
-    DC_extended = 3
-    DC_combo_core = 4
-    DC_dual = 5
-    AC_core1p_DC_extended = 6
-    AC_single_DC_core = 7
-    AC_single_phase_three_phase_core_DC_extended = 8
-    AC_core3p_DC_extended = 9
 
 
 @dataclass(slots=True, kw_only=True)
@@ -6033,25 +6200,6 @@ def encode_fragment(items: list[Any]) -> bytes:
     return finish((a << 8) | 246)
 
 
-# XSD enumeration literals per enum class (JSON uses them; member names are sanitized)
-ENUM_VALUES: dict[type, tuple[str, ...]] = {
-    FaultCode: ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError',),
-    DC_EVErrorCode: ('NO_ERROR', 'FAILED_RESSTemperatureInhibit', 'FAILED_EVShiftPosition', 'FAILED_ChargerConnectorLockFault', 'FAILED_EVRESSMalfunction', 'FAILED_ChargingCurrentdifferential', 'FAILED_ChargingVoltageOutOfRange', 'Reserved_A', 'Reserved_B', 'Reserved_C', 'FAILED_ChargingSystemIncompatibility', 'NoData',),
-    ResponseCode: ('OK', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_CertificateExpiresSoon', 'FAILED', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_UnknownSession', 'FAILED_ServiceSelectionInvalid', 'FAILED_PaymentSelectionInvalid', 'FAILED_CertificateExpired', 'FAILED_SignatureError', 'FAILED_NoCertificateAvailable', 'FAILED_CertChainError', 'FAILED_ChallengeInvalid', 'FAILED_ContractCanceled', 'FAILED_WrongChargeParameter', 'FAILED_PowerDeliveryNotApplied', 'FAILED_TariffSelectionInvalid', 'FAILED_ChargingProfileInvalid', 'FAILED_EVSEPresentVoltageToLow', 'FAILED_MeteringSignatureNotValid', 'FAILED_WrongEnergyTransferType',),
-    IsolationLevel: ('Invalid', 'Valid', 'Warning', 'Fault',),
-    DC_EVSEStatusCode: ('EVSE_NotReady', 'EVSE_Ready', 'EVSE_Shutdown', 'EVSE_UtilityInterruptEvent', 'EVSE_IsolationMonitoringActive', 'EVSE_EmergencyShutdown', 'EVSE_Malfunction', 'Reserved_8', 'Reserved_9', 'Reserved_A', 'Reserved_B', 'Reserved_C',),
-    EVSENotification: ('None', 'StopCharging', 'ReNegotiation',),
-    EVSEProcessing: ('Finished', 'Ongoing',),
-    EVRequestedEnergyTransfer: ('AC_single_phase_core', 'AC_three_phase_core', 'DC_core', 'DC_extended', 'DC_combo_core', 'DC_unique',),
-    UnitSymbol: ('h', 'm', 's', 'A', 'Ah', 'V', 'VA', 'W', 'W/s', 'Wh',),
-    CostKind: ('relativePricePercentage', 'RenewableGenerationPercentage', 'CarbonDioxideEmission',),
-    Value: ('bool', 'byte', 'short', 'int', 'physicalValue', 'string',),
-    ServiceCategory: ('EVCharging', 'Internet', 'ContractCertificate', 'OtherCustom',),
-    PaymentOption: ('Contract', 'ExternalPayment',),
-    EVSESupportedEnergyTransfer: ('AC_single_phase_core', 'AC_three_phase_core', 'DC_core', 'DC_extended', 'DC_combo_core', 'DC_dual', 'AC_core1p_DC_extended', 'AC_single_DC_core', 'AC_single_phase_three_phase_core_DC_extended', 'AC_core3p_DC_extended',),
-}
-
-
 # (python name, XML name, 0 required / 1 optional / 2 list, a|e|t, type or {element: class})
 META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     V2G_Message: (('header', 'Header', 0, 'e', MessageHeader), ('body', 'Body', 0, 'e', Body)),
@@ -6159,340 +6307,21 @@ META: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {
     SignatureProperty: _xmldsig.META[SignatureProperty],
 }
 
-_EN_FaultCode: tuple[FaultCode, ...] = tuple(map(FaultCode, range(4)))
-_EN_DC_EVErrorCode: tuple[DC_EVErrorCode, ...] = tuple(map(DC_EVErrorCode, range(16)))
-_EN_ResponseCode: tuple[ResponseCode, ...] = tuple(map(ResponseCode, range(32)))
-_EN_IsolationLevel: tuple[IsolationLevel, ...] = tuple(map(IsolationLevel, range(4)))
-_EN_DC_EVSEStatusCode: tuple[DC_EVSEStatusCode, ...] = tuple(map(DC_EVSEStatusCode, range(16)))
-_EN_EVSENotification: tuple[EVSENotification, ...] = tuple(map(EVSENotification, range(4)))
-_EN_EVSEProcessing: tuple[EVSEProcessing, ...] = tuple(map(EVSEProcessing, range(2)))
-_EN_EVRequestedEnergyTransfer: tuple[EVRequestedEnergyTransfer, ...] = tuple(map(EVRequestedEnergyTransfer, range(8)))
-_EN_UnitSymbol: tuple[UnitSymbol, ...] = tuple(map(UnitSymbol, range(16)))
-_EN_CostKind: tuple[CostKind, ...] = tuple(map(CostKind, range(4)))
-_EN_Value: tuple[Value, ...] = tuple(map(Value, range(8)))
-_EN_ServiceCategory: tuple[ServiceCategory, ...] = tuple(map(ServiceCategory, range(4)))
-_EN_PaymentOption: tuple[PaymentOption, ...] = tuple(map(PaymentOption, range(2)))
-_EN_EVSESupportedEnergyTransfer: tuple[EVSESupportedEnergyTransfer, ...] = tuple(map(EVSESupportedEnergyTransfer, range(16)))
-_W_V2G_Message: tuple[int, ...] = (1, 1, 1,)
-_T_V2G_Message: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_MessageHeader: tuple[int, ...] = (1, 2, 2, 1,)
-_T_MessageHeader: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, -1, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_EE_MessageHeader: dict[int, tuple[int, int]] = {1: (2, 2), 2: (2, 1), 3: (1, 0)}
-_T_MessageHeader_1: tuple[int, ...] = _T_MessageHeader[1]
-_T_MessageHeader_2: tuple[int, ...] = _T_MessageHeader[2]
-_W_Notification: tuple[int, ...] = (1, 2, 1,)
-_T_Notification: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_EE_Notification: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
-_T_Notification_1: tuple[int, ...] = _T_Notification[1]
-_W_Body: tuple[int, ...] = (6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,)
-_T_Body: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, -1, -2, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3, -3,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
-_EE_Body: dict[int, tuple[int, int]] = {0: (6, 35), 1: (1, 0), 2: (1, 0), 3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0), 9: (1, 0), 10: (1, 0), 11: (1, 0), 12: (1, 0), 13: (1, 0), 14: (1, 0), 15: (1, 0), 16: (1, 0), 17: (1, 0), 18: (1, 0), 19: (1, 0), 20: (1, 0), 21: (1, 0), 22: (1, 0), 23: (1, 0), 24: (1, 0), 25: (1, 0), 26: (1, 0), 27: (1, 0), 28: (1, 0), 29: (1, 0), 30: (1, 0), 31: (1, 0), 32: (1, 0), 33: (1, 0), 34: (1, 0), 35: (1, 0)}
 _SE_Body_body_element: dict[type, tuple[int, Callable[[Any, int], int]]] = {BodyBase: (0, _e_BodyBase), CableCheckReq: (1, _e_CableCheckReq), CableCheckRes: (2, _e_CableCheckRes), CertificateInstallationReq: (3, _e_CertificateInstallationReq), CertificateInstallationRes: (4, _e_CertificateInstallationRes), CertificateUpdateReq: (5, _e_CertificateUpdateReq), CertificateUpdateRes: (6, _e_CertificateUpdateRes), ChargeParameterDiscoveryReq: (7, _e_ChargeParameterDiscoveryReq), ChargeParameterDiscoveryRes: (8, _e_ChargeParameterDiscoveryRes), ChargingStatusReq: (9, _e_ChargingStatusReq), ChargingStatusRes: (10, _e_ChargingStatusRes), ContractAuthenticationReq: (11, _e_ContractAuthenticationReq), ContractAuthenticationRes: (12, _e_ContractAuthenticationRes), CurrentDemandReq: (13, _e_CurrentDemandReq), CurrentDemandRes: (14, _e_CurrentDemandRes), MeteringReceiptReq: (15, _e_MeteringReceiptReq), MeteringReceiptRes: (16, _e_MeteringReceiptRes), PaymentDetailsReq: (17, _e_PaymentDetailsReq), PaymentDetailsRes: (18, _e_PaymentDetailsRes), PowerDeliveryReq: (19, _e_PowerDeliveryReq), PowerDeliveryRes: (20, _e_PowerDeliveryRes), PreChargeReq: (21, _e_PreChargeReq), PreChargeRes: (22, _e_PreChargeRes), ServiceDetailReq: (23, _e_ServiceDetailReq), ServiceDetailRes: (24, _e_ServiceDetailRes), ServiceDiscoveryReq: (25, _e_ServiceDiscoveryReq), ServiceDiscoveryRes: (26, _e_ServiceDiscoveryRes), ServicePaymentSelectionReq: (27, _e_ServicePaymentSelectionReq), ServicePaymentSelectionRes: (28, _e_ServicePaymentSelectionRes), SessionSetupReq: (29, _e_SessionSetupReq), SessionSetupRes: (30, _e_SessionSetupRes), SessionStop: (31, _e_SessionStop), SessionStopRes: (32, _e_SessionStopRes), WeldingDetectionReq: (33, _e_WeldingDetectionReq), WeldingDetectionRes: (34, _e_WeldingDetectionRes)}
-_T_Body_0: tuple[int, ...] = _T_Body[0]
-_P_Body_body_element = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,))
 _SD_Body_body_element: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_BodyBase, 2: _d_CableCheckReq, 3: _d_CableCheckRes, 4: _d_CertificateInstallationReq, 5: _d_CertificateInstallationRes, 6: _d_CertificateUpdateReq, 7: _d_CertificateUpdateRes, 8: _d_ChargeParameterDiscoveryReq, 9: _d_ChargeParameterDiscoveryRes, 10: _d_ChargingStatusReq, 11: _d_ChargingStatusRes, 12: _d_ContractAuthenticationReq, 13: _d_ContractAuthenticationRes, 14: _d_CurrentDemandReq, 15: _d_CurrentDemandRes, 16: _d_MeteringReceiptReq, 17: _d_MeteringReceiptRes, 18: _d_PaymentDetailsReq, 19: _d_PaymentDetailsRes, 20: _d_PowerDeliveryReq, 21: _d_PowerDeliveryRes, 22: _d_PreChargeReq, 23: _d_PreChargeRes, 24: _d_ServiceDetailReq, 25: _d_ServiceDetailRes, 26: _d_ServiceDiscoveryReq, 27: _d_ServiceDiscoveryRes, 28: _d_ServicePaymentSelectionReq, 29: _d_ServicePaymentSelectionRes, 30: _d_SessionSetupReq, 31: _d_SessionSetupRes, 32: _d_SessionStop, 33: _d_SessionStopRes, 34: _d_WeldingDetectionReq, 35: _d_WeldingDetectionRes}
-_W_BodyBase: tuple[int, ...] = (1,)
-_T_BodyBase: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_CableCheckReq: tuple[int, ...] = (1, 1,)
-_T_CableCheckReq: tuple[tuple[int, ...], ...] = ((1, -2,), (-1, -2,),)
-_W_DC_EVStatus: tuple[int, ...] = (1, 2, 2, 1, 1, 1,)
-_T_DC_EVStatus: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, 4, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (-1, -2,),)
-_T_DC_EVStatus_1: tuple[int, ...] = _T_DC_EVStatus[1]
-_T_DC_EVStatus_2: tuple[int, ...] = _T_DC_EVStatus[2]
-_W_CableCheckRes: tuple[int, ...] = (1, 1, 1, 1,)
-_T_CableCheckRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
-_W_DC_EVSEStatus: tuple[int, ...] = (2, 1, 1, 1, 1,)
-_T_DC_EVSEStatus: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
-_T_DC_EVSEStatus_0: tuple[int, ...] = _T_DC_EVSEStatus[0]
-_W_CertificateInstallationReq: tuple[int, ...] = (2, 1, 1, 1, 1,)
-_T_CertificateInstallationReq: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
-_T_CertificateInstallationReq_0: tuple[int, ...] = _T_CertificateInstallationReq[0]
-_W_ListOfRootCertificateIDs: tuple[int, ...] = (1, 2, 2,)
-_T_ListOfRootCertificateIDs: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_ListOfRootCertificateIDs_root_certificate_id: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_ListOfRootCertificateIDs: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_ListOfRootCertificateIDs_root_certificate_id = frozenset((1, 2,))
-_W_CertificateInstallationRes: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1,)
-_T_CertificateInstallationRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (-1, -2,),)
-_W_CertificateChain: tuple[int, ...] = (1, 2, 1,)
-_T_CertificateChain: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_EE_CertificateChain: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
-_T_CertificateChain_1: tuple[int, ...] = _T_CertificateChain[1]
-_W_SubCertificates: tuple[int, ...] = (1, 2, 2,)
-_T_SubCertificates: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_SubCertificates_certificate: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_SubCertificates: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_SubCertificates_certificate = frozenset((1, 2,))
-_W_CertificateUpdateReq: tuple[int, ...] = (2, 1, 1, 1, 1, 1,)
-_T_CertificateUpdateReq: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
-_T_CertificateUpdateReq_0: tuple[int, ...] = _T_CertificateUpdateReq[0]
-_W_CertificateUpdateRes: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1, 1,)
-_T_CertificateUpdateRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (-1, -2,),)
-_W_ChargeParameterDiscoveryReq: tuple[int, ...] = (1, 2, 1, 1, 1,)
-_T_ChargeParameterDiscoveryReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
-_EE_ChargeParameterDiscoveryReq: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVChargeParameter: (0, _e_AC_EVChargeParameter), DC_EVChargeParameter: (1, _e_DC_EVChargeParameter), EVChargeParameter: (2, _e_EVChargeParameter)}
-_T_ChargeParameterDiscoveryReq_1: tuple[int, ...] = _T_ChargeParameterDiscoveryReq[1]
-_P_ChargeParameterDiscoveryReq_ev_charge_parameter = frozenset((2, 3, 4,))
 _SD_ChargeParameterDiscoveryReq_ev_charge_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVChargeParameter, 3: _d_DC_EVChargeParameter, 4: _d_EVChargeParameter}
-_W_AC_EVChargeParameter: tuple[int, ...] = (1, 1, 1, 1, 1, 1,)
-_T_AC_EVChargeParameter: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (-1, -2,),)
-_W_PhysicalValue: tuple[int, ...] = (1, 2, 1, 1,)
-_T_PhysicalValue: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
-_T_PhysicalValue_1: tuple[int, ...] = _T_PhysicalValue[1]
-_W_DC_EVChargeParameter: tuple[int, ...] = (1, 1, 2, 1, 3, 3, 2, 2, 1,)
-_T_DC_EVChargeParameter: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, 6, 7, 8, -1, -2, -3, -3,), (6, 7, 8, -1, -2, -3, -3, -3,), (7, 8, -1, -2,), (8, -1, -2, -3,), (-1, -2,),)
-_X_DC_EVChargeParameter_bulk_soc: dict[int, tuple[int, int, int]] = {4: (3, 3, 8), 5: (3, 2, 8), 6: (2, 1, 8), 7: (2, 0, 8)}
-_EE_DC_EVChargeParameter: dict[int, tuple[int, int]] = {4: (3, 4), 5: (3, 3), 6: (2, 2), 7: (2, 1), 8: (1, 0)}
-_T_DC_EVChargeParameter_2: tuple[int, ...] = _T_DC_EVChargeParameter[2]
-_T_DC_EVChargeParameter_4: tuple[int, ...] = _T_DC_EVChargeParameter[4]
-_T_DC_EVChargeParameter_5: tuple[int, ...] = _T_DC_EVChargeParameter[5]
-_T_DC_EVChargeParameter_6: tuple[int, ...] = _T_DC_EVChargeParameter[6]
-_T_DC_EVChargeParameter_7: tuple[int, ...] = _T_DC_EVChargeParameter[7]
-_W_EVChargeParameter: tuple[int, ...] = (1,)
-_T_EVChargeParameter: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_ChargeParameterDiscoveryRes: tuple[int, ...] = (1, 1, 2, 2, 2, 1, 1, 1,)
-_T_ChargeParameterDiscoveryRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (5, 6, 7, -2,), (5, 6, 7, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
-_EE_ChargeParameterDiscoveryRes: dict[int, tuple[int, int]] = {5: (1, 0), 6: (1, 0), 7: (1, 0)}
 _SE_ChargeParameterDiscoveryRes_sa_schedules: dict[type, tuple[int, Callable[[Any, int], int]]] = {SAScheduleList: (0, _e_SAScheduleList), SASchedules: (1, _e_SASchedules)}
 _SE_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEChargeParameter: (0, _e_AC_EVSEChargeParameter), DC_EVSEChargeParameter: (1, _e_DC_EVSEChargeParameter), EVSEChargeParameter: (2, _e_EVSEChargeParameter)}
-_T_ChargeParameterDiscoveryRes_2: tuple[int, ...] = _T_ChargeParameterDiscoveryRes[2]
-_P_ChargeParameterDiscoveryRes_sa_schedules = frozenset((3, 4,))
 _SD_ChargeParameterDiscoveryRes_sa_schedules: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_SAScheduleList, 4: _d_SASchedules}
-_P_ChargeParameterDiscoveryRes_evse_charge_parameter = frozenset((5, 6, 7,))
 _SD_ChargeParameterDiscoveryRes_evse_charge_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {5: _d_AC_EVSEChargeParameter, 6: _d_DC_EVSEChargeParameter, 7: _d_EVSEChargeParameter}
-_W_SAScheduleList: tuple[int, ...] = (1, 2, 2,)
-_T_SAScheduleList: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_SAScheduleList_sa_schedule_tuple: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_SAScheduleList: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_SAScheduleList_sa_schedule_tuple = frozenset((1, 2,))
-_W_SAScheduleTuple: tuple[int, ...] = (1, 1, 2, 1,)
-_T_SAScheduleTuple: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_EE_SAScheduleTuple: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
-_T_SAScheduleTuple_2: tuple[int, ...] = _T_SAScheduleTuple[2]
-_W_PMaxSchedule: tuple[int, ...] = (1, 1, 2, 2,)
-_T_PMaxSchedule: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
-_X_PMaxSchedule_p_max_schedule_entry: dict[int, tuple[int, int, int]] = {1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
-_EE_PMaxSchedule: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
-_P_PMaxSchedule_p_max_schedule_entry = frozenset((2, 3,))
-_W_PMaxScheduleEntry: tuple[int, ...] = (2, 1, 1, 1,)
-_T_PMaxScheduleEntry: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (-1, -2,),)
 _SE_PMaxScheduleEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
-_T_PMaxScheduleEntry_0: tuple[int, ...] = _T_PMaxScheduleEntry[0]
-_P_PMaxScheduleEntry_time_interval = frozenset((1, 2,))
 _SD_PMaxScheduleEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
-_W_RelativeTimeInterval: tuple[int, ...] = (1, 2, 1,)
-_T_RelativeTimeInterval: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_EE_RelativeTimeInterval: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
-_T_RelativeTimeInterval_1: tuple[int, ...] = _T_RelativeTimeInterval[1]
-_W_Interval: tuple[int, ...] = (1,)
-_T_Interval: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_SalesTariff: tuple[int, ...] = (1, 1, 2, 1, 1, 2, 2,)
-_T_SalesTariff: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -1, -2, -3,), (6, -1, -2, -3,),)
-_X_SalesTariff_sales_tariff_entry: dict[int, tuple[int, int, int]] = {4: (1, 0, 5), 5: (2, 0, 6), 6: (2, 0, 6)}
-_EE_SalesTariff: dict[int, tuple[int, int]] = {5: (2, 1), 6: (2, 1)}
-_T_SalesTariff_2: tuple[int, ...] = _T_SalesTariff[2]
-_P_SalesTariff_sales_tariff_entry = frozenset((5, 6,))
-_W_SalesTariffEntry: tuple[int, ...] = (2, 1, 1, 2, 2,)
-_T_SalesTariffEntry: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (3, -2,), (3, -2,), (4, -1, -2, -3,), (4, -1, -2, -3,),)
-_X_SalesTariffEntry_consumption_cost: dict[int, tuple[int, int, int]] = {3: (2, 0, 4), 4: (2, 0, 4)}
-_EE_SalesTariffEntry: dict[int, tuple[int, int]] = {3: (2, 1), 4: (2, 1)}
 _SE_SalesTariffEntry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
-_T_SalesTariffEntry_0: tuple[int, ...] = _T_SalesTariffEntry[0]
-_P_SalesTariffEntry_time_interval = frozenset((1, 2,))
 _SD_SalesTariffEntry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
-_T_SalesTariffEntry_3: tuple[int, ...] = _T_SalesTariffEntry[3]
-_T_SalesTariffEntry_4: tuple[int, ...] = _T_SalesTariffEntry[4]
-_W_ConsumptionCost: tuple[int, ...] = (1, 2, 2,)
-_T_ConsumptionCost: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_ConsumptionCost_cost: dict[int, tuple[int, int, int]] = {1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_ConsumptionCost: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_T_ConsumptionCost_1: tuple[int, ...] = _T_ConsumptionCost[1]
-_T_ConsumptionCost_2: tuple[int, ...] = _T_ConsumptionCost[2]
-_W_Cost: tuple[int, ...] = (1, 1, 2, 1,)
-_T_Cost: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_EE_Cost: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
-_T_Cost_2: tuple[int, ...] = _T_Cost[2]
-_W_SASchedules: tuple[int, ...] = (1,)
-_T_SASchedules: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_AC_EVSEChargeParameter: tuple[int, ...] = (1, 1, 1, 1, 1,)
-_T_AC_EVSEChargeParameter: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
-_W_AC_EVSEStatus: tuple[int, ...] = (1, 1, 1, 1, 1,)
-_T_AC_EVSEStatus: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (-1, -2,),)
-_W_DC_EVSEChargeParameter: tuple[int, ...] = (1, 1, 2, 1, 1, 1, 2, 1, 2, 1,)
-_T_DC_EVSEChargeParameter: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (5, -2,), (6, -2,), (7, 8, -2, -3,), (8, -2,), (9, -1, -2, -3,), (-1, -2,),)
-_EE_DC_EVSEChargeParameter: dict[int, tuple[int, int]] = {8: (2, 1), 9: (1, 0)}
-_T_DC_EVSEChargeParameter_2: tuple[int, ...] = _T_DC_EVSEChargeParameter[2]
-_T_DC_EVSEChargeParameter_6: tuple[int, ...] = _T_DC_EVSEChargeParameter[6]
-_T_DC_EVSEChargeParameter_8: tuple[int, ...] = _T_DC_EVSEChargeParameter[8]
-_W_EVSEChargeParameter: tuple[int, ...] = (1,)
-_T_EVSEChargeParameter: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_ChargingStatusReq: tuple[int, ...] = (1,)
-_T_ChargingStatusReq: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_ChargingStatusRes: tuple[int, ...] = (1, 1, 1, 2, 2, 1, 1, 1,)
-_T_ChargingStatusRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, 5, 6, -2,), (5, 6, -2, -3,), (6, -2,), (7, -2,), (-1, -2,),)
-_T_ChargingStatusRes_3: tuple[int, ...] = _T_ChargingStatusRes[3]
-_T_ChargingStatusRes_4: tuple[int, ...] = _T_ChargingStatusRes[4]
-_W_MeterInfo: tuple[int, ...] = (1, 3, 3, 2, 2, 1,)
-_T_MeterInfo: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, 4, 5, -1, -2, -3, -3,), (3, 4, 5, -1, -2, -3, -3, -3,), (4, 5, -1, -2,), (5, -1, -2, -3,), (-1, -2,),)
-_X_MeterInfo_t_meter: dict[int, tuple[int, int, int]] = {1: (3, 3, 5), 2: (3, 2, 5), 3: (2, 1, 5), 4: (2, 0, 5)}
-_EE_MeterInfo: dict[int, tuple[int, int]] = {1: (3, 4), 2: (3, 3), 3: (2, 2), 4: (2, 1), 5: (1, 0)}
-_T_MeterInfo_1: tuple[int, ...] = _T_MeterInfo[1]
-_T_MeterInfo_2: tuple[int, ...] = _T_MeterInfo[2]
-_T_MeterInfo_3: tuple[int, ...] = _T_MeterInfo[3]
-_T_MeterInfo_4: tuple[int, ...] = _T_MeterInfo[4]
-_W_ContractAuthenticationReq: tuple[int, ...] = (2, 2, 1,)
-_T_ContractAuthenticationReq: tuple[tuple[int, ...], ...] = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_EE_ContractAuthenticationReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
-_T_ContractAuthenticationReq_0: tuple[int, ...] = _T_ContractAuthenticationReq[0]
-_T_ContractAuthenticationReq_1: tuple[int, ...] = _T_ContractAuthenticationReq[1]
-_W_ContractAuthenticationRes: tuple[int, ...] = (1, 1, 1,)
-_T_ContractAuthenticationRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_CurrentDemandReq: tuple[int, ...] = (1, 1, 3, 3, 2, 2, 1, 2, 2, 1, 1,)
-_T_CurrentDemandReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, -2, -3, -3,), (4, 5, 6, 7, -2, -3, -3, -3,), (5, 6, 7, -2,), (6, 7, -2, -3,), (7, -2,), (8, 9, 10, -2,), (9, 10, -2, -3,), (10, -2,), (-1, -2,),)
-_X_CurrentDemandReq_bulk_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 3, 6), 3: (3, 2, 6), 4: (2, 1, 6), 5: (2, 0, 6)}
-_X_CurrentDemandReq_charging_complete: dict[int, tuple[int, int, int]] = {2: (3, 4, 7), 3: (3, 3, 7), 4: (2, 2, 7), 5: (2, 1, 7), 6: (1, 0, 7)}
-_T_CurrentDemandReq_2: tuple[int, ...] = _T_CurrentDemandReq[2]
-_T_CurrentDemandReq_3: tuple[int, ...] = _T_CurrentDemandReq[3]
-_T_CurrentDemandReq_4: tuple[int, ...] = _T_CurrentDemandReq[4]
-_T_CurrentDemandReq_5: tuple[int, ...] = _T_CurrentDemandReq[5]
-_T_CurrentDemandReq_7: tuple[int, ...] = _T_CurrentDemandReq[7]
-_T_CurrentDemandReq_8: tuple[int, ...] = _T_CurrentDemandReq[8]
-_W_CurrentDemandRes: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1, 3, 2, 2, 1,)
-_T_CurrentDemandRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -2,), (5, -2,), (6, -2,), (7, -2,), (8, 9, 10, -1, -2, -3, -3, -3,), (9, 10, -1, -2,), (10, -1, -2, -3,), (-1, -2,),)
-_EE_CurrentDemandRes: dict[int, tuple[int, int]] = {7: (3, 3), 8: (2, 2), 9: (2, 1), 10: (1, 0)}
-_T_CurrentDemandRes_7: tuple[int, ...] = _T_CurrentDemandRes[7]
-_T_CurrentDemandRes_8: tuple[int, ...] = _T_CurrentDemandRes[8]
-_T_CurrentDemandRes_9: tuple[int, ...] = _T_CurrentDemandRes[9]
-_W_MeteringReceiptReq: tuple[int, ...] = (2, 1, 2, 1, 1,)
-_T_MeteringReceiptReq: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (2, -2,), (3, 4, -2, -3,), (4, -2,), (-1, -2,),)
-_T_MeteringReceiptReq_0: tuple[int, ...] = _T_MeteringReceiptReq[0]
-_T_MeteringReceiptReq_2: tuple[int, ...] = _T_MeteringReceiptReq[2]
-_W_MeteringReceiptRes: tuple[int, ...] = (1, 1, 1,)
-_T_MeteringReceiptRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_PaymentDetailsReq: tuple[int, ...] = (1, 1, 1,)
-_T_PaymentDetailsReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_PaymentDetailsRes: tuple[int, ...] = (1, 1, 1, 1,)
-_T_PaymentDetailsRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
-_W_PowerDeliveryReq: tuple[int, ...] = (1, 3, 2, 1, 1,)
-_T_PowerDeliveryReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, 4, -1, -2, -3, -3, -3,), (3, 4, -1, -2,), (-1, -2,), (-1, -2,),)
-_EE_PowerDeliveryReq: dict[int, tuple[int, int]] = {1: (3, 3), 2: (2, 2), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryReq_ev_power_delivery_parameter: dict[type, tuple[int, Callable[[Any, int], int]]] = {DC_EVPowerDeliveryParameter: (0, _e_DC_EVPowerDeliveryParameter), EVPowerDeliveryParameter: (1, _e_EVPowerDeliveryParameter)}
-_T_PowerDeliveryReq_1: tuple[int, ...] = _T_PowerDeliveryReq[1]
-_T_PowerDeliveryReq_2: tuple[int, ...] = _T_PowerDeliveryReq[2]
-_P_PowerDeliveryReq_ev_power_delivery_parameter = frozenset((3, 4,))
 _SD_PowerDeliveryReq_ev_power_delivery_parameter: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {3: _d_DC_EVPowerDeliveryParameter, 4: _d_EVPowerDeliveryParameter}
-_W_ChargingProfile: tuple[int, ...] = (1, 1, 2, 2,)
-_T_ChargingProfile: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
-_X_ChargingProfile_profile_entry: dict[int, tuple[int, int, int]] = {1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
-_EE_ChargingProfile: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
-_P_ChargingProfile_profile_entry = frozenset((2, 3,))
-_W_ProfileEntry: tuple[int, ...] = (1, 1, 1,)
-_T_ProfileEntry: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_DC_EVPowerDeliveryParameter: tuple[int, ...] = (1, 2, 1, 1,)
-_T_DC_EVPowerDeliveryParameter: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (-1, -2,),)
-_T_DC_EVPowerDeliveryParameter_1: tuple[int, ...] = _T_DC_EVPowerDeliveryParameter[1]
-_W_EVPowerDeliveryParameter: tuple[int, ...] = (1,)
-_T_EVPowerDeliveryParameter: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_PowerDeliveryRes: tuple[int, ...] = (1, 2, 1, 1, 1,)
-_T_PowerDeliveryRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, 4, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
-_EE_PowerDeliveryRes: dict[int, tuple[int, int]] = {2: (1, 0), 3: (1, 0), 4: (1, 0)}
 _SE_PowerDeliveryRes_evse_status: dict[type, tuple[int, Callable[[Any, int], int]]] = {AC_EVSEStatus: (0, _e_AC_EVSEStatus), DC_EVSEStatus: (1, _e_DC_EVSEStatus), EVSEStatus: (2, _e_EVSEStatus)}
-_T_PowerDeliveryRes_1: tuple[int, ...] = _T_PowerDeliveryRes[1]
-_P_PowerDeliveryRes_evse_status = frozenset((2, 3, 4,))
 _SD_PowerDeliveryRes_evse_status: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {2: _d_AC_EVSEStatus, 3: _d_DC_EVSEStatus, 4: _d_EVSEStatus}
-_W_EVSEStatus: tuple[int, ...] = (1,)
-_T_EVSEStatus: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_PreChargeReq: tuple[int, ...] = (1, 1, 1, 1,)
-_T_PreChargeReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
-_W_PreChargeRes: tuple[int, ...] = (1, 1, 1, 1,)
-_T_PreChargeRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
-_W_ServiceDetailReq: tuple[int, ...] = (1, 1,)
-_T_ServiceDetailReq: tuple[tuple[int, ...], ...] = ((1, -2,), (-1, -2,),)
-_W_ServiceDetailRes: tuple[int, ...] = (1, 1, 2, 1,)
-_T_ServiceDetailRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_EE_ServiceDetailRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
-_T_ServiceDetailRes_2: tuple[int, ...] = _T_ServiceDetailRes[2]
-_W_ServiceParameterList: tuple[int, ...] = (1, 2, 2,)
-_T_ServiceParameterList: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_ServiceParameterList_parameter_set: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_ServiceParameterList: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_ServiceParameterList_parameter_set = frozenset((1, 2,))
-_W_ParameterSet: tuple[int, ...] = (1, 1, 2, 2,)
-_T_ParameterSet: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (3, -1, -2, -3,),)
-_X_ParameterSet_parameter: dict[int, tuple[int, int, int]] = {1: (1, 0, 2), 2: (2, 0, 3), 3: (2, 0, 3)}
-_EE_ParameterSet: dict[int, tuple[int, int]] = {2: (2, 1), 3: (2, 1)}
-_P_ParameterSet_parameter = frozenset((2, 3,))
-_W_Parameter: tuple[int, ...] = (1, 1, 3, 1, 1, 1, 1, 1, 1,)
-_T_Parameter: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, 4, 5, 6, 7, 8, -2, -3,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,), (-1, -2,),)
-_X_Parameter_byte_value: dict[int, tuple[int, int, int]] = {2: (3, 1, 4)}
-_X_Parameter_short_value: dict[int, tuple[int, int, int]] = {2: (3, 2, 5)}
-_X_Parameter_int_value: dict[int, tuple[int, int, int]] = {2: (3, 3, 6)}
-_X_Parameter_physical_value: dict[int, tuple[int, int, int]] = {2: (3, 4, 7)}
-_X_Parameter_string_value: dict[int, tuple[int, int, int]] = {2: (3, 5, 8)}
-_EE_Parameter: dict[int, tuple[int, int]] = {3: (1, 0), 4: (1, 0), 5: (1, 0), 6: (1, 0), 7: (1, 0), 8: (1, 0)}
-_T_Parameter_2: tuple[int, ...] = _T_Parameter[2]
-_W_ServiceDiscoveryReq: tuple[int, ...] = (2, 2, 1,)
-_T_ServiceDiscoveryReq: tuple[tuple[int, ...], ...] = ((1, 2, -1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_EE_ServiceDiscoveryReq: dict[int, tuple[int, int]] = {0: (2, 2), 1: (2, 1), 2: (1, 0)}
-_T_ServiceDiscoveryReq_0: tuple[int, ...] = _T_ServiceDiscoveryReq[0]
-_T_ServiceDiscoveryReq_1: tuple[int, ...] = _T_ServiceDiscoveryReq[1]
-_W_ServiceDiscoveryRes: tuple[int, ...] = (1, 1, 1, 2, 1,)
-_T_ServiceDiscoveryRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
-_EE_ServiceDiscoveryRes: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
-_T_ServiceDiscoveryRes_3: tuple[int, ...] = _T_ServiceDiscoveryRes[3]
-_W_PaymentOptions: tuple[int, ...] = (1, 2, 2,)
-_T_PaymentOptions: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_PaymentOptions_payment_option: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_PaymentOptions: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_PaymentOptions_payment_option = frozenset((1, 2,))
-_W_ServiceCharge: tuple[int, ...] = (1, 1, 1, 1,)
-_T_ServiceCharge: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
-_W_ServiceTag: tuple[int, ...] = (1, 2, 1, 2, 1,)
-_T_ServiceTag: tuple[tuple[int, ...], ...] = ((1, -2,), (2, 3, -2, -3,), (3, -2,), (4, -1, -2, -3,), (-1, -2,),)
-_EE_ServiceTag: dict[int, tuple[int, int]] = {3: (2, 1), 4: (1, 0)}
-_T_ServiceTag_1: tuple[int, ...] = _T_ServiceTag[1]
-_T_ServiceTag_3: tuple[int, ...] = _T_ServiceTag[3]
-_W_ServiceTagList: tuple[int, ...] = (1, 2, 2,)
-_T_ServiceTagList: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_ServiceTagList_service: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_ServiceTagList: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_ServiceTagList_service = frozenset((1, 2,))
-_W_Service: tuple[int, ...] = (1, 1, 1,)
-_T_Service: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_ServicePaymentSelectionReq: tuple[int, ...] = (1, 1, 1,)
-_T_ServicePaymentSelectionReq: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (-1, -2,),)
-_W_SelectedServiceList: tuple[int, ...] = (1, 2, 2,)
-_T_SelectedServiceList: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (2, -1, -2, -3,),)
-_X_SelectedServiceList_selected_service: dict[int, tuple[int, int, int]] = {0: (1, 0, 1), 1: (2, 0, 2), 2: (2, 0, 2)}
-_EE_SelectedServiceList: dict[int, tuple[int, int]] = {1: (2, 1), 2: (2, 1)}
-_P_SelectedServiceList_selected_service = frozenset((1, 2,))
-_W_SelectedService: tuple[int, ...] = (1, 2, 1,)
-_T_SelectedService: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -1, -2, -3,), (-1, -2,),)
-_EE_SelectedService: dict[int, tuple[int, int]] = {1: (2, 1), 2: (1, 0)}
-_T_SelectedService_1: tuple[int, ...] = _T_SelectedService[1]
-_W_ServicePaymentSelectionRes: tuple[int, ...] = (1, 1,)
-_T_ServicePaymentSelectionRes: tuple[tuple[int, ...], ...] = ((1, -2,), (-1, -2,),)
-_W_SessionSetupReq: tuple[int, ...] = (1, 1,)
-_T_SessionSetupReq: tuple[tuple[int, ...], ...] = ((1, -2,), (-1, -2,),)
-_W_SessionSetupRes: tuple[int, ...] = (1, 1, 2, 1,)
-_T_SessionSetupRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -1, -2, -3,), (-1, -2,),)
-_EE_SessionSetupRes: dict[int, tuple[int, int]] = {2: (2, 1), 3: (1, 0)}
-_T_SessionSetupRes_2: tuple[int, ...] = _T_SessionSetupRes[2]
-_W_SessionStop: tuple[int, ...] = (1,)
-_T_SessionStop: tuple[tuple[int, ...], ...] = ((-1, -2,),)
-_W_SessionStopRes: tuple[int, ...] = (1, 1,)
-_T_SessionStopRes: tuple[tuple[int, ...], ...] = ((1, -2,), (-1, -2,),)
-_W_WeldingDetectionReq: tuple[int, ...] = (1, 1,)
-_T_WeldingDetectionReq: tuple[tuple[int, ...], ...] = ((1, -2,), (-1, -2,),)
-_W_WeldingDetectionRes: tuple[int, ...] = (1, 1, 1, 1,)
-_T_WeldingDetectionRes: tuple[tuple[int, ...], ...] = ((1, -2,), (2, -2,), (3, -2,), (-1, -2,),)
-_W_Entry: tuple[int, ...] = (2, 1, 1,)
-_T_Entry: tuple[tuple[int, ...], ...] = ((1, 2, -2, -3,), (-1, -2,), (-1, -2,),)
-_EE_Entry: dict[int, tuple[int, int]] = {1: (1, 0), 2: (1, 0)}
 _SE_Entry_time_interval: dict[type, tuple[int, Callable[[Any, int], int]]] = {RelativeTimeInterval: (0, _e_RelativeTimeInterval), Interval: (1, _e_Interval)}
-_T_Entry_0: tuple[int, ...] = _T_Entry[0]
-_P_Entry_time_interval = frozenset((1, 2,))
 _SD_Entry_time_interval: dict[int, Callable[[int, int, int], tuple[Any, int]]] = {1: _d_RelativeTimeInterval, 2: _d_Interval}
-_W_EVStatus: tuple[int, ...] = (1,)
-_T_EVStatus: tuple[tuple[int, ...], ...] = ((-1, -2,),)

@@ -227,27 +227,24 @@ def start(width: int, code: int) -> Writer:
     return a
 
 
-def twin_class(cls: Any, names: dict[str, Any]) -> Any:
-    """The twin module's class of the same name as the pure class ``cls`` (``names``: the twin's
-    globals), or ``cls`` itself for what the twin shares with the pure module (enumerations, the
-    provider's types, builtins)."""
-    twin = names.get(getattr(cls, "__name__", ""))
-    if isinstance(twin, type) and twin.__module__ == names["__name__"]:
-        return twin
-    return cls
-
-
-def twin_meta(meta: dict[type, tuple[tuple[str, str, int, str, Any], ...]],
-              names: dict[str, Any]) -> dict[type, tuple[tuple[str, str, int, str, Any], ...]]:
-    """A pure module's ``META`` with the twin's classes (for the JSON form of the twin's objects)."""
+def named_meta(spec: dict[str, tuple[tuple[str, str, int, str, Any], ...] | None], names: dict[str, Any],
+               provided: dict[type, tuple[tuple[str, str, int, str, Any], ...]],
+               ) -> dict[type, tuple[tuple[str, str, int, str, Any], ...]]:
+    """The twin's ``META`` (for the JSON form of its objects) from its data module's ``META_NAMES``:
+    each class name resolved in ``names`` (the twin's globals); an entry of ``None`` is a type the
+    twin imports from the provider module, whose own entry (``provided``) it is."""
     out: dict[type, tuple[tuple[str, str, int, str, Any], ...]] = {}
-    for cls, fields in meta.items():
+    for name, fields in spec.items():
+        cls = names[name]
+        if fields is None:
+            out[cls] = provided[cls]
+            continue
         mapped = []
         for py, xml, card, tag, typ in fields:
             if isinstance(typ, dict):
-                typ = {name: twin_class(member, names) for name, member in typ.items()}
-            else:
-                typ = twin_class(typ, names)
+                typ = {element: names[member] for element, member in typ.items()}
+            elif isinstance(typ, str):
+                typ = names[typ]
             mapped.append((py, xml, card, tag, typ))
-        out[twin_class(cls, names)] = tuple(mapped)
+        out[cls] = tuple(mapped)
     return out
