@@ -28,6 +28,16 @@ def test_regenerating_gives_identical_native_twins(schema: str) -> None:
     assert (OUT / "native" / f"{name}.py").read_text() == text, stale
 
 
+@pytest.mark.parametrize("schema", list(gen().NATIVE))
+def test_regenerating_gives_identical_data_modules(schema: str) -> None:
+    """The enumerations and tables that a schema's pure module and its twin share."""
+    pure = gen().Emitter(gen().load_model(schema, shared_data("xsd")))
+    pure.emit()
+    name = gen().module_name(schema)
+    assert (OUT / f"{name}_data.py").read_text() == pure.emit_data(), \
+        f"run: python tools/gen_exi.py ({name}_data.py is stale)"
+
+
 def test_the_package_knows_the_twins_the_generator_writes() -> None:
     from ccs2chademo import exi
 
