@@ -20,7 +20,7 @@ import functools
 import math
 import sys
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from .. import exi
 from ..exi import apphand
@@ -141,7 +141,7 @@ def _opt_pv(m: ModuleType, x: float | None, unit: str) -> Any:
     return None if x is None else _pv(m, x, unit)
 
 
-def _value(pv: Any) -> float | None:
+def _value(pv: Any) -> float:
     """Value × 10^Multiplier as the float nearest the decimal it denotes (0.3, not 3 × 0.1 = 0.30000000000000004).
 
     ``value / 10.0**-multiplier`` is one correctly rounded division, so it *is* that nearest float
@@ -149,8 +149,6 @@ def _value(pv: Any) -> float | None:
     ``round``; ``tests/v2g/test_codec.py`` checks every short value at every multiplier).  The
     divisors are spelt out: compiled, the typed locals and literal divisors are plain C.
     """
-    if pv is None:
-        return None
     multiplier: int = pv.multiplier
     value: int = pv.value
     if multiplier == 0:
@@ -164,6 +162,11 @@ def _value(pv: Any) -> float | None:
     return round(float(value * 10.0**multiplier), 6)
 
 
+def _opt_value(pv: Any) -> float | None:
+    """:func:`_value` of an optional PhysicalValue (None: absent)."""
+    return None if pv is None else _value(pv)
+
+
 def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
     doc = m.V2G_Message(header=m.MessageHeader(session_id=session_id), body=m.Body(body_element=body))
     try:  # the module's own entry point: ``exi.encode`` would look the module up again by name
@@ -173,11 +176,10 @@ def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
 
 
 def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, Any, bytes]:
-    name = "apphand" if schema is None else schema.value
     try:
         doc = exi.decode_with(apphand if schema is None else _module(schema), payload)
     except exi.ExiError as exc:
-        raise CodecError(f"bad {name} EXI: {exc}") from None
+        raise CodecError(f"bad {'apphand' if schema is None else schema.value} EXI: {exc}") from None
     if schema is None:
         wanted = apphand.SupportedAppProtocolReq if suffix == "Req" else apphand.SupportedAppProtocolRes
         if not isinstance(doc, wanted):
@@ -324,57 +326,87 @@ def _field(obj: Any, name: str) -> Any:
 
 
 def _dc_ev_status_of(body: Any) -> Any:
-    """The DC_EVStatus of a request: in the body, or in its charge or power delivery parameter."""
-    for holder in (body, _field(body, "ev_charge_parameter"), _field(body, "ev_power_delivery_parameter")):
-        status = _field(holder, "dc_ev_status")
+    """The DC_EVStatus of a request: in the body, or in its charge or power delivery parameter
+    (those looked up only for a body without one: most bodies have it)."""
+    status = _field(body, "dc_ev_status")
+    if status is not None:
+        return status
+    for holder in ("ev_charge_parameter", "ev_power_delivery_parameter"):
+        status = _field(_field(body, holder), "dc_ev_status")
         if status is not None:
             return status
     return None
 
 
+#: the fields a request kind does not carry keep these defaults (:class:`EvMessage`'s own)
+_EV_DEFAULTS: Final = EvMessage(Kind.SESSION_SETUP)
+
+
 def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
-    """A request as the SECC sees it (any combination of optional fields)."""
+    """A request as the SECC sees it (any combination of optional fields).
+
+    The message is made with one call that names every field it may carry (the defaults, from
+    :data:`_EV_DEFAULTS`, for those its kind lacks): compiled, that is a direct call of the
+    constructor, where ``EvMessage(kind, **fields)`` matched a dict against its 33 parameters.
+    """
     kind, body, session_id = _decode(payload, schema, "Req")
     if kind is Kind.SUPPORTED_APP_PROTOCOL:
         return EvMessage(kind, protocols=tuple(
             AppProtocol(p.protocol_namespace, p.version_number_major, p.version_number_minor, p.schema_id, p.priority)
             for p in body.app_protocol))
-    fields: dict[str, Any] = {"session_id": session_id}
+    d = _EV_DEFAULTS
+    ev_ready, error_code, soc = d.ev_ready, d.error_code, d.soc
+    cabin_conditioning, ress_conditioning = d.cabin_conditioning, d.ress_conditioning
     status = _dc_ev_status_of(body)
     if status is not None:
-        fields.update(ev_ready=status.ev_ready, error_code=_enum_name(status.ev_error_code), soc=status.evresssoc,
-                      cabin_conditioning=_field(status, "ev_cabin_conditioning"),
-                      ress_conditioning=_field(status, "evress_conditioning"))
+        ev_ready, error_code, soc = status.ev_ready, _enum_name(status.ev_error_code), status.evresssoc
+        cabin_conditioning = _field(status, "ev_cabin_conditioning")
+        ress_conditioning = _field(status, "evress_conditioning")
+    evcc_id, power_on, sa_schedule_tuple_id = d.evcc_id, d.power_on, d.sa_schedule_tuple_id
+    max_voltage, max_current, max_power = d.max_voltage, d.max_current, d.max_power
+    energy_capacity, energy_request, full_soc, bulk_soc = d.energy_capacity, d.energy_request, d.full_soc, d.bulk_soc
+    target_voltage, target_current = d.target_voltage, d.target_current
+    bulk_charging_complete, charging_complete = d.bulk_charging_complete, d.charging_complete
+    remaining_full_s, remaining_bulk_s = d.remaining_full_s, d.remaining_bulk_s
     if kind is Kind.SESSION_SETUP:
-        fields["evcc_id"] = bytes(body.evccid)
+        evcc_id = bytes(body.evccid)
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
         param = body.ev_charge_parameter
         if not isinstance(param, _DC_EV_CHARGE_PARAMETER):
             raise CodecError(f"ChargeParameterDiscoveryReq with {type(param).__name__}: not DC")
-        fields.update(max_voltage=_value(param.ev_maximum_voltage_limit),
-                      max_current=_value(param.ev_maximum_current_limit),
-                      max_power=_value(param.ev_maximum_power_limit), energy_capacity=_value(param.ev_energy_capacity),
-                      energy_request=_value(param.ev_energy_request), full_soc=param.full_soc, bulk_soc=param.bulk_soc)
+        max_voltage = _opt_value(param.ev_maximum_voltage_limit)
+        max_current = _opt_value(param.ev_maximum_current_limit)
+        max_power = _opt_value(param.ev_maximum_power_limit)
+        energy_capacity = _opt_value(param.ev_energy_capacity)
+        energy_request = _opt_value(param.ev_energy_request)
+        full_soc, bulk_soc = param.full_soc, param.bulk_soc
     elif kind is Kind.PRE_CHARGE:
-        fields.update(target_voltage=_value(body.ev_target_voltage), target_current=_value(body.ev_target_current))
+        target_voltage, target_current = _value(body.ev_target_voltage), _value(body.ev_target_current)
     elif kind is Kind.POWER_DELIVERY:
         if schema is Schema.ISO2:
-            fields.update(power_on=body.charge_progress == _module(schema).ChargeProgress.Start,
-                          sa_schedule_tuple_id=body.sa_schedule_tuple_id)
+            power_on = body.charge_progress == _module(schema).ChargeProgress.Start
+            sa_schedule_tuple_id = body.sa_schedule_tuple_id
         else:
-            fields["power_on"] = bool(body.ready_to_charge_state)
+            power_on = bool(body.ready_to_charge_state)
         param = body.ev_power_delivery_parameter
         if isinstance(param, _DC_EV_POWER_DELIVERY_PARAMETER):
-            fields.update(bulk_charging_complete=param.bulk_charging_complete,
-                          charging_complete=param.charging_complete)
+            bulk_charging_complete, charging_complete = param.bulk_charging_complete, param.charging_complete
     elif kind is Kind.CURRENT_DEMAND:
-        fields.update(
-            target_voltage=_value(body.ev_target_voltage), target_current=_value(body.ev_target_current),
-            max_voltage=_value(body.ev_maximum_voltage_limit), max_current=_value(body.ev_maximum_current_limit),
-            max_power=_value(body.ev_maximum_power_limit), bulk_charging_complete=body.bulk_charging_complete,
-            charging_complete=body.charging_complete, remaining_full_s=_value(body.remaining_time_to_full_so_c),
-            remaining_bulk_s=_value(body.remaining_time_to_bulk_so_c))
-    return EvMessage(kind, **fields)
+        target_voltage, target_current = _value(body.ev_target_voltage), _value(body.ev_target_current)
+        max_voltage = _opt_value(body.ev_maximum_voltage_limit)
+        max_current = _opt_value(body.ev_maximum_current_limit)
+        max_power = _opt_value(body.ev_maximum_power_limit)
+        bulk_charging_complete, charging_complete = body.bulk_charging_complete, body.charging_complete
+        remaining_full_s = _opt_value(body.remaining_time_to_full_so_c)
+        remaining_bulk_s = _opt_value(body.remaining_time_to_bulk_so_c)
+    return EvMessage(
+        kind, session_id=session_id, evcc_id=evcc_id, ev_ready=ev_ready, cabin_conditioning=cabin_conditioning,
+        ress_conditioning=ress_conditioning, error_code=error_code, soc=soc, max_voltage=max_voltage,
+        max_current=max_current, max_power=max_power, energy_capacity=energy_capacity, energy_request=energy_request,
+        full_soc=full_soc, bulk_soc=bulk_soc, target_voltage=target_voltage, target_current=target_current,
+        bulk_charging_complete=bulk_charging_complete, charging_complete=charging_complete,
+        remaining_full_s=remaining_full_s, remaining_bulk_s=remaining_bulk_s, power_on=power_on,
+        sa_schedule_tuple_id=sa_schedule_tuple_id)
 
 
 # ----------------------------------------------------------------------------- responses (EVSE)
@@ -481,58 +513,82 @@ _DC_EVSE_CHARGE_PARAMETER: tuple[Any, ...] = (_DIN.DC_EVSEChargeParameter,)
 
 def _dc_evse_status_of(body: Any) -> Any:
     """The DC_EVSEStatus of a response: in the body (DIN and ISO-2 name it differently in some) or
-    in its charge parameter."""
-    for holder in (body, _field(body, "evse_charge_parameter")):
-        for name in ("dc_evse_status", "evse_status"):
-            status = _field(holder, name)
-            if isinstance(status, _DC_EVSE_STATUS):
-                return status
+    in its charge parameter (looked up only for a body without one)."""
+    status = _dc_evse_status_in(body)
+    return status if status is not None else _dc_evse_status_in(_field(body, "evse_charge_parameter"))
+
+
+def _dc_evse_status_in(holder: Any) -> Any:
+    for name in ("dc_evse_status", "evse_status"):
+        status = _field(holder, name)
+        if isinstance(status, _DC_EVSE_STATUS):
+            return status
     return None
 
 
+#: the fields a response kind does not carry keep these defaults (:class:`EvseMessage`'s own)
+_EVSE_DEFAULTS: Final = EvseMessage(Kind.SESSION_SETUP)
+
+
 def decode_response(payload: bytes, schema: Schema | None) -> EvseMessage:
-    """A response as the EV sees it; ``schema`` is None for the handshake."""
+    """A response as the EV sees it; ``schema`` is None for the handshake.  Made with one call
+    that names every field, as :func:`decode_request`."""
     kind, body, session_id = _decode(payload, schema, "Res")
     if kind is Kind.SUPPORTED_APP_PROTOCOL:
         return EvseMessage(kind, response_code=_enum_name(body.response_code), schema_id=body.schema_id)
-    fields: dict[str, Any] = {"session_id": session_id, "response_code": _enum_name(body.response_code)}
+    d = _EVSE_DEFAULTS
     processing = _field(body, "evse_processing")
-    if processing is not None:
-        fields["processing"] = _enum_name(processing)
+    status_code, isolation = d.status_code, d.isolation
+    notification, notification_max_delay = d.notification, d.notification_max_delay
     status = _dc_evse_status_of(body)
     if status is not None:
-        fields.update(status_code=_enum_name(status.evse_status_code),
-                      isolation=None if status.evse_isolation_status is None else _enum_name(
-                          status.evse_isolation_status),
-                      notification=_enum_name(status.evse_notification),
-                      notification_max_delay=status.notification_max_delay)
+        status_code = _enum_name(status.evse_status_code)
+        isolation = None if status.evse_isolation_status is None else _enum_name(status.evse_isolation_status)
+        notification = _enum_name(status.evse_notification)
+        notification_max_delay = status.notification_max_delay
+    evse_id, sa_schedule_tuple_id = d.evse_id, d.sa_schedule_tuple_id
+    max_voltage, max_current, max_power = d.max_voltage, d.max_current, d.max_power
+    min_voltage, min_current = d.min_voltage, d.min_current
+    current_regulation_tolerance, peak_current_ripple = d.current_regulation_tolerance, d.peak_current_ripple
+    present_voltage, present_current = d.present_voltage, d.present_current
+    current_limit_achieved, voltage_limit_achieved = d.current_limit_achieved, d.voltage_limit_achieved
+    power_limit_achieved = d.power_limit_achieved
     if kind is Kind.SESSION_SETUP:
-        evse_id = body.evseid
-        fields["evse_id"] = evse_id.encode("utf-8") if isinstance(evse_id, str) else bytes(evse_id)
+        raw_id = body.evseid  # DIN: hexBinary, ISO-2: a string
+        evse_id = raw_id.encode("utf-8") if isinstance(raw_id, str) else bytes(raw_id)
     elif kind is Kind.CHARGE_PARAMETER_DISCOVERY:
         param = body.evse_charge_parameter
         if isinstance(param, _DC_EVSE_CHARGE_PARAMETER):
-            fields.update(max_voltage=_value(param.evse_maximum_voltage_limit),
-                          max_current=_value(param.evse_maximum_current_limit),
-                          max_power=_value(param.evse_maximum_power_limit),
-                          min_voltage=_value(param.evse_minimum_voltage_limit),
-                          min_current=_value(param.evse_minimum_current_limit),
-                          current_regulation_tolerance=_value(param.evse_current_regulation_tolerance),
-                          peak_current_ripple=_value(param.evse_peak_current_ripple))
-        schedules = body.sa_schedules
-        tuples = _field(schedules, "sa_schedule_tuple")
+            max_voltage = _opt_value(param.evse_maximum_voltage_limit)
+            max_current = _opt_value(param.evse_maximum_current_limit)
+            max_power = _opt_value(param.evse_maximum_power_limit)
+            min_voltage = _value(param.evse_minimum_voltage_limit)
+            min_current = _value(param.evse_minimum_current_limit)
+            current_regulation_tolerance = _opt_value(param.evse_current_regulation_tolerance)
+            peak_current_ripple = _value(param.evse_peak_current_ripple)
+        tuples = _field(body.sa_schedules, "sa_schedule_tuple")
         if tuples:
-            fields["sa_schedule_tuple_id"] = tuples[0].sa_schedule_tuple_id
+            sa_schedule_tuple_id = tuples[0].sa_schedule_tuple_id
     elif kind is Kind.CURRENT_DEMAND:
-        fields.update(
-            present_voltage=_value(body.evse_present_voltage), present_current=_value(body.evse_present_current),
-            current_limit_achieved=body.evse_current_limit_achieved,
-            voltage_limit_achieved=body.evse_voltage_limit_achieved,
-            power_limit_achieved=body.evse_power_limit_achieved, max_voltage=_value(body.evse_maximum_voltage_limit),
-            max_current=_value(body.evse_maximum_current_limit), max_power=_value(body.evse_maximum_power_limit))
+        present_voltage, present_current = _value(body.evse_present_voltage), _value(body.evse_present_current)
+        current_limit_achieved = body.evse_current_limit_achieved
+        voltage_limit_achieved = body.evse_voltage_limit_achieved
+        power_limit_achieved = body.evse_power_limit_achieved
+        max_voltage = _opt_value(body.evse_maximum_voltage_limit)
+        max_current = _opt_value(body.evse_maximum_current_limit)
+        max_power = _opt_value(body.evse_maximum_power_limit)
     elif kind in (Kind.PRE_CHARGE, Kind.WELDING_DETECTION):
-        fields["present_voltage"] = _value(body.evse_present_voltage)
-    return EvseMessage(kind, **fields)
+        present_voltage = _value(body.evse_present_voltage)
+    return EvseMessage(
+        kind, response_code=_enum_name(body.response_code), session_id=session_id, evse_id=evse_id,
+        processing=None if processing is None else _enum_name(processing), status_code=status_code,
+        isolation=isolation, notification=notification, notification_max_delay=notification_max_delay,
+        max_voltage=max_voltage, max_current=max_current, max_power=max_power, min_voltage=min_voltage,
+        min_current=min_current, current_regulation_tolerance=current_regulation_tolerance,
+        peak_current_ripple=peak_current_ripple, sa_schedule_tuple_id=sa_schedule_tuple_id,
+        present_voltage=present_voltage, present_current=present_current,
+        current_limit_achieved=current_limit_achieved, voltage_limit_achieved=voltage_limit_achieved,
+        power_limit_achieved=power_limit_achieved)
 
 
 class Codec(Protocol):
