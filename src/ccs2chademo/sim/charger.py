@@ -28,6 +28,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ..runtime.virtual import round_decimals
 from ..v2g.codec import EXI, Codec
 from ..v2g.messages import EvMessage, Kind, Schema
 from ..v2g.secc import Latency, Reply, ReplyHook, Secc, SeccConfig
@@ -128,7 +129,7 @@ class PowerStageModel:
     def _reported(self, value: float) -> float:
         """A measured voltage as chargers report it: with noise, at 0.1 V resolution."""
         jitter = self.p.voltage_jitter
-        return round(max(0.0, value + (self.rng.uniform(-jitter, jitter) if jitter else 0.0)), 1)
+        return round_decimals(max(0.0, value + (self.rng.uniform(-jitter, jitter) if jitter else 0.0)), 1)
 
     # -- PowerStage interface ---------------------------------------------------------------
     def set_ev_contactor(self, closed: bool, now: float) -> None:
@@ -198,7 +199,7 @@ class PowerStageModel:
             command = -command  # the allowed discharge current, taken from the battery
         if command != self.command:
             self.previous_command, self.command = self.command, command
-        return self._reported(self.voltage), round(self.current, 1), "EVSE_Ready"
+        return self._reported(self.voltage), round_decimals(self.current, 1), "EVSE_Ready"
 
     def welding(self, now: float) -> float:
         self.advance(now)

@@ -38,7 +38,7 @@ from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from ..runtime.machine import Machine
-from ..runtime.virtual import to_ns
+from ..runtime.virtual import round_decimals, to_ns
 from ..v2g.codec import EXI, Codec
 from ..v2g.discovery import TlsOffer
 from ..v2g.ipv6 import Endpoint
@@ -471,8 +471,8 @@ class World:
         battery_v = self.battery.voltage
         self.inlet_v = hw.inlet_voltage(battery_v, self.car_contactors)
         hw.measure_inlet(self.inlet_v)
-        electrical = CarElectrical(round(self.inlet_v, 1), round(current, 1), round(battery_v, 1),
-                                   round(self.battery.soc, 2))
+        electrical = CarElectrical(round_decimals(self.inlet_v, 1), round_decimals(current, 1),
+                                   round_decimals(battery_v, 1), round_decimals(self.battery.soc, 2))
         if electrical != self._electrical:
             self._electrical = electrical
             self.sim.inject("car", InputChanged("electrical", electrical))
