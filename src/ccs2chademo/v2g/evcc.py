@@ -706,7 +706,8 @@ class Evcc(MachineBase):
         self._awaiting = None
         self._disarm()
         self.messages += 1
-        self._log("response", msg=kind.value, code=msg.response_code, status=msg.status_code,
+        # str(): a StrEnum's value without the ``.value`` property (a Python-level call per response)
+        self._log("response", msg=str(kind), code=msg.response_code, status=msg.status_code,
                   processing=msg.processing, voltage=msg.present_voltage, current=msg.present_current)
         self._dispatch(msg, now)
 
