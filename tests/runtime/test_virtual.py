@@ -4,6 +4,7 @@ import io
 import itertools
 import logging
 import math
+import random
 from collections.abc import Callable
 
 import pytest
@@ -25,7 +26,7 @@ from ccs2chademo.runtime import (
     VirtualRuntime,
 )
 from ccs2chademo.runtime.sessionlog import capture
-from ccs2chademo.runtime.virtual import round_decimals
+from ccs2chademo.runtime.virtual import round_decimals, uniform
 
 from .toys import EchoServer, PingClient, Ticker
 
@@ -318,3 +319,9 @@ def test_round_decimals_keeps_the_sign_of_a_zero() -> None:
     for x in (-0.0, -0.04, -0.004, 0.0, 0.04, -1e-300):
         for digits in range(4):
             assert _same_float(round_decimals(x, digits), round(x, digits)), (x, digits)
+
+
+def test_uniform_draws_what_random_uniform_draws() -> None:
+    ours, theirs = random.Random(7), random.Random(7)
+    for lo, hi in [(0.0, 1.0), (-0.5, 0.5), (0.01, 0.2), (3.0, 3.0), (1e-3, 7e5)] * 200:
+        assert uniform(ours, lo, hi) == theirs.uniform(lo, hi)

@@ -56,6 +56,13 @@ def round_decimals(x: float, digits: int) -> float:
     return round(x, digits)
 
 
+def uniform(rng: random.Random, lo: float, hi: float) -> float:
+    """``rng.uniform(lo, hi)``: the same number, as CPython computes it (``lo + (hi - lo) ×
+    random()``), without the Python-level frame of ``Random.uniform`` — the simulated charger
+    draws two per CurrentDemand exchange (``tests/runtime/test_virtual.py`` compares them)."""
+    return lo + (hi - lo) * rng.random()
+
+
 class VirtualRuntime(Runtime):
     """The virtual-time runtime.  ``run()`` pops events in (time, sequence) order."""
 
