@@ -166,3 +166,18 @@ def test_the_writer_writes_what_the_pure_accumulator_holds(writes: list[tuple[in
     pure = (pure << wide) | ((1 << wide) - 1)
     assert native_bits.finish(a) == exi._bits.finish(pure)
 
+
+
+@pytest.mark.parametrize("module", [din, native_din, exi.iso2], ids=["din", "native-din", "iso2"])
+def test_the_positional_helpers_are_the_keyword_forms(module: Any) -> None:
+    """``physical_value`` and ``encode_message`` (what the adapter's codec calls, positionally) are the
+    record built by keywords and ``encode_document(make_message(...))``."""
+    unit = module.UnitSymbol.V
+    assert module.physical_value(-1, unit, 4128) == module.PhysicalValue(multiplier=-1, unit=unit, value=4128)
+    for data in din_messages() if module is not exi.iso2 else []:
+        msg = module.decode_document(data)
+        body, sid = msg.body.body_element, bytes(msg.header.session_id)
+        if msg.header.notification is None and msg.header.signature is None:
+            assert module.encode_message(sid, body) == module.encode_document(module.make_message(sid, body))
+    body = module.SessionStopRes(response_code=module.ResponseCode.OK)
+    assert module.encode_message(b"\x01" * 8, body) == module.encode_document(module.make_message(b"\x01" * 8, body))

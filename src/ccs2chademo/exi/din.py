@@ -646,6 +646,14 @@ class PhysicalValue:
         return cls(multiplier=multiplier, unit=unit, value=value)
 
 
+def physical_value(multiplier: int, unit: UnitSymbol | None, value: int) -> PhysicalValue:
+    """A PhysicalValue from positional arguments, as the adapter's codec builds up to twelve per
+    CurrentDemand exchange: compiled, a keyword call of the class from generic code costs
+    ≈ 0.3 µs (CPython builds a dict of the keywords), a positional call of this function a
+    fraction of that."""
+    return PhysicalValue(multiplier=multiplier, unit=unit, value=value)
+
+
 @dataclass(slots=True, kw_only=True)
 class DC_EVChargeParameter:
     """XSD complexType DC_EVChargeParameterType."""
@@ -6139,6 +6147,14 @@ def make_message(session_id: bytes, body_element: BodyContent | None,
     ``make_message(sid, CurrentDemandReq(...))``."""
     return V2G_Message(header=MessageHeader(session_id=session_id, notification=notification),
                        body=Body(body_element=body_element))
+
+
+def encode_message(session_id: bytes, body_element: BodyContent | None) -> bytes:
+    """``encode_document(make_message(session_id, body_element))``: how the adapter's codec
+    encodes every message (compiled, the three records are built by direct calls, not by
+    keyword calls from generic code)."""
+    return encode_document(V2G_Message(header=MessageHeader(session_id=session_id),
+                                       body=Body(body_element=body_element)))
 
 
 def decode_document(data: bytes) -> Document:

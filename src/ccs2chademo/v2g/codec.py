@@ -123,9 +123,9 @@ def _pv(m: ModuleType, x: float, unit: str) -> Any:
         else:
             multiplier, value = 0, thousandths // 1000
         if -32768 <= value <= 32767:
-            return m.PhysicalValue(multiplier=multiplier, unit=symbol, value=value)
+            return m.physical_value(multiplier, symbol, value)
     value, multiplier = _general_pick(x)
-    return m.PhysicalValue(multiplier=multiplier, unit=symbol, value=value)
+    return m.physical_value(multiplier, symbol, value)
 
 
 @functools.lru_cache(maxsize=256)
@@ -168,9 +168,8 @@ def _opt_value(pv: Any) -> float | None:
 
 
 def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
-    doc = m.V2G_Message(header=m.MessageHeader(session_id=session_id), body=m.Body(body_element=body))
     try:  # the module's own entry point: ``exi.encode`` would look the module up again by name
-        return bytes(m.encode_document(doc))
+        return bytes(m.encode_message(session_id, body))
     except exi.ExiError as exc:
         raise CodecError(f"cannot encode {type(body).__name__}: {exc}") from None
 
