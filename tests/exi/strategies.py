@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from hypothesis import strategies as st
 
@@ -41,7 +41,7 @@ def simple_strategy(module: ModuleType, stype: Any, xml: bool = False) -> st.Sea
     cap = max(min(s.maxlen, MAX_TEXT) if s.maxlen is not None else MAX_TEXT, low)
     if s.kind == "str":
         # XML collapses the white space of every string type but xs:string (anyURI, ID, token …)
-        drop = ["Cc", "Cs"] + (["Zs"] if s.builtin != "string" else [])
+        drop: list[Literal["Cc", "Cs", "Zs"]] = ["Cc", "Cs", "Zs"] if s.builtin != "string" else ["Cc", "Cs"]
         chars = st.characters(codec="utf-8", exclude_categories=drop) if xml else st.characters(codec="utf-8")
         return st.text(chars, min_size=low, max_size=cap)
     return st.binary(min_size=low, max_size=cap)
