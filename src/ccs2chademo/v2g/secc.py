@@ -487,12 +487,10 @@ class Secc(MachineBase):
             code = self.stage.power_delivery(req.power_on, now)
             self._power_on = req.power_on and code == "OK"
             return self._base(kind, code, status="EVSE_Ready", valid=True)
-        if kind is _K_CURRENT_DEMAND:  # every 30 ms: built in one go, as _base(valid=True) would
-            # (``_base``'s ``**fields`` matches a dict against the constructor's 30 parameters)
+        if kind is _K_CURRENT_DEMAND:
             voltage, current, status = self.stage.current_demand(req.target_voltage, req.target_current, now)
-            return EvseMessage(
-                kind, response_code="OK", session_id=cfg.session_id, status_code=status, isolation="Valid",
-                present_voltage=voltage, present_current=current,
+            return self._base(
+                kind, status=status, valid=True, present_voltage=voltage, present_current=current,
                 current_limit_achieved=current >= cfg.max_current - 0.5,
                 voltage_limit_achieved=voltage >= cfg.max_voltage - 0.5,
                 max_voltage=cfg.max_voltage if "voltage" in cfg.demand_limits else None,
