@@ -43,6 +43,7 @@ CORE_MODULES = (
     "sim/invariants.py",
     "sim/plc.py",
     "sim/profiles.py",
+    "sim/readings.py",
     "sim/vehicle.py",
     "sim/world.py",
 )

@@ -3,13 +3,9 @@ from __future__ import annotations
 import io
 import itertools
 import logging
-import math
-import random
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ccs2chademo.runtime import (
     ByteLink,
@@ -26,7 +22,6 @@ from ccs2chademo.runtime import (
     VirtualRuntime,
 )
 from ccs2chademo.runtime.sessionlog import capture
-from ccs2chademo.runtime.virtual import round_decimals, uniform
 
 from .toys import EchoServer, PingClient, Ticker
 
@@ -296,32 +291,3 @@ def test_timer_never_fires_before_a_deadline_that_is_not_a_whole_nanosecond() ->
     sim.add(m)
     sim.run(until=1.0, max_events=100)
     assert m.calls == 1 and m.deadline is None
-
-
-# --- round_decimals: round(x, n) without the decimal conversion ----------------------------------
-
-
-def _same_float(a: float, b: float) -> bool:
-    return math.copysign(1.0, a) == math.copysign(1.0, b) and (a == b or (math.isnan(a) and math.isnan(b)))
-
-
-@settings(max_examples=3000)
-@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-2e4, 2e4),
-                 st.integers(-2_000_000, 2_000_000).map(lambda n: n / 1000),
-                 st.integers(-2_000_000, 2_000_000).map(lambda n: n / 200),  # ties of every digit count
-                 st.integers(-2_000_000, 2_000_000).map(lambda n: n * 0.005 + 1e-12)),
-       st.integers(0, 3))
-def test_round_decimals_is_round(x: float, digits: int) -> None:
-    assert _same_float(round_decimals(x, digits), round(x, digits)), (x, digits)
-
-
-def test_round_decimals_keeps_the_sign_of_a_zero() -> None:
-    for x in (-0.0, -0.04, -0.004, 0.0, 0.04, -1e-300):
-        for digits in range(4):
-            assert _same_float(round_decimals(x, digits), round(x, digits)), (x, digits)
-
-
-def test_uniform_draws_what_random_uniform_draws() -> None:
-    ours, theirs = random.Random(7), random.Random(7)
-    for lo, hi in [(0.0, 1.0), (-0.5, 0.5), (0.01, 0.2), (3.0, 3.0), (1e-3, 7e5)] * 200:
-        assert uniform(ours, lo, hi) == theirs.uniform(lo, hi)

@@ -9,7 +9,6 @@ through :meth:`VirtualRuntime.rng_for`, so a scenario run twice gives identical 
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -23,44 +22,6 @@ NS = 1_000_000_000
 
 def to_ns(t: float) -> int:
     return round(t * NS)
-
-
-def round_decimals(x: float, digits: int) -> float:
-    """``round(x, digits)`` bit for bit, for 0 ≤ digits ≤ 3 without its decimal conversion.
-
-    Why: the simulated world rounds its readings (voltages, currents, SoC) at every physics step,
-    and ``round(x, n)`` converts ``x`` to a decimal string and back, ≈ 2 % of a session.  Here
-    ``y = x × 10^n`` is within half an ulp of the exact product, so unless ``y`` lies within a
-    rounding error of a tie (k + ½) the exact product rounds to the same whole number ``r``; and
-    ``r / 10^n`` is one correctly rounded division, the double nearest r × 10^-n, which is what
-    ``round`` returns (a zero keeps the sign of ``x``, as there).  Near a tie and for large or
-    non-finite values this is ``round`` itself (``tests/runtime/test_virtual.py`` compares them).
-    """
-    if digits == 1:  # branches, not a tuple of scales: mypyc boxes a constant tuple of floats to index it
-        scale = 10.0
-    elif digits == 2:
-        scale = 100.0
-    elif digits == 3:
-        scale = 1000.0
-    elif digits == 0:
-        scale = 1.0
-    else:
-        return round(x, digits)
-    y = x * scale
-    if -1e7 < y < 1e7:
-        whole = math.floor(y)
-        frac = y - whole  # exact: y and its whole part share their exponent range
-        if not 0.499999 < frac < 0.500001:
-            r = whole + 1 if frac > 0.5 else whole
-            return r / scale if r != 0 else 0.0 * x
-    return round(x, digits)
-
-
-def uniform(rng: random.Random, lo: float, hi: float) -> float:
-    """``rng.uniform(lo, hi)``: the same number, as CPython computes it (``lo + (hi - lo) ×
-    random()``), without the Python-level frame of ``Random.uniform`` — the simulated charger
-    draws two per CurrentDemand exchange (``tests/runtime/test_virtual.py`` compares them)."""
-    return lo + (hi - lo) * rng.random()
 
 
 class VirtualRuntime(Runtime):

@@ -28,11 +28,11 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from ..runtime.virtual import round_decimals, uniform
 from ..v2g.codec import EXI, Codec
 from ..v2g.messages import EvMessage, Kind, Schema
 from ..v2g.secc import Latency, Reply, ReplyHook, Secc, SeccConfig
 from .battery import Battery
+from .readings import round_decimals
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class PowerStageModel:
     def _reported(self, value: float) -> float:
         """A measured voltage as chargers report it: with noise, at 0.1 V resolution."""
         jitter = self.p.voltage_jitter
-        return round_decimals(max(0.0, value + (uniform(self.rng, -jitter, jitter) if jitter else 0.0)), 1)
+        return round_decimals(max(0.0, value + (self.rng.uniform(-jitter, jitter) if jitter else 0.0)), 1)
 
     # -- PowerStage interface ---------------------------------------------------------------
     def set_ev_contactor(self, closed: bool, now: float) -> None:
@@ -236,7 +236,7 @@ class Personality:
                 lo, hi = self.power_off_latency
             else:
                 lo, hi = self.latency_by_kind.get(req.kind, self.latency)
-            return uniform(rng, lo, hi)
+            return rng.uniform(lo, hi)
 
         return latency
 

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from ..runtime import InputChanged
 from ..runtime.signals import Input, Output
-from ..runtime.virtual import round_decimals
+from .readings import round_decimals
 
 Sink = Callable[[InputChanged], None]
 

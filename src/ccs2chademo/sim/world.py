@@ -38,7 +38,7 @@ from ..drivers.pcapng import Tap
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from ..runtime.machine import Machine
-from ..runtime.virtual import round_decimals, to_ns
+from ..runtime.virtual import to_ns
 from ..v2g.codec import EXI, Codec
 from ..v2g.discovery import TlsOffer
 from ..v2g.ipv6 import Endpoint
@@ -54,6 +54,7 @@ from .hostile import CHARGERS
 from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
 from .profiles import VehicleProfile, load_profile
+from .readings import round_decimals
 from .scenario import add_charger, mac
 from .tls_charger import ChargerTls
 from .vehicle import FAULT_NAMES as CAR_FAULT_BITS
