@@ -26,7 +26,7 @@ import keyword
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1633,11 +1633,16 @@ class Emitter:
         """The twin's imports of the types the pure module takes from its provider: the classes from
         the module that defines them, and that module for their pure codecs (emit_pure_codec)."""
         assert self.m.provider is not None
-        groups: dict[str, list[str]] = {module_name(self.m.provider.name): []}  # its META: native_meta
-        for name in shared:
-            groups.setdefault(module_name(self.origin(name).name), []).append(name)
+        groups = {module_name(self.m.provider.name): [], **self.by_origin(shared)}  # its META: native_meta
         return "".join((f"from ..{o} import (\n{reexport(names)})\n" if names else "") + f"from .. import {o} as _{o}\n"
                        for o, names in sorted(groups.items()))
+
+    def by_origin(self, names: Iterable[str]) -> dict[str, list[str]]:
+        """Shared class or enum names grouped by the module that defines them (:meth:`origin`)."""
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            groups.setdefault(module_name(self.origin(name).name), []).append(name)
+        return groups
 
     @staticmethod
     def const_name(const: str) -> str:
@@ -1653,12 +1658,10 @@ class Emitter:
         ``FRAGMENT_TYPES`` with its own classes."""
         m = self.m
         _, desc = SCHEMAS[m.name]
+        assert self.data_consts, "emit() the pure module first: it sorts out the data constants"
         shared_enums = self.shared_enums()
         out = [DATA_HEADER.format(desc=desc, module=module_name(m.name)).rstrip("\n")]
-        groups: dict[str, list[str]] = {}
-        for name in shared_enums:
-            groups.setdefault(module_name(self.origin(name).name), []).append(name)
-        out += [f"from .{o} import (\n{reexport(names)})" for o, names in sorted(groups.items())]
+        out += [f"from .{o} import (\n{reexport(names)})" for o, names in sorted(self.by_origin(shared_enums).items())]
         for st in m.enums:
             if st.pyname not in shared_enums:
                 out += enum_class(st)
@@ -1670,7 +1673,8 @@ class Emitter:
             if g.ct.pyname in shared:
                 out.append(f"    {g.ct.pyname!r}: None,")
                 continue
-            items = [f"({py!r}, {xml!r}, {card}, {tag!r}, {typ if isinstance(typ, str) and not cls else repr(typ)})"
+            # a class (or {element: class}) by its name in quotes, a builtin or an enum as itself
+            items = [f"({py!r}, {xml!r}, {card}, {tag!r}, {repr(typ) if cls or isinstance(typ, dict) else typ})"
                      for py, xml, card, tag, typ, cls in self.meta_fields(g)]
             out.append(f"    {g.ct.pyname!r}: ({', '.join(items)}{',' if len(items) == 1 else ''}),")
         out.append("}")
