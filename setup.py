@@ -22,9 +22,8 @@ SRC = Path(__file__).resolve().parent / "src"
 # the list lives in the package (the tests check it too); read it without importing the package
 BUILD = runpy.run_path(str(SRC / "ccs2chademo" / "_build.py"))
 COMPILED = BUILD["COMPILED_MODULES"]
-# two groups, two C extensions, compiled at the same time (``parallel`` below): the EXI twins'
-# C compiles on the second core while the core's compiles on the first
-GROUPS = [BUILD["CORE_MODULES"], BUILD["EXI_MODULES"]]
+# the compilation groups (one C extension each, compiled at the same time: ``parallel`` below)
+GROUPS = BUILD["GROUPS"]
 
 
 def remove_stale_extensions() -> None:
@@ -52,10 +51,10 @@ def ext_modules() -> list[object]:
         from mypyc.build import mypycify
     except ImportError:  # pragma: no cover - build requirements normally provide it
         return pure("mypyc is not installed")
-    try:  # one mypycify call per group: mypyc's `separate` groups call across modules through
-        # exported tables, which made the compiled EXI twin ≈ 10 % slower (docs/perf.md)
-        return [ext for modules in GROUPS for ext in mypycify([str(SRC / "ccs2chademo" / m) for m in modules],
-                                                                opt_level="3")]
+    try:  # one mypycify call, one group per extension: a call between groups goes through mypyc's
+        # exported tables (a C call), one between separate mypycify calls through Python
+        return list(mypycify([str(SRC / "ccs2chademo" / m) for m in COMPILED], opt_level="3",
+                             separate=[([str(SRC / "ccs2chademo" / m) for m in group], None) for group in GROUPS]))
     except SystemExit as exc:  # mypyc reports type errors (e.g. dependencies missing) by exiting
         return pure(f"mypyc failed ({exc})")
 

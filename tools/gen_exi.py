@@ -1890,9 +1890,10 @@ class Emitter:
         return fields
 
 
-#: the schemas that also get a twin written for compilation (``exi/native/``): the ones a DC
-#: session of the adapter speaks; the others stay pure (their compiled C would only lengthen the build)
-NATIVE = ("din",)
+#: the schemas that also get a twin written for compilation (``exi/native/``): the two of a DC
+#: charging loop through the adapter's ``v2g/codec.py``; the others stay pure (their compiled C would
+#: only lengthen the build; the -20 codec has its own mapping, and its modules are loaded lazily)
+NATIVE = ("din", "iso2")
 
 
 def generate(xsd_dir: Path = DEFAULT_XSD) -> dict[str, str]:

@@ -49,10 +49,21 @@ CORE_MODULES = (
 )
 
 #: the generated EXI codec's twins written for compilation (``exi/native/``, tools/gen_exi.py
-#: ``NATIVE``), a group of their own: its C compiles beside the core group's, on a second core
+#: ``NATIVE``) with their runtime, each twin in a compilation group of its own (below)
 EXI_MODULES = (
     "exi/native/_bits.py",
     "exi/native/din.py",
+    "exi/native/iso2.py",
+)
+
+#: the compilation groups, one C extension each, built in parallel.  A group's extension creates
+#: every literal of its modules when the first of them is imported, so ISO-2's twin has its own:
+#: in DIN's group it cost a DIN-only ``run`` ≈ 4 MB of RSS.  The runtime ``_bits`` sits with DIN's
+#: twin (direct calls); ISO-2's twin calls it through mypyc's exported tables (docs/perf.md).
+GROUPS = (
+    CORE_MODULES,
+    ("exi/native/_bits.py", "exi/native/din.py"),
+    ("exi/native/iso2.py",),
 )
 
 COMPILED_MODULES = CORE_MODULES + EXI_MODULES

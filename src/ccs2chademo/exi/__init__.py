@@ -103,13 +103,13 @@ else:
 
 
 #: the schemas with a twin written for compilation in ``native/`` (tools/gen_exi.py ``NATIVE``)
-NATIVE_SCHEMAS = ("din",)
+NATIVE_SCHEMAS = ("din", "iso2")
 
 
 def codec_module(schema: str) -> ModuleType:
     """The module that encodes and decodes ``schema`` fastest in this installation.
 
-    That is the compiled twin (``native/din.py`` built by mypyc) when there is one and the build
+    That is the compiled twin (``native/din.py``, ``native/iso2.py`` built by mypyc) when there is one and the build
     compiled it, and otherwise the pure module: interpreted, the twin is slower than the pure
     module, which is written for the interpreter.  Both give the same bytes, objects (of their
     own classes) and errors (tests/exi/test_native.py), so the choice is only one of speed.  The
