@@ -131,7 +131,7 @@ veth-demo-clara: $(STAMP) debian-net
 # findings in build/fuzz/TARGET/.  Not part of `make test`; figures in docs/reliability.md.
 FUZZ_RUNS ?= 1000000
 FUZZ_SECONDS ?= 0
-FUZZ_TARGETS ?= exi-apphand exi-din exi-din-twin exi-iso2 v2gtp sdp homeplug chademo canlog pcap config
+FUZZ_TARGETS ?= exi-apphand exi-din exi-din-twin exi-iso2 exi-iso2-twin v2gtp sdp homeplug chademo canlog pcap config
 
 fuzz-deps: $(STAMP)
 	@$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/python -c "import subprocess, sys, tomllib; \

@@ -8,10 +8,11 @@ best of several timeit repeats in µs per operation, in process CPU time (the ma
 CPU time is what the codec costs). Run with ``make bench`` (or ``python bench/exi.py``). Target
 (issue 3): CurrentDemandReq decode + encode ≤ 15 µs on the project machine.
 
-The ``compiled`` table (issue 17) times the DIN messages through the compiled twin of the generated
-module (``exi/native/din.py``, what the adapter's codec uses in a compiled build) beside the pure
-generated module, in the same run, with their ratio; target ≥ 6×.  The comparison with the
-``iso15118`` package at the end has both in one table.
+The ``compiled`` table (issue 17) times the DIN and ISO-2 messages through the compiled twins of the
+generated modules (``exi/native/din.py``, ``exi/native/iso2.py``: what the adapter's codec uses in a
+compiled build) beside the pure generated modules, in the same run, with their ratio; target ≥ 6×.
+The ISO-2 charging-loop messages are the public vectors of the designwerk-charger converter's tests.
+The comparison with the ``iso15118`` package at the end has both in one table.
 
 The ``session`` rows time what the EV session pays per charging-loop message: the neutral message
 encoded and decoded by the message-model codec (the EXI rows above plus the neutral ⇄ generated
@@ -42,12 +43,18 @@ from ccs2chademo.v2g.messages import EvMessage, Kind, Schema
 BENCH = Path(__file__).resolve().parent
 
 # (schema, label: the message name and a note, hex): DIN messages of the 2024-06 Polestar 2 session
-# (also in exi-vectors.jsonl); -20 DC charge loop requests of tests/exi/iso20_vectors.py
+# and ISO-2 ones of designwerk-charger/exi_converter's integration test (all in exi-vectors.jsonl);
+# -20 DC charge loop requests of tests/exi/iso20_vectors.py
 MESSAGES: list[tuple[str, str, str]] = [
     ("din", "CurrentDemandReq",
      "809a02004080c1014181c210d14012c080c02803050d6030080c298744003020d08c01118286101800"),
     ("din", "CurrentDemandRes", "809a02004080c1014181c210e00040800001828610181818008400c0"),
     ("din", "PreChargeReq", "809a02004080c1014181c211514012c0c142880c080c0000"),
+    ("iso2", "CurrentDemandReq ISO-2",
+     "8098020df6a63dcd82240f90d1001e01860021006101f4020414300f80003081900610280188120060"),
+    ("iso2", "CurrentDemandRes ISO-2",
+     "8098020df6a63dcd82240f90e00000002040c40e601030c0042220310360100618560101050e80700c554b3132334531323334000400"),
+    ("iso2", "PreChargeReq ISO-2", "8098020df6a63dcd82240f9171001e018812006061800800"),
     ("iso20-dc", "DC_ChargeLoopReq scheduled",
      "8034042d0f061ebd94f24088ce2cfaa06280fe1e03a463f8710481fc21080a"),
     ("iso20-dc", "DC_ChargeLoopReq BPT dynamic",
@@ -74,24 +81,28 @@ def rows() -> list[tuple[str, str, float, float]]:
     return out
 
 
-def twin() -> ModuleType | None:
-    """The compiled twin of the DIN module, or None in a pure build (where the codec uses ``exi.din``)."""
-    module = exi.codec_module("din")
-    return None if module is exi.din else module
+def twin(schema: str) -> ModuleType | None:
+    """The compiled twin of a schema's module, or None where the codec uses the pure module (a pure
+    build, or a schema without a twin)."""
+    if schema not in exi.NATIVE_SCHEMAS:
+        return None
+    module = exi.codec_module(schema)
+    return None if module is exi.SCHEMAS[schema] else module
 
 
 def twin_rows() -> list[tuple[str, float, float, float, float]]:
-    """(message, pure decode µs, pure encode µs, twin decode µs, twin encode µs) for the DIN messages."""
-    module = twin()
+    """(message, pure decode µs, pure encode µs, twin decode µs, twin encode µs) for the messages of
+    the schemas with a compiled twin."""
     out = []
     for schema, name, hexstr in MESSAGES:
-        if schema != "din" or module is None:
+        module = twin(schema)
+        if module is None:
             continue
-        data = bytes.fromhex(hexstr)
-        pure_doc, twin_doc = exi.din.decode_document(data), module.decode_document(data)
-        assert exi.din.encode_document(pure_doc) == module.encode_document(twin_doc) == data
-        out.append((name, per_op_us(lambda d=data: exi.din.decode_document(d)),
-                    per_op_us(lambda m=pure_doc: exi.din.encode_document(m)),
+        pure, data = exi.SCHEMAS[schema], bytes.fromhex(hexstr)
+        pure_doc, twin_doc = pure.decode_document(data), module.decode_document(data)
+        assert pure.encode_document(pure_doc) == module.encode_document(twin_doc) == data
+        out.append((name, per_op_us(lambda d=data, p=pure: p.decode_document(d)),
+                    per_op_us(lambda m=pure_doc, p=pure: p.encode_document(m)),
                     per_op_us(lambda d=data, t=module: t.decode_document(d)),
                     per_op_us(lambda m=twin_doc, t=module: t.encode_document(m))))
     return out
@@ -163,12 +174,12 @@ def comparison() -> None:
     session = session_messages()
     ours: dict[str, tuple[float, float]] = {}
     compiled: dict[str, tuple[float, float]] = {}  # the compiled twin, where there is one
-    module = twin()
     for schema, name, data in singles:
         msg = exi.decode(data, schema)
         ours[name] = (wall_op_us(lambda d=data, s=schema: exi.decode(d, s), 20000),
                       wall_op_us(lambda m=msg: exi.encode(m), 20000))
-        if schema == "din" and module is not None:
+        module = twin(schema)
+        if module is not None:
             doc = module.decode_document(data)
             compiled[name] = (wall_op_us(lambda d=data, t=module: t.decode_document(d), 20000),
                               wall_op_us(lambda m=doc, t=module: t.encode_document(m), 20000))
@@ -220,7 +231,7 @@ def comparison() -> None:
         cratio = f"{(pdec + penc) / (cdec + cenc):7.0f}×" if name in compiled else f"{'—':>8}"
         print(f"{name:32} {odec:9.2f} {oenc:9.2f} {pdec:10.0f} {penc:10.0f} {ratio:7.0f}× {shown} {cratio}  {note}")
     print("ratio = peer (decode + encode) / ours (decode + encode), wall clock on both sides (the peer works in "
-          "its JVM process); compiled = decode + encode through the compiled twin (exi/native/din.py) and its "
+          "its JVM process); compiled = decode + encode through the compiled twin (exi/native/) and its "
           "ratio to the peer; peer figures are the codec proper "
           f"(JSON in/out, after {PEER_WARMUP} untimed calls per single message; the session runs after them)")
     print("session row: ours = best of 5 runs over all its messages, peer = mean of one call per message "
@@ -235,12 +246,12 @@ def main() -> None:
     if not compiled:
         print("\ncompiled twin: not built (pure installation); the codec uses the pure modules")
     else:
-        print("\ncompiled twin (exi/native/din.py) vs the pure generated module, decode + encode, CPU µs, "
+        print("\ncompiled twins (exi/native/) vs the pure generated modules, decode + encode, CPU µs, "
               "same run (issue 17: ≥ 6×)")
-        print(f"{'message':20} {'pure dec':>9} {'pure enc':>9} {'pure sum':>9} {'twin dec':>9} {'twin enc':>9} "
+        print(f"{'message':24} {'pure dec':>9} {'pure enc':>9} {'pure sum':>9} {'twin dec':>9} {'twin enc':>9} "
               f"{'twin sum':>9} {'ratio':>7}")
         for name, pdec, penc, tdec, tenc in compiled:
-            print(f"{name:20} {pdec:9.2f} {penc:9.2f} {pdec + penc:9.2f} {tdec:9.2f} {tenc:9.2f} {tdec + tenc:9.2f} "
+            print(f"{name:24} {pdec:9.2f} {penc:9.2f} {pdec + penc:9.2f} {tdec:9.2f} {tenc:9.2f} {tdec + tenc:9.2f} "
                   f"{(pdec + penc) / (tdec + tenc):6.1f}×")
     comparison()
 

@@ -58,8 +58,8 @@ def test_blf_object_of_size_zero_is_refused_not_looped(tmp_path: Path, strict: b
         list(CanLog(path, strict=strict))
 
 
-@pytest.mark.parametrize("name", ["exi-apphand", "exi-din", "exi-din-twin", "exi-iso2", "v2gtp", "sdp", "homeplug",
-                                  "chademo", "canlog", "pcap", "config"])
+@pytest.mark.parametrize("name", ["exi-apphand", "exi-din", "exi-din-twin", "exi-iso2", "exi-iso2-twin", "v2gtp", "sdp",
+                                  "homeplug", "chademo", "canlog", "pcap", "config"])
 def test_fuzz_target_runs_its_seeds(name: str) -> None:
     """The harness itself: seeds come from the real data, and each seed — and each seed cut in
     half, a cheap mutation — ends in the target's documented error at worst."""

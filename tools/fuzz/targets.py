@@ -13,6 +13,7 @@ their first byte(s) as the selector, so one byte string is always one reproducib
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -199,21 +200,24 @@ def _exi(schema: str) -> Callable[[bytes], None]:
     return run
 
 
-def _din_twin(data: bytes) -> None:
-    """Differential: the DIN codec's twin written for compilation (``exi/native/din.py``) and the
-    pure module give the same JSON and bytes, or the same error at the same bit, for any input."""
-    from ccs2chademo.exi import din
-    from ccs2chademo.exi.native import din as twin
+def _twin(schema: str) -> Callable[[bytes], None]:
+    """Differential: a codec's twin written for compilation (``exi/native/``) and the pure module
+    give the same JSON and bytes, or the same error at the same bit, for any input."""
 
-    outcomes: list[tuple[object, object]] = []
-    for module in (din, twin):
-        try:
-            doc = exi.decode_with(module, data)
-            outcomes.append((exi.to_json(doc), exi.encode(doc)))
-        except exi.ExiError as err:
-            outcomes.append((type(err).__name__, str(err)))
-    if outcomes[0] != outcomes[1]:
-        raise AssertionError(f"the twin differs from the pure module: {outcomes[1]!r} != {outcomes[0]!r}")
+    def run(data: bytes) -> None:
+        pure = exi.SCHEMAS[schema]
+        twin = importlib.import_module(f"ccs2chademo.exi.native.{schema}")
+        outcomes: list[tuple[object, object]] = []
+        for module in (pure, twin):
+            try:
+                doc = exi.decode_with(module, data)
+                outcomes.append((exi.to_json(doc), exi.encode(doc)))
+            except exi.ExiError as err:
+                outcomes.append((type(err).__name__, str(err)))
+        if outcomes[0] != outcomes[1]:
+            raise AssertionError(f"the {schema} twin differs from the pure module: {outcomes[1]!r} != {outcomes[0]!r}")
+
+    return run
 
 
 def _v2gtp(data: bytes) -> None:
@@ -292,10 +296,12 @@ TARGETS: dict[str, Target] = {
                "EXI SupportedAppProtocol decoder → V2G codec → JSON"),
         Target("exi-din", _exi("din"), (exi.ExiError,), lambda d: _vectors(d, "din"), 1024,
                "EXI DIN SPEC 70121 decoder → V2G codec → JSON"),
-        Target("exi-din-twin", _din_twin, (), lambda d: _vectors(d, "din"), 1024,
+        Target("exi-din-twin", _twin("din"), (), lambda d: _vectors(d, "din"), 1024,
                "EXI DIN: the compiled codec's twin against the pure module (differential)"),
         Target("exi-iso2", _exi("iso2"), (exi.ExiError,), lambda d: _vectors(d, "iso2"), 1024,
                "EXI ISO 15118-2 decoder → V2G codec → JSON"),
+        Target("exi-iso2-twin", _twin("iso2"), (), lambda d: _vectors(d, "iso2"), 1024,
+               "EXI ISO 15118-2: the compiled codec's twin against the pure module (differential)"),
         Target("v2gtp", _v2gtp, (v2gtp.V2gtpError,), _v2gtp_seeds, 2048, "V2GTP stream reassembly and datagrams"),
         Target("sdp", _sdp, (sdp.SdpError,), lambda d: _records(d, "sdp"), 64, "SDP request/response decoders"),
         Target("homeplug", _homeplug, (homeplug.MmeError,), _homeplug_seeds, 1600, "HomePlug MME decoder"),
