@@ -22,8 +22,9 @@ SRC = Path(__file__).resolve().parent / "src"
 # the list lives in the package (the tests check it too); read it without importing the package
 BUILD = runpy.run_path(str(SRC / "ccs2chademo" / "_build.py"))
 COMPILED = BUILD["COMPILED_MODULES"]
-# the compilation groups (one C extension each, compiled at the same time: ``parallel`` below)
-GROUPS = BUILD["GROUPS"]
+# the mypycify calls, each a tuple of compilation groups (one C extension per group, all compiled at
+# the same time: ``parallel`` below); _build.py says why they are split so
+BUILDS = BUILD["BUILDS"]
 
 
 def remove_stale_extensions() -> None:
@@ -51,10 +52,13 @@ def ext_modules() -> list[object]:
         from mypyc.build import mypycify
     except ImportError:  # pragma: no cover - build requirements normally provide it
         return pure("mypyc is not installed")
-    try:  # one mypycify call, one group per extension: a call between groups goes through mypyc's
-        # exported tables (a C call), one between separate mypycify calls through Python
-        return list(mypycify([str(SRC / "ccs2chademo" / m) for m in COMPILED], opt_level="3",
-                             separate=[([str(SRC / "ccs2chademo" / m) for m in group], None) for group in GROUPS]))
+    def paths(modules: tuple[str, ...]) -> list[str]:
+        return [str(SRC / "ccs2chademo" / m) for m in modules]
+
+    try:
+        return [ext for groups in BUILDS
+                for ext in mypycify(paths(sum(groups, ())), opt_level="3",
+                                    separate=False if len(groups) == 1 else [(paths(g), None) for g in groups])]
     except SystemExit as exc:  # mypyc reports type errors (e.g. dependencies missing) by exiting
         return pure(f"mypyc failed ({exc})")
 

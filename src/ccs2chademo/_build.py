@@ -56,14 +56,17 @@ EXI_MODULES = (
     "exi/native/iso2.py",
 )
 
-#: the compilation groups, one C extension each, built in parallel.  A group's extension creates
-#: every literal of its modules when the first of them is imported, so ISO-2's twin has its own:
-#: in DIN's group it cost a DIN-only ``run`` ≈ 4 MB of RSS.  The runtime ``_bits`` sits with DIN's
-#: twin (direct calls); ISO-2's twin calls it through mypyc's exported tables (docs/perf.md).
-GROUPS = (
-    CORE_MODULES,
-    ("exi/native/_bits.py", "exi/native/din.py"),
-    ("exi/native/iso2.py",),
+#: how ``setup.py`` compiles them: one ``mypycify`` call per entry, each a tuple of compilation groups
+#: (one C extension per group; all extensions compile in parallel).  A group's extension creates every
+#: literal of its modules when the first of them is imported, so ISO-2's twin is a group of its own:
+#: in DIN's it cost a DIN-only ``run`` ≈ 0.7 MB of RSS.  Groups of one call reach each other through
+#: mypyc's exported tables (C calls: ISO-2's twin calls the runtime ``_bits`` that way); calls between
+#: two ``mypycify`` calls go through Python.  The core is a call of its own all the same: compiled in
+#: one call with the twins' groups it ran the whole session ≈ 8 % slower, and it reaches the twins
+#: only through generic code (``exi.codec_module``) anyway (docs/perf.md).
+BUILDS = (
+    (CORE_MODULES,),
+    (("exi/native/_bits.py", "exi/native/din.py"), ("exi/native/iso2.py",)),
 )
 
 COMPILED_MODULES = CORE_MODULES + EXI_MODULES
