@@ -2210,13 +2210,14 @@ def _sd_Body_body_element(t: int, v: bytes, p: int, e: int) -> tuple[Any, int]:
 def _e_Body(o: Body, a: Writer) -> Writer:
     try:
         st = 0
-        if o.body_element is not None:
-            m_ = _SE_Body_body_element.get(type(o.body_element))
+        s_body_element: object = o.body_element
+        if s_body_element is not None:
+            m_ = _SE_Body_body_element.get(type(s_body_element))
             if m_ is None:
                 raise ExiEncodeError("Body.body_element: not a member of the substitution group")
             a.put(6, (0 + m_))
             st = 1 + m_
-            a = _se_Body_body_element(m_, o.body_element, a)
+            a = _se_Body_body_element(m_, s_body_element, a)
         te = _EE_Body.get(st)
         if te is None:
             raise ExiEncodeError("Body: a required field is missing")
@@ -3072,16 +3073,17 @@ def _e_ChargeParameterDiscoveryReq(o: ChargeParameterDiscoveryReq, a: Writer) ->
         n_o_ev_requested_energy_transfer_type = index(o.ev_requested_energy_transfer_type)
         if not 0 <= n_o_ev_requested_energy_transfer_type < 8:
             raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_requested_energy_transfer_type: value out of range")
-        if o.ev_charge_parameter is None:
-            raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_charge_parameter: required field is None")
         a.put(6, n_o_ev_requested_energy_transfer_type << 1)
         st = 1
-        m_ = _SE_ChargeParameterDiscoveryReq_ev_charge_parameter.get(type(o.ev_charge_parameter))
+        s_ev_charge_parameter: object = o.ev_charge_parameter
+        if s_ev_charge_parameter is None:
+            raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_charge_parameter: required field is None")
+        m_ = _SE_ChargeParameterDiscoveryReq_ev_charge_parameter.get(type(s_ev_charge_parameter))
         if m_ is None:
             raise ExiEncodeError("ChargeParameterDiscoveryReq.ev_charge_parameter: not a member of the substitution group")
         a.put(2, (0 + m_))
         st = 2 + m_
-        a = _se_ChargeParameterDiscoveryReq_ev_charge_parameter(m_, o.ev_charge_parameter, a)
+        a = _se_ChargeParameterDiscoveryReq_ev_charge_parameter(m_, s_ev_charge_parameter, a)
         te = _EE_ChargeParameterDiscoveryReq.get(st)
         if te is None:
             raise ExiEncodeError("ChargeParameterDiscoveryReq: a required field is missing")
@@ -3454,20 +3456,22 @@ def _e_ChargeParameterDiscoveryRes(o: ChargeParameterDiscoveryRes, a: Writer) ->
         n_o_evse_processing = index(o.evse_processing)
         if not 0 <= n_o_evse_processing < 2:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_processing: value out of range")
-        if o.sa_schedules is None:
-            raise ExiEncodeError("ChargeParameterDiscoveryRes.sa_schedules: required field is None")
         a.put(12, (n_o_response_code << 4 | n_o_evse_processing) << 1)
         st = 1
         st = 2
-        m_ = _SE_ChargeParameterDiscoveryRes_sa_schedules.get(type(o.sa_schedules))
+        s_sa_schedules: object = o.sa_schedules
+        if s_sa_schedules is None:
+            raise ExiEncodeError("ChargeParameterDiscoveryRes.sa_schedules: required field is None")
+        m_ = _SE_ChargeParameterDiscoveryRes_sa_schedules.get(type(s_sa_schedules))
         if m_ is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.sa_schedules: not a member of the substitution group")
         a.put(2, (0 + m_))
         st = 3 + m_
-        a = _se_ChargeParameterDiscoveryRes_sa_schedules(m_, o.sa_schedules, a)
-        if o.evse_charge_parameter is None:
+        a = _se_ChargeParameterDiscoveryRes_sa_schedules(m_, s_sa_schedules, a)
+        s_evse_charge_parameter: object = o.evse_charge_parameter
+        if s_evse_charge_parameter is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_charge_parameter: required field is None")
-        m_ = _SE_ChargeParameterDiscoveryRes_evse_charge_parameter.get(type(o.evse_charge_parameter))
+        m_ = _SE_ChargeParameterDiscoveryRes_evse_charge_parameter.get(type(s_evse_charge_parameter))
         if m_ is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_charge_parameter: not a member of the substitution group")
         if st == 3:
@@ -3478,7 +3482,7 @@ def _e_ChargeParameterDiscoveryRes(o: ChargeParameterDiscoveryRes, a: Writer) ->
             st = 5 + m_
         else:
             raise ExiEncodeError("ChargeParameterDiscoveryRes.evse_charge_parameter: not allowed here (missing or misplaced field)")
-        a = _se_ChargeParameterDiscoveryRes_evse_charge_parameter(m_, o.evse_charge_parameter, a)
+        a = _se_ChargeParameterDiscoveryRes_evse_charge_parameter(m_, s_evse_charge_parameter, a)
         te = _EE_ChargeParameterDiscoveryRes.get(st)
         if te is None:
             raise ExiEncodeError("ChargeParameterDiscoveryRes: a required field is missing")
@@ -3701,14 +3705,15 @@ def _sd_PMaxScheduleEntry_time_interval(t: int, v: bytes, p: int, e: int) -> tup
 def _e_PMaxScheduleEntry(o: PMaxScheduleEntry, a: Writer) -> Writer:
     try:
         st = 0
-        if o.time_interval is None:
+        s_time_interval: object = o.time_interval
+        if s_time_interval is None:
             raise ExiEncodeError("PMaxScheduleEntry.time_interval: required field is None")
-        m_ = _SE_PMaxScheduleEntry_time_interval.get(type(o.time_interval))
+        m_ = _SE_PMaxScheduleEntry_time_interval.get(type(s_time_interval))
         if m_ is None:
             raise ExiEncodeError("PMaxScheduleEntry.time_interval: not a member of the substitution group")
         a.put(2, (0 + m_))
         st = 1 + m_
-        a = _se_PMaxScheduleEntry_time_interval(m_, o.time_interval, a)
+        a = _se_PMaxScheduleEntry_time_interval(m_, s_time_interval, a)
         if o.p_max is None:
             raise ExiEncodeError("PMaxScheduleEntry.p_max: required field is None")
         if st == 1:
@@ -3981,14 +3986,15 @@ def _sd_SalesTariffEntry_time_interval(t: int, v: bytes, p: int, e: int) -> tupl
 def _e_SalesTariffEntry(o: SalesTariffEntry, a: Writer) -> Writer:
     try:
         st = 0
-        if o.time_interval is None:
+        s_time_interval: object = o.time_interval
+        if s_time_interval is None:
             raise ExiEncodeError("SalesTariffEntry.time_interval: required field is None")
-        m_ = _SE_SalesTariffEntry_time_interval.get(type(o.time_interval))
+        m_ = _SE_SalesTariffEntry_time_interval.get(type(s_time_interval))
         if m_ is None:
             raise ExiEncodeError("SalesTariffEntry.time_interval: not a member of the substitution group")
         a.put(2, (0 + m_))
         st = 1 + m_
-        a = _se_SalesTariffEntry_time_interval(m_, o.time_interval, a)
+        a = _se_SalesTariffEntry_time_interval(m_, s_time_interval, a)
         if o.e_price_level is None:
             raise ExiEncodeError("SalesTariffEntry.e_price_level: required field is None")
         if st == 1:
@@ -5391,8 +5397,9 @@ def _e_PowerDeliveryReq(o: PowerDeliveryReq, a: Writer) -> Writer:
             a.put(3, 0)
             st = 2
             a = _e_ChargingProfile(o.charging_profile, a)
-        if o.ev_power_delivery_parameter is not None:
-            m_ = _SE_PowerDeliveryReq_ev_power_delivery_parameter.get(type(o.ev_power_delivery_parameter))
+        s_ev_power_delivery_parameter: object = o.ev_power_delivery_parameter
+        if s_ev_power_delivery_parameter is not None:
+            m_ = _SE_PowerDeliveryReq_ev_power_delivery_parameter.get(type(s_ev_power_delivery_parameter))
             if m_ is None:
                 raise ExiEncodeError("PowerDeliveryReq.ev_power_delivery_parameter: not a member of the substitution group")
             if st == 1:
@@ -5403,7 +5410,7 @@ def _e_PowerDeliveryReq(o: PowerDeliveryReq, a: Writer) -> Writer:
                 st = 3 + m_
             else:
                 raise ExiEncodeError("PowerDeliveryReq.ev_power_delivery_parameter: not allowed here (missing or misplaced field)")
-            a = _se_PowerDeliveryReq_ev_power_delivery_parameter(m_, o.ev_power_delivery_parameter, a)
+            a = _se_PowerDeliveryReq_ev_power_delivery_parameter(m_, s_ev_power_delivery_parameter, a)
         te = _EE_PowerDeliveryReq.get(st)
         if te is None:
             raise ExiEncodeError("PowerDeliveryReq: a required field is missing")
@@ -5657,16 +5664,17 @@ def _e_PowerDeliveryRes(o: PowerDeliveryRes, a: Writer) -> Writer:
         n_o_response_code = index(o.response_code)
         if not 0 <= n_o_response_code < 32:
             raise ExiEncodeError("PowerDeliveryRes.response_code: value out of range")
-        if o.evse_status is None:
-            raise ExiEncodeError("PowerDeliveryRes.evse_status: required field is None")
         a.put(8, n_o_response_code << 1)
         st = 1
-        m_ = _SE_PowerDeliveryRes_evse_status.get(type(o.evse_status))
+        s_evse_status: object = o.evse_status
+        if s_evse_status is None:
+            raise ExiEncodeError("PowerDeliveryRes.evse_status: required field is None")
+        m_ = _SE_PowerDeliveryRes_evse_status.get(type(s_evse_status))
         if m_ is None:
             raise ExiEncodeError("PowerDeliveryRes.evse_status: not a member of the substitution group")
         a.put(2, (0 + m_))
         st = 2 + m_
-        a = _se_PowerDeliveryRes_evse_status(m_, o.evse_status, a)
+        a = _se_PowerDeliveryRes_evse_status(m_, s_evse_status, a)
         te = _EE_PowerDeliveryRes.get(st)
         if te is None:
             raise ExiEncodeError("PowerDeliveryRes: a required field is missing")
@@ -6984,14 +6992,15 @@ def _sd_Entry_time_interval(t: int, v: bytes, p: int, e: int) -> tuple[Any, int]
 def _e_Entry(o: Entry, a: Writer) -> Writer:
     try:
         st = 0
-        if o.time_interval is None:
+        s_time_interval: object = o.time_interval
+        if s_time_interval is None:
             raise ExiEncodeError("Entry.time_interval: required field is None")
-        m_ = _SE_Entry_time_interval.get(type(o.time_interval))
+        m_ = _SE_Entry_time_interval.get(type(s_time_interval))
         if m_ is None:
             raise ExiEncodeError("Entry.time_interval: not a member of the substitution group")
         a.put(2, (0 + m_))
         st = 1 + m_
-        a = _se_Entry_time_interval(m_, o.time_interval, a)
+        a = _se_Entry_time_interval(m_, s_time_interval, a)
         te = _EE_Entry.get(st)
         if te is None:
             raise ExiEncodeError("Entry: a required field is missing")
