@@ -12,6 +12,8 @@ seeded world), so anything that differs is a change of behaviour.
 ``record`` runs ``ccs2chademo simulate --json --out RUN`` (N workers, default 2) for
 
 * ``default``: no options — the ``make demo`` session (Leaf ZE1 40 kWh, Alpitronic, 20 → 80 %);
+* ``iso2``: the same session over ISO 15118-2 (``--protocol iso2``), the other schema of the
+  adapter's codec (the matrix below speaks DIN);
 * ``CAR@CHARGER``: every car profile (``sim/profiles.py`` ``PROFILE_NAMES``) × every charger
   personality that charges (``sim/charger.py`` ``PERSONALITIES`` without the V2X dischargers,
   as ``tests/adapter_e2e/test_matrix.py``: 13 × 7), in that matrix's SoC window, 20 → 21 %
@@ -174,7 +176,7 @@ def sources_digest(package: Path) -> str:
 
 
 def matrix(cars: list[str], chargers: list[str]) -> list[Run]:
-    runs = [Run("default", ())]  # the longest first, so the workers end together
+    runs = [Run("default", ()), Run("iso2", ("--protocol", "iso2"))]  # the longest first, so the workers end together
     runs += [Run(f"{car}@{charger}", ("--car", car, "--charger", charger, "--soc-start", MATRIX_SOC_START,
                                       "--soc-stop", MATRIX_SOC_STOP))
              for car in cars for charger in chargers]
@@ -252,9 +254,11 @@ def record(outdir: Path, jobs: int, src: Path | None, compiled: bool, allow_stal
     manifest["changed_while_recording"] = changed
     (outdir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     failed = [o for o in outcomes if o.error]
-    times = sorted(o.wall_s for o in outcomes if o.run.name != "default") or [0.0]
-    default = next((f"{o.wall_s:.1f} s" for o in outcomes if o.run.name == "default"), "not run")
-    print(f"{len(outcomes)} runs in {total:.1f} s wall ({jobs} worker(s)): default session {default}, "
+    times = sorted(o.wall_s for o in outcomes if "@" in o.run.name) or [0.0]
+    long = {name: next((f"{o.wall_s:.1f} s" for o in outcomes if o.run.name == name), "not run")
+            for name in ("default", "iso2")}
+    print(f"{len(outcomes)} runs in {total:.1f} s wall ({jobs} worker(s)): default session {long['default']} "
+          f"(over ISO-2 {long['iso2']}), "
           f"matrix runs {times[0]:.1f}–{times[-1]:.1f} s (mean {sum(times) / len(times):.2f} s); "
           f"{len(failed)} failed")
     if root is not None and manifest.get("src_dirty"):
