@@ -3,7 +3,9 @@
 mypyc builds such an ``__init__`` natively (a frozen dataclass's generated one sets every field
 through ``object.__setattr__``, ≈25× slower), mypy rejects any later assignment, and compiled
 instances refuse it at run time.  What the hand-written ``__init__`` must keep: one parameter per
-field, in field order, each stored unchanged; equality and hashing by value.
+field, in field order, each stored unchanged; equality and hashing by value.  The records compared
+on every cycle also write out ``__eq__`` and ``__hash__`` (those of ``dataclasses`` run interpreted):
+every field must take part, and the hash is the dataclass's, that of the tuple of the fields.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from pathlib import Path
 import pytest
 
 from ccs2chademo._build import compiled_origins
-from ccs2chademo.chademo.interfaces import ChargerState, SessionKind, StopReason, VehicleView
+from ccs2chademo.chademo.charger import ChargerCurrent
+from ccs2chademo.chademo.interfaces import ChargerState, PowerDemand, SessionKind, StopReason, Upstream, VehicleView
 from ccs2chademo.runtime import events
 from ccs2chademo.sim.invariants import SafetySnapshot
 from ccs2chademo.sim.vehicle import CarElectrical
-from ccs2chademo.v2g.evcc import EvccStatus
+from ccs2chademo.v2g.evcc import EvccStatus, EvRequest
 from ccs2chademo.v2g.messages import EvMessage, EvseMessage, Kind
+from ccs2chademo.v2g.secc import Reply
+from ccs2chademo.v2g.v2gtp import V2gtpMessage
 
 
 def value_for(annotation: str, i: int) -> object:
@@ -49,6 +54,8 @@ def value_for(annotation: str, i: int) -> object:
         return StopReason(1 << (i % 17))
     if kind == "CanFrame":
         return events.CanFrame(i, bytes([i]))
+    if kind == "EvseMessage":
+        return EvseMessage(list(Kind)[i % len(Kind)])
     if kind.startswith("tuple"):
         return ()
     if kind.startswith("dict"):
@@ -73,7 +80,17 @@ def source_annotations(cls: type) -> dict[str, str]:
 
 
 RECORDS = [cls for cls in vars(events).values() if dataclasses.is_dataclass(cls) and isinstance(cls, type)]
-RECORDS += [CarElectrical, SafetySnapshot, EvccStatus, EvMessage, EvseMessage, VehicleView]
+RECORDS += [CarElectrical, SafetySnapshot, EvccStatus, EvMessage, EvseMessage, VehicleView, EvRequest, Upstream,
+            PowerDemand, ChargerCurrent, V2gtpMessage, Reply]
+
+
+def other_value(annotation: str, value: object, i: int) -> object:
+    """A value of the annotated type that differs from ``value``."""
+    if annotation == "bool":
+        return not value
+    if annotation.startswith("tuple"):
+        return (("other", i),)
+    return value_for(annotation, i + 1)
 
 
 @pytest.mark.parametrize("cls", RECORDS, ids=lambda c: c.__name__)
@@ -91,9 +108,11 @@ def test_init_stores_every_field_in_order(cls: type) -> None:
     assert all(record != twin(*values.values()) for twin in twins)  # one shape, distinct classes
     if "dict" not in " ".join(annotations.values()):  # a Log's fields make it unhashable, as before
         assert hash(positional) == hash(record)
-    last = names[-1]
-    other = not values[last] if annotations[last] == "bool" else value_for(annotations[last], len(names) + 1)
-    assert dataclasses.replace(record, **{last: other}) != record
+        assert hash(record) == hash(tuple(values.values()))  # what the dataclass's __hash__ gives
+    for i, name in enumerate(names):  # a hand-written __eq__ compares every field
+        changed = dataclasses.replace(record, **{name: other_value(annotations[name], values[name], i)})
+        assert changed != record, name
+        assert (changed == record) is False, name
 
 
 @pytest.mark.skipif(not compiled_origins(), reason="pure-Python build")

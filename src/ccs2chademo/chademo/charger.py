@@ -154,12 +154,23 @@ def threshold_voltage(available_v: int, car_max_v: int) -> int:
     return min(available_v, car_max_v) if car_max_v > 0 else available_v
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class ChargerCurrent:
     """adapter.md §6.3: ``max_available`` (static) and ``dyn_available`` (latest limit), A."""
 
-    max_available: int
-    dyn_available: int
+    max_available: Final[int]
+    dyn_available: Final[int]
+
+    def __init__(self, max_available: int, dyn_available: int) -> None:
+        self.max_available = max_available
+        self.dyn_available = dyn_available
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ChargerCurrent) and self.max_available == other.max_available and
+                self.dyn_available == other.dyn_available)
+
+    def __hash__(self) -> int:
+        return hash((self.max_available, self.dyn_available))
 
 
 def charger_current(cpd_max_a: float, current_demand_max_a: float | None, max_amps: int) -> ChargerCurrent:

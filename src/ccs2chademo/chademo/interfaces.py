@@ -127,7 +127,7 @@ class ChargerConfig:
             raise ValueError("max_volts must be 1…65535 V")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class Upstream:
     """What the power source can deliver and presently delivers (``InputChanged("upstream", …)``).
 
@@ -136,19 +136,55 @@ class Upstream:
     from the CCS precharge stall flag (the d2 gate), ``stopped``/``fault`` from EVSEStatusCode.
     """
 
-    available_voltage: float = 500.0
-    available_current: float = 200.0
-    dynamic_current: float | None = None  # None: same as available_current
-    present_voltage: float = 0.0
-    present_current: float = 0.0
-    precharge_done: bool = False
-    stopped: bool = False
-    fault: bool = False
+    available_voltage: Final[float]
+    available_current: Final[float]
+    dynamic_current: Final[float | None]  # None: same as available_current
+    present_voltage: Final[float]
+    present_current: Final[float]
+    precharge_done: Final[bool]
+    stopped: Final[bool]
+    fault: Final[bool]
     #: Battery-voltage estimate (adapter.md §5) reported in 0x109 during the discovery session.
-    estimated_battery_voltage: float = 0.0
+    estimated_battery_voltage: Final[float]
+
+    def __init__(
+        self,
+        available_voltage: float = 500.0,
+        available_current: float = 200.0,
+        dynamic_current: float | None = None,
+        present_voltage: float = 0.0,
+        present_current: float = 0.0,
+        precharge_done: bool = False,
+        stopped: bool = False,
+        fault: bool = False,
+        estimated_battery_voltage: float = 0.0,
+    ) -> None:
+        self.available_voltage = available_voltage
+        self.available_current = available_current
+        self.dynamic_current = dynamic_current
+        self.present_voltage = present_voltage
+        self.present_current = present_current
+        self.precharge_done = precharge_done
+        self.stopped = stopped
+        self.fault = fault
+        self.estimated_battery_voltage = estimated_battery_voltage
+
+    def __eq__(self, other: object) -> bool:
+        # compiled field by field (dataclasses' __eq__ runs interpreted); the bridge compares on every cycle
+        return (isinstance(other, Upstream) and self.available_voltage == other.available_voltage and
+                self.available_current == other.available_current and
+                self.dynamic_current == other.dynamic_current and self.present_voltage == other.present_voltage and
+                self.present_current == other.present_current and self.precharge_done == other.precharge_done and
+                self.stopped == other.stopped and self.fault == other.fault and
+                self.estimated_battery_voltage == other.estimated_battery_voltage)
+
+    def __hash__(self) -> int:
+        return hash((self.available_voltage, self.available_current, self.dynamic_current, self.present_voltage,
+                     self.present_current, self.precharge_done, self.stopped, self.fault,
+                     self.estimated_battery_voltage))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class PowerDemand:
     """What the charger wants from the power source (``SetOutput("demand", …)`` on change).
 
@@ -160,14 +196,45 @@ class PowerDemand:
     adapter fakes as request toward a CCS discharger while discharging (adapter.md §7).
     """
 
-    precharge: bool = False
-    d2: bool = False
-    car_contactors_closed: bool = False
-    charging: bool = False
-    stopping: bool = False
-    voltage: int = 0
-    current: int = 0
-    discharge_current: int = 0
+    precharge: Final[bool]
+    d2: Final[bool]
+    car_contactors_closed: Final[bool]
+    charging: Final[bool]
+    stopping: Final[bool]
+    voltage: Final[int]
+    current: Final[int]
+    discharge_current: Final[int]
+
+    def __init__(
+        self,
+        precharge: bool = False,
+        d2: bool = False,
+        car_contactors_closed: bool = False,
+        charging: bool = False,
+        stopping: bool = False,
+        voltage: int = 0,
+        current: int = 0,
+        discharge_current: int = 0,
+    ) -> None:
+        self.precharge = precharge
+        self.d2 = d2
+        self.car_contactors_closed = car_contactors_closed
+        self.charging = charging
+        self.stopping = stopping
+        self.voltage = voltage
+        self.current = current
+        self.discharge_current = discharge_current
+
+    def __eq__(self, other: object) -> bool:
+        # compiled field by field (dataclasses' __eq__ runs interpreted); the charger compares on every cycle
+        return (isinstance(other, PowerDemand) and self.precharge == other.precharge and self.d2 == other.d2 and
+                self.car_contactors_closed == other.car_contactors_closed and self.charging == other.charging and
+                self.stopping == other.stopping and self.voltage == other.voltage and
+                self.current == other.current and self.discharge_current == other.discharge_current)
+
+    def __hash__(self) -> int:
+        return hash((self.precharge, self.d2, self.car_contactors_closed, self.charging, self.stopping, self.voltage,
+                     self.current, self.discharge_current))
 
 
 # A hot record (Final fields, a hand-written __init__, tests/test_records.py): the charger makes one

@@ -217,7 +217,7 @@ STOP_STATUSES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class EvRequest:
     """What the car side wants; the bridge sends a new one whenever something changes.
 
@@ -238,25 +238,75 @@ class EvRequest:
       sent as MinimumSOC and EVMinimumV2XEnergyRequest in a DC_BPT session.
     """
 
-    target_voltage: float = 0.0
-    target_current: float = 0.0
-    precharge_voltage: float = 0.0
-    max_voltage: float = 411.0
-    max_current: float = 200.0
-    max_power: float = 100_000.0
-    soc: int = 20
-    stop: bool = False
-    hold_precharge: bool = False
-    ready_to_start: bool = True
+    target_voltage: Final[float]
+    target_current: Final[float]
+    precharge_voltage: Final[float]
+    max_voltage: Final[float]
+    max_current: Final[float]
+    max_power: Final[float]
+    soc: Final[int]
+    stop: Final[bool]
+    hold_precharge: Final[bool]
+    ready_to_start: Final[bool]
     #: the adapter: the car's contactors are still closed, so WeldingDetection rounds do not count
     #: yet (adapter.md §4: counted only after the car's contactors are open)
-    welding_hold: bool = False
-    discharge_current_limit: float = 0.0
-    discharge_floor_soc: int | None = None
-    battery_capacity_wh: float = 0.0
+    welding_hold: Final[bool]
+    discharge_current_limit: Final[float]
+    discharge_floor_soc: Final[int | None]
+    battery_capacity_wh: Final[float]
+
+    def __init__(
+        self,
+        target_voltage: float = 0.0,
+        target_current: float = 0.0,
+        precharge_voltage: float = 0.0,
+        max_voltage: float = 411.0,
+        max_current: float = 200.0,
+        max_power: float = 100_000.0,
+        soc: int = 20,
+        stop: bool = False,
+        hold_precharge: bool = False,
+        ready_to_start: bool = True,
+        welding_hold: bool = False,
+        discharge_current_limit: float = 0.0,
+        discharge_floor_soc: int | None = None,
+        battery_capacity_wh: float = 0.0,
+    ) -> None:
+        self.target_voltage = target_voltage
+        self.target_current = target_current
+        self.precharge_voltage = precharge_voltage
+        self.max_voltage = max_voltage
+        self.max_current = max_current
+        self.max_power = max_power
+        self.soc = soc
+        self.stop = stop
+        self.hold_precharge = hold_precharge
+        self.ready_to_start = ready_to_start
+        self.welding_hold = welding_hold
+        self.discharge_current_limit = discharge_current_limit
+        self.discharge_floor_soc = discharge_floor_soc
+        self.battery_capacity_wh = battery_capacity_wh
+
+    def __eq__(self, other: object) -> bool:
+        # compiled field by field (dataclasses' __eq__ runs interpreted); the bridge compares requests on every cycle
+        return (isinstance(other, EvRequest) and self.target_voltage == other.target_voltage and
+                self.target_current == other.target_current and self.precharge_voltage == other.precharge_voltage and
+                self.max_voltage == other.max_voltage and self.max_current == other.max_current and
+                self.max_power == other.max_power and self.soc == other.soc and self.stop == other.stop and
+                self.hold_precharge == other.hold_precharge and self.ready_to_start == other.ready_to_start and
+                self.welding_hold == other.welding_hold and
+                self.discharge_current_limit == other.discharge_current_limit and
+                self.discharge_floor_soc == other.discharge_floor_soc and
+                self.battery_capacity_wh == other.battery_capacity_wh)
+
+    def __hash__(self) -> int:
+        return hash((self.target_voltage, self.target_current, self.precharge_voltage, self.max_voltage,
+                     self.max_current, self.max_power, self.soc, self.stop, self.hold_precharge, self.ready_to_start,
+                     self.welding_hold, self.discharge_current_limit, self.discharge_floor_soc,
+                     self.battery_capacity_wh))
 
 
-@dataclass(slots=True, init=False, unsafe_hash=True)
+@dataclass(slots=True, init=False)
 class EvccStatus:
     """Everything the bridge needs from the CCS side, published on every change."""
 
@@ -330,6 +380,28 @@ class EvccStatus:
         self.safe_shutdown = safe_shutdown
         self.ended = ended
         self.bidirectional = bidirectional
+
+    def __eq__(self, other: object) -> bool:
+        # hot: Evcc._publish compares every status it makes with the last (see CarElectrical)
+        return (isinstance(other, EvccStatus) and self.state == other.state and self.schema == other.schema and
+                self.session_id == other.session_id and self.cp == other.cp and self.contactor == other.contactor and
+                self.present_voltage == other.present_voltage and self.present_current == other.present_current and
+                self.evse_status == other.evse_status and self.evse_max_voltage == other.evse_max_voltage and
+                self.evse_max_current == other.evse_max_current and self.evse_max_power == other.evse_max_power and
+                self.evse_min_voltage == other.evse_min_voltage and
+                self.evse_dynamic_current == other.evse_dynamic_current and
+                self.charge_parameter_discovery_done == other.charge_parameter_discovery_done and
+                self.cable_check_done == other.cable_check_done and
+                self.precharge_reached == other.precharge_reached and self.current_demand == other.current_demand and
+                self.stop_reason == other.stop_reason and self.safe_shutdown == other.safe_shutdown and
+                self.ended == other.ended and self.bidirectional == other.bidirectional)
+
+    def __hash__(self) -> int:
+        return hash((self.state, self.schema, self.session_id, self.cp, self.contactor, self.present_voltage,
+                     self.present_current, self.evse_status, self.evse_max_voltage, self.evse_max_current,
+                     self.evse_max_power, self.evse_min_voltage, self.evse_dynamic_current,
+                     self.charge_parameter_discovery_done, self.cable_check_done, self.precharge_reached,
+                     self.current_demand, self.stop_reason, self.safe_shutdown, self.ended, self.bidirectional))
 
     def measured(self, voltage: float | None, current: float | None, evse_status: str | None,
                  dynamic_current: float | None) -> EvccStatus:

@@ -117,7 +117,7 @@ class PowerStage(Protocol):
     def reset(self, now: float) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class Reply:
     """What the SECC does with one request: answer after ``delay``, stay silent, or RST.
 
@@ -126,10 +126,29 @@ class Reply:
     oversized message, a V2GTP length field of 4 GB, a reply dripped one byte per second.
     """
 
-    message: EvseMessage | None
-    delay: float = 0.0
-    reset: bool = False
-    raw: tuple[tuple[float, bytes], ...] = ()
+    message: Final[EvseMessage | None]
+    delay: Final[float]
+    reset: Final[bool]
+    raw: Final[tuple[tuple[float, bytes], ...]]
+
+    def __init__(
+        self,
+        message: EvseMessage | None,
+        delay: float = 0.0,
+        reset: bool = False,
+        raw: tuple[tuple[float, bytes], ...] = (),
+    ) -> None:
+        self.message = message
+        self.delay = delay
+        self.reset = reset
+        self.raw = raw
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Reply) and self.message == other.message and self.delay == other.delay and
+                self.reset == other.reset and self.raw == other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.message, self.delay, self.reset, self.raw))
 
 
 #: Rewrites a reply (fault injection); gets the request and the reply the charger would give.

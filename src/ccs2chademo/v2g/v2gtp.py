@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Final
 
 HEADER = struct.Struct(">BBHI")
 HEADER_SIZE = HEADER.size
@@ -41,10 +42,24 @@ class V2gtpError(ValueError):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class V2gtpMessage:
-    payload_type: int
-    payload: bytes
+    """One V2GTP message (a hot record, one per message each way: ``Final`` fields, a written-out
+    ``__init__``, ``__eq__`` and ``__hash__``, which compiled run as C; tests/test_records.py)."""
+
+    payload_type: Final[int]
+    payload: Final[bytes]
+
+    def __init__(self, payload_type: int, payload: bytes) -> None:
+        self.payload_type = payload_type
+        self.payload = payload
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, V2gtpMessage) and self.payload_type == other.payload_type and
+                self.payload == other.payload)
+
+    def __hash__(self) -> int:
+        return hash((self.payload_type, self.payload))
 
 
 def encode(payload: bytes, payload_type: int = PayloadType.EXI) -> bytes:
