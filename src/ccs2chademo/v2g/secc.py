@@ -508,8 +508,12 @@ class Secc(MachineBase):
             return self._base(kind, code, status="EVSE_Ready", valid=True)
         if kind is _K_CURRENT_DEMAND:
             voltage, current, status = self.stage.current_demand(req.target_voltage, req.target_current, now)
-            return self._base(
-                kind, status=status, valid=True, present_voltage=voltage, present_current=current,
+            # what ``self._base(kind, status=status, valid=True, …)`` makes, in one direct call: through
+            # ``_base``'s ``**fields`` the message is built by a Python-level keyword call that parses 33
+            # keywords (≈ 17 000 instructions, 2.5 % of a session without the codec cache; callgrind)
+            return EvseMessage(
+                kind, response_code="OK", session_id=cfg.session_id, status_code=status, isolation="Valid",
+                present_voltage=voltage, present_current=current,
                 current_limit_achieved=current >= cfg.max_current - 0.5,
                 voltage_limit_achieved=voltage >= cfg.max_voltage - 0.5,
                 max_voltage=cfg.max_voltage if "voltage" in cfg.demand_limits else None,
