@@ -12,7 +12,7 @@ car presents exactly the voltages real cars showed.  The CCS-only harnesses (``e
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
+import math
 from dataclasses import dataclass
 
 
@@ -53,18 +53,32 @@ class Battery:
         self.energy_out_kwh = 0.0
         self._socs = [p[0] for p in spec.ocv]
         self._volts = [p[1] for p in spec.ocv]
+        # the last OCV computed, by the SoC it was computed for: a physics step reads it several
+        # times (terminal voltage, readings, the car's sensors) between two changes of the SoC
+        self._ocv_soc = math.nan
+        self._ocv = 0.0
 
     def ocv(self, soc: float | None = None) -> float:
         """Open-circuit voltage at ``soc`` (default: present SoC), linear between the points."""
         s = self.soc if soc is None else soc
+        if s == self._ocv_soc:
+            return self._ocv
         socs, volts = self._socs, self._volts
         if s <= socs[0]:
-            return volts[0]
-        if s >= socs[-1]:
-            return volts[-1]
-        i = bisect_right(socs, s)
-        s0, s1 = socs[i - 1], socs[i]
-        return volts[i - 1] + (s - s0) / (s1 - s0) * (volts[i] - volts[i - 1])
+            value = volts[0]
+        elif s >= socs[-1]:
+            value = volts[-1]
+        else:
+            # bisect_right by hand: compiled, a scan of the dozen points is plain C, a call of
+            # ``bisect.bisect_right`` a Python-level call comparing boxed floats
+            i = 1
+            while socs[i] <= s:
+                i += 1
+            s0, s1 = socs[i - 1], socs[i]
+            value = volts[i - 1] + (s - s0) / (s1 - s0) * (volts[i] - volts[i - 1])
+        self._ocv_soc = s
+        self._ocv = value
+        return value
 
     @property
     def voltage(self) -> float:
