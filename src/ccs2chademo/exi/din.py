@@ -508,6 +508,9 @@ class DC_EVStatus:
     evresssoc: int
 
 
+dc_ev_status = DC_EVStatus  # the builder (KEYWORD_BUILDERS) is the class
+
+
 @dataclass(slots=True, kw_only=True)
 class CableCheckRes:
     """XSD complexType CableCheckResType."""
@@ -527,6 +530,9 @@ class DC_EVSEStatus:
     evse_status_code: DC_EVSEStatusCode
     notification_max_delay: int
     evse_notification: EVSENotification
+
+
+dc_evse_status = DC_EVSEStatus  # the builder (KEYWORD_BUILDERS) is the class
 
 
 @dataclass(slots=True, kw_only=True)
@@ -900,6 +906,9 @@ class CurrentDemandReq:
     ev_target_voltage: PhysicalValue
 
 
+current_demand_req = CurrentDemandReq  # the builder (KEYWORD_BUILDERS) is the class
+
+
 @dataclass(slots=True, kw_only=True)
 class CurrentDemandRes:
     """XSD complexType CurrentDemandResType."""
@@ -915,6 +924,9 @@ class CurrentDemandRes:
     evse_maximum_voltage_limit: PhysicalValue | None = None
     evse_maximum_current_limit: PhysicalValue | None = None
     evse_maximum_power_limit: PhysicalValue | None = None
+
+
+current_demand_res = CurrentDemandRes  # the builder (KEYWORD_BUILDERS) is the class
 
 
 @dataclass(slots=True, kw_only=True)

@@ -547,6 +547,9 @@ class DC_EVStatus:
     evresssoc: int
 
 
+dc_ev_status = DC_EVStatus  # the builder (KEYWORD_BUILDERS) is the class
+
+
 @dataclass(slots=True, kw_only=True)
 class CableCheckRes:
     """XSD complexType CableCheckResType."""
@@ -566,6 +569,9 @@ class DC_EVSEStatus:
     evse_notification: EVSENotification
     evse_isolation_status: IsolationLevel | None = None
     evse_status_code: DC_EVSEStatusCode
+
+
+dc_evse_status = DC_EVSEStatus  # the builder (KEYWORD_BUILDERS) is the class
 
 
 @dataclass(slots=True, kw_only=True)
@@ -947,6 +953,9 @@ class CurrentDemandReq:
     ev_target_voltage: PhysicalValue
 
 
+current_demand_req = CurrentDemandReq  # the builder (KEYWORD_BUILDERS) is the class
+
+
 @dataclass(slots=True, kw_only=True)
 class CurrentDemandRes:
     """XSD complexType CurrentDemandResType."""
@@ -966,6 +975,9 @@ class CurrentDemandRes:
     sa_schedule_tuple_id: int
     meter_info: MeterInfo | None = None
     receipt_required: bool | None = None
+
+
+current_demand_res = CurrentDemandRes  # the builder (KEYWORD_BUILDERS) is the class
 
 
 @dataclass(slots=True, kw_only=True)

@@ -228,11 +228,14 @@ _RESPONSE_KINDS = _kinds(_DIN, "Res")
 
 
 def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
+    # ``dc_ev_status``, ``dc_evse_status``, ``current_demand_req``, ``current_demand_res``: the generated
+    # modules' builders of the records of every CurrentDemand exchange (tools/gen_exi.py KEYWORD_BUILDERS)
     error = _enum(m.DC_EVErrorCode, msg.error_code)
     if m is _DIN:
-        return _DIN.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
-                               ev_cabin_conditioning=msg.cabin_conditioning, evress_conditioning=msg.ress_conditioning)
-    return m.DC_EVStatus(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
+        return _DIN.dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
+                                 ev_cabin_conditioning=msg.cabin_conditioning,
+                                 evress_conditioning=msg.ress_conditioning)
+    return m.dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
 
 
 def _request_body(m: ModuleType, msg: EvMessage) -> Any:
@@ -276,7 +279,7 @@ def _request_body(m: ModuleType, msg: EvMessage) -> Any:
         # rule 10: ReadyToChargeState is a DIN boolean, never the ISO enum value
         return m.PowerDeliveryReq(ready_to_charge_state=bool(msg.power_on), ev_power_delivery_parameter=param)
     if kind is Kind.CURRENT_DEMAND:
-        return m.CurrentDemandReq(
+        return m.current_demand_req(
             dc_ev_status=_ev_status(m, msg), ev_target_current=_pv(m, msg.target_current, "A"),
             ev_maximum_voltage_limit=_opt_pv(m, msg.max_voltage, "V"),
             ev_maximum_current_limit=_opt_pv(m, msg.max_current, "A"),
@@ -412,7 +415,7 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
 
 
 def _evse_status(m: ModuleType, msg: EvseMessage) -> Any:
-    return m.DC_EVSEStatus(
+    return m.dc_evse_status(
         evse_isolation_status=None if msg.isolation is None else _enum(m.IsolationLevel, msg.isolation),
         evse_status_code=_enum(m.DC_EVSEStatusCode, msg.status_code or "EVSE_Ready"),
         notification_max_delay=msg.notification_max_delay,
@@ -486,7 +489,7 @@ def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
         if iso:
             fields.update(evseid=msg.evse_id.decode("latin-1") or "ZZ00000",
                           sa_schedule_tuple_id=msg.sa_schedule_tuple_id or 1)
-        return m.CurrentDemandRes(**fields)
+        return m.current_demand_res(**fields)
     if kind is Kind.WELDING_DETECTION:
         return m.WeldingDetectionRes(response_code=code, dc_evse_status=status, evse_present_voltage=voltage)
     if kind is Kind.SESSION_STOP:

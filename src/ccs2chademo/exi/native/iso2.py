@@ -240,6 +240,12 @@ class DC_EVStatus:
         return f"DC_EVStatus(ev_ready={self.ev_ready!r}, ev_error_code={self.ev_error_code!r}, evresssoc={self.evresssoc!r})"
 
 
+def dc_ev_status(*, ev_ready: bool, ev_error_code: DC_EVErrorCode, evresssoc: int) -> DC_EVStatus:
+    """DC_EVStatus built by a compiled function: a keyword call of one from generic code is
+    cheaper than one of the class (tools/gen_exi.py, KEYWORD_BUILDERS)."""
+    return DC_EVStatus(ev_ready=ev_ready, ev_error_code=ev_error_code, evresssoc=evresssoc)
+
+
 class CableCheckRes:
     """XSD complexType CableCheckResType."""
 
@@ -280,6 +286,12 @@ class DC_EVSEStatus:
 
     def __repr__(self) -> str:
         return f"DC_EVSEStatus(notification_max_delay={self.notification_max_delay!r}, evse_notification={self.evse_notification!r}, evse_isolation_status={self.evse_isolation_status!r}, evse_status_code={self.evse_status_code!r})"
+
+
+def dc_evse_status(*, notification_max_delay: int, evse_notification: EVSENotification, evse_isolation_status: IsolationLevel | None = None, evse_status_code: DC_EVSEStatusCode) -> DC_EVSEStatus:
+    """DC_EVSEStatus built by a compiled function: a keyword call of one from generic code is
+    cheaper than one of the class (tools/gen_exi.py, KEYWORD_BUILDERS)."""
+    return DC_EVSEStatus(notification_max_delay=notification_max_delay, evse_notification=evse_notification, evse_isolation_status=evse_isolation_status, evse_status_code=evse_status_code)
 
 
 class CertificateInstallationReq:
@@ -1025,6 +1037,12 @@ class CurrentDemandReq:
         return f"CurrentDemandReq(dc_ev_status={self.dc_ev_status!r}, ev_target_current={self.ev_target_current!r}, ev_maximum_voltage_limit={self.ev_maximum_voltage_limit!r}, ev_maximum_current_limit={self.ev_maximum_current_limit!r}, ev_maximum_power_limit={self.ev_maximum_power_limit!r}, bulk_charging_complete={self.bulk_charging_complete!r}, charging_complete={self.charging_complete!r}, remaining_time_to_full_so_c={self.remaining_time_to_full_so_c!r}, remaining_time_to_bulk_so_c={self.remaining_time_to_bulk_so_c!r}, ev_target_voltage={self.ev_target_voltage!r})"
 
 
+def current_demand_req(*, dc_ev_status: DC_EVStatus, ev_target_current: PhysicalValue, ev_maximum_voltage_limit: PhysicalValue | None = None, ev_maximum_current_limit: PhysicalValue | None = None, ev_maximum_power_limit: PhysicalValue | None = None, bulk_charging_complete: bool | None = None, charging_complete: bool, remaining_time_to_full_so_c: PhysicalValue | None = None, remaining_time_to_bulk_so_c: PhysicalValue | None = None, ev_target_voltage: PhysicalValue) -> CurrentDemandReq:
+    """CurrentDemandReq built by a compiled function: a keyword call of one from generic code is
+    cheaper than one of the class (tools/gen_exi.py, KEYWORD_BUILDERS)."""
+    return CurrentDemandReq(dc_ev_status=dc_ev_status, ev_target_current=ev_target_current, ev_maximum_voltage_limit=ev_maximum_voltage_limit, ev_maximum_current_limit=ev_maximum_current_limit, ev_maximum_power_limit=ev_maximum_power_limit, bulk_charging_complete=bulk_charging_complete, charging_complete=charging_complete, remaining_time_to_full_so_c=remaining_time_to_full_so_c, remaining_time_to_bulk_so_c=remaining_time_to_bulk_so_c, ev_target_voltage=ev_target_voltage)
+
+
 class CurrentDemandRes:
     """XSD complexType CurrentDemandResType."""
 
@@ -1065,6 +1083,12 @@ class CurrentDemandRes:
 
     def __repr__(self) -> str:
         return f"CurrentDemandRes(response_code={self.response_code!r}, dc_evse_status={self.dc_evse_status!r}, evse_present_voltage={self.evse_present_voltage!r}, evse_present_current={self.evse_present_current!r}, evse_current_limit_achieved={self.evse_current_limit_achieved!r}, evse_voltage_limit_achieved={self.evse_voltage_limit_achieved!r}, evse_power_limit_achieved={self.evse_power_limit_achieved!r}, evse_maximum_voltage_limit={self.evse_maximum_voltage_limit!r}, evse_maximum_current_limit={self.evse_maximum_current_limit!r}, evse_maximum_power_limit={self.evse_maximum_power_limit!r}, evseid={self.evseid!r}, sa_schedule_tuple_id={self.sa_schedule_tuple_id!r}, meter_info={self.meter_info!r}, receipt_required={self.receipt_required!r})"
+
+
+def current_demand_res(*, response_code: ResponseCode, dc_evse_status: DC_EVSEStatus, evse_present_voltage: PhysicalValue, evse_present_current: PhysicalValue, evse_current_limit_achieved: bool, evse_voltage_limit_achieved: bool, evse_power_limit_achieved: bool, evse_maximum_voltage_limit: PhysicalValue | None = None, evse_maximum_current_limit: PhysicalValue | None = None, evse_maximum_power_limit: PhysicalValue | None = None, evseid: str, sa_schedule_tuple_id: int, meter_info: MeterInfo | None = None, receipt_required: bool | None = None) -> CurrentDemandRes:
+    """CurrentDemandRes built by a compiled function: a keyword call of one from generic code is
+    cheaper than one of the class (tools/gen_exi.py, KEYWORD_BUILDERS)."""
+    return CurrentDemandRes(response_code=response_code, dc_evse_status=dc_evse_status, evse_present_voltage=evse_present_voltage, evse_present_current=evse_present_current, evse_current_limit_achieved=evse_current_limit_achieved, evse_voltage_limit_achieved=evse_voltage_limit_achieved, evse_power_limit_achieved=evse_power_limit_achieved, evse_maximum_voltage_limit=evse_maximum_voltage_limit, evse_maximum_current_limit=evse_maximum_current_limit, evse_maximum_power_limit=evse_maximum_power_limit, evseid=evseid, sa_schedule_tuple_id=sa_schedule_tuple_id, meter_info=meter_info, receipt_required=receipt_required)
 
 
 class MeteringReceiptReq:
