@@ -175,8 +175,14 @@ def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
 
 
 def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, Any, bytes]:
+    module = apphand if schema is None else _module(schema)
     try:
-        doc = exi.decode_with(apphand if schema is None else _module(schema), payload)
+        # a ``bytes`` message with the one header these schemas use goes straight to the module:
+        # ``exi.decode_with`` (interpreted) checks exactly that first, and diagnoses anything else
+        if type(payload) is bytes and len(payload) > 0 and payload[0] == 0x80:
+            doc = module.decode_document(payload)
+        else:
+            doc = exi.decode_with(module, payload)
     except exi.ExiError as exc:
         raise CodecError(f"bad {'apphand' if schema is None else schema.value} EXI: {exc}") from None
     if schema is None:
