@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ccs2chademo.v2g import codec
@@ -98,6 +98,14 @@ def _reference(x: float) -> tuple[int, int] | str:
 @given(st.one_of(st.floats(-4e7, 4e7), st.integers(-40_000_000, 40_000_000).map(lambda n: n / 1000),
                  st.integers(-400_000, 400_000).map(lambda n: n / 10), st.integers(-4_000_000, 4_000_000)
                  .map(float), st.integers(-40_000_000, 40_000_000).map(lambda n: n * 0.001)))
+@example(100_000.0)
+@example(-100_000.0)
+@example(327_680.0)
+@example(3_276_800.0)
+@example(32_768_000.0)
+@example(32_768_001.0)
+@example(400_010.0)
+@example(1e9)
 def test_physical_value_fast_path_chooses_as_pick_multiplier(x: float) -> None:
     assert _physical(x) == _reference(x)
 

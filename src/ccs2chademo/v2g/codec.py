@@ -95,8 +95,9 @@ def _enum(cls: Any, name: str) -> Any:
 def _pv(m: ModuleType, x: float, unit: str) -> Any:
     """A PhysicalValue with the multiplier closest to 0 that represents ``x`` exactly.
 
-    The common case (a value with up to 3 decimals that fits a short) is found here with one
-    rounding: ``x`` in thousandths, then the coarsest multiplier that keeps it whole.  Anything
+    The common cases (a value with up to 3 decimals that fits a short; a whole number that fits one
+    at multiplier 1, 2 or 3, as a power in W) are found here with one rounding: ``x`` in thousandths,
+    then the coarsest multiplier that keeps it whole.  Anything
     else goes to the codec's general :func:`pick_multiplier`, which makes the same choice, only
     slower (``tests/v2g/test_codec.py`` compares the two) — this runs up to seven times per
     CurrentDemand message, so it is written with what mypyc compiles to plain C: ``math.isnan``,
@@ -124,6 +125,12 @@ def _pv(m: ModuleType, x: float, unit: str) -> Any:
             multiplier, value = 0, thousandths // 1000
         if -32768 <= value <= 32767:
             return m.physical_value(multiplier, symbol, value)
+        if multiplier == 0:  # a whole number beyond a short (a power in W): the multipliers 1, 2, 3 in turn
+            for multiplier, divisor in ((1, 10), (2, 100), (3, 1000)):
+                if value % divisor != 0:
+                    break
+                if -32768 <= value // divisor <= 32767:
+                    return m.physical_value(multiplier, symbol, value // divisor)
     value, multiplier = _general_pick(x)
     return m.physical_value(multiplier, symbol, value)
 
@@ -159,6 +166,8 @@ def _value(pv: Any) -> float:
         return value / 100.0
     if multiplier == -3:
         return value / 1000.0
+    if 1 <= multiplier <= 3:  # a whole number (value × 10^multiplier in ints is exact, so is its float)
+        return float(value * (10 if multiplier == 1 else 100 if multiplier == 2 else 1000))
     return round(float(value * 10.0**multiplier), 6)
 
 
