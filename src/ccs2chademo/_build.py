@@ -20,6 +20,7 @@ CORE_MODULES = (
     "runtime/virtual.py",
     "runtime/sessionlog.py",
     "deadline.py",
+    "rounding.py",
     "adapter/bridge.py",
     "adapter/car_voltage.py",
     "adapter/ccs_side.py",
@@ -43,7 +44,6 @@ CORE_MODULES = (
     "sim/invariants.py",
     "sim/plc.py",
     "sim/profiles.py",
-    "sim/readings.py",
     "sim/vehicle.py",
     "sim/world.py",
 )

@@ -47,6 +47,7 @@ from typing import Any, Final
 
 from ..chademo.interfaces import PowerDemand, SessionKind, Upstream
 from ..homeplug.slac import SlacTiming
+from ..rounding import round_decimals
 from ..runtime import (
     CanReceived,
     CloseLink,
@@ -680,11 +681,11 @@ class Bridge(MachineBase):
             present_a = self.ccs_memory.last_cd_current
         return Upstream(
             available_voltage=available_v, available_current=available_a, dynamic_current=dynamic,
-            present_voltage=round(present_v, 1), present_current=round(present_a, 1),
+            present_voltage=round_decimals(present_v, 1), present_current=round_decimals(present_a, 1),
             # the d2 gate: never once a stop has begun (the car would close onto a charger going off)
             precharge_done=(True if self.single_session else st.precharge_reached) and not stop.begun,
             stopped=stop.upstream_stopped, fault=stop.upstream_fault,
-            estimated_battery_voltage=round(battery_v, 1))
+            estimated_battery_voltage=round_decimals(battery_v, 1))
 
     def _stop_inputs(self, now: float, reasons: bool = True) -> StopInputs:
         """What the stop policy looks at, read from the parts (``reasons=False``: without the car
@@ -820,7 +821,7 @@ class Bridge(MachineBase):
         volts = self.volts
         max_v = volts.max_voltage(demand.voltage)
         self.request = EvRequest(
-            target_voltage=volts.target_voltage(max_v), target_current=round(current, 1),
+            target_voltage=volts.target_voltage(max_v), target_current=round_decimals(current, 1),
             precharge_voltage=volts.precharge_voltage(),
             max_voltage=max_v, max_current=float(cfg.max_amps), max_power=EV_MAXIMUM_POWER_LIMIT_W,
             soc=ev_ress_soc(volts.car_soc), stop=self.pending, hold_precharge=not self.switch.closed,

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 
 from ..chademo.interfaces import VehicleView
+from ..rounding import round_int
 
 PLACEHOLDER_TARGET_V = 410  # adapter.md §3: until the car reports (SX)
 PLACEHOLDER_SOC = 20
@@ -64,7 +65,7 @@ def ev_ress_soc(soc: float | None) -> int:
     """EVRESSSOC: the CHAdeMO SoC (already divided by 0x100.6) clamped to 0..100; 20 % until known."""
     if soc is None:
         return PLACEHOLDER_SOC
-    return max(0, min(100, round(soc)))
+    return max(0, min(100, round_int(soc)))
 
 
 def ev_maximum_voltage_limit(target_v: float | None) -> float:

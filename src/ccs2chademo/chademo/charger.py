@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..deadline import Timers
+from ..rounding import round_int
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from ..runtime.signals import Input, Output
 from .frames import (
@@ -208,7 +209,7 @@ def present_current(measured_a: float | None, *, in_charging_loop: bool, dischar
     """0x109.3: the source's present current (None: nothing measured, i.e. discovery), clamped to
     0..255; in the charging loop a 0 becomes ``fake-idle-amps`` unless discharging (adapter.md §6.4:
     keeps Leafs and Jdemo kits alive; the V2X keep-alive report passes ``discharging=False``)."""
-    amps = 0 if measured_a is None else _clamp(round(measured_a), U8_MAX)
+    amps = 0 if measured_a is None else _clamp(round_int(measured_a), U8_MAX)
     if amps == 0 and in_charging_loop and not discharging:
         amps = fake_idle_amps
     return amps
@@ -480,7 +481,7 @@ class ChademoCharger(MachineBase):
         return charger_current(up.available_current, up.dynamic_current, amps)
 
     def _delivered(self) -> int:
-        return _clamp(round(self.upstream.present_current), U8_MAX)
+        return _clamp(round_int(self.upstream.present_current), U8_MAX)
 
     # ---------------------------------------------------------------------------- the cycle
     def _cycle(self, now: float) -> None:
@@ -709,7 +710,7 @@ class ChademoCharger(MachineBase):
     def _present_voltage_live(self) -> int:
         if self.config.zero_voltage_until_car_contactors_closed and not self._contactors_closed:
             return 0
-        return _clamp(round(self.upstream.present_voltage), 0xFFFF)
+        return _clamp(round_int(self.upstream.present_voltage), 0xFFFF)
 
     def _publish_demand(self) -> None:
         state = self.state
@@ -745,7 +746,7 @@ class ChademoCharger(MachineBase):
         state = self.state
         discovery = self.session is _K_DISCOVERY
         if discovery:
-            voltage = _clamp(round(self.upstream.estimated_battery_voltage), 0xFFFF)
+            voltage = _clamp(round_int(self.upstream.estimated_battery_voltage), 0xFFFF)
         elif state in _STOPPING:
             voltage = self._reported_voltage
         else:

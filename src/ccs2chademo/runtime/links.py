@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..rounding import round_int
 from .core import LinkError, Port
 from .events import (
     Address,
@@ -118,7 +119,7 @@ class ByteLink:
     def _arrival_ns(self, to_side: int) -> int:
         imp = self.impairment
         delay = imp.latency + (self._rng.uniform(0.0, imp.jitter) if imp.jitter else 0.0)
-        t = max(self.sim.now_ns + round(delay * 1e9), self._last_arrival_ns[to_side])
+        t = max(self.sim.now_ns + round_int(delay * 1e9), self._last_arrival_ns[to_side])
         self._last_arrival_ns[to_side] = t
         return t
 
@@ -238,7 +239,7 @@ class FrameMedium:
             # sequence numbers), so nothing else could run between them; the order is unchanged
             arrivals = [(station, self._event(station, action, sender.address)) for station in receivers]
             if arrivals:
-                sim.call_at_ns(sim.now_ns + round(imp.latency * 1e9), self._arrive_all, arrivals)
+                sim.call_at_ns(sim.now_ns + round_int(imp.latency * 1e9), self._arrive_all, arrivals)
             return
         for station in receivers:
             delay = self._delay()

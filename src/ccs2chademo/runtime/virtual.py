@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from ..rounding import round_int
 from .core import Runtime, Slot
 from .events import Event
 from .sessionlog import SessionLog
@@ -21,7 +22,7 @@ NS = 1_000_000_000
 
 
 def to_ns(t: float) -> int:
-    return round(t * NS)
+    return round_int(t * NS)
 
 
 class VirtualRuntime(Runtime):
@@ -95,7 +96,7 @@ class VirtualRuntime(Runtime):
         if slot.deadline is None:
             slot.due = None  # the slot's entries are dropped when reached
             return
-        t_ns = round(slot.deadline * NS)
+        t_ns = round_int(slot.deadline * NS)
         self._seq += 1
         due = (t_ns if t_ns > self._now_ns else self._now_ns, self._seq)
         slot.due = due

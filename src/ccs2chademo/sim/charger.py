@@ -28,11 +28,11 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ..rounding import round_decimals
 from ..v2g.codec import EXI, Codec
 from ..v2g.messages import EvMessage, Kind, Schema
 from ..v2g.secc import Latency, Reply, ReplyHook, Secc, SeccConfig
 from .battery import Battery
-from .readings import round_decimals
 
 
 @dataclass(frozen=True)

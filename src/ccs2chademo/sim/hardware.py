@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..rounding import round_decimals, round_int
 from ..runtime import InputChanged
 from ..runtime.signals import Input, Output
-from .readings import round_decimals
 
 Sink = Callable[[InputChanged], None]
 
@@ -261,7 +261,7 @@ class AdapterHardware:
         self.battery.step(dt, self.powered, self.charger_voltage_v)
         vcc4, vcc12 = self.battery.readings(self.powered)
         for name, volts in ((_IN_VCC4, vcc4), (_IN_VCC12, vcc12)):
-            quantised = round_decimals(round(volts / ADC_STEP_V) * ADC_STEP_V, 2)
+            quantised = round_decimals(round_int(volts / ADC_STEP_V) * ADC_STEP_V, 2)
             if self._reported.get(name) != quantised:
                 self._reported[name] = quantised
                 self.controller(InputChanged(name, quantised))
@@ -271,7 +271,7 @@ class AdapterHardware:
         every change of at least one ADC step, like vcc4/vcc12."""
         if not self.inlet_meter or not self.powered:
             return
-        quantised = round_decimals(round(volts / INLET_STEP_V) * INLET_STEP_V, 1)
+        quantised = round_decimals(round_int(volts / INLET_STEP_V) * INLET_STEP_V, 1)
         if self._reported.get("inlet") != quantised:
             self._reported["inlet"] = quantised
             self.controller(InputChanged(_IN_INLET, quantised))

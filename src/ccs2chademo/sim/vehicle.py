@@ -40,6 +40,7 @@ from ..chademo.frames import (
     VehicleMeasured,
     VehicleStatus,
 )
+from ..rounding import round_int
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from .profiles import VehicleProfile
 
@@ -636,7 +637,7 @@ class ChademoVehicle(MachineBase):
             return 3 if self._frames_sent == 0 else 1
         if p.timing.soc_after_d2_s > 0 and (self._d2_at is None or now - self._d2_at < p.timing.soc_after_d2_s):
             return 0
-        return max(0, min(round(self.electrical.soc * reference / 100), 255))
+        return max(0, min(round_int(self.electrical.soc * reference / 100), 255))
 
     def _build_frames(self, now: float) -> list[CanFrame]:
         p = self.profile
@@ -687,7 +688,7 @@ class ChademoVehicle(MachineBase):
                 charged_rate=self._charged_rate(now, reference),
             )
         if fid == "0x103":
-            return VehicleMeasured(max(0, min(round(self.electrical.battery_voltage), 0xFFFF)))
+            return VehicleMeasured(max(0, min(round_int(self.electrical.battery_voltage), 0xFFFF)))
         if fid == "0x110":
             return VehicleExtended(dynamic_control=p.dynamic_control_flag)
         if fid == "0x200":

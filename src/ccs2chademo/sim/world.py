@@ -35,6 +35,7 @@ from ..adapter.ccs_side import tls_policy
 from ..adapter.config import AdapterConfig, ConfigError
 from ..drivers.pcapng import Sink as PcapSink
 from ..drivers.pcapng import Tap
+from ..rounding import round_decimals
 from ..runtime import CanBus, CanFrame, CanReceived, Event, Impairment, InputChanged, VirtualRuntime
 from ..runtime.core import Port
 from ..runtime.machine import Machine
@@ -54,7 +55,6 @@ from .hostile import CHARGERS
 from .invariants import InvariantChecker, SafetySnapshot, Violation
 from .plc import PlcSite, TcpRouter
 from .profiles import VehicleProfile, load_profile
-from .readings import round_decimals
 from .scenario import add_charger, mac
 from .tls_charger import ChargerTls
 from .vehicle import FAULT_NAMES as CAR_FAULT_BITS
