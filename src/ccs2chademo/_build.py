@@ -31,6 +31,7 @@ CORE_MODULES = (
     "adapter/power.py",
     "adapter/stop_policy.py",
     "chademo/charger.py",
+    "chademo/frames.py",
     "chademo/interfaces.py",
     "homeplug/connection.py",
     "v2g/codec.py",
