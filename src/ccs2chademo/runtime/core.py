@@ -161,9 +161,8 @@ class Runtime(ABC):
         machine = slot.machine
         actions = machine.actions()
         if actions:
-            dispatch = self._dispatch
-            for action in actions:
-                dispatch(slot, action)
+            for action in actions:  # compiled, a vtable call; a bound-method local was a Python-level call
+                self._dispatch(slot, action)
         deadline = machine.get_timer()
         if deadline != slot.deadline:
             slot.deadline = deadline
