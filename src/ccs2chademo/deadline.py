@@ -10,11 +10,13 @@ same instant.
 
 from __future__ import annotations
 
+from typing import Final
+
 from mypy_extensions import mypyc_attr
 
 from .runtime.machine import MachineBase
 
-SLACK = 1e-6
+SLACK: Final = 1e-6
 
 
 def due(deadline: float | None, now: float) -> bool:

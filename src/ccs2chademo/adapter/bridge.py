@@ -128,26 +128,26 @@ _PH_RUNNING: Final = Phase.RUNNING
 _PH_STOPPING: Final = Phase.STOPPING
 
 CYCLE_S: Final = 0.1  # the CHAdeMO/UI cycle (adapter.md §1); Final: compiled in, not a module dict lookup per event
-EPS = 1e-9
-WELDING_END_V = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
+EPS: Final = 1e-9
+WELDING_END_V: Final = 40.0  # adapter.md §12.3 CCS welding-detection end voltage
 #: With an inlet voltmeter: how long the charger may take to follow a re-targeted precharge
 #: before the adapter refuses to close (well inside the 30 s PreCharge limit, ccs-ev.md).
-INLET_RETARGET_S = 10.0
+INLET_RETARGET_S: Final = 10.0
 #: below this a CurrentDemand's present current is no charge (a stage's idle reading)
-IDLE_CURRENT_A = 1.0
-LYING_TOLERANCE_V = 2.0  # "voltage equals the last CurrentDemand voltage"
-_CCS_UNLOCKED = frozenset(("Idle", "End"))
+IDLE_CURRENT_A: Final = 1.0
+LYING_TOLERANCE_V: Final = 2.0  # "voltage equals the last CurrentDemand voltage"
+_CCS_UNLOCKED: Final = frozenset(("Idle", "End"))
 #: read on every cycle: a module constant, not an Enum class attribute lookup
 _SINGLE_SESSION: Final = Flow.SINGLE_SESSION
 #: CCS states in which the charger is known to deliver nothing (after PowerDelivery(OFF), CP B, 300 ms).
-_CCS_NOT_DELIVERING = frozenset(("WeldingDetection", "SessionStop", "End"))
+_CCS_NOT_DELIVERING: Final = frozenset(("WeldingDetection", "SessionStop", "End"))
 #: … and how long after reaching one its current may still be ramping down (real stages: 100 → 0 A
 #: in 0.4 s, chademo.md §10; the simulated stage's 0.25 s lag takes 125 A to < 1 A in ≈1.3 s from
 #: PowerDelivery(OFF)): the early open (``_keep_closed``) waits this long — nothing measures the
 #: current there, and opening at k-off alone broke up to 27 A (the firmware#12 field scenario).
 CURRENT_DOWN_S = 1.0
 #: LED session patterns by CCS progress (adapter.md §9), highest first.
-_LED_BY_EVCC_STATE = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
+_LED_BY_EVCC_STATE: Final = {"CurrentDemand": "charging", "PreCharge": "precharge", "CableCheck": "cable-check"}
 
 
 # A native class (explicit ``__init__``, ``Final`` fields) rather than a frozen dataclass, like the

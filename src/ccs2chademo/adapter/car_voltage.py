@@ -20,7 +20,7 @@ It logs what it decides (``battery-voltage``, ``car-recognised``, ``target-froze
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ..chademo.interfaces import VehicleView
 from ..runtime import Log
@@ -31,9 +31,9 @@ from .recognition import CarReport, Recognition, resolve
 
 #: adapter.md §12.3 precharge "reached" delta: the most the adapter contactor may ever close across (no
 #: car-side voltmeter: against the battery value; with an inlet voltmeter: against its reading).
-CLOSE_TOLERANCE_V = 20.0
+CLOSE_TOLERANCE_V: Final = 20.0
 #: An inlet reading this far from the value in use replaces it (and is logged).
-INLET_RETARGET_MIN_V = 1.0
+INLET_RETARGET_MIN_V: Final = 1.0
 
 
 class CarVoltage:

@@ -9,13 +9,15 @@ contactors are *evidently* closed under CHAdeMO 0.9 rules.
 
 from __future__ import annotations
 
+from typing import Final
+
 from ..chademo.charger import ChademoCharger
 from ..chademo.interfaces import ChargerConfig, ChargerState, PowerDemand, SessionKind, Upstream, VehicleView
 from ..runtime import Action, CanReceived, SetOutput
 from .config import AdapterConfig
 
-_UNLOCKED = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
-_STOPPING = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
+_UNLOCKED: Final = frozenset((ChargerState.IDLE, ChargerState.DISCOVERED, ChargerState.ENDED))
+_STOPPING: Final = frozenset((ChargerState.STOP_WAIT_CURRENT, ChargerState.STOP_WAIT_CONTACTORS_OPEN,
                        ChargerState.STOP_WAIT_D1, ChargerState.STOP_UNLOCK, ChargerState.ENDED))
 
 

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from ..chademo.interfaces import VehicleView
 from ..rounding import round_int
 
-PLACEHOLDER_TARGET_V = 410  # adapter.md §3: until the car reports (SX)
-PLACEHOLDER_SOC = 20
+PLACEHOLDER_TARGET_V: Final = 410  # adapter.md §3: until the car reports (SX)
+PLACEHOLDER_SOC: Final = 20
 EV_MAXIMUM_POWER_LIMIT_W = 100_000.0  # adapter.md §12.3, §14 #17 (ChargeParameterDiscoveryReq, every CurrentDemandReq)
-PRECHARGE_CURRENT_A = 1.0  # adapter.md §6.1 PreCharge EVTargetCurrent
-RAMP_UP_A = 4.0  # per 100 ms (adapter.md §6.1, §12.3)
-RAMP_DOWN_A = 10.0
+PRECHARGE_CURRENT_A: Final = 1.0  # adapter.md §6.1 PreCharge EVTargetCurrent
+RAMP_UP_A: Final = 4.0  # per 100 ms (adapter.md §6.1, §12.3)
+RAMP_DOWN_A: Final = 10.0
 
 
 # ------------------------------------------------------------------ adapter.md §6.1 CCS request fields
@@ -46,7 +47,7 @@ class DischargeOffer:
     capacity_wh: float = 0.0
 
 
-NO_DISCHARGE = DischargeOffer()
+NO_DISCHARGE: Final = DischargeOffer()
 
 
 def discharge_offer(view: VehicleView, *, v2x: bool, fallback_a: float) -> DischargeOffer:

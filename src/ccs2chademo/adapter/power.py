@@ -80,14 +80,14 @@ from .leds import (
     selection_feedback,
 )
 
-CYCLE_S = 0.1
-CONTACTOR_OPEN_WAIT_S = 0.1  # adapter.md §2.2: open first, wait 100 ms, then cut power
-CHAIN_HOLD_S = 0.6  # adapter.md §10 / §16
-CONFIRM_GAP_S = 2.0
-CANCEL_S = 10.0
-MAX_COMMANDS = 3
-AO_MIN_VCC4 = 3.3  # adapter.md §12.3
-EPS = 1e-9
+CYCLE_S: Final = 0.1
+CONTACTOR_OPEN_WAIT_S: Final = 0.1  # adapter.md §2.2: open first, wait 100 ms, then cut power
+CHAIN_HOLD_S: Final = 0.6  # adapter.md §10 / §16
+CONFIRM_GAP_S: Final = 2.0
+CANCEL_S: Final = 10.0
+MAX_COMMANDS: Final = 3
+AO_MIN_VCC4: Final = 3.3  # adapter.md §12.3
+EPS: Final = 1e-9
 
 #: adapter.md §10: number of presses → mode name (2 is unassigned; unknown numbers are ignored).
 MODE_BY_PRESSES = {1: "v2x", 3: "unwelding", 4: "exi-logging"}

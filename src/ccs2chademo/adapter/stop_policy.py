@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from typing import Final
 
 #: CCS restarts (SDP recovery, then SLAC) allowed before ChargeParameterDiscovery (adapter.md §4, §14 #24).
-MAX_CCS_RESTARTS = 3
+MAX_CCS_RESTARTS: Final = 3
 #: The car gives the charger 2.5 s to bring the current to ≤ 5 A after its stop, then opens its
 #: contactors anyway (chademo.md §10); in a CCS safe shutdown nothing confirms the current, so the
 #: adapter contactor opens this long after the car side's stop began — one CHAdeMO cycle (the
 #: adapter learns of the stop up to 100 ms late), the contactor's opening time and a margin before.
-CAR_CURRENT_WAIT_S = 2.0
+CAR_CURRENT_WAIT_S: Final = 2.0
 #: The slack of the runtime's integer-nanosecond clock against a float deadline.
-EPS = 1e-9
+EPS: Final = 1e-9
 
 
 # Records with an explicit ``__init__`` and ``Final`` fields (as ``EvccStatus``): mypyc builds

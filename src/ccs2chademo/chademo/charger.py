@@ -83,33 +83,34 @@ _S_WAIT_CAR_REQUEST: Final = S.WAIT_CAR_REQUEST
 _S_WAIT_PRECHARGE: Final = S.WAIT_PRECHARGE
 _T_CYCLE: Final = ChargerTimer.CYCLE
 
-CYCLE = 0.1  # s, chademo.md §2
-READY_TIMEOUT = 8.0  # d1 → k + 0x102.5.0 (chademo.md §4.1)
-PRECHARGE_TIMEOUT = 20.0  # k + 5.0 → d2
-CONTACTORS_TIMEOUT = 4.0  # d2 → 0x102.5.3 cleared
-REQUEST_TIMEOUT = 4.0  # contactors closed → request > 0
-CAN_TIMEOUT = 1.0  # no 0x102: fatal (chademo.md §7)
-CAN_WARNING = 0.3  # ≈3 missing 0x102: log
-STOP_STEP_TIMEOUT = 10.0  # each stop wait, then continue anyway
-WELDING_WAIT_09 = 4.0  # 0.9: fixed wait for the car's welding detection
-D2_TO_D1 = 0.5  # d2 off → d1 off
-STOP_CURRENT = 5.0  # A: "current ≤ 5 A" (chademo.md §10)
+CYCLE: Final = 0.1  # s, chademo.md §2
+READY_TIMEOUT: Final = 8.0  # d1 → k + 0x102.5.0 (chademo.md §4.1)
+PRECHARGE_TIMEOUT: Final = 20.0  # k + 5.0 → d2
+CONTACTORS_TIMEOUT: Final = 4.0  # d2 → 0x102.5.3 cleared
+REQUEST_TIMEOUT: Final = 4.0  # contactors closed → request > 0
+CAN_TIMEOUT: Final = 1.0  # no 0x102: fatal (chademo.md §7)
+CAN_WARNING: Final = 0.3  # ≈3 missing 0x102: log
+STOP_STEP_TIMEOUT: Final = 10.0  # each stop wait, then continue anyway
+WELDING_WAIT_09: Final = 4.0  # 0.9: fixed wait for the car's welding detection
+D2_TO_D1: Final = 0.5  # d2 off → d1 off
+STOP_CURRENT: Final = 5.0  # A: "current ≤ 5 A" (chademo.md §10)
 BLEED = 0.83  # reported voltage × 0.83 per 100 ms from k-off (adapter.md §4.1)
-INCOMPATIBLE_PERSIST = 2.0  # s a too-high target must persist before the car is ready
-V2X_ZERO_CURRENT = 3.0  # s at 0 A in the loop → "discharging" (adapter.md §7)
-V2X_KEEPALIVE = 60.0  # s between 1 A keep-alive reports while discharging
-V2X_MIN_REMAINING = 5.0  # s, remaining time never below this in V2X
-V2X_AVAILABLE_INPUT_VOLTAGE = 500  # V, 0x208.1-2: fixed, whatever the CCS charger offers (adapter.md §7)
-V2X_LOWER_THRESHOLD = 250  # V, 0x208.6-7
-V2X_DISCHARGE_REPORT = 10  # A, 0x208.0 while discharging (min with the car's maximum)
-U8_MAX = 0xFF  # one-byte current fields (0x108.3, 0x109.3, 0x208.3)
+INCOMPATIBLE_PERSIST: Final = 2.0  # s a too-high target must persist before the car is ready
+V2X_ZERO_CURRENT: Final = 3.0  # s at 0 A in the loop → "discharging" (adapter.md §7)
+V2X_KEEPALIVE: Final = 60.0  # s between 1 A keep-alive reports while discharging
+V2X_MIN_REMAINING: Final = 5.0  # s, remaining time never below this in V2X
+V2X_AVAILABLE_INPUT_VOLTAGE: Final = 500  # V, 0x208.1-2: fixed, whatever the CCS charger offers (adapter.md §7)
+V2X_LOWER_THRESHOLD: Final = 250  # V, 0x208.6-7
+V2X_DISCHARGE_REPORT: Final = 10  # A, 0x208.0 while discharging (min with the car's maximum)
+U8_MAX: Final = 0xFF  # one-byte current fields (0x108.3, 0x109.3, 0x208.3)
 
-VEHICLE_IDS = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
-CHARGER_IDS = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
-_UNUSED_IDS = frozenset((0x700,))  # decoded by the DBC, but nothing the charger acts on
-_ACTIVE = frozenset((_S_WAIT_CAR_READY, _S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
-_AFTER_READY = frozenset((_S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
-_STOPPING = frozenset((_S_STOP_WAIT_CURRENT, _S_STOP_WAIT_CONTACTORS_OPEN, _S_STOP_WAIT_D1, _S_STOP_UNLOCK))
+VEHICLE_IDS: Final = frozenset(i for i in FRAME_TYPES if i in (0x100, 0x101, 0x102, 0x103, 0x110, 0x200, 0x201, 0x700))
+CHARGER_IDS: Final = frozenset((0x108, 0x109, 0x118, 0x208, 0x209))
+_UNUSED_IDS: Final = frozenset((0x700,))  # decoded by the DBC, but nothing the charger acts on
+_ACTIVE: Final = frozenset((_S_WAIT_CAR_READY, _S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST,
+                           _S_CHARGING))
+_AFTER_READY: Final = frozenset((_S_WAIT_PRECHARGE, _S_WAIT_CAR_CONTACTORS, _S_WAIT_CAR_REQUEST, _S_CHARGING))
+_STOPPING: Final = frozenset((_S_STOP_WAIT_CURRENT, _S_STOP_WAIT_CONTACTORS_OPEN, _S_STOP_WAIT_D1, _S_STOP_UNLOCK))
 
 
 def encode_remaining(seconds: float) -> tuple[int, int]:

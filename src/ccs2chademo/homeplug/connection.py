@@ -70,8 +70,8 @@ from ..v2g.tls import TlsChannel, TlsFailure, TlsMode, TlsPolicy, link_down_reas
 from .finder import FinderState, ModemFinder
 from .slac import SlacPev, SlacResult, SlacTiming
 
-SESSION_LINK = "v2g"
-MAX_TCP_FAILURES = 3
+SESSION_LINK: Final = "v2g"
+MAX_TCP_FAILURES: Final = 3
 
 
 class ConnectionState(StrEnum):
@@ -102,7 +102,7 @@ _C_TLS: Final = "tls"
 _SESSION_PAYLOAD_TYPES: Final = frozenset({v2gtp.PayloadType.EXI, v2gtp.PayloadType.ISO20_COMMON_MESSAGES,
                                            v2gtp.PayloadType.ISO20_DC})
 #: ccs-ev.md §13.2 connection level of each state
-LEVELS: dict[str, int] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.TLS: 60, C.CONNECTED: 80,
+LEVELS: Final[dict[str, int]] = {C.MODEM: 5, C.SLAC: 10, C.SDP: 15, C.CONNECTING: 50, C.TLS: 60, C.CONNECTED: 80,
                           C.FINISHED: 5, C.IDLE: 5}
 #: What may follow each state (docs/machines.md): ``modem`` is the full restart, ``sdp`` the warm
 #: one (ccs-ev.md §6); a finished session's supervisor is replaced, not restarted.

@@ -11,14 +11,17 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from ..rounding import round_int
 from .core import Runtime, Slot
 from .events import Event
 from .sessionlog import SessionLog
 
-NS = 1_000_000_000
+NS: Final = 1_000_000_000
+#: bound once (compiled: C statics); ``heapq.heappush`` looks the function up in the module at every call
+_push: Final = heapq.heappush
+_pop: Final = heapq.heappop
 
 
 def to_ns(t: float) -> int:
@@ -55,7 +58,7 @@ class VirtualRuntime(Runtime):
         if t_ns < self._now_ns:
             t_ns = self._now_ns
         self._seq += 1
-        heapq.heappush(self._heap, (t_ns, self._seq, fn, arg))
+        _push(self._heap, (t_ns, self._seq, fn, arg))
 
     def call_at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         self.call_at_ns(to_ns(t), fn, arg)
@@ -107,7 +110,7 @@ class VirtualRuntime(Runtime):
 
     def _queue_timer(self, slot: Slot, key: tuple[int, int]) -> None:
         slot.queued.append(key)
-        heapq.heappush(self._heap, (key[0], key[1], self._timer, (slot, key)))
+        _push(self._heap, (key[0], key[1], self._timer, (slot, key)))
 
     def _timer(self, arg: tuple[Slot, tuple[int, int]]) -> None:
         slot, key = arg
@@ -152,7 +155,7 @@ class VirtualRuntime(Runtime):
                 self._now_ns = until_ns
                 self._now = until_ns / NS
                 break
-            t_ns, _, fn, arg = heapq.heappop(heap)
+            t_ns, _, fn, arg = _pop(heap)
             if t_ns != self._now_ns:
                 self._now_ns = t_ns
                 self._now = t_ns / NS

@@ -51,11 +51,11 @@ _OUT_D2: Final = Output.D2
 _OUT_LED: Final = Output.LED
 _OUT_POWER_HOLD: Final = Output.POWER_HOLD
 
-ADC_STEP_V = 0.01
-INLET_STEP_V = 0.5  # a 12-bit ADC behind a ≈1000:1 divider resolves ≈0.5 V at the inlet
-DCDC_MIN_V = 210.0  # internal DC/DC input range 210–1200 V DC (adapter.md §13)
-DCDC_MAX_V = 1200.0
-CELL_FULL_V = 4.2
+ADC_STEP_V: Final = 0.01
+INLET_STEP_V: Final = 0.5  # a 12-bit ADC behind a ≈1000:1 divider resolves ≈0.5 V at the inlet
+DCDC_MIN_V: Final = 210.0  # internal DC/DC input range 210–1200 V DC (adapter.md §13)
+DCDC_MAX_V: Final = 1200.0
+CELL_FULL_V: Final = 4.2
 
 
 def _nowhere(event: InputChanged) -> None:
@@ -74,9 +74,9 @@ class LoopSupply:
         return self.amps >= needed_amps and self.volts >= min_volts
 
 
-NO_SUPPLY = LoopSupply(0.0, 0.0)
-FULL_SUPPLY = LoopSupply(12.0, 2.0)  # CHAdeMO 1.0: 12 V / 2 A between d1 and d2
-WEAK_SUPPLY = LoopSupply(9.4, 1.3)  # the original adapter's semiconductor d2 (adapter.md §13)
+NO_SUPPLY: Final = LoopSupply(0.0, 0.0)
+FULL_SUPPLY: Final = LoopSupply(12.0, 2.0)  # CHAdeMO 1.0: 12 V / 2 A between d1 and d2
+WEAK_SUPPLY: Final = LoopSupply(9.4, 1.3)  # the original adapter's semiconductor d2 (adapter.md §13)
 
 
 class Contactor:

@@ -17,28 +17,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-CONTACTOR_OPENED_UNDER_LOAD = "contactor-opened-under-load"
-CAR_CONTACTORS_OPENED_UNDER_LOAD = "car-contactors-opened-under-load"
-DISCHARGE_ABOVE_CAR_LIMIT = "discharge-above-car-limit"
-CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE = "contactor-closed-with-voltage-difference"
-CONTACTOR_CLOSED_AFTER_STOP = "contactor-closed-after-stop"
-D2_BEFORE_PRECHARGE_VOLTAGE = "d2-before-precharge-voltage"
-TARGET_ABOVE_CAR_REQUEST = "ccs-target-above-car-request"
-TARGET_ABOVE_CHARGER_LIMIT = "ccs-target-above-charger-limit"
-INLET_VOLTAGE_BEFORE_CAR_CONTACTORS = "inlet-voltage-before-car-contactors"
-SESSION_END_STATE = "session-end-state"
+CONTACTOR_OPENED_UNDER_LOAD: Final = "contactor-opened-under-load"
+CAR_CONTACTORS_OPENED_UNDER_LOAD: Final = "car-contactors-opened-under-load"
+DISCHARGE_ABOVE_CAR_LIMIT: Final = "discharge-above-car-limit"
+CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE: Final = "contactor-closed-with-voltage-difference"
+CONTACTOR_CLOSED_AFTER_STOP: Final = "contactor-closed-after-stop"
+D2_BEFORE_PRECHARGE_VOLTAGE: Final = "d2-before-precharge-voltage"
+TARGET_ABOVE_CAR_REQUEST: Final = "ccs-target-above-car-request"
+TARGET_ABOVE_CHARGER_LIMIT: Final = "ccs-target-above-charger-limit"
+INLET_VOLTAGE_BEFORE_CAR_CONTACTORS: Final = "inlet-voltage-before-car-contactors"
+SESSION_END_STATE: Final = "session-end-state"
 
 INVARIANTS = (CONTACTOR_OPENED_UNDER_LOAD, CAR_CONTACTORS_OPENED_UNDER_LOAD, CONTACTOR_CLOSED_WITH_VOLTAGE_DIFFERENCE,
               CONTACTOR_CLOSED_AFTER_STOP, D2_BEFORE_PRECHARGE_VOLTAGE, TARGET_ABOVE_CAR_REQUEST,
               TARGET_ABOVE_CHARGER_LIMIT, DISCHARGE_ABOVE_CAR_LIMIT, INLET_VOLTAGE_BEFORE_CAR_CONTACTORS,
               SESSION_END_STATE)
 
-OPEN_CURRENT_LIMIT_A = 5.0
-CLOSE_VOLTAGE_LIMIT_V = 20.0
-PRECHARGE_REACHED_V = 20.0  # adapter.md §12.3 precharge "reached" delta
-INLET_SAFE_V = 10.0  # CHAdeMO: ≤ 10 V counts as no voltage
-CURRENT_TOLERANCE_A = 0.5
-RAMP_DOWN_A_PER_S = 100.0  # −10 A per 100 ms
+OPEN_CURRENT_LIMIT_A: Final = 5.0
+CLOSE_VOLTAGE_LIMIT_V: Final = 20.0
+PRECHARGE_REACHED_V: Final = 20.0  # adapter.md §12.3 precharge "reached" delta
+INLET_SAFE_V: Final = 10.0  # CHAdeMO: ≤ 10 V counts as no voltage
+CURRENT_TOLERANCE_A: Final = 0.5
+RAMP_DOWN_A_PER_S: Final = 100.0  # −10 A per 100 ms
 
 
 @dataclass(slots=True, init=False, unsafe_hash=True)

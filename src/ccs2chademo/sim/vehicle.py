@@ -44,13 +44,13 @@ from ..rounding import round_int
 from ..runtime import CanFrame, CanReceived, Event, InputChanged, MachineBase, SendCan, SetOutput
 from .profiles import VehicleProfile
 
-LOW_CURRENT = 5.0  # A
-LOW_INLET = 20.0  # V, contactors close only below this (Leafs, chademo.md §4 step 9)
-WELDING_RATIO_AT_1S = 0.25  # judged voltage ≤ 25 % of the voltage at opening within 1 s
-WELDING_VOLTS_AT_2S = 10.0  # … and ≤ 10 V within 2 s (chademo.md §10 step 4)
-OVER_REQUEST_A = 20  # A above 0x108's available current the over_request knob asks for
-DISCHARGE_LIMIT_RAMP_A = 2  # 0x200.0 rises 2 A per frame when power flow starts (chademo.md §9)
-FAULT_NAMES = (
+LOW_CURRENT: Final = 5.0  # A
+LOW_INLET: Final = 20.0  # V, contactors close only below this (Leafs, chademo.md §4 step 9)
+WELDING_RATIO_AT_1S: Final = 0.25  # judged voltage ≤ 25 % of the voltage at opening within 1 s
+WELDING_VOLTS_AT_2S: Final = 10.0  # … and ≤ 10 V within 2 s (chademo.md §10 step 4)
+OVER_REQUEST_A: Final = 20  # A above 0x108's available current the over_request knob asks for
+DISCHARGE_LIMIT_RAMP_A: Final = 2  # 0x200.0 rises 2 A per frame when power flow starts (chademo.md §9)
+FAULT_NAMES: Final = (
     "fault_over_voltage",
     "fault_under_voltage",
     "fault_current_deviation",
@@ -109,7 +109,7 @@ class VehicleState(StrEnum):
 
 
 V = VehicleState
-_PERMITTED = frozenset((V.READY, V.CLOSING, V.CLOSED, V.CHARGING))
+_PERMITTED: Final = frozenset((V.READY, V.CLOSING, V.CLOSED, V.CHARGING))
 
 
 class ChademoVehicle(MachineBase):

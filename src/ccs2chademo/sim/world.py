@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from mypy_extensions import mypyc_attr
 
@@ -60,7 +60,7 @@ from .tls_charger import ChargerTls
 from .vehicle import FAULT_NAMES as CAR_FAULT_BITS
 from .vehicle import CarElectrical, ChademoVehicle, VehicleState
 
-AUX_LOW_V = 3.3  # below the 3.6 V of battery level 1 (adapter.md §8)
+AUX_LOW_V: Final = 3.3  # below the 3.6 V of battery level 1 (adapter.md §8)
 #: Faults of the adapter's surroundings, ``NAME[@STATE][+SECONDS]``: fired SECONDS after either side
 #: (or the car) first reaches STATE — a bridge CCS/CHAdeMO state or a car state; the charger's
 #: reply faults come from ``faults.py``.
@@ -87,18 +87,18 @@ WORLD_FAULTS: dict[str, str] = {
     "aux-low": f"the adapter's internal cells drop to {AUX_LOW_V} V (a tired aux battery)",
 }
 #: World faults that hold for the whole session (no ``@STATE``).
-_STATIC_FAULTS = frozenset(("weld", "weak-d2", "cp-deaf", "car-contactors-no-close", "car-contactors-no-open"))
+_STATIC_FAULTS: Final = frozenset(("weld", "weak-d2", "cp-deaf", "car-contactors-no-close", "car-contactors-no-open"))
 #: How long after a stop began the adapter may still close its contactor: it learns of the stop at
 #: its next 100 ms cycle at the latest (k, 0x102, the button, a CCS response), plus link latency.
-STOP_REACTION_S = 0.15
+STOP_REACTION_S: Final = 0.15
 #: World faults that are a stop of the session (``stop_begun`` from the moment they fire).
-_STOP_FAULTS = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop", "cp-loss"))
-_CAR_STOPPED = frozenset((VehicleState.STOPPING, VehicleState.WELDING_CHECK, VehicleState.DONE,
+_STOP_FAULTS: Final = frozenset(("tcp-loss", "stop-button", "long-press", "car-stop", "cp-loss"))
+_CAR_STOPPED: Final = frozenset((VehicleState.STOPPING, VehicleState.WELDING_CHECK, VehicleState.DONE,
                           VehicleState.SHUTDOWN))
 DEFAULT_FAULT_STATE = "CurrentDemand"
-SHORT_PRESS_S = 0.3  # a short press of the stop button (well below any hold the power manager acts on)
+SHORT_PRESS_S: Final = 0.3  # a short press of the stop button (well below any hold the power manager acts on)
 DEFAULT_FAULT_DELAY_S = 60.0
-SAMPLE_S = 1.0
+SAMPLE_S: Final = 1.0
 SDP_CLIENT_PORT = 50001
 TCP_CLIENT_PORT = 51234  # the source port shown in the pcapng (the virtual TCP link has none)
 
@@ -188,7 +188,7 @@ class Sample:
 
 
 SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
-_LOGGED_FIELDS = SAMPLE_FIELDS[1:]  # a sample record: the log line carries t itself
+_LOGGED_FIELDS: Final = SAMPLE_FIELDS[1:]  # a sample record: the log line carries t itself
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # sim/clara_world.py derives the clara mode's world

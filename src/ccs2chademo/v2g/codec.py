@@ -35,13 +35,13 @@ class CodecError(ValueError):
 #: DIN through the compiled twin of its generated module where the build made one (exi.codec_module):
 #: the same bytes and errors as the pure module, several times faster; the names below that need a
 #: DIN class take it from this module, never from ``exi.din`` directly
-_DIN: ModuleType = exi.codec_module("din")
+_DIN: Final[ModuleType] = exi.codec_module("din")
 #: the schemas' modules, ISO-2 added by :func:`_load` at its first message (a DIN session never
 #: imports it: ≈ 1.9 MB, docs/perf.md)
-_MODULES: dict[Schema, ModuleType] = {Schema.DIN: _DIN}
+_MODULES: Final[dict[Schema, ModuleType]] = {Schema.DIN: _DIN}
 
 #: Generated class name (without Req/Res) → neutral kind, for both schemas.
-_KIND_OF_NAME: dict[str, Kind] = {k.value: k for k in Kind} | {v: k for k, v in ISO_NAMES.items()}
+_KIND_OF_NAME: Final[dict[str, Kind]] = {k.value: k for k in Kind} | {v: k for k, v in ISO_NAMES.items()}
 _KIND_OF_NAME["SessionStop"] = Kind.SESSION_STOP  # DIN names SessionStopReq's type "SessionStopType"
 
 
@@ -74,7 +74,7 @@ def _enum_name(value: Any) -> str:
 
 #: enum class → {name: member}, filled on first use: the enum class's ``[name]`` is a Python-level
 #: call, and a session looks up the same few names (units, status codes) in every message
-_MEMBERS: dict[type, dict[str, Any]] = {}
+_MEMBERS: Final[dict[type, dict[str, Any]]] = {}
 
 
 def _enum(cls: Any, name: str) -> Any:
@@ -327,7 +327,7 @@ def encode_request(msg: EvMessage, schema: Schema | None) -> bytes:
 
 #: generated class → its field names: ``getattr(obj, name, None)`` on a field the class lacks
 #: raises and catches an AttributeError inside (≈0.5 µs), and the responses are read by such probes
-_FIELDS: dict[type, frozenset[str]] = {}
+_FIELDS: Final[dict[type, frozenset[str]]] = {}
 
 
 def _field(obj: Any, name: str) -> Any:

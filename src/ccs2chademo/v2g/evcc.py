@@ -82,7 +82,7 @@ from .messages import (
 )
 from .tls import TLS_STOP_CAUSES
 
-EPSILON = 1e-9  # the runtime may round a deadline to the nanosecond below it
+EPSILON: Final = 1e-9  # the runtime may round a deadline to the nanosecond below it
 
 class EvccState(StrEnum):
     """The session's states (rule 13: they only move forward, in this order); the values are the
@@ -129,7 +129,7 @@ _S_SESSION_STOP: Final = "SessionStop"
 _S_WAIT_FOR_PRE_CHARGE: Final = "WaitForPreCharge"
 #: The states in their (monotonic) order.
 STATES = tuple(EvccState)
-_STOPPED = frozenset({S.SAFE_SHUTDOWN, S.END})
+_STOPPED: Final = frozenset({S.SAFE_SHUTDOWN, S.END})
 #: The DIN/ISO-2 session's path (rule 13: states only move forward, checked by a test) …
 _POWER_PATH = (S.CABLE_CHECK, S.WAIT_FOR_PRE_CHARGE, S.PRE_CHARGE, S.CONTACTORS_CLOSING, S.POWER_DELIVERY_ON,
                S.CURRENT_DEMAND, S.POWER_DELIVERY_OFF, S.STOP_WAIT, S.WELDING_DETECTION, S.SESSION_STOP, S.END)
@@ -155,7 +155,7 @@ ISO20_STATE_NAMES: Final = {state.value: name for state, name in (
     (S.CHARGE_PARAMETER_DISCOVERY, "DC_ChargeParameterDiscovery"), (S.CABLE_CHECK, "DC_CableCheck"),
     (S.PRE_CHARGE, "DC_PreCharge"), (S.CURRENT_DEMAND, "DC_ChargeLoop"), (S.WELDING_DETECTION, "DC_WeldingDetection"))}
 #: … the moves that skip a step on it (a LinkUp while idle; an EVSE stop in PowerDeliveryRes(ON)) …
-_SKIPS = {S.IDLE: {S.SUPPORTED_APP_PROTOCOL}, S.POWER_DELIVERY_ON: {S.POWER_DELIVERY_OFF}}
+_SKIPS: Final = {S.IDLE: {S.SUPPORTED_APP_PROTOCOL}, S.POWER_DELIVERY_ON: {S.POWER_DELIVERY_OFF}}
 #: … and the safe shutdown, which every state before it may fall into (ccs-ev.md §12.3) and which
 #: ends the session: what may follow each state (docs/machines.md).
 def _successors() -> dict[str, set[str]]:
@@ -169,7 +169,7 @@ def _successors() -> dict[str, set[str]]:
 
 SUCCESSORS = successor_table(_successors())
 #: The states in which a stop request is a safe shutdown (before PowerDelivery(ON), ccs-ev.md §12.3).
-_BEFORE_POWER = frozenset(STATES[:STATES.index(S.POWER_DELIVERY_ON)])
+_BEFORE_POWER: Final = frozenset(STATES[:STATES.index(S.POWER_DELIVERY_ON)])
 
 
 class EvccTimer(StrEnum):
@@ -208,9 +208,9 @@ _ISO20_PAYLOAD_TYPES: Final = frozenset({v2gtp.PayloadType.ISO20_COMMON_MESSAGES
 
 
 #: EVSEStatusCodes that let a session continue (ccs-ev.md §12.1).
-RUNNING_STATUSES = frozenset({None, "EVSE_NotReady", "EVSE_Ready", "EVSE_IsolationMonitoringActive"})
+RUNNING_STATUSES: Final = frozenset({None, "EVSE_NotReady", "EVSE_Ready", "EVSE_IsolationMonitoringActive"})
 #: EVSEStatusCodes that stop a running CurrentDemand with PowerDelivery(OFF), mapped to the cause.
-STOP_STATUSES = {
+STOP_STATUSES: Final = {
     "EVSE_Shutdown": "evse-shutdown",
     "EVSE_EmergencyShutdown": "evse-emergency-shutdown",
     "EVSE_Malfunction": "evse-malfunction",

@@ -46,7 +46,7 @@ from .messages import (
     Schema,
 )
 
-EPSILON = 1e-9
+EPSILON: Final = 1e-9
 
 
 class SeccState(StrEnum):
@@ -199,7 +199,7 @@ class SeccConfig:
 
 
 #: Responses that carry a DC_EVSEStatus.
-DC_STATUS_KINDS = frozenset({
+DC_STATUS_KINDS: Final = frozenset({
     Kind.CHARGE_PARAMETER_DISCOVERY, Kind.CABLE_CHECK, Kind.PRE_CHARGE, Kind.POWER_DELIVERY,
     Kind.CURRENT_DEMAND, Kind.WELDING_DETECTION,
 })
@@ -241,8 +241,8 @@ def _allowed(table: dict[Kind | None, frozenset[Kind]]) -> dict[Kind | None, fro
     return {last: nxt if last is None else nxt | {Kind.SESSION_STOP} for last, nxt in table.items()}
 
 
-_ALLOWED = _allowed(_NEXT)
-_ALLOWED20 = _allowed(_NEXT20)
+_ALLOWED: Final = _allowed(_NEXT)
+_ALLOWED20: Final = _allowed(_NEXT20)
 
 
 class Secc(MachineBase):

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
-HEADER = struct.Struct(">BBHI")
-HEADER_SIZE = HEADER.size
-VERSION = 0x01
+HEADER: Final = struct.Struct(">BBHI")
+HEADER_SIZE: Final = HEADER.size
+VERSION: Final = 0x01
 
 #: Largest payload we accept.  The biggest V2G messages (PnC certificate chains) are a few kB;
 #: a bound keeps a corrupt length field from making us buffer without limit.
-MAX_PAYLOAD = 64 * 1024
+MAX_PAYLOAD: Final = 64 * 1024
 
 
 class PayloadType(IntEnum):
