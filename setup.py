@@ -55,9 +55,12 @@ def ext_modules() -> list[object]:
     def paths(modules: tuple[str, ...]) -> list[str]:
         return [str(SRC / "ccs2chademo" / m) for m in modules]
 
+    # debug_level "0": no debug information (mypyc's default is -g1).  Its line tables doubled the
+    # C compile of the core group (≈ 30 MB of C), the longest step of a first ``make demo``; perf and
+    # callgrind still name the compiled functions from the symbol table.
     try:
         return [ext for groups in BUILDS
-                for ext in mypycify(paths(sum(groups, ())), opt_level="3",
+                for ext in mypycify(paths(sum(groups, ())), opt_level="3", debug_level="0",
                                     separate=False if len(groups) == 1 else [(paths(g), None) for g in groups])]
     except SystemExit as exc:  # mypyc reports type errors (e.g. dependencies missing) by exiting
         return pure(f"mypyc failed ({exc})")
