@@ -291,3 +291,23 @@ def test_timer_never_fires_before_a_deadline_that_is_not_a_whole_nanosecond() ->
     sim.add(m)
     sim.run(until=1.0, max_events=100)
     assert m.calls == 1 and m.deadline is None
+
+
+def test_frames_are_logged_by_the_level_each_run_began_with() -> None:
+    """``rx``/``tx`` records follow the logger's level as it was when ``run()`` began (the runtime
+    reads it once per run, not at every event): a level changed between runs takes effect."""
+
+    def kinds(out: io.StringIO) -> set[str]:
+        return {line.split('"kind":"')[1].split('"')[0] for line in out.getvalue().splitlines() if '"kind":"' in line}
+
+    sim = VirtualRuntime(seed=1)
+    link = ByteLink(sim, "tcp", Impairment(latency=0.002), max_chunk=3)
+    sim.add(EchoServer(), {"tcp": link.server})
+    sim.add(PingClient(target=("sim", 1), count=20), {"tcp": link.client})
+    quiet, loud = io.StringIO(), io.StringIO()
+    with capture(quiet, level=logging.INFO):
+        sim.run(until=0.05)
+    with capture(loud, level=logging.DEBUG):
+        sim.run(until=30.0)
+    assert not kinds(quiet) & {"rx", "tx"} and "open" in kinds(quiet)
+    assert {"rx", "tx"} <= kinds(loud)

@@ -142,10 +142,17 @@ class Runtime(ABC):
     def _start(self, slot: Slot) -> None:
         self._service(slot)
 
+    def _frames_logged(self) -> bool:
+        """Whether the frames a machine receives and sends are logged ("rx"/"tx" records, DEBUG).
+
+        Asked for every event and every frame sent; a runtime may answer from what it read when
+        its run began (:class:`~.virtual.VirtualRuntime`)."""
+        return self.log.logger.isEnabledFor(logging.DEBUG)
+
     # -- the engine -------------------------------------------------------------------------
     def deliver(self, slot: Slot, event: Event) -> None:
         now = self.now()
-        if self.log.logger.isEnabledFor(logging.DEBUG):
+        if self._frames_logged():
             self._log_rx(slot, event, now)
         slot.machine.receive(event, now)
         self._service(slot)
@@ -175,7 +182,7 @@ class Runtime(ABC):
             port = slot.ports.get(send.link)
             if port is None:
                 raise LinkError(f"machine {slot.machine.name!r} has no link {send.link!r}")
-            if self.log.logger.isEnabledFor(logging.DEBUG):
+            if self._frames_logged():
                 self.log.record(self.now(), slot.machine.name, "tx", frame_fields(send))
             port.transmit(send)
             return

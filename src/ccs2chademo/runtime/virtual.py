@@ -39,6 +39,9 @@ class VirtualRuntime(Runtime):
         self._now = 0.0
         self.events_run = 0
         self._stopped = False
+        #: inside :meth:`run`: whether frames are logged, read from the logger when the run began
+        self._running = False
+        self._frames_debug = False
         super().__init__(log)
 
     # -- time and randomness ----------------------------------------------------------------
@@ -78,6 +81,15 @@ class VirtualRuntime(Runtime):
             self.call_at_ns(first + (n + 1) * period_ns, tick, n + 1)
 
         self.call_at_ns(first, tick, 0)
+
+    def _frames_logged(self) -> bool:
+        """Whether frames are logged, as the logger said when :meth:`run` began.
+
+        ``Logger.isEnabledFor`` is an interpreted call (≈ 3 % of a compiled session's instructions
+        when asked at every event and frame); the level is read again at every :meth:`run`, which
+        ``World.run`` calls once per virtual second.  Outside a run (machines started by ``add``)
+        the logger is asked each time."""
+        return self._frames_debug if self._running else super()._frames_logged()
 
     def inject(self, name: str, event: Event) -> None:
         self.call_at_ns(self._now_ns, self._deliver_to, (self.slots[name], event))
@@ -150,6 +162,16 @@ class VirtualRuntime(Runtime):
         heap = self._heap
         budget = max_events
         self._stopped = False
+        self._frames_debug = super()._frames_logged()
+        self._running = True
+        try:
+            self._run(heap, until_ns, stop, budget)
+        finally:
+            self._running = False
+        return self._now
+
+    def _run(self, heap: list[tuple[int, int, Callable[[Any], None], Any]], until_ns: int | None,
+             stop: Callable[[], bool] | None, budget: int | None) -> None:
         while heap and not self._stopped:
             if until_ns is not None and heap[0][0] > until_ns:
                 self._now_ns = until_ns
@@ -171,4 +193,3 @@ class VirtualRuntime(Runtime):
             if until_ns is not None and not self._stopped and self._now_ns < until_ns:
                 self._now_ns = until_ns
                 self._now = until_ns / NS
-        return self._now

@@ -19,8 +19,9 @@ import contextlib
 import functools
 import math
 import sys
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, final
 
 from .. import exi
 from ..exi import apphand
@@ -92,6 +93,36 @@ def _enum(cls: Any, name: str) -> Any:
         raise CodecError(f"{name!r} is not a {cls.__name__}") from None
 
 
+@final
+class _PhysicalValues:
+    """A schema module's ``physical_value`` builder and its units by name, looked up once.
+
+    ``m.physical_value`` and ``m.UnitSymbol`` are attribute reads on a module (a dictionary lookup
+    each, then :func:`_enum`'s two) at every PhysicalValue — up to seven per CurrentDemand message;
+    one table per module makes it one lookup by module and one by unit name."""
+
+    def __init__(self, m: ModuleType) -> None:
+        self.build: Callable[[int, Any, int], Any] = m.physical_value
+        self.unit_symbol: Any = m.UnitSymbol
+        self.units: dict[str, Any] = {}
+
+    def unit(self, name: str) -> Any:
+        symbol = self.units.get(name)
+        if symbol is None:
+            symbol = self.units[name] = _enum(self.unit_symbol, name)
+        return symbol
+
+
+_PHYSICAL_VALUES: Final[dict[ModuleType, _PhysicalValues]] = {}
+
+
+def _physical_values(m: ModuleType) -> _PhysicalValues:
+    pvs = _PHYSICAL_VALUES.get(m)
+    if pvs is None:
+        pvs = _PHYSICAL_VALUES[m] = _PhysicalValues(m)
+    return pvs
+
+
 def _pv(m: ModuleType, x: float, unit: str) -> Any:
     """A PhysicalValue with the multiplier closest to 0 that represents ``x`` exactly.
 
@@ -105,7 +136,9 @@ def _pv(m: ModuleType, x: float, unit: str) -> Any:
     Python functions).  ``floor(scaled + 0.5)`` differs from ``round(scaled)`` only within a
     rounding error of a half, far from any whole number, where the exactness test fails either way.
     """
-    symbol = _enum(m.UnitSymbol, unit)
+    pvs = _physical_values(m)
+    symbol = pvs.unit(unit)
+    build = pvs.build
     x = float(x)
     if math.isnan(x) or math.isinf(x):
         raise CodecError(f"physical value {x} is not a number")
@@ -124,15 +157,15 @@ def _pv(m: ModuleType, x: float, unit: str) -> Any:
         else:
             multiplier, value = 0, thousandths // 1000
         if -32768 <= value <= 32767:
-            return m.physical_value(multiplier, symbol, value)
+            return build(multiplier, symbol, value)
         if multiplier == 0:  # a whole number beyond a short (a power in W): the multipliers 1, 2, 3 in turn
             for multiplier, divisor in ((1, 10), (2, 100), (3, 1000)):
                 if value % divisor != 0:
                     break
                 if -32768 <= value // divisor <= 32767:
-                    return m.physical_value(multiplier, symbol, value // divisor)
+                    return build(multiplier, symbol, value // divisor)
     value, multiplier = _general_pick(x)
-    return m.physical_value(multiplier, symbol, value)
+    return build(multiplier, symbol, value)
 
 
 @functools.lru_cache(maxsize=256)
