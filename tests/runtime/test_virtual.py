@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from ccs2chademo.runtime import (
+    Action,
     ByteLink,
     CanBus,
     CanFrame,
@@ -16,6 +17,7 @@ from ccs2chademo.runtime import (
     FrameMedium,
     FrameReceived,
     Impairment,
+    Log,
     MachineBase,
     SendCan,
     SendFrame,
@@ -311,3 +313,37 @@ def test_frames_are_logged_by_the_level_each_run_began_with() -> None:
         sim.run(until=30.0)
     assert not kinds(quiet) & {"rx", "tx"} and "open" in kinds(quiet)
     assert {"rx", "tx"} <= kinds(loud)
+
+
+class _PlainTicker:
+    """A machine that follows the protocol without deriving from MachineBase."""
+
+    def __init__(self, name: str, period: float) -> None:
+        self.name, self.period, self.fired, self.received = name, period, 0, 0
+        self._out: list[Action] = []
+
+    def receive(self, event: Event, now: float) -> None:
+        self.received += 1
+
+    def handle_timer(self, now: float) -> None:
+        self.fired += 1
+        self._out.append(Log("tick", {"n": self.fired}))
+
+    def get_timer(self) -> float | None:
+        return None if self.fired >= 10 else (self.fired + 1) * self.period
+
+    def actions(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out
+
+
+def test_a_machine_that_only_follows_the_protocol_runs_like_any_other() -> None:
+    sim = VirtualRuntime()
+    plain = _PlainTicker("plain", 0.5)
+    sim.add(plain)
+    sim.inject("plain", CanReceived("can", CanFrame(0x100, b"\x00" * 8)))
+    out = io.StringIO()
+    with capture(out, level=logging.INFO):
+        sim.run(until=10.0)
+    assert (plain.fired, plain.received) == (10, 1)
+    assert out.getvalue().count('"kind":"tick"') == 10

@@ -31,7 +31,7 @@ from .events import (
     SendFrame,
     SetOutput,
 )
-from .machine import Machine
+from .machine import Machine, MachineBase
 from .sessionlog import SessionLog
 
 logger = logging.getLogger(__name__)
@@ -73,9 +73,14 @@ class Port(ABC):
 
 @dataclass(eq=False)
 class Slot:
-    """A machine as the runtime holds it: its ports, its output sink and its timer bookkeeping."""
+    """A machine as the runtime holds it: its ports, its output sink and its timer bookkeeping.
 
-    machine: Machine
+    ``machine`` is held as a :class:`MachineBase` (one that only follows the :class:`Machine`
+    protocol is wrapped in :class:`_ProtocolMachine`): compiled, the runtime's four calls per
+    event (``receive`` or ``handle_timer``, ``actions``, ``get_timer``) are then vtable calls,
+    where calls through the protocol looked each method up by name."""
+
+    machine: MachineBase
     ports: dict[str, Port]
     on_output: OutputSink | None
     deadline: float | None = None
@@ -114,7 +119,8 @@ class Runtime(ABC):
     ) -> Slot:
         if machine.name in self.slots:
             raise ValueError(f"a machine named {machine.name!r} is already running")
-        slot = Slot(machine, dict(ports or {}), on_output)
+        slot = Slot(machine if isinstance(machine, MachineBase) else _ProtocolMachine(machine),
+                    dict(ports or {}), on_output)
         self.slots[machine.name] = slot
         for link, port in slot.ports.items():
             port.bind(link, self._deliverer(slot))
@@ -171,7 +177,9 @@ class Runtime(ABC):
             for action in actions:  # compiled, a vtable call; a bound-method local was a Python-level call
                 self._dispatch(slot, action)
         deadline = machine.get_timer()
-        if deadline != slot.deadline:
+        armed = slot.deadline
+        # compiled: two floats compare in C; ``!=`` of two ``float | None`` is a generic rich comparison
+        if (deadline != armed) if deadline is not None and armed is not None else deadline is not armed:
             slot.deadline = deadline
             self._arm(slot)
 
@@ -221,3 +229,24 @@ class Runtime(ABC):
 
 
 _UNSET = object()
+
+
+class _ProtocolMachine(MachineBase):
+    """A machine that follows the :class:`Machine` protocol without deriving from
+    :class:`MachineBase`, as a :class:`Slot` holds it: every call goes to it."""
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine.name)
+        self.machine = machine
+
+    def receive(self, event: Event, now: float) -> None:
+        self.machine.receive(event, now)
+
+    def handle_timer(self, now: float) -> None:
+        self.machine.handle_timer(now)
+
+    def get_timer(self) -> float | None:
+        return self.machine.get_timer()
+
+    def actions(self) -> list[Action]:
+        return self.machine.actions()
