@@ -62,7 +62,7 @@ from ..runtime.events import (
     SendFrame,
     SetOutput,
 )
-from ..runtime.machine import Machine, MachineBase, successor_table
+from ..runtime.machine import Machine, MachineBase, machine_base, successor_table
 from ..v2g import v2gtp
 from ..v2g.discovery import SdpClient, SdpResult
 from ..v2g.sdp import Security
@@ -141,7 +141,8 @@ class PevConnection(MachineBase):
         self.tls_channel: TlsChannel | None = None
         self._secure = False  # the SDP answer agreed to TLS: the next TCP connection is secured
         self._peer: Any = None
-        self.session = session
+        # a MachineBase (wrapped if need be): compiled, the calls at every event are vtable calls
+        self.session: MachineBase | None = None if session is None else machine_base(session)
         self.scope_id = scope_id
         self.connect_timeout = connect_timeout
         self.slac_result: SlacResult | None = None

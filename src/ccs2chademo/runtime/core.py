@@ -31,7 +31,7 @@ from .events import (
     SendFrame,
     SetOutput,
 )
-from .machine import Machine, MachineBase
+from .machine import Machine, MachineBase, machine_base
 from .sessionlog import SessionLog
 
 logger = logging.getLogger(__name__)
@@ -75,10 +75,9 @@ class Port(ABC):
 class Slot:
     """A machine as the runtime holds it: its ports, its output sink and its timer bookkeeping.
 
-    ``machine`` is held as a :class:`MachineBase` (one that only follows the :class:`Machine`
-    protocol is wrapped in :class:`_ProtocolMachine`): compiled, the runtime's four calls per
-    event (``receive`` or ``handle_timer``, ``actions``, ``get_timer``) are then vtable calls,
-    where calls through the protocol looked each method up by name."""
+    ``machine`` is held as a :class:`MachineBase` (:func:`~.machine.machine_base`): compiled, the
+    runtime's calls per event (``receive`` or ``handle_timer``, ``actions``, ``get_timer``) are then
+    vtable calls."""
 
     machine: MachineBase
     ports: dict[str, Port]
@@ -119,8 +118,7 @@ class Runtime(ABC):
     ) -> Slot:
         if machine.name in self.slots:
             raise ValueError(f"a machine named {machine.name!r} is already running")
-        slot = Slot(machine if isinstance(machine, MachineBase) else _ProtocolMachine(machine),
-                    dict(ports or {}), on_output)
+        slot = Slot(machine_base(machine), dict(ports or {}), on_output)
         self.slots[machine.name] = slot
         for link, port in slot.ports.items():
             port.bind(link, self._deliverer(slot))
@@ -230,23 +228,3 @@ class Runtime(ABC):
 
 _UNSET = object()
 
-
-class _ProtocolMachine(MachineBase):
-    """A machine that follows the :class:`Machine` protocol without deriving from
-    :class:`MachineBase`, as a :class:`Slot` holds it: every call goes to it."""
-
-    def __init__(self, machine: Machine) -> None:
-        super().__init__(machine.name)
-        self.machine = machine
-
-    def receive(self, event: Event, now: float) -> None:
-        self.machine.receive(event, now)
-
-    def handle_timer(self, now: float) -> None:
-        self.machine.handle_timer(now)
-
-    def get_timer(self) -> float | None:
-        return self.machine.get_timer()
-
-    def actions(self) -> list[Action]:
-        return self.machine.actions()
