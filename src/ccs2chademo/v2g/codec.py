@@ -94,33 +94,43 @@ def _enum(cls: Any, name: str) -> Any:
 
 
 @final
-class _PhysicalValues:
-    """A schema module's ``physical_value`` builder and its units by name, looked up once.
+class _SchemaTables:
+    """A schema module's ``physical_value`` builder and the enumeration members the requests and
+    responses name, looked up once.
 
-    ``m.physical_value`` and ``m.UnitSymbol`` are attribute reads on a module (a dictionary lookup
-    each, then :func:`_enum`'s two) at every PhysicalValue — up to seven per CurrentDemand message;
-    one table per module makes it one lookup by module and one by unit name."""
+    ``m.physical_value``, ``m.UnitSymbol``, ``m.ResponseCode``… are attribute reads on a module (a
+    dictionary lookup each, then :func:`_enum`'s two) — a dozen per CurrentDemand exchange; one
+    table per module makes each one lookup by module and two by name."""
 
     def __init__(self, m: ModuleType) -> None:
-        self.build: Callable[[int, Any, int], Any] = m.physical_value
-        self.unit_symbol: Any = m.UnitSymbol
-        self.units: dict[str, Any] = {}
+        self.module = m
+        self.physical_value: Callable[[int, Any, int], Any] = m.physical_value
+        self.enums: dict[str, dict[str, Any]] = {}
 
-    def unit(self, name: str) -> Any:
-        symbol = self.units.get(name)
-        if symbol is None:
-            symbol = self.units[name] = _enum(self.unit_symbol, name)
-        return symbol
+    def member(self, enum: str, name: str) -> Any:
+        """``_enum(m.<enum>, name)``, kept (a name that is not a member raises each time)."""
+        members = self.enums.get(enum)
+        if members is None:
+            members = self.enums[enum] = {}
+        member = members.get(name)
+        if member is None:
+            member = members[name] = _enum(getattr(self.module, enum), name)
+        return member
 
 
-_PHYSICAL_VALUES: Final[dict[ModuleType, _PhysicalValues]] = {}
+_TABLES: Final[dict[ModuleType, _SchemaTables]] = {}
 
 
-def _physical_values(m: ModuleType) -> _PhysicalValues:
-    pvs = _PHYSICAL_VALUES.get(m)
-    if pvs is None:
-        pvs = _PHYSICAL_VALUES[m] = _PhysicalValues(m)
-    return pvs
+def _tables(m: ModuleType) -> _SchemaTables:
+    tables = _TABLES.get(m)
+    if tables is None:
+        tables = _TABLES[m] = _SchemaTables(m)
+    return tables
+
+
+def _member(m: ModuleType, enum: str, name: str) -> Any:
+    """The member ``name`` of the schema's enumeration ``enum`` (:class:`CodecError` if none)."""
+    return _tables(m).member(enum, name)
 
 
 def _pv(m: ModuleType, x: float, unit: str) -> Any:
@@ -136,9 +146,9 @@ def _pv(m: ModuleType, x: float, unit: str) -> Any:
     Python functions).  ``floor(scaled + 0.5)`` differs from ``round(scaled)`` only within a
     rounding error of a half, far from any whole number, where the exactness test fails either way.
     """
-    pvs = _physical_values(m)
-    symbol = pvs.unit(unit)
-    build = pvs.build
+    tables = _tables(m)
+    symbol = tables.member("UnitSymbol", unit)
+    build = tables.physical_value
     x = float(x)
     if math.isnan(x) or math.isinf(x):
         raise CodecError(f"physical value {x} is not a number")
@@ -148,22 +158,28 @@ def _pv(m: ModuleType, x: float, unit: str) -> Any:
     error = thousandths - scaled
     if (error if error >= 0.0 else -error) <= 1e-9 * (size if size > 1.0 else 1.0):
         # the coarsest of the multipliers 0, -1, -2, -3 (10^(3 + multiplier) thousandths) that divides
+        # one assignment per name: compiled, ``a, b = x, y`` builds and unpacks a tuple
         if thousandths % 10 != 0:
-            multiplier, value = -3, thousandths
+            multiplier = -3
+            value = thousandths
         elif thousandths % 100 != 0:
-            multiplier, value = -2, thousandths // 10
+            multiplier = -2
+            value = thousandths // 10
         elif thousandths % 1000 != 0:
-            multiplier, value = -1, thousandths // 100
+            multiplier = -1
+            value = thousandths // 100
         else:
-            multiplier, value = 0, thousandths // 1000
+            multiplier = 0
+            value = thousandths // 1000
         if -32768 <= value <= 32767:
             return build(multiplier, symbol, value)
         if multiplier == 0:  # a whole number beyond a short (a power in W): the multipliers 1, 2, 3 in turn
-            for multiplier, divisor in ((1, 10), (2, 100), (3, 1000)):
-                if value % divisor != 0:
-                    break
-                if -32768 <= value // divisor <= 32767:
-                    return build(multiplier, symbol, value // divisor)
+            if value % 10 == 0 and -32768 <= value // 10 <= 32767:
+                return build(1, symbol, value // 10)
+            if value % 100 == 0 and -32768 <= value // 100 <= 32767:
+                return build(2, symbol, value // 100)
+            if value % 1000 == 0 and -32768 <= value // 1000 <= 32767:
+                return build(3, symbol, value // 1000)
     value, multiplier = _general_pick(x)
     return build(multiplier, symbol, value)
 
@@ -278,7 +294,7 @@ _RESPONSE_KINDS = _kinds(_DIN, "Res")
 def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
     # ``dc_ev_status``, ``dc_evse_status``, ``current_demand_req``, ``current_demand_res``: the generated
     # modules' builders of the records of every CurrentDemand exchange (tools/gen_exi.py KEYWORD_BUILDERS)
-    error = _enum(m.DC_EVErrorCode, msg.error_code)
+    error = _member(m, "DC_EVErrorCode", msg.error_code)
     if m is _DIN:
         return _DIN.dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
                                  ev_cabin_conditioning=msg.cabin_conditioning,
@@ -464,10 +480,10 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
 
 def _evse_status(m: ModuleType, msg: EvseMessage) -> Any:
     return m.dc_evse_status(
-        evse_isolation_status=None if msg.isolation is None else _enum(m.IsolationLevel, msg.isolation),
-        evse_status_code=_enum(m.DC_EVSEStatusCode, msg.status_code or "EVSE_Ready"),
+        evse_isolation_status=None if msg.isolation is None else _member(m, "IsolationLevel", msg.isolation),
+        evse_status_code=_member(m, "DC_EVSEStatusCode", msg.status_code or "EVSE_Ready"),
         notification_max_delay=msg.notification_max_delay,
-        evse_notification=_enum(m.EVSENotification, msg.notification))
+        evse_notification=_member(m, "EVSENotification", msg.notification))
 
 
 def _schedules(m: ModuleType, msg: EvseMessage) -> Any:
@@ -482,7 +498,7 @@ def _schedules(m: ModuleType, msg: EvseMessage) -> Any:
 def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
     kind = msg.kind
     iso = m is not _DIN
-    code = _enum(m.ResponseCode, msg.response_code)
+    code = _member(m, "ResponseCode", msg.response_code)
     if kind is Kind.SESSION_SETUP:
         return m.SessionSetupRes(response_code=code, evseid=msg.evse_id.decode("latin-1") if iso else msg.evse_id)
     if kind is Kind.SERVICE_DISCOVERY:
@@ -501,7 +517,7 @@ def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
                 free_service=False, energy_transfer_type=m.EVSESupportedEnergyTransfer.DC_extended))
     if kind is Kind.SERVICE_PAYMENT_SELECTION:
         return (m.PaymentServiceSelectionRes if iso else m.ServicePaymentSelectionRes)(response_code=code)
-    processing = _enum(m.EVSEProcessing, msg.processing or "Finished")
+    processing = _member(m, "EVSEProcessing", msg.processing or "Finished")
     if kind is Kind.CONTRACT_AUTHENTICATION:
         return (m.AuthorizationRes if iso else m.ContractAuthenticationRes)(response_code=code,
                                                                             evse_processing=processing)
