@@ -108,15 +108,14 @@ class VehicleState(StrEnum):
     SHUTDOWN = "shutdown"
 
 
-V = VehicleState
-_PERMITTED: Final = frozenset((V.READY, V.CLOSING, V.CLOSED, V.CHARGING))
+_PERMITTED: Final = frozenset((VehicleState.READY, VehicleState.CLOSING, VehicleState.CLOSED, VehicleState.CHARGING))
 
 
 class ChademoVehicle(MachineBase):
     """A CHAdeMO car following ``profile``; see the module docstring for its interface."""
 
     def __init__(self, profile: VehicleProfile, name: str = "car", link: str = "can") -> None:
-        super().__init__(name, V.OFF)
+        super().__init__(name, VehicleState.OFF)
         self.profile = profile
         self.link = link
         self.d1 = False
@@ -216,7 +215,7 @@ class ChademoVehicle(MachineBase):
     # ---------------------------------------------------------------------------- machine API
     def receive(self, event: Event, now: float) -> None:
         if isinstance(event, CanReceived):
-            if event.link == self.link and self.state not in (V.OFF, V.WAKING):
+            if event.link == self.link and self.state not in (VehicleState.OFF, VehicleState.WAKING):
                 self._on_frame(event.frame, now)
         elif isinstance(event, InputChanged):
             self._on_input(event.name, event.value, now)
@@ -236,7 +235,7 @@ class ChademoVehicle(MachineBase):
     def _on_input(self, name: str, value: object, now: float) -> None:
         if name == "d1":
             self.d1 = bool(value)
-            if self.d1 and self.state is V.OFF:
+            if self.d1 and self.state is VehicleState.OFF:
                 self._wake(now)
         elif name == "d2":
             self.d2 = bool(value)
@@ -283,7 +282,7 @@ class ChademoVehicle(MachineBase):
             p.second_session == "refuse"
             or (p.second_session == "refuse_after_discharge_flag" and self._saw_discharge_flag)
         )
-        self._go(V.WAKING, now, session=self.sessions)
+        self._go(VehicleState.WAKING, now, session=self.sessions)
         self._queue = []
         self._qi = 0
         self._next = now + p.timing.wake_s
@@ -305,12 +304,12 @@ class ChademoVehicle(MachineBase):
             self._emit(SetOutput("contactors", closed))
 
     def _stop(self, now: float, reason: str, delay: float = 0.0) -> None:
-        if self.state not in _PERMITTED and self.state is not V.WAIT_READY:
+        if self.state not in _PERMITTED and self.state is not VehicleState.WAIT_READY:
             return
         self.stop_reason = reason
         self._stop_at = now + delay
         self._log("car-stop", reason=reason, request=self.request)
-        self._go(V.STOPPING, now, reason=reason)
+        self._go(VehicleState.STOPPING, now, reason=reason)
 
     def _fault(self, now: float, name: str) -> None:
         if name == "system":
@@ -324,12 +323,12 @@ class ChademoVehicle(MachineBase):
         p = self.profile
         self._cycle_start = now
         self._next = now + p.timing.period_s
-        if self.state is V.WAKING:
+        if self.state is VehicleState.WAKING:
             self._can_start = now
-            self._go(V.WAIT_READY, now)
-        if self.state is V.SHUTDOWN:
+            self._go(VehicleState.WAIT_READY, now)
+        if self.state is VehicleState.SHUTDOWN:
             if now - self._shutdown_at >= p.timing.can_stop_s - 1e-9:
-                self._go(V.OFF, now)
+                self._go(VehicleState.OFF, now)
                 self._next = None
                 self._queue = []
                 return
@@ -364,7 +363,7 @@ class ChademoVehicle(MachineBase):
         self.request = 0
         self._set_contactors(False)
         self._shutdown_at = now
-        self._go(V.SHUTDOWN, now)
+        self._go(VehicleState.SHUTDOWN, now)
 
     def _watch(self, now: float) -> None:
         """Checks that apply whenever charging is permitted: CAN loss, charger errors, knobs."""
@@ -395,27 +394,27 @@ class ChademoVehicle(MachineBase):
         t = p.timing
         state = self.state
         elapsed = now - self._since
-        if state is V.WAIT_READY:
+        if state is VehicleState.WAIT_READY:
             self._wait_ready(now)
-        elif state in (V.READY, V.CLOSING):
+        elif state in (VehicleState.READY, VehicleState.CLOSING):
             self.request = p.idle_request_a
-            if state is V.READY and self.d2:
+            if state is VehicleState.READY and self.d2:
                 self._d2_at = now
-                self._go(V.CLOSING, now)
-            elif state is V.CLOSING:
+                self._go(VehicleState.CLOSING, now)
+            elif state is VehicleState.CLOSING:
                 self._closing(now, elapsed)
-        elif state is V.CLOSED:
+        elif state is VehicleState.CLOSED:
             if not self.d2:
                 self._stop(now, "d2 off")
             elif elapsed >= t.first_request_s - 1e-9:
                 self.request = p.first_request_a
                 self._first_request_at = now
-                self._go(V.CHARGING, now, request=self.request)
-        elif state is V.CHARGING:
+                self._go(VehicleState.CHARGING, now, request=self.request)
+        elif state is VehicleState.CHARGING:
             self._charging(now)
-        elif state is V.STOPPING:
+        elif state is VehicleState.STOPPING:
             self._stopping(now)
-        elif state is V.WELDING_CHECK:
+        elif state is VehicleState.WELDING_CHECK:
             self._welding_check(now, elapsed)
 
     def _wait_ready(self, now: float) -> None:
@@ -430,12 +429,12 @@ class ChademoVehicle(MachineBase):
             return
         self._set_k(True)
         self._enabled = True
-        self._go(V.READY, now, after_can_start=round(now - self._can_start, 3))
+        self._go(VehicleState.READY, now, after_can_start=round(now - self._can_start, 3))
 
     def _closing(self, now: float, elapsed: float) -> None:
         p = self.profile
         if not self.d2:
-            self._go(V.READY, now)
+            self._go(VehicleState.READY, now)
             return
         if elapsed < p.timing.contactors_close_s - 1e-9:
             return
@@ -446,7 +445,7 @@ class ChademoVehicle(MachineBase):
             self._closed_at = now
             self._target_raised = p.target_after_contactors > 0
             self.request = 0
-            self._go(V.CLOSED, now, after_d2=round(elapsed, 3))
+            self._go(VehicleState.CLOSED, now, after_d2=round(elapsed, 3))
         elif p.timing.contactor_fail_s > 0 and elapsed >= p.timing.contactor_fail_s - 1e-9:
             self._log("car-contactors-failed", d2_supply=self.d2_supply, needed=p.checks.contactor_supply_a)
             self._fault(now, "system")
@@ -567,9 +566,9 @@ class ChademoVehicle(MachineBase):
             self._set_k(False)
         if not self.contactors:
             if not self._ever_closed:
-                self._go(V.DONE, now, welding_check="skipped (contactors never closed)")
+                self._go(VehicleState.DONE, now, welding_check="skipped (contactors never closed)")
             else:
-                self._go(V.DONE, now)
+                self._go(VehicleState.DONE, now)
             return
         cs = self._cs
         charger_done = cs is None or not cs.charging or self._last_109 is None or now - self._last_109 > 1.0
@@ -593,7 +592,7 @@ class ChademoVehicle(MachineBase):
         self._open_at = now
         self._v0 = self._judged_voltage()
         self._check1_done = False
-        self._go(V.WELDING_CHECK, now, voltage=round(self._v0, 1))
+        self._go(VehicleState.WELDING_CHECK, now, voltage=round(self._v0, 1))
 
     def _welding_check(self, now: float, elapsed: float) -> None:
         t = self.profile.timing
@@ -605,7 +604,7 @@ class ChademoVehicle(MachineBase):
         if elapsed >= t.welding_check_s - 1e-9:
             if t.welding_check_s >= 2.0 - 1e-9 and judged > WELDING_VOLTS_AT_2S:
                 self._dtc("P101C", judged)
-            self._go(V.DONE, now, dtcs=len(self.dtcs))
+            self._go(VehicleState.DONE, now, dtcs=len(self.dtcs))
 
     def _dtc(self, code: str, judged: float) -> None:
         self.dtcs.append(code)
@@ -615,7 +614,7 @@ class ChademoVehicle(MachineBase):
     def _contactor_flag(self, now: float) -> bool:
         """0x102.5.3: 1 = contactors open and welding detection done (per profile use)."""
         mode = self.profile.contactor_flag
-        if mode == "never" or self.contactors or self.state is V.WELDING_CHECK:
+        if mode == "never" or self.contactors or self.state is VehicleState.WELDING_CHECK:
             return False
         if mode == "after_v2_charger":
             return self._charger_seen_since(now) and self._charger_protocol >= 2
@@ -668,7 +667,7 @@ class ChademoVehicle(MachineBase):
                 p.max_charge_time_10s if valid else 0, p.max_charge_time_min if valid else 0, 0, capacity
             )
         if fid == "0x102":
-            before_request = self.state in (V.READY, V.CLOSING, V.CLOSED)
+            before_request = self.state in (VehicleState.READY, VehicleState.CLOSING, VehicleState.CLOSED)
             return VehicleStatus(
                 protocol_number=p.protocol_number,
                 target_voltage=p.target_after_contactors if self._target_raised else p.target_voltage,
