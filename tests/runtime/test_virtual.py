@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccs2chademo.runtime import (
     Action,
@@ -24,6 +26,7 @@ from ccs2chademo.runtime import (
     VirtualRuntime,
 )
 from ccs2chademo.runtime.sessionlog import capture
+from ccs2chademo.runtime.virtual import NS, to_ns
 
 from .toys import EchoServer, PingClient, Ticker
 
@@ -347,3 +350,128 @@ def test_a_machine_that_only_follows_the_protocol_runs_like_any_other() -> None:
         sim.run(until=10.0)
     assert (plain.fired, plain.received) == (10, 1)
     assert out.getvalue().count('"kind":"tick"') == 10
+
+
+# -- the queue's order against a reference -------------------------------------------------------
+# An event's script: ("call", delay ms) schedules the next event (a negative delay means now),
+# ("move", machine, delay ms or None) injects a new deadline into a machine.  Times are whole
+# milliseconds, so equal times are the rule; the timers move often and re-arm after firing.
+_MS = 1_000_000
+_Action = tuple[str, int] | tuple[str, int, int | None]
+_actions = st.one_of(
+    st.tuples(st.just("call"), st.integers(-1, 3)),
+    st.tuples(st.just("move"), st.integers(0, 1), st.none() | st.integers(-1, 4)),
+)
+
+
+class _Timed(MachineBase):
+    """Its deadline is ``now`` + what the last event said; after firing, ``now`` + its period (3 times)."""
+
+    def __init__(self, name: str, order: list[str], period: int | None) -> None:
+        super().__init__(name)
+        self.order, self.period, self.fired = order, period, 0
+        self.deadline: float | None = None
+
+    def receive(self, event: Event, now: float) -> None:
+        assert isinstance(event, FrameReceived)
+        self.deadline = None if not event.frame else now + int(event.frame) / 1000
+
+    def handle_timer(self, now: float) -> None:
+        self.order.append(f"{self.name}@{now!r}")
+        self.fired += 1
+        self.deadline = now + self.period / 1000 if self.period and self.fired < 3 else None
+
+    def get_timer(self) -> float | None:
+        return self.deadline
+
+
+def _run_virtual(initial: list[int], scripts: list[list[_Action]], periods: list[int | None]) -> list[str]:
+    sim = VirtualRuntime()
+    order: list[str] = []
+    for j, period in enumerate(periods):
+        sim.add(_Timed(f"m{j}", order, period))
+    created = 0
+
+    def event(k: int) -> None:
+        nonlocal created
+        order.append(f"e{k}")
+        for action in scripts[k] if k < len(scripts) else []:
+            if action[0] == "call":
+                created += 1
+                sim.call_at_ns(sim.now_ns + action[1] * _MS, event, created)
+            else:
+                delay = action[2] if len(action) == 3 else None
+                sim.inject(f"m{action[1]}", FrameReceived("x", b"" if delay is None else str(delay).encode()))
+
+    for t in initial:
+        created += 1
+        sim.call_at_ns(t * _MS, event, created)
+    sim.run()
+    return order
+
+
+def _run_reference(initial: list[int], scripts: list[list[_Action]], periods: list[int | None]) -> list[str]:
+    """The same by the rule itself: the least (time, sequence) first, one fresh entry per arm."""
+    queue: list[tuple[int, int, str, int]] = []  # (time ns, sequence, kind, event or machine)
+    timers: list[tuple[int, int] | None] = [None] * len(periods)  # the key each timer fires at
+    deadlines: list[float | None] = [None] * len(periods)
+    pending: list[list[int | None]] = [[] for _ in periods]  # the injected deadlines not yet delivered
+    fired = [0] * len(periods)
+    order: list[str] = []
+    seq = now = created = 0
+
+    def push(t_ns: int, kind: str, what: int) -> None:
+        nonlocal seq
+        seq += 1
+        queue.append((max(t_ns, now), seq, kind, what))
+
+    def service(j: int, deadline: float | None) -> None:
+        nonlocal seq
+        if deadline == deadlines[j]:
+            return
+        deadlines[j] = deadline
+        timers[j] = None
+        if deadline is not None:
+            seq += 1
+            timers[j] = key = (max(to_ns(deadline), now), seq)
+            queue.append((*key, "timer", j))
+
+    for t in initial:
+        created += 1
+        push(t * _MS, "event", created)
+    while queue:
+        t_ns, key_seq, kind, what = entry = min(queue)
+        queue.remove(entry)
+        now = t_ns
+        if kind == "event":
+            order.append(f"e{what}")
+            for action in scripts[what] if what < len(scripts) else []:
+                if action[0] == "call":
+                    created += 1
+                    push(now + action[1] * _MS, "event", created)
+                else:
+                    pending[action[1]].append(action[2] if len(action) == 3 else None)
+                    push(now, "deliver", action[1])
+        elif kind == "deliver":
+            delay = pending[what].pop(0)
+            service(what, None if delay is None else now / NS + delay / 1000)
+        elif timers[what] == (t_ns, key_seq):  # else a stale entry: the deadline moved
+            deadline, deadlines[what], timers[what] = deadlines[what], None, None
+            at = now / NS if deadline is None or now / NS >= deadline else deadline
+            order.append(f"m{what}@{at!r}")
+            fired[what] += 1
+            period = periods[what]
+            service(what, at + period / 1000 if period and fired[what] < 3 else None)
+    return order
+
+
+@settings(max_examples=300)
+@given(
+    initial=st.lists(st.integers(0, 4), min_size=1, max_size=6),
+    scripts=st.lists(st.lists(_actions, max_size=3), max_size=40),
+    periods=st.lists(st.none() | st.integers(1, 3), min_size=2, max_size=2),
+)
+def test_events_run_in_time_then_scheduling_order_with_timers_moved_and_rearmed(
+    initial: list[int], scripts: list[list[_Action]], periods: list[int | None]
+) -> None:
+    assert _run_virtual(initial, scripts, periods) == _run_reference(initial, scripts, periods)

@@ -11,7 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from mypy_extensions import mypyc_attr
 
@@ -33,6 +33,9 @@ from .events import (
 )
 from .machine import Machine, MachineBase, machine_base
 from .sessionlog import SessionLog
+
+if TYPE_CHECKING:
+    from .virtual import QueueEntry
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +86,10 @@ class Slot:
     ports: dict[str, Port]
     on_output: OutputSink | None
     deadline: float | None = None
-    #: virtual runtime: the (time ns, sequence) the timer fires at, and the keys of this slot's
-    #: queue entries (``runtime/virtual.py``: a moved deadline keeps its entry)
-    due: tuple[int, int] | None = None
-    queued: list[tuple[int, int]] = field(default_factory=list)
+    #: virtual runtime: the entry (time ns, sequence) the timer fires at, and this slot's entries in
+    #: the queue (``runtime/virtual.py``: a moved deadline keeps its entry)
+    due: QueueEntry | None = None
+    queued: list[QueueEntry] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
 
 

@@ -8,10 +8,11 @@ through :meth:`VirtualRuntime.rng_for`, so a scenario run twice gives identical 
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast, final
+
+from mypy_extensions import mypyc_attr
 
 from ..rounding import round_int
 from .core import Runtime, Slot
@@ -19,13 +20,86 @@ from .events import Event
 from .sessionlog import SessionLog
 
 NS: Final = 1_000_000_000
-#: bound once (compiled: C statics); ``heapq.heappush`` looks the function up in the module at every call
-_push: Final = heapq.heappush
-_pop: Final = heapq.heappop
 
 
 def to_ns(t: float) -> int:
     return round_int(t * NS)
+
+
+@final
+# compiled: a freed entry is kept for the next one (run() drops the entry it popped, the next event
+# pushes one): ≈ 2.5 M fewer instructions of the session below than a fresh allocation each time
+@mypyc_attr(free_list_len=1)
+class QueueEntry:
+    """One entry of the event queue: runs ``fn(arg)`` at ``t_ns``, ``seq`` breaks ties (FIFO).
+
+    A machine's timer entry has no ``fn`` and its slot as ``arg``; the slot keeps its queued
+    entries and the one due (:meth:`VirtualRuntime._arm`), compared by (``t_ns``, ``seq``).
+    Compiled, the fields are C struct members and the ints are tagged machine words.
+    """
+
+    __slots__ = ("arg", "fn", "seq", "t_ns")
+
+    def __init__(self, t_ns: int, seq: int, fn: Callable[[Any], None] | None, arg: Any) -> None:
+        self.t_ns = t_ns
+        self.seq = seq
+        self.fn = fn
+        self.arg = arg
+
+
+def _no_later(a: QueueEntry, b: QueueEntry) -> bool:
+    """``(a.t_ns, a.seq) <= (b.t_ns, b.seq)``."""
+    return a.t_ns < b.t_ns or (a.t_ns == b.t_ns and a.seq <= b.seq)
+
+
+# The queue is a binary heap written out here rather than ``heapq`` on (time, sequence, fn, arg)
+# tuples: heapq compares the tuples through Python rich comparison (the tuple, then its ints), each
+# entry was a tuple with its time boxed, and a timer's entry carried a (slot, key) tuple and a bound
+# method.  Compiled, these loops compare the entries' native int fields, and run() calls a timer
+# directly: World.run of a 20 → 22 % session went from 737.4 M to ≈ 639 M instructions (callgrind,
+# −13 %); pure Python runs 5–7 % slower than with heapq.  heapq's pop (the hole goes down to a leaf,
+# then the last entry rises) measured ≈ 4 M more here than the plain sift-down below.  Sequence
+# numbers are unique, so any heap pops the entries in exactly (time, sequence) order.
+
+
+def _push(heap: list[QueueEntry], entry: QueueEntry) -> None:
+    t_ns, seq = entry.t_ns, entry.seq
+    pos = len(heap)
+    heap.append(entry)
+    while pos > 0:
+        up = (pos - 1) >> 1
+        parent = heap[up]
+        if parent.t_ns < t_ns or (parent.t_ns == t_ns and parent.seq < seq):
+            break
+        heap[pos] = parent
+        pos = up
+    heap[pos] = entry
+
+
+def _pop(heap: list[QueueEntry]) -> QueueEntry:
+    """Remove and return the first entry of a non-empty heap."""
+    last = heap.pop()
+    n = len(heap)
+    if n == 0:
+        return last
+    first = heap[0]
+    t_ns, seq = last.t_ns, last.seq
+    pos = 0
+    child = 1
+    while child < n:
+        low = heap[child]
+        if child + 1 < n:
+            right = heap[child + 1]
+            if right.t_ns < low.t_ns or (right.t_ns == low.t_ns and right.seq < low.seq):
+                child += 1
+                low = right
+        if t_ns < low.t_ns or (t_ns == low.t_ns and seq < low.seq):
+            break
+        heap[pos] = low
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = last
+    return first
 
 
 class VirtualRuntime(Runtime):
@@ -33,7 +107,7 @@ class VirtualRuntime(Runtime):
 
     def __init__(self, seed: int = 0, log: SessionLog | None = None) -> None:
         self.seed = seed
-        self._heap: list[tuple[int, int, Callable[[Any], None], Any]] = []
+        self._heap: list[QueueEntry] = []
         self._seq = 0
         self._now_ns = 0
         self._now = 0.0
@@ -61,7 +135,7 @@ class VirtualRuntime(Runtime):
         if t_ns < self._now_ns:
             t_ns = self._now_ns
         self._seq += 1
-        _push(self._heap, (t_ns, self._seq, fn, arg))
+        _push(self._heap, QueueEntry(t_ns, self._seq, fn, arg))
 
     def call_at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         self.call_at_ns(to_ns(t), fn, arg)
@@ -113,26 +187,25 @@ class VirtualRuntime(Runtime):
             return
         t_ns = round_int(slot.deadline * NS)
         self._seq += 1
-        due = (t_ns if t_ns > self._now_ns else self._now_ns, self._seq)
+        due = QueueEntry(t_ns if t_ns > self._now_ns else self._now_ns, self._seq, None, slot)
         slot.due = due
-        for key in slot.queued:
-            if key <= due:
+        for entry in slot.queued:
+            if _no_later(entry, due):
                 return
         self._queue_timer(slot, due)
 
-    def _queue_timer(self, slot: Slot, key: tuple[int, int]) -> None:
-        slot.queued.append(key)
-        _push(self._heap, (key[0], key[1], self._timer, (slot, key)))
+    def _queue_timer(self, slot: Slot, entry: QueueEntry) -> None:
+        slot.queued.append(entry)
+        _push(self._heap, entry)
 
-    def _timer(self, arg: tuple[Slot, tuple[int, int]]) -> None:
-        slot, key = arg
-        slot.queued.remove(key)
+    def _timer(self, slot: Slot, entry: QueueEntry) -> None:
+        slot.queued.remove(entry)
         due = slot.due
         if due is None:
             return
-        if key != due:  # the deadline moved on (later: an entry comes no later than ``due``)
+        if entry is not due:  # the deadline moved on (later: an entry comes no later than ``due``)
             for other in slot.queued:
-                if other <= due:
+                if _no_later(other, due):
                     return
             self._queue_timer(slot, due)
             return
@@ -170,18 +243,23 @@ class VirtualRuntime(Runtime):
             self._running = False
         return self._now
 
-    def _run(self, heap: list[tuple[int, int, Callable[[Any], None], Any]], until_ns: int | None,
+    def _run(self, heap: list[QueueEntry], until_ns: int | None,
              stop: Callable[[], bool] | None, budget: int | None) -> None:
         while heap and not self._stopped:
-            if until_ns is not None and heap[0][0] > until_ns:
+            if until_ns is not None and heap[0].t_ns > until_ns:
                 self._now_ns = until_ns
                 self._now = until_ns / NS
                 break
-            t_ns, _, fn, arg = _pop(heap)
+            entry = _pop(heap)
+            t_ns = entry.t_ns
             if t_ns != self._now_ns:
                 self._now_ns = t_ns
                 self._now = t_ns / NS
-            fn(arg)
+            fn = entry.fn
+            if fn is None:
+                self._timer(cast(Slot, entry.arg), entry)
+            else:
+                fn(entry.arg)
             self.events_run += 1
             if stop is not None and stop():
                 break
