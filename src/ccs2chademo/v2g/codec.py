@@ -95,16 +95,24 @@ def _enum(cls: Any, name: str) -> Any:
 
 @final
 class _SchemaTables:
-    """A schema module's ``physical_value`` builder and the enumeration members the requests and
+    """A schema module's entry points, builders and the enumeration members the requests and
     responses name, looked up once.
 
-    ``m.physical_value``, ``m.UnitSymbol``, ``m.ResponseCode``… are attribute reads on a module (a
-    dictionary lookup each, then :func:`_enum`'s two) — a dozen per CurrentDemand exchange; one
-    table per module makes each one lookup by module and two by name."""
+    ``m.encode_message``, ``m.physical_value``, ``m.UnitSymbol``, ``m.ResponseCode``… are attribute
+    reads on a module (a dictionary lookup each, then :func:`_enum`'s two for a member) — two dozen
+    per CurrentDemand exchange; here each is an attribute of a compiled object, or one lookup by
+    module and two by name."""
 
     def __init__(self, m: ModuleType) -> None:
         self.module = m
+        self.encode_message: Callable[[bytes, Any], bytes] = m.encode_message
+        self.decode_document: Callable[[bytes], Any] = m.decode_document
         self.physical_value: Callable[[int, Any, int], Any] = m.physical_value
+        # the keyword builders (tools/gen_exi.py KEYWORD_BUILDERS)
+        self.dc_ev_status: Callable[..., Any] = m.dc_ev_status
+        self.dc_evse_status: Callable[..., Any] = m.dc_evse_status
+        self.current_demand_req: Callable[..., Any] = m.current_demand_req
+        self.current_demand_res: Callable[..., Any] = m.current_demand_res
         self.enums: dict[str, dict[str, Any]] = {}
 
     def member(self, enum: str, name: str) -> Any:
@@ -227,7 +235,7 @@ def _opt_value(pv: Any) -> float | None:
 
 def _document(m: ModuleType, session_id: bytes, body: Any) -> bytes:
     try:  # the module's own entry point: ``exi.encode`` would look the module up again by name
-        return bytes(m.encode_message(session_id, body))
+        return bytes(_tables(m).encode_message(session_id, body))
     except exi.ExiError as exc:
         raise CodecError(f"cannot encode {type(body).__name__}: {exc}") from None
 
@@ -238,7 +246,7 @@ def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, A
         # a ``bytes`` message with the one header these schemas use goes straight to the module:
         # ``exi.decode_with`` (interpreted) checks exactly that first, and diagnoses anything else
         if type(payload) is bytes and len(payload) > 0 and payload[0] == 0x80:
-            doc = module.decode_document(payload)
+            doc = (apphand.decode_document if schema is None else _tables(module).decode_document)(payload)
         else:
             doc = exi.decode_with(module, payload)
     except exi.ExiError as exc:
@@ -296,10 +304,10 @@ def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
     # modules' builders of the records of every CurrentDemand exchange (tools/gen_exi.py KEYWORD_BUILDERS)
     error = _member(m, "DC_EVErrorCode", msg.error_code)
     if m is _DIN:
-        return _DIN.dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
+        return _tables(m).dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
                                  ev_cabin_conditioning=msg.cabin_conditioning,
                                  evress_conditioning=msg.ress_conditioning)
-    return m.dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
+    return _tables(m).dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
 
 
 def _request_body(m: ModuleType, msg: EvMessage) -> Any:
@@ -343,7 +351,7 @@ def _request_body(m: ModuleType, msg: EvMessage) -> Any:
         # rule 10: ReadyToChargeState is a DIN boolean, never the ISO enum value
         return m.PowerDeliveryReq(ready_to_charge_state=bool(msg.power_on), ev_power_delivery_parameter=param)
     if kind is Kind.CURRENT_DEMAND:
-        return m.current_demand_req(
+        return _tables(m).current_demand_req(
             dc_ev_status=_ev_status(m, msg), ev_target_current=_pv(m, msg.target_current, "A"),
             ev_maximum_voltage_limit=_opt_pv(m, msg.max_voltage, "V"),
             ev_maximum_current_limit=_opt_pv(m, msg.max_current, "A"),
@@ -479,7 +487,7 @@ def decode_request(payload: bytes, schema: Schema | None) -> EvMessage:
 
 
 def _evse_status(m: ModuleType, msg: EvseMessage) -> Any:
-    return m.dc_evse_status(
+    return _tables(m).dc_evse_status(
         evse_isolation_status=None if msg.isolation is None else _member(m, "IsolationLevel", msg.isolation),
         evse_status_code=_member(m, "DC_EVSEStatusCode", msg.status_code or "EVSE_Ready"),
         notification_max_delay=msg.notification_max_delay,
@@ -553,7 +561,7 @@ def _response_body(m: ModuleType, msg: EvseMessage) -> Any:
         if iso:
             fields.update(evseid=msg.evse_id.decode("latin-1") or "ZZ00000",
                           sa_schedule_tuple_id=msg.sa_schedule_tuple_id or 1)
-        return m.current_demand_res(**fields)
+        return _tables(m).current_demand_res(**fields)
     if kind is Kind.WELDING_DETECTION:
         return m.WeldingDetectionRes(response_code=code, dc_evse_status=status, evse_present_voltage=voltage)
     if kind is Kind.SESSION_STOP:
