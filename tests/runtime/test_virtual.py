@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import logging
 from collections.abc import Callable
 
@@ -303,7 +304,7 @@ def test_frames_are_logged_by_the_level_each_run_began_with() -> None:
     reads it once per run, not at every event): a level changed between runs takes effect."""
 
     def kinds(out: io.StringIO) -> set[str]:
-        return {line.split('"kind":"')[1].split('"')[0] for line in out.getvalue().splitlines() if '"kind":"' in line}
+        return {json.loads(line)["kind"] for line in out.getvalue().splitlines()}
 
     sim = VirtualRuntime(seed=1)
     link = ByteLink(sim, "tcp", Impairment(latency=0.002), max_chunk=3)

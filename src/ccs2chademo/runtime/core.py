@@ -230,4 +230,3 @@ class Runtime(ABC):
 
 
 _UNSET = object()
-

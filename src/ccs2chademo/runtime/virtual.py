@@ -47,9 +47,10 @@ class QueueEntry:
         self.arg = arg
 
 
-def _no_later(a: QueueEntry, b: QueueEntry) -> bool:
-    """``(a.t_ns, a.seq) <= (b.t_ns, b.seq)``."""
-    return a.t_ns < b.t_ns or (a.t_ns == b.t_ns and a.seq <= b.seq)
+def _before(a: QueueEntry, b: QueueEntry) -> bool:
+    """``(a.t_ns, a.seq) < (b.t_ns, b.seq)``: the queue's one order (sequence numbers are unique, so
+    two entries are never equal)."""
+    return a.t_ns < b.t_ns or (a.t_ns == b.t_ns and a.seq < b.seq)
 
 
 # The queue is a binary heap written out here rather than ``heapq`` on (time, sequence, fn, arg)
@@ -63,13 +64,12 @@ def _no_later(a: QueueEntry, b: QueueEntry) -> bool:
 
 
 def _push(heap: list[QueueEntry], entry: QueueEntry) -> None:
-    t_ns, seq = entry.t_ns, entry.seq
     pos = len(heap)
     heap.append(entry)
     while pos > 0:
         up = (pos - 1) >> 1
         parent = heap[up]
-        if parent.t_ns < t_ns or (parent.t_ns == t_ns and parent.seq < seq):
+        if _before(parent, entry):
             break
         heap[pos] = parent
         pos = up
@@ -83,17 +83,16 @@ def _pop(heap: list[QueueEntry]) -> QueueEntry:
     if n == 0:
         return last
     first = heap[0]
-    t_ns, seq = last.t_ns, last.seq
     pos = 0
     child = 1
     while child < n:
         low = heap[child]
         if child + 1 < n:
             right = heap[child + 1]
-            if right.t_ns < low.t_ns or (right.t_ns == low.t_ns and right.seq < low.seq):
+            if _before(right, low):
                 child += 1
                 low = right
-        if t_ns < low.t_ns or (t_ns == low.t_ns and seq < low.seq):
+        if _before(last, low):
             break
         heap[pos] = low
         pos = child
@@ -190,7 +189,7 @@ class VirtualRuntime(Runtime):
         due = QueueEntry(t_ns if t_ns > self._now_ns else self._now_ns, self._seq, None, slot)
         slot.due = due
         for entry in slot.queued:
-            if _no_later(entry, due):
+            if _before(entry, due):
                 return
         self._queue_timer(slot, due)
 
@@ -205,7 +204,7 @@ class VirtualRuntime(Runtime):
             return
         if entry is not due:  # the deadline moved on (later: an entry comes no later than ``due``)
             for other in slot.queued:
-                if _no_later(other, due):
+                if other is due or _before(other, due):
                     return
             self._queue_timer(slot, due)
             return

@@ -78,13 +78,18 @@ def _enum_name(value: Any) -> str:
 _MEMBERS: Final[dict[type, dict[str, Any]]] = {}
 
 
-def _enum(cls: Any, name: str) -> Any:
+def _members(cls: Any) -> dict[str, Any]:
+    """The enum class's members by name (``None`` also for ``None_``), made once."""
     members = _MEMBERS.get(cls)
     if members is None:
         members = _MEMBERS[cls] = {member._name_: member for member in cls}
         if "None_" in members:
             members["None"] = members["None_"]
-    member = members.get(name)
+    return members
+
+
+def _enum(cls: Any, name: str) -> Any:
+    member = _members(cls).get(name)
     if member is not None:
         return member
     try:  # the ``UNDEFINED_<n>`` pseudo-members (byte-exact with OpenV2G, see OpenEnum)
@@ -99,31 +104,28 @@ class _SchemaTables:
     responses name, looked up once.
 
     ``m.encode_message``, ``m.physical_value``, ``m.UnitSymbol``, ``m.ResponseCode``… are attribute
-    reads on a module (a dictionary lookup each, then :func:`_enum`'s two for a member) — two dozen
-    per CurrentDemand exchange; here each is an attribute of a compiled object, or one lookup by
-    module and two by name."""
+    reads on a module (a dictionary lookup each) — two dozen per CurrentDemand exchange; here each
+    is an attribute of a compiled object, or one lookup by module and two by name."""
 
     def __init__(self, m: ModuleType) -> None:
         self.module = m
         self.encode_message: Callable[[bytes, Any], bytes] = m.encode_message
-        self.decode_document: Callable[[bytes], Any] = m.decode_document
         self.physical_value: Callable[[int, Any, int], Any] = m.physical_value
         # the keyword builders (tools/gen_exi.py KEYWORD_BUILDERS)
         self.dc_ev_status: Callable[..., Any] = m.dc_ev_status
         self.dc_evse_status: Callable[..., Any] = m.dc_evse_status
         self.current_demand_req: Callable[..., Any] = m.current_demand_req
         self.current_demand_res: Callable[..., Any] = m.current_demand_res
+        #: enumeration name → :func:`_members` of the module's enumeration of that name
         self.enums: dict[str, dict[str, Any]] = {}
 
     def member(self, enum: str, name: str) -> Any:
-        """``_enum(m.<enum>, name)``, kept (a name that is not a member raises each time)."""
+        """``_enum(m.<enum>, name)`` without reading the module's attribute each time."""
         members = self.enums.get(enum)
         if members is None:
-            members = self.enums[enum] = {}
+            members = self.enums[enum] = _members(getattr(self.module, enum))
         member = members.get(name)
-        if member is None:
-            member = members[name] = _enum(getattr(self.module, enum), name)
-        return member
+        return member if member is not None else _enum(getattr(self.module, enum), name)
 
 
 _TABLES: Final[dict[ModuleType, _SchemaTables]] = {}
@@ -246,7 +248,7 @@ def _decode(payload: bytes, schema: Schema | None, suffix: str) -> tuple[Kind, A
         # a ``bytes`` message with the one header these schemas use goes straight to the module:
         # ``exi.decode_with`` (interpreted) checks exactly that first, and diagnoses anything else
         if type(payload) is bytes and len(payload) > 0 and payload[0] == 0x80:
-            doc = (apphand.decode_document if schema is None else _tables(module).decode_document)(payload)
+            doc = module.decode_document(payload)
         else:
             doc = exi.decode_with(module, payload)
     except exi.ExiError as exc:
@@ -303,11 +305,11 @@ def _ev_status(m: ModuleType, msg: EvMessage) -> Any:
     # ``dc_ev_status``, ``dc_evse_status``, ``current_demand_req``, ``current_demand_res``: the generated
     # modules' builders of the records of every CurrentDemand exchange (tools/gen_exi.py KEYWORD_BUILDERS)
     error = _member(m, "DC_EVErrorCode", msg.error_code)
+    build = _tables(m).dc_ev_status
     if m is _DIN:
-        return _tables(m).dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
-                                 ev_cabin_conditioning=msg.cabin_conditioning,
-                                 evress_conditioning=msg.ress_conditioning)
-    return _tables(m).dc_ev_status(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
+        return build(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc,
+                     ev_cabin_conditioning=msg.cabin_conditioning, evress_conditioning=msg.ress_conditioning)
+    return build(ev_ready=msg.ev_ready, ev_error_code=error, evresssoc=msg.soc)
 
 
 def _request_body(m: ModuleType, msg: EvMessage) -> Any:

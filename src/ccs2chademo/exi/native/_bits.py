@@ -230,8 +230,9 @@ def finish(a: Writer) -> bytes:
     words = array(_WORD, a.words)
     if _SWAP:
         words.byteswap()  # the words' octets most significant first, as the stream has them
-    tail = a.n >> 3
-    return words.tobytes() + int(a.acc).to_bytes(tail, "big") if tail else words.tobytes()
+    out = words.tobytes()
+    tail = a.n >> 3  # whole octets still in ``acc``
+    return out + int(a.acc).to_bytes(tail, "big") if tail else out
 
 
 def start(width: int, code: int) -> Writer:
